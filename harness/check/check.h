@@ -1,0 +1,61 @@
+// Checks that tie expectations to ports, in the manner of PTF's verify_packet: wait for a
+// frame on a port that matches an expectation (until a deadline), and verify that no other
+// frame arrived. A failed check is a bug report: a field diff against the closest captured
+// frame, and pcaps in the fixture layout (in-<port>, expect-<port>, captured-<port>).
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "expect/expectation.h"
+#include "port/port.h"
+
+namespace vslab::check {
+
+struct CheckResult {
+  bool ok = false;
+  std::string summary;  // one line
+  std::string report;   // summary, then the diff and the pcap paths when it failed
+  std::vector<std::string> pcaps;
+};
+
+// Frames a check does not count as "other": by default ARP and IPv6 neighbour traffic,
+// which kernels send whenever they like.
+using NoiseFilter = std::function<bool(std::span<const uint8_t>)>;
+bool is_arp_or_ipv6(std::span<const uint8_t> frame);
+
+// Where failure pcaps go: $VSLAB_PCAP_DIR, else ./vslab-failures.
+std::filesystem::path default_failure_dir();
+
+class FrameChecker {
+ public:
+  // case_name names the failure folder: <failure_dir>/<case_name>/.
+  FrameChecker(std::string case_name, std::vector<port::Port*> ports,
+               std::filesystem::path failure_dir = default_failure_dir());
+
+  void set_noise_filter(NoiseFilter filter) { noise_ = std::move(filter); }
+
+  // Waits up to timeout for an unclaimed frame on port that matches want, and claims it.
+  CheckResult expect_frame(port::Port& port, const expect::FrameExpectation& want,
+                           std::chrono::milliseconds timeout = std::chrono::seconds(2));
+
+  // Watches the ports for `window` and fails on any unclaimed frame that is not noise.
+  CheckResult expect_no_other_frames(const std::vector<port::Port*>& ports,
+                                     std::chrono::milliseconds window =
+                                         std::chrono::milliseconds(200));
+
+  const std::filesystem::path& case_dir() const { return case_dir_; }
+
+ private:
+  std::vector<std::string> write_pcaps(port::Port& port, const std::vector<uint8_t>* expected);
+
+  std::string case_name_;
+  std::vector<port::Port*> ports_;
+  std::filesystem::path case_dir_;
+  NoiseFilter noise_ = is_arp_or_ipv6;
+};
+
+}  // namespace vslab::check

@@ -1,0 +1,27 @@
+// Reading and writing classic pcap files of Ethernet frames (what tcpdump -r reads).
+#pragma once
+
+#include <sys/time.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vslab::port {
+
+struct Frame {
+  std::vector<uint8_t> bytes;
+  timeval timestamp{};
+};
+
+// Throws std::runtime_error "PATH: why" when the file cannot be written.
+void write_pcap(const std::string& path, const std::vector<Frame>& frames);
+
+struct PcapReadResult {
+  std::vector<Frame> frames;
+  std::string error;  // empty on success: "PATH: why"
+  bool ok() const { return error.empty(); }
+};
+PcapReadResult read_pcap(const std::string& path);
+
+}  // namespace vslab::port

@@ -1,0 +1,24 @@
+// Runs after every namespace test (CTest fixture cleanup): nothing of vslab's may be left,
+// neither a namespace nor a run record nor an interface in the root namespace.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "topology/netns.h"
+#include "topology/runs.h"
+
+namespace vslab::topo {
+namespace {
+
+TEST(Leftovers, NoVslabNamespaceOrRecordRemains) {
+  if (!have_net_admin()) GTEST_SKIP() << "needs CAP_NET_ADMIN (run as root): no topology ran";
+  for (const auto& run : list_runs()) {
+    ADD_FAILURE() << "run " << run.record.prefix << " (" << run.record.topology << ", pid "
+                  << run.record.owner_pid << ") left " << run.netns.size() << " namespace(s)";
+  }
+  auto links = run_command({"ip", "-br", "link", "show"});
+  for (const char* own : {"b0p0", "vsl-"}) EXPECT_EQ(links.output.find(own), std::string::npos) << links.output;
+}
+
+}  // namespace
+}  // namespace vslab::topo

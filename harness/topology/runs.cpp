@@ -1,0 +1,165 @@
+#include "topology/runs.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include <fmt/core.h>
+
+#include "topology/netns.h"
+
+namespace vslab::topo {
+namespace fs = std::filesystem;
+
+std::string new_run_prefix() {
+  static std::atomic<int> sequence{0};
+  return fmt::format("vsl-{}-{}", getpid(), ++sequence);
+}
+
+std::optional<std::string> run_prefix_of(const std::string& netns_name) {
+  static const std::regex pattern(R"(^(vsl-[0-9]+-[0-9]+)([-.].*)?$)");
+  std::smatch m;
+  if (!std::regex_match(netns_name, m, pattern)) return std::nullopt;
+  return m[1].str();
+}
+
+std::string runs_dir() { return "/run/vslab/runs"; }
+
+void write_run_record(const RunRecord& r) {
+  fs::create_directories(runs_dir());
+  auto path = fs::path(runs_dir()) / r.prefix;
+  auto tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << "pid=" << r.owner_pid << "\nstart=" << r.owner_start << "\ntopology=" << r.topology
+        << "\nfile=" << r.file << "\ndetached=" << r.detached << "\ncli=" << r.from_cli << "\n";
+    if (!out) throw std::runtime_error("cannot write run record " + tmp.string());
+  }
+  fs::rename(tmp, path);  // atomic: a reader never sees half a record
+}
+
+void remove_run_record(const std::string& prefix) {
+  std::error_code ec;
+  fs::remove(fs::path(runs_dir()) / prefix, ec);
+}
+
+unsigned long long process_start_time(int pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto close_paren = stat.rfind(')');
+  if (close_paren == std::string::npos) return 0;
+  // Fields after the command name start with field 3 (state); starttime is field 22.
+  std::istringstream rest(stat.substr(close_paren + 2));
+  std::string field;
+  for (int i = 3; i < 22 && rest >> field; ++i) {
+  }
+  unsigned long long start = 0;
+  rest >> start;
+  return start;
+}
+
+namespace {
+
+std::optional<RunRecord> read_run_record(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  RunRecord r;
+  r.prefix = path.filename().string();
+  std::string line;
+  while (std::getline(in, line)) {
+    auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    auto key = line.substr(0, eq), value = line.substr(eq + 1);
+    try {
+      if (key == "pid") r.owner_pid = std::stoi(value);
+      if (key == "start") r.owner_start = std::stoull(value);
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+    if (key == "topology") r.topology = value;
+    if (key == "file") r.file = value;
+    if (key == "detached") r.detached = value == "1";
+    if (key == "cli") r.from_cli = value == "1";
+  }
+  return r;
+}
+
+RunState state_of(const RunRecord& r, bool has_record) {
+  if (has_record && r.detached) return RunState::Detached;
+  if (r.owner_pid <= 0) return RunState::Orphaned;
+  auto start = process_start_time(r.owner_pid);
+  if (start == 0) return RunState::Orphaned;
+  // Without a record (killed between namespace and record?) trust the pid alone.
+  if (has_record && start != r.owner_start) return RunState::Orphaned;
+  return RunState::Running;
+}
+
+}  // namespace
+
+std::vector<RunInfo> list_runs() {
+  std::map<std::string, RunInfo> runs;
+  std::map<std::string, bool> has_record;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(runs_dir(), ec)) {
+    if (entry.path().extension() == ".tmp") continue;
+    if (auto r = read_run_record(entry.path())) {
+      runs[r->prefix].record = *r;
+      has_record[r->prefix] = true;
+    }
+  }
+  for (const auto& ns : list_netns()) {
+    auto prefix = run_prefix_of(ns);
+    if (!prefix) continue;
+    auto& run = runs[*prefix];
+    run.record.prefix = *prefix;
+    run.netns.push_back(ns);
+  }
+  std::vector<RunInfo> out;
+  for (auto& [prefix, run] : runs) {
+    if (!has_record[prefix]) {
+      // The pid is part of the prefix: "vsl-<pid>-<seq>".
+      run.record.owner_pid = std::stoi(prefix.substr(4, prefix.find('-', 4) - 4));
+    }
+    run.state = state_of(run.record, has_record[prefix]);
+    out.push_back(std::move(run));
+  }
+  return out;
+}
+
+std::string destroy_run(const RunInfo& run) {
+  std::string errors;
+  for (const auto& ns : run.netns) {
+    auto err = delete_netns(ns);
+    if (!err.empty()) errors += err + "\n";
+  }
+  if (errors.empty()) remove_run_record(run.record.prefix);
+  return errors;
+}
+
+std::vector<std::string> collect_garbage(bool include_detached, std::vector<std::string>& errors) {
+  std::vector<std::string> removed;
+  for (const auto& run : list_runs()) {
+    bool garbage = run.state == RunState::Orphaned ||
+                   (include_detached && run.state == RunState::Detached);
+    if (!garbage) continue;
+    auto err = destroy_run(run);
+    if (!err.empty()) {
+      errors.push_back(err);
+      continue;
+    }
+    removed.push_back(fmt::format("{} ({}, owner pid {}): {} namespace(s) removed",
+                                  run.record.prefix,
+                                  run.record.topology.empty() ? "no record" : run.record.topology,
+                                  run.record.owner_pid, run.netns.size()));
+  }
+  return removed;
+}
+
+}  // namespace vslab::topo

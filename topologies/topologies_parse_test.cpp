@@ -1,0 +1,101 @@
+// Every shipped topology parses and is wired as its LVS mode is wired in practice.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "topology/parse.h"
+
+namespace vslab::topo {
+namespace {
+
+Topology load(const std::string& name) {
+  auto r = parse_topology_file(std::string(VSLAB_SOURCE_DIR) + "/topologies/" + name + ".toml");
+  std::string errors;
+  for (const auto& e : r.errors) errors += e + "\n";
+  EXPECT_TRUE(r.ok()) << errors;
+  return r.ok() ? *r.topology : Topology{};
+}
+
+std::size_t real_servers(const Topology& t) {
+  return std::count_if(t.nodes.begin(), t.nodes.end(),
+                       [](const Node& n) { return n.role.rfind("rs", 0) == 0; });
+}
+
+bool on_bridge(const Topology& t, const std::string& node) {
+  for (const auto& b : t.bridges)
+    for (const auto& p : b.ports)
+      if (p.node == node) return true;
+  return false;
+}
+
+bool has_sysctl(const Node& n, const std::string& key, const std::string& value) {
+  return std::find(n.sysctls.begin(), n.sysctls.end(), std::pair{key, value}) != n.sysctls.end();
+}
+
+class ModeTopology : public testing::TestWithParam<const char*> {};
+
+TEST_P(ModeTopology, HasClientDirectorAndThreeRealServers) {
+  auto t = load(GetParam());
+  EXPECT_EQ(t.lvs.mode, GetParam());
+  ASSERT_TRUE(t.lvs.vip.has_value());
+  EXPECT_NE(t.find_role("client"), nullptr);
+  ASSERT_NE(t.find_role("director"), nullptr);
+  EXPECT_GE(real_servers(t), 3u);
+  // DESIGN.md: the builtin director forwards in user space, never its namespace's kernel.
+  EXPECT_TRUE(has_sysctl(*t.find_role("director"), "net.ipv4.ip_forward", "0"));
+  EXPECT_FALSE(t.reachability.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Topologies, ModeTopology,
+                         testing::Values("nat", "dr", "tun", "fullnat"));
+
+TEST(DrTopology, RealServersShareTheDirectorsSegmentAndHideTheVip) {
+  auto t = load("dr");
+  ASSERT_TRUE(on_bridge(t, "director"));
+  for (const char* rs : {"rs1", "rs2", "rs3"}) {
+    const Node* n = t.find_node(rs);
+    ASSERT_NE(n, nullptr);
+    EXPECT_TRUE(on_bridge(t, rs));
+    ASSERT_EQ(n->loopback_addresses.size(), 1u);
+    EXPECT_EQ(n->loopback_addresses[0].str(), *t.lvs.vip + "/32");
+    EXPECT_TRUE(has_sysctl(*n, "net.ipv4.conf.all.arp_ignore", "1"));
+    EXPECT_TRUE(has_sysctl(*n, "net.ipv4.conf.all.arp_announce", "2"));
+    // Replies go through the router, not the director.
+    ASSERT_FALSE(n->routes.empty());
+    EXPECT_EQ(n->routes[0].via.value_or(""), "10.30.0.1");
+  }
+}
+
+TEST(TunTopology, RealServersAreBehindARouterNotOnTheDirectorsSegment) {
+  auto t = load("tun");
+  for (const char* rs : {"rs1", "rs2", "rs3"}) {
+    const Node* n = t.find_node(rs);
+    ASSERT_NE(n, nullptr);
+    EXPECT_EQ(n->loopback_addresses.at(0).str(), *t.lvs.vip + "/32");
+    for (const auto& b : t.bridges)
+      for (const auto& p : b.ports) EXPECT_NE(p.node, "director") << "director on bridge " << b.name;
+  }
+}
+
+TEST(NatTopology, RealServersUseTheDirectorAsGateway) {
+  auto t = load("nat");
+  const auto& dip = t.find_node("director")->find_interface("eth1")->addresses.at(0).address;
+  for (const char* rs : {"rs1", "rs2", "rs3"})
+    EXPECT_EQ(t.find_node(rs)->routes.at(0).via.value_or(""), dip) << rs;
+}
+
+TEST(FullnatTopology, HasALocalAddressPoolAndNoGatewayOnTheRealServers) {
+  auto t = load("fullnat");
+  EXPECT_EQ(t.lvs.local_addresses.size(), 2u);
+  for (const char* rs : {"rs1", "rs2", "rs3"}) EXPECT_TRUE(t.find_node(rs)->routes.empty()) << rs;
+}
+
+TEST(SelftestTopology, IsClientRouterServer) {
+  auto t = load("selftest");
+  EXPECT_NE(t.find_role("client"), nullptr);
+  EXPECT_NE(t.find_role("router"), nullptr);
+  EXPECT_NE(t.find_role("server"), nullptr);
+}
+
+}  // namespace
+}  // namespace vslab::topo
