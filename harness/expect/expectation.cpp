@@ -37,16 +37,17 @@ struct FrameExpectation::Mask {
   }
 
   bool accepts(const FieldValue* captured) const {
-    if (kind == Kind::Ignore) return true;
-    if (!captured) return false;
     switch (kind) {
+      case Kind::Ignore:
+        return true;
       case Kind::AnyOf:
-        return std::find(texts.begin(), texts.end(), captured->text) != texts.end();
+        return captured && std::find(texts.begin(), texts.end(), captured->text) != texts.end();
       case Kind::InRange:
-        return captured->number && lo <= *captured->number && *captured->number <= hi;
-      default:
-        return captured->text == texts.front();
+        return captured && captured->number && lo <= *captured->number && *captured->number <= hi;
+      case Kind::ExactText:
+        return captured && captured->text == texts.front();
     }
+    return false;
   }
 };
 
@@ -246,10 +247,15 @@ FrameExpectation& FrameExpectation::ignore(Field f) {
   return *this;
 }
 FrameExpectation& FrameExpectation::any_of(Field f, std::vector<std::string> texts) {
+  if (texts.empty()) throw std::invalid_argument("FrameExpectation::any_of: no texts to accept");
   masks_.push_back({f, Mask::Kind::AnyOf, std::move(texts)});
   return *this;
 }
 FrameExpectation& FrameExpectation::in_range(Field f, uint64_t lo, uint64_t hi) {
+  if (lo > hi) {
+    throw std::invalid_argument(
+        fmt::format("FrameExpectation::in_range: [{}, {}] is empty", lo, hi));
+  }
   masks_.push_back({f, Mask::Kind::InRange, {}, lo, hi});
   return *this;
 }

@@ -214,22 +214,7 @@ class Dissector {
       malformed(fmt::format("{} header has version {}", names.what, version));
       return {};
     }
-    uint16_t flags_and_offset = be16(b, 6);
-    bool is_df = flags_and_offset & 0x4000;
-    bool is_mf = flags_and_offset & 0x2000;
-    uint16_t frag_offset_bytes = (flags_and_offset & 0x1fff) * 8;
-    uint16_t total_length = be16(b, 2);
-    add(names.src, ipv4_text(b.subspan(12, 4)));
-    add(names.dst, ipv4_text(b.subspan(16, 4)));
-    add_number(names.ttl, b[8]);
-    add_number(names.proto, b[9]);
-    add_hex_number(names.tos, b[1], 2);
-    add_number(names.df, is_df);
-    add_number(names.mf, is_mf);
-    // In bytes, as tcpdump and Wireshark show it, not in the header's 8-byte units.
-    add_number(names.frag_offset, frag_offset_bytes);
-    add_number(names.id, be16(b, 4));
-    add_number(names.length, total_length);
+    add_fixed_ipv4_fields(b, names);
 
     std::size_t header_size = (b[0] & 0x0f) * 4u;
     if (header_size < kIpv4MinHeaderSize) {
@@ -240,6 +225,7 @@ class Dissector {
     if (!has_bytes(b, header_size, fmt::format("{} header with options", names.what))) return {};
     add(names.checksum, checksum_verdict(be16(b, 10), correct_checksum(b.first(header_size), 10)));
 
+    uint16_t total_length = be16(b, 2);
     if (total_length < header_size) {
       malformed(fmt::format("{} total length {} is below its header length {}", names.what,
                             total_length, header_size));
@@ -252,11 +238,29 @@ class Dissector {
     } else if (!has_bytes(b, total_length, fmt::format("{} packet", names.what))) {
       return {};
     }
+    bool is_mf = b[6] & 0x20;
+    bool is_later_fragment = (be16(b, 6) & 0x1fff) > 0;
     return Ipv4Packet{.header = b.first(header_size),
                       .body = b.subspan(header_size, present_length - header_size),
                       .protocol = b[9],
-                      .is_later_fragment = frag_offset_bytes > 0,
-                      .is_partial = inside_fragment || is_mf || frag_offset_bytes > 0};
+                      .is_later_fragment = is_later_fragment,
+                      .is_partial = inside_fragment || is_mf || is_later_fragment};
+  }
+
+  // The fields of the first 20 bytes, which `b` holds.
+  void add_fixed_ipv4_fields(Bytes b, const Ipv4Names& names) {
+    uint16_t flags_and_offset = be16(b, 6);
+    add(names.src, ipv4_text(b.subspan(12, 4)));
+    add(names.dst, ipv4_text(b.subspan(16, 4)));
+    add_number(names.ttl, b[8]);
+    add_number(names.proto, b[9]);
+    add_hex_number(names.tos, b[1], 2);
+    add_number(names.df, (flags_and_offset & 0x4000) != 0);
+    add_number(names.mf, (flags_and_offset & 0x2000) != 0);
+    // In bytes, as tcpdump and Wireshark show it, not in the header's 8-byte units.
+    add_number(names.frag_offset, (flags_and_offset & 0x1fff) * 8u);
+    add_number(names.id, be16(b, 4));
+    add_number(names.length, be16(b, 2));
   }
 
   void transport(const Ipv4Packet& ip) {
@@ -286,14 +290,17 @@ class Dissector {
   }
 
   // The L4 checksum of a fragment covers the whole datagram, so only its value is shown.
-  void l4_checksum(const Ipv4Packet& ip, Bytes message, std::size_t at, std::string name) {
+  // ICMP has no pseudo-header (RFC 792).
+  void l4_checksum(const Ipv4Packet& ip, Bytes message, std::size_t at, std::string name,
+                   bool has_pseudo_header = true) {
     uint16_t on_wire = be16(message, at);
     if (ip.is_partial) {
       add(Field::L4Checksum, fmt::format("0x{:04x} (fragment, not verified)", on_wire),
           std::move(name));
       return;
     }
-    uint16_t should_be = correct_checksum(message, at, pseudo_header_sum(ip, message.size()));
+    uint32_t pseudo_sum = has_pseudo_header ? pseudo_header_sum(ip, message.size()) : 0;
+    uint16_t should_be = correct_checksum(message, at, pseudo_sum);
     add(Field::L4Checksum, checksum_verdict(on_wire, should_be), std::move(name));
   }
 
@@ -352,13 +359,7 @@ class Dissector {
     uint8_t type = b[0], code = b[1];
     add_number(Field::IcmpType, type);
     add_number(Field::IcmpCode, code);
-    // The ICMP checksum has no pseudo-header (RFC 792).
-    if (ip.is_partial) {
-      add(Field::L4Checksum, fmt::format("0x{:04x} (fragment, not verified)", be16(b, 2)),
-          "icmp.csum");
-    } else {
-      add(Field::L4Checksum, checksum_verdict(be16(b, 2), correct_checksum(b, 2)), "icmp.csum");
-    }
+    l4_checksum(ip, b, 2, "icmp.csum", /*has_pseudo_header=*/false);
     Bytes message = b.subspan(kIcmpHeaderSize);
     add(Field::Payload, payload_text(message));
     bool is_echo = type == 0 || type == 8;

@@ -78,6 +78,13 @@ Tins::IP udp_abc() {
   return ip / Tins::UDP(53, 40000) / Tins::RawPDU("abc");
 }
 
+// An ICMP port unreachable from 10.0.0.2 quoting udp_abc().
+Tins::EthernetII port_unreachable() {
+  Tins::ICMP unreachable(Tins::ICMP::DEST_UNREACHABLE);
+  unreachable.code(3);
+  return Tins::EthernetII() / Tins::IP("10.0.0.1", "10.0.0.2") / unreachable / udp_abc();
+}
+
 TEST(Dissect, TcpSynWithPayloadGivesEveryFieldInWireOrder) {
   Named want = {{"eth.dst", "02:00:00:00:00:02"},
                 {"eth.src", "02:00:00:00:00:01"},
@@ -199,13 +206,10 @@ TEST(Dissect, IcmpEchoRequest) {
   EXPECT_EQ(icmp_fields, want);
 }
 
-// An ICMP port unreachable from 10.0.0.2 quoting udp_abc(). The quoted header's checksum by
-// hand: 4500+001f+0001+0000+4011+0a00+0001+0a00+0002 = 9934 -> 66cb.
+// The quoted header's checksum by hand: 4500+001f+0001+0000+4011+0a00+0001+0a00+0002 = 9934
+// -> 66cb.
 TEST(Dissect, IcmpPortUnreachableQuotesTheUdpDatagram) {
-  Tins::ICMP unreachable(Tins::ICMP::DEST_UNREACHABLE);
-  unreachable.code(3);
-  Tins::IP ip("10.0.0.1", "10.0.0.2");
-  std::vector<uint8_t> bytes = wire(Tins::EthernetII() / ip / unreachable / udp_abc());
+  std::vector<uint8_t> bytes = wire(port_unreachable());
   Named all = dissect_named(bytes);
   Named icmp_fields(all.begin() + 14, all.end());
   Named want = {
@@ -464,16 +468,13 @@ TEST(Dissect, EveryTruncationOfAnIpipFrameIsSafe) {
 }
 
 TEST(Dissect, EveryTruncationOfAnIcmpErrorIsSafe) {
-  Tins::ICMP unreachable(Tins::ICMP::DEST_UNREACHABLE);
-  unreachable.code(3);
-  expect_every_prefix_dissects(
-      wire(Tins::EthernetII() / Tins::IP("10.0.0.1", "10.0.0.2") / unreachable / udp_abc()));
+  expect_every_prefix_dissects(wire(port_unreachable()));
 }
 
 // Random damage to sound frames: no throw, at most one Malformed entry and only at the end.
 TEST(Dissect, RandomlyCorruptedFramesDissectSafely) {
   std::vector<std::vector<uint8_t>> seeds = {
-      wire(tcp_syn_with_payload()), wire(ipip_with_tcp()),
+      wire(tcp_syn_with_payload()), wire(ipip_with_tcp()), wire(port_unreachable()),
       wire(Tins::EthernetII() / Tins::Dot1Q(5) / udp_abc()),
       wire(Tins::ARP::make_arp_request("10.0.0.2", "10.0.0.1", kClientMac))};
   std::mt19937 random(20240601);
