@@ -26,8 +26,10 @@ TEST_P(LiveModeTopology, ComesUpReachesWhatItMustAndTearsDownClean) {
     for (const auto& reach : live.topology().reachability)
       EXPECT_TRUE(live.ping(reach.from, reach.to)) << reach.from << " cannot reach " << reach.to;
     // The MACs are the ones the topology promises (captures rely on them).
-    auto shown = live.exec("rs1", {"cat", "/sys/class/net/eth0/address"});
-    EXPECT_EQ(shown.output, live.mac("rs1", "eth0") + "\n");
+    const auto& last = live.topology().nodes.back();
+    const auto& ifname = last.interfaces.front().name;
+    auto shown = live.exec(last.name, {"cat", "/sys/class/net/" + ifname + "/address"});
+    EXPECT_EQ(shown.output, live.mac(last.name, ifname) + "\n");
   }
   for (const auto& ns : namespaces) EXPECT_FALSE(netns_exists(ns)) << ns << " left behind";
 }

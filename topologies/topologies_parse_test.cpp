@@ -46,8 +46,7 @@ TEST_P(ModeTopology, HasClientDirectorAndThreeRealServers) {
   EXPECT_FALSE(t.reachability.empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(Topologies, ModeTopology,
-                         testing::Values("nat", "dr", "tun", "fullnat"));
+INSTANTIATE_TEST_SUITE_P(Topologies, ModeTopology, testing::Values("nat", "dr", "tun", "fullnat"));
 
 TEST(DrTopology, RealServersShareTheDirectorsSegmentAndHideTheVip) {
   auto t = load("dr");
@@ -73,7 +72,8 @@ TEST(TunTopology, RealServersAreBehindARouterNotOnTheDirectorsSegment) {
     ASSERT_NE(n, nullptr);
     EXPECT_EQ(n->loopback_addresses.at(0).str(), *t.lvs.vip + "/32");
     for (const auto& b : t.bridges)
-      for (const auto& p : b.ports) EXPECT_NE(p.node, "director") << "director on bridge " << b.name;
+      for (const auto& p : b.ports)
+        EXPECT_NE(p.node, "director") << "director on bridge " << b.name;
   }
 }
 

@@ -12,7 +12,8 @@ namespace {
 
 std::string safe_file_part(const std::string& name) {
   std::string out;
-  for (char c : name) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.') ? c : '_';
+  for (char c : name)
+    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.') ? c : '_';
   return out;
 }
 
@@ -83,8 +84,8 @@ CheckResult FrameChecker::expect_frame(port::Port& port, const expect::FrameExpe
   auto expected_bytes = want.bytes();
   result.pcaps = write_pcaps(port, &expected_bytes);
   if (!closest) {
-    result.summary = fmt::format("no frame arrived on {} within {} ms", port.label(),
-                                 timeout.count());
+    result.summary =
+        fmt::format("no frame arrived on {} within {} ms", port.label(), timeout.count());
     result.report = result.summary + "\n";
   } else {
     result.summary = fmt::format("no frame on {} matches: the closest of {} differs in {} field(s)",
@@ -118,7 +119,8 @@ CheckResult FrameChecker::expect_no_other_frames(const std::vector<port::Port*>&
     for (auto& f : port->captured()) {
       if (f.claimed || noise_(f.bytes)) continue;
       if (extra++ == 0) {
-        for (const auto& e : expect::dissect(f.bytes)) first_diff += "    " + e.name + " = " + e.value.text + "\n";
+        for (const auto& e : expect::dissect(f.bytes))
+          first_diff += "    " + e.name + " = " + e.value.text + "\n";
       }
     }
     if (extra == 0) continue;

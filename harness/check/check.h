@@ -43,9 +43,9 @@ class FrameChecker {
                            std::chrono::milliseconds timeout = std::chrono::seconds(2));
 
   // Watches the ports for `window` and fails on any unclaimed frame that is not noise.
-  CheckResult expect_no_other_frames(const std::vector<port::Port*>& ports,
-                                     std::chrono::milliseconds window =
-                                         std::chrono::milliseconds(200));
+  CheckResult expect_no_other_frames(
+      const std::vector<port::Port*>& ports,
+      std::chrono::milliseconds window = std::chrono::milliseconds(200));
 
   const std::filesystem::path& case_dir() const { return case_dir_; }
 

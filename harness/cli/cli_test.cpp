@@ -27,17 +27,22 @@ CommandResult vslab(std::vector<std::string> args) {
   return run_command(args);
 }
 
-#define SKIP_UNLESS_ROOT()                                                                   \
-  if (!have_net_admin())                                                                     \
+#define SKIP_UNLESS_ROOT()                                                                 \
+  if (!have_net_admin())                                                                   \
   GTEST_SKIP() << "needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root) to create network " \
                   "namespaces"
 
 TEST(VslabCli, EverySubcommandHasHelp) {
-  for (std::vector<std::string> args :
-       {std::vector<std::string>{"--help"}, {"topo", "--help"}, {"topo", "up", "--help"},
-        {"topo", "down", "--help"}, {"topo", "script", "--help"}, {"topo", "exec", "--help"},
-        {"topo", "gc", "--help"}, {"topo", "selftest", "--help"}, {"topo", "list", "--help"},
-        {"topo", "check", "--help"}}) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"--help"},
+                                        {"topo", "--help"},
+                                        {"topo", "up", "--help"},
+                                        {"topo", "down", "--help"},
+                                        {"topo", "script", "--help"},
+                                        {"topo", "exec", "--help"},
+                                        {"topo", "gc", "--help"},
+                                        {"topo", "selftest", "--help"},
+                                        {"topo", "list", "--help"},
+                                        {"topo", "check", "--help"}}) {
     auto r = vslab(args);
     EXPECT_EQ(r.exit_code, 0) << args.back() << ": " << r.output;
     EXPECT_NE(r.output.find("Usage"), std::string::npos) << r.output;
@@ -45,7 +50,8 @@ TEST(VslabCli, EverySubcommandHasHelp) {
 }
 
 TEST(VslabCli, CheckNamesFileLineAndProblem) {
-  auto path = std::filesystem::temp_directory_path() / ("vslab-bad-" + std::to_string(getpid()) + ".toml");
+  auto path =
+      std::filesystem::temp_directory_path() / ("vslab-bad-" + std::to_string(getpid()) + ".toml");
   std::ofstream(path) << "name = \"bad\"\n[[node]]\nname = \"a\"\ncolour = \"blue\"\n";
   auto r = vslab({"topo", "check", path.string()});
   std::filesystem::remove(path);
@@ -156,8 +162,8 @@ TEST(VslabCli, ExecRunsInsideTheNodeOfTheOnlyRun) {
   pid_t pid = start_topo_up(topology_file("selftest"), &out);
   ASSERT_GT(pid, 0);
   auto prefix = "vsl-" + std::to_string(pid) + "-1";
-  auto r = vslab({"topo", "exec", "--run", prefix, "server", "--", "ip", "-br", "addr", "show",
-                  "eth0"});
+  auto r =
+      vslab({"topo", "exec", "--run", prefix, "server", "--", "ip", "-br", "addr", "show", "eth0"});
   kill(pid, SIGTERM);
   int status = 0;
   waitpid(pid, &status, 0);

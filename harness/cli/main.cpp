@@ -5,8 +5,9 @@
 
 int main(int argc, char** argv) {
   using namespace vslab::cli;
-  CLI::App app{"vslab: network-emulation test harness and conformance suite for LVS-style "
-               "directors"};
+  CLI::App app{
+      "vslab: network-emulation test harness and conformance suite for LVS-style "
+      "directors"};
   app.require_subcommand(1);
   auto* topo = app.add_subcommand("topo", "Build, inspect and remove namespace topologies");
   topo->require_subcommand(1);
@@ -64,7 +65,8 @@ int main(int argc, char** argv) {
   std::string selftest_file, pcap_dir;
   auto* selftest_cmd = topo->add_subcommand(
       "selftest", "Bring up topologies/selftest.toml, send crafted frames, check every field");
-  selftest_cmd->add_option("file", selftest_file, "Topology file (default: topologies/selftest.toml)");
+  selftest_cmd->add_option("file", selftest_file,
+                           "Topology file (default: topologies/selftest.toml)");
   selftest_cmd->add_option("--pcap-dir", pcap_dir,
                            "Where failed checks write pcaps (default: ./vslab-failures)");
   selftest_cmd->callback([&] { status = topo_selftest(selftest_file, pcap_dir); });

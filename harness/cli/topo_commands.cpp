@@ -37,9 +37,12 @@ bool require_root(const char* what) {
 
 const char* state_name(topo::RunState s) {
   switch (s) {
-    case topo::RunState::Running: return "running";
-    case topo::RunState::Detached: return "detached";
-    case topo::RunState::Orphaned: return "orphaned";
+    case topo::RunState::Running:
+      return "running";
+    case topo::RunState::Detached:
+      return "detached";
+    case topo::RunState::Orphaned:
+      return "orphaned";
   }
   return "?";
 }
@@ -160,9 +163,8 @@ int topo_check(const std::vector<std::string>& files) {
       status = kUsage;
       continue;
     }
-    std::cout << fmt::format("{}: ok ({} nodes, {} links, {} bridges)\n", f,
-                             topology->nodes.size(), topology->links.size(),
-                             topology->bridges.size());
+    std::cout << fmt::format("{}: ok ({} nodes, {} links, {} bridges)\n", f, topology->nodes.size(),
+                             topology->links.size(), topology->bridges.size());
   }
   return status;
 }
@@ -213,10 +215,11 @@ int topo_selftest(const std::string& file, const std::string& pcap_dir) {
   if (!require_root("selftest")) return kFailed;
   auto path = file.empty() ? default_topology_path("selftest.toml") : file;
   try {
-    selftest::SelftestBed bed(path, "selftest",
-                              pcap_dir.empty() ? check::default_failure_dir() : std::filesystem::path(pcap_dir));
-    std::cout << fmt::format("vslab topo selftest: {} ({}), run {}\n", bed.topology().topology().name,
-                             path, bed.topology().naming().prefix);
+    selftest::SelftestBed bed(
+        path, "selftest",
+        pcap_dir.empty() ? check::default_failure_dir() : std::filesystem::path(pcap_dir));
+    std::cout << fmt::format("vslab topo selftest: {} ({}), run {}\n",
+                             bed.topology().topology().name, path, bed.topology().naming().prefix);
     auto rows = bed.run_all();
     std::cout << selftest::format_table(rows);
     bool all_ok = std::all_of(rows.begin(), rows.end(), [](const auto& r) { return r.result.ok; });

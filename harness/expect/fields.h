@@ -54,8 +54,8 @@ enum class Field {
   TcpOptions,  // hex
   IcmpType,
   IcmpCode,
-  IcmpId,      // echo request/reply
-  IcmpSeq,     // echo request/reply
+  IcmpId,          // echo request/reply
+  IcmpSeq,         // echo request/reply
   IcmpNextHopMtu,  // type 3 code 4
   QuotedIpSrc,
   QuotedIpDst,
@@ -71,8 +71,8 @@ enum class Field {
 };
 
 struct FieldValue {
-  std::string text;               // what the diff prints
-  std::optional<uint64_t> number; // for numeric fields: ports, TTL, IDs...
+  std::string text;                // what the diff prints
+  std::optional<uint64_t> number;  // for numeric fields: ports, TTL, IDs...
   bool operator==(const FieldValue& o) const { return text == o.text; }
 };
 

@@ -40,9 +40,9 @@ PcapReadResult read_pcap(const std::string& path) {
     return result;
   }
   if (int dlt = pcap_datalink(pcap.get()); dlt != DLT_EN10MB) {
-    result.error = fmt::format("{}: link type {} ({}) is not Ethernet", path, dlt,
-                               pcap_datalink_val_to_name(dlt) ? pcap_datalink_val_to_name(dlt)
-                                                              : "unknown");
+    result.error =
+        fmt::format("{}: link type {} ({}) is not Ethernet", path, dlt,
+                    pcap_datalink_val_to_name(dlt) ? pcap_datalink_val_to_name(dlt) : "unknown");
     return result;
   }
   pcap_pkthdr* header = nullptr;

@@ -12,15 +12,16 @@ namespace vslab::port {
 namespace {
 
 std::string temp_path(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("vslab-pcap-test-" + std::to_string(getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("vslab-pcap-test-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   return (dir / name).string();
 }
 
 TEST(PcapFile, WrittenFramesReadBackUnchanged) {
-  std::vector<Frame> frames{{{0x02, 0x76, 0x73, 0x01, 0x01, 0x00, 1, 2, 3, 4, 5, 6, 0x08, 0x00},
-                             {1700000000, 250}},
-                            {std::vector<uint8_t>(1514, 0xab), {1700000001, 0}}};
+  std::vector<Frame> frames{
+      {{0x02, 0x76, 0x73, 0x01, 0x01, 0x00, 1, 2, 3, 4, 5, 6, 0x08, 0x00}, {1700000000, 250}},
+      {std::vector<uint8_t>(1514, 0xab), {1700000001, 0}}};
   auto path = temp_path("two.pcap");
   write_pcap(path, frames);
   auto back = read_pcap(path);

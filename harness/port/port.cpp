@@ -40,8 +40,7 @@ Port::Port(const std::string& netns, const std::string& ifname, std::string labe
     : label_(std::move(label)), ifname_(ifname) {
   topo::NetnsGuard inside(netns);
   ifindex_ = static_cast<int>(if_nametoindex(ifname.c_str()));
-  if (ifindex_ == 0)
-    throw port_error(label_, fmt::format("no interface {} in {}", ifname, netns));
+  if (ifindex_ == 0) throw port_error(label_, fmt::format("no interface {} in {}", ifname, netns));
 
   // Protocol 0: a send-only socket that receives nothing, so it queues no copies.
   tx_fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
@@ -112,7 +111,9 @@ void Port::read_available(int timeout_ms) {
   }
 }
 
-void Port::poll_now() { read_available(0); }
+void Port::poll_now() {
+  read_available(0);
+}
 
 bool Port::wait_until(const std::function<bool(std::vector<CapturedFrame>&)>& done,
                       std::chrono::milliseconds timeout) {

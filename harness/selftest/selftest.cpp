@@ -14,9 +14,8 @@ using expect::Field;
 const topo::Node& node_with_role(const topo::Topology& t, const std::string& role) {
   const auto* node = t.find_role(role);
   if (!node || node->interfaces.empty())
-    throw std::runtime_error(
-        fmt::format("{}: the selftest needs a node with role '{}' and an interface",
-                    t.source_file, role));
+    throw std::runtime_error(fmt::format(
+        "{}: the selftest needs a node with role '{}' and an interface", t.source_file, role));
   return *node;
 }
 
@@ -139,7 +138,11 @@ Row SelftestBed::echo_reply_comes_back() {
   Tins::ICMP echo(Tins::ICMP::ECHO_REQUEST);
   echo.id(0x7674);
   echo.sequence(2);
-  client_->send(client_frame(echo / Tins::RawPDU("echo me")));
+  auto request = client_frame(echo / Tins::RawPDU("echo me"));
+  client_->send(request);
+  auto forwarded = checker_->expect_frame(*server_, routed_to_server(request));
+  if (!forwarded.ok)
+    return row("ICMP echo reply server -> client comes back routed", *server_, forwarded);
 
   // The server's kernel answers with TTL 64 (its default), and the router takes one off.
   Tins::ICMP reply(Tins::ICMP::ECHO_REPLY);
@@ -147,8 +150,8 @@ Row SelftestBed::echo_reply_comes_back() {
   reply.sequence(2);
   Tins::IP ip(client_ip_, server_ip_);
   ip.ttl(63);
-  expect::FrameExpectation want(Tins::EthernetII(client_->mac(), router_client_mac_) / ip /
-                                reply / Tins::RawPDU("echo me"));
+  expect::FrameExpectation want(Tins::EthernetII(client_->mac(), router_client_mac_) / ip / reply /
+                                Tins::RawPDU("echo me"));
   // The server's stack picks the reply's IP ID and DF bit itself.
   want.ignore(Field::IpId).ignore(Field::IpDf);
   return row("ICMP echo reply server -> client comes back routed", *client_,
@@ -190,8 +193,8 @@ std::string format_table(const std::vector<Row>& rows) {
     check_width = std::max(check_width, r.check.size());
     port_width = std::max(port_width, r.port.size());
   }
-  std::string out = fmt::format("  {:<{}}  {:<{}}  result\n", "check", check_width, "port",
-                                port_width);
+  std::string out =
+      fmt::format("  {:<{}}  {:<{}}  result\n", "check", check_width, "port", port_width);
   std::size_t passed = 0;
   for (const auto& r : rows) {
     passed += r.result.ok;

@@ -35,9 +35,9 @@ class Selftest : public testing::Test {
   std::unique_ptr<SelftestBed> bed_;
 };
 
-#define EXPECT_CHECK(row) \
-  do {                                                     \
-    auto r = (row);                                        \
+#define EXPECT_CHECK(row)                                           \
+  do {                                                              \
+    auto r = (row);                                                 \
     EXPECT_TRUE(r.result.ok) << r.check << "\n" << r.result.report; \
   } while (0)
 
@@ -49,7 +49,9 @@ TEST_F(Selftest, UdpIsRoutedWithMacsRewrittenAndTtlDecremented) {
   EXPECT_CHECK(bed_->udp_is_routed());
 }
 
-TEST_F(Selftest, UdpZeroChecksumStaysZero) { EXPECT_CHECK(bed_->udp_zero_checksum_stays_zero()); }
+TEST_F(Selftest, UdpZeroChecksumStaysZero) {
+  EXPECT_CHECK(bed_->udp_zero_checksum_stays_zero());
+}
 
 TEST_F(Selftest, IcmpEchoIsRoutedAndTheReplyComesBack) {
   EXPECT_CHECK(bed_->icmp_echo_is_routed());
@@ -79,11 +81,11 @@ TEST_F(Selftest, EveryReachabilityLineOfTheFileHolds) {
 }
 
 TEST_F(Selftest, WrongExpectationFailsWithFieldDiffAndPcaps) {
-  auto dir = std::filesystem::temp_directory_path() /
-             ("vslab-mismatch-" + std::to_string(getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("vslab-mismatch-" + std::to_string(getpid()));
   std::filesystem::remove_all(dir);
-  check::FrameChecker checker("Deliberate.Mismatch",
-                              {&bed_->client_port(), &bed_->server_port()}, dir);
+  check::FrameChecker checker("Deliberate.Mismatch", {&bed_->client_port(), &bed_->server_port()},
+                              dir);
   Tins::TCP syn(80, 41000);
   syn.flags(Tins::TCP::SYN);
   auto frame = bed_->client_frame(syn);
@@ -106,8 +108,8 @@ TEST_F(Selftest, WrongExpectationFailsWithFieldDiffAndPcaps) {
   EXPECT_NE(ttl_line.find("63"), std::string::npos) << ttl_line;
 
   auto case_dir = dir / "Deliberate.Mismatch";
-  for (const char* name : {"in-client-eth0.pcap", "expect-server-eth0.pcap",
-                           "captured-server-eth0.pcap"}) {
+  for (const char* name :
+       {"in-client-eth0.pcap", "expect-server-eth0.pcap", "captured-server-eth0.pcap"}) {
     auto path = case_dir / name;
     ASSERT_TRUE(std::filesystem::exists(path)) << path << "\n" << r.report;
     auto read = topo::run_command({"tcpdump", "-n", "-r", path.string()});

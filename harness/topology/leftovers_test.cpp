@@ -17,7 +17,8 @@ TEST(Leftovers, NoVslabNamespaceOrRecordRemains) {
                   << run.record.owner_pid << ") left " << run.netns.size() << " namespace(s)";
   }
   auto links = run_command({"ip", "-br", "link", "show"});
-  for (const char* own : {"b0p0", "vsl-"}) EXPECT_EQ(links.output.find(own), std::string::npos) << links.output;
+  for (const char* own : {"b0p0", "vsl-"})
+    EXPECT_EQ(links.output.find(own), std::string::npos) << links.output;
 }
 
 }  // namespace

@@ -14,18 +14,23 @@ LiveTopology::LiveTopology(Topology topology, BringUpOptions options)
     : topology_(std::move(topology)),
       naming_{options.prefix.empty() ? new_run_prefix() : options.prefix} {
   // The record comes first, so that a kill at any later point leaves something gc can find.
-  RunRecord record{naming_.prefix, getpid(), process_start_time(getpid()), topology_.name,
-                   topology_.source_file, options.detached, options.from_cli};
+  RunRecord record{naming_.prefix,
+                   getpid(),
+                   process_start_time(getpid()),
+                   topology_.name,
+                   topology_.source_file,
+                   options.detached,
+                   options.from_cli};
   write_run_record(record);
   up_ = true;
   for (const auto& cmd : bring_up_commands(topology_, naming_)) {
     auto result = run_command(cmd.argv);
     if (result.ok()) continue;
     auto teardown_errors = tear_down();
-    throw std::runtime_error(fmt::format(
-        "topology '{}': {} failed\n  command: {}\n  {}{}", topology_.name, cmd.purpose,
-        shell_quote(cmd.argv), result.output.empty() ? "(no output)\n" : result.output,
-        teardown_errors.empty() ? "" : "teardown also failed: " + teardown_errors));
+    throw std::runtime_error(
+        fmt::format("topology '{}': {} failed\n  command: {}\n  {}{}", topology_.name, cmd.purpose,
+                    shell_quote(cmd.argv), result.output.empty() ? "(no output)\n" : result.output,
+                    teardown_errors.empty() ? "" : "teardown also failed: " + teardown_errors));
   }
 }
 
@@ -51,8 +56,7 @@ CommandResult LiveTopology::exec(const std::string& node,
   return run_command(full);
 }
 
-bool LiveTopology::ping(const std::string& node, const std::string& address,
-                        int deadline_s) const {
+bool LiveTopology::ping(const std::string& node, const std::string& address, int deadline_s) const {
   // -w: keep sending until one reply arrives or the deadline passes (the first echo may
   // wait for ARP on each hop).
   return exec(node, {"ping", "-n", "-q", "-c", "1", "-i", "0.2", "-w", std::to_string(deadline_s),

@@ -38,7 +38,7 @@ struct Offloads {
 };
 
 struct Route {
-  std::string to;           // "default" or a Cidr's text
+  std::string to;                  // "default" or a Cidr's text
   std::optional<std::string> via;  // gateway address
   std::optional<std::string> dev;  // interface of the node
   bool is_v6 = false;
@@ -104,8 +104,8 @@ struct Reachability {
 
 // LVS facts about the topology, for the suites that use it (which address is the VIP...).
 struct LvsInfo {
-  std::string mode;                 // nat, dr, tun, fullnat, or empty
-  std::optional<std::string> vip;  // IPv4 text
+  std::string mode;                          // nat, dr, tun, fullnat, or empty
+  std::optional<std::string> vip;            // IPv4 text
   std::vector<std::string> local_addresses;  // FULLNAT LIP pool
 };
 

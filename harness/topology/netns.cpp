@@ -82,7 +82,9 @@ std::string shell_quote(const std::vector<std::string>& argv) {
   return line;
 }
 
-std::string netns_path(const std::string& netns_name) { return "/run/netns/" + netns_name; }
+std::string netns_path(const std::string& netns_name) {
+  return "/run/netns/" + netns_name;
+}
 
 bool netns_exists(const std::string& netns_name) {
   struct stat st;
@@ -101,8 +103,8 @@ std::vector<std::string> list_netns() {
 NetnsGuard::NetnsGuard(const std::string& netns_name) {
   home_fd_ = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   if (home_fd_ < 0)
-    throw std::runtime_error(fmt::format("cannot open own network namespace: {}",
-                                         std::strerror(errno)));
+    throw std::runtime_error(
+        fmt::format("cannot open own network namespace: {}", std::strerror(errno)));
   int target = open(netns_path(netns_name).c_str(), O_RDONLY | O_CLOEXEC);
   if (target < 0) {
     int err = errno;

@@ -29,7 +29,9 @@ std::optional<std::string> run_prefix_of(const std::string& netns_name) {
   return m[1].str();
 }
 
-std::string runs_dir() { return "/run/vslab/runs"; }
+std::string runs_dir() {
+  return "/run/vslab/runs";
+}
 
 void write_run_record(const RunRecord& r) {
   fs::create_directories(runs_dir());
@@ -146,8 +148,8 @@ std::string destroy_run(const RunInfo& run) {
 std::vector<std::string> collect_garbage(bool include_detached, std::vector<std::string>& errors) {
   std::vector<std::string> removed;
   for (const auto& run : list_runs()) {
-    bool garbage = run.state == RunState::Orphaned ||
-                   (include_detached && run.state == RunState::Detached);
+    bool garbage =
+        run.state == RunState::Orphaned || (include_detached && run.state == RunState::Detached);
     if (!garbage) continue;
     auto err = destroy_run(run);
     if (!err.empty()) {

@@ -11,13 +11,13 @@
 namespace vslab::topo {
 
 struct RunRecord {
-  std::string prefix;             // vsl-<pid>-<seq>
+  std::string prefix;  // vsl-<pid>-<seq>
   int owner_pid = 0;
   unsigned long long owner_start = 0;  // /proc/<pid>/stat starttime, guards against pid reuse
-  std::string topology;           // the topology's name
-  std::string file;               // the file it came from
-  bool detached = false;          // `vslab topo up --detach`: kept until `vslab topo down`
-  bool from_cli = false;          // made by `vslab topo up` (what `topo exec` and `down` pick)
+  std::string topology;                // the topology's name
+  std::string file;                    // the file it came from
+  bool detached = false;               // `vslab topo up --detach`: kept until `vslab topo down`
+  bool from_cli = false;               // made by `vslab topo up` (what `topo exec` and `down` pick)
 };
 
 enum class RunState { Running, Detached, Orphaned };
