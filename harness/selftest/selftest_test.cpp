@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <iostream>
 
 #include "topology/netns.h"
 
@@ -97,6 +98,7 @@ TEST_F(Selftest, WrongExpectationFailsWithFieldDiffAndPcaps) {
   auto r = checker.expect_frame(bed_->server_port(), wrong, std::chrono::milliseconds(500));
 
   ASSERT_FALSE(r.ok);
+  std::cout << "The report a failed check gives:\n" << r.report;
   EXPECT_NE(r.report.find("differs in 2 field(s)"), std::string::npos) << r.report;
   EXPECT_NE(r.report.find("! ip.ttl"), std::string::npos) << r.report;
   EXPECT_NE(r.report.find("! eth.dst"), std::string::npos) << r.report;
