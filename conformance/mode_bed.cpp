@@ -1,0 +1,102 @@
+#include "mode_bed.h"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+
+#include "topology/netns.h"
+#include "topology/parse.h"
+
+namespace vslab::conformance {
+namespace {
+
+std::string first_ipv4(const topo::Node& node) {
+  for (const auto& a : node.interfaces.front().addresses)
+    if (!a.is_v6) return a.address;
+  throw std::runtime_error(node.name + " has no IPv4 address");
+}
+
+}  // namespace
+
+bool can_build_topologies() {
+  return topo::have_net_admin();
+}
+
+ModeBed::ModeBed(const std::string& mode, const std::string& case_name) {
+  auto parsed =
+      topo::parse_topology_file(std::string(VSLAB_SOURCE_DIR) + "/topologies/" + mode + ".toml");
+  if (!parsed.ok()) throw std::runtime_error(parsed.errors.front());
+  live_ = std::make_unique<topo::LiveTopology>(std::move(*parsed.topology));
+  const auto& t = live_->topology();
+
+  auto open = [&](const topo::Node& node) {
+    const auto& ifname = node.interfaces.front().name;
+    ports_.push_back(
+        std::make_unique<port::Port>(live_->netns(node.name), ifname, node.name + "-" + ifname));
+    return Host{node.name, first_ipv4(node), ports_.back()->mac(), ports_.back().get()};
+  };
+  client_ = open(*t.find_role("client"));
+  for (int i = 1; i <= 3; ++i) {
+    const auto* rs = t.find_role("rs" + std::to_string(i));
+    if (!rs) throw std::runtime_error(t.name + " has no rs" + std::to_string(i));
+    rs_.push_back(open(*rs));
+    // The real servers' own stacks would answer what reaches them (RSTs, port unreachable);
+    // the checks are about the director, so their kernels see no IPv4 (ARP still works, so
+    // the director can resolve them). The capture tap runs before this ingress hook.
+    auto drop = live_->exec(
+        rs->name, {"nft",
+                   "add table netdev quiet; add chain netdev quiet in { type filter hook ingress "
+                   "device eth0 priority 0; }; add rule netdev quiet in meta protocol ip drop"});
+    if (!drop.ok()) throw std::runtime_error("nft on " + rs->name + ": " + drop.output);
+  }
+  std::vector<port::Port*> all;
+  for (auto& p : ports_) all.push_back(p.get());
+  checker_ = std::make_unique<check::FrameChecker>(case_name, all);
+
+  dut_ = std::make_unique<dut::BuiltinDut>(VSLAB_VSD_BINARY, VSLAB_VSADM_BINARY);
+  dut_->start(*live_);
+}
+
+ModeBed::~ModeBed() {
+  if (dut_) dut_->stop();
+}
+
+void ModeBed::restore(const std::string& rules) {
+  auto r = dut_->restore(rules);
+  if (!r.ok())
+    throw std::runtime_error("rules refused (" + std::to_string(r.exit_code) + "): " + r.output);
+}
+
+std::vector<port::Port*> ModeBed::rs_ports() {
+  return {rs_[0].port, rs_[1].port, rs_[2].port};
+}
+
+std::string ModeBed::mac(const std::string& node, const std::string& ifname) const {
+  return live_->mac(node, ifname);
+}
+
+std::string ModeBed::client_gateway_mac() const {
+  const auto& t = live_->topology();
+  topo::Endpoint client_end{client_.node, t.find_node(client_.node)->interfaces.front().name};
+  for (const auto& link : t.links) {
+    if (link.a == client_end) return mac(link.b.node, link.b.ifname);
+    if (link.b == client_end) return mac(link.a.node, link.a.ifname);
+  }
+  throw std::runtime_error("the client is not linked to a router");
+}
+
+Tins::EthernetII ModeBed::from_client(const Tins::PDU& l4, uint8_t ttl) const {
+  Tins::IP ip(vip(), client_.ip);
+  ip.ttl(ttl);
+  ip.id(0x4242);
+  ip.flags(Tins::IP::DONT_FRAGMENT);
+  ip.inner_pdu(l4.clone());
+  return Tins::EthernetII(client_gateway_mac(), client_.mac) / ip;
+}
+
+std::string ModeBed::dut_log() const {
+  auto* builtin = dynamic_cast<dut::BuiltinDut*>(dut_.get());
+  return builtin ? builtin->log() : std::string();
+}
+
+}  // namespace vslab::conformance

@@ -1,0 +1,63 @@
+// A mode topology (topologies/<mode>.toml) up, a director under test started in it and
+// configured with ipvsadm rules, and capture running on the client's and every real server's
+// port. Expectations are written by the tests from the spec and the topology file alone.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <tins/tins.h>
+
+#include "check/check.h"
+#include "dut/dut.h"
+#include "port/port.h"
+#include "topology/live.h"
+
+namespace vslab::conformance {
+
+struct Host {
+  std::string node;
+  std::string ip;
+  std::string mac;  // its own interface's
+  port::Port* port = nullptr;
+};
+
+class ModeBed {
+ public:
+  // Brings up topologies/<mode>.toml and starts the DUT. Real servers' kernels are kept
+  // quiet (an ingress drop after the capture tap), so only the director's frames are seen.
+  ModeBed(const std::string& mode, const std::string& case_name);
+  ~ModeBed();
+
+  void restore(const std::string& rules);  // fails the test on an error
+  dut::Result admin(const std::vector<std::string>& args) { return dut_->admin(args); }
+
+  const topo::Topology& topology() const { return live_->topology(); }
+  std::string vip() const { return *topology().lvs.vip; }
+  Host& client() { return client_; }
+  Host& rs(int i) { return rs_.at(i - 1); }  // rs1..rs3
+  std::vector<port::Port*> rs_ports();
+  // MAC of an interface as the topology sets it.
+  std::string mac(const std::string& node, const std::string& ifname) const;
+  // The client's next hop (the router's interface on the client's link).
+  std::string client_gateway_mac() const;
+
+  // A frame from the client to VIP:vport through the router.
+  Tins::EthernetII from_client(const Tins::PDU& l4, uint8_t ttl = 64) const;
+  check::FrameChecker& checker() { return *checker_; }
+  std::string dut_log() const;
+
+ private:
+  std::unique_ptr<topo::LiveTopology> live_;
+  std::unique_ptr<dut::Dut> dut_;
+  std::vector<std::unique_ptr<port::Port>> ports_;
+  Host client_;
+  std::vector<Host> rs_;
+  std::unique_ptr<check::FrameChecker> checker_;
+};
+
+// Skips the calling test unless namespaces can be made.
+bool can_build_topologies();
+
+}  // namespace vslab::conformance

@@ -1,0 +1,69 @@
+// The director's configuration as ipvsadm describes it: virtual services, their real servers
+// (destinations), FULLNAT local addresses and the timeouts. What vsadm edits, what `-S`
+// prints, and what the data plane reads as an immutable snapshot.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "net/addr.h"
+
+namespace vsd {
+
+enum class Method : uint8_t { Nat, Dr, Tun, FullNat };
+// "Masq", "Route", "Tunnel", "FullNat" (ipvsadm -L spelling; FullNat as DPVS lists it).
+std::string_view method_name(Method m);
+
+struct Destination {
+  Endpoint addr;                 // RIP:rport. DR and TUN force rport to the service port (spec 2)
+  Method method = Method::Dr;    // ipvsadm's default is -g
+  uint32_t weight = 1;           // 0 = quiescent
+  uint32_t upper_threshold = 0;  // -x, 0 = none
+  uint32_t lower_threshold = 0;  // -y
+  bool operator==(const Destination&) const = default;
+};
+
+// (protocol, VIP, vport), or a firewall mark when fwmark != 0.
+struct ServiceKey {
+  Proto proto = Proto::Tcp;  // for fwmark services: the protocol is not part of the key
+  Endpoint vip;
+  uint32_t fwmark = 0;
+  bool operator==(const ServiceKey&) const = default;
+  std::string str() const;  // "TCP 10.0.0.1:80" or "FWM 7"
+};
+
+struct Service {
+  ServiceKey key;
+  std::string scheduler = "wlc";         // ipvsadm's default
+  std::vector<std::string> sched_flags;  // -b: sh-fallback, sh-port, mh-fallback, mh-port
+  bool persistent = false;
+  uint32_t persistence_timeout = 360;                   // seconds; -p without a value means 360
+  Ipv4 persistence_mask = Ipv4::from_host(0xffffffff);  // -M
+  bool one_packet = false;                              // -o (UDP)
+  // In scheduling order: a new destination goes to the head of the list (ip_vs_ctl.c
+  // __ip_vs_add_dest), so the newest is first.
+  std::vector<Destination> destinations;
+  std::vector<Ipv4> local_addresses;  // FULLNAT pool (--add-laddr)
+  bool operator==(const Service&) const = default;
+
+  const Destination* find_destination(Endpoint rip) const;
+};
+
+struct Timeouts {
+  uint32_t tcp = 900;      // ESTABLISHED
+  uint32_t tcp_fin = 120;  // FIN_WAIT
+  uint32_t udp = 300;
+  bool operator==(const Timeouts&) const = default;
+};
+
+struct RuleSet {
+  std::vector<Service> services;  // in creation order
+  Timeouts timeouts;
+  bool operator==(const RuleSet&) const = default;
+
+  Service* find_service(const ServiceKey& key);
+  const Service* find_service(const ServiceKey& key) const;
+};
+
+}  // namespace vsd

@@ -1,0 +1,669 @@
+#include "conn/table.h"
+
+#include <algorithm>
+#include <bit>
+#include <random>
+#include <stdexcept>
+
+namespace vsd {
+namespace {
+
+// Entries are timed in milliseconds and keep the low 32 bits of their expiry; a timeout is
+// capped so that an expiry is always well within 2^31 ms of the wheel's time.
+constexpr uint64_t kMaxTimeoutMs = 20ull * 24 * 3600 * 1000;
+
+// A template that is due while connections still depend on it is looked at again this much
+// later (ip_vs_conn.c ip_vs_conn_expire, "expire_later").
+constexpr uint32_t kTemplateKeepAliveS = 60;
+
+constexpr uint16_t kFirstLocalPort = 1024;  // FULLNAT lports: 1024..65535
+constexpr uint32_t kMaxCapacity = (1u << 31) - 1024;
+
+// The finaliser of MurmurHash3 (public domain): every input bit reaches every output bit.
+uint64_t mix64(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return x;
+}
+
+// A per-table secret so that clients cannot aim all their flows at one chain.
+uint64_t random_seed() {
+  std::random_device device;
+  return (uint64_t{device()} << 32) ^ device();
+}
+
+}  // namespace
+
+Endpoint Conn::local() const {
+  if (method_ != Method::FullNat || is_template()) return {};
+  return {Ipv4{local_addr_or_timeout_}, local_port_};
+}
+
+std::string_view Conn::state_name() const {
+  if (is_template()) return is_assured() ? "ASSURED" : "NONE";
+  switch (proto_) {
+    case Proto::Tcp:
+      return tcp_state_name(state_);
+    case Proto::Udp:
+      return "UDP";
+    case Proto::Icmp:
+      return "ICMP";
+  }
+  return "ERR!";
+}
+
+ConnTable::ConnTable(const ConnTableConfig& config, const Timeouts& timeouts)
+    : timeouts_(timeouts) {
+  if (config.capacity == 0 || config.capacity > kMaxCapacity)
+    throw std::invalid_argument("connection table capacity must be 1..2^31-1024, not " +
+                                std::to_string(config.capacity));
+  if (config.max_destinations == 0)
+    throw std::invalid_argument("connection table needs at least one destination handle");
+
+  pool_.resize(config.capacity);
+  for (uint32_t i = 0; i < config.capacity; ++i) pool_[i].in_next_ = i + 1;
+  pool_.back().in_next_ = kNone;
+  free_head_ = 0;
+
+  const uint32_t buckets = std::bit_ceil(config.capacity);
+  in_buckets_.assign(buckets, kNone);
+  out_buckets_.assign(buckets, kNone);
+  bucket_mask_ = buckets - 1;
+  hash_seed_ = random_seed();
+
+  wheel_heads_.resize(kWheelLists + 1);
+  for (uint32_t list = 0; list <= kDueList; ++list) {
+    const uint32_t head = config.capacity + list;
+    wheel_heads_[list] = Conn::TimerLink{head, head};
+  }
+
+  dest_loads_.resize(config.max_destinations);
+  local_port_cursors_.fill(kFirstLocalPort);
+}
+
+// --- entries ------------------------------------------------------------------------------
+
+uint32_t ConnTable::index_of(const Conn& conn) const {
+  return static_cast<uint32_t>(&conn - pool_.data());
+}
+
+Conn* ConnTable::take_free_entry(uint64_t now_ms) {
+  if (free_head_ == kNone) {
+    ++stats_.refused_full;
+    return nullptr;
+  }
+  // An empty wheel has nothing to catch up on: start it at the caller's time.
+  if (live_ == 0 && now_ms > next_tick_ms_) next_tick_ms_ = now_ms;
+  Conn& conn = pool_[free_head_];
+  free_head_ = conn.in_next_;
+  conn = Conn{};
+  return &conn;
+}
+
+void ConnTable::release_entry(uint32_t index) {
+  Conn& conn = pool_[index];
+  conn.timer_ = Conn::TimerLink{};
+  conn.flags_ = 0;
+  conn.in_next_ = free_head_;
+  free_head_ = index;
+}
+
+uint64_t ConnTable::timeout_ms(const Conn& conn) const {
+  uint64_t seconds = 0;
+  if (conn.is_template()) {
+    seconds = conn.local_addr_or_timeout_;
+  } else if (conn.is_one_packet()) {
+    return 0;
+  } else {
+    switch (conn.proto_) {
+      case Proto::Tcp:
+        seconds = timeouts_.tcp_s(conn.state_);
+        break;
+      case Proto::Udp:
+        seconds = timeouts_.udp_s();
+        break;
+      case Proto::Icmp:
+        seconds = timeouts_.icmp_s();
+        break;
+    }
+  }
+  return std::min(seconds * 1000, kMaxTimeoutMs);
+}
+
+Conn* ConnTable::insert(const NewConn& fresh, uint64_t now_ms, Conn* control_template) {
+  if (fresh.dest >= dest_loads_.size()) {
+    ++stats_.refused_bad_dest;
+    return nullptr;
+  }
+  Conn* conn = take_free_entry(now_ms);
+  if (!conn) return nullptr;
+
+  conn->proto_ = fresh.proto;
+  conn->method_ = fresh.method;
+  conn->client_addr_ = fresh.client.addr;
+  conn->client_port_ = fresh.client.port;
+  conn->virtual_addr_ = fresh.virtual_addr.addr;
+  conn->virtual_port_ = fresh.virtual_addr.port;
+  conn->dest_addr_ = fresh.destination.addr;
+  conn->dest_port_ = fresh.destination.port;
+  if (fresh.method == Method::FullNat) {
+    conn->local_addr_or_timeout_ = fresh.local.addr.value;
+    conn->local_port_ = fresh.local.port;
+  }
+  conn->dest_ = fresh.dest;
+  // Every destination hands its connections IP_VS_CONN_F_INACTIVE, and NOOUTPUT unless it
+  // masquerades (ip_vs_ctl.c __ip_vs_update_dest); ONE_PACKET survives for UDP only
+  // (ip_vs_conn.c ip_vs_bind_dest).
+  conn->flags_ = Conn::kInactive;
+  if (fresh.method == Method::Dr || fresh.method == Method::Tun) conn->flags_ |= Conn::kNoOutput;
+  if (fresh.one_packet && fresh.proto == Proto::Udp) conn->flags_ |= Conn::kOnePacket;
+
+  const uint32_t index = index_of(*conn);
+  if (!conn->is_one_packet()) link_in(index);
+  if (has_out_key(*conn)) link_out(index);
+  if (control_template && control_template->is_template()) {
+    conn->control_ = index_of(*control_template);
+    ++control_template->control_;
+  }
+  count_new(*conn);
+  if (conn->is_one_packet()) {
+    conn->expires_ms_ = static_cast<uint32_t>(now_ms);
+    arm_due(index);
+  } else {
+    arm(index, now_ms + timeout_ms(*conn));
+  }
+  ++live_;
+  ++stats_.inserted;
+  return conn;
+}
+
+Conn* ConnTable::insert_template(const NewTemplate& tmpl, uint64_t now_ms) {
+  if (tmpl.dest >= dest_loads_.size()) {
+    ++stats_.refused_bad_dest;
+    return nullptr;
+  }
+  Conn* conn = take_free_entry(now_ms);
+  if (!conn) return nullptr;
+
+  conn->proto_ = tmpl.key.proto;
+  conn->method_ = tmpl.method;
+  conn->client_addr_ = tmpl.key.client_net;
+  conn->flags_ = Conn::kTemplate | Conn::kInactive;
+  if (tmpl.key.fwmark != 0) {
+    conn->virtual_addr_ = Ipv4{tmpl.key.fwmark};
+    conn->flags_ |= Conn::kFwmark;
+  } else {
+    conn->virtual_addr_ = tmpl.key.virtual_addr.addr;
+    conn->virtual_port_ = tmpl.key.virtual_addr.port;
+  }
+  conn->dest_addr_ = tmpl.destination.addr;
+  conn->dest_port_ = tmpl.destination.port;
+  conn->dest_ = tmpl.dest;
+  conn->local_addr_or_timeout_ = tmpl.timeout_s;
+  conn->control_ = 0;  // no dependents yet
+
+  const uint32_t index = index_of(*conn);
+  link_in(index);
+  count_new(*conn);
+  arm(index, now_ms + timeout_ms(*conn));
+  ++live_;
+  ++stats_.inserted;
+  return conn;
+}
+
+// --- indexes ------------------------------------------------------------------------------
+
+ConnTable::InKey ConnTable::in_key_of(const Conn& conn) {
+  InKind kind = InKind::Connection;
+  Proto proto = conn.proto_;
+  if (conn.is_fwmark_template()) {
+    kind = InKind::FwmarkTemplate;
+    proto = Proto{};  // the kernel's IPPROTO_IP: any protocol
+  } else if (conn.is_template()) {
+    kind = InKind::ServiceTemplate;
+  }
+  return InKey{
+      proto, kind, conn.client_addr_, conn.client_port_, conn.virtual_addr_, conn.virtual_port_};
+}
+
+bool ConnTable::has_out_key(const Conn& conn) {
+  if (conn.is_template() || conn.is_one_packet()) return false;
+  return conn.method_ == Method::Nat || conn.method_ == Method::FullNat;
+}
+
+ConnTable::OutKey ConnTable::out_key_of(const Conn& conn) {
+  // NAT replies go back to the client; FULLNAT replies to our local address.
+  if (conn.method_ == Method::FullNat)
+    return OutKey{conn.proto_, conn.dest_addr_, conn.dest_port_, Ipv4{conn.local_addr_or_timeout_},
+                  conn.local_port_};
+  return OutKey{conn.proto_, conn.dest_addr_, conn.dest_port_, conn.client_addr_,
+                conn.client_port_};
+}
+
+uint32_t ConnTable::in_bucket(const InKey& key) const {
+  const uint64_t addresses = uint64_t{key.client.value} << 32 | key.virtual_addr.value;
+  const uint64_t rest = uint64_t{static_cast<uint8_t>(key.proto)} << 40 |
+                        uint64_t{static_cast<uint8_t>(key.kind)} << 32 |
+                        uint64_t{key.client_port} << 16 | key.virtual_port;
+  return static_cast<uint32_t>(mix64(addresses ^ mix64(rest ^ hash_seed_))) & bucket_mask_;
+}
+
+uint32_t ConnTable::out_bucket(const OutKey& key) const {
+  const uint64_t addresses = uint64_t{key.server.value} << 32 | key.peer.value;
+  const uint64_t rest = uint64_t{static_cast<uint8_t>(key.proto)} << 32 |
+                        uint64_t{key.server_port} << 16 | key.peer_port;
+  return static_cast<uint32_t>(mix64(addresses ^ mix64(rest ^ ~hash_seed_))) & bucket_mask_;
+}
+
+void ConnTable::link_in(uint32_t index) {
+  uint32_t& head = in_buckets_[in_bucket(in_key_of(pool_[index]))];
+  pool_[index].in_next_ = head;
+  head = index;
+}
+
+void ConnTable::unlink_in(uint32_t index) {
+  uint32_t* link = &in_buckets_[in_bucket(in_key_of(pool_[index]))];
+  while (*link != index) link = &pool_[*link].in_next_;
+  *link = pool_[index].in_next_;
+}
+
+void ConnTable::link_out(uint32_t index) {
+  uint32_t& head = out_buckets_[out_bucket(out_key_of(pool_[index]))];
+  pool_[index].out_next_ = head;
+  head = index;
+}
+
+void ConnTable::unlink_out(uint32_t index) {
+  uint32_t* link = &out_buckets_[out_bucket(out_key_of(pool_[index]))];
+  while (*link != index) link = &pool_[*link].out_next_;
+  *link = pool_[index].out_next_;
+}
+
+Conn* ConnTable::find_by_in_key(const InKey& key) {
+  for (uint32_t i = in_buckets_[in_bucket(key)]; i != kNone; i = pool_[i].in_next_)
+    if (in_key_of(pool_[i]) == key) return &pool_[i];
+  return nullptr;
+}
+
+Conn* ConnTable::find_in(Proto proto, Endpoint client, Endpoint virtual_addr) {
+  return find_by_in_key(InKey{proto, InKind::Connection, client.addr, client.port,
+                              virtual_addr.addr, virtual_addr.port});
+}
+
+Conn* ConnTable::find_template(const TemplateKey& key) {
+  if (key.fwmark != 0)
+    return find_by_in_key(
+        InKey{Proto{}, InKind::FwmarkTemplate, key.client_net, 0, Ipv4{key.fwmark}, 0});
+  return find_by_in_key(InKey{key.proto, InKind::ServiceTemplate, key.client_net, 0,
+                              key.virtual_addr.addr, key.virtual_addr.port});
+}
+
+Conn* ConnTable::find_out(Proto proto, Endpoint server, Endpoint peer) {
+  const OutKey key{proto, server.addr, server.port, peer.addr, peer.port};
+  for (uint32_t i = out_buckets_[out_bucket(key)]; i != kNone; i = pool_[i].out_next_)
+    if (out_key_of(pool_[i]) == key) return &pool_[i];
+  return nullptr;
+}
+
+void ConnTable::prefetch_in(Proto proto, Endpoint client, Endpoint virtual_addr) const {
+  const InKey key{proto,       InKind::Connection, client.addr,
+                  client.port, virtual_addr.addr,  virtual_addr.port};
+  __builtin_prefetch(&in_buckets_[in_bucket(key)]);
+}
+
+void ConnTable::prefetch_out(Proto proto, Endpoint server, Endpoint peer) const {
+  const OutKey key{proto, server.addr, server.port, peer.addr, peer.port};
+  __builtin_prefetch(&out_buckets_[out_bucket(key)]);
+}
+
+// --- packets ------------------------------------------------------------------------------
+
+void ConnTable::on_packet(Conn& conn, PacketFrom from, uint8_t tcp_flags, uint64_t now_ms) {
+  if (conn.proto_ == Proto::Tcp && !conn.is_template()) apply_tcp_segment(conn, from, tcp_flags);
+  refresh(conn, now_ms);
+}
+
+void ConnTable::apply_tcp_segment(Conn& conn, PacketFrom from, uint8_t tcp_flags) {
+  // A DR/TUN connection uses the input-only table until a reply shows up (set_tcp_state).
+  TcpDirection direction = TcpDirection::Input;
+  if (from == PacketFrom::Server) {
+    direction = TcpDirection::Output;
+    conn.flags_ &= ~Conn::kNoOutput;
+  } else if (conn.flags_ & Conn::kNoOutput) {
+    direction = TcpDirection::InputOnly;
+  }
+  const TcpState next = next_tcp_state(conn.state_, direction, tcp_flags);
+  if (next == conn.state_) return;
+  count_state_change(conn, next);
+  conn.state_ = next;
+  // The template of a connection that got established is assured (ip_vs_control_assure_ct).
+  if (next == TcpState::Established && conn.has_template())
+    pool_[conn.control_].flags_ |= Conn::kAssured;
+}
+
+void ConnTable::refresh(Conn& conn, uint64_t now_ms) {
+  if (conn.flags_ & Conn::kDoomed) return;  // stays due
+  const uint32_t index = index_of(conn);
+  const uint64_t expires = now_ms + timeout_ms(conn);
+  if (expires < expiry_of(conn, now_ms)) {
+    // Sooner than before (a shorter state): move it to the earlier slot.
+    disarm(index);
+    arm(index, expires);
+  } else {
+    // Later: the wheel reaches the old slot first and files it again then. One store per
+    // packet, and no neighbour entries touched.
+    conn.expires_ms_ = static_cast<uint32_t>(expires);
+  }
+}
+
+void ConnTable::expire_now(Conn& conn, uint64_t now_ms) {
+  const uint32_t index = index_of(conn);
+  conn.flags_ |= Conn::kDoomed;
+  conn.expires_ms_ = static_cast<uint32_t>(now_ms);
+  disarm(index);
+  arm_due(index);
+}
+
+// --- destination counters -----------------------------------------------------------------
+
+void ConnTable::count_new(const Conn& conn) {
+  DestLoad& load = dest_loads_[conn.dest_];
+  if (conn.is_template()) {
+    ++load.persistent;
+  } else if (conn.is_active()) {
+    ++load.active;
+  } else {
+    ++load.inactive;
+  }
+  if (load.upper_threshold != 0 && load.total() >= load.upper_threshold) load.overloaded = true;
+}
+
+void ConnTable::count_gone(const Conn& conn) {
+  DestLoad& load = dest_loads_[conn.dest_];
+  if (conn.is_template()) {
+    --load.persistent;
+  } else if (conn.is_active()) {
+    --load.active;
+  } else {
+    --load.inactive;
+  }
+  // ip_vs_unbind_dest: below -y, or without -y below three quarters of -x.
+  if (load.lower_threshold != 0) {
+    if (load.total() < load.lower_threshold) load.overloaded = false;
+  } else if (load.upper_threshold != 0) {
+    if (uint64_t{load.total()} * 4 < uint64_t{load.upper_threshold} * 3) load.overloaded = false;
+  } else {
+    load.overloaded = false;
+  }
+}
+
+void ConnTable::count_state_change(Conn& conn, TcpState next) {
+  DestLoad& load = dest_loads_[conn.dest_];
+  const bool was_inactive = conn.flags_ & Conn::kInactive;
+  const bool becomes_active = tcp_state_is_active(next);
+  if (!was_inactive && !becomes_active) {
+    --load.active;
+    ++load.inactive;
+    conn.flags_ |= Conn::kInactive;
+  } else if (was_inactive && becomes_active) {
+    --load.inactive;
+    ++load.active;
+    conn.flags_ &= ~Conn::kInactive;
+  }
+}
+
+void ConnTable::set_dest_thresholds(uint32_t dest, uint32_t upper, uint32_t lower) {
+  DestLoad& load = dest_loads_.at(dest);
+  if (upper == 0 || upper > load.upper_threshold) load.overloaded = false;
+  load.upper_threshold = upper;
+  load.lower_threshold = lower;
+}
+
+// --- timer wheel --------------------------------------------------------------------------
+//
+// Four levels of 256 lists. Level 0 list S holds entries due at the next ms whose low 8 bits
+// are S; level L list S those due in the next 256^L-ms block numbered S (mod 256). When the
+// clock enters a new 256-ms block, the level-1 list for it is filed again into level 0, and
+// so on up (a cascade). Each entry moves at most three times, and a refresh that pushes an
+// expiry later touches nothing but the entry: the entry is re-filed when the wheel reaches
+// its old list.
+
+Conn::TimerLink& ConnTable::timer_link(uint32_t node) {
+  return node < pool_.size() ? pool_[node].timer_ : wheel_heads_[node - pool_.size()];
+}
+
+uint64_t ConnTable::expiry_of(const Conn& conn, uint64_t near_ms) const {
+  const auto offset = static_cast<int32_t>(conn.expires_ms_ - static_cast<uint32_t>(near_ms));
+  return near_ms + static_cast<int64_t>(offset);
+}
+
+bool ConnTable::list_is_occupied(uint32_t list) const {
+  return wheel_occupied_[list / 64] >> (list % 64) & 1;
+}
+
+void ConnTable::mark_list(uint32_t list, bool occupied) {
+  const uint64_t bit = uint64_t{1} << (list % 64);
+  if (occupied) {
+    wheel_occupied_[list / 64] |= bit;
+  } else {
+    wheel_occupied_[list / 64] &= ~bit;
+  }
+}
+
+void ConnTable::arm(uint32_t index, uint64_t expires_ms) {
+  pool_[index].expires_ms_ = static_cast<uint32_t>(expires_ms);
+
+  const uint64_t when = std::max(expires_ms, next_tick_ms_);
+  const uint64_t ahead = std::min<uint64_t>(when - next_tick_ms_, 0xffffffffu);
+  uint32_t level = 0;
+  while (level + 1 < kWheelLevels && ahead >> (8 * (level + 1)) > 1) ++level;
+  const uint32_t slot = static_cast<uint32_t>((next_tick_ms_ + ahead) >> (8 * level)) & 0xff;
+  const uint32_t list = level * kWheelSlots + slot;
+
+  link_last(index, list);
+}
+
+void ConnTable::arm_due(uint32_t index) {
+  link_last(index, kDueList);
+}
+
+void ConnTable::link_last(uint32_t index, uint32_t list) {
+  // Append before the list's head node.
+  const uint32_t head = static_cast<uint32_t>(pool_.size()) + list;
+  const uint32_t last = timer_link(head).prev;
+  pool_[index].timer_ = Conn::TimerLink{head, last};
+  timer_link(last).next = index;
+  timer_link(head).prev = index;
+  mark_list(list, true);
+}
+
+void ConnTable::disarm(uint32_t index) {
+  Conn::TimerLink& link = pool_[index].timer_;
+  timer_link(link.prev).next = link.next;
+  timer_link(link.next).prev = link.prev;
+  // Both neighbours are the head node: the list is empty now.
+  if (link.prev == link.next && link.prev >= pool_.size())
+    mark_list(link.prev - static_cast<uint32_t>(pool_.size()), false);
+  link = Conn::TimerLink{};
+}
+
+std::optional<uint32_t> ConnTable::first_occupied_slot(uint32_t from, uint32_t to) const {
+  // Level 0's lists are bits 0..255.
+  for (uint32_t word = from / 64; word <= to / 64; ++word) {
+    uint64_t bits = wheel_occupied_[word];
+    if (word == from / 64) bits &= ~uint64_t{0} << (from % 64);
+    if (word == to / 64 && to % 64 != 63) bits &= (uint64_t{1} << (to % 64 + 1)) - 1;
+    if (bits != 0) return word * 64 + static_cast<uint32_t>(std::countr_zero(bits));
+  }
+  return std::nullopt;
+}
+
+void ConnTable::refile_list(uint32_t list) {
+  if (!list_is_occupied(list)) return;
+  const uint32_t head = static_cast<uint32_t>(pool_.size()) + list;
+  // An entry never lands back in the list it leaves, so this ends.
+  while (timer_link(head).next != head) {
+    const uint32_t index = timer_link(head).next;
+    disarm(index);
+    arm(index, expiry_of(pool_[index], next_tick_ms_));
+  }
+}
+
+void ConnTable::cascade(uint64_t block_start_ms) {
+  for (uint32_t level = 1; level < kWheelLevels; ++level) {
+    const uint32_t slot = static_cast<uint32_t>(block_start_ms >> (8 * level)) & 0xff;
+    refile_list(level * kWheelSlots + slot);
+    if (slot != 0) break;  // the level above starts a new block only when this one wraps
+  }
+}
+
+std::size_t ConnTable::run_list(uint32_t list, uint64_t tick,
+                                FunctionRef<void(const Conn&)>* on_expired) {
+  std::size_t removed = 0;
+  const uint32_t head = static_cast<uint32_t>(pool_.size()) + list;
+  // Handling an entry never files it back here, except that a connection reaped from the
+  // due list may doom its template into it: loop until empty.
+  while (timer_link(head).next != head) {
+    const uint32_t index = timer_link(head).next;
+    disarm(index);
+    removed += handle_due(index, tick, on_expired);
+  }
+  return removed;
+}
+
+std::size_t ConnTable::handle_due(uint32_t index, uint64_t tick,
+                                  FunctionRef<void(const Conn&)>* on_expired) {
+  Conn& conn = pool_[index];
+  const uint64_t expires = expiry_of(conn, tick);
+  if (expires > tick) {  // refreshed since it was filed
+    arm(index, expires);
+    return 0;
+  }
+  if (conn.is_template() && conn.control_ > 0) {
+    conn.local_addr_or_timeout_ = kTemplateKeepAliveS;
+    conn.flags_ &= ~Conn::kDoomed;
+    arm(index, tick + kTemplateKeepAliveS * 1000ull);
+    return 0;
+  }
+  reap(index, tick, on_expired);
+  return 1;
+}
+
+void ConnTable::reap(uint32_t index, uint64_t tick, FunctionRef<void(const Conn&)>* on_expired) {
+  Conn& conn = pool_[index];
+  if (!conn.is_one_packet()) unlink_in(index);
+  if (has_out_key(conn)) unlink_out(index);
+  if (conn.has_template()) {
+    Conn& tmpl = pool_[conn.control_];
+    --tmpl.control_;
+    // A connection removed on purpose takes its template along when nothing else uses it
+    // and it was never assured (ip_vs_conn_expire, "drop CTL or non-assured TPL").
+    if ((conn.flags_ & Conn::kDoomed) && tmpl.control_ == 0 && !tmpl.is_assured())
+      expire_now(tmpl, tick);
+  }
+  count_gone(conn);
+  --live_;
+  ++stats_.expired;
+  if (on_expired) (*on_expired)(conn);
+  release_entry(index);
+}
+
+bool ConnTable::level_is_empty(uint32_t level) const {
+  const std::size_t first_word = level * kWheelSlots / 64;
+  for (std::size_t word = first_word; word < first_word + kWheelSlots / 64; ++word)
+    if (wheel_occupied_[word] != 0) return false;
+  return true;
+}
+
+// The last tick that can pass without anything to do, given that nothing in level 0 is due
+// in the rest of tick's block: the end of the block while levels 0 or 1 hold entries (the
+// next block may have some, or get some by its cascade), else the end of the first larger
+// block whose start cascades an occupied level.
+uint64_t ConnTable::quiet_until(uint64_t tick) const {
+  uint64_t block_mask = 0xff;
+  for (uint32_t level = 1; level < kWheelLevels; ++level) {
+    if (!level_is_empty(level - 1) || !level_is_empty(level)) break;
+    block_mask = (block_mask << 8) | 0xff;
+  }
+  return tick | block_mask;
+}
+
+std::size_t ConnTable::advance_wheel(uint64_t now_ms, FunctionRef<void(const Conn&)>* on_expired) {
+  std::size_t removed = 0;
+  while (next_tick_ms_ <= now_ms) {
+    if (live_ == 0) {
+      next_tick_ms_ = now_ms + 1;
+      break;
+    }
+    if ((next_tick_ms_ & 0xff) == 0) cascade(next_tick_ms_);
+    // The next occupied level-0 list in this block, or a jump over the quiet time.
+    const uint64_t last = std::min(now_ms, next_tick_ms_ | 0xff);
+    const auto slot = first_occupied_slot(next_tick_ms_ & 0xff, last & 0xff);
+    if (!slot) {
+      next_tick_ms_ = std::min(now_ms, quiet_until(next_tick_ms_)) + 1;
+      continue;
+    }
+    next_tick_ms_ = (next_tick_ms_ & ~uint64_t{0xff}) | *slot;
+    removed += run_list(*slot, next_tick_ms_, on_expired);
+    ++next_tick_ms_;
+  }
+  // Removed on purpose, one-packet, and templates their connections took along just now.
+  if (list_is_occupied(kDueList)) removed += run_list(kDueList, now_ms, on_expired);
+  return removed;
+}
+
+std::size_t ConnTable::expire(uint64_t now_ms) {
+  return advance_wheel(now_ms, nullptr);
+}
+
+std::size_t ConnTable::expire(uint64_t now_ms, FunctionRef<void(const Conn&)> on_expired) {
+  return advance_wheel(now_ms, &on_expired);
+}
+
+// --- FULLNAT ------------------------------------------------------------------------------
+
+std::optional<uint16_t> ConnTable::pick_local_port(Proto proto, Ipv4 local, Endpoint server) {
+  // LIPs that share a cursor only make each other skip ahead; nothing breaks.
+  uint16_t& cursor = local_port_cursors_[mix64(local.value ^ hash_seed_) & 0xff];
+  for (int probe = 0; probe < kLocalPortProbes; ++probe) {
+    const uint16_t port = cursor;
+    cursor = port == 0xffff ? kFirstLocalPort : static_cast<uint16_t>(port + 1);
+    if (!find_out(proto, server, Endpoint{local, port})) return port;
+  }
+  ++stats_.local_ports_exhausted;
+  return std::nullopt;
+}
+
+// --- listing ------------------------------------------------------------------------------
+
+void ConnTable::for_each(FunctionRef<void(const Conn&)> visit) const {
+  for (const Conn& conn : pool_)
+    if (conn.timer_.prev != kNone) visit(conn);
+}
+
+uint64_t ConnTable::expires_in_ms(const Conn& conn, uint64_t now_ms) const {
+  const uint64_t expires = expiry_of(conn, now_ms);
+  return expires > now_ms ? expires - now_ms : 0;
+}
+
+ConnectionEntry ConnTable::describe(const Conn& conn, uint64_t now_ms) const {
+  ConnectionEntry entry;
+  entry.proto = conn.proto();
+  entry.expires_s = static_cast<uint32_t>(expires_in_ms(conn, now_ms) / 1000);
+  entry.state = std::string(conn.state_name());
+  entry.client = conn.client();
+  entry.virtual_addr = conn.virtual_addr();
+  entry.destination = conn.destination();
+  return entry;
+}
+
+double ConnTable::bytes_per_entry() const {
+  const double bytes = static_cast<double>(
+      sizeof(Conn) * pool_.size() + sizeof(uint32_t) * (in_buckets_.size() + out_buckets_.size()));
+  return bytes / static_cast<double>(pool_.size());
+}
+
+}  // namespace vsd

@@ -1,0 +1,347 @@
+// The connection table, the role of ip_vs_conn.c: every live connection and persistence
+// template, found from either direction without allocating, expired by a hierarchical timer
+// wheel, and the per-destination ActiveConn/InActConn/PersistConn counters kept the way the
+// kernel keeps them.
+//
+// - Capacity is fixed at construction; nothing allocates afterwards. When every entry is in
+//   use a new connection or template is refused: insert() returns nullptr and
+//   stats().refused_full counts it, and the caller drops the packet. (The kernel allocates
+//   until memory runs out; we prefer a bound and a counter.)
+// - Single-threaded: the data-plane thread owns the table. No locks.
+// - Time is the caller's: every call that needs it takes now_ms from the director's Clock.
+//   Call expire() often (the data plane does on every loop); insert and refresh assume the
+//   wheel is at most a day behind now_ms.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "config/rules.h"
+#include "config/state.h"
+#include "conn/function_ref.h"
+#include "conn/tcp_state.h"
+#include "net/addr.h"
+
+namespace vsd {
+
+// Which side sent a packet of an existing connection.
+enum class PacketFrom : uint8_t { Client, Server };
+
+// A new connection, as the scheduler decided it.
+struct NewConn {
+  Proto proto = Proto::Tcp;
+  Endpoint client;        // CIP:cport
+  Endpoint virtual_addr;  // VIP:vport
+  Endpoint destination;   // RIP:rport
+  Endpoint local;         // FULLNAT only: LIP:lport (see ConnTable::pick_local_port)
+  Method method = Method::Nat;
+  uint32_t dest = 0;        // the destination's handle, < max_destinations
+  bool one_packet = false;  // -o, UDP only: never found by lookups, gone at the next expire()
+};
+
+// What a persistence template is found by (ip_vs_core.c ip_vs_sched_persist): the client's
+// address under the service's netmask and the service; client port always 0.
+struct TemplateKey {
+  Proto proto = Proto::Tcp;
+  Ipv4 client_net;        // CIP & mask
+  Endpoint virtual_addr;  // VIP:vport, vport 0 for a port-0 service
+  uint32_t fwmark = 0;    // fwmark services: the mark, and proto and virtual_addr are ignored
+
+  static TemplateKey for_service(Proto proto, Ipv4 client, Ipv4 mask, Endpoint virtual_addr) {
+    return TemplateKey{proto, client.masked(mask), virtual_addr, 0};
+  }
+  // The kernel keys these with protocol IPPROTO_IP, so TCP and UDP from one client share one.
+  static TemplateKey for_fwmark(Proto proto, Ipv4 client, Ipv4 mask, uint32_t fwmark) {
+    return TemplateKey{proto, client.masked(mask), Endpoint{}, fwmark};
+  }
+};
+
+struct NewTemplate {
+  TemplateKey key;
+  Endpoint destination;  // RIP:rport of the chosen destination
+  Method method = Method::Nat;
+  uint32_t dest = 0;         // the destination's handle
+  uint32_t timeout_s = 360;  // the service's persistence timeout (-p)
+};
+
+// One destination's counters, as struct ip_vs_dest keeps them, and its thresholds (-x, -y).
+struct DestLoad {
+  uint32_t active = 0;      // ActiveConn
+  uint32_t inactive = 0;    // InActConn
+  uint32_t persistent = 0;  // PersistConn: templates
+  uint32_t upper_threshold = 0;
+  uint32_t lower_threshold = 0;
+  bool overloaded = false;  // no scheduler may pick it (spec 8)
+  // What the thresholds compare (ip_vs_conn.c ip_vs_dest_totalconns): templates excluded.
+  uint32_t total() const { return active + inactive; }
+};
+
+struct ConnTableStats {
+  uint64_t inserted = 0;
+  uint64_t expired = 0;
+  uint64_t refused_full = 0;           // insert with every entry in use
+  uint64_t refused_bad_dest = 0;       // insert with dest >= max_destinations
+  uint64_t local_ports_exhausted = 0;  // pick_local_port found no free port
+};
+
+struct ConnTableConfig {
+  uint32_t capacity = 1u << 20;          // connections plus templates
+  uint32_t max_destinations = 1u << 16;  // destination handles are below this
+};
+
+// One entry: a connection or a persistence template. 56 bytes; the table owns them and hands
+// out pointers that stay valid until the entry expires.
+class Conn {
+ public:
+  Proto proto() const { return proto_; }
+  Method method() const { return method_; }
+  Endpoint client() const { return {client_addr_, client_port_}; }  // port 0 for templates
+  // VIP:vport. For a fwmark template, the mark as an address, as the kernel stores it.
+  Endpoint virtual_addr() const { return {virtual_addr_, virtual_port_}; }
+  Endpoint destination() const { return {dest_addr_, dest_port_}; }
+  // FULLNAT: LIP:lport. Nothing for other methods and templates.
+  Endpoint local() const;
+  uint32_t dest() const { return dest_; }
+  TcpState tcp_state() const { return state_; }  // NONE for UDP, ICMP and templates
+
+  bool is_template() const { return flags_ & kTemplate; }
+  bool is_fwmark_template() const { return flags_ & kFwmark; }
+  uint32_t fwmark() const { return is_fwmark_template() ? virtual_addr_.value : 0; }
+  bool is_one_packet() const { return flags_ & kOnePacket; }
+  // Counted in ActiveConn (for templates: never).
+  bool is_active() const { return !(flags_ & (kInactive | kTemplate)); }
+  // A template one of whose connections reached ESTABLISHED (IP_VS_CTPL_S_ASSURED).
+  bool is_assured() const { return flags_ & kAssured; }
+  // Templates: how many connections depend on it and keep it alive.
+  uint32_t dependents() const { return is_template() ? control_ : 0; }
+  bool has_template() const { return !is_template() && control_ != kNone; }
+  // What ipvsadm -L -c prints in the state column: a TCP state, "UDP", "ICMP", or for a
+  // template "NONE" or "ASSURED" (ip_vs_proto.c ip_vs_state_name).
+  std::string_view state_name() const;
+
+ private:
+  friend class ConnTable;
+
+  static constexpr uint32_t kNone = 0xffffffff;  // no entry: ends chains and lists
+
+  enum Flag : uint8_t {
+    kTemplate = 1 << 0,   // IP_VS_CONN_F_TEMPLATE
+    kFwmark = 1 << 1,     // template keyed by a firewall mark
+    kOnePacket = 1 << 2,  // IP_VS_CONN_F_ONE_PACKET: not indexed
+    kNoOutput = 1 << 3,   // IP_VS_CONN_F_NOOUTPUT: DR/TUN, until a reply is seen
+    kInactive = 1 << 4,   // IP_VS_CONN_F_INACTIVE: counted in InActConn
+    kAssured = 1 << 5,    // template: IP_VS_CTPL_S_ASSURED
+    kDoomed = 1 << 6,     // removed on purpose (expire_now): the kernel's timeout 0
+  };
+
+  // Doubly linked timer list; indices at or above the pool size name the wheel's slot heads.
+  struct TimerLink {
+    uint32_t next = kNone;
+    uint32_t prev = kNone;  // kNone: the entry is free
+  };
+
+  Ipv4 client_addr_;
+  Ipv4 virtual_addr_;
+  Ipv4 dest_addr_;
+  // A FULLNAT connection's LIP. A template has no local side and keeps its timeout here
+  // instead, in seconds (the kernel's ct->timeout).
+  uint32_t local_addr_or_timeout_ = 0;
+  uint16_t client_port_ = 0;
+  uint16_t virtual_port_ = 0;
+  uint16_t dest_port_ = 0;
+  uint16_t local_port_ = 0;
+  uint32_t dest_ = 0;
+  uint32_t expires_ms_ = 0;  // low 32 bits of the absolute expiry time
+  // A connection: its template's index, or kNone. A template: its number of dependents.
+  uint32_t control_ = kNone;
+  uint32_t in_next_ = kNone;   // chain of the "in" index; the free list while free
+  uint32_t out_next_ = kNone;  // chain of the "out" index
+  TimerLink timer_;
+  Proto proto_ = Proto::Tcp;
+  Method method_ = Method::Nat;
+  TcpState state_ = TcpState::None;
+  uint8_t flags_ = 0;
+};
+
+class ConnTable {
+ public:
+  // Allocates everything the table will ever use. Throws std::invalid_argument for a
+  // capacity of 0 or above 2^31 - 1024, or no destinations.
+  explicit ConnTable(const ConnTableConfig& config = {}, const Timeouts& timeouts = {});
+  ConnTable(const ConnTable&) = delete;
+  ConnTable& operator=(const ConnTable&) = delete;
+
+  // --- creating entries -----------------------------------------------------------------
+  // A new connection in state NONE, counted inactive on its destination as the kernel counts
+  // every new connection (ip_vs_conn.c ip_vs_bind_dest); feed it its first packet with
+  // on_packet() next. With a template, the template lives at least as long as it does.
+  // nullptr when the table is full or dest is out of range (counted in stats()).
+  // The caller looks the key up first: inserting a key twice leaves both, the newer found.
+  Conn* insert(const NewConn& conn, uint64_t now_ms, Conn* control_template = nullptr);
+  // A persistence template, counted in the destination's PersistConn, expiring after
+  // timeout_s unless connections still depend on it.
+  Conn* insert_template(const NewTemplate& tmpl, uint64_t now_ms);
+
+  // --- lookups (no allocation; nullptr when absent) -------------------------------------
+  // A packet from the client: (proto, CIP, cport, VIP, vport). Never returns templates.
+  Conn* find_in(Proto proto, Endpoint client, Endpoint virtual_addr);
+  // A reply from a real server, RIP:rport -> peer: a NAT connection when peer is CIP:cport,
+  // a FULLNAT one when it is LIP:lport. DR and TUN connections are not indexed for replies.
+  Conn* find_out(Proto proto, Endpoint server, Endpoint peer);
+  Conn* find_template(const TemplateKey& key);
+  // Start loading the bucket a find_in/find_out will read, a frame ahead.
+  void prefetch_in(Proto proto, Endpoint client, Endpoint virtual_addr) const;
+  void prefetch_out(Proto proto, Endpoint server, Endpoint peer) const;
+
+  // --- per packet and per use -----------------------------------------------------------
+  // One packet of a connection: the TCP state transition (and the counters it moves), then
+  // the timeout restarts from now with the new state's value (set_tcp_state, ip_vs_conn_put).
+  // tcp_flags are the TCP header's flag bits; ignored for UDP and ICMP.
+  void on_packet(Conn& conn, PacketFrom from, uint8_t tcp_flags, uint64_t now_ms);
+  // Restart the timeout from now, unchanged: for a template each time a new connection is
+  // scheduled through it. O(1).
+  void refresh(Conn& conn, uint64_t now_ms);
+  // Remove at the next expire(), as ip_vs_conn_expire_now with timeout 0 (expire_nodest_conn,
+  // flushes): a template with dependents is still kept alive, and when a removed connection
+  // leaves its template unused and not assured, the template goes too.
+  void expire_now(Conn& conn, uint64_t now_ms);
+
+  // --- expiry ---------------------------------------------------------------------------
+  // Removes every entry due at or before now_ms and reports each (already off its
+  // destination's counters, fields still readable) before its storage is reused. A template
+  // that is due while connections depend on it is kept 60 s more (ip_vs_conn.c
+  // ip_vs_conn_expire, "expire_later"). Returns the number removed.
+  std::size_t expire(uint64_t now_ms);
+  std::size_t expire(uint64_t now_ms, FunctionRef<void(const Conn&)> on_expired);
+
+  // --- FULLNAT --------------------------------------------------------------------------
+  // A local port for a new FULLNAT connection LIP -> RIP:rport such that its reply key
+  // (proto, RIP, rport, LIP, lport) is unused. Ports 1024..65535 from a cursor per LIP;
+  // at most kLocalPortProbes candidates, then nothing (counted).
+  static constexpr int kLocalPortProbes = 64;
+  std::optional<uint16_t> pick_local_port(Proto proto, Ipv4 local, Endpoint server);
+
+  // --- destinations ---------------------------------------------------------------------
+  // Counters for one destination handle. A handle may be given to a new destination only
+  // once its counters are back to zero.
+  const DestLoad& dest_load(uint32_t dest) const { return dest_loads_.at(dest); }
+  // -x/-y on a destination; clears the overload flag as ip_vs_ctl.c __ip_vs_update_dest does.
+  void set_dest_thresholds(uint32_t dest, uint32_t upper, uint32_t lower);
+
+  // --- timeouts -------------------------------------------------------------------------
+  // `--set tcp tcpfin udp`; connections pick the new values up at their next packet.
+  void set_timeouts(const Timeouts& timeouts) { timeouts_.apply(timeouts); }
+  const ConnTimeouts& timeouts() const { return timeouts_; }
+
+  // --- listing --------------------------------------------------------------------------
+  // Every live entry once, connections and templates, in no particular order.
+  void for_each(FunctionRef<void(const Conn&)> visit) const;
+  uint64_t expires_in_ms(const Conn& conn, uint64_t now_ms) const;
+  // One line of `ipvsadm -L -n -c`.
+  ConnectionEntry describe(const Conn& conn, uint64_t now_ms) const;
+
+  std::size_t size() const { return live_; }
+  std::size_t capacity() const { return pool_.size(); }
+  const ConnTableStats& stats() const { return stats_; }
+  // Memory per entry: the entry itself plus both indexes' bucket arrays, per entry.
+  double bytes_per_entry() const;
+
+ private:
+  static constexpr uint32_t kNone = Conn::kNone;
+  static constexpr int kWheelLevels = 4;
+  static constexpr uint32_t kWheelSlots = 256;  // per level; 8 bits of the time each
+  static constexpr uint32_t kWheelLists = kWheelLevels * kWheelSlots;
+  // One more list, outside the wheel: entries to remove at the next expire() whatever its
+  // time (expire_now, one-packet connections).
+  static constexpr uint32_t kDueList = kWheelLists;
+
+  // What the in index is keyed by. Templates share it, told apart by kind.
+  enum class InKind : uint8_t { Connection, ServiceTemplate, FwmarkTemplate };
+  struct InKey {
+    Proto proto;
+    InKind kind;
+    Ipv4 client;
+    uint16_t client_port;
+    Ipv4 virtual_addr;
+    uint16_t virtual_port;
+    bool operator==(const InKey&) const = default;
+  };
+  struct OutKey {
+    Proto proto;
+    Ipv4 server;
+    uint16_t server_port;
+    Ipv4 peer;
+    uint16_t peer_port;
+    bool operator==(const OutKey&) const = default;
+  };
+
+  // Entries
+  uint32_t index_of(const Conn& conn) const;
+  Conn* take_free_entry(uint64_t now_ms);
+  void release_entry(uint32_t index);
+  uint64_t timeout_ms(const Conn& conn) const;
+
+  // Indexes
+  static InKey in_key_of(const Conn& conn);
+  static bool has_out_key(const Conn& conn);
+  static OutKey out_key_of(const Conn& conn);
+  uint32_t in_bucket(const InKey& key) const;
+  uint32_t out_bucket(const OutKey& key) const;
+  void link_in(uint32_t index);
+  void unlink_in(uint32_t index);
+  void link_out(uint32_t index);
+  void unlink_out(uint32_t index);
+  Conn* find_by_in_key(const InKey& key);
+
+  // The TCP state machine applied to one segment (ip_vs_proto_tcp.c set_tcp_state).
+  void apply_tcp_segment(Conn& conn, PacketFrom from, uint8_t tcp_flags);
+
+  // Destination counters (ip_vs_conn.c ip_vs_bind_dest / ip_vs_unbind_dest)
+  void count_new(const Conn& conn);
+  void count_gone(const Conn& conn);
+  void count_state_change(Conn& conn, TcpState next);
+
+  // Timer wheel
+  Conn::TimerLink& timer_link(uint32_t node);
+  void arm(uint32_t index, uint64_t expires_ms);
+  void arm_due(uint32_t index);
+  void link_last(uint32_t index, uint32_t list);
+  void disarm(uint32_t index);
+  uint64_t expiry_of(const Conn& conn, uint64_t near_ms) const;
+  void cascade(uint64_t block_start_ms);
+  void refile_list(uint32_t list);
+  std::size_t run_list(uint32_t list, uint64_t tick, FunctionRef<void(const Conn&)>* on_expired);
+  std::size_t handle_due(uint32_t index, uint64_t tick, FunctionRef<void(const Conn&)>* on_expired);
+  void reap(uint32_t index, uint64_t tick, FunctionRef<void(const Conn&)>* on_expired);
+  std::size_t advance_wheel(uint64_t now_ms, FunctionRef<void(const Conn&)>* on_expired);
+  bool list_is_occupied(uint32_t list) const;
+  void mark_list(uint32_t list, bool occupied);
+  std::optional<uint32_t> first_occupied_slot(uint32_t from, uint32_t to) const;
+  bool level_is_empty(uint32_t level) const;
+  uint64_t quiet_until(uint64_t tick) const;
+
+  std::vector<Conn> pool_;
+  std::vector<uint32_t> in_buckets_;
+  std::vector<uint32_t> out_buckets_;
+  uint32_t bucket_mask_ = 0;
+  uint64_t hash_seed_ = 0;
+  uint32_t free_head_ = kNone;
+  std::size_t live_ = 0;
+
+  // The wheel: level L slot S holds entries due in the S-th 256^L ms block ahead; heads are
+  // TimerLinks addressed as pool_.size() + L * 256 + S; then the due list.
+  std::vector<Conn::TimerLink> wheel_heads_;
+  std::array<uint64_t, kWheelLists / 64 + 1> wheel_occupied_{};  // one bit per list
+  uint64_t next_tick_ms_ = 0;                                    // first ms not yet processed
+
+  std::vector<DestLoad> dest_loads_;
+  std::array<uint16_t, 256> local_port_cursors_{};  // per LIP, by hash
+  ConnTimeouts timeouts_;
+  ConnTableStats stats_;
+};
+
+}  // namespace vsd

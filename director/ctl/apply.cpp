@@ -1,0 +1,258 @@
+#include "ctl/apply.h"
+
+#include <algorithm>
+#include <array>
+
+namespace vsd::ctl {
+namespace {
+
+// The kernel's messages as ipvsadm's libipvs words them (ipvs_strerror), per call.
+constexpr std::string_view kServiceExists = "Service already exists";
+constexpr std::string_view kNoSuchService = "No such service";
+constexpr std::string_view kServiceNotDefined = "Service not defined";
+constexpr std::string_view kSchedulerNotFound = "Scheduler or persistence engine not found";
+constexpr std::string_view kDestinationExists = "Destination already exists";
+constexpr std::string_view kNoSuchDestination = "No such destination";
+// ERANGE has no libipvs wording, so ipvsadm prints strerror(ERANGE).
+constexpr std::string_view kOutOfRange = "Numerical result out of range";
+// EINVAL's libipvs wording (two spaces after the period, as libipvs has it).
+constexpr std::string_view kInvalid =
+    "Invalid operation.  Possibly wrong module version, address not unicast, ...";
+// DPVS words these "already exist" / "not exist"; vsd says what.
+constexpr std::string_view kLocalAddressExists = "Local address already exists";
+constexpr std::string_view kNoSuchLocalAddress = "No such local address";
+
+Failure kernel_refused(std::string_view message) {
+  return refused(std::string(message));
+}
+
+void set_service_fields(Service& service, const ServiceSettings& settings) {
+  service.scheduler = settings.scheduler;
+  service.sched_flags = sched_flag_names(settings.scheduler, settings.sched_flags);
+  service.persistent = settings.persistent;
+  service.persistence_timeout = settings.persistence_timeout;
+  service.persistence_mask = settings.persistence_mask;
+  service.one_packet = settings.one_packet;
+}
+
+// There are no persistence engines in vsd (the kernel has only "sip", as a module).
+bool scheduler_and_engine_exist(const ServiceSettings& settings) {
+  return is_known_scheduler(settings.scheduler) && settings.persistence_engine.empty();
+}
+
+std::optional<Failure> add_service(RuleSet& rules, const Command& command) {
+  if (rules.find_service(*command.service)) return kernel_refused(kServiceExists);
+  if (!scheduler_and_engine_exist(command.settings)) return kernel_refused(kSchedulerNotFound);
+  Service service;
+  service.key = *command.service;
+  set_service_fields(service, command.settings);
+  rules.services.push_back(std::move(service));
+  return std::nullopt;
+}
+
+std::optional<Failure> edit_service(RuleSet& rules, const Command& command) {
+  Service* service = rules.find_service(*command.service);
+  if (service == nullptr) return kernel_refused(kNoSuchService);
+  if (!scheduler_and_engine_exist(command.settings)) return kernel_refused(kSchedulerNotFound);
+  set_service_fields(*service, command.settings);
+  return std::nullopt;
+}
+
+std::optional<Failure> delete_service(RuleSet& rules, const Command& command) {
+  auto& services = rules.services;
+  auto it = std::find_if(services.begin(), services.end(),
+                         [&](const Service& s) { return s.key == *command.service; });
+  if (it == services.end()) return kernel_refused(kNoSuchService);
+  services.erase(it);
+  return std::nullopt;
+}
+
+// ip_vs_add_dest and ip_vs_edit_dest refuse a lower threshold above the upper one, even when
+// the upper one is 0 ("none"): `-a ... -y 5` alone is refused.
+bool thresholds_in_order(const Destination& dest) {
+  return dest.lower_threshold <= dest.upper_threshold;
+}
+
+// ip_vs_new_dest wants a unicast or local address (inet_addr_type): not 0.0.0.0, not the
+// limited broadcast, not multicast.
+bool is_unicast(Ipv4 addr) {
+  const uint32_t v = addr.value;
+  return v != 0 && v != 0xffffffff && (v >> 28) != 0xe;
+}
+
+auto find_destination(Service& service, Endpoint addr) {
+  return std::find_if(service.destinations.begin(), service.destinations.end(),
+                      [&](const Destination& d) { return d.addr == addr; });
+}
+
+std::optional<Failure> add_server(RuleSet& rules, const Command& command) {
+  Service* service = rules.find_service(*command.service);
+  if (service == nullptr) return kernel_refused(kServiceNotDefined);
+  const Destination& dest = command.destination;
+  if (!thresholds_in_order(dest)) return kernel_refused(kOutOfRange);
+  if (find_destination(*service, dest.addr) != service->destinations.end()) {
+    return kernel_refused(kDestinationExists);
+  }
+  if (!is_unicast(dest.addr.addr)) return kernel_refused(kInvalid);
+  // Head of the list: the kernel's list_add (spec 4).
+  service->destinations.insert(service->destinations.begin(), dest);
+  return std::nullopt;
+}
+
+std::optional<Failure> edit_server(RuleSet& rules, const Command& command) {
+  Service* service = rules.find_service(*command.service);
+  if (service == nullptr) return kernel_refused(kServiceNotDefined);
+  const Destination& dest = command.destination;
+  if (!thresholds_in_order(dest)) return kernel_refused(kOutOfRange);
+  auto it = find_destination(*service, dest.addr);
+  if (it == service->destinations.end()) return kernel_refused(kNoSuchDestination);
+  *it = dest;
+  return std::nullopt;
+}
+
+std::optional<Failure> delete_server(RuleSet& rules, const Command& command) {
+  Service* service = rules.find_service(*command.service);
+  if (service == nullptr) return kernel_refused(kServiceNotDefined);
+  auto it = find_destination(*service, command.destination.addr);
+  if (it == service->destinations.end()) return kernel_refused(kNoSuchDestination);
+  service->destinations.erase(it);
+  return std::nullopt;
+}
+
+void set_timeouts(RuleSet& rules, const Timeouts& given) {
+  // ip_vs_set_timeout: a zero leaves the current value.
+  if (given.tcp != 0) rules.timeouts.tcp = given.tcp;
+  if (given.tcp_fin != 0) rules.timeouts.tcp_fin = given.tcp_fin;
+  if (given.udp != 0) rules.timeouts.udp = given.udp;
+}
+
+std::optional<Failure> add_local_address(RuleSet& rules, const Command& command) {
+  Service* service = rules.find_service(*command.service);
+  if (service == nullptr) return kernel_refused(kServiceNotDefined);
+  auto& pool = service->local_addresses;
+  if (std::find(pool.begin(), pool.end(), *command.local_address) != pool.end()) {
+    return kernel_refused(kLocalAddressExists);
+  }
+  pool.push_back(*command.local_address);  // DPVS appends to its pool
+  return std::nullopt;
+}
+
+std::optional<Failure> delete_local_address(RuleSet& rules, const Command& command) {
+  Service* service = rules.find_service(*command.service);
+  if (service == nullptr) return kernel_refused(kServiceNotDefined);
+  auto& pool = service->local_addresses;
+  auto it = std::find(pool.begin(), pool.end(), *command.local_address);
+  if (it == pool.end()) return kernel_refused(kNoSuchLocalAddress);
+  pool.erase(it);
+  return std::nullopt;
+}
+
+bool is_comment_start(char c) {
+  return c == '#';
+}
+bool is_blank(char c) {
+  return c == ' ' || c == '\t' || c == '\r';
+}
+
+}  // namespace
+
+bool is_known_scheduler(std::string_view name) {
+  constexpr std::array<std::string_view, 14> kSchedulers = {
+      "rr", "wrr", "lc", "wlc", "sed", "nq", "lblc", "lblcr", "dh", "sh", "mh", "fo", "ovf", "twos",
+  };
+  return std::find(kSchedulers.begin(), kSchedulers.end(), name) != kSchedulers.end();
+}
+
+std::vector<std::string> sched_flag_names(std::string_view scheduler, uint32_t bits) {
+  // ipvsadm's print_sched_flags: SCHED1/SCHED2 are fallback/port for sh and mh.
+  std::array<std::string, 3> names = {"flag-1", "flag-2", "flag-3"};
+  if (scheduler == "sh" || scheduler == "mh") {
+    names[0] = std::string(scheduler) + "-fallback";
+    names[1] = std::string(scheduler) + "-port";
+  }
+  std::vector<std::string> result;
+  const std::array<uint32_t, 3> order = {kSchedFlag1, kSchedFlag2, kSchedFlag3};
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    if (bits & order[i]) result.push_back(names[i]);
+  }
+  return result;
+}
+
+std::optional<Failure> apply(RuleSet& rules, const Command& command) {
+  switch (command.op) {
+    case Op::AddService:
+      return add_service(rules, command);
+    case Op::EditService:
+      return edit_service(rules, command);
+    case Op::DeleteService:
+      return delete_service(rules, command);
+    case Op::Clear:
+      rules.services.clear();
+      return std::nullopt;  // timeouts stay, as in IPVS
+    case Op::AddServer:
+      return add_server(rules, command);
+    case Op::EditServer:
+      return edit_server(rules, command);
+    case Op::DeleteServer:
+      return delete_server(rules, command);
+    case Op::SetTimeouts:
+      set_timeouts(rules, command.timeouts);
+      return std::nullopt;
+    case Op::AddLocalAddress:
+      return add_local_address(rules, command);
+    case Op::DeleteLocalAddress:
+      return delete_local_address(rules, command);
+    default:
+      return std::nullopt;
+  }
+}
+
+std::vector<std::string> split_restore_line(std::string_view line) {
+  std::vector<std::string> words;
+  std::size_t i = 0;
+  while (i < line.size()) {
+    if (is_comment_start(line[i])) break;
+    if (is_blank(line[i])) {
+      ++i;
+      continue;
+    }
+    std::size_t end = i;
+    while (end < line.size() && !is_blank(line[end]) && !is_comment_start(line[end])) ++end;
+    words.emplace_back(line.substr(i, end - i));
+    i = end;
+  }
+  // ipvsadm's config_stream drops the word "ipvsadm", so saved scripts with it restore.
+  if (!words.empty() && (words.front() == "ipvsadm" || words.front() == "vsadm")) {
+    words.erase(words.begin());
+  }
+  return words;
+}
+
+std::optional<Failure> apply_restore(RuleSet& rules, std::string_view text) {
+  RuleSet next = rules;  // all or nothing: work on a copy, commit at the end
+  std::size_t line_number = 0;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view line = text.substr(start, end - start);
+    start = end + 1;
+    ++line_number;
+
+    const std::vector<std::string> words = split_restore_line(line);
+    if (words.empty()) continue;
+    auto at_line = [&](const Failure& f) {
+      return Failure{f.exit_code, "line " + std::to_string(line_number) + ": " + f.message};
+    };
+    auto command = parse_command(words);
+    if (!command.ok()) return at_line(command.failure());
+    if (!changes_rules(command.value().op)) {
+      return at_line(usage_error("only commands that change rules can be restored"));
+    }
+    if (auto failure = apply(next, command.value())) return at_line(*failure);
+  }
+  rules = std::move(next);
+  return std::nullopt;
+}
+
+}  // namespace vsd::ctl

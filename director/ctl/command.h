@@ -1,0 +1,94 @@
+// An ipvsadm command line (argv without the program name) parsed into a typed Command. The
+// syntax is ipvsadm 1.31's (popt): clustered short options (-Ln), --long[=value], -p with an
+// optional value, non-option words only for --set; the errors are ipvsadm's, word for word.
+// DPVS additions: FULLNAT destinations (-b/--fullnat on -a/-e) and local addresses
+// (--add-laddr/--del-laddr/--get-laddr with -z).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/rules.h"
+#include "ctl/result.h"
+
+namespace vsd::ctl {
+
+enum class Op : uint8_t {
+  AddService,          // -A
+  EditService,         // -E
+  DeleteService,       // -D
+  Clear,               // -C
+  List,                // -L, -l
+  AddServer,           // -a
+  DeleteServer,        // -d
+  EditServer,          // -e
+  SetTimeouts,         // --set tcp tcpfin udp
+  Restore,             // -R (rules come from standard input)
+  Save,                // -S
+  Zero,                // -Z
+  AddLocalAddress,     // --add-laddr (DPVS)
+  DeleteLocalAddress,  // --del-laddr (DPVS)
+  ListLocalAddresses,  // --get-laddr (DPVS)
+  Help,                // -h
+  Version,             // -v
+};
+
+// What -L shows.
+enum class ListKind : uint8_t { Services, Connections, Timeouts };
+// Which columns a service listing has; ipvsadm's precedence when several are given is
+// stats, rate, thresholds, persistent-conn.
+enum class Columns : uint8_t { Default, Stats, Rate, Thresholds, PersistentConn };
+
+struct ListOptions {
+  ListKind kind = ListKind::Services;
+  Columns columns = Columns::Default;
+  bool numeric = false;  // -n; without it ports are shown by service name
+  bool exact = false;    // --exact: no K/M/G abbreviation
+  bool sorted = true;    // --nosort turns it off
+  bool operator==(const ListOptions&) const = default;
+};
+
+// Scheduler flag bits as the kernel numbers them (IP_VS_SVC_F_SCHED1..3); their names depend on
+// the scheduler (sh-fallback and mh-fallback are both SCHED1).
+inline constexpr uint32_t kSchedFlag1 = 1;
+inline constexpr uint32_t kSchedFlag2 = 2;
+inline constexpr uint32_t kSchedFlag3 = 4;
+
+// The service part of -A/-E. ipvsadm sends all of it, defaults included, so -E replaces every
+// field (see apply.h).
+struct ServiceSettings {
+  std::string scheduler = "wlc";
+  std::string persistence_engine;  // --pe; vsd has none, so any name is refused when applied
+  bool persistent = false;
+  uint32_t persistence_timeout = 360;  // -p without a value
+  Ipv4 persistence_mask = Ipv4::from_host(0xffffffff);
+  bool one_packet = false;
+  uint32_t sched_flags = 0;  // kSchedFlag bits
+  bool operator==(const ServiceSettings&) const = default;
+};
+
+struct Command {
+  Op op = Op::List;
+  std::optional<ServiceKey> service;  // -t/-u/-f; fwmark keys have proto TCP and a zero VIP
+  ServiceSettings settings;           // -A, -E
+  Destination destination;            // -a, -e, -d; DR/TUN ports already forced
+  std::optional<Ipv4> local_address;  // -z
+  Timeouts timeouts;                  // --set; 0 keeps the current value
+  ListOptions list;                   // -L, -S, --get-laddr
+  bool operator==(const Command&) const = default;
+};
+
+// An empty argv means -L (ipvsadm with no arguments lists the table).
+Result<Command> parse_command(const std::vector<std::string>& args);
+
+// Whether the command edits the rule set (everything apply() acts on).
+bool changes_rules(Op op);
+
+// `vsadm -h` and `vsadm -v`.
+std::string usage_text();
+std::string version_text();
+
+}  // namespace vsd::ctl

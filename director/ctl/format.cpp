@@ -1,0 +1,355 @@
+#include "ctl/format.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <tuple>
+#include <vector>
+
+#include "ctl/port_names.h"
+
+namespace vsd::ctl {
+namespace {
+
+// ipvsadm cuts names to fit its columns (svc_name[33], dname[28]).
+constexpr std::size_t kServiceNameWidth = 33;
+constexpr std::size_t kDestinationNameWidth = 28;
+
+std::string truncated(std::string text, std::size_t width) {
+  if (text.size() > width) text.resize(width);
+  return text;
+}
+
+std::string endpoint_text(const Endpoint& endpoint, Proto proto, bool numeric) {
+  if (numeric) return endpoint.str();
+  return endpoint.addr.str() + ":" + port_name_or_number(endpoint.port, proto);
+}
+
+// "TCP  10.0.0.1:80", "FWM  7".
+std::string service_label(const ServiceKey& key, bool numeric) {
+  if (key.fwmark != 0) return fmt::format("FWM  {}", key.fwmark);
+  return truncated(
+      fmt::format("{:<4} {}", proto_name(key.proto), endpoint_text(key.vip, key.proto, numeric)),
+      kServiceNameWidth);
+}
+
+// "-t 10.0.0.1:80", "-f 7".
+std::string service_option(const ServiceKey& key, bool numeric) {
+  if (key.fwmark != 0) return fmt::format("-f {}", key.fwmark);
+  const char* option = key.proto == Proto::Udp ? "-u" : "-t";
+  return fmt::format("{} {}", option, endpoint_text(key.vip, key.proto, numeric));
+}
+
+std::string method_switch(Method method) {
+  switch (method) {
+    case Method::Nat:
+      return "-m";
+    case Method::Dr:
+      return "-g";
+    case Method::Tun:
+      return "-i";
+    case Method::FullNat:
+      return "-b";  // DPVS
+  }
+  return "-g";
+}
+
+std::string joined(const std::vector<std::string>& words, std::string_view separator) {
+  std::string out;
+  for (const std::string& word : words) {
+    if (!out.empty()) out += separator;
+    out += word;
+  }
+  return out;
+}
+
+bool has_all_ones_mask(const Service& service) {
+  return service.persistence_mask.value == ~0u;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Order and lookups.
+
+std::vector<const Service*> listing_order(const RuleSet& rules, bool sorted) {
+  std::vector<const Service*> services;
+  for (const Service& s : rules.services) services.push_back(&s);
+  if (!sorted) return services;
+  // ipvs_cmp_services subtracts addresses as ints, which misorders addresses more than 2^31
+  // apart; vsd compares them as the unsigned numbers they are.
+  auto key_of = [](const Service* s) {
+    return std::tuple(s->key.fwmark, static_cast<int>(s->key.proto), s->key.vip.addr.value,
+                      s->key.vip.port);
+  };
+  std::stable_sort(services.begin(), services.end(),
+                   [&](const Service* a, const Service* b) { return key_of(a) < key_of(b); });
+  return services;
+}
+
+std::vector<const Destination*> listing_order(const Service& service, bool sorted) {
+  std::vector<const Destination*> dests;
+  for (const Destination& d : service.destinations) dests.push_back(&d);
+  if (!sorted) return dests;
+  std::stable_sort(dests.begin(), dests.end(), [](const Destination* a, const Destination* b) {
+    return std::tuple(a->addr.addr.value, a->addr.port) <
+           std::tuple(b->addr.addr.value, b->addr.port);
+  });
+  return dests;
+}
+
+const ServiceState* find_state(const DirectorState& state, const ServiceKey& key) {
+  for (const ServiceState& s : state.services) {
+    if (s.key == key) return &s;
+  }
+  return nullptr;
+}
+
+// Counters the director has not reported yet read as zero.
+const DestinationState& find_state(const ServiceState* service, const Endpoint& addr) {
+  static const DestinationState kNothingYet;
+  if (service == nullptr) return kNothingYet;
+  for (const DestinationState& d : service->destinations) {
+    if (d.addr == addr) return d;
+  }
+  return kNothingYet;
+}
+
+// ---------------------------------------------------------------------------------------------
+// -L
+
+std::string title(Columns columns) {
+  constexpr std::string_view kRemote = "  -> RemoteAddress:Port\n";
+  switch (columns) {
+    case Columns::Stats:
+      return fmt::format("{:<33} {:>8} {:>8} {:>8} {:>8} {:>8}\n{}", "Prot LocalAddress:Port",
+                         "Conns", "InPkts", "OutPkts", "InBytes", "OutBytes", kRemote);
+    case Columns::Rate:
+      return fmt::format("{:<33} {:>8} {:>8} {:>8} {:>8} {:>8}\n{}", "Prot LocalAddress:Port",
+                         "CPS", "InPPS", "OutPPS", "InBPS", "OutBPS", kRemote);
+    case Columns::Thresholds:
+      return fmt::format("{:<33} {:<10} {:<10} {:<10} {:<10}\n{}", "Prot LocalAddress:Port",
+                         "Uthreshold", "Lthreshold", "ActiveConn", "InActConn", kRemote);
+    case Columns::PersistentConn:
+      return fmt::format("{:<33} {:<9} {:<11} {:<10} {:<10}\n{}", "Prot LocalAddress:Port",
+                         "Weight", "PersistConn", "ActiveConn", "InActConn", kRemote);
+    case Columns::Default:
+      break;
+  }
+  return "Prot LocalAddress:Port Scheduler Flags\n"
+         "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n";
+}
+
+std::string counters_columns(const Counters& c, bool exact) {
+  return format_counter(c.conns, exact) + format_counter(c.in_packets, exact) +
+         format_counter(c.out_packets, exact) + format_counter(c.in_bytes, exact) +
+         format_counter(c.out_bytes, exact);
+}
+
+// "TCP  10.0.0.1:80 sh (sh-port) persistent 60 mask 255.255.255.0 ops"
+std::string service_settings_text(const Service& service, bool numeric) {
+  std::string line = service_label(service.key, numeric) + " " + service.scheduler;
+  if (!service.sched_flags.empty()) line += " (" + joined(service.sched_flags, ",") + ")";
+  if (service.persistent) {
+    line += fmt::format(" persistent {}", service.persistence_timeout);
+    if (!has_all_ones_mask(service)) line += " mask " + service.persistence_mask.str();
+  }
+  if (service.one_packet) line += " ops";
+  return line;
+}
+
+std::string service_line(const Service& service, const ServiceState* state,
+                         const ListOptions& options) {
+  static const ServiceState kNothingYet;
+  const ServiceState& counters = state != nullptr ? *state : kNothingYet;
+  switch (options.columns) {
+    case Columns::Stats:
+      return fmt::format("{:<33}", service_label(service.key, options.numeric)) +
+             counters_columns(counters.totals, options.exact) + "\n";
+    case Columns::Rate:
+      return fmt::format("{:<33}", service_label(service.key, options.numeric)) +
+             counters_columns(counters.rates, options.exact) + "\n";
+    default:
+      return service_settings_text(service, options.numeric) + "\n";
+  }
+}
+
+std::string destination_line(const Destination& dest, const DestinationState& state, Proto proto,
+                             const ListOptions& options) {
+  const std::string name =
+      truncated(endpoint_text(dest.addr, proto, options.numeric), kDestinationNameWidth);
+  switch (options.columns) {
+    case Columns::Stats:
+      return fmt::format("  -> {:<28}", name) + counters_columns(state.totals, options.exact) +
+             "\n";
+    case Columns::Rate:
+      // ipvsadm prints a destination's CPS and packet rates unabbreviated, its byte rates not.
+      return fmt::format("  -> {:<28} {:>8} {:>8} {:>8}", name, state.rates.conns,
+                         state.rates.in_packets, state.rates.out_packets) +
+             format_counter(state.rates.in_bytes, options.exact) +
+             format_counter(state.rates.out_bytes, options.exact) + "\n";
+    case Columns::Thresholds:
+      return fmt::format("  -> {:<28} {:<10} {:<10} {:<10} {:<10}\n", name, dest.upper_threshold,
+                         dest.lower_threshold, state.active, state.inactive);
+    case Columns::PersistentConn:
+      return fmt::format("  -> {:<28} {:<9} {:<11} {:<10} {:<10}\n", name, dest.weight,
+                         state.persistent, state.active, state.inactive);
+    case Columns::Default:
+      break;
+  }
+  return fmt::format("  -> {:<28} {:<7} {:<6} {:<10} {:<10}\n", name, method_name(dest.method),
+                     dest.weight, state.active, state.inactive);
+}
+
+std::string service_entry(const DirectorState& state, const Service& service,
+                          const ListOptions& options) {
+  const ServiceState* service_state = find_state(state, service.key);
+  std::string out = service_line(service, service_state, options);
+  for (const Destination* dest : listing_order(service, options.sorted)) {
+    out +=
+        destination_line(*dest, find_state(service_state, dest->addr), service.key.proto, options);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// -S
+
+std::string save_service(const Service& service, bool numeric) {
+  const std::string option = service_option(service.key, numeric);
+  std::string out = "-A " + option + " -s " + service.scheduler;
+  if (service.persistent) {
+    out += fmt::format(" -p {}", service.persistence_timeout);
+    if (!has_all_ones_mask(service)) out += " -M " + service.persistence_mask.str();
+  }
+  if (service.one_packet) out += " -o";
+  if (!service.sched_flags.empty()) out += " -b " + joined(service.sched_flags, ",");
+  out += "\n";
+  for (const Destination* dest : listing_order(service, true)) {
+    // Like ipvsadm, -S saves method and weight only: thresholds are not part of the script.
+    out += fmt::format("-a {} -r {} {} -w {}", option,
+                       endpoint_text(dest->addr, service.key.proto, numeric),
+                       method_switch(dest->method), dest->weight);
+    if (dest->method == Method::Tun) out += " --tun-type ipip";
+    out += "\n";
+  }
+  for (Ipv4 local : service.local_addresses) {
+    out += fmt::format("--add-laddr -z {} {}\n", local.str(), option);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// --get-laddr (DPVS: list_laddrs_print_title/_service/_laddr)
+
+std::string local_addresses_entry(const Service& service) {
+  const std::string name =
+      service.key.fwmark != 0 ? fmt::format("FWM  {}", service.key.fwmark) : service.key.vip.str();
+  std::string out = fmt::format("{:<20} {:<8} \n", name, service.local_addresses.size());
+  for (Ipv4 local : service.local_addresses) {
+    // vsd does not count per local address; DPVS's CONFLICTS and CONNS read 0.
+    out += fmt::format("{:<20} {:<8} {:<20} {:<10} {:<10}\n", "", "", local.str(), 0, 0);
+  }
+  return out;
+}
+
+std::string no_such_service_text() {
+  return "No such service";
+}
+
+}  // namespace
+
+std::string format_counter(uint64_t value, bool exact) {
+  if (exact) {
+    const std::string digits = std::to_string(value);
+    const std::size_t width = digits.size() <= 8 ? 9 : digits.size() + 1;
+    return fmt::format("{:>{}}", digits, width);
+  }
+  if (value < 100'000'000ULL) return fmt::format("{:>9}", value);
+  if (value < 1'000'000'000ULL) return fmt::format("{:>8}K", value / 1'000ULL);
+  if (value < 100'000'000'000ULL) return fmt::format("{:>8}M", value / 1'000'000ULL);
+  if (value < 100'000'000'000'000ULL) return fmt::format("{:>8}G", value / 1'000'000'000ULL);
+  return fmt::format("{:>8}T", value / 1'000'000'000'000ULL);
+}
+
+std::string format_services(const DirectorState& state, const ListOptions& options) {
+  std::string out =
+      fmt::format("IP Virtual Server version 1.2.1 (size={})\n", state.connection_table_size);
+  out += title(options.columns);
+  for (const Service* service : listing_order(state.rules, options.sorted)) {
+    out += service_entry(state, *service, options);
+  }
+  return out;
+}
+
+Result<std::string> format_one_service(const DirectorState& state, const ServiceKey& key,
+                                       const ListOptions& options) {
+  const Service* service = state.rules.find_service(key);
+  if (service == nullptr) return Failure{kExitListing, no_such_service_text()};
+  return title(options.columns) + service_entry(state, *service, options);
+}
+
+std::string format_connections(const DirectorState& state, const ListOptions& options) {
+  std::string out = "IPVS connection entries\n";
+  if (options.columns == Columns::PersistentConn) {
+    out += fmt::format("pro expire {:<11} {:<18} {:<18} {:<18} {:<16} {}\n", "state", "source",
+                       "virtual", "destination", "pe name", "pe_data");
+  } else {
+    out += fmt::format("pro expire {:<11} {:<18} {:<18} {}\n", "state", "source", "virtual",
+                       "destination");
+  }
+  for (const ConnectionEntry& c : state.connections) {
+    const std::string expire = fmt::format("{:02}:{:02}", c.expires_s / 60, c.expires_s % 60);
+    out += fmt::format("{:<3} {:<6} {:<11} {:<18} {:<18} {}\n", proto_name(c.proto), expire,
+                       c.state, endpoint_text(c.client, c.proto, options.numeric),
+                       endpoint_text(c.virtual_addr, c.proto, options.numeric),
+                       endpoint_text(c.destination, c.proto, options.numeric));
+  }
+  return out;
+}
+
+std::string format_timeouts(const Timeouts& timeouts) {
+  return fmt::format("Timeout (tcp tcpfin udp): {} {} {}\n", timeouts.tcp, timeouts.tcp_fin,
+                     timeouts.udp);
+}
+
+std::string format_save(const RuleSet& rules, bool numeric) {
+  std::string out;
+  for (const Service* service : listing_order(rules, true)) out += save_service(*service, numeric);
+  return out;
+}
+
+Result<std::string> format_local_addresses(const RuleSet& rules,
+                                           const std::optional<ServiceKey>& only) {
+  std::string out = fmt::format("{:<20} {:<8} {:<20} {:<10} {:<10}\n", "VIP:VPORT", "TOTAL",
+                                "SNAT_IP", "CONFLICTS", "CONNS");
+  if (only) {
+    const Service* service = rules.find_service(*only);
+    if (service == nullptr) return Failure{kExitListing, no_such_service_text()};
+    return out + local_addresses_entry(*service);
+  }
+  for (const Service* service : listing_order(rules, true)) out += local_addresses_entry(*service);
+  return out;
+}
+
+Result<std::string> format_command(const DirectorState& state, const Command& command) {
+  switch (command.op) {
+    case Op::List:
+      switch (command.list.kind) {
+        case ListKind::Connections:
+          return format_connections(state, command.list);
+        case ListKind::Timeouts:
+          return format_timeouts(state.rules.timeouts);
+        case ListKind::Services:
+          break;
+      }
+      if (command.service) return format_one_service(state, *command.service, command.list);
+      return format_services(state, command.list);
+    case Op::Save:
+      return format_save(state.rules, command.list.numeric);
+    case Op::ListLocalAddresses:
+      return format_local_addresses(state.rules, command.service);
+    default:
+      return usage_error("not a listing command");
+  }
+}
+
+}  // namespace vsd::ctl

@@ -1,0 +1,53 @@
+#include "ctl/port_names.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+
+#include <array>
+
+namespace vsd::ctl {
+namespace {
+
+const char* services_protocol(Proto proto) {
+  switch (proto) {
+    case Proto::Tcp:
+      return "tcp";
+    case Proto::Udp:
+      return "udp";
+    case Proto::Icmp:
+      return nullptr;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::optional<uint16_t> port_by_name(std::string_view name, Proto proto) {
+  const char* protocol = services_protocol(proto);
+  if (protocol == nullptr || name.empty()) return std::nullopt;
+  std::string key(name);
+  servent entry{};
+  servent* found = nullptr;
+  std::array<char, 1024> buffer{};
+  if (getservbyname_r(key.c_str(), protocol, &entry, buffer.data(), buffer.size(), &found) != 0 ||
+      found == nullptr) {
+    return std::nullopt;
+  }
+  return ntohs(static_cast<uint16_t>(found->s_port));
+}
+
+std::string port_name_or_number(uint16_t port, Proto proto) {
+  const char* protocol = services_protocol(proto);
+  if (protocol != nullptr) {
+    servent entry{};
+    servent* found = nullptr;
+    std::array<char, 1024> buffer{};
+    if (getservbyport_r(htons(port), protocol, &entry, buffer.data(), buffer.size(), &found) == 0 &&
+        found != nullptr) {
+      return found->s_name;
+    }
+  }
+  return std::to_string(port);
+}
+
+}  // namespace vsd::ctl

@@ -1,0 +1,498 @@
+#include "ctl/protocol.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <limits>
+#include <stdexcept>
+
+#include "ctl/apply.h"
+#include "ctl/command.h"
+#include "ctl/format.h"
+
+using nlohmann::json;
+
+namespace vsd {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Strict field access: every error names the field and what was expected.
+
+[[noreturn]] void bad(const std::string& what) {
+  throw std::invalid_argument(what);
+}
+
+const json& field(const json& j, const char* name) {
+  if (!j.is_object()) bad(std::string("expected an object holding '") + name + "'");
+  auto it = j.find(name);
+  if (it == j.end()) bad(std::string("missing field '") + name + "'");
+  return *it;
+}
+
+template <class Unsigned>
+Unsigned unsigned_field(const json& j, const char* name) {
+  const json& value = field(j, name);
+  if (!value.is_number_unsigned() || value.get<uint64_t>() > std::numeric_limits<Unsigned>::max()) {
+    bad(std::string("field '") + name + "': expected an unsigned " +
+        std::to_string(8 * sizeof(Unsigned)) + "-bit integer");
+  }
+  return static_cast<Unsigned>(value.get<uint64_t>());
+}
+
+uint32_t u32(const json& j, const char* name) {
+  return unsigned_field<uint32_t>(j, name);
+}
+uint64_t u64(const json& j, const char* name) {
+  return unsigned_field<uint64_t>(j, name);
+}
+
+std::string string_field(const json& j, const char* name) {
+  const json& value = field(j, name);
+  if (!value.is_string()) bad(std::string("field '") + name + "': expected a string");
+  return value.get<std::string>();
+}
+
+bool bool_field(const json& j, const char* name) {
+  const json& value = field(j, name);
+  if (!value.is_boolean()) bad(std::string("field '") + name + "': expected true or false");
+  return value.get<bool>();
+}
+
+// A field decoded by its own from_json, with the field name added to any error.
+template <class T>
+T typed_field(const json& j, const char* name) {
+  const json& value = field(j, name);
+  try {
+    return value.get<T>();
+  } catch (const std::exception& e) {
+    bad(std::string("field '") + name + "': " + e.what());
+  }
+}
+
+template <class T>
+std::vector<T> array_field(const json& j, const char* name) {
+  const json& value = field(j, name);
+  if (!value.is_array()) bad(std::string("field '") + name + "': expected an array");
+  std::vector<T> items;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    try {
+      items.push_back(value[i].get<T>());
+    } catch (const std::exception& e) {
+      bad(std::string("field '") + name + "[" + std::to_string(i) + "]': " + e.what());
+    }
+  }
+  return items;
+}
+
+std::string expect_string(const json& j, std::string_view what) {
+  if (!j.is_string()) bad("expected " + std::string(what) + " as a string");
+  return j.get<std::string>();
+}
+
+}  // namespace
+
+void to_json(json& j, const Ipv4& v) {
+  j = v.str();
+}
+void from_json(const json& j, Ipv4& v) {
+  const std::string text = expect_string(j, "an IPv4 address");
+  auto parsed = Ipv4::parse(text);
+  if (!parsed) bad("'" + text + "' is not an IPv4 address");
+  v = *parsed;
+}
+
+void to_json(json& j, const Endpoint& v) {
+  j = v.str();
+}
+void from_json(const json& j, Endpoint& v) {
+  const std::string text = expect_string(j, "an address:port");
+  const std::size_t colon = text.rfind(':');
+  const std::string port = colon == std::string::npos ? "" : text.substr(colon + 1);
+  auto addr = Ipv4::parse(std::string_view(text).substr(0, colon));
+  const bool port_is_number = !port.empty() && port.size() <= 5 &&
+                              port.find_first_not_of("0123456789") == std::string::npos &&
+                              std::stoul(port) <= 65535;
+  if (!addr || !port_is_number) bad("'" + text + "' is not an address:port");
+  v = Endpoint{*addr, static_cast<uint16_t>(std::stoul(port))};
+}
+
+void to_json(json& j, const Proto& v) {
+  j = std::string(proto_name(v));
+}
+void from_json(const json& j, Proto& v) {
+  const std::string text = expect_string(j, "a protocol");
+  if (text == "TCP") {
+    v = Proto::Tcp;
+  } else if (text == "UDP") {
+    v = Proto::Udp;
+  } else if (text == "ICMP") {
+    v = Proto::Icmp;
+  } else {
+    bad("'" + text + "' is not a protocol (TCP, UDP or ICMP)");
+  }
+}
+
+void to_json(json& j, const Method& v) {
+  switch (v) {
+    case Method::Nat:
+      j = "nat";
+      return;
+    case Method::Dr:
+      j = "dr";
+      return;
+    case Method::Tun:
+      j = "tun";
+      return;
+    case Method::FullNat:
+      j = "fullnat";
+      return;
+  }
+  j = "dr";
+}
+void from_json(const json& j, Method& v) {
+  const std::string text = expect_string(j, "a forwarding method");
+  if (text == "nat") {
+    v = Method::Nat;
+  } else if (text == "dr") {
+    v = Method::Dr;
+  } else if (text == "tun") {
+    v = Method::Tun;
+  } else if (text == "fullnat") {
+    v = Method::FullNat;
+  } else {
+    bad("'" + text + "' is not a forwarding method (nat, dr, tun or fullnat)");
+  }
+}
+
+void to_json(json& j, const ServiceKey& v) {
+  j = json{{"proto", v.proto}, {"vip", v.vip}, {"fwmark", v.fwmark}};
+}
+void from_json(const json& j, ServiceKey& v) {
+  if (!j.is_object()) bad("expected a service key object");
+  ServiceKey key;
+  key.fwmark = j.contains("fwmark") ? u32(j, "fwmark") : 0;
+  // A fwmark key needs nothing else (ipvsadm gives it protocol TCP and no address).
+  const bool address_needed = key.fwmark == 0;
+  if (address_needed || j.contains("proto")) key.proto = typed_field<Proto>(j, "proto");
+  if (address_needed || j.contains("vip")) key.vip = typed_field<Endpoint>(j, "vip");
+  v = key;
+}
+
+void to_json(json& j, const Destination& v) {
+  j = json{{"addr", v.addr},
+           {"method", v.method},
+           {"weight", v.weight},
+           {"upper_threshold", v.upper_threshold},
+           {"lower_threshold", v.lower_threshold}};
+}
+void from_json(const json& j, Destination& v) {
+  v.addr = typed_field<Endpoint>(j, "addr");
+  v.method = typed_field<Method>(j, "method");
+  v.weight = u32(j, "weight");
+  v.upper_threshold = u32(j, "upper_threshold");
+  v.lower_threshold = u32(j, "lower_threshold");
+}
+
+void to_json(json& j, const Service& v) {
+  j = json{{"key", v.key},
+           {"scheduler", v.scheduler},
+           {"sched_flags", v.sched_flags},
+           {"persistent", v.persistent},
+           {"persistence_timeout", v.persistence_timeout},
+           {"persistence_mask", v.persistence_mask},
+           {"one_packet", v.one_packet},
+           {"destinations", v.destinations},
+           {"local_addresses", v.local_addresses}};
+}
+void from_json(const json& j, Service& v) {
+  v.key = typed_field<ServiceKey>(j, "key");
+  v.scheduler = string_field(j, "scheduler");
+  v.sched_flags = array_field<std::string>(j, "sched_flags");
+  v.persistent = bool_field(j, "persistent");
+  v.persistence_timeout = u32(j, "persistence_timeout");
+  v.persistence_mask = typed_field<Ipv4>(j, "persistence_mask");
+  v.one_packet = bool_field(j, "one_packet");
+  v.destinations = array_field<Destination>(j, "destinations");
+  v.local_addresses = array_field<Ipv4>(j, "local_addresses");
+}
+
+void to_json(json& j, const Timeouts& v) {
+  j = json{{"tcp", v.tcp}, {"tcp_fin", v.tcp_fin}, {"udp", v.udp}};
+}
+void from_json(const json& j, Timeouts& v) {
+  v.tcp = u32(j, "tcp");
+  v.tcp_fin = u32(j, "tcp_fin");
+  v.udp = u32(j, "udp");
+}
+
+void to_json(json& j, const RuleSet& v) {
+  j = json{{"services", v.services}, {"timeouts", v.timeouts}};
+}
+void from_json(const json& j, RuleSet& v) {
+  v.services = array_field<Service>(j, "services");
+  v.timeouts = typed_field<Timeouts>(j, "timeouts");
+}
+
+void to_json(json& j, const Counters& v) {
+  j = json{{"conns", v.conns},
+           {"in_packets", v.in_packets},
+           {"out_packets", v.out_packets},
+           {"in_bytes", v.in_bytes},
+           {"out_bytes", v.out_bytes}};
+}
+void from_json(const json& j, Counters& v) {
+  v.conns = u64(j, "conns");
+  v.in_packets = u64(j, "in_packets");
+  v.out_packets = u64(j, "out_packets");
+  v.in_bytes = u64(j, "in_bytes");
+  v.out_bytes = u64(j, "out_bytes");
+}
+
+void to_json(json& j, const DestinationState& v) {
+  j = json{{"addr", v.addr},
+           {"active", v.active},
+           {"inactive", v.inactive},
+           {"persistent", v.persistent},
+           {"overloaded", v.overloaded},
+           {"totals", v.totals},
+           {"rates", v.rates}};
+}
+void from_json(const json& j, DestinationState& v) {
+  v.addr = typed_field<Endpoint>(j, "addr");
+  v.active = u32(j, "active");
+  v.inactive = u32(j, "inactive");
+  v.persistent = u32(j, "persistent");
+  v.overloaded = bool_field(j, "overloaded");
+  v.totals = typed_field<Counters>(j, "totals");
+  v.rates = typed_field<Counters>(j, "rates");
+}
+
+void to_json(json& j, const ServiceState& v) {
+  j = json{
+      {"key", v.key}, {"totals", v.totals}, {"rates", v.rates}, {"destinations", v.destinations}};
+}
+void from_json(const json& j, ServiceState& v) {
+  v.key = typed_field<ServiceKey>(j, "key");
+  v.totals = typed_field<Counters>(j, "totals");
+  v.rates = typed_field<Counters>(j, "rates");
+  v.destinations = array_field<DestinationState>(j, "destinations");
+}
+
+void to_json(json& j, const ConnectionEntry& v) {
+  j = json{{"proto", v.proto},   {"expires_s", v.expires_s},       {"state", v.state},
+           {"client", v.client}, {"virtual_addr", v.virtual_addr}, {"destination", v.destination}};
+}
+void from_json(const json& j, ConnectionEntry& v) {
+  v.proto = typed_field<Proto>(j, "proto");
+  v.expires_s = u32(j, "expires_s");
+  v.state = string_field(j, "state");
+  v.client = typed_field<Endpoint>(j, "client");
+  v.virtual_addr = typed_field<Endpoint>(j, "virtual_addr");
+  v.destination = typed_field<Endpoint>(j, "destination");
+}
+
+void to_json(json& j, const DirectorState& v) {
+  j = json{{"rules", v.rules},
+           {"services", v.services},
+           {"connections", v.connections},
+           {"connection_table_size", v.connection_table_size}};
+}
+void from_json(const json& j, DirectorState& v) {
+  v.rules = typed_field<RuleSet>(j, "rules");
+  v.services = array_field<ServiceState>(j, "services");
+  v.connections = array_field<ConnectionEntry>(j, "connections");
+  v.connection_table_size = u32(j, "connection_table_size");
+}
+
+}  // namespace vsd
+
+namespace vsd::ctl {
+namespace {
+
+json response(bool ok, int exit_code, std::string output, std::string error) {
+  return json{
+      {"ok", ok}, {"exit", exit_code}, {"output", std::move(output)}, {"error", std::move(error)}};
+}
+
+json success(std::string output = "") {
+  return response(true, 0, std::move(output), "");
+}
+
+json failure(const Failure& f) {
+  return response(false, f.exit_code, "", f.message);
+}
+
+json bad_request(const std::string& why) {
+  return failure(usage_error("vsd: bad request: " + why));
+}
+
+json install(ControlTarget& target, const RuleSet& next) {
+  const std::string error = target.install(next);
+  if (!error.empty()) return failure(refused(error));
+  return success();
+}
+
+json zero(ControlTarget& target, const std::optional<ServiceKey>& which) {
+  if (which && target.rules().find_service(*which) == nullptr) {
+    return failure(refused("No such service"));
+  }
+  target.zero(which);
+  return success();
+}
+
+json handle_apply(const json& request, ControlTarget& target) {
+  const json& argv = field(request, "argv");
+  if (!argv.is_array()) return bad_request("'argv' must be an array of strings");
+  std::vector<std::string> args;
+  for (const json& word : argv) {
+    if (!word.is_string()) return bad_request("'argv' must be an array of strings");
+    args.push_back(word.get<std::string>());
+  }
+  auto parsed = parse_command(args);
+  if (!parsed.ok()) return failure(parsed.failure());
+  const Command& command = parsed.value();
+
+  if (changes_rules(command.op)) {
+    RuleSet next = target.rules();
+    if (auto f = apply(next, command)) return failure(*f);
+    return install(target, next);
+  }
+  switch (command.op) {
+    case Op::List:
+    case Op::Save:
+    case Op::ListLocalAddresses: {
+      auto text = format_command(target.state(), command);
+      if (!text.ok()) return failure(text.failure());
+      return success(text.value());
+    }
+    case Op::Zero:
+      return zero(target, command.service);
+    case Op::Help:
+      return success(usage_text());
+    case Op::Version:
+      return success(version_text());
+    case Op::Restore:
+      return failure(usage_error("-R reads rules from standard input: send op \"restore\""));
+    default:
+      return failure(usage_error("command not handled by vsd"));
+  }
+}
+
+json handle_restore(const json& request, ControlTarget& target) {
+  const json& text = field(request, "text");
+  if (!text.is_string()) return bad_request("'text' must be a string");
+  RuleSet next = target.rules();
+  if (auto f = apply_restore(next, text.get<std::string>())) return failure(*f);
+  return install(target, next);
+}
+
+json handle_state(ControlTarget& target) {
+  json answer = success();
+  answer["state"] = target.state();
+  return answer;
+}
+
+json handle_zero(const json& request, ControlTarget& target) {
+  auto it = request.find("service");
+  if (it == request.end() || it->is_null()) return zero(target, std::nullopt);
+  ServiceKey key;
+  try {
+    key = it->get<ServiceKey>();
+  } catch (const std::exception& e) {
+    return bad_request(std::string("'service': ") + e.what());
+  }
+  return zero(target, key);
+}
+
+json respond(std::string_view line, ControlTarget& target) {
+  json request = json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (request.is_discarded()) return bad_request("not a JSON document");
+  if (!request.is_object()) return bad_request("expected a JSON object");
+  if (!request.contains("version")) return bad_request("missing 'version'");
+  const json& version = request["version"];
+  if (!version.is_number_integer()) return bad_request("'version' must be an integer");
+  if (version.get<int64_t>() != kProtocolVersion) {
+    return bad_request("unsupported protocol version " + version.dump() + " (vsd speaks " +
+                       std::to_string(kProtocolVersion) + ")");
+  }
+  if (!request.contains("op")) return bad_request("missing 'op'");
+  if (!request["op"].is_string()) return bad_request("'op' must be a string");
+  const std::string op = request["op"].get<std::string>();
+  try {
+    if (op == "apply") return handle_apply(request, target);
+    if (op == "restore") return handle_restore(request, target);
+    if (op == "state") return handle_state(target);
+    if (op == "zero") return handle_zero(request, target);
+  } catch (const std::invalid_argument& e) {  // a missing field
+    return bad_request(e.what());
+  }
+  return bad_request("unknown op '" + op + "'");
+}
+
+bool write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string dump_json(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string handle_request(std::string_view request_line, ControlTarget& target) {
+  try {
+    return dump_json(respond(request_line, target));
+  } catch (const std::exception& e) {
+    return dump_json(failure(refused(std::string("vsd: internal error: ") + e.what())));
+  } catch (...) {
+    return dump_json(failure(refused("vsd: internal error")));
+  }
+}
+
+void serve_connection(int fd, ControlTarget& target) {
+  std::string request;
+  char buffer[4096];
+  bool complete = false;
+  while (!complete && request.size() <= kMaxRequestBytes) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    request.append(buffer, static_cast<std::size_t>(n));
+    complete = request.find('\n') != std::string::npos;
+  }
+  std::string answer;
+  if (request.size() > kMaxRequestBytes) {
+    answer = dump_json(
+        bad_request("request larger than " + std::to_string(kMaxRequestBytes) + " bytes"));
+  } else {
+    answer = handle_request(request.substr(0, request.find('\n')), target);
+  }
+  write_all(fd, answer + "\n");
+}
+
+json apply_request(const std::vector<std::string>& argv) {
+  return json{{"version", kProtocolVersion}, {"op", "apply"}, {"argv", argv}};
+}
+
+json restore_request(std::string_view text) {
+  return json{{"version", kProtocolVersion}, {"op", "restore"}, {"text", std::string(text)}};
+}
+
+json state_request() {
+  return json{{"version", kProtocolVersion}, {"op", "state"}};
+}
+
+json zero_request(const std::optional<ServiceKey>& which) {
+  json request{{"version", kProtocolVersion}, {"op", "zero"}};
+  request["service"] = which ? json(*which) : json(nullptr);
+  return request;
+}
+
+}  // namespace vsd::ctl

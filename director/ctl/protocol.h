@@ -1,0 +1,102 @@
+// The control protocol between vsadm and vsd, over a unix stream socket: one JSON request per
+// connection, on one line ending in '\n', answered by one JSON response line.
+//
+// Requests (version 1):
+//   {"version":1,"op":"apply","argv":["-A","-t","10.0.0.1:80"]}  an ipvsadm command line: the
+//       daemon parses it, applies it to a copy of its rules and installs the copy; listings
+//       (-L, -S, --get-laddr) come back as "output"
+//   {"version":1,"op":"restore","text":"-A -t ...\n-a ...\n"}    -R, all or nothing
+//   {"version":1,"op":"state"}                                   the whole DirectorState
+//   {"version":1,"op":"zero","service":SERVICE-KEY}              -Z; service absent or null:
+//                                                                 every service
+// Response: {"ok":bool,"exit":int,"output":"...","error":"..."}, plus "state" for op state.
+// "output" goes to stdout as is; "error" is one message without the final newline; "exit" is
+// ipvsadm's exit code (0, 1, 2 or 255). A malformed request gets ok=false, exit 2.
+//
+// JSON shapes: addresses "10.0.0.1"; endpoints "10.0.0.1:80"; protocols "TCP"/"UDP"/"ICMP";
+// methods "nat"/"dr"/"tun"/"fullnat"; a service key {"proto","vip","fwmark"} (fwmark 0 for an
+// address service; a fwmark key needs only "fwmark"); every other struct field under its own
+// C++ name. Decoding is strict: a missing field or a wrong type is an error naming the field.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/rules.h"
+#include "config/state.h"
+
+namespace vsd {
+
+// nlohmann::json conversions, found by argument-dependent lookup. from_json throws
+// std::invalid_argument (or nlohmann::json::exception) naming what is wrong.
+void to_json(nlohmann::json& j, const Ipv4& v);
+void from_json(const nlohmann::json& j, Ipv4& v);
+void to_json(nlohmann::json& j, const Endpoint& v);
+void from_json(const nlohmann::json& j, Endpoint& v);
+void to_json(nlohmann::json& j, const Proto& v);
+void from_json(const nlohmann::json& j, Proto& v);
+void to_json(nlohmann::json& j, const Method& v);
+void from_json(const nlohmann::json& j, Method& v);
+void to_json(nlohmann::json& j, const ServiceKey& v);
+void from_json(const nlohmann::json& j, ServiceKey& v);
+void to_json(nlohmann::json& j, const Destination& v);
+void from_json(const nlohmann::json& j, Destination& v);
+void to_json(nlohmann::json& j, const Service& v);
+void from_json(const nlohmann::json& j, Service& v);
+void to_json(nlohmann::json& j, const Timeouts& v);
+void from_json(const nlohmann::json& j, Timeouts& v);
+void to_json(nlohmann::json& j, const RuleSet& v);
+void from_json(const nlohmann::json& j, RuleSet& v);
+void to_json(nlohmann::json& j, const Counters& v);
+void from_json(const nlohmann::json& j, Counters& v);
+void to_json(nlohmann::json& j, const DestinationState& v);
+void from_json(const nlohmann::json& j, DestinationState& v);
+void to_json(nlohmann::json& j, const ServiceState& v);
+void from_json(const nlohmann::json& j, ServiceState& v);
+void to_json(nlohmann::json& j, const ConnectionEntry& v);
+void from_json(const nlohmann::json& j, ConnectionEntry& v);
+void to_json(nlohmann::json& j, const DirectorState& v);
+void from_json(const nlohmann::json& j, DirectorState& v);
+
+}  // namespace vsd
+
+namespace vsd::ctl {
+
+inline constexpr int kProtocolVersion = 1;
+// A request larger than this is refused rather than buffered (a restore of ~100k rules fits).
+inline constexpr std::size_t kMaxRequestBytes = 16u << 20;
+
+// What the daemon exposes to the control side. install() swaps in the new rules atomically
+// and returns "" or why it could not.
+struct ControlTarget {
+  virtual ~ControlTarget() = default;
+  virtual RuleSet rules() const = 0;
+  virtual std::string install(const RuleSet& next) = 0;
+  virtual DirectorState state() const = 0;
+  virtual void zero(const std::optional<ServiceKey>& which) = 0;
+};
+
+// One request line (with or without its '\n') to one response (JSON, without the '\n').
+// Never throws. A failing command changes nothing: rule changes are applied to a copy of
+// target.rules() and installed only when they all succeed. Calls must be serialized by the
+// caller (rules() then install() is not atomic against another request).
+std::string handle_request(std::string_view request_line, ControlTarget& target);
+
+// Serves one accepted connection: reads a request line, writes the response line. Does not
+// close fd. For vsd's accept loop.
+void serve_connection(int fd, ControlTarget& target);
+
+// Request builders for clients.
+nlohmann::json apply_request(const std::vector<std::string>& argv);
+nlohmann::json restore_request(std::string_view text);
+nlohmann::json state_request();
+nlohmann::json zero_request(const std::optional<ServiceKey>& which);
+
+// JSON text that survives invalid UTF-8 in strings (replaced by U+FFFD) instead of throwing.
+std::string dump_json(const nlohmann::json& j);
+
+}  // namespace vsd::ctl

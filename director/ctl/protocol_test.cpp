@@ -1,0 +1,422 @@
+// The control protocol: JSON round trips, every kind of bad request answered (never thrown),
+// failures that change nothing, and vsadm's client talking to a served socket.
+#include "ctl/protocol.h"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+#include <thread>
+
+#include "ctl/client.h"
+#include "ctl/command.h"
+
+namespace vsd::ctl {
+namespace {
+
+using nlohmann::json;
+
+Endpoint ep(const char* addr, uint16_t port) {
+  return {*Ipv4::parse(addr), port};
+}
+ServiceKey tcp(const char* addr, uint16_t port) {
+  return {Proto::Tcp, ep(addr, port), 0};
+}
+
+RuleSet sample_rules() {
+  Service web;
+  web.key = tcp("192.168.1.100", 80);
+  web.scheduler = "sh";
+  web.sched_flags = {"sh-fallback", "sh-port"};
+  web.persistent = true;
+  web.persistence_timeout = 120;
+  web.persistence_mask = Ipv4::from_octets(255, 255, 255, 0);
+  web.destinations = {{ep("192.168.1.13", 80), Method::Tun, 0, 0, 0},
+                      {ep("192.168.1.12", 8080), Method::FullNat, 7, 100, 50},
+                      {ep("192.168.1.11", 8080), Method::Nat, 3, 0, 0}};
+  web.local_addresses = {Ipv4::from_octets(10, 0, 2, 1)};
+  Service dns;
+  dns.key = {Proto::Udp, ep("192.168.1.100", 53), 0};
+  dns.one_packet = true;
+  Service mark;
+  mark.key = {Proto::Tcp, Endpoint{}, 7};
+  RuleSet rules;
+  rules.services = {web, dns, mark};
+  rules.timeouts = {100, 20, 30};
+  return rules;
+}
+
+DirectorState sample_state() {
+  DirectorState state;
+  state.rules = sample_rules();
+  ServiceState web;
+  web.key = tcp("192.168.1.100", 80);
+  web.totals = {1, 2, 3, 4, 5000000000000ULL};
+  web.rates = {6, 7, 8, 9, 10};
+  DestinationState rs;
+  rs.addr = ep("192.168.1.12", 8080);
+  rs.active = 3;
+  rs.inactive = 4;
+  rs.persistent = 1;
+  rs.overloaded = true;
+  rs.totals = {11, 12, 13, 14, 15};
+  web.destinations = {rs};
+  state.services = {web};
+  state.connections = {{Proto::Udp, 296, "UDP", ep("10.0.0.2", 4000), ep("10.0.0.100", 53),
+                        ep("192.168.1.11", 5353)}};
+  state.connection_table_size = 65536;
+  return state;
+}
+
+// --- JSON ------------------------------------------------------------------------------------
+
+TEST(ProtocolJson, RuleSetRoundTrips) {
+  const RuleSet rules = sample_rules();
+  EXPECT_EQ(json(rules).get<RuleSet>(), rules);
+  EXPECT_EQ(json::parse(json(rules).dump()).get<RuleSet>(), rules);
+}
+
+TEST(ProtocolJson, DirectorStateRoundTrips) {
+  const DirectorState state = sample_state();
+  EXPECT_EQ(json::parse(json(state).dump()).get<DirectorState>(), state);
+}
+
+TEST(ProtocolJson, DestinationShape) {
+  const Destination d{ep("192.168.1.12", 8080), Method::FullNat, 7, 100, 50};
+  EXPECT_EQ(json(d), json::parse(R"({"addr":"192.168.1.12:8080","method":"fullnat","weight":7,
+                                     "upper_threshold":100,"lower_threshold":50})"));
+}
+
+TEST(ProtocolJson, ServiceKeyShapes) {
+  EXPECT_EQ(json(tcp("10.0.0.1", 80)),
+            json::parse(R"({"proto":"TCP","vip":"10.0.0.1:80","fwmark":0})"));
+  // A fwmark key needs nothing but its mark.
+  EXPECT_EQ(json::parse(R"({"fwmark":7})").get<ServiceKey>(),
+            (ServiceKey{Proto::Tcp, Endpoint{}, 7}));
+}
+
+void expect_decoding_error(const char* text, const std::string& mentions) {
+  try {
+    (void)json::parse(text).get<RuleSet>();
+    ADD_FAILURE() << text << " decoded";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find(mentions), std::string::npos) << e.what();
+  }
+}
+
+TEST(ProtocolJson, DecodingNamesTheBadField) {
+  expect_decoding_error(R"({"services":[]})", "timeouts");
+  expect_decoding_error(R"({"services":[],"timeouts":{"tcp":900,"tcp_fin":120}})", "udp");
+  expect_decoding_error(R"({"services":[],"timeouts":{"tcp":-1,"tcp_fin":120,"udp":1}})", "tcp");
+  expect_decoding_error(R"({"services":[],"timeouts":{"tcp":"900","tcp_fin":120,"udp":1}})", "tcp");
+  expect_decoding_error(R"({"services":{},"timeouts":{"tcp":1,"tcp_fin":1,"udp":1}})", "services");
+  expect_decoding_error(
+      R"({"services":[{"key":{"proto":"SCTP","vip":"10.0.0.1:80"}}],
+          "timeouts":{"tcp":1,"tcp_fin":1,"udp":1}})",
+      "SCTP");
+  expect_decoding_error(
+      R"({"services":[{"key":{"proto":"TCP","vip":"10.0.0.1:99999"}}],
+          "timeouts":{"tcp":1,"tcp_fin":1,"udp":1}})",
+      "10.0.0.1:99999");
+}
+
+// --- requests against a fake director ----------------------------------------------------------
+
+class FakeDirector : public ControlTarget {
+ public:
+  RuleSet rules() const override {
+    if (broken) throw std::runtime_error("rules unavailable");
+    return rules_;
+  }
+  std::string install(const RuleSet& next) override {
+    ++installs;
+    if (!refuse_install.empty()) return refuse_install;
+    rules_ = next;
+    return "";
+  }
+  DirectorState state() const override {
+    DirectorState s;
+    s.rules = rules_;
+    return s;
+  }
+  void zero(const std::optional<ServiceKey>& which) override { zeroed.push_back(which); }
+
+  RuleSet rules_;
+  int installs = 0;
+  std::string refuse_install;
+  bool broken = false;
+  std::vector<std::optional<ServiceKey>> zeroed;
+};
+
+json ask(FakeDirector& director, const json& request) {
+  return json::parse(handle_request(request.dump(), director));
+}
+
+json ask_text(FakeDirector& director, std::string_view text) {
+  return json::parse(handle_request(text, director));
+}
+
+TEST(HandleRequest, ApplyInstallsTheChangedRules) {
+  FakeDirector director;
+  EXPECT_EQ(ask(director, apply_request({"-A", "-t", "10.0.0.1:80", "-s", "rr"})),
+            json::parse(R"({"ok":true,"exit":0,"output":"","error":""})"));
+  ASSERT_EQ(director.rules_.services.size(), 1u);
+  EXPECT_EQ(director.rules_.services[0].scheduler, "rr");
+}
+
+TEST(HandleRequest, RefusedCommandInstallsNothing) {
+  FakeDirector director;
+  ask(director, apply_request({"-A", "-t", "10.0.0.1:80"}));
+  const RuleSet before = director.rules_;
+  EXPECT_EQ(ask(director, apply_request({"-A", "-t", "10.0.0.1:80"})),
+            json::parse(R"({"ok":false,"exit":255,"output":"","error":"Service already exists"})"));
+  EXPECT_EQ(ask(director, apply_request({"-a", "-t", "10.0.0.1:80", "-r", "10.0.1.1", "-w", "-1"})),
+            json::parse(R"({"ok":false,"exit":2,"output":"","error":"illegal weight specified"})"));
+  EXPECT_EQ(director.installs, 1);
+  EXPECT_EQ(director.rules_, before);
+}
+
+TEST(HandleRequest, InstallFailureIsReported) {
+  FakeDirector director;
+  director.refuse_install = "out of memory for the new snapshot";
+  json answer = ask(director, apply_request({"-A", "-t", "10.0.0.1:80"}));
+  EXPECT_EQ(answer["ok"], false);
+  EXPECT_EQ(answer["exit"], 255);
+  EXPECT_EQ(answer["error"], "out of memory for the new snapshot");
+  EXPECT_TRUE(director.rules_.services.empty());
+}
+
+TEST(HandleRequest, ListingComesBackAsOutput) {
+  FakeDirector director;
+  ask(director, apply_request({"-A", "-t", "10.0.0.1:80", "-s", "rr"}));
+  json answer = ask(director, apply_request({"-L", "-n"}));
+  EXPECT_EQ(answer["ok"], true);
+  EXPECT_EQ(answer["output"],
+            "IP Virtual Server version 1.2.1 (size=4096)\n"
+            "Prot LocalAddress:Port Scheduler Flags\n"
+            "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n"
+            "TCP  10.0.0.1:80 rr\n");
+  EXPECT_EQ(ask(director, apply_request({"-S", "-n"}))["output"], "-A -t 10.0.0.1:80 -s rr\n");
+  EXPECT_EQ(ask(director, apply_request({"-L", "-n", "-t", "10.0.0.9:80"})),
+            json::parse(R"({"ok":false,"exit":1,"output":"","error":"No such service"})"));
+}
+
+TEST(HandleRequest, RestoreIsAllOrNothing) {
+  FakeDirector director;
+  json answer = ask(director, restore_request("-A -t 10.0.0.1:80\n-A -t 10.0.0.1:80\n"));
+  EXPECT_EQ(answer["exit"], 255);
+  EXPECT_EQ(answer["error"], "line 2: Service already exists");
+  EXPECT_EQ(director.installs, 0);
+  EXPECT_EQ(ask(director, restore_request("-A -t 10.0.0.1:80\n-A -t 10.0.0.2:80\n"))["ok"], true);
+  EXPECT_EQ(director.rules_.services.size(), 2u);
+}
+
+TEST(HandleRequest, DashRThroughApplyPointsAtRestore) {
+  FakeDirector director;
+  json answer = ask(director, apply_request({"-R"}));
+  EXPECT_EQ(answer["ok"], false);
+  EXPECT_EQ(answer["exit"], 2);
+}
+
+TEST(HandleRequest, StateIsReturnedAsJson) {
+  FakeDirector director;
+  director.rules_ = sample_rules();
+  json answer = ask(director, state_request());
+  EXPECT_EQ(answer["ok"], true);
+  EXPECT_EQ(answer["state"].get<DirectorState>().rules, sample_rules());
+}
+
+TEST(HandleRequest, ZeroOneServiceOrAll) {
+  FakeDirector director;
+  director.rules_ = sample_rules();
+  EXPECT_EQ(ask(director, zero_request(std::nullopt))["ok"], true);
+  EXPECT_EQ(ask(director, zero_request(tcp("192.168.1.100", 80)))["ok"], true);
+  EXPECT_EQ(ask(director, apply_request({"-Z", "-t", "192.168.1.100:80"}))["ok"], true);
+  EXPECT_EQ(ask(director, zero_request(tcp("10.0.0.9", 80))),
+            json::parse(R"({"ok":false,"exit":255,"output":"","error":"No such service"})"));
+  EXPECT_EQ(director.zeroed,
+            (std::vector<std::optional<ServiceKey>>{std::nullopt, tcp("192.168.1.100", 80),
+                                                    tcp("192.168.1.100", 80)}));
+}
+
+TEST(HandleRequest, HelpComesFromTheDaemonToo) {
+  FakeDirector director;
+  EXPECT_EQ(ask(director, apply_request({"-h"}))["output"], usage_text());
+}
+
+struct BadRequest {
+  const char* text;
+  const char* mentions;
+};
+
+class HandleBadRequest : public testing::TestWithParam<BadRequest> {};
+
+TEST_P(HandleBadRequest, IsAnsweredWithExitTwo) {
+  FakeDirector director;
+  json answer = ask_text(director, GetParam().text);
+  EXPECT_EQ(answer["ok"], false);
+  EXPECT_EQ(answer["exit"], 2);
+  const std::string error = answer["error"];
+  EXPECT_NE(error.find(GetParam().mentions), std::string::npos) << error;
+  EXPECT_EQ(director.installs, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Protocol, HandleBadRequest,
+    testing::Values(
+        BadRequest{"", "not a JSON document"}, BadRequest{"{\"version\":1,", "not a JSON document"},
+        BadRequest{"[1,2]", "expected a JSON object"},
+        BadRequest{R"({"op":"state"})", "missing 'version'"},
+        BadRequest{R"({"version":"1","op":"state"})", "'version' must be an integer"},
+        BadRequest{R"({"version":2,"op":"state"})", "unsupported protocol version 2"},
+        BadRequest{R"({"version":1})", "missing 'op'"},
+        BadRequest{R"({"version":1,"op":7})", "'op' must be a string"},
+        BadRequest{R"({"version":1,"op":"reboot"})", "unknown op 'reboot'"},
+        BadRequest{R"({"version":1,"op":"apply"})", "missing field 'argv'"},
+        BadRequest{R"({"version":1,"op":"apply","argv":"-L"})", "'argv' must be an array"},
+        BadRequest{R"({"version":1,"op":"apply","argv":["-L",1]})", "'argv' must be an array"},
+        BadRequest{R"({"version":1,"op":"restore"})", "missing field 'text'"},
+        BadRequest{R"({"version":1,"op":"restore","text":5})", "'text' must be a string"},
+        BadRequest{R"({"version":1,"op":"zero","service":{"proto":"TCP"}})", "vip"},
+        BadRequest{R"({"version":1,"op":"zero","service":"10.0.0.1:80"})", "service"}));
+
+TEST(HandleRequest, ExceptionsFromTheTargetBecomeErrors) {
+  FakeDirector director;
+  director.broken = true;
+  json answer = ask(director, apply_request({"-A", "-t", "10.0.0.1:80"}));
+  EXPECT_EQ(answer["ok"], false);
+  EXPECT_EQ(answer["exit"], 255);
+  EXPECT_EQ(answer["error"], "vsd: internal error: rules unavailable");
+}
+
+TEST(HandleRequest, InvalidUtf8IsAnsweredNotThrown) {
+  FakeDirector director;
+  const std::string request =
+      std::string(R"({"version":1,"op":"apply","argv":["-L","\u00e9)") + "\xff" + R"("]})";
+  json answer = ask_text(director, request);
+  EXPECT_EQ(answer["ok"], false);
+}
+
+// --- client and server over a real socket ----------------------------------------------------
+
+class SocketPair : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("vsd-ctl-test-" + std::to_string(::getpid()) + "-" +
+            testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+    path_ = (dir_ / "vsd.sock").string();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Listens on path_ and serves `connections` requests on a thread.
+  std::thread serve(ControlTarget& target, int connections) {
+    listener_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    path_.copy(address.sun_path, sizeof address.sun_path - 1);
+    EXPECT_EQ(::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    EXPECT_EQ(::listen(listener_, 4), 0);
+    return std::thread([this, &target, connections] {
+      for (int i = 0; i < connections; ++i) {
+        const int client = ::accept(listener_, nullptr, nullptr);
+        if (client < 0) return;
+        serve_connection(client, target);
+        ::close(client);
+      }
+      ::close(listener_);
+    });
+  }
+
+  std::filesystem::path dir_;
+  std::string path_;
+  int listener_ = -1;
+};
+
+TEST_F(SocketPair, ClientGetsTheDaemonsAnswer) {
+  FakeDirector director;
+  std::thread server = serve(director, 3);
+  Reply added = send_request(path_, apply_request({"-A", "-t", "10.0.0.1:80"}));
+  EXPECT_EQ(added.exit, 0);
+  EXPECT_EQ(added.error, "");
+  Reply listed = send_request(path_, apply_request({"-S", "-n"}));
+  EXPECT_EQ(listed.exit, 0);
+  EXPECT_EQ(listed.output, "-A -t 10.0.0.1:80 -s wlc\n");
+  Reply refused = send_request(path_, apply_request({"-D", "-t", "10.0.0.9:80"}));
+  EXPECT_EQ(refused.exit, 255);
+  EXPECT_EQ(refused.error, "No such service");
+  server.join();
+}
+
+TEST_F(SocketPair, StateReplyCarriesTheWholeBody) {
+  FakeDirector director;
+  director.rules_ = sample_rules();
+  std::thread server = serve(director, 1);
+  Reply reply = send_request(path_, state_request());
+  server.join();
+  ASSERT_EQ(reply.exit, 0);
+  EXPECT_EQ(reply.body["state"].get<DirectorState>().rules, sample_rules());
+}
+
+TEST_F(SocketPair, MissingSocketSaysIsVsdRunning) {
+  Reply reply = send_request(path_, state_request());
+  EXPECT_EQ(reply.exit, 2);
+  EXPECT_EQ(reply.error,
+            "vsadm: cannot reach vsd at " + path_ + ": No such file or directory; is vsd running?");
+}
+
+TEST_F(SocketPair, SocketNobodyListensOnIsRefused) {
+  FakeDirector director;
+  std::thread server = serve(director, 0);
+  server.join();  // closed the listener: the path stays, nobody accepts
+  Reply reply = send_request(path_, state_request());
+  EXPECT_EQ(reply.exit, 2);
+  EXPECT_EQ(reply.error,
+            "vsadm: cannot reach vsd at " + path_ + ": Connection refused; is vsd running?");
+}
+
+TEST_F(SocketPair, PermissionDeniedSaysSo) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root may connect to any socket";
+  FakeDirector director;
+  std::thread server = serve(director, 0);
+  server.join();
+  std::filesystem::permissions(dir_, std::filesystem::perms::none);
+  Reply reply = send_request(path_, state_request());
+  std::filesystem::permissions(dir_, std::filesystem::perms::owner_all);
+  EXPECT_EQ(reply.exit, 2);
+  EXPECT_NE(reply.error.find("Permission denied"), std::string::npos) << reply.error;
+}
+
+TEST_F(SocketPair, OverlongPathIsRejected) {
+  Reply reply = send_request(std::string(200, 'x'), state_request());
+  EXPECT_EQ(reply.exit, 2);
+  EXPECT_NE(reply.error.find("bad socket path"), std::string::npos) << reply.error;
+}
+
+TEST_F(SocketPair, GarbageFromTheDaemonIsABadResponse) {
+  const int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  path_.copy(address.sun_path, sizeof address.sun_path - 1);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(listener, 1), 0);
+  std::thread server([listener] {
+    const int client = ::accept(listener, nullptr, nullptr);
+    const char garbage[] = "hello\n";
+    (void)!::write(client, garbage, sizeof garbage - 1);
+    ::close(client);
+    ::close(listener);
+  });
+  Reply reply = send_request(path_, state_request());
+  server.join();
+  EXPECT_EQ(reply.exit, 2);
+  EXPECT_EQ(reply.error, "vsadm: bad response from vsd at " + path_ + ": hello");
+}
+
+}  // namespace
+}  // namespace vsd::ctl

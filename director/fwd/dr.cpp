@@ -1,0 +1,12 @@
+// dr.cpp: DR forwarding. Also what plain IPv4 routing of non-service traffic does (spec
+// section 3, "The director is also a router"): TTL - 1, MACs, nothing else.
+#include "fwd/dr.h"
+
+namespace vsd::fwd {
+
+void dr_forward(std::span<uint8_t> frame, const PacketView& packet, const EthAddrs& eth) {
+  set_eth(frame, eth);
+  dec_ttl(frame, packet);
+}
+
+}  // namespace vsd::fwd

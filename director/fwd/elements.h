@@ -1,0 +1,142 @@
+// Click-style elements: each does one job on a classified frame in place and keeps every
+// checksum covering the changed bytes right by RFC 1624 incremental update. The rewrites
+// (nat, dr, fullnat) are short chains of these. Inline: they run per packet.
+//
+// Preconditions, all guaranteed by classify() on the same frame: the view's offsets lie inside
+// the frame; port setters need packet.has_ports(). Rewrites expect whole datagrams: a
+// fragment carries no L4 header to fix, so the caller reassembles first (spec section 3).
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "fwd/bytes.h"
+#include "fwd/checksum.h"
+#include "fwd/packet.h"
+#include "fwd/wire.h"
+#include "net/addr.h"
+
+namespace vsd::fwd {
+
+// The Ethernet addresses a frame leaves with: src = the director's egress port, dst = the next
+// hop (real server or router).
+struct EthAddrs {
+  Mac src;
+  Mac dst;
+};
+
+inline void set_eth(std::span<uint8_t> frame, const EthAddrs& eth) {
+  store_mac(frame, wire::eth::kDst, eth.dst);
+  store_mac(frame, wire::eth::kSrc, eth.src);
+}
+
+// Where the TCP or UDP checksum of the packet sits, or 0 when it has none to update (ICMP has
+// no pseudo-header; fragments carry no L4 header).
+inline std::size_t l4_checksum_at(const PacketView& packet) {
+  if (!packet.has_l4) return 0;
+  if (packet.is_tcp()) return packet.l4 + wire::tcp::kChecksum;
+  if (packet.is_udp()) return packet.l4 + wire::udp::kChecksum;
+  return 0;
+}
+
+// An L4 checksum changes because bytes it covers changed: a port (16 bits) or an address in the
+// pseudo-header (32 bits). UDP keeps a zero checksum zero.
+inline void update_l4_checksum16(std::span<uint8_t> frame, const PacketView& packet,
+                                 uint16_t old_word, uint16_t new_word) {
+  std::size_t at = l4_checksum_at(packet);
+  if (at == 0) return;
+  uint16_t checksum = load_be16(frame, at);
+  checksum = packet.is_udp() ? udp_checksum_update16(checksum, old_word, new_word)
+                             : checksum_update16(checksum, old_word, new_word);
+  store_be16(frame, at, checksum);
+}
+
+inline void update_l4_checksum32(std::span<uint8_t> frame, const PacketView& packet,
+                                 uint32_t old_value, uint32_t new_value) {
+  std::size_t at = l4_checksum_at(packet);
+  if (at == 0) return;
+  uint16_t checksum = load_be16(frame, at);
+  checksum = packet.is_udp() ? udp_checksum_update32(checksum, old_value, new_value)
+                             : checksum_update32(checksum, old_value, new_value);
+  store_be16(frame, at, checksum);
+}
+
+inline void update_ip_checksum16(std::span<uint8_t> frame, std::size_t l3, uint16_t old_word,
+                                 uint16_t new_word) {
+  std::size_t at = l3 + wire::ip::kChecksum;
+  store_be16(frame, at, checksum_update16(load_be16(frame, at), old_word, new_word));
+}
+
+inline void update_ip_checksum32(std::span<uint8_t> frame, std::size_t l3, uint32_t old_value,
+                                 uint32_t new_value) {
+  std::size_t at = l3 + wire::ip::kChecksum;
+  store_be16(frame, at, checksum_update32(load_be16(frame, at), old_value, new_value));
+}
+
+// TTL - 1 as a router does (the kernel's ip_decrease_ttl): the TTL/protocol word changes by
+// 0x0100. The caller has checked packet.ttl_expires() first.
+inline void dec_ttl_at(std::span<uint8_t> frame, std::size_t l3) {
+  std::size_t at = l3 + wire::ip::kTtl;
+  uint16_t old_word = load_be16(frame, at);
+  frame[at] = uint8_t(frame[at] - 1);
+  update_ip_checksum16(frame, l3, old_word, load_be16(frame, at));
+}
+
+inline void dec_ttl(std::span<uint8_t> frame, const PacketView& packet) {
+  dec_ttl_at(frame, packet.l3);
+}
+
+// Sets an IPv4 address field: IP header checksum and, for TCP/UDP, the pseudo-header sum.
+inline void set_ip_address(std::span<uint8_t> frame, const PacketView& packet, std::size_t field,
+                           Ipv4 address) {
+  std::size_t at = packet.l3 + field;
+  uint32_t old_value = load_be32(frame, at);
+  store_ipv4(frame, at, address);
+  update_ip_checksum32(frame, packet.l3, old_value, address.value);
+  update_l4_checksum32(frame, packet, old_value, address.value);
+}
+
+inline void set_ip_src(std::span<uint8_t> frame, const PacketView& packet, Ipv4 address) {
+  set_ip_address(frame, packet, wire::ip::kSrc, address);
+}
+
+inline void set_ip_dst(std::span<uint8_t> frame, const PacketView& packet, Ipv4 address) {
+  set_ip_address(frame, packet, wire::ip::kDst, address);
+}
+
+// Sets a TCP/UDP port field (the same offsets in both headers) and the L4 checksum.
+inline void set_port(std::span<uint8_t> frame, const PacketView& packet, std::size_t field,
+                     uint16_t port) {
+  std::size_t at = packet.l4 + field;
+  uint16_t old_port = load_be16(frame, at);
+  store_be16(frame, at, port);
+  update_l4_checksum16(frame, packet, old_port, port);
+}
+
+inline void set_src_port(std::span<uint8_t> frame, const PacketView& packet, uint16_t port) {
+  set_port(frame, packet, wire::tcp::kSrcPort, port);
+}
+
+inline void set_dst_port(std::span<uint8_t> frame, const PacketView& packet, uint16_t port) {
+  set_port(frame, packet, wire::tcp::kDstPort, port);
+}
+
+// Records `address` in the packet's record-route option when it has room, as the kernel does
+// on receipt (ip_options_compile; for a packet to a local address such as the VIP the address
+// recorded is that destination, fib_compute_spec_dst) [unverified which address real IPVS
+// records: spec section 2 says only "a record-route option gets an address filled in"]. The
+// slot may sit at any byte offset, so the header checksum is recomputed. False when there is
+// no such option or it is full.
+inline bool fill_record_route(std::span<uint8_t> frame, const PacketView& packet, Ipv4 address) {
+  std::size_t at = record_route_offset(frame, packet);
+  if (at == 0) return false;
+  std::size_t length = frame[at + 1], pointer = frame[at + 2];
+  if (pointer > length) return false;  // full; classify() saw that a slot fits otherwise
+  store_ipv4(frame, at + pointer - 1, address);
+  frame[at + 2] = uint8_t(pointer + 4);
+  std::span<uint8_t> header = frame.subspan(packet.l3, packet.ip_header_len);
+  store_be16(header, wire::ip::kChecksum, ipv4_header_checksum(header));
+  return true;
+}
+
+}  // namespace vsd::fwd

@@ -1,0 +1,73 @@
+// nat.cpp: NAT rewrites as chains of elements (elements.h). ICMP errors are rare, so their
+// checksums are recomputed from scratch, exactly as ip_vs_nat_icmp does (ip_send_check on
+// both IP headers, ip_vs_checksum_complete on the ICMP message).
+#include "fwd/nat.h"
+
+#include "fwd/bytes.h"
+#include "fwd/checksum.h"
+#include "fwd/wire.h"
+
+namespace vsd::fwd {
+
+namespace {
+
+void set_ip_header_checksum(std::span<uint8_t> frame, std::size_t l3, std::size_t header_len) {
+  store_be16(frame, l3 + wire::ip::kChecksum, ipv4_header_checksum(frame.subspan(l3, header_len)));
+}
+
+void set_icmp_checksum(std::span<uint8_t> frame, const PacketView& packet) {
+  store_be16(frame, packet.l4 + wire::icmp::kChecksum,
+             icmp_checksum(frame.subspan(packet.l4, packet.l4_len())));
+}
+
+// Rewrites one address and, when quoted, one port of the packet an ICMP error quotes.
+void set_quoted_endpoint(std::span<uint8_t> frame, const QuotedPacket& quoted,
+                         std::size_t address_field, std::size_t port_field, Endpoint endpoint) {
+  store_ipv4(frame, quoted.l3 + address_field, endpoint.addr);
+  set_ip_header_checksum(frame, quoted.l3, quoted.ip_header_len);
+  if (quoted.has_ports) store_be16(frame, quoted.l4 + port_field, endpoint.port);
+}
+
+}  // namespace
+
+void nat_in(std::span<uint8_t> frame, const PacketView& packet, Endpoint real_server,
+            const EthAddrs& eth) {
+  set_eth(frame, eth);
+  dec_ttl(frame, packet);
+  set_ip_dst(frame, packet, real_server.addr);
+  if (packet.has_ports()) set_dst_port(frame, packet, real_server.port);
+}
+
+void nat_out(std::span<uint8_t> frame, const PacketView& packet, Endpoint virtual_service,
+             const EthAddrs& eth) {
+  set_eth(frame, eth);
+  dec_ttl(frame, packet);
+  set_ip_src(frame, packet, virtual_service.addr);
+  if (packet.has_ports()) set_src_port(frame, packet, virtual_service.port);
+}
+
+bool nat_icmp_out(std::span<uint8_t> frame, const PacketView& packet, Endpoint virtual_service,
+                  const EthAddrs& eth) {
+  if (!packet.has_quote) return false;
+  set_eth(frame, eth);
+  dec_ttl(frame, packet);
+  set_ip_src(frame, packet, virtual_service.addr);
+  // The quote is a packet the client sent: CIP:cport -> RIP:rport becomes -> VIP:vport.
+  set_quoted_endpoint(frame, packet.quoted, wire::ip::kDst, wire::tcp::kDstPort, virtual_service);
+  set_icmp_checksum(frame, packet);
+  return true;
+}
+
+bool nat_icmp_in(std::span<uint8_t> frame, const PacketView& packet, Endpoint real_server,
+                 const EthAddrs& eth) {
+  if (!packet.has_quote) return false;
+  set_eth(frame, eth);
+  dec_ttl(frame, packet);
+  set_ip_dst(frame, packet, real_server.addr);
+  // The quote is a reply the client got: VIP:vport -> CIP:cport becomes RIP:rport -> .
+  set_quoted_endpoint(frame, packet.quoted, wire::ip::kSrc, wire::tcp::kSrcPort, real_server);
+  set_icmp_checksum(frame, packet);
+  return true;
+}
+
+}  // namespace vsd::fwd

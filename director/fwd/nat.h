@@ -1,0 +1,40 @@
+// NAT (masquerading, ipvsadm -m): the director rewrites the destination of requests and the
+// source of replies, and the addresses inside ICMP errors about NAT connections. Spec section 2
+// "NAT / masquerading" and section 3 (ICMP); kernel ip_vs_xmit.c ip_vs_nat_xmit,
+// ip_vs_core.c handle_response, ip_vs_nat_icmp.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "fwd/elements.h"
+#include "fwd/packet.h"
+#include "net/addr.h"
+
+namespace vsd::fwd {
+
+// Client to real server: dst VIP:vport -> RIP:rport, TTL - 1, MACs; L4 checksum updated
+// incrementally (a zero UDP checksum stays zero, a wrong one stays as wrong). Ports change
+// only for TCP/UDP.
+void nat_in(std::span<uint8_t> frame, const PacketView& packet, Endpoint real_server,
+            const EthAddrs& eth);
+
+// Real server to client: src RIP:rport -> VIP:vport, TTL - 1, MACs.
+void nat_out(std::span<uint8_t> frame, const PacketView& packet, Endpoint virtual_service,
+             const EthAddrs& eth);
+
+// An ICMP error from the real servers' side about a NAT connection, on its way to the client
+// (spec section 3's example): outer src -> VIP, TTL - 1; in the quoted packet dst RIP -> VIP
+// and dst port rport -> vport, quoted IP checksum recomputed; ICMP checksum recomputed over the
+// whole message. As the kernel (ip_vs_nat_icmp), the quoted TCP/UDP checksum field and the
+// quoted TTL are left as they were. False, frame untouched, when packet.has_quote is false.
+bool nat_icmp_out(std::span<uint8_t> frame, const PacketView& packet, Endpoint virtual_service,
+                  const EthAddrs& eth);
+
+// An ICMP error from the client's side about a NAT connection (it quotes VIP:vport -> CIP),
+// on its way to the real server: outer dst -> RIP, TTL - 1; quoted src VIP -> RIP and src
+// port vport -> rport; checksums as nat_icmp_out.
+bool nat_icmp_in(std::span<uint8_t> frame, const PacketView& packet, Endpoint real_server,
+                 const EthAddrs& eth);
+
+}  // namespace vsd::fwd

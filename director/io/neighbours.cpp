@@ -1,0 +1,68 @@
+#include "io/neighbours.h"
+
+namespace vsd {
+
+void NeighbourTable::request(int port, Ipv4 target, Entry& e, uint64_t now_ms,
+                             std::vector<Request>& to_send) {
+  e.last_request_ms = now_ms;
+  e.requests++;
+  counters_.requests_sent++;
+  to_send.push_back({port, target});
+}
+
+void NeighbourTable::park(int port, Ipv4 next_hop, std::span<const uint8_t> frame, uint64_t now_ms,
+                          std::vector<Request>& to_send) {
+  auto& e = entries_[key(port, next_hop)];
+  if (e.parked.size() >= kMaxParked) {
+    // As the kernel's neighbour queue: the oldest frame makes room for the newest.
+    e.parked.pop_front();
+    counters_.dropped_unresolved++;
+  }
+  e.parked.emplace_back(frame.begin(), frame.end());
+  counters_.parked++;
+  if (e.requests == 0 || now_ms - e.last_request_ms >= kRetryMs)
+    request(port, next_hop, e, now_ms, to_send);
+}
+
+void NeighbourTable::want(int port, Ipv4 next_hop, uint64_t now_ms, std::vector<Request>& to_send) {
+  auto& e = entries_[key(port, next_hop)];
+  if (e.mac || e.requests > 0) return;
+  request(port, next_hop, e, now_ms, to_send);
+}
+
+void NeighbourTable::learn(int port, Ipv4 next_hop, Mac mac, uint64_t now_ms,
+                           std::vector<Parked>& released) {
+  auto& e = entries_[key(port, next_hop)];
+  if (!e.mac) counters_.resolved++;
+  e.mac = mac;
+  e.learnt_ms = now_ms;
+  e.requests = 0;
+  while (!e.parked.empty()) {
+    released.push_back({port, next_hop, std::move(e.parked.front())});
+    e.parked.pop_front();
+  }
+}
+
+void NeighbourTable::tick(uint64_t now_ms, std::vector<Request>& to_send) {
+  for (auto& [k, e] : entries_) {
+    int port = static_cast<int>(k >> 32);
+    Ipv4 target = Ipv4::from_host(static_cast<uint32_t>(k));
+    if (e.mac) {
+      // Known: refresh now and then, keep using the old MAC meanwhile.
+      if (now_ms - e.learnt_ms >= kRefreshMs && now_ms - e.last_request_ms >= kRefreshMs)
+        request(port, target, e, now_ms, to_send);
+      continue;
+    }
+    if (e.requests == 0 || now_ms - e.last_request_ms < kRetryMs) continue;
+    if (e.requests < kMaxRequests) {
+      request(port, target, e, now_ms, to_send);
+      continue;
+    }
+    // Never answered: drop what waited, and start over on the next packet.
+    counters_.dropped_unresolved += e.parked.size();
+    e.parked.clear();
+    e.requests = 0;
+  }
+}
+
+}  // namespace vsd

@@ -1,0 +1,78 @@
+// The director's own ARP cache: next-hop MACs for real servers and routers, learnt from ARP
+// replies (and from requests that name us), so nothing is configured by MAC. Frames to an
+// unresolved next hop wait (a few per neighbour, as the kernel's unres_qlen) until the reply
+// comes; requests are retried once a second, three times, then the waiting frames are dropped.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "net/addr.h"
+
+namespace vsd {
+
+class NeighbourTable {
+ public:
+  static constexpr std::size_t kMaxParked = 3;
+  static constexpr uint64_t kRetryMs = 1000;
+  static constexpr int kMaxRequests = 3;
+  static constexpr uint64_t kRefreshMs = 30000;  // re-ask a known neighbour this often
+
+  struct Parked {
+    int port = 0;
+    Ipv4 next_hop;
+    std::vector<uint8_t> frame;  // destination MAC still to be filled in
+  };
+  struct Request {
+    int port = 0;
+    Ipv4 target;
+  };
+  struct Counters {
+    uint64_t requests_sent = 0;
+    uint64_t resolved = 0;
+    uint64_t parked = 0;
+    uint64_t dropped_unresolved = 0;  // waited for a reply that never came, or queue full
+  };
+
+  // The MAC of next_hop on port, when known.
+  std::optional<Mac> lookup(int port, Ipv4 next_hop) const {
+    auto it = entries_.find(key(port, next_hop));
+    if (it == entries_.end() || !it->second.mac) return std::nullopt;
+    return it->second.mac;
+  }
+
+  // Keeps a copy of the frame until next_hop is resolved; asks for a request now if none is
+  // outstanding. Slow path: it allocates.
+  void park(int port, Ipv4 next_hop, std::span<const uint8_t> frame, uint64_t now_ms,
+            std::vector<Request>& to_send);
+  // Makes sure a request is sent for next_hop unless it is known or being asked (e.g. real
+  // servers when a rule set is installed, so the first packet need not wait).
+  void want(int port, Ipv4 next_hop, uint64_t now_ms, std::vector<Request>& to_send);
+  // An ARP packet told us next_hop's MAC: records it and hands back the frames that waited.
+  void learn(int port, Ipv4 next_hop, Mac mac, uint64_t now_ms, std::vector<Parked>& released);
+  // Retries and refreshes that are due, and drops frames whose neighbour never answered.
+  void tick(uint64_t now_ms, std::vector<Request>& to_send);
+
+  const Counters& counters() const { return counters_; }
+  std::size_t size() const { return entries_.size(); }
+
+ private:
+  struct Entry {
+    std::optional<Mac> mac;
+    uint64_t last_request_ms = 0;
+    uint64_t learnt_ms = 0;
+    int requests = 0;  // sent since the last answer
+    std::deque<std::vector<uint8_t>> parked;
+  };
+  static uint64_t key(int port, Ipv4 a) { return uint64_t(uint32_t(port)) << 32 | a.value; }
+  void request(int port, Ipv4 target, Entry& e, uint64_t now_ms, std::vector<Request>& to_send);
+
+  std::unordered_map<uint64_t, Entry> entries_;
+  Counters counters_;
+};
+
+}  // namespace vsd

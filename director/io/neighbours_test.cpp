@@ -1,0 +1,82 @@
+// The ARP cache: frames wait for a reply, requests are retried, unanswered frames are dropped.
+#include "io/neighbours.h"
+
+#include <gtest/gtest.h>
+
+namespace vsd {
+namespace {
+
+const Ipv4 kRs1 = *Ipv4::parse("192.168.10.11");
+const Mac kRs1Mac = *Mac::parse("02:76:73:04:01:00");
+
+TEST(Neighbours, AFrameToAnUnknownHopWaitsForTheReply) {
+  NeighbourTable t;
+  std::vector<NeighbourTable::Request> requests;
+  std::vector<uint8_t> frame{1, 2, 3};
+  t.park(1, kRs1, frame, 0, requests);
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].target, kRs1);
+  EXPECT_EQ(requests[0].port, 1);
+  EXPECT_FALSE(t.lookup(1, kRs1));
+
+  std::vector<NeighbourTable::Parked> released;
+  t.learn(1, kRs1, kRs1Mac, 5, released);
+  ASSERT_EQ(released.size(), 1u);
+  EXPECT_EQ(released[0].frame, frame);
+  EXPECT_EQ(t.lookup(1, kRs1), kRs1Mac);
+}
+
+TEST(Neighbours, SecondFrameDoesNotAskAgainWithinASecond) {
+  NeighbourTable t;
+  std::vector<NeighbourTable::Request> requests;
+  t.park(1, kRs1, std::vector<uint8_t>{1}, 0, requests);
+  t.park(1, kRs1, std::vector<uint8_t>{2}, 10, requests);
+  EXPECT_EQ(requests.size(), 1u);
+}
+
+TEST(Neighbours, KeepsTheNewestThreeFrames) {
+  NeighbourTable t;
+  std::vector<NeighbourTable::Request> requests;
+  for (uint8_t i = 1; i <= 5; ++i) t.park(1, kRs1, std::vector<uint8_t>{i}, 0, requests);
+  std::vector<NeighbourTable::Parked> released;
+  t.learn(1, kRs1, kRs1Mac, 1, released);
+  ASSERT_EQ(released.size(), 3u);
+  EXPECT_EQ(released[0].frame[0], 3);
+  EXPECT_EQ(t.counters().dropped_unresolved, 2u);
+}
+
+TEST(Neighbours, RetriesThreeTimesThenDropsWhatWaited) {
+  NeighbourTable t;
+  std::vector<NeighbourTable::Request> requests;
+  t.park(1, kRs1, std::vector<uint8_t>{1}, 0, requests);
+  t.tick(999, requests);
+  EXPECT_EQ(requests.size(), 1u);
+  t.tick(1000, requests);
+  t.tick(2000, requests);
+  EXPECT_EQ(requests.size(), 3u);
+  t.tick(3000, requests);
+  EXPECT_EQ(requests.size(), 3u);
+  EXPECT_EQ(t.counters().dropped_unresolved, 1u);
+}
+
+TEST(Neighbours, WantAsksOnceForAnUnknownHop) {
+  NeighbourTable t;
+  std::vector<NeighbourTable::Request> requests;
+  t.want(2, kRs1, 0, requests);
+  t.want(2, kRs1, 1, requests);
+  EXPECT_EQ(requests.size(), 1u);
+  std::vector<NeighbourTable::Parked> released;
+  t.learn(2, kRs1, kRs1Mac, 2, released);
+  t.want(2, kRs1, 3, requests);
+  EXPECT_EQ(requests.size(), 1u);
+}
+
+TEST(Neighbours, PortsAreSeparate) {
+  NeighbourTable t;
+  std::vector<NeighbourTable::Parked> released;
+  t.learn(1, kRs1, kRs1Mac, 0, released);
+  EXPECT_FALSE(t.lookup(2, kRs1));
+}
+
+}  // namespace
+}  // namespace vsd

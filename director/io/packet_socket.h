@@ -1,0 +1,75 @@
+// One data port of the director: a TPACKET_V3 RX ring and a TPACKET_V2 TX ring on an
+// AF_PACKET socket each, with PACKET_QDISC_BYPASS. Frames are read in blocks and written in
+// batches: one send() per batch, not per frame (perf/baselines.md: the ring layout pbfwd.c
+// measured as the AF_PACKET ceiling on veth).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "net/addr.h"
+
+namespace vsd {
+
+struct PortCounters {
+  uint64_t rx_frames = 0;
+  uint64_t rx_bytes = 0;
+  uint64_t tx_frames = 0;
+  uint64_t tx_bytes = 0;
+  uint64_t tx_ring_full = 0;  // frames dropped because the TX ring had no free slot
+  uint64_t tx_too_big = 0;    // frames larger than a TX slot
+};
+
+class PacketSocket {
+ public:
+  // Opens both rings on the interface (in the calling thread's namespace). Throws
+  // std::runtime_error naming the interface and the failing call.
+  PacketSocket(const std::string& ifname, uint32_t mtu);
+  ~PacketSocket();
+  PacketSocket(const PacketSocket&) = delete;
+  PacketSocket& operator=(const PacketSocket&) = delete;
+
+  const std::string& name() const { return ifname_; }
+  int ifindex() const { return ifindex_; }
+  Mac mac() const { return mac_; }
+  uint32_t mtu() const { return mtu_; }
+  int rx_fd() const { return rx_fd_; }
+
+  // Calls on_frame(std::span<uint8_t>) for every frame of every ready block, then hands the
+  // blocks back to the kernel. The span points into the ring: it may be rewritten in place
+  // and is valid only during the call. Returns the number of frames.
+  template <class OnFrame>
+  std::size_t drain(OnFrame&& on_frame);
+
+  // Copies a frame into the next free TX slot; false (and counted) when none is free.
+  bool queue(std::span<const uint8_t> frame);
+  // Asks the kernel to send what is queued.
+  void flush();
+
+  PortCounters& counters() { return counters_; }
+
+ private:
+  struct BlockDesc;
+  uint8_t* ready_block();
+  void release_block();
+  uint8_t* free_tx_slot();
+
+  std::string ifname_;
+  int ifindex_ = 0;
+  Mac mac_;
+  uint32_t mtu_ = 1500;
+  int rx_fd_ = -1, tx_fd_ = -1;
+  uint8_t* rx_map_ = nullptr;
+  std::size_t rx_map_size_ = 0;
+  uint32_t rx_block_size_ = 0, rx_block_count_ = 0, rx_block_ = 0;
+  uint8_t* tx_map_ = nullptr;
+  std::size_t tx_map_size_ = 0;
+  uint32_t tx_frame_size_ = 0, tx_frame_count_ = 0, tx_slot_ = 0;
+  uint32_t tx_pending_ = 0;
+  PortCounters counters_;
+};
+
+}  // namespace vsd
+
+#include "io/packet_socket_inl.h"

@@ -1,0 +1,29 @@
+// The per-frame part of PacketSocket, inline: it runs for every frame.
+#pragma once
+
+#include <linux/if_packet.h>
+
+namespace vsd {
+
+template <class OnFrame>
+std::size_t PacketSocket::drain(OnFrame&& on_frame) {
+  std::size_t frames = 0;
+  while (uint8_t* block = ready_block()) {
+    auto* desc = reinterpret_cast<tpacket_block_desc*>(block);
+    uint32_t count = desc->hdr.bh1.num_pkts;
+    uint8_t* at = block + desc->hdr.bh1.offset_to_first_pkt;
+    for (uint32_t i = 0; i < count; ++i) {
+      auto* hdr = reinterpret_cast<tpacket3_hdr*>(at);
+      std::span<uint8_t> frame(at + hdr->tp_mac, hdr->tp_snaplen);
+      counters_.rx_frames++;
+      counters_.rx_bytes += frame.size();
+      on_frame(frame);
+      ++frames;
+      at += hdr->tp_next_offset;
+    }
+    release_block();
+  }
+  return frames;
+}
+
+}  // namespace vsd

@@ -1,0 +1,71 @@
+// The scheduler interface, as IPVS's struct ip_vs_scheduler: a scheduler sees only the
+// service's destination list (in list order, newest first) and its own state, and picks one
+// destination for a new connection. Each algorithm is one small file that registers itself
+// by name; the core never names a scheduler.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "net/addr.h"
+
+namespace vsd {
+
+// One destination as a scheduler sees it.
+struct SchedDest {
+  Endpoint addr;
+  uint32_t weight = 1;
+  uint32_t active = 0;      // ActiveConn
+  uint32_t inactive = 0;    // InActConn
+  bool overloaded = false;  // set by the thresholds (spec 8): never picked while set
+  // Available as spec 6 defines it: weight > 0 and not overloaded.
+  bool available() const { return weight > 0 && !overloaded; }
+};
+
+// What a scheduler may key on: the new connection's addresses and ports.
+struct FlowKey {
+  Proto proto = Proto::Tcp;
+  Endpoint client;
+  Endpoint virtual_addr;
+};
+
+class Scheduler {
+ public:
+  virtual ~Scheduler() = default;
+  // The destination list changed (add, delete, edit, -E of the service): update state as the
+  // kernel's add_dest/del_dest/upd_dest callbacks do.
+  virtual void on_change(std::span<const SchedDest> dests) = 0;
+  // Index into dests of the chosen destination, or -1 when none is available.
+  virtual int pick(std::span<const SchedDest> dests, const FlowKey& flow) = 0;
+};
+
+struct SchedulerOptions {
+  std::vector<std::string> flags;  // -b: sh-fallback, sh-port, mh-fallback, mh-port
+};
+
+using SchedulerFactory = std::function<std::unique_ptr<Scheduler>(const SchedulerOptions&)>;
+
+// Registers a factory under a name at static-initialisation time; returns true.
+bool register_scheduler(std::string_view name, SchedulerFactory factory);
+// nullptr when no scheduler has that name.
+std::unique_ptr<Scheduler> make_scheduler(std::string_view name, const SchedulerOptions& options);
+std::vector<std::string> scheduler_names();
+
+}  // namespace vsd
+
+// In the scheduler's .cpp: VSD_REGISTER_SCHEDULER("rr", Rr); Rr needs a constructor taking
+// const SchedulerOptions& or a default one.
+#define VSD_REGISTER_SCHEDULER(name, Type)                                                    \
+  [[maybe_unused]] static const bool vsd_registered_##Type = ::vsd::register_scheduler(       \
+      name, [](const ::vsd::SchedulerOptions& options) -> std::unique_ptr<::vsd::Scheduler> { \
+        if constexpr (std::is_constructible_v<Type, const ::vsd::SchedulerOptions&>)          \
+          return std::make_unique<Type>(options);                                             \
+        else                                                                                  \
+          return std::make_unique<Type>();                                                    \
+      })

@@ -1,0 +1,400 @@
+#include "vsd/dataplane.h"
+
+#include <algorithm>
+
+#include "fwd/dr.h"
+#include "fwd/fullnat.h"
+#include "fwd/nat.h"
+#include "fwd/reply.h"
+#include "fwd/tun.h"
+#include "fwd/wire.h"
+#include "vsd/log.h"
+
+namespace vsd {
+namespace {
+
+Proto proto_of(const fwd::PacketView& p) {
+  return p.is_tcp() ? Proto::Tcp : p.is_udp() ? Proto::Udp : Proto::Icmp;
+}
+
+void add(Counters& c, bool in, std::size_t bytes) {
+  (in ? c.in_packets : c.out_packets)++;
+  (in ? c.in_bytes : c.out_bytes) += bytes;
+}
+
+}  // namespace
+
+const Clock& Dataplane::default_clock() {
+  static SteadyClock clock;
+  return clock;
+}
+
+Dataplane::Dataplane(std::vector<std::unique_ptr<PacketSocket>>& ports, RoutingTable routes,
+                     const Clock& clock)
+    : ports_(ports), routes_(std::move(routes)), clock_(clock), services_(conns_) {
+  now_ms_ = clock_.now_ms();
+  for (std::size_t i = 0; i < ports_.size(); ++i) {
+    port_by_name_[ports_[i]->name()] = i;
+    port_address_.push_back(routes_.address_of(ports_[i]->name()));
+  }
+  install(RuleSet{});
+}
+
+// --- control ---------------------------------------------------------------------------
+
+std::string Dataplane::install(const RuleSet& next) {
+  if (auto error = services_.install(next); !error.empty()) return error;
+  conns_.set_timeouts(next.timeouts);
+  owned_.clear();
+  for (const auto& a : routes_.addresses())
+    if (auto it = port_by_name_.find(a.ifname); it != port_by_name_.end())
+      owned_[a.addr.value] = it->second;
+  // A VIP or local address is answered for on the port its subnet is reached through.
+  for (auto a : services_.owned_addresses())
+    if (auto e = egress_to(a)) owned_.emplace(a.value, e->port);
+  // Resolve the real servers now, so the first packet of a connection need not wait.
+  for (auto& svc : services_.all())
+    for (auto h : svc.dests) {
+      const auto& d = services_.dest(h);
+      if (auto e = egress_to(d.config.addr.addr))
+        neighbours_.want(int(e->port), e->next_hop, now_ms_, arp_requests_);
+    }
+  send_arp_requests();
+  flush();
+  return {};
+}
+
+DirectorState Dataplane::state() const {
+  auto s = services_.state();
+  uint64_t now = clock_.now_ms();
+  conns_.for_each([&](const Conn& c) { s.connections.push_back(conns_.describe(c, now)); });
+  return s;
+}
+
+// --- the per-packet path ---------------------------------------------------------------
+
+void Dataplane::handle(std::size_t port, std::span<uint8_t> frame) {
+  auto c = fwd::classify(frame);
+  switch (c.verdict) {
+    case fwd::Verdict::Ipv4:
+      handle_ipv4(port, frame, c.packet);
+      return;
+    case fwd::Verdict::Arp:
+      handle_arp(port, frame);
+      return;
+    case fwd::Verdict::NotIpv4:
+      count(Discard::NotIpv4);
+      return;
+    case fwd::Verdict::Drop:
+      drops_[std::size_t(c.drop)]++;
+      return;
+  }
+}
+
+bool Dataplane::owns(std::size_t port, Ipv4 address) const {
+  auto it = owned_.find(address.value);
+  return it != owned_.end() && it->second == port;
+}
+
+void Dataplane::handle_arp(std::size_t port, std::span<uint8_t> frame) {
+  auto arp = fwd::parse_arp(frame);
+  if (!arp) return;
+  bool for_us = owns(port, arp->target_ip);
+  // As the kernel's arp_process: learn from replies, and from requests that name us.
+  if (!arp->sender_ip.is_zero() && (for_us || arp->operation == fwd::wire::arp::kOpReply))
+    neighbours_.learn(int(port), arp->sender_ip, arp->sender_mac, now_ms_, released_);
+  for (auto& parked : released_) {
+    if (auto mac = neighbours_.lookup(parked.port, parked.next_hop)) {
+      std::copy(mac->bytes.begin(), mac->bytes.end(), parked.frame.begin());
+      if (!ports_[parked.port]->queue(parked.frame)) count(Discard::TxFailed);
+    }
+  }
+  released_.clear();
+  if (for_us && arp->operation == fwd::wire::arp::kOpRequest) {
+    auto n = fwd::build_arp_reply(scratch_, *arp, ports_[port]->mac());
+    if (n) answer(port, n);
+  }
+}
+
+void Dataplane::handle_ipv4(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p) {
+  if (p.is_fragment()) {
+    count(Discard::Fragment);
+    return;
+  }
+  if (p.is_icmp() && p.is_icmp_error && handle_icmp_error(port, frame, p)) return;
+  if (services_.is_vip(p.dst)) {
+    handle_to_vip(port, frame, p);
+    return;
+  }
+  if (p.has_ports())
+    if (Conn* conn = conns_.find_out(proto_of(p), {p.src, p.sport}, {p.dst, p.dport})) {
+      handle_reply(frame, p, *conn);
+      return;
+    }
+  if (owned_.count(p.dst.value)) {
+    handle_to_director(port, frame, p);
+    return;
+  }
+  route(port, frame, p);
+}
+
+// ICMP errors about a connection travel with it (spec section 3).
+bool Dataplane::handle_icmp_error(std::size_t port, std::span<uint8_t> frame,
+                                  const fwd::PacketView& p) {
+  if (!p.has_quote || !p.quoted.has_ports || !fwd::icmp_checksum_ok(frame, p)) return false;
+  const auto& q = p.quoted;
+  Proto proto = q.protocol == fwd::wire::ip::kProtoTcp ? Proto::Tcp : Proto::Udp;
+  // From the real server's side: it quotes what the director sent it (CIP -> RIP, or
+  // LIP -> RIP for FULLNAT).
+  if (Conn* conn = conns_.find_out(proto, {q.dst, q.dport}, {q.src, q.sport})) {
+    if (conn->method() != Method::Nat) return false;
+    auto egress = egress_to(p.dst);
+    if (!egress) return count(Discard::NoRoute), true;
+    if (p.ttl_expires()) return count(Discard::TtlExpired), true;
+    if (fwd::nat_icmp_out(frame, p, conn->virtual_addr(), eth_from(egress->port)))
+      emit(*egress, frame);
+    return true;
+  }
+  // From the client's side: it quotes a reply, VIP:vport -> CIP:cport.
+  if (Conn* conn = conns_.find_in(proto, {q.dst, q.dport}, {q.src, q.sport})) {
+    auto egress = egress_to(conn->destination().addr);
+    if (!egress) return count(Discard::NoRoute), true;
+    if (p.ttl_expires()) return count(Discard::TtlExpired), true;
+    switch (conn->method()) {
+      case Method::Nat:
+        if (fwd::nat_icmp_in(frame, p, conn->destination(), eth_from(egress->port)))
+          emit(*egress, frame);
+        return true;
+      case Method::Dr:
+        fwd::dr_forward(frame, p, eth_from(egress->port));
+        emit(*egress, frame);
+        return true;
+      default:
+        to_real_server(port, frame, p, *conn);
+        return true;
+    }
+  }
+  return false;
+}
+
+void Dataplane::handle_to_vip(std::size_t port, std::span<uint8_t> frame,
+                              const fwd::PacketView& p) {
+  fwd::Responder me{ports_[port]->mac(), 0};
+  if (p.is_icmp()) {
+    // Echo to a VIP is the director's to answer (spec section 3).
+    if (p.icmp_type == fwd::wire::icmp::kEchoRequest && fwd::icmp_checksum_ok(frame, p))
+      if (auto n = fwd::build_echo_reply(scratch_, frame, p, me)) answer(port, n);
+    return;
+  }
+  if (!p.has_ports()) return count(Discard::NotForUs);
+  ServiceRuntime* svc = services_.find(proto_of(p), {p.dst, p.dport});
+  if (!svc) {
+    // The director's own stack would answer: RST, or port unreachable (spec section 3).
+    count(Discard::NoService);
+    std::size_t n = p.is_tcp() ? fwd::build_tcp_reset(scratch_, frame, p, me)
+                               : fwd::build_port_unreachable(scratch_, frame, p, p.dst, me);
+    if (n) answer(port, n);
+    return;
+  }
+  Conn* conn = conns_.find_in(proto_of(p), {p.src, p.sport}, {p.dst, p.dport});
+  if (!conn) {
+    bool syn = p.has_tcp_flag(fwd::wire::tcp::kSyn) && !p.has_tcp_flag(fwd::wire::tcp::kRst);
+    if (p.is_tcp() && !syn) {
+      // sloppy_tcp=0: only a SYN creates a connection; the rest meets the stack's RST.
+      if (auto n = fwd::build_tcp_reset(scratch_, frame, p, me)) answer(port, n);
+      return;
+    }
+    conn = schedule(*svc, p);
+    if (!conn) {
+      // ip_vs_leave: no destination: tell the client the port is unreachable.
+      if (auto n = fwd::build_port_unreachable(scratch_, frame, p, p.dst, me)) answer(port, n);
+      return;
+    }
+  }
+  auto& dest = services_.dest(conn->dest());
+  if (dest.deleted) return count(Discard::DestinationGone);
+  conns_.on_packet(*conn, PacketFrom::Client, p.tcp_flags, now_ms_);
+  add(svc->totals, true, p.ip_total_len);
+  add(dest.totals, true, p.ip_total_len);
+  if (p.ttl_expires()) {
+    // Spec section 2: time exceeded from the VIP; the entry exists already.
+    count(Discard::TtlExpired);
+    if (auto n = fwd::build_time_exceeded(scratch_, frame, p, p.dst, me)) answer(port, n);
+    return;
+  }
+  to_real_server(port, frame, p, *conn);
+}
+
+Conn* Dataplane::schedule(ServiceRuntime& svc, const fwd::PacketView& p) {
+  FlowKey flow{proto_of(p), {p.src, p.sport}, {p.dst, p.dport}};
+  auto h = services_.schedule(svc, flow);
+  if (!h) return count(Discard::NoDestination), nullptr;
+  auto& dest = services_.dest(*h);
+  NewConn nc{flow.proto,         flow.client, flow.virtual_addr,    dest.config.addr, {},
+             dest.config.method, *h,          svc.config.one_packet};
+  if (nc.method == Method::FullNat) {
+    const auto& pool = svc.config.local_addresses;
+    if (pool.empty()) return count(Discard::NoDestination), nullptr;
+    auto& cursor = laddr_cursor_[h.value_or(0)];
+    for (std::size_t tries = 0; tries < pool.size() && nc.local.port == 0; ++tries) {
+      Ipv4 lip = pool[cursor++ % pool.size()];
+      if (auto lport = conns_.pick_local_port(flow.proto, lip, dest.config.addr))
+        nc.local = {lip, *lport};
+    }
+    if (nc.local.port == 0) return count(Discard::NoDestination), nullptr;
+  }
+  Conn* conn = conns_.insert(nc, now_ms_);
+  if (!conn) return count(Discard::TableFull), nullptr;
+  dest.totals.conns++;
+  svc.totals.conns++;
+  return conn;
+}
+
+void Dataplane::to_real_server(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p,
+                               Conn& conn) {
+  auto egress = egress_to(conn.destination().addr);
+  if (!egress) return count(Discard::NoRoute);
+  auto eth = eth_from(egress->port);
+  switch (conn.method()) {
+    case Method::Nat:
+      fwd::nat_in(frame, p, conn.destination(), eth);
+      return emit(*egress, frame);
+    case Method::Dr:
+      fwd::dr_forward(frame, p, eth);
+      return emit(*egress, frame);
+    case Method::FullNat:
+      fwd::fullnat_in(frame, p, conn.local(), conn.destination(), eth);
+      return emit(*egress, frame);
+    case Method::Tun:
+      break;
+  }
+  auto& out = *ports_[egress->port];
+  auto local = port_address_[egress->port];
+  if (!local) return count(Discard::NoRoute);
+  uint16_t id = ip_id_++;
+  if (id == 0) id = ip_id_++;
+  fwd::TunnelParams tunnel{*local, conn.destination().addr, uint16_t(out.mtu()), id, eth};
+  auto r = fwd::tun_encapsulate(frame, p, tunnel, scratch_);
+  std::span<uint8_t> encapsulated(scratch_.data(), r.length);
+  switch (r.verdict) {
+    case fwd::TunVerdict::Ok:
+      return emit(*egress, encapsulated);
+    case fwd::TunVerdict::NeedsFragNeeded: {
+      fwd::Responder me{ports_[port]->mac(), 0};
+      auto n = fwd::build_frag_needed(scratch_, frame, p, p.dst,
+                                      fwd::tun_next_hop_mtu(uint16_t(out.mtu())), me);
+      if (n) answer(port, n);
+      return;
+    }
+    case fwd::TunVerdict::NeedsFragmentation: {
+      // Two buffers: the fragments are written from the encapsulated frame in scratch_.
+      std::array<fwd::FragmentBuffer, 2> pieces{
+          fwd::FragmentBuffer{std::span<uint8_t>(fragment_.data(), fragment_.size() / 2), 0},
+          fwd::FragmentBuffer{
+              std::span<uint8_t>(fragment_.data() + fragment_.size() / 2, fragment_.size() / 2),
+              0}};
+      auto count_written = fwd::fragment_ipv4(encapsulated, uint16_t(out.mtu()), pieces);
+      for (std::size_t i = 0; i < count_written; ++i)
+        emit(*egress, pieces[i].buffer.first(pieces[i].length));
+      return;
+    }
+    case fwd::TunVerdict::BufferTooSmall:
+      return count(Discard::TxFailed);
+  }
+}
+
+void Dataplane::handle_reply(std::span<uint8_t> frame, const fwd::PacketView& p, Conn& conn) {
+  Endpoint client = conn.client();
+  auto egress = egress_to(client.addr);
+  if (!egress) return count(Discard::NoRoute);
+  conns_.on_packet(conn, PacketFrom::Server, p.tcp_flags, now_ms_);
+  auto& dest = services_.dest(conn.dest());
+  add(dest.totals, false, p.ip_total_len);
+  if (auto* svc = services_.find(conn.proto(), conn.virtual_addr()))
+    add(svc->totals, false, p.ip_total_len);
+  if (p.ttl_expires()) return count(Discard::TtlExpired);
+  if (conn.method() == Method::FullNat)
+    fwd::fullnat_out(frame, p, conn.virtual_addr(), client, eth_from(egress->port));
+  else
+    fwd::nat_out(frame, p, conn.virtual_addr(), eth_from(egress->port));
+  emit(*egress, frame);
+}
+
+void Dataplane::handle_to_director(std::size_t port, std::span<uint8_t> frame,
+                                   const fwd::PacketView& p) {
+  // The kernel behind the ingress drop never sees these: answer pings to the director's own
+  // addresses (the real servers' gateway), as its stack would.
+  if (p.is_icmp() && p.icmp_type == fwd::wire::icmp::kEchoRequest &&
+      fwd::icmp_checksum_ok(frame, p)) {
+    if (auto n = fwd::build_echo_reply(scratch_, frame, p, {ports_[port]->mac(), ip_id_++}))
+      answer(port, n);
+    return;
+  }
+  count(Discard::NotForUs);
+}
+
+// Traffic of no service is routed as IPv4 forwarding does it (spec section 3: a NAT director
+// is the real servers' gateway).
+void Dataplane::route(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p) {
+  auto egress = egress_to(p.dst);
+  if (!egress) return count(Discard::NoRoute);
+  if (p.ttl_expires()) {
+    count(Discard::TtlExpired);
+    if (auto self = port_address_[port])
+      if (auto n =
+              fwd::build_time_exceeded(scratch_, frame, p, *self, {ports_[port]->mac(), ip_id_++}))
+        answer(port, n);
+    return;
+  }
+  fwd::dr_forward(frame, p, eth_from(egress->port));
+  emit(*egress, frame);
+}
+
+// --- output ------------------------------------------------------------------------------
+
+std::optional<Dataplane::Egress> Dataplane::egress_to(Ipv4 destination) const {
+  auto hop = routes_.lookup(destination);
+  if (!hop) return std::nullopt;
+  auto it = port_by_name_.find(hop->ifname);
+  if (it == port_by_name_.end()) return std::nullopt;
+  return Egress{it->second, hop->address};
+}
+
+void Dataplane::emit(const Egress& egress, std::span<uint8_t> frame) {
+  if (auto mac = neighbours_.lookup(int(egress.port), egress.next_hop)) {
+    std::copy(mac->bytes.begin(), mac->bytes.end(), frame.begin());
+    if (!ports_[egress.port]->queue(frame)) count(Discard::TxFailed);
+    return;
+  }
+  neighbours_.park(int(egress.port), egress.next_hop, frame, now_ms_, arp_requests_);
+  send_arp_requests();
+}
+
+void Dataplane::answer(std::size_t port, std::size_t length) {
+  if (!ports_[port]->queue(std::span<const uint8_t>(scratch_.data(), length)))
+    count(Discard::TxFailed);
+}
+
+void Dataplane::send_arp_requests() {
+  for (const auto& r : arp_requests_) {
+    auto port = std::size_t(r.port);
+    auto self = port_address_[port];
+    if (!self) continue;
+    auto n = fwd::build_arp_request(scratch_, ports_[port]->mac(), *self, r.target);
+    if (n) answer(port, n);
+  }
+  arp_requests_.clear();
+}
+
+void Dataplane::flush() {
+  for (auto& p : ports_) p->flush();
+}
+
+void Dataplane::tick() {
+  now_ms_ = clock_.now_ms();
+  conns_.expire(now_ms_);
+  neighbours_.tick(now_ms_, arp_requests_);
+  send_arp_requests();
+}
+
+}  // namespace vsd

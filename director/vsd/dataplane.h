@@ -1,0 +1,108 @@
+// The per-packet path of vsd, as a few named stages over each frame a port delivers:
+// classify -> (ARP | ICMP error | to a VIP | reply from a real server | to the director |
+// routed) -> rewrite per method -> queue on the egress port. It owns the connection table,
+// the services, the ARP cache and the counters; the control side reaches them only between
+// two batches, through the ControlTarget interface.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "conn/clock.h"
+#include "conn/table.h"
+#include "ctl/protocol.h"
+#include "fwd/elements.h"
+#include "fwd/packet.h"
+#include "io/neighbours.h"
+#include "io/packet_socket.h"
+#include "io/routes.h"
+#include "vsd/services.h"
+
+namespace vsd {
+
+// Why a frame went nowhere, beyond what classify() already counts.
+enum class Discard : uint8_t {
+  NotIpv4,
+  Fragment,         // reassembly is not implemented yet
+  NoService,        // to a VIP port no service serves (answered as the kernel would)
+  NoDestination,    // the scheduler found no available destination
+  TableFull,        // the connection table refused the entry
+  DestinationGone,  // the connection's destination was deleted
+  NoRoute,          // nowhere to send it
+  TtlExpired,       // answered with time exceeded
+  NotForUs,         // to the director's own address, not answered
+  TxFailed,         // the egress ring was full
+  Count,
+};
+
+class Dataplane final : public ctl::ControlTarget {
+ public:
+  Dataplane(std::vector<std::unique_ptr<PacketSocket>>& ports, RoutingTable routes,
+            const Clock& clock = default_clock());
+  static const Clock& default_clock();
+
+  void handle(std::size_t port, std::span<uint8_t> frame);
+  void flush();
+  void tick();
+  int next_timer_ms() const { return 100; }
+  std::string control(const std::string& request) { return ctl::handle_request(request, *this); }
+
+  // ctl::ControlTarget
+  RuleSet rules() const override { return services_.rules(); }
+  std::string install(const RuleSet& next) override;
+  DirectorState state() const override;
+  void zero(const std::optional<ServiceKey>& which) override { services_.zero(which); }
+
+ private:
+  struct Egress {
+    std::size_t port = 0;
+    Ipv4 next_hop;
+  };
+
+  void handle_arp(std::size_t port, std::span<uint8_t> frame);
+  void handle_ipv4(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p);
+  bool handle_icmp_error(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p);
+  void handle_to_vip(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p);
+  void handle_reply(std::span<uint8_t> frame, const fwd::PacketView& p, Conn& conn);
+  void handle_to_director(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p);
+  void route(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p);
+  Conn* schedule(ServiceRuntime& service, const fwd::PacketView& p);
+  void to_real_server(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p,
+                      Conn& conn);
+  void answer(std::size_t port, std::size_t length);  // scratch_ back out of the ingress port
+
+  std::optional<Egress> egress_to(Ipv4 destination) const;
+  fwd::EthAddrs eth_from(std::size_t port) const { return {ports_[port]->mac(), Mac{}}; }
+  // Fills in the next hop's MAC and queues the frame, or parks it until ARP answers.
+  void emit(const Egress& egress, std::span<uint8_t> frame);
+  void send_arp_requests();
+  void count(Discard d) { discards_[std::size_t(d)]++; }
+  bool owns(std::size_t port, Ipv4 address) const;
+
+  std::vector<std::unique_ptr<PacketSocket>>& ports_;
+  RoutingTable routes_;
+  std::vector<std::optional<Ipv4>> port_address_;
+  std::unordered_map<std::string, std::size_t> port_by_name_;
+  const Clock& clock_;
+  uint64_t now_ms_ = 0;
+  ConnTable conns_;
+  Services services_;
+  NeighbourTable neighbours_;
+  // Addresses the director answers ARP for, with the port they live behind: its own, the
+  // VIPs and the FULLNAT local addresses.
+  std::unordered_map<uint32_t, std::size_t> owned_;
+  std::vector<NeighbourTable::Request> arp_requests_;
+  std::vector<NeighbourTable::Parked> released_;
+  std::array<uint64_t, fwd::kDropReasonCount> drops_{};
+  std::array<uint64_t, std::size_t(Discard::Count)> discards_{};
+  std::unordered_map<uint32_t, std::size_t> laddr_cursor_;
+  uint16_t ip_id_ = 1;
+  alignas(64) std::array<uint8_t, 65536 + 128> scratch_{};
+  alignas(64) std::array<uint8_t, 65536 + 128> fragment_{};
+};
+
+}  // namespace vsd

@@ -1,0 +1,115 @@
+// vsd: the vslab director daemon. Runs in the director's network namespace, owns the data
+// ports it is given, and forwards as Linux IPVS does; vsadm configures it over a unix socket.
+#include <fcntl.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "io/ingress_drop.h"
+#include "io/packet_socket.h"
+#include "io/routes.h"
+#include "vsd/control_server.h"
+#include "vsd/dataplane.h"
+#include "vsd/log.h"
+
+namespace {
+
+uint32_t interface_mtu(const std::string& ifname) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ifreq req{};
+  std::strncpy(req.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+  int rc = ioctl(fd, SIOCGIFMTU, &req);
+  close(fd);
+  if (rc != 0) throw std::runtime_error("port " + ifname + ": " + std::strerror(errno));
+  return static_cast<uint32_t>(req.ifr_mtu);
+}
+
+void enter_netns(const std::string& name) {
+  std::string path = "/run/netns/" + name;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || setns(fd, CLONE_NEWNET) != 0)
+    throw std::runtime_error("cannot enter network namespace " + name + ": " +
+                             std::strerror(errno));
+  close(fd);
+}
+
+int signal_fd() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, s);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"vsd: the vslab director (user-space LVS: NAT, DR, TUN, FULLNAT)"};
+  std::vector<std::string> port_names;
+  std::string socket_path = "/run/vsd/vsd.sock";
+  std::string netns;
+  std::string level = "info";
+  app.add_option("--port", port_names, "Data port (interface) to own; repeat for each")->required();
+  app.add_option("--socket", socket_path, "Control socket for vsadm")->capture_default_str();
+  app.add_option("--netns", netns, "Network namespace to run in (/run/netns/NAME)");
+  app.add_option("--log-level", level, "error, warn, info or debug")
+      ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  vsd::set_log_level(level);
+
+  try {
+    if (!netns.empty()) enter_netns(netns);
+    int sig_fd = signal_fd();
+    std::vector<std::unique_ptr<vsd::PacketSocket>> ports;
+    for (const auto& name : port_names)
+      ports.push_back(std::make_unique<vsd::PacketSocket>(name, interface_mtu(name)));
+    vsd::IngressDrop ingress_drop(port_names);
+    vsd::Dataplane dataplane(ports, vsd::RoutingTable::read_from_kernel());
+    vsd::ControlServer control(socket_path);
+
+    std::vector<pollfd> fds;
+    for (auto& p : ports) fds.push_back({p->rx_fd(), POLLIN, 0});
+    fds.push_back({control.fd(), POLLIN, 0});
+    fds.push_back({sig_fd, POLLIN, 0});
+    const std::size_t control_at = ports.size(), signal_at = ports.size() + 1;
+
+    vsd::log_info("vsd: ready on " + std::to_string(ports.size()) + " port(s), control " +
+                  socket_path);
+    std::cout << "vsd: ready" << std::endl;
+    for (;;) {
+      int n = poll(fds.data(), fds.size(), dataplane.next_timer_ms());
+      if (n < 0 && errno != EINTR)
+        throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
+      for (std::size_t i = 0; i < ports.size(); ++i)
+        ports[i]->drain([&](std::span<uint8_t> frame) { dataplane.handle(i, frame); });
+      dataplane.flush();
+      dataplane.tick();
+      if (fds[control_at].revents & POLLIN)
+        control.serve_one([&](const std::string& request) { return dataplane.control(request); });
+      if (fds[signal_at].revents & POLLIN) {
+        vsd::log_info("vsd: signal received, exiting");
+        break;
+      }
+    }
+    dataplane.flush();
+    return 0;
+  } catch (const std::exception& e) {
+    vsd::log_error(std::string("vsd: ") + e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,138 @@
+#include "vsd/services.h"
+
+#include <algorithm>
+
+namespace vsd {
+namespace {
+
+std::optional<DestHandle> find_handle(const std::deque<DestRuntime>& dests, const ServiceKey& s,
+                                      Endpoint addr) {
+  for (DestHandle h = 0; h < dests.size(); ++h)
+    if (!dests[h].deleted && dests[h].service == s && dests[h].config.addr == addr) return h;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string Services::install(const RuleSet& rules) {
+  // First everything that can fail, touching nothing: a refused rule set changes nothing.
+  auto old_runtime = [&](const Service& svc) {
+    return std::find_if(services_.begin(), services_.end(),
+                        [&](const ServiceRuntime& o) { return o.config.key == svc.key; });
+  };
+  auto keeps_scheduler = [&](const Service& svc) {
+    auto old = old_runtime(svc);
+    return old != services_.end() && old->config.scheduler == svc.scheduler &&
+           old->config.sched_flags == svc.sched_flags;
+  };
+  std::vector<std::unique_ptr<Scheduler>> fresh(rules.services.size());
+  for (std::size_t i = 0; i < rules.services.size(); ++i) {
+    const auto& svc = rules.services[i];
+    if (keeps_scheduler(svc)) continue;
+    fresh[i] = make_scheduler(svc.scheduler, {svc.sched_flags});
+    if (!fresh[i]) return "Scheduler or persistence engine not found";
+  }
+
+  std::vector<ServiceRuntime> next;
+  for (std::size_t i = 0; i < rules.services.size(); ++i) {
+    const auto& svc = rules.services[i];
+    ServiceRuntime rt;
+    rt.config = svc;
+    auto old = old_runtime(svc);
+    if (old != services_.end()) rt.totals = old->totals;
+    // The kernel tells a scheduler of destination changes only (add/del/upd_dest), and a new
+    // scheduler of its list once (init_service); any other rule change leaves it alone.
+    rt.list_changed = fresh[i] || old->config.destinations != svc.destinations;
+    rt.scheduler = fresh[i] ? std::move(fresh[i]) : std::move(old->scheduler);
+    next.push_back(std::move(rt));
+  }
+
+  // Past this point nothing can fail: apply.
+  std::vector<bool> kept(dests_.size(), false);
+  for (auto& rt : next) {
+    for (const auto& d : rt.config.destinations) {
+      auto h = find_handle(dests_, rt.config.key, d.addr);
+      if (!h) {
+        if (dests_.size() >= ConnTableConfig{}.max_destinations) return "too many destinations";
+        dests_.push_back({rt.config.key, d, false, {}});
+        h = static_cast<DestHandle>(dests_.size() - 1);
+        kept.push_back(true);
+      }
+      dests_[*h].config = d;
+      kept[*h] = true;
+      rt.dests.push_back(*h);
+      conns_.set_dest_thresholds(*h, d.upper_threshold, d.lower_threshold);
+    }
+    rt.view.resize(rt.dests.size());
+  }
+  for (DestHandle h = 0; h < dests_.size(); ++h)
+    if (!kept[h]) dests_[h].deleted = true;
+
+  services_ = std::move(next);
+  rules_ = rules;
+  by_vip_.clear();
+  vips_.clear();
+  owned_.clear();
+  for (std::size_t i = 0; i < services_.size(); ++i) {
+    auto& rt = services_[i];
+    if (rt.config.key.fwmark == 0) {
+      by_vip_[vip_key(rt.config.key.proto, rt.config.key.vip)] = i;
+      if (!vips_.count(rt.config.key.vip.addr.value)) owned_.push_back(rt.config.key.vip.addr);
+      vips_[rt.config.key.vip.addr.value] = true;
+    }
+    for (auto lip : rt.config.local_addresses)
+      if (std::find(owned_.begin(), owned_.end(), lip) == owned_.end()) owned_.push_back(lip);
+    // The scheduler learns the new list as ip_vs_ctl.c tells it of each change.
+    for (std::size_t j = 0; j < rt.dests.size(); ++j) rt.view[j] = sched_view(rt.dests[j]);
+    if (rt.list_changed) rt.scheduler->on_change(rt.view);
+  }
+  return {};
+}
+
+std::optional<DestHandle> Services::schedule(ServiceRuntime& service, const FlowKey& flow) {
+  for (std::size_t j = 0; j < service.dests.size(); ++j)
+    service.view[j] = sched_view(service.dests[j]);
+  int i = service.scheduler->pick(service.view, flow);
+  if (i < 0 || static_cast<std::size_t>(i) >= service.dests.size()) return std::nullopt;
+  return service.dests[i];
+}
+
+SchedDest Services::sched_view(DestHandle h) const {
+  const auto& d = dests_[h];
+  const auto& load = conns_.dest_load(h);
+  return {d.config.addr, d.config.weight, load.active, load.inactive, load.overloaded};
+}
+
+DirectorState Services::state() const {
+  DirectorState s;
+  s.rules = rules_;
+  for (const auto& rt : services_) {
+    ServiceState ss;
+    ss.key = rt.config.key;
+    ss.totals = rt.totals;
+    for (auto h : rt.dests) {
+      const auto& d = dests_[h];
+      DestinationState ds;
+      ds.addr = d.config.addr;
+      const auto& load = conns_.dest_load(h);
+      ds.active = load.active;
+      ds.inactive = load.inactive;
+      ds.persistent = load.persistent;
+      ds.overloaded = load.overloaded;
+      ds.totals = d.totals;
+      ss.destinations.push_back(ds);
+    }
+    s.services.push_back(std::move(ss));
+  }
+  return s;
+}
+
+void Services::zero(const std::optional<ServiceKey>& which) {
+  for (auto& rt : services_) {
+    if (which && rt.config.key != *which) continue;
+    rt.totals = {};
+    for (auto h : rt.dests) dests_[h].totals = {};
+  }
+}
+
+}  // namespace vsd

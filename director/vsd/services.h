@@ -1,0 +1,83 @@
+// The services the data plane serves, built from a RuleSet when it is installed: per-service
+// scheduler state and per-destination counters, which outlive a rule change (the kernel keeps
+// a destination's counters and scheduler state across -e and -E). Owned by the data-plane
+// thread; a new RuleSet is applied between two batches, so no packet sees half of it.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "config/rules.h"
+#include "config/state.h"
+#include "conn/table.h"
+#include "sched/scheduler.h"
+
+namespace vsd {
+
+using DestHandle = uint32_t;
+
+// A destination's handle is its index here and in the ConnTable's counters, which are the
+// authority for ActiveConn, InActConn, PersistConn and the overload flag.
+struct DestRuntime {
+  ServiceKey service;
+  Destination config;
+  bool deleted = false;  // removed from the rules; connections to it are dropped
+  Counters totals;
+};
+
+struct ServiceRuntime {
+  Service config;
+  std::unique_ptr<Scheduler> scheduler;
+  std::vector<DestHandle> dests;  // list order, newest first
+  std::vector<SchedDest> view;    // refreshed before each pick
+  Counters totals;
+  bool list_changed = false;  // at the last install
+};
+
+class Services {
+ public:
+  explicit Services(ConnTable& conns) : conns_(conns) {}
+
+  // Replaces the rule set. Returns "" or why it was refused (nothing changes then).
+  std::string install(const RuleSet& rules);
+  const RuleSet& rules() const { return rules_; }
+
+  // The service for a packet to (proto, vip, vport), if any.
+  ServiceRuntime* find(Proto proto, Endpoint vip) {
+    auto it = by_vip_.find(vip_key(proto, vip));
+    return it == by_vip_.end() ? nullptr : &services_[it->second];
+  }
+  bool is_vip(Ipv4 a) const { return vips_.count(a.value) > 0; }
+  const std::vector<Ipv4>& owned_addresses() const { return owned_; }
+
+  // Runs the service's scheduler; nothing when no destination is available.
+  std::optional<DestHandle> schedule(ServiceRuntime& service, const FlowKey& flow);
+
+  DestRuntime& dest(DestHandle h) { return dests_[h]; }
+  std::size_t dest_count() const { return dests_.size(); }
+
+  DirectorState state() const;
+  void zero(const std::optional<ServiceKey>& which);
+  std::vector<ServiceRuntime>& all() { return services_; }
+
+ private:
+  static uint64_t vip_key(Proto p, Endpoint vip) {
+    return uint64_t(uint8_t(p)) << 48 | uint64_t(vip.port) << 32 | vip.addr.value;
+  }
+  SchedDest sched_view(DestHandle h) const;
+
+  ConnTable& conns_;
+  RuleSet rules_;
+  std::vector<ServiceRuntime> services_;
+  std::deque<DestRuntime> dests_;  // stable handles; deleted ones stay for their connections
+  std::unordered_map<uint64_t, std::size_t> by_vip_;
+  std::unordered_map<uint32_t, bool> vips_;
+  std::vector<Ipv4> owned_;
+};
+
+}  // namespace vsd
