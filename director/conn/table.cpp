@@ -459,7 +459,7 @@ void ConnTable::arm(uint32_t index, uint64_t expires_ms) {
   const uint64_t when = std::max(expires_ms, next_tick_ms_);
   const uint64_t ahead = std::min<uint64_t>(when - next_tick_ms_, 0xffffffffu);
   uint32_t level = 0;
-  while (level + 1 < kWheelLevels && ahead >> (8 * (level + 1)) > 1) ++level;
+  while (level + 1 < kWheelLevels && ahead >> (8 * (level + 1)) != 0) ++level;
   const uint32_t slot = static_cast<uint32_t>((next_tick_ms_ + ahead) >> (8 * level)) & 0xff;
   const uint32_t list = level * kWheelSlots + slot;
 

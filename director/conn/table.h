@@ -23,6 +23,7 @@
 #include "config/rules.h"
 #include "config/state.h"
 #include "conn/function_ref.h"
+#include "conn/huge_pages.h"
 #include "conn/tcp_state.h"
 #include "net/addr.h"
 
@@ -192,6 +193,8 @@ class ConnTable {
   // A reply from a real server, RIP:rport -> peer: a NAT connection when peer is CIP:cport,
   // a FULLNAT one when it is LIP:lport. DR and TUN connections are not indexed for replies.
   Conn* find_out(Proto proto, Endpoint server, Endpoint peer);
+  // Whether the template's destination may still be used (ip_vs_check_template) is the
+  // caller's to decide; a replacement inserted under the same key is the one found.
   Conn* find_template(const TemplateKey& key);
   // Start loading the bucket a find_in/find_out will read, a frame ahead.
   void prefetch_in(Proto proto, Endpoint client, Endpoint virtual_addr) const;
@@ -324,9 +327,9 @@ class ConnTable {
   bool level_is_empty(uint32_t level) const;
   uint64_t quiet_until(uint64_t tick) const;
 
-  std::vector<Conn> pool_;
-  std::vector<uint32_t> in_buckets_;
-  std::vector<uint32_t> out_buckets_;
+  std::vector<Conn, HugePageAllocator<Conn>> pool_;
+  std::vector<uint32_t, HugePageAllocator<uint32_t>> in_buckets_;
+  std::vector<uint32_t, HugePageAllocator<uint32_t>> out_buckets_;
   uint32_t bucket_mask_ = 0;
   uint64_t hash_seed_ = 0;
   uint32_t free_head_ = kNone;

@@ -300,31 +300,32 @@ constexpr std::array<std::string_view, kColumnCount> kColumnNames = {
 };
 
 struct CommandRule {
+  std::string_view columns;  // one character per Column, in Column order
   Op op;
-  std::string_view name;     // ipvsadm's cmdnames
-  std::string_view columns;  // one character per Column
+  std::string_view name;  // ipvsadm's cmdnames
 };
 
-//                                      n c s s p M r f w x y t s r t p n e o p b t l
-//                                      u o v c e a s w e u l o t a h c o x p e   u a
+// Column index ruler (kColumnNames holds the names):
+//               0         1         2
+//               01234567890123456789012
 constexpr std::array kCommandRules = {
-    CommandRule{Op::AddService, "add-service", "xx+   xxxxxxxxxxxx   xx"},
-    CommandRule{Op::EditService, "edit-service", "xx+   xxxxxxxxxxxx   xx"},
-    CommandRule{Op::DeleteService, "delete-service", "xx+xxxxxxxxxxxxxxxxxxxx"},
-    CommandRule{Op::Clear, "flush", "xxxxxxxxxxxxxxxxxxxxxxx"},
-    CommandRule{Op::List, "list", " 11xxxxxxxx1      xxxxx"},
-    CommandRule{Op::AddServer, "add-server", "xx+xxx+    xxxxxxxxxx x"},
-    CommandRule{Op::DeleteServer, "delete-server", "xx+xxx+xxxxxxxxxxxxxxxx"},
-    CommandRule{Op::EditServer, "edit-server", "xx+xxx+    xxxxxxxxxx x"},
-    CommandRule{Op::SetTimeouts, "set", "xxxxxxxxxxxxxxxxxxxxxxx"},
-    CommandRule{Op::Restore, "restore", "xxxxxxxxxxxxxxxxxxxxxxx"},
-    CommandRule{Op::Save, "save", " xxxxxxxxxxxxxxxxxxxxxx"},
-    CommandRule{Op::Zero, "zero", "xx xxxxxxxxxxxxxxxxxxxx"},
-    CommandRule{Op::AddLocalAddress, "add-laddr", "xx+xxxxxxxxxxxxxxxxxxx+"},
-    CommandRule{Op::DeleteLocalAddress, "del-laddr", "xx+xxxxxxxxxxxxxxxxxxx+"},
-    CommandRule{Op::ListLocalAddresses, "get-laddr", " x xxxxxxxxxxxxxxxxxxxx"},
-    CommandRule{Op::Help, "help", "                       "},
-    CommandRule{Op::Version, "version", "                       "},
+    CommandRule{"xx+   xxxxxxxxxxxx   xx", Op::AddService, "add-service"},
+    CommandRule{"xx+   xxxxxxxxxxxx   xx", Op::EditService, "edit-service"},
+    CommandRule{"xx+xxxxxxxxxxxxxxxxxxxx", Op::DeleteService, "delete-service"},
+    CommandRule{"xxxxxxxxxxxxxxxxxxxxxxx", Op::Clear, "flush"},
+    CommandRule{" 11xxxxxxxx1      xxxxx", Op::List, "list"},
+    CommandRule{"xx+xxx+    xxxxxxxxxx x", Op::AddServer, "add-server"},
+    CommandRule{"xx+xxx+xxxxxxxxxxxxxxxx", Op::DeleteServer, "delete-server"},
+    CommandRule{"xx+xxx+    xxxxxxxxxx x", Op::EditServer, "edit-server"},
+    CommandRule{"xxxxxxxxxxxxxxxxxxxxxxx", Op::SetTimeouts, "set"},
+    CommandRule{"xxxxxxxxxxxxxxxxxxxxxxx", Op::Restore, "restore"},
+    CommandRule{" xxxxxxxxxxxxxxxxxxxxxx", Op::Save, "save"},
+    CommandRule{"xx xxxxxxxxxxxxxxxxxxxx", Op::Zero, "zero"},
+    CommandRule{"xx+xxxxxxxxxxxxxxxxxxx+", Op::AddLocalAddress, "add-laddr"},
+    CommandRule{"xx+xxxxxxxxxxxxxxxxxxx+", Op::DeleteLocalAddress, "del-laddr"},
+    CommandRule{" x xxxxxxxxxxxxxxxxxxxx", Op::ListLocalAddresses, "get-laddr"},
+    CommandRule{"                       ", Op::Help, "help"},
+    CommandRule{"                       ", Op::Version, "version"},
 };
 
 constexpr bool every_row_has_all_columns() {

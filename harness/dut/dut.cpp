@@ -14,6 +14,8 @@
 
 #include <fmt/core.h>
 
+#include "topology/runs.h"
+
 namespace vslab::dut {
 namespace {
 
@@ -64,7 +66,7 @@ void BuiltinDut::start(const topo::LiveTopology& topology) {
   if (!director)
     throw std::runtime_error("topology '" + topology.topology().name + "' has no director node");
   netns_ = topology.netns(director->name);
-  auto run_dir = std::filesystem::path("/run/vslab") / topology.naming().prefix;
+  auto run_dir = std::filesystem::path(topo::run_files_dir(topology.naming().prefix));
   std::filesystem::create_directories(run_dir);
   socket_ = (run_dir / "vsd.sock").string();
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <filesystem>
 #include <stdexcept>
 
 #include <fmt/core.h>
@@ -71,6 +72,9 @@ std::string LiveTopology::tear_down() noexcept {
     for (const auto& ns : netns_names(topology_, naming_))
       if (netns_exists(ns)) errors += delete_netns(ns);
     if (errors.empty()) remove_run_record(naming_.prefix);
+    // What programs of the run kept beside it (a DUT's control socket and log).
+    std::error_code ec;
+    std::filesystem::remove_all(run_files_dir(naming_.prefix), ec);
   } catch (const std::exception& e) {
     errors += e.what();
   }

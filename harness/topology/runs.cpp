@@ -33,6 +33,10 @@ std::string runs_dir() {
   return "/run/vslab/runs";
 }
 
+std::string run_files_dir(const std::string& prefix) {
+  return "/run/vslab/" + prefix;
+}
+
 void write_run_record(const RunRecord& r) {
   fs::create_directories(runs_dir());
   auto path = fs::path(runs_dir()) / r.prefix;
@@ -141,7 +145,11 @@ std::string destroy_run(const RunInfo& run) {
     auto err = delete_netns(ns);
     if (!err.empty()) errors += err + "\n";
   }
-  if (errors.empty()) remove_run_record(run.record.prefix);
+  if (errors.empty()) {
+    remove_run_record(run.record.prefix);
+    std::error_code ec;
+    fs::remove_all(run_files_dir(run.record.prefix), ec);
+  }
   return errors;
 }
 

@@ -34,6 +34,8 @@ std::string new_run_prefix();
 std::optional<std::string> run_prefix_of(const std::string& netns_name);
 
 std::string runs_dir();
+// Where programs started for a run keep files (sockets, logs); removed with the run.
+std::string run_files_dir(const std::string& prefix);
 void write_run_record(const RunRecord& record);
 void remove_run_record(const std::string& prefix);
 unsigned long long process_start_time(int pid);  // 0 when the process does not exist
