@@ -22,7 +22,7 @@ bool can_build_topologies() {
   return topo::have_net_admin();
 }
 
-ModeBed::ModeBed(const std::string& mode, const std::string& case_name) {
+ModeBed::ModeBed(const std::string& mode, const std::string& case_name, bool quiet_real_servers) {
   auto parsed =
       topo::parse_topology_file(std::string(VSLAB_SOURCE_DIR) + "/topologies/" + mode + ".toml");
   if (!parsed.ok()) throw std::runtime_error(parsed.errors.front());
@@ -43,6 +43,7 @@ ModeBed::ModeBed(const std::string& mode, const std::string& case_name) {
     // The real servers' own stacks would answer what reaches them (RSTs, port unreachable);
     // the checks are about the director, so their kernels see no IPv4 (ARP still works, so
     // the director can resolve them). The capture tap runs before this ingress hook.
+    if (!quiet_real_servers) continue;
     auto drop = live_->exec(
         rs->name, {"nft",
                    "add table netdev quiet; add chain netdev quiet in { type filter hook ingress "

@@ -27,11 +27,14 @@ class ModeBed {
  public:
   // Brings up topologies/<mode>.toml and starts the DUT. Real servers' kernels are kept
   // quiet (an ingress drop after the capture tap), so only the director's frames are seen.
-  ModeBed(const std::string& mode, const std::string& case_name);
+  ModeBed(const std::string& mode, const std::string& case_name, bool quiet_real_servers = true);
   ~ModeBed();
 
   void restore(const std::string& rules);  // fails the test on an error
   dut::Result admin(const std::vector<std::string>& args) { return dut_->admin(args); }
+  topo::CommandResult exec(const std::string& node, const std::vector<std::string>& argv) {
+    return live_->exec(node, argv);
+  }
 
   const topo::Topology& topology() const { return live_->topology(); }
   std::string vip() const { return *topology().lvs.vip; }

@@ -224,6 +224,20 @@ TEST_F(ConnTableTest, RefreshRestartsATemplatesTimeout) {
   EXPECT_EQ(table.size(), 0u);
 }
 
+// ip_vs_check_template is the caller's: when it rejects a template, the replacement it
+// inserts under the same key is found, while the old one lives on for its connections.
+TEST_F(ConnTableTest, ReplacementTemplateIsTheOneFound) {
+  Conn* old_tmpl = table.insert_template(tcp_template("10.0.5.1", "255.255.255.255", 360), now());
+  NewTemplate fresh = tcp_template("10.0.5.1", "255.255.255.255", 360, 1);
+  fresh.destination = kRs2;
+  Conn* replacement = table.insert_template(fresh, now());
+  const auto key =
+      TemplateKey::for_service(Proto::Tcp, ip("10.0.5.1"), ip("255.255.255.255"), kVip);
+  EXPECT_EQ(table.find_template(key), replacement);
+  EXPECT_NE(old_tmpl, replacement);
+  EXPECT_EQ(table.size(), 2u);
+}
+
 // --- removal on purpose -------------------------------------------------------------------
 
 TEST_F(ConnTableTest, ExpireNowRemovesAtTheNextExpire) {

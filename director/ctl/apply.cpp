@@ -1,3 +1,4 @@
+// Commands applied with ip_vs_ctl.c's semantics; -R all or nothing (see apply.h).
 #include "ctl/apply.h"
 
 #include <algorithm>

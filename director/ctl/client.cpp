@@ -1,3 +1,4 @@
+// vsadm's end of the control socket.
 #include "ctl/client.h"
 
 #include <sys/socket.h>

@@ -1,3 +1,4 @@
+// Parsing ipvsadm command lines the way popt and ipvsadm 1.31 do (see command.h).
 #include "ctl/command.h"
 
 #include <array>

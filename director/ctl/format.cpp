@@ -1,3 +1,4 @@
+// ipvsadm 1.31's listing formats (see format.h).
 #include "ctl/format.h"
 
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// /etc/services lookups for ipvsadm's port names.
 #include "ctl/port_names.h"
 
 #include <arpa/inet.h>

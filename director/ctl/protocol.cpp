@@ -1,3 +1,4 @@
+// The vsadm/vsd JSON protocol: conversions, request handling, serving a connection.
 #include "ctl/protocol.h"
 
 #include <sys/socket.h>

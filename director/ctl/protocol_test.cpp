@@ -407,6 +407,8 @@ TEST_F(SocketPair, GarbageFromTheDaemonIsABadResponse) {
   ASSERT_EQ(::listen(listener, 1), 0);
   std::thread server([listener] {
     const int client = ::accept(listener, nullptr, nullptr);
+    char request[4096];
+    (void)!::read(client, request, sizeof request);  // as a daemon would, before answering
     const char garbage[] = "hello\n";
     (void)!::write(client, garbage, sizeof garbage - 1);
     ::close(client);

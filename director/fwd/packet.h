@@ -45,7 +45,7 @@ enum class DropReason : uint8_t {
 
 inline constexpr std::size_t kDropReasonCount = std::size_t(DropReason::Count);
 
-// Counter names, indexed by DropReason ("runt", "vlan_tagged", ...).
+// Counter names, indexed by DropReason and in its order ("none", "runt", "vlan_tagged", ...).
 extern const std::array<std::string_view, kDropReasonCount> kDropReasonNames;
 std::string_view drop_reason_name(DropReason reason);
 

@@ -87,7 +87,9 @@ void replace_uncopied_options(std::span<uint8_t> options) {
 TunResult tun_encapsulate(std::span<const uint8_t> frame, const PacketView& packet,
                           const TunnelParams& tunnel, std::span<uint8_t> out) {
   bool too_big = packet.ip_total_len + kIpipOverhead > tunnel.egress_mtu;
-  if (too_big && packet.dont_fragment) return {TunVerdict::NeedsFragNeeded, 0};
+  // IPVS answers a too-big DF packet with frag-needed, except an ICMP error it relays.
+  bool answer_frag_needed = packet.dont_fragment && !packet.is_icmp_error;
+  if (too_big && answer_frag_needed) return {TunVerdict::NeedsFragNeeded, 0};
   std::size_t length = kInnerL3 + packet.ip_total_len;
   bool fits_ipv4 = packet.ip_total_len + kIpipOverhead <= kMaxIpPacket;
   if (!fits_ipv4 || out.size() < length || packet.l3_end() > frame.size())

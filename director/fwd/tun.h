@@ -27,9 +27,11 @@ enum class TunVerdict : uint8_t {
   Ok,                  // out[0, length) is the frame to send
   NeedsFragNeeded,     // DF set and too big: nothing written; answer the client with
                        // build_frag_needed(..., tun_next_hop_mtu(egress_mtu)) (reply.h)
-  NeedsFragmentation,  // no DF and too big: out[0, length) holds the whole outer frame; send
-                       // what fragment_ipv4 makes of it
-  BufferTooSmall,      // out cannot hold the outer frame: nothing usable written
+  NeedsFragmentation,  // too big without DF, or an ICMP error (which never gets a frag-needed:
+                       // ensure_mtu_is_adequate): out[0, length) holds the whole outer frame;
+                       // send what fragment_ipv4 makes of it
+  BufferTooSmall,      // out cannot hold the outer frame, or the outer packet would pass
+                       // 65535 bytes: nothing usable written
 };
 
 struct TunResult {

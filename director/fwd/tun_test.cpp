@@ -104,6 +104,17 @@ TEST(TunEncapsulate, ATooBigPacketWithoutDfIsWrappedForFragmentation) {
   EXPECT_EQ(result.length, 14u + 20 + 1481);
 }
 
+TEST(TunEncapsulate, ATooBigIcmpErrorIsFragmentedEvenWithDf) {
+  // ensure_mtu_is_adequate never answers an ICMP error with frag-needed.
+  auto original = ipv4(kCip, kRip) / Tins::UDP(5353, 4000) / Tins::RawPDU(payload_bytes(1600));
+  Bytes frame =
+      icmp_error_frame(kClientMac, kDirectorExtMac, kCip, kVip, 3, 3, quote_of(original, 1480));
+  put_be16(frame, 14 + 6, 0x4000);
+  fix_ip_checksum(frame);
+  Bytes out(4000);
+  EXPECT_EQ(encapsulate(frame, out).verdict, TunVerdict::NeedsFragmentation);
+}
+
 TEST(TunEncapsulate, RefusesABufferTooSmall) {
   Bytes out(14 + 20 + 99);
   EXPECT_EQ(encapsulate(client_packet(100, true), out).verdict, TunVerdict::BufferTooSmall);
