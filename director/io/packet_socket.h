@@ -36,7 +36,8 @@ class PacketSocket {
   uint32_t mtu() const { return mtu_; }
   int rx_fd() const { return rx_fd_; }
 
-  // Calls on_frame(std::span<uint8_t>) for every frame of every ready block, then hands the
+  // Calls on_frame(std::span<uint8_t>, bool vlan_tagged) for every frame of every ready
+  // block (a tag arrives as metadata, not in the bytes), then hands the
   // blocks back to the kernel. The span points into the ring: it may be rewritten in place
   // and is valid only during the call. Returns the number of frames.
   template <class OnFrame>

@@ -17,7 +17,9 @@ std::size_t PacketSocket::drain(OnFrame&& on_frame) {
       std::span<uint8_t> frame(at + hdr->tp_mac, hdr->tp_snaplen);
       counters_.rx_frames++;
       counters_.rx_bytes += frame.size();
-      on_frame(frame);
+      // The kernel takes an 802.1Q tag off the frame before the tap and reports it here.
+      bool vlan_tagged = (hdr->tp_status & TP_STATUS_VLAN_VALID) != 0;
+      on_frame(frame, vlan_tagged);
       ++frames;
       at += hdr->tp_next_offset;
     }

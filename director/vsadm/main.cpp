@@ -63,6 +63,12 @@ int main(int argc, char** argv) {
     return vsd::ctl::kExitUsage;
   }
 
+  // vsd's own counters (drops per reason, ports, ARP, connection table): not an ipvsadm
+  // command, so not parsed as one.
+  if (inv->args.size() == 1 && inv->args[0] == "--counters")
+    return finish(vsd::ctl::send_request(
+        inv->socket_path, {{"version", vsd::ctl::kProtocolVersion}, {"op", "counters"}}));
+
   auto command = vsd::ctl::parse_command(inv->args);
   if (!command.ok()) {
     std::cerr << command.failure().message << '\n';

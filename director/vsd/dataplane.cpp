@@ -1,6 +1,9 @@
 #include "vsd/dataplane.h"
 
 #include <algorithm>
+#include <iterator>
+
+#include <nlohmann/json.hpp>
 
 #include "fwd/dr.h"
 #include "fwd/fullnat.h"
@@ -64,6 +67,46 @@ std::string Dataplane::install(const RuleSet& next) {
   return {};
 }
 
+std::string Dataplane::control(const std::string& request) {
+  auto parsed = nlohmann::json::parse(request, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_object() || parsed.value("op", "") != "counters")
+    return ctl::handle_request(request, *this);
+  nlohmann::json values = nlohmann::json::object();
+  std::string text;
+  for (const auto& [name, value] : counters()) {
+    values[name] = value;
+    text += name + " " + std::to_string(value) + "\n";
+  }
+  return ctl::dump_json({{"ok", true}, {"exit", 0}, {"output", text}, {"counters", values}});
+}
+
+std::vector<std::pair<std::string, uint64_t>> Dataplane::counters() const {
+  static constexpr const char* kDiscardNames[] = {
+      "not_ipv4",  "fragment", "no_service",  "no_destination", "table_full",
+      "dest_gone", "no_route", "ttl_expired", "not_for_us",     "tx_failed"};
+  static_assert(std::size(kDiscardNames) == std::size_t(Discard::Count));
+  std::vector<std::pair<std::string, uint64_t>> out;
+  for (std::size_t i = 1; i < fwd::kDropReasonCount; ++i)
+    out.emplace_back("drop_" + std::string(fwd::kDropReasonNames[i]), drops_[i]);
+  for (std::size_t i = 0; i < discards_.size(); ++i)
+    out.emplace_back(std::string("discard_") + kDiscardNames[i], discards_[i]);
+  for (const auto& p : ports_) {
+    const auto& c = p->counters();
+    out.emplace_back(p->name() + "_rx_frames", c.rx_frames);
+    out.emplace_back(p->name() + "_tx_frames", c.tx_frames);
+    out.emplace_back(p->name() + "_tx_ring_full", c.tx_ring_full);
+  }
+  const auto& n = neighbours_.counters();
+  out.emplace_back("arp_requests_sent", n.requests_sent);
+  out.emplace_back("arp_dropped_unresolved", n.dropped_unresolved);
+  const auto& t = conns_.stats();
+  out.emplace_back("conn_entries", conns_.size());
+  out.emplace_back("conn_inserted", t.inserted);
+  out.emplace_back("conn_expired", t.expired);
+  out.emplace_back("conn_refused_full", t.refused_full);
+  return out;
+}
+
 DirectorState Dataplane::state() const {
   auto s = services_.state();
   uint64_t now = clock_.now_ms();
@@ -73,7 +116,11 @@ DirectorState Dataplane::state() const {
 
 // --- the per-packet path ---------------------------------------------------------------
 
-void Dataplane::handle(std::size_t port, std::span<uint8_t> frame) {
+void Dataplane::handle(std::size_t port, std::span<uint8_t> frame, bool vlan_tagged) {
+  if (vlan_tagged) {
+    drops_[std::size_t(fwd::DropReason::VlanTagged)]++;
+    return;
+  }
   auto c = fwd::classify(frame);
   switch (c.verdict) {
     case fwd::Verdict::Ipv4:

@@ -45,11 +45,16 @@ class Dataplane final : public ctl::ControlTarget {
             const Clock& clock = default_clock());
   static const Clock& default_clock();
 
-  void handle(std::size_t port, std::span<uint8_t> frame);
+  // vlan_tagged: the kernel took an 802.1Q tag off the frame; vsd serves untagged ports.
+  void handle(std::size_t port, std::span<uint8_t> frame, bool vlan_tagged = false);
   void flush();
   void tick();
   int next_timer_ms() const { return 100; }
-  std::string control(const std::string& request) { return ctl::handle_request(request, *this); }
+  // One control request: the ctl protocol, plus op "counters" (vsd's own drop and port
+  // counters, which ipvsadm has no command for).
+  std::string control(const std::string& request);
+  // name -> value, every counter the data plane keeps.
+  std::vector<std::pair<std::string, uint64_t>> counters() const;
 
   // ctl::ControlTarget
   RuleSet rules() const override { return services_.rules(); }

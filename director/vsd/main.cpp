@@ -96,7 +96,8 @@ int main(int argc, char** argv) {
       if (n < 0 && errno != EINTR)
         throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
       for (std::size_t i = 0; i < ports.size(); ++i)
-        ports[i]->drain([&](std::span<uint8_t> frame) { dataplane.handle(i, frame); });
+        ports[i]->drain(
+            [&](std::span<uint8_t> frame, bool tagged) { dataplane.handle(i, frame, tagged); });
       dataplane.flush();
       dataplane.tick();
       if (fds[control_at].revents & POLLIN)
