@@ -46,6 +46,7 @@ class RoutingTable {
   std::optional<Ipv4> address_of(const std::string& ifname) const;
   bool is_local(Ipv4 a) const;
   const std::vector<InterfaceAddress>& addresses() const { return addresses_; }
+  const std::vector<RouteEntry>& routes() const { return routes_; }
 
  private:
   std::vector<InterfaceAddress> addresses_;

@@ -40,6 +40,12 @@ Dataplane::Dataplane(std::vector<std::unique_ptr<PacketSocket>>& ports, RoutingT
     port_by_name_[ports_[i]->name()] = i;
     port_address_.push_back(routes_.address_of(ports_[i]->name()));
   }
+  for (const auto& r : routes_.routes())
+    if (auto it = port_by_name_.find(r.ifname); it != port_by_name_.end())
+      port_routes_.push_back({r.destination, r.mask, r.gateway, r.metric, it->second});
+  std::stable_sort(port_routes_.begin(), port_routes_.end(), [](const auto& a, const auto& b) {
+    return a.mask.value != b.mask.value ? a.mask.value > b.mask.value : a.metric < b.metric;
+  });
   install(RuleSet{});
 }
 
@@ -400,11 +406,10 @@ void Dataplane::route(std::size_t port, std::span<uint8_t> frame, const fwd::Pac
 // --- output ------------------------------------------------------------------------------
 
 std::optional<Dataplane::Egress> Dataplane::egress_to(Ipv4 destination) const {
-  auto hop = routes_.lookup(destination);
-  if (!hop) return std::nullopt;
-  auto it = port_by_name_.find(hop->ifname);
-  if (it == port_by_name_.end()) return std::nullopt;
-  return Egress{it->second, hop->address};
+  for (const auto& r : port_routes_)
+    if (destination.masked(r.mask) == r.destination)
+      return Egress{r.port, r.gateway.is_zero() ? destination : r.gateway};
+  return std::nullopt;
 }
 
 void Dataplane::emit(const Egress& egress, std::span<uint8_t> frame) {

@@ -92,6 +92,14 @@ class Dataplane final : public ctl::ControlTarget {
   RoutingTable routes_;
   std::vector<std::optional<Ipv4>> port_address_;
   std::unordered_map<std::string, std::size_t> port_by_name_;
+  // The namespace's routes through our ports, longest prefix first, resolved to port indices
+  // once, so a per-packet lookup neither hashes a name nor allocates.
+  struct PortRoute {
+    Ipv4 destination, mask, gateway;
+    uint32_t metric = 0;
+    std::size_t port = 0;
+  };
+  std::vector<PortRoute> port_routes_;
   const Clock& clock_;
   uint64_t now_ms_ = 0;
   ConnTable conns_;
