@@ -205,6 +205,10 @@ struct Refusal {
   const char* command;
   Failure failure;
 };
+// Test names show the command line, not the struct's bytes.
+void PrintTo(const Refusal& r, std::ostream* os) {
+  *os << '"' << r.command << '"';
+}
 
 class ApplyRefusal : public testing::TestWithParam<Refusal> {};
 

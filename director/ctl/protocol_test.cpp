@@ -252,6 +252,10 @@ struct BadRequest {
   const char* text;
   const char* mentions;
 };
+// Test names show the request, not the struct's bytes.
+void PrintTo(const BadRequest& r, std::ostream* os) {
+  *os << "request '" << r.text << "'";
+}
 
 class HandleBadRequest : public testing::TestWithParam<BadRequest> {};
 

@@ -13,12 +13,14 @@ void NeighbourTable::request(int port, Ipv4 target, Entry& e, uint64_t now_ms,
 void NeighbourTable::park(int port, Ipv4 next_hop, std::span<const uint8_t> frame, uint64_t now_ms,
                           std::vector<Request>& to_send) {
   auto& e = entries_[key(port, next_hop)];
-  if (e.parked.size() >= kMaxParked) {
-    // As the kernel's neighbour queue: the oldest frame makes room for the newest.
+  while (!e.parked.empty() && e.parked_bytes + frame.size() > kMaxParkedBytes) {
+    // As the kernel's neighbour queue: the oldest frames make room for the newest.
+    e.parked_bytes -= e.parked.front().size();
     e.parked.pop_front();
     counters_.dropped_unresolved++;
   }
   e.parked.emplace_back(frame.begin(), frame.end());
+  e.parked_bytes += frame.size();
   counters_.parked++;
   if (e.requests == 0 || now_ms - e.last_request_ms >= kRetryMs)
     request(port, next_hop, e, now_ms, to_send);
@@ -41,6 +43,7 @@ void NeighbourTable::learn(int port, Ipv4 next_hop, Mac mac, uint64_t now_ms,
     released.push_back({port, next_hop, std::move(e.parked.front())});
     e.parked.pop_front();
   }
+  e.parked_bytes = 0;
 }
 
 void NeighbourTable::tick(uint64_t now_ms, std::vector<Request>& to_send) {
@@ -61,6 +64,7 @@ void NeighbourTable::tick(uint64_t now_ms, std::vector<Request>& to_send) {
     // Never answered: drop what waited, and start over on the next packet.
     counters_.dropped_unresolved += e.parked.size();
     e.parked.clear();
+    e.parked_bytes = 0;
     e.requests = 0;
   }
 }

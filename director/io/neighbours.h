@@ -1,7 +1,8 @@
 // The director's own ARP cache: next-hop MACs for real servers and routers, learnt from ARP
 // replies (and from requests that name us), so nothing is configured by MAC. Frames to an
-// unresolved next hop wait (a few per neighbour, as the kernel's unres_qlen) until the reply
-// comes; requests are retried once a second, three times, then the waiting frames are dropped.
+// unresolved next hop wait (up to 212992 bytes per neighbour, the kernel's default
+// unres_qlen_bytes) until the reply comes; requests are retried once a second, three times,
+// then the waiting frames are dropped.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +18,7 @@ namespace vsd {
 
 class NeighbourTable {
  public:
-  static constexpr std::size_t kMaxParked = 3;
+  static constexpr std::size_t kMaxParkedBytes = 212992;
   static constexpr uint64_t kRetryMs = 1000;
   static constexpr int kMaxRequests = 3;
   static constexpr uint64_t kRefreshMs = 30000;  // re-ask a known neighbour this often
@@ -67,6 +68,7 @@ class NeighbourTable {
     uint64_t learnt_ms = 0;
     int requests = 0;  // sent since the last answer
     std::deque<std::vector<uint8_t>> parked;
+    std::size_t parked_bytes = 0;
   };
   static uint64_t key(int port, Ipv4 a) { return uint64_t(uint32_t(port)) << 32 | a.value; }
   void request(int port, Ipv4 target, Entry& e, uint64_t now_ms, std::vector<Request>& to_send);

@@ -34,15 +34,17 @@ TEST(Neighbours, SecondFrameDoesNotAskAgainWithinASecond) {
   EXPECT_EQ(requests.size(), 1u);
 }
 
-TEST(Neighbours, KeepsTheNewestThreeFrames) {
+TEST(Neighbours, KeepsTheNewestFramesWithinTheKernelsByteBudget) {
+  // 212992 bytes (unres_qlen_bytes): 140 frames of 1514 bytes fit, 141 do not.
   NeighbourTable t;
   std::vector<NeighbourTable::Request> requests;
-  for (uint8_t i = 1; i <= 5; ++i) t.park(1, kRs1, std::vector<uint8_t>{i}, 0, requests);
+  for (int i = 0; i < 141; ++i)
+    t.park(1, kRs1, std::vector<uint8_t>(1514, uint8_t(i)), 0, requests);
   std::vector<NeighbourTable::Parked> released;
   t.learn(1, kRs1, kRs1Mac, 1, released);
-  ASSERT_EQ(released.size(), 3u);
-  EXPECT_EQ(released[0].frame[0], 3);
-  EXPECT_EQ(t.counters().dropped_unresolved, 2u);
+  ASSERT_EQ(released.size(), 140u);
+  EXPECT_EQ(released[0].frame[0], 1);  // the first one made room
+  EXPECT_EQ(t.counters().dropped_unresolved, 1u);
 }
 
 TEST(Neighbours, RetriesThreeTimesThenDropsWhatWaited) {
