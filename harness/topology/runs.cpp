@@ -120,6 +120,10 @@ std::vector<RunInfo> list_runs() {
       has_record[r->prefix] = true;
     }
   }
+  // Files a run's programs kept (a DUT's socket and log) belong to it too.
+  for (const auto& entry : fs::directory_iterator("/run/vslab", ec))
+    if (auto prefix = run_prefix_of(entry.path().filename().string()))
+      runs[*prefix].record.prefix = *prefix;
   for (const auto& ns : list_netns()) {
     auto prefix = run_prefix_of(ns);
     if (!prefix) continue;
