@@ -35,7 +35,7 @@ const Clock& Dataplane::default_clock() {
 Dataplane::Dataplane(std::vector<std::unique_ptr<PacketSocket>>& ports, RoutingTable routes,
                      const Clock& clock)
     : ports_(ports), routes_(std::move(routes)), clock_(clock), services_(conns_) {
-  now_ms_ = clock_.now_ms();
+  now_ms_ = last_estimate_ms_ = clock_.now_ms();
   for (std::size_t i = 0; i < ports_.size(); ++i) {
     port_by_name_[ports_[i]->name()] = i;
     port_address_.push_back(routes_.address_of(ports_[i]->name()));
@@ -444,6 +444,10 @@ void Dataplane::flush() {
 
 void Dataplane::tick() {
   now_ms_ = clock_.now_ms();
+  if (now_ms_ - last_estimate_ms_ >= RateEstimator::kIntervalMs) {
+    services_.estimate_rates(now_ms_ - last_estimate_ms_);
+    last_estimate_ms_ = now_ms_;
+  }
   conns_.expire(now_ms_);
   neighbours_.tick(now_ms_, arp_requests_);
   send_arp_requests();

@@ -102,6 +102,7 @@ class Dataplane final : public ctl::ControlTarget {
   std::vector<PortRoute> port_routes_;
   const Clock& clock_;
   uint64_t now_ms_ = 0;
+  uint64_t last_estimate_ms_ = 0;
   ConnTable conns_;
   Services services_;
   NeighbourTable neighbours_;

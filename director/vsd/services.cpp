@@ -39,7 +39,7 @@ std::string Services::install(const RuleSet& rules) {
     ServiceRuntime rt;
     rt.config = svc;
     auto old = old_runtime(svc);
-    if (old != services_.end()) rt.totals = old->totals;
+    if (old != services_.end()) rt.totals = old->totals, rt.rates = old->rates;
     // The kernel tells a scheduler of destination changes only (add/del/upd_dest), and a new
     // scheduler of its list once (init_service); any other rule change leaves it alone.
     rt.list_changed = fresh[i] || old->config.destinations != svc.destinations;
@@ -54,7 +54,7 @@ std::string Services::install(const RuleSet& rules) {
       auto h = find_handle(dests_, rt.config.key, d.addr);
       if (!h) {
         if (dests_.size() >= ConnTableConfig{}.max_destinations) return "too many destinations";
-        dests_.push_back({rt.config.key, d, false, {}});
+        dests_.push_back({rt.config.key, d, false, {}, {}});
         h = static_cast<DestHandle>(dests_.size() - 1);
         kept.push_back(true);
       }
@@ -103,6 +103,31 @@ SchedDest Services::sched_view(DestHandle h) const {
   return {d.config.addr, d.config.weight, load.active, load.inactive, load.overloaded};
 }
 
+void RateEstimator::estimate(const Counters& now, uint64_t elapsed_ms) {
+  if (elapsed_ms == 0) return;
+  auto blend = [&](double& avg, uint64_t current, uint64_t previous) {
+    double rate = double(current - previous) * 1000.0 / double(elapsed_ms);
+    avg += (rate - avg) / 4;
+  };
+  blend(cps, now.conns, last.conns);
+  blend(in_pps, now.in_packets, last.in_packets);
+  blend(out_pps, now.out_packets, last.out_packets);
+  blend(in_bps, now.in_bytes, last.in_bytes);
+  blend(out_bps, now.out_bytes, last.out_bytes);
+  last = now;
+}
+
+Counters RateEstimator::rates() const {
+  auto round = [](double v) { return uint64_t(v + 0.5); };
+  // ipvsadm's BPS columns are bytes per second (ip_vs_est.c keeps bytes, not bits).
+  return {round(cps), round(in_pps), round(out_pps), round(in_bps), round(out_bps)};
+}
+
+void Services::estimate_rates(uint64_t elapsed_ms) {
+  for (auto& rt : services_) rt.rates.estimate(rt.totals, elapsed_ms);
+  for (auto& d : dests_) d.rates.estimate(d.totals, elapsed_ms);
+}
+
 DirectorState Services::state() const {
   DirectorState s;
   s.rules = rules_;
@@ -110,6 +135,7 @@ DirectorState Services::state() const {
     ServiceState ss;
     ss.key = rt.config.key;
     ss.totals = rt.totals;
+    ss.rates = rt.rates.rates();
     for (auto h : rt.dests) {
       const auto& d = dests_[h];
       DestinationState ds;
@@ -120,6 +146,7 @@ DirectorState Services::state() const {
       ds.persistent = load.persistent;
       ds.overloaded = load.overloaded;
       ds.totals = d.totals;
+      ds.rates = d.rates.rates();
       ss.destinations.push_back(ds);
     }
     s.services.push_back(std::move(ss));
@@ -131,7 +158,8 @@ void Services::zero(const std::optional<ServiceKey>& which) {
   for (auto& rt : services_) {
     if (which && rt.config.key != *which) continue;
     rt.totals = {};
-    for (auto h : rt.dests) dests_[h].totals = {};
+    rt.rates = {};
+    for (auto h : rt.dests) dests_[h].totals = {}, dests_[h].rates = {};
   }
 }
 

@@ -21,6 +21,17 @@ namespace vsd {
 
 using DestHandle = uint32_t;
 
+// ipvsadm --rate's figures, as the kernel's estimator makes them (ip_vs_est.c): every 2 s the
+// per-second rate of the last interval is blended into the average with weight 1/4.
+struct RateEstimator {
+  static constexpr uint64_t kIntervalMs = 2000;
+  Counters last;  // totals at the previous estimation
+  double cps = 0, in_pps = 0, out_pps = 0, in_bps = 0, out_bps = 0;
+
+  void estimate(const Counters& now, uint64_t elapsed_ms);
+  Counters rates() const;
+};
+
 // A destination's handle is its index here and in the ConnTable's counters, which are the
 // authority for ActiveConn, InActConn, PersistConn and the overload flag.
 struct DestRuntime {
@@ -28,6 +39,7 @@ struct DestRuntime {
   Destination config;
   bool deleted = false;  // removed from the rules; connections to it are dropped
   Counters totals;
+  RateEstimator rates;
 };
 
 struct ServiceRuntime {
@@ -36,6 +48,7 @@ struct ServiceRuntime {
   std::vector<DestHandle> dests;  // list order, newest first
   std::vector<SchedDest> view;    // refreshed before each pick
   Counters totals;
+  RateEstimator rates;
   bool list_changed = false;  // at the last install
 };
 
@@ -62,6 +75,8 @@ class Services {
   std::size_t dest_count() const { return dests_.size(); }
 
   DirectorState state() const;
+  // Runs the estimators of every service and destination (every RateEstimator::kIntervalMs).
+  void estimate_rates(uint64_t elapsed_ms);
   void zero(const std::optional<ServiceKey>& which);
   std::vector<ServiceRuntime>& all() { return services_; }
 
