@@ -241,6 +241,8 @@ void Dataplane::handle_to_vip(std::size_t port, std::span<uint8_t> frame,
   }
   if (!p.has_ports()) return count(Discard::NotForUs);
   ServiceRuntime* svc = services_.find(proto_of(p), {p.dst, p.dport});
+  // A port-0 service (persistent only) serves every port of its VIP.
+  if (!svc) svc = services_.find(proto_of(p), {p.dst, 0});
   if (!svc) {
     // The director's own stack would answer: RST, or port unreachable (spec section 3).
     count(Discard::NoService);
@@ -280,10 +282,38 @@ void Dataplane::handle_to_vip(std::size_t port, std::span<uint8_t> frame,
 
 Conn* Dataplane::schedule(ServiceRuntime& svc, const fwd::PacketView& p) {
   FlowKey flow{proto_of(p), {p.src, p.sport}, {p.dst, p.dport}};
-  auto h = services_.schedule(svc, flow);
-  if (!h) return count(Discard::NoDestination), nullptr;
+  // Persistence (ip_vs_core.c ip_vs_sched_persist): a live template for the client's masked
+  // address sends it where it went before, whatever the scheduler would say; a template whose
+  // destination was deleted no longer counts. A quiescent (weight 0) one still does, as with
+  // expire_quiescent_template=0.
+  Conn* tmpl = nullptr;
+  std::optional<DestHandle> h;
+  if (svc.config.persistent) {
+    auto key = TemplateKey::for_service(flow.proto, p.src, svc.config.persistence_mask,
+                                        svc.config.key.vip);
+    tmpl = conns_.find_template(key);
+    if (tmpl && services_.dest(tmpl->dest()).deleted) tmpl = nullptr;
+    if (tmpl) {
+      h = tmpl->dest();
+    } else {
+      h = services_.schedule(svc, flow);
+      if (!h) return count(Discard::NoDestination), nullptr;
+      const auto& chosen = services_.dest(*h);
+      tmpl = conns_.insert_template(
+          {key, chosen.config.addr, chosen.config.method, *h, svc.config.persistence_timeout},
+          now_ms_);
+      if (!tmpl) return count(Discard::TableFull), nullptr;
+    }
+    conns_.refresh(*tmpl, now_ms_);
+  } else {
+    h = services_.schedule(svc, flow);
+    if (!h) return count(Discard::NoDestination), nullptr;
+  }
   auto& dest = services_.dest(*h);
-  NewConn nc{flow.proto,         flow.client, flow.virtual_addr,    dest.config.addr, {},
+  // A destination port 0 (port-0 and fwmark services) keeps the packet's port (spec 4).
+  Endpoint rip = dest.config.addr;
+  if (rip.port == 0) rip.port = p.dport;
+  NewConn nc{flow.proto,         flow.client, flow.virtual_addr,    rip, {},
              dest.config.method, *h,          svc.config.one_packet};
   if (nc.method == Method::FullNat) {
     const auto& pool = svc.config.local_addresses;
@@ -296,7 +326,7 @@ Conn* Dataplane::schedule(ServiceRuntime& svc, const fwd::PacketView& p) {
     }
     if (nc.local.port == 0) return count(Discard::NoDestination), nullptr;
   }
-  Conn* conn = conns_.insert(nc, now_ms_);
+  Conn* conn = conns_.insert(nc, now_ms_, tmpl);
   if (!conn) return count(Discard::TableFull), nullptr;
   dest.totals.conns++;
   svc.totals.conns++;
