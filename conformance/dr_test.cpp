@@ -17,20 +17,12 @@ const char* kRules =
     "-a -t 10.30.0.100:80 -r 10.30.0.12:80 -g -w 1\n"
     "-a -t 10.30.0.100:80 -r 10.30.0.13:80 -g -w 1\n";
 
-class DrMode : public testing::Test {
+class DrMode : public ModeTest {
  protected:
   void SetUp() override {
-    if (!can_build_topologies())
-      GTEST_SKIP() << "needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root) to create network "
-                      "namespaces";
-    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
-    bed_ = std::make_unique<ModeBed>("dr", std::string("DrMode.") + info->name());
-    bed_->restore(kRules);
+    ModeTest::SetUp();
+    if (!IsSkipped()) start("dr", kRules);
   }
-  void TearDown() override {
-    if (HasFailure() && bed_) std::cerr << "vsd log:\n" << bed_->dut_log();
-  }
-  std::unique_ptr<ModeBed> bed_;
 };
 
 TEST_F(DrMode, OnlyTheMacsAndTheTtlChange) {

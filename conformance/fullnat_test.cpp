@@ -21,20 +21,12 @@ const char* kRules =
     "--add-laddr -z 192.168.60.200 -t 10.60.0.100:80\n";
 const char* kLip = "192.168.60.200";
 
-class FullnatMode : public testing::Test {
+class FullnatMode : public ModeTest {
  protected:
   void SetUp() override {
-    if (!can_build_topologies())
-      GTEST_SKIP() << "needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root) to create network "
-                      "namespaces";
-    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
-    bed_ = std::make_unique<ModeBed>("fullnat", std::string("FullnatMode.") + info->name());
-    bed_->restore(kRules);
+    ModeTest::SetUp();
+    if (!IsSkipped()) start("fullnat", kRules);
   }
-  void TearDown() override {
-    if (HasFailure() && bed_) std::cerr << "vsd log:\n" << bed_->dut_log();
-  }
-  std::unique_ptr<ModeBed> bed_;
 };
 
 TEST_F(FullnatMode, BothAddressesAreRewrittenAndTheReplyMapsBack) {

@@ -22,6 +22,23 @@ bool can_build_topologies() {
   return topo::have_net_admin();
 }
 
+void ModeTest::SetUp() {
+  if (!can_build_topologies())
+    GTEST_SKIP() << "needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root) to create network "
+                    "namespaces";
+}
+
+void ModeTest::start(const std::string& mode, const std::string& rules, bool quiet_real_servers) {
+  const auto* info = testing::UnitTest::GetInstance()->current_test_info();
+  bed_ = std::make_unique<ModeBed>(mode, std::string(info->test_suite_name()) + "." + info->name(),
+                                   quiet_real_servers);
+  bed_->restore(rules);
+}
+
+void ModeTest::TearDown() {
+  if (HasFailure() && bed_) std::cerr << "vsd log:\n" << bed_->dut_log();
+}
+
 ModeBed::ModeBed(const std::string& mode, const std::string& case_name, bool quiet_real_servers) {
   auto parsed =
       topo::parse_topology_file(std::string(VSLAB_SOURCE_DIR) + "/topologies/" + mode + ".toml");

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <tins/tins.h>
 
 #include "check/check.h"
@@ -62,5 +63,18 @@ class ModeBed {
 
 // Skips the calling test unless namespaces can be made.
 bool can_build_topologies();
+
+// The fixture every mode suite shares: a ModeBed per test, named after the test, with the
+// director's log printed when the test failed.
+class ModeTest : public testing::Test {
+ protected:
+  // Skips the test when namespaces cannot be made; a derived SetUp calls it first and
+  // returns when IsSkipped().
+  void SetUp() override;
+  // Brings up topologies/<mode>.toml with the DUT configured by `rules` (ipvsadm -R format).
+  void start(const std::string& mode, const std::string& rules, bool quiet_real_servers = true);
+  void TearDown() override;
+  std::unique_ptr<ModeBed> bed_;
+};
 
 }  // namespace vslab::conformance

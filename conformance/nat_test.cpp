@@ -21,23 +21,13 @@ const char* kRules =
     "-A -u 10.20.0.100:53 -s rr\n"
     "-a -u 10.20.0.100:53 -r 192.168.10.11:5353 -m -w 1\n";
 
-std::string test_name() {
-  const auto* info = testing::UnitTest::GetInstance()->current_test_info();
-  return std::string(info->test_suite_name()) + "." + info->name();
-}
-
-class NatMode : public testing::Test {
+class NatMode : public ModeTest {
  protected:
   void SetUp() override {
-    if (!can_build_topologies())
-      GTEST_SKIP() << "needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root) to create network "
-                      "namespaces";
-    bed_ = std::make_unique<ModeBed>("nat", test_name());
-    bed_->restore(kRules);
+    ModeTest::SetUp();
+    if (IsSkipped()) return;
+    start("nat", kRules);
     director_int_mac_ = bed_->mac("director", "eth1");
-  }
-  void TearDown() override {
-    if (HasFailure() && bed_) std::cerr << "vsd log:\n" << bed_->dut_log();
   }
 
   Tins::EthernetII syn(uint16_t cport, uint32_t seq = 1000) {
@@ -60,7 +50,6 @@ class NatMode : public testing::Test {
     return want;
   }
 
-  std::unique_ptr<ModeBed> bed_;
   std::string director_int_mac_;
 };
 

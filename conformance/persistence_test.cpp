@@ -10,21 +10,13 @@ namespace {
 
 using expect::FrameExpectation;
 
-class Persistence : public testing::Test {
+class Persistence : public ModeTest {
  protected:
-  void start(const std::string& service_line) {
-    if (!can_build_topologies())
-      GTEST_SKIP() << "needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root) to create network "
-                      "namespaces";
-    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
-    bed_ = std::make_unique<ModeBed>("nat", std::string("Persistence.") + info->name());
-    bed_->restore(service_line +
-                  "-a -t 10.20.0.100:80 -r 192.168.10.11:8080 -m\n"
-                  "-a -t 10.20.0.100:80 -r 192.168.10.12:8080 -m\n"
-                  "-a -t 10.20.0.100:80 -r 192.168.10.13:8080 -m\n");
-  }
-  void TearDown() override {
-    if (HasFailure() && bed_) std::cerr << "vsd log:\n" << bed_->dut_log();
+  void start_nat(const std::string& service_line) {
+    start("nat", service_line +
+                     "-a -t 10.20.0.100:80 -r 192.168.10.11:8080 -m\n"
+                     "-a -t 10.20.0.100:80 -r 192.168.10.12:8080 -m\n"
+                     "-a -t 10.20.0.100:80 -r 192.168.10.13:8080 -m\n");
   }
 
   // A SYN from `client` (any address behind the router) to VIP:80, and the check that it
@@ -44,12 +36,10 @@ class Persistence : public testing::Test {
     auto r = bed_->checker().expect_frame(*bed_->rs(rs).port, want);
     EXPECT_TRUE(r.ok) << client << ":" << cport << " should reach rs" << rs << "\n" << r.report;
   }
-
-  std::unique_ptr<ModeBed> bed_;
 };
 
 TEST_F(Persistence, EveryConnectionOfAClientGoesWhereItsFirstWent) {
-  start("-A -t 10.20.0.100:80 -s rr -p 360\n");
+  start_nat("-A -t 10.20.0.100:80 -s rr -p 360\n");
   // rr alone would give rs3, rs2, rs1 (spec 6).
   for (uint16_t port : {40000, 40001, 40002}) expect_syn_goes_to("10.10.0.2", port, 3);
   auto others = bed_->checker().expect_no_other_frames(bed_->rs_ports());
@@ -57,7 +47,7 @@ TEST_F(Persistence, EveryConnectionOfAClientGoesWhereItsFirstWent) {
 }
 
 TEST_F(Persistence, AnotherClientIsScheduledAndRrMovesOnAcrossTemplates) {
-  start("-A -t 10.20.0.100:80 -s rr -p 360\n");
+  start_nat("-A -t 10.20.0.100:80 -s rr -p 360\n");
   expect_syn_goes_to("10.10.0.2", 40000, 3);
   expect_syn_goes_to("10.10.0.3", 40000, 2);
   expect_syn_goes_to("10.10.0.2", 40001, 3);
@@ -65,14 +55,14 @@ TEST_F(Persistence, AnotherClientIsScheduledAndRrMovesOnAcrossTemplates) {
 }
 
 TEST_F(Persistence, TheNetmaskGroupsClients) {
-  start("-A -t 10.20.0.100:80 -s rr -p 360 -M 255.255.255.0\n");
+  start_nat("-A -t 10.20.0.100:80 -s rr -p 360 -M 255.255.255.0\n");
   expect_syn_goes_to("10.10.0.2", 40000, 3);
   expect_syn_goes_to("10.10.0.3", 40000, 3);
   expect_syn_goes_to("10.10.0.77", 40000, 3);
 }
 
 TEST_F(Persistence, TheTemplateIsListedWithClientPortZero) {
-  start("-A -t 10.20.0.100:80 -s rr -p 360\n");
+  start_nat("-A -t 10.20.0.100:80 -s rr -p 360\n");
   expect_syn_goes_to("10.10.0.2", 40000, 3);
   auto listing = bed_->admin({"-L", "-n", "-c"});
   ASSERT_TRUE(listing.ok()) << listing.output;

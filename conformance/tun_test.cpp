@@ -21,20 +21,12 @@ const char* kRules =
     "-a -t 10.40.0.100:80 -r 10.50.0.13:80 -i -w 1\n";
 const char* kDip = "10.40.0.2";
 
-class TunMode : public testing::Test {
+class TunMode : public ModeTest {
  protected:
   void SetUp() override {
-    if (!can_build_topologies())
-      GTEST_SKIP() << "needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root) to create network "
-                      "namespaces";
-    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
-    bed_ = std::make_unique<ModeBed>("tun", std::string("TunMode.") + info->name());
-    bed_->restore(kRules);
+    ModeTest::SetUp();
+    if (!IsSkipped()) start("tun", kRules);
   }
-  void TearDown() override {
-    if (HasFailure() && bed_) std::cerr << "vsd log:\n" << bed_->dut_log();
-  }
-  std::unique_ptr<ModeBed> bed_;
 };
 
 TEST_F(TunMode, SynIsEncapsulatedFromTheDipToTheRealServer) {

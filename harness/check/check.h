@@ -40,7 +40,7 @@ class FrameChecker {
 
   // Waits up to timeout for an unclaimed frame on port that matches want, and claims it.
   CheckResult expect_frame(port::Port& port, const expect::FrameExpectation& want,
-                           std::chrono::milliseconds timeout = std::chrono::seconds(2));
+                           std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   // Watches the ports for `window` and fails on any unclaimed frame that is not noise.
   CheckResult expect_no_other_frames(
