@@ -33,4 +33,28 @@ inline bool carries_more_per_weight(uint64_t load_a, uint32_t weight_a, uint64_t
   return Wide{load_a} * weight_b > Wide{load_b} * weight_a;
 }
 
+// The available destination whose overhead per weight is least, ties to the first in list
+// order: wlc's rule (ip_vs_wlc.c), and sed's with overhead active + 1 (ip_vs_sed.c).
+template <class Overhead>
+int least_overhead_per_weight(std::span<const SchedDest> dests, Overhead overhead_of) {
+  int least = -1;
+  uint64_t least_overhead = 0;
+  for (std::size_t i = 0; i < dests.size(); ++i) {
+    const SchedDest& dest = dests[i];
+    if (!dest.available()) continue;
+    const uint64_t overhead = overhead_of(dest);
+    if (least < 0 ||
+        carries_more_per_weight(least_overhead, dests[least].weight, overhead, dest.weight)) {
+      least = static_cast<int>(i);
+      least_overhead = overhead;
+    }
+  }
+  return least;
+}
+
+// sed's and nq's overhead: the connection in hand counts as one more active (ip_vs_sed.c).
+inline uint64_t expected_delay_overhead(const SchedDest& dest) {
+  return uint64_t{dest.active} + 1;
+}
+
 }  // namespace vsd

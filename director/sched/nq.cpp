@@ -12,20 +12,10 @@ class NeverQueue final : public Scheduler {
  public:
   void on_change(std::span<const SchedDest>) override {}
   int pick(std::span<const SchedDest> dests, const FlowKey&) override {
-    int least = -1;
-    uint64_t least_overhead = 0;
-    for (std::size_t i = 0; i < dests.size(); ++i) {
-      const SchedDest& dest = dests[i];
-      if (!dest.available()) continue;
-      if (dest.active == 0) return static_cast<int>(i);
-      const uint64_t overhead = uint64_t{dest.active} + 1;
-      if (least < 0 ||
-          carries_more_per_weight(least_overhead, dests[least].weight, overhead, dest.weight)) {
-        least = static_cast<int>(i);
-        least_overhead = overhead;
-      }
-    }
-    return least;
+    // An idle available destination wins at once (ip_vs_nq.c); otherwise the sed rule.
+    for (std::size_t i = 0; i < dests.size(); ++i)
+      if (dests[i].available() && dests[i].active == 0) return static_cast<int>(i);
+    return least_overhead_per_weight(dests, expected_delay_overhead);
   }
 };
 

@@ -13,19 +13,7 @@ class ShortestExpectedDelay final : public Scheduler {
   void on_change(std::span<const SchedDest>) override {}
   int pick(std::span<const SchedDest> dests, const FlowKey&) override {
     // As in wlc, the kernel's later stage does not skip weight 0, which can never win anyway.
-    int least = -1;
-    uint64_t least_overhead = 0;
-    for (std::size_t i = 0; i < dests.size(); ++i) {
-      const SchedDest& dest = dests[i];
-      if (!dest.available()) continue;
-      const uint64_t overhead = uint64_t{dest.active} + 1;
-      if (least < 0 ||
-          carries_more_per_weight(least_overhead, dests[least].weight, overhead, dest.weight)) {
-        least = static_cast<int>(i);
-        least_overhead = overhead;
-      }
-    }
-    return least;
+    return least_overhead_per_weight(dests, expected_delay_overhead);
   }
 };
 

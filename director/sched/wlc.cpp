@@ -15,19 +15,7 @@ class WeightedLeastConnection final : public Scheduler {
   int pick(std::span<const SchedDest> dests, const FlowKey&) override {
     // The kernel skips only overloaded destinations after the first candidate; a weight-0 one
     // could never replace it (candidate overhead * 0 > x is false), so skipping it is the same.
-    int least = -1;
-    uint64_t least_overhead = 0;
-    for (std::size_t i = 0; i < dests.size(); ++i) {
-      const SchedDest& dest = dests[i];
-      if (!dest.available()) continue;
-      const uint64_t overhead = conn_overhead(dest);
-      if (least < 0 ||
-          carries_more_per_weight(least_overhead, dests[least].weight, overhead, dest.weight)) {
-        least = static_cast<int>(i);
-        least_overhead = overhead;
-      }
-    }
-    return least;
+    return least_overhead_per_weight(dests, conn_overhead);
   }
 };
 
