@@ -102,6 +102,11 @@ std::vector<std::pair<std::string, uint64_t>> Dataplane::counters() const {
     out.emplace_back(p->name() + "_tx_frames", c.tx_frames);
     out.emplace_back(p->name() + "_tx_ring_full", c.tx_ring_full);
   }
+  const auto& frag = reassembler_.counters();
+  out.emplace_back("frag_completed", frag.completed);
+  out.emplace_back("frag_expired", frag.expired);
+  for (std::size_t i = 1; i < fwd::kReassemblyDropCount; ++i)
+    out.emplace_back("frag_drop_" + std::string(fwd::kReassemblyDropNames[i]), frag.drops[i]);
   const auto& n = neighbours_.counters();
   out.emplace_back("arp_requests_sent", n.requests_sent);
   out.emplace_back("arp_dropped_unresolved", n.dropped_unresolved);
@@ -170,10 +175,7 @@ void Dataplane::handle_arp(std::size_t port, std::span<uint8_t> frame) {
 }
 
 void Dataplane::handle_ipv4(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p) {
-  if (p.is_fragment()) {
-    count(Discard::Fragment);
-    return;
-  }
+  if (p.is_fragment()) return handle_fragment(port, frame, p);
   if (p.is_icmp() && p.is_icmp_error && handle_icmp_error(port, frame, p)) return;
   if (services_.is_vip(p.dst)) {
     handle_to_vip(port, frame, p);
@@ -189,6 +191,23 @@ void Dataplane::handle_ipv4(std::size_t port, std::span<uint8_t> frame, const fw
     return;
   }
   route(port, frame, p);
+}
+
+// IPVS sees whole datagrams only: fragments are reassembled first, and the datagram goes on
+// cut again at the size of the largest fragment it came in (spec section 3).
+void Dataplane::handle_fragment(std::size_t port, std::span<uint8_t> frame,
+                                const fwd::PacketView& p) {
+  auto r = reassembler_.add(frame, p, now_ms_);
+  if (r.status == fwd::ReassemblyStatus::Dropped) return count(Discard::Fragment);
+  if (r.status != fwd::ReassemblyStatus::Complete) return;
+  auto whole = fwd::classify(r.frame);
+  if (whole.verdict != fwd::Verdict::Ipv4 || whole.packet.is_fragment()) {
+    drops_[std::size_t(whole.drop)]++;
+    return;
+  }
+  refragment_at_ = r.largest_fragment;
+  handle_ipv4(port, r.frame, whole.packet);
+  refragment_at_ = 0;
 }
 
 // ICMP errors about a connection travel with it (spec section 3).
@@ -369,18 +388,10 @@ void Dataplane::to_real_server(std::size_t port, std::span<uint8_t> frame, const
       if (n) answer(port, n);
       return;
     }
-    case fwd::TunVerdict::NeedsFragmentation: {
-      // Two buffers: the fragments are written from the encapsulated frame in scratch_.
-      std::array<fwd::FragmentBuffer, 2> pieces{
-          fwd::FragmentBuffer{std::span<uint8_t>(fragment_.data(), fragment_.size() / 2), 0},
-          fwd::FragmentBuffer{
-              std::span<uint8_t>(fragment_.data() + fragment_.size() / 2, fragment_.size() / 2),
-              0}};
-      auto count_written = fwd::fragment_ipv4(encapsulated, uint16_t(out.mtu()), pieces);
-      for (std::size_t i = 0; i < count_written; ++i)
-        emit(*egress, pieces[i].buffer.first(pieces[i].length));
-      return;
-    }
+    case fwd::TunVerdict::NeedsFragmentation:
+      // Without DF the outer packet is cut (spec section 2); emit() does it at the MTU or at
+      // the size the datagram arrived in.
+      return emit(*egress, encapsulated);
     case fwd::TunVerdict::BufferTooSmall:
       return count(Discard::TxFailed);
   }
@@ -445,11 +456,29 @@ std::optional<Dataplane::Egress> Dataplane::egress_to(Ipv4 destination) const {
 void Dataplane::emit(const Egress& egress, std::span<uint8_t> frame) {
   if (auto mac = neighbours_.lookup(int(egress.port), egress.next_hop)) {
     std::copy(mac->bytes.begin(), mac->bytes.end(), frame.begin());
+    uint16_t limit = uint16_t(std::min<uint32_t>(ports_[egress.port]->mtu(), 0xffff));
+    if (refragment_at_ != 0) limit = std::min(limit, refragment_at_);
+    if (frame.size() > std::size_t(limit) + fwd::wire::eth::kHeaderLen)
+      return queue_fragmented(egress.port, frame, limit);
     if (!ports_[egress.port]->queue(frame)) count(Discard::TxFailed);
     return;
   }
   neighbours_.park(int(egress.port), egress.next_hop, frame, now_ms_, arp_requests_);
   send_arp_requests();
+}
+
+void Dataplane::queue_fragmented(std::size_t port, std::span<uint8_t> frame, uint16_t size) {
+  // Each piece holds one fragment: Ethernet, an IPv4 header with options, `size` bytes of IP.
+  constexpr std::size_t kMaxPieces = 128;
+  std::array<fwd::FragmentBuffer, kMaxPieces> pieces;
+  const std::size_t piece_size = std::size_t(size) + fwd::wire::eth::kHeaderLen + 64;
+  const std::size_t available = std::min(kMaxPieces, fragment_.size() / piece_size);
+  for (std::size_t i = 0; i < available; ++i)
+    pieces[i] = {std::span<uint8_t>(fragment_.data() + i * piece_size, piece_size), 0};
+  std::size_t n = fwd::fragment_ipv4(frame, size, std::span(pieces.data(), available));
+  if (n == 0) return count(Discard::TxFailed);
+  for (std::size_t i = 0; i < n; ++i)
+    if (!ports_[port]->queue(pieces[i].buffer.first(pieces[i].length))) count(Discard::TxFailed);
 }
 
 void Dataplane::answer(std::size_t port, std::size_t length) {
@@ -479,6 +508,7 @@ void Dataplane::tick() {
     last_estimate_ms_ = now_ms_;
   }
   conns_.expire(now_ms_);
+  reassembler_.expire(now_ms_);
   neighbours_.tick(now_ms_, arp_requests_);
   send_arp_requests();
 }

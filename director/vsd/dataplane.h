@@ -17,6 +17,7 @@
 #include "ctl/protocol.h"
 #include "fwd/elements.h"
 #include "fwd/packet.h"
+#include "fwd/reassembly.h"
 #include "io/neighbours.h"
 #include "io/packet_socket.h"
 #include "io/routes.h"
@@ -70,6 +71,9 @@ class Dataplane final : public ctl::ControlTarget {
 
   void handle_arp(std::size_t port, std::span<uint8_t> frame);
   void handle_ipv4(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p);
+  void handle_fragment(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p);
+  // Queues the frame on the egress port, cut into fragments of `size` bytes of IP first.
+  void queue_fragmented(std::size_t port, std::span<uint8_t> frame, uint16_t size);
   bool handle_icmp_error(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p);
   void handle_to_vip(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p);
   void handle_reply(std::span<uint8_t> frame, const fwd::PacketView& p, Conn& conn);
@@ -106,6 +110,10 @@ class Dataplane final : public ctl::ControlTarget {
   ConnTable conns_;
   Services services_;
   NeighbourTable neighbours_;
+  fwd::Reassembler reassembler_;
+  // While a reassembled datagram is being forwarded: the size to fragment it at again (the
+  // largest fragment it arrived in, spec section 3); 0 otherwise.
+  uint16_t refragment_at_ = 0;
   // Addresses the director answers ARP for, with the port they live behind: its own, the
   // VIPs and the FULLNAT local addresses.
   std::unordered_map<uint32_t, std::size_t> owned_;
@@ -116,7 +124,8 @@ class Dataplane final : public ctl::ControlTarget {
   std::unordered_map<uint32_t, std::size_t> laddr_cursor_;
   uint16_t ip_id_ = 1;
   alignas(64) std::array<uint8_t, 65536 + 128> scratch_{};
-  alignas(64) std::array<uint8_t, 65536 + 128> fragment_{};
+  // Room for a 65535-byte datagram cut at 576 bytes (the smallest size IPv4 guarantees).
+  alignas(64) std::array<uint8_t, 2 * 65536> fragment_{};
 };
 
 }  // namespace vsd

@@ -60,7 +60,8 @@ const Breakage kBreakages[] = {
     {"drop_l4_truncated",
      [](auto& f) { f[16] = 0, f[17] = 30, f.resize(14 + 30), set_ip_checksum(f); }},
     {"drop_bad_tcp_data_offset", [](auto& f) { f[14 + 20 + 12] = 0x20; }},
-    {"discard_fragment", [](auto& f) { f[20] = 0x20, f[21] = 0, set_ip_checksum(f); }},
+    // A last fragment ending past 65535 bytes (offset 65520 + 20): reassembly refuses it.
+    {"discard_fragment", [](auto& f) { f[20] = 0x1f, f[21] = 0xfe, set_ip_checksum(f); }},
 };
 
 std::map<std::string, uint64_t> parse_counters(const std::string& text) {

@@ -42,7 +42,8 @@ std::string Services::install(const RuleSet& rules) {
     if (old != services_.end()) rt.totals = old->totals, rt.rates = old->rates;
     // The kernel tells a scheduler of destination changes only (add/del/upd_dest), and a new
     // scheduler of its list once (init_service); any other rule change leaves it alone.
-    rt.list_changed = fresh[i] || old->config.destinations != svc.destinations;
+    rt.new_scheduler = fresh[i] != nullptr;
+    rt.list_changed = rt.new_scheduler || old->config.destinations != svc.destinations;
     rt.scheduler = fresh[i] ? std::move(fresh[i]) : std::move(old->scheduler);
     next.push_back(std::move(rt));
   }
@@ -84,7 +85,17 @@ std::string Services::install(const RuleSet& rules) {
       if (std::find(owned_.begin(), owned_.end(), lip) == owned_.end()) owned_.push_back(lip);
     // The scheduler learns the new list as ip_vs_ctl.c tells it of each change.
     for (std::size_t j = 0; j < rt.dests.size(); ++j) rt.view[j] = sched_view(rt.dests[j]);
-    if (rt.list_changed) rt.scheduler->on_change(rt.view);
+    if (rt.new_scheduler) {
+      // A new scheduler learns the list as the kernel's would: the service created empty,
+      // then one add_dest per destination in the order they were added (the list is newest
+      // first, so the adds are its suffixes from the oldest up). wrr's starting state depends
+      // on that order (spec 6).
+      const std::size_t n = rt.view.size();
+      for (std::size_t k = 0; k <= n; ++k)
+        rt.scheduler->on_change(std::span<const SchedDest>(rt.view).subspan(n - k));
+    } else if (rt.list_changed) {
+      rt.scheduler->on_change(rt.view);
+    }
   }
   return {};
 }

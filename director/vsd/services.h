@@ -49,7 +49,8 @@ struct ServiceRuntime {
   std::vector<SchedDest> view;    // refreshed before each pick
   Counters totals;
   RateEstimator rates;
-  bool list_changed = false;  // at the last install
+  bool list_changed = false;   // at the last install
+  bool new_scheduler = false;  // made at the last install (new service or -E -s)
 };
 
 class Services {

@@ -28,7 +28,10 @@ uint16_t ether_type(std::span<const uint8_t> f) {
 
 bool is_arp_or_ipv6(std::span<const uint8_t> frame) {
   auto type = ether_type(frame);
-  return type == 0x0806 || type == 0x86dd;
+  // 01:00:5e: IPv4 multicast (IGMP reports and the like), which no director sends.
+  bool ipv4_multicast =
+      frame.size() >= 3 && frame[0] == 0x01 && frame[1] == 0x00 && frame[2] == 0x5e;
+  return type == 0x0806 || type == 0x86dd || ipv4_multicast;
 }
 
 std::filesystem::path default_failure_dir() {

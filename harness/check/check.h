@@ -22,7 +22,7 @@ struct CheckResult {
   std::vector<std::string> pcaps;
 };
 
-// Frames a check does not count as "other": by default ARP and IPv6 neighbour traffic,
+// Frames a check does not count as "other": by default ARP, IPv6 and IPv4 multicast (IGMP),
 // which kernels send whenever they like.
 using NoiseFilter = std::function<bool(std::span<const uint8_t>)>;
 bool is_arp_or_ipv6(std::span<const uint8_t> frame);

@@ -85,7 +85,9 @@ class ScriptBuilder {
       // STP off: ports forward at once instead of after listening/learning delays.
       add({"ip", "-n", sw, "link", "add", bridge.name, "type", "bridge", "stp_state", "0"},
           "bridge " + bridge.name);
-      add({"ip", "-n", sw, "link", "set", bridge.name, "up"}, "bridge " + bridge.name + " up");
+      // The bridge device itself would send IGMP reports (from 0.0.0.0) into every port.
+      add({"ip", "-n", sw, "link", "set", bridge.name, "multicast", "off", "up"},
+          "bridge " + bridge.name + " up");
     }
   }
 

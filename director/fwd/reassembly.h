@@ -1,0 +1,166 @@
+// IPv4 reassembly for the fragment slow path (spec section 3): IPVS sees only whole datagrams,
+// so vsd gathers fragments as the kernel's ip_defrag does (net/ipv4/ip_fragment.c,
+// inet_fragment.c) and hands the caller the whole datagram as one Ethernet frame. Every buffer
+// is allocated at construction; adding a fragment allocates nothing.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "fwd/packet.h"
+#include "net/addr.h"
+
+namespace vsd::fwd {
+
+// Defaults are the kernel's: ipfrag_time 30 s, ipfrag_high_thresh 4 MiB. The kernel has no
+// count limit; max_datagrams bounds the table vsd preallocates.
+struct ReassemblyLimits {
+  std::size_t max_datagrams = 1024;
+  std::size_t max_bytes = std::size_t(4) << 20;  // payload storage, counted in whole blocks
+  uint64_t timeout_ms = 30000;                   // from the datagram's first fragment
+};
+
+enum class ReassemblyStatus : uint8_t {
+  Kept,      // stored (or an exact duplicate of bytes already held): the datagram waits
+  Complete,  // ReassemblyResult::frame holds the whole datagram
+  Dropped,   // see ReassemblyResult::drop
+};
+
+// Why a fragment was dropped; one counter each. "Discards" also throw away every fragment
+// of the datagram held so far, as the kernel's inet_frag_kill does.
+enum class ReassemblyDrop : uint8_t {
+  None,
+  NotFragment,           // neither MF nor an offset: the caller should not have passed it
+  BadView,               // the PacketView does not describe the frame (offsets outside it)
+  BadFragment,           // discards: empty, past the end the last fragment set, or a second
+                         // last fragment with a different end (ip_frag_queue)
+  Overlap,               // discards: covers received bytes partly (RFC 5722 as the kernel
+                         // applies it to IPv4 since 4.19, CVE-2018-5391)
+  ConflictingDuplicate,  // lies wholly within received bytes but differs from them: the first
+                         // copy stays, as the kernel's IPFRAG_DUP keeps it
+  TooBig,                // discards: the datagram would pass 65535 bytes (ip_frag_reasm)
+  EcnMismatch,           // discards: Not-ECT mixed with ECT/CE (ip_frag_ecn_table)
+  TooManyDatagrams,      // a new datagram while max_datagrams are in progress
+  OutOfMemory,           // not enough free storage for the fragment's bytes (high_thresh)
+  Count,
+};
+
+inline constexpr std::size_t kReassemblyDropCount = std::size_t(ReassemblyDrop::Count);
+
+// Counter names, indexed by ReassemblyDrop ("none", "not_fragment", ...).
+extern const std::array<std::string_view, kReassemblyDropCount> kReassemblyDropNames;
+std::string_view reassembly_drop_name(ReassemblyDrop reason);
+
+struct ReassemblyCounters {
+  std::array<uint64_t, kReassemblyDropCount> drops{};  // fragments, by reason
+  uint64_t fragments_kept = 0;
+  uint64_t duplicates = 0;  // exact duplicates, reported as Kept
+  uint64_t completed = 0;   // datagrams
+  uint64_t discarded = 0;   // datagrams thrown away by a drop that discards
+  uint64_t expired = 0;     // datagrams that did not complete within timeout_ms
+};
+
+struct ReassemblyResult {
+  ReassemblyStatus status = ReassemblyStatus::Dropped;
+  ReassemblyDrop drop = ReassemblyDrop::None;
+  // Complete only: the first fragment's Ethernet header and IPv4 header (options kept) with
+  // total length set, MF and offset cleared, DF set only when the largest fragment had it,
+  // CE merged into TOS, checksum recomputed; then the payload. Valid until the next add().
+  std::span<uint8_t> frame;
+  // Complete only: the IP length (header + payload) of the largest fragment received, duplicates
+  // not counted: the size the director fragments at again (the kernel's frag_max_size).
+  uint16_t largest_fragment = 0;
+};
+
+class Reassembler {
+ public:
+  explicit Reassembler(const ReassemblyLimits& limits = {});
+
+  // Adds one fragment; `packet` is classify()'s view of `frame` (is_fragment() true). The
+  // frame is copied, so the caller may release it whatever the result. Datagrams older than
+  // the timeout are expired first.
+  ReassemblyResult add(std::span<const uint8_t> frame, const PacketView& packet, uint64_t now_ms);
+
+  // Drops the datagrams whose first fragment came timeout_ms or more before now_ms; returns
+  // how many (counters().expired too). The kernel's ip_expire may also send "fragment
+  // reassembly time exceeded" when the first fragment had come (not when conntrack did the
+  // reassembly); this class only counts, and leaves any such reply to the caller.
+  std::size_t expire(uint64_t now_ms);
+
+  const ReassemblyCounters& counters() const { return counters_; }
+  std::size_t datagrams_in_progress() const { return in_progress_; }
+  std::size_t bytes_in_use() const { return (block_count_ - free_blocks_.size()) * kBlockSize; }
+  const ReassemblyLimits& limits() const { return limits_; }
+
+  // Payload is stored in blocks of this size, each datagram holding up to kBlocksPerDatagram.
+  static constexpr std::size_t kBlockSize = 1024;
+  static constexpr std::size_t kBlocksPerDatagram = 65536 / kBlockSize;
+
+ private:
+  static constexpr uint32_t kNone = UINT32_MAX;
+  static constexpr std::size_t kUnitsPerBlock = kBlockSize / 8;  // 8-byte fragment units
+  static constexpr std::size_t kWordsPerBlock = kUnitsPerBlock / 64;
+  static constexpr std::size_t kMaxStoredHeader = 14 + 60;  // Ethernet + IPv4 with options
+
+  // The kernel's ipq key: ip_frag.c ip4_frag_match compares saddr, daddr, protocol and id.
+  struct Key {
+    Ipv4 src;
+    Ipv4 dst;
+    uint8_t protocol = 0;
+    uint16_t id = 0;
+    bool operator==(const Key&) const = default;
+  };
+
+  struct Datagram {
+    Key key;
+    bool last_in = false;   // the MF=0 fragment came: length is final
+    bool first_in = false;  // offset 0 came: header holds its Ethernet + IPv4 header
+    uint8_t ecn_seen = 0;   // bit per ECN codepoint received
+    uint8_t header_len = 0;
+    uint8_t l3 = 0;
+    uint8_t ip_header_len = 0;
+    uint32_t length = 0;    // payload end: the highest seen, final once last_in
+    uint32_t received = 0;  // payload bytes held; never counts a byte twice
+    uint16_t largest = 0;
+    uint16_t largest_df = 0;  // the largest fragment that carried DF
+    uint64_t created_ms = 0;
+    uint32_t hash_next = kNone;
+    uint32_t older = kNone;  // age list, oldest at oldest_
+    uint32_t newer = kNone;
+    std::array<uint8_t, kMaxStoredHeader> header{};
+    std::array<uint32_t, kBlocksPerDatagram> blocks{};
+  };
+
+  uint32_t bucket_of(const Key& key) const;
+  uint32_t find(const Key& key) const;
+  uint32_t create(const Key& key, uint64_t now_ms);
+  void release(uint32_t index);
+  void discard(uint32_t index, ReassemblyDrop reason);
+  bool range_state(const Datagram& datagram, uint32_t from, uint32_t to, bool& all) const;
+  bool bytes_equal(const Datagram& datagram, uint32_t from, std::span<const uint8_t> bytes) const;
+  std::size_t blocks_missing(const Datagram& datagram, uint32_t from, uint32_t to) const;
+  void store(Datagram& datagram, uint32_t from, std::span<const uint8_t> bytes);
+  ReassemblyResult finish(uint32_t index);
+  ReassemblyResult dropped(ReassemblyDrop reason);
+
+  ReassemblyLimits limits_;
+  std::size_t block_count_ = 0;
+  std::vector<Datagram> datagrams_;
+  std::vector<uint32_t> free_datagrams_;  // stack of unused indices
+  std::vector<uint32_t> buckets_;         // heads of hash chains, power-of-two count
+  std::vector<uint8_t> block_bytes_;
+  std::vector<uint64_t> block_units_;  // bit per 8-byte unit received
+  std::vector<uint32_t> free_blocks_;  // stack of unused block indices
+  std::vector<uint8_t> output_;        // the completed frame
+  uint32_t seed_ = 0;
+  uint32_t oldest_ = kNone;
+  uint32_t newest_ = kNone;
+  std::size_t in_progress_ = 0;
+  ReassemblyCounters counters_;
+};
+
+}  // namespace vsd::fwd
