@@ -4,6 +4,8 @@
 // with fragmentation needed, next-hop MTU = egress MTU - 20.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "mode_bed.h"
 
 namespace vslab::conformance {
@@ -84,6 +86,61 @@ TEST_F(TunMode, TooBigWithDfGetsFragmentationNeededWithMtu1480) {
   EXPECT_TRUE(r.ok) << r.report;
   auto others = bed_->checker().expect_no_other_frames(bed_->rs_ports());
   EXPECT_TRUE(others.ok) << others.report;
+}
+
+// Sends a SYN through the tunnel, then `error` (an ICMP message about the tunnelled packet,
+// quoting it whole: 20 + 40 bytes) from rs3 to the DIP through its router, and checks that the
+// client gets `expected` about the inner packet (spec section 2, TUN): from the VIP, a fresh
+// ICMP error of the director's (TTL 64, TOS 0xc0) less one at the router, quoting the inner
+// packet as it was inside the tunnel (TTL 62).
+void expect_icmp_about_inner(ModeBed& bed, uint16_t cport, const Tins::ICMP& error,
+                             const Tins::ICMP& expected) {
+  auto is_ipip = [](const std::vector<uint8_t>& b) {
+    return b.size() > 14 + 20 && b[12] == 0x08 && b[13] == 0x00 && b[14 + 9] == 4;
+  };
+  Tins::TCP syn(80, cport);
+  syn.flags(Tins::TCP::SYN);
+  bed.client().port->send(bed.from_client(syn));
+  auto& rs3 = *bed.rs(3).port;
+  ASSERT_TRUE(rs3.wait_until(
+      [&](auto& frames) {
+        return std::any_of(frames.begin(), frames.end(), [&](auto& f) { return is_ipip(f.bytes); });
+      },
+      std::chrono::seconds(5)));
+  std::vector<uint8_t> tunnelled;
+  for (const auto& f : rs3.captured())
+    if (is_ipip(f.bytes)) tunnelled = f.bytes;
+
+  Tins::IP ip(kDip, bed.rs(3).ip);
+  ip.ttl(64);
+  rs3.send(Tins::EthernetII(bed.mac("router", "eth2"), bed.rs(3).mac) / ip / error /
+           Tins::RawPDU(tunnelled.data() + 14, uint32_t(tunnelled.size() - 14)));
+
+  std::vector<uint8_t> inner(tunnelled.begin() + 14 + 20, tunnelled.end());
+  Tins::IP back(bed.client().ip, bed.vip());
+  back.ttl(63);
+  back.tos(0xc0);
+  FrameExpectation want(Tins::EthernetII(bed.client().mac, bed.client_gateway_mac()) / back /
+                        expected / Tins::RawPDU(inner.data(), uint32_t(inner.size())));
+  want.ignore(Field::IpId).ignore(Field::IpDf);
+  auto r = bed.checker().expect_frame(*bed.client().port, want);
+  EXPECT_TRUE(r.ok) << r.report;
+}
+
+TEST_F(TunMode, ProtocolUnreachableAboutTheTunnelReachesTheClientAboutTheInnerPacket) {
+  Tins::ICMP unreachable(Tins::ICMP::DEST_UNREACHABLE);
+  unreachable.code(2);  // protocol 4 unreachable: a real server without IPIP
+  expect_icmp_about_inner(*bed_, 40002, unreachable, unreachable);
+}
+
+TEST_F(TunMode, FragNeededAboutTheTunnelReachesTheClientWithTheMtuLessTwenty) {
+  Tins::ICMP too_big(Tins::ICMP::DEST_UNREACHABLE);
+  too_big.code(4);
+  too_big.mtu(1400);  // a hop between the director and the real server
+  Tins::ICMP expected(Tins::ICMP::DEST_UNREACHABLE);
+  expected.code(4);
+  expected.mtu(1380);
+  expect_icmp_about_inner(*bed_, 40003, too_big, expected);
 }
 
 }  // namespace

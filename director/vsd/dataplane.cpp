@@ -213,7 +213,9 @@ void Dataplane::handle_fragment(std::size_t port, std::span<uint8_t> frame,
 // ICMP errors about a connection travel with it (spec section 3).
 bool Dataplane::handle_icmp_error(std::size_t port, std::span<uint8_t> frame,
                                   const fwd::PacketView& p) {
-  if (!p.has_quote || !p.quoted.has_ports || !fwd::icmp_checksum_ok(frame, p)) return false;
+  if (!p.has_quote || !fwd::icmp_checksum_ok(frame, p)) return false;
+  if (p.quoted.protocol == fwd::wire::ip::kProtoIpip) return handle_tunnel_icmp_error(frame, p);
+  if (!p.quoted.has_ports) return false;
   const auto& q = p.quoted;
   Proto proto = q.protocol == fwd::wire::ip::kProtoTcp ? Proto::Tcp : Proto::Udp;
   // From the real server's side: it quotes what the director sent it (CIP -> RIP, or
@@ -247,6 +249,42 @@ bool Dataplane::handle_icmp_error(std::size_t port, std::span<uint8_t> frame,
     }
   }
   return false;
+}
+
+// An ICMP error about a packet the director tunnelled quotes the outer IPIP header: the
+// client gets the same type and code from the VIP, quoting the inner packet, with a
+// frag-needed MTU less the 20 bytes of the tunnel (spec section 2, TUN).
+bool Dataplane::handle_tunnel_icmp_error(std::span<uint8_t> frame, const fwd::PacketView& p) {
+  const auto& outer = p.quoted;
+  auto inner = fwd::parse_quoted(frame, outer.l4, p.l3_end());
+  if (!inner || !inner->has_ports) return false;
+  Proto proto = inner->protocol == fwd::wire::ip::kProtoTcp ? Proto::Tcp : Proto::Udp;
+  Conn* conn = conns_.find_in(proto, {inner->src, inner->sport}, {inner->dst, inner->dport});
+  if (!conn || conn->method() != Method::Tun) return false;
+  auto egress = egress_to(inner->src);
+  if (!egress) return count(Discard::NoRoute), true;
+
+  // The inner packet as build_icmp_error quotes a packet: from its header to the end of the
+  // quote.
+  fwd::PacketView quoted;
+  quoted.l3 = inner->l3;
+  quoted.ip_total_len = uint16_t(p.l3_end() - inner->l3);
+  quoted.tos = frame[inner->l3 + fwd::wire::ip::kTos];
+  quoted.protocol = inner->protocol;
+  quoted.fragment_offset = inner->fragment_offset;
+  quoted.src = inner->src;
+  quoted.dst = inner->dst;
+  uint32_t rest = fwd::load_be32(frame, p.l4 + fwd::wire::icmp::kRestOfHeader);
+  if (p.icmp_type == fwd::wire::icmp::kDestUnreachable &&
+      p.icmp_code == fwd::wire::icmp::kCodeFragNeeded) {
+    uint32_t mtu = rest & 0xffff;
+    rest = mtu > fwd::kIpipOverhead ? mtu - fwd::kIpipOverhead : 0;
+  }
+  fwd::IcmpError error{p.icmp_type, p.icmp_code, rest, false};
+  auto n = fwd::build_icmp_error(scratch_, frame, quoted, error, conn->virtual_addr().addr,
+                                 {ports_[egress->port]->mac(), ip_id_++});
+  if (n) emit(*egress, std::span<uint8_t>(scratch_.data(), n));
+  return true;
 }
 
 void Dataplane::handle_to_vip(std::size_t port, std::span<uint8_t> frame,

@@ -75,6 +75,7 @@ class Dataplane final : public ctl::ControlTarget {
   // Queues the frame on the egress port, cut into fragments of `size` bytes of IP first.
   void queue_fragmented(std::size_t port, std::span<uint8_t> frame, uint16_t size);
   bool handle_icmp_error(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p);
+  bool handle_tunnel_icmp_error(std::span<uint8_t> frame, const fwd::PacketView& p);
   void handle_to_vip(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p);
   void handle_reply(std::span<uint8_t> frame, const fwd::PacketView& p, Conn& conn);
   void handle_to_director(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p);
