@@ -24,8 +24,9 @@ inline Endpoint rs(int n) {
 
 class TestService {
  public:
-  explicit TestService(std::string_view scheduler)
-      : scheduler_(make_scheduler(scheduler, SchedulerOptions{})) {
+  // flags: ipvsadm -b (sh-port, mh-fallback, ...).
+  explicit TestService(std::string_view scheduler, std::vector<std::string> flags = {})
+      : scheduler_(make_scheduler(scheduler, SchedulerOptions{std::move(flags)})) {
     if (!scheduler_) throw std::invalid_argument("no scheduler " + std::string(scheduler));
   }
 
@@ -65,14 +66,19 @@ class TestService {
     for (SchedDest& dest : dests_) dest.overloaded = overloaded;
   }
 
-  // The number of the real server picked for a new connection, 0 when none is available. The
-  // connection stays active.
-  int pick() {
-    const int at = scheduler_->pick(dests_, FlowKey{});
+  // The number of the real server picked for a new connection (from `flow`, for schedulers
+  // that key on it), 0 when none is available. The connection stays active.
+  int pick(const FlowKey& flow = {}) {
+    const int at = scheduler_->pick(dests_, flow);
     if (at < 0) return 0;
     EXPECT_LT(at, int(dests_.size()));
     dests_[at].active++;
     return dests_[at].addr.addr.value & 0xff;
+  }
+  // As pick, but the connection is gone at once: counters do not move.
+  int peek(const FlowKey& flow) {
+    const int at = scheduler_->pick(dests_, flow);
+    return at < 0 ? 0 : int(dests_[at].addr.addr.value & 0xff);
   }
   std::vector<int> picks(int count) {
     std::vector<int> picked;
