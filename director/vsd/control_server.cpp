@@ -1,5 +1,7 @@
 #include "vsd/control_server.h"
 
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -10,12 +12,17 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "ctl/protocol.h"
+#include "vsd/log.h"
+
 namespace vsd {
 namespace {
-constexpr std::size_t kMaxRequest = 4 << 20;  // a -R of tens of thousands of lines fits
-}
+// How long a client may take to send its request or read the answer before it is dropped.
+constexpr timeval kClientTimeout{3, 0};
+}  // namespace
 
-ControlServer::ControlServer(std::string path) : path_(std::move(path)) {
+ControlServer::ControlServer(std::string path, Handler handler)
+    : path_(std::move(path)), handler_(std::move(handler)) {
   sockaddr_un addr{};
   if (path_.size() >= sizeof addr.sun_path)
     throw std::runtime_error("control socket path too long: " + path_);
@@ -23,7 +30,9 @@ ControlServer::ControlServer(std::string path) : path_(std::move(path)) {
   auto dir = std::filesystem::path(path_).parent_path();
   if (!dir.empty()) std::filesystem::create_directories(dir, ec);
   listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (listen_fd_ < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+  stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (listen_fd_ < 0 || stop_fd_ < 0)
+    throw std::runtime_error(std::string("control socket: ") + std::strerror(errno));
   unlink(path_.c_str());  // a socket left by a killed vsd
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, path_.c_str(), path_.size());
@@ -34,35 +43,68 @@ ControlServer::ControlServer(std::string path) : path_(std::move(path)) {
   umask(old_mask);
   if (rc != 0 || listen(listen_fd_, 16) != 0)
     throw std::runtime_error("control socket " + path_ + ": " + std::strerror(rc ? err : errno));
+  thread_ = std::thread([this] { serve(); });
 }
 
 ControlServer::~ControlServer() {
-  if (listen_fd_ >= 0) close(listen_fd_);
+  stop();
+  close(listen_fd_);
+  close(stop_fd_);
   unlink(path_.c_str());
 }
 
-void ControlServer::serve_one(const std::function<std::string(const std::string&)>& handler) {
-  int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-  if (fd < 0) return;
-  // A client that stalls must not stall forwarding for long.
-  timeval timeout{1, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+void ControlServer::stop() {
+  if (!thread_.joinable()) return;
+  const uint64_t one = 1;
+  [[maybe_unused]] auto ignored = write(stop_fd_, &one, sizeof one);
+  thread_.join();
+}
+
+void ControlServer::serve() {
+  pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+  for (;;) {
+    if (poll(fds, 2, -1) < 0 && errno != EINTR) {
+      log_error(std::string("vsd: control socket poll: ") + std::strerror(errno));
+      return;
+    }
+    if (fds[1].revents & POLLIN) return;
+    if (!(fds[0].revents & POLLIN)) continue;
+    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    serve_client(fd);
+    close(fd);
+  }
+}
+
+void ControlServer::serve_client(int fd) {
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &kClientTimeout, sizeof kClientTimeout);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &kClientTimeout, sizeof kClientTimeout);
   std::string request;
   char buf[65536];
-  while (request.find('\n') == std::string::npos && request.size() < kMaxRequest) {
+  while (request.find('\n') == std::string::npos && request.size() <= ctl::kMaxRequestBytes) {
     ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     request.append(buf, static_cast<size_t>(n));
   }
-  std::string response = handler(request.substr(0, request.find('\n'))) + "\n";
+  std::string response;
+  if (request.find('\n') == std::string::npos) {
+    // Too large, cut short or timed out: a partial request is never acted on.
+    response = ctl::dump_json({{"ok", false},
+                               {"exit", 2},
+                               {"output", ""},
+                               {"error", "vsd: bad request: incomplete or oversized, ignored"}});
+  } else {
+    response = handler_(request.substr(0, request.find('\n')));
+  }
+  response += "\n";
   std::size_t sent = 0;
   while (sent < response.size()) {
     ssize_t n = send(fd, response.data() + sent, response.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     sent += static_cast<size_t>(n);
   }
-  close(fd);
 }
 
 }  // namespace vsd

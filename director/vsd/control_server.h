@@ -1,30 +1,39 @@
 // vsd's control socket: a unix stream socket, mode 0600 (root only), one newline-terminated
-// JSON request per connection and one JSON response (ctl/protocol.h). Served from the data
-// plane's own loop between two batches, so a rule change is applied whole or not at all and
-// never races a packet.
+// JSON request per connection and one JSON response (ctl/protocol.h). Served on a thread of
+// its own, so a vsadm that stalls mid-request holds up other vsadm calls at most, never
+// forwarding; the handler reaches the data plane through a CallQueue.
 #pragma once
 
 #include <functional>
 #include <string>
+#include <thread>
 
 namespace vsd {
 
 class ControlServer {
  public:
-  // Creates the socket (and its directory); throws with the path and the reason.
-  explicit ControlServer(std::string path);
-  ~ControlServer();  // removes the socket file
+  using Handler = std::function<std::string(const std::string& request)>;
+
+  // Creates the socket (and its directory) and starts serving; throws with the path and the
+  // reason when the socket cannot be made.
+  ControlServer(std::string path, Handler handler);
+  ~ControlServer();  // stops serving, removes the socket file
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
 
-  int fd() const { return listen_fd_; }
   const std::string& path() const { return path_; }
-  // Accepts one pending client and answers it with handler(request line).
-  void serve_one(const std::function<std::string(const std::string&)>& handler);
+  // Stops accepting and waits for the request in progress; idempotent.
+  void stop();
 
  private:
+  void serve();
+  void serve_client(int fd);
+
   std::string path_;
+  Handler handler_;
   int listen_fd_ = -1;
+  int stop_fd_ = -1;
+  std::thread thread_;
 };
 
 }  // namespace vsd

@@ -73,19 +73,6 @@ std::string Dataplane::install(const RuleSet& next) {
   return {};
 }
 
-std::string Dataplane::control(const std::string& request) {
-  auto parsed = nlohmann::json::parse(request, nullptr, /*allow_exceptions=*/false);
-  if (!parsed.is_object() || parsed.value("op", "") != "counters")
-    return ctl::handle_request(request, *this);
-  nlohmann::json values = nlohmann::json::object();
-  std::string text;
-  for (const auto& [name, value] : counters()) {
-    values[name] = value;
-    text += name + " " + std::to_string(value) + "\n";
-  }
-  return ctl::dump_json({{"ok", true}, {"exit", 0}, {"output", text}, {"counters", values}});
-}
-
 std::vector<std::pair<std::string, uint64_t>> Dataplane::counters() const {
   static constexpr const char* kDiscardNames[] = {
       "not_ipv4",  "fragment", "no_service",  "no_destination", "table_full",

@@ -1,8 +1,8 @@
 // The per-packet path of vsd, as a few named stages over each frame a port delivers:
 // classify -> (ARP | ICMP error | to a VIP | reply from a real server | to the director |
 // routed) -> rewrite per method -> queue on the egress port. It owns the connection table,
-// the services, the ARP cache and the counters; the control side reaches them only between
-// two batches, through the ControlTarget interface.
+// the services, the ARP cache and the counters; the control thread reaches them only between
+// two batches, through the ControlTarget interface run by a CallQueue (vsd/control_bridge.h).
 #pragma once
 
 #include <array>
@@ -28,7 +28,7 @@ namespace vsd {
 // Why a frame went nowhere, beyond what classify() already counts.
 enum class Discard : uint8_t {
   NotIpv4,
-  Fragment,         // reassembly is not implemented yet
+  Fragment,         // refused by reassembly (counted there per reason too)
   NoService,        // to a VIP port no service serves (answered as the kernel would)
   NoDestination,    // the scheduler found no available destination
   TableFull,        // the connection table refused the entry
@@ -51,9 +51,6 @@ class Dataplane final : public ctl::ControlTarget {
   void flush();
   void tick();
   int next_timer_ms() const { return 100; }
-  // One control request: the ctl protocol, plus op "counters" (vsd's own drop and port
-  // counters, which ipvsadm has no command for).
-  std::string control(const std::string& request);
   // name -> value, every counter the data plane keeps.
   std::vector<std::pair<std::string, uint64_t>> counters() const;
 

@@ -21,6 +21,8 @@
 #include "io/ingress_drop.h"
 #include "io/packet_socket.h"
 #include "io/routes.h"
+#include "vsd/call_queue.h"
+#include "vsd/control_bridge.h"
 #include "vsd/control_server.h"
 #include "vsd/dataplane.h"
 #include "vsd/log.h"
@@ -80,13 +82,16 @@ int main(int argc, char** argv) {
       ports.push_back(std::make_unique<vsd::PacketSocket>(name, interface_mtu(name)));
     vsd::IngressDrop ingress_drop(port_names);
     vsd::Dataplane dataplane(ports, vsd::RoutingTable::read_from_kernel());
-    vsd::ControlServer control(socket_path);
+    vsd::CallQueue calls;
+    vsd::ControlBridge bridge(dataplane, calls);
+    vsd::ControlServer control(socket_path,
+                               [&](const std::string& request) { return bridge.answer(request); });
 
     std::vector<pollfd> fds;
     for (auto& p : ports) fds.push_back({p->rx_fd(), POLLIN, 0});
-    fds.push_back({control.fd(), POLLIN, 0});
+    fds.push_back({calls.fd(), POLLIN, 0});
     fds.push_back({sig_fd, POLLIN, 0});
-    const std::size_t control_at = ports.size(), signal_at = ports.size() + 1;
+    const std::size_t calls_at = ports.size(), signal_at = ports.size() + 1;
 
     vsd::log_info("vsd: ready on " + std::to_string(ports.size()) + " port(s), control " +
                   socket_path);
@@ -100,13 +105,15 @@ int main(int argc, char** argv) {
             [&](std::span<uint8_t> frame, bool tagged) { dataplane.handle(i, frame, tagged); });
       dataplane.flush();
       dataplane.tick();
-      if (fds[control_at].revents & POLLIN)
-        control.serve_one([&](const std::string& request) { return dataplane.control(request); });
+      if (fds[calls_at].revents & POLLIN) calls.run_pending();
       if (fds[signal_at].revents & POLLIN) {
         vsd::log_info("vsd: signal received, exiting");
         break;
       }
     }
+    // A request in progress gets "shutting down" rather than waiting for a loop that is gone.
+    calls.close();
+    control.stop();
     dataplane.flush();
     return 0;
   } catch (const std::exception& e) {

@@ -9,10 +9,8 @@
 
 #include <tins/tins.h>
 
-#include "dut/dut.h"
+#include "nat_bed.h"
 #include "port/port.h"
-#include "topology/live.h"
-#include "topology/parse.h"
 
 namespace vsd {
 namespace {
@@ -76,11 +74,9 @@ std::map<std::string, uint64_t> parse_counters(const std::string& text) {
 TEST(VsdRobustness, MalformedStormIsCountedAndValidFlowsGetThrough) {
   if (!topo::have_net_admin())
     GTEST_SKIP() << "needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root)";
-  auto parsed = topo::parse_topology_file(std::string(VSLAB_SOURCE_DIR) + "/topologies/nat.toml");
-  ASSERT_TRUE(parsed.ok());
-  topo::LiveTopology live(*parsed.topology);
-  dut::BuiltinDut dut(VSLAB_VSD_BINARY, VSLAB_VSADM_BINARY);
-  dut.start(live);
+  NatBed bed;
+  auto& live = bed.live();
+  auto& dut = bed.dut();
   ASSERT_TRUE(dut.restore(kRules).ok());
 
   // Injected on the router's side of the router-director link, so no router filters it.

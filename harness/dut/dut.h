@@ -40,7 +40,8 @@ class BuiltinDut final : public Dut {
   Result restore(const std::string& rules) override;
   Result admin(const std::vector<std::string>& args) override;
   void stop() override;
-  std::string log() const;  // what vsd wrote to stderr
+  std::string log() const;                                    // what vsd wrote to stderr
+  const std::string& socket_path() const { return socket_; }  // vsd's control socket
 
  private:
   std::string vsd_, vsadm_;

@@ -1,0 +1,36 @@
+// The control thread's view of the data plane: ctl::handle_request parses, validates and
+// formats on the control thread, and each step that touches the data plane's state (reading
+// the rules, installing new ones, the state for a listing, zeroing, vsd's counters) runs on
+// the data-plane thread through the CallQueue, whole, between two batches.
+#pragma once
+
+#include <string>
+
+#include "ctl/protocol.h"
+#include "vsd/call_queue.h"
+#include "vsd/dataplane.h"
+
+namespace vsd {
+
+class ControlBridge final : public ctl::ControlTarget {
+ public:
+  ControlBridge(Dataplane& dataplane, CallQueue& calls) : dataplane_(dataplane), calls_(calls) {}
+
+  // One request line to its response line: the ctl protocol, plus op "counters" (vsd's own
+  // drop and port counters, which ipvsadm has no command for). Never throws.
+  std::string answer(const std::string& request);
+
+  // ctl::ControlTarget; each throws when vsd is shutting down and the call cannot run.
+  RuleSet rules() const override;
+  std::string install(const RuleSet& next) override;
+  DirectorState state() const override;
+  void zero(const std::optional<ServiceKey>& which) override;
+
+ private:
+  void on_dataplane(const std::function<void()>& fn) const;
+
+  Dataplane& dataplane_;
+  CallQueue& calls_;
+};
+
+}  // namespace vsd

@@ -1,0 +1,86 @@
+// vsd's control socket is served beside the data plane, not by it: a vsadm that connects and
+// then stalls mid-request must not hold up forwarding, and the socket serves the next client
+// once the stalled one is dropped.
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+
+#include <gtest/gtest.h>
+#include <tins/tins.h>
+
+#include "nat_bed.h"
+#include "port/port.h"
+
+namespace vsd {
+namespace {
+
+using namespace vslab;
+using namespace std::chrono_literals;
+
+// A client that connects and sends half a request, then nothing.
+class StalledClient {
+ public:
+  explicit StalledClient(const std::string& path) {
+    fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    const char half[] = R"({"version":1,"op":)";
+    connected_ = connected_ && write(fd_, half, sizeof half - 1) == ssize_t(sizeof half - 1);
+  }
+  ~StalledClient() { close(fd_); }
+  bool connected() const { return connected_; }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+};
+
+TEST(VsdControl, AStalledClientDoesNotHoldUpForwarding) {
+  if (!topo::have_net_admin())
+    GTEST_SKIP() << "needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root)";
+  NatBed bed;
+  auto& live = bed.live();
+  auto& dut = bed.dut();
+  ASSERT_TRUE(dut.restore("-A -t 10.20.0.100:80 -s rr\n"
+                          "-a -t 10.20.0.100:80 -r 192.168.10.11:8080 -m\n")
+                  .ok());
+  port::Port wire(live.netns("router"), "eth1", "router-eth1");
+  port::Port rs1(live.netns("rs1"), "eth0", "rs1");
+  auto syn_to_vip = [&](uint16_t sport) {
+    Tins::TCP tcp(80, sport);
+    tcp.flags(Tins::TCP::SYN);
+    return (Tins::EthernetII(live.mac("director", "eth0"), wire.mac()) /
+            Tins::IP("10.20.0.100", "10.10.0.2") / tcp)
+        .serialize();
+  };
+  auto arrived = [&](uint16_t sport) {
+    for (const auto& f : rs1.captured()) {
+      Tins::EthernetII e(f.bytes.data(), f.bytes.size());
+      if (auto* tcp = e.find_pdu<Tins::TCP>(); tcp && tcp->sport() == sport) return true;
+    }
+    return false;
+  };
+
+  {
+    StalledClient stalled(dut.socket_path());
+    ASSERT_TRUE(stalled.connected());
+    // vsd gives a client 3 s to finish its request; forwarding must not wait for that.
+    wire.send(syn_to_vip(40001));
+    EXPECT_TRUE(rs1.wait_until([&](auto&) { return arrived(40001); }, 1s))
+        << "a SYN waited for a stalled control client\n"
+        << dut.log();
+  }
+  // The socket still serves: a rule change applies and the listing shows it.
+  ASSERT_TRUE(dut.admin({"-a", "-t", "10.20.0.100:80", "-r", "192.168.10.12:8080", "-m"}).ok());
+  auto listing = dut.admin({"-L", "-n"});
+  ASSERT_TRUE(listing.ok()) << listing.output;
+  EXPECT_NE(listing.output.find("192.168.10.12:8080"), std::string::npos) << listing.output;
+}
+
+}  // namespace
+}  // namespace vsd

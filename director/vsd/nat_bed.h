@@ -1,0 +1,30 @@
+// vsd's own black-box tests: topologies/nat.toml up and vsd started in it, as a program.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include "dut/dut.h"
+#include "topology/live.h"
+#include "topology/parse.h"
+
+namespace vsd {
+
+class NatBed {
+ public:
+  NatBed() : live_(parse()), dut_(VSLAB_VSD_BINARY, VSLAB_VSADM_BINARY) { dut_.start(live_); }
+  vslab::topo::LiveTopology& live() { return live_; }
+  vslab::dut::BuiltinDut& dut() { return dut_; }
+
+ private:
+  static vslab::topo::Topology parse() {
+    auto parsed =
+        vslab::topo::parse_topology_file(std::string(VSLAB_SOURCE_DIR) + "/topologies/nat.toml");
+    if (!parsed.ok()) throw std::runtime_error("topologies/nat.toml does not parse");
+    return *parsed.topology;
+  }
+  vslab::topo::LiveTopology live_;
+  vslab::dut::BuiltinDut dut_;
+};
+
+}  // namespace vsd
