@@ -160,6 +160,8 @@ Conn* ConnTable::insert(const NewConn& fresh, uint64_t now_ms, Conn* control_tem
   conn->flags_ = Conn::kInactive;
   if (fresh.method == Method::Dr || fresh.method == Method::Tun) conn->flags_ |= Conn::kNoOutput;
   if (fresh.one_packet && fresh.proto == Proto::Udp) conn->flags_ |= Conn::kOnePacket;
+  if (fresh.toa && fresh.proto == Proto::Tcp && fresh.method == Method::FullNat)
+    conn->flags_ |= Conn::kToaPending;
 
   const uint32_t index = index_of(*conn);
   if (!conn->is_one_packet()) link_in(index);
@@ -652,6 +654,7 @@ uint64_t ConnTable::expires_in_ms(const Conn& conn, uint64_t now_ms) const {
 ConnectionEntry ConnTable::describe(const Conn& conn, uint64_t now_ms) const {
   ConnectionEntry entry;
   entry.proto = conn.proto();
+  entry.any_protocol = conn.is_fwmark_template();
   entry.expires_s = static_cast<uint32_t>(expires_in_ms(conn, now_ms) / 1000);
   entry.state = std::string(conn.state_name());
   entry.client = conn.client();

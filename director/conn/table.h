@@ -42,6 +42,7 @@ struct NewConn {
   Method method = Method::Nat;
   uint32_t dest = 0;        // the destination's handle, < max_destinations
   bool one_packet = false;  // -o, UDP only: never found by lookups, gone at the next expire()
+  bool toa = false;         // FULLNAT TCP with TOA: the client's handshake ACK carries it
 };
 
 // What a persistence template is found by (ip_vs_core.c ip_vs_sched_persist): the client's
@@ -117,6 +118,9 @@ class Conn {
   bool is_active() const { return !(flags_ & (kInactive | kTemplate)); }
   // A template one of whose connections reached ESTABLISHED (IP_VS_CTPL_S_ASSURED).
   bool is_assured() const { return flags_ & kAssured; }
+  // FULLNAT with TOA: the client's next segment with ACK (its handshake ACK) gets the option.
+  bool toa_pending() const { return flags_ & kToaPending; }
+  void toa_sent() { flags_ &= uint8_t(~kToaPending); }
   // Templates: how many connections depend on it and keep it alive.
   uint32_t dependents() const { return is_template() ? control_ : 0; }
   bool has_template() const { return !is_template() && control_ != kNone; }
@@ -130,13 +134,14 @@ class Conn {
   static constexpr uint32_t kNone = 0xffffffff;  // no entry: ends chains and lists
 
   enum Flag : uint8_t {
-    kTemplate = 1 << 0,   // IP_VS_CONN_F_TEMPLATE
-    kFwmark = 1 << 1,     // template keyed by a firewall mark
-    kOnePacket = 1 << 2,  // IP_VS_CONN_F_ONE_PACKET: not indexed
-    kNoOutput = 1 << 3,   // IP_VS_CONN_F_NOOUTPUT: DR/TUN, until a reply is seen
-    kInactive = 1 << 4,   // IP_VS_CONN_F_INACTIVE: counted in InActConn
-    kAssured = 1 << 5,    // template: IP_VS_CTPL_S_ASSURED
-    kDoomed = 1 << 6,     // removed on purpose (expire_now): the kernel's timeout 0
+    kTemplate = 1 << 0,    // IP_VS_CONN_F_TEMPLATE
+    kFwmark = 1 << 1,      // template keyed by a firewall mark
+    kOnePacket = 1 << 2,   // IP_VS_CONN_F_ONE_PACKET: not indexed
+    kNoOutput = 1 << 3,    // IP_VS_CONN_F_NOOUTPUT: DR/TUN, until a reply is seen
+    kInactive = 1 << 4,    // IP_VS_CONN_F_INACTIVE: counted in InActConn
+    kAssured = 1 << 5,     // template: IP_VS_CTPL_S_ASSURED
+    kDoomed = 1 << 6,      // removed on purpose (expire_now): the kernel's timeout 0
+    kToaPending = 1 << 7,  // FULLNAT TOA not yet sent
   };
 
   // Doubly linked timer list; indices at or above the pool size name the wheel's slot heads.

@@ -390,6 +390,27 @@ TEST_F(ConnTableTest, OnePacketIsIgnoredForTcp) {
   EXPECT_EQ(table.find_in(Proto::Tcp, at("10.0.0.2", 40000), kVip), c);
 }
 
+// TOA is a TCP option and only FULLNAT hides the client: only those entries wait for it.
+TEST_F(ConnTableTest, ToaIsPendingForFullnatTcpOnlyUntilSent) {
+  NewConn fullnat = tcp_conn(Method::FullNat, at("10.0.0.2", 40000));
+  fullnat.local = at("192.168.1.2", 5001);
+  fullnat.toa = true;
+  Conn* c = insert(fullnat);
+  ASSERT_NE(c, nullptr);
+  EXPECT_TRUE(c->toa_pending());
+  c->toa_sent();
+  EXPECT_FALSE(c->toa_pending());
+
+  NewConn nat = tcp_conn(Method::Nat, at("10.0.0.2", 40001));
+  nat.toa = true;
+  EXPECT_FALSE(insert(nat)->toa_pending());
+  NewConn udp = udp_conn(at("10.0.0.2", 40002));
+  udp.method = Method::FullNat;
+  udp.local = at("192.168.1.2", 5002);
+  udp.toa = true;
+  EXPECT_FALSE(insert(udp)->toa_pending());
+}
+
 TEST_F(ConnTableTest, IcmpEntryHasItsOwnTimeoutAndName) {
   NewConn fresh = udp_conn(at("10.0.0.2", 0));
   fresh.proto = Proto::Icmp;

@@ -283,6 +283,7 @@ ReassemblyResult Reassembler::add(std::span<const uint8_t> frame, const PacketVi
     datagram.l3 = uint8_t(packet.l3);
     datagram.ip_header_len = packet.ip_header_len;
     datagram.header_len = uint8_t(packet.l4);
+    datagram.first_len = uint16_t(end);
     std::copy_n(frame.begin(), packet.l4, datagram.header.begin());
   }
   ++counters_.fragments_kept;
@@ -335,11 +336,32 @@ std::size_t Reassembler::expire(uint64_t now_ms) {
   while (oldest_ != kNone) {
     uint64_t created = datagrams_[oldest_].created_ms;
     if (now_ms < created || now_ms - created < limits_.timeout_ms) break;
+    if (datagrams_[oldest_].first_in && on_expired_)
+      on_expired_(first_fragment(datagrams_[oldest_]));
     release(oldest_);
     ++count;
   }
   counters_.expired += count;
   return count;
+}
+
+std::span<const uint8_t> Reassembler::first_fragment(const Datagram& datagram) {
+  // The first fragment's own bytes are those from 0 up to its end: later fragments hold only
+  // bytes past it (an overlap would have discarded the datagram).
+  std::span<uint8_t> out(output_.data(), datagram.header_len + datagram.first_len);
+  std::copy_n(datagram.header.begin(), datagram.header_len, out.begin());
+  for (uint32_t done = 0; done < datagram.first_len;) {
+    uint32_t n = std::min<uint32_t>(kBlockSize, datagram.first_len - done);
+    std::memcpy(&out[datagram.header_len + done],
+                &block_bytes_[datagram.blocks[done / kBlockSize] * kBlockSize], n);
+    done += n;
+  }
+  // A first fragment whose payload was not whole 8-byte units was trimmed when stored.
+  std::span<uint8_t> ip = out.subspan(datagram.l3);
+  store_be16(ip, wire::ip::kTotalLen, uint16_t(datagram.ip_header_len + datagram.first_len));
+  store_be16(ip, wire::ip::kChecksum, 0);
+  store_be16(ip, wire::ip::kChecksum, ipv4_header_checksum(ip.first(datagram.ip_header_len)));
+  return out;
 }
 
 }  // namespace vsd::fwd

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -86,10 +87,15 @@ class Reassembler {
   ReassemblyResult add(std::span<const uint8_t> frame, const PacketView& packet, uint64_t now_ms);
 
   // Drops the datagrams whose first fragment came timeout_ms or more before now_ms; returns
-  // how many (counters().expired too). The kernel's ip_expire may also send "fragment
-  // reassembly time exceeded" when the first fragment had come (not when conntrack did the
-  // reassembly); this class only counts, and leaves any such reply to the caller.
+  // how many (counters().expired too). add() expires first as well.
   std::size_t expire(uint64_t now_ms);
+
+  // Called for each expired datagram whose first fragment had come, with that fragment as it
+  // arrived (Ethernet and IP header, then the payload it carried, the IP total length matching
+  // it), so the caller can send "fragment reassembly time exceeded" as the kernel's ip_expire
+  // does; the span is valid during the call only.
+  using ExpiredHandler = std::function<void(std::span<const uint8_t> first_fragment)>;
+  void on_expired(ExpiredHandler handler) { on_expired_ = std::move(handler); }
 
   const ReassemblyCounters& counters() const { return counters_; }
   std::size_t datagrams_in_progress() const { return in_progress_; }
@@ -123,8 +129,9 @@ class Reassembler {
     uint8_t header_len = 0;
     uint8_t l3 = 0;
     uint8_t ip_header_len = 0;
-    uint32_t length = 0;    // payload end: the highest seen, final once last_in
-    uint32_t received = 0;  // payload bytes held; never counts a byte twice
+    uint16_t first_len = 0;  // payload bytes the first fragment brought
+    uint32_t length = 0;     // payload end: the highest seen, final once last_in
+    uint32_t received = 0;   // payload bytes held; never counts a byte twice
     uint16_t largest = 0;
     uint16_t largest_df = 0;  // the largest fragment that carried DF
     uint64_t created_ms = 0;
@@ -139,6 +146,7 @@ class Reassembler {
   uint32_t find(const Key& key) const;
   uint32_t create(const Key& key, uint64_t now_ms);
   void release(uint32_t index);
+  std::span<const uint8_t> first_fragment(const Datagram& datagram);
   void discard(uint32_t index, ReassemblyDrop reason);
   bool range_state(const Datagram& datagram, uint32_t from, uint32_t to, bool& all) const;
   bool bytes_equal(const Datagram& datagram, uint32_t from, std::span<const uint8_t> bytes) const;
@@ -155,7 +163,8 @@ class Reassembler {
   std::vector<uint8_t> block_bytes_;
   std::vector<uint64_t> block_units_;  // bit per 8-byte unit received
   std::vector<uint32_t> free_blocks_;  // stack of unused block indices
-  std::vector<uint8_t> output_;        // the completed frame
+  ExpiredHandler on_expired_;
+  std::vector<uint8_t> output_;  // the completed frame, or an expired first fragment
   uint32_t seed_ = 0;
   uint32_t oldest_ = kNone;
   uint32_t newest_ = kNone;

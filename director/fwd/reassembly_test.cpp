@@ -191,6 +191,54 @@ TEST(Reassembler, ExpiresAfterThirtySecondsFromTheFirstFragment) {
   EXPECT_EQ(reassembler.bytes_in_use(), 0u);
 }
 
+TEST(Reassembler, AnExpiredDatagramHandsBackItsFirstFragmentAsItCame) {
+  ThreeFragments udp;
+  Reassembler reassembler;
+  std::vector<Bytes> reported;
+  reassembler.on_expired(
+      [&](std::span<const uint8_t> first) { reported.push_back(bytes_of(first)); });
+  add(reassembler, udp.second, 0);
+  add(reassembler, udp.first, 0);  // after the second: the first fragment is what counts
+  reassembler.expire(30000);
+  ASSERT_EQ(reported.size(), 1u);
+  EXPECT_EQ(reported[0], udp.first);
+}
+
+TEST(Reassembler, AnExpiredDatagramWithoutItsFirstFragmentIsNotReported) {
+  ThreeFragments udp;
+  Reassembler reassembler;
+  int reported = 0;
+  reassembler.on_expired([&](std::span<const uint8_t>) { ++reported; });
+  add(reassembler, udp.second, 0);
+  add(reassembler, udp.third, 0);
+  EXPECT_EQ(reassembler.expire(30000), 1u);
+  EXPECT_EQ(reported, 0);
+}
+
+TEST(Reassembler, ExpiryDuringAddIsReportedToo) {
+  ThreeFragments udp;
+  Reassembler reassembler;
+  int reported = 0;
+  reassembler.on_expired([&](std::span<const uint8_t>) { ++reported; });
+  add(reassembler, udp.first, 0);
+  add(reassembler, udp.second, 30000);  // the old datagram goes first; this one starts anew
+  EXPECT_EQ(reported, 1);
+}
+
+TEST(Reassembler, AFirstFragmentOfPartialUnitsIsReportedAsStored) {
+  // 403 bytes with MF: the kernel keeps whole 8-byte units (400), and so does the report,
+  // with its total length and checksum to match.
+  Bytes whole = udp_datagram(1200);
+  Bytes first = fragment(whole, 0, 403, true);
+  Reassembler reassembler;
+  std::vector<Bytes> reported;
+  reassembler.on_expired([&](std::span<const uint8_t> f) { reported.push_back(bytes_of(f)); });
+  add(reassembler, first, 0);
+  reassembler.expire(30000);
+  ASSERT_EQ(reported.size(), 1u);
+  EXPECT_EQ(reported[0], fragment(whole, 0, 400, true));
+}
+
 TEST(Reassembler, AFragmentAfterTheTimeoutStartsAfresh) {
   ThreeFragments udp;
   Reassembler reassembler;

@@ -73,6 +73,7 @@ inline constexpr uint8_t kTimeExceeded = 11;
 inline constexpr uint8_t kCodePortUnreachable = 3;
 inline constexpr uint8_t kCodeFragNeeded = 4;
 inline constexpr uint8_t kCodeTtlExceeded = 0;
+inline constexpr uint8_t kCodeFragmentReassemblyTime = 1;
 }  // namespace icmp
 
 namespace udp {

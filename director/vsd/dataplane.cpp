@@ -7,6 +7,7 @@
 
 #include "fwd/dr.h"
 #include "fwd/fullnat.h"
+#include "fwd/toa.h"
 #include "fwd/nat.h"
 #include "fwd/reply.h"
 #include "fwd/tun.h"
@@ -33,9 +34,14 @@ const Clock& Dataplane::default_clock() {
 }
 
 Dataplane::Dataplane(std::vector<std::unique_ptr<PacketSocket>>& ports, RoutingTable routes,
-                     const Clock& clock)
-    : ports_(ports), routes_(std::move(routes)), clock_(clock), services_(conns_) {
+                     const Clock& clock, const fwd::ReassemblyLimits& reassembly)
+    : ports_(ports),
+      routes_(std::move(routes)),
+      clock_(clock),
+      services_(conns_),
+      reassembler_(reassembly) {
   now_ms_ = last_estimate_ms_ = clock_.now_ms();
+  reassembler_.on_expired([this](std::span<const uint8_t> first) { reassembly_timed_out(first); });
   for (std::size_t i = 0; i < ports_.size(); ++i) {
     port_by_name_[ports_[i]->name()] = i;
     port_address_.push_back(routes_.address_of(ports_[i]->name()));
@@ -195,6 +201,24 @@ void Dataplane::handle_fragment(std::size_t port, std::span<uint8_t> frame,
   refragment_at_ = r.largest_fragment;
   handle_ipv4(port, r.frame, whole.packet);
   refragment_at_ = 0;
+}
+
+// ip_expire: the sender of a datagram that never completed hears "fragment reassembly time
+// exceeded" quoting its first fragment, when the datagram was for the director itself (a VIP
+// or one of its addresses: a local route, which is where the kernel sends it).
+void Dataplane::reassembly_timed_out(std::span<const uint8_t> first) {
+  auto c = fwd::classify(first);
+  if (c.verdict != fwd::Verdict::Ipv4) return;
+  const auto& p = c.packet;
+  if (!services_.is_vip(p.dst) && !owned_.count(p.dst.value)) return;
+  if (!fwd::may_send_icmp_error(first, p)) return;
+  auto egress = egress_to(p.src);
+  if (!egress) return count(Discard::NoRoute);
+  fwd::IcmpError error{fwd::wire::icmp::kTimeExceeded, fwd::wire::icmp::kCodeFragmentReassemblyTime,
+                       0, false};
+  if (auto n = fwd::build_icmp_error(scratch_, first, p, error, p.dst,
+                                     {ports_[egress->port]->mac(), ip_id_++}))
+    emit(*egress, std::span<uint8_t>(scratch_.data(), n));
 }
 
 // ICMP errors about a connection travel with it (spec section 3).
@@ -391,6 +415,14 @@ void Dataplane::to_real_server(std::size_t port, std::span<uint8_t> frame, const
       return emit(*egress, frame);
     case Method::FullNat:
       fwd::fullnat_in(frame, p, conn.local(), conn.destination(), eth);
+      // TOA rides on the client's first segment after its SYN (the handshake ACK), once; when
+      // it does not fit, the segment goes without it, as DPVS sends it.
+      if (conn.toa_pending() && p.has_tcp_flag(fwd::wire::tcp::kAckFlag) &&
+          !p.has_tcp_flag(fwd::wire::tcp::kSyn) && !p.has_tcp_flag(fwd::wire::tcp::kRst)) {
+        conn.toa_sent();
+        if (auto n = fwd::add_toa(frame, p, conn.client(), ports_[egress->port]->mtu(), scratch_))
+          return emit(*egress, std::span<uint8_t>(scratch_.data(), n));
+      }
       return emit(*egress, frame);
     case Method::Tun:
       break;

@@ -43,7 +43,7 @@ enum class Discard : uint8_t {
 class Dataplane final : public ctl::ControlTarget {
  public:
   Dataplane(std::vector<std::unique_ptr<PacketSocket>>& ports, RoutingTable routes,
-            const Clock& clock = default_clock());
+            const Clock& clock = default_clock(), const fwd::ReassemblyLimits& reassembly = {});
   static const Clock& default_clock();
 
   // vlan_tagged: the kernel took an 802.1Q tag off the frame; vsd serves untagged ports.
@@ -69,6 +69,7 @@ class Dataplane final : public ctl::ControlTarget {
   void handle_arp(std::size_t port, std::span<uint8_t> frame);
   void handle_ipv4(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p);
   void handle_fragment(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p);
+  void reassembly_timed_out(std::span<const uint8_t> first_fragment);
   // Queues the frame on the egress port, cut into fragments of `size` bytes of IP first.
   void queue_fragmented(std::size_t port, std::span<uint8_t> frame, uint16_t size);
   bool handle_icmp_error(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p);

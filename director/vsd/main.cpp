@@ -65,11 +65,16 @@ int main(int argc, char** argv) {
   std::string socket_path = "/run/vsd/vsd.sock";
   std::string netns;
   std::string level = "info";
+  unsigned ipfrag_time = 30;
   app.add_option("--port", port_names, "Data port (interface) to own; repeat for each")->required();
   app.add_option("--socket", socket_path, "Control socket for vsadm")->capture_default_str();
   app.add_option("--netns", netns, "Network namespace to run in (/run/netns/NAME)");
   app.add_option("--log-level", level, "error, warn, info or debug")
       ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
+      ->capture_default_str();
+  app.add_option("--ipfrag-time", ipfrag_time,
+                 "Seconds a fragmented datagram may take to complete (net.ipv4.ipfrag_time)")
+      ->check(CLI::Range(1u, 86400u))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   vsd::set_log_level(level);
@@ -81,7 +86,10 @@ int main(int argc, char** argv) {
     for (const auto& name : port_names)
       ports.push_back(std::make_unique<vsd::PacketSocket>(name, interface_mtu(name)));
     vsd::IngressDrop ingress_drop(port_names);
-    vsd::Dataplane dataplane(ports, vsd::RoutingTable::read_from_kernel());
+    vsd::fwd::ReassemblyLimits reassembly;
+    reassembly.timeout_ms = uint64_t(ipfrag_time) * 1000;
+    vsd::Dataplane dataplane(ports, vsd::RoutingTable::read_from_kernel(),
+                             vsd::Dataplane::default_clock(), reassembly);
     vsd::CallQueue calls;
     vsd::ControlBridge bridge(dataplane, calls);
     vsd::ControlServer control(socket_path,

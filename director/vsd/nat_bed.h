@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "dut/dut.h"
 #include "topology/live.h"
@@ -12,7 +13,10 @@ namespace vsd {
 
 class NatBed {
  public:
-  NatBed() : live_(parse()), dut_(VSLAB_VSD_BINARY, VSLAB_VSADM_BINARY) { dut_.start(live_); }
+  explicit NatBed(std::vector<std::string> vsd_args = {})
+      : live_(parse()), dut_(VSLAB_VSD_BINARY, VSLAB_VSADM_BINARY, std::move(vsd_args)) {
+    dut_.start(live_);
+  }
   vslab::topo::LiveTopology& live() { return live_; }
   vslab::dut::BuiltinDut& dut() { return dut_; }
 

@@ -54,8 +54,11 @@ Result run_with_input(const std::vector<std::string>& argv, const std::string& i
 
 }  // namespace
 
-BuiltinDut::BuiltinDut(std::string vsd_binary, std::string vsadm_binary)
-    : vsd_(std::move(vsd_binary)), vsadm_(std::move(vsadm_binary)) {}
+BuiltinDut::BuiltinDut(std::string vsd_binary, std::string vsadm_binary,
+                       std::vector<std::string> vsd_args)
+    : vsd_(std::move(vsd_binary)),
+      vsadm_(std::move(vsadm_binary)),
+      vsd_args_(std::move(vsd_args)) {}
 
 BuiltinDut::~BuiltinDut() {
   stop();
@@ -72,6 +75,7 @@ void BuiltinDut::start(const topo::LiveTopology& topology) {
 
   std::vector<std::string> argv{"ip", "netns", "exec", netns_, vsd_, "--socket", socket_};
   for (const auto& iface : director->interfaces) argv.insert(argv.end(), {"--port", iface.name});
+  argv.insert(argv.end(), vsd_args_.begin(), vsd_args_.end());
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   log_path_ = (run_dir / "vsd.log").string();

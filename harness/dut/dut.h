@@ -33,7 +33,9 @@ class Dut {
 // with vsadm through its control socket.
 class BuiltinDut final : public Dut {
  public:
-  BuiltinDut(std::string vsd_binary, std::string vsadm_binary);
+  // vsd_args: more options for vsd (e.g. "--ipfrag-time 1"), after --socket and --port.
+  BuiltinDut(std::string vsd_binary, std::string vsadm_binary,
+             std::vector<std::string> vsd_args = {});
   ~BuiltinDut() override;
   std::string name() const override { return "builtin"; }
   void start(const topo::LiveTopology& topology) override;
@@ -45,6 +47,7 @@ class BuiltinDut final : public Dut {
 
  private:
   std::string vsd_, vsadm_;
+  std::vector<std::string> vsd_args_;
   std::string netns_, socket_;
   int pid_ = -1;
   int output_fd_ = -1;
