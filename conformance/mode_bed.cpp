@@ -103,6 +103,47 @@ std::string ModeBed::client_gateway_mac() const {
   throw std::runtime_error("the client is not linked to a router");
 }
 
+expect::FrameExpectation ModeBed::nat_at_real_server(const Tins::EthernetII& sent, int rs,
+                                                     uint16_t rport) const {
+  expect::FrameExpectation want(sent);
+  want.eth_src(mac("director", "eth1"))
+      .eth_dst(rs_.at(rs - 1).mac)
+      .ip_dst(rs_.at(rs - 1).ip)
+      .ttl(sent.rfind_pdu<Tins::IP>().ttl() - 2)
+      .dport(rport);
+  return want;
+}
+
+int ModeBed::claiming_server(const std::function<expect::FrameExpectation(int rs)>& want_at,
+                             std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  do {
+    for (int rs = 1; rs <= int(rs_.size()); ++rs) {
+      auto want = want_at(rs);
+      bool found = rs_[rs - 1].port->wait_until(
+          [&](std::vector<port::CapturedFrame>& frames) {
+            for (auto& f : frames) {
+              if (f.claimed || !want.compare(f.bytes).ok()) continue;
+              f.claimed = true;
+              return true;
+            }
+            return false;
+          },
+          std::chrono::milliseconds(20));
+      if (found) return rs;
+    }
+  } while (std::chrono::steady_clock::now() < deadline);
+  return 0;
+}
+
+Tins::EthernetII ModeBed::vip_stack_segment_at_client(const Tins::TCP& segment) const {
+  Tins::IP ip(client_.ip, vip());
+  ip.ttl(63);
+  ip.id(0);
+  ip.flags(Tins::IP::DONT_FRAGMENT);
+  return Tins::EthernetII(client_.mac, client_gateway_mac()) / ip / segment;
+}
+
 Tins::EthernetII ModeBed::from_client(const Tins::PDU& l4, uint8_t ttl) const {
   Tins::IP ip(vip(), client_.ip);
   ip.ttl(ttl);

@@ -3,6 +3,8 @@
 // port. Expectations are written by the tests from the spec and the topology file alone.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,7 +51,19 @@ class ModeBed {
 
   // A frame from the client to VIP:vport through the router.
   Tins::EthernetII from_client(const Tins::PDU& l4, uint8_t ttl = 64) const;
+  // What the client receives when the director's own stack answers from the VIP with a TCP
+  // segment (spec 3: TTL 64, DF, ID 0), one router hop later.
+  Tins::EthernetII vip_stack_segment_at_client(const Tins::TCP& segment) const;
   check::FrameChecker& checker() { return *checker_; }
+
+  // NAT towards rs`rs` (spec 2) of a frame the client sent: two hops (router, director), so
+  // TTL - 2; DNAT to RIP:rport; MACs of the director's inner port and the server.
+  expect::FrameExpectation nat_at_real_server(const Tins::EthernetII& sent, int rs,
+                                              uint16_t rport) const;
+  // Which real server (1..3) received a frame matching want_at(rs), claiming it; 0 when none
+  // did before `timeout`.
+  int claiming_server(const std::function<expect::FrameExpectation(int rs)>& want_at,
+                      std::chrono::milliseconds timeout);
   std::string dut_log() const;
 
  private:

@@ -41,13 +41,7 @@ class NatMode : public ModeTest {
   // What the real server receives for a frame the client sent: two hops (router, director),
   // so TTL - 2; DNAT to RIP:rport; MACs of the director's inner port and the server.
   FrameExpectation at_real_server(const Tins::EthernetII& sent, int rs, uint16_t rport) {
-    FrameExpectation want(sent);
-    want.eth_src(director_int_mac_)
-        .eth_dst(bed_->rs(rs).mac)
-        .ip_dst(bed_->rs(rs).ip)
-        .ttl(sent.rfind_pdu<Tins::IP>().ttl() - 2)
-        .dport(rport);
-    return want;
+    return bed_->nat_at_real_server(sent, rs, rport);
   }
 
   std::string director_int_mac_;
@@ -152,12 +146,7 @@ TEST_F(NatMode, AckForAnUnknownFlowGetsRstFromTheVip) {
   rst.flags(Tins::TCP::RST);
   rst.seq(999);
   rst.window(0);
-  Tins::IP ip(bed_->client().ip, bed_->vip());
-  ip.ttl(63);
-  ip.id(0);
-  ip.flags(Tins::IP::DONT_FRAGMENT);
-  FrameExpectation want(Tins::EthernetII(bed_->client().mac, bed_->client_gateway_mac()) / ip /
-                        rst);
+  FrameExpectation want(bed_->vip_stack_segment_at_client(rst));
   EXPECT_OK(bed_->checker().expect_frame(*bed_->client().port, want));
   EXPECT_OK(bed_->checker().expect_no_other_frames(bed_->rs_ports()));
 }

@@ -56,24 +56,7 @@ class Scheduler : public ModeTest {
 
   // Which real server got `sent` (1..3), claiming the frame; 0 when none did before timeout.
   int reached_server(const Tins::EthernetII& sent, std::chrono::milliseconds timeout = 2s) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    do {
-      for (int rs = 1; rs <= 3; ++rs) {
-        auto want = at_real_server(sent, rs);
-        bool found = bed_->rs(rs).port->wait_until(
-            [&](std::vector<port::CapturedFrame>& frames) {
-              for (auto& f : frames) {
-                if (f.claimed || !want.compare(f.bytes).ok()) continue;
-                f.claimed = true;
-                return true;
-              }
-              return false;
-            },
-            20ms);
-        if (found) return rs;
-      }
-    } while (std::chrono::steady_clock::now() < deadline);
-    return 0;
+    return bed_->claiming_server([&](int rs) { return at_real_server(sent, rs); }, timeout);
   }
 
   // Sends `sent` and checks that it reaches rs`rs`; on a miss, says where it went instead.

@@ -18,6 +18,18 @@ std::string_view method_name(Method m) {
   return "?";
 }
 
+std::string_view mark_proto_name(MarkProto p) {
+  switch (p) {
+    case MarkProto::Any:
+      return "any";
+    case MarkProto::Tcp:
+      return "tcp";
+    case MarkProto::Udp:
+      return "udp";
+  }
+  return "?";
+}
+
 std::string ServiceKey::str() const {
   if (fwmark != 0) return "FWM " + std::to_string(fwmark);
   return std::string(proto_name(proto)) + " " + vip.str();

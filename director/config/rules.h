@@ -1,6 +1,7 @@
 // The director's configuration as ipvsadm describes it: virtual services, their real servers
-// (destinations), FULLNAT local addresses and the timeouts. What vsadm edits, what `-S`
-// prints, and what the data plane reads as an immutable snapshot.
+// (destinations), FULLNAT local addresses and the timeouts, plus vsd's packet classifier (the
+// rules that give packets the firewall mark fwmark services match). What vsadm edits, what
+// `-S` prints, and what the data plane reads as an immutable snapshot.
 #pragma once
 
 #include <cstdint>
@@ -41,6 +42,9 @@ struct Service {
   uint32_t persistence_timeout = 360;                   // seconds; -p without a value means 360
   Ipv4 persistence_mask = Ipv4::from_host(0xffffffff);  // -M
   bool one_packet = false;                              // -o (UDP)
+  // --toa: FULLNAT TCP connections tell the real server the client's address in a TCP option
+  // (spec 2 FULLNAT, DPVS's TOA); nothing for other methods.
+  bool toa = false;
   // In scheduling order: a new destination goes to the head of the list (ip_vs_ctl.c
   // __ip_vs_add_dest), so the newest is first.
   std::vector<Destination> destinations;
@@ -48,6 +52,25 @@ struct Service {
   bool operator==(const Service&) const = default;
 
   const Destination* find_destination(Endpoint rip) const;
+};
+
+// Which packets a mark rule takes. IPVS schedules only TCP and UDP here, so "any" is either.
+enum class MarkProto : uint8_t { Any, Tcp, Udp };
+std::string_view mark_proto_name(MarkProto p);  // "tcp", "udp", "any" (vsadm --proto)
+
+// One rule of vsd's classifier (vsadm --add-mark). Kernel IPVS reads a packet's mark from
+// netfilter (an iptables or nft MARK rule); vsd sees frames before netfilter, so it marks them
+// itself. Rules are tried in order and the first that takes the packet gives the mark.
+struct MarkRule {
+  uint32_t mark = 0;  // never 0: 0 is "no mark"
+  MarkProto proto = MarkProto::Any;
+  Ipv4 dest;               // a network address: no bits set past prefix_len
+  uint8_t prefix_len = 0;  // 0..32; 0.0.0.0/0 takes every destination
+  uint16_t dport_min = 0;  // inclusive range
+  uint16_t dport_max = 65535;
+  bool operator==(const MarkRule&) const = default;
+
+  Ipv4 dest_mask() const { return Ipv4{prefix_len == 0 ? 0u : ~0u << (32 - prefix_len)}; }
 };
 
 struct Timeouts {
@@ -60,6 +83,7 @@ struct Timeouts {
 struct RuleSet {
   std::vector<Service> services;  // in creation order
   Timeouts timeouts;
+  std::vector<MarkRule> marks;  // the classifier, in evaluation order
   bool operator==(const RuleSet&) const = default;
 
   Service* find_service(const ServiceKey& key);

@@ -47,6 +47,9 @@ struct ConnectionEntry {
   Endpoint client;         // port 0 for a persistence template
   Endpoint virtual_addr;
   Endpoint destination;
+  // A fwmark persistence template: the kernel keys it with IPPROTO_IP, so it serves every
+  // protocol and ipvsadm lists it as "IP", its virtual address being the mark (0.0.0.7:0).
+  bool any_protocol = false;
   bool operator==(const ConnectionEntry&) const = default;
 };
 

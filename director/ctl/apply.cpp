@@ -22,6 +22,9 @@ constexpr std::string_view kInvalid =
 // DPVS words these "already exist" / "not exist"; vsd says what.
 constexpr std::string_view kLocalAddressExists = "Local address already exists";
 constexpr std::string_view kNoSuchLocalAddress = "No such local address";
+// The classifier is vsd's own, so its words are too, in ipvsadm's style.
+constexpr std::string_view kMarkRuleExists = "Mark rule already exists";
+constexpr std::string_view kNoSuchMarkRule = "No such mark rule";
 
 Failure kernel_refused(std::string_view message) {
   return refused(std::string(message));
@@ -34,6 +37,7 @@ void set_service_fields(Service& service, const ServiceSettings& settings) {
   service.persistence_timeout = settings.persistence_timeout;
   service.persistence_mask = settings.persistence_mask;
   service.one_packet = settings.one_packet;
+  service.toa = settings.toa;
 }
 
 // There are no persistence engines in vsd (the kernel has only "sip", as a module).
@@ -148,6 +152,25 @@ std::optional<Failure> delete_local_address(RuleSet& rules, const Command& comma
   return std::nullopt;
 }
 
+// A rule equal to one in the list could never match (the first one wins), and would make
+// --del-mark ambiguous; one with the same match but another mark is kept, as iptables keeps it.
+std::optional<Failure> add_mark(RuleSet& rules, const Command& command) {
+  auto& marks = rules.marks;
+  if (std::find(marks.begin(), marks.end(), command.mark_rule) != marks.end()) {
+    return kernel_refused(kMarkRuleExists);
+  }
+  marks.push_back(command.mark_rule);  // evaluated last, like iptables -A
+  return std::nullopt;
+}
+
+std::optional<Failure> delete_mark(RuleSet& rules, const Command& command) {
+  auto& marks = rules.marks;
+  auto it = std::find(marks.begin(), marks.end(), command.mark_rule);
+  if (it == marks.end()) return kernel_refused(kNoSuchMarkRule);
+  marks.erase(it);
+  return std::nullopt;
+}
+
 bool is_comment_start(char c) {
   return c == '#';
 }
@@ -189,6 +212,7 @@ std::optional<Failure> apply(RuleSet& rules, const Command& command) {
       return delete_service(rules, command);
     case Op::Clear:
       rules.services.clear();
+      rules.marks.clear();  // the classifier only serves fwmark services
       return std::nullopt;  // timeouts stay, as in IPVS
     case Op::AddServer:
       return add_server(rules, command);
@@ -203,6 +227,10 @@ std::optional<Failure> apply(RuleSet& rules, const Command& command) {
       return add_local_address(rules, command);
     case Op::DeleteLocalAddress:
       return delete_local_address(rules, command);
+    case Op::AddMark:
+      return add_mark(rules, command);
+    case Op::DeleteMark:
+      return delete_mark(rules, command);
     default:
       return std::nullopt;
   }

@@ -10,6 +10,8 @@
 //  - a new destination goes to the head of the list (__ip_vs_add_dest), so the newest is
 //    scanned first; -e keeps the position.
 //  - --set: a value of 0 keeps the current timeout.
+//  - --add-mark appends to the classifier (first match wins); --del-mark removes the rule equal
+//    to the one given; -C clears the services and the classifier.
 //  - every failure leaves the RuleSet exactly as it was.
 #pragma once
 

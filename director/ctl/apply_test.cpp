@@ -2,6 +2,7 @@
 // destination order, -E/-e replacing fields, refusals that leave everything unchanged, and -R
 // all or nothing.
 #include "ctl/apply.h"
+#include "ctl/test_commands.h"
 
 #include <gtest/gtest.h>
 
@@ -10,31 +11,7 @@
 namespace vsd::ctl {
 namespace {
 
-std::vector<std::string> words(const std::string& line) {
-  std::istringstream in(line);
-  std::vector<std::string> out;
-  for (std::string w; in >> w;) out.push_back(w);
-  return out;
-}
-
-// Parses and applies one command line; the failure, if any.
-std::optional<Failure> run(RuleSet& rules, const std::string& line) {
-  auto command = parse_command(words(line));
-  if (!command.ok()) return command.failure();
-  return apply(rules, command.value());
-}
-
-void run_ok(RuleSet& rules, const std::string& line) {
-  auto failure = run(rules, line);
-  ASSERT_FALSE(failure) << line << ": " << *failure;
-}
-
-ServiceKey tcp(const char* addr, uint16_t port) {
-  return {Proto::Tcp, {*Ipv4::parse(addr), port}, 0};
-}
-Endpoint ep(const char* addr, uint16_t port) {
-  return {*Ipv4::parse(addr), port};
-}
+using namespace test_lines;
 
 std::vector<Endpoint> destination_order(const RuleSet& rules, const ServiceKey& key) {
   std::vector<Endpoint> order;

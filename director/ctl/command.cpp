@@ -37,6 +37,9 @@ enum class Opt : uint8_t {
   AddLaddr,
   DelLaddr,
   GetLaddr,
+  AddMark,
+  DelMark,
+  ListMarks,
   // options
   Tcp,
   Udp,
@@ -67,6 +70,11 @@ enum class Opt : uint8_t {
   SchedFlags,
   TunType,
   LocalAddress,
+  MarkProto,
+  MarkDest,
+  MarkDport,
+  Marks,
+  Toa,
 };
 
 enum class Arg : uint8_t { None, Required, Optional };
@@ -98,6 +106,9 @@ constexpr std::array kOptions = {
     OptionSpec{"add-laddr", 0, Opt::AddLaddr, Arg::None},
     OptionSpec{"del-laddr", 0, Opt::DelLaddr, Arg::None},
     OptionSpec{"get-laddr", 0, Opt::GetLaddr, Arg::None},
+    OptionSpec{"add-mark", 0, Opt::AddMark, Arg::None},
+    OptionSpec{"del-mark", 0, Opt::DelMark, Arg::None},
+    OptionSpec{"list-marks", 0, Opt::ListMarks, Arg::None},
     OptionSpec{"tcp-service", 't', Opt::Tcp, Arg::Required},
     OptionSpec{"udp-service", 'u', Opt::Udp, Arg::Required},
     OptionSpec{"fwmark-service", 'f', Opt::Fwmark, Arg::Required},
@@ -127,13 +138,18 @@ constexpr std::array kOptions = {
     OptionSpec{"sched-flags", 0, Opt::SchedFlags, Arg::Required},
     OptionSpec{"tun-type", 0, Opt::TunType, Arg::Required},
     OptionSpec{"laddr", 'z', Opt::LocalAddress, Arg::Required},
+    OptionSpec{"proto", 0, Opt::MarkProto, Arg::Required},
+    OptionSpec{"dest", 0, Opt::MarkDest, Arg::Required},
+    OptionSpec{"dport", 0, Opt::MarkDport, Arg::Required},
+    OptionSpec{"marks", 0, Opt::Marks, Arg::None},
+    OptionSpec{"toa", 0, Opt::Toa, Arg::None},
 };
 
 constexpr OptionSpec kSchedFlagsShort{"", 'b', Opt::SchedFlags, Arg::Required};
 constexpr OptionSpec kFullNatShort{"", 'b', Opt::FullNat, Arg::None};
 
 bool is_command(Opt opt) {
-  return opt <= Opt::GetLaddr;
+  return opt <= Opt::ListMarks;
 }
 
 // One step of the scan: an option (with its value, if it takes one), a non-option word, or a
@@ -271,6 +287,11 @@ enum Column : uint8_t {
   kSchedFlags,
   kTunType,
   kLaddr,
+  kMarkProto,
+  kMarkDest,
+  kMarkDport,
+  kMarks,
+  kToa,
   kColumnCount,
 };
 
@@ -298,6 +319,11 @@ constexpr std::array<std::string_view, kColumnCount> kColumnNames = {
     "sched-flags",
     "tun-type",
     "laddr",
+    "proto",
+    "dest",
+    "dport",
+    "marks",
+    "toa",
 };
 
 struct CommandRule {
@@ -308,25 +334,28 @@ struct CommandRule {
 
 // Column index ruler (kColumnNames holds the names):
 //               0         1         2
-//               01234567890123456789012
+//               0123456789012345678901234567
 constexpr std::array kCommandRules = {
-    CommandRule{"xx+   xxxxxxxxxxxx   xx", Op::AddService, "add-service"},
-    CommandRule{"xx+   xxxxxxxxxxxx   xx", Op::EditService, "edit-service"},
-    CommandRule{"xx+xxxxxxxxxxxxxxxxxxxx", Op::DeleteService, "delete-service"},
-    CommandRule{"xxxxxxxxxxxxxxxxxxxxxxx", Op::Clear, "flush"},
-    CommandRule{" 11xxxxxxxx1      xxxxx", Op::List, "list"},
-    CommandRule{"xx+xxx+    xxxxxxxxxx x", Op::AddServer, "add-server"},
-    CommandRule{"xx+xxx+xxxxxxxxxxxxxxxx", Op::DeleteServer, "delete-server"},
-    CommandRule{"xx+xxx+    xxxxxxxxxx x", Op::EditServer, "edit-server"},
-    CommandRule{"xxxxxxxxxxxxxxxxxxxxxxx", Op::SetTimeouts, "set"},
-    CommandRule{"xxxxxxxxxxxxxxxxxxxxxxx", Op::Restore, "restore"},
-    CommandRule{" xxxxxxxxxxxxxxxxxxxxxx", Op::Save, "save"},
-    CommandRule{"xx xxxxxxxxxxxxxxxxxxxx", Op::Zero, "zero"},
-    CommandRule{"xx+xxxxxxxxxxxxxxxxxxx+", Op::AddLocalAddress, "add-laddr"},
-    CommandRule{"xx+xxxxxxxxxxxxxxxxxxx+", Op::DeleteLocalAddress, "del-laddr"},
-    CommandRule{" x xxxxxxxxxxxxxxxxxxxx", Op::ListLocalAddresses, "get-laddr"},
-    CommandRule{"                       ", Op::Help, "help"},
-    CommandRule{"                       ", Op::Version, "version"},
+    CommandRule{"xx+   xxxxxxxxxxxx   xxxxxx ", Op::AddService, "add-service"},
+    CommandRule{"xx+   xxxxxxxxxxxx   xxxxxx ", Op::EditService, "edit-service"},
+    CommandRule{"xx+xxxxxxxxxxxxxxxxxxxxxxxxx", Op::DeleteService, "delete-service"},
+    CommandRule{"xxxxxxxxxxxxxxxxxxxxxxxxxxxx", Op::Clear, "flush"},
+    CommandRule{" 11xxxxxxxx1      xxxxxxxxxx", Op::List, "list"},
+    CommandRule{"xx+xxx+    xxxxxxxxxx xxxxxx", Op::AddServer, "add-server"},
+    CommandRule{"xx+xxx+xxxxxxxxxxxxxxxxxxxxx", Op::DeleteServer, "delete-server"},
+    CommandRule{"xx+xxx+    xxxxxxxxxx xxxxxx", Op::EditServer, "edit-server"},
+    CommandRule{"xxxxxxxxxxxxxxxxxxxxxxxxxxxx", Op::SetTimeouts, "set"},
+    CommandRule{"xxxxxxxxxxxxxxxxxxxxxxxxxxxx", Op::Restore, "restore"},
+    CommandRule{" xxxxxxxxxxxxxxxxxxxxxxxxx x", Op::Save, "save"},
+    CommandRule{"xx xxxxxxxxxxxxxxxxxxxxxxxxx", Op::Zero, "zero"},
+    CommandRule{"xx+xxxxxxxxxxxxxxxxxxx+xxxxx", Op::AddLocalAddress, "add-laddr"},
+    CommandRule{"xx+xxxxxxxxxxxxxxxxxxx+xxxxx", Op::DeleteLocalAddress, "del-laddr"},
+    CommandRule{" x xxxxxxxxxxxxxxxxxxxxxxxxx", Op::ListLocalAddresses, "get-laddr"},
+    CommandRule{"xx+xxxxxxxxxxxxxxxxxxxx   xx", Op::AddMark, "add-mark"},
+    CommandRule{"xx+xxxxxxxxxxxxxxxxxxxx   xx", Op::DeleteMark, "del-mark"},
+    CommandRule{" xxxxxxxxxxxxxxxxxxxxxxxxxxx", Op::ListMarks, "list-marks"},
+    CommandRule{"                            ", Op::Help, "help"},
+    CommandRule{"                            ", Op::Version, "version"},
 };
 
 constexpr bool every_row_has_all_columns() {
@@ -380,6 +409,12 @@ std::optional<Op> op_for(Opt opt) {
       return Op::DeleteLocalAddress;
     case Opt::GetLaddr:
       return Op::ListLocalAddresses;
+    case Opt::AddMark:
+      return Op::AddMark;
+    case Opt::DelMark:
+      return Op::DeleteMark;
+    case Opt::ListMarks:
+      return Op::ListMarks;
     default:
       return std::nullopt;
   }
@@ -477,6 +512,41 @@ Result<uint32_t> parse_sched_flags(std::string_view text, std::string_view sched
   }
   if (!any) return usage_error("invalid scheduler flag `" + std::string(text) + "'");
   return bits;
+}
+
+std::optional<MarkProto> parse_mark_proto(std::string_view text) {
+  for (MarkProto p : {MarkProto::Any, MarkProto::Tcp, MarkProto::Udp}) {
+    if (mark_proto_name(p) == text) return p;
+  }
+  return std::nullopt;
+}
+
+// "a.b.c.d" (a host, /32) or "a.b.c.d/len" with len 0..32 in decimal.
+std::optional<std::pair<Ipv4, uint8_t>> parse_prefix(std::string_view text) {
+  const std::size_t slash = text.find('/');
+  auto addr = Ipv4::parse(text.substr(0, slash));
+  if (!addr) return std::nullopt;
+  if (slash == std::string_view::npos) return std::pair{*addr, uint8_t{32}};
+  const std::string_view len = text.substr(slash + 1);
+  if (len.empty() || len.size() > 2 || !all_digits(len)) return std::nullopt;
+  auto n = to_number(len, 0, 32);
+  if (!n) return std::nullopt;
+  return std::pair{*addr, static_cast<uint8_t>(*n)};
+}
+
+// "port" or "first:last" (iptables' --dport spelling), numbers 0..65535, first <= last.
+std::optional<std::pair<uint16_t, uint16_t>> parse_port_range(std::string_view text) {
+  auto port = [](std::string_view p) -> std::optional<uint16_t> {
+    if (p.empty() || p.size() > 5 || !all_digits(p)) return std::nullopt;
+    auto n = to_number(p, 0, 65535);
+    if (!n) return std::nullopt;
+    return static_cast<uint16_t>(*n);
+  };
+  const std::size_t colon = text.find(':');
+  auto first = port(text.substr(0, colon));
+  auto last = colon == std::string_view::npos ? first : port(text.substr(colon + 1));
+  if (!first || !last || *first > *last) return std::nullopt;
+  return std::pair{*first, *last};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -603,6 +673,16 @@ class CommandParser {
         return read_tun_type(value);
       case Opt::LocalAddress:
         return read_local_address(value);
+      case Opt::MarkProto:
+        return read_mark_proto(value);
+      case Opt::MarkDest:
+        return read_mark_dest(value);
+      case Opt::MarkDport:
+        return read_mark_dport(value);
+      case Opt::Marks:
+        return read_flag(kMarks, command_.list.marks);
+      case Opt::Toa:
+        return read_flag(kToa, command_.settings.toa);
       default:
         return usage_error("invalid option");  // commands are handled by the caller
     }
@@ -715,6 +795,40 @@ class CommandParser {
     return std::nullopt;
   }
 
+  std::optional<Failure> read_mark_proto(const std::string& value) {
+    if (auto failure = mark(kMarkProto)) return failure;
+    auto proto = parse_mark_proto(value);
+    if (!proto) return usage_error("illegal protocol `" + value + "' specified (tcp, udp or any)");
+    command_.mark_rule.proto = *proto;
+    return std::nullopt;
+  }
+
+  std::optional<Failure> read_mark_dest(const std::string& value) {
+    if (auto failure = mark(kMarkDest)) return failure;
+    auto net = parse_prefix(value);
+    if (!net) return usage_error("illegal destination address[/prefix] specified");
+    const MarkRule probe{0, MarkProto::Any, net->first, net->second, 0, 65535};
+    const Ipv4 network = net->first.masked(probe.dest_mask());
+    // iptables would quietly mask the address; refusing keeps what -S prints equal to what was
+    // typed, and a typo in the prefix length shows at once.
+    if (network != net->first) {
+      return usage_error("destination " + value + " has host bits set (the network is " +
+                         network.str() + "/" + std::to_string(net->second) + ")");
+    }
+    command_.mark_rule.dest = net->first;
+    command_.mark_rule.prefix_len = net->second;
+    return std::nullopt;
+  }
+
+  std::optional<Failure> read_mark_dport(const std::string& value) {
+    if (auto failure = mark(kMarkDport)) return failure;
+    auto range = parse_port_range(value);
+    if (!range) return usage_error("illegal destination port range `" + value + "' specified");
+    command_.mark_rule.dport_min = range->first;
+    command_.mark_rule.dport_max = range->second;
+    return std::nullopt;
+  }
+
   // -------------------------------------------------------------------------------------------
   // After the scan, in ipvsadm's order: --set's values, stray words, -b, the option table, then
   // each command's own checks.
@@ -741,8 +855,12 @@ class CommandParser {
         return settle_list_options();
       case Op::Save:
       case Op::ListLocalAddresses:
+      case Op::ListMarks:
         command_.list.numeric = given_[kNumeric];
         return std::nullopt;
+      case Op::AddMark:
+      case Op::DeleteMark:
+        return settle_mark_rule();
       default:
         return std::nullopt;
     }
@@ -815,6 +933,16 @@ class CommandParser {
     return std::nullopt;
   }
 
+  std::optional<Failure> settle_mark_rule() {
+    // The classifier gives marks, so a rule names a mark, never an address service.
+    if (command_.service->fwmark == 0) {
+      return usage_error("The '" + std::string(rule_for(command_.op).name) +
+                         "' command takes a firewall mark (-f MARK), not -t or -u");
+    }
+    command_.mark_rule.mark = command_.service->fwmark;
+    return std::nullopt;
+  }
+
   std::optional<Failure> settle_list_options() {
     const bool connection_or_timeout = given_[kConnection] || given_[kTimeout];
     const bool counters = given_[kStats] || given_[kRate] || given_[kThresholds];
@@ -862,6 +990,8 @@ bool changes_rules(Op op) {
     case Op::SetTimeouts:
     case Op::AddLocalAddress:
     case Op::DeleteLocalAddress:
+    case Op::AddMark:
+    case Op::DeleteMark:
       return true;
     default:
       return false;
@@ -877,7 +1007,7 @@ std::string usage_text() {
          "Usage:\n"
          "  vsadm -A|-E SERVICE [-s SCHED] [-p [TIMEOUT]] [-M NETMASK] [-o] [-b FLAGS]\n"
          "  vsadm -D SERVICE\n"
-         "  vsadm -C\n"
+         "  vsadm -C                 (the services and the mark classifier)\n"
          "  vsadm -R                 (rules from standard input, all or nothing)\n"
          "  vsadm -S [-n]\n"
          "  vsadm -a|-e SERVICE -r SERVER[:PORT] [-g|-i|-m|-b] [-w W] [-x UPPER] [-y LOWER]\n"
@@ -888,6 +1018,10 @@ std::string usage_text() {
          "  vsadm --set TCP TCPFIN UDP      (seconds; 0 keeps the current value)\n"
          "  vsadm --add-laddr|--del-laddr -z LOCAL-ADDR SERVICE     (FULLNAT)\n"
          "  vsadm --get-laddr [SERVICE]\n"
+         "  vsadm --add-mark|--del-mark -f MARK [--proto tcp|udp|any] [--dest ADDR[/LEN]]\n"
+         "                  [--dport PORT[:PORT]]   (vsd's classifier; first match wins)\n"
+         "  vsadm --list-marks\n"
+         "  vsadm -S [-n] --marks            (the services, then the classifier rules)\n"
          "  vsadm -h | -v\n"
          "\n"
          "SERVICE is -t ADDR[:PORT] (TCP), -u ADDR[:PORT] (UDP) or -f MARK (firewall mark);\n"
@@ -899,6 +1033,7 @@ std::string usage_text() {
          "  --persistent     -p  persistence, TIMEOUT seconds (default 360)\n"
          "  --netmask        -M  client mask for persistence (default 255.255.255.255)\n"
          "  --ops            -o  one-packet scheduling (UDP)\n"
+         "  --toa                on -A/-E: FULLNAT tells the real server the client (DPVS TOA)\n"
          "  --sched-flags    -b  on -A/-E: sh-fallback,sh-port or mh-fallback,mh-port\n"
          "  --real-server    -r  real server address\n"
          "  --gatewaying     -g  direct routing (default)\n"

@@ -3,6 +3,8 @@
 // optional value, non-option words only for --set; the errors are ipvsadm's, word for word.
 // DPVS additions: FULLNAT destinations (-b/--fullnat on -a/-e) and local addresses
 // (--add-laddr/--del-laddr/--get-laddr with -z).
+// vsd additions: the mark classifier (--add-mark/--del-mark -f MARK [--proto tcp|udp|any]
+// [--dest ADDR[/LEN]] [--dport PORT[:PORT]], --list-marks, -S --marks); see director/README.md.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +34,9 @@ enum class Op : uint8_t {
   AddLocalAddress,     // --add-laddr (DPVS)
   DeleteLocalAddress,  // --del-laddr (DPVS)
   ListLocalAddresses,  // --get-laddr (DPVS)
+  AddMark,             // --add-mark (vsd)
+  DeleteMark,          // --del-mark (vsd)
+  ListMarks,           // --list-marks (vsd)
   Help,                // -h
   Version,             // -v
 };
@@ -48,6 +53,9 @@ struct ListOptions {
   bool numeric = false;  // -n; without it ports are shown by service name
   bool exact = false;    // --exact: no K/M/G abbreviation
   bool sorted = true;    // --nosort turns it off
+  // -S --marks: the classifier's --add-mark lines follow the services. Not by default: ipvsadm
+  // -R cannot read them (it has no such option, and treats no line as a comment).
+  bool marks = false;
   bool operator==(const ListOptions&) const = default;
 };
 
@@ -67,6 +75,7 @@ struct ServiceSettings {
   Ipv4 persistence_mask = Ipv4::from_host(0xffffffff);
   bool one_packet = false;
   uint32_t sched_flags = 0;  // kSchedFlag bits
+  bool toa = false;          // --toa: FULLNAT connections carry the client address (DPVS)
   bool operator==(const ServiceSettings&) const = default;
 };
 
@@ -76,6 +85,7 @@ struct Command {
   ServiceSettings settings;           // -A, -E
   Destination destination;            // -a, -e, -d; DR/TUN ports already forced
   std::optional<Ipv4> local_address;  // -z
+  MarkRule mark_rule;                 // --add-mark, --del-mark; its mark is the -f MARK
   Timeouts timeouts;                  // --set; 0 keeps the current value
   ListOptions list;                   // -L, -S, --get-laddr
   bool operator==(const Command&) const = default;

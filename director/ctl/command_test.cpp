@@ -7,35 +7,12 @@
 #include <sstream>
 
 #include "ctl/port_names.h"
+#include "ctl/test_commands.h"
 
 namespace vsd::ctl {
 namespace {
 
-std::vector<std::string> words(const std::string& line) {
-  std::istringstream in(line);
-  std::vector<std::string> out;
-  for (std::string w; in >> w;) out.push_back(w);
-  return out;
-}
-
-Command parsed(const std::string& line) {
-  auto result = parse_command(words(line));
-  EXPECT_TRUE(result.ok()) << line << ": " << (result.ok() ? "" : result.failure().message);
-  return result.ok() ? result.value() : Command{};
-}
-
-Failure failure_of(const std::string& line) {
-  auto result = parse_command(words(line));
-  EXPECT_FALSE(result.ok()) << line << " was accepted";
-  return result.ok() ? Failure{} : result.failure();
-}
-
-ServiceKey tcp(const char* addr, uint16_t port) {
-  return {Proto::Tcp, {*Ipv4::parse(addr), port}, 0};
-}
-Endpoint ep(const char* addr, uint16_t port) {
-  return {*Ipv4::parse(addr), port};
-}
+using namespace test_lines;
 
 // --- what commands mean ----------------------------------------------------------------------
 
@@ -48,6 +25,15 @@ TEST(ParseCommand, AddServiceTakesIpvsadmDefaults) {
   EXPECT_EQ(c.settings.persistence_mask, Ipv4::from_octets(255, 255, 255, 255));
   EXPECT_FALSE(c.settings.one_packet);
   EXPECT_EQ(c.settings.sched_flags, 0u);
+}
+
+TEST(ParseCommand, ToaIsAServiceOptionOnly) {
+  EXPECT_TRUE(parsed("-A -t 10.0.0.1:80 -s rr --toa").settings.toa);
+  EXPECT_FALSE(parsed("-A -t 10.0.0.1:80 -s rr").settings.toa);
+  EXPECT_TRUE(parsed("-E -t 10.0.0.1:80 -s rr --toa").settings.toa);
+  // ipvsadm's words for an option a command does not take.
+  EXPECT_EQ(failure_of("-a -t 10.0.0.1:80 -r 10.0.1.1 -b --toa").message,
+            "Illegal 'toa' option with the 'add-server' command");
 }
 
 TEST(ParseCommand, PersistentWithoutValueMeans360Seconds) {

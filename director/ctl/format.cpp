@@ -26,9 +26,16 @@ std::string endpoint_text(const Endpoint& endpoint, Proto proto, bool numeric) {
   return endpoint.addr.str() + ":" + port_name_or_number(endpoint.port, proto);
 }
 
+// ipvsadm prints the mark with %d (print_service_entry), so a mark above 2^31 - 1 shows
+// negative, in -S too, where ipvsadm -R (and vsadm -R) then refuse it. vsd prints what ipvsadm
+// prints.
+int32_t mark_as_ipvsadm_prints_it(uint32_t mark) {
+  return static_cast<int32_t>(mark);
+}
+
 // "TCP  10.0.0.1:80", "FWM  7".
 std::string service_label(const ServiceKey& key, bool numeric) {
-  if (key.fwmark != 0) return fmt::format("FWM  {}", key.fwmark);
+  if (key.fwmark != 0) return fmt::format("FWM  {}", mark_as_ipvsadm_prints_it(key.fwmark));
   return truncated(
       fmt::format("{:<4} {}", proto_name(key.proto), endpoint_text(key.vip, key.proto, numeric)),
       kServiceNameWidth);
@@ -36,7 +43,7 @@ std::string service_label(const ServiceKey& key, bool numeric) {
 
 // "-t 10.0.0.1:80", "-f 7".
 std::string service_option(const ServiceKey& key, bool numeric) {
-  if (key.fwmark != 0) return fmt::format("-f {}", key.fwmark);
+  if (key.fwmark != 0) return fmt::format("-f {}", mark_as_ipvsadm_prints_it(key.fwmark));
   const char* option = key.proto == Proto::Udp ? "-u" : "-t";
   return fmt::format("{} {}", option, endpoint_text(key.vip, key.proto, numeric));
 }
@@ -154,6 +161,7 @@ std::string service_settings_text(const Service& service, bool numeric) {
     if (!has_all_ones_mask(service)) line += " mask " + service.persistence_mask.str();
   }
   if (service.one_packet) line += " ops";
+  if (service.toa) line += " toa";  // vsd's, as --toa is
   return line;
 }
 
@@ -223,6 +231,7 @@ std::string save_service(const Service& service, bool numeric) {
   }
   if (service.one_packet) out += " -o";
   if (!service.sched_flags.empty()) out += " -b " + joined(service.sched_flags, ",");
+  if (service.toa) out += " --toa";
   out += "\n";
   for (const Destination* dest : listing_order(service, true)) {
     // Like ipvsadm, -S saves method and weight only: thresholds are not part of the script.
@@ -243,13 +252,31 @@ std::string save_service(const Service& service, bool numeric) {
 
 std::string local_addresses_entry(const Service& service) {
   const std::string name =
-      service.key.fwmark != 0 ? fmt::format("FWM  {}", service.key.fwmark) : service.key.vip.str();
+      service.key.fwmark != 0 ? service_label(service.key, true) : service.key.vip.str();
   std::string out = fmt::format("{:<20} {:<8} \n", name, service.local_addresses.size());
   for (Ipv4 local : service.local_addresses) {
     // vsd does not count per local address; DPVS's CONFLICTS and CONNS read 0.
     out += fmt::format("{:<20} {:<8} {:<20} {:<10} {:<10}\n", "", "", local.str(), 0, 0);
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The classifier (vsd's own): --list-marks and the --add-mark lines of -S --marks.
+
+std::string port_range_text(const MarkRule& rule) {
+  if (rule.dport_min == rule.dport_max) return std::to_string(rule.dport_min);
+  return fmt::format("{}:{}", rule.dport_min, rule.dport_max);
+}
+
+std::string prefix_text(const MarkRule& rule) {
+  return fmt::format("{}/{}", rule.dest.str(), rule.prefix_len);
+}
+
+// Every field is written out, defaults too, so the line reads the same whatever the defaults.
+std::string save_mark(const MarkRule& rule) {
+  return fmt::format("--add-mark -f {} --proto {} --dest {} --dport {}\n", rule.mark,
+                     mark_proto_name(rule.proto), prefix_text(rule), port_range_text(rule));
 }
 
 std::string no_such_service_text() {
@@ -299,10 +326,14 @@ std::string format_connections(const DirectorState& state, const ListOptions& op
   }
   for (const ConnectionEntry& c : state.connections) {
     const std::string expire = fmt::format("{:02}:{:02}", c.expires_s / 60, c.expires_s % 60);
-    out += fmt::format("{:<3} {:<6} {:<11} {:<18} {:<18} {}\n", proto_name(c.proto), expire,
-                       c.state, endpoint_text(c.client, c.proto, options.numeric),
-                       endpoint_text(c.virtual_addr, c.proto, options.numeric),
-                       endpoint_text(c.destination, c.proto, options.numeric));
+    // ipvsadm names ports only for TCP and UDP entries (print_conn), so an "IP" template's
+    // ports stay numbers.
+    const bool numeric = options.numeric || c.any_protocol;
+    out += fmt::format("{:<3} {:<6} {:<11} {:<18} {:<18} {}\n",
+                       c.any_protocol ? std::string_view("IP") : proto_name(c.proto), expire,
+                       c.state, endpoint_text(c.client, c.proto, numeric),
+                       endpoint_text(c.virtual_addr, c.proto, numeric),
+                       endpoint_text(c.destination, c.proto, numeric));
   }
   return out;
 }
@@ -312,9 +343,24 @@ std::string format_timeouts(const Timeouts& timeouts) {
                      timeouts.udp);
 }
 
-std::string format_save(const RuleSet& rules, bool numeric) {
+std::string format_save(const RuleSet& rules, bool numeric, bool with_marks) {
   std::string out;
   for (const Service* service : listing_order(rules, true)) out += save_service(*service, numeric);
+  if (with_marks) {
+    for (const MarkRule& rule : rules.marks) out += save_mark(rule);
+  }
+  return out;
+}
+
+std::string format_marks(const RuleSet& rules) {
+  std::string out =
+      fmt::format("{:<4} {:<18} {:<11} {}\n", "Prot", "DestinationNet", "DestPorts", "Mark");
+  for (const MarkRule& rule : rules.marks) {
+    std::string proto(mark_proto_name(rule.proto));
+    for (char& c : proto) c = static_cast<char>(c - 'a' + 'A');
+    out += fmt::format("{:<4} {:<18} {:<11} {}\n", proto, prefix_text(rule), port_range_text(rule),
+                       rule.mark);
+  }
   return out;
 }
 
@@ -345,7 +391,9 @@ Result<std::string> format_command(const DirectorState& state, const Command& co
       if (command.service) return format_one_service(state, *command.service, command.list);
       return format_services(state, command.list);
     case Op::Save:
-      return format_save(state.rules, command.list.numeric);
+      return format_save(state.rules, command.list.numeric, command.list.marks);
+    case Op::ListMarks:
+      return format_marks(state.rules);
     case Op::ListLocalAddresses:
       return format_local_addresses(state.rules, command.service);
     default:

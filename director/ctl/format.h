@@ -35,8 +35,12 @@ std::string format_connections(const DirectorState& state, const ListOptions& op
 std::string format_timeouts(const Timeouts& timeouts);
 // -S [-n]: commands that -R restores to the same rules. TUN destinations carry
 // "--tun-type ipip", FULLNAT ones "-b", and each local address is an --add-laddr line after
-// its service's destinations.
-std::string format_save(const RuleSet& rules, bool numeric);
+// its service's destinations. with_marks (-S --marks) adds the classifier as --add-mark lines,
+// in evaluation order, after every service; without it the text is what ipvsadm -S prints,
+// which ipvsadm -R can load.
+std::string format_save(const RuleSet& rules, bool numeric, bool with_marks = false);
+// --list-marks: the classifier rules in evaluation order (vsd's own table; ipvsadm has none).
+std::string format_marks(const RuleSet& rules);
 // --get-laddr [SERVICE], as DPVS's ipvsadm prints it.
 Result<std::string> format_local_addresses(const RuleSet& rules,
                                            const std::optional<ServiceKey>& only);

@@ -388,6 +388,21 @@ TEST(FormatSave, FullNatAndLocalAddressesRoundTrip) {
   EXPECT_EQ(format_save(again, true), saved);
 }
 
+TEST(FormatSave, ToaSavesAsItsOptionAndRestores) {
+  constexpr const char* kSave =
+      "-A -t 10.0.0.1:80 -s rr --toa\n"
+      "-a -t 10.0.0.1:80 -r 10.0.1.1:8080 -b -w 1\n"
+      "--add-laddr -z 10.0.2.1 -t 10.0.0.1:80\n";
+  RuleSet restored;
+  ASSERT_EQ(apply_restore(restored, kSave), std::nullopt);
+  ASSERT_EQ(restored.services.size(), 1u);
+  EXPECT_TRUE(restored.services[0].toa);
+  EXPECT_EQ(format_save(restored, true), kSave);
+  // -E without --toa turns it off, as -E resets every flag it is not given.
+  ASSERT_EQ(apply_restore(restored, "-E -t 10.0.0.1:80 -s rr\n"), std::nullopt);
+  EXPECT_FALSE(restored.services[0].toa);
+}
+
 TEST(FormatSave, WithoutNumericPortsHaveServiceNamesAndStillRestore) {
   if (port_name_or_number(80, Proto::Tcp) != "http") GTEST_SKIP() << "no /etc/services";
   DirectorState state;

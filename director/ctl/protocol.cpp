@@ -203,6 +203,7 @@ void to_json(json& j, const Service& v) {
            {"persistence_timeout", v.persistence_timeout},
            {"persistence_mask", v.persistence_mask},
            {"one_packet", v.one_packet},
+           {"toa", v.toa},
            {"destinations", v.destinations},
            {"local_addresses", v.local_addresses}};
 }
@@ -214,8 +215,44 @@ void from_json(const json& j, Service& v) {
   v.persistence_timeout = u32(j, "persistence_timeout");
   v.persistence_mask = typed_field<Ipv4>(j, "persistence_mask");
   v.one_packet = bool_field(j, "one_packet");
+  v.toa = j.contains("toa") && bool_field(j, "toa");
   v.destinations = array_field<Destination>(j, "destinations");
   v.local_addresses = array_field<Ipv4>(j, "local_addresses");
+}
+
+void to_json(json& j, const MarkProto& v) {
+  j = std::string(mark_proto_name(v));
+}
+void from_json(const json& j, MarkProto& v) {
+  const std::string text = expect_string(j, "a mark protocol");
+  for (MarkProto p : {MarkProto::Any, MarkProto::Tcp, MarkProto::Udp}) {
+    if (mark_proto_name(p) == text) {
+      v = p;
+      return;
+    }
+  }
+  bad("'" + text + "' is not a mark protocol (tcp, udp or any)");
+}
+
+void to_json(json& j, const MarkRule& v) {
+  j = json{{"mark", v.mark},           {"proto", v.proto},
+           {"dest", v.dest},           {"prefix_len", v.prefix_len},
+           {"dport_min", v.dport_min}, {"dport_max", v.dport_max}};
+}
+void from_json(const json& j, MarkRule& v) {
+  MarkRule rule;
+  rule.mark = u32(j, "mark");
+  rule.proto = typed_field<MarkProto>(j, "proto");
+  rule.dest = typed_field<Ipv4>(j, "dest");
+  rule.prefix_len = unsigned_field<uint8_t>(j, "prefix_len");
+  rule.dport_min = unsigned_field<uint16_t>(j, "dport_min");
+  rule.dport_max = unsigned_field<uint16_t>(j, "dport_max");
+  // The data plane relies on these; a peer that breaks them is refused, not obeyed.
+  if (rule.mark == 0) bad("field 'mark': 0 is no mark");
+  if (rule.prefix_len > 32) bad("field 'prefix_len': expected 0..32");
+  if (rule.dest.masked(rule.dest_mask()) != rule.dest) bad("field 'dest': host bits set");
+  if (rule.dport_min > rule.dport_max) bad("field 'dport_min': above 'dport_max'");
+  v = rule;
 }
 
 void to_json(json& j, const Timeouts& v) {
@@ -228,11 +265,13 @@ void from_json(const json& j, Timeouts& v) {
 }
 
 void to_json(json& j, const RuleSet& v) {
-  j = json{{"services", v.services}, {"timeouts", v.timeouts}};
+  j = json{{"services", v.services}, {"timeouts", v.timeouts}, {"marks", v.marks}};
 }
 void from_json(const json& j, RuleSet& v) {
   v.services = array_field<Service>(j, "services");
   v.timeouts = typed_field<Timeouts>(j, "timeouts");
+  // Optional: a rule set from before the classifier has no mark rules.
+  v.marks = j.contains("marks") ? array_field<MarkRule>(j, "marks") : std::vector<MarkRule>{};
 }
 
 void to_json(json& j, const Counters& v) {
@@ -281,11 +320,18 @@ void from_json(const json& j, ServiceState& v) {
 }
 
 void to_json(json& j, const ConnectionEntry& v) {
-  j = json{{"proto", v.proto},   {"expires_s", v.expires_s},       {"state", v.state},
-           {"client", v.client}, {"virtual_addr", v.virtual_addr}, {"destination", v.destination}};
+  j = json{{"proto", v.proto},
+           {"expires_s", v.expires_s},
+           {"state", v.state},
+           {"client", v.client},
+           {"virtual_addr", v.virtual_addr},
+           {"destination", v.destination},
+           {"any_protocol", v.any_protocol}};
 }
 void from_json(const json& j, ConnectionEntry& v) {
   v.proto = typed_field<Proto>(j, "proto");
+  // Optional: only fwmark templates have it set, and older peers do not send it.
+  v.any_protocol = j.contains("any_protocol") && bool_field(j, "any_protocol");
   v.expires_s = u32(j, "expires_s");
   v.state = string_field(j, "state");
   v.client = typed_field<Endpoint>(j, "client");
@@ -362,7 +408,8 @@ json handle_apply(const json& request, ControlTarget& target) {
   switch (command.op) {
     case Op::List:
     case Op::Save:
-    case Op::ListLocalAddresses: {
+    case Op::ListLocalAddresses:
+    case Op::ListMarks: {
       auto text = format_command(target.state(), command);
       if (!text.ok()) return failure(text.failure());
       return success(text.value());

@@ -15,8 +15,11 @@
 //
 // JSON shapes: addresses "10.0.0.1"; endpoints "10.0.0.1:80"; protocols "TCP"/"UDP"/"ICMP";
 // methods "nat"/"dr"/"tun"/"fullnat"; a service key {"proto","vip","fwmark"} (fwmark 0 for an
-// address service; a fwmark key needs only "fwmark"); every other struct field under its own
-// C++ name. Decoding is strict: a missing field or a wrong type is an error naming the field.
+// address service; a fwmark key needs only "fwmark"); mark rules {"mark","proto" ("tcp",
+// "udp" or "any"),"dest","prefix_len","dport_min","dport_max"}; every other struct field under
+// its own C++ name. Decoding is strict: a missing field or a wrong type is an error naming the
+// field, except RuleSet "marks" and ConnectionEntry "any_protocol", which peers from before
+// the classifier leave out.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -47,6 +50,10 @@ void to_json(nlohmann::json& j, const Destination& v);
 void from_json(const nlohmann::json& j, Destination& v);
 void to_json(nlohmann::json& j, const Service& v);
 void from_json(const nlohmann::json& j, Service& v);
+void to_json(nlohmann::json& j, const MarkProto& v);
+void from_json(const nlohmann::json& j, MarkProto& v);
+void to_json(nlohmann::json& j, const MarkRule& v);
+void from_json(const nlohmann::json& j, MarkRule& v);
 void to_json(nlohmann::json& j, const Timeouts& v);
 void from_json(const nlohmann::json& j, Timeouts& v);
 void to_json(nlohmann::json& j, const RuleSet& v);

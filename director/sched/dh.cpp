@@ -28,7 +28,7 @@ class DestinationHashing final : public Scheduler {
     for (uint32_t b = 0; b < kBuckets; ++b)
       server_at_[b] = dests.empty() ? -1 : static_cast<int>(b % dests.size());
   }
-  int pick(std::span<const SchedDest> dests, const FlowKey& flow) override {
+  int pick(std::span<const SchedDest> dests, const FlowKey& flow, uint64_t) override {
     const int at = server_at_[bucket_of(flow.virtual_addr.addr)];
     if (at < 0 || at >= static_cast<int>(dests.size()) || !dests[at].available()) return -1;
     return at;

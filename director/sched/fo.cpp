@@ -9,7 +9,7 @@ namespace {
 class FailOver final : public Scheduler {
  public:
   void on_change(std::span<const SchedDest>) override {}
-  int pick(std::span<const SchedDest> dests, const FlowKey&) override {
+  int pick(std::span<const SchedDest> dests, const FlowKey&, uint64_t) override {
     int heaviest = -1;
     uint32_t heaviest_weight = 0;  // weight 0 never beats it: quiescent servers get nothing
     for (std::size_t i = 0; i < dests.size(); ++i) {

@@ -2,7 +2,10 @@
 // server it was given while that server is in the list with weight > 0 and not "overloaded":
 // active > weight while some destination has 2 * active < weight. Otherwise wlc picks (overhead
 // (active << 8) + inactive, ties to the first in list order) and the record is replaced.
-// Every sequence below is worked by hand from those rules.
+// Every sequence below is worked by hand from those rules. How records are forgotten, which
+// lblc shares with lblcr, is in locality_table_test.cpp.
+#include <chrono>
+
 #include "sched/flow_test_service.h"
 
 namespace vsd::sched_test {
@@ -10,6 +13,31 @@ namespace {
 
 const Ipv4 kVip = Ipv4::from_octets(10, 9, 9, 7);
 const Ipv4 kOtherVip = Ipv4::from_octets(10, 9, 9, 8);
+
+using namespace std::chrono_literals;
+
+// The table's count after kOtherVip's record was replaced `replacements` times, by turns to
+// rs1 and back to rs2 (ip_vs_lblc_new unhooks the old record without counting it out), while
+// kVip's record, on rs1 since 0 s, sits unused. Returns the service at 361 s: the tick at 360 s
+// finds kVip's record 6 minutes unused. Both servers then have one active connection, so wlc
+// would take rs2 and kVip's record says rs1.
+FlowService after_replacements(int replacements) {
+  FlowService svc("lblc");
+  svc.add(1).add(2);  // rs2, rs1
+  svc.dest(2).active = 1;
+  EXPECT_EQ(svc.pick(tcp_to(kVip)), 1);  // wlc: 256 against 0
+  svc.advance(150s);
+  EXPECT_EQ(svc.peek(tcp_to(kOtherVip)), 2);  // a tie: the first
+  for (int i = 1; i <= replacements; ++i) {
+    // The recorded server is quiesced, so wlc picks the other one and the record is replaced.
+    const bool to_rs1 = i % 2 == 1;
+    svc.set_weight(2, to_rs1 ? 0 : 1).set_weight(1, to_rs1 ? 1 : 0);
+    EXPECT_EQ(svc.peek(tcp_to(kOtherVip)), to_rs1 ? 1 : 2);
+  }
+  svc.set_weight(1, 1).set_weight(2, 1);
+  svc.advance(211s);
+  return svc;
+}
 
 TEST(Lblc, StaysWithTheRecordedServerUntilItIsOverloaded) {
   // List rs2, rs1 (w1 each). Active (rs2, rs1) before each pick:
@@ -79,6 +107,19 @@ TEST(Lblc, HigherWeightsAllowMoreActiveBeforeMoving) {
   FlowService svc("lblc");
   svc.add(1, 1).add(2, 3);
   for (int expected : {2, 2, 2, 2, 1}) EXPECT_EQ(svc.pick(tcp_to(kVip)), expected);
+}
+
+TEST(Lblc, EveryReplacementCountsTowardsAFullTable) {
+  // Two records held, but 2 + 16384 replacements = 16386 counted, beyond max_size (16384):
+  // the tick at 360 s drops records unused for 6 minutes, kVip's among them.
+  FlowService svc = after_replacements(16384);
+  EXPECT_EQ(svc.pick(tcp_to(kVip)), 2);
+}
+
+TEST(Lblc, ReplacementsUpToMaxSizeLeaveTheTableNotFull) {
+  // 2 + 16382 = 16384 counted: within max_size, so only the day-long expiry applies.
+  FlowService svc = after_replacements(16382);
+  EXPECT_EQ(svc.pick(tcp_to(kVip)), 1);
 }
 
 TEST(Lblc, NothingAvailablePicksNothing) {

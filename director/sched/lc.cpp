@@ -10,7 +10,7 @@ namespace {
 class LeastConnection final : public Scheduler {
  public:
   void on_change(std::span<const SchedDest>) override {}
-  int pick(std::span<const SchedDest> dests, const FlowKey&) override {
+  int pick(std::span<const SchedDest> dests, const FlowKey&, uint64_t) override {
     int least = -1;
     uint64_t least_overhead = 0;
     for (std::size_t i = 0; i < dests.size(); ++i) {

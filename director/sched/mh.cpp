@@ -73,7 +73,7 @@ class MaglevHashing final : public Scheduler {
         use_port_(has_flag(options, "mh-port")),
         table_(kMaglevTableSize, -1) {}
   void on_change(std::span<const SchedDest> dests) override;
-  int pick(std::span<const SchedDest> dests, const FlowKey& flow) override;
+  int pick(std::span<const SchedDest> dests, const FlowKey& flow, uint64_t) override;
 
  private:
   struct Known {
@@ -122,7 +122,7 @@ void MaglevHashing::on_change(std::span<const SchedDest> dests) {
   maglev_populate(preferences, table_);
 }
 
-int MaglevHashing::pick(std::span<const SchedDest> dests, const FlowKey& flow) {
+int MaglevHashing::pick(std::span<const SchedDest> dests, const FlowKey& flow, uint64_t) {
   const Ipv4 addr = flow.client.addr;
   // ip_vs_mh_get_port: the source port of TCP, UDP (and SCTP); 0 for anything else.
   const uint16_t port = use_port_ && flow.proto != Proto::Icmp ? flow.client.port : 0;

@@ -11,7 +11,7 @@ namespace {
 class NeverQueue final : public Scheduler {
  public:
   void on_change(std::span<const SchedDest>) override {}
-  int pick(std::span<const SchedDest> dests, const FlowKey&) override {
+  int pick(std::span<const SchedDest> dests, const FlowKey&, uint64_t) override {
     // An idle available destination wins at once (ip_vs_nq.c); otherwise the sed rule.
     for (std::size_t i = 0; i < dests.size(); ++i)
       if (dests[i].available() && dests[i].active == 0) return static_cast<int>(i);

@@ -10,7 +10,7 @@ namespace {
 class Overflow final : public Scheduler {
  public:
   void on_change(std::span<const SchedDest>) override {}
-  int pick(std::span<const SchedDest> dests, const FlowKey&) override {
+  int pick(std::span<const SchedDest> dests, const FlowKey&, uint64_t) override {
     int heaviest = -1;
     for (std::size_t i = 0; i < dests.size(); ++i) {
       const SchedDest& dest = dests[i];

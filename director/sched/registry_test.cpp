@@ -20,7 +20,7 @@ TEST_P(EveryScheduler, PicksNothingFromAnEmptyService) {
   auto scheduler = make_scheduler(GetParam(), SchedulerOptions{});
   ASSERT_NE(scheduler, nullptr);
   scheduler->on_change({});
-  EXPECT_EQ(scheduler->pick({}, FlowKey{}), -1);
+  EXPECT_EQ(scheduler->pick({}, FlowKey{}, 0), -1);
 }
 
 TEST_P(EveryScheduler, PicksNothingWhenEveryDestinationIsQuiescedOrOverloaded) {

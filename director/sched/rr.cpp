@@ -23,7 +23,7 @@ namespace {
 class RoundRobin final : public Scheduler {
  public:
   void on_change(std::span<const SchedDest> dests) override { find_cursor(dests); }
-  int pick(std::span<const SchedDest> dests, const FlowKey& flow) override;
+  int pick(std::span<const SchedDest> dests, const FlowKey& flow, uint64_t) override;
 
  private:
   static constexpr int kHead = -1;
@@ -52,7 +52,7 @@ void RoundRobin::set_cursor(std::span<const SchedDest> dests, int at) {
   if (at > 0) before_cursor_ = dests[at - 1].addr;
 }
 
-int RoundRobin::pick(std::span<const SchedDest> dests, const FlowKey&) {
+int RoundRobin::pick(std::span<const SchedDest> dests, const FlowKey&, uint64_t) {
   const int count = static_cast<int>(dests.size());
   const int cursor = find_cursor(dests);
   // From the head: every destination once. From a destination: the ones after it, then from

@@ -166,7 +166,7 @@ TEST(Rr, KeepingTheCursorByIdentityPicksAsAListPointerDoes) {
       } else if (roll < 10) {
         dests[some].overloaded = !dests[some].overloaded;
       } else {
-        ASSERT_EQ(scheduler->pick(dests, FlowKey{}), model.pick(dests))
+        ASSERT_EQ(scheduler->pick(dests, FlowKey{}, 0), model.pick(dests))
             << "history " << history << " step " << step;
       }
     }

@@ -41,12 +41,17 @@ class Scheduler {
   // The destination list changed (add, delete, edit, -E of the service): update state as the
   // kernel's add_dest/del_dest/upd_dest callbacks do.
   virtual void on_change(std::span<const SchedDest> dests) = 0;
-  // Index into dests of the chosen destination, or -1 when none is available.
-  virtual int pick(std::span<const SchedDest> dests, const FlowKey& flow) = 0;
+  // Index into dests of the chosen destination, or -1 when none is available. now_ms is the
+  // director's clock (conn/clock.h), never going back: lblc and lblcr age their tables by it,
+  // as the kernel's do by jiffies, and run the timers that fell due since the last pick first.
+  virtual int pick(std::span<const SchedDest> dests, const FlowKey& flow, uint64_t now_ms) = 0;
 };
 
 struct SchedulerOptions {
   std::vector<std::string> flags;  // -b: sh-fallback, sh-port, mh-fallback, mh-port
+  // When the service gets the scheduler (the kernel's init_service), on the clock of pick():
+  // the kernel arms lblc's and lblcr's periodic timers there.
+  uint64_t created_ms = 0;
 };
 
 using SchedulerFactory = std::function<std::unique_ptr<Scheduler>(const SchedulerOptions&)>;

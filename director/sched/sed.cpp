@@ -11,7 +11,7 @@ namespace {
 class ShortestExpectedDelay final : public Scheduler {
  public:
   void on_change(std::span<const SchedDest>) override {}
-  int pick(std::span<const SchedDest> dests, const FlowKey&) override {
+  int pick(std::span<const SchedDest> dests, const FlowKey&, uint64_t) override {
     // As in wlc, the kernel's later stage does not skip weight 0, which can never win anyway.
     return least_overhead_per_weight(dests, expected_delay_overhead);
   }

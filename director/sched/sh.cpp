@@ -27,7 +27,7 @@ class SourceHashing final : public Scheduler {
     server_at_.fill(-1);
   }
   void on_change(std::span<const SchedDest> dests) override;
-  int pick(std::span<const SchedDest> dests, const FlowKey& flow) override;
+  int pick(std::span<const SchedDest> dests, const FlowKey& flow, uint64_t) override;
 
  private:
   static bool has_flag(const SchedulerOptions& options, std::string_view flag) {
@@ -58,7 +58,7 @@ void SourceHashing::on_change(std::span<const SchedDest> dests) {
   }
 }
 
-int SourceHashing::pick(std::span<const SchedDest> dests, const FlowKey& flow) {
+int SourceHashing::pick(std::span<const SchedDest> dests, const FlowKey& flow, uint64_t) {
   const Ipv4 addr = flow.client.addr;
   // ip_vs_sh_get_port: the source port of TCP, UDP (and SCTP); 0 for anything else.
   const uint16_t port = use_port_ && flow.proto != Proto::Icmp ? flow.client.port : 0;

@@ -1,12 +1,14 @@
 // For the scheduler tests: one service's destination list driven as vsd drives it. An add puts
 // the destination at the head (IPVS list order, spec section 4), every add, delete and edit is
 // followed by on_change, and every pick opens a connection that stays active. Real servers
-// are named by number: rs n is 10.0.0.n:80.
+// are named by number: rs n is 10.0.0.n:80. Time is a fake clock that starts at 0, when the
+// scheduler is made, and moves only when the test advances it.
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -26,14 +28,14 @@ class TestService {
  public:
   // flags: ipvsadm -b (sh-port, mh-fallback, ...).
   explicit TestService(std::string_view scheduler, std::vector<std::string> flags = {})
-      : scheduler_(make_scheduler(scheduler, SchedulerOptions{std::move(flags)})) {
+      : scheduler_(make_scheduler(scheduler, SchedulerOptions{std::move(flags), 0})) {
     if (!scheduler_) throw std::invalid_argument("no scheduler " + std::string(scheduler));
   }
 
   // ipvsadm -E with another scheduler: the kernel binds a fresh one to the list as it stands
   // (init_service), as vsd does by making a new scheduler and reporting the list once.
   TestService& switch_scheduler(std::string_view scheduler) {
-    scheduler_ = make_scheduler(scheduler, SchedulerOptions{});
+    scheduler_ = make_scheduler(scheduler, SchedulerOptions{{}, now_ms_});
     if (!scheduler_) throw std::invalid_argument("no scheduler " + std::string(scheduler));
     scheduler_->on_change(dests_);
     return *this;
@@ -66,10 +68,16 @@ class TestService {
     for (SchedDest& dest : dests_) dest.overloaded = overloaded;
   }
 
+  // The clock every later pick reads.
+  TestService& advance(std::chrono::milliseconds by) {
+    now_ms_ += static_cast<uint64_t>(by.count());
+    return *this;
+  }
+
   // The number of the real server picked for a new connection (from `flow`, for schedulers
   // that key on it), 0 when none is available. The connection stays active.
   int pick(const FlowKey& flow = {}) {
-    const int at = scheduler_->pick(dests_, flow);
+    const int at = scheduler_->pick(dests_, flow, now_ms_);
     if (at < 0) return 0;
     EXPECT_LT(at, int(dests_.size()));
     dests_[at].active++;
@@ -77,7 +85,7 @@ class TestService {
   }
   // As pick, but the connection is gone at once: counters do not move.
   int peek(const FlowKey& flow) {
-    const int at = scheduler_->pick(dests_, flow);
+    const int at = scheduler_->pick(dests_, flow, now_ms_);
     return at < 0 ? 0 : int(dests_[at].addr.addr.value & 0xff);
   }
   std::vector<int> picks(int count) {
@@ -96,6 +104,7 @@ class TestService {
 
   std::unique_ptr<Scheduler> scheduler_;
   std::vector<SchedDest> dests_;  // list order: newest first
+  uint64_t now_ms_ = 0;
 };
 
 using Picks = std::vector<int>;

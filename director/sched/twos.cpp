@@ -46,7 +46,7 @@ class PowerOfTwoChoices final : public Scheduler {
   PowerOfTwoChoices() : random_(std::random_device{}()) {}
   explicit PowerOfTwoChoices(uint32_t seed) : random_(seed) {}
   void on_change(std::span<const SchedDest>) override {}  // no state but the generator
-  int pick(std::span<const SchedDest> dests, const FlowKey&) override {
+  int pick(std::span<const SchedDest> dests, const FlowKey&, uint64_t) override {
     // As the kernel, two words are drawn only when something is available.
     if (std::none_of(dests.begin(), dests.end(), [](const SchedDest& d) { return d.available(); }))
       return -1;

@@ -72,7 +72,7 @@ TEST(Twos, ASeededSchedulerDrawsTwoWordsPerPick) {
   for (int i = 0; i < 100; ++i) {
     const uint32_t first = replay();
     replay();
-    EXPECT_EQ(scheduler->pick(dests, FlowKey{}), first % 3 < 2 ? 0 : 1) << i;
+    EXPECT_EQ(scheduler->pick(dests, FlowKey{}, 0), first % 3 < 2 ? 0 : 1) << i;
   }
 }
 
@@ -85,7 +85,7 @@ TEST(Twos, IdleSharesFollowWeights) {
   scheduler->on_change(dests);
   std::map<int, int> count;
   const int draws = 70000;
-  for (int i = 0; i < draws; ++i) count[scheduler->pick(dests, FlowKey{})]++;
+  for (int i = 0; i < draws; ++i) count[scheduler->pick(dests, FlowKey{}, 0)]++;
   EXPECT_NEAR(count[0], 20000, 1500);
   EXPECT_NEAR(count[1], 20000, 1500);
   EXPECT_NEAR(count[2], 30000, 1500);
@@ -101,7 +101,7 @@ TEST(Twos, ALoadedServerGetsFewer) {
   scheduler->on_change(dests);
   int loaded = 0;
   const int draws = 40000;
-  for (int i = 0; i < draws; ++i) loaded += scheduler->pick(dests, FlowKey{}) == 2;
+  for (int i = 0; i < draws; ++i) loaded += scheduler->pick(dests, FlowKey{}, 0) == 2;
   EXPECT_NEAR(loaded, draws / 16, draws / 50);
 }
 

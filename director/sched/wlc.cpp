@@ -12,7 +12,7 @@ namespace {
 class WeightedLeastConnection final : public Scheduler {
  public:
   void on_change(std::span<const SchedDest>) override {}
-  int pick(std::span<const SchedDest> dests, const FlowKey&) override {
+  int pick(std::span<const SchedDest> dests, const FlowKey&, uint64_t) override {
     // The kernel skips only overloaded destinations after the first candidate; a weight-0 one
     // could never replace it (candidate overhead * 0 > x is false), so skipping it is the same.
     return least_overhead_per_weight(dests, conn_overhead);

@@ -16,7 +16,7 @@ namespace {
 class WeightedRoundRobin final : public Scheduler {
  public:
   void on_change(std::span<const SchedDest> dests) override;
-  int pick(std::span<const SchedDest> dests, const FlowKey& flow) override;
+  int pick(std::span<const SchedDest> dests, const FlowKey& flow, uint64_t) override;
 
  private:
   static constexpr int kHead = -1;
@@ -75,7 +75,7 @@ void WeightedRoundRobin::step_down() {
 // The kernel's early stop on coming back round to the cursor (ip_vs_wrr.c, `stop`) never cuts such
 // a pass short: that happens only after a last pass (cw <= di) over the destinations after the
 // cursor found nothing, and then everything available lies before the cursor anyway.
-int WeightedRoundRobin::pick(std::span<const SchedDest> dests, const FlowKey&) {
+int WeightedRoundRobin::pick(std::span<const SchedDest> dests, const FlowKey&, uint64_t) {
   if (mw_ == 0) return -1;  // no positive weight; the cursor stays
   int last = cursor_ ? index_of(dests, *cursor_) : kHead;
   if (last < 0) last = kHead;  // only if a change went unreported

@@ -231,7 +231,7 @@ TEST(Wrr, SkippingEmptyPassesPicksAsPassByPassDoes) {
       } else if (roll < 9) {
         dests[some].overloaded = !dests[some].overloaded;
       } else {
-        ASSERT_EQ(scheduler->pick(dests, FlowKey{}), model.pick(dests))
+        ASSERT_EQ(scheduler->pick(dests, FlowKey{}, 0), model.pick(dests))
             << "history " << history << " step " << step;
       }
     }

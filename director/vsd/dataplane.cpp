@@ -7,9 +7,9 @@
 
 #include "fwd/dr.h"
 #include "fwd/fullnat.h"
-#include "fwd/toa.h"
 #include "fwd/nat.h"
 #include "fwd/reply.h"
+#include "fwd/toa.h"
 #include "fwd/tun.h"
 #include "fwd/wire.h"
 #include "vsd/log.h"
@@ -38,7 +38,7 @@ Dataplane::Dataplane(std::vector<std::unique_ptr<PacketSocket>>& ports, RoutingT
     : ports_(ports),
       routes_(std::move(routes)),
       clock_(clock),
-      services_(conns_),
+      services_(conns_, clock_),
       reassembler_(reassembly) {
   now_ms_ = last_estimate_ms_ = clock_.now_ms();
   reassembler_.on_expired([this](std::span<const uint8_t> first) { reassembly_timed_out(first); });
@@ -179,6 +179,7 @@ void Dataplane::handle_ipv4(std::size_t port, std::span<uint8_t> frame, const fw
       handle_reply(frame, p, *conn);
       return;
     }
+  if (p.has_ports() && services_.has_fwmark_services() && handle_marked(port, frame, p)) return;
   if (owned_.count(p.dst.value)) {
     handle_to_director(port, frame, p);
     return;
@@ -308,9 +309,11 @@ void Dataplane::handle_to_vip(std::size_t port, std::span<uint8_t> frame,
     return;
   }
   if (!p.has_ports()) return count(Discard::NotForUs);
-  ServiceRuntime* svc = services_.find(proto_of(p), {p.dst, p.dport});
-  // A port-0 service (persistent only) serves every port of its VIP.
-  if (!svc) svc = services_.find(proto_of(p), {p.dst, 0});
+  // As ip_vs_in: a packet of a connection stays with it; only a new one is classified and
+  // looked up (fwmark first, then address and port, then the VIP's port-0 service).
+  Conn* conn = conns_.find_in(proto_of(p), {p.src, p.sport}, {p.dst, p.dport});
+  ServiceRuntime* svc =
+      conn ? services_.service_of(conn->dest()) : services_.lookup(proto_of(p), {p.dst, p.dport});
   if (!svc) {
     // The director's own stack would answer: RST, or port unreachable (spec section 3).
     count(Discard::NoService);
@@ -319,15 +322,40 @@ void Dataplane::handle_to_vip(std::size_t port, std::span<uint8_t> frame,
     if (n) answer(port, n);
     return;
   }
+  serve(port, frame, p, *svc, conn, /*to_vip=*/true);
+}
+
+// Fwmark services serve whatever vsd's classifier marks, as an iptables MARK rule may match
+// any destination, not only an address the director holds. False: no fwmark service's packet.
+bool Dataplane::handle_marked(std::size_t port, std::span<uint8_t> frame,
+                              const fwd::PacketView& p) {
   Conn* conn = conns_.find_in(proto_of(p), {p.src, p.sport}, {p.dst, p.dport});
+  ServiceRuntime* svc = conn
+                            ? services_.service_of(conn->dest())
+                            : services_.find_mark(services_.mark_of(proto_of(p), {p.dst, p.dport}));
+  if (!svc) {
+    if (conn) return count(Discard::DestinationGone), true;  // its service was deleted
+    return false;
+  }
+  serve(port, frame, p, *svc, conn, /*to_vip=*/false);
+  return true;
+}
+
+// A packet whose service is known: a new connection is scheduled (TCP only on a SYN), then
+// counted and forwarded. to_vip: the destination is the director's, whose stack answers what
+// IPVS does not take; otherwise that is routed on.
+void Dataplane::serve(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p,
+                      ServiceRuntime& svc, Conn* conn, bool to_vip) {
+  fwd::Responder me{ports_[port]->mac(), 0};
   if (!conn) {
     bool syn = p.has_tcp_flag(fwd::wire::tcp::kSyn) && !p.has_tcp_flag(fwd::wire::tcp::kRst);
     if (p.is_tcp() && !syn) {
       // sloppy_tcp=0: only a SYN creates a connection; the rest meets the stack's RST.
+      if (!to_vip) return route(port, frame, p);
       if (auto n = fwd::build_tcp_reset(scratch_, frame, p, me)) answer(port, n);
       return;
     }
-    conn = schedule(*svc, p);
+    conn = schedule(svc, p);
     if (!conn) {
       // ip_vs_leave: no destination: tell the client the port is unreachable.
       if (auto n = fwd::build_port_unreachable(scratch_, frame, p, p.dst, me)) answer(port, n);
@@ -337,7 +365,7 @@ void Dataplane::handle_to_vip(std::size_t port, std::span<uint8_t> frame,
   auto& dest = services_.dest(conn->dest());
   if (dest.deleted) return count(Discard::DestinationGone);
   conns_.on_packet(*conn, PacketFrom::Client, p.tcp_flags, now_ms_);
-  add(svc->totals, true, p.ip_total_len);
+  add(svc.totals, true, p.ip_total_len);
   add(dest.totals, true, p.ip_total_len);
   if (p.ttl_expires()) {
     // Spec section 2: time exceeded from the VIP; the entry exists already.
@@ -356,33 +384,44 @@ Conn* Dataplane::schedule(ServiceRuntime& svc, const fwd::PacketView& p) {
   // expire_quiescent_template=0.
   Conn* tmpl = nullptr;
   std::optional<DestHandle> h;
+  // ip_vs_sched_persist keys a fwmark service's template by <IPPROTO_IP, CIP & mask, mark>,
+  // shared by every protocol; and when the packet's port is not the service's (fwmark and
+  // port-0 services), the template points at RIP:0 and the connection keeps the packet's port,
+  // whatever port the destination was given.
+  const uint16_t service_port = svc.config.key.vip.port;
+  const bool port_is_the_services = p.dport == service_port;
   if (svc.config.persistent) {
-    auto key = TemplateKey::for_service(flow.proto, p.src, svc.config.persistence_mask,
-                                        svc.config.key.vip);
+    const auto& mask = svc.config.persistence_mask;
+    auto key = svc.config.key.fwmark != 0
+                   ? TemplateKey::for_fwmark(flow.proto, p.src, mask, svc.config.key.fwmark)
+                   : TemplateKey::for_service(flow.proto, p.src, mask, svc.config.key.vip);
     tmpl = conns_.find_template(key);
     if (tmpl && services_.dest(tmpl->dest()).deleted) tmpl = nullptr;
     if (tmpl) {
       h = tmpl->dest();
     } else {
-      h = services_.schedule(svc, flow);
+      h = services_.schedule(svc, flow, now_ms_);
       if (!h) return count(Discard::NoDestination), nullptr;
       const auto& chosen = services_.dest(*h);
+      const Endpoint target{chosen.config.addr.addr,
+                            port_is_the_services ? chosen.config.addr.port : uint16_t(0)};
       tmpl = conns_.insert_template(
-          {key, chosen.config.addr, chosen.config.method, *h, svc.config.persistence_timeout},
-          now_ms_);
+          {key, target, chosen.config.method, *h, svc.config.persistence_timeout}, now_ms_);
       if (!tmpl) return count(Discard::TableFull), nullptr;
     }
     conns_.refresh(*tmpl, now_ms_);
   } else {
-    h = services_.schedule(svc, flow);
+    h = services_.schedule(svc, flow, now_ms_);
     if (!h) return count(Discard::NoDestination), nullptr;
   }
   auto& dest = services_.dest(*h);
-  // A destination port 0 (port-0 and fwmark services) keeps the packet's port (spec 4).
+  // A destination port 0 (port-0 and fwmark services) keeps the packet's port (spec 4); so
+  // does every destination of a persistent service the packet's port is not the port of.
   Endpoint rip = dest.config.addr;
-  if (rip.port == 0) rip.port = p.dport;
+  if (rip.port == 0 || (svc.config.persistent && !port_is_the_services)) rip.port = p.dport;
   NewConn nc{flow.proto,         flow.client, flow.virtual_addr,    rip, {},
              dest.config.method, *h,          svc.config.one_packet};
+  nc.toa = svc.config.toa;
   if (nc.method == Method::FullNat) {
     const auto& pool = svc.config.local_addresses;
     if (pool.empty()) return count(Discard::NoDestination), nullptr;
@@ -461,8 +500,7 @@ void Dataplane::handle_reply(std::span<uint8_t> frame, const fwd::PacketView& p,
   conns_.on_packet(conn, PacketFrom::Server, p.tcp_flags, now_ms_);
   auto& dest = services_.dest(conn.dest());
   add(dest.totals, false, p.ip_total_len);
-  if (auto* svc = services_.find(conn.proto(), conn.virtual_addr()))
-    add(svc->totals, false, p.ip_total_len);
+  if (auto* svc = services_.service_of(conn.dest())) add(svc->totals, false, p.ip_total_len);
   if (p.ttl_expires()) return count(Discard::TtlExpired);
   if (conn.method() == Method::FullNat)
     fwd::fullnat_out(frame, p, conn.virtual_addr(), client, eth_from(egress->port));

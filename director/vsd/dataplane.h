@@ -75,6 +75,9 @@ class Dataplane final : public ctl::ControlTarget {
   bool handle_icmp_error(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p);
   bool handle_tunnel_icmp_error(std::span<uint8_t> frame, const fwd::PacketView& p);
   void handle_to_vip(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p);
+  bool handle_marked(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p);
+  void serve(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p,
+             ServiceRuntime& svc, Conn* conn, bool to_vip);
   void handle_reply(std::span<uint8_t> frame, const fwd::PacketView& p, Conn& conn);
   void handle_to_director(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p);
   void route(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p);

@@ -12,7 +12,14 @@ std::optional<DestHandle> find_handle(const std::deque<DestRuntime>& dests, cons
   return std::nullopt;
 }
 
+const Clock& steady_clock() {
+  static SteadyClock clock;
+  return clock;
+}
+
 }  // namespace
+
+Services::Services(ConnTable& conns) : Services(conns, steady_clock()) {}
 
 std::string Services::install(const RuleSet& rules) {
   // First everything that can fail, touching nothing: a refused rule set changes nothing.
@@ -29,7 +36,7 @@ std::string Services::install(const RuleSet& rules) {
   for (std::size_t i = 0; i < rules.services.size(); ++i) {
     const auto& svc = rules.services[i];
     if (keeps_scheduler(svc)) continue;
-    fresh[i] = make_scheduler(svc.scheduler, {svc.sched_flags});
+    fresh[i] = make_scheduler(svc.scheduler, {svc.sched_flags, clock_.now_ms()});
     if (!fresh[i]) return "Scheduler or persistence engine not found";
   }
 
@@ -72,10 +79,13 @@ std::string Services::install(const RuleSet& rules) {
   services_ = std::move(next);
   rules_ = rules;
   by_vip_.clear();
+  by_mark_.clear();
   vips_.clear();
   owned_.clear();
+  marks_ = MarkClassifier(rules.marks);
   for (std::size_t i = 0; i < services_.size(); ++i) {
     auto& rt = services_[i];
+    if (rt.config.key.fwmark != 0) by_mark_[rt.config.key.fwmark] = i;
     if (rt.config.key.fwmark == 0) {
       by_vip_[vip_key(rt.config.key.proto, rt.config.key.vip)] = i;
       if (!vips_.count(rt.config.key.vip.addr.value)) owned_.push_back(rt.config.key.vip.addr);
@@ -97,13 +107,29 @@ std::string Services::install(const RuleSet& rules) {
       rt.scheduler->on_change(rt.view);
     }
   }
+  // A mark rule for one host names a virtual address, as the VIP a kernel director holds on
+  // lo for its fwmark services: vsd answers ARP for it, and what no service takes there meets
+  // the director's stack (spec 3), not the routing table.
+  for (const MarkRule& m : rules.marks) {
+    if (m.prefix_len != 32 || vips_.count(m.dest.value)) continue;
+    owned_.push_back(m.dest);
+    vips_[m.dest.value] = true;
+  }
   return {};
 }
 
-std::optional<DestHandle> Services::schedule(ServiceRuntime& service, const FlowKey& flow) {
+ServiceRuntime* Services::lookup(Proto proto, Endpoint dest) {
+  if (uint32_t mark = marks_.mark(proto, dest))
+    if (ServiceRuntime* svc = find_mark(mark)) return svc;
+  if (ServiceRuntime* svc = find(proto, dest)) return svc;
+  return find(proto, {dest.addr, 0});
+}
+
+std::optional<DestHandle> Services::schedule(ServiceRuntime& service, const FlowKey& flow,
+                                             uint64_t now_ms) {
   for (std::size_t j = 0; j < service.dests.size(); ++j)
     service.view[j] = sched_view(service.dests[j]);
-  int i = service.scheduler->pick(service.view, flow);
+  int i = service.scheduler->pick(service.view, flow, now_ms);
   if (i < 0 || static_cast<std::size_t>(i) >= service.dests.size()) return std::nullopt;
   return service.dests[i];
 }

@@ -12,8 +12,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "config/mark_classifier.h"
 #include "config/rules.h"
 #include "config/state.h"
+#include "conn/clock.h"
 #include "conn/table.h"
 #include "sched/scheduler.h"
 
@@ -55,7 +57,10 @@ struct ServiceRuntime {
 
 class Services {
  public:
-  explicit Services(ConnTable& conns) : conns_(conns) {}
+  // clock: what schedulers age their state by (lblc, lblcr); the data plane's own, so that
+  // tests drive both with one clock. Without one, the steady clock vsd runs on.
+  Services(ConnTable& conns, const Clock& clock) : conns_(conns), clock_(clock) {}
+  explicit Services(ConnTable& conns);
 
   // Replaces the rule set. Returns "" or why it was refused (nothing changes then).
   std::string install(const RuleSet& rules);
@@ -66,11 +71,33 @@ class Services {
     auto it = by_vip_.find(vip_key(proto, vip));
     return it == by_vip_.end() ? nullptr : &services_[it->second];
   }
+  // The fwmark service of a mark, if any.
+  ServiceRuntime* find_mark(uint32_t mark) {
+    auto it = by_mark_.find(mark);
+    return it == by_mark_.end() ? nullptr : &services_[it->second];
+  }
+  // The service a destination belongs to, if it still exists.
+  ServiceRuntime* service_of(DestHandle h) {
+    const ServiceKey& key = dests_[h].service;
+    return key.fwmark != 0 ? find_mark(key.fwmark) : find(key.proto, key.vip);
+  }
+  // The service for a new connection's first packet, as ip_vs_service_find picks it: the
+  // fwmark service of the mark vsd's classifier gives the packet first, then the address
+  // service of its port, then its VIP's port-0 service.
+  ServiceRuntime* lookup(Proto proto, Endpoint dest);
+  // vsd's classifier: the mark a new packet to dest gets, 0 when no rule takes it.
+  uint32_t mark_of(Proto proto, Endpoint dest) const { return marks_.mark(proto, dest); }
+  bool has_fwmark_services() const { return !by_mark_.empty(); }
+  // Includes the hosts (/32) that mark rules name.
   bool is_vip(Ipv4 a) const { return vips_.count(a.value) > 0; }
   const std::vector<Ipv4>& owned_addresses() const { return owned_; }
 
-  // Runs the service's scheduler; nothing when no destination is available.
-  std::optional<DestHandle> schedule(ServiceRuntime& service, const FlowKey& flow);
+  // Runs the service's scheduler; nothing when no destination is available. now_ms: the
+  // clock's reading, for a caller that has one at hand.
+  std::optional<DestHandle> schedule(ServiceRuntime& service, const FlowKey& flow, uint64_t now_ms);
+  std::optional<DestHandle> schedule(ServiceRuntime& service, const FlowKey& flow) {
+    return schedule(service, flow, clock_.now_ms());
+  }
 
   DestRuntime& dest(DestHandle h) { return dests_[h]; }
   std::size_t dest_count() const { return dests_.size(); }
@@ -88,10 +115,13 @@ class Services {
   SchedDest sched_view(DestHandle h) const;
 
   ConnTable& conns_;
+  const Clock& clock_;
   RuleSet rules_;
   std::vector<ServiceRuntime> services_;
   std::deque<DestRuntime> dests_;  // stable handles; deleted ones stay for their connections
   std::unordered_map<uint64_t, std::size_t> by_vip_;
+  std::unordered_map<uint32_t, std::size_t> by_mark_;
+  MarkClassifier marks_;
   std::unordered_map<uint32_t, bool> vips_;
   std::vector<Ipv4> owned_;
 };
