@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <optional>
-#include <sstream>
 #include <thread>
 #include <utility>
 
@@ -149,14 +148,26 @@ std::vector<int> DrScheduling::spray(const std::vector<Tins::EthernetII>& frames
     if (!fresh)
       ADD_FAILURE() << "spray: two frames share " << it->first.first << ":" << it->first.second;
   }
-  for (const auto& f : frames) bed_->client().port->send(f);
 
   std::vector<int> reached(frames.size(), 0);
   std::size_t found = 0;
   int reported = 0;
   std::map<int, std::size_t> examined;
   auto deadline = std::chrono::steady_clock::now() + timeout;
+  // Sent in bursts of kBurst, each once the one before has arrived (or the deadline passed):
+  // hundreds of frames at once can overflow a queue on the way under a loaded machine, and
+  // the test is about where frames go, not about how many a burst may hold.
+  constexpr std::size_t kBurst = 32;
+  std::size_t sent = 0;
+  auto burst_sent_at = std::chrono::steady_clock::now();
   while (found < frames.size() && std::chrono::steady_clock::now() < deadline) {
+    auto now = std::chrono::steady_clock::now();
+    // A lost frame must not hold the rest back: a burst gets a second to arrive.
+    if (sent < frames.size() && (found >= sent || now - burst_sent_at > std::chrono::seconds(1))) {
+      for (std::size_t end = std::min(sent + kBurst, frames.size()); sent < end; ++sent)
+        bed_->client().port->send(frames[sent]);
+      burst_sent_at = now;
+    }
     for (int rs = 1; rs <= 3; ++rs) {
       bed_->rs(rs).port->wait_until(
           [&](std::vector<port::CapturedFrame>& captured) {
@@ -180,45 +191,12 @@ std::vector<int> DrScheduling::spray(const std::vector<Tins::EthernetII>& frames
               if (reached[i] == 0) ++found;
               reached[i] = rs;
             }
-            return found == frames.size();
+            return found >= sent;
           },
           2ms);
     }
   }
   return reached;
-}
-
-std::map<int, ListedCounts> DrScheduling::listed_counts() {
-  auto listing = bed_->admin({"-L", "-n"});
-  EXPECT_TRUE(listing.ok()) << listing.output;
-  std::map<int, ListedCounts> out;
-  std::istringstream lines(listing.output);
-  for (std::string line; std::getline(lines, line);) {
-    std::istringstream in(line);
-    std::string arrow, address, method;
-    ListedCounts counts;
-    int weight = 0;
-    if (!(in >> arrow >> address >> method >> weight >> counts.active >> counts.inactive) ||
-        arrow != "->")
-      continue;
-    for (int rs = 1; rs <= 3; ++rs)
-      if (address.substr(0, address.find(':')) == bed_->rs(rs).ip) out[rs] = counts;
-  }
-  return out;
-}
-
-void DrScheduling::expect_listed_counts(const std::map<int, ListedCounts>& want) {
-  auto got = listed_counts();
-  for (const auto& [rs, counts] : want) {
-    auto it = got.find(rs);
-    if (it == got.end()) {
-      ADD_FAILURE() << "-L -n does not list rs" << rs;
-      continue;
-    }
-    EXPECT_EQ(it->second.active, counts.active) << "ActiveConn of rs" << rs;
-    EXPECT_EQ(it->second.inactive, counts.inactive) << "InActConn of rs" << rs;
-  }
-  if (HasFailure()) std::cerr << "-L -n:\n" << bed_->admin({"-L", "-n"}).output;
 }
 
 std::string DrScheduling::connection_listing() {

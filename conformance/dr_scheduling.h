@@ -13,19 +13,13 @@
 #include <tins/tins.h>
 
 #include "expect/expectation.h"
+#include "listed_counts.h"
 #include "mode_bed.h"
 
 namespace vslab::conformance {
 
 // topologies/dr.toml: VIP 10.30.0.100; rs1..rs3 are 10.30.0.11-13 on the director's segment.
 inline constexpr const char* kDrVip = "10.30.0.100";
-
-// One destination line of `-L -n`.
-struct ListedCounts {
-  int active = 0;
-  int inactive = 0;
-  bool operator==(const ListedCounts&) const = default;
-};
 
 // `n` distinct client addresses outside the client's own subnet, 10.10.1.1 upwards.
 std::vector<std::string> many_client_addresses(int n);
@@ -73,12 +67,13 @@ class DrScheduling : public ModeTest {
   // each the real server it reached (0: none within the timeout). A frame that reached a
   // server rewritten otherwise than at_real_server says fails the test.
   std::vector<int> spray(const std::vector<Tins::EthernetII>& frames,
-                         std::chrono::milliseconds timeout = std::chrono::seconds(5));
+                         std::chrono::milliseconds timeout = std::chrono::seconds(15));
 
-  // `-L -n`, by real server (1..3; a server not listed is absent).
-  std::map<int, ListedCounts> listed_counts();
-  // Fails unless `-L -n` lists exactly these counts for rs1..rs3.
-  void expect_listed_counts(const std::map<int, ListedCounts>& want);
+  // listed_counts.h on this test's bed.
+  std::map<int, ListedCounts> listed_counts() { return conformance::listed_counts(*bed_); }
+  void expect_listed_counts(const std::map<int, ListedCounts>& want) {
+    conformance::expect_listed_counts(*bed_, want);
+  }
   // `-L -n -c` output.
   std::string connection_listing();
   // Polls `what()` until it holds or the deadline passes; returns its last answer.

@@ -28,10 +28,10 @@ void ModeTest::SetUp() {
                     "namespaces";
 }
 
-void ModeTest::start(const std::string& mode, const std::string& rules, bool quiet_real_servers) {
+void ModeTest::start(const std::string& mode, const std::string& rules, bool quiet_hosts) {
   const auto* info = testing::UnitTest::GetInstance()->current_test_info();
   bed_ = std::make_unique<ModeBed>(mode, std::string(info->test_suite_name()) + "." + info->name(),
-                                   quiet_real_servers);
+                                   quiet_hosts);
   bed_->restore(rules);
 }
 
@@ -39,11 +39,15 @@ void ModeTest::TearDown() {
   if (HasFailure() && bed_) std::cerr << "vsd log:\n" << bed_->dut_log();
 }
 
-ModeBed::ModeBed(const std::string& mode, const std::string& case_name, bool quiet_real_servers) {
+ModeBed::ModeBed(const std::string& mode, const std::string& case_name, bool quiet_hosts,
+                 std::unique_ptr<dut::Dut> dut)
+    : dut_(dut ? std::move(dut)
+               : std::make_unique<dut::BuiltinDut>(VSLAB_VSD_BINARY, VSLAB_VSADM_BINARY)) {
   auto parsed =
       topo::parse_topology_file(std::string(VSLAB_SOURCE_DIR) + "/topologies/" + mode + ".toml");
   if (!parsed.ok()) throw std::runtime_error(parsed.errors.front());
-  live_ = std::make_unique<topo::LiveTopology>(std::move(*parsed.topology));
+  live_ =
+      std::make_unique<topo::LiveTopology>(std::move(*parsed.topology), dut_->bring_up_options());
   const auto& t = live_->topology();
 
   auto open = [&](const topo::Node& node) {
@@ -52,26 +56,43 @@ ModeBed::ModeBed(const std::string& mode, const std::string& case_name, bool qui
         std::make_unique<port::Port>(live_->netns(node.name), ifname, node.name + "-" + ifname));
     return Host{node.name, first_ipv4(node), ports_.back()->mac(), ports_.back().get()};
   };
+  // The hosts' own stacks would answer what reaches them (RSTs, port unreachable): the real
+  // servers to forwarded packets, the client to replies of connections it never opened. The
+  // checks are about the director, so their kernels see no IPv4 (ARP still works, so the
+  // director can resolve them). The capture tap runs before this ingress hook.
+  auto quiet = [&](const std::string& node) {
+    auto drop = live_->exec(
+        node, {"nft",
+               "add table netdev quiet; add chain netdev quiet in { type filter hook ingress "
+               "device eth0 priority 0; }; add rule netdev quiet in meta protocol ip drop"});
+    if (!drop.ok()) throw std::runtime_error("nft on " + node + ": " + drop.output);
+  };
   client_ = open(*t.find_role("client"));
   for (int i = 1; i <= 3; ++i) {
     const auto* rs = t.find_role("rs" + std::to_string(i));
     if (!rs) throw std::runtime_error(t.name + " has no rs" + std::to_string(i));
     rs_.push_back(open(*rs));
-    // The real servers' own stacks would answer what reaches them (RSTs, port unreachable);
-    // the checks are about the director, so their kernels see no IPv4 (ARP still works, so
-    // the director can resolve them). The capture tap runs before this ingress hook.
-    if (!quiet_real_servers) continue;
-    auto drop = live_->exec(
-        rs->name, {"nft",
-                   "add table netdev quiet; add chain netdev quiet in { type filter hook ingress "
-                   "device eth0 priority 0; }; add rule netdev quiet in meta protocol ip drop"});
-    if (!drop.ok()) throw std::runtime_error("nft on " + rs->name + ": " + drop.output);
+    if (quiet_hosts) quiet(rs->name);
   }
+  if (quiet_hosts) quiet(client_.node);
   std::vector<port::Port*> all;
   for (auto& p : ports_) all.push_back(p.get());
   checker_ = std::make_unique<check::FrameChecker>(case_name, all);
+  dut_->start(*live_);
+}
 
-  dut_ = std::make_unique<dut::BuiltinDut>(VSLAB_VSD_BINARY, VSLAB_VSADM_BINARY);
+void ModeBed::begin_case(const std::string& case_name, const std::filesystem::path& failure_dir) {
+  for (auto& p : ports_) {
+    p->poll_now();
+    p->captured().clear();
+  }
+  std::vector<port::Port*> all;
+  for (auto& p : ports_) all.push_back(p.get());
+  checker_ = std::make_unique<check::FrameChecker>(case_name, all, failure_dir);
+}
+
+void ModeBed::restart_dut() {
+  dut_->stop();
   dut_->start(*live_);
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -28,12 +29,21 @@ struct Host {
 
 class ModeBed {
  public:
-  // Brings up topologies/<mode>.toml and starts the DUT. Real servers' kernels are kept
-  // quiet (an ingress drop after the capture tap), so only the director's frames are seen.
-  ModeBed(const std::string& mode, const std::string& case_name, bool quiet_real_servers = true);
+  // Brings up topologies/<mode>.toml and starts the DUT (vsd when none is given). With
+  // quiet_hosts, the client's and the real servers' kernels see no IPv4 (an ingress drop after
+  // the capture tap), so only the frames the tests and the director send are seen.
+  ModeBed(const std::string& mode, const std::string& case_name, bool quiet_hosts = true,
+          std::unique_ptr<dut::Dut> dut = nullptr);
   ~ModeBed();
 
-  void restore(const std::string& rules);  // fails the test on an error
+  void restore(const std::string& rules);  // throws with the DUT's complaint
+  dut::Dut& dut() { return *dut_; }
+  // The next case on the same topology: what the ports captured so far is forgotten and
+  // failures are filed under the new name.
+  void begin_case(const std::string& case_name,
+                  const std::filesystem::path& failure_dir = check::default_failure_dir());
+  // Stops and starts the DUT: no connection, counter or scheduler state survives.
+  void restart_dut();
   dut::Result admin(const std::vector<std::string>& args) { return dut_->admin(args); }
   topo::CommandResult exec(const std::string& node, const std::vector<std::string>& argv) {
     return live_->exec(node, argv);
@@ -86,7 +96,7 @@ class ModeTest : public testing::Test {
   // returns when IsSkipped().
   void SetUp() override;
   // Brings up topologies/<mode>.toml with the DUT configured by `rules` (ipvsadm -R format).
-  void start(const std::string& mode, const std::string& rules, bool quiet_real_servers = true);
+  void start(const std::string& mode, const std::string& rules, bool quiet_hosts = true);
   void TearDown() override;
   std::unique_ptr<ModeBed> bed_;
 };

@@ -1,6 +1,7 @@
 // Schedulers on the wire (spec sections 4, 6, 8): which real server each new connection of a
 // NAT service reaches. Every expected sequence is derived by hand from the spec in a comment
 // beside it; connections stay active (SYN_RECV, spec 5) because the real servers never answer.
+// After each scenario `-L -n` must list the ActiveConn/InActConn counts spec 5 predicts.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -10,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "listed_counts.h"
 #include "mode_bed.h"
 
 namespace vslab::conformance {
@@ -130,6 +132,9 @@ TEST_F(Scheduler, WrrFollowsWeightsFourThreeTwoStartingFromTheStateLeftByTheAdds
   //   cw 1: rs3, rs2, rs1; end -> cw 4
   //   cw 4: rs1 ...
   expect_picks({3, 2, 1, 1, 2, 1, 3, 2, 1, 3, 2, 1, 1});
+  // Spec 5: a SYN the server never answers leaves the connection in SYN_RECV, active.
+  // rs1 got picks 3, 4, 6, 9, 12, 13: 6 active; rs2 picks 2, 5, 8, 11: 4; rs3 1, 7, 10: 3.
+  expect_listed_counts(*bed_, {{1, {6, 0}}, {2, {4, 0}}, {3, {3, 0}}});
 }
 
 TEST_F(Scheduler, WrrStartsTheSameWhenTheAddsComeAsSeparateCommands) {
@@ -140,6 +145,8 @@ TEST_F(Scheduler, WrrStartsTheSameWhenTheAddsComeAsSeparateCommands) {
     admin_ok({"-a", "-t", "10.20.0.100:80", "-r", rip, "-m", "-w", weight});
   // The same three adds as the test above, so the same state and the same picks.
   expect_picks({3, 2, 1, 1, 2, 1, 3, 2, 1, 3, 2, 1, 1});
+  // Unanswered SYNs stay SYN_RECV, active (spec 5): rs1 6, rs2 4, rs3 3, as above.
+  expect_listed_counts(*bed_, {{1, {6, 0}}, {2, {4, 0}}, {3, {3, 0}}});
 }
 
 TEST_F(Scheduler, WlcFollowsTheSpecsWorkedExample) {
@@ -159,6 +166,10 @@ TEST_F(Scheduler, WlcFollowsTheSpecsWorkedExample) {
   //   8: rs2 1280, rs1 512:  1280 > 1024            -> rs1
   //   9: rs2 1280, rs1 768:  1280 > 1536 no         -> rs2
   expect_picks({2, 1, 2, 2, 1, 2, 2, 1, 2});
+  // Unanswered SYNs stay SYN_RECV, active (spec 5): rs1 picks 2, 5, 8: 3; rs2 the other 6.
+  // rs3 is not a destination of this service.
+  expect_listed_counts(*bed_, {{1, {3, 0}}, {2, {6, 0}}});
+  EXPECT_EQ(listed_counts(*bed_).count(3), 0u) << "rs3 was never added";
 }
 
 TEST_F(Scheduler, LcIgnoresWeightsAndBreaksTiesByListOrder) {
@@ -170,6 +181,8 @@ TEST_F(Scheduler, LcIgnoresWeightsAndBreaksTiesByListOrder) {
   // Scan rs3, rs2, rs1; least (active << 8) + inactive, weight only decides availability:
   // all 0 -> rs3; rs3 256, others 0 -> rs2; -> rs1; all 256 -> rs3, then rs2, rs1.
   expect_picks({3, 2, 1, 3, 2, 1});
+  // Unanswered SYNs stay SYN_RECV, active (spec 5): two picks each, 2 active each.
+  expect_listed_counts(*bed_, {{1, {2, 0}}, {2, {2, 0}}, {3, {2, 0}}});
 }
 
 TEST_F(Scheduler, LcCountsAClosedConnectionAsInactiveAndLighterThanAnActiveOne) {
@@ -187,6 +200,10 @@ TEST_F(Scheduler, LcCountsAClosedConnectionAsInactiveAndLighterThanAnActiveOne) 
   // Overheads rs3 1, rs2 0, rs1 0 -> rs2; rs3 1, rs2 256, rs1 0 -> rs1; rs3 1 is now the
   // least (1 < 256) -> rs3; rs3 257, rs2 256, rs1 256 -> rs2 (first of the tie).
   expect_picks({2, 1, 3, 2}, 40001);
+  // Spec 5: A is in CLOSE (timeout 10 s, longer than this test), inactive; the four later
+  // SYNs stay SYN_RECV, active. rs1 pick 2: 1 active; rs2 picks 1, 4: 2 active; rs3 pick 3
+  // plus A: 1 active, 1 inactive.
+  expect_listed_counts(*bed_, {{1, {1, 0}}, {2, {2, 0}}, {3, {1, 1}}});
 }
 
 TEST_F(Scheduler, SedPrefersTheHeavierServerWhenIdleAndCountsActivePlusOne) {
@@ -203,6 +220,8 @@ TEST_F(Scheduler, SedPrefersTheHeavierServerWhenIdleAndCountsActivePlusOne) {
   //   6: rs2 2, rs1 5: 6 > 5             -> rs1
   //   7: rs2 2, rs1 6: 6 > 6 no (tie)    -> rs2
   expect_picks({1, 1, 2, 1, 1, 1, 2});
+  // Unanswered SYNs stay SYN_RECV, active (spec 5): rs1 picks 1, 2, 4, 5, 6: 5; rs2 3, 7: 2.
+  expect_listed_counts(*bed_, {{1, {5, 0}}, {2, {2, 0}}});
 }
 
 TEST_F(Scheduler, NqTakesTheFirstServerWithNoActiveConnectionThenFollowsSed) {
@@ -219,6 +238,8 @@ TEST_F(Scheduler, NqTakesTheFirstServerWithNoActiveConnectionThenFollowsSed) {
   //   6: rs2 2, rs1 5: 6 > 5                       -> rs1
   //   7: rs2 2, rs1 6: 6 > 6 no (tie)              -> rs2
   expect_picks({2, 1, 1, 1, 1, 1, 2});
+  // Unanswered SYNs stay SYN_RECV, active (spec 5): rs1 picks 2-6: 5; rs2 picks 1, 7: 2.
+  expect_listed_counts(*bed_, {{1, {5, 0}}, {2, {2, 0}}});
 }
 
 TEST_F(Scheduler, FoSendsEverythingToTheFirstOfTheHighestWeight) {
@@ -230,6 +251,8 @@ TEST_F(Scheduler, FoSendsEverythingToTheFirstOfTheHighestWeight) {
   // Scan rs3(1), rs2(3), rs1(3): highest weight 3, tie between rs2 and rs1 -> rs2, the first;
   // fo does not look at connections, so it stays rs2.
   expect_picks({2, 2, 2, 2, 2});
+  // Unanswered SYNs stay SYN_RECV, active (spec 5): all five on rs2; rs1 and rs3 idle.
+  expect_listed_counts(*bed_, {{1, {0, 0}}, {2, {5, 0}}, {3, {0, 0}}});
 }
 
 TEST_F(Scheduler, OvfFillsTheHeaviestServerToWeightPlusOneThenOverflows) {
@@ -245,6 +268,9 @@ TEST_F(Scheduler, OvfFillsTheHeaviestServerToWeightPlusOneThenOverflows) {
   //   pick 9: none is available -> dropped, no entry (spec 6)
   expect_picks({2, 2, 2, 1, 1, 1, 3, 3});
   expect_syn_dropped(kClient, 40008);
+  // Unanswered SYNs stay SYN_RECV, active (spec 5); the dropped ninth created no entry:
+  // rs1 picks 4-6: 3; rs2 picks 1-3: 3; rs3 picks 7, 8: 2.
+  expect_listed_counts(*bed_, {{1, {3, 0}}, {2, {3, 0}}, {3, {2, 0}}});
 }
 
 TEST_F(Scheduler, WeightZeroServerGetsNoNewConnections) {
@@ -258,6 +284,9 @@ TEST_F(Scheduler, WeightZeroServerGetsNoNewConnections) {
   // rr's cursor is on rs3 (an edit does not move it, spec 6); rs3 is unavailable (spec 8),
   // so the scan from rs3 goes rs2, rs1, then wraps past rs3: rs2, rs1.
   expect_picks({2, 1, 2, 1}, 40001);
+  // Unanswered SYNs stay SYN_RECV, active (spec 5); weight 0 keeps rs3 listed with the SYN
+  // it got before the edit (spec 8): rs1 2, rs2 2, rs3 1.
+  expect_listed_counts(*bed_, {{1, {2, 0}}, {2, {2, 0}}, {3, {1, 0}}});
 }
 
 TEST_F(Scheduler, WeightZeroServerKeepsItsExistingConnection) {
@@ -272,6 +301,8 @@ TEST_F(Scheduler, WeightZeroServerKeepsItsExistingConnection) {
   // connections; later segments of the same 4-tuple are not scheduled again.
   expect_reaches(segment(kClient, 40000, Tins::TCP::ACK), 3, "ACK on the rs3 connection");
   expect_no_other_frames_at_real_servers();
+  // Spec 5: SYN_RECV + ACK (in) -> ESTABLISHED, active: rs3 1; rs1 and rs2 got nothing.
+  expect_listed_counts(*bed_, {{1, {0, 0}}, {2, {0, 0}}, {3, {1, 0}}});
 }
 
 TEST_F(Scheduler, RrSkipsADestinationAtItsUpperThreshold) {
@@ -284,6 +315,9 @@ TEST_F(Scheduler, RrSkipsADestinationAtItsUpperThreshold) {
   // (pick 4); while connections stay active the flag stays. rr over rs3, rs2, rs1:
   // rs3, rs2, rs1, rs3 (now 2), rs2, rs1, then rs3 is skipped: rs2, rs1, rs2.
   expect_picks({3, 2, 1, 3, 2, 1, 2, 1, 2});
+  // Unanswered SYNs stay SYN_RECV, active (spec 5): rs1 picks 3, 6, 8: 3; rs2 picks 2, 5,
+  // 7, 9: 4; rs3 picks 1, 4: 2 (its threshold; the flag only stops new connections).
+  expect_listed_counts(*bed_, {{1, {3, 0}}, {2, {4, 0}}, {3, {2, 0}}});
 }
 
 TEST_F(Scheduler, WlcSkipsADestinationAtItsUpperThreshold) {
@@ -301,6 +335,9 @@ TEST_F(Scheduler, WlcSkipsADestinationAtItsUpperThreshold) {
   //   6: rs2 512, rs1 256                          -> rs1
   //   7: rs2 512, rs1 512                          -> rs2
   expect_picks({3, 2, 1, 3, 2, 1, 2});
+  // Unanswered SYNs stay SYN_RECV, active (spec 5): rs1 picks 3, 6: 2; rs2 picks 2, 5, 7:
+  // 3; rs3 picks 1, 4: 2.
+  expect_listed_counts(*bed_, {{1, {2, 0}}, {2, {3, 0}}, {3, {2, 0}}});
 }
 
 TEST_F(Scheduler, ShSendsEveryConnectionOfAClientAddressToOneServer) {
@@ -311,13 +348,18 @@ TEST_F(Scheduler, ShSendsEveryConnectionOfAClientAddressToOneServer) {
       "-a -t 10.20.0.100:80 -r 192.168.10.13:8080 -m\n");
   // Spec 6: the bucket is a hash of the source address alone (no -b sh-port), so which server
   // a client gets is not derived here, only that all its connections get the same one.
+  std::map<int, ListedCounts> want = {{1, {}}, {2, {}}, {3, {}}};
   for (const char* client : {"10.10.0.2", "10.10.0.3", "10.10.0.4", "10.10.0.5"}) {
     SCOPED_TRACE(client);
     int first = open_connection(client, 40000);
     ASSERT_NE(first, 0) << "the first SYN from " << client << " reached no real server";
     for (uint16_t cport : {40001, 40002, 52000, 1025}) expect_syn_goes_to(client, cport, first);
+    want[first].active += 5;
   }
   expect_no_other_frames_at_real_servers();
+  // Unanswered SYNs stay SYN_RECV, active (spec 5): each client's 5 SYNs on the server its
+  // first SYN reached, 5 active there per client; a server no client hashed to is idle.
+  expect_listed_counts(*bed_, want);
 }
 
 TEST_F(Scheduler, DhSendsEveryConnectionToTheVipToOneServer) {
@@ -332,6 +374,10 @@ TEST_F(Scheduler, DhSendsEveryConnectionToTheVipToOneServer) {
   for (const char* client : {"10.10.0.2", "10.10.0.3", "10.10.0.4", "10.10.0.5"})
     for (uint16_t cport : {40001, 40002}) expect_syn_goes_to(client, cport, first);
   expect_no_other_frames_at_real_servers();
+  // Unanswered SYNs stay SYN_RECV, active (spec 5): all 1 + 4 * 2 = 9 on the first's server.
+  std::map<int, ListedCounts> want = {{1, {}}, {2, {}}, {3, {}}};
+  want[first] = {9, 0};
+  expect_listed_counts(*bed_, want);
 }
 
 TEST_F(Scheduler, MhSendsEveryConnectionOfAClientAddressToOneServer) {
@@ -341,13 +387,18 @@ TEST_F(Scheduler, MhSendsEveryConnectionOfAClientAddressToOneServer) {
       "-a -t 10.20.0.100:80 -r 192.168.10.12:8080 -m\n"
       "-a -t 10.20.0.100:80 -r 192.168.10.13:8080 -m\n");
   // Spec 6: mh's key is the source address alone (no -b mh-port).
+  std::map<int, ListedCounts> want = {{1, {}}, {2, {}}, {3, {}}};
   for (const char* client : {"10.10.0.2", "10.10.0.3", "10.10.0.4", "10.10.0.5"}) {
     SCOPED_TRACE(client);
     int first = open_connection(client, 40000);
     ASSERT_NE(first, 0) << "the first SYN from " << client << " reached no real server";
     for (uint16_t cport : {40001, 40002, 52000}) expect_syn_goes_to(client, cport, first);
+    want[first].active += 4;
   }
   expect_no_other_frames_at_real_servers();
+  // Unanswered SYNs stay SYN_RECV, active (spec 5): each client's 4 SYNs on the server its
+  // first SYN reached, 4 active there per client; a server no client hashed to is idle.
+  expect_listed_counts(*bed_, want);
 }
 
 TEST_F(Scheduler, MhKeepsTheOtherServersClientsWhenOneServerIsDeleted) {
@@ -374,17 +425,27 @@ TEST_F(Scheduler, MhKeepsTheOtherServersClientsWhenOneServerIsDeleted) {
 
   // Spec 6: removing one of N servers keeps the mapping of the keys on the others; the
   // victim's clients move to some remaining server.
+  std::map<int, ListedCounts> want;
+  for (int rs = 1; rs <= 3; ++rs)
+    if (rs != victim) want[rs] = {};
   for (const auto& [client, rs] : server_of) {
     SCOPED_TRACE(client);
     if (rs != victim) {
       expect_syn_goes_to(client, 40001, rs);
+      want[rs].active += 2;  // its SYNs from ports 40000 and 40001
       continue;
     }
     int moved = open_connection(client, 40001);
     EXPECT_NE(moved, 0) << "after deleting rs" << victim << ", " << client << " reached no server";
     EXPECT_NE(moved, victim);
+    if (want.count(moved)) ++want[moved].active;  // its SYN from port 40001
   }
   expect_no_other_frames_at_real_servers();
+  // Unanswered SYNs stay SYN_RECV, active (spec 5): a remaining server has 2 per client that
+  // stayed on it plus 1 per client moved to it. The deleted victim is no longer a destination
+  // of the service, so it is not listed.
+  expect_listed_counts(*bed_, want);
+  EXPECT_EQ(listed_counts(*bed_).count(victim), 0u) << "rs" << victim << " was deleted";
 }
 
 TEST_F(Scheduler, RrMovesOnToTheSuccessorWhenTheDestinationUnderTheCursorIsDeleted) {
@@ -399,6 +460,10 @@ TEST_F(Scheduler, RrMovesOnToTheSuccessorWhenTheDestinationUnderTheCursorIsDelet
   expect_picks({3, 2});
   admin_ok({"-d", "-t", "10.20.0.100:80", "-r", "192.168.10.12:8080"});
   expect_picks({1, 3, 1, 3}, 40002);
+  // Unanswered SYNs stay SYN_RECV, active (spec 5): rs1 got 2 after the delete; rs3 1 before
+  // and 2 after: 3. rs2 (1 SYN) was deleted, so it is no longer listed.
+  expect_listed_counts(*bed_, {{1, {2, 0}}, {3, {3, 0}}});
+  EXPECT_EQ(listed_counts(*bed_).count(2), 0u) << "rs2 was deleted";
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "fwd/bytes.h"
 #include "fwd/checksum.h"
 #include "fwd/packet.h"
+#include "fwd/test_faults.h"
 #include "fwd/wire.h"
 #include "net/addr.h"
 
@@ -73,12 +74,19 @@ inline void update_ip_checksum32(std::span<uint8_t> frame, std::size_t l3, uint3
   store_be16(frame, at, checksum_update32(load_be16(frame, at), old_value, new_value));
 }
 
-// TTL - 1 as a router does (the kernel's ip_decrease_ttl): the TTL/protocol word changes by
-// 0x0100. The caller has checked packet.ttl_expires() first.
+// The TTL a packet leaves with: one less, as a router makes it (the kernel's ip_decrease_ttl),
+// unless the no-ttl-decrement test fault is on (test_faults.h).
+inline uint8_t ttl_after_hop(uint8_t ttl) {
+  return uint8_t(ttl - test_faults.ttl_decrement);
+}
+
+// TTL - 1 in place: the TTL/protocol word changes by 0x0100. The caller has checked
+// packet.ttl_expires() first. Under the test fault the word does not change, and the update
+// leaves a right checksum as it was.
 inline void dec_ttl_at(std::span<uint8_t> frame, std::size_t l3) {
   std::size_t at = l3 + wire::ip::kTtl;
   uint16_t old_word = load_be16(frame, at);
-  frame[at] = uint8_t(frame[at] - 1);
+  frame[at] = ttl_after_hop(frame[at]);
   update_ip_checksum16(frame, l3, old_word, load_be16(frame, at));
 }
 

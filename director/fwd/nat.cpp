@@ -42,7 +42,9 @@ void nat_out(std::span<uint8_t> frame, const PacketView& packet, Endpoint virtua
              const EthAddrs& eth) {
   set_eth(frame, eth);
   dec_ttl(frame, packet);
-  set_ip_src(frame, packet, virtual_service.addr);
+  // The no-nat-reply-rewrite test fault (test_faults.h) lets RIP leak out, for the suite to see.
+  if (!test_faults.keep_nat_reply_source) [[likely]]
+    set_ip_src(frame, packet, virtual_service.addr);
   if (packet.has_ports()) set_src_port(frame, packet, virtual_service.port);
 }
 
@@ -66,6 +68,32 @@ bool nat_icmp_in(std::span<uint8_t> frame, const PacketView& packet, Endpoint re
   set_ip_dst(frame, packet, real_server.addr);
   // The quote is a reply the client got: VIP:vport -> CIP:cport becomes RIP:rport -> .
   set_quoted_endpoint(frame, packet.quoted, wire::ip::kSrc, wire::tcp::kSrcPort, real_server);
+  set_icmp_checksum(frame, packet);
+  return true;
+}
+
+bool fullnat_icmp_out(std::span<uint8_t> frame, const PacketView& packet, Endpoint virtual_service,
+                      Endpoint client, const EthAddrs& eth) {
+  if (!packet.has_quote) return false;
+  set_eth(frame, eth);
+  dec_ttl(frame, packet);
+  set_ip_src(frame, packet, virtual_service.addr);
+  set_ip_dst(frame, packet, client.addr);
+  set_quoted_endpoint(frame, packet.quoted, wire::ip::kDst, wire::tcp::kDstPort, virtual_service);
+  set_quoted_endpoint(frame, packet.quoted, wire::ip::kSrc, wire::tcp::kSrcPort, client);
+  set_icmp_checksum(frame, packet);
+  return true;
+}
+
+bool fullnat_icmp_in(std::span<uint8_t> frame, const PacketView& packet, Endpoint local,
+                     Endpoint real_server, const EthAddrs& eth) {
+  if (!packet.has_quote) return false;
+  set_eth(frame, eth);
+  dec_ttl(frame, packet);
+  set_ip_src(frame, packet, local.addr);
+  set_ip_dst(frame, packet, real_server.addr);
+  set_quoted_endpoint(frame, packet.quoted, wire::ip::kSrc, wire::tcp::kSrcPort, real_server);
+  set_quoted_endpoint(frame, packet.quoted, wire::ip::kDst, wire::tcp::kDstPort, local);
   set_icmp_checksum(frame, packet);
   return true;
 }

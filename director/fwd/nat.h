@@ -19,7 +19,8 @@ namespace vsd::fwd {
 void nat_in(std::span<uint8_t> frame, const PacketView& packet, Endpoint real_server,
             const EthAddrs& eth);
 
-// Real server to client: src RIP:rport -> VIP:vport, TTL - 1, MACs.
+// Real server to client: src RIP:rport -> VIP:vport, TTL - 1, MACs. Under the
+// no-nat-reply-rewrite test fault the source address stays RIP.
 void nat_out(std::span<uint8_t> frame, const PacketView& packet, Endpoint virtual_service,
              const EthAddrs& eth);
 
@@ -36,5 +37,14 @@ bool nat_icmp_out(std::span<uint8_t> frame, const PacketView& packet, Endpoint v
 // port vport -> rport; checksums as nat_icmp_out.
 bool nat_icmp_in(std::span<uint8_t> frame, const PacketView& packet, Endpoint real_server,
                  const EthAddrs& eth);
+
+// FULLNAT's ICMP errors travel like NAT's with both ends rewritten (spec 2 FULLNAT [dpvs]):
+// from the real server (quoting LIP:lport -> RIP:rport) the client gets VIP -> CIP quoting
+// CIP:cport -> VIP:vport; from the client (quoting VIP:vport -> CIP:cport) the real server
+// gets LIP -> RIP quoting RIP:rport -> LIP:lport. TTL, quoted checksums as nat_icmp_out.
+bool fullnat_icmp_out(std::span<uint8_t> frame, const PacketView& packet, Endpoint virtual_service,
+                      Endpoint client, const EthAddrs& eth);
+bool fullnat_icmp_in(std::span<uint8_t> frame, const PacketView& packet, Endpoint local,
+                     Endpoint real_server, const EthAddrs& eth);
 
 }  // namespace vsd::fwd

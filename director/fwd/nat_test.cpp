@@ -227,5 +227,48 @@ TEST(NatIcmpIn, RewritesTheOuterDestinationAndTheQuotedSource) {
   EXPECT_TRUE(icmp_checksum_valid(frame));
 }
 
+// FULLNAT: rs 192.168.1.11 reports port unreachable about LIP:5001 -> RIP:5353 to the LIP; the
+// client 10.0.0.2 gets it from the VIP about CIP:4000 -> VIP:53.
+TEST(FullnatIcmpOut, RewritesBothEndsOuterAndQuoted) {
+  auto original = ipv4(kLip, kRip, 63) / Tins::UDP(5353, 5001) / Tins::RawPDU(payload_bytes(20));
+  Bytes frame = icmp_error_frame(kRsMac, kDirectorIntMac, kRip, kLip, 3, 3, quote_of(original));
+  ASSERT_TRUE(fullnat_icmp_out(span_of(frame), view_of(frame), {ip(kVip), 53}, {ip(kCip), 4000},
+                               kToClient));
+  auto out = parse(frame);
+  const auto& outer = out.rfind_pdu<Tins::IP>();
+  EXPECT_EQ(outer.src_addr().to_string(), kVip);
+  EXPECT_EQ(outer.dst_addr().to_string(), kCip);
+  EXPECT_EQ(outer.ttl(), 63);
+  Tins::IP quoted(frame.data() + 42, uint32_t(frame.size() - 42));
+  EXPECT_EQ(quoted.src_addr().to_string(), kCip);
+  EXPECT_EQ(quoted.dst_addr().to_string(), kVip);
+  const auto& quoted_udp = quoted.rfind_pdu<Tins::UDP>();
+  EXPECT_EQ(quoted_udp.sport(), 4000);
+  EXPECT_EQ(quoted_udp.dport(), 53);
+  EXPECT_TRUE(ip_checksum_valid(frame));
+  EXPECT_TRUE(ip_checksum_valid(frame, 42));
+  EXPECT_TRUE(icmp_checksum_valid(frame));
+}
+
+TEST(FullnatIcmpIn, RewritesBothEndsOuterAndQuoted) {
+  // The client reports port unreachable about a reply VIP:80 -> CIP:40000 it got; the real
+  // server hears it from the LIP about RIP:8080 -> LIP:5001.
+  auto reply = ipv4(kVip, kCip, 63) / tcp(80, 40000, Tins::TCP::ACK, 7001, 1001);
+  Bytes frame = icmp_error_frame(kClientMac, kDirectorExtMac, kCip, kVip, 3, 3, quote_of(reply));
+  ASSERT_TRUE(fullnat_icmp_in(span_of(frame), view_of(frame), {ip(kLip), 5001}, kRealServer,
+                              kToRealServer));
+  auto out = parse(frame);
+  const auto& outer = out.rfind_pdu<Tins::IP>();
+  EXPECT_EQ(outer.src_addr().to_string(), kLip);
+  EXPECT_EQ(outer.dst_addr().to_string(), kRip);
+  EXPECT_EQ(Ipv4::from_host(be32(frame, 42 + 12)), ip(kRip));
+  EXPECT_EQ(Ipv4::from_host(be32(frame, 42 + 16)), ip(kLip));
+  EXPECT_EQ(be16(frame, 62), 8080);
+  EXPECT_EQ(be16(frame, 64), 5001);
+  EXPECT_TRUE(ip_checksum_valid(frame));
+  EXPECT_TRUE(ip_checksum_valid(frame, 42));
+  EXPECT_TRUE(icmp_checksum_valid(frame));
+}
+
 }  // namespace
 }  // namespace vsd::fwd

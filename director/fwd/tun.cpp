@@ -32,7 +32,7 @@ void write_outer_header(std::span<uint8_t> header, const PacketView& inner,
   store_be16(header, wire::ip::kTotalLen, uint16_t(inner.ip_total_len + kIpipOverhead));
   store_be16(header, wire::ip::kId, inner.dont_fragment ? 0 : tunnel.ip_id);
   store_be16(header, wire::ip::kFlagsFragment, inner.dont_fragment ? wire::ip::kDontFragment : 0);
-  header[wire::ip::kTtl] = uint8_t(inner.ttl - 1);
+  header[wire::ip::kTtl] = ttl_after_hop(inner.ttl);
   header[wire::ip::kProtocol] = wire::ip::kProtoIpip;
   store_ipv4(header, wire::ip::kSrc, tunnel.local);
   store_ipv4(header, wire::ip::kDst, tunnel.real_server);

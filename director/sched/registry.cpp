@@ -22,6 +22,15 @@ std::unique_ptr<Scheduler> make_scheduler(std::string_view name, const Scheduler
   return it == registry().end() ? nullptr : it->second(options);
 }
 
+bool decorate_scheduler(std::string_view name, SchedulerDecorator decorate) {
+  auto it = registry().find(name);
+  if (it == registry().end()) return false;
+  SchedulerFactory undecorated = std::move(it->second);
+  it->second = [make = std::move(undecorated), decorate = std::move(decorate)](
+                   const SchedulerOptions& options) { return decorate(make(options)); };
+  return true;
+}
+
 std::vector<std::string> scheduler_names() {
   std::vector<std::string> names;
   for (const auto& [name, factory] : registry()) names.push_back(name);

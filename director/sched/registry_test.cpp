@@ -47,5 +47,50 @@ TEST(SchedulerRegistry, UnknownNamesMakeNothing) {
   EXPECT_EQ(make_scheduler("RR", SchedulerOptions{}), nullptr);  // the kernel's names are exact
 }
 
+// Picks the first available destination; registered for the decoration test alone, so that
+// decorating it changes no scheduler another test makes.
+class FirstAvailable final : public Scheduler {
+ public:
+  void on_change(std::span<const SchedDest>) override {}
+  int pick(std::span<const SchedDest> dests, const FlowKey&, uint64_t) override {
+    for (std::size_t i = 0; i < dests.size(); ++i)
+      if (dests[i].available()) return int(i);
+    return -1;
+  }
+};
+VSD_REGISTER_SCHEDULER("test-first-available", FirstAvailable);
+
+// Stands in for a test fault: whatever the scheduler picks, the last destination is taken.
+class TakesTheLast final : public Scheduler {
+ public:
+  explicit TakesTheLast(std::unique_ptr<Scheduler> inner) : inner_(std::move(inner)) {}
+  void on_change(std::span<const SchedDest> dests) override { inner_->on_change(dests); }
+  int pick(std::span<const SchedDest> dests, const FlowKey& flow, uint64_t now_ms) override {
+    return inner_->pick(dests, flow, now_ms) < 0 ? -1 : int(dests.size()) - 1;
+  }
+
+ private:
+  std::unique_ptr<Scheduler> inner_;
+};
+
+TEST(SchedulerRegistry, ADecoratedSchedulerIsMadeWrapped) {
+  TestService before("test-first-available");
+  before.add(1).add(2);  // rs2, rs1
+  EXPECT_EQ(before.picks(2), (Picks{2, 2}));
+
+  ASSERT_TRUE(decorate_scheduler("test-first-available", [](std::unique_ptr<Scheduler> inner) {
+    return std::make_unique<TakesTheLast>(std::move(inner));
+  }));
+  TestService after("test-first-available");
+  after.add(1).add(2);
+  EXPECT_EQ(after.picks(2), (Picks{1, 1}));
+  EXPECT_EQ(before.picks(1), (Picks{2}));  // one made before keeps what it was
+}
+
+TEST(SchedulerRegistry, OnlyARegisteredNameCanBeDecorated) {
+  EXPECT_FALSE(decorate_scheduler("nope", [](std::unique_ptr<Scheduler> inner) { return inner; }));
+  EXPECT_EQ(make_scheduler("nope", SchedulerOptions{}), nullptr);
+}
+
 }  // namespace
 }  // namespace vsd::sched_test

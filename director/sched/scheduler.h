@@ -60,6 +60,12 @@ using SchedulerFactory = std::function<std::unique_ptr<Scheduler>(const Schedule
 bool register_scheduler(std::string_view name, SchedulerFactory factory);
 // nullptr when no scheduler has that name.
 std::unique_ptr<Scheduler> make_scheduler(std::string_view name, const SchedulerOptions& options);
+
+// From now on, every scheduler made under `name` comes wrapped by `decorate`; false when no
+// scheduler has that name. For vsd's test faults (vsd/fault_switch.h), which break a scheduler
+// on purpose: wrapping at the factory leaves the product's pick path as it is.
+using SchedulerDecorator = std::function<std::unique_ptr<Scheduler>(std::unique_ptr<Scheduler>)>;
+bool decorate_scheduler(std::string_view name, SchedulerDecorator decorate);
 std::vector<std::string> scheduler_names();
 
 }  // namespace vsd

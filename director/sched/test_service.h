@@ -31,6 +31,10 @@ class TestService {
       : scheduler_(make_scheduler(scheduler, SchedulerOptions{std::move(flags), 0})) {
     if (!scheduler_) throw std::invalid_argument("no scheduler " + std::string(scheduler));
   }
+  // A scheduler made by hand, e.g. wrapped by a decorator the registry does not apply.
+  explicit TestService(std::unique_ptr<Scheduler> scheduler) : scheduler_(std::move(scheduler)) {
+    if (!scheduler_) throw std::invalid_argument("no scheduler");
+  }
 
   // ipvsadm -E with another scheduler: the kernel binds a fresh one to the list as it stands
   // (init_service), as vsd does by making a new scheduler and reporting the list once.

@@ -233,12 +233,19 @@ bool Dataplane::handle_icmp_error(std::size_t port, std::span<uint8_t> frame,
   // From the real server's side: it quotes what the director sent it (CIP -> RIP, or
   // LIP -> RIP for FULLNAT).
   if (Conn* conn = conns_.find_out(proto, {q.dst, q.dport}, {q.src, q.sport})) {
-    if (conn->method() != Method::Nat) return false;
-    auto egress = egress_to(p.dst);
+    if (conn->method() != Method::Nat && conn->method() != Method::FullNat) return false;
+    // NAT: the error already goes to the client; FULLNAT: it goes to the LIP, the client is
+    // the connection's.
+    const Ipv4 to = conn->method() == Method::Nat ? p.dst : conn->client().addr;
+    auto egress = egress_to(to);
     if (!egress) return count(Discard::NoRoute), true;
     if (p.ttl_expires()) return count(Discard::TtlExpired), true;
-    if (fwd::nat_icmp_out(frame, p, conn->virtual_addr(), eth_from(egress->port)))
-      emit(*egress, frame);
+    auto eth = eth_from(egress->port);
+    bool rewritten =
+        conn->method() == Method::Nat
+            ? fwd::nat_icmp_out(frame, p, conn->virtual_addr(), eth)
+            : fwd::fullnat_icmp_out(frame, p, conn->virtual_addr(), conn->client(), eth);
+    if (rewritten) emit(*egress, frame);
     return true;
   }
   // From the client's side: it quotes a reply, VIP:vport -> CIP:cport.
@@ -254,6 +261,11 @@ bool Dataplane::handle_icmp_error(std::size_t port, std::span<uint8_t> frame,
       case Method::Dr:
         fwd::dr_forward(frame, p, eth_from(egress->port));
         emit(*egress, frame);
+        return true;
+      case Method::FullNat:
+        if (fwd::fullnat_icmp_in(frame, p, conn->local(), conn->destination(),
+                                 eth_from(egress->port)))
+          emit(*egress, frame);
         return true;
       default:
         to_real_server(port, frame, p, *conn);

@@ -25,6 +25,7 @@
 #include "vsd/control_bridge.h"
 #include "vsd/control_server.h"
 #include "vsd/dataplane.h"
+#include "vsd/fault_switch.h"
 #include "vsd/log.h"
 
 namespace {
@@ -76,10 +77,28 @@ int main(int argc, char** argv) {
                  "Seconds a fragmented datagram may take to complete (net.ipv4.ipfrag_time)")
       ->check(CLI::Range(1u, 86400u))
       ->capture_default_str();
+  std::vector<std::string> fault_names;
+  app.add_option("--test-fault", fault_names,
+                 "For conformance self-tests only, never in service: make this director wrong on "
+                 "purpose (" +
+                     vsd::test_fault_names() + "); repeat for each")
+      ->type_name("NAME")
+      ->group("Test only");
   CLI11_PARSE(app, argc, argv);
   vsd::set_log_level(level);
+  // Checked here rather than by CLI11, so that a wrong name exits 2 as a usage error does.
+  auto faults = vsd::parse_test_faults(fault_names);
+  if (!faults.ok()) {
+    std::cerr << "vsd: " << faults.failure().message << std::endl;
+    return faults.failure().exit_code;
+  }
 
   try {
+    for (auto fault : faults.value()) {
+      vsd::switch_on(fault);
+      vsd::log_warn("vsd: test fault " + std::string(vsd::name_of(fault)) +
+                    " is on: this director is wrong on purpose");
+    }
     if (!netns.empty()) enter_netns(netns);
     int sig_fd = signal_fd();
     std::vector<std::unique_ptr<vsd::PacketSocket>> ports;

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/topo_commands.h"
+#include "matrix/conform_command.h"
 
 int main(int argc, char** argv) {
   using namespace vslab::cli;
@@ -70,6 +71,8 @@ int main(int argc, char** argv) {
   selftest_cmd->add_option("--pcap-dir", pcap_dir,
                            "Where failed checks write pcaps (default: ./vslab-failures)");
   selftest_cmd->callback([&] { status = topo_selftest(selftest_file, pcap_dir); });
+
+  vslab::matrix::add_conform_command(app, status);
 
   try {
     app.parse(argc, argv);

@@ -71,8 +71,11 @@ int topo_up(const UpOptions& options) {
   auto signals = termination_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   try {
-    topo::LiveTopology live(std::move(*topology),
-                            {options.prefix, options.detach, /*from_cli=*/true});
+    topo::BringUpOptions bring_up;
+    bring_up.prefix = options.prefix;
+    bring_up.detached = options.detach;
+    bring_up.from_cli = true;
+    topo::LiveTopology live(std::move(*topology), bring_up);
     std::cout << fmt::format("topology {} is up as run {}\n", live.topology().name,
                              live.naming().prefix);
     for (const auto& node : live.topology().nodes)

@@ -14,45 +14,10 @@
 
 #include <fmt/core.h>
 
+#include "dut/run.h"
 #include "topology/runs.h"
 
 namespace vslab::dut {
-namespace {
-
-// Runs argv with `input` on its standard input; collects stdout and stderr.
-Result run_with_input(const std::vector<std::string>& argv, const std::string& input) {
-  int in[2], out[2];
-  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0)
-    return {-1, std::string("pipe: ") + std::strerror(errno)};
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(in[0], STDIN_FILENO);
-    dup2(out[1], STDOUT_FILENO);
-    dup2(out[1], STDERR_FILENO);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    dprintf(STDERR_FILENO, "%s: %s\n", args[0], std::strerror(errno));
-    _exit(127);
-  }
-  close(in[0]);
-  close(out[1]);
-  [[maybe_unused]] auto n = write(in[1], input.data(), input.size());
-  close(in[1]);
-  Result result;
-  char buf[4096];
-  ssize_t got;
-  while ((got = read(out[0], buf, sizeof buf)) > 0)
-    result.output.append(buf, static_cast<size_t>(got));
-  close(out[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
-}
-
-}  // namespace
 
 BuiltinDut::BuiltinDut(std::string vsd_binary, std::string vsadm_binary,
                        std::vector<std::string> vsd_args)
@@ -97,6 +62,7 @@ void BuiltinDut::start(const topo::LiveTopology& topology) {
   output_fd_ = out[0];
 
   // Ready is a line vsd prints once its ports and control socket are open.
+  ready_line_.clear();  // a restart waits for the new vsd's line
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (ready_line_.find("vsd: ready") == std::string::npos) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -4,7 +4,10 @@
 #pragma once
 
 #include <memory>
+#include <stdexcept>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "topology/live.h"
 
@@ -16,11 +19,24 @@ struct Result {
   bool ok() const { return exit_code == 0; }
 };
 
+// Why a DUT cannot run at all here (no IPVS in this kernel, an external box not reachable):
+// every case on it skips with this reason rather than failing.
+struct DutUnavailable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 class Dut {
  public:
   virtual ~Dut() = default;
   virtual std::string name() const = 0;
-  // Starts the director inside the topology (returns when it is ready to forward).
+  // What the DUT claims to support; a case outside its claims skips as "not claimed".
+  // Modes are "nat", "dr", "tun", "fullnat"; schedulers by their ipvsadm names.
+  virtual bool claims_mode(const std::string& /*mode*/) const { return true; }
+  virtual bool claims_scheduler(const std::string& /*name*/) const { return true; }
+  // How the topology is brought up for this DUT (e.g. an external box's ports).
+  virtual topo::BringUpOptions bring_up_options() const { return {}; }
+  // Starts the director inside the topology (returns when it is ready to forward); throws
+  // DutUnavailable when it cannot run here at all.
   virtual void start(const topo::LiveTopology& topology) = 0;
   // Replaces the whole rule set: ipvsadm save format, one command per line (ipvsadm -R).
   virtual Result restore(const std::string& rules) = 0;
@@ -54,5 +70,24 @@ class BuiltinDut final : public Dut {
   std::string log_path_;
   std::string ready_line_;
 };
+
+// A builtin DUT's --dut-config: a TOML file with `vsd_args = ["--opt", "value"]`, options for
+// vsd after DutSpec::vsd_args (e.g. a test-only fault switch). Throws std::invalid_argument
+// with "FILE:LINE:COLUMN: message" lines.
+std::vector<std::string> parse_builtin_config(std::string_view text,
+                                              const std::string& source_name);
+
+// Which DUT to build, as `vslab conform --dut KIND [--dut-config FILE]` names it.
+struct DutSpec {
+  std::string kind = "builtin";  // builtin | kernel | external
+  std::string config_file;       // kernel/external: optional/required TOML
+  std::string vsd_binary;        // builtin
+  std::string vsadm_binary;      // builtin
+  std::vector<std::string> vsd_args;
+};
+
+// Throws std::invalid_argument for an unknown kind, a missing binary or config file, or a
+// config file that does not parse (its errors as "FILE:LINE:COLUMN: message" lines).
+std::unique_ptr<Dut> make_dut(const DutSpec& spec);
 
 }  // namespace vslab::dut

@@ -2,29 +2,50 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <set>
 #include <stdexcept>
 
 #include <fmt/core.h>
 
+#include "topology/arp_probe.h"
 #include "topology/runs.h"
 
 namespace vslab::topo {
 
 LiveTopology::LiveTopology(Topology topology, BringUpOptions options)
     : topology_(std::move(topology)),
-      naming_{options.prefix.empty() ? new_run_prefix() : options.prefix} {
-  // The record comes first, so that a kill at any later point leaves something gc can find.
+      naming_{options.prefix.empty() ? new_run_prefix() : options.prefix},
+      external_(std::move(options.external_director_ports)),
+      external_macs_(std::move(options.external_director_macs)) {
+  // Lent ports are checked, and their state saved, before anything changes.
+  for (const auto& place : external_port_places(topology_, naming_, external_)) {
+    auto state = read_link_state(place.existing);
+    if (!state)
+      throw std::runtime_error(fmt::format(
+          "topology '{}': external port '{}' (for director:{}) is not an interface of this "
+          "namespace",
+          topology_.name, place.existing, place.director_ifname));
+    handovers_.push_back({place.existing, place.netns, place.moved_name, *state});
+  }
+  for (const auto& [ifname, mac] : external_macs_)
+    if (!external_.contains(ifname))
+      throw std::invalid_argument(
+          fmt::format("a MAC is given for director:{}, which is not an external port", ifname));
+  // The record comes first, so that a kill at any later point leaves something gc can find,
+  // including which ports to give back.
   RunRecord record{naming_.prefix,
                    getpid(),
                    process_start_time(getpid()),
                    topology_.name,
                    topology_.source_file,
                    options.detached,
-                   options.from_cli};
+                   options.from_cli,
+                   handovers_};
   write_run_record(record);
   up_ = true;
-  for (const auto& cmd : bring_up_commands(topology_, naming_)) {
+  for (const auto& cmd : bring_up_commands(topology_, naming_, external_)) {
     auto result = run_command(cmd.argv);
     if (result.ok()) continue;
     auto teardown_errors = tear_down();
@@ -39,15 +60,58 @@ LiveTopology::~LiveTopology() {
   if (!released_) tear_down();
 }
 
+bool LiveTopology::is_external(const std::string& node) const {
+  if (external_.empty()) return false;
+  const Node* director = topology_.find_role("director");
+  return director && director->name == node;
+}
+
 std::string LiveTopology::netns(const std::string& node) const {
   if (!topology_.find_node(node))
     throw std::invalid_argument(
         fmt::format("topology '{}' has no node '{}'", topology_.name, node));
+  if (is_external(node))
+    throw std::logic_error(fmt::format(
+        "node '{}' of topology '{}' is an external box wired to existing interfaces: it has no "
+        "namespace here, so nothing can run or be opened inside it",
+        node, topology_.name));
   return naming_.node_netns(node);
 }
 
 std::string LiveTopology::mac(const std::string& node, const std::string& ifname) const {
+  if (is_external(node)) return external_mac(ifname);
   return interface_mac(topology_, node, ifname);
+}
+
+std::string LiveTopology::external_mac(const std::string& ifname) const {
+  std::lock_guard lock(external_macs_mutex_);
+  if (auto known = external_macs_.find(ifname); known != external_macs_.end()) return known->second;
+  const Node* director = topology_.find_role("director");
+  const Interface* iface = director->find_interface(ifname);
+  if (!iface)
+    throw std::invalid_argument(
+        fmt::format("director node '{}' has no interface '{}'", director->name, ifname));
+  auto place = std::find_if(handovers_.begin(), handovers_.end(), [&](const PortHandover& h) {
+    return h.original == external_.at(ifname);
+  });
+  std::string address;
+  for (const auto& a : iface->addresses)
+    if (!a.is_v6) address = a.address;
+  // The box answers ARP for its own address on that segment; the probe goes out of the port
+  // it was lent, so no host of the topology sees it.
+  std::optional<std::string> learned;
+  if (!address.empty() && place != handovers_.end())
+    learned = arp_probe(place->netns, place->moved_name, address, std::chrono::seconds(2));
+  if (!learned)
+    throw std::runtime_error(fmt::format(
+        "the MAC of the external director's port {} ({}) is not known: {}; declare it in the "
+        "DUT config ([ports] {} = {{ interface = \"{}\", mac = \"xx:xx:xx:xx:xx:xx\" }})",
+        ifname, external_.at(ifname),
+        address.empty() ? "the topology gives that interface no IPv4 address to ask for"
+                        : "no ARP answer for " + address + " within 2 s",
+        ifname, external_.at(ifname)));
+  external_macs_[ifname] = *learned;
+  return *learned;
 }
 
 CommandResult LiveTopology::exec(const std::string& node,
@@ -69,9 +133,19 @@ std::string LiveTopology::tear_down() noexcept {
   if (!up_) return {};
   std::string errors;
   try {
-    for (const auto& ns : netns_names(topology_, naming_))
-      if (netns_exists(ns)) errors += delete_netns(ns);
-    if (errors.empty()) remove_run_record(naming_.prefix);
+    std::set<std::string> holding;  // namespaces that still hold a lent port
+    for (const auto& handover : handovers_) {
+      auto given = give_back(handover);
+      errors += given.problem;
+      if (given.held) holding.insert(handover.netns);
+    }
+    std::string netns_errors;
+    for (const auto& ns : netns_names(topology_, naming_, external_))
+      if (netns_exists(ns) && !holding.contains(ns)) netns_errors += delete_netns(ns);
+    errors += netns_errors;
+    // Kept while something remains, so that gc can retry; a port that vanished (its namespace
+    // deleted by hand) cannot be helped by a retry.
+    if (netns_errors.empty() && holding.empty()) remove_run_record(naming_.prefix);
     // What programs of the run kept beside it (a DUT's control socket and log).
     std::error_code ec;
     std::filesystem::remove_all(run_files_dir(naming_.prefix), ec);

@@ -3,6 +3,7 @@
 // position and are sorted at the end, so the user sees them in file order whatever order the
 // checks ran in.
 #include "topology/parse.h"
+#include "topology/spelling.h"
 
 #include <arpa/inet.h>
 
@@ -282,22 +283,6 @@ Result<std::string> parse_mac(std::string_view text) {
 // Typed access to TOML tables: each reports wrong types itself and returns nothing for them.
 
 using KeyList = std::span<const std::string_view>;
-
-// Levenshtein distance; keys are short, so one row of the table is plenty.
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t substitution = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
-      diagonal = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, substitution});
-    }
-  }
-  return row[b.size()];
-}
 
 // " (did you mean 'x'?)" or "". A suggestion must keep part of the key: otherwise an unknown
 // "c" in a link would suggest "a".

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include <fmt/core.h>
@@ -46,6 +47,7 @@ void write_run_record(const RunRecord& r) {
     std::ofstream out(tmp);
     out << "pid=" << r.owner_pid << "\nstart=" << r.owner_start << "\ntopology=" << r.topology
         << "\nfile=" << r.file << "\ndetached=" << r.detached << "\ncli=" << r.from_cli << "\n";
+    for (const auto& h : r.handovers) out << "handover=" << h.record_value() << "\n";
     if (!out) throw std::runtime_error("cannot write run record " + tmp.string());
   }
   fs::rename(tmp, path);  // atomic: a reader never sees half a record
@@ -93,6 +95,12 @@ std::optional<RunRecord> read_run_record(const fs::path& path) {
     if (key == "file") r.file = value;
     if (key == "detached") r.detached = value == "1";
     if (key == "cli") r.from_cli = value == "1";
+    if (key == "handover") {
+      // Records are written whole (write_run_record renames a finished file), so a line that
+      // does not read back is not ours to act on.
+      if (auto handover = PortHandover::from_record_value(value))
+        r.handovers.push_back(std::move(*handover));
+    }
   }
   return r;
 }
@@ -145,11 +153,21 @@ std::vector<RunInfo> list_runs() {
 
 std::string destroy_run(const RunInfo& run) {
   std::string errors;
+  // First: a lent veth would be destroyed with the namespace it was lent to.
+  std::set<std::string> holding;
+  for (const auto& handover : run.record.handovers) {
+    auto given = give_back(handover);
+    errors += given.problem;
+    if (given.held) holding.insert(handover.netns);
+  }
+  bool complete = holding.empty();
   for (const auto& ns : run.netns) {
+    if (holding.contains(ns)) continue;
     auto err = delete_netns(ns);
     if (!err.empty()) errors += err + "\n";
+    complete = complete && err.empty();
   }
-  if (errors.empty()) {
+  if (complete) {
     remove_run_record(run.record.prefix);
     std::error_code ec;
     fs::remove_all(run_files_dir(run.record.prefix), ec);

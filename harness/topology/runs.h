@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "topology/handover.h"
+
 namespace vslab::topo {
 
 struct RunRecord {
@@ -18,6 +20,7 @@ struct RunRecord {
   std::string file;                    // the file it came from
   bool detached = false;               // `vslab topo up --detach`: kept until `vslab topo down`
   bool from_cli = false;               // made by `vslab topo up` (what `topo exec` and `down` pick)
+  std::vector<PortHandover> handovers;  // an external director's ports, to give back
 };
 
 enum class RunState { Running, Detached, Orphaned };
@@ -47,7 +50,8 @@ std::vector<RunInfo> list_runs();
 // Returns one line per removed run; errors are reported in `errors`.
 std::vector<std::string> collect_garbage(bool include_detached, std::vector<std::string>& errors);
 
-// Tears a run down now: kills its processes, deletes its namespaces and its record.
+// Tears a run down now: gives lent ports back, kills its processes, deletes its namespaces and
+// its record.
 std::string destroy_run(const RunInfo& run);
 
 }  // namespace vslab::topo

@@ -1,10 +1,12 @@
 #include "topology/script.h"
 
+#include <set>
 #include <stdexcept>
 
 #include <fmt/core.h>
 
 #include "topology/netns.h"
+#include "topology/parse.h"
 
 namespace vslab::topo {
 namespace {
@@ -40,9 +42,19 @@ std::vector<std::string> ethtool_offloads(const std::string& netns, const std::s
           onoff(o.gro)};
 }
 
+// The director node an external port map stands for: the node with role "director".
+const Node* external_director(const Topology& topology, const ExternalPorts& external) {
+  return external.empty() ? nullptr : topology.find_role("director");
+}
+
 class ScriptBuilder {
  public:
-  ScriptBuilder(const Topology& t, const Naming& n) : topo_(t), naming_(n) {}
+  ScriptBuilder(const Topology& t, const Naming& n, const ExternalPorts& external)
+      : topo_(t), naming_(n) {
+    for (auto& place : external_port_places(t, n, external))
+      places_.emplace(place.director_ifname, std::move(place));
+    if (const Node* director = external_director(t, external)) external_node_ = director->name;
+  }
 
   std::vector<Command> build() {
     create_namespaces();
@@ -65,8 +77,22 @@ class ScriptBuilder {
         "IPv6 off in " + netns);
   }
 
+  bool is_external(const std::string& node) const {
+    return !external_node_.empty() && node == external_node_;
+  }
+
+  // The existing interface takes the place of the director's peer; the commands after this
+  // configure it as they would the veth end it replaces.
+  void hand_over(const ExternalPortPlace& place) {
+    add({"ip", "link", "set", "dev", place.existing, "netns", place.netns, "name",
+         place.moved_name},
+        fmt::format("lend {} (external {}:{}) to {}", place.existing, external_node_,
+                    place.director_ifname, place.peer));
+  }
+
   void create_namespaces() {
     for (const auto& node : topo_.nodes) {
+      if (is_external(node.name)) continue;
       auto ns = naming_.node_netns(node.name);
       add({"ip", "netns", "add", ns}, "namespace for node " + node.name);
       if (!uses_ipv6(node)) quiet_ipv6(ns);
@@ -92,6 +118,10 @@ class ScriptBuilder {
   }
 
   void create_link(const Link& link) {
+    if (is_external(link.a.node) || is_external(link.b.node)) {
+      hand_over(places_.at(is_external(link.a.node) ? link.a.ifname : link.b.ifname));
+      return;
+    }
     add({"ip", "-n", naming_.node_netns(link.a.node), "link", "add", link.a.ifname, "type", "veth",
          "peer", "name", link.b.ifname, "netns", naming_.node_netns(link.b.node)},
         "link " + link.a.str() + " <-> " + link.b.str());
@@ -104,9 +134,12 @@ class ScriptBuilder {
       const auto& port = bridge.ports[p];
       auto peer = bridge_port_ifname(b, p);
       const Interface* iface = topo_.find_node(port.node)->find_interface(port.ifname);
-      add({"ip", "-n", naming_.node_netns(port.node), "link", "add", port.ifname, "type", "veth",
-           "peer", "name", peer, "netns", sw},
-          "bridge " + bridge.name + " port " + port.str());
+      if (is_external(port.node))
+        hand_over(places_.at(port.ifname));
+      else
+        add({"ip", "-n", naming_.node_netns(port.node), "link", "add", port.ifname, "type", "veth",
+             "peer", "name", peer, "netns", sw},
+            "bridge " + bridge.name + " port " + port.str());
       add({"ip", "-n", sw, "link", "set", peer, "master", bridge.name, "mtu",
            std::to_string(iface->mtu)},
           "bridge " + bridge.name + " port " + port.str());
@@ -116,6 +149,8 @@ class ScriptBuilder {
   }
 
   void configure_node(const Node& node) {
+    // The box configures its own interfaces, addresses and routes.
+    if (is_external(node.name)) return;
     auto ns = naming_.node_netns(node.name);
     for (const auto& iface : node.interfaces) {
       auto where = node.name + ":" + iface.name;
@@ -151,8 +186,16 @@ class ScriptBuilder {
 
   const Topology& topo_;
   const Naming& naming_;
+  std::map<std::string, ExternalPortPlace> places_;  // by director interface
+  std::string external_node_;                        // empty: the director is a namespace
   std::vector<Command> commands_;
 };
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string text;
+  for (const auto& n : names) text += (text.empty() ? "" : ", ") + n;
+  return text;
+}
 
 }  // namespace
 
@@ -175,25 +218,99 @@ std::string bridge_port_ifname(std::size_t bridge_index, std::size_t port_index)
   return fmt::format("b{}p{}", bridge_index, port_index);
 }
 
-std::vector<std::string> netns_names(const Topology& topology, const Naming& naming) {
+std::optional<std::string> external_ports_problem(const Topology& topology,
+                                                  const ExternalPorts& external) {
+  if (external.empty()) return std::nullopt;
+  const Node* director = external_director(topology, external);
+  if (!director)
+    return fmt::format(
+        "topology '{}' has no node with role director for the external ports "
+        "to stand for",
+        topology.name);
+  std::vector<std::string> own;
+  for (const auto& iface : director->interfaces) own.push_back(iface.name);
+  std::map<std::string, std::string> lent_for;  // existing interface -> director interface
+  for (const auto& [ifname, existing] : external) {
+    if (!director->find_interface(ifname))
+      return fmt::format(
+          "the external port map names '{}', which is not an interface of "
+          "director node '{}' (it has {})",
+          ifname, director->name, joined(own));
+    if (!is_valid_interface_name(existing))
+      return fmt::format("'{}' (for {}:{}) is not a valid interface name", existing, director->name,
+                         ifname);
+    auto [earlier, inserted] = lent_for.emplace(existing, ifname);
+    if (!inserted)
+      return fmt::format("'{}' stands for both {}:{} and {}:{}", existing, director->name,
+                         earlier->second, director->name, ifname);
+  }
+  for (const auto& ifname : own)
+    if (!external.contains(ifname))
+      return fmt::format("{}:{} has no existing interface in the external port map", director->name,
+                         ifname);
+  for (const auto& link : topology.links)
+    if (link.a.node == director->name && link.b.node == director->name)
+      return fmt::format("link {} <-> {} would join two external ports to each other", link.a.str(),
+                         link.b.str());
+  return std::nullopt;
+}
+
+std::vector<ExternalPortPlace> external_port_places(const Topology& topology, const Naming& naming,
+                                                    const ExternalPorts& external) {
+  if (auto problem = external_ports_problem(topology, external))
+    throw std::invalid_argument(*problem);
+  std::vector<ExternalPortPlace> places;
+  const Node* director = external_director(topology, external);
+  if (!director) return places;
+  for (const auto& link : topology.links) {
+    for (const auto& [mine, peer] : {std::pair(link.a, link.b), std::pair(link.b, link.a)}) {
+      if (mine.node != director->name) continue;
+      places.push_back({mine.ifname, external.at(mine.ifname), naming.node_netns(peer.node),
+                        peer.ifname, peer.str()});
+    }
+  }
+  for (std::size_t b = 0; b < topology.bridges.size(); ++b) {
+    const auto& bridge = topology.bridges[b];
+    for (std::size_t p = 0; p < bridge.ports.size(); ++p) {
+      if (bridge.ports[p].node != director->name) continue;
+      const auto& ifname = bridge.ports[p].ifname;
+      places.push_back({ifname, external.at(ifname), naming.switch_netns(),
+                        bridge_port_ifname(b, p), "bridge " + bridge.name});
+    }
+  }
+  return places;
+}
+
+std::vector<std::string> netns_names(const Topology& topology, const Naming& naming,
+                                     const ExternalPorts& external) {
+  const Node* director = external_director(topology, external);
   std::vector<std::string> names;
-  for (const auto& node : topology.nodes) names.push_back(naming.node_netns(node.name));
+  for (const auto& node : topology.nodes)
+    if (&node != director) names.push_back(naming.node_netns(node.name));
   if (!topology.bridges.empty()) names.push_back(naming.switch_netns());
   return names;
 }
 
-std::vector<Command> bring_up_commands(const Topology& topology, const Naming& naming) {
-  return ScriptBuilder(topology, naming).build();
+std::vector<Command> bring_up_commands(const Topology& topology, const Naming& naming,
+                                       const ExternalPorts& external) {
+  return ScriptBuilder(topology, naming, external).build();
 }
 
-std::string bring_up_script(const Topology& topology, const Naming& naming) {
+std::string bring_up_script(const Topology& topology, const Naming& naming,
+                            const ExternalPorts& external) {
   std::string text = fmt::format(
       "#!/bin/sh\n# Topology '{}'{}{}\n# Built by hand: run as root. Generated by vslab topo "
       "script.\nset -e\n",
       topology.name, topology.description.empty() ? "" : ": ", topology.description);
-  for (const auto& cmd : bring_up_commands(topology, naming)) text += shell_quote(cmd.argv) + "\n";
+  for (const auto& cmd : bring_up_commands(topology, naming, external))
+    text += shell_quote(cmd.argv) + "\n";
   text += "# To remove it again:\n";
-  for (const auto& ns : netns_names(topology, naming)) text += "#   ip netns delete " + ns + "\n";
+  // Before the namespaces go: a lent veth would be destroyed with its namespace.
+  for (const auto& place : external_port_places(topology, naming, external))
+    text += "#   ip -n " + place.netns + " link set dev " + place.moved_name + " netns 1 name " +
+            place.existing + "\n";
+  for (const auto& ns : netns_names(topology, naming, external))
+    text += "#   ip netns delete " + ns + "\n";
   return text;
 }
 

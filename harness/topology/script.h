@@ -3,6 +3,8 @@
 // any topology by hand.
 #pragma once
 
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,10 +33,36 @@ std::string interface_mac(const Topology& topology, const std::string& node,
 // Name of the bridge-side veth end of port `port_index` of bridge `bridge_index`.
 std::string bridge_port_ifname(std::size_t bridge_index, std::size_t port_index);
 
-std::vector<std::string> netns_names(const Topology& topology, const Naming& naming);
-std::vector<Command> bring_up_commands(const Topology& topology, const Naming& naming);
+// An external director (a real box): the node with role "director" gets no namespace, and each
+// of its interfaces stands for an existing interface of this machine (director ifname ->
+// that interface), which is moved into the place of the director's peer: the other end of its
+// link, renamed to that end's name, or its port on a bridge.
+using ExternalPorts = std::map<std::string, std::string>;
+
+// Where one lent interface goes.
+struct ExternalPortPlace {
+  std::string director_ifname;
+  std::string existing;    // the interface lent
+  std::string netns;       // the peer's namespace, or the switch namespace
+  std::string moved_name;  // the peer's interface name, or the bridge port's
+  std::string peer;        // for messages: "router:eth1", "bridge rsnet"
+};
+
+// Why `external` does not fit the topology (no director, an interface left out...), or nothing.
+std::optional<std::string> external_ports_problem(const Topology& topology,
+                                                  const ExternalPorts& external);
+// Throws std::invalid_argument with external_ports_problem()'s text.
+std::vector<ExternalPortPlace> external_port_places(const Topology& topology, const Naming& naming,
+                                                    const ExternalPorts& external);
+
+std::vector<std::string> netns_names(const Topology& topology, const Naming& naming,
+                                     const ExternalPorts& external = {});
+// Throws std::invalid_argument when `external` does not fit the topology.
+std::vector<Command> bring_up_commands(const Topology& topology, const Naming& naming,
+                                       const ExternalPorts& external = {});
 
 // The whole script as text: a comment header, the commands, and how to remove it again.
-std::string bring_up_script(const Topology& topology, const Naming& naming);
+std::string bring_up_script(const Topology& topology, const Naming& naming,
+                            const ExternalPorts& external = {});
 
 }  // namespace vslab::topo

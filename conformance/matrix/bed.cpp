@@ -1,0 +1,120 @@
+#include "matrix/bed.h"
+
+#include <fmt/format.h>
+
+namespace vslab::matrix {
+
+namespace {
+std::string method_switch(const std::string& mode) {
+  if (mode == "nat") return "-m";
+  if (mode == "dr") return "-g";
+  if (mode == "tun") return "-i";
+  return "-b";  // FULLNAT, as DPVS's ipvsadm spells it
+}
+
+std::string first_address(const topo::Node& node) {
+  for (const auto& a : node.interfaces.front().addresses)
+    if (!a.is_v6) return a.address;
+  return {};
+}
+}  // namespace
+
+MatrixBed::MatrixBed(const std::string& mode, std::unique_ptr<dut::Dut> dut) : mode_(mode) {
+  bed_ = std::make_unique<conformance::ModeBed>(mode, "matrix-" + mode, true, std::move(dut));
+}
+
+uint16_t MatrixBed::rport() const {
+  // NAT and FULLNAT translate to a port of their own; DR and TUN cannot change the port.
+  return mode_ == "nat" || mode_ == "fullnat" ? 8080 : 80;
+}
+
+std::string MatrixBed::lip() const {
+  const auto& pool = bed_->topology().lvs.local_addresses;
+  return pool.empty() ? std::string() : pool.front();
+}
+
+std::string MatrixBed::rules(const std::string& proto, const std::string& scheduler,
+                             const std::vector<int>& weights, const std::string& service_options,
+                             const std::string& server_options) const {
+  const std::string service = (proto == "udp" ? "-u " : "-t ") + bed_->vip() + ":80";
+  // -C first: a restore adds to what is there, as ipvsadm -R does.
+  std::string out = fmt::format("-C\n-A {} -s {}{}\n", service, scheduler,
+                                service_options.empty() ? "" : " " + service_options);
+  for (int rs = 1; rs <= int(weights.size()); ++rs)
+    out +=
+        fmt::format("-a {} -r {}:{} {} -w {}{}\n", service, rip(rs), rport(), method_switch(mode_),
+                    weights[rs - 1], server_options.empty() ? "" : " " + server_options);
+  if (mode_ == "fullnat") out += fmt::format("--add-laddr -z {} {}\n", lip(), service);
+  return out;
+}
+
+std::vector<std::string> MatrixBed::server_args(int rs) const {
+  return {"-r", rip(rs) + ":" + std::to_string(rport()), method_switch(mode_)};
+}
+
+uint16_t MatrixBed::next_client_port() {
+  if (next_port_ >= 60000) next_port_ = 20000;
+  return next_port_++;
+}
+
+Tins::EthernetII MatrixBed::tcp_from_client(uint8_t flags, uint16_t cport,
+                                            const std::string& client, uint32_t seq, uint32_t ack) {
+  Tins::TCP tcp(80, cport);
+  tcp.flags(flags);
+  tcp.seq(seq);
+  if (flags & Tins::TCP::ACK) tcp.ack_seq(ack);
+  tcp.window(64240);
+  auto frame = bed_->from_client(tcp);
+  if (!client.empty()) frame.rfind_pdu<Tins::IP>().src_addr(client);
+  return frame;
+}
+
+Tins::EthernetII MatrixBed::udp_from_client(uint16_t cport, const std::string& payload) {
+  return bed_->from_client(Tins::UDP(80, cport) / Tins::RawPDU(payload));
+}
+
+expect::FrameExpectation MatrixBed::at_real_server(const Tins::EthernetII& sent, int rs) const {
+  auto& host = bed_->rs(rs);
+  if (mode_ == "nat") return bed_->nat_at_real_server(sent, rs, rport());
+  if (mode_ == "dr") {
+    // Spec 2: only the destination MAC changes (and TTL, one hop each for router and director).
+    expect::FrameExpectation want(sent);
+    want.eth_src(bed_->mac("director", "eth0")).eth_dst(host.mac).ttl(62);
+    return want;
+  }
+  if (mode_ == "tun") {
+    // Spec 2: the packet, TTL already decremented, inside DIP -> RIP; outer TTL, TOS and DF
+    // from the inner header, ID 0 with DF; the router before the real servers takes one off.
+    const auto& sent_ip = sent.rfind_pdu<Tins::IP>();
+    Tins::IP inner = sent_ip;
+    inner.ttl(62);
+    Tins::IP outer(host.ip, first_address(*bed_->topology().find_role("director")));
+    outer.ttl(61);
+    outer.tos(sent_ip.tos());
+    if (sent_ip.flags() & Tins::IP::DONT_FRAGMENT) {
+      outer.id(0);
+      outer.flags(Tins::IP::DONT_FRAGMENT);
+    }
+    outer.protocol(4);
+    expect::FrameExpectation want(Tins::EthernetII(host.mac, bed_->mac("router", "eth2")) / outer /
+                                  inner);
+    if (!(sent_ip.flags() & Tins::IP::DONT_FRAGMENT)) want.ignore(expect::Field::IpId);
+    return want;
+  }
+  // FULLNAT (spec 2): LIP:lport -> RIP:rport, TTL as NAT.
+  expect::FrameExpectation want(sent);
+  want.eth_src(bed_->mac("director", "eth1"))
+      .eth_dst(host.mac)
+      .ip_src(lip())
+      .ip_dst(host.ip)
+      .ttl(62)
+      .dport(rport())
+      .in_range(expect::Field::SrcPort, 1024, 65535);
+  return want;
+}
+
+int MatrixBed::server_reached(const Tins::EthernetII& sent, std::chrono::milliseconds timeout) {
+  return bed_->claiming_server([&](int rs) { return at_real_server(sent, rs); }, timeout);
+}
+
+}  // namespace vslab::matrix

@@ -1,0 +1,55 @@
+// A mode's topology with the DUT in it, kept across the cells of that mode that one worker
+// runs: cells only restore their own rules (and restart the DUT when they need a director with
+// no history), so the matrix does not pay a topology bring-up per cell.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dut/dut.h"
+#include "mode_bed.h"
+
+namespace vslab::matrix {
+
+class MatrixBed {
+ public:
+  // Throws dut::DutUnavailable when the DUT cannot run here.
+  MatrixBed(const std::string& mode, std::unique_ptr<dut::Dut> dut);
+
+  conformance::ModeBed& bed() { return *bed_; }
+  const std::string& mode() const { return mode_; }
+
+  // The service VIP:80 (-t or -u) with the row's scheduler and rs1..rs3 (added in that order,
+  // so the scan order is rs3, rs2, rs1) with these weights and thresholds ("" for none), by
+  // the mode's method; FULLNAT gets the topology's first local address.
+  std::string rules(const std::string& proto, const std::string& scheduler,
+                    const std::vector<int>& weights, const std::string& service_options = "",
+                    const std::string& server_options = "") const;
+  std::string rip(int rs) const { return bed_->rs(rs).ip; }
+  // "-r RIP:rport METHOD", as -e and -d name rs`rs` (ipvsadm forces DR/TUN ports, so the
+  // method must come with the address).
+  std::vector<std::string> server_args(int rs) const;
+  uint16_t rport() const;
+  std::string lip() const;  // FULLNAT's local address
+
+  // Client ports never repeat within one bed, so no cell meets a connection of another.
+  uint16_t next_client_port();
+  // A segment or datagram from `client` (the client's own address when empty) to VIP:80.
+  Tins::EthernetII tcp_from_client(uint8_t flags, uint16_t cport, const std::string& client = "",
+                                   uint32_t seq = 1000, uint32_t ack = 0);
+  Tins::EthernetII udp_from_client(uint16_t cport, const std::string& payload);
+
+  // What rs`rs` receives for a client frame the director forwards (spec 2, per method).
+  expect::FrameExpectation at_real_server(const Tins::EthernetII& sent, int rs) const;
+  // The real server that received `sent`, checked field by field (0 when none did in time).
+  int server_reached(const Tins::EthernetII& sent, std::chrono::milliseconds timeout);
+
+ private:
+  std::string mode_;
+  std::unique_ptr<conformance::ModeBed> bed_;
+  uint16_t next_port_ = 20000;
+};
+
+}  // namespace vslab::matrix

@@ -1,0 +1,133 @@
+#include "matrix/conform_command.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "matrix/report.h"
+#include "matrix/runner.h"
+#include "topology/netns.h"
+
+namespace vslab::matrix {
+namespace {
+
+struct ConformOptions {
+  std::string dut = "builtin";
+  std::string dut_config;
+  std::string filter;
+  std::string junit;
+  std::string json;
+  std::string pcap_dir;
+  std::string vsd;
+  std::string vsadm;
+  int jobs = 1;
+};
+
+// vsd and vsadm are built beside vslab.
+std::string beside_this_program(const std::string& name) {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? name : (self.parent_path() / name).string();
+}
+
+bool write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  out.close();
+  if (!out) std::cerr << "vslab conform: cannot write " << path << "\n";
+  return bool(out);
+}
+
+int conform(const ConformOptions& o) {
+  std::vector<Cell> cells;
+  for (const auto& c : all_cells())
+    if (matches(c, o.filter)) cells.push_back(c);
+  if (cells.empty()) {
+    std::cerr << "vslab conform: no cell matches --filter '" << o.filter
+              << "' (cells are named mode/scheduler/kind/proto, e.g. nat/rr/rewrite/tcp)\n";
+    return 2;
+  }
+  if (!topo::have_net_admin()) {
+    std::cerr << "vslab conform: needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to build the "
+                 "topologies\n";
+    return 2;
+  }
+  RunOptions run;
+  run.dut.kind = o.dut;
+  run.dut.config_file = o.dut_config;
+  run.dut.vsd_binary = o.vsd.empty() ? beside_this_program("vsd") : o.vsd;
+  run.dut.vsadm_binary = o.vsadm.empty() ? beside_this_program("vsadm") : o.vsadm;
+  run.pcap_dir = o.pcap_dir.empty() ? std::filesystem::current_path() / "vslab-failures"
+                                    : std::filesystem::path(o.pcap_dir);
+  run.jobs = o.jobs;
+  if (o.dut == "external" && o.jobs > 1) {
+    // An external box's interfaces can be lent to one topology at a time.
+    std::cerr << "vslab conform: --dut external runs at -j1 (its ports serve one topology)\n";
+    run.jobs = 1;
+  }
+  try {
+    dut::make_dut(run.dut);  // a bad --dut or config file is an error before anything runs
+  } catch (const std::exception& e) {
+    std::cerr << "vslab conform: " << e.what() << "\n";
+    return 2;
+  }
+
+  std::cout << fmt::format("vslab conform: {} cells against the {} DUT, -j{}\n", cells.size(),
+                           o.dut, run.jobs)
+            << std::flush;
+  auto start = std::chrono::steady_clock::now();
+  std::size_t done = 0;
+  const bool tty = isatty(STDOUT_FILENO);
+  auto results = run_cells(cells, run, [&](const CellResult&) {
+    ++done;
+    if (tty) std::cout << fmt::format("\r{}/{} cells", done, cells.size()) << std::flush;
+  });
+  if (tty) std::cout << "\r";
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  std::cout << format_table(results) << "\n" << format_summary(results, wall, run.jobs);
+  bool written = true;
+  if (!o.junit.empty()) written &= write_file(o.junit, format_junit(results, wall));
+  if (!o.json.empty()) {
+    auto j = to_json(results);
+    j["wall_seconds"] = wall;
+    j["jobs"] = o.jobs;
+    j["dut"] = o.dut;
+    written &= write_file(o.json, j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+  for (const auto& r : results)
+    if (r.outcome == Outcome::Fail) return 1;
+  return written ? 0 : 2;
+}
+
+}  // namespace
+
+void add_conform_command(CLI::App& app, int& status) {
+  auto o = std::make_shared<ConformOptions>();
+  auto* cmd = app.add_subcommand(
+      "conform", "Run the conformance matrix (modes x schedulers x scenarios) against a director");
+  cmd->add_option("--dut", o->dut, "Device under test: builtin (vsd), kernel (IPVS), external")
+      ->check(CLI::IsMember({"builtin", "kernel", "external"}))
+      ->capture_default_str();
+  cmd->add_option("--dut-config", o->dut_config, "TOML file describing the DUT");
+  cmd->add_option("--filter", o->filter,
+                  "Glob over cell names mode/scheduler/kind/proto, e.g. 'nat/*/rewrite/*'");
+  cmd->add_option("--junit", o->junit, "Write a JUnit XML report here");
+  cmd->add_option("--json", o->json, "Write a JSON report here");
+  cmd->add_option("--pcap-dir", o->pcap_dir,
+                  "Where failed cells write pcaps (default: ./vslab-failures)");
+  cmd->add_option("-j,--jobs", o->jobs, "Worker processes, each with its own topologies")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_option("--vsd", o->vsd, "vsd binary for --dut builtin (default: beside vslab)");
+  cmd->add_option("--vsadm", o->vsadm, "vsadm binary for --dut builtin (default: beside vslab)");
+  cmd->callback([o, &status] { status = conform(*o); });
+}
+
+}  // namespace vslab::matrix

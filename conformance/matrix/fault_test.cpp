@@ -1,0 +1,88 @@
+// `vslab conform` against a director that is wrong on purpose (vsd --test-fault, set through
+// the builtin DUT's config file): exactly the cells that check what the fault breaks fail,
+// and the failure names the field. Runs the real vslab binary on a filtered matrix.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "topology/netns.h"
+
+namespace vslab::matrix {
+namespace {
+
+struct Run {
+  int exit_code = -1;
+  std::set<std::string> failed;
+  std::string details;  // every failure's text
+};
+
+Run conform_with_fault(const std::string& fault, const std::string& filter) {
+  const std::string dir = testing::TempDir();
+  const std::string config = dir + "vslab-fault-" + fault + ".toml";
+  const std::string report = dir + "vslab-fault-" + fault + ".json";
+  std::ofstream(config) << "vsd_args = [\"--test-fault\", \"" << fault << "\"]\n";
+  const std::string cmd = std::string(VSLAB_BINARY) + " conform --dut builtin --dut-config " +
+                          config + " --filter '" + filter + "' --json " + report + " --pcap-dir " +
+                          dir + "vslab-fault-pcaps >/dev/null 2>&1";
+  Run run;
+  int status = std::system(cmd.c_str());
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream in(report);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto j = nlohmann::json::parse(text.str(), nullptr, false);
+  if (j.is_discarded()) return run;
+  for (const auto& c : j["cells"])
+    if (c["outcome"] == "fail") {
+      run.failed.insert(c["id"].get<std::string>());
+      run.details += c["detail"].get<std::string>() + "\n";
+    }
+  std::remove(config.c_str());
+  std::remove(report.c_str());
+  return run;
+}
+
+class MatrixFault : public testing::Test {
+ protected:
+  void SetUp() override {
+    if (!topo::have_net_admin()) GTEST_SKIP() << "needs root to build topologies";
+  }
+};
+
+TEST_F(MatrixFault, ARepliesLeftFromTheRealServerFailTheRewriteCellsOnIpSrc) {
+  // NAT replies keep the RIP: only the cells that check a reply's source see it.
+  auto run = conform_with_fault("no-nat-reply-rewrite", "nat/rr/*");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_EQ(run.failed, (std::set<std::string>{"nat/rr/rewrite/tcp", "nat/rr/rewrite/udp"}))
+      << run.details;
+  EXPECT_NE(run.details.find("! ip.src"), std::string::npos) << run.details;
+}
+
+TEST_F(MatrixFault, WrrOffByOneFailsOnlyTheWrrSequence) {
+  // The other wrr cells check properties any scheduler must keep (persistence, weight 0,
+  // thresholds) or accept any server (rewrites), so only the exact sequence can tell.
+  auto run = conform_with_fault("wrr-off-by-one", "dr/wrr/*");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_EQ(run.failed, (std::set<std::string>{"dr/wrr/scheduler/tcp"})) << run.details;
+  EXPECT_NE(run.details.find("where the spec says rs3"), std::string::npos) << run.details;
+}
+
+TEST_F(MatrixFault, NoTtlDecrementFailsTheCellsThatCheckAForwardedHeader) {
+  auto run = conform_with_fault("no-ttl-decrement", "dr/rr/rewrite/*");
+  EXPECT_EQ(run.exit_code, 1);
+  // The echo is the director's own answer, not a forwarded packet: it passes.
+  EXPECT_EQ(run.failed, (std::set<std::string>{"dr/rr/rewrite/tcp", "dr/rr/rewrite/udp"}))
+      << run.details;
+  EXPECT_NE(run.details.find("! ip.ttl"), std::string::npos) << run.details;
+}
+
+}  // namespace
+}  // namespace vslab::matrix

@@ -1,0 +1,65 @@
+// The matrix's reports: the table's marks, the summary's counts, and JUnit XML that a schema
+// validator accepts (xmllint against conformance/matrix/junit.xsd), with awkward text escaped.
+#include "matrix/report.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+namespace vslab::matrix {
+namespace {
+
+std::vector<CellResult> sample() {
+  return {
+      {{"nat", "rr", "rewrite", "tcp"}, Outcome::Pass, "", 0.12, {}},
+      {{"nat", "rr", "rewrite", "udp"},
+       Outcome::Fail,
+       "to the real server: ! ip.ttl 62 63\n<&>\"'\x01",
+       0.5,
+       {"/tmp/x/in-rs1-eth0.pcap"}},
+      {{"nat", "rr", "pmtu", "tcp"}, Outcome::Skip, "not applicable: TUN only", 0, {}},
+      {{"tun", "wrr", "pmtu", "tcp"}, Outcome::Pass, "", 0.2, {}},
+  };
+}
+
+TEST(MatrixTable, MarksEachRowAndKindAndListsFailuresAndSkipReasons) {
+  auto table = format_table(sample());
+  EXPECT_NE(table.find("nat/rr         FAIL"), std::string::npos) << table;
+  EXPECT_NE(table.find("tun/wrr        -"), std::string::npos) << table;
+  EXPECT_NE(table.find("- nat/rr/rewrite/udp: to the real server: ! ip.ttl 62 63"),
+            std::string::npos)
+      << table;
+  EXPECT_NE(table.find("- not applicable: TUN only"), std::string::npos) << table;
+}
+
+TEST(MatrixTable, SummaryCounts) {
+  EXPECT_EQ(format_summary(sample(), 12.34, 2),
+            "4 cells: 2 passed, 1 failed, 1 skipped; 12.3 s wall at -j2\n");
+}
+
+TEST(MatrixJson, RoundTrips) {
+  auto back = results_from_json(to_json(sample()));
+  ASSERT_EQ(back.size(), 4u);
+  EXPECT_EQ(back[1].cell.id(), "nat/rr/rewrite/udp");
+  EXPECT_EQ(back[1].outcome, Outcome::Fail);
+  EXPECT_EQ(back[1].pcaps, sample()[1].pcaps);
+  EXPECT_EQ(back[2].detail, "not applicable: TUN only");
+}
+
+TEST(MatrixJunit, ValidatesAgainstTheJunitSchema) {
+  if (std::system("command -v xmllint >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "xmllint (libxml2-utils) is not installed";
+  const std::string file = testing::TempDir() + "vslab-junit.xml";
+  std::ofstream(file) << format_junit(sample(), 1.5);
+  const std::string cmd = "xmllint --noout --schema " VSLAB_JUNIT_XSD " " + file + " 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  // And a document the schema must refuse, so the check itself can fail.
+  std::ofstream(file) << "<testsuites><testsuite name=\"x\"><testcase/></testsuite></testsuites>";
+  EXPECT_NE(std::system(cmd.c_str()), 0);
+  std::remove(file.c_str());
+}
+
+}  // namespace
+}  // namespace vslab::matrix

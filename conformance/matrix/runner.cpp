@@ -1,0 +1,122 @@
+#include "matrix/runner.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include "matrix/bed.h"
+#include "matrix/report.h"
+#include "matrix/scenarios.h"
+
+namespace vslab::matrix {
+namespace {
+
+// Every cell of one mode on one bed, brought up when the first cell that needs it runs.
+void run_mode(const std::string& mode, const std::vector<const Cell*>& cells,
+              const RunOptions& options, std::vector<CellResult>& out,
+              const std::function<void(const CellResult&)>& progress) {
+  std::unique_ptr<MatrixBed> bed;
+  std::string unavailable;
+  for (const Cell* cell : cells) {
+    CellResult r{*cell, Outcome::Skip, not_applicable(*cell), 0, {}};
+    if (r.detail.empty() && !unavailable.empty()) {
+      r.detail = unavailable;
+    } else if (r.detail.empty()) {
+      try {
+        if (!bed) bed = std::make_unique<MatrixBed>(mode, dut::make_dut(options.dut));
+        r = run_cell(*bed, *cell, options.pcap_dir);
+      } catch (const dut::DutUnavailable& e) {
+        unavailable = r.detail = std::string("DUT unavailable: ") + e.what();
+      } catch (const std::exception& e) {
+        // The bed itself failed (bring-up, DUT start): this cell fails, the next tries anew.
+        r.outcome = Outcome::Fail;
+        r.detail = std::string("bed for ") + mode + ": " + e.what();
+        bed.reset();
+      }
+    }
+    out.push_back(r);
+    if (progress) progress(r);
+  }
+}
+
+std::vector<CellResult> run_here(const std::vector<Cell>& cells, const RunOptions& options,
+                                 const std::function<void(const CellResult&)>& progress) {
+  std::map<std::string, std::vector<const Cell*>> by_mode;
+  for (const auto& c : cells) by_mode[c.mode].push_back(&c);
+  std::vector<CellResult> out;
+  for (const auto& mode : modes())
+    if (auto it = by_mode.find(mode); it != by_mode.end())
+      run_mode(mode, it->second, options, out, progress);
+  return out;
+}
+
+}  // namespace
+
+std::vector<CellResult> run_cells(const std::vector<Cell>& cells, const RunOptions& options,
+                                  const std::function<void(const CellResult&)>& progress) {
+  std::vector<CellResult> results;
+  if (options.jobs <= 1 || cells.size() < 2) {
+    results = run_here(cells, options, progress);
+  } else {
+    // Rows (mode/scheduler) are dealt round-robin to workers: each worker then needs every
+    // mode's topology once, and the rows' costs even out.
+    std::map<std::string, int> row_worker;
+    std::vector<std::vector<Cell>> shards(std::size_t(options.jobs));
+    for (const auto& c : cells) {
+      auto row = c.mode + "/" + c.scheduler;
+      auto [it, fresh] = row_worker.emplace(row, int(row_worker.size()) % options.jobs);
+      shards[std::size_t(it->second)].push_back(c);
+    }
+    std::fflush(nullptr);
+    std::vector<std::pair<pid_t, std::string>> workers;
+    for (std::size_t i = 0; i < shards.size(); ++i) {
+      if (shards[i].empty()) continue;
+      std::string file =
+          "/tmp/vslab-conform-" + std::to_string(getpid()) + "-" + std::to_string(i) + ".json";
+      pid_t pid = fork();
+      if (pid < 0) throw std::runtime_error("fork failed");
+      if (pid == 0) {
+        int status = 0;
+        try {
+          auto mine = run_here(shards[i], options, nullptr);
+          std::ofstream(file) << to_json(mine).dump(-1, ' ', false,
+                                                    nlohmann::json::error_handler_t::replace);
+        } catch (...) {
+          status = 1;
+        }
+        std::fflush(nullptr);
+        _exit(status);
+      }
+      workers.emplace_back(pid, file);
+    }
+    std::map<std::string, CellResult> by_id;
+    for (const auto& [pid, file] : workers) {
+      int status = 0;
+      waitpid(pid, &status, 0);
+      std::ifstream in(file);
+      std::stringstream text;
+      text << in.rdbuf();
+      std::remove(file.c_str());
+      auto parsed = nlohmann::json::parse(text.str(), nullptr, false);
+      if (parsed.is_discarded()) continue;  // its cells are reported as lost below
+      for (auto& r : results_from_json(parsed)) {
+        if (progress) progress(r);
+        by_id[r.cell.id()] = std::move(r);
+      }
+    }
+    for (const auto& c : cells) {
+      auto it = by_id.find(c.id());
+      results.push_back(it != by_id.end()
+                            ? it->second
+                            : CellResult{c, Outcome::Fail, "the worker running it died", 0, {}});
+    }
+  }
+  return results;
+}
+
+}  // namespace vslab::matrix

@@ -1,0 +1,25 @@
+// Runs cells: in this process one mode at a time on a reused bed, or spread over -j worker
+// processes, each with its own topologies (their own prefixes), results gathered as JSON.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <vector>
+
+#include "dut/dut.h"
+#include "matrix/cell.h"
+
+namespace vslab::matrix {
+
+struct RunOptions {
+  dut::DutSpec dut;
+  std::filesystem::path pcap_dir;
+  int jobs = 1;
+};
+
+// Results in the order of `cells`. progress() is called as each result is known (in this
+// process: after each cell; with workers: as each worker finishes).
+std::vector<CellResult> run_cells(const std::vector<Cell>& cells, const RunOptions& options,
+                                  const std::function<void(const CellResult&)>& progress);
+
+}  // namespace vslab::matrix

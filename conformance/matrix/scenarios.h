@@ -1,0 +1,18 @@
+// The scenario kinds: what each cell does on the wire and what the spec says must come back.
+#pragma once
+
+#include <filesystem>
+
+#include "matrix/bed.h"
+#include "matrix/cell.h"
+
+namespace vslab::matrix {
+
+// Runs one cell on a bed of its mode. Never throws: a DUT or harness error is a failure with
+// its message.
+CellResult run_cell(MatrixBed& bed, const Cell& cell, const std::filesystem::path& pcap_dir);
+
+// Why a cell does not apply to its mode ("" when it does).
+std::string not_applicable(const Cell& cell);
+
+}  // namespace vslab::matrix

@@ -1,0 +1,77 @@
+// A real box as the DUT: a director the harness neither starts nor sees inside, wired to the
+// topology through existing interfaces of this machine, given rules by a command template
+// (e.g. over ssh). What it supports is what its config claims; the rest skips as not claimed.
+//
+// The config (--dut-config FILE):
+//
+//   [dut]
+//   name = "vsd by hand"                              # optional, for reports
+//   restore = "ssh box ipvsadm -R"                    # run by /bin/sh -c; the rules on stdin
+//   admin = "ssh box ipvsadm {args}"                  # optional; {args} = one command's words
+//   [ports]                  # the topology's director interface -> existing interface here
+//   eth0 = "xd-ext"
+//   eth1 = { interface = "xd-int", mac = "02:00:00:00:00:02" }  # mac: the box's, if known
+//   [claims]
+//   modes = ["nat", "dr", "tun"]
+//   schedulers = ["rr", "wrr", "lc", "wlc"]
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dut/dut.h"
+
+namespace vslab::dut {
+
+struct ExternalPort {
+  std::string interface;           // an existing interface of the harness's namespace
+  std::optional<std::string> mac;  // the box's MAC on this port; learned by ARP when absent
+};
+
+struct ExternalConfig {
+  std::string name;                           // empty: none given
+  std::string restore;                        // shell command that takes a rule file on stdin
+  std::optional<std::string> admin;           // shell command with "{args}"
+  std::map<std::string, ExternalPort> ports;  // by the topology's director interface
+  std::set<std::string> modes;
+  std::set<std::string> schedulers;
+};
+
+// Throws std::invalid_argument with one "FILE:LINE:COLUMN: message" line per mistake.
+ExternalConfig parse_external_config(std::string_view text, const std::string& source_name);
+ExternalConfig read_external_config(const std::string& path);
+
+class ExternalDut final : public Dut {
+ public:
+  // Runs a shell command line with a text on its standard input (a seam for tests).
+  using Shell = std::function<Result(const std::string& command, const std::string& input)>;
+
+  explicit ExternalDut(ExternalConfig config, Shell shell = {});
+  std::string name() const override;
+  bool claims_mode(const std::string& mode) const override;
+  bool claims_scheduler(const std::string& name) const override;
+  topo::BringUpOptions bring_up_options() const override;
+  // Checks that the topology was brought up with this DUT's ports, and that the box answers
+  // (admin "-L -n", when there is an admin command): DutUnavailable when it does not.
+  void start(const topo::LiveTopology& topology) override;
+  // The rule file starts with "-C", so that the box's old rules go (ipvsadm -R adds).
+  Result restore(const std::string& rules) override;
+  Result admin(const std::vector<std::string>& args) override;
+  // Clears the box's rules; the box itself keeps running, as it is not ours.
+  void stop() override;
+
+  // The admin template with {args} replaced by the shell-quoted words.
+  std::optional<std::string> admin_command(const std::vector<std::string>& args) const;
+
+ private:
+  ExternalConfig config_;
+  Shell shell_;
+  bool started_ = false;
+};
+
+}  // namespace vslab::dut
