@@ -80,6 +80,18 @@ class Distribution : public DrScheduling {
     EXPECT_EQ(moved, 0);
     expect_listed_counts({{1, {2 * n[1], 0}}, {2, {2 * n[2], 0}}, {3, {2 * n[3], 0}}});
   }
+
+  // A locality scheduler keyed on the VIP, weights 1000: every client lands on rs3, the
+  // first wlc choice, and stays there.
+  void expect_every_client_on_the_first_server(const std::string& scheduler) {
+    restore(dr_rules("-s " + scheduler, {"-w 1000", "-w 1000", "-w 1000"}));
+    auto frames = syns_from(many_client_addresses(kClients), 40000);
+    EXPECT_EQ(prime(frames), 3);
+    auto rest = std::vector<Tins::EthernetII>(frames.begin() + 1, frames.end());
+    auto n = tally(spray(rest));
+    EXPECT_EQ(n[3], kClients - 1) << describe(n);
+    expect_listed_counts({{1, {0, 0}}, {2, {0, 0}}, {3, {kClients, 0}}});
+  }
 };
 
 TEST_F(Distribution, ShSpreadsClientAddressesEvenlyAndKeepsEachOnItsServer) {
@@ -158,27 +170,15 @@ TEST_F(Distribution, DhSendsEveryClientOfTheVipToOneServer) {
 }
 
 TEST_F(Distribution, LblcKeepsEveryClientOfTheVipOnTheFirstServer) {
-  restore(dr_rules("-s lblc", {"-w 1000", "-w 1000", "-w 1000"}));
   // Spec 6: one key (the VIP); the first connection goes by wlc to rs3 (all idle: the first
   // in scan order) and is recorded; rs3 never has more active than its weight 1000, so it
   // is never overloaded and keeps every client.
-  auto frames = syns_from(many_client_addresses(kClients), 40000);
-  EXPECT_EQ(prime(frames), 3);
-  auto rest = std::vector<Tins::EthernetII>(frames.begin() + 1, frames.end());
-  auto n = tally(spray(rest));
-  EXPECT_EQ(n[3], kClients - 1) << describe(n);
-  expect_listed_counts({{1, {0, 0}}, {2, {0, 0}}, {3, {kClients, 0}}});
+  expect_every_client_on_the_first_server("lblc");
 }
 
 TEST_F(Distribution, LblcrKeepsEveryClientOfTheVipInItsOneServerSet) {
-  restore(dr_rules("-s lblcr", {"-w 1000", "-w 1000", "-w 1000"}));
   // As lblc: the set {rs3} is never overloaded, so it never grows.
-  auto frames = syns_from(many_client_addresses(kClients), 40000);
-  EXPECT_EQ(prime(frames), 3);
-  auto rest = std::vector<Tins::EthernetII>(frames.begin() + 1, frames.end());
-  auto n = tally(spray(rest));
-  EXPECT_EQ(n[3], kClients - 1) << describe(n);
-  expect_listed_counts({{1, {0, 0}}, {2, {0, 0}}, {3, {kClients, 0}}});
+  expect_every_client_on_the_first_server("lblcr");
 }
 
 TEST_F(Distribution, WrrIgnoresTheClientAddress) {

@@ -3,7 +3,6 @@
 #include <chrono>
 #include <functional>
 #include <map>
-#include <set>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -181,7 +180,6 @@ void scheduler(MatrixBed& mb, const Cell& c, Findings& f) {
   // Hashing and locality schedulers: each key keeps its server (sh, mh: the client address;
   // dh, lblc, lblcr: the VIP), and every connection is scheduled somewhere (all weights 1).
   bed.restore(mb.rules("tcp", c.scheduler, kRoomy));
-  std::set<int> used;
   for (int client = 10; client < 16; ++client) {
     const std::string addr = fmt::format("10.10.0.{}", client);
     int first = 0;
@@ -194,7 +192,6 @@ void scheduler(MatrixBed& mb, const Cell& c, Findings& f) {
       if (c.scheduler != "twos" &&
           !f.require(got == first, fmt::format("{}: rs{} then rs{}", addr, first, got)))
         return;
-      used.insert(got);
     }
   }
 }
