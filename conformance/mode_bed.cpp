@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "topology/netns.h"
@@ -138,7 +139,7 @@ expect::FrameExpectation ModeBed::nat_at_real_server(const Tins::EthernetII& sen
 int ModeBed::claiming_server(const std::function<expect::FrameExpectation(int rs)>& want_at,
                              std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  do {
+  for (;;) {
     for (int rs = 1; rs <= int(rs_.size()); ++rs) {
       auto want = want_at(rs);
       bool found = rs_[rs - 1].port->wait_until(
@@ -150,11 +151,14 @@ int ModeBed::claiming_server(const std::function<expect::FrameExpectation(int rs
             }
             return false;
           },
-          std::chrono::milliseconds(20));
+          std::chrono::milliseconds(0));
       if (found) return rs;
     }
-  } while (std::chrono::steady_clock::now() < deadline);
-  return 0;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return 0;
+    port::Port::wait_any(rs_ports(), std::min(left, std::chrono::milliseconds(20)));
+  }
 }
 
 Tins::EthernetII ModeBed::vip_stack_segment_at_client(const Tins::TCP& segment) const {

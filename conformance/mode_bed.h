@@ -71,7 +71,7 @@ class ModeBed {
   expect::FrameExpectation nat_at_real_server(const Tins::EthernetII& sent, int rs,
                                               uint16_t rport) const;
   // Which real server (1..3) received a frame matching want_at(rs), claiming it; 0 when none
-  // did before `timeout`.
+  // did before `timeout` (0: only what the ports hold now).
   int claiming_server(const std::function<expect::FrameExpectation(int rs)>& want_at,
                       std::chrono::milliseconds timeout);
   std::string dut_log() const;

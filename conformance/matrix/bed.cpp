@@ -1,5 +1,7 @@
 #include "matrix/bed.h"
 
+#include <stdexcept>
+
 #include <fmt/format.h>
 
 namespace vslab::matrix {
@@ -23,9 +25,15 @@ MatrixBed::MatrixBed(const std::string& mode, std::unique_ptr<dut::Dut> dut) : m
   bed_ = std::make_unique<conformance::ModeBed>(mode, "matrix-" + mode, true, std::move(dut));
 }
 
+void MatrixBed::fresh_service() {
+  // 1024.. stays clear of the real servers' 8080 and of the client ports (20000..).
+  vport_ = vport_ < 1024 ? 1024 : uint16_t(vport_ + 1);
+  if (vport_ >= 8000) throw std::runtime_error("the bed ran out of fresh virtual ports");
+}
+
 uint16_t MatrixBed::rport() const {
   // NAT and FULLNAT translate to a port of their own; DR and TUN cannot change the port.
-  return mode_ == "nat" || mode_ == "fullnat" ? 8080 : 80;
+  return mode_ == "nat" || mode_ == "fullnat" ? 8080 : vport_;
 }
 
 std::string MatrixBed::lip() const {
@@ -36,7 +44,8 @@ std::string MatrixBed::lip() const {
 std::string MatrixBed::rules(const std::string& proto, const std::string& scheduler,
                              const std::vector<int>& weights, const std::string& service_options,
                              const std::string& server_options) const {
-  const std::string service = (proto == "udp" ? "-u " : "-t ") + bed_->vip() + ":80";
+  const std::string service =
+      (proto == "udp" ? "-u " : "-t ") + bed_->vip() + ":" + std::to_string(vport_);
   // -C first: a restore adds to what is there, as ipvsadm -R does.
   std::string out = fmt::format("-C\n-A {} -s {}{}\n", service, scheduler,
                                 service_options.empty() ? "" : " " + service_options);
@@ -59,7 +68,7 @@ uint16_t MatrixBed::next_client_port() {
 
 Tins::EthernetII MatrixBed::tcp_from_client(uint8_t flags, uint16_t cport,
                                             const std::string& client, uint32_t seq, uint32_t ack) {
-  Tins::TCP tcp(80, cport);
+  Tins::TCP tcp(vport_, cport);
   tcp.flags(flags);
   tcp.seq(seq);
   if (flags & Tins::TCP::ACK) tcp.ack_seq(ack);
@@ -70,7 +79,7 @@ Tins::EthernetII MatrixBed::tcp_from_client(uint8_t flags, uint16_t cport,
 }
 
 Tins::EthernetII MatrixBed::udp_from_client(uint16_t cport, const std::string& payload) {
-  return bed_->from_client(Tins::UDP(80, cport) / Tins::RawPDU(payload));
+  return bed_->from_client(Tins::UDP(vport_, cport) / Tins::RawPDU(payload));
 }
 
 expect::FrameExpectation MatrixBed::at_real_server(const Tins::EthernetII& sent, int rs) const {
@@ -115,6 +124,39 @@ expect::FrameExpectation MatrixBed::at_real_server(const Tins::EthernetII& sent,
 
 int MatrixBed::server_reached(const Tins::EthernetII& sent, std::chrono::milliseconds timeout) {
   return bed_->claiming_server([&](int rs) { return at_real_server(sent, rs); }, timeout);
+}
+
+void MatrixBed::barrier() {
+  Tins::ICMP echo(Tins::ICMP::ECHO_REQUEST);
+  // An id of its own (0xb000..) keeps the answer apart from the scenarios' echoes.
+  const uint16_t id = uint16_t(0xb000 | (next_echo_id_++ & 0x0fff));
+  echo.id(id);
+  echo.sequence(1);
+  bed_->client().port->send(bed_->from_client(echo / Tins::RawPDU("barrier")));
+  bool answered = bed_->client().port->wait_until(
+      [&](std::vector<port::CapturedFrame>& frames) {
+        for (auto& f : frames) {
+          if (f.claimed) continue;
+          try {
+            Tins::EthernetII eth(f.bytes.data(), uint32_t(f.bytes.size()));
+            const auto* icmp = eth.find_pdu<Tins::ICMP>();
+            if (icmp && icmp->type() == Tins::ICMP::ECHO_REPLY && icmp->id() == id) {
+              f.claimed = true;
+              return true;
+            }
+          } catch (const Tins::malformed_packet&) {
+          }
+        }
+        return false;
+      },
+      std::chrono::seconds(2));
+  if (!answered) throw std::runtime_error("the director did not answer an echo to the VIP");
+  // Frames to the real servers cross a router of their own; give them a moment more than the
+  // answer took to come back.
+  auto settle = std::chrono::steady_clock::now() + std::chrono::milliseconds(25);
+  while (std::chrono::steady_clock::now() < settle)
+    for (auto* p : bed_->rs_ports())
+      p->wait_until([](auto&) { return false; }, std::chrono::milliseconds(3));
 }
 
 }  // namespace vslab::matrix

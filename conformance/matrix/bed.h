@@ -1,6 +1,9 @@
 // A mode's topology with the DUT in it, kept across the cells of that mode that one worker
-// runs: cells only restore their own rules (and restart the DUT when they need a director with
-// no history), so the matrix does not pay a topology bring-up per cell.
+// runs: each cell restores its own rules for a virtual port no earlier cell used, so it meets
+// a director with no history for its service (no connections, counters, templates or
+// scheduler state, also none of the kernel's "trash" destinations, which are found again by
+// service address and port) without restarting the DUT, which an external box cannot do. So
+// the matrix pays for one topology bring-up per mode and worker, not per cell.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +24,11 @@ class MatrixBed {
   conformance::ModeBed& bed() { return *bed_; }
   const std::string& mode() const { return mode_; }
 
-  // The service VIP:80 (-t or -u) with the row's scheduler and rs1..rs3 (added in that order,
+  // Moves the cell to a virtual port no cell of this bed has used.
+  void fresh_service();
+  uint16_t vport() const { return vport_; }
+
+  // The service VIP:vport (-t or -u) with the row's scheduler and rs1..rs3 (added in that order,
   // so the scan order is rs3, rs2, rs1) with these weights and thresholds ("" for none), by
   // the mode's method; FULLNAT gets the topology's first local address.
   std::string rules(const std::string& proto, const std::string& scheduler,
@@ -36,7 +43,7 @@ class MatrixBed {
 
   // Client ports never repeat within one bed, so no cell meets a connection of another.
   uint16_t next_client_port();
-  // A segment or datagram from `client` (the client's own address when empty) to VIP:80.
+  // A segment or datagram from `client` (the client's own address when empty) to VIP:vport.
   Tins::EthernetII tcp_from_client(uint8_t flags, uint16_t cport, const std::string& client = "",
                                    uint32_t seq = 1000, uint32_t ack = 0);
   Tins::EthernetII udp_from_client(uint16_t cport, const std::string& payload);
@@ -46,10 +53,19 @@ class MatrixBed {
   // The real server that received `sent`, checked field by field (0 when none did in time).
   int server_reached(const Tins::EthernetII& sent, std::chrono::milliseconds timeout);
 
+  // Returns once the director has dealt with every frame sent before: an echo request to the
+  // VIP, which the director answers itself (spec 3), comes back, and the real servers' ports
+  // have been read a little longer. A check that frames reached no server then needs one
+  // short window for all of them instead of a long one each (a director handles one port's
+  // frames in order). Throws when no answer comes.
+  void barrier();
+
  private:
   std::string mode_;
   std::unique_ptr<conformance::ModeBed> bed_;
   uint16_t next_port_ = 20000;
+  uint16_t vport_ = 80;
+  uint16_t next_echo_id_ = 1;
 };
 
 }  // namespace vslab::matrix

@@ -31,6 +31,7 @@ const std::vector<KindInfo>& kinds() {
   static const std::vector<KindInfo> all{
       {"rewrite", {"tcp", "udp", "icmp"}},
       {"scheduler", {"tcp"}},
+      {"connection", {"tcp"}},
       {"persistence", {"tcp"}},
       {"weight0", {"tcp"}},
       {"thresholds", {"tcp"}},

@@ -63,14 +63,22 @@ std::vector<CellResult> run_cells(const std::vector<Cell>& cells, const RunOptio
   if (options.jobs <= 1 || cells.size() < 2) {
     results = run_here(cells, options, progress);
   } else {
-    // Rows (mode/scheduler) are dealt round-robin to workers: each worker then needs every
+    // When the modes divide evenly among the workers, each worker takes whole modes and so
+    // brings up only their topologies (a mode's rows cost about the same as another's).
+    // Otherwise rows (mode/scheduler) are dealt round-robin: each worker then needs every
     // mode's topology once, and the rows' costs even out.
-    std::map<std::string, int> row_worker;
+    std::map<std::string, int> mode_worker, row_worker;
+    for (const auto& c : cells) mode_worker.emplace(c.mode, int(mode_worker.size()));
+    const bool by_mode = mode_worker.size() % std::size_t(options.jobs) == 0;
     std::vector<std::vector<Cell>> shards(std::size_t(options.jobs));
     for (const auto& c : cells) {
-      auto row = c.mode + "/" + c.scheduler;
-      auto [it, fresh] = row_worker.emplace(row, int(row_worker.size()) % options.jobs);
-      shards[std::size_t(it->second)].push_back(c);
+      int worker = mode_worker[c.mode] % options.jobs;
+      if (!by_mode) {
+        auto [it, fresh] =
+            row_worker.emplace(c.mode + "/" + c.scheduler, int(row_worker.size()) % options.jobs);
+        worker = it->second;
+      }
+      shards[std::size_t(worker)].push_back(c);
     }
     std::fflush(nullptr);
     std::vector<std::pair<pid_t, std::string>> workers;

@@ -3,7 +3,9 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -34,9 +36,8 @@ struct Findings {
 
 using Scenario = std::function<void(MatrixBed&, const Cell&, Findings&)>;
 
-// Weights for cells that are not about load: large enough that connections earlier cells left
-// on a server (a destination added again keeps its counters, as the kernel's trash does) never
-// make it overflow (ovf) or count as overloaded (lblc, lblcr).
+// Weights for cells that are not about load: large enough that the cell's own connections never
+// make a server overflow (ovf) or count as overloaded (lblc, lblcr).
 const std::vector<int> kRoomy{100, 100, 100};
 
 // Sends `sent` and expects it at some real server, rewritten as the mode does; returns which.
@@ -89,7 +90,7 @@ void reply_comes_back(MatrixBed& mb, int rs, const Tins::EthernetII& sent, bool 
             Tins::RawPDU("answer");
   }
   bed.rs(rs).port->send(reply);
-  // Spec 2: VIP:80 -> CIP:cport, TTL - 1 at the director and the router.
+  // Spec 2: VIP:vport -> CIP:cport, TTL - 1 at the director and the router.
   const auto& sent_ip = sent.rfind_pdu<Tins::IP>();
   uint16_t cport = tcp ? sent.rfind_pdu<Tins::TCP>().sport() : sent.rfind_pdu<Tins::UDP>().sport();
   FrameExpectation back(reply);
@@ -98,7 +99,7 @@ void reply_comes_back(MatrixBed& mb, int rs, const Tins::EthernetII& sent, bool 
       .ip_src(bed.vip())
       .ip_dst(sent_ip.src_addr().to_string())
       .ttl(62)
-      .sport(80)
+      .sport(mb.vport())
       .dport(cport);
   f.check(bed.checker().expect_frame(*bed.client().port, back), "reply to the client");
 }
@@ -158,7 +159,6 @@ const std::map<std::string, Sequence>& sequences() {
 
 void scheduler(MatrixBed& mb, const Cell& c, Findings& f) {
   auto& bed = mb.bed();
-  bed.restart_dut();  // counters and scheduler state from earlier cells would shift the picks
   if (auto it = sequences().find(c.scheduler); it != sequences().end()) {
     // A weight of 0 here means "not added": wlc, sed and nq use two servers.
     std::vector<int> weights;
@@ -196,12 +196,188 @@ void scheduler(MatrixBed& mb, const Cell& c, Findings& f) {
   }
 }
 
+// --- a whole TCP connection: states and counters --------------------------------------------
+
+// The state `-L -n -c` lists for the connection CIP:cport -> VIP:vport ("" when not listed).
+std::string listed_state(MatrixBed& mb, const std::string& cip, uint16_t cport) {
+  auto listing = mb.bed().admin({"-L", "-n", "-c"});
+  const std::string source = cip + ":" + std::to_string(cport);
+  const std::string virt = mb.bed().vip() + ":" + std::to_string(mb.vport());
+  std::istringstream lines(listing.output);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream in(line);
+    std::string proto, expire, state, src, vaddr;
+    if (in >> proto >> expire >> state >> src >> vaddr && src == source && vaddr == virt)
+      return state;
+  }
+  return {};
+}
+
+// The five counters of a `-L -n --stats --exact` line whose address is `address` (the service
+// line "TCP  VIP:vport" or a destination line "  -> RIP:rport"), empty when there is none.
+std::vector<uint64_t> listed_stats(const std::string& listing, const std::string& address) {
+  std::istringstream lines(listing);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream in(line);
+    std::string first, addr;
+    if (!(in >> first >> addr) || addr != address) continue;
+    std::vector<uint64_t> values(5);
+    for (auto& v : values)
+      if (!(in >> v)) return {};
+    return values;
+  }
+  return {};
+}
+
+// Re-reads what `read` returns until it equals `want` or `patience` has passed (the kernel's
+// totals come from an estimator that runs every 2 s: spec 9); the last reading.
+template <typename T>
+T read_until(const std::function<T()>& read, const T& want, std::chrono::milliseconds patience) {
+  auto deadline = std::chrono::steady_clock::now() + patience;
+  T got = read();
+  while (got != want && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);  // a polling interval, not a synchronisation
+    got = read();
+  }
+  return got;
+}
+
+void connection(MatrixBed& mb, const Cell& c, Findings& f) {
+  auto& bed = mb.bed();
+  bed.restore(mb.rules("tcp", c.scheduler, kRoomy));
+  const bool replies_seen = mb.mode() == "nat" || mb.mode() == "fullnat";
+  const std::string cip = bed.client().ip;
+  const uint16_t cport = mb.next_client_port();
+  uint64_t in_packets = 0, in_bytes = 0, out_packets = 0, out_bytes = 0;
+
+  auto state_is = [&](const std::string& want, const std::string& after) {
+    auto got = read_until<std::string>([&] { return listed_state(mb, cip, cport); }, want, 1s);
+    return f.require(got == want, fmt::format("-L -n -c after {}: state {} where the spec says {}",
+                                              after, got.empty() ? "(not listed)" : got, want));
+  };
+  auto counts_are = [&](int rs, int active, int inactive, const std::string& after) {
+    const std::string dest = mb.rip(rs) + ":" + std::to_string(mb.rport());
+    auto read = [&] {
+      auto listing = bed.admin({"-L", "-n"}).output;
+      std::istringstream lines(listing);
+      for (std::string line; std::getline(lines, line);) {
+        std::istringstream in(line);
+        std::string arrow, addr, method;
+        int weight = 0, a = -1, i = -1;
+        if (in >> arrow >> addr >> method >> weight >> a >> i && arrow == "->" && addr == dest)
+          return std::pair{a, i};
+      }
+      return std::pair{-1, -1};
+    };
+    auto got = read_until<std::pair<int, int>>(read, {active, inactive}, 1s);
+    return f.require(got == std::pair{active, inactive},
+                     fmt::format("-L -n after {}: rs{} ActiveConn {} InActConn {} where the spec "
+                                 "says {} and {}",
+                                 after, rs, got.first, got.second, active, inactive));
+  };
+  // The client's segment reaches rs`rs` (0: any), counted as the director's input.
+  int rs = 0;
+  auto client_sends = [&](uint8_t flags, uint32_t seq, uint32_t ack, const std::string& data,
+                          const std::string& what) {
+    auto seg = mb.tcp_from_client(flags, cport, "", seq, ack);
+    if (!data.empty()) seg.rfind_pdu<Tins::TCP>() /= Tins::RawPDU(data);
+    seg = Tins::EthernetII(seg.serialize().data(), uint32_t(seg.size()));
+    ++in_packets;
+    in_bytes += seg.rfind_pdu<Tins::IP>().size();
+    if (rs == 0) return (rs = forwarded(mb, seg, f, what)) != 0;
+    bed.client().port->send(seg);
+    return f.check(bed.checker().expect_frame(*bed.rs(rs).port, mb.at_real_server(seg, rs), 2s),
+                   what);
+  };
+  // rs`rs` answers on the connection as it received it; the client gets it from VIP:vport.
+  auto server_sends = [&](uint8_t flags, uint32_t seq, uint32_t ack, const std::string& data,
+                          const std::string& what) {
+    const port::CapturedFrame* got = nullptr;
+    for (const auto& fr : bed.rs(rs).port->captured())
+      if (fr.claimed) got = &fr;
+    if (!f.require(got != nullptr, what + ": nothing reached the real server")) return false;
+    Tins::EthernetII at_rs(got->bytes.data(), uint32_t(got->bytes.size()));
+    const auto& ip_in = at_rs.rfind_pdu<Tins::IP>();
+    const auto& tcp_in = at_rs.rfind_pdu<Tins::TCP>();
+    Tins::IP ip(ip_in.src_addr(), ip_in.dst_addr());
+    ip.ttl(64);
+    Tins::TCP tcp(tcp_in.sport(), tcp_in.dport());
+    tcp.flags(flags);
+    tcp.seq(seq);
+    tcp.ack_seq(ack);
+    tcp.window(65160);
+    auto answer = Tins::EthernetII(at_rs.src_addr(), bed.rs(rs).mac) / ip / tcp;
+    if (!data.empty()) answer /= Tins::RawPDU(data);
+    answer = Tins::EthernetII(answer.serialize().data(), uint32_t(answer.size()));
+    ++out_packets;
+    out_bytes += answer.rfind_pdu<Tins::IP>().size();
+    bed.rs(rs).port->send(answer);
+    // Spec 2: VIP:vport -> CIP:cport, TTL - 1 at the director and the router.
+    FrameExpectation back(answer);
+    back.eth_src(bed.client_gateway_mac())
+        .eth_dst(bed.client().mac)
+        .ip_src(bed.vip())
+        .ip_dst(cip)
+        .ttl(62)
+        .sport(mb.vport())
+        .dport(cport);
+    return f.check(bed.checker().expect_frame(*bed.client().port, back, 2s), what);
+  };
+
+  using Tins::TCP;
+  const std::string request = "GET / HTTP/1.0\r\n\r\n", response = "HTTP/1.0 200 OK\r\n\r\n";
+  // Spec 5: NONE + SYN (in) -> SYN_RECV, which counts as active.
+  if (!client_sends(TCP::SYN, 1000, 0, "", "SYN")) return;
+  if (!state_is("SYN_RECV", "the SYN") || !counts_are(rs, 1, 0, "the SYN")) return;
+  if (replies_seen && !server_sends(TCP::SYN | TCP::ACK, 5000, 1001, "", "SYN-ACK")) return;
+  // Spec 5: SYN_RECV + ACK (in) -> ESTABLISHED.
+  if (!client_sends(TCP::ACK, 1001, 5001, "", "handshake ACK")) return;
+  if (!state_is("ESTABLISHED", "the handshake ACK")) return;
+  if (!client_sends(TCP::PSH | TCP::ACK, 1001, 5001, request, "request")) return;
+  const uint32_t client_next = 1001 + uint32_t(request.size());
+  if (replies_seen) {
+    // Spec 5: "a full GET through NAT ends in TIME_WAIT" [run]: the server answers and closes,
+    // the client closes, the server acknowledges.
+    if (!server_sends(TCP::PSH | TCP::ACK, 5001, client_next, response, "response")) return;
+    const uint32_t server_fin = 5001 + uint32_t(response.size());
+    if (!server_sends(TCP::FIN | TCP::ACK, server_fin, client_next, "", "server's FIN")) return;
+    if (!client_sends(TCP::FIN | TCP::ACK, client_next, server_fin + 1, "", "client's FIN")) return;
+    if (!server_sends(TCP::ACK, server_fin + 1, client_next + 1, "", "last ACK")) return;
+    if (!state_is("TIME_WAIT", "the close")) return;
+  } else {
+    // Spec 5: the director sees only the client: ESTABLISHED + FIN (in) -> FIN_WAIT.
+    if (!client_sends(TCP::FIN | TCP::ACK, client_next, 5001, "", "client's FIN")) return;
+    if (!state_is("FIN_WAIT", "the client's FIN")) return;
+  }
+  // Spec 5: only SYN_SENT, SYN_RECV and ESTABLISHED are active.
+  if (!counts_are(rs, 0, 1, "the close")) return;
+  // Spec 9: one connection; packets and bytes (IP datagrams, as the example's 40-byte SYNs)
+  // in from the client and out from the real server, for the service and the destination.
+  const std::vector<uint64_t> want{1, in_packets, out_packets, in_bytes, out_bytes};
+  const std::string service = bed.vip() + ":" + std::to_string(mb.vport());
+  const std::string dest = mb.rip(rs) + ":" + std::to_string(mb.rport());
+  using Both = std::pair<std::vector<uint64_t>, std::vector<uint64_t>>;
+  auto got = read_until<Both>(
+      [&] {
+        auto listing = bed.admin({"-L", "-n", "--stats", "--exact"}).output;
+        return Both{listed_stats(listing, service), listed_stats(listing, dest)};
+      },
+      Both{want, want}, 3s);
+  for (const auto& [address, values] : {std::pair{service, got.first}, std::pair{dest, got.second}})
+    if (!f.require(values == want,
+                   fmt::format("--stats of {}: Conns InPkts OutPkts InBytes OutBytes {} where the "
+                               "spec says {}",
+                               address, values.empty() ? "(not listed)" : fmt::format("{}", values),
+                               fmt::format("{}", want))))
+      return;
+}
+
 // --- persistence ---------------------------------------------------------------------------
 
 void persistence(MatrixBed& mb, const Cell& c, Findings& f) {
   auto& bed = mb.bed();
   bed.restore(mb.rules("tcp", c.scheduler, kRoomy, "-p 60"));
-  // Spec 7: a template (proto, CIP, VIP:80) sends every new connection of the client to the
+  // Spec 7: a template (proto, CIP, VIP:vport) sends every new connection of the client to the
   // server of its first, whatever the scheduler would pick.
   int first = 0;
   for (int i = 0; i < 4; ++i) {
@@ -224,7 +400,7 @@ void weight0(MatrixBed& mb, const Cell& c, Findings& f) {
   auto syn = mb.tcp_from_client(Tins::TCP::SYN, cport);
   int rs = forwarded(mb, syn, f, "first connection");
   if (rs == 0) return;
-  const std::string service = "-t", vip = bed.vip() + ":80";
+  const std::string service = "-t", vip = bed.vip() + ":" + std::to_string(mb.vport());
   std::vector<std::string> edit_args{"-e", service, vip};
   for (auto& a : mb.server_args(rs)) edit_args.push_back(a);
   edit_args.insert(edit_args.end(), {"-w", "0"});
@@ -237,20 +413,25 @@ void weight0(MatrixBed& mb, const Cell& c, Findings& f) {
   bed.client().port->send(ack);
   f.check(bed.checker().expect_frame(*bed.rs(rs).port, mb.at_real_server(ack, rs), 2s),
           "the quiesced server's own connection");
+  std::vector<Tins::EthernetII> syns;
   for (int i = 0; i < 4; ++i) {
-    auto s = mb.tcp_from_client(Tins::TCP::SYN, mb.next_client_port(),
-                                fmt::format("10.10.0.{}", 20 + i));
-    bed.client().port->send(s);
-    int got = mb.server_reached(s, 300ms);
-    if (!f.require(got != rs, fmt::format("a new connection reached rs{} at weight 0", rs))) return;
+    syns.push_back(mb.tcp_from_client(Tins::TCP::SYN, mb.next_client_port(),
+                                      fmt::format("10.10.0.{}", 20 + i)));
+    bed.client().port->send(syns.back());
   }
+  mb.barrier();
+  for (const auto& s : syns)
+    if (!f.require(mb.server_reached(s, 0ms) != rs,
+                   fmt::format("a new connection reached rs{} at weight 0", rs)))
+      return;
   // Removed: nothing new reaches it either (spec 4).
   // -d names the server by address alone (ipvsadm refuses a method there).
   auto del = bed.admin({"-d", service, vip, "-r", mb.server_args(rs)[1]});
   if (!f.require(del.ok(), "-d refused: " + del.output)) return;
   auto s = mb.tcp_from_client(Tins::TCP::SYN, mb.next_client_port(), "10.10.0.30");
   bed.client().port->send(s);
-  f.require(mb.server_reached(s, 300ms) != rs,
+  mb.barrier();
+  f.require(mb.server_reached(s, 0ms) != rs,
             fmt::format("a new connection reached removed rs{}", rs));
 }
 
@@ -258,16 +439,19 @@ void weight0(MatrixBed& mb, const Cell& c, Findings& f) {
 
 void thresholds(MatrixBed& mb, const Cell& c, Findings& f) {
   auto& bed = mb.bed();
-  bed.restart_dut();
   bed.restore(mb.rules("tcp", c.scheduler, {1, 1, 1}, "", "-x 1"));
   // Spec 8: with -x 1 a server holding one connection is overloaded; no scheduler may give it
   // a second while the first lasts (SYN-only connections stay).
-  std::map<int, int> per_server;
+  std::vector<Tins::EthernetII> syns;
   for (int i = 0; i < 6; ++i) {
-    auto s = mb.tcp_from_client(Tins::TCP::SYN, mb.next_client_port(),
-                                fmt::format("10.10.0.{}", 40 + i));
-    bed.client().port->send(s);
-    int got = mb.server_reached(s, 150ms);
+    syns.push_back(mb.tcp_from_client(Tins::TCP::SYN, mb.next_client_port(),
+                                      fmt::format("10.10.0.{}", 40 + i)));
+    bed.client().port->send(syns.back());
+  }
+  mb.barrier();
+  std::map<int, int> per_server;
+  for (const auto& s : syns) {
+    int got = mb.server_reached(s, 0ms);
     if (got == 0) continue;
     if (!f.require(++per_server[got] <= 1,
                    fmt::format("rs{} got a second connection above its upper threshold 1", got)))
@@ -301,7 +485,7 @@ void icmp_error(MatrixBed& mb, const Cell& c, Findings& f) {
                Tins::RawPDU(quoted.data(), uint32_t(quoted.size()));
   bed.rs(rs).port->send(error);
   // Spec 3: the error travels with its connection: from the VIP to the client, TTL - 2, the
-  // quoted header rewritten back to CIP:cport -> VIP:80.
+  // quoted header rewritten back to CIP:cport -> VIP:vport.
   FrameExpectation want(error);
   want.eth_src(bed.client_gateway_mac())
       .eth_dst(bed.client().mac)
@@ -311,7 +495,7 @@ void icmp_error(MatrixBed& mb, const Cell& c, Findings& f) {
       .expect_text(Field::QuotedIpSrc, bed.client().ip)
       .expect_text(Field::QuotedIpDst, bed.vip())
       .expect_text(Field::QuotedSrcPort, std::to_string(cport))
-      .expect_text(Field::QuotedDstPort, "80")
+      .expect_text(Field::QuotedDstPort, std::to_string(mb.vport()))
       .ignore(Field::Payload)
       .ignore(Field::IpId);
   f.check(bed.checker().expect_frame(*bed.client().port, want, 2s), "ICMP error to the client");
@@ -322,10 +506,10 @@ void icmp_error(MatrixBed& mb, const Cell& c, Findings& f) {
 void unknown_flow(MatrixBed& mb, const Cell& c, Findings& f) {
   auto& bed = mb.bed();
   bed.restore(mb.rules("tcp", c.scheduler, kRoomy));
-  // Spec 3: a non-SYN segment of no connection gets RST from VIP:80, seq = its ack.
+  // Spec 3: a non-SYN segment of no connection gets RST from VIP:vport, seq = its ack.
   uint16_t cport = mb.next_client_port();
   bed.client().port->send(mb.tcp_from_client(Tins::TCP::ACK, cport, "", 777, 999));
-  Tins::TCP rst(cport, 80);
+  Tins::TCP rst(cport, mb.vport());
   rst.flags(Tins::TCP::RST);
   rst.seq(999);
   rst.window(0);
@@ -340,7 +524,7 @@ void unknown_flow(MatrixBed& mb, const Cell& c, Findings& f) {
 void pmtu(MatrixBed& mb, const Cell& c, Findings& f) {
   auto& bed = mb.bed();
   bed.restore(mb.rules("tcp", c.scheduler, kRoomy));
-  Tins::TCP syn(80, mb.next_client_port());
+  Tins::TCP syn(mb.vport(), mb.next_client_port());
   syn.flags(Tins::TCP::SYN);
   // 1500 bytes of IP with DF: fits every link, not the tunnel (+20).
   auto s = bed.from_client(syn / Tins::RawPDU(std::string(1500 - 20 - 20, 'x')));
@@ -366,10 +550,9 @@ void pmtu(MatrixBed& mb, const Cell& c, Findings& f) {
 
 const std::map<std::string, Scenario>& scenarios() {
   static const std::map<std::string, Scenario> all{
-      {"rewrite", rewrite},           {"scheduler", scheduler},
-      {"persistence", persistence},   {"weight0", weight0},
-      {"thresholds", thresholds},     {"icmp-error", icmp_error},
-      {"unknown-flow", unknown_flow}, {"pmtu", pmtu},
+      {"rewrite", rewrite},         {"scheduler", scheduler},       {"connection", connection},
+      {"persistence", persistence}, {"weight0", weight0},           {"thresholds", thresholds},
+      {"icmp-error", icmp_error},   {"unknown-flow", unknown_flow}, {"pmtu", pmtu},
   };
   return all;
 }
@@ -377,10 +560,6 @@ const std::map<std::string, Scenario>& scenarios() {
 }  // namespace
 
 std::string not_applicable(const Cell& cell) {
-  if (cell.kind == "thresholds" && cell.scheduler == "lblc")
-    return "open question: spec 6 says lblc leaves a recorded server that is OVERLOADED, the "
-           "kernel's ip_vs_lblc.c checks only weight and its own overload rule (vsd follows "
-           "the kernel)";
   if (cell.kind == "pmtu" && cell.mode != "tun")
     return "not applicable: the tunnel's 20 bytes make PMTU a TUN matter";
   if (cell.kind == "icmp-error" && (cell.mode == "dr" || cell.mode == "tun"))
@@ -400,6 +579,7 @@ CellResult run_cell(MatrixBed& bed, const Cell& cell, const std::filesystem::pat
   Findings findings;
   try {
     bed.bed().begin_case(cell.id(), pcap_dir);
+    bed.fresh_service();
     scenarios().at(cell.kind)(bed, cell, findings);
   } catch (const std::exception& e) {
     findings.require(false, std::string("error: ") + e.what());

@@ -33,12 +33,12 @@ int LocalityLeastConnection::pick(std::span<const SchedDest> dests, const FlowKe
   auto* record = records_.find(key);
   if (record) {
     // ip_vs_lblc_schedule marks the record used as soon as it finds it, fit or not. The
-    // recorded server must still be in the list (the kernel's IP_VS_DEST_F_AVAILABLE) with a
-    // positive weight, and not overloaded in lblc's sense. The threshold flag (spec section 8)
-    // is not consulted here, unlike the spec's wording.
+    // recorded server must still be in the list with a positive weight, not flagged by its
+    // upper threshold (spec 6 and 8: an OVERLOADED server is not available to any scheduler;
+    // the kernel's lblc skips this test, ip_vs_lblc.c) and not overloaded in lblc's sense.
     record->lastuse_ms = now_ms;
     const int at = index_of(dests, record->value);
-    if (at >= 0 && dests[at].weight > 0 && !locality_overloaded(dests[at], dests)) return at;
+    if (at >= 0 && dests[at].available() && !locality_overloaded(dests[at], dests)) return at;
   }
   const int at = least_overhead_per_weight(dests);
   if (at < 0) return -1;

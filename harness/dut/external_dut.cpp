@@ -232,6 +232,16 @@ void ExternalDut::start(const topo::LiveTopology& topology) {
                                        *admin_command({"-L", "-n"}), listing.exit_code,
                                        listing.output));
   }
+  // The box's MACs the config does not declare are learned by ARP now, before any case
+  // captures: the answer to the probe may be flooded to every host of a bridged segment.
+  // One that cannot be learned is left for the first case that asks, which reports why.
+  for (const auto& [ifname, port] : config_.ports) {
+    if (port.mac) continue;
+    try {
+      topology.mac(topology.topology().find_role("director")->name, ifname);
+    } catch (const std::exception&) {
+    }
+  }
   started_ = true;
 }
 

@@ -111,6 +111,14 @@ void Port::read_available(int timeout_ms) {
   }
 }
 
+void Port::wait_any(const std::vector<Port*>& ports, std::chrono::milliseconds timeout) {
+  std::vector<pollfd> fds;
+  for (auto* p : ports) fds.push_back({p->pcap_fd_, POLLIN, 0});
+  if (poll(fds.data(), fds.size(), static_cast<int>(timeout.count())) <= 0) return;
+  for (std::size_t i = 0; i < ports.size(); ++i)
+    if (fds[i].revents) ports[i]->read_available(0);
+}
+
 void Port::poll_now() {
   read_available(0);
 }

@@ -43,6 +43,10 @@ class Port {
   bool wait_until(const std::function<bool(std::vector<CapturedFrame>&)>& done,
                   std::chrono::milliseconds timeout);
 
+  // Captures on all `ports` until at least one of them received something or the timeout
+  // passes.
+  static void wait_any(const std::vector<Port*>& ports, std::chrono::milliseconds timeout);
+
   std::vector<CapturedFrame>& captured() { return captured_; }
   const std::vector<Frame>& sent() const { return sent_; }
 

@@ -11,15 +11,6 @@
 namespace vslab::topo {
 namespace {
 
-bool uses_ipv6(const Node& node) {
-  for (const auto& i : node.interfaces)
-    for (const auto& a : i.addresses)
-      if (a.is_v6) return true;
-  for (const auto& a : node.loopback_addresses)
-    if (a.is_v6) return true;
-  return false;
-}
-
 std::vector<std::string> ethtool_offloads(const std::string& netns, const std::string& ifname,
                                           const Offloads& o) {
   auto onoff = [](bool on) { return std::string(on ? "on" : "off"); };
@@ -198,6 +189,15 @@ std::string joined(const std::vector<std::string>& names) {
 }
 
 }  // namespace
+
+bool uses_ipv6(const Node& node) {
+  for (const auto& i : node.interfaces)
+    for (const auto& a : i.addresses)
+      if (a.is_v6) return true;
+  for (const auto& a : node.loopback_addresses)
+    if (a.is_v6) return true;
+  return false;
+}
 
 std::string interface_mac(const Topology& topology, const std::string& node,
                           const std::string& ifname) {

@@ -33,6 +33,9 @@ std::string interface_mac(const Topology& topology, const std::string& node,
 // Name of the bridge-side veth end of port `port_index` of bridge `bridge_index`.
 std::string bridge_port_ifname(std::size_t bridge_index, std::size_t port_index);
 
+// Whether any of the node's addresses is IPv6 (else its IPv6 is switched off).
+bool uses_ipv6(const Node& node);
+
 // An external director (a real box): the node with role "director" gets no namespace, and each
 // of its interfaces stands for an existing interface of this machine (director ifname ->
 // that interface), which is moved into the place of the director's peer: the other end of its
