@@ -54,7 +54,9 @@ ModeBed::ModeBed(const std::string& mode, const std::string& case_name, bool qui
   auto open = [&](const topo::Node& node) {
     const auto& ifname = node.interfaces.front().name;
     ports_.push_back(
-        std::make_unique<port::Port>(live_->netns(node.name), ifname, node.name + "-" + ifname));
+        // Each host has one port, named after the node: its failure pcaps (in-rs1.pcap) are
+        // then those of a case (fixtures/pcap) for the same topology.
+        std::make_unique<port::Port>(live_->netns(node.name), ifname, node.name));
     return Host{node.name, first_ipv4(node), ports_.back()->mac(), ports_.back().get()};
   };
   // The hosts' own stacks would answer what reaches them (RSTs, port unreachable): the real
@@ -90,6 +92,17 @@ void ModeBed::begin_case(const std::string& case_name, const std::filesystem::pa
   std::vector<port::Port*> all;
   for (auto& p : ports_) all.push_back(p.get());
   checker_ = std::make_unique<check::FrameChecker>(case_name, all, failure_dir);
+  restored_rules_.clear();
+  rule_edits_.clear();
+}
+
+dut::Result ModeBed::admin(const std::vector<std::string>& args) {
+  auto result = dut_->admin(args);
+  static const std::vector<std::string> listings{"-L", "-l", "--list", "-S", "--save"};
+  if (result.ok() && !args.empty() &&
+      std::find(listings.begin(), listings.end(), args.front()) == listings.end())
+    rule_edits_.push_back({checker_->sent_now(), args});
+  return result;
 }
 
 void ModeBed::restart_dut() {
@@ -102,6 +115,8 @@ ModeBed::~ModeBed() {
 }
 
 void ModeBed::restore(const std::string& rules) {
+  restored_rules_ = rules;
+  rule_edits_.clear();
   auto r = dut_->restore(rules);
   if (!r.ok())
     throw std::runtime_error("rules refused (" + std::to_string(r.exit_code) + "): " + r.output);

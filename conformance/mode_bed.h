@@ -44,7 +44,17 @@ class ModeBed {
                   const std::filesystem::path& failure_dir = check::default_failure_dir());
   // Stops and starts the DUT: no connection, counter or scheduler state survives.
   void restart_dut();
-  dut::Result admin(const std::vector<std::string>& args) { return dut_->admin(args); }
+  dut::Result admin(const std::vector<std::string>& args);
+
+  // Since begin_case: the rules last restored, and the commands that changed them afterwards
+  // (not listings), each after how many frames the ports had sent: what a case file needs to
+  // set the director up the same way.
+  struct RuleEdit {
+    std::size_t sent_before = 0;
+    std::vector<std::string> args;
+  };
+  const std::string& restored_rules() const { return restored_rules_; }
+  const std::vector<RuleEdit>& rule_edits() const { return rule_edits_; }
   topo::CommandResult exec(const std::string& node, const std::vector<std::string>& argv) {
     return live_->exec(node, argv);
   }
@@ -83,6 +93,8 @@ class ModeBed {
   Host client_;
   std::vector<Host> rs_;
   std::unique_ptr<check::FrameChecker> checker_;
+  std::string restored_rules_;
+  std::vector<RuleEdit> rule_edits_;
 };
 
 // Skips the calling test unless namespaces can be made.

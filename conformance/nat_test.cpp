@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "mode_bed.h"
+#include "port/fragments.h"
 
 namespace vslab::conformance {
 namespace {
@@ -161,36 +162,13 @@ TEST_F(NatMode, ListingShowsTheRulesAsIpvsadmDoes) {
       << listing.output;
 }
 
-// Cuts an Ethernet/IPv4 frame (no IP options) into fragments of at most `ip_size` bytes of IP,
-// as RFC 791 fragments a datagram; the IPv4 header of each is rebuilt by libtins.
-std::vector<Tins::EthernetII> fragments_of(const Tins::EthernetII& frame, std::size_t ip_size) {
-  auto whole = Tins::EthernetII(frame).serialize();
-  const auto& ip = frame.rfind_pdu<Tins::IP>();
-  const std::size_t data_at = 14 + 20, data_len = whole.size() - data_at;
-  const std::size_t chunk = (ip_size - 20) / 8 * 8;
-  std::vector<Tins::EthernetII> pieces;
-  for (std::size_t off = 0; off < data_len; off += chunk) {
-    std::size_t n = std::min(chunk, data_len - off);
-    Tins::IP part(ip.dst_addr(), ip.src_addr());
-    part.ttl(ip.ttl());
-    part.id(ip.id());
-    part.tos(ip.tos());
-    part.protocol(whole[14 + 9]);  // as serialised: libtins fills it in only then
-    part.flags(off + n < data_len ? Tins::IP::MORE_FRAGMENTS : Tins::IP::Flags(0));
-    part.fragment_offset(uint16_t(off / 8));
-    pieces.push_back(Tins::EthernetII(frame.dst_addr(), frame.src_addr()) / part /
-                     Tins::RawPDU(whole.data() + data_at + off, uint32_t(n)));
-  }
-  return pieces;
-}
-
 TEST_F(NatMode, AFragmentedDatagramIsReassembledRewrittenAndFragmentedAgain) {
   // Spec 3: reassembled before scheduling; sent on fragmented again at the size of the
   // largest fragment received (1500 here), same IP ID, ports rewritten in the first
   // fragment, TTL - 1 on each (and the router's - 1 before).
   auto dgram = bed_->from_client(Tins::UDP(53, 41001) / Tins::RawPDU(std::string(2000, 'f')));
   dgram.rfind_pdu<Tins::IP>().flags(Tins::IP::Flags(0));
-  for (const auto& piece : fragments_of(dgram, 1500)) bed_->client().port->send(piece);
+  for (const auto& piece : port::fragments_of(dgram, 1500)) bed_->client().port->send(piece);
 
   auto rewritten = dgram;
   rewritten.dst_addr(bed_->rs(1).mac);
@@ -198,7 +176,7 @@ TEST_F(NatMode, AFragmentedDatagramIsReassembledRewrittenAndFragmentedAgain) {
   rewritten.rfind_pdu<Tins::IP>().dst_addr(bed_->rs(1).ip);
   rewritten.rfind_pdu<Tins::IP>().ttl(62);
   rewritten.rfind_pdu<Tins::UDP>().dport(5353);
-  auto want = fragments_of(rewritten, 1500);
+  auto want = port::fragments_of(rewritten, 1500);
   ASSERT_EQ(want.size(), 2u);
   for (const auto& piece : want)
     EXPECT_OK(bed_->checker().expect_frame(*bed_->rs(1).port, FrameExpectation(piece)));

@@ -122,8 +122,12 @@ expect::FrameExpectation MatrixBed::at_real_server(const Tins::EthernetII& sent,
   return want;
 }
 
-int MatrixBed::server_reached(const Tins::EthernetII& sent, std::chrono::milliseconds timeout) {
-  return bed_->claiming_server([&](int rs) { return at_real_server(sent, rs); }, timeout);
+int MatrixBed::server_reached(const Tins::EthernetII& sent, std::chrono::milliseconds timeout,
+                              bool journal) {
+  int rs = bed_->claiming_server([&](int rs) { return at_real_server(sent, rs); }, timeout);
+  if (rs != 0 && journal)
+    bed_->checker().record(*bed_->rs(rs).port, at_real_server(sent, rs), true);
+  return rs;
 }
 
 void MatrixBed::barrier() {

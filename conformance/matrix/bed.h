@@ -51,7 +51,10 @@ class MatrixBed {
   // What rs`rs` receives for a client frame the director forwards (spec 2, per method).
   expect::FrameExpectation at_real_server(const Tins::EthernetII& sent, int rs) const;
   // The real server that received `sent`, checked field by field (0 when none did in time).
-  int server_reached(const Tins::EthernetII& sent, std::chrono::milliseconds timeout);
+  // A match joins the checker's journal as an expectation met, unless `journal` is false
+  // (the caller then records what it expected itself).
+  int server_reached(const Tins::EthernetII& sent, std::chrono::milliseconds timeout,
+                     bool journal = true);
 
   // Returns once the director has dealt with every frame sent before: an echo request to the
   // VIP, which the director answers itself (spec 3), comes back, and the real servers' ports

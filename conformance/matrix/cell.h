@@ -25,6 +25,7 @@ struct CellResult {
   std::string detail;  // why it failed (the field diff) or was skipped
   double seconds = 0;
   std::vector<std::string> pcaps;  // failure captures, in the fixture layout
+  std::string case_dir;            // the failure as a case `vslab replay` runs ("": none)
 };
 
 const std::vector<std::string>& modes();

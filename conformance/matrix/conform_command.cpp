@@ -29,13 +29,6 @@ struct ConformOptions {
   int jobs = 1;
 };
 
-// vsd and vsadm are built beside vslab.
-std::string beside_this_program(const std::string& name) {
-  std::error_code ec;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? name : (self.parent_path() / name).string();
-}
-
 bool write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path);
   out << text;
@@ -59,10 +52,7 @@ int conform(const ConformOptions& o) {
     return 2;
   }
   RunOptions run;
-  run.dut.kind = o.dut;
-  run.dut.config_file = o.dut_config;
-  run.dut.vsd_binary = o.vsd.empty() ? beside_this_program("vsd") : o.vsd;
-  run.dut.vsadm_binary = o.vsadm.empty() ? beside_this_program("vsadm") : o.vsadm;
+  run.dut = dut::dut_spec(o.dut, o.dut_config, o.vsd, o.vsadm);
   run.pcap_dir = o.pcap_dir.empty() ? std::filesystem::current_path() / "vslab-failures"
                                     : std::filesystem::path(o.pcap_dir);
   run.jobs = o.jobs;

@@ -6,9 +6,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
+#include <tuple>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -21,14 +23,36 @@ namespace {
 struct Run {
   int exit_code = -1;
   std::set<std::string> failed;
-  std::string details;  // every failure's text
+  std::string details;                       // every failure's text
+  std::map<std::string, std::string> cases;  // failed cell -> the case folder it wrote
 };
+
+std::string config_for(const std::string& fault) {
+  const std::string config = testing::TempDir() + "vslab-fault-" + fault + ".toml";
+  std::ofstream(config) << "vsd_args = [\"--test-fault\", \"" << fault << "\"]\n";
+  return config;
+}
+
+struct Output {
+  int exit_code = -1;
+  std::string text;
+};
+
+Output run(const std::string& cmd) {
+  Output out;
+  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
+  if (!pipe) return out;
+  char buffer[4096];
+  while (std::size_t n = fread(buffer, 1, sizeof buffer, pipe)) out.text.append(buffer, n);
+  int status = pclose(pipe);
+  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
 
 Run conform_with_fault(const std::string& fault, const std::string& filter) {
   const std::string dir = testing::TempDir();
-  const std::string config = dir + "vslab-fault-" + fault + ".toml";
+  const std::string config = config_for(fault);
   const std::string report = dir + "vslab-fault-" + fault + ".json";
-  std::ofstream(config) << "vsd_args = [\"--test-fault\", \"" << fault << "\"]\n";
   const std::string cmd = std::string(VSLAB_BINARY) + " conform --dut builtin --dut-config " +
                           config + " --filter '" + filter + "' --json " + report + " --pcap-dir " +
                           dir + "vslab-fault-pcaps >/dev/null 2>&1";
@@ -44,6 +68,7 @@ Run conform_with_fault(const std::string& fault, const std::string& filter) {
     if (c["outcome"] == "fail") {
       run.failed.insert(c["id"].get<std::string>());
       run.details += c["detail"].get<std::string>() + "\n";
+      if (!c.value("case", "").empty()) run.cases[c["id"]] = c["case"];
     }
   std::remove(config.c_str());
   std::remove(report.c_str());
@@ -83,6 +108,29 @@ TEST_F(MatrixFault, NoTtlDecrementFailsTheCellsThatCheckAForwardedHeader) {
   EXPECT_EQ(run.failed, (std::set<std::string>{"dr/rr/rewrite/tcp", "dr/rr/rewrite/udp"}))
       << run.details;
   EXPECT_NE(run.details.find("! ip.ttl"), std::string::npos) << run.details;
+}
+
+// A failed cell is a bug report: the case it writes replays on the same faulty director and
+// fails on the same field, and passes on a correct one (so the case itself is right).
+TEST_F(MatrixFault, AFailedCellWritesACaseThatReplaysAndFailsTheSameWay) {
+  for (const auto& [fault, cell, field] :
+       {std::tuple{"no-nat-reply-rewrite", "nat/rr/rewrite/udp", "! ip.src"},
+        std::tuple{"no-ttl-decrement", "dr/rr/rewrite/tcp", "! ip.ttl"},
+        std::tuple{"wrr-off-by-one", "dr/wrr/scheduler/tcp", "rs3"}}) {
+    SCOPED_TRACE(cell);
+    auto conform = conform_with_fault(fault, cell);
+    ASSERT_EQ(conform.failed, (std::set<std::string>{cell})) << conform.details;
+    ASSERT_EQ(conform.cases.count(cell), 1u) << conform.details;
+    const std::string replay = std::string(VSLAB_BINARY) + " replay " + conform.cases[cell] +
+                               " --pcap-dir " + testing::TempDir() + "vslab-replay-pcaps";
+    auto faulty = run(replay + " --dut builtin --dut-config " + config_for(fault));
+    EXPECT_EQ(faulty.exit_code, 1) << faulty.text;
+    EXPECT_NE(faulty.text.find("FAIL"), std::string::npos) << faulty.text;
+    EXPECT_NE(faulty.text.find(field), std::string::npos) << faulty.text;
+    auto correct = run(replay + " --dut builtin");
+    EXPECT_EQ(correct.exit_code, 0) << correct.text;
+    EXPECT_NE(correct.text.find("PASS"), std::string::npos) << correct.text;
+  }
 }
 
 }  // namespace

@@ -143,7 +143,8 @@ nlohmann::json to_json(const std::vector<CellResult>& results) {
                      {"outcome", outcome_name(r.outcome)},
                      {"detail", r.detail},
                      {"seconds", r.seconds},
-                     {"pcaps", r.pcaps}});
+                     {"pcaps", r.pcaps},
+                     {"case", r.case_dir}});
   return {{"cells", cells}};
 }
 
@@ -159,6 +160,7 @@ std::vector<CellResult> results_from_json(const nlohmann::json& j) {
     r.detail = c.at("detail");
     r.seconds = c.at("seconds");
     r.pcaps = c.at("pcaps").get<std::vector<std::string>>();
+    r.case_dir = c.value("case", "");
     out.push_back(std::move(r));
   }
   return out;

@@ -13,14 +13,15 @@ namespace {
 
 std::vector<CellResult> sample() {
   return {
-      {{"nat", "rr", "rewrite", "tcp"}, Outcome::Pass, "", 0.12, {}},
+      {{"nat", "rr", "rewrite", "tcp"}, Outcome::Pass, "", 0.12, {}, {}},
       {{"nat", "rr", "rewrite", "udp"},
        Outcome::Fail,
        "to the real server: ! ip.ttl 62 63\n<&>\"'\x01",
        0.5,
-       {"/tmp/x/in-rs1-eth0.pcap"}},
-      {{"nat", "rr", "pmtu", "tcp"}, Outcome::Skip, "not applicable: TUN only", 0, {}},
-      {{"tun", "wrr", "pmtu", "tcp"}, Outcome::Pass, "", 0.2, {}},
+       {"/tmp/x/in-rs1-eth0.pcap"},
+       "/tmp/x"},
+      {{"nat", "rr", "pmtu", "tcp"}, Outcome::Skip, "not applicable: TUN only", 0, {}, {}},
+      {{"tun", "wrr", "pmtu", "tcp"}, Outcome::Pass, "", 0.2, {}, {}},
   };
 }
 
@@ -45,6 +46,7 @@ TEST(MatrixJson, RoundTrips) {
   EXPECT_EQ(back[1].cell.id(), "nat/rr/rewrite/udp");
   EXPECT_EQ(back[1].outcome, Outcome::Fail);
   EXPECT_EQ(back[1].pcaps, sample()[1].pcaps);
+  EXPECT_EQ(back[1].case_dir, "/tmp/x");
   EXPECT_EQ(back[2].detail, "not applicable: TUN only");
 }
 

@@ -23,7 +23,7 @@ void run_mode(const std::string& mode, const std::vector<const Cell*>& cells,
   std::unique_ptr<MatrixBed> bed;
   std::string unavailable;
   for (const Cell* cell : cells) {
-    CellResult r{*cell, Outcome::Skip, not_applicable(*cell), 0, {}};
+    CellResult r{*cell, Outcome::Skip, not_applicable(*cell), 0, {}, {}};
     if (r.detail.empty() && !unavailable.empty()) {
       r.detail = unavailable;
     } else if (r.detail.empty()) {
@@ -119,9 +119,10 @@ std::vector<CellResult> run_cells(const std::vector<Cell>& cells, const RunOptio
     }
     for (const auto& c : cells) {
       auto it = by_id.find(c.id());
-      results.push_back(it != by_id.end()
-                            ? it->second
-                            : CellResult{c, Outcome::Fail, "the worker running it died", 0, {}});
+      results.push_back(
+          it != by_id.end()
+              ? it->second
+              : CellResult{c, Outcome::Fail, "the worker running it died", 0, {}, {}});
     }
   }
   return results;

@@ -43,7 +43,33 @@ FrameChecker::FrameChecker(std::string case_name, std::vector<port::Port*> ports
                            std::filesystem::path failure_dir)
     : case_name_(std::move(case_name)),
       ports_(std::move(ports)),
-      case_dir_(failure_dir / safe_file_part(case_name_)) {}
+      case_dir_(failure_dir / safe_file_part(case_name_)) {
+  for (auto* p : ports_) sent_at_start_.push_back(p->sent().size());
+}
+
+std::size_t FrameChecker::sent_now() const {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < ports_.size(); ++i) n += ports_[i]->sent().size() - sent_at_start_[i];
+  return n;
+}
+
+void FrameChecker::record(port::Port& port, const expect::FrameExpectation& want, bool ok) {
+  journal_.push_back({{&port}, want, sent_now(), ok});
+}
+
+std::vector<std::pair<port::Port*, port::Frame>> FrameChecker::sent_since_start() const {
+  std::vector<std::pair<port::Port*, port::Frame>> out;
+  for (std::size_t i = 0; i < ports_.size(); ++i) {
+    const auto& sent = ports_[i]->sent();
+    for (std::size_t k = sent_at_start_[i]; k < sent.size(); ++k)
+      out.push_back({ports_[i], sent[k]});
+  }
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    const auto &x = a.second.timestamp, &y = b.second.timestamp;
+    return x.tv_sec != y.tv_sec ? x.tv_sec < y.tv_sec : x.tv_usec < y.tv_usec;
+  });
+  return out;
+}
 
 CheckResult FrameChecker::expect_frame(port::Port& port, const expect::FrameExpectation& want,
                                        std::chrono::milliseconds timeout) {
@@ -63,6 +89,7 @@ CheckResult FrameChecker::expect_frame(port::Port& port, const expect::FrameExpe
       },
       timeout);
   CheckResult result;
+  record(port, want, found);
   if (found) {
     port.captured()[match].claimed = true;
     result.ok = true;
@@ -133,6 +160,7 @@ CheckResult FrameChecker::expect_no_other_frames(const std::vector<port::Port*>&
     result.pcaps.insert(result.pcaps.end(), written.begin(), written.end());
   }
   result.ok = offenders.empty();
+  journal_.push_back({ports, std::nullopt, sent_now(), result.ok});
   if (result.ok) {
     result.summary = "no other frames";
     result.report = result.summary;

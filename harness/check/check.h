@@ -7,7 +7,9 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "expect/expectation.h"
@@ -49,11 +51,30 @@ class FrameChecker {
 
   const std::filesystem::path& case_dir() const { return case_dir_; }
 
+  // Every check this checker made, in order, so that a failed run can be written down as a
+  // case (fixtures/pcap): where a frame was expected (or none allowed), after how many of the
+  // frames the ports sent since the checker was made, and whether it held.
+  struct Record {
+    std::vector<port::Port*> ports;                // one for a frame; any number for "no other"
+    std::optional<expect::FrameExpectation> want;  // none: "no other frame" on `ports`
+    std::size_t sent_before = 0;
+    bool ok = false;
+  };
+  const std::vector<Record>& journal() const { return journal_; }
+  // A check made elsewhere (a frame matched or looked for by other means) joins the journal.
+  void record(port::Port& port, const expect::FrameExpectation& want, bool ok);
+  // How many frames the ports sent since the checker was made.
+  std::size_t sent_now() const;
+  // What the ports sent since the checker was made, oldest first, each with its port.
+  std::vector<std::pair<port::Port*, port::Frame>> sent_since_start() const;
+
  private:
   std::vector<std::string> write_pcaps(port::Port& port, const std::vector<uint8_t>* expected);
 
   std::string case_name_;
   std::vector<port::Port*> ports_;
+  std::vector<std::size_t> sent_at_start_;  // per port of ports_
+  std::vector<Record> journal_;
   std::filesystem::path case_dir_;
   NoiseFilter noise_ = is_arp_or_ipv6;
 };

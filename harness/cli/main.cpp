@@ -3,6 +3,7 @@
 
 #include "cli/topo_commands.h"
 #include "matrix/conform_command.h"
+#include "replay/replay_command.h"
 
 int main(int argc, char** argv) {
   using namespace vslab::cli;
@@ -73,6 +74,8 @@ int main(int argc, char** argv) {
   selftest_cmd->callback([&] { status = topo_selftest(selftest_file, pcap_dir); });
 
   vslab::matrix::add_conform_command(app, status);
+  vslab::replay::add_replay_command(app, status);
+  vslab::replay::add_record_command(app, status);
 
   try {
     app.parse(argc, argv);

@@ -1,4 +1,5 @@
 // make_dut: the DUT `vslab conform --dut KIND [--dut-config FILE]` names.
+#include <filesystem>
 #include <memory>
 #include <stdexcept>
 
@@ -50,6 +51,22 @@ std::unique_ptr<Dut> make_dut(const DutSpec& spec) {
   }
   throw std::invalid_argument(
       fmt::format("unknown DUT kind '{}': expected builtin, kernel or external", spec.kind));
+}
+
+std::string beside_this_program(const std::string& name) {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? name : (self.parent_path() / name).string();
+}
+
+DutSpec dut_spec(const std::string& kind, const std::string& config_file,
+                 const std::string& vsd_binary, const std::string& vsadm_binary) {
+  DutSpec spec;
+  spec.kind = kind;
+  spec.config_file = config_file;
+  spec.vsd_binary = vsd_binary.empty() ? beside_this_program("vsd") : vsd_binary;
+  spec.vsadm_binary = vsadm_binary.empty() ? beside_this_program("vsadm") : vsadm_binary;
+  return spec;
 }
 
 }  // namespace vslab::dut

@@ -264,6 +264,13 @@ FrameExpectation& FrameExpectation::expect_text(Field f, std::string text) {
   return *this;
 }
 
+std::vector<FrameExpectation::MaskSpec> FrameExpectation::mask_specs() const {
+  std::vector<MaskSpec> out;
+  for (const auto& m : masks_)
+    out.push_back({m.field, static_cast<MaskSpec::Kind>(m.kind), m.texts, m.lo, m.hi});
+  return out;
+}
+
 std::vector<uint8_t> FrameExpectation::bytes() const {
   // PDU::serialize() is not const in libtins 4.0: it fills in lengths and checksums.
   std::unique_ptr<Tins::PDU> copy(frame_->clone());

@@ -67,6 +67,16 @@ class FrameExpectation {
 
   // The expected frame as bytes (checksums recomputed), for expect-<port>.pcap.
   std::vector<uint8_t> bytes() const;
+
+  // The masks as data, in the order they were added (to write the check down as a case).
+  struct MaskSpec {
+    enum class Kind { Ignore, AnyOf, InRange, ExactText };
+    Field field;
+    Kind kind;
+    std::vector<std::string> texts;  // AnyOf: the accepted texts; ExactText: the one text
+    uint64_t lo = 0, hi = 0;         // InRange
+  };
+  std::vector<MaskSpec> mask_specs() const;
   Comparison compare(std::span<const uint8_t> captured) const;
 
  private:

@@ -19,9 +19,12 @@ void write_pcap(const std::string& path, const std::vector<Frame>& frames);
 
 struct PcapReadResult {
   std::vector<Frame> frames;
-  std::string error;  // empty on success: "PATH: why"
+  std::string error;  // empty on success: "PATH: why", one line
   bool ok() const { return error.empty(); }
 };
+// Reads a classic pcap of Ethernet frames. A missing or empty file, pcapng, another link type,
+// a truncated or corrupt file and a frame cut by the snaplen are each one line of error (and
+// no frames: a capture is replayed whole or not at all).
 PcapReadResult read_pcap(const std::string& path);
 
 }  // namespace vslab::port

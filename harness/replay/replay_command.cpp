@@ -1,0 +1,154 @@
+#include "replay/replay_command.h"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "replay/record.h"
+#include "replay/run.h"
+#include "topology/netns.h"
+
+namespace vslab::replay {
+namespace {
+
+struct ReplayCommandOptions {
+  std::vector<std::string> cases;
+  std::string dut = "builtin";
+  std::string dut_config;
+  std::string pcap_dir;
+  std::string topologies = std::string(VSLAB_SOURCE_DIR) + "/topologies";
+  std::string vsd, vsadm;
+};
+
+int replay(const ReplayCommandOptions& o) {
+  ReplayOptions options;
+  options.dut = dut::dut_spec(o.dut, o.dut_config, o.vsd, o.vsadm);
+  options.pcap_dir = o.pcap_dir.empty() ? std::filesystem::current_path() / "vslab-failures"
+                                        : std::filesystem::path(o.pcap_dir);
+  try {
+    dut::make_dut(options.dut);  // a bad --dut or config file is an error before anything runs
+  } catch (const std::exception& e) {
+    std::cerr << "vslab replay: " << e.what() << "\n";
+    return 2;
+  }
+  int failed = 0, passed = 0, skipped = 0;
+  for (const auto& dir : o.cases) {
+    auto loaded = load_case(dir, o.topologies);
+    if (!loaded.ok()) {
+      auto name = std::filesystem::path(dir).lexically_normal().filename().string();
+      if (name.empty())
+        name = std::filesystem::path(dir).lexically_normal().parent_path().filename().string();
+      std::cout << fmt::format("FAIL {}: the case does not load: {}\n", name,
+                               loaded.errors.empty() ? "?" : loaded.errors.front());
+      for (std::size_t i = 1; i < loaded.errors.size(); ++i)
+        std::cout << "    " << loaded.errors[i] << "\n";
+      std::cout << std::flush;
+      ++failed;
+      continue;
+    }
+    auto outcome = replay_case(*loaded.value, options);
+    std::cout << outcome.line << "\n" << outcome.report << std::flush;
+    switch (outcome.kind) {
+      case ReplayOutcome::Kind::Pass:
+        ++passed;
+        break;
+      case ReplayOutcome::Kind::Fail:
+        ++failed;
+        break;
+      case ReplayOutcome::Kind::Skip:
+        ++skipped;
+        break;
+    }
+  }
+  if (o.cases.size() > 1)
+    std::cout << fmt::format("{} case(s): {} passed, {} failed, {} skipped\n", o.cases.size(),
+                             passed, failed, skipped);
+  return failed ? 1 : 0;
+}
+
+struct RecordCommandOptions {
+  std::string topology, rules_file, out;
+  std::vector<std::string> command;
+  std::string dut = "builtin";
+  std::string dut_config;
+  std::string topologies = std::string(VSLAB_SOURCE_DIR) + "/topologies";
+  std::string vsd, vsadm;
+};
+
+int record(const RecordCommandOptions& o) {
+  if (!topo::have_net_admin()) {
+    std::cerr << "vslab record: needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to build the "
+                 "topology\n";
+    return 2;
+  }
+  std::ifstream in(o.rules_file);
+  if (!in) {
+    std::cerr << "vslab record: " << o.rules_file << ": cannot read the rules\n";
+    return 2;
+  }
+  if (std::filesystem::exists(std::filesystem::path(o.out) / "case.toml")) {
+    std::cerr << "vslab record: " << o.out << " holds a case already; not overwriting it\n";
+    return 2;
+  }
+  std::stringstream rules;
+  rules << in.rdbuf();
+  RecordOptions options;
+  options.topology = o.topology;
+  options.topologies_dir = o.topologies;
+  options.rules = rules.str();
+  options.out = o.out;
+  options.command = o.command;
+  options.dut = dut::dut_spec(o.dut, o.dut_config, o.vsd, o.vsadm);
+  auto r = record_case(options);
+  std::cout << r.command_output;
+  std::cout << "vslab record: " << r.message << "\n";
+  if (r.ok && r.command_exit != 0)
+    std::cout << "vslab record: note: the command exited with " << r.command_exit << "\n";
+  return r.ok ? 0 : 1;
+}
+
+}  // namespace
+
+void add_record_command(CLI::App& app, int& status) {
+  auto o = std::make_shared<RecordCommandOptions>();
+  auto* cmd = app.add_subcommand(
+      "record",
+      "Run a command in the client's namespace through a director and write what was seen as a "
+      "case");
+  cmd->add_option("--topology", o->topology, "Topology name (topologies/<name>.toml) or file")
+      ->required();
+  cmd->add_option("--rules", o->rules_file, "Rules file (ipvsadm save format)")->required();
+  cmd->add_option("--out", o->out, "Case folder to write")->required();
+  cmd->add_option("command", o->command, "The traffic command, after --")->required();
+  cmd->add_option("--dut", o->dut, "Device under test: builtin (vsd), kernel (IPVS), external")
+      ->check(CLI::IsMember({"builtin", "kernel", "external"}))
+      ->capture_default_str();
+  cmd->add_option("--dut-config", o->dut_config, "TOML file describing the DUT");
+  cmd->add_option("--topologies", o->topologies, "Folder of topology files")->capture_default_str();
+  cmd->add_option("--vsd", o->vsd, "vsd binary for --dut builtin (default: beside vslab)");
+  cmd->add_option("--vsadm", o->vsadm, "vsadm binary for --dut builtin (default: beside vslab)");
+  cmd->callback([o, &status] { status = record(*o); });
+}
+
+void add_replay_command(CLI::App& app, int& status) {
+  auto o = std::make_shared<ReplayCommandOptions>();
+  auto* cmd = app.add_subcommand(
+      "replay", "Replay pcap cases (fixtures/pcap/<case>/) against a director: PASS, FAIL, SKIP");
+  cmd->add_option("cases", o->cases, "Case folders (each holds case.toml)")->required();
+  cmd->add_option("--dut", o->dut, "Device under test: builtin (vsd), kernel (IPVS), external")
+      ->check(CLI::IsMember({"builtin", "kernel", "external"}))
+      ->capture_default_str();
+  cmd->add_option("--dut-config", o->dut_config, "TOML file describing the DUT");
+  cmd->add_option("--pcap-dir", o->pcap_dir,
+                  "Where failed cases write pcaps (default: ./vslab-failures)");
+  cmd->add_option("--topologies", o->topologies, "Folder of topology files")->capture_default_str();
+  cmd->add_option("--vsd", o->vsd, "vsd binary for --dut builtin (default: beside vslab)");
+  cmd->add_option("--vsadm", o->vsadm, "vsadm binary for --dut builtin (default: beside vslab)");
+  cmd->callback([o, &status] { status = replay(*o); });
+}
+
+}  // namespace vslab::replay

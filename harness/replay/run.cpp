@@ -1,0 +1,460 @@
+// run.cpp: one case on a DUT, as conformance/mode_bed.cpp runs a mode topology: topology up,
+// quiet hosts, ports capturing, DUT started and given the rules, then inject and check.
+#include "replay/run.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include <fmt/format.h>
+#include <tins/tins.h>
+
+#include "check/check.h"
+#include "port/port.h"
+#include "replay/roles.h"
+#include "topology/live.h"
+#include "topology/netns.h"
+
+namespace vslab::replay {
+namespace {
+
+using Variables = std::map<std::string, std::string>;
+using namespace std::chrono_literals;
+
+std::string variable(const std::string& text, const Variables& vars) {
+  auto it = vars.find(text.substr(1));
+  if (it == vars.end())
+    throw std::invalid_argument(fmt::format("{} was not captured (its [[expect]] failed?)", text));
+  return it->second;
+}
+
+// A text value of `field`: a role's address, the checked port's, a variable, or a literal.
+std::string resolve_text(const std::string& field, const std::string& text, const std::string& port,
+                         const Roles& roles, const Variables& vars) {
+  if (text.size() > 1 && text[0] == '$') return variable(text, vars);
+  if (!is_address_field(field)) return text;
+  auto role = roles.find(text == "port" ? port : text);
+  if (!role) return text;
+  return is_mac_field(field) ? role->mac : role->ip;
+}
+
+int resolve_number(const Value& v, const Variables& vars) {
+  if (const auto* i = std::get_if<int64_t>(&v)) return int(*i);
+  return std::stoi(variable(std::get<std::string>(v), vars));
+}
+
+void apply_set(expect::FrameExpectation& want, const std::string& field, const Value& v,
+               const std::string& port, const Roles& roles, const Variables& vars) {
+  auto text = [&] { return resolve_text(field, std::get<std::string>(v), port, roles, vars); };
+  if (field == "eth.src")
+    want.eth_src(text());
+  else if (field == "eth.dst")
+    want.eth_dst(text());
+  else if (field == "ip.src")
+    want.ip_src(text());
+  else if (field == "ip.dst")
+    want.ip_dst(text());
+  else if (field == "inner.ip.src")
+    want.inner_ip_src(text());
+  else if (field == "inner.ip.dst")
+    want.inner_ip_dst(text());
+  else if (field == "ip.ttl")
+    want.ttl(resolve_number(v, vars));
+  else if (field == "ip.tos")
+    want.tos(resolve_number(v, vars));
+  else if (field == "ip.df")
+    want.df(resolve_number(v, vars) != 0);
+  else if (field == "ip.id")
+    want.ip_id(resolve_number(v, vars));
+  else if (field == "l4.sport")
+    want.sport(resolve_number(v, vars));
+  else if (field == "l4.dport")
+    want.dport(resolve_number(v, vars));
+  else if (field == "inner.ip.ttl")
+    want.inner_ttl(resolve_number(v, vars));
+  else
+    throw std::invalid_argument("cannot set " + field);
+}
+
+Tins::EthernetII parse_frame(const std::vector<uint8_t>& bytes) {
+  try {
+    return Tins::EthernetII(bytes.data(), static_cast<uint32_t>(bytes.size()));
+  } catch (const std::exception& e) {
+    throw std::invalid_argument(std::string("the frame does not parse: ") + e.what());
+  }
+}
+
+// Claims the first unclaimed frame on `port` that matches `want`; its bytes, or nothing.
+std::optional<std::vector<uint8_t>> claim(port::Port& port, const expect::FrameExpectation& want,
+                                          std::chrono::milliseconds timeout) {
+  std::optional<std::vector<uint8_t>> got;
+  port.wait_until(
+      [&](std::vector<port::CapturedFrame>& frames) {
+        for (auto& f : frames) {
+          if (f.claimed || check::is_arp_or_ipv6(f.bytes) || !want.compare(f.bytes).ok()) continue;
+          f.claimed = true;
+          got = f.bytes;
+          return true;
+        }
+        return false;
+      },
+      timeout);
+  return got;
+}
+
+// "rs3: ip.ttl want 62 got 63, l4.dport want 8080 got 80" against the closest frame.
+std::string brief_diff(port::Port& port, const expect::FrameExpectation& want) {
+  std::optional<expect::Comparison> best;
+  for (const auto& f : port.captured()) {
+    if (f.claimed || check::is_arp_or_ipv6(f.bytes)) continue;
+    auto cmp = want.compare(f.bytes);
+    if (!best || cmp.mismatches() < best->mismatches()) best = std::move(cmp);
+  }
+  if (!best) return fmt::format("nothing arrived on {}", port.label());
+  std::vector<std::string> rows;
+  for (const auto& r : best->rows)
+    if (!r.ok) rows.push_back(fmt::format("{} want {} got {}", r.name, r.expected, r.captured));
+  return fmt::format("{}: {}", port.label(), fmt::join(rows, ", "));
+}
+
+std::string indent(const std::string& text) {
+  std::string out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    out += "    " + text.substr(start, end - start) + "\n";
+    start = end + 1;
+  }
+  return out;
+}
+
+struct Failure : std::runtime_error {
+  Failure(const std::string& line, std::string report_)
+      : std::runtime_error(line), report(std::move(report_)) {}
+  std::string report;
+};
+
+class Replay {
+ public:
+  Replay(const Case& c, const ReplayOptions& o) : case_(c), options_(o) {}
+
+  ReplayOutcome run() {
+    std::unique_ptr<dut::Dut> dut;
+    try {
+      dut = dut::make_dut(options_.dut);
+    } catch (const std::exception& e) {
+      return fail(e.what(), "");
+    }
+    const std::string mode = case_.topology_model.lvs.mode;
+    if (!topo::have_net_admin())
+      return skip("needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to build the topology");
+    if (!mode.empty() && !dut->claims_mode(mode))
+      return skip(fmt::format("not claimed: the {} DUT does not claim mode {}", dut->name(), mode));
+    try {
+      topo::LiveTopology live(case_.topology_model, dut->bring_up_options());
+      // Ports and the DUT go before the topology does (members outlive this scope).
+      struct Close {
+        Replay& r;
+        ~Close() { r.close_ports(); }
+      } close{*this};
+      roles_ = std::make_unique<Roles>(
+          live.topology(),
+          [&live](const std::string& n, const std::string& i) { return live.mac(n, i); });
+      open_ports(live);
+      struct Stop {
+        dut::Dut& d;
+        ~Stop() { d.stop(); }
+      } stop{*dut};
+      try {
+        dut->start(live);
+      } catch (const dut::DutUnavailable& e) {
+        return skip(e.what());
+      }
+      auto restored = dut->restore(case_.rules);
+      if (!restored.ok())
+        return fail(fmt::format("rules refused ({}): {}", restored.exit_code, restored.output), "");
+      try {
+        inject_and_check(*dut);
+      } catch (const Failure& f) {
+        write_failure_case(f.what(), dut->name());
+        return fail(f.what(), f.report);
+      }
+      return {ReplayOutcome::Kind::Pass, "PASS " + case_.name, ""};
+    } catch (const std::exception& e) {
+      return fail(e.what(), "");
+    }
+  }
+
+ private:
+  ReplayOutcome fail(const std::string& why, const std::string& report) {
+    std::string line = why;
+    std::replace(line.begin(), line.end(), '\n', ' ');
+    return {ReplayOutcome::Kind::Fail, fmt::format("FAIL {}: {}", case_.name, line),
+            report.empty() ? "" : indent(report)};
+  }
+  ReplayOutcome skip(const std::string& why) {
+    return {ReplayOutcome::Kind::Skip, fmt::format("SKIP {}: {}", case_.name, why), ""};
+  }
+
+  port::Port& port(const std::string& name) { return *ports_.at(name); }
+
+  void close_ports() {
+    checker_.reset();
+    ports_.clear();
+  }
+
+  // The failure folder (where the checker wrote its pcaps) becomes a case of its own: what was
+  // sent, in the order it was sent, and the case's expectations resolved for this run, so
+  // `vslab replay` runs it as it is and it fails the same way.
+  void write_failure_case(const std::string& why, const std::string& dut_name) {
+    if (!checker_) return;
+    try {
+      CaseToWrite w;
+      w.description = fmt::format(
+          "Failure of case {} on the {} DUT, written by vslab replay: {}. The inputs are the "
+          "frames sent before the failure (patches applied), the expectations those of the case "
+          "with roles and variables resolved; captured-<port>.pcap holds what arrived. The "
+          "case: {}",
+          case_.name, dut_name, why, case_.description);
+      w.topology = case_.topology;
+      w.rules = case_.rules;
+      w.timing = case_.timing;
+      std::vector<port::Port*> all;
+      for (auto& [name, p] : ports_) all.push_back(p.get());
+      w.inputs = sent_frames(all, [](const port::Port& p) { return p.label(); });
+      if (w.inputs.empty()) return;
+      const int sent = int(w.inputs.size());
+      for (const auto& x : case_.expectations) {
+        CaseToWrite::Expected e;
+        e.ports = x.ports;
+        e.after_input = std::min(x.after_input, sent);
+        e.timeout_ms = x.timeout_ms;
+        try {
+          e.frame = build_expectation(x, x.ports.front(), *roles_, variables_).bytes();
+          for (auto m : x.masks) {
+            for (auto& v : m.values)
+              v = resolve_text(m.field, v, x.ports.front(), *roles_, variables_);
+            e.masks.push_back(std::move(m));
+          }
+        } catch (const std::exception&) {
+          continue;  // depends on a variable the failure left unset
+        }
+        w.expected.push_back(std::move(e));
+      }
+      w.no_other = case_.no_other;
+      for (const auto& a : case_.admin)
+        if (a.before_input <= sent) w.admin.push_back(a);
+      write_case(checker_->case_dir(), w);
+    } catch (const std::exception&) {
+      // The failure is reported either way; a folder that cannot be written is not worth
+      // hiding it.
+    }
+  }
+
+  void open_ports(const topo::LiveTopology& live) {
+    std::vector<std::string> names = roles_->host_ports();
+    auto add = [&](const std::string& n) {
+      if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+    };
+    for (const auto& in : case_.inputs) add(in.port);
+    for (const auto& x : case_.expectations)
+      for (const auto& p : x.ports) add(p);
+    if (case_.no_other)
+      for (const auto& p : *case_.no_other) add(p);
+    std::vector<port::Port*> all;
+    for (const auto& name : names) {
+      const auto* node = roles_->port_node(name);
+      const auto& ifname = node->interfaces.front().name;
+      ports_[name] = std::make_unique<port::Port>(live.netns(node->name), ifname, name);
+      all.push_back(ports_[name].get());
+      // As ModeBed: the hosts' own stacks would answer what reaches them (RSTs, port
+      // unreachable); the checks are about the director. ARP still works.
+      bool host = node->role == "client" || node->role.rfind("rs", 0) == 0;
+      if (case_.quiet_hosts && host) {
+        auto drop = live.exec(
+            node->name, {"nft", fmt::format("add table netdev quiet; add chain netdev quiet in "
+                                            "{{ type filter hook ingress device {} priority "
+                                            "0; }}; add rule netdev quiet in meta protocol "
+                                            "ip drop",
+                                            ifname)});
+        if (!drop.ok()) throw std::runtime_error("nft on " + node->name + ": " + drop.output);
+      }
+    }
+    checker_ = std::make_unique<check::FrameChecker>(case_.name, all, options_.pcap_dir);
+  }
+
+  void check(const Expectation& x, int number) {
+    std::vector<expect::FrameExpectation> wants;
+    for (const auto& p : x.ports) {
+      try {
+        wants.push_back(build_expectation(x, p, *roles_, variables_));
+      } catch (const std::exception& e) {
+        throw Failure(fmt::format("expectation {}: {}", number, e.what()), "");
+      }
+    }
+    std::optional<std::vector<uint8_t>> got;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(x.timeout_ms);
+    if (x.ports.size() == 1) {
+      got = claim(port(x.ports[0]), wants[0], std::chrono::milliseconds(x.timeout_ms));
+    } else {
+      do {
+        for (std::size_t i = 0; i < x.ports.size() && !got; ++i)
+          got = claim(port(x.ports[i]), wants[i], 20ms);
+      } while (!got && std::chrono::steady_clock::now() < deadline);
+    }
+    if (!got) {
+      std::string brief;
+      std::string report;
+      for (std::size_t i = 0; i < x.ports.size(); ++i) {
+        brief += (i ? "; " : "") + brief_diff(port(x.ports[i]), wants[i]);
+        report += checker_->expect_frame(port(x.ports[i]), wants[i], 0ms).report;
+      }
+      throw Failure(fmt::format("expectation {} ({}): {}", number,
+                                x.pcap.empty() ? fmt::format("input {} rewritten", *x.from_input)
+                                               : fmt::format("{} frame {}", x.pcap, x.frame),
+                                brief),
+                    report);
+    }
+    auto fields = expect::dissect(*got);
+    for (const auto& [var, field_text] : x.capture) {
+      auto field = field_by_name(field_text);
+      for (const auto& e : fields)
+        if (field && e.field == *field)
+          variables_[var] = e.value.number ? std::to_string(*e.value.number) : e.value.text;
+    }
+  }
+
+  void inject_and_check(dut::Dut& dut) {
+    std::vector<bool> checked(case_.expectations.size(), false);
+    auto check_until = [&](int last_input) {  // expectations due after inputs <= last_input
+      for (std::size_t i = 0; i < case_.expectations.size(); ++i) {
+        const auto& x = case_.expectations[i];
+        if (checked[i] || x.after_input == 0 || x.after_input > last_input) continue;
+        checked[i] = true;
+        check(x, int(i + 1));
+      }
+    };
+    for (std::size_t i = 0; i < case_.inputs.size(); ++i) {
+      const int number = int(i + 1);
+      const auto& in = case_.inputs[i];
+      if (case_.timing == Timing::AfterExpected) check_until(number - 1);
+      if (case_.timing == Timing::Recorded && i > 0) {
+        const auto& a = case_.inputs[i - 1].frame.timestamp;
+        const auto& b = in.frame.timestamp;
+        auto gap = std::chrono::seconds(b.tv_sec - a.tv_sec) +
+                   std::chrono::microseconds(b.tv_usec - a.tv_usec);
+        // Reproducing the capture's pacing, not waiting for anything: capped at 10 s.
+        if (gap > 0us) std::this_thread::sleep_for(std::min<std::chrono::microseconds>(gap, 10s));
+      }
+      for (const auto& step : case_.admin) {
+        if (step.before_input != number) continue;
+        auto r = dut.admin(step.args);
+        if (!r.ok())
+          throw Failure(fmt::format("admin before input {} ({}) refused: {}", number,
+                                    fmt::join(step.args, " "), r.output),
+                        "");
+      }
+      std::vector<uint8_t> bytes = in.frame.bytes;
+      for (const auto& p : case_.patches) {
+        if (p.input != number) continue;
+        try {
+          bytes = patched_input(bytes, p.set, in.port, *roles_, variables_);
+        } catch (const std::exception& e) {
+          throw Failure(fmt::format("patch of input {}: {}", number, e.what()), "");
+        }
+      }
+      port(in.port).send(std::span<const uint8_t>(bytes));
+    }
+    check_until(int(case_.inputs.size()));
+    for (std::size_t i = 0; i < case_.expectations.size(); ++i)
+      if (!checked[i]) check(case_.expectations[i], int(i + 1));
+
+    std::vector<port::Port*> quiet;
+    if (case_.no_other) {
+      for (const auto& p : *case_.no_other) quiet.push_back(&port(p));
+    } else {
+      for (auto& [name, p] : ports_) quiet.push_back(p.get());
+    }
+    if (quiet.empty()) return;
+    auto r = checker_->expect_no_other_frames(quiet,
+                                              std::chrono::milliseconds(case_.no_other_window_ms));
+    if (!r.ok) {
+      auto first = r.report.find('\n');
+      auto second = first == std::string::npos ? first : r.report.find('\n', first + 1);
+      std::string offender =
+          first == std::string::npos ? "" : r.report.substr(first + 1, second - first - 1);
+      throw Failure(r.summary + (offender.empty() ? "" : " (" + offender + ")"), r.report);
+    }
+  }
+
+  const Case& case_;
+  const ReplayOptions& options_;
+  std::unique_ptr<Roles> roles_;
+  std::map<std::string, std::unique_ptr<port::Port>> ports_;
+  std::unique_ptr<check::FrameChecker> checker_;
+  Variables variables_;
+};
+
+}  // namespace
+
+expect::FrameExpectation build_expectation(const Expectation& x, const std::string& port,
+                                           const Roles& roles, const Variables& variables) {
+  expect::FrameExpectation want(parse_frame(x.base));
+  for (const auto& [field, value] : x.set) apply_set(want, field, value, port, roles, variables);
+  for (auto m : x.masks) {
+    for (auto& v : m.values) v = resolve_text(m.field, v, port, roles, variables);
+    apply_mask(want, m);
+  }
+  return want;
+}
+
+std::vector<InputFrame> sent_frames(
+    const std::vector<port::Port*>& ports,
+    const std::function<std::string(const port::Port&)>& port_name) {
+  std::vector<InputFrame> frames;
+  for (const auto* p : ports)
+    for (const auto& f : p->sent()) frames.push_back({port_name(*p), f});
+  std::stable_sort(frames.begin(), frames.end(), [](const InputFrame& a, const InputFrame& b) {
+    const auto &x = a.frame.timestamp, &y = b.frame.timestamp;
+    return x.tv_sec != y.tv_sec ? x.tv_sec < y.tv_sec : x.tv_usec < y.tv_usec;
+  });
+  return frames;
+}
+
+void apply_mask(expect::FrameExpectation& want, const Mask& m) {
+  auto field = field_by_name(m.field);
+  if (!field) throw std::invalid_argument("unknown field " + m.field);
+  switch (m.kind) {
+    case Mask::Kind::Ignore:
+      want.ignore(*field);
+      break;
+    case Mask::Kind::AnyOf:
+      want.any_of(*field, m.values);
+      break;
+    case Mask::Kind::InRange:
+      want.in_range(*field, m.lo, m.hi);
+      break;
+    case Mask::Kind::Text:
+      want.expect_text(*field, m.values.at(0));
+      break;
+  }
+}
+
+std::vector<uint8_t> patched_input(const std::vector<uint8_t>& frame,
+                                   const std::vector<std::pair<std::string, Value>>& set,
+                                   const std::string& port, const Roles& roles,
+                                   const Variables& variables) {
+  if (set.empty()) return frame;
+  expect::FrameExpectation edited(parse_frame(frame));
+  for (const auto& [field, value] : set) apply_set(edited, field, value, port, roles, variables);
+  return edited.bytes();
+}
+
+ReplayOutcome replay_case(const Case& c, const ReplayOptions& options) {
+  return Replay(c, options).run();
+}
+
+}  // namespace vslab::replay

@@ -1,0 +1,53 @@
+// Replaying a case on a DUT: the case's topology up, the DUT started in it with the case's
+// rules, the input frames injected in order, every expectation checked on its ports and
+// nothing else allowed where the case says so. Failures write pcaps as harness checks do.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "dut/dut.h"
+#include "port/port.h"
+#include "replay/case.h"
+
+namespace vslab::replay {
+
+struct ReplayOptions {
+  dut::DutSpec dut;
+  std::filesystem::path pcap_dir;  // failure pcaps: <pcap_dir>/<case name>/
+};
+
+struct ReplayOutcome {
+  enum class Kind { Pass, Fail, Skip };
+  Kind kind = Kind::Fail;
+  std::string line;    // "PASS name", "FAIL name: diff", "SKIP name: reason"
+  std::string report;  // for failures: the full field diffs and pcap paths
+};
+
+// Runs one loaded case. Never throws: what goes wrong is a FAIL (or a SKIP when the DUT
+// cannot run here or does not claim the case's mode).
+ReplayOutcome replay_case(const Case& c, const ReplayOptions& options);
+
+// The expected frame of `x` as checked on `port` (roles, "port" and variables resolved);
+// throws std::invalid_argument when it cannot be built (the base frame does not parse).
+class Roles;
+expect::FrameExpectation build_expectation(const Expectation& x, const std::string& port,
+                                           const Roles& roles,
+                                           const std::map<std::string, std::string>& variables);
+// What `ports` sent, in the order it was sent, as the inputs of a case (write_case), each named
+// by port_name (a node name; conformance/mode_bed.cpp labels its ports "<node>-<ifname>").
+std::vector<InputFrame> sent_frames(const std::vector<port::Port*>& ports,
+                                    const std::function<std::string(const port::Port&)>& port_name);
+
+// A mask with literal values on an expectation: what `vslab conform` can build its
+// expectations with, so that the masks it writes into a case are the ones it checked.
+void apply_mask(expect::FrameExpectation& want, const Mask& mask);
+// An input frame with the case's patches applied (checksums recomputed).
+std::vector<uint8_t> patched_input(const std::vector<uint8_t>& frame,
+                                   const std::vector<std::pair<std::string, Value>>& set,
+                                   const std::string& port, const Roles& roles,
+                                   const std::map<std::string, std::string>& variables);
+
+}  // namespace vslab::replay
