@@ -605,6 +605,10 @@ CellResult run_cell(MatrixBed& bed, const Cell& cell, const std::filesystem::pat
       if (auto dir = write_failure_case(bed, cell, findings.failure)) {
         result.case_dir = dir->string();
         result.detail += "\nreplay: vslab replay " + result.case_dir;
+      } else {
+        result.detail +=
+            "\n(no case written: no frame check failed; a listing, a count or the choice of "
+            "server did, which a case of frames cannot show)";
       }
     } catch (const std::exception& e) {
       result.detail += std::string("\n(no case written: ") + e.what() + ")";

@@ -1,25 +1,17 @@
 // One data port of the director: a TPACKET_V3 RX ring and a TPACKET_V2 TX ring on an
 // AF_PACKET socket each, with PACKET_QDISC_BYPASS. Frames are read in blocks and written in
 // batches: one send() per batch, not per frame (perf/baselines.md: the ring layout pbfwd.c
-// measured as the AF_PACKET ceiling on veth).
+// measured as the AF_PACKET ceiling on veth). A model of DataPort (io/port.h).
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <string>
 
+#include "io/port.h"
 #include "net/addr.h"
 
 namespace vsd {
-
-struct PortCounters {
-  uint64_t rx_frames = 0;
-  uint64_t rx_bytes = 0;
-  uint64_t tx_frames = 0;
-  uint64_t tx_bytes = 0;
-  uint64_t tx_ring_full = 0;  // frames dropped because the TX ring had no free slot
-  uint64_t tx_too_big = 0;    // frames larger than a TX slot
-};
 
 class PacketSocket {
  public:
@@ -70,6 +62,8 @@ class PacketSocket {
   uint32_t tx_pending_ = 0;
   PortCounters counters_;
 };
+
+static_assert(DataPort<PacketSocket>);
 
 }  // namespace vsd
 

@@ -28,16 +28,20 @@ void add(Counters& c, bool in, std::size_t bytes) {
 
 }  // namespace
 
-const Clock& Dataplane::default_clock() {
+template <DataPort Port>
+const Clock& BasicDataplane<Port>::default_clock() {
   static SteadyClock clock;
   return clock;
 }
 
-Dataplane::Dataplane(std::vector<std::unique_ptr<PacketSocket>>& ports, RoutingTable routes,
-                     const Clock& clock, const fwd::ReassemblyLimits& reassembly)
+template <DataPort Port>
+BasicDataplane<Port>::BasicDataplane(std::vector<std::unique_ptr<Port>>& ports, RoutingTable routes,
+                                     const Clock& clock, const fwd::ReassemblyLimits& reassembly,
+                                     const ConnTableConfig& table)
     : ports_(ports),
       routes_(std::move(routes)),
       clock_(clock),
+      conns_(table),
       services_(conns_, clock_),
       reassembler_(reassembly) {
   now_ms_ = last_estimate_ms_ = clock_.now_ms();
@@ -57,7 +61,8 @@ Dataplane::Dataplane(std::vector<std::unique_ptr<PacketSocket>>& ports, RoutingT
 
 // --- control ---------------------------------------------------------------------------
 
-std::string Dataplane::install(const RuleSet& next) {
+template <DataPort Port>
+std::string BasicDataplane<Port>::install(const RuleSet& next) {
   if (auto error = services_.install(next); !error.empty()) return error;
   conns_.set_timeouts(next.timeouts);
   owned_.clear();
@@ -79,7 +84,8 @@ std::string Dataplane::install(const RuleSet& next) {
   return {};
 }
 
-std::vector<std::pair<std::string, uint64_t>> Dataplane::counters() const {
+template <DataPort Port>
+std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::counters() const {
   static constexpr const char* kDiscardNames[] = {
       "not_ipv4",  "fragment", "no_service",  "no_destination", "table_full",
       "dest_gone", "no_route", "ttl_expired", "not_for_us",     "tx_failed"};
@@ -111,7 +117,8 @@ std::vector<std::pair<std::string, uint64_t>> Dataplane::counters() const {
   return out;
 }
 
-DirectorState Dataplane::state() const {
+template <DataPort Port>
+DirectorState BasicDataplane<Port>::state() const {
   auto s = services_.state();
   uint64_t now = clock_.now_ms();
   conns_.for_each([&](const Conn& c) { s.connections.push_back(conns_.describe(c, now)); });
@@ -120,7 +127,8 @@ DirectorState Dataplane::state() const {
 
 // --- the per-packet path ---------------------------------------------------------------
 
-void Dataplane::handle(std::size_t port, std::span<uint8_t> frame, bool vlan_tagged) {
+template <DataPort Port>
+void BasicDataplane<Port>::handle(std::size_t port, std::span<uint8_t> frame, bool vlan_tagged) {
   if (vlan_tagged) {
     drops_[std::size_t(fwd::DropReason::VlanTagged)]++;
     return;
@@ -142,12 +150,14 @@ void Dataplane::handle(std::size_t port, std::span<uint8_t> frame, bool vlan_tag
   }
 }
 
-bool Dataplane::owns(std::size_t port, Ipv4 address) const {
+template <DataPort Port>
+bool BasicDataplane<Port>::owns(std::size_t port, Ipv4 address) const {
   auto it = owned_.find(address.value);
   return it != owned_.end() && it->second == port;
 }
 
-void Dataplane::handle_arp(std::size_t port, std::span<uint8_t> frame) {
+template <DataPort Port>
+void BasicDataplane<Port>::handle_arp(std::size_t port, std::span<uint8_t> frame) {
   auto arp = fwd::parse_arp(frame);
   if (!arp) return;
   bool for_us = owns(port, arp->target_ip);
@@ -167,7 +177,9 @@ void Dataplane::handle_arp(std::size_t port, std::span<uint8_t> frame) {
   }
 }
 
-void Dataplane::handle_ipv4(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p) {
+template <DataPort Port>
+void BasicDataplane<Port>::handle_ipv4(std::size_t port, std::span<uint8_t> frame,
+                                       const fwd::PacketView& p) {
   if (p.is_fragment()) return handle_fragment(port, frame, p);
   if (p.is_icmp() && p.is_icmp_error && handle_icmp_error(port, frame, p)) return;
   if (services_.is_vip(p.dst)) {
@@ -189,8 +201,9 @@ void Dataplane::handle_ipv4(std::size_t port, std::span<uint8_t> frame, const fw
 
 // IPVS sees whole datagrams only: fragments are reassembled first, and the datagram goes on
 // cut again at the size of the largest fragment it came in (spec section 3).
-void Dataplane::handle_fragment(std::size_t port, std::span<uint8_t> frame,
-                                const fwd::PacketView& p) {
+template <DataPort Port>
+void BasicDataplane<Port>::handle_fragment(std::size_t port, std::span<uint8_t> frame,
+                                           const fwd::PacketView& p) {
   auto r = reassembler_.add(frame, p, now_ms_);
   if (r.status == fwd::ReassemblyStatus::Dropped) return count(Discard::Fragment);
   if (r.status != fwd::ReassemblyStatus::Complete) return;
@@ -207,7 +220,8 @@ void Dataplane::handle_fragment(std::size_t port, std::span<uint8_t> frame,
 // ip_expire: the sender of a datagram that never completed hears "fragment reassembly time
 // exceeded" quoting its first fragment, when the datagram was for the director itself (a VIP
 // or one of its addresses: a local route, which is where the kernel sends it).
-void Dataplane::reassembly_timed_out(std::span<const uint8_t> first) {
+template <DataPort Port>
+void BasicDataplane<Port>::reassembly_timed_out(std::span<const uint8_t> first) {
   auto c = fwd::classify(first);
   if (c.verdict != fwd::Verdict::Ipv4) return;
   const auto& p = c.packet;
@@ -223,8 +237,9 @@ void Dataplane::reassembly_timed_out(std::span<const uint8_t> first) {
 }
 
 // ICMP errors about a connection travel with it (spec section 3).
-bool Dataplane::handle_icmp_error(std::size_t port, std::span<uint8_t> frame,
-                                  const fwd::PacketView& p) {
+template <DataPort Port>
+bool BasicDataplane<Port>::handle_icmp_error(std::size_t port, std::span<uint8_t> frame,
+                                             const fwd::PacketView& p) {
   if (!p.has_quote || !fwd::icmp_checksum_ok(frame, p)) return false;
   if (p.quoted.protocol == fwd::wire::ip::kProtoIpip) return handle_tunnel_icmp_error(frame, p);
   if (!p.quoted.has_ports) return false;
@@ -278,7 +293,9 @@ bool Dataplane::handle_icmp_error(std::size_t port, std::span<uint8_t> frame,
 // An ICMP error about a packet the director tunnelled quotes the outer IPIP header: the
 // client gets the same type and code from the VIP, quoting the inner packet, with a
 // frag-needed MTU less the 20 bytes of the tunnel (spec section 2, TUN).
-bool Dataplane::handle_tunnel_icmp_error(std::span<uint8_t> frame, const fwd::PacketView& p) {
+template <DataPort Port>
+bool BasicDataplane<Port>::handle_tunnel_icmp_error(std::span<uint8_t> frame,
+                                                    const fwd::PacketView& p) {
   const auto& outer = p.quoted;
   auto inner = fwd::parse_quoted(frame, outer.l4, p.l3_end());
   if (!inner || !inner->has_ports) return false;
@@ -311,8 +328,9 @@ bool Dataplane::handle_tunnel_icmp_error(std::span<uint8_t> frame, const fwd::Pa
   return true;
 }
 
-void Dataplane::handle_to_vip(std::size_t port, std::span<uint8_t> frame,
-                              const fwd::PacketView& p) {
+template <DataPort Port>
+void BasicDataplane<Port>::handle_to_vip(std::size_t port, std::span<uint8_t> frame,
+                                         const fwd::PacketView& p) {
   fwd::Responder me{ports_[port]->mac(), 0};
   if (p.is_icmp()) {
     // Echo to a VIP is the director's to answer (spec section 3).
@@ -339,8 +357,9 @@ void Dataplane::handle_to_vip(std::size_t port, std::span<uint8_t> frame,
 
 // Fwmark services serve whatever vsd's classifier marks, as an iptables MARK rule may match
 // any destination, not only an address the director holds. False: no fwmark service's packet.
-bool Dataplane::handle_marked(std::size_t port, std::span<uint8_t> frame,
-                              const fwd::PacketView& p) {
+template <DataPort Port>
+bool BasicDataplane<Port>::handle_marked(std::size_t port, std::span<uint8_t> frame,
+                                         const fwd::PacketView& p) {
   Conn* conn = conns_.find_in(proto_of(p), {p.src, p.sport}, {p.dst, p.dport});
   ServiceRuntime* svc = conn
                             ? services_.service_of(conn->dest())
@@ -356,8 +375,10 @@ bool Dataplane::handle_marked(std::size_t port, std::span<uint8_t> frame,
 // A packet whose service is known: a new connection is scheduled (TCP only on a SYN), then
 // counted and forwarded. to_vip: the destination is the director's, whose stack answers what
 // IPVS does not take; otherwise that is routed on.
-void Dataplane::serve(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p,
-                      ServiceRuntime& svc, Conn* conn, bool to_vip) {
+template <DataPort Port>
+void BasicDataplane<Port>::serve(std::size_t port, std::span<uint8_t> frame,
+                                 const fwd::PacketView& p, ServiceRuntime& svc, Conn* conn,
+                                 bool to_vip) {
   fwd::Responder me{ports_[port]->mac(), 0};
   if (!conn) {
     bool syn = p.has_tcp_flag(fwd::wire::tcp::kSyn) && !p.has_tcp_flag(fwd::wire::tcp::kRst);
@@ -388,7 +409,8 @@ void Dataplane::serve(std::size_t port, std::span<uint8_t> frame, const fwd::Pac
   to_real_server(port, frame, p, *conn);
 }
 
-Conn* Dataplane::schedule(ServiceRuntime& svc, const fwd::PacketView& p) {
+template <DataPort Port>
+Conn* BasicDataplane<Port>::schedule(ServiceRuntime& svc, const fwd::PacketView& p) {
   FlowKey flow{proto_of(p), {p.src, p.sport}, {p.dst, p.dport}};
   // Persistence (ip_vs_core.c ip_vs_sched_persist): a live template for the client's masked
   // address sends it where it went before, whatever the scheduler would say; a template whose
@@ -452,8 +474,9 @@ Conn* Dataplane::schedule(ServiceRuntime& svc, const fwd::PacketView& p) {
   return conn;
 }
 
-void Dataplane::to_real_server(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p,
-                               Conn& conn) {
+template <DataPort Port>
+void BasicDataplane<Port>::to_real_server(std::size_t port, std::span<uint8_t> frame,
+                                          const fwd::PacketView& p, Conn& conn) {
   auto egress = egress_to(conn.destination().addr);
   if (!egress) return count(Discard::NoRoute);
   auto eth = eth_from(egress->port);
@@ -505,7 +528,9 @@ void Dataplane::to_real_server(std::size_t port, std::span<uint8_t> frame, const
   }
 }
 
-void Dataplane::handle_reply(std::span<uint8_t> frame, const fwd::PacketView& p, Conn& conn) {
+template <DataPort Port>
+void BasicDataplane<Port>::handle_reply(std::span<uint8_t> frame, const fwd::PacketView& p,
+                                        Conn& conn) {
   Endpoint client = conn.client();
   auto egress = egress_to(client.addr);
   if (!egress) return count(Discard::NoRoute);
@@ -521,8 +546,9 @@ void Dataplane::handle_reply(std::span<uint8_t> frame, const fwd::PacketView& p,
   emit(*egress, frame);
 }
 
-void Dataplane::handle_to_director(std::size_t port, std::span<uint8_t> frame,
-                                   const fwd::PacketView& p) {
+template <DataPort Port>
+void BasicDataplane<Port>::handle_to_director(std::size_t port, std::span<uint8_t> frame,
+                                              const fwd::PacketView& p) {
   // The kernel behind the ingress drop never sees these: answer pings to the director's own
   // addresses (the real servers' gateway), as its stack would.
   if (p.is_icmp() && p.icmp_type == fwd::wire::icmp::kEchoRequest &&
@@ -536,7 +562,9 @@ void Dataplane::handle_to_director(std::size_t port, std::span<uint8_t> frame,
 
 // Traffic of no service is routed as IPv4 forwarding does it (spec section 3: a NAT director
 // is the real servers' gateway).
-void Dataplane::route(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p) {
+template <DataPort Port>
+void BasicDataplane<Port>::route(std::size_t port, std::span<uint8_t> frame,
+                                 const fwd::PacketView& p) {
   auto egress = egress_to(p.dst);
   if (!egress) return count(Discard::NoRoute);
   if (p.ttl_expires()) {
@@ -553,14 +581,17 @@ void Dataplane::route(std::size_t port, std::span<uint8_t> frame, const fwd::Pac
 
 // --- output ------------------------------------------------------------------------------
 
-std::optional<Dataplane::Egress> Dataplane::egress_to(Ipv4 destination) const {
+template <DataPort Port>
+std::optional<typename BasicDataplane<Port>::Egress> BasicDataplane<Port>::egress_to(
+    Ipv4 destination) const {
   for (const auto& r : port_routes_)
     if (destination.masked(r.mask) == r.destination)
       return Egress{r.port, r.gateway.is_zero() ? destination : r.gateway};
   return std::nullopt;
 }
 
-void Dataplane::emit(const Egress& egress, std::span<uint8_t> frame) {
+template <DataPort Port>
+void BasicDataplane<Port>::emit(const Egress& egress, std::span<uint8_t> frame) {
   if (auto mac = neighbours_.lookup(int(egress.port), egress.next_hop)) {
     std::copy(mac->bytes.begin(), mac->bytes.end(), frame.begin());
     uint16_t limit = uint16_t(std::min<uint32_t>(ports_[egress.port]->mtu(), 0xffff));
@@ -574,7 +605,9 @@ void Dataplane::emit(const Egress& egress, std::span<uint8_t> frame) {
   send_arp_requests();
 }
 
-void Dataplane::queue_fragmented(std::size_t port, std::span<uint8_t> frame, uint16_t size) {
+template <DataPort Port>
+void BasicDataplane<Port>::queue_fragmented(std::size_t port, std::span<uint8_t> frame,
+                                            uint16_t size) {
   // Each piece holds one fragment: Ethernet, an IPv4 header with options, `size` bytes of IP.
   constexpr std::size_t kMaxPieces = 128;
   std::array<fwd::FragmentBuffer, kMaxPieces> pieces;
@@ -588,12 +621,14 @@ void Dataplane::queue_fragmented(std::size_t port, std::span<uint8_t> frame, uin
     if (!ports_[port]->queue(pieces[i].buffer.first(pieces[i].length))) count(Discard::TxFailed);
 }
 
-void Dataplane::answer(std::size_t port, std::size_t length) {
+template <DataPort Port>
+void BasicDataplane<Port>::answer(std::size_t port, std::size_t length) {
   if (!ports_[port]->queue(std::span<const uint8_t>(scratch_.data(), length)))
     count(Discard::TxFailed);
 }
 
-void Dataplane::send_arp_requests() {
+template <DataPort Port>
+void BasicDataplane<Port>::send_arp_requests() {
   for (const auto& r : arp_requests_) {
     auto port = std::size_t(r.port);
     auto self = port_address_[port];
@@ -604,11 +639,13 @@ void Dataplane::send_arp_requests() {
   arp_requests_.clear();
 }
 
-void Dataplane::flush() {
+template <DataPort Port>
+void BasicDataplane<Port>::flush() {
   for (auto& p : ports_) p->flush();
 }
 
-void Dataplane::tick() {
+template <DataPort Port>
+void BasicDataplane<Port>::tick() {
   now_ms_ = clock_.now_ms();
   if (now_ms_ - last_estimate_ms_ >= RateEstimator::kIntervalMs) {
     services_.estimate_rates(now_ms_ - last_estimate_ms_);
@@ -619,5 +656,8 @@ void Dataplane::tick() {
   neighbours_.tick(now_ms_, arp_requests_);
   send_arp_requests();
 }
+
+template class BasicDataplane<PacketSocket>;
+template class BasicDataplane<MemoryPort>;
 
 }  // namespace vsd

@@ -3,6 +3,9 @@
 // routed) -> rewrite per method -> queue on the egress port. It owns the connection table,
 // the services, the ARP cache and the counters; the control thread reaches them only between
 // two batches, through the ControlTarget interface run by a CallQueue (vsd/control_bridge.h).
+// A template over the port type (io/port.h): vsd runs Dataplane, on AF_PACKET rings; the
+// benchmarks run MemoryDataplane. Both are instantiated in dataplane.cpp, and a new kind of
+// port is one more line there.
 #pragma once
 
 #include <array>
@@ -18,8 +21,10 @@
 #include "fwd/elements.h"
 #include "fwd/packet.h"
 #include "fwd/reassembly.h"
+#include "io/memory_port.h"
 #include "io/neighbours.h"
 #include "io/packet_socket.h"
+#include "io/port.h"
 #include "io/routes.h"
 #include "vsd/services.h"
 
@@ -40,10 +45,13 @@ enum class Discard : uint8_t {
   Count,
 };
 
-class Dataplane final : public ctl::ControlTarget {
+template <DataPort Port>
+class BasicDataplane final : public ctl::ControlTarget {
  public:
-  Dataplane(std::vector<std::unique_ptr<PacketSocket>>& ports, RoutingTable routes,
-            const Clock& clock = default_clock(), const fwd::ReassemblyLimits& reassembly = {});
+  // `table` sizes the connection table (vsd: the default, 2^20 entries).
+  BasicDataplane(std::vector<std::unique_ptr<Port>>& ports, RoutingTable routes,
+                 const Clock& clock = default_clock(), const fwd::ReassemblyLimits& reassembly = {},
+                 const ConnTableConfig& table = {});
   static const Clock& default_clock();
 
   // vlan_tagged: the kernel took an 802.1Q tag off the frame; vsd serves untagged ports.
@@ -94,7 +102,7 @@ class Dataplane final : public ctl::ControlTarget {
   void count(Discard d) { discards_[std::size_t(d)]++; }
   bool owns(std::size_t port, Ipv4 address) const;
 
-  std::vector<std::unique_ptr<PacketSocket>>& ports_;
+  std::vector<std::unique_ptr<Port>>& ports_;
   RoutingTable routes_;
   std::vector<std::optional<Ipv4>> port_address_;
   std::unordered_map<std::string, std::size_t> port_by_name_;
@@ -129,5 +137,10 @@ class Dataplane final : public ctl::ControlTarget {
   // Room for a 65535-byte datagram cut at 576 bytes (the smallest size IPv4 guarantees).
   alignas(64) std::array<uint8_t, 2 * 65536> fragment_{};
 };
+
+extern template class BasicDataplane<PacketSocket>;
+extern template class BasicDataplane<MemoryPort>;
+using Dataplane = BasicDataplane<PacketSocket>;
+using MemoryDataplane = BasicDataplane<MemoryPort>;
 
 }  // namespace vsd

@@ -1,0 +1,351 @@
+// The whole per-packet path in memory: a batch of 64 frames handed to vsd's data plane
+// (vsd/dataplane.h, Dataplane::handle), per forwarding method, the rewritten frames coming
+// out on a MemoryPort (io/memory_port.h) instead of an AF_PACKET ring; and the malformed-frame
+// classifier (fwd::classify) over a mix of good and bad frames.
+//
+// Every iteration is one batch as vsd's loop runs it: the 64 frames are copied from their
+// pristine copies into a receive buffer (what the kernel does into the RX ring, and what
+// restores them, since they are rewritten in place), each goes through handle(), then flush()
+// and tick(); the egress port is emptied for the next batch. The baseline, timed right after
+// in the same process (perf/micro/paired.h), is what any forwarder must at least do with the
+// batch: the same copy in, and each frame queued unchanged on the same MemoryPort (the copy
+// out). x_baseline = path / baseline. One item is one frame.
+#include <benchmark/benchmark.h>
+#include <tins/tins.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "fwd/packet.h"
+#include "fwd/reply.h"
+#include "fwd/test_frames.h"
+#include "fwd/wire.h"
+#include "io/memory_port.h"
+#include "paired.h"
+#include "vsd/dataplane.h"
+
+namespace vsd {
+namespace {
+
+namespace t = fwd::testing;
+using perf::cpu_ns_per_item;
+using perf::thread_cpu_ns;
+
+constexpr std::size_t kBatch = 64;
+constexpr std::size_t kPayloadBytes = 10;  // 64-byte TCP frames
+constexpr std::size_t kSlotBytes = 2048;
+constexpr uint64_t kMinBaselineBatches = 1024;
+constexpr std::size_t kExt = 0, kInt = 1;  // port indices
+// The connection table's capacity: vsd's default unless --table_capacity=N says otherwise
+// (the smoke test's, since building 2^20 entries takes a second under ASan, seven times over).
+uint32_t table_capacity = ConnTableConfig{}.capacity;
+
+// The director between clients (behind a router on ext) and three real servers (on int):
+// ext 10.0.0.1/24, router 10.0.0.254, VIP 10.0.0.100:80; int 192.168.1.1/24, real servers
+// 192.168.1.11-13, FULLNAT local address 192.168.1.2. The 64 flows come from 172.16.0.1-64.
+const Mac kExtMac = t::mac("02:00:00:00:00:fe");
+const Mac kIntMac = t::mac("02:00:00:00:01:fe");
+const Mac kRouterMac = t::mac("02:00:00:00:00:99");
+const std::string kVip = "10.0.0.100";
+const std::string kLocal = "192.168.1.2";
+
+std::string client_ip(std::size_t i) {
+  return "172.16.0." + std::to_string(i + 1);
+}
+std::string server_ip(std::size_t i) {
+  return "192.168.1." + std::to_string(11 + i);
+}
+Mac server_mac(std::size_t i) {
+  return Mac{{0x02, 0, 0, 0, 0x01, uint8_t(0x0b + i)}};
+}
+
+RoutingTable routes() {
+  RoutingTable r;
+  r.add_address({"ext", t::ip("10.0.0.1"), 24});
+  r.add_address({"int", t::ip("192.168.1.1"), 24});
+  r.add_route({"ext", t::ip("10.0.0.0"), t::ip("255.255.255.0"), Ipv4{}, 0});
+  r.add_route({"int", t::ip("192.168.1.0"), t::ip("255.255.255.0"), Ipv4{}, 0});
+  r.add_route({"ext", Ipv4{}, Ipv4{}, t::ip("10.0.0.254"), 0});
+  return r;
+}
+
+RuleSet rules_for(Method method) {
+  Service svc;
+  svc.key = ServiceKey{Proto::Tcp, Endpoint{t::ip(kVip), 80}, 0};
+  svc.scheduler = "rr";
+  // DR and TUN keep the service port (spec 2); NAT and FULLNAT map it to 8080.
+  const uint16_t port = method == Method::Nat || method == Method::FullNat ? 8080 : 80;
+  for (std::size_t i = 0; i < 3; ++i)
+    svc.destinations.push_back({Endpoint{t::ip(server_ip(i)), port}, method, 1, 0, 0});
+  if (method == Method::FullNat) svc.local_addresses.push_back(t::ip(kLocal));
+  RuleSet rules;
+  rules.services.push_back(svc);
+  return rules;
+}
+
+using Frames = std::vector<t::Bytes>;
+
+t::Bytes tcp_frame(Mac eth_src, Mac eth_dst, const std::string& src, const std::string& dst,
+                   uint16_t sport, uint16_t dport, uint16_t flags) {
+  auto pdu = Tins::EthernetII(eth_dst.str(), eth_src.str()) / t::ipv4(src, dst) /
+             t::tcp(sport, dport, flags) / Tins::RawPDU(t::payload_bytes(kPayloadBytes));
+  return t::serialize(pdu);
+}
+
+Frames client_frames(uint16_t flags) {
+  Frames frames;
+  for (std::size_t i = 0; i < kBatch; ++i)
+    frames.push_back(tcp_frame(kRouterMac, kExtMac, client_ip(i), kVip, 40000, 80, flags));
+  return frames;
+}
+
+// "who has `ip`?" from the director, answered by `mac`: the director learns the neighbour.
+t::Bytes arp_reply(Mac director, const std::string& director_ip, const std::string& ip, Mac mac) {
+  fwd::ArpMessage request{fwd::wire::arp::kOpRequest, director, t::ip(director_ip), Mac{},
+                          t::ip(ip)};
+  t::Bytes frame(64);
+  frame.resize(fwd::build_arp_reply(frame, request, mac));
+  return frame;
+}
+
+// A data plane serving one method, its neighbours learnt and its 64 connections opened by a
+// SYN each (so the batches measured are packets of known connections).
+class Bed {
+ public:
+  explicit Bed(Method method) {
+    ports_.push_back(std::make_unique<MemoryPort>("ext", kExtMac, 1500, 4 * kBatch, kSlotBytes));
+    ports_.push_back(std::make_unique<MemoryPort>("int", kIntMac, 1500, 4 * kBatch, kSlotBytes));
+    dataplane_ = std::make_unique<MemoryDataplane>(
+        ports_, routes(), MemoryDataplane::default_clock(), fwd::ReassemblyLimits{},
+        ConnTableConfig{table_capacity, 1u << 16});
+    if (auto error = dataplane_->install(rules_for(method)); !error.empty())
+      throw std::runtime_error(error);
+    learn(kExt, arp_reply(kExtMac, "10.0.0.1", "10.0.0.254", kRouterMac));
+    for (std::size_t i = 0; i < 3; ++i)
+      learn(kInt, arp_reply(kIntMac, "192.168.1.1", server_ip(i), server_mac(i)));
+    clear();
+    run(kExt, client_frames(Tins::TCP::SYN));
+  }
+
+  // One batch through the data plane; the frames are rewritten in place.
+  void run(std::size_t port, Frames frames) {
+    for (auto& f : frames) dataplane_->handle(port, f);
+    dataplane_->flush();
+  }
+  MemoryPort& port(std::size_t i) { return *ports_[i]; }
+  MemoryDataplane& dataplane() { return *dataplane_; }
+  void clear() {
+    for (auto& p : ports_) p->clear();
+  }
+
+ private:
+  void learn(std::size_t port, t::Bytes frame) { dataplane_->handle(port, frame); }
+
+  std::vector<std::unique_ptr<MemoryPort>> ports_;
+  std::unique_ptr<MemoryDataplane> dataplane_;
+};
+
+// The frames a real server sends back for each connection the last batch opened: the
+// egress frames with both ends swapped (to CIP:cport for NAT, to LIP:lport for FULLNAT).
+Frames replies_to(const MemoryPort& port) {
+  Frames frames;
+  for (std::size_t i = 0; i < port.sent_count(); ++i) {
+    auto sent = port.sent(i);
+    Tins::EthernetII eth(sent.data(), uint32_t(sent.size()));
+    const auto& ip = eth.rfind_pdu<Tins::IP>();
+    const auto& tcp = eth.rfind_pdu<Tins::TCP>();
+    frames.push_back(tcp_frame(*Mac::parse(eth.dst_addr().to_string()), kIntMac,
+                               ip.dst_addr().to_string(), ip.src_addr().to_string(), tcp.dport(),
+                               tcp.sport(), Tins::TCP::ACK));
+  }
+  return frames;
+}
+
+// A receive buffer for one batch, refilled from pristine frames.
+class Batch {
+ public:
+  explicit Batch(const Frames& frames) : pristine_(frames), memory_(frames.size() * kSlotBytes) {}
+  void refill() {
+    for (std::size_t i = 0; i < pristine_.size(); ++i)
+      std::memcpy(memory_.data() + i * kSlotBytes, pristine_[i].data(), pristine_[i].size());
+  }
+  std::size_t size() const { return pristine_.size(); }
+  std::span<uint8_t> frame(std::size_t i) {
+    return {memory_.data() + i * kSlotBytes, pristine_[i].size()};
+  }
+
+ private:
+  Frames pristine_;
+  std::vector<uint8_t> memory_;
+};
+
+// What any forwarder does at least: copy the batch in, queue every frame as it is.
+double copy_baseline_ns(Batch& batch, MemoryPort& out, uint64_t batches) {
+  batches = std::max(batches, kMinBaselineBatches);
+  return cpu_ns_per_item(batches * batch.size(), [&](uint64_t) {
+    for (uint64_t b = 0; b < batches; ++b) {
+      batch.refill();
+      for (std::size_t i = 0; i < batch.size(); ++i) out.queue(batch.frame(i));
+      out.flush();
+      benchmark::ClobberMemory();
+      out.clear();
+    }
+  });
+}
+
+void BM_baseline_copy(benchmark::State& state) {
+  Batch batch(client_frames(Tins::TCP::ACK));
+  MemoryPort out("int", kIntMac, 1500, 4 * kBatch, kSlotBytes);
+  for (auto _ : state) {
+    batch.refill();
+    for (std::size_t i = 0; i < batch.size(); ++i) out.queue(batch.frame(i));
+    out.flush();
+    benchmark::ClobberMemory();
+    out.clear();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * batch.size()));
+}
+
+// direction: frames from the clients (to_servers) or replies from the real servers.
+void BM_path(benchmark::State& state, Method method, bool to_servers) {
+  Bed bed(method);
+  Frames frames = client_frames(Tins::TCP::ACK);
+  if (!to_servers) frames = replies_to(bed.port(kInt));
+  bed.clear();
+  const std::size_t in = to_servers ? kExt : kInt, out = to_servers ? kInt : kExt;
+  Batch batch(frames);
+  MemoryDataplane& dp = bed.dataplane();
+  MemoryPort& egress = bed.port(out);
+  std::size_t missing = 0;
+  const double start = thread_cpu_ns();
+  for (auto _ : state) {
+    batch.refill();
+    for (std::size_t i = 0; i < batch.size(); ++i) dp.handle(in, batch.frame(i));
+    dp.flush();
+    dp.tick();
+    missing += batch.size() - egress.sent_count();
+    bed.clear();
+  }
+  const uint64_t items = state.iterations() * batch.size();
+  const double row_ns = (thread_cpu_ns() - start) / double(items);
+  if (missing != 0) return state.SkipWithError("frames did not come out of the data plane");
+  state.SetItemsProcessed(static_cast<int64_t>(items));
+  perf::report_paired(state, row_ns, copy_baseline_ns(batch, egress, state.iterations()));
+}
+
+// --- the classifier -------------------------------------------------------------------------
+
+// 48 good frames (TCP, UDP, ICMP echo) and 16 bad ones, one per way classify() drops a frame
+// or turns it away, interleaved: every fourth frame is bad.
+Frames classifier_mix() {
+  using t::Bytes;
+  auto tcp = [] {
+    return tcp_frame(kRouterMac, kExtMac, "172.16.0.1", kVip, 40000, 80, Tins::TCP::ACK);
+  };
+  auto udp = [] {
+    auto pdu = Tins::EthernetII(kExtMac.str(), kRouterMac.str()) / t::ipv4("172.16.0.1", kVip) /
+               Tins::UDP(53, 40000) / Tins::RawPDU(t::payload_bytes(18));
+    return t::serialize(pdu);
+  };
+  auto icmp = [] {
+    auto pdu = Tins::EthernetII(kExtMac.str(), kRouterMac.str()) / t::ipv4("172.16.0.1", kVip) /
+               Tins::ICMP(Tins::ICMP::ECHO_REQUEST) / Tins::RawPDU(t::payload_bytes(18));
+    return t::serialize(pdu);
+  };
+  auto with = [](Bytes frame, auto&& change, bool fix_checksum = true) {
+    change(frame);
+    if (fix_checksum) t::fix_ip_checksum(frame);
+    return frame;
+  };
+  std::vector<Bytes> bad = {
+      Bytes(10, 0xab),  // runt
+      with(
+          tcp(), [](Bytes& f) { f[12] = 0x81, f[13] = 0x00; }, false),  // 802.1Q
+      with(tcp(), [](Bytes& f) { f[14] = 0x65; }),                      // version 6
+      with(tcp(), [](Bytes& f) { f[14] = 0x44; }),                      // IHL 4
+      with(tcp(), [](Bytes& f) { t::put_be16(f, 16, 12); }),            // total 12
+      with(
+          tcp(), [](Bytes& f) { f[24] ^= 0xff; }, false),                         // checksum
+      with(tcp(), [](Bytes& f) { t::put_be16(f, 16, 1000); }),                    // truncated
+      with(tcp(), [](Bytes& f) { f[46] = 0x30; }),                                // offset 3
+      with(tcp(), [](Bytes& f) { f[46] = 0xf0; }),                                // offset 15
+      with(udp(), [](Bytes& f) { t::put_be16(f, 16, 24), f.resize(14 + 24); }),   // UDP 4 B
+      with(icmp(), [](Bytes& f) { t::put_be16(f, 16, 24), f.resize(14 + 24); }),  // ICMP 4 B
+      with(
+          tcp(), [](Bytes& f) { f[12] = 0x86, f[13] = 0xdd; }, false),  // IPv6
+      arp_reply(kExtMac, "10.0.0.1", "10.0.0.254", kRouterMac),         // ARP
+      with(
+          tcp(), [](Bytes& f) { f.resize(30); }, false),  // cut IP
+      with(
+          udp(), [](Bytes& f) { f.resize(38); }, false),  // cut UDP
+      Bytes(13, 0),                                       // runt
+  };
+  Frames mix;
+  for (std::size_t i = 0; i < kBatch; ++i) {
+    if (i % 4 == 3) {
+      mix.push_back(bad[i / 4]);
+    } else {
+      const int kind = int(i % 4);
+      mix.push_back(kind == 0 ? tcp() : kind == 1 ? udp() : icmp());
+    }
+  }
+  return mix;
+}
+
+void BM_classify(benchmark::State& state) {
+  Batch batch(classifier_mix());
+  batch.refill();
+  std::array<uint64_t, fwd::kDropReasonCount> drops{};
+  uint64_t good = 0;
+  const double start = thread_cpu_ns();
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      auto c = fwd::classify(batch.frame(i));
+      good += c.verdict == fwd::Verdict::Ipv4;
+      drops[std::size_t(c.drop)]++;
+    }
+    benchmark::DoNotOptimize(drops);
+  }
+  const uint64_t items = state.iterations() * batch.size();
+  const double row_ns = (thread_cpu_ns() - start) / double(items);
+  state.SetItemsProcessed(static_cast<int64_t>(items));
+  MemoryPort out("out", kIntMac, 1500, 4 * kBatch, kSlotBytes);
+  perf::report_paired(state, row_ns, copy_baseline_ns(batch, out, state.iterations()));
+  state.counters["good_share"] = double(good) / double(items);
+  uint64_t dropped = 0;
+  for (std::size_t r = 1; r < drops.size(); ++r) dropped += drops[r];
+  state.counters["drop_share"] = double(dropped) / double(items);
+}
+
+}  // namespace
+}  // namespace vsd
+
+int main(int argc, char** argv) {
+  using vsd::Method;
+  const std::string capacity_flag = "--table_capacity=";
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]).starts_with(capacity_flag)) {
+      vsd::table_capacity = uint32_t(std::stoul(std::string(argv[i]).substr(capacity_flag.size())));
+      std::copy(argv + i + 1, argv + argc, argv + i);
+      --argc;
+      break;
+    }
+  benchmark::RegisterBenchmark("BM_baseline_copy", vsd::BM_baseline_copy);
+  benchmark::RegisterBenchmark("BM_path/nat/in", vsd::BM_path, Method::Nat, true);
+  benchmark::RegisterBenchmark("BM_path/nat/out", vsd::BM_path, Method::Nat, false);
+  benchmark::RegisterBenchmark("BM_path/dr/in", vsd::BM_path, Method::Dr, true);
+  benchmark::RegisterBenchmark("BM_path/tun/in", vsd::BM_path, Method::Tun, true);
+  benchmark::RegisterBenchmark("BM_path/fullnat/in", vsd::BM_path, Method::FullNat, true);
+  benchmark::RegisterBenchmark("BM_path/fullnat/out", vsd::BM_path, Method::FullNat, false);
+  benchmark::RegisterBenchmark("BM_classify/mix", vsd::BM_classify);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
