@@ -207,14 +207,16 @@ void BM_Insert(benchmark::State& state) {
   report(state, last, items, cpu_ns / double(items), map_churn_ns(n).insert_ns);
 }
 
-void BM_LookupIn(benchmark::State& state) {
+// A lookup per iteration, of the table's keys in shuffled order, paired with the map's.
+template <class Lookup>
+void lookups(benchmark::State& state, Lookup&& lookup) {
   const auto n = static_cast<uint32_t>(state.range(0));
   Built& built = shared_table(n);
   const auto& order = shuffled(n);
   std::size_t next = 0;
   const double start = thread_cpu_ns();
   for (auto _ : state) {
-    benchmark::DoNotOptimize(built.table->find_in(Proto::Tcp, client_of(order[next]), kVip));
+    lookup(*built.table, order[next]);
     if (++next == n) next = 0;
   }
   const uint64_t items = state.iterations();
@@ -222,20 +224,16 @@ void BM_LookupIn(benchmark::State& state) {
   report(state, built, items, row_ns, map_find_ns(n, items));
 }
 
+void BM_LookupIn(benchmark::State& state) {
+  lookups(state, [](auto& table, uint32_t i) {
+    benchmark::DoNotOptimize(table.find_in(Proto::Tcp, client_of(i), kVip));
+  });
+}
+
 void BM_LookupOut(benchmark::State& state) {
-  const auto n = static_cast<uint32_t>(state.range(0));
-  Built& built = shared_table(n);
-  const auto& order = shuffled(n);
-  std::size_t next = 0;
-  const double start = thread_cpu_ns();
-  for (auto _ : state) {
-    const uint32_t i = order[next];
-    benchmark::DoNotOptimize(built.table->find_out(Proto::Tcp, server_of(i), client_of(i)));
-    if (++next == n) next = 0;
-  }
-  const uint64_t items = state.iterations();
-  const double row_ns = (thread_cpu_ns() - start) / double(items);
-  report(state, built, items, row_ns, map_find_ns(n, items));
+  lookups(state, [](auto& table, uint32_t i) {
+    benchmark::DoNotOptimize(table.find_out(Proto::Tcp, server_of(i), client_of(i)));
+  });
 }
 
 // What the data plane does for a packet of a known connection: find it, step its TCP state
