@@ -293,7 +293,6 @@ void connection(MatrixBed& mb, const Cell& c, Findings& f) {
                           const std::string& what) {
     auto seg = mb.tcp_from_client(flags, cport, "", seq, ack);
     if (!data.empty()) seg.rfind_pdu<Tins::TCP>() /= Tins::RawPDU(data);
-    seg = Tins::EthernetII(seg.serialize().data(), uint32_t(seg.size()));
     ++in_packets;
     in_bytes += seg.rfind_pdu<Tins::IP>().size();
     if (rs == 0) return (rs = forwarded(mb, seg, f, what)) != 0;
@@ -320,7 +319,6 @@ void connection(MatrixBed& mb, const Cell& c, Findings& f) {
     tcp.window(65160);
     auto answer = Tins::EthernetII(at_rs.src_addr(), bed.rs(rs).mac) / ip / tcp;
     if (!data.empty()) answer /= Tins::RawPDU(data);
-    answer = Tins::EthernetII(answer.serialize().data(), uint32_t(answer.size()));
     ++out_packets;
     out_bytes += answer.rfind_pdu<Tins::IP>().size();
     bed.rs(rs).port->send(answer);
