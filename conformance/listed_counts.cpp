@@ -8,22 +8,39 @@
 
 namespace vslab::conformance {
 
-std::map<int, ListedCounts> listed_counts(ModeBed& bed) {
-  auto listing = bed.admin({"-L", "-n"});
-  EXPECT_TRUE(listing.ok()) << listing.output;
-  std::map<int, ListedCounts> out;
-  std::istringstream lines(listing.output);
+namespace {
+
+// Every destination line of an `-L -n` listing: "ADDRESS:PORT" -> its counts.
+std::map<std::string, ListedCounts> destination_lines(const std::string& listing) {
+  std::map<std::string, ListedCounts> out;
+  std::istringstream lines(listing);
   for (std::string line; std::getline(lines, line);) {
     std::istringstream in(line);
     std::string arrow, address, method;
     ListedCounts counts;
     int weight = 0;
-    if (!(in >> arrow >> address >> method >> weight >> counts.active >> counts.inactive) ||
-        arrow != "->")
-      continue;
+    if (in >> arrow >> address >> method >> weight >> counts.active >> counts.inactive &&
+        arrow == "->")
+      out[address] = counts;
+  }
+  return out;
+}
+
+}  // namespace
+
+ListedCounts listed_counts_of(const std::string& listing, const std::string& destination) {
+  auto all = destination_lines(listing);
+  auto it = all.find(destination);
+  return it == all.end() ? ListedCounts{-1, -1} : it->second;
+}
+
+std::map<int, ListedCounts> listed_counts(ModeBed& bed) {
+  auto listing = bed.admin({"-L", "-n"});
+  EXPECT_TRUE(listing.ok()) << listing.output;
+  std::map<int, ListedCounts> out;
+  for (const auto& [address, counts] : destination_lines(listing.output))
     for (int rs = 1; rs <= 3; ++rs)
       if (address.substr(0, address.find(':')) == bed.rs(rs).ip) out[rs] = counts;
-  }
   return out;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <string>
 
 #include "mode_bed.h"
 
@@ -15,6 +16,10 @@ struct ListedCounts {
   int inactive = 0;
   bool operator==(const ListedCounts&) const = default;
 };
+
+// The counts of the destination line "  -> ADDRESS:PORT" of an `-L -n` listing ({-1, -1} when
+// the listing has no such line).
+ListedCounts listed_counts_of(const std::string& listing, const std::string& destination);
 
 // `-L -n` of the bed's director, by real server (1..3; a server not listed is absent).
 std::map<int, ListedCounts> listed_counts(ModeBed& bed);

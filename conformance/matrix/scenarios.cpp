@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "listed_counts.h"
 #include "matrix/failure_case.h"
 
 namespace vslab::matrix {
@@ -270,16 +271,8 @@ void connection(MatrixBed& mb, const Cell& c, Findings& f) {
   auto counts_are = [&](int rs, int active, int inactive, const std::string& after) {
     const std::string dest = mb.rip(rs) + ":" + std::to_string(mb.rport());
     auto read = [&] {
-      auto listing = bed.admin({"-L", "-n"}).output;
-      std::istringstream lines(listing);
-      for (std::string line; std::getline(lines, line);) {
-        std::istringstream in(line);
-        std::string arrow, addr, method;
-        int weight = 0, a = -1, i = -1;
-        if (in >> arrow >> addr >> method >> weight >> a >> i && arrow == "->" && addr == dest)
-          return std::pair{a, i};
-      }
-      return std::pair{-1, -1};
+      auto c = conformance::listed_counts_of(bed.admin({"-L", "-n"}).output, dest);
+      return std::pair{c.active, c.inactive};
     };
     auto got = read_until<std::pair<int, int>>(read, {active, inactive}, 1s);
     return f.require(got == std::pair{active, inactive},
