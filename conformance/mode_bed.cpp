@@ -105,11 +105,6 @@ dut::Result ModeBed::admin(const std::vector<std::string>& args) {
   return result;
 }
 
-void ModeBed::restart_dut() {
-  dut_->stop();
-  dut_->start(*live_);
-}
-
 ModeBed::~ModeBed() {
   if (dut_) dut_->stop();
 }

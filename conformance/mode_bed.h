@@ -42,8 +42,6 @@ class ModeBed {
   // failures are filed under the new name.
   void begin_case(const std::string& case_name,
                   const std::filesystem::path& failure_dir = check::default_failure_dir());
-  // Stops and starts the DUT: no connection, counter or scheduler state survives.
-  void restart_dut();
   dut::Result admin(const std::vector<std::string>& args);
 
   // Since begin_case: the rules last restored, and the commands that changed them afterwards
