@@ -29,7 +29,8 @@ void run_mode(const std::string& mode, const std::vector<const Cell*>& cells,
     } else if (r.detail.empty()) {
       try {
         if (!bed) bed = std::make_unique<MatrixBed>(mode, dut::make_dut(options.dut));
-        r = run_cell(*bed, *cell, options.pcap_dir);
+        r = options.cell_runner ? options.cell_runner(*bed, *cell)
+                                : run_cell(*bed, *cell, options.pcap_dir);
       } catch (const dut::DutUnavailable& e) {
         unavailable = r.detail = std::string("DUT unavailable: ") + e.what();
       } catch (const std::exception& e) {

@@ -11,10 +11,15 @@
 
 namespace vslab::matrix {
 
+class MatrixBed;
+
 struct RunOptions {
   dut::DutSpec dut;
   std::filesystem::path pcap_dir;
   int jobs = 1;
+  // What runs a cell on its bed; empty: run_cell (the conformance checks). `vslab diff` runs
+  // the cell and compares what the DUT delivered with another DUT.
+  std::function<CellResult(MatrixBed&, const Cell&)> cell_runner;
 };
 
 // Results in the order of `cells`. progress() is called as each result is known (in this

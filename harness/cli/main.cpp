@@ -3,6 +3,7 @@
 
 #include "cli/topo_commands.h"
 #include "matrix/conform_command.h"
+#include "matrix/diff_command.h"
 #include "replay/replay_command.h"
 
 int main(int argc, char** argv) {
@@ -76,6 +77,7 @@ int main(int argc, char** argv) {
   vslab::matrix::add_conform_command(app, status);
   vslab::replay::add_replay_command(app, status);
   vslab::replay::add_record_command(app, status);
+  vslab::matrix::add_diff_command(app, status);
 
   try {
     app.parse(argc, argv);

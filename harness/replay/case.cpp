@@ -762,6 +762,19 @@ void write_case(const std::filesystem::path& dir, const CaseToWrite& c) {
     if (!any.empty()) toml += fmt::format("any_of = {{ {} }}\n", fmt::join(any, ", "));
     if (!range.empty()) toml += fmt::format("in_range = {{ {} }}\n", fmt::join(range, ", "));
     if (!text.empty()) toml += fmt::format("text = {{ {} }}\n", fmt::join(text, ", "));
+    std::vector<std::string> capture;
+    for (const auto& [var, field] : x.capture)
+      capture.push_back(fmt::format("{} = {}", var, toml_string(field)));
+    if (!capture.empty()) toml += fmt::format("capture = {{ {} }}\n", fmt::join(capture, ", "));
+  }
+  for (const auto& p : c.patches) {
+    std::vector<std::string> set;
+    for (const auto& [field, value] : p.set)
+      set.push_back(toml_string(field) + " = " +
+                    (std::holds_alternative<int64_t>(value)
+                         ? std::to_string(std::get<int64_t>(value))
+                         : toml_string(std::get<std::string>(value))));
+    toml += fmt::format("\n[[patch]]\ninput = {}\nset = {{ {} }}\n", p.input, fmt::join(set, ", "));
   }
   for (const auto& a : c.admin)
     toml += fmt::format("\n[[admin]]\nbefore_input = {}\nargs = {}\n", a.before_input,

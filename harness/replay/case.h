@@ -125,9 +125,11 @@ struct CaseToWrite {
     int after_input = 0;
     std::vector<uint8_t> frame;  // the expected frame (written to expect-<ports[0]>.pcap)
     std::vector<Mask> masks;
+    std::map<std::string, std::string> capture;  // variable -> field of the matched frame
     int timeout_ms = 5000;
   };
   std::vector<Expected> expected;
+  std::vector<Patch> patches;  // inputs set from captured variables (FULLNAT's lport)
   std::optional<std::vector<std::string>> no_other;
   std::vector<AdminStep> admin;
 };

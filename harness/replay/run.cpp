@@ -105,13 +105,10 @@ std::optional<std::vector<uint8_t>> claim(port::Port& port, const expect::FrameE
 }
 
 // "rs3: ip.ttl want 62 got 63, l4.dport want 8080 got 80" against the closest frame.
+std::optional<expect::Comparison> closest(port::Port& port, const expect::FrameExpectation& want);
+
 std::string brief_diff(port::Port& port, const expect::FrameExpectation& want) {
-  std::optional<expect::Comparison> best;
-  for (const auto& f : port.captured()) {
-    if (f.claimed || check::is_arp_or_ipv6(f.bytes)) continue;
-    auto cmp = want.compare(f.bytes);
-    if (!best || cmp.mismatches() < best->mismatches()) best = std::move(cmp);
-  }
+  auto best = closest(port, want);
   if (!best) return fmt::format("nothing arrived on {}", port.label());
   std::vector<std::string> rows;
   for (const auto& r : best->rows)
@@ -132,10 +129,22 @@ std::string indent(const std::string& text) {
 }
 
 struct Failure : std::runtime_error {
-  Failure(const std::string& line, std::string report_)
-      : std::runtime_error(line), report(std::move(report_)) {}
+  Failure(const std::string& line, std::string report_, std::optional<Mismatch> mismatch_ = {})
+      : std::runtime_error(line), report(std::move(report_)), mismatch(std::move(mismatch_)) {}
   std::string report;
+  std::optional<Mismatch> mismatch;
 };
+
+// The unclaimed frame on `port` closest to `want` (fewest differing fields), compared.
+std::optional<expect::Comparison> closest(port::Port& port, const expect::FrameExpectation& want) {
+  std::optional<expect::Comparison> best;
+  for (const auto& f : port.captured()) {
+    if (f.claimed || check::is_arp_or_ipv6(f.bytes)) continue;
+    auto cmp = want.compare(f.bytes);
+    if (!best || cmp.mismatches() < best->mismatches()) best = std::move(cmp);
+  }
+  return best;
+}
 
 class Replay {
  public:
@@ -171,18 +180,25 @@ class Replay {
       try {
         dut->start(live);
       } catch (const dut::DutUnavailable& e) {
-        return skip(e.what());
+        auto outcome = skip(e.what());
+        outcome.dut_unavailable = true;
+        return outcome;
       }
       auto restored = dut->restore(case_.rules);
       if (!restored.ok())
         return fail(fmt::format("rules refused ({}): {}", restored.exit_code, restored.output), "");
+      ReplayOutcome outcome;
+      outcome.kind = ReplayOutcome::Kind::Pass;
+      outcome.line = "PASS " + case_.name;
       try {
         inject_and_check(*dut);
       } catch (const Failure& f) {
         write_failure_case(f.what(), dut->name());
-        return fail(f.what(), f.report);
+        outcome = fail(f.what(), f.report);
+        outcome.mismatch = f.mismatch;
       }
-      return {ReplayOutcome::Kind::Pass, "PASS " + case_.name, ""};
+      if (options_.observe) observe(outcome);
+      return outcome;
     } catch (const std::exception& e) {
       return fail(e.what(), "");
     }
@@ -192,14 +208,37 @@ class Replay {
   ReplayOutcome fail(const std::string& why, const std::string& report) {
     std::string line = why;
     std::replace(line.begin(), line.end(), '\n', ' ');
-    return {ReplayOutcome::Kind::Fail, fmt::format("FAIL {}: {}", case_.name, line),
-            report.empty() ? "" : indent(report)};
+    ReplayOutcome outcome;
+    outcome.kind = ReplayOutcome::Kind::Fail;
+    outcome.line = fmt::format("FAIL {}: {}", case_.name, line);
+    outcome.report = report.empty() ? "" : indent(report);
+    return outcome;
   }
   ReplayOutcome skip(const std::string& why) {
-    return {ReplayOutcome::Kind::Skip, fmt::format("SKIP {}: {}", case_.name, why), ""};
+    ReplayOutcome outcome;
+    outcome.kind = ReplayOutcome::Kind::Skip;
+    outcome.line = fmt::format("SKIP {}: {}", case_.name, why);
+    return outcome;
   }
 
   port::Port& port(const std::string& name) { return *ports_.at(name); }
+
+  void observe(ReplayOutcome& outcome) {
+    std::vector<port::Port*> all;
+    for (auto& [name, p] : ports_) {
+      p->poll_now();
+      all.push_back(p.get());
+    }
+    outcome.sent = sent_frames(all, [](const port::Port& p) { return p.label(); });
+    for (auto& [name, p] : ports_)
+      for (const auto& f : p->captured())
+        if (!check::is_arp_or_ipv6(f.bytes)) outcome.received.push_back({name, f});
+    std::stable_sort(outcome.received.begin(), outcome.received.end(),
+                     [](const InputFrame& a, const InputFrame& b) {
+                       const auto &x = a.frame.timestamp, &y = b.frame.timestamp;
+                       return x.tv_sec != y.tv_sec ? x.tv_sec < y.tv_sec : x.tv_usec < y.tv_usec;
+                     });
+  }
 
   void close_ports() {
     checker_.reset();
@@ -316,7 +355,7 @@ class Replay {
                                 x.pcap.empty() ? fmt::format("input {} rewritten", *x.from_input)
                                                : fmt::format("{} frame {}", x.pcap, x.frame),
                                 brief),
-                    report);
+                    report, mismatch_of(x, wants.front(), number));
     }
     auto fields = expect::dissect(*got);
     for (const auto& [var, field_text] : x.capture) {
@@ -325,6 +364,29 @@ class Replay {
         if (field && e.field == *field)
           variables_[var] = e.value.number ? std::to_string(*e.value.number) : e.value.text;
     }
+  }
+
+  // The failed expectation against the closest frame on its (first) port, or, when nothing
+  // arrived there, against the closest unclaimed frame on any other port.
+  Mismatch mismatch_of(const Expectation& x, const expect::FrameExpectation& want, int number) {
+    Mismatch m;
+    m.expectation = number;
+    m.port = x.ports.front();
+    if (auto best = closest(port(m.port), want)) {
+      m.arrived = true;
+      m.fields = best->rows;
+      return m;
+    }
+    std::size_t fewest = SIZE_MAX;
+    for (auto& [name, p] : ports_) {
+      if (name == m.port) continue;
+      if (auto best = closest(*p, want); best && best->mismatches() < fewest) {
+        fewest = best->mismatches();
+        m.elsewhere = name;
+        m.elsewhere_fields = best->rows;
+      }
+    }
+    return m;
   }
 
   void inject_and_check(dut::Dut& dut) {
@@ -386,7 +448,19 @@ class Replay {
       auto second = first == std::string::npos ? first : r.report.find('\n', first + 1);
       std::string offender =
           first == std::string::npos ? "" : r.report.substr(first + 1, second - first - 1);
-      throw Failure(r.summary + (offender.empty() ? "" : " (" + offender + ")"), r.report);
+      Mismatch m;
+      for (auto& [name, p] : ports_) {
+        if (!m.port.empty()) break;
+        for (const auto& f : p->captured()) {
+          if (f.claimed || check::is_arp_or_ipv6(f.bytes)) continue;
+          m.port = name;
+          m.arrived = true;
+          for (const auto& e : expect::dissect(f.bytes))
+            m.fields.push_back({e.name, "-", e.value.text, false});
+          break;
+        }
+      }
+      throw Failure(r.summary + (offender.empty() ? "" : " (" + offender + ")"), r.report, m);
     }
   }
 

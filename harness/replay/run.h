@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,13 +18,32 @@ namespace vslab::replay {
 struct ReplayOptions {
   dut::DutSpec dut;
   std::filesystem::path pcap_dir;  // failure pcaps: <pcap_dir>/<case name>/
+  // Keep what the ports sent and received (ReplayOutcome::sent, received): `vslab diff`.
+  bool observe = false;
+};
+
+// The first check that did not hold, as data: which expected frame, on which port, and how
+// the closest frame that did arrive there differs (`vslab diff` prints it as A against B).
+struct Mismatch {
+  int expectation = 0;   // 1-based; 0: a frame no expectation allowed arrived (no_other)
+  std::string port;      // node name
+  bool arrived = false;  // some frame arrived on `port` to compare with
+  std::vector<expect::FieldCheck> fields;  // every field of the expected and the closest frame
+  // When nothing arrived on `port`: the port where an unclaimed frame did, and its comparison.
+  std::string elsewhere;
+  std::vector<expect::FieldCheck> elsewhere_fields;
 };
 
 struct ReplayOutcome {
   enum class Kind { Pass, Fail, Skip };
   Kind kind = Kind::Fail;
-  std::string line;    // "PASS name", "FAIL name: diff", "SKIP name: reason"
-  std::string report;  // for failures: the full field diffs and pcap paths
+  std::string line;                  // "PASS name", "FAIL name: diff", "SKIP name: reason"
+  std::string report;                // for failures: the full field diffs and pcap paths
+  std::optional<Mismatch> mismatch;  // a failed frame check (not a refused rule or the like)
+  bool dut_unavailable = false;      // a SKIP because the DUT cannot run here at all
+  // With ReplayOptions::observe: what the hosts' ports sent (patches applied) and received
+  // (ARP and IPv6 left out), each in the order it happened, up to where the run ended.
+  std::vector<InputFrame> sent, received;
 };
 
 // Runs one loaded case. Never throws: what goes wrong is a FAIL (or a SKIP when the DUT

@@ -1,0 +1,353 @@
+#include "matrix/diff_command.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "matrix/bed.h"
+#include "matrix/runner.h"
+#include "matrix/scenarios.h"
+#include "replay/diff.h"
+#include "topology/netns.h"
+
+namespace vslab::matrix {
+namespace {
+
+struct DiffOptions {
+  std::vector<std::string> cases;
+  std::string dut = "builtin", dut_config;
+  std::string against, against_config;
+  std::string filter;
+  std::string json;
+  std::string out_dir;
+  std::string topologies = std::string(VSLAB_SOURCE_DIR) + "/topologies";
+  std::string vsd, vsadm;
+  int jobs = 1;
+};
+
+// One compared cell or case, whichever it came from.
+struct Row {
+  std::string id;
+  replay::DiffResult::Kind kind = replay::DiffResult::Kind::Error;
+  std::string line, report, dir;
+  double seconds = 0;
+};
+
+std::string kind_name(replay::DiffResult::Kind k) {
+  switch (k) {
+    case replay::DiffResult::Kind::Same:
+      return "same";
+    case replay::DiffResult::Kind::Diff:
+      return "diff";
+    case replay::DiffResult::Kind::Skip:
+      return "skip";
+    case replay::DiffResult::Kind::Error:
+      return "error";
+  }
+  return "?";
+}
+
+std::string folder_of(const Cell& c) {
+  return c.mode + "_" + c.scheduler + "_" + c.kind + "_" + c.proto;
+}
+
+// Every frame the bed's hosts received since the cell began, read a little longer first so
+// that frames still on their way are in (the same window as a "no other frame" check).
+std::vector<replay::InputFrame> received_on(conformance::ModeBed& bed) {
+  std::vector<port::Port*> ports{bed.client().port};
+  for (auto* p : bed.rs_ports()) ports.push_back(p);
+  for (auto* p : ports) p->wait_until([](auto&) { return false; }, std::chrono::milliseconds(30));
+  std::vector<replay::InputFrame> out;
+  for (auto* p : ports)
+    for (const auto& f : p->captured())
+      if (!check::is_arp_or_ipv6(f.bytes)) out.push_back({p->label(), f});
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    const auto &x = a.frame.timestamp, &y = b.frame.timestamp;
+    return x.tv_sec != y.tv_sec ? x.tv_sec < y.tv_sec : x.tv_usec < y.tv_usec;
+  });
+  return out;
+}
+
+// A matrix cell's outcome carries the diff through run_cells (and its -j workers' JSON):
+// pass = SAME, skip = SKIP (detail: the reason), fail = DIFF or ERROR (detail: the line, then
+// the report), case_dir = the cell's diff folder.
+CellResult as_cell_result(const Cell& cell, const replay::DiffResult& d, const std::string& dir) {
+  CellResult r{cell, Outcome::Fail, d.line + "\n" + d.report, 0, {}, dir};
+  if (d.kind == replay::DiffResult::Kind::Same) r.outcome = Outcome::Pass;
+  if (d.kind == replay::DiffResult::Kind::Skip) {
+    r.outcome = Outcome::Skip;
+    r.detail = d.line.substr(d.line.find(": ") + 2);
+  }
+  return r;
+}
+
+Row row_of(const CellResult& r) {
+  Row row;
+  row.id = r.cell.id();
+  row.seconds = r.seconds;
+  row.dir = r.case_dir;
+  switch (r.outcome) {
+    case Outcome::Pass:
+      row.kind = replay::DiffResult::Kind::Same;
+      row.line = "SAME " + row.id;
+      break;
+    case Outcome::Skip:
+      row.kind = replay::DiffResult::Kind::Skip;
+      row.line = fmt::format("SKIP {}: {}", row.id, r.detail);
+      break;
+    case Outcome::Fail: {
+      auto end = r.detail.find('\n');
+      row.line = r.detail.substr(0, end);
+      row.report = end == std::string::npos ? "" : r.detail.substr(end + 1);
+      if (row.line.rfind("DIFF ", 0) == 0) {
+        row.kind = replay::DiffResult::Kind::Diff;
+      } else {
+        // The runner's own failure (a bed that did not come up, a worker that died).
+        row.kind = replay::DiffResult::Kind::Error;
+        if (row.line.rfind("ERROR ", 0) != 0)
+          row.line = fmt::format("ERROR {}: {}", row.id, row.line);
+      }
+      break;
+    }
+  }
+  return row;
+}
+
+// What B may not run, learnt once per process: its claims, or that it cannot run here.
+struct Against {
+  dut::DutSpec spec;
+  std::unique_ptr<dut::Dut> dut;
+  std::string unavailable;
+};
+
+CellResult diff_cell(MatrixBed& mb, const Cell& cell, Against& b, const DiffOptions& o,
+                     const std::filesystem::path& out_dir) {
+  auto start = std::chrono::steady_clock::now();
+  const auto dir = out_dir / folder_of(cell);
+  replay::DiffResult d;
+  auto& bed = mb.bed();
+  if (!b.unavailable.empty()) {
+    d = {replay::DiffResult::Kind::Skip,
+         fmt::format("SKIP {}: B ({}): {}", cell.id(), o.against, b.unavailable), "", true};
+  } else if (!b.dut->claims_mode(cell.mode) || !b.dut->claims_scheduler(cell.scheduler)) {
+    d = {replay::DiffResult::Kind::Skip,
+         fmt::format("SKIP {}: not claimed by B ({}): {} {}", cell.id(), o.against,
+                     b.dut->claims_mode(cell.mode) ? "scheduler" : "mode",
+                     b.dut->claims_mode(cell.mode) ? cell.scheduler : cell.mode),
+         "", false};
+  } else {
+    auto on_a = run_cell(mb, cell, dir / "A-own-check");
+    if (on_a.outcome == Outcome::Skip) {
+      d = {replay::DiffResult::Kind::Skip,
+           fmt::format("SKIP {}: A ({}): {}", cell.id(), o.dut, on_a.detail), "", false};
+    } else {
+      replay::Observed a;
+      a.topology = mb.mode();
+      a.rules = bed.restored_rules();
+      // The restore's leading -C only empties what earlier cells left; a replay starts empty.
+      if (a.rules.rfind("-C\n", 0) == 0) a.rules.erase(0, 3);
+      for (const auto& edit : bed.rule_edits())
+        a.admin.push_back({int(edit.sent_before) + 1, edit.args});
+      for (auto& [port, frame] : bed.checker().sent_since_start())
+        a.sent.push_back({port->label(), frame});
+      a.received = received_on(bed);
+      std::string note;
+      if (on_a.outcome == Outcome::Fail)
+        note = "A itself fails the cell (" + on_a.detail.substr(0, on_a.detail.find('\n')) +
+               "); the comparison covers what A did";
+      d = replay::diff_against(cell.id(), a, bed.topology(), {dir, o.topologies}, b.spec, o.dut,
+                               o.against, note);
+      if (d.b_unavailable) b.unavailable = d.line.substr(d.line.find("): ") + 3);
+    }
+  }
+  if (d.kind != replay::DiffResult::Kind::Diff) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  auto r = as_cell_result(cell, d, d.kind == replay::DiffResult::Kind::Diff ? dir.string() : "");
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+int diff(const DiffOptions& o) {
+  if (!o.cases.empty() && !o.filter.empty()) {
+    std::cerr << "vslab diff: --filter selects matrix cells; it cannot be used with case "
+                 "folders\n";
+    return 2;
+  }
+  std::vector<Cell> cells;
+  if (o.cases.empty()) {
+    for (const auto& c : all_cells())
+      if (matches(c, o.filter)) cells.push_back(c);
+    if (cells.empty()) {
+      std::cerr << "vslab diff: no cell matches --filter '" << o.filter
+                << "' (cells are named mode/scheduler/kind/proto, e.g. nat/rr/rewrite/tcp)\n";
+      return 2;
+    }
+  }
+  auto a_spec = dut::dut_spec(o.dut, o.dut_config, o.vsd, o.vsadm);
+  auto b = std::make_shared<Against>();
+  b->spec = dut::dut_spec(o.against, o.against_config, o.vsd, o.vsadm);
+  if (o.dut == "external" && o.against == "external" && o.dut_config == o.against_config) {
+    std::cerr << "vslab diff: --dut and --against are the same external box; its ports serve "
+                 "one topology at a time\n";
+    return 2;
+  }
+  try {
+    dut::make_dut(a_spec);  // a bad kind or config file is an error before anything runs
+  } catch (const std::exception& e) {
+    std::cerr << "vslab diff: --dut: " << e.what() << "\n";
+    return 2;
+  }
+  try {
+    b->dut = dut::make_dut(b->spec);
+  } catch (const std::exception& e) {
+    std::cerr << "vslab diff: --against: " << e.what() << "\n";
+    return 2;
+  }
+  if (!topo::have_net_admin()) {
+    std::cerr << "vslab diff: needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to build the "
+                 "topologies\n";
+    return 2;
+  }
+  const std::filesystem::path out_dir = o.out_dir.empty()
+                                            ? std::filesystem::current_path() / "vslab-diff"
+                                            : std::filesystem::path(o.out_dir);
+  const bool tty = isatty(STDOUT_FILENO);
+  auto start = std::chrono::steady_clock::now();
+  std::vector<Row> rows;
+  int jobs = o.jobs;
+
+  if (!o.cases.empty()) {
+    std::cout << fmt::format("vslab diff: {} case(s), {} against {}\n", o.cases.size(), o.dut,
+                             o.against)
+              << std::flush;
+    for (const auto& dir : o.cases) {
+      Row row;
+      auto case_start = std::chrono::steady_clock::now();
+      auto loaded = replay::load_case(dir, o.topologies);
+      auto name = std::filesystem::path(dir).lexically_normal().filename().string();
+      if (name.empty())
+        name = std::filesystem::path(dir).lexically_normal().parent_path().filename().string();
+      row.id = name;
+      if (!loaded.ok()) {
+        row.line = fmt::format("ERROR {}: the case does not load: {}", name,
+                               loaded.errors.empty() ? "?" : loaded.errors.front());
+      } else {
+        const auto place = out_dir / loaded.value->name;
+        auto d = replay::diff_case(*loaded.value, a_spec, b->spec, {place, o.topologies});
+        row.kind = d.kind;
+        row.line = d.line;
+        row.report = d.report;
+        if (d.kind == replay::DiffResult::Kind::Diff) row.dir = place.string();
+      }
+      row.seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - case_start).count();
+      std::cout << row.line << "\n" << std::flush;
+      rows.push_back(std::move(row));
+    }
+    jobs = 1;
+  } else {
+    RunOptions run;
+    run.dut = a_spec;
+    run.jobs = o.jobs;
+    if ((o.dut == "external" || o.against == "external") && o.jobs > 1) {
+      std::cerr << "vslab diff: an external DUT runs at -j1 (its ports serve one topology)\n";
+      run.jobs = 1;
+    }
+    jobs = run.jobs;
+    run.cell_runner = [b, &o, out_dir](MatrixBed& mb, const Cell& cell) {
+      return diff_cell(mb, cell, *b, o, out_dir);
+    };
+    std::cout << fmt::format("vslab diff: {} cells, {} against {}, -j{}\n", cells.size(), o.dut,
+                             o.against, run.jobs)
+              << std::flush;
+    std::size_t done = 0;
+    auto results = run_cells(cells, run, [&](const CellResult& r) {
+      ++done;
+      if (tty) std::cout << "\r\033[K";
+      std::cout << row_of(r).line << "\n";
+      if (tty) std::cout << fmt::format("{}/{} cells", done, cells.size());
+      std::cout << std::flush;
+    });
+    if (tty) std::cout << "\r\033[K";
+    for (const auto& r : results) rows.push_back(row_of(r));
+  }
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  std::map<replay::DiffResult::Kind, int> count;
+  for (const auto& r : rows) {
+    ++count[r.kind];
+    if (r.kind == replay::DiffResult::Kind::Diff || r.kind == replay::DiffResult::Kind::Error)
+      std::cout << "\n" << r.line << "\n" << r.report;
+  }
+  std::cout << fmt::format(
+      "\n{} {}: {} same, {} differ, {} skipped, {} not compared (error); {:.1f} s wall at -j{}\n",
+      rows.size(), o.cases.empty() ? "cells" : "case(s)", count[replay::DiffResult::Kind::Same],
+      count[replay::DiffResult::Kind::Diff], count[replay::DiffResult::Kind::Skip],
+      count[replay::DiffResult::Kind::Error], wall, jobs);
+  if (!o.json.empty()) {
+    nlohmann::json j;
+    j["dut"] = o.dut;
+    j["against"] = o.against;
+    j["wall_seconds"] = wall;
+    j["jobs"] = jobs;
+    j["cells"] = nlohmann::json::array();
+    for (const auto& r : rows)
+      j["cells"].push_back({{"id", r.id},
+                            {"result", kind_name(r.kind)},
+                            {"line", r.line},
+                            {"report", r.report},
+                            {"dir", r.dir},
+                            {"seconds", r.seconds}});
+    std::ofstream out(o.json);
+    out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+    out.close();
+    if (!out) {
+      std::cerr << "vslab diff: cannot write " << o.json << "\n";
+      return 2;
+    }
+  }
+  return count[replay::DiffResult::Kind::Diff] || count[replay::DiffResult::Kind::Error] ? 1 : 0;
+}
+
+}  // namespace
+
+void add_diff_command(CLI::App& app, int& status) {
+  auto o = std::make_shared<DiffOptions>();
+  auto* cmd = app.add_subcommand(
+      "diff",
+      "Run the same matrix cells (or pcap cases) on two DUTs and print the first frame in which "
+      "B differs from A, field by field");
+  cmd->add_option("cases", o->cases,
+                  "Case folders (fixtures/pcap/<case>/); without any, the matrix cells");
+  cmd->add_option("--dut", o->dut, "DUT A, the reference: builtin (vsd), kernel, external, ...")
+      ->capture_default_str();
+  cmd->add_option("--dut-config", o->dut_config, "TOML file describing DUT A");
+  cmd->add_option("--against", o->against, "DUT B, compared with A")->required();
+  cmd->add_option("--against-config", o->against_config, "TOML file describing DUT B");
+  cmd->add_option("--filter", o->filter,
+                  "Glob over cell names mode/scheduler/kind/proto, e.g. 'nat/*/rewrite/*'");
+  cmd->add_option("--json", o->json, "Write a JSON report here");
+  cmd->add_option("--out", o->out_dir,
+                  "Where each DIFF writes A's run as a case and B's frames (default: "
+                  "./vslab-diff)");
+  cmd->add_option("-j,--jobs", o->jobs, "Worker processes, each with its own topologies")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_option("--topologies", o->topologies, "Folder of topology files")->capture_default_str();
+  cmd->add_option("--vsd", o->vsd, "vsd binary for a builtin DUT (default: beside vslab)");
+  cmd->add_option("--vsadm", o->vsadm, "vsadm binary for a builtin DUT (default: beside vslab)");
+  cmd->callback([o, &status] { status = diff(*o); });
+}
+
+}  // namespace vslab::matrix
