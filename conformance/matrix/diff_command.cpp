@@ -179,6 +179,11 @@ CellResult diff_cell(MatrixBed& mb, const Cell& cell, Against& b, const DiffOpti
 }
 
 int diff(const DiffOptions& o) {
+  if (o.against.empty()) {
+    std::cerr << "vslab diff: --against KIND is required: the DUT whose frames are compared with "
+                 "those of --dut's (builtin, kernel, external, ...)\n";
+    return 2;
+  }
   if (!o.cases.empty() && !o.filter.empty()) {
     std::cerr << "vslab diff: --filter selects matrix cells; it cannot be used with case "
                  "folders\n";
@@ -333,7 +338,7 @@ void add_diff_command(CLI::App& app, int& status) {
   cmd->add_option("--dut", o->dut, "DUT A, the reference: builtin (vsd), kernel, external, ...")
       ->capture_default_str();
   cmd->add_option("--dut-config", o->dut_config, "TOML file describing DUT A");
-  cmd->add_option("--against", o->against, "DUT B, compared with A")->required();
+  cmd->add_option("--against", o->against, "DUT B, compared with A (required)");
   cmd->add_option("--against-config", o->against_config, "TOML file describing DUT B");
   cmd->add_option("--filter", o->filter,
                   "Glob over cell names mode/scheduler/kind/proto, e.g. 'nat/*/rewrite/*'");

@@ -81,12 +81,14 @@ Port::~Port() {
 }
 
 void Port::send(std::span<const uint8_t> frame) {
+  // Stamped before it goes: any frame it causes is captured (and stamped) later, which is how
+  // `vslab diff` and `vslab record` order what was received after what was sent.
+  Frame record{std::vector<uint8_t>(frame.begin(), frame.end()), {}};
+  gettimeofday(&record.timestamp, nullptr);
   ssize_t n = ::send(tx_fd_, frame.data(), frame.size(), 0);
   if (n != static_cast<ssize_t>(frame.size()))
     throw port_error(label_, fmt::format("send of {} bytes: {}", frame.size(),
                                          n < 0 ? std::strerror(errno) : "short write"));
-  Frame record{std::vector<uint8_t>(frame.begin(), frame.end()), {}};
-  gettimeofday(&record.timestamp, nullptr);
   sent_.push_back(std::move(record));
 }
 
