@@ -127,6 +127,10 @@ struct Against {
   dut::DutSpec spec;
   std::unique_ptr<dut::Dut> dut;
   std::string unavailable;
+  // B's topology and DUT per mode, kept across that mode's cells as A's bed is; remade when
+  // A's bed was (its virtual ports start again) or after an error.
+  std::map<std::string, std::unique_ptr<replay::ReplaySession>> sessions;
+  std::map<std::string, uint16_t> last_vport;
 };
 
 CellResult diff_cell(MatrixBed& mb, const Cell& cell, Against& b, const DiffOptions& o,
@@ -164,9 +168,25 @@ CellResult diff_cell(MatrixBed& mb, const Cell& cell, Against& b, const DiffOpti
       if (on_a.outcome == Outcome::Fail)
         note = "A itself fails the cell (" + on_a.detail.substr(0, on_a.detail.find('\n')) +
                "); the comparison covers what A did";
-      d = replay::diff_against(cell.id(), a, bed.topology(), {dir, o.topologies}, b.spec, o.dut,
-                               o.against, note);
-      if (d.b_unavailable) b.unavailable = d.line.substr(d.line.find("): ") + 3);
+      auto& session = b.sessions[cell.mode];
+      auto& last_vport = b.last_vport[cell.mode];
+      if (mb.vport() <= last_vport) session.reset();
+      last_vport = mb.vport();
+      try {
+        if (!session) session = std::make_unique<replay::ReplaySession>(bed.topology(), b.spec);
+        d = replay::diff_against(cell.id(), a, bed.topology(), {dir, o.topologies}, b.spec, o.dut,
+                                 o.against, note, session.get());
+        if (d.kind == replay::DiffResult::Kind::Error) session.reset();
+      } catch (const dut::DutUnavailable& e) {
+        b.unavailable = e.what();
+        d = {replay::DiffResult::Kind::Skip,
+             fmt::format("SKIP {}: B ({}): {}", cell.id(), o.against, b.unavailable), "", true};
+      } catch (const std::exception& e) {
+        session.reset();
+        d = {replay::DiffResult::Kind::Error,
+             fmt::format("ERROR {}: B ({}) did not come up: {}", cell.id(), o.against, e.what()),
+             "", false};
+      }
     }
   }
   if (d.kind != replay::DiffResult::Kind::Diff) {

@@ -58,12 +58,14 @@ struct DiffPlaces {
   std::filesystem::path topologies_dir;
 };
 
-// Writes A's run as a case into places.dir/A, replays it on B and compares. `a_name` and
-// `b_name` name the DUTs in the report; `note` is added to a DIFF's report (e.g. that A itself
-// failed the cell). Never throws. places.dir is removed unless the result is a DIFF.
+// Writes A's run as a case into places.dir/A, replays it on B (on `b_session` when given, else
+// on a session of its own) and compares. `a_name` and `b_name` name the DUTs in the report;
+// `note` is added to a DIFF's report (e.g. that A itself failed the cell). Never throws.
+// places.dir is removed unless the result is a DIFF.
 DiffResult diff_against(const std::string& id, const Observed& a, const topo::Topology& topology,
                         const DiffPlaces& places, const dut::DutSpec& b, const std::string& a_name,
-                        const std::string& b_name, const std::string& note = "");
+                        const std::string& b_name, const std::string& note = "",
+                        ReplaySession* b_session = nullptr);
 
 // A case folder on A (observed), then diff_against B.
 DiffResult diff_case(const Case& c, const dut::DutSpec& a, const dut::DutSpec& b,

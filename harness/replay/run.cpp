@@ -146,54 +146,94 @@ std::optional<expect::Comparison> closest(port::Port& port, const expect::FrameE
   return best;
 }
 
+}  // namespace
+
+// What a session keeps between cases: the topology up, the DUT started, the ports open.
+struct ReplaySession::Parts {
+  std::unique_ptr<dut::Dut> dut;
+  std::unique_ptr<topo::LiveTopology> live;
+  std::unique_ptr<Roles> roles;
+  std::map<std::string, std::unique_ptr<port::Port>> ports;
+  bool quiet_hosts = true;
+  bool dut_started = false;
+  int cases_run = 0;
+
+  // Opens `name`'s port (a node or role), quiet as ModeBed's: the hosts' own stacks would
+  // answer what reaches them (RSTs, port unreachable); the checks are about the director.
+  // ARP still works.
+  void open_port(const std::string& name) {
+    if (ports.count(name)) return;
+    const auto* node = roles->port_node(name);
+    if (!node) throw std::runtime_error("no node or role " + name + " in " + live->topology().name);
+    const auto& ifname = node->interfaces.front().name;
+    ports[name] = std::make_unique<port::Port>(live->netns(node->name), ifname, name);
+    bool host = node->role == "client" || node->role.rfind("rs", 0) == 0;
+    if (quiet_hosts && host) {
+      auto drop = live->exec(
+          node->name, {"nft", fmt::format("add table netdev quiet; add chain netdev quiet in "
+                                          "{{ type filter hook ingress device {} priority "
+                                          "0; }}; add rule netdev quiet in meta protocol "
+                                          "ip drop",
+                                          ifname)});
+      if (!drop.ok()) throw std::runtime_error("nft on " + node->name + ": " + drop.output);
+    }
+  }
+
+  // Ports and the DUT go before the topology does.
+  ~Parts() {
+    ports.clear();
+    if (dut && dut_started) dut->stop();
+  }
+};
+
+ReplaySession::ReplaySession(const topo::Topology& topology, const dut::DutSpec& dut,
+                             bool quiet_hosts)
+    : parts_(std::make_unique<Parts>()) {
+  auto& p = *parts_;
+  p.dut = dut::make_dut(dut);
+  p.quiet_hosts = quiet_hosts;
+  p.live = std::make_unique<topo::LiveTopology>(topology, p.dut->bring_up_options());
+  auto* live = p.live.get();
+  p.roles = std::make_unique<Roles>(
+      live->topology(),
+      [live](const std::string& n, const std::string& i) { return live->mac(n, i); });
+  for (const auto& name : p.roles->host_ports()) p.open_port(name);
+  p.dut_started = true;  // stop() also after a start that failed half way
+  p.dut->start(*live);
+}
+
+ReplaySession::~ReplaySession() = default;
+
+const dut::Dut& ReplaySession::dut() const {
+  return *parts_->dut;
+}
+
+namespace {
+
 class Replay {
  public:
-  Replay(const Case& c, const ReplayOptions& o) : case_(c), options_(o) {}
+  Replay(const Case& c, const ReplayOptions& o, ReplaySession::Parts& session)
+      : case_(c), options_(o), session_(session), roles_(session.roles), ports_(session.ports) {}
 
   ReplayOutcome run() {
-    std::unique_ptr<dut::Dut> dut;
     try {
-      dut = dut::make_dut(options_.dut);
-    } catch (const std::exception& e) {
-      return fail(e.what(), "");
-    }
-    const std::string mode = case_.topology_model.lvs.mode;
-    if (!topo::have_net_admin())
-      return skip("needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to build the topology");
-    if (!mode.empty() && !dut->claims_mode(mode))
-      return skip(fmt::format("not claimed: the {} DUT does not claim mode {}", dut->name(), mode));
-    try {
-      topo::LiveTopology live(case_.topology_model, dut->bring_up_options());
-      // Ports and the DUT go before the topology does (members outlive this scope).
-      struct Close {
-        Replay& r;
-        ~Close() { r.close_ports(); }
-      } close{*this};
-      roles_ = std::make_unique<Roles>(
-          live.topology(),
-          [&live](const std::string& n, const std::string& i) { return live.mac(n, i); });
-      open_ports(live);
-      struct Stop {
-        dut::Dut& d;
-        ~Stop() { d.stop(); }
-      } stop{*dut};
-      try {
-        dut->start(live);
-      } catch (const dut::DutUnavailable& e) {
-        auto outcome = skip(e.what());
-        outcome.dut_unavailable = true;
-        return outcome;
-      }
-      auto restored = dut->restore(case_.rules);
+      if (case_.topology_model.name != session_.live->topology().name)
+        return fail(fmt::format("the case is for topology {}, the session runs {}",
+                                case_.topology_model.name, session_.live->topology().name),
+                    "");
+      prepare();
+      // A session's later case first empties what the one before left, as ipvsadm -R adds.
+      auto& dut = *session_.dut;
+      auto restored = dut.restore(session_.cases_run++ == 0 ? case_.rules : "-C\n" + case_.rules);
       if (!restored.ok())
         return fail(fmt::format("rules refused ({}): {}", restored.exit_code, restored.output), "");
       ReplayOutcome outcome;
       outcome.kind = ReplayOutcome::Kind::Pass;
       outcome.line = "PASS " + case_.name;
       try {
-        inject_and_check(*dut);
+        inject_and_check(dut);
       } catch (const Failure& f) {
-        write_failure_case(f.what(), dut->name());
+        write_failure_case(f.what(), dut.name());
         outcome = fail(f.what(), f.report);
         outcome.mismatch = f.mismatch;
       }
@@ -224,12 +264,8 @@ class Replay {
   port::Port& port(const std::string& name) { return *ports_.at(name); }
 
   void observe(ReplayOutcome& outcome) {
-    std::vector<port::Port*> all;
-    for (auto& [name, p] : ports_) {
-      p->poll_now();
-      all.push_back(p.get());
-    }
-    outcome.sent = sent_frames(all, [](const port::Port& p) { return p.label(); });
+    for (auto& [name, p] : ports_) p->poll_now();
+    outcome.sent = sent_by_case();
     for (auto& [name, p] : ports_)
       for (const auto& f : p->captured())
         if (!check::is_arp_or_ipv6(f.bytes)) outcome.received.push_back({name, f});
@@ -240,9 +276,12 @@ class Replay {
                      });
   }
 
-  void close_ports() {
-    checker_.reset();
-    ports_.clear();
+  // What the ports sent during this case, in order.
+  std::vector<InputFrame> sent_by_case() const {
+    std::vector<InputFrame> out;
+    for (auto& [port, frame] : checker_->sent_since_start())
+      out.push_back({port->label(), std::move(frame)});
+    return out;
   }
 
   // The failure folder (where the checker wrote its pcaps) becomes a case of its own: what was
@@ -261,9 +300,7 @@ class Replay {
       w.topology = case_.topology;
       w.rules = case_.rules;
       w.timing = case_.timing;
-      std::vector<port::Port*> all;
-      for (auto& [name, p] : ports_) all.push_back(p.get());
-      w.inputs = sent_frames(all, [](const port::Port& p) { return p.label(); });
+      w.inputs = sent_by_case();
       if (w.inputs.empty()) return;
       const int sent = int(w.inputs.size());
       for (const auto& x : case_.expectations) {
@@ -293,34 +330,19 @@ class Replay {
     }
   }
 
-  void open_ports(const topo::LiveTopology& live) {
-    std::vector<std::string> names = roles_->host_ports();
-    auto add = [&](const std::string& n) {
-      if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
-    };
-    for (const auto& in : case_.inputs) add(in.port);
+  // The ports the case names open (the hosts' are already), what they captured before
+  // forgotten, a checker from here on.
+  void prepare() {
+    for (const auto& in : case_.inputs) session_.open_port(in.port);
     for (const auto& x : case_.expectations)
-      for (const auto& p : x.ports) add(p);
+      for (const auto& p : x.ports) session_.open_port(p);
     if (case_.no_other)
-      for (const auto& p : *case_.no_other) add(p);
+      for (const auto& p : *case_.no_other) session_.open_port(p);
     std::vector<port::Port*> all;
-    for (const auto& name : names) {
-      const auto* node = roles_->port_node(name);
-      const auto& ifname = node->interfaces.front().name;
-      ports_[name] = std::make_unique<port::Port>(live.netns(node->name), ifname, name);
-      all.push_back(ports_[name].get());
-      // As ModeBed: the hosts' own stacks would answer what reaches them (RSTs, port
-      // unreachable); the checks are about the director. ARP still works.
-      bool host = node->role == "client" || node->role.rfind("rs", 0) == 0;
-      if (case_.quiet_hosts && host) {
-        auto drop = live.exec(
-            node->name, {"nft", fmt::format("add table netdev quiet; add chain netdev quiet in "
-                                            "{{ type filter hook ingress device {} priority "
-                                            "0; }}; add rule netdev quiet in meta protocol "
-                                            "ip drop",
-                                            ifname)});
-        if (!drop.ok()) throw std::runtime_error("nft on " + node->name + ": " + drop.output);
-      }
+    for (auto& [name, p] : ports_) {
+      p->poll_now();
+      p->captured().clear();
+      all.push_back(p.get());
     }
     checker_ = std::make_unique<check::FrameChecker>(case_.name, all, options_.pcap_dir);
   }
@@ -466,8 +488,9 @@ class Replay {
 
   const Case& case_;
   const ReplayOptions& options_;
-  std::unique_ptr<Roles> roles_;
-  std::map<std::string, std::unique_ptr<port::Port>> ports_;
+  ReplaySession::Parts& session_;
+  std::unique_ptr<Roles>& roles_;
+  std::map<std::string, std::unique_ptr<port::Port>>& ports_;
   std::unique_ptr<check::FrameChecker> checker_;
   Variables variables_;
 };
@@ -527,8 +550,43 @@ std::vector<uint8_t> patched_input(const std::vector<uint8_t>& frame,
   return edited.bytes();
 }
 
+ReplayOutcome ReplaySession::run(const Case& c, const ReplayOptions& options) {
+  return Replay(c, options, *parts_).run();
+}
+
 ReplayOutcome replay_case(const Case& c, const ReplayOptions& options) {
-  return Replay(c, options).run();
+  auto outcome = [&](ReplayOutcome::Kind kind, const std::string& word, const std::string& why) {
+    ReplayOutcome o;
+    o.kind = kind;
+    std::string line = why;
+    std::replace(line.begin(), line.end(), '\n', ' ');
+    o.line = fmt::format("{} {}: {}", word, c.name, line);
+    return o;
+  };
+  std::unique_ptr<dut::Dut> dut;
+  try {
+    dut = dut::make_dut(options.dut);
+  } catch (const std::exception& e) {
+    return outcome(ReplayOutcome::Kind::Fail, "FAIL", e.what());
+  }
+  const std::string mode = c.topology_model.lvs.mode;
+  if (!topo::have_net_admin())
+    return outcome(ReplayOutcome::Kind::Skip, "SKIP",
+                   "needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to build the topology");
+  if (!mode.empty() && !dut->claims_mode(mode))
+    return outcome(
+        ReplayOutcome::Kind::Skip, "SKIP",
+        fmt::format("not claimed: the {} DUT does not claim mode {}", dut->name(), mode));
+  try {
+    ReplaySession session(c.topology_model, options.dut, c.quiet_hosts);
+    return session.run(c, options);
+  } catch (const dut::DutUnavailable& e) {
+    auto o = outcome(ReplayOutcome::Kind::Skip, "SKIP", e.what());
+    o.dut_unavailable = true;
+    return o;
+  } catch (const std::exception& e) {
+    return outcome(ReplayOutcome::Kind::Fail, "FAIL", e.what());
+  }
 }
 
 }  // namespace vslab::replay

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,8 +47,30 @@ struct ReplayOutcome {
   std::vector<InputFrame> sent, received;
 };
 
-// Runs one loaded case. Never throws: what goes wrong is a FAIL (or a SKIP when the DUT
-// cannot run here or does not claim the case's mode).
+// A topology up with a DUT started in it and its hosts' ports open, for one case after another
+// of that topology (`vslab diff` keeps B's per mode, as the matrix keeps A's bed): each case
+// restores its rules over what the last one left (-C first) and sees only its own frames, so
+// cases that use virtual ports no earlier case used meet a director with no history for them.
+class ReplaySession {
+ public:
+  // Throws dut::DutUnavailable when the DUT cannot run here, another exception when the
+  // topology or the DUT does not come up.
+  ReplaySession(const topo::Topology& topology, const dut::DutSpec& dut, bool quiet_hosts = true);
+  ~ReplaySession();
+  ReplaySession(const ReplaySession&) = delete;
+  ReplaySession& operator=(const ReplaySession&) = delete;
+  const dut::Dut& dut() const;
+  // Runs a case of the session's topology (its quiet_hosts is the session's). Never throws.
+  ReplayOutcome run(const Case& c, const ReplayOptions& options);
+
+  struct Parts;
+
+ private:
+  std::unique_ptr<Parts> parts_;
+};
+
+// Runs one loaded case on a session of its own. Never throws: what goes wrong is a FAIL (or a SKIP
+// when the DUT cannot run here or does not claim the case's mode).
 ReplayOutcome replay_case(const Case& c, const ReplayOptions& options);
 
 // The expected frame of `x` as checked on `port` (roles, "port" and variables resolved);
