@@ -201,7 +201,7 @@ CellResult diff_cell(MatrixBed& mb, const Cell& cell, Against& b, const DiffOpti
 int diff(const DiffOptions& o) {
   if (o.against.empty()) {
     std::cerr << "vslab diff: --against KIND is required: the DUT whose frames are compared with "
-                 "those of --dut's (builtin, kernel, external, ...)\n";
+                 "--dut's (builtin, kernel, external, ...)\n";
     return 2;
   }
   if (!o.cases.empty() && !o.filter.empty()) {
@@ -290,10 +290,12 @@ int diff(const DiffOptions& o) {
       run.jobs = 1;
     }
     jobs = run.jobs;
+    // B's session for a mode goes down with A's bed.
+    run.mode_done = [b](const std::string& mode) { b->sessions.erase(mode); };
     run.cell_runner = [b, &o, out_dir](MatrixBed& mb, const Cell& cell) {
       return diff_cell(mb, cell, *b, o, out_dir);
     };
-    std::cout << fmt::format("vslab diff: {} cells, {} against {}, -j{}\n", cells.size(), o.dut,
+    std::cout << fmt::format("vslab diff: {} cell(s), {} against {}, -j{}\n", cells.size(), o.dut,
                              o.against, run.jobs)
               << std::flush;
     std::size_t done = 0;
@@ -317,7 +319,7 @@ int diff(const DiffOptions& o) {
   }
   std::cout << fmt::format(
       "\n{} {}: {} same, {} differ, {} skipped, {} not compared (error); {:.1f} s wall at -j{}\n",
-      rows.size(), o.cases.empty() ? "cells" : "case(s)", count[replay::DiffResult::Kind::Same],
+      rows.size(), o.cases.empty() ? "cell(s)" : "case(s)", count[replay::DiffResult::Kind::Same],
       count[replay::DiffResult::Kind::Diff], count[replay::DiffResult::Kind::Skip],
       count[replay::DiffResult::Kind::Error], wall, jobs);
   if (!o.json.empty()) {

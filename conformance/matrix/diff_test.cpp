@@ -127,8 +127,14 @@ TEST_F(VslabDiff, AnotherWrrSequenceIsReportedAsAnotherServer) {
   auto d = diff("--filter 'dr/wrr/scheduler/tcp'", "wrr-off-by-one");
   EXPECT_EQ(d.output.exit_code, 1) << d.output.text;
   ASSERT_EQ(d.result["dr/wrr/scheduler/tcp"], "diff") << d.output.text;
-  // The spec's sequence for weights 4,3,2 starts at rs3 (harness/dut's scan order rs3,rs2,rs1).
-  EXPECT_NE(d.line["dr/wrr/scheduler/tcp"].find("A delivered it to rs"), std::string::npos)
+  // The spec's sequence starts at rs3 (the server added last is scanned first); the faulty
+  // director's first pick is another: a correct diff names both servers, and the field.
+  EXPECT_NE(d.line["dr/wrr/scheduler/tcp"].find("rs3 frame 1: A delivered it to rs3, B to rs"),
+            std::string::npos)
+      << d.output.text;
+  EXPECT_NE(d.line["dr/wrr/scheduler/tcp"].find("eth.dst A="), std::string::npos) << d.output.text;
+  EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(d.dir["dr/wrr/scheduler/tcp"]) / "B" /
+                                      "captured-rs3.pcap"))
       << d.output.text;
 }
 
@@ -151,7 +157,7 @@ TEST_F(VslabDiff, ACaseFolderIsComparedFrameByFrame) {
 TEST(VslabDiffUsage, BadArgumentsAreUsageErrors) {
   const std::string vslab = VSLAB_BINARY;
   for (const auto& [args, says] : std::initializer_list<std::pair<std::string, std::string>>{
-           {"diff --dut builtin", "--against is required"},
+           {"diff --dut builtin", "--against KIND is required"},
            {"diff --against nonsense", "unknown DUT kind 'nonsense'"},
            {"diff --against builtin --filter 'nat/*' somecase", "cannot be used with case"},
            {"diff --against builtin --filter 'nope/*'", "no cell matches --filter 'nope/*'"},

@@ -43,6 +43,8 @@ void run_mode(const std::string& mode, const std::vector<const Cell*>& cells,
     out.push_back(r);
     if (progress) progress(r);
   }
+  bed.reset();
+  if (options.mode_done) options.mode_done(mode);
 }
 
 std::vector<CellResult> run_here(const std::vector<Cell>& cells, const RunOptions& options,

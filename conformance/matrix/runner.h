@@ -20,6 +20,9 @@ struct RunOptions {
   // What runs a cell on its bed; empty: run_cell (the conformance checks). `vslab diff` runs
   // the cell and compares what the DUT delivered with another DUT.
   std::function<CellResult(MatrixBed&, const Cell&)> cell_runner;
+  // Called when a mode's cells are done and its bed is down (in the process that ran them: a
+  // -j worker leaves with _exit, so what a cell_runner keeps per mode must go here).
+  std::function<void(const std::string& mode)> mode_done;
 };
 
 // Results in the order of `cells`. progress() is called as each result is known (in this

@@ -234,6 +234,7 @@ class Replay {
         inject_and_check(dut);
       } catch (const Failure& f) {
         write_failure_case(f.what(), dut.name());
+        if (f.mismatch && !f.mismatch->elsewhere.empty()) write_captured(f.mismatch->elsewhere);
         outcome = fail(f.what(), f.report);
         outcome.mismatch = f.mismatch;
       }
@@ -274,6 +275,18 @@ class Replay {
                        const auto &x = a.frame.timestamp, &y = b.frame.timestamp;
                        return x.tv_sec != y.tv_sec ? x.tv_sec < y.tv_sec : x.tv_usec < y.tv_usec;
                      });
+  }
+
+  // captured-<port>.pcap beside the checker's, for a port the failed check did not name (where
+  // the frame went instead).
+  void write_captured(const std::string& name) {
+    try {
+      const auto& captured = port(name).captured();
+      port::write_pcap((checker_->case_dir() / ("captured-" + name + ".pcap")).string(),
+                       std::vector<port::Frame>(captured.begin(), captured.end()));
+    } catch (const std::exception&) {
+      // The diff is reported either way.
+    }
   }
 
   // What the ports sent during this case, in order.
@@ -402,6 +415,7 @@ class Replay {
     std::size_t fewest = SIZE_MAX;
     for (auto& [name, p] : ports_) {
       if (name == m.port) continue;
+      p->poll_now();  // only the expected port was being read
       if (auto best = closest(*p, want); best && best->mismatches() < fewest) {
         fewest = best->mismatches();
         m.elsewhere = name;
