@@ -16,31 +16,10 @@
 #include <nlohmann/json.hpp>
 
 #include "topology/netns.h"
+#include "vslab_process.h"
 
 namespace vslab::matrix {
 namespace {
-
-struct Output {
-  int exit_code = -1;
-  std::string text;
-};
-
-Output run(const std::string& cmd) {
-  Output out;
-  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
-  if (!pipe) return out;
-  char buffer[4096];
-  while (std::size_t n = fread(buffer, 1, sizeof buffer, pipe)) out.text.append(buffer, n);
-  int status = pclose(pipe);
-  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
-
-std::string fault_config(const std::string& fault) {
-  const std::string config = testing::TempDir() + "vslab-diff-" + fault + ".toml";
-  std::ofstream(config) << "vsd_args = [\"--test-fault\", \"" << fault << "\"]\n";
-  return config;
-}
 
 struct Diff {
   Output output;

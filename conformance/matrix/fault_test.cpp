@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "topology/netns.h"
+#include "vslab_process.h"
 
 namespace vslab::matrix {
 namespace {
@@ -27,31 +28,9 @@ struct Run {
   std::map<std::string, std::string> cases;  // failed cell -> the case folder it wrote
 };
 
-std::string config_for(const std::string& fault) {
-  const std::string config = testing::TempDir() + "vslab-fault-" + fault + ".toml";
-  std::ofstream(config) << "vsd_args = [\"--test-fault\", \"" << fault << "\"]\n";
-  return config;
-}
-
-struct Output {
-  int exit_code = -1;
-  std::string text;
-};
-
-Output run(const std::string& cmd) {
-  Output out;
-  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
-  if (!pipe) return out;
-  char buffer[4096];
-  while (std::size_t n = fread(buffer, 1, sizeof buffer, pipe)) out.text.append(buffer, n);
-  int status = pclose(pipe);
-  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
-
 Run conform_with_fault(const std::string& fault, const std::string& filter) {
   const std::string dir = testing::TempDir();
-  const std::string config = config_for(fault);
+  const std::string config = fault_config(fault);
   const std::string report = dir + "vslab-fault-" + fault + ".json";
   const std::string cmd = std::string(VSLAB_BINARY) + " conform --dut builtin --dut-config " +
                           config + " --filter '" + filter + "' --json " + report + " --pcap-dir " +
@@ -123,7 +102,7 @@ TEST_F(MatrixFault, AFailedCellWritesACaseThatReplaysAndFailsTheSameWay) {
     ASSERT_EQ(conform.cases.count(cell), 1u) << conform.details;
     const std::string replay = std::string(VSLAB_BINARY) + " replay " + conform.cases[cell] +
                                " --pcap-dir " + testing::TempDir() + "vslab-replay-pcaps";
-    auto faulty = run(replay + " --dut builtin --dut-config " + config_for(fault));
+    auto faulty = run(replay + " --dut builtin --dut-config " + fault_config(fault));
     EXPECT_EQ(faulty.exit_code, 1) << faulty.text;
     EXPECT_NE(faulty.text.find("FAIL"), std::string::npos) << faulty.text;
     EXPECT_NE(faulty.text.find(field), std::string::npos) << faulty.text;
