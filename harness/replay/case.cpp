@@ -728,6 +728,7 @@ void write_case(const std::filesystem::path& dir, const CaseToWrite& c) {
   toml += "rules = \"\"\"\n" + escaped + "\"\"\"\n";
   toml += "timing = " + toml_string(timing_name(c.timing)) + "\n";
   if (c.no_other) toml += "no_other = " + toml_strings(*c.no_other) + "\n";
+  if (!c.quiet_hosts) toml += "quiet_hosts = false\n";
   for (const auto& [port, frames] : in) {
     toml += fmt::format("\n[[input]]\nport = {}\nfile = {}\n", toml_string(port),
                         toml_string("in-" + port + ".pcap"));

@@ -130,6 +130,7 @@ struct CaseToWrite {
   };
   std::vector<Expected> expected;
   std::vector<Patch> patches;  // inputs set from captured variables (FULLNAT's lport)
+  bool quiet_hosts = true;
   std::optional<std::vector<std::string>> no_other;
   std::vector<AdminStep> admin;
 };

@@ -137,6 +137,7 @@ CaseToWrite case_of_run(const Observed& a, const topo::Topology& topology,
   c.timing = Timing::AfterExpected;
   c.inputs = a.sent;
   c.admin = a.admin;
+  c.quiet_hosts = a.quiet_hosts;
   std::vector<LocalPort> lports;
   for (const auto& got : a.received) {
     CaseToWrite::Expected x;
@@ -290,6 +291,15 @@ DiffResult diff_against(const std::string& id, const Observed& a, const topo::To
 
 DiffResult diff_case(const Case& c, const dut::DutSpec& a, const dut::DutSpec& b,
                      const DiffPlaces& places) {
+  // A mode B does not claim is known before A runs.
+  try {
+    const auto& mode = c.topology_model.lvs.mode;
+    if (auto on_b = dut::make_dut(b); !mode.empty() && !on_b->claims_mode(mode))
+      return result(DiffResult::Kind::Skip,
+                    fmt::format("SKIP {}: not claimed by B ({}): mode {}", c.name, b.kind, mode));
+  } catch (const std::exception& e) {
+    return result(DiffResult::Kind::Error, fmt::format("ERROR {}: B: {}", c.name, e.what()));
+  }
   ReplayOptions options;
   options.dut = a;
   options.pcap_dir = places.dir / "A-own-check";
@@ -303,7 +313,8 @@ DiffResult diff_case(const Case& c, const dut::DutSpec& a, const dut::DutSpec& b
                                 on_a.line.substr(std::string("SKIP : ").size() + c.name.size())));
     return r;
   }
-  Observed observed{c.topology, c.rules, c.admin, std::move(on_a.sent), std::move(on_a.received)};
+  Observed observed{c.topology,   c.rules, c.admin, std::move(on_a.sent), std::move(on_a.received),
+                    c.quiet_hosts};
   std::string note;
   if (on_a.kind == ReplayOutcome::Kind::Fail)
     note =

@@ -23,6 +23,7 @@ struct Observed {
   std::string rules;     // ipvsadm save format
   std::vector<AdminStep> admin;
   std::vector<InputFrame> sent, received;
+  bool quiet_hosts = true;  // as the run had them (Case::quiet_hosts)
 };
 
 // The fields in which two correct directors may differ, for a frame that arrived on `port`;
