@@ -255,13 +255,6 @@ class Replay {
     outcome.report = report.empty() ? "" : indent(report);
     return outcome;
   }
-  ReplayOutcome skip(const std::string& why) {
-    ReplayOutcome outcome;
-    outcome.kind = ReplayOutcome::Kind::Skip;
-    outcome.line = fmt::format("SKIP {}: {}", case_.name, why);
-    return outcome;
-  }
-
   port::Port& port(const std::string& name) { return *ports_.at(name); }
 
   void observe(ReplayOutcome& outcome) {
