@@ -114,10 +114,10 @@ GuestImage prepare_guest_image(const fs::path& cache, const fs::path& kernel_pac
   write_text(work / "build-image.sh", kBuildImageScript);
   write_text(work / "init", kGuestInit);
   // Its scratch space inside `work`, so that a build killed half way leaves nothing in /tmp.
-  auto built = run_with_input({"env", "TMPDIR=" + work.string(), "sh",
-                               (work / "build-image.sh").string(), kernel_package.string(),
-                               (work / "init").string(), (work / "image").string()},
-                              "");
+  auto built =
+      run_with_input({"env", "TMPDIR=" + work.string(), "sh", (work / "build-image.sh").string(),
+                      kernel_package.string(), (work / "init").string(), (work / "image").string()},
+                     "");
   if (!built.ok()) {
     fs::remove_all(work);
     throw std::runtime_error(fmt::format("building the qemu-kernel guest from {} failed:\n{}",
