@@ -6,7 +6,8 @@ set -eu
 packages="g++ cmake ninja-build pkg-config clang-format
 libtins-dev libpcap-dev libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev
 libgtest-dev libgmock-dev libbenchmark-dev
-iproute2 ethtool nftables tcpdump iputils-ping procps busybox curl libxml2-utils ipvsadm"
+iproute2 ethtool nftables tcpdump iputils-ping procps busybox curl libxml2-utils ipvsadm
+gnuplot-nox"
 
 missing=""
 for p in $packages; do
