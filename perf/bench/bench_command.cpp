@@ -137,8 +137,8 @@ int run_bench(const Options& o) {
           if (!c.setup->skip_reason().empty() || (c.flows && si != 0)) continue;
           RunSpec spec{size, c.flows ? c.flows : o.flows, 0, o.duration, false};
           Pair p;
-          p.raw = measure(raw->path(), spec, o.cores);
-          p.config = measure(c.setup->path(), spec, o.cores);
+          p.raw = measure(*raw, spec, o.cores);
+          p.config = measure(*c.setup, spec, o.cores);
           row_for(report, c.setup->name(), size, spec.flows, c.is_dut, c.flows != 0)
               .pairs.push_back(p);
           if (!c.flows) raw_rows[si]->pairs.push_back({p.raw, p.raw});
@@ -153,8 +153,8 @@ int run_bench(const Options& o) {
         if (!c.setup->skip_reason().empty() || c.flows) continue;
         RunSpec spec{frame_sizes.front(), o.flows, o.latency_rate, o.duration, true};
         Row& row = row_for(report, c.setup->name(), spec.frame_size, o.flows, c.is_dut, false);
-        Sample raw_sample = measure(raw->path(), spec, o.cores);
-        Sample s = measure(c.setup->path(), spec, o.cores);
+        Sample raw_sample = measure(*raw, spec, o.cores);
+        Sample s = measure(*c.setup, spec, o.cores);
         row.raw_latency = percentiles(raw_sample.latencies_ns);
         row.latency = percentiles(s.latencies_ns);
         row.latency_ns = std::move(s.latencies_ns);
@@ -172,10 +172,10 @@ int run_bench(const Options& o) {
         for (uint32_t size : frame_sizes) {
           if (!c.setup->skip_reason().empty() || c.flows) continue;
           RunSpec spec{size, o.flows, 0, o.duration, false};
-          Sample raw_sample = measure(raw->path(), spec, o.cores);
+          Sample raw_sample = measure(*raw, spec, o.cores);
           Row& row = row_for(report, c.setup->name(), size, o.flows, c.is_dut, false);
           row.no_drop_raw_pps = raw_sample.delivered_pps;
-          row.no_drop_pps = no_drop_rate(c.setup->path(), spec, o.cores, raw_sample.offered_pps,
+          row.no_drop_pps = no_drop_rate(*c.setup, spec, o.cores, raw_sample.offered_pps,
                                          report.loss_threshold, o.no_drop_steps);
           std::cerr << fmt::format("no-drop {:>4} B {:<24} {:.3f} Mpps\n", size + 4,
                                    c.setup->name(), *row.no_drop_pps / 1e6);

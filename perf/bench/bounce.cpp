@@ -1,6 +1,8 @@
 #include "bench/bounce.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <time.h>
 
 #include <cstring>
 
@@ -50,6 +52,15 @@ BounceForwarder::~BounceForwarder() {
 void BounceForwarder::start() {
   stop_ = false;
   thread_ = std::thread([this] { run(); });
+}
+
+uint64_t BounceForwarder::cpu_ns() const {
+  clockid_t clock;
+  timespec t{};
+  if (pthread_getcpuclockid(const_cast<std::thread&>(thread_).native_handle(), &clock) != 0 ||
+      clock_gettime(clock, &t) != 0)
+    return 0;
+  return uint64_t(t.tv_sec) * 1000000000u + uint64_t(t.tv_nsec);
 }
 
 void BounceForwarder::stop() {

@@ -35,6 +35,7 @@ class BounceForwarder {
   void start();
   void stop();
   uint64_t forwarded() const { return forwarded_.load(std::memory_order_relaxed); }
+  uint64_t cpu_ns() const;  // the forwarding thread's CPU time
 
  private:
   struct Rings;

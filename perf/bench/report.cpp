@@ -45,6 +45,15 @@ std::string limited_by(const Row& row) {
   return "generator (0 lost)";
 }
 
+// Median of the director's CPU ns per delivered frame over the pairs, where measured.
+std::optional<double> director_ns(const Row& row) {
+  std::vector<double> v;
+  for (const auto& p : row.pairs)
+    if (p.config.director_ns_per_frame) v.push_back(*p.config.director_ns_per_frame);
+  if (v.empty()) return std::nullopt;
+  return median_of(v);
+}
+
 std::string ratio_text(const std::optional<Spread>& s) {
   if (!s) return "-";
   return fmt::format("{:.2f} ({:.2f}-{:.2f})", s->median, s->min, s->max);
@@ -79,9 +88,9 @@ std::string format_table(const Report& r) {
       "cores: generator {}, director {}, sink {}; load average {:.1f} before, {:.1f} after\n\n",
       r.mode, r.dut, r.pairs, r.seconds, r.cores.generator, r.cores.director, r.cores.sink,
       r.load_before, r.load_after);
-  out += fmt::format("{:<24} {:>5} {:>7} {:>10} {:>10} {:>7} {:>7} {:>20} {:>9}  {}\n", "config",
-                     "frame", "flows", "delivered", "offered", "Gbit/s", "loss%",
-                     "ratio to raw (pairs)", "core0/1%", "limited by");
+  out += fmt::format("{:<24} {:>5} {:>7} {:>10} {:>10} {:>7} {:>7} {:>20} {:>9} {:>8}  {}\n",
+                     "config", "frame", "flows", "delivered", "offered", "Gbit/s", "loss%",
+                     "ratio to raw (pairs)", "core0/1%", "dir ns/f", "limited by");
   for (const auto& row : r.rows) {
     if (!row.skip_reason.empty()) {
       out += fmt::format("{:<24} {:>5} {:>7} skipped: {}\n", row.config, wire_size(row.frame_size),
@@ -94,16 +103,20 @@ std::string format_table(const Report& r) {
     double loss = median_over(row, [](const Pair& p) { return p.config.loss(); });
     double cpu0 = median_over(row, [](const Pair& p) { return p.config.cpu_busy[0]; });
     double cpu1 = median_over(row, [](const Pair& p) { return p.config.cpu_busy[1]; });
+    auto ns = director_ns(row);
     out += fmt::format(
-        "{:<24} {:>5} {:>7} {:>9.3f}M {:>9.3f}M {:>7.2f} {:>7.2f} {:>20} {:>4.0f}/{:<4.0f}  {}\n",
+        "{:<24} {:>5} {:>7} {:>9.3f}M {:>9.3f}M {:>7.2f} {:>7.2f} {:>20} {:>4.0f}/{:<4.0f} {:>8}  "
+        "{}\n",
         row.config, wire_size(row.frame_size), row.flows, delivered / 1e6, offered / 1e6,
         delivered * wire_size(row.frame_size) * 8 / 1e9, loss * 100, ratio_text(ratio_spread(row)),
-        cpu0, cpu1, limited_by(row));
+        cpu0, cpu1, ns ? fmt::format("{:.0f}", *ns) : "-", limited_by(row));
   }
   out +=
       "\n(delivered, offered: median pps of the configuration's runs; ratio to raw: delivered "
       "over the raw run just before it,\n median (min-max) of the pairs; raw rows are the raw "
-      "runs themselves)\n";
+      "runs themselves;\n dir ns/f: the director's own CPU time (its threads, and the kernel work "
+      "of "
+      "their system calls) per\n delivered frame, which other load on its core does not change)\n";
 
   // The DUT against each baseline, at every frame size: quotients of the median ratios.
   std::string versus;
@@ -118,6 +131,13 @@ std::string format_table(const Report& r) {
       if (bs && bs->median > 0) line += fmt::format(" {:.2f}x {}", dut->median / bs->median, base);
     }
     line += fmt::format(" {:.2f}x raw", dut->median);
+    const Row* bounce = find_row(r, "af-packet-bounce", row.frame_size);
+    auto dut_ns = director_ns(row);
+    auto bounce_ns = bounce ? director_ns(*bounce) : std::nullopt;
+    if (dut_ns && bounce_ns && *dut_ns > 0)
+      line +=
+          fmt::format("; CPU per frame {:.0f} ns vs the bounce's {:.0f} ns ({:.2f} of its rate)",
+                      *dut_ns, *bounce_ns, *bounce_ns / *dut_ns);
     versus += line + "\n";
   }
   if (!versus.empty())
@@ -167,7 +187,9 @@ std::string to_json(const Report& r) {
                 {"cpu0_busy_pct", s.cpu_busy[0]},
                 {"cpu1_busy_pct", s.cpu_busy[1]},
                 {"sink_ring_drops", s.sink_ring_drops},
-                {"generator_refused_sends", s.generator_refused}};
+                {"generator_refused_sends", s.generator_refused},
+                {"director_ns_per_frame",
+                 s.director_ns_per_frame ? json(*s.director_ns_per_frame) : json(nullptr)}};
   };
   json rows = json::array();
   for (const auto& row : r.rows) {

@@ -93,7 +93,8 @@ InterruptGuard::~InterruptGuard() {
   sigaction(SIGTERM, &old_term, nullptr);
 }
 
-Sample measure(const Path& path, const RunSpec& spec, const Cores& cores) {
+Sample measure(const Setup& setup, const RunSpec& spec, const Cores& cores) {
+  const Path& path = setup.path();
   Sink sink({path.sink_netns, path.sink_ifname, spec.latency, cores.sink});
   GeneratorConfig g;
   g.netns = path.client_netns;
@@ -124,12 +125,14 @@ Sample measure(const Path& path, const RunSpec& spec, const Cores& cores) {
   auto c0 = cpu_times();
   uint64_t o0 = tx_packets(path.client_netns, path.client_ifname), d0 = sink.frames();
   uint64_t r0 = generator.refused();
+  auto cpu0 = setup.director_cpu_ns();
   wait_for(
       std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(spec.seconds)));
   auto t1 = Clock::now();
   auto c1 = cpu_times();
   uint64_t o1 = tx_packets(path.client_netns, path.client_ifname), d1 = sink.frames();
   uint64_t r1 = generator.refused();
+  auto cpu1 = setup.director_cpu_ns();
   generator.stop();
   sink.stop();
 
@@ -143,15 +146,16 @@ Sample measure(const Path& path, const RunSpec& spec, const Cores& cores) {
   s.sink_ring_drops = sink.ring_drops();
   s.generator_refused = r1 - r0;
   s.latencies_ns = sink.latencies_ns();
+  if (cpu0 && cpu1 && d1 > d0) s.director_ns_per_frame = double(*cpu1 - *cpu0) / double(d1 - d0);
   return s;
 }
 
-double no_drop_rate(const Path& path, RunSpec spec, const Cores& cores, double ceiling_pps,
+double no_drop_rate(const Setup& setup, RunSpec spec, const Cores& cores, double ceiling_pps,
                     double loss_threshold, int steps) {
   double low = 0, high = ceiling_pps;
   for (int i = 0; i < steps; ++i) {
     spec.rate_pps = (low + high) / 2;
-    Sample s = measure(path, spec, cores);
+    Sample s = measure(setup, spec, cores);
     // The generator may fall short of the rate asked for: what passed is what was offered.
     if (s.loss() <= loss_threshold)
       low = std::max(low, std::min(spec.rate_pps, s.offered_pps));

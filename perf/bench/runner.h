@@ -29,6 +29,8 @@ struct Sample {
   uint64_t sink_ring_drops = 0;
   uint64_t generator_refused = 0;  // send() calls the kernel refused (EAGAIN)
   std::vector<uint32_t> latencies_ns;
+  // The director's own CPU time per delivered frame, where it can be told (Setup).
+  std::optional<double> director_ns_per_frame;
   double loss() const {
     return offered_pps > 0 ? std::max(0.0, 1 - delivered_pps / offered_pps) : 0;
   }
@@ -48,11 +50,11 @@ class InterruptGuard {
 
 // Sends spec's load through the path: warm-up (at least 1 s, and until the sink has seen as
 // many frames as there are flows, so that a director's table holds them all), then the window.
-Sample measure(const Path& path, const RunSpec& spec, const Cores& cores);
+Sample measure(const Setup& setup, const RunSpec& spec, const Cores& cores);
 
 // The no-drop rate: binary search on the offered rate between 0 and `ceiling_pps`, `steps`
 // windows of `seconds`, a rate passing when its loss is at most `loss_threshold` (a fraction).
-double no_drop_rate(const Path& path, RunSpec spec, const Cores& cores, double ceiling_pps,
+double no_drop_rate(const Setup& setup, RunSpec spec, const Cores& cores, double ceiling_pps,
                     double loss_threshold, int steps);
 
 struct Percentiles {

@@ -1,8 +1,11 @@
 #include "bench/setups.h"
 
 #include <sched.h>
+#include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include <fmt/core.h>
@@ -57,6 +60,26 @@ void pin_namespace(const std::string& netns, int core) {
   }
 }
 
+// utime + stime of every process of the namespace (all their threads), in ns.
+uint64_t namespace_cpu_ns(const std::string& netns) {
+  uint64_t ticks = 0;
+  for (int pid : topo::pids_in_netns(netns)) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    auto close = text.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(text.substr(close + 2));
+    std::string f;
+    uint64_t utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && fields >> f; ++i) {
+      if (i == 14) utime = std::stoull(f);
+      if (i == 15) stime = std::stoull(f);
+    }
+    ticks += utime + stime;
+  }
+  return ticks * (1000000000u / uint64_t(sysconf(_SC_CLK_TCK)));
+}
+
 class TopologySetup : public Setup {
  public:
   // next_hop_node: the node whose eth0 the generator addresses its frames to.
@@ -89,6 +112,7 @@ class BounceSetup final : public TopologySetup {
     forwarder_->start();
   }
   ~BounceSetup() override { forwarder_.reset(); }
+  std::optional<uint64_t> director_cpu_ns() const override { return forwarder_->cpu_ns(); }
 
  private:
   std::unique_ptr<BounceForwarder> forwarder_;
@@ -101,6 +125,10 @@ class DutSetup final : public TopologySetup {
       : TopologySetup(std::move(label), std::move(live), "director"), dut_(std::move(dut)) {}
   ~DutSetup() override {
     if (dut_) dut_->stop();
+  }
+  std::optional<uint64_t> director_cpu_ns() const override {
+    if (!skip_reason_.empty()) return std::nullopt;
+    return namespace_cpu_ns(live_->netns("director"));
   }
   void start(const std::string& mode, const Cores& cores) {
     try {

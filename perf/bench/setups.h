@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,10 @@ class Setup {
   const Path& path() const { return path_; }
   // Why the configuration cannot run here (empty when it can).
   const std::string& skip_reason() const { return skip_reason_; }
+  // CPU time the director has used so far (ns), where it runs as threads or processes of
+  // its own (a DUT's namespace, the bounce forwarder); nothing for the kernel's forwarding,
+  // which runs in the generator's softirq. Includes the kernel work its system calls do.
+  virtual std::optional<uint64_t> director_cpu_ns() const { return std::nullopt; }
 
  protected:
   std::string name_;
