@@ -33,7 +33,15 @@ class PacketSocket {
   // blocks back to the kernel. The span points into the ring: it may be rewritten in place
   // and is valid only during the call. Returns the number of frames.
   template <class OnFrame>
-  std::size_t drain(OnFrame&& on_frame);
+  std::size_t drain(OnFrame&& on_frame) {
+    return drain(on_frame, [](std::span<const uint8_t>) {});
+  }
+  // The same, and calls look_ahead(frame) kLookAhead frames before on_frame reaches that
+  // frame, so that what handling it will read (its connection's bucket) can be prefetched
+  // while the frames before it are handled.
+  template <class OnFrame, class LookAhead>
+  std::size_t drain(OnFrame&& on_frame, LookAhead&& look_ahead);
+  static constexpr uint32_t kLookAhead = 4;
 
   // Copies a frame into the next free TX slot; false (and counted) when none is free.
   bool queue(std::span<const uint8_t> frame);
