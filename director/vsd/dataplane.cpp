@@ -151,7 +151,7 @@ void BasicDataplane<Port>::handle(std::size_t port, std::span<uint8_t> frame, bo
 }
 
 template <DataPort Port>
-void BasicDataplane<Port>::prefetch(std::span<const uint8_t> frame) const {
+void BasicDataplane<Port>::prefetch(std::span<const uint8_t> frame, bool entry) const {
   // Ethernet + an IPv4 header + the ports; fragments and other protocols are not looked up
   // by their ports, so they are not worth a guess.
   if (frame.size() < 14 + 20 + 4 || frame[12] != 0x08 || frame[13] != 0x00) return;
@@ -167,8 +167,13 @@ void BasicDataplane<Port>::prefetch(std::span<const uint8_t> frame) const {
   const Proto proto = Proto(ip[9]);
   const Endpoint src{Ipv4{be32(ip + 12)}, be16(ip + ihl)};
   const Endpoint dst{Ipv4{be32(ip + 16)}, be16(ip + ihl + 2)};
-  conns_.prefetch_in(proto, src, dst);
-  conns_.prefetch_out(proto, src, dst);
+  if (entry) {
+    conns_.prefetch_in_entry(proto, src, dst);
+    conns_.prefetch_out_entry(proto, src, dst);
+  } else {
+    conns_.prefetch_in(proto, src, dst);
+    conns_.prefetch_out(proto, src, dst);
+  }
 }
 
 template <DataPort Port>
