@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -9,6 +10,7 @@
 
 #include <fmt/core.h>
 
+#include "bench/cps.h"
 #include "bench/report.h"
 #include "bench/runner.h"
 #include "bench/setups.h"
@@ -32,6 +34,7 @@ struct Options {
   double loss_threshold_pct = 0.1;
   int no_drop_steps = 7;
   double latency_rate = 20000;
+  double cps_seconds = 2;
   std::string json_file, plot_file;
   std::string topology_dir = std::string(VSLAB_SOURCE_DIR) + "/perf/bench/topologies";
   Cores cores;
@@ -90,6 +93,7 @@ int run_bench(const Options& o) {
   report.pairs = o.pairs;
   report.cores = o.cores;
   report.latency_rate = o.latency_rate;
+  report.cps_seconds = o.cps_seconds;
   report.loss_threshold = o.loss_threshold_pct / 100;
   report.load_before = load_average();
   std::vector<uint32_t> frame_sizes;
@@ -180,6 +184,32 @@ int run_bench(const Options& o) {
           std::cerr << fmt::format("no-drop {:>4} B {:<24} {:.3f} Mpps\n", size + 4,
                                    c.setup->name(), *row.no_drop_pps / 1e6);
         }
+    if (o.cps_seconds > 0 && configs.back().setup->skip_reason().empty()) {
+      CpsRow row;
+      row.config = label;
+      row.skip_reason = o.mode == "nat" ? cps_unavailable()
+                                        : "measured in NAT only for now (DR and TUN real servers "
+                                          "need the VIP on lo and a way back to the client)";
+      if (row.skip_reason.empty()) {
+        auto raw_tcp = make_raw(o.topology_dir, true);
+        auto dut_tcp = make_dut(o.topology_dir, new_dut(), o.mode, label, o.cores, true);
+        auto run_dir =
+            std::filesystem::temp_directory_path() / fmt::format("vslab-bench-{}", getpid());
+        WebServer raw_server(*raw_tcp, (run_dir / "raw").string(), o.cores.sink);
+        WebServer dut_server(*dut_tcp, (run_dir / "dut").string(), o.cores.sink);
+        for (int round = 1; round <= o.pairs; ++round) {
+          auto a = measure_cps(*raw_tcp, o.cps_seconds, o.cores.generator);
+          auto b = measure_cps(*dut_tcp, o.cps_seconds, o.cores.generator);
+          row.pairs.push_back({a.connections_per_second, b.connections_per_second});
+          row.errors = b.errors;
+          std::cerr << fmt::format("cps round {}/{}: raw {:.0f}, {} {:.0f}\n", round, o.pairs,
+                                   a.connections_per_second, label, b.connections_per_second);
+        }
+        std::error_code ec;
+        std::filesystem::remove_all(run_dir, ec);
+      }
+      report.cps.push_back(row);
+    }
     std::cerr << "vslab bench: tearing down\n";
   } catch (const Interrupted&) {
     std::cerr << "vslab bench: interrupted; everything it made is removed\n";
@@ -256,6 +286,10 @@ void add_bench_command(CLI::App& app, int& status) {
   cmd->add_option("--latency-rate", o->latency_rate,
                   "Offered pps of the latency runs (stamped frames, first size); 0 for none")
       ->check(CLI::Range(0.0, 10e6))
+      ->capture_default_str();
+  cmd->add_option("--cps-duration", o->cps_seconds,
+                  "Seconds per TCP connections-per-second run (wrk against nginx, NAT); 0 for none")
+      ->check(CLI::Range(0.0, 600.0))
       ->capture_default_str();
   cmd->add_option("--json", o->json_file, "Write every run and summary as JSON");
   cmd->add_option("--plot", o->plot_file, "Write a PNG: pps by frame size, latency CDF (gnuplot)");

@@ -183,6 +183,27 @@ std::string format_table(const Report& r) {
     }
   }
   if (!extra.empty()) out += "\n" + extra;
+
+  for (const auto& c : r.cps) {
+    if (!c.skip_reason.empty()) {
+      out += fmt::format("\nTCP connections/s: skipped: {}\n", c.skip_reason);
+      continue;
+    }
+    if (c.pairs.empty()) continue;
+    std::vector<double> raw, config, ratio;
+    for (auto [a, b] : c.pairs) {
+      raw.push_back(a);
+      config.push_back(b);
+      ratio.push_back(a > 0 ? b / a : 0);
+    }
+    out += fmt::format(
+        "\nTCP connections/s (wrk -t1 -c64 \"Connection: close\" in the client, nginx in the real "
+        "server, {:g} s each):\n  raw {:.0f}, {} {:.0f}: {:.2f} ({:.2f}-{:.2f}) of raw{}\n",
+        r.cps_seconds, median_of(raw), c.config, median_of(config), median_of(ratio),
+        *std::min_element(ratio.begin(), ratio.end()),
+        *std::max_element(ratio.begin(), ratio.end()),
+        c.errors.empty() ? "" : "; wrk: " + c.errors);
+  }
   return out;
 }
 
@@ -240,6 +261,18 @@ std::string to_json(const Report& r) {
       {"load_average_before", r.load_before},
       {"load_average_after", r.load_after},
       {"rows", rows}};
+  json cps = json::array();
+  for (const auto& c : r.cps) {
+    json j{{"config", c.config}, {"seconds", r.cps_seconds}};
+    if (!c.skip_reason.empty()) j["skipped"] = c.skip_reason;
+    json pairs = json::array();
+    for (auto [a, b] : c.pairs)
+      pairs.push_back({{"raw_cps", a}, {"config_cps", b}, {"ratio", a > 0 ? b / a : 0}});
+    j["pairs"] = pairs;
+    if (!c.errors.empty()) j["wrk_errors"] = c.errors;
+    cps.push_back(j);
+  }
+  top["cps"] = cps;
   return top.dump(2) + "\n";
 }
 

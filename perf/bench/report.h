@@ -33,6 +33,14 @@ struct Row {
   std::vector<uint32_t> latency_ns;  // for the CDF
 };
 
+// TCP connections per second (cps.h), each DUT run right after a raw one.
+struct CpsRow {
+  std::string config;
+  std::vector<std::pair<double, double>> pairs;  // (raw, config) connections per second
+  std::string skip_reason;
+  std::string errors;  // what wrk reported, last run
+};
+
 struct Report {
   std::string mode, dut;
   double seconds = 0, latency_rate = 0, loss_threshold = 0;
@@ -40,6 +48,8 @@ struct Report {
   Cores cores;
   double load_before = 0, load_after = 0;  // /proc/loadavg, 1 minute
   std::vector<Row> rows;
+  std::vector<CpsRow> cps;
+  double cps_seconds = 0;
 };
 
 // Median (min, max) of the pairs' ratios to raw; nothing when the row has no pairs.

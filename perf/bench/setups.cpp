@@ -20,7 +20,7 @@ namespace vslab::bench {
 namespace {
 
 std::unique_ptr<topo::LiveTopology> bring_up(const std::string& topology_dir,
-                                             const std::string& file) {
+                                             const std::string& file, bool sink_filter = true) {
   auto path = (std::filesystem::path(topology_dir) / file).string();
   auto parsed = topo::parse_topology_file(path);
   if (!parsed.ok()) {
@@ -29,8 +29,10 @@ std::unique_ptr<topo::LiveTopology> bring_up(const std::string& topology_dir,
     throw std::runtime_error(all);
   }
   auto live = std::make_unique<topo::LiveTopology>(std::move(*parsed.topology));
-  topo::NetnsGuard in(live->netns("rs1"));
-  install_sink_filter("eth0");
+  if (sink_filter) {
+    topo::NetnsGuard in(live->netns("rs1"));
+    install_sink_filter("eth0");
+  }
   return live;
 }
 
@@ -82,6 +84,7 @@ uint64_t namespace_cpu_ns(const std::string& netns) {
 
 class TopologySetup : public Setup {
  public:
+  void use_destination(vsd::Ipv4 address) { path_.destination = path_.server = address; }
   // next_hop_node: the node whose eth0 the generator addresses its frames to.
   TopologySetup(std::string name, std::unique_ptr<topo::LiveTopology> live,
                 const std::string& next_hop_node)
@@ -91,6 +94,7 @@ class TopologySetup : public Setup {
     path_.sink_netns = live_->netns("rs1");
     path_.next_hop = mac_in(*live_, next_hop_node, "eth0");
     path_.destination = BenchAddresses::kVip;
+    path_.server = BenchAddresses::real_servers()[0];
   }
 
  protected:
@@ -130,14 +134,14 @@ class DutSetup final : public TopologySetup {
     if (!skip_reason_.empty()) return std::nullopt;
     return namespace_cpu_ns(live_->netns("director"));
   }
-  void start(const std::string& mode, const Cores& cores) {
+  void start(const std::string& mode, const Cores& cores, bool tcp) {
     try {
       dut_->start(*live_);
     } catch (const dut::DutUnavailable& e) {
       skip_reason_ = dut_->name() + " cannot run here: " + e.what();
       return;
     }
-    auto result = dut_->restore(bench_rules(mode));
+    auto result = dut_->restore(bench_rules(mode, tcp));
     if (!result.ok())
       throw std::runtime_error(dut_->name() + " refused the bench rules: " + result.output);
     pin_namespace(live_->netns("director"), cores.director);
@@ -149,7 +153,7 @@ class DutSetup final : public TopologySetup {
 
 }  // namespace
 
-std::string bench_rules(const std::string& mode) {
+std::string bench_rules(const std::string& mode, bool tcp) {
   std::string flag;
   if (mode == "nat")
     flag = "-m";
@@ -161,16 +165,19 @@ std::string bench_rules(const std::string& mode) {
     throw std::invalid_argument("vslab bench: mode '" + mode +
                                 "' is not measured yet (nat, dr and tun are)");
   auto vip = fmt::format("{}:{}", BenchAddresses::kVip.str(), BenchAddresses::kPort);
-  std::string rules = fmt::format("-A -u {} -s rr\n", vip);
+  const char* proto = tcp ? "-t" : "-u";
+  std::string rules = fmt::format("-A {} {} -s rr\n", proto, vip);
   for (const auto& rip : BenchAddresses::real_servers())
-    rules +=
-        fmt::format("-a -u {} -r {}:{} {} -w 1\n", vip, rip.str(), BenchAddresses::kPort, flag);
+    rules += fmt::format("-a {} {} -r {}:{} {} -w 1\n", proto, vip, rip.str(),
+                         BenchAddresses::kPort, flag);
   return rules;
 }
 
-std::unique_ptr<Setup> make_raw(const std::string& topology_dir) {
-  auto live = bring_up(topology_dir, "raw.toml");
+std::unique_ptr<Setup> make_raw(const std::string& topology_dir, bool tcp) {
+  auto live = bring_up(topology_dir, "raw.toml", !tcp);
   auto setup = std::make_unique<TopologySetup>("raw", std::move(live), "rs1");
+  // raw.toml's rs1 is 10.10.0.1: the address a TCP client must reach it on.
+  if (tcp) setup->use_destination(vsd::Ipv4::from_octets(10, 10, 0, 1));
   return setup;
 }
 
@@ -223,10 +230,10 @@ std::unique_ptr<Setup> make_bounce(const std::string& topology_dir, const Cores&
 
 std::unique_ptr<Setup> make_dut(const std::string& topology_dir, std::unique_ptr<dut::Dut> dut,
                                 const std::string& mode, const std::string& label,
-                                const Cores& cores) {
-  auto live = bring_up(topology_dir, "bench.toml");
+                                const Cores& cores, bool tcp) {
+  auto live = bring_up(topology_dir, "bench.toml", !tcp);
   auto setup = std::make_unique<DutSetup>(label, std::move(live), std::move(dut));
-  setup->start(mode, cores);
+  setup->start(mode, cores, tcp);
   return setup;
 }
 

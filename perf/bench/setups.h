@@ -21,6 +21,7 @@ struct Path {
   std::string sink_netns, sink_ifname = "eth0";
   vsd::Mac next_hop;  // the generator's destination MAC
   vsd::Ipv4 destination;
+  vsd::Ipv4 server;  // an address of the real server's own (where a web server is checked)
 };
 
 // Which cores run what (../shared/perf/baselines.md: generator on 0, director on 1).
@@ -60,7 +61,9 @@ class Setup {
 };
 
 // topology_dir holds bench.toml and raw.toml.
-std::unique_ptr<Setup> make_raw(const std::string& topology_dir);
+// tcp: for connections per second (cps.h): the real server's kernel keeps its frames (no sink
+// filter), and the DUT's service is TCP.
+std::unique_ptr<Setup> make_raw(const std::string& topology_dir, bool tcp = false);
 std::unique_ptr<Setup> make_linux_forward(const std::string& topology_dir, bool nft_dnat);
 std::unique_ptr<Setup> make_bounce(const std::string& topology_dir, const Cores& cores);
 // Starts the DUT in the director's namespace with the mode's rules (rr over the three real
@@ -68,9 +71,9 @@ std::unique_ptr<Setup> make_bounce(const std::string& topology_dir, const Cores&
 // that cannot run here (DutUnavailable) gives a Setup with a skip reason.
 std::unique_ptr<Setup> make_dut(const std::string& topology_dir, std::unique_ptr<dut::Dut> dut,
                                 const std::string& mode, const std::string& label,
-                                const Cores& cores);
+                                const Cores& cores, bool tcp = false);
 
 // The rules a DUT gets for a mode, in ipvsadm save format; throws for a mode bench cannot run.
-std::string bench_rules(const std::string& mode);
+std::string bench_rules(const std::string& mode, bool tcp = false);
 
 }  // namespace vslab::bench
