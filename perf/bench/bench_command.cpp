@@ -199,7 +199,9 @@ int run_bench(const Options& o) {
         WebServer dut_server(*dut_tcp, (run_dir / "dut").string(), o.cores.sink);
         for (int round = 1; round <= o.pairs; ++round) {
           auto a = measure_cps(*raw_tcp, o.cps_seconds, o.cores.generator);
+          throw_if_interrupted();
           auto b = measure_cps(*dut_tcp, o.cps_seconds, o.cores.generator);
+          throw_if_interrupted();
           row.pairs.push_back({a.connections_per_second, b.connections_per_second});
           row.errors = b.errors;
           std::cerr << fmt::format("cps round {}/{}: raw {:.0f}, {} {:.0f}\n", round, o.pairs,

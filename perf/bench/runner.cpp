@@ -80,6 +80,10 @@ CpuTimes cpu_times() {
 
 }  // namespace
 
+void throw_if_interrupted() {
+  if (interrupted) throw Interrupted();
+}
+
 InterruptGuard::InterruptGuard() {
   interrupted = false;
   struct sigaction sa {};

@@ -41,6 +41,8 @@ struct Sample {
 struct Interrupted : std::exception {
   const char* what() const noexcept override { return "interrupted"; }
 };
+// Throws Interrupted when a signal has come (for loops that do not wait through wait_for).
+void throw_if_interrupted();
 // Catches SIGINT and SIGTERM for the lifetime of the object.
 class InterruptGuard {
  public:
