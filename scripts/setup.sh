@@ -7,7 +7,7 @@ packages="g++ cmake ninja-build pkg-config clang-format
 libtins-dev libpcap-dev libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev
 libgtest-dev libgmock-dev libbenchmark-dev
 iproute2 ethtool nftables tcpdump iputils-ping procps busybox curl libxml2-utils ipvsadm
-qemu-system-x86 xz-utils binutils"
+qemu-system-x86 xz-utils binutils gnuplot-nox wrk nginx-light"
 
 missing=""
 for p in $packages; do
@@ -44,4 +44,9 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# nginx-light's package starts a web server on the machine's port 80; vslab bench only runs
+# nginx of its own inside a real server's namespace.
+case "$missing" in
+*nginx-light*) systemctl disable --now nginx >/dev/null 2>&1 || true ;;
+esac
 kernel_present || fetch_kernel
