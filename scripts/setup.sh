@@ -6,13 +6,34 @@ set -eu
 packages="g++ cmake ninja-build pkg-config clang-format
 libtins-dev libpcap-dev libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev
 libgtest-dev libgmock-dev libbenchmark-dev
-iproute2 ethtool nftables tcpdump iputils-ping procps busybox curl libxml2-utils ipvsadm"
+iproute2 ethtool nftables tcpdump iputils-ping procps busybox curl libxml2-utils ipvsadm
+qemu-system-x86 xz-utils binutils gnuplot-nox wrk nginx-light"
 
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+# The qemu-kernel DUT boots Debian's own kernel: its package is fetched here, once, so that
+# nothing is downloaded when tests run (harness/dut/qemu builds the guest from it).
+cache="${VSLAB_CACHE_DIR:-/var/cache/vslab}/debs"
+kernel_present() { ls "$cache"/linux-image-*-amd64_*_amd64.deb >/dev/null 2>&1; }
+fetch_kernel() {
+  kernel=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n 1)
+  [ -n "$kernel" ] || { echo "vslab setup: apt knows no linux-image-amd64 (apt-get update?)" >&2; return 1; }
+  mkdir -p "$cache"
+  (cd "$cache" && apt-get download -qq "$kernel" 2>/dev/null) ||
+    { echo "vslab setup: apt-get download $kernel failed" >&2; return 1; }
+}
+
+if [ -z "$missing" ]; then
+  kernel_present && exit 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "vslab setup: no Debian kernel package in $cache for the qemu-kernel DUT; run as root" >&2
+    exit 1
+  fi
+  fetch_kernel || { apt-get update -qq && fetch_kernel; }
+  exit
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "vslab setup: missing packages:$missing; run as root (or: apt-get install$missing)" >&2
@@ -23,3 +44,9 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# nginx-light's package starts a web server on the machine's port 80; vslab bench only runs
+# nginx of its own inside a real server's namespace.
+case "$missing" in
+*nginx-light*) systemctl disable --now nginx >/dev/null 2>&1 || true ;;
+esac
+kernel_present || fetch_kernel

@@ -102,8 +102,10 @@ void add_conform_command(CLI::App& app, int& status) {
   auto o = std::make_shared<ConformOptions>();
   auto* cmd = app.add_subcommand(
       "conform", "Run the conformance matrix (modes x schedulers x scenarios) against a director");
-  cmd->add_option("--dut", o->dut, "Device under test: builtin (vsd), kernel (IPVS), external")
-      ->check(CLI::IsMember({"builtin", "kernel", "external"}))
+  cmd->add_option("--dut", o->dut,
+                  "Device under test: builtin (vsd), kernel (IPVS), qemu-kernel (IPVS of a Debian "
+                  "kernel under qemu), external")
+      ->check(CLI::IsMember({"builtin", "kernel", "qemu-kernel", "external"}))
       ->capture_default_str();
   cmd->add_option("--dut-config", o->dut_config, "TOML file describing the DUT");
   cmd->add_option("--filter", o->filter,

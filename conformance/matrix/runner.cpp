@@ -22,9 +22,20 @@ void run_mode(const std::string& mode, const std::vector<const Cell*>& cells,
               const std::function<void(const CellResult&)>& progress) {
   std::unique_ptr<MatrixBed> bed;
   std::string unavailable;
+  // What the DUT claims is known before it starts: a mode it does not claim (FULLNAT on a
+  // kernel) never costs a bring-up, nor a guest's boot.
+  std::unique_ptr<dut::Dut> claims;
+  try {
+    claims = dut::make_dut(options.dut);
+  } catch (const std::exception&) {
+    // The bed's own make_dut reports it, cell by cell.
+  }
   for (const Cell* cell : cells) {
     CellResult r{*cell, Outcome::Skip, not_applicable(*cell), 0, {}, {}};
-    if (r.detail.empty() && !unavailable.empty()) {
+    if (r.detail.empty() && claims &&
+        (!claims->claims_mode(cell->mode) || !claims->claims_scheduler(cell->scheduler))) {
+      r.detail = "not claimed by the DUT (" + claims->name() + ")";
+    } else if (r.detail.empty() && !unavailable.empty()) {
       r.detail = unavailable;
     } else if (r.detail.empty()) {
       try {

@@ -264,7 +264,8 @@ void connection(MatrixBed& mb, const Cell& c, Findings& f) {
   uint64_t in_packets = 0, in_bytes = 0, out_packets = 0, out_bytes = 0;
 
   auto state_is = [&](const std::string& want, const std::string& after) {
-    auto got = read_until<std::string>([&] { return listed_state(mb, cip, cport); }, want, 1s);
+    auto got = read_until<std::string>([&] { return listed_state(mb, cip, cport); }, want,
+                                       1s * bed.dut().slowness());
     return f.require(got == want, fmt::format("-L -n -c after {}: state {} where the spec says {}",
                                               after, got.empty() ? "(not listed)" : got, want));
   };
@@ -274,7 +275,7 @@ void connection(MatrixBed& mb, const Cell& c, Findings& f) {
       auto c = conformance::listed_counts_of(bed.admin({"-L", "-n"}).output, dest);
       return std::pair{c.active, c.inactive};
     };
-    auto got = read_until<std::pair<int, int>>(read, {active, inactive}, 1s);
+    auto got = read_until<std::pair<int, int>>(read, {active, inactive}, 1s * bed.dut().slowness());
     return f.require(got == std::pair{active, inactive},
                      fmt::format("-L -n after {}: rs{} ActiveConn {} InActConn {} where the spec "
                                  "says {} and {}",
@@ -365,7 +366,7 @@ void connection(MatrixBed& mb, const Cell& c, Findings& f) {
         auto listing = bed.admin({"-L", "-n", "--stats", "--exact"}).output;
         return Both{listed_stats(listing, service), listed_stats(listing, dest)};
       },
-      Both{want, want}, 3s);
+      Both{want, want}, 3s * bed.dut().slowness());
   for (const auto& [address, values] : {std::pair{service, got.first}, std::pair{dest, got.second}})
     if (!f.require(values == want,
                    fmt::format("--stats of {}: Conns InPkts OutPkts InBytes OutBytes {} where the "

@@ -321,6 +321,19 @@ void ConnTable::prefetch_out(Proto proto, Endpoint server, Endpoint peer) const 
   __builtin_prefetch(&out_buckets_[out_bucket(key)]);
 }
 
+void ConnTable::prefetch_in_entry(Proto proto, Endpoint client, Endpoint virtual_addr) const {
+  const InKey key{proto,       InKind::Connection, client.addr,
+                  client.port, virtual_addr.addr,  virtual_addr.port};
+  const uint32_t head = in_buckets_[in_bucket(key)];
+  if (head != kNone) __builtin_prefetch(&pool_[head]);
+}
+
+void ConnTable::prefetch_out_entry(Proto proto, Endpoint server, Endpoint peer) const {
+  const OutKey key{proto, server.addr, server.port, peer.addr, peer.port};
+  const uint32_t head = out_buckets_[out_bucket(key)];
+  if (head != kNone) __builtin_prefetch(&pool_[head]);
+}
+
 // --- packets ------------------------------------------------------------------------------
 
 void ConnTable::on_packet(Conn& conn, PacketFrom from, uint8_t tcp_flags, uint64_t now_ms) {

@@ -201,9 +201,13 @@ class ConnTable {
   // Whether the template's destination may still be used (ip_vs_check_template) is the
   // caller's to decide; a replacement inserted under the same key is the one found.
   Conn* find_template(const TemplateKey& key);
-  // Start loading the bucket a find_in/find_out will read, a frame ahead.
+  // Start loading the bucket a find_in/find_out will read, a few frames ahead.
   void prefetch_in(Proto proto, Endpoint client, Endpoint virtual_addr) const;
   void prefetch_out(Proto proto, Endpoint server, Endpoint peer) const;
+  // Then, once that bucket is likely in cache, start loading the first entry of its chain
+  // (the one a lookup reads next; with a million entries it is a miss of its own).
+  void prefetch_in_entry(Proto proto, Endpoint client, Endpoint virtual_addr) const;
+  void prefetch_out_entry(Proto proto, Endpoint server, Endpoint peer) const;
 
   // --- per packet and per use -----------------------------------------------------------
   // One packet of a connection: the TCP state transition (and the counters it moves), then

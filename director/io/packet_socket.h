@@ -33,7 +33,17 @@ class PacketSocket {
   // blocks back to the kernel. The span points into the ring: it may be rewritten in place
   // and is valid only during the call. Returns the number of frames.
   template <class OnFrame>
-  std::size_t drain(OnFrame&& on_frame);
+  std::size_t drain(OnFrame&& on_frame) {
+    return drain(on_frame, [](std::span<const uint8_t>, LookAhead) {});
+  }
+  // The same, and calls look_ahead(frame, LookAhead::Far) kFar frames before on_frame
+  // reaches that frame and look_ahead(frame, LookAhead::Near) kNear frames before, so that
+  // what handling it will read can be prefetched in two steps (a connection's bucket, then
+  // the entry the bucket points to) while the frames before it are handled.
+  enum class LookAhead { Far, Near };
+  static constexpr uint32_t kFar = 4, kNear = 2;
+  template <class OnFrame, class OnLookAhead>
+  std::size_t drain(OnFrame&& on_frame, OnLookAhead&& look_ahead);
 
   // Copies a frame into the next free TX slot; false (and counted) when none is free.
   bool queue(std::span<const uint8_t> frame);

@@ -151,6 +151,32 @@ void BasicDataplane<Port>::handle(std::size_t port, std::span<uint8_t> frame, bo
 }
 
 template <DataPort Port>
+void BasicDataplane<Port>::prefetch(std::span<const uint8_t> frame, bool entry) const {
+  // Ethernet + an IPv4 header + the ports; fragments and other protocols are not looked up
+  // by their ports, so they are not worth a guess.
+  if (frame.size() < 14 + 20 + 4 || frame[12] != 0x08 || frame[13] != 0x00) return;
+  const uint8_t* ip = frame.data() + 14;
+  const std::size_t ihl = (ip[0] & 0x0fu) * 4u;
+  if ((ip[0] >> 4) != 4 || ihl < 20 || frame.size() < 14 + ihl + 4) return;
+  if (ip[9] != uint8_t(Proto::Tcp) && ip[9] != uint8_t(Proto::Udp)) return;
+  if (((ip[6] & 0x1fu) | ip[7]) != 0) return;  // a fragment after the first
+  auto be32 = [](const uint8_t* p) {
+    return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
+  };
+  auto be16 = [](const uint8_t* p) { return uint16_t(p[0] << 8 | p[1]); };
+  const Proto proto = Proto(ip[9]);
+  const Endpoint src{Ipv4{be32(ip + 12)}, be16(ip + ihl)};
+  const Endpoint dst{Ipv4{be32(ip + 16)}, be16(ip + ihl + 2)};
+  if (entry) {
+    conns_.prefetch_in_entry(proto, src, dst);
+    conns_.prefetch_out_entry(proto, src, dst);
+  } else {
+    conns_.prefetch_in(proto, src, dst);
+    conns_.prefetch_out(proto, src, dst);
+  }
+}
+
+template <DataPort Port>
 bool BasicDataplane<Port>::owns(std::size_t port, Ipv4 address) const {
   auto it = owned_.find(address.value);
   return it != owned_.end() && it->second == port;

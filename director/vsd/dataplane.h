@@ -56,6 +56,12 @@ class BasicDataplane final : public ctl::ControlTarget {
 
   // vlan_tagged: the kernel took an 802.1Q tag off the frame; vsd serves untagged ports.
   void handle(std::size_t port, std::span<uint8_t> frame, bool vlan_tagged = false);
+  // Starts loading what a frame's handle() will read in the connection table, in both
+  // directions (it is not yet known whether the frame is a client's or a real server's):
+  // the buckets when `entry` is false, the entries they point to when it is true (some
+  // frames later, once the buckets are in cache). Reads only what a minimal IPv4 check
+  // lets it; anything else is left alone.
+  void prefetch(std::span<const uint8_t> frame, bool entry) const;
   void flush();
   void tick();
   int next_timer_ms() const { return 100; }

@@ -129,7 +129,10 @@ int main(int argc, char** argv) {
         throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
       for (std::size_t i = 0; i < ports.size(); ++i)
         ports[i]->drain(
-            [&](std::span<uint8_t> frame, bool tagged) { dataplane.handle(i, frame, tagged); });
+            [&](std::span<uint8_t> frame, bool tagged) { dataplane.handle(i, frame, tagged); },
+            [&](std::span<const uint8_t> frame, vsd::PacketSocket::LookAhead stage) {
+              dataplane.prefetch(frame, stage == vsd::PacketSocket::LookAhead::Near);
+            });
       dataplane.flush();
       dataplane.tick();
       if (fds[calls_at].revents & POLLIN) calls.run_pending();

@@ -1,6 +1,7 @@
 // vslab: the harness's command line.
 #include <CLI/CLI.hpp>
 
+#include "bench/bench_command.h"
 #include "cli/topo_commands.h"
 #include "matrix/conform_command.h"
 #include "matrix/diff_command.h"
@@ -78,6 +79,7 @@ int main(int argc, char** argv) {
   vslab::replay::add_replay_command(app, status);
   vslab::replay::add_record_command(app, status);
   vslab::matrix::add_diff_command(app, status);
+  vslab::bench::add_bench_command(app, status);
 
   try {
     app.parse(argc, argv);

@@ -410,7 +410,7 @@ TEST(MakeDut, RefusesWhatItCannotBuild) {
     return std::string("(no error)");
   };
   EXPECT_EQ(message(spec_of("qemu")),
-            "unknown DUT kind 'qemu': expected builtin, kernel or external");
+            "unknown DUT kind 'qemu': expected builtin, kernel, qemu-kernel or external");
   EXPECT_NE(message(spec_of("external")).find("--dut-config FILE is required"), std::string::npos);
   EXPECT_NE(message(spec_of("builtin")).find("the paths of vsd and vsadm"), std::string::npos);
   EXPECT_EQ(message(spec_of("external", "/nonexistent.toml")),

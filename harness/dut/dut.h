@@ -33,6 +33,9 @@ class Dut {
   // Modes are "nat", "dr", "tun", "fullnat"; schedulers by their ipvsadm names.
   virtual bool claims_mode(const std::string& /*mode*/) const { return true; }
   virtual bool claims_scheduler(const std::string& /*name*/) const { return true; }
+  // How many times longer than a native director this DUT may take to show a change in its
+  // listings (an emulated guest); waits for a listing to settle are scaled by it.
+  virtual int slowness() const { return 1; }
   // How the topology is brought up for this DUT (e.g. an external box's ports).
   virtual topo::BringUpOptions bring_up_options() const { return {}; }
   // Starts the director inside the topology (returns when it is ready to forward); throws

@@ -9,6 +9,7 @@
 #include "dut/dut.h"
 #include "dut/external_dut.h"
 #include "dut/kernel_dut.h"
+#include "dut/qemu/qemu_kernel_dut.h"
 
 namespace vslab::dut {
 
@@ -41,6 +42,12 @@ std::unique_ptr<Dut> make_dut(const DutSpec& spec) {
       config = parse_kernel_config(read_config_text(spec.config_file), spec.config_file);
     return std::make_unique<KernelDut>(std::move(config));
   }
+  if (spec.kind == "qemu-kernel") {
+    qemu::QemuKernelConfig config;
+    if (!spec.config_file.empty())
+      config = qemu::parse_qemu_kernel_config(read_config_text(spec.config_file), spec.config_file);
+    return std::make_unique<qemu::QemuKernelDut>(std::move(config));
+  }
   if (spec.kind == "external") {
     if (spec.config_file.empty())
       throw std::invalid_argument(
@@ -49,8 +56,8 @@ std::unique_ptr<Dut> make_dut(const DutSpec& spec) {
           "claims (see harness/dut/external_dut.h)");
     return std::make_unique<ExternalDut>(read_external_config(spec.config_file));
   }
-  throw std::invalid_argument(
-      fmt::format("unknown DUT kind '{}': expected builtin, kernel or external", spec.kind));
+  throw std::invalid_argument(fmt::format(
+      "unknown DUT kind '{}': expected builtin, kernel, qemu-kernel or external", spec.kind));
 }
 
 std::string beside_this_program(const std::string& name) {

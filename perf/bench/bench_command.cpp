@@ -1,0 +1,313 @@
+#include "bench/bench_command.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include <fmt/core.h>
+
+#include "bench/cps.h"
+#include "bench/report.h"
+#include "bench/runner.h"
+#include "bench/setups.h"
+#include "dut/dut.h"
+#include "topology/netns.h"
+
+namespace vslab::bench {
+namespace {
+
+struct Options {
+  std::string mode = "nat";
+  std::string dut = "builtin";
+  std::string dut_config, vsd_binary, vsadm_binary;
+  bool baselines = false;
+  std::vector<uint32_t> sizes{64};
+  uint32_t flows = 4096;
+  std::vector<uint32_t> connections{1000, 1000000};
+  double duration = 2;
+  int pairs = 3;
+  bool no_drop = false;
+  double loss_threshold_pct = 0.1;
+  int no_drop_steps = 7;
+  double latency_rate = 20000;
+  double cps_seconds = 2;
+  std::string json_file, plot_file;
+  std::string topology_dir = std::string(VSLAB_SOURCE_DIR) + "/perf/bench/topologies";
+  Cores cores;
+};
+
+struct Config {
+  std::unique_ptr<Setup> setup;
+  bool is_dut = false;
+  uint32_t flows = 0;  // connection rows: their flow count; 0: the main flow count
+};
+
+Row& row_for(Report& report, const std::string& config, uint32_t size, uint32_t flows, bool is_dut,
+             bool connections) {
+  for (auto& row : report.rows)
+    if (row.config == config && row.frame_size == size && row.flows == flows) return row;
+  Row row;
+  row.config = config;
+  row.frame_size = size;
+  row.flows = flows;
+  row.is_dut = is_dut;
+  row.is_connections_row = connections;
+  report.rows.push_back(row);
+  return report.rows.back();
+}
+
+int run_bench(const Options& o) {
+  if (!topo::have_net_admin()) {
+    std::cerr << "vslab bench: needs root (CAP_NET_ADMIN) to build namespaces\n";
+    return 77;
+  }
+  try {
+    (void)bench_rules(o.mode);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  }
+  std::unique_ptr<dut::Dut> first_dut;
+  auto new_dut = [&] {
+    return dut::make_dut(dut::dut_spec(o.dut, o.dut_config, o.vsd_binary, o.vsadm_binary));
+  };
+  try {
+    first_dut = new_dut();
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "vslab bench: --dut " << o.dut << ": " << e.what() << "\n";
+    return 2;
+  }
+  if (!first_dut->claims_mode(o.mode)) {
+    std::cerr << "vslab bench: " << first_dut->name() << " does not claim mode " << o.mode << "\n";
+    return 2;
+  }
+
+  Report report;
+  report.mode = o.mode;
+  report.dut = o.dut;
+  report.seconds = o.duration;
+  report.pairs = o.pairs;
+  report.cores = o.cores;
+  report.latency_rate = o.latency_rate;
+  report.cps_seconds = o.cps_seconds;
+  report.loss_threshold = o.loss_threshold_pct / 100;
+  report.load_before = load_average();
+  std::vector<uint32_t> frame_sizes;
+  for (uint32_t s : o.sizes) frame_sizes.push_back(s - 4);  // the FCS is not in memory
+
+  InterruptGuard interrupts;
+  try {
+    std::cerr << "vslab bench: bringing up the topologies\n";
+    auto raw = make_raw(o.topology_dir);
+    std::vector<Config> configs;
+    if (o.baselines) {
+      configs.push_back({make_linux_forward(o.topology_dir, false), false, 0});
+      configs.push_back({make_linux_forward(o.topology_dir, true), false, 0});
+      configs.push_back({make_bounce(o.topology_dir, o.cores), false, 0});
+    }
+    std::string label = (o.dut == "builtin" ? "vsd" : first_dut->name()) + " " + o.mode;
+    configs.push_back(
+        {make_dut(o.topology_dir, std::move(first_dut), o.mode, label, o.cores), true, 0});
+    // Each connection-count row has a DUT of its own, so its table holds those flows only.
+    if (configs.back().setup->skip_reason().empty())
+      for (uint32_t n : o.connections)
+        configs.push_back({make_dut(o.topology_dir, new_dut(), o.mode,
+                                    fmt::format("{} {} conns", label, n), o.cores),
+                           true, n});
+
+    for (const auto& c : configs)
+      for (uint32_t size : frame_sizes) {
+        if (c.flows && size != frame_sizes.front()) continue;
+        Row& row = row_for(report, c.setup->name(), size, c.flows ? c.flows : o.flows, c.is_dut,
+                           c.flows != 0);
+        row.skip_reason = c.setup->skip_reason();
+      }
+    Row* raw_rows[64] = {};
+    for (std::size_t i = 0; i < frame_sizes.size() && i < 64; ++i)
+      raw_rows[i] = &row_for(report, "raw", frame_sizes[i], o.flows, false, false);
+    // row_for may grow the vector: take the addresses again after the last insertion.
+    for (std::size_t i = 0; i < frame_sizes.size() && i < 64; ++i)
+      raw_rows[i] = &row_for(report, "raw", frame_sizes[i], o.flows, false, false);
+
+    // Rounds go over every configuration, so a slow spell of the machine hits all alike.
+    for (int round = 1; round <= o.pairs; ++round)
+      for (std::size_t si = 0; si < frame_sizes.size(); ++si)
+        for (const auto& c : configs) {
+          uint32_t size = frame_sizes[si];
+          if (!c.setup->skip_reason().empty() || (c.flows && si != 0)) continue;
+          RunSpec spec{size, c.flows ? c.flows : o.flows, 0, o.duration, false};
+          Pair p;
+          p.raw = measure(*raw, spec, o.cores);
+          p.config = measure(*c.setup, spec, o.cores);
+          row_for(report, c.setup->name(), size, spec.flows, c.is_dut, c.flows != 0)
+              .pairs.push_back(p);
+          if (!c.flows) raw_rows[si]->pairs.push_back({p.raw, p.raw});
+          std::cerr << fmt::format(
+              "round {}/{} {:>4} B {:<24} {:.2f} of raw ({:.3f} / {:.3f} Mpps, loss {:.2f}%)\n",
+              round, o.pairs, size + 4, c.setup->name(), p.ratio(), p.config.delivered_pps / 1e6,
+              p.raw.delivered_pps / 1e6, p.config.loss() * 100);
+        }
+
+    if (o.latency_rate > 0)
+      for (const auto& c : configs) {
+        if (!c.setup->skip_reason().empty() || c.flows) continue;
+        RunSpec spec{frame_sizes.front(), o.flows, o.latency_rate, o.duration, true};
+        Row& row = row_for(report, c.setup->name(), spec.frame_size, o.flows, c.is_dut, false);
+        Sample raw_sample = measure(*raw, spec, o.cores);
+        Sample s = measure(*c.setup, spec, o.cores);
+        row.raw_latency = percentiles(raw_sample.latencies_ns);
+        row.latency = percentiles(s.latencies_ns);
+        row.latency_ns = std::move(s.latencies_ns);
+        Row& raw_row = *raw_rows[0];
+        if (raw_row.latency_ns.empty()) {
+          raw_row.latency = row.raw_latency;
+          raw_row.latency_ns = std::move(raw_sample.latencies_ns);
+        }
+        std::cerr << fmt::format("latency {:<24} p50 {:.1f} us p99 {:.1f} us\n", c.setup->name(),
+                                 row.latency->p50_us, row.latency->p99_us);
+      }
+
+    if (o.no_drop)
+      for (const auto& c : configs)
+        for (uint32_t size : frame_sizes) {
+          if (!c.setup->skip_reason().empty() || c.flows) continue;
+          RunSpec spec{size, o.flows, 0, o.duration, false};
+          Sample raw_sample = measure(*raw, spec, o.cores);
+          Row& row = row_for(report, c.setup->name(), size, o.flows, c.is_dut, false);
+          row.no_drop_raw_pps = raw_sample.delivered_pps;
+          row.no_drop_pps = no_drop_rate(*c.setup, spec, o.cores, raw_sample.offered_pps,
+                                         report.loss_threshold, o.no_drop_steps);
+          std::cerr << fmt::format("no-drop {:>4} B {:<24} {:.3f} Mpps\n", size + 4,
+                                   c.setup->name(), *row.no_drop_pps / 1e6);
+        }
+    if (o.cps_seconds > 0 && configs.back().setup->skip_reason().empty()) {
+      CpsRow row;
+      row.config = label;
+      row.skip_reason = o.mode == "nat" ? cps_unavailable()
+                                        : "measured in NAT only for now (DR and TUN real servers "
+                                          "need the VIP on lo and a way back to the client)";
+      if (row.skip_reason.empty()) {
+        auto raw_tcp = make_raw(o.topology_dir, true);
+        auto dut_tcp = make_dut(o.topology_dir, new_dut(), o.mode, label, o.cores, true);
+        auto run_dir =
+            std::filesystem::temp_directory_path() / fmt::format("vslab-bench-{}", getpid());
+        WebServer raw_server(*raw_tcp, (run_dir / "raw").string(), o.cores.sink);
+        WebServer dut_server(*dut_tcp, (run_dir / "dut").string(), o.cores.sink);
+        for (int round = 1; round <= o.pairs; ++round) {
+          auto a = measure_cps(*raw_tcp, o.cps_seconds, o.cores.generator);
+          throw_if_interrupted();
+          auto b = measure_cps(*dut_tcp, o.cps_seconds, o.cores.generator);
+          throw_if_interrupted();
+          row.pairs.push_back({a.connections_per_second, b.connections_per_second});
+          row.errors = b.errors;
+          std::cerr << fmt::format("cps round {}/{}: raw {:.0f}, {} {:.0f}\n", round, o.pairs,
+                                   a.connections_per_second, label, b.connections_per_second);
+        }
+        std::error_code ec;
+        std::filesystem::remove_all(run_dir, ec);
+      }
+      report.cps.push_back(row);
+    }
+    std::cerr << "vslab bench: tearing down\n";
+  } catch (const Interrupted&) {
+    std::cerr << "vslab bench: interrupted; everything it made is removed\n";
+    return 130;
+  } catch (const std::exception& e) {
+    std::cerr << "vslab bench: " << e.what() << "\n";
+    return 1;
+  }
+  report.load_after = load_average();
+  // Raw rows first, then the rest in the order measured.
+  std::stable_partition(report.rows.begin(), report.rows.end(),
+                        [](const Row& r) { return r.config == "raw"; });
+  std::cout << format_table(report) << std::flush;
+  int status = 0;
+  if (!o.json_file.empty()) {
+    std::ofstream out(o.json_file);
+    out << to_json(report);
+    if (!out) {
+      std::cerr << "vslab bench: cannot write " << o.json_file << "\n";
+      status = 1;
+    }
+  }
+  if (!o.plot_file.empty())
+    if (auto problem = write_plot(report, o.plot_file); !problem.empty()) {
+      std::cerr << "vslab bench: " << problem << "\n";
+      status = 1;
+    }
+  return status;
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app, int& status) {
+  auto o = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand(
+      "bench",
+      "Forwarding figures of a DUT against the raw path and the baselines (perf/README.md)");
+  cmd->add_option("--mode", o->mode, "Forwarding method: nat, dr, tun (fullnat: not yet)")
+      ->capture_default_str();
+  cmd->add_option("--dut", o->dut, "builtin (vsd), kernel, qemu-kernel or external")
+      ->capture_default_str();
+  cmd->add_option("--dut-config", o->dut_config, "The DUT's TOML file (kernel, external)");
+  cmd->add_option("--vsd", o->vsd_binary, "vsd binary (default: beside vslab)");
+  cmd->add_option("--vsadm", o->vsadm_binary, "vsadm binary (default: beside vslab)");
+  cmd->add_flag("--baselines", o->baselines,
+                "Also measure Linux forwarding, nftables DNAT (numgen inc) and the AF_PACKET "
+                "bounce forwarder with the ingress drop");
+  cmd->add_option("--sizes", o->sizes, "Frame sizes in bytes with the FCS (64..1518)")
+      ->delimiter(',')
+      ->check(CLI::Range(64u, 1518u))
+      ->capture_default_str();
+  cmd->add_option("--flows", o->flows, "UDP flows in the load")
+      ->check(CLI::Range(1u, 16000000u))
+      ->capture_default_str();
+  cmd->add_option("--conns", o->connections,
+                  "DUT rows with this many established connections (flows) at the first size; "
+                  "0 for none")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--duration", o->duration, "Seconds per measurement window (after a warm-up)")
+      ->check(CLI::Range(0.1, 600.0))
+      ->capture_default_str();
+  cmd->add_option("--pairs", o->pairs, "Raw/configuration pairs per row")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  cmd->add_flag("--ndr", o->no_drop, "Find each configuration's no-drop rate by binary search");
+  cmd->add_option("--loss-threshold", o->loss_threshold_pct,
+                  "Loss (percent) a no-drop rate may have")
+      ->check(CLI::Range(0.0, 100.0))
+      ->capture_default_str();
+  cmd->add_option("--ndr-steps", o->no_drop_steps, "Steps of the no-drop search")
+      ->check(CLI::Range(1, 30))
+      ->capture_default_str();
+  cmd->add_option("--latency-rate", o->latency_rate,
+                  "Offered pps of the latency runs (stamped frames, first size); 0 for none")
+      ->check(CLI::Range(0.0, 10e6))
+      ->capture_default_str();
+  cmd->add_option("--cps-duration", o->cps_seconds,
+                  "Seconds per TCP connections-per-second run (wrk against nginx, NAT); 0 for none")
+      ->check(CLI::Range(0.0, 600.0))
+      ->capture_default_str();
+  cmd->add_option("--json", o->json_file, "Write every run and summary as JSON");
+  cmd->add_option("--plot", o->plot_file, "Write a PNG: pps by frame size, latency CDF (gnuplot)");
+  cmd->add_option("--topology-dir", o->topology_dir, "Where bench.toml and raw.toml are")
+      ->capture_default_str();
+  cmd->add_option("--generator-core", o->cores.generator, "Core of the generator")
+      ->capture_default_str();
+  cmd->add_option("--director-core", o->cores.director,
+                  "Core of the director (everything in its namespace)")
+      ->capture_default_str();
+  cmd->add_option("--sink-core", o->cores.sink, "Core of the sink")->capture_default_str();
+  cmd->callback([o, &status] {
+    o->connections.erase(std::remove(o->connections.begin(), o->connections.end(), 0u),
+                         o->connections.end());
+    status = run_bench(*o);
+  });
+}
+
+}  // namespace vslab::bench

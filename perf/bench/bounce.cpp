@@ -1,0 +1,130 @@
+#include "bench/bounce.h"
+
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <time.h>
+
+#include <cstring>
+
+#include "bench/rings.h"
+#include "fwd/checksum.h"
+#include "io/ingress_drop.h"
+#include "topology/netns.h"
+
+namespace vslab::bench {
+namespace {
+
+constexpr uint32_t kTxSlots = 4096;
+
+uint16_t get16(const uint8_t* at) {
+  return uint16_t(at[0] << 8 | at[1]);
+}
+uint32_t get32(const uint8_t* at) {
+  return uint32_t(get16(at)) << 16 | get16(at + 2);
+}
+void put16(uint8_t* at, uint16_t v) {
+  at[0] = uint8_t(v >> 8);
+  at[1] = uint8_t(v);
+}
+
+}  // namespace
+
+struct BounceForwarder::Rings {
+  std::unique_ptr<RxRing> rx;
+  std::unique_ptr<TxRing> tx;
+  std::unique_ptr<vsd::IngressDrop> drop;
+  vsd::Mac out_mac;
+};
+
+BounceForwarder::BounceForwarder(const BounceConfig& config) : config_(config) {
+  rings_ = std::make_unique<Rings>();
+  topo::NetnsGuard in(config_.netns);
+  rings_->rx = std::make_unique<RxRing>(config_.in_ifname, 32, 1);
+  rings_->tx = std::make_unique<TxRing>(config_.out_ifname, 2048 - TxRing::kDataOffset, kTxSlots);
+  rings_->out_mac = interface_mac(config_.out_ifname);
+  rings_->drop = std::make_unique<vsd::IngressDrop>(std::vector<std::string>{config_.in_ifname});
+}
+
+BounceForwarder::~BounceForwarder() {
+  stop();
+}
+
+void BounceForwarder::start() {
+  stop_ = false;
+  thread_ = std::thread([this] { run(); });
+}
+
+uint64_t BounceForwarder::cpu_ns() const {
+  clockid_t clock;
+  timespec t{};
+  if (pthread_getcpuclockid(const_cast<std::thread&>(thread_).native_handle(), &clock) != 0 ||
+      clock_gettime(clock, &t) != 0)
+    return 0;
+  return uint64_t(t.tv_sec) * 1000000000u + uint64_t(t.tv_nsec);
+}
+
+void BounceForwarder::stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void BounceForwarder::run() {
+  pin_to_core(config_.core);
+  RxRing& rx = *rings_->rx;
+  TxRing& tx = *rings_->tx;
+  const uint32_t slots = tx.slots();
+  const std::size_t servers = config_.rewrite_to.size();
+  uint32_t slot = 0;
+  std::size_t next_server = 0;
+  uint64_t forwarded = 0;
+  while (!stop_.load(std::memory_order_relaxed)) {
+    if (!rx.wait(20)) continue;
+    while (tpacket_block_desc* block = rx.ready_block()) {
+      uint32_t queued = 0;
+      RxRing::for_each_frame(block, [&](const tpacket3_hdr& h, uint8_t* f) {
+        uint32_t length = h.tp_snaplen;
+        if (length < 34 || length > 2048 - TxRing::kDataOffset || f[12] != 0x08 || f[13] != 0)
+          return;
+        uint8_t* ip = f + 14;
+        if ((ip[0] >> 4) != 4 || ip[8] <= 1) return;
+        if (!tx.is_free(slot)) {
+          tx.kick();
+          if (!tx.is_free(slot)) return;
+        }
+        std::memcpy(f, config_.next_hop.bytes.data(), 6);
+        std::memcpy(f + 6, rings_->out_mac.bytes.data(), 6);
+        uint16_t check = get16(ip + 10);
+        uint16_t old_word = get16(ip + 8);
+        ip[8]--;
+        check = vsd::fwd::checksum_update16(check, old_word, get16(ip + 8));
+        if (servers) {
+          uint32_t old_dst = get32(ip + 16), new_dst = config_.rewrite_to[next_server].value;
+          next_server = next_server + 1 == servers ? 0 : next_server + 1;
+          uint32_t wire = htonl(new_dst);
+          std::memcpy(ip + 16, &wire, 4);
+          check = vsd::fwd::checksum_update32(check, old_dst, new_dst);
+          unsigned ihl = (ip[0] & 15u) * 4;
+          bool first_fragment = (get16(ip + 6) & 0x1fff) == 0;
+          if (first_fragment && ip[9] == 17 && length >= 14 + ihl + 8) {
+            uint8_t* l4 = ip + ihl;
+            put16(l4 + 6, vsd::fwd::udp_checksum_update32(get16(l4 + 6), old_dst, new_dst));
+          } else if (first_fragment && ip[9] == 6 && length >= 14 + ihl + 20) {
+            uint8_t* l4 = ip + ihl;
+            put16(l4 + 16, vsd::fwd::checksum_update32(get16(l4 + 16), old_dst, new_dst));
+          }
+        }
+        put16(ip + 10, check);
+        std::memcpy(tx.data(slot), f, length);
+        tx.submit(slot, length);
+        slot = slot + 1 == slots ? 0 : slot + 1;
+        ++queued;
+      });
+      rx.release_block();
+      if (queued) tx.kick();
+      forwarded += queued;
+      forwarded_.store(forwarded, std::memory_order_relaxed);
+    }
+  }
+}
+
+}  // namespace vslab::bench

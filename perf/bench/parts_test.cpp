@@ -1,0 +1,100 @@
+// vslab bench's parts that need neither root nor a clock.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "bench/frames.h"
+#include "bench/report.h"
+#include "bench/setups.h"
+#include "fwd/checksum.h"
+
+namespace vslab::bench {
+namespace {
+
+GeneratorConfig config_with(uint32_t flows) {
+  GeneratorConfig c;
+  c.dst_mac = *vsd::Mac::parse("02:00:00:00:00:01");
+  c.src_ip = BenchAddresses::kClient;
+  c.dst_ip = BenchAddresses::kVip;
+  c.flows = flows;
+  return c;
+}
+
+// Both checksums of a frame verify: a full recomputation gives the value in the frame.
+void expect_checksums_right(const std::vector<uint8_t>& f) {
+  std::span<const uint8_t> ip(f.data() + 14, 20);
+  EXPECT_EQ(vsd::fwd::internet_checksum(ip), 0) << "IPv4 header checksum";
+  vsd::Ipv4 src{uint32_t(f[26]) << 24 | uint32_t(f[27]) << 16 | uint32_t(f[28]) << 8 | f[29]};
+  vsd::Ipv4 dst{uint32_t(f[30]) << 24 | uint32_t(f[31]) << 16 | uint32_t(f[32]) << 8 | f[33]};
+  std::vector<uint8_t> udp(f.begin() + 34, f.end());
+  uint16_t carried = uint16_t(udp[6] << 8 | udp[7]);
+  udp[6] = udp[7] = 0;
+  EXPECT_EQ(vsd::fwd::udp_checksum(src, dst, udp), carried) << "UDP checksum";
+}
+
+TEST(BenchFrames, FlowsSpreadOverPortsThenAddresses) {
+  auto c = config_with(1000000);
+  EXPECT_EQ(flow_port(0), 1024);
+  EXPECT_EQ(flow_address(c, 59999), BenchAddresses::kClient.value);
+  EXPECT_EQ(flow_address(c, 60000), BenchAddresses::kClient.value + 1);
+  EXPECT_EQ(flow_port(60000), 1024);
+}
+
+TEST(BenchFrames, BuiltFramesCarryRightChecksums) {
+  auto c = config_with(1000000);
+  vsd::Mac mac = *vsd::Mac::parse("02:00:00:00:00:02");
+  for (uint32_t flow : {0u, 59999u, 60000u, 999999u}) {
+    std::vector<uint8_t> f(c.frame_size);
+    build_frame(c, mac, flow, f.data());
+    expect_checksums_right(f);
+  }
+}
+
+TEST(BenchFrames, ReaddressedFrameEqualsOneBuiltForTheNewFlow) {
+  auto c = config_with(1000000);
+  c.frame_size = 1514;
+  vsd::Mac mac = *vsd::Mac::parse("02:00:00:00:00:02");
+  std::vector<uint8_t> moved(c.frame_size), built(c.frame_size);
+  build_frame(c, mac, 5, moved.data());
+  readdress(c, moved.data(), 5, 700123);
+  build_frame(c, mac, 700123, built.data());
+  EXPECT_EQ(moved, built);
+}
+
+TEST(BenchRules, NatServiceOverThreeRealServers) {
+  EXPECT_EQ(bench_rules("nat"),
+            "-A -u 10.10.0.100:80 -s rr\n"
+            "-a -u 10.10.0.100:80 -r 192.168.10.11:80 -m -w 1\n"
+            "-a -u 10.10.0.100:80 -r 192.168.10.12:80 -m -w 1\n"
+            "-a -u 10.10.0.100:80 -r 192.168.10.13:80 -m -w 1\n");
+  EXPECT_NE(bench_rules("dr", true).find("-A -t 10.10.0.100:80"), std::string::npos);
+  EXPECT_THROW(bench_rules("fullnat"), std::invalid_argument);
+}
+
+TEST(BenchReport, RatioSpreadIsMedianMinMaxOfPairs) {
+  Row row;
+  for (double d : {50.0, 80.0, 60.0}) {
+    Pair p;
+    p.raw.delivered_pps = 100;
+    p.config.delivered_pps = d;
+    row.pairs.push_back(p);
+  }
+  auto s = ratio_spread(row);
+  ASSERT_TRUE(s);
+  EXPECT_DOUBLE_EQ(s->median, 0.6);
+  EXPECT_DOUBLE_EQ(s->min, 0.5);
+  EXPECT_DOUBLE_EQ(s->max, 0.8);
+}
+
+TEST(BenchReport, Percentiles) {
+  std::vector<uint32_t> ns;
+  for (uint32_t i = 1; i <= 1000; ++i) ns.push_back(i * 1000);  // 1..1000 us
+  auto p = percentiles(ns);
+  EXPECT_DOUBLE_EQ(p.p50_us, 501);
+  EXPECT_DOUBLE_EQ(p.p99_us, 991);
+  EXPECT_DOUBLE_EQ(p.p999_us, 1000);
+  EXPECT_EQ(p.count, 1000u);
+}
+
+}  // namespace
+}  // namespace vslab::bench

@@ -1,0 +1,240 @@
+#include "bench/setups.h"
+
+#include <sched.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <fmt/core.h>
+
+#include "bench/bounce.h"
+#include "bench/rings.h"
+#include "bench/sink.h"
+#include "topology/netns.h"
+#include "topology/parse.h"
+
+namespace vslab::bench {
+namespace {
+
+std::unique_ptr<topo::LiveTopology> bring_up(const std::string& topology_dir,
+                                             const std::string& file, bool sink_filter = true) {
+  auto path = (std::filesystem::path(topology_dir) / file).string();
+  auto parsed = topo::parse_topology_file(path);
+  if (!parsed.ok()) {
+    std::string all;
+    for (const auto& e : parsed.errors) all += e + "\n";
+    throw std::runtime_error(all);
+  }
+  auto live = std::make_unique<topo::LiveTopology>(std::move(*parsed.topology));
+  if (sink_filter) {
+    topo::NetnsGuard in(live->netns("rs1"));
+    install_sink_filter("eth0");
+  }
+  return live;
+}
+
+vsd::Mac mac_in(const topo::LiveTopology& live, const std::string& node,
+                const std::string& ifname) {
+  topo::NetnsGuard in(live.netns(node));
+  return interface_mac(ifname);
+}
+
+void run_in(const topo::LiveTopology& live, const std::string& node,
+            const std::vector<std::string>& argv) {
+  auto r = live.exec(node, argv);
+  if (!r.ok())
+    throw std::runtime_error(fmt::format("in {}: {}: {}", node, topo::shell_quote(argv), r.output));
+}
+
+// Every thread of every process of the namespace to one core.
+void pin_namespace(const std::string& netns, int core) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(core, &set);
+  for (int pid : topo::pids_in_netns(netns)) {
+    std::error_code ec;
+    for (const auto& task :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec))
+      sched_setaffinity(std::stoi(task.path().filename().string()), sizeof set, &set);
+  }
+}
+
+// utime + stime of every process of the namespace (all their threads), in ns.
+uint64_t namespace_cpu_ns(const std::string& netns) {
+  uint64_t ticks = 0;
+  for (int pid : topo::pids_in_netns(netns)) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    auto close = text.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(text.substr(close + 2));
+    std::string f;
+    uint64_t utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && fields >> f; ++i) {
+      if (i == 14) utime = std::stoull(f);
+      if (i == 15) stime = std::stoull(f);
+    }
+    ticks += utime + stime;
+  }
+  return ticks * (1000000000u / uint64_t(sysconf(_SC_CLK_TCK)));
+}
+
+class TopologySetup : public Setup {
+ public:
+  void use_destination(vsd::Ipv4 address) { path_.destination = path_.server = address; }
+  // next_hop_node: the node whose eth0 the generator addresses its frames to.
+  TopologySetup(std::string name, std::unique_ptr<topo::LiveTopology> live,
+                const std::string& next_hop_node)
+      : live_(std::move(live)) {
+    name_ = std::move(name);
+    path_.client_netns = live_->netns("client");
+    path_.sink_netns = live_->netns("rs1");
+    path_.next_hop = mac_in(*live_, next_hop_node, "eth0");
+    path_.destination = BenchAddresses::kVip;
+    path_.server = BenchAddresses::real_servers()[0];
+  }
+
+ protected:
+  std::unique_ptr<topo::LiveTopology> live_;
+};
+
+class BounceSetup final : public TopologySetup {
+ public:
+  BounceSetup(std::unique_ptr<topo::LiveTopology> live, const Cores& cores)
+      : TopologySetup("af-packet-bounce", std::move(live), "director") {
+    BounceConfig config;
+    config.netns = live_->netns("director");
+    config.in_ifname = "eth0";
+    config.out_ifname = "eth1";
+    config.next_hop = mac_in(*live_, "rs1", "eth0");
+    config.rewrite_to = BenchAddresses::real_servers();
+    config.core = cores.director;
+    forwarder_ = std::make_unique<BounceForwarder>(config);
+    forwarder_->start();
+  }
+  ~BounceSetup() override { forwarder_.reset(); }
+  std::optional<uint64_t> director_cpu_ns() const override { return forwarder_->cpu_ns(); }
+
+ private:
+  std::unique_ptr<BounceForwarder> forwarder_;
+};
+
+class DutSetup final : public TopologySetup {
+ public:
+  DutSetup(std::string label, std::unique_ptr<topo::LiveTopology> live,
+           std::unique_ptr<dut::Dut> dut)
+      : TopologySetup(std::move(label), std::move(live), "director"), dut_(std::move(dut)) {}
+  ~DutSetup() override {
+    if (dut_) dut_->stop();
+  }
+  std::optional<uint64_t> director_cpu_ns() const override {
+    if (!skip_reason_.empty()) return std::nullopt;
+    return namespace_cpu_ns(live_->netns("director"));
+  }
+  void start(const std::string& mode, const Cores& cores, bool tcp) {
+    try {
+      dut_->start(*live_);
+    } catch (const dut::DutUnavailable& e) {
+      skip_reason_ = dut_->name() + " cannot run here: " + e.what();
+      return;
+    }
+    auto result = dut_->restore(bench_rules(mode, tcp));
+    if (!result.ok())
+      throw std::runtime_error(dut_->name() + " refused the bench rules: " + result.output);
+    pin_namespace(live_->netns("director"), cores.director);
+  }
+
+ private:
+  std::unique_ptr<dut::Dut> dut_;
+};
+
+}  // namespace
+
+std::string bench_rules(const std::string& mode, bool tcp) {
+  std::string flag;
+  if (mode == "nat")
+    flag = "-m";
+  else if (mode == "dr")
+    flag = "-g";
+  else if (mode == "tun")
+    flag = "-i";
+  else
+    throw std::invalid_argument("vslab bench: mode '" + mode +
+                                "' is not measured yet (nat, dr and tun are)");
+  auto vip = fmt::format("{}:{}", BenchAddresses::kVip.str(), BenchAddresses::kPort);
+  const char* proto = tcp ? "-t" : "-u";
+  std::string rules = fmt::format("-A {} {} -s rr\n", proto, vip);
+  for (const auto& rip : BenchAddresses::real_servers())
+    rules += fmt::format("-a {} {} -r {}:{} {} -w 1\n", proto, vip, rip.str(),
+                         BenchAddresses::kPort, flag);
+  return rules;
+}
+
+std::unique_ptr<Setup> make_raw(const std::string& topology_dir, bool tcp) {
+  auto live = bring_up(topology_dir, "raw.toml", !tcp);
+  auto setup = std::make_unique<TopologySetup>("raw", std::move(live), "rs1");
+  // raw.toml's rs1 is 10.10.0.1: the address a TCP client must reach it on.
+  if (tcp) setup->use_destination(vsd::Ipv4::from_octets(10, 10, 0, 1));
+  return setup;
+}
+
+std::unique_ptr<Setup> make_linux_forward(const std::string& topology_dir, bool nft_dnat) {
+  auto live = bring_up(topology_dir, "bench.toml");
+  run_in(*live, "director", {"sysctl", "-qw", "net.ipv4.ip_forward=1"});
+  auto vip = BenchAddresses::kVip.str();
+  auto rips = BenchAddresses::real_servers();
+  if (nft_dnat) {
+    // What a user would pick instead of a director (../shared/perf/pb.sh nft): conntrack and
+    // DNAT round robin over the real servers.
+    run_in(*live, "director", {"nft", "add", "table", "ip", "vslab_lb"});
+    run_in(*live, "director",
+           {"nft", "add", "chain", "ip", "vslab_lb", "pre",
+            "{ type nat hook prerouting priority dstnat; }"});
+    run_in(
+        *live, "director",
+        {"nft",
+         "add",
+         "rule",
+         "ip",
+         "vslab_lb",
+         "pre",
+         "ip",
+         "daddr",
+         vip,
+         "udp",
+         "dport",
+         std::to_string(BenchAddresses::kPort),
+         "dnat",
+         "to",
+         "numgen",
+         "inc",
+         "mod",
+         "3",
+         "map",
+         fmt::format("{{ 0 : {}, 1 : {}, 2 : {} }}", rips[0].str(), rips[1].str(), rips[2].str())});
+  } else {
+    // Plain routing: the VIP is reached through the first real server.
+    run_in(*live, "director", {"ip", "route", "add", vip + "/32", "via", rips[0].str()});
+  }
+  auto name = nft_dnat ? "nft-dnat" : "linux-forward";
+  auto setup = std::make_unique<TopologySetup>(name, std::move(live), "director");
+  return setup;
+}
+
+std::unique_ptr<Setup> make_bounce(const std::string& topology_dir, const Cores& cores) {
+  return std::make_unique<BounceSetup>(bring_up(topology_dir, "bench.toml"), cores);
+}
+
+std::unique_ptr<Setup> make_dut(const std::string& topology_dir, std::unique_ptr<dut::Dut> dut,
+                                const std::string& mode, const std::string& label,
+                                const Cores& cores, bool tcp) {
+  auto live = bring_up(topology_dir, "bench.toml", !tcp);
+  auto setup = std::make_unique<DutSetup>(label, std::move(live), std::move(dut));
+  setup->start(mode, cores, tcp);
+  return setup;
+}
+
+}  // namespace vslab::bench

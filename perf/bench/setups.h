@@ -1,0 +1,79 @@
+// The configurations `vslab bench` puts between the generator and the sink, each on a fresh
+// instance of its topology (perf/bench/topologies/*.toml) that lives as long as the object:
+// the raw veth path, Linux forwarding and nftables DNAT in the director's namespace, the
+// AF_PACKET bounce forwarder, and a device under test driven through harness/dut's Dut.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dut/dut.h"
+#include "net/addr.h"
+#include "topology/live.h"
+
+namespace vslab::bench {
+
+// Where a configuration's load goes in and comes out.
+struct Path {
+  std::string client_netns, client_ifname = "eth0";
+  std::string sink_netns, sink_ifname = "eth0";
+  vsd::Mac next_hop;  // the generator's destination MAC
+  vsd::Ipv4 destination;
+  vsd::Ipv4 server;  // an address of the real server's own (where a web server is checked)
+};
+
+// Which cores run what (../shared/perf/baselines.md: generator on 0, director on 1).
+struct Cores {
+  int generator = 0;
+  int director = 1;
+  int sink = 0;
+};
+
+// The addresses of perf/bench/topologies/bench.toml that the setups rely on.
+struct BenchAddresses {
+  static constexpr vsd::Ipv4 kClient = vsd::Ipv4::from_octets(10, 10, 0, 2);
+  static constexpr vsd::Ipv4 kVip = vsd::Ipv4::from_octets(10, 10, 0, 100);
+  static constexpr uint16_t kPort = 80;
+  static std::vector<vsd::Ipv4> real_servers() {
+    return {vsd::Ipv4::from_octets(192, 168, 10, 11), vsd::Ipv4::from_octets(192, 168, 10, 12),
+            vsd::Ipv4::from_octets(192, 168, 10, 13)};
+  }
+};
+
+class Setup {
+ public:
+  virtual ~Setup() = default;
+  const std::string& name() const { return name_; }
+  const Path& path() const { return path_; }
+  // Why the configuration cannot run here (empty when it can).
+  const std::string& skip_reason() const { return skip_reason_; }
+  // CPU time the director has used so far (ns), where it runs as threads or processes of
+  // its own (a DUT's namespace, the bounce forwarder); nothing for the kernel's forwarding,
+  // which runs in the generator's softirq. Includes the kernel work its system calls do.
+  virtual std::optional<uint64_t> director_cpu_ns() const { return std::nullopt; }
+
+ protected:
+  std::string name_;
+  Path path_;
+  std::string skip_reason_;
+};
+
+// topology_dir holds bench.toml and raw.toml.
+// tcp: for connections per second (cps.h): the real server's kernel keeps its frames (no sink
+// filter), and the DUT's service is TCP.
+std::unique_ptr<Setup> make_raw(const std::string& topology_dir, bool tcp = false);
+std::unique_ptr<Setup> make_linux_forward(const std::string& topology_dir, bool nft_dnat);
+std::unique_ptr<Setup> make_bounce(const std::string& topology_dir, const Cores& cores);
+// Starts the DUT in the director's namespace with the mode's rules (rr over the three real
+// servers, UDP VIP:80) and pins whatever runs in that namespace to the director's core. A DUT
+// that cannot run here (DutUnavailable) gives a Setup with a skip reason.
+std::unique_ptr<Setup> make_dut(const std::string& topology_dir, std::unique_ptr<dut::Dut> dut,
+                                const std::string& mode, const std::string& label,
+                                const Cores& cores, bool tcp = false);
+
+// The rules a DUT gets for a mode, in ipvsadm save format; throws for a mode bench cannot run.
+std::string bench_rules(const std::string& mode, bool tcp = false);
+
+}  // namespace vslab::bench
