@@ -67,6 +67,9 @@ unsigned long long process_start_time(int pid) {
   std::istringstream rest(stat.substr(close_paren + 2));
   std::string field;
   for (int i = 3; i < 22 && rest >> field; ++i) {
+    // A zombie (killed, not yet reaped by its parent) owns nothing any more: its runs are
+    // orphans, and gc right after a kill -9 must not wait for the reaping.
+    if (i == 3 && field == "Z") return 0;
   }
   unsigned long long start = 0;
   rest >> start;

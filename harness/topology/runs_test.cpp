@@ -2,6 +2,7 @@
 #include "topology/runs.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace vslab::topo {
@@ -27,6 +28,18 @@ TEST(RunPrefix, IsFoundInNamespaceNames) {
 TEST(ProcessStartTime, IsKnownForThisProcessAndZeroForNone) {
   EXPECT_GT(process_start_time(getpid()), 0u);
   EXPECT_EQ(process_start_time(0x3fffffff), 0u);
+}
+
+// A run's owner killed with -9 stays a zombie until its parent reaps it; gc must see it gone.
+TEST(ProcessStartTime, IsZeroForAZombie) {
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) _exit(0);
+  siginfo_t info{};
+  // Waits for the exit without reaping: the child is a zombie from here on.
+  ASSERT_EQ(waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT), 0);
+  EXPECT_EQ(process_start_time(child), 0u);
+  waitpid(child, nullptr, 0);
 }
 
 }  // namespace
