@@ -68,10 +68,12 @@ ConnTable::ConnTable(const ConnTableConfig& config, const Timeouts& timeouts)
   pool_.back().in_next_ = kNone;
   free_head_ = 0;
 
-  const uint32_t buckets = std::bit_ceil(config.capacity);
-  in_buckets_.assign(buckets, kNone);
-  out_buckets_.assign(buckets, kNone);
-  bucket_mask_ = buckets - 1;
+  // As many buckets as entries (a full table averages one entry a chain), not the next power
+  // of two: that would cost up to 8 more bytes an entry, 72 in all. Hashes are reduced to a
+  // bucket by a multiply (bucket_of).
+  in_buckets_.assign(config.capacity, kNone);
+  out_buckets_.assign(config.capacity, kNone);
+  bucket_count_ = config.capacity;
   hash_seed_ = random_seed();
 
   wheel_heads_.resize(kWheelLists + 1);
@@ -245,19 +247,25 @@ ConnTable::OutKey ConnTable::out_key_of(const Conn& conn) {
                 conn.client_port_};
 }
 
+// A hash's top 32 bits scaled onto 0..buckets-1 (Lemire's multiply-shift range reduction):
+// any bucket count, no division.
+uint32_t ConnTable::bucket_of(uint64_t hash) const {
+  return static_cast<uint32_t>(((hash >> 32) * bucket_count_) >> 32);
+}
+
 uint32_t ConnTable::in_bucket(const InKey& key) const {
   const uint64_t addresses = uint64_t{key.client.value} << 32 | key.virtual_addr.value;
   const uint64_t rest = uint64_t{static_cast<uint8_t>(key.proto)} << 40 |
                         uint64_t{static_cast<uint8_t>(key.kind)} << 32 |
                         uint64_t{key.client_port} << 16 | key.virtual_port;
-  return static_cast<uint32_t>(mix64(addresses ^ mix64(rest ^ hash_seed_))) & bucket_mask_;
+  return bucket_of(mix64(addresses ^ mix64(rest ^ hash_seed_)));
 }
 
 uint32_t ConnTable::out_bucket(const OutKey& key) const {
   const uint64_t addresses = uint64_t{key.server.value} << 32 | key.peer.value;
   const uint64_t rest = uint64_t{static_cast<uint8_t>(key.proto)} << 32 |
                         uint64_t{key.server_port} << 16 | key.peer_port;
-  return static_cast<uint32_t>(mix64(addresses ^ mix64(rest ^ ~hash_seed_))) & bucket_mask_;
+  return bucket_of(mix64(addresses ^ mix64(rest ^ ~hash_seed_)));
 }
 
 void ConnTable::link_in(uint32_t index) {
