@@ -196,6 +196,9 @@ void QemuKernelDut::start(const topo::LiveTopology& topology) {
   }
   if (!fs::exists(package))
     throw DutUnavailable("qemu-kernel DUT: kernel package " + package.string() + " not found");
+  // Built (or found in the cache) before the namespace is touched: a failed build leaves the
+  // topology as it was.
+  const GuestImage image = prepare_guest_image(cache, package);
   stop();
   netns_ = topology.netns(director->name);
   auto run_dir = fs::path(topo::run_files_dir(topology.naming().prefix));
@@ -203,7 +206,7 @@ void QemuKernelDut::start(const topo::LiveTopology& topology) {
 
   std::map<std::string, std::string> macs;
   wire_ports(*director, macs);
-  start_qemu(*director, macs, run_dir);
+  start_qemu(*director, macs, image, run_dir);
   auto setup =
       guest(guest_setup_script(*director, macs, *t.lvs.vip + "/32", interface_towards_client(t)));
   if (!setup.ok()) {
@@ -248,11 +251,7 @@ void QemuKernelDut::wire_ports(const topo::Node& director,
 
 void QemuKernelDut::start_qemu(const topo::Node& director,
                                const std::map<std::string, std::string>& macs,
-                               const fs::path& run_dir) {
-  const fs::path cache = config_.cache_dir.empty() ? cache_dir() : fs::path(config_.cache_dir);
-  const fs::path package = config_.kernel_package.empty() ? find_kernel_package(cache)
-                                                          : fs::path(config_.kernel_package);
-  GuestImage image = prepare_guest_image(cache, package);
+                               const GuestImage& image, const fs::path& run_dir) {
   channel_ = std::make_unique<GuestChannel>((run_dir / "qemu-ctl.sock").string());
   console_path_ = run_dir / "qemu-console.log";
 

@@ -20,6 +20,7 @@
 namespace vslab::dut::qemu {
 
 class GuestChannel;
+struct GuestImage;
 
 // The qemu-kernel DUT's optional --dut-config (TOML); every key is optional.
 struct QemuKernelConfig {
@@ -66,7 +67,7 @@ class QemuKernelDut final : public Dut {
  private:
   void wire_ports(const topo::Node& director, std::map<std::string, std::string>& macs);
   void start_qemu(const topo::Node& director, const std::map<std::string, std::string>& macs,
-                  const std::filesystem::path& run_dir);
+                  const GuestImage& image, const std::filesystem::path& run_dir);
   Result guest(const std::string& script);
 
   QemuKernelConfig config_;
