@@ -147,7 +147,7 @@ int run_bench(const Options& o) {
               .pairs.push_back(p);
           if (!c.flows) raw_rows[si]->pairs.push_back({p.raw, p.raw});
           std::cerr << fmt::format(
-              "round {}/{} {:>4} B {:<24} {:.2f} of raw ({:.3f} / {:.3f} Mpps, loss {:.2f}%)\n",
+              "round {}/{} {:>4} B {:<26} {:.2f} of raw ({:.3f} / {:.3f} Mpps, loss {:.2f}%)\n",
               round, o.pairs, size + 4, c.setup->name(), p.ratio(), p.config.delivered_pps / 1e6,
               p.raw.delivered_pps / 1e6, p.config.loss() * 100);
         }
@@ -167,7 +167,7 @@ int run_bench(const Options& o) {
           raw_row.latency = row.raw_latency;
           raw_row.latency_ns = std::move(raw_sample.latencies_ns);
         }
-        std::cerr << fmt::format("latency {:<24} p50 {:.1f} us p99 {:.1f} us\n", c.setup->name(),
+        std::cerr << fmt::format("latency {:<26} p50 {:.1f} us p99 {:.1f} us\n", c.setup->name(),
                                  row.latency->p50_us, row.latency->p99_us);
       }
 
@@ -181,15 +181,18 @@ int run_bench(const Options& o) {
           row.no_drop_raw_pps = raw_sample.delivered_pps;
           row.no_drop_pps = no_drop_rate(*c.setup, spec, o.cores, raw_sample.offered_pps,
                                          report.loss_threshold, o.no_drop_steps);
-          std::cerr << fmt::format("no-drop {:>4} B {:<24} {:.3f} Mpps\n", size + 4,
+          std::cerr << fmt::format("no-drop {:>4} B {:<26} {:.3f} Mpps\n", size + 4,
                                    c.setup->name(), *row.no_drop_pps / 1e6);
         }
     if (o.cps_seconds > 0 && configs.back().setup->skip_reason().empty()) {
       CpsRow row;
       row.config = label;
-      row.skip_reason = o.mode == "nat" ? cps_unavailable()
-                                        : "measured in NAT only for now (DR and TUN real servers "
-                                          "need the VIP on lo and a way back to the client)";
+      // In DR and TUN the real server answers the client itself, and bench.toml gives it no
+      // way to the client but through the director.
+      row.skip_reason = o.mode == "nat" || o.mode == "fullnat"
+                            ? cps_unavailable()
+                            : "measured in NAT and FULLNAT only (DR and TUN real servers answer "
+                              "the client directly, which bench.toml has no path for)";
       if (row.skip_reason.empty()) {
         auto raw_tcp = make_raw(o.topology_dir, true);
         auto dut_tcp = make_dut(o.topology_dir, new_dut(), o.mode, label, o.cores, true);
@@ -249,7 +252,7 @@ void add_bench_command(CLI::App& app, int& status) {
   auto* cmd = app.add_subcommand(
       "bench",
       "Forwarding figures of a DUT against the raw path and the baselines (perf/README.md)");
-  cmd->add_option("--mode", o->mode, "Forwarding method: nat, dr, tun (fullnat: not yet)")
+  cmd->add_option("--mode", o->mode, "Forwarding method: nat, dr, tun or fullnat")
       ->capture_default_str();
   cmd->add_option("--dut", o->dut, "builtin (vsd), kernel, qemu-kernel or external")
       ->capture_default_str();

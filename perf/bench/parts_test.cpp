@@ -68,7 +68,15 @@ TEST(BenchRules, NatServiceOverThreeRealServers) {
             "-a -u 10.10.0.100:80 -r 192.168.10.12:80 -m -w 1\n"
             "-a -u 10.10.0.100:80 -r 192.168.10.13:80 -m -w 1\n");
   EXPECT_NE(bench_rules("dr", true).find("-A -t 10.10.0.100:80"), std::string::npos);
-  EXPECT_THROW(bench_rules("fullnat"), std::invalid_argument);
+  EXPECT_THROW(bench_rules("masq"), std::invalid_argument);
+}
+
+TEST(BenchRules, FullnatAddsItsLocalAddresses) {
+  auto rules = bench_rules("fullnat");
+  EXPECT_NE(rules.find("-a -u 10.10.0.100:80 -r 192.168.10.11:80 -b -w 1\n"), std::string::npos);
+  EXPECT_NE(rules.find("--add-laddr -z 192.168.10.200 -u 10.10.0.100:80\n"), std::string::npos);
+  EXPECT_NE(rules.find("--add-laddr -z 192.168.10.215 -u 10.10.0.100:80\n"), std::string::npos);
+  EXPECT_EQ(rules.find("192.168.10.216"), std::string::npos);
 }
 
 TEST(BenchReport, RatioSpreadIsMedianMinMaxOfPairs) {

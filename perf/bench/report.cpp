@@ -88,12 +88,12 @@ std::string format_table(const Report& r) {
       "cores: generator {}, director {}, sink {}; load average {:.1f} before, {:.1f} after\n\n",
       r.mode, r.dut, r.pairs, r.seconds, r.cores.generator, r.cores.director, r.cores.sink,
       r.load_before, r.load_after);
-  out += fmt::format("{:<24} {:>5} {:>7} {:>10} {:>10} {:>7} {:>7} {:>20} {:>9} {:>8}  {}\n",
+  out += fmt::format("{:<26} {:>5} {:>7} {:>10} {:>10} {:>7} {:>7} {:>20} {:>9} {:>8}  {}\n",
                      "config", "frame", "flows", "delivered", "offered", "Gbit/s", "loss%",
                      "ratio to raw (pairs)", "core0/1%", "dir ns/f", "limited by");
   for (const auto& row : r.rows) {
     if (!row.skip_reason.empty()) {
-      out += fmt::format("{:<24} {:>5} {:>7} skipped: {}\n", row.config, wire_size(row.frame_size),
+      out += fmt::format("{:<26} {:>5} {:>7} skipped: {}\n", row.config, wire_size(row.frame_size),
                          row.flows, row.skip_reason);
       continue;
     }
@@ -105,7 +105,7 @@ std::string format_table(const Report& r) {
     double cpu1 = median_over(row, [](const Pair& p) { return p.config.cpu_busy[1]; });
     auto ns = director_ns(row);
     out += fmt::format(
-        "{:<24} {:>5} {:>7} {:>9.3f}M {:>9.3f}M {:>7.2f} {:>7.2f} {:>20} {:>4.0f}/{:<4.0f} {:>8}  "
+        "{:<26} {:>5} {:>7} {:>9.3f}M {:>9.3f}M {:>7.2f} {:>7.2f} {:>20} {:>4.0f}/{:<4.0f} {:>8}  "
         "{}\n",
         row.config, wire_size(row.frame_size), row.flows, delivered / 1e6, offered / 1e6,
         delivered * wire_size(row.frame_size) * 8 / 1e9, loss * 100, ratio_text(ratio_spread(row)),
@@ -165,13 +165,13 @@ std::string format_table(const Report& r) {
   for (const auto& row : r.rows) {
     if (row.no_drop_pps)
       extra += fmt::format(
-          "{:<24} {:>5}  no-drop rate {:.3f} Mpps (loss <= {:g}%) = {:.2f} of raw\n", row.config,
+          "{:<26} {:>5}  no-drop rate {:.3f} Mpps (loss <= {:g}%) = {:.2f} of raw\n", row.config,
           wire_size(row.frame_size), *row.no_drop_pps / 1e6, r.loss_threshold * 100,
           row.no_drop_raw_pps && *row.no_drop_raw_pps > 0 ? *row.no_drop_pps / *row.no_drop_raw_pps
                                                           : 0);
     if (row.latency) {
       extra += fmt::format(
-          "{:<24} {:>5}  latency at {:.0f} pps: p50 {:.1f} us, p99 {:.1f} us, p99.9 {:.1f} us "
+          "{:<26} {:>5}  latency at {:.0f} pps: p50 {:.1f} us, p99 {:.1f} us, p99.9 {:.1f} us "
           "({} frames)",
           row.config, wire_size(row.frame_size), r.latency_rate, row.latency->p50_us,
           row.latency->p99_us, row.latency->p999_us, row.latency->count);

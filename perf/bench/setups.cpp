@@ -161,15 +161,20 @@ std::string bench_rules(const std::string& mode, bool tcp) {
     flag = "-g";
   else if (mode == "tun")
     flag = "-i";
+  else if (mode == "fullnat")
+    flag = "-b";
   else
-    throw std::invalid_argument("vslab bench: mode '" + mode +
-                                "' is not measured yet (nat, dr and tun are)");
+    throw std::invalid_argument("vslab bench: --mode " + mode +
+                                ": not a forwarding method (nat, dr, tun or fullnat)");
   auto vip = fmt::format("{}:{}", BenchAddresses::kVip.str(), BenchAddresses::kPort);
   const char* proto = tcp ? "-t" : "-u";
   std::string rules = fmt::format("-A {} {} -s rr\n", proto, vip);
   for (const auto& rip : BenchAddresses::real_servers())
     rules += fmt::format("-a {} {} -r {}:{} {} -w 1\n", proto, vip, rip.str(),
                          BenchAddresses::kPort, flag);
+  if (mode == "fullnat")
+    for (const auto& lip : BenchAddresses::local_addresses())
+      rules += fmt::format("--add-laddr -z {} {} {}\n", lip.str(), proto, vip);
   return rules;
 }
 

@@ -40,6 +40,16 @@ struct BenchAddresses {
     return {vsd::Ipv4::from_octets(192, 168, 10, 11), vsd::Ipv4::from_octets(192, 168, 10, 12),
             vsd::Ipv4::from_octets(192, 168, 10, 13)};
   }
+  // FULLNAT's local addresses (LIPs), on the director's side towards the real servers. Each
+  // LIP offers 64512 source ports per real server, so 16 hold the 1M-connection row with
+  // most ports still free (a port search probes at most 64 before it gives up).
+  static constexpr int kLocalAddressCount = 16;
+  static std::vector<vsd::Ipv4> local_addresses() {
+    std::vector<vsd::Ipv4> out;
+    for (int i = 0; i < kLocalAddressCount; ++i)
+      out.push_back(vsd::Ipv4::from_octets(192, 168, 10, uint8_t(200 + i)));
+    return out;
+  }
 };
 
 class Setup {
