@@ -27,12 +27,12 @@
 #include "fwd/bytes.h"
 #include "fwd/checksum.h"
 #include "fwd/packet.h"
-#include "fwd/reply.h"
 #include "fwd/test_frames.h"
 #include "fwd/wire.h"
 #include "io/memory_port.h"
 #include "paired.h"
 #include "vsd/dataplane.h"
+#include "vsd/memory_bed.h"
 
 namespace vsd {
 namespace {
@@ -69,16 +69,6 @@ Mac server_mac(std::size_t i) {
   return Mac{{0x02, 0, 0, 0, 0x01, uint8_t(0x0b + i)}};
 }
 
-RoutingTable routes() {
-  RoutingTable r;
-  r.add_address({"ext", t::ip("10.0.0.1"), 24});
-  r.add_address({"int", t::ip("192.168.1.1"), 24});
-  r.add_route({"ext", t::ip("10.0.0.0"), t::ip("255.255.255.0"), Ipv4{}, 0});
-  r.add_route({"int", t::ip("192.168.1.0"), t::ip("255.255.255.0"), Ipv4{}, 0});
-  r.add_route({"ext", Ipv4{}, Ipv4{}, t::ip("10.0.0.254"), 0});
-  return r;
-}
-
 RuleSet rules_for(Method method, Proto proto = Proto::Tcp) {
   Service svc;
   svc.key = ServiceKey{proto, Endpoint{t::ip(kVip), 80}, 0};
@@ -109,15 +99,6 @@ Frames client_frames(uint16_t flags) {
   return frames;
 }
 
-// "who has `ip`?" from the director, answered by `mac`: the director learns the neighbour.
-t::Bytes arp_reply(Mac director, const std::string& director_ip, const std::string& ip, Mac mac) {
-  fwd::ArpMessage request{fwd::wire::arp::kOpRequest, director, t::ip(director_ip), Mac{},
-                          t::ip(ip)};
-  t::Bytes frame(64);
-  frame.resize(fwd::build_arp_reply(frame, request, mac));
-  return frame;
-}
-
 // A data plane serving one method, its neighbours learnt and, for TCP, its 64 connections
 // opened by a SYN each (so the batches measured are packets of known connections). A UDP bed
 // opens none: its rows open their own.
@@ -127,14 +108,14 @@ class Bed {
     ports_.push_back(std::make_unique<MemoryPort>("ext", kExtMac, 1500, 4 * kBatch, kSlotBytes));
     ports_.push_back(std::make_unique<MemoryPort>("int", kIntMac, 1500, 4 * kBatch, kSlotBytes));
     dataplane_ = std::make_unique<MemoryDataplane>(
-        ports_, routes(), MemoryDataplane::default_clock(), fwd::ReassemblyLimits{},
+        ports_, two_port_routes(), MemoryDataplane::default_clock(), fwd::ReassemblyLimits{},
         ConnTableConfig{table_capacity, 1u << 16});
     RuleSet rules = rules_for(method, proto);
     rules.timeouts = timeouts;
     if (auto error = dataplane_->install(rules); !error.empty()) throw std::runtime_error(error);
-    learn(kExt, arp_reply(kExtMac, "10.0.0.1", "10.0.0.254", kRouterMac));
+    learn(kExt, t::arp_reply(kExtMac, "10.0.0.1", "10.0.0.254", kRouterMac));
     for (std::size_t i = 0; i < 3; ++i)
-      learn(kInt, arp_reply(kIntMac, "192.168.1.1", server_ip(i), server_mac(i)));
+      learn(kInt, t::arp_reply(kIntMac, "192.168.1.1", server_ip(i), server_mac(i)));
     clear();
     if (proto == Proto::Tcp) run(kExt, client_frames(Tins::TCP::SYN));
   }
@@ -311,22 +292,6 @@ void readdress(std::span<uint8_t> frame, const Ends& from, const Ends& to) {
   store_be16(frame, kUdpChecksumAt, udp_sum);
 }
 
-// `count` frames handed to the data plane as PacketSocket::drain hands a block's frames to
-// vsd's loop (vsd/main.cpp): the same two cursors, kFar and kNear frames ahead of handle().
-// Never inlined, so that callgrind can count what it costs (--toggle-collect).
-template <class FrameAt>
-[[gnu::noinline]] void handle_with_look_ahead(MemoryDataplane& dp, std::size_t port,
-                                              std::size_t count, FrameAt&& frame_at) {
-  constexpr std::size_t kFar = PacketSocket::kFar, kNear = PacketSocket::kNear;
-  for (std::size_t i = 0; i < std::min(kFar, count); ++i) dp.prefetch(frame_at(i), false);
-  for (std::size_t i = 0; i < std::min(kNear, count); ++i) dp.prefetch(frame_at(i), true);
-  for (std::size_t i = 0; i < count; ++i) {
-    if (i + kFar < count) dp.prefetch(frame_at(i + kFar), false);
-    if (i + kNear < count) dp.prefetch(frame_at(i + kNear), true);
-    dp.handle(port, frame_at(i));
-  }
-}
-
 class FlowBed {
  public:
   explicit FlowBed(std::size_t flows)
@@ -497,7 +462,7 @@ Frames classifier_mix() {
       with(icmp(), [](Bytes& f) { t::put_be16(f, 16, 24), f.resize(14 + 24); }),  // ICMP 4 B
       with(
           tcp(), [](Bytes& f) { f[12] = 0x86, f[13] = 0xdd; }, false),  // IPv6
-      arp_reply(kExtMac, "10.0.0.1", "10.0.0.254", kRouterMac),         // ARP
+      t::arp_reply(kExtMac, "10.0.0.1", "10.0.0.254", kRouterMac),      // ARP
       with(
           tcp(), [](Bytes& f) { f.resize(30); }, false),  // cut IP
       with(
