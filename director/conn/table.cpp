@@ -292,53 +292,54 @@ void ConnTable::unlink_out(uint32_t index) {
   *link = pool_[index].out_next_;
 }
 
-Conn* ConnTable::find_by_in_key(const InKey& key) {
-  for (uint32_t i = in_buckets_[in_bucket(key)]; i != kNone; i = pool_[i].in_next_)
+Conn* ConnTable::find_by_in_key(const InKey& key, uint32_t bucket) {
+  for (uint32_t i = in_buckets_[bucket]; i != kNone; i = pool_[i].in_next_)
     if (in_key_of(pool_[i]) == key) return &pool_[i];
   return nullptr;
 }
 
-Conn* ConnTable::find_in(Proto proto, Endpoint client, Endpoint virtual_addr) {
-  return find_by_in_key(InKey{proto, InKind::Connection, client.addr, client.port,
-                              virtual_addr.addr, virtual_addr.port});
+Conn* ConnTable::find_in(Proto proto, Endpoint client, Endpoint virtual_addr, const Hint* hint) {
+  const InKey key{proto,       InKind::Connection, client.addr,
+                  client.port, virtual_addr.addr,  virtual_addr.port};
+  const bool hinted = hint && hint->is_for(Hint::Side::In, proto, client, virtual_addr);
+  return find_by_in_key(key, hinted ? hint->bucket_ : in_bucket(key));
 }
 
 Conn* ConnTable::find_template(const TemplateKey& key) {
-  if (key.fwmark != 0)
-    return find_by_in_key(
-        InKey{Proto{}, InKind::FwmarkTemplate, key.client_net, 0, Ipv4{key.fwmark}, 0});
-  return find_by_in_key(InKey{key.proto, InKind::ServiceTemplate, key.client_net, 0,
-                              key.virtual_addr.addr, key.virtual_addr.port});
+  const InKey in_key =
+      key.fwmark != 0
+          ? InKey{Proto{}, InKind::FwmarkTemplate, key.client_net, 0, Ipv4{key.fwmark}, 0}
+          : InKey{key.proto, InKind::ServiceTemplate, key.client_net,
+                  0,         key.virtual_addr.addr,   key.virtual_addr.port};
+  return find_by_in_key(in_key, in_bucket(in_key));
 }
 
-Conn* ConnTable::find_out(Proto proto, Endpoint server, Endpoint peer) {
+Conn* ConnTable::find_out(Proto proto, Endpoint server, Endpoint peer, const Hint* hint) {
   const OutKey key{proto, server.addr, server.port, peer.addr, peer.port};
-  for (uint32_t i = out_buckets_[out_bucket(key)]; i != kNone; i = pool_[i].out_next_)
+  const bool hinted = hint && hint->is_for(Hint::Side::Out, proto, server, peer);
+  for (uint32_t i = out_buckets_[hinted ? hint->bucket_ : out_bucket(key)]; i != kNone;
+       i = pool_[i].out_next_)
     if (out_key_of(pool_[i]) == key) return &pool_[i];
   return nullptr;
 }
 
-void ConnTable::prefetch_in(Proto proto, Endpoint client, Endpoint virtual_addr) const {
-  const InKey key{proto,       InKind::Connection, client.addr,
-                  client.port, virtual_addr.addr,  virtual_addr.port};
-  __builtin_prefetch(&in_buckets_[in_bucket(key)]);
+ConnTable::Hint ConnTable::prefetch_in(Proto proto, Endpoint client, Endpoint virtual_addr) const {
+  const uint32_t bucket = in_bucket(InKey{proto, InKind::Connection, client.addr, client.port,
+                                          virtual_addr.addr, virtual_addr.port});
+  __builtin_prefetch(&in_buckets_[bucket]);
+  return Hint{Hint::Side::In, proto, client, virtual_addr, bucket};
 }
 
-void ConnTable::prefetch_out(Proto proto, Endpoint server, Endpoint peer) const {
-  const OutKey key{proto, server.addr, server.port, peer.addr, peer.port};
-  __builtin_prefetch(&out_buckets_[out_bucket(key)]);
+ConnTable::Hint ConnTable::prefetch_out(Proto proto, Endpoint server, Endpoint peer) const {
+  const uint32_t bucket = out_bucket(OutKey{proto, server.addr, server.port, peer.addr, peer.port});
+  __builtin_prefetch(&out_buckets_[bucket]);
+  return Hint{Hint::Side::Out, proto, server, peer, bucket};
 }
 
-void ConnTable::prefetch_in_entry(Proto proto, Endpoint client, Endpoint virtual_addr) const {
-  const InKey key{proto,       InKind::Connection, client.addr,
-                  client.port, virtual_addr.addr,  virtual_addr.port};
-  const uint32_t head = in_buckets_[in_bucket(key)];
-  if (head != kNone) __builtin_prefetch(&pool_[head]);
-}
-
-void ConnTable::prefetch_out_entry(Proto proto, Endpoint server, Endpoint peer) const {
-  const OutKey key{proto, server.addr, server.port, peer.addr, peer.port};
-  const uint32_t head = out_buckets_[out_bucket(key)];
+void ConnTable::prefetch_entry(const Hint& hint) const {
+  if (hint.side_ == Hint::Side::None) return;
+  const auto& buckets = hint.side_ == Hint::Side::In ? in_buckets_ : out_buckets_;
+  const uint32_t head = buckets[hint.bucket_];
   if (head != kNone) __builtin_prefetch(&pool_[head]);
 }
 

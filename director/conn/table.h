@@ -197,21 +197,53 @@ class ConnTable {
   Conn* insert_template(const NewTemplate& tmpl, uint64_t now_ms);
 
   // --- lookups (no allocation; nullptr when absent) -------------------------------------
+  // Where a find_in/find_out will look, worked out a few packets ahead by prefetch_in/out
+  // and handed back to that lookup, so that its key is hashed once. It keeps the key it was
+  // made for: a lookup of another key, or from the other side, ignores it and hashes as it
+  // would without one, so a stale or mismatched hint costs a compare, never a wrong answer.
+  // Only the table that made it may be given it (the bucket depends on the table's seed).
+  class Hint {
+   public:
+    Hint() = default;  // made for no key: every lookup ignores it
+
+   private:
+    friend class ConnTable;
+    enum class Side : uint8_t { None, In, Out };
+    Hint(Side side, Proto proto, Endpoint a, Endpoint b, uint32_t bucket)
+        : side_(side),
+          proto_(proto),
+          port_a_(a.port),
+          port_b_(b.port),
+          addr_a_(a.addr),
+          addr_b_(b.addr),
+          bucket_(bucket) {}
+    bool is_for(Side side, Proto proto, Endpoint a, Endpoint b) const {
+      return side_ == side && proto_ == proto && addr_a_ == a.addr && addr_b_ == b.addr &&
+             port_a_ == a.port && port_b_ == b.port;
+    }
+    Side side_ = Side::None;
+    Proto proto_ = Proto::Tcp;
+    uint16_t port_a_ = 0, port_b_ = 0;
+    Ipv4 addr_a_, addr_b_;
+    uint32_t bucket_ = 0;
+  };
+
   // A packet from the client: (proto, CIP, cport, VIP, vport). Never returns templates.
-  Conn* find_in(Proto proto, Endpoint client, Endpoint virtual_addr);
+  Conn* find_in(Proto proto, Endpoint client, Endpoint virtual_addr, const Hint* hint = nullptr);
   // A reply from a real server, RIP:rport -> peer: a NAT connection when peer is CIP:cport,
   // a FULLNAT one when it is LIP:lport. DR and TUN connections are not indexed for replies.
-  Conn* find_out(Proto proto, Endpoint server, Endpoint peer);
+  Conn* find_out(Proto proto, Endpoint server, Endpoint peer, const Hint* hint = nullptr);
   // Whether the template's destination may still be used (ip_vs_check_template) is the
   // caller's to decide; a replacement inserted under the same key is the one found.
   Conn* find_template(const TemplateKey& key);
-  // Start loading the bucket a find_in/find_out will read, a few frames ahead.
-  void prefetch_in(Proto proto, Endpoint client, Endpoint virtual_addr) const;
-  void prefetch_out(Proto proto, Endpoint server, Endpoint peer) const;
+  // Start loading the bucket a find_in/find_out will read, a few frames ahead; the hint
+  // names it for the steps below.
+  Hint prefetch_in(Proto proto, Endpoint client, Endpoint virtual_addr) const;
+  Hint prefetch_out(Proto proto, Endpoint server, Endpoint peer) const;
   // Then, once that bucket is likely in cache, start loading the first entry of its chain
-  // (the one a lookup reads next; with a million entries it is a miss of its own).
-  void prefetch_in_entry(Proto proto, Endpoint client, Endpoint virtual_addr) const;
-  void prefetch_out_entry(Proto proto, Endpoint server, Endpoint peer) const;
+  // (the one a lookup reads next; with a million entries it is a miss of its own). Nothing
+  // for a hint made for no key.
+  void prefetch_entry(const Hint& hint) const;
 
   // --- per packet and per use -----------------------------------------------------------
   // One packet of a connection: the TCP state transition (and the counters it moves), then
@@ -312,7 +344,7 @@ class ConnTable {
   void unlink_in(uint32_t index);
   void link_out(uint32_t index);
   void unlink_out(uint32_t index);
-  Conn* find_by_in_key(const InKey& key);
+  Conn* find_by_in_key(const InKey& key, uint32_t bucket);
 
   // The TCP state machine applied to one segment (ip_vs_proto_tcp.c set_tcp_state).
   void apply_tcp_segment(Conn& conn, PacketFrom from, uint8_t tcp_flags);

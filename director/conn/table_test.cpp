@@ -126,6 +126,64 @@ TEST_F(ConnTableTest, ManyConnectionsAreEachFoundAgain) {
   }
 }
 
+// --- lookup hints ---------------------------------------------------------------------------
+
+TEST_F(ConnTableTest, AHintMadeForTheKeyFindsTheEntryFromEitherSide) {
+  Conn* c = insert(tcp_conn(Method::Nat, at("10.0.0.2", 40000)));
+  const ConnTable::Hint in = table.prefetch_in(Proto::Tcp, at("10.0.0.2", 40000), kVip);
+  const ConnTable::Hint out = table.prefetch_out(Proto::Tcp, kRs1, at("10.0.0.2", 40000));
+  table.prefetch_entry(in);
+  table.prefetch_entry(out);
+  EXPECT_EQ(table.find_in(Proto::Tcp, at("10.0.0.2", 40000), kVip, &in), c);
+  EXPECT_EQ(table.find_out(Proto::Tcp, kRs1, at("10.0.0.2", 40000), &out), c);
+}
+
+// A packet may be looked ahead for before the packet in front of it opens its connection.
+TEST_F(ConnTableTest, AHintMadeBeforeTheEntryWasInsertedFindsIt) {
+  const ConnTable::Hint in = table.prefetch_in(Proto::Udp, at("10.0.0.2", 40000), kVip);
+  table.prefetch_entry(in);
+  for (uint16_t port = 1; port <= 100; ++port) insert(tcp_conn(Method::Nat, at("10.0.0.3", port)));
+  NewConn fresh = udp_conn(at("10.0.0.2", 40000));
+  fresh.virtual_addr = kVip;
+  Conn* c = insert(fresh);
+  EXPECT_EQ(table.find_in(Proto::Udp, at("10.0.0.2", 40000), kVip, &in), c);
+}
+
+// Looked up with the hint of another key (a neighbour's, the other side's, the other
+// protocol's, or none), every entry is found as without a hint, and an absent key is not.
+TEST_F(ConnTableTest, AHintForAnotherKeyIsIgnored) {
+  std::vector<Conn*> conns;
+  for (uint16_t port = 1; port <= 300; ++port)
+    conns.push_back(insert(tcp_conn(Method::Nat, at("10.0.0.2", port))));
+  auto in_hint = [&](uint16_t port) {
+    return table.prefetch_in(Proto::Tcp, at("10.0.0.2", port), kVip);
+  };
+  auto out_hint = [&](uint16_t port) {
+    return table.prefetch_out(Proto::Tcp, kRs1, at("10.0.0.2", port));
+  };
+  for (uint16_t port = 1; port <= 300; ++port) {
+    const Endpoint client = at("10.0.0.2", port);
+    const uint16_t other = port % 300 + 1;
+    const ConnTable::Hint others[] = {
+        in_hint(other),
+        out_hint(other),
+        out_hint(port),
+        table.prefetch_in(Proto::Udp, client, kVip),
+        table.prefetch_in(Proto::Tcp, kRs1, client),
+        ConnTable::Hint{},
+    };
+    for (const auto& hint : others) {
+      EXPECT_EQ(table.find_in(Proto::Tcp, client, kVip, &hint), conns[port - 1]) << port;
+      EXPECT_EQ(table.find_out(Proto::Tcp, kRs1, client, &hint), conns[port - 1]) << port;
+    }
+    // The lookup of an absent key given a present key's hint.
+    const ConnTable::Hint in = in_hint(port), out = out_hint(port);
+    EXPECT_EQ(table.find_in(Proto::Tcp, at("10.0.0.3", port), kVip, &in), nullptr);
+    EXPECT_EQ(table.find_in(Proto::Udp, client, kVip, &in), nullptr);
+    EXPECT_EQ(table.find_out(Proto::Tcp, kRs2, client, &out), nullptr);
+  }
+}
+
 // --- templates -----------------------------------------------------------------------------
 
 // Spec 7: clients 10.0.5.1 and 10.0.5.2 with -M 255.255.255.0 share one template, 10.0.5.0:0.

@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "fwd/packet.h"
+#include "fwd/reply.h"
+#include "fwd/wire.h"
 #include "net/addr.h"
 
 namespace vsd::fwd::testing {
@@ -168,6 +170,16 @@ inline uint32_t be32(const Bytes& bytes, std::size_t at) {
 inline void fix_ip_checksum(Bytes& frame, std::size_t l3 = 14) {
   put_be16(frame, l3 + 10, 0);
   put_be16(frame, l3 + 10, uint16_t(~reference_sum(frame, l3, ip_header_len(frame, l3))));
+}
+
+// What `mac` answers the director's "who has `address`?" with: a data plane handed it
+// learns the neighbour.
+inline Bytes arp_reply(Mac director, const std::string& director_ip, const std::string& address,
+                       Mac mac) {
+  ArpMessage request{wire::arp::kOpRequest, director, ip(director_ip), Mac{}, ip(address)};
+  Bytes frame(64);
+  frame.resize(build_arp_reply(frame, request, mac));
+  return frame;
 }
 
 // The bytes of an IP packet cut to what an ICMP error quotes: header + 8 bytes.

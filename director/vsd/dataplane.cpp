@@ -129,6 +129,12 @@ DirectorState BasicDataplane<Port>::state() const {
 
 template <DataPort Port>
 void BasicDataplane<Port>::handle(std::size_t port, std::span<uint8_t> frame, bool vlan_tagged) {
+  if (Hints* ahead = look_ahead_for(frame.data())) {
+    handling_ = *ahead;
+    look_ahead_frames_[std::size_t(ahead - look_ahead_hints_.data())] = nullptr;
+  } else {
+    handling_ = Hints{};
+  }
   if (vlan_tagged) {
     drops_[std::size_t(fwd::DropReason::VlanTagged)]++;
     return;
@@ -151,7 +157,14 @@ void BasicDataplane<Port>::handle(std::size_t port, std::span<uint8_t> frame, bo
 }
 
 template <DataPort Port>
-void BasicDataplane<Port>::prefetch(std::span<const uint8_t> frame, bool entry) const {
+void BasicDataplane<Port>::prefetch(std::span<const uint8_t> frame, bool entry) {
+  if (entry) {
+    if (const Hints* ahead = look_ahead_for(frame.data())) {
+      conns_.prefetch_entry(ahead->in);
+      conns_.prefetch_entry(ahead->out);
+    }
+    return;
+  }
   // Ethernet + an IPv4 header + the ports; fragments and other protocols are not looked up
   // by their ports, so they are not worth a guess.
   if (frame.size() < 14 + 20 + 4 || frame[12] != 0x08 || frame[13] != 0x00) return;
@@ -167,13 +180,27 @@ void BasicDataplane<Port>::prefetch(std::span<const uint8_t> frame, bool entry) 
   const Proto proto = Proto(ip[9]);
   const Endpoint src{Ipv4{be32(ip + 12)}, be16(ip + ihl)};
   const Endpoint dst{Ipv4{be32(ip + 16)}, be16(ip + ihl + 2)};
-  if (entry) {
-    conns_.prefetch_in_entry(proto, src, dst);
-    conns_.prefetch_out_entry(proto, src, dst);
-  } else {
-    conns_.prefetch_in(proto, src, dst);
-    conns_.prefetch_out(proto, src, dst);
+  // As handle_ipv4 looks up: a VIP's packet from the client only; any other a reply first,
+  // then, when fwmark services may serve it (handle_marked), from the client too.
+  const std::size_t slot = look_ahead_next_++ % kLookAheadSlots;
+  look_ahead_frames_[slot] = frame.data();
+  Hints& hints = look_ahead_hints_[slot];
+  const bool to_vip = services_.is_vip(dst.addr);
+  hints.out = to_vip ? ConnTable::Hint{} : conns_.prefetch_out(proto, src, dst);
+  hints.in = to_vip || services_.has_fwmark_services() ? conns_.prefetch_in(proto, src, dst)
+                                                       : ConnTable::Hint{};
+}
+
+template <DataPort Port>
+typename BasicDataplane<Port>::Hints* BasicDataplane<Port>::look_ahead_for(const uint8_t* frame) {
+  if (frame == nullptr) return nullptr;
+  // Newest first: a slot left by a frame that was looked ahead for and never handled may
+  // name the same address as a newer one.
+  for (std::size_t back = 1; back <= kLookAheadSlots; ++back) {
+    const std::size_t slot = (look_ahead_next_ - back) % kLookAheadSlots;
+    if (look_ahead_frames_[slot] == frame) return &look_ahead_hints_[slot];
   }
+  return nullptr;
 }
 
 template <DataPort Port>
@@ -213,7 +240,8 @@ void BasicDataplane<Port>::handle_ipv4(std::size_t port, std::span<uint8_t> fram
     return;
   }
   if (p.has_ports())
-    if (Conn* conn = conns_.find_out(proto_of(p), {p.src, p.sport}, {p.dst, p.dport})) {
+    if (Conn* conn =
+            conns_.find_out(proto_of(p), {p.src, p.sport}, {p.dst, p.dport}, &handling_.out)) {
       handle_reply(frame, p, *conn);
       return;
     }
@@ -367,7 +395,7 @@ void BasicDataplane<Port>::handle_to_vip(std::size_t port, std::span<uint8_t> fr
   if (!p.has_ports()) return count(Discard::NotForUs);
   // As ip_vs_in: a packet of a connection stays with it; only a new one is classified and
   // looked up (fwmark first, then address and port, then the VIP's port-0 service).
-  Conn* conn = conns_.find_in(proto_of(p), {p.src, p.sport}, {p.dst, p.dport});
+  Conn* conn = conns_.find_in(proto_of(p), {p.src, p.sport}, {p.dst, p.dport}, &handling_.in);
   ServiceRuntime* svc =
       conn ? services_.service_of(conn->dest()) : services_.lookup(proto_of(p), {p.dst, p.dport});
   if (!svc) {
@@ -386,7 +414,7 @@ void BasicDataplane<Port>::handle_to_vip(std::size_t port, std::span<uint8_t> fr
 template <DataPort Port>
 bool BasicDataplane<Port>::handle_marked(std::size_t port, std::span<uint8_t> frame,
                                          const fwd::PacketView& p) {
-  Conn* conn = conns_.find_in(proto_of(p), {p.src, p.sport}, {p.dst, p.dport});
+  Conn* conn = conns_.find_in(proto_of(p), {p.src, p.sport}, {p.dst, p.dport}, &handling_.in);
   ServiceRuntime* svc = conn
                             ? services_.service_of(conn->dest())
                             : services_.find_mark(services_.mark_of(proto_of(p), {p.dst, p.dport}));

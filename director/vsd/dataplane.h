@@ -56,12 +56,14 @@ class BasicDataplane final : public ctl::ControlTarget {
 
   // vlan_tagged: the kernel took an 802.1Q tag off the frame; vsd serves untagged ports.
   void handle(std::size_t port, std::span<uint8_t> frame, bool vlan_tagged = false);
-  // Starts loading what a frame's handle() will read in the connection table, in both
-  // directions (it is not yet known whether the frame is a client's or a real server's):
-  // the buckets when `entry` is false, the entries they point to when it is true (some
-  // frames later, once the buckets are in cache). Reads only what a minimal IPv4 check
-  // lets it; anything else is left alone.
-  void prefetch(std::span<const uint8_t> frame, bool entry) const;
+  // Starts loading what a frame's handle() will read in the connection table. `entry` false
+  // (kFar frames ahead): tells from the addresses which lookups handle() will make, as
+  // handle_ipv4 orders them, hashes their keys once and starts loading their buckets,
+  // remembering both by the frame's address. `entry` true (kNear frames ahead): the entries
+  // those buckets point to, no hashing. handle() then hands the buckets to its lookups, which
+  // check the key first. Reads only what a minimal IPv4 check lets it; anything else is left
+  // alone. handle() without it behaves the same, only without the head start.
+  void prefetch(std::span<const uint8_t> frame, bool entry);
   void flush();
   void tick();
   int next_timer_ms() const { return 100; }
@@ -108,6 +110,17 @@ class BasicDataplane final : public ctl::ControlTarget {
   void count(Discard d) { discards_[std::size_t(d)]++; }
   bool owns(std::size_t port, Ipv4 address) const;
 
+  // The lookups prefetch() worked out for a frame. A hint made for no key, or for another
+  // frame's, only costs its lookup a compare.
+  struct Hints {
+    ConnTable::Hint in, out;
+  };
+  // Frames between their first look-ahead and their handle(): kFar + 1 in a drain.
+  static constexpr std::size_t kLookAheadSlots = 8;
+  static_assert(kLookAheadSlots > PacketSocket::kFar);
+  // The hints prefetch() left for this frame, the newest first; nothing if none.
+  Hints* look_ahead_for(const uint8_t* frame);
+
   std::vector<std::unique_ptr<Port>>& ports_;
   RoutingTable routes_;
   std::vector<std::optional<Ipv4>> port_address_;
@@ -125,6 +138,12 @@ class BasicDataplane final : public ctl::ControlTarget {
   uint64_t last_estimate_ms_ = 0;
   ConnTable conns_;
   Services services_;
+  // Found again by the frame's address: frames stay where they are in the RX ring while a
+  // drain runs, and a slot is cleared when its frame is handled.
+  std::array<const uint8_t*, kLookAheadSlots> look_ahead_frames_{};
+  std::array<Hints, kLookAheadSlots> look_ahead_hints_{};
+  std::size_t look_ahead_next_ = 0;
+  Hints handling_;  // the frame handle() is in
   NeighbourTable neighbours_;
   fwd::Reassembler reassembler_;
   // While a reassembled datagram is being forwarded: the size to fragment it at again (the

@@ -15,19 +15,24 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <map>
 #include <memory>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "fwd/bytes.h"
+#include "fwd/checksum.h"
 #include "fwd/packet.h"
-#include "fwd/reply.h"
 #include "fwd/test_frames.h"
 #include "fwd/wire.h"
 #include "io/memory_port.h"
 #include "paired.h"
 #include "vsd/dataplane.h"
+#include "vsd/memory_bed.h"
 
 namespace vsd {
 namespace {
@@ -64,19 +69,9 @@ Mac server_mac(std::size_t i) {
   return Mac{{0x02, 0, 0, 0, 0x01, uint8_t(0x0b + i)}};
 }
 
-RoutingTable routes() {
-  RoutingTable r;
-  r.add_address({"ext", t::ip("10.0.0.1"), 24});
-  r.add_address({"int", t::ip("192.168.1.1"), 24});
-  r.add_route({"ext", t::ip("10.0.0.0"), t::ip("255.255.255.0"), Ipv4{}, 0});
-  r.add_route({"int", t::ip("192.168.1.0"), t::ip("255.255.255.0"), Ipv4{}, 0});
-  r.add_route({"ext", Ipv4{}, Ipv4{}, t::ip("10.0.0.254"), 0});
-  return r;
-}
-
-RuleSet rules_for(Method method) {
+RuleSet rules_for(Method method, Proto proto = Proto::Tcp) {
   Service svc;
-  svc.key = ServiceKey{Proto::Tcp, Endpoint{t::ip(kVip), 80}, 0};
+  svc.key = ServiceKey{proto, Endpoint{t::ip(kVip), 80}, 0};
   svc.scheduler = "rr";
   // DR and TUN keep the service port (spec 2); NAT and FULLNAT map it to 8080.
   const uint16_t port = method == Method::Nat || method == Method::FullNat ? 8080 : 80;
@@ -104,32 +99,25 @@ Frames client_frames(uint16_t flags) {
   return frames;
 }
 
-// "who has `ip`?" from the director, answered by `mac`: the director learns the neighbour.
-t::Bytes arp_reply(Mac director, const std::string& director_ip, const std::string& ip, Mac mac) {
-  fwd::ArpMessage request{fwd::wire::arp::kOpRequest, director, t::ip(director_ip), Mac{},
-                          t::ip(ip)};
-  t::Bytes frame(64);
-  frame.resize(fwd::build_arp_reply(frame, request, mac));
-  return frame;
-}
-
-// A data plane serving one method, its neighbours learnt and its 64 connections opened by a
-// SYN each (so the batches measured are packets of known connections).
+// A data plane serving one method, its neighbours learnt and, for TCP, its 64 connections
+// opened by a SYN each (so the batches measured are packets of known connections). A UDP bed
+// opens none: its rows open their own.
 class Bed {
  public:
-  explicit Bed(Method method) {
+  explicit Bed(Method method, Proto proto = Proto::Tcp, const Timeouts& timeouts = {}) {
     ports_.push_back(std::make_unique<MemoryPort>("ext", kExtMac, 1500, 4 * kBatch, kSlotBytes));
     ports_.push_back(std::make_unique<MemoryPort>("int", kIntMac, 1500, 4 * kBatch, kSlotBytes));
     dataplane_ = std::make_unique<MemoryDataplane>(
-        ports_, routes(), MemoryDataplane::default_clock(), fwd::ReassemblyLimits{},
+        ports_, two_port_routes(), MemoryDataplane::default_clock(), fwd::ReassemblyLimits{},
         ConnTableConfig{table_capacity, 1u << 16});
-    if (auto error = dataplane_->install(rules_for(method)); !error.empty())
-      throw std::runtime_error(error);
-    learn(kExt, arp_reply(kExtMac, "10.0.0.1", "10.0.0.254", kRouterMac));
+    RuleSet rules = rules_for(method, proto);
+    rules.timeouts = timeouts;
+    if (auto error = dataplane_->install(rules); !error.empty()) throw std::runtime_error(error);
+    learn(kExt, t::arp_reply(kExtMac, "10.0.0.1", "10.0.0.254", kRouterMac));
     for (std::size_t i = 0; i < 3; ++i)
-      learn(kInt, arp_reply(kIntMac, "192.168.1.1", server_ip(i), server_mac(i)));
+      learn(kInt, t::arp_reply(kIntMac, "192.168.1.1", server_ip(i), server_mac(i)));
     clear();
-    run(kExt, client_frames(Tins::TCP::SYN));
+    if (proto == Proto::Tcp) run(kExt, client_frames(Tins::TCP::SYN));
   }
 
   // One batch through the data plane; the frames are rewritten in place.
@@ -238,6 +226,202 @@ void BM_path(benchmark::State& state, Method method, bool to_servers) {
   perf::report_paired(state, row_ns, copy_baseline_ns(batch, egress, state.iterations()));
 }
 
+// --- many connections: vsd's look-ahead over a large table -----------------------------------
+//
+// BM_flows/{in,out}/N: N established UDP connections to VIP:80 (NAT, the three real servers),
+// each from its own CIP:cport, and every batch 64 frames of connections drawn at random, from
+// the clients (in) or the real servers' replies (out). The batch goes through the data plane
+// as vsd's loop takes a block of its RX ring: Dataplane::prefetch for the bucket kFar frames
+// ahead and for the entry kNear frames ahead, then handle(). At 1M the table misses the cache
+// as it does in vsd, less what the look-ahead hides; at 1k it stays in cache. A 1M row then
+// runs the 1k bed over as many batches and reports x_1k = its ns / the 1k ns.
+
+constexpr std::size_t kFewFlows = 1000, kManyFlows = 1000000;
+constexpr std::size_t kUdpPayloadBytes = 22;    // 64-byte UDP frames
+constexpr uint16_t kNatServerPort = 8080;       // rules_for: NAT maps VIP:80 to RIP:8080
+constexpr std::size_t kFlowSequence = 1 << 20;  // drawn once; batches walk it round
+constexpr uint32_t kPortsPerClient = 50000;
+// Where a UDP frame's fields are (no IP options).
+constexpr std::size_t kIpChecksumAt = 24, kIpSrcAt = 26, kIpDstAt = 30, kUdpSrcAt = 34,
+                      kUdpDstAt = 36, kUdpChecksumAt = 40;
+
+struct Ends {
+  Endpoint src, dst;
+};
+
+Ends client_ends(std::size_t flow) {
+  const Ipv4 first = Ipv4::from_octets(172, 16, 0, 1);
+  const Endpoint client{Ipv4::from_host(first.value + uint32_t(flow / kPortsPerClient)),
+                        uint16_t(1024 + flow % kPortsPerClient)};
+  return {client, Endpoint{Ipv4::from_octets(10, 0, 0, 100), 80}};
+}
+
+Ends reply_ends(std::size_t flow, uint8_t server) {
+  return {Endpoint{Ipv4::from_octets(192, 168, 1, uint8_t(11 + server)), kNatServerPort},
+          client_ends(flow).src};
+}
+
+t::Bytes udp_frame(Mac eth_src, Mac eth_dst, const Ends& ends) {
+  auto pdu = Tins::EthernetII(eth_dst.str(), eth_src.str()) /
+             t::ipv4(ends.src.addr.str(), ends.dst.addr.str()) /
+             Tins::UDP(ends.dst.port, ends.src.port) /
+             Tins::RawPDU(t::payload_bytes(kUdpPayloadBytes));
+  return t::serialize(pdu);
+}
+
+// Moves a copy of a template frame to other ends, its checksums updated (RFC 1624), as a
+// traffic generator re-addresses the frames of its ring (perf/bench/generator.cpp).
+void readdress(std::span<uint8_t> frame, const Ends& from, const Ends& to) {
+  using namespace fwd;
+  uint16_t ip_sum = load_be16(frame, kIpChecksumAt);
+  uint16_t udp_sum = load_be16(frame, kUdpChecksumAt);
+  auto address = [&](std::size_t at, Ipv4 old, Ipv4 now) {
+    ip_sum = checksum_update32(ip_sum, old.value, now.value);
+    udp_sum = udp_checksum_update32(udp_sum, old.value, now.value);
+    store_ipv4(frame, at, now);
+  };
+  auto port = [&](std::size_t at, uint16_t old, uint16_t now) {
+    udp_sum = udp_checksum_update16(udp_sum, old, now);
+    store_be16(frame, at, now);
+  };
+  address(kIpSrcAt, from.src.addr, to.src.addr);
+  address(kIpDstAt, from.dst.addr, to.dst.addr);
+  port(kUdpSrcAt, from.src.port, to.src.port);
+  port(kUdpDstAt, from.dst.port, to.dst.port);
+  store_be16(frame, kIpChecksumAt, ip_sum);
+  store_be16(frame, kUdpChecksumAt, udp_sum);
+}
+
+class FlowBed {
+ public:
+  explicit FlowBed(std::size_t flows)
+      : bed_(Method::Nat, Proto::Udp, long_timeouts()),
+        server_of_(flows),
+        memory_(kBatch * kSlotBytes),
+        client_template_(udp_frame(kRouterMac, kExtMac, client_ends(0))),
+        reply_template_(udp_frame(server_mac(0), kIntMac, reply_ends(0, 0))) {
+    establish(flows);
+    // A fixed seed: every run draws the same flows in the same order.
+    std::mt19937_64 random(flows);
+    std::uniform_int_distribution<uint32_t> pick(0, uint32_t(flows - 1));
+    sequence_.resize(kFlowSequence);
+    for (auto& flow : sequence_) flow = pick(random);
+  }
+
+  // The next 64 flows of the sequence through the data plane; how many frames did not come
+  // out.
+  std::size_t run_batch(bool replies) {
+    const std::size_t in = replies ? kInt : kExt, out = replies ? kExt : kInt;
+    fill_next(replies);
+    MemoryDataplane& dp = bed_.dataplane();
+    handle_with_look_ahead(dp, in, kBatch, [&](std::size_t i) { return frame(i); });
+    dp.flush();
+    dp.tick();
+    const std::size_t missing = kBatch - bed_.port(out).sent_count();
+    bed_.clear();
+    return missing;
+  }
+  // The same batch filled, and each frame queued unchanged on the same port.
+  void copy_batch(bool replies) {
+    MemoryPort& out = bed_.port(replies ? kExt : kInt);
+    fill_next(replies);
+    for (std::size_t i = 0; i < kBatch; ++i) out.queue(frame(i));
+    out.flush();
+    benchmark::ClobberMemory();
+    out.clear();
+  }
+
+ private:
+  // Long enough that a slow run (valgrind) does not see its connections expire and the
+  // lookups turn into inserts.
+  static Timeouts long_timeouts() {
+    Timeouts timeouts;
+    timeouts.udp = 24 * 3600;
+    return timeouts;
+  }
+
+  std::span<uint8_t> frame(std::size_t i) {
+    return {memory_.data() + i * kSlotBytes, client_template_.size()};
+  }
+  void fill(std::size_t i, std::size_t flow, bool replies) {
+    const t::Bytes& from = replies ? reply_template_ : client_template_;
+    std::memcpy(frame(i).data(), from.data(), from.size());
+    if (replies)
+      readdress(frame(i), reply_ends(0, 0), reply_ends(flow, server_of_[flow]));
+    else
+      readdress(frame(i), client_ends(0), client_ends(flow));
+  }
+  void fill_next(bool replies) {
+    for (std::size_t i = 0; i < kBatch; ++i) fill(i, sequence_[next_++ % kFlowSequence], replies);
+  }
+
+  // Every flow's first frame, in order, without look-ahead; which real server each went to
+  // is read off its egress frame, for the replies.
+  void establish(std::size_t flows) {
+    MemoryDataplane& dp = bed_.dataplane();
+    for (std::size_t first = 0; first < flows; first += kBatch) {
+      const std::size_t count = std::min(kBatch, flows - first);
+      for (std::size_t i = 0; i < count; ++i) fill(i, first + i, false);
+      for (std::size_t i = 0; i < count; ++i) dp.handle(kExt, frame(i));
+      dp.flush();
+      if (bed_.port(kInt).sent_count() != count)
+        throw std::runtime_error("a flow's first frame did not come out of the data plane");
+      for (std::size_t i = 0; i < count; ++i)
+        server_of_[first + i] =
+            uint8_t(fwd::load_ipv4(bed_.port(kInt).sent(i), kIpDstAt).value & 0xff) - 11;
+      bed_.clear();
+    }
+    dp.tick();
+  }
+
+  Bed bed_;
+  std::vector<uint8_t> server_of_;  // per flow: 0..2, the real server it was scheduled to
+  std::vector<uint8_t> memory_;     // the receive buffer, 64 slots
+  t::Bytes client_template_, reply_template_;
+  std::vector<uint32_t> sequence_;
+  std::size_t next_ = 0;
+};
+
+// One bed per flow count, built on first use and kept: establishing a million connections
+// takes seconds, and Google Benchmark runs a row's function several times.
+FlowBed& flow_bed(std::size_t flows) {
+  static std::map<std::size_t, std::unique_ptr<FlowBed>> beds;
+  auto& bed = beds[flows];
+  if (!bed) bed = std::make_unique<FlowBed>(flows);
+  return *bed;
+}
+
+// CPU ns per frame of `batches` batches of `bed`, adding the frames that did not come out to
+// `missing`. Not inlined, so that callgrind (--separate-callers=2) tells these batches from
+// those of the row's own loop.
+[[gnu::noinline]] double batches_ns(FlowBed& bed, bool replies, uint64_t batches,
+                                    std::size_t& missing) {
+  return cpu_ns_per_item(batches * kBatch, [&](uint64_t) {
+    for (uint64_t b = 0; b < batches; ++b) missing += bed.run_batch(replies);
+  });
+}
+
+void BM_flows(benchmark::State& state, bool replies, std::size_t flows, std::size_t few) {
+  FlowBed& bed = flow_bed(flows);
+  std::size_t missing = 0;
+  const double start = thread_cpu_ns();
+  for (auto _ : state) missing += bed.run_batch(replies);
+  const uint64_t items = state.iterations() * kBatch;
+  const double row_ns = (thread_cpu_ns() - start) / double(items);
+  if (missing != 0) return state.SkipWithError("frames did not come out of the data plane");
+  state.SetItemsProcessed(static_cast<int64_t>(items));
+  const uint64_t batches = std::max<uint64_t>(state.iterations(), kMinBaselineBatches);
+  const double copy_ns = cpu_ns_per_item(batches * kBatch, [&](uint64_t) {
+    for (uint64_t b = 0; b < batches; ++b) bed.copy_batch(replies);
+  });
+  perf::report_paired(state, row_ns, copy_ns);
+  if (flows == few) return;
+  const double small_ns = batches_ns(flow_bed(few), replies, batches, missing);
+  if (missing != 0) return state.SkipWithError("frames did not come out of the 1k bed");
+  state.counters["cpu_ns_1k"] = small_ns;
+  state.counters["x_1k"] = row_ns / small_ns;
+}
+
 // --- the classifier -------------------------------------------------------------------------
 
 // 48 good frames (TCP, UDP, ICMP echo) and 16 bad ones, one per way classify() drops a frame
@@ -278,7 +462,7 @@ Frames classifier_mix() {
       with(icmp(), [](Bytes& f) { t::put_be16(f, 16, 24), f.resize(14 + 24); }),  // ICMP 4 B
       with(
           tcp(), [](Bytes& f) { f[12] = 0x86, f[13] = 0xdd; }, false),  // IPv6
-      arp_reply(kExtMac, "10.0.0.1", "10.0.0.254", kRouterMac),         // ARP
+      t::arp_reply(kExtMac, "10.0.0.1", "10.0.0.254", kRouterMac),      // ARP
       with(
           tcp(), [](Bytes& f) { f.resize(30); }, false),  // cut IP
       with(
@@ -342,6 +526,19 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("BM_path/tun/in", vsd::BM_path, Method::Tun, true);
   benchmark::RegisterBenchmark("BM_path/fullnat/in", vsd::BM_path, Method::FullNat, true);
   benchmark::RegisterBenchmark("BM_path/fullnat/out", vsd::BM_path, Method::FullNat, false);
+  // A smaller table (the smoke test's) cannot hold a million connections: those rows shrink
+  // to what it holds, named by their size.
+  const std::size_t many = std::min<std::size_t>(vsd::kManyFlows, vsd::table_capacity);
+  const std::size_t few = std::min<std::size_t>(vsd::kFewFlows, vsd::table_capacity);
+  if (many < vsd::kManyFlows)
+    std::fprintf(stderr, "path_bench: --table_capacity=%u: the 1M BM_flows rows run at %zu\n",
+                 vsd::table_capacity, many);
+  for (bool replies : {false, true})
+    for (std::size_t flows : {few, many}) {
+      const std::string name = std::string("BM_flows/") + (replies ? "out/" : "in/");
+      benchmark::RegisterBenchmark((name + std::to_string(flows)).c_str(), vsd::BM_flows, replies,
+                                   flows, few);
+    }
   benchmark::RegisterBenchmark("BM_classify/mix", vsd::BM_classify);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
