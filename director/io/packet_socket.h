@@ -70,6 +70,12 @@ class PacketSocket {
   std::size_t tx_map_size_ = 0;
   uint32_t tx_frame_size_ = 0, tx_frame_count_ = 0, tx_slot_ = 0;
   uint32_t tx_pending_ = 0;
+  // Each TX slot starts with a virtio_net_hdr whose hdr_len covers the frame, so the kernel
+  // copies the whole frame into the skb's linear part. Without it the payload rides as a
+  // zero-copy fragment of the ring's page, which veth copies into a freshly allocated page
+  // per frame (skb_copy_ubufs: 8-9 % of vsd's CPU at 64 bytes, perf/README.md). 0 where the
+  // kernel refuses PACKET_VNET_HDR.
+  uint32_t tx_vnet_bytes_ = 0;
   PortCounters counters_;
 };
 

@@ -40,7 +40,9 @@ BounceForwarder::BounceForwarder(const BounceConfig& config) : config_(config) {
   rings_ = std::make_unique<Rings>();
   topo::NetnsGuard in(config_.netns);
   rings_->rx = std::make_unique<RxRing>(config_.in_ifname, 32, 1);
-  rings_->tx = std::make_unique<TxRing>(config_.out_ifname, 2048 - TxRing::kDataOffset, kTxSlots);
+  rings_->tx =
+      std::make_unique<TxRing>(config_.out_ifname, 2048 - TxRing::kDataOffset - 10, kTxSlots,
+                               /*vnet=*/true);
   rings_->out_mac = interface_mac(config_.out_ifname);
   rings_->drop = std::make_unique<vsd::IngressDrop>(std::vector<std::string>{config_.in_ifname});
 }
@@ -83,7 +85,7 @@ void BounceForwarder::run() {
       uint32_t queued = 0;
       RxRing::for_each_frame(block, [&](const tpacket3_hdr& h, uint8_t* f) {
         uint32_t length = h.tp_snaplen;
-        if (length < 34 || length > 2048 - TxRing::kDataOffset || f[12] != 0x08 || f[13] != 0)
+        if (length < 34 || length > 2048 - TxRing::kDataOffset - 10 || f[12] != 0x08 || f[13] != 0)
           return;
         uint8_t* ip = f + 14;
         if ((ip[0] >> 4) != 4 || ip[8] <= 1) return;

@@ -3,6 +3,7 @@
 // ../shared/perf/baselines.md measured as the fastest on veth. Opened in the calling thread's
 // network namespace; RAII.
 #pragma once
+#include <cstring>
 
 #include <linux/if_packet.h>
 
@@ -21,17 +22,27 @@ class TxRing {
  public:
   // `slots` frames of at most `max_frame` bytes each. SO_SNDBUFFORCE keeps skbs in flight on
   // another core from stalling the ring (pbgen's lesson).
-  TxRing(const std::string& ifname, uint32_t max_frame, uint32_t slots);
+  // vnet: each slot starts with a virtio_net_hdr covering the whole frame, so the kernel copies
+  // the frame into the skb's linear part instead of leaving it a zero-copy fragment that veth
+  // copies into a new page (vsd's PacketSocket does the same; the bounce forwarder uses it).
+  TxRing(const std::string& ifname, uint32_t max_frame, uint32_t slots, bool vnet = false);
   ~TxRing();
   TxRing(const TxRing&) = delete;
   TxRing& operator=(const TxRing&) = delete;
 
   uint32_t slots() const { return slots_; }
-  uint8_t* data(uint32_t slot) { return header(slot) + kDataOffset; }
+  uint8_t* data(uint32_t slot) { return header(slot) + kDataOffset + (vnet_ ? 10 : 0); }
   bool is_free(uint32_t slot) {
     return __atomic_load_n(&hdr(slot)->tp_status, __ATOMIC_ACQUIRE) == TP_STATUS_AVAILABLE;
   }
   void submit(uint32_t slot, uint32_t length) {
+    if (vnet_) {
+      uint8_t* v = header(slot) + kDataOffset;
+      std::memset(v, 0, 10);
+      v[2] = uint8_t(length & 0xff);  // hdr_len, little endian (virtio 1.0 / le on x86)
+      v[3] = uint8_t(length >> 8);
+      length += 10;
+    }
     hdr(slot)->tp_len = length;
     __atomic_store_n(&hdr(slot)->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
   }
@@ -49,6 +60,7 @@ class TxRing {
   uint8_t* map_ = nullptr;
   std::size_t map_size_ = 0;
   uint32_t slot_size_ = 0, slots_ = 0;
+  bool vnet_ = false;
 };
 
 class RxRing {
