@@ -40,9 +40,9 @@ BounceForwarder::BounceForwarder(const BounceConfig& config) : config_(config) {
   rings_ = std::make_unique<Rings>();
   topo::NetnsGuard in(config_.netns);
   rings_->rx = std::make_unique<RxRing>(config_.in_ifname, 32, 1);
-  rings_->tx =
-      std::make_unique<TxRing>(config_.out_ifname, 2048 - TxRing::kDataOffset - 10, kTxSlots,
-                               /*vnet=*/true);
+  rings_->tx = std::make_unique<TxRing>(config_.out_ifname,
+                                        2048 - TxRing::kDataOffset - TxRing::kVnetBytes, kTxSlots,
+                                        /*vnet=*/true);
   rings_->out_mac = interface_mac(config_.out_ifname);
   rings_->drop = std::make_unique<vsd::IngressDrop>(std::vector<std::string>{config_.in_ifname});
 }

@@ -58,8 +58,7 @@ TxRing::TxRing(const std::string& ifname, uint32_t max_frame, uint32_t slots, bo
     fail(ifname, "SO_SNDBUFFORCE");
   if (vnet_ && setsockopt(fd_, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) != 0)
     fail(ifname, "PACKET_VNET_HDR");
-  slot_size_ = 128;
-  while (slot_size_ < kDataOffset + 10 + max_frame) slot_size_ <<= 1;
+  slot_size_ = slot_bytes(max_frame, vnet_);
   tpacket_req req{};
   req.tp_block_size = std::max<uint32_t>(slot_size_, 1u << 16);
   uint32_t per_block = req.tp_block_size / slot_size_;

@@ -31,17 +31,23 @@ class TxRing {
   TxRing& operator=(const TxRing&) = delete;
 
   uint32_t slots() const { return slots_; }
-  uint8_t* data(uint32_t slot) { return header(slot) + kDataOffset + (vnet_ ? 10 : 0); }
+  // The bytes one slot takes for frames of at most `max_frame` bytes.
+  static uint32_t slot_bytes(uint32_t max_frame, bool vnet) {
+    uint32_t bytes = 128;
+    while (bytes < kDataOffset + (vnet ? kVnetBytes : 0) + max_frame) bytes <<= 1;
+    return bytes;
+  }
+  uint8_t* data(uint32_t slot) { return header(slot) + kDataOffset + (vnet_ ? kVnetBytes : 0); }
   bool is_free(uint32_t slot) {
     return __atomic_load_n(&hdr(slot)->tp_status, __ATOMIC_ACQUIRE) == TP_STATUS_AVAILABLE;
   }
   void submit(uint32_t slot, uint32_t length) {
     if (vnet_) {
       uint8_t* v = header(slot) + kDataOffset;
-      std::memset(v, 0, 10);
+      std::memset(v, 0, kVnetBytes);
       v[2] = uint8_t(length & 0xff);  // hdr_len, little endian (virtio 1.0 / le on x86)
       v[3] = uint8_t(length >> 8);
-      length += 10;
+      length += kVnetBytes;
     }
     hdr(slot)->tp_len = length;
     __atomic_store_n(&hdr(slot)->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
@@ -51,6 +57,7 @@ class TxRing {
   int fd() const { return fd_; }
 
   static constexpr uint32_t kDataOffset = TPACKET_ALIGN(sizeof(tpacket2_hdr));
+  static constexpr uint32_t kVnetBytes = 10;  // sizeof(virtio_net_hdr)
 
  private:
   uint8_t* header(uint32_t slot) { return map_ + std::size_t(slot) * slot_size_; }
