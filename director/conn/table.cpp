@@ -343,6 +343,24 @@ void ConnTable::prefetch_entry(const Hint& hint) const {
   if (head != kNone) __builtin_prefetch(&pool_[head]);
 }
 
+void ConnTable::prefetch_chain(const Hint& hint) const {
+  if (hint.side_ == Hint::Side::None) return;
+  const Endpoint a{hint.addr_a_, hint.port_a_}, b{hint.addr_b_, hint.port_b_};
+  if (hint.side_ == Hint::Side::In) {
+    const uint32_t head = in_buckets_[hint.bucket_];
+    if (head == kNone) return;
+    const InKey key{hint.proto_, InKind::Connection, a.addr, a.port, b.addr, b.port};
+    const uint32_t next = pool_[head].in_next_;
+    if (next != kNone && !(in_key_of(pool_[head]) == key)) __builtin_prefetch(&pool_[next]);
+  } else {
+    const uint32_t head = out_buckets_[hint.bucket_];
+    if (head == kNone) return;
+    const OutKey key{hint.proto_, a.addr, a.port, b.addr, b.port};
+    const uint32_t next = pool_[head].out_next_;
+    if (next != kNone && !(out_key_of(pool_[head]) == key)) __builtin_prefetch(&pool_[next]);
+  }
+}
+
 // --- packets ------------------------------------------------------------------------------
 
 void ConnTable::on_packet(Conn& conn, PacketFrom from, uint8_t tcp_flags, uint64_t now_ms) {

@@ -244,6 +244,9 @@ class ConnTable {
   // (the one a lookup reads next; with a million entries it is a miss of its own). Nothing
   // for a hint made for no key.
   void prefetch_entry(const Hint& hint) const;
+  // The second entry of the hinted chain when its first is another key's: read the first
+  // (prefetch_entry loaded it), so call it some frames after prefetch_entry.
+  void prefetch_chain(const Hint& hint) const;
 
   // --- per packet and per use -----------------------------------------------------------
   // One packet of a connection: the TCP state transition (and the counters it moves), then

@@ -134,6 +134,8 @@ TEST_F(ConnTableTest, AHintMadeForTheKeyFindsTheEntryFromEitherSide) {
   const ConnTable::Hint out = table.prefetch_out(Proto::Tcp, kRs1, at("10.0.0.2", 40000));
   table.prefetch_entry(in);
   table.prefetch_entry(out);
+  table.prefetch_chain(in);
+  table.prefetch_chain(out);
   EXPECT_EQ(table.find_in(Proto::Tcp, at("10.0.0.2", 40000), kVip, &in), c);
   EXPECT_EQ(table.find_out(Proto::Tcp, kRs1, at("10.0.0.2", 40000), &out), c);
 }
@@ -142,6 +144,7 @@ TEST_F(ConnTableTest, AHintMadeForTheKeyFindsTheEntryFromEitherSide) {
 TEST_F(ConnTableTest, AHintMadeBeforeTheEntryWasInsertedFindsIt) {
   const ConnTable::Hint in = table.prefetch_in(Proto::Udp, at("10.0.0.2", 40000), kVip);
   table.prefetch_entry(in);
+  table.prefetch_chain(in);
   for (uint16_t port = 1; port <= 100; ++port) insert(tcp_conn(Method::Nat, at("10.0.0.3", port)));
   NewConn fresh = udp_conn(at("10.0.0.2", 40000));
   fresh.virtual_addr = kVip;
@@ -173,6 +176,8 @@ TEST_F(ConnTableTest, AHintForAnotherKeyIsIgnored) {
         ConnTable::Hint{},
     };
     for (const auto& hint : others) {
+      table.prefetch_entry(hint);
+      table.prefetch_chain(hint);
       EXPECT_EQ(table.find_in(Proto::Tcp, client, kVip, &hint), conns[port - 1]) << port;
       EXPECT_EQ(table.find_out(Proto::Tcp, kRs1, client, &hint), conns[port - 1]) << port;
     }

@@ -36,12 +36,9 @@ class PacketSocket {
   std::size_t drain(OnFrame&& on_frame) {
     return drain(on_frame, [](std::span<const uint8_t>, LookAhead) {});
   }
-  // The same, and calls look_ahead(frame, LookAhead::Far) kFar frames before on_frame
-  // reaches that frame and look_ahead(frame, LookAhead::Near) kNear frames before, so that
-  // what handling it will read can be prefetched in two steps (a connection's bucket, then
-  // the entry the bucket points to) while the frames before it are handled.
-  enum class LookAhead { Far, Near };
-  static constexpr uint32_t kFar = 4, kNear = 2;
+  // The same, and calls look_ahead(frame, stage) kLookAheadDistance[stage] frames before
+  // on_frame reaches that frame, for each LookAhead stage (io/port.h), so that what handling
+  // it will read can be loaded step by step while the frames before it are handled.
   template <class OnFrame, class OnLookAhead>
   std::size_t drain(OnFrame&& on_frame, OnLookAhead&& look_ahead);
 

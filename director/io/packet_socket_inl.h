@@ -3,6 +3,8 @@
 
 #include <linux/if_packet.h>
 
+#include <array>
+
 namespace vsd {
 
 template <class OnFrame, class OnLookAhead>
@@ -12,22 +14,26 @@ std::size_t PacketSocket::drain(OnFrame&& on_frame, OnLookAhead&& look_ahead) {
     auto* desc = reinterpret_cast<tpacket_block_desc*>(block);
     uint32_t count = desc->hdr.bh1.num_pkts;
     uint8_t* at = block + desc->hdr.bh1.offset_to_first_pkt;
-    // Two more cursors, kFar and kNear frames ahead of the one being handled.
+    // One more cursor per look-ahead stage, its distance ahead of the frame being handled.
     struct Cursor {
       uint8_t* at;
       uint32_t index = 0;
-    } far{at}, near{at};
-    auto step = [&](Cursor& c, LookAhead which) {
+    };
+    std::array<Cursor, kLookAheadStages> ahead;
+    ahead.fill(Cursor{at});
+    auto step = [&](std::size_t stage) {
+      Cursor& c = ahead[stage];
       auto* h = reinterpret_cast<tpacket3_hdr*>(c.at);
-      look_ahead(std::span<const uint8_t>(c.at + h->tp_mac, h->tp_snaplen), which);
+      look_ahead(std::span<const uint8_t>(c.at + h->tp_mac, h->tp_snaplen), LookAhead(stage));
       c.at += h->tp_next_offset;
       ++c.index;
     };
-    while (far.index < count && far.index < kFar) step(far, LookAhead::Far);
-    while (near.index < count && near.index < kNear) step(near, LookAhead::Near);
+    for (std::size_t stage = 0; stage < kLookAheadStages; ++stage)
+      while (ahead[stage].index < count && ahead[stage].index < kLookAheadDistance[stage])
+        step(stage);
     for (uint32_t i = 0; i < count; ++i) {
-      if (far.index < count) step(far, LookAhead::Far);
-      if (near.index < count) step(near, LookAhead::Near);
+      for (std::size_t stage = 0; stage < kLookAheadStages; ++stage)
+        if (ahead[stage].index < count) step(stage);
       auto* hdr = reinterpret_cast<tpacket3_hdr*>(at);
       std::span<uint8_t> frame(at + hdr->tp_mac, hdr->tp_snaplen);
       counters_.rx_frames++;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -16,6 +17,18 @@
 #include "net/addr.h"
 
 namespace vsd {
+
+// The data plane's look-ahead over a batch of received frames (Dataplane::prefetch): each
+// frame is looked at three times before it is handled, and each step starts loading what the
+// next one reads, so that a lookup in a table far larger than the cache finds its lines there.
+enum class LookAhead : uint8_t {
+  Bucket,  // hash the key, load its bucket
+  Entry,   // load the entry the bucket points to
+  Chain,   // load the next entry of the chain when the first is another connection's
+};
+inline constexpr std::size_t kLookAheadStages = 3;
+// How many frames before its handle() a frame gets each step, by LookAhead.
+inline constexpr std::size_t kLookAheadDistance[kLookAheadStages] = {6, 4, 2};
 
 struct PortCounters {
   uint64_t rx_frames = 0;

@@ -157,11 +157,16 @@ void BasicDataplane<Port>::handle(std::size_t port, std::span<uint8_t> frame, bo
 }
 
 template <DataPort Port>
-void BasicDataplane<Port>::prefetch(std::span<const uint8_t> frame, bool entry) {
-  if (entry) {
+void BasicDataplane<Port>::prefetch(std::span<const uint8_t> frame, LookAhead stage) {
+  if (stage != LookAhead::Bucket) {
     if (const Hints* ahead = look_ahead_for(frame.data())) {
-      conns_.prefetch_entry(ahead->in);
-      conns_.prefetch_entry(ahead->out);
+      if (stage == LookAhead::Entry) {
+        conns_.prefetch_entry(ahead->in);
+        conns_.prefetch_entry(ahead->out);
+      } else {
+        conns_.prefetch_chain(ahead->in);
+        conns_.prefetch_chain(ahead->out);
+      }
     }
     return;
   }

@@ -56,14 +56,16 @@ class BasicDataplane final : public ctl::ControlTarget {
 
   // vlan_tagged: the kernel took an 802.1Q tag off the frame; vsd serves untagged ports.
   void handle(std::size_t port, std::span<uint8_t> frame, bool vlan_tagged = false);
-  // Starts loading what a frame's handle() will read in the connection table. `entry` false
-  // (kFar frames ahead): tells from the addresses which lookups handle() will make, as
-  // handle_ipv4 orders them, hashes their keys once and starts loading their buckets,
-  // remembering both by the frame's address. `entry` true (kNear frames ahead): the entries
-  // those buckets point to, no hashing. handle() then hands the buckets to its lookups, which
-  // check the key first. Reads only what a minimal IPv4 check lets it; anything else is left
-  // alone. handle() without it behaves the same, only without the head start.
-  void prefetch(std::span<const uint8_t> frame, bool entry);
+  // Starts loading what a frame's handle() will read in the connection table, one LookAhead
+  // stage (io/port.h) a call. Bucket: tells from the addresses which lookups handle() will
+  // make, as handle_ipv4 orders them, hashes their keys once and starts loading their
+  // buckets, remembering both by the frame's address. Entry: the entries those buckets point
+  // to, no hashing. Chain: the second entry of a chain whose first is another connection's
+  // (a full table averages 1.5 entries a lookup). handle() then hands the buckets to its
+  // lookups, which check the key first. Reads only what a minimal IPv4 check lets it;
+  // anything else is left alone. handle() without it behaves the same, only without the head
+  // start.
+  void prefetch(std::span<const uint8_t> frame, LookAhead stage);
   void flush();
   void tick();
   int next_timer_ms() const { return 100; }
@@ -115,9 +117,10 @@ class BasicDataplane final : public ctl::ControlTarget {
   struct Hints {
     ConnTable::Hint in, out;
   };
-  // Frames between their first look-ahead and their handle(): kFar + 1 in a drain.
+  // Frames between their first look-ahead and their handle(): the Bucket stage's distance
+  // + 1 in a drain.
   static constexpr std::size_t kLookAheadSlots = 8;
-  static_assert(kLookAheadSlots > PacketSocket::kFar);
+  static_assert(kLookAheadSlots > kLookAheadDistance[std::size_t(LookAhead::Bucket)]);
   // The hints prefetch() left for this frame, the newest first; nothing if none.
   Hints* look_ahead_for(const uint8_t* frame);
 

@@ -281,8 +281,8 @@ TEST(DataplaneLookAhead, ALookAheadForAnotherFrameIsIgnored) {
   for (std::size_t i = 0; i < frames.size(); ++i) {
     const auto& looked_at = frames[(i + 1) % frames.size()];
     std::memcpy(buffer.data(), looked_at.data(), looked_at.size());
-    ahead.dataplane().prefetch({buffer.data(), looked_at.size()}, false);
-    ahead.dataplane().prefetch({buffer.data(), looked_at.size()}, true);
+    for (std::size_t stage = 0; stage < kLookAheadStages; ++stage)
+      ahead.dataplane().prefetch({buffer.data(), looked_at.size()}, LookAhead(stage));
     std::memcpy(buffer.data(), frames[i].data(), frames[i].size());
     ahead.dataplane().handle(i < 4 ? kExt : kInt, {buffer.data(), frames[i].size()});
     cold.handle(i < 4 ? kExt : kInt, {frames[i]});
@@ -292,8 +292,8 @@ TEST(DataplaneLookAhead, ALookAheadForAnotherFrameIsIgnored) {
   // frames handled next may well be given again.
   for (const auto& f : frames) {
     t::Bytes copy = f;
-    ahead.dataplane().prefetch(copy, false);
-    ahead.dataplane().prefetch(copy, true);
+    for (std::size_t stage = 0; stage < kLookAheadStages; ++stage)
+      ahead.dataplane().prefetch(copy, LookAhead(stage));
   }
   for (std::size_t i = 0; i < frames.size(); ++i) {
     ahead.handle(i < 4 ? kExt : kInt, {frames[i]});

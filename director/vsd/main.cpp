@@ -130,8 +130,8 @@ int main(int argc, char** argv) {
       for (std::size_t i = 0; i < ports.size(); ++i)
         ports[i]->drain(
             [&](std::span<uint8_t> frame, bool tagged) { dataplane.handle(i, frame, tagged); },
-            [&](std::span<const uint8_t> frame, vsd::PacketSocket::LookAhead stage) {
-              dataplane.prefetch(frame, stage == vsd::PacketSocket::LookAhead::Near);
+            [&](std::span<const uint8_t> frame, vsd::LookAhead stage) {
+              dataplane.prefetch(frame, stage);
             });
       dataplane.flush();
       dataplane.tick();

@@ -26,18 +26,19 @@ inline RoutingTable two_port_routes() {
 }
 
 // `count` frames handed to the data plane as PacketSocket::drain hands a block's frames to
-// vsd's loop (vsd/main.cpp), with the same two cursors ahead: prefetch(frame, false) kFar
-// frames before handle(frame), prefetch(frame, true) kNear frames before. Never inlined, so
-// that callgrind can count it by name (perf/README.md).
+// vsd's loop (vsd/main.cpp), with the same cursors ahead: prefetch(frame, stage)
+// kLookAheadDistance[stage] frames before handle(frame), for each LookAhead stage. Never
+// inlined, so that callgrind can count it by name (perf/README.md).
 template <class Dataplane, class FrameAt>
 [[gnu::noinline]] void handle_with_look_ahead(Dataplane& dp, std::size_t port, std::size_t count,
                                               FrameAt&& frame_at) {
-  constexpr std::size_t kFar = PacketSocket::kFar, kNear = PacketSocket::kNear;
-  for (std::size_t i = 0; i < std::min(kFar, count); ++i) dp.prefetch(frame_at(i), false);
-  for (std::size_t i = 0; i < std::min(kNear, count); ++i) dp.prefetch(frame_at(i), true);
+  for (std::size_t stage = 0; stage < kLookAheadStages; ++stage)
+    for (std::size_t i = 0; i < std::min(kLookAheadDistance[stage], count); ++i)
+      dp.prefetch(frame_at(i), LookAhead(stage));
   for (std::size_t i = 0; i < count; ++i) {
-    if (i + kFar < count) dp.prefetch(frame_at(i + kFar), false);
-    if (i + kNear < count) dp.prefetch(frame_at(i + kNear), true);
+    for (std::size_t stage = 0; stage < kLookAheadStages; ++stage)
+      if (i + kLookAheadDistance[stage] < count)
+        dp.prefetch(frame_at(i + kLookAheadDistance[stage]), LookAhead(stage));
     dp.handle(port, frame_at(i));
   }
 }

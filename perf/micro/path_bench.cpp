@@ -231,10 +231,10 @@ void BM_path(benchmark::State& state, Method method, bool to_servers) {
 // BM_flows/{in,out}/N: N established UDP connections to VIP:80 (NAT, the three real servers),
 // each from its own CIP:cport, and every batch 64 frames of connections drawn at random, from
 // the clients (in) or the real servers' replies (out). The batch goes through the data plane
-// as vsd's loop takes a block of its RX ring: Dataplane::prefetch for the bucket kFar frames
-// ahead and for the entry kNear frames ahead, then handle(). At 1M the table misses the cache
-// as it does in vsd, less what the look-ahead hides; at 1k it stays in cache. A 1M row then
-// runs the 1k bed over as many batches and reports x_1k = its ns / the 1k ns.
+// as vsd's loop takes a block of its RX ring: Dataplane::prefetch for the bucket, the entry
+// and the chain's second entry, kLookAheadDistance frames ahead each, then handle(). At 1M the
+// table misses the cache as it does in vsd, less what the look-ahead hides; at 1k it stays in
+// cache. A 1M row then runs the 1k bed over as many batches and reports x_1k = its ns / the 1k ns.
 
 constexpr std::size_t kFewFlows = 1000, kManyFlows = 1000000;
 constexpr std::size_t kUdpPayloadBytes = 22;    // 64-byte UDP frames
