@@ -29,7 +29,8 @@ struct Options {
   uint32_t flows = 4096;
   std::vector<uint32_t> connections{1000, 1000000};
   double duration = 2;
-  int pairs = 3;
+  // Five: on this shared machine a median of three still moved a quotient by 0.3 between runs.
+  int pairs = 5;
   bool no_drop = false;
   double loss_threshold_pct = 0.1;
   int no_drop_steps = 7;
