@@ -29,6 +29,9 @@ enum class LookAhead : uint8_t {
 inline constexpr std::size_t kLookAheadStages = 3;
 // How many frames before its handle() a frame gets each step, by LookAhead.
 inline constexpr std::size_t kLookAheadDistance[kLookAheadStages] = {6, 4, 2};
+// Each step reads what the one before started loading, so each comes nearer the frame.
+static_assert(kLookAheadDistance[0] > kLookAheadDistance[1] &&
+              kLookAheadDistance[1] > kLookAheadDistance[2]);
 
 struct PortCounters {
   uint64_t rx_frames = 0;
