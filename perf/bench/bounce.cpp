@@ -15,6 +15,8 @@ namespace vslab::bench {
 namespace {
 
 constexpr uint32_t kTxSlots = 4096;
+// The largest frame forwarded: what a 2 KiB TX slot holds.
+constexpr uint32_t kMaxFrame = 2048 - TxRing::kDataOffset - TxRing::kVnetBytes;
 
 uint16_t get16(const uint8_t* at) {
   return uint16_t(at[0] << 8 | at[1]);
@@ -40,9 +42,7 @@ BounceForwarder::BounceForwarder(const BounceConfig& config) : config_(config) {
   rings_ = std::make_unique<Rings>();
   topo::NetnsGuard in(config_.netns);
   rings_->rx = std::make_unique<RxRing>(config_.in_ifname, 32, 1);
-  rings_->tx = std::make_unique<TxRing>(config_.out_ifname,
-                                        2048 - TxRing::kDataOffset - TxRing::kVnetBytes, kTxSlots,
-                                        /*vnet=*/true);
+  rings_->tx = std::make_unique<TxRing>(config_.out_ifname, kMaxFrame, kTxSlots);
   rings_->out_mac = interface_mac(config_.out_ifname);
   rings_->drop = std::make_unique<vsd::IngressDrop>(std::vector<std::string>{config_.in_ifname});
 }
@@ -85,8 +85,7 @@ void BounceForwarder::run() {
       uint32_t queued = 0;
       RxRing::for_each_frame(block, [&](const tpacket3_hdr& h, uint8_t* f) {
         uint32_t length = h.tp_snaplen;
-        if (length < 34 || length > 2048 - TxRing::kDataOffset - 10 || f[12] != 0x08 || f[13] != 0)
-          return;
+        if (length < 34 || length > kMaxFrame || f[12] != 0x08 || f[13] != 0) return;
         uint8_t* ip = f + 14;
         if ((ip[0] >> 4) != 4 || ip[8] <= 1) return;
         if (!tx.is_free(slot)) {

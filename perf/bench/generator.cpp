@@ -42,11 +42,9 @@ Generator::Generator(const GeneratorConfig& config) : config_(config) {
   auto ring = std::make_unique<Ring>();
   {
     topo::NetnsGuard in(config_.netns);
-    // vnet: the kernel copies each frame into the skb's linear part, so veth does not copy a
-    // ring-page fragment into a new page per frame on the generator's core.
-    uint32_t most = uint32_t(kRingBytes / TxRing::slot_bytes(config_.frame_size, /*vnet=*/true));
+    uint32_t most = uint32_t(kRingBytes / TxRing::slot_bytes(config_.frame_size));
     uint32_t slots = std::clamp<uint32_t>(config_.flows, std::min<uint32_t>(4096, most), most);
-    ring->tx = std::make_unique<TxRing>(config_.ifname, config_.frame_size, slots, /*vnet=*/true);
+    ring->tx = std::make_unique<TxRing>(config_.ifname, config_.frame_size, slots);
     vsd::Mac src_mac = interface_mac(config_.ifname);
     ring->readdressing = config_.flows > ring->tx->slots();
     ring->slot_flow.resize(ring->tx->slots());

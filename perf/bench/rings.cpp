@@ -45,8 +45,7 @@ vsd::Mac interface_mac(const std::string& ifname) {
   return mac;
 }
 
-TxRing::TxRing(const std::string& ifname, uint32_t max_frame, uint32_t slots, bool vnet)
-    : vnet_(vnet) {
+TxRing::TxRing(const std::string& ifname, uint32_t max_frame, uint32_t slots) {
   fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
   if (fd_ < 0) fail(ifname, "socket");
   int version = TPACKET_V2, one = 1, sndbuf = 64 << 20;
@@ -56,9 +55,9 @@ TxRing::TxRing(const std::string& ifname, uint32_t max_frame, uint32_t slots, bo
     fail(ifname, "PACKET_QDISC_BYPASS");
   if (setsockopt(fd_, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) != 0)
     fail(ifname, "SO_SNDBUFFORCE");
-  if (vnet_ && setsockopt(fd_, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) != 0)
+  if (setsockopt(fd_, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) != 0)
     fail(ifname, "PACKET_VNET_HDR");
-  slot_size_ = slot_bytes(max_frame, vnet_);
+  slot_size_ = slot_bytes(max_frame);
   tpacket_req req{};
   req.tp_block_size = std::max<uint32_t>(slot_size_, 1u << 16);
   uint32_t per_block = req.tp_block_size / slot_size_;

@@ -22,34 +22,31 @@ class TxRing {
  public:
   // `slots` frames of at most `max_frame` bytes each. SO_SNDBUFFORCE keeps skbs in flight on
   // another core from stalling the ring (pbgen's lesson).
-  // vnet: each slot starts with a virtio_net_hdr covering the whole frame, so the kernel copies
-  // the frame into the skb's linear part instead of leaving it a zero-copy fragment that veth
-  // copies into a new page (vsd's PacketSocket does the same; the bounce forwarder uses it).
-  TxRing(const std::string& ifname, uint32_t max_frame, uint32_t slots, bool vnet = false);
+  // Each slot starts with a virtio_net_hdr covering the whole frame, so the kernel copies the
+  // frame into the skb's linear part instead of leaving it a zero-copy fragment that veth
+  // copies into a new page per frame (vsd's PacketSocket does the same).
+  TxRing(const std::string& ifname, uint32_t max_frame, uint32_t slots);
   ~TxRing();
   TxRing(const TxRing&) = delete;
   TxRing& operator=(const TxRing&) = delete;
 
   uint32_t slots() const { return slots_; }
   // The bytes one slot takes for frames of at most `max_frame` bytes.
-  static uint32_t slot_bytes(uint32_t max_frame, bool vnet) {
+  static uint32_t slot_bytes(uint32_t max_frame) {
     uint32_t bytes = 128;
-    while (bytes < kDataOffset + (vnet ? kVnetBytes : 0) + max_frame) bytes <<= 1;
+    while (bytes < kDataOffset + kVnetBytes + max_frame) bytes <<= 1;
     return bytes;
   }
-  uint8_t* data(uint32_t slot) { return header(slot) + kDataOffset + (vnet_ ? kVnetBytes : 0); }
+  uint8_t* data(uint32_t slot) { return header(slot) + kDataOffset + kVnetBytes; }
   bool is_free(uint32_t slot) {
     return __atomic_load_n(&hdr(slot)->tp_status, __ATOMIC_ACQUIRE) == TP_STATUS_AVAILABLE;
   }
   void submit(uint32_t slot, uint32_t length) {
-    if (vnet_) {
-      uint8_t* v = header(slot) + kDataOffset;
-      std::memset(v, 0, kVnetBytes);
-      v[2] = uint8_t(length & 0xff);  // hdr_len, little endian (virtio 1.0 / le on x86)
-      v[3] = uint8_t(length >> 8);
-      length += kVnetBytes;
-    }
-    hdr(slot)->tp_len = length;
+    uint8_t* v = header(slot) + kDataOffset;
+    std::memset(v, 0, kVnetBytes);
+    v[2] = uint8_t(length & 0xff);  // hdr_len, little endian (virtio 1.0 / le on x86)
+    v[3] = uint8_t(length >> 8);
+    hdr(slot)->tp_len = length + kVnetBytes;
     __atomic_store_n(&hdr(slot)->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
   }
   // Hands what is submitted to the kernel without blocking; false when it refused (EAGAIN).
@@ -67,7 +64,6 @@ class TxRing {
   uint8_t* map_ = nullptr;
   std::size_t map_size_ = 0;
   uint32_t slot_size_ = 0, slots_ = 0;
-  bool vnet_ = false;
 };
 
 class RxRing {
