@@ -5,6 +5,7 @@
 // then the waiting frames are dropped.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -39,11 +40,22 @@ class NeighbourTable {
     uint64_t dropped_unresolved = 0;  // waited for a reply that never came, or queue full
   };
 
-  // The MAC of next_hop on port, when known.
-  std::optional<Mac> lookup(int port, Ipv4 next_hop) const {
-    auto it = entries_.find(key(port, next_hop));
-    if (it == entries_.end() || !it->second.mac) return std::nullopt;
-    return it->second.mac;
+  NeighbourTable() = default;
+  // The cache of recent lookups points into this table's own entries.
+  NeighbourTable(const NeighbourTable&) = delete;
+  NeighbourTable& operator=(const NeighbourTable&) = delete;
+
+  // The MAC of next_hop on port, when known; nullptr otherwise. Asked once per forwarded
+  // frame, so the last few answers are kept by key in front of the map.
+  const Mac* lookup(int port, Ipv4 next_hop) const {
+    const uint64_t k = key(port, next_hop);
+    Recent& recent = recent_[recent_slot(k)];
+    if (recent.entry == nullptr || recent.key != k) {
+      auto it = entries_.find(k);
+      if (it == entries_.end()) return nullptr;
+      recent = {k, &it->second};
+    }
+    return recent.entry->mac ? &*recent.entry->mac : nullptr;
   }
 
   // Keeps a copy of the frame until next_hop is resolved; asks for a request now if none is
@@ -73,7 +85,19 @@ class NeighbourTable {
   static uint64_t key(int port, Ipv4 a) { return uint64_t(uint32_t(port)) << 32 | a.value; }
   void request(int port, Ipv4 target, Entry& e, uint64_t now_ms, std::vector<Request>& to_send);
 
+  // Entries are never erased, and unordered_map keeps its nodes in place when it grows, so a
+  // pointer to an entry stays good for the table's life.
   std::unordered_map<uint64_t, Entry> entries_;
+  struct Recent {
+    uint64_t key = 0;
+    const Entry* entry = nullptr;
+  };
+  static constexpr unsigned kRecentBits = 4;
+  static constexpr std::size_t kRecentSlots = std::size_t{1} << kRecentBits;
+  static std::size_t recent_slot(uint64_t k) {
+    return std::size_t((k * 0x9e3779b97f4a7c15ull) >> (64 - kRecentBits));  // Fibonacci hashing
+  }
+  mutable std::array<Recent, kRecentSlots> recent_{};
   Counters counters_;
 };
 

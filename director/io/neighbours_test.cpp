@@ -23,7 +23,8 @@ TEST(Neighbours, AFrameToAnUnknownHopWaitsForTheReply) {
   t.learn(1, kRs1, kRs1Mac, 5, released);
   ASSERT_EQ(released.size(), 1u);
   EXPECT_EQ(released[0].frame, frame);
-  EXPECT_EQ(t.lookup(1, kRs1), kRs1Mac);
+  ASSERT_NE(t.lookup(1, kRs1), nullptr);
+  EXPECT_EQ(*t.lookup(1, kRs1), kRs1Mac);
 }
 
 TEST(Neighbours, SecondFrameDoesNotAskAgainWithinASecond) {
@@ -78,6 +79,32 @@ TEST(Neighbours, PortsAreSeparate) {
   std::vector<NeighbourTable::Parked> released;
   t.learn(1, kRs1, kRs1Mac, 0, released);
   EXPECT_FALSE(t.lookup(2, kRs1));
+}
+
+// More hops than lookups are remembered, so remembered slots are reused: each answer must
+// still be its own hop's, and a MAC learnt anew replaces the old one at once.
+TEST(Neighbours, EveryHopGetsItsOwnMacWhenManyAreAskedFor) {
+  NeighbourTable t;
+  std::vector<NeighbourTable::Parked> released;
+  auto hop = [](uint32_t i) { return Ipv4::from_octets(10, 1, uint8_t(i >> 8), uint8_t(i)); };
+  auto mac_of = [](int port, uint32_t i, uint8_t generation) {
+    return Mac{{0x02, generation, uint8_t(port), uint8_t(i >> 8), uint8_t(i), 0x01}};
+  };
+  constexpr uint32_t kHops = 300;
+  for (int port = 0; port < 2; ++port)
+    for (uint32_t i = 0; i < kHops; ++i) t.learn(port, hop(i), mac_of(port, i, 0), 0, released);
+  for (int round = 0; round < 2; ++round)
+    for (uint32_t i = 0; i < kHops; ++i)
+      for (int port = 0; port < 2; ++port) {
+        const Mac* mac = t.lookup(port, hop(i));
+        ASSERT_NE(mac, nullptr) << "port " << port << " hop " << i;
+        EXPECT_EQ(*mac, mac_of(port, i, 0)) << "port " << port << " hop " << i;
+      }
+  t.learn(1, hop(7), mac_of(1, 7, 1), 10, released);
+  ASSERT_NE(t.lookup(1, hop(7)), nullptr);
+  EXPECT_EQ(*t.lookup(1, hop(7)), mac_of(1, 7, 1));
+  EXPECT_EQ(*t.lookup(0, hop(7)), mac_of(0, 7, 0));
+  EXPECT_FALSE(t.lookup(1, hop(kHops)));
 }
 
 }  // namespace

@@ -28,7 +28,7 @@ struct Ipv4 {
   constexpr auto operator<=>(const Ipv4&) const = default;
 };
 
-struct Mac {
+struct alignas(8) Mac {
   std::array<uint8_t, 6> bytes{};
   static std::optional<Mac> parse(std::string_view text);  // "02:00:00:00:00:01"
   static constexpr Mac broadcast() { return Mac{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}; }

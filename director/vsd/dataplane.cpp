@@ -49,6 +49,7 @@ BasicDataplane<Port>::BasicDataplane(std::vector<std::unique_ptr<Port>>& ports, 
   for (std::size_t i = 0; i < ports_.size(); ++i) {
     port_by_name_[ports_[i]->name()] = i;
     port_address_.push_back(routes_.address_of(ports_[i]->name()));
+    port_eth_.push_back({ports_[i]->mac(), Mac{}});
   }
   for (const auto& r : routes_.routes())
     if (auto it = port_by_name_.find(r.ifname); it != port_by_name_.end())
@@ -223,7 +224,7 @@ void BasicDataplane<Port>::handle_arp(std::size_t port, std::span<uint8_t> frame
   if (!arp->sender_ip.is_zero() && (for_us || arp->operation == fwd::wire::arp::kOpReply))
     neighbours_.learn(int(port), arp->sender_ip, arp->sender_mac, now_ms_, released_);
   for (auto& parked : released_) {
-    if (auto mac = neighbours_.lookup(parked.port, parked.next_hop)) {
+    if (const Mac* mac = neighbours_.lookup(parked.port, parked.next_hop)) {
       std::copy(mac->bytes.begin(), mac->bytes.end(), parked.frame.begin());
       if (!ports_[parked.port]->queue(parked.frame)) count(Discard::TxFailed);
     }
@@ -314,7 +315,7 @@ bool BasicDataplane<Port>::handle_icmp_error(std::size_t port, std::span<uint8_t
     auto egress = egress_to(to);
     if (!egress) return count(Discard::NoRoute), true;
     if (p.ttl_expires()) return count(Discard::TtlExpired), true;
-    auto eth = eth_from(egress->port);
+    const auto& eth = eth_from(egress->port);
     bool rewritten =
         conn->method() == Method::Nat
             ? fwd::nat_icmp_out(frame, p, conn->virtual_addr(), eth)
@@ -538,7 +539,7 @@ void BasicDataplane<Port>::to_real_server(std::size_t port, std::span<uint8_t> f
                                           const fwd::PacketView& p, Conn& conn) {
   auto egress = egress_to(conn.destination().addr);
   if (!egress) return count(Discard::NoRoute);
-  auto eth = eth_from(egress->port);
+  const auto& eth = eth_from(egress->port);
   switch (conn.method()) {
     case Method::Nat:
       fwd::nat_in(frame, p, conn.destination(), eth);
@@ -651,7 +652,7 @@ std::optional<typename BasicDataplane<Port>::Egress> BasicDataplane<Port>::egres
 
 template <DataPort Port>
 void BasicDataplane<Port>::emit(const Egress& egress, std::span<uint8_t> frame) {
-  if (auto mac = neighbours_.lookup(int(egress.port), egress.next_hop)) {
+  if (const Mac* mac = neighbours_.lookup(int(egress.port), egress.next_hop)) {
     std::copy(mac->bytes.begin(), mac->bytes.end(), frame.begin());
     uint16_t limit = uint16_t(std::min<uint32_t>(ports_[egress.port]->mtu(), 0xffff));
     if (refragment_at_ != 0) limit = std::min(limit, refragment_at_);

@@ -105,7 +105,8 @@ class BasicDataplane final : public ctl::ControlTarget {
   void answer(std::size_t port, std::size_t length);  // scratch_ back out of the ingress port
 
   std::optional<Egress> egress_to(Ipv4 destination) const;
-  fwd::EthAddrs eth_from(std::size_t port) const { return {ports_[port]->mac(), Mac{}}; }
+  // The port's own MAC as source; emit() fills in the destination. Kept, not built per frame.
+  const fwd::EthAddrs& eth_from(std::size_t port) const { return port_eth_[port]; }
   // Fills in the next hop's MAC and queues the frame, or parks it until ARP answers.
   void emit(const Egress& egress, std::span<uint8_t> frame);
   void send_arp_requests();
@@ -127,6 +128,7 @@ class BasicDataplane final : public ctl::ControlTarget {
   std::vector<std::unique_ptr<Port>>& ports_;
   RoutingTable routes_;
   std::vector<std::optional<Ipv4>> port_address_;
+  std::vector<fwd::EthAddrs> port_eth_;
   std::unordered_map<std::string, std::size_t> port_by_name_;
   // The namespace's routes through our ports, longest prefix first, resolved to port indices
   // once, so a per-packet lookup neither hashes a name nor allocates.

@@ -5,7 +5,7 @@
 namespace vsd {
 namespace {
 
-std::optional<DestHandle> find_handle(const std::deque<DestRuntime>& dests, const ServiceKey& s,
+std::optional<DestHandle> find_handle(const std::vector<DestRuntime>& dests, const ServiceKey& s,
                                       Endpoint addr) {
   for (DestHandle h = 0; h < dests.size(); ++h)
     if (!dests[h].deleted && dests[h].service == s && dests[h].config.addr == addr) return h;
@@ -62,7 +62,8 @@ std::string Services::install(const RuleSet& rules) {
       auto h = find_handle(dests_, rt.config.key, d.addr);
       if (!h) {
         if (dests_.size() >= ConnTableConfig{}.max_destinations) return "too many destinations";
-        dests_.push_back({rt.config.key, d, false, {}, {}});
+        DestRuntime& added = dests_.emplace_back();
+        added.service = rt.config.key;
         h = static_cast<DestHandle>(dests_.size() - 1);
         kept.push_back(true);
       }
@@ -88,8 +89,8 @@ std::string Services::install(const RuleSet& rules) {
     if (rt.config.key.fwmark != 0) by_mark_[rt.config.key.fwmark] = i;
     if (rt.config.key.fwmark == 0) {
       by_vip_[vip_key(rt.config.key.proto, rt.config.key.vip)] = i;
-      if (!vips_.count(rt.config.key.vip.addr.value)) owned_.push_back(rt.config.key.vip.addr);
-      vips_[rt.config.key.vip.addr.value] = true;
+      if (!is_vip(rt.config.key.vip.addr)) owned_.push_back(rt.config.key.vip.addr);
+      add_vip(rt.config.key.vip.addr);
     }
     for (auto lip : rt.config.local_addresses)
       if (std::find(owned_.begin(), owned_.end(), lip) == owned_.end()) owned_.push_back(lip);
@@ -111,11 +112,21 @@ std::string Services::install(const RuleSet& rules) {
   // lo for its fwmark services: vsd answers ARP for it, and what no service takes there meets
   // the director's stack (spec 3), not the routing table.
   for (const MarkRule& m : rules.marks) {
-    if (m.prefix_len != 32 || vips_.count(m.dest.value)) continue;
+    if (m.prefix_len != 32 || is_vip(m.dest)) continue;
     owned_.push_back(m.dest);
-    vips_[m.dest.value] = true;
+    add_vip(m.dest);
+  }
+  for (auto& d : dests_) {
+    const ServiceKey& key = d.service;
+    const ServiceRuntime* svc = key.fwmark != 0 ? find_mark(key.fwmark) : find(key.proto, key.vip);
+    d.service_index = svc ? std::size_t(svc - services_.data()) : DestRuntime::kNoService;
   }
   return {};
+}
+
+void Services::add_vip(Ipv4 a) {
+  auto at = std::lower_bound(vips_.begin(), vips_.end(), a.value);
+  if (at == vips_.end() || *at != a.value) vips_.insert(at, a.value);
 }
 
 ServiceRuntime* Services::lookup(Proto proto, Endpoint dest) {

@@ -4,8 +4,8 @@
 // thread; a new RuleSet is applied between two batches, so no packet sees half of it.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +40,10 @@ struct DestRuntime {
   ServiceKey service;
   Destination config;
   bool deleted = false;  // removed from the rules; connections to it are dropped
+  // Where the service of that key is in Services::all() since the last install; kNoService
+  // when the rules no longer have one. Every packet of a connection needs its service.
+  static constexpr std::size_t kNoService = ~std::size_t{0};
+  std::size_t service_index = kNoService;
   Counters totals;
   RateEstimator rates;
 };
@@ -78,8 +82,8 @@ class Services {
   }
   // The service a destination belongs to, if it still exists.
   ServiceRuntime* service_of(DestHandle h) {
-    const ServiceKey& key = dests_[h].service;
-    return key.fwmark != 0 ? find_mark(key.fwmark) : find(key.proto, key.vip);
+    const std::size_t i = dests_[h].service_index;
+    return i == DestRuntime::kNoService ? nullptr : &services_[i];
   }
   // The service for a new connection's first packet, as ip_vs_service_find picks it: the
   // fwmark service of the mark vsd's classifier gives the packet first, then the address
@@ -89,7 +93,7 @@ class Services {
   uint32_t mark_of(Proto proto, Endpoint dest) const { return marks_.mark(proto, dest); }
   bool has_fwmark_services() const { return !by_mark_.empty(); }
   // Includes the hosts (/32) that mark rules name.
-  bool is_vip(Ipv4 a) const { return vips_.count(a.value) > 0; }
+  bool is_vip(Ipv4 a) const { return std::binary_search(vips_.begin(), vips_.end(), a.value); }
   const std::vector<Ipv4>& owned_addresses() const { return owned_; }
 
   // Runs the service's scheduler; nothing when no destination is available. now_ms: the
@@ -113,16 +117,19 @@ class Services {
     return uint64_t(uint8_t(p)) << 48 | uint64_t(vip.port) << 32 | vip.addr.value;
   }
   SchedDest sched_view(DestHandle h) const;
+  void add_vip(Ipv4 a);
 
   ConnTable& conns_;
   const Clock& clock_;
   RuleSet rules_;
   std::vector<ServiceRuntime> services_;
-  std::deque<DestRuntime> dests_;  // stable handles; deleted ones stay for their connections
+  // A handle is an index here, for good: deleted ones stay for their connections. A vector, as
+  // every packet looks one up; no reference to an element is kept past an install.
+  std::vector<DestRuntime> dests_;
   std::unordered_map<uint64_t, std::size_t> by_vip_;
   std::unordered_map<uint32_t, std::size_t> by_mark_;
   MarkClassifier marks_;
-  std::unordered_map<uint32_t, bool> vips_;
+  std::vector<uint32_t> vips_;  // sorted: asked for every packet, changed only at install
   std::vector<Ipv4> owned_;
 };
 
