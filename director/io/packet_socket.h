@@ -28,10 +28,14 @@ class PacketSocket {
   uint32_t mtu() const { return mtu_; }
   int rx_fd() const { return rx_fd_; }
 
-  // Calls on_frame(std::span<uint8_t>, bool vlan_tagged) for every frame of every ready
-  // block (a tag arrives as metadata, not in the bytes), then hands the
-  // blocks back to the kernel. The span points into the ring: it may be rewritten in place
-  // and is valid only during the call. Returns the number of frames.
+  // Calls on_frame(std::span<uint8_t>, bool vlan_tagged) for every frame of the oldest ready
+  // block (a tag arrives as metadata, not in the bytes), then hands the block back to the
+  // kernel. The span points into the ring: it may be rewritten in place and is valid only
+  // during the call. Returns the number of frames; 0 when no block was ready.
+  //
+  // One block per call, however many are ready: under a flood the ring never runs dry, and
+  // the caller's other ports, timers, control requests and TX flushes get their turn between
+  // two blocks instead of waiting for the flood to end.
   template <class OnFrame>
   std::size_t drain(OnFrame&& on_frame) {
     return drain(on_frame, [](std::span<const uint8_t>, LookAhead) {});

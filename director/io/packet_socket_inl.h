@@ -9,44 +9,42 @@ namespace vsd {
 
 template <class OnFrame, class OnLookAhead>
 std::size_t PacketSocket::drain(OnFrame&& on_frame, OnLookAhead&& look_ahead) {
-  std::size_t frames = 0;
-  while (uint8_t* block = ready_block()) {
-    auto* desc = reinterpret_cast<tpacket_block_desc*>(block);
-    uint32_t count = desc->hdr.bh1.num_pkts;
-    uint8_t* at = block + desc->hdr.bh1.offset_to_first_pkt;
-    // One more cursor per look-ahead stage, its distance ahead of the frame being handled.
-    struct Cursor {
-      uint8_t* at;
-      uint32_t index = 0;
-    };
-    std::array<Cursor, kLookAheadStages> ahead;
-    ahead.fill(Cursor{at});
-    auto step = [&](std::size_t stage) {
-      Cursor& c = ahead[stage];
-      auto* h = reinterpret_cast<tpacket3_hdr*>(c.at);
-      look_ahead(std::span<const uint8_t>(c.at + h->tp_mac, h->tp_snaplen), LookAhead(stage));
-      c.at += h->tp_next_offset;
-      ++c.index;
-    };
+  uint8_t* block = ready_block();
+  if (block == nullptr) return 0;
+  auto* desc = reinterpret_cast<tpacket_block_desc*>(block);
+  const uint32_t count = desc->hdr.bh1.num_pkts;
+  uint8_t* at = block + desc->hdr.bh1.offset_to_first_pkt;
+  // One more cursor per look-ahead stage, its distance ahead of the frame being handled.
+  struct Cursor {
+    uint8_t* at;
+    uint32_t index = 0;
+  };
+  std::array<Cursor, kLookAheadStages> ahead;
+  ahead.fill(Cursor{at});
+  auto step = [&](std::size_t stage) {
+    Cursor& c = ahead[stage];
+    auto* h = reinterpret_cast<tpacket3_hdr*>(c.at);
+    look_ahead(std::span<const uint8_t>(c.at + h->tp_mac, h->tp_snaplen), LookAhead(stage));
+    c.at += h->tp_next_offset;
+    ++c.index;
+  };
+  for (std::size_t stage = 0; stage < kLookAheadStages; ++stage)
+    while (ahead[stage].index < count && ahead[stage].index < kLookAheadDistance[stage])
+      step(stage);
+  for (uint32_t i = 0; i < count; ++i) {
     for (std::size_t stage = 0; stage < kLookAheadStages; ++stage)
-      while (ahead[stage].index < count && ahead[stage].index < kLookAheadDistance[stage])
-        step(stage);
-    for (uint32_t i = 0; i < count; ++i) {
-      for (std::size_t stage = 0; stage < kLookAheadStages; ++stage)
-        if (ahead[stage].index < count) step(stage);
-      auto* hdr = reinterpret_cast<tpacket3_hdr*>(at);
-      std::span<uint8_t> frame(at + hdr->tp_mac, hdr->tp_snaplen);
-      counters_.rx_frames++;
-      counters_.rx_bytes += frame.size();
-      // The kernel takes an 802.1Q tag off the frame before the tap and reports it here.
-      bool vlan_tagged = (hdr->tp_status & TP_STATUS_VLAN_VALID) != 0;
-      on_frame(frame, vlan_tagged);
-      ++frames;
-      at += hdr->tp_next_offset;
-    }
-    release_block();
+      if (ahead[stage].index < count) step(stage);
+    auto* hdr = reinterpret_cast<tpacket3_hdr*>(at);
+    std::span<uint8_t> frame(at + hdr->tp_mac, hdr->tp_snaplen);
+    counters_.rx_frames++;
+    counters_.rx_bytes += frame.size();
+    // The kernel takes an 802.1Q tag off the frame before the tap and reports it here.
+    bool vlan_tagged = (hdr->tp_status & TP_STATUS_VLAN_VALID) != 0;
+    on_frame(frame, vlan_tagged);
+    at += hdr->tp_next_offset;
   }
-  return frames;
+  release_block();
+  return count;
 }
 
 }  // namespace vsd

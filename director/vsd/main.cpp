@@ -123,16 +123,21 @@ int main(int argc, char** argv) {
     vsd::log_info("vsd: ready on " + std::to_string(ports.size()) + " port(s), control " +
                   socket_path);
     std::cout << "vsd: ready" << std::endl;
+    auto drain = [&](std::size_t port) {
+      return ports[port]->drain(
+          [&](std::span<uint8_t> frame, bool tagged) { dataplane.handle(port, frame, tagged); },
+          [&](std::span<const uint8_t> frame, vsd::LookAhead stage) {
+            dataplane.prefetch(frame, stage);
+          });
+    };
+    bool busy = false;  // a port had a block last time round: look again without waiting
     for (;;) {
-      int n = poll(fds.data(), fds.size(), dataplane.next_timer_ms());
+      int n = poll(fds.data(), fds.size(), busy ? 0 : dataplane.next_timer_ms());
       if (n < 0 && errno != EINTR)
         throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
-      for (std::size_t i = 0; i < ports.size(); ++i)
-        ports[i]->drain(
-            [&](std::span<uint8_t> frame, bool tagged) { dataplane.handle(i, frame, tagged); },
-            [&](std::span<const uint8_t> frame, vsd::LookAhead stage) {
-              dataplane.prefetch(frame, stage);
-            });
+      // A block from each port in turn, then the flush, the timers and the control socket.
+      busy = false;
+      for (std::size_t i = 0; i < ports.size(); ++i) busy |= drain(i) > 0;
       dataplane.flush();
       dataplane.tick();
       if (fds[calls_at].revents & POLLIN) calls.run_pending();

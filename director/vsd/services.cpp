@@ -55,13 +55,21 @@ std::string Services::install(const RuleSet& rules) {
     next.push_back(std::move(rt));
   }
 
+  // Handles are never reused, so a rule set that needs more than are left is refused here,
+  // before anything (a destination's thresholds included) has changed.
+  std::size_t new_handles = 0;
+  for (const auto& rt : next)
+    for (const auto& d : rt.config.destinations)
+      if (!find_handle(dests_, rt.config.key, d.addr)) ++new_handles;
+  if (dests_.size() + new_handles > ConnTableConfig{}.max_destinations)
+    return "too many destinations";
+
   // Past this point nothing can fail: apply.
   std::vector<bool> kept(dests_.size(), false);
   for (auto& rt : next) {
     for (const auto& d : rt.config.destinations) {
       auto h = find_handle(dests_, rt.config.key, d.addr);
       if (!h) {
-        if (dests_.size() >= ConnTableConfig{}.max_destinations) return "too many destinations";
         DestRuntime& added = dests_.emplace_back();
         added.service = rt.config.key;
         h = static_cast<DestHandle>(dests_.size() - 1);
