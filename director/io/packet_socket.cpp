@@ -17,9 +17,9 @@
 namespace vsd {
 namespace {
 
-// RX: 32 blocks of 256 KiB; a block is handed over when full or after 1 ms, so a lone frame
-// waits at most that long (latency vs. syscalls per frame).
-constexpr uint32_t kRxBlockSize = 1u << 18;
+// RX: 32 blocks of kRxBlockBytes; a block is handed over when full or after 1 ms, so a lone
+// frame waits at most that long (latency vs. syscalls per frame).
+constexpr uint32_t kRxBlockSize = PacketSocket::kRxBlockBytes;
 constexpr uint32_t kRxBlockCount = 32;
 constexpr uint32_t kRxRetireMs = 1;
 constexpr uint32_t kTxFrameCount = 512;

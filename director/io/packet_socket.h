@@ -15,6 +15,8 @@ namespace vsd {
 
 class PacketSocket {
  public:
+  static constexpr uint32_t kRxBlockBytes = 1u << 18;  // one RX ring block: what drain() takes
+
   // Opens both rings on the interface (in the calling thread's namespace). Throws
   // std::runtime_error naming the interface and the failing call.
   PacketSocket(const std::string& ifname, uint32_t mtu);
