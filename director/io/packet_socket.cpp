@@ -19,7 +19,6 @@ namespace {
 
 // RX: 32 blocks of kRxBlockBytes; a block is handed over when full or after 1 ms, so a lone
 // frame waits at most that long (latency vs. syscalls per frame).
-constexpr uint32_t kRxBlockSize = PacketSocket::kRxBlockBytes;
 constexpr uint32_t kRxBlockCount = 32;
 constexpr uint32_t kRxRetireMs = 1;
 constexpr uint32_t kTxFrameCount = 512;
@@ -63,16 +62,16 @@ PacketSocket::PacketSocket(const std::string& ifname, uint32_t mtu) : ifname_(if
   if (setsockopt(rx_fd_, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) != 0)
     fail(ifname, "PACKET_IGNORE_OUTGOING");
   tpacket_req3 rx{};
-  rx.tp_block_size = kRxBlockSize;
+  rx.tp_block_size = kRxBlockBytes;
   rx.tp_block_nr = kRxBlockCount;
   rx.tp_frame_size = 2048;
-  rx.tp_frame_nr = kRxBlockSize / 2048 * kRxBlockCount;
+  rx.tp_frame_nr = kRxBlockBytes / 2048 * kRxBlockCount;
   rx.tp_retire_blk_tov = kRxRetireMs;
   if (setsockopt(rx_fd_, SOL_PACKET, PACKET_RX_RING, &rx, sizeof rx) != 0)
     fail(ifname, "PACKET_RX_RING");
-  rx_block_size_ = kRxBlockSize;
+  rx_block_size_ = kRxBlockBytes;
   rx_block_count_ = kRxBlockCount;
-  rx_map_size_ = std::size_t(kRxBlockSize) * kRxBlockCount;
+  rx_map_size_ = std::size_t(kRxBlockBytes) * kRxBlockCount;
   void* map = mmap(nullptr, rx_map_size_, PROT_READ | PROT_WRITE, MAP_SHARED, rx_fd_, 0);
   if (map == MAP_FAILED) fail(ifname, "mmap RX ring");
   rx_map_ = static_cast<uint8_t*>(map);

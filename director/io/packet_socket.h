@@ -33,7 +33,8 @@ class PacketSocket {
   // Calls on_frame(std::span<uint8_t>, bool vlan_tagged) for every frame of the oldest ready
   // block (a tag arrives as metadata, not in the bytes), then hands the block back to the
   // kernel. The span points into the ring: it may be rewritten in place and is valid only
-  // during the call. Returns the number of frames; 0 when no block was ready.
+  // during the call. Returns the number of frames: 0 when no block was ready (or the one
+  // handed back held none).
   //
   // One block per call, however many are ready: under a flood the ring never runs dry, and
   // the caller's other ports, timers, control requests and TX flushes get their turn between
