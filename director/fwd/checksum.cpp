@@ -2,6 +2,8 @@
 // checksum.h; these serve the frames the director builds itself and ICMP's quoted headers.
 #include "fwd/checksum.h"
 
+#include <cstring>
+
 #include "fwd/wire.h"
 
 namespace vsd::fwd {
@@ -13,6 +15,13 @@ uint16_t fold(uint64_t sum) {
   return uint16_t(sum);
 }
 
+// a + b with the carry out of bit 63 added back in. 2^64 is 1 modulo 0xffff, as 2^16 is, so
+// this is the ones-complement sum of all the 16-bit words in both; it is 0 only when both are.
+uint64_t add_end_around(uint64_t a, uint64_t b) {
+  uint64_t sum = a + b;
+  return sum + (sum < b);
+}
+
 // Sums everything but the 16-bit field at `skip_at`, an even offset, so the words after the
 // field keep their alignment.
 uint16_t ones_sum_without_field(std::span<const uint8_t> bytes, std::size_t skip_at,
@@ -22,14 +31,31 @@ uint16_t ones_sum_without_field(std::span<const uint8_t> bytes, std::size_t skip
   return ones_sum(bytes.subspan(skip_at + 2), before);
 }
 
+// Adds the next word and steps over it, when that many bytes are left.
+template <class Word>
+void add_word(uint64_t& sum, const uint8_t*& at, std::size_t& left) {
+  if (left < sizeof(Word)) return;
+  Word word;
+  std::memcpy(&word, at, sizeof word);
+  sum = add_end_around(sum, word);
+  at += sizeof word;
+  left -= sizeof word;
+}
+
 }  // namespace
 
+// Eight bytes at a time in the machine's order: the ones-complement sum does not depend on
+// byte order except for a swap of its two bytes (RFC 1071 2(B)), undone at the end. An odd
+// last byte is the first byte of a word, the low one in this order.
 uint16_t ones_sum(std::span<const uint8_t> bytes, uint16_t initial) {
-  uint64_t sum = initial;
-  std::size_t i = 0;
-  for (; i + 1 < bytes.size(); i += 2) sum += uint32_t(bytes[i]) << 8 | bytes[i + 1];
-  if (i < bytes.size()) sum += uint32_t(bytes[i]) << 8;
-  return fold(sum);
+  const uint8_t* at = bytes.data();
+  std::size_t left = bytes.size();
+  uint64_t sum = __builtin_bswap16(initial);
+  while (left >= sizeof(uint64_t)) add_word<uint64_t>(sum, at, left);
+  add_word<uint32_t>(sum, at, left);
+  add_word<uint16_t>(sum, at, left);
+  if (left == 1) sum = add_end_around(sum, *at);
+  return __builtin_bswap16(fold(sum));
 }
 
 uint16_t internet_checksum(std::span<const uint8_t> bytes) {

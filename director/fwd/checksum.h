@@ -63,6 +63,39 @@ constexpr uint16_t checksum_update32(uint16_t checksum, uint32_t old_value, uint
   return uint16_t(~sum);
 }
 
+// Eqn. 3 for several changed words of one checksum, HC' = ~(~HC + ~m1 + m1' + ~m2 + m2' ...):
+// the checksum field is read and written once per packet, however many fields change. The
+// result is the one word-by-word updates give, as ones-complement addition is associative and
+// yields 0 only when every term is 0.
+class ChecksumUpdate {
+ public:
+  constexpr void replace16(uint16_t old_word, uint16_t new_word) {
+    sum_ += uint16_t(~old_word);
+    sum_ += new_word;
+  }
+  constexpr void replace32(uint32_t old_value, uint32_t new_value) {
+    replace16(uint16_t(old_value >> 16), uint16_t(new_value >> 16));
+    replace16(uint16_t(old_value), uint16_t(new_value));
+  }
+
+  constexpr uint16_t applied_to(uint16_t checksum) const {
+    uint32_t sum = uint32_t(uint16_t(~checksum)) + sum_;
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    return uint16_t(~sum);
+  }
+  // UDP's rules, as udp_checksum_update16 below.
+  constexpr uint16_t applied_to_udp(uint16_t checksum) const {
+    if (checksum == 0) return 0;
+    uint16_t updated = applied_to(checksum);
+    return updated == 0 ? 0xffff : updated;
+  }
+
+ private:
+  // At most a few words change per packet; each adds under 2^17, so 32 bits never overflow.
+  uint32_t sum_ = 0;
+};
+
 // UDP's forms: a zero checksum (none was sent) stays zero, and an update landing on 0 is sent
 // as 0xffff (kernel ip_vs_proto_udp.c udp_fast_csum_update, CSUM_MANGLED_0).
 constexpr uint16_t udp_checksum_update16(uint16_t checksum, uint16_t old_word, uint16_t new_word) {

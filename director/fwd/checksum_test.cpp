@@ -1,6 +1,6 @@
 // Checksums from scratch against RFC 1071's worked example, a well-known IPv4 header and a
 // plain reference sum; incremental updates against RFC 1624's example and against fresh sums
-// over many random field changes.
+// over many random field changes, one word at a time and several at once.
 #include "fwd/checksum.h"
 
 #include <gtest/gtest.h>
@@ -155,6 +155,37 @@ TEST(IncrementalUpdate, KeepsAWrongChecksumExactlyAsWrong) {
     testing::put_be16(data, 20, new_word);
     testing::put_be16(data, 10, checksum_update16(testing::be16(data, 10), old_word, new_word));
     ASSERT_EQ(reference_sum(data, 0, data.size()), residual_before) << "round " << round;
+  }
+}
+
+// Several words changed at once, as a rewrite does: the same checksum as updating one word at a
+// time (and so as a fresh sum), in TCP's form and in UDP's, including values that land on 0,
+// 0xffff and UDP's "no checksum".
+TEST(ChecksumUpdate, SeveralChangesGiveWhatWordByWordUpdatesGive) {
+  std::mt19937 random(7);
+  const uint16_t edges[] = {0x0000, 0xffff, 0x0001, 0xfffe};
+  for (int round = 0; round < 50000; ++round) {
+    auto word = [&] { return random() % 4 == 0 ? edges[random() % 4] : uint16_t(random()); };
+    const uint16_t checksum = word();
+    ChecksumUpdate changes;
+    uint16_t one_by_one = checksum, udp_one_by_one = checksum;
+    const int count = 1 + int(random() % 6);
+    for (int i = 0; i < count; ++i) {
+      if (random() % 2 == 0) {
+        const uint16_t old_word = word(), new_word = word();
+        changes.replace16(old_word, new_word);
+        one_by_one = checksum_update16(one_by_one, old_word, new_word);
+        udp_one_by_one = udp_checksum_update16(udp_one_by_one, old_word, new_word);
+      } else {
+        const uint32_t old_value = uint32_t(word()) << 16 | word();
+        const uint32_t new_value = uint32_t(word()) << 16 | word();
+        changes.replace32(old_value, new_value);
+        one_by_one = checksum_update32(one_by_one, old_value, new_value);
+        udp_one_by_one = udp_checksum_update32(udp_one_by_one, old_value, new_value);
+      }
+    }
+    ASSERT_EQ(changes.applied_to(checksum), one_by_one) << "round " << round;
+    ASSERT_EQ(changes.applied_to_udp(checksum), udp_one_by_one) << "round " << round;
   }
 }
 

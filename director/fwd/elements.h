@@ -40,38 +40,25 @@ inline std::size_t l4_checksum_at(const PacketView& packet) {
   return 0;
 }
 
-// An L4 checksum changes because bytes it covers changed: a port (16 bits) or an address in the
-// pseudo-header (32 bits). UDP keeps a zero checksum zero.
-inline void update_l4_checksum16(std::span<uint8_t> frame, const PacketView& packet,
-                                 uint16_t old_word, uint16_t new_word) {
-  std::size_t at = l4_checksum_at(packet);
-  if (at == 0) return;
-  uint16_t checksum = load_be16(frame, at);
-  checksum = packet.is_udp() ? udp_checksum_update16(checksum, old_word, new_word)
-                             : checksum_update16(checksum, old_word, new_word);
-  store_be16(frame, at, checksum);
-}
+// What a rewrite's field changes do to the IP header checksum and to the TCP/UDP checksum
+// (ports, and addresses through the pseudo-header). The elements that take one add to it;
+// write_checksums applies it, so each checksum is read and written once however many fields
+// a rewrite changes. The elements without one write their own.
+struct ChecksumChanges {
+  ChecksumUpdate ip;
+  ChecksumUpdate l4;
+};
 
-inline void update_l4_checksum32(std::span<uint8_t> frame, const PacketView& packet,
-                                 uint32_t old_value, uint32_t new_value) {
-  std::size_t at = l4_checksum_at(packet);
-  if (at == 0) return;
-  uint16_t checksum = load_be16(frame, at);
-  checksum = packet.is_udp() ? udp_checksum_update32(checksum, old_value, new_value)
-                             : checksum_update32(checksum, old_value, new_value);
-  store_be16(frame, at, checksum);
-}
-
-inline void update_ip_checksum16(std::span<uint8_t> frame, std::size_t l3, uint16_t old_word,
-                                 uint16_t new_word) {
-  std::size_t at = l3 + wire::ip::kChecksum;
-  store_be16(frame, at, checksum_update16(load_be16(frame, at), old_word, new_word));
-}
-
-inline void update_ip_checksum32(std::span<uint8_t> frame, std::size_t l3, uint32_t old_value,
-                                 uint32_t new_value) {
-  std::size_t at = l3 + wire::ip::kChecksum;
-  store_be16(frame, at, checksum_update32(load_be16(frame, at), old_value, new_value));
+// UDP keeps a zero checksum zero.
+inline void write_checksums(std::span<uint8_t> frame, const PacketView& packet,
+                            const ChecksumChanges& changes) {
+  const std::size_t ip_at = packet.l3 + wire::ip::kChecksum;
+  store_be16(frame, ip_at, changes.ip.applied_to(load_be16(frame, ip_at)));
+  const std::size_t l4_at = l4_checksum_at(packet);
+  if (l4_at == 0) return;
+  const uint16_t l4 = load_be16(frame, l4_at);
+  store_be16(frame, l4_at,
+             packet.is_udp() ? changes.l4.applied_to_udp(l4) : changes.l4.applied_to(l4));
 }
 
 // The TTL a packet leaves with: one less, as a router makes it (the kernel's ip_decrease_ttl),
@@ -83,11 +70,22 @@ inline uint8_t ttl_after_hop(uint8_t ttl) {
 // TTL - 1 in place: the TTL/protocol word changes by 0x0100. The caller has checked
 // packet.ttl_expires() first. Under the test fault the word does not change, and the update
 // leaves a right checksum as it was.
-inline void dec_ttl_at(std::span<uint8_t> frame, std::size_t l3) {
-  std::size_t at = l3 + wire::ip::kTtl;
-  uint16_t old_word = load_be16(frame, at);
+inline void dec_ttl_at(std::span<uint8_t> frame, std::size_t l3, ChecksumUpdate& ip) {
+  const std::size_t at = l3 + wire::ip::kTtl;
+  const uint16_t old_word = load_be16(frame, at);
   frame[at] = ttl_after_hop(frame[at]);
-  update_ip_checksum16(frame, l3, old_word, load_be16(frame, at));
+  ip.replace16(old_word, uint16_t(frame[at] << 8 | (old_word & 0xff)));
+}
+
+inline void dec_ttl_at(std::span<uint8_t> frame, std::size_t l3) {
+  ChecksumUpdate ip;
+  dec_ttl_at(frame, l3, ip);
+  const std::size_t at = l3 + wire::ip::kChecksum;
+  store_be16(frame, at, ip.applied_to(load_be16(frame, at)));
+}
+
+inline void dec_ttl(std::span<uint8_t> frame, const PacketView& packet, ChecksumChanges& changes) {
+  dec_ttl_at(frame, packet.l3, changes.ip);
 }
 
 inline void dec_ttl(std::span<uint8_t> frame, const PacketView& packet) {
@@ -96,37 +94,41 @@ inline void dec_ttl(std::span<uint8_t> frame, const PacketView& packet) {
 
 // Sets an IPv4 address field: IP header checksum and, for TCP/UDP, the pseudo-header sum.
 inline void set_ip_address(std::span<uint8_t> frame, const PacketView& packet, std::size_t field,
-                           Ipv4 address) {
-  std::size_t at = packet.l3 + field;
-  uint32_t old_value = load_be32(frame, at);
+                           Ipv4 address, ChecksumChanges& changes) {
+  const std::size_t at = packet.l3 + field;
+  const uint32_t old_value = load_be32(frame, at);
   store_ipv4(frame, at, address);
-  update_ip_checksum32(frame, packet.l3, old_value, address.value);
-  update_l4_checksum32(frame, packet, old_value, address.value);
+  changes.ip.replace32(old_value, address.value);
+  changes.l4.replace32(old_value, address.value);
 }
 
-inline void set_ip_src(std::span<uint8_t> frame, const PacketView& packet, Ipv4 address) {
-  set_ip_address(frame, packet, wire::ip::kSrc, address);
+inline void set_ip_src(std::span<uint8_t> frame, const PacketView& packet, Ipv4 address,
+                       ChecksumChanges& changes) {
+  set_ip_address(frame, packet, wire::ip::kSrc, address, changes);
 }
 
-inline void set_ip_dst(std::span<uint8_t> frame, const PacketView& packet, Ipv4 address) {
-  set_ip_address(frame, packet, wire::ip::kDst, address);
+inline void set_ip_dst(std::span<uint8_t> frame, const PacketView& packet, Ipv4 address,
+                       ChecksumChanges& changes) {
+  set_ip_address(frame, packet, wire::ip::kDst, address, changes);
 }
 
-// Sets a TCP/UDP port field (the same offsets in both headers) and the L4 checksum.
+// Sets a TCP/UDP port field (the same offsets in both headers), for the L4 checksum.
 inline void set_port(std::span<uint8_t> frame, const PacketView& packet, std::size_t field,
-                     uint16_t port) {
-  std::size_t at = packet.l4 + field;
-  uint16_t old_port = load_be16(frame, at);
+                     uint16_t port, ChecksumChanges& changes) {
+  const std::size_t at = packet.l4 + field;
+  const uint16_t old_port = load_be16(frame, at);
   store_be16(frame, at, port);
-  update_l4_checksum16(frame, packet, old_port, port);
+  changes.l4.replace16(old_port, port);
 }
 
-inline void set_src_port(std::span<uint8_t> frame, const PacketView& packet, uint16_t port) {
-  set_port(frame, packet, wire::tcp::kSrcPort, port);
+inline void set_src_port(std::span<uint8_t> frame, const PacketView& packet, uint16_t port,
+                         ChecksumChanges& changes) {
+  set_port(frame, packet, wire::tcp::kSrcPort, port, changes);
 }
 
-inline void set_dst_port(std::span<uint8_t> frame, const PacketView& packet, uint16_t port) {
-  set_port(frame, packet, wire::tcp::kDstPort, port);
+inline void set_dst_port(std::span<uint8_t> frame, const PacketView& packet, uint16_t port,
+                         ChecksumChanges& changes) {
+  set_port(frame, packet, wire::tcp::kDstPort, port, changes);
 }
 
 // Records `address` in the packet's record-route option when it has room, as the kernel does

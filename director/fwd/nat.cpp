@@ -3,6 +3,8 @@
 // both IP headers, ip_vs_checksum_complete on the ICMP message).
 #include "fwd/nat.h"
 
+#include <optional>
+
 #include "fwd/bytes.h"
 #include "fwd/checksum.h"
 #include "fwd/wire.h"
@@ -28,32 +30,46 @@ void set_quoted_endpoint(std::span<uint8_t> frame, const QuotedPacket& quoted,
   if (quoted.has_ports) store_be16(frame, quoted.l4 + port_field, endpoint.port);
 }
 
+// An ICMP error's own header, as it passes: the next hop, TTL - 1 and the addresses given. Its
+// ICMP checksum has no pseudo-header; the caller recomputes it after changing the quote.
+void set_outer_header(std::span<uint8_t> frame, const PacketView& packet, const EthAddrs& eth,
+                      std::optional<Ipv4> src, std::optional<Ipv4> dst) {
+  set_eth(frame, eth);
+  ChecksumChanges changes;
+  dec_ttl(frame, packet, changes);
+  if (src) set_ip_src(frame, packet, *src, changes);
+  if (dst) set_ip_dst(frame, packet, *dst, changes);
+  write_checksums(frame, packet, changes);
+}
+
 }  // namespace
 
 void nat_in(std::span<uint8_t> frame, const PacketView& packet, Endpoint real_server,
             const EthAddrs& eth) {
   set_eth(frame, eth);
-  dec_ttl(frame, packet);
-  set_ip_dst(frame, packet, real_server.addr);
-  if (packet.has_ports()) set_dst_port(frame, packet, real_server.port);
+  ChecksumChanges changes;
+  dec_ttl(frame, packet, changes);
+  set_ip_dst(frame, packet, real_server.addr, changes);
+  if (packet.has_ports()) set_dst_port(frame, packet, real_server.port, changes);
+  write_checksums(frame, packet, changes);
 }
 
 void nat_out(std::span<uint8_t> frame, const PacketView& packet, Endpoint virtual_service,
              const EthAddrs& eth) {
   set_eth(frame, eth);
-  dec_ttl(frame, packet);
+  ChecksumChanges changes;
+  dec_ttl(frame, packet, changes);
   // The no-nat-reply-rewrite test fault (test_faults.h) lets RIP leak out, for the suite to see.
   if (!test_faults.keep_nat_reply_source) [[likely]]
-    set_ip_src(frame, packet, virtual_service.addr);
-  if (packet.has_ports()) set_src_port(frame, packet, virtual_service.port);
+    set_ip_src(frame, packet, virtual_service.addr, changes);
+  if (packet.has_ports()) set_src_port(frame, packet, virtual_service.port, changes);
+  write_checksums(frame, packet, changes);
 }
 
 bool nat_icmp_out(std::span<uint8_t> frame, const PacketView& packet, Endpoint virtual_service,
                   const EthAddrs& eth) {
   if (!packet.has_quote) return false;
-  set_eth(frame, eth);
-  dec_ttl(frame, packet);
-  set_ip_src(frame, packet, virtual_service.addr);
+  set_outer_header(frame, packet, eth, virtual_service.addr, std::nullopt);
   // The quote is a packet the client sent: CIP:cport -> RIP:rport becomes -> VIP:vport.
   set_quoted_endpoint(frame, packet.quoted, wire::ip::kDst, wire::tcp::kDstPort, virtual_service);
   set_icmp_checksum(frame, packet);
@@ -63,9 +79,7 @@ bool nat_icmp_out(std::span<uint8_t> frame, const PacketView& packet, Endpoint v
 bool nat_icmp_in(std::span<uint8_t> frame, const PacketView& packet, Endpoint real_server,
                  const EthAddrs& eth) {
   if (!packet.has_quote) return false;
-  set_eth(frame, eth);
-  dec_ttl(frame, packet);
-  set_ip_dst(frame, packet, real_server.addr);
+  set_outer_header(frame, packet, eth, std::nullopt, real_server.addr);
   // The quote is a reply the client got: VIP:vport -> CIP:cport becomes RIP:rport -> .
   set_quoted_endpoint(frame, packet.quoted, wire::ip::kSrc, wire::tcp::kSrcPort, real_server);
   set_icmp_checksum(frame, packet);
@@ -75,10 +89,7 @@ bool nat_icmp_in(std::span<uint8_t> frame, const PacketView& packet, Endpoint re
 bool fullnat_icmp_out(std::span<uint8_t> frame, const PacketView& packet, Endpoint virtual_service,
                       Endpoint client, const EthAddrs& eth) {
   if (!packet.has_quote) return false;
-  set_eth(frame, eth);
-  dec_ttl(frame, packet);
-  set_ip_src(frame, packet, virtual_service.addr);
-  set_ip_dst(frame, packet, client.addr);
+  set_outer_header(frame, packet, eth, virtual_service.addr, client.addr);
   set_quoted_endpoint(frame, packet.quoted, wire::ip::kDst, wire::tcp::kDstPort, virtual_service);
   set_quoted_endpoint(frame, packet.quoted, wire::ip::kSrc, wire::tcp::kSrcPort, client);
   set_icmp_checksum(frame, packet);
@@ -88,10 +99,7 @@ bool fullnat_icmp_out(std::span<uint8_t> frame, const PacketView& packet, Endpoi
 bool fullnat_icmp_in(std::span<uint8_t> frame, const PacketView& packet, Endpoint local,
                      Endpoint real_server, const EthAddrs& eth) {
   if (!packet.has_quote) return false;
-  set_eth(frame, eth);
-  dec_ttl(frame, packet);
-  set_ip_src(frame, packet, local.addr);
-  set_ip_dst(frame, packet, real_server.addr);
+  set_outer_header(frame, packet, eth, local.addr, real_server.addr);
   set_quoted_endpoint(frame, packet.quoted, wire::ip::kSrc, wire::tcp::kSrcPort, real_server);
   set_quoted_endpoint(frame, packet.quoted, wire::ip::kDst, wire::tcp::kDstPort, local);
   set_icmp_checksum(frame, packet);
