@@ -336,11 +336,24 @@ ConnTable::Hint ConnTable::prefetch_out(Proto proto, Endpoint server, Endpoint p
   return Hint{Hint::Side::Out, proto, server, peer, bucket};
 }
 
+namespace {
+
+// Both lines of a 56-byte entry that straddles two: a packet reads and writes fields from its
+// first byte to its destination, past byte 28, and the second line's miss would otherwise
+// come due in the middle of the handling. The same line twice costs nothing.
+void prefetch_lines(const Conn& entry) {
+  const char* first = reinterpret_cast<const char*>(&entry);
+  __builtin_prefetch(first);
+  __builtin_prefetch(first + sizeof(Conn) - 1);
+}
+
+}  // namespace
+
 void ConnTable::prefetch_entry(const Hint& hint) const {
   if (hint.side_ == Hint::Side::None) return;
   const auto& buckets = hint.side_ == Hint::Side::In ? in_buckets_ : out_buckets_;
   const uint32_t head = buckets[hint.bucket_];
-  if (head != kNone) __builtin_prefetch(&pool_[head]);
+  if (head != kNone) prefetch_lines(pool_[head]);
 }
 
 void ConnTable::prefetch_chain(const Hint& hint) const {
@@ -351,13 +364,13 @@ void ConnTable::prefetch_chain(const Hint& hint) const {
     if (head == kNone) return;
     const InKey key{hint.proto_, InKind::Connection, a.addr, a.port, b.addr, b.port};
     const uint32_t next = pool_[head].in_next_;
-    if (next != kNone && !(in_key_of(pool_[head]) == key)) __builtin_prefetch(&pool_[next]);
+    if (next != kNone && !(in_key_of(pool_[head]) == key)) prefetch_lines(pool_[next]);
   } else {
     const uint32_t head = out_buckets_[hint.bucket_];
     if (head == kNone) return;
     const OutKey key{hint.proto_, a.addr, a.port, b.addr, b.port};
     const uint32_t next = pool_[head].out_next_;
-    if (next != kNone && !(out_key_of(pool_[head]) == key)) __builtin_prefetch(&pool_[next]);
+    if (next != kNone && !(out_key_of(pool_[head]) == key)) prefetch_lines(pool_[next]);
   }
 }
 

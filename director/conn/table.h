@@ -151,9 +151,10 @@ class Conn {
   };
 
   // Laid out for the lookups. An entry is 56 bytes, so most entries straddle two cache lines;
-  // what a packet from the client reads and writes (addresses, ports, proto, flags, state,
-  // the in chain, the expiry, the destination handle) is in the first 28 bytes, and what a
-  // reply's lookup reads in the first 40, so that a visited entry usually costs one line.
+  // a lookup from the client's side reads the first 28 bytes (addresses, ports, proto, flags,
+  // state, the in chain, the expiry, the destination handle) and a reply's the first 40, so
+  // that a chain walked past costs one line per entry. The packet that finds its entry also
+  // reads the destination (bytes 28-34), so the look-ahead loads both lines of that one.
   Ipv4 client_addr_;
   Ipv4 virtual_addr_;
   uint16_t client_port_ = 0;

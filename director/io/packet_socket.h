@@ -16,6 +16,7 @@ namespace vsd {
 class PacketSocket {
  public:
   static constexpr uint32_t kRxBlockBytes = 1u << 18;  // one RX ring block: what drain() takes
+  static constexpr std::size_t kStreamAhead = 2048;    // see drain()
 
   // Opens both rings on the interface (in the calling thread's namespace). Throws
   // std::runtime_error naming the interface and the failing call.

@@ -3,9 +3,21 @@
 
 #include <linux/if_packet.h>
 
+#include <algorithm>
 #include <array>
 
 namespace vsd {
+
+// GCC's __builtin_prefetch(p, 1) is a plain read prefetch unless the whole build targets a
+// CPU with PREFETCHW, so the instruction is issued directly (older x86 CPUs without it run it
+// as a NOP).
+inline void prefetch_to_write(const uint8_t* line) {
+#if defined(__x86_64__)
+  asm volatile("prefetchw %0" : : "m"(*line));
+#else
+  __builtin_prefetch(line, 1);
+#endif
+}
 
 template <class OnFrame, class OnLookAhead>
 std::size_t PacketSocket::drain(OnFrame&& on_frame, OnLookAhead&& look_ahead) {
@@ -31,7 +43,19 @@ std::size_t PacketSocket::drain(OnFrame&& on_frame, OnLookAhead&& look_ahead) {
   for (std::size_t stage = 0; stage < kLookAheadStages; ++stage)
     while (ahead[stage].index < count && ahead[stage].index < kLookAheadDistance[stage])
       step(stage);
+  // The block's lines are loaded kStreamAhead bytes before the first stage reads them, owned
+  // for writing. The kernel wrote them from the other core, and the hardware's stream prefetch
+  // stops at every 4 KiB page of the mapping, so each page's first frames would wait for
+  // memory; a line read first and written later (the rewrite in place) would cross between
+  // the cores twice.
+  const uint8_t* block_end = block + rx_block_size_;
+  const uint8_t* streamed = at;
+  auto stream_to = [&](const uint8_t* until) {
+    for (until = std::min(until, block_end); streamed < until; streamed += 64)
+      prefetch_to_write(streamed);
+  };
   for (uint32_t i = 0; i < count; ++i) {
+    stream_to(ahead[0].at + kStreamAhead);
     for (std::size_t stage = 0; stage < kLookAheadStages; ++stage)
       if (ahead[stage].index < count) step(stage);
     auto* hdr = reinterpret_cast<tpacket3_hdr*>(at);
