@@ -12,10 +12,11 @@
 
 namespace vsd::fwd {
 
+static_assert(std::endian::native == std::endian::little, "the byte swaps below assume it");
+
 // One load or store per field, not one per byte: the compiler cannot merge byte accesses into
 // a word once they are spread over a rewrite, and a word stored as bytes that is read back
 // whole stalls on store forwarding.
-static_assert(std::endian::native == std::endian::little, "the byte swaps below assume it");
 inline uint16_t load_be16(std::span<const uint8_t> bytes, std::size_t at) {
   uint16_t value;
   std::memcpy(&value, bytes.data() + at, sizeof value);
