@@ -281,6 +281,8 @@ class ConnTable {
   // Counters for one destination handle. A handle may be given to a new destination only
   // once its counters are back to zero.
   const DestLoad& dest_load(uint32_t dest) const { return dest_loads_.at(dest); }
+  // Destination handles are below this (ConnTableConfig::max_destinations).
+  std::size_t max_destinations() const { return dest_loads_.size(); }
   // -x/-y on a destination; clears the overload flag as ip_vs_ctl.c __ip_vs_update_dest does.
   void set_dest_thresholds(uint32_t dest, uint32_t upper, uint32_t lower);
 

@@ -1,16 +1,32 @@
 #include "vsd/services.h"
 
 #include <algorithm>
+#include <map>
+#include <tuple>
 
 namespace vsd {
 namespace {
 
-std::optional<DestHandle> find_handle(const std::vector<DestRuntime>& dests, const ServiceKey& s,
-                                      Endpoint addr) {
-  for (DestHandle h = 0; h < dests.size(); ++h)
-    if (!dests[h].deleted && dests[h].service == s && dests[h].config.addr == addr) return h;
-  return std::nullopt;
-}
+// The live destinations' handles by service and address, so that an install looks each of
+// its destinations up once instead of scanning every handle (quadratic in thousands).
+class LiveHandles {
+ public:
+  explicit LiveHandles(const std::vector<DestRuntime>& dests) {
+    for (DestHandle h = 0; h < dests.size(); ++h)
+      if (!dests[h].deleted) add(dests[h].service, dests[h].config.addr, h);
+  }
+  std::optional<DestHandle> find(const ServiceKey& s, Endpoint addr) const {
+    auto it = handles_.find(key(s, addr));
+    if (it == handles_.end()) return std::nullopt;
+    return it->second;
+  }
+  void add(const ServiceKey& s, Endpoint addr, DestHandle h) { handles_.emplace(key(s, addr), h); }
+
+ private:
+  using Key = std::tuple<Proto, Endpoint, uint32_t, Endpoint>;
+  static Key key(const ServiceKey& s, Endpoint addr) { return {s.proto, s.vip, s.fwmark, addr}; }
+  std::map<Key, DestHandle> handles_;
+};
 
 const Clock& steady_clock() {
   static SteadyClock clock;
@@ -40,6 +56,16 @@ std::string Services::install(const RuleSet& rules) {
     if (!fresh[i]) return "Scheduler or persistence engine not found";
   }
 
+  // Handles are never reused, so a rule set that needs more than are left is refused here,
+  // before anything (a destination's thresholds, a kept scheduler) has changed or moved.
+  LiveHandles live(dests_);
+  std::size_t new_handles = 0;
+  for (const auto& svc : rules.services)
+    for (const auto& d : svc.destinations)
+      if (!live.find(svc.key, d.addr)) ++new_handles;
+  if (dests_.size() + new_handles > conns_.max_destinations()) return "too many destinations";
+
+  // Past this point nothing can fail: apply.
   std::vector<ServiceRuntime> next;
   for (std::size_t i = 0; i < rules.services.size(); ++i) {
     const auto& svc = rules.services[i];
@@ -55,24 +81,15 @@ std::string Services::install(const RuleSet& rules) {
     next.push_back(std::move(rt));
   }
 
-  // Handles are never reused, so a rule set that needs more than are left is refused here,
-  // before anything (a destination's thresholds included) has changed.
-  std::size_t new_handles = 0;
-  for (const auto& rt : next)
-    for (const auto& d : rt.config.destinations)
-      if (!find_handle(dests_, rt.config.key, d.addr)) ++new_handles;
-  if (dests_.size() + new_handles > ConnTableConfig{}.max_destinations)
-    return "too many destinations";
-
-  // Past this point nothing can fail: apply.
   std::vector<bool> kept(dests_.size(), false);
   for (auto& rt : next) {
     for (const auto& d : rt.config.destinations) {
-      auto h = find_handle(dests_, rt.config.key, d.addr);
+      auto h = live.find(rt.config.key, d.addr);
       if (!h) {
         DestRuntime& added = dests_.emplace_back();
         added.service = rt.config.key;
         h = static_cast<DestHandle>(dests_.size() - 1);
+        live.add(rt.config.key, d.addr, *h);
         kept.push_back(true);
       }
       dests_[*h].config = d;

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace vsd {
 namespace {
 
@@ -103,6 +105,62 @@ TEST_F(ServicesLookup, ADestinationKnowsItsServiceUntilTheServiceIsDeleted) {
   EXPECT_EQ(services_.service_of(h), svc);
   install(RuleSet{});
   EXPECT_EQ(services_.service_of(h), nullptr);
+}
+
+// --- destination handles ------------------------------------------------------------------
+
+Service web_with(uint32_t first, uint32_t count, uint32_t upper_threshold = 0) {
+  Service web = service(ServiceKey{Proto::Tcp, ep("10.20.0.100", 80), 0});
+  for (uint32_t i = first; i < first + count; ++i)
+    web.destinations.push_back(
+        {Endpoint{Ipv4{0x0a010000 + i}, 8080}, Method::Nat, 1, upper_threshold, 0});
+  return web;
+}
+
+// Handles are never reused and the connection table counts per handle: a rule set that needs
+// more than the table has is refused whole, and the rules and thresholds before it stay.
+TEST(ServicesHandles, ARuleSetNeedingMoreHandlesThanTheTableHasChangesNothing) {
+  ConnTable conns(ConnTableConfig{1024, 4});
+  Services services(conns);
+  RuleSet rules;
+  rules.services = {web_with(0, 3, 10)};
+  ASSERT_EQ(services.install(rules), "");
+  const DirectorState before = services.state();
+
+  RuleSet bigger;
+  bigger.services = {web_with(0, 5, 20)};  // two new destinations, thresholds changed
+  EXPECT_EQ(services.install(bigger), "too many destinations");
+  EXPECT_EQ(services.state(), before);
+  for (DestHandle h : services.all()[0].dests) EXPECT_EQ(conns.dest_load(h).upper_threshold, 10u);
+
+  // One new destination is the last handle; dropping one and adding another needs a fifth.
+  RuleSet fits;
+  fits.services = {web_with(0, 4)};
+  ASSERT_EQ(services.install(fits), "");
+  EXPECT_EQ(services.all()[0].dests.size(), 4u);
+  RuleSet swapped;
+  swapped.services = {web_with(1, 4)};
+  EXPECT_EQ(services.install(swapped), "too many destinations");
+}
+
+// The whole handle range in one rule set: every destination gets its own handle, and a rule
+// set that keeps them all is no new handle.
+TEST(ServicesHandles, EveryHandleOfTheTableCanBeUsed) {
+  ConnTable conns(ConnTableConfig{1024, 1u << 16});
+  Services services(conns);
+  RuleSet rules;
+  rules.services = {web_with(0, 1u << 16)};
+  ASSERT_EQ(services.install(rules), "");
+  const std::vector<DestHandle> first = services.all()[0].dests;
+  std::vector<DestHandle> handles = first;
+  std::sort(handles.begin(), handles.end());
+  EXPECT_EQ(std::adjacent_find(handles.begin(), handles.end()), handles.end());
+  EXPECT_EQ(handles.size(), 1u << 16);
+  ASSERT_EQ(services.install(rules), "");
+  EXPECT_EQ(services.all()[0].dests, first);
+  RuleSet more;
+  more.services = {web_with(0, (1u << 16) + 1)};
+  EXPECT_EQ(services.install(more), "too many destinations");
 }
 
 }  // namespace
