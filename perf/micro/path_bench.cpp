@@ -234,9 +234,11 @@ void BM_path(benchmark::State& state, Method method, bool to_servers) {
 // as vsd's loop takes a block of its RX ring: Dataplane::prefetch for the bucket, the entry
 // and the chain's second entry, kLookAheadDistance frames ahead each, then handle(). At 1M the
 // table misses the cache as it does in vsd, less what the look-ahead hides; at 1k it stays in
-// cache. A 1M row then runs the 1k bed over as many batches and reports x_1k = its ns / the 1k ns.
+// cache; 4096 is vslab bench's default number of flows. The 4096 and 1M rows then run the 1k
+// bed over as many batches and report x_1k = their ns / the 1k ns.
 
-constexpr std::size_t kFewFlows = 1000, kManyFlows = 1000000;
+// kMidFlows is vslab bench's default load (--flows).
+constexpr std::size_t kFewFlows = 1000, kMidFlows = 4096, kManyFlows = 1000000;
 constexpr std::size_t kUdpPayloadBytes = 22;    // 64-byte UDP frames
 constexpr uint16_t kNatServerPort = 8080;       // rules_for: NAT maps VIP:80 to RIP:8080
 constexpr std::size_t kFlowSequence = 1 << 20;  // drawn once; batches walk it round
@@ -530,11 +532,13 @@ int main(int argc, char** argv) {
   // to what it holds, named by their size.
   const std::size_t many = std::min<std::size_t>(vsd::kManyFlows, vsd::table_capacity);
   const std::size_t few = std::min<std::size_t>(vsd::kFewFlows, vsd::table_capacity);
+  const std::size_t mid = std::min<std::size_t>(vsd::kMidFlows, vsd::table_capacity);
   if (many < vsd::kManyFlows)
     std::fprintf(stderr, "path_bench: --table_capacity=%u: the 1M BM_flows rows run at %zu\n",
                  vsd::table_capacity, many);
   for (bool replies : {false, true})
-    for (std::size_t flows : {few, many}) {
+    for (std::size_t flows : {few, mid, many}) {
+      if (flows == mid && (mid == few || mid == many)) continue;  // a table too small for it
       const std::string name = std::string("BM_flows/") + (replies ? "out/" : "in/");
       benchmark::RegisterBenchmark((name + std::to_string(flows)).c_str(), vsd::BM_flows, replies,
                                    flows, few);
