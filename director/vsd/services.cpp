@@ -7,25 +7,35 @@
 namespace vsd {
 namespace {
 
-// The live destinations' handles by service and address, so that an install looks each of
-// its destinations up once instead of scanning every handle (quadratic in thousands).
-class LiveHandles {
+// Handles by service and address, live and deleted, so that an install looks each of its
+// destinations up once instead of scanning every handle (quadratic in thousands).
+class HandleIndex {
  public:
-  explicit LiveHandles(const std::vector<DestRuntime>& dests) {
+  explicit HandleIndex(const std::vector<DestRuntime>& dests) {
     for (DestHandle h = 0; h < dests.size(); ++h)
-      if (!dests[h].deleted) add(dests[h].service, dests[h].config.addr, h);
+      (dests[h].deleted ? deleted_ : live_).emplace(key(dests[h].service, dests[h].config.addr), h);
   }
-  std::optional<DestHandle> find(const ServiceKey& s, Endpoint addr) const {
-    auto it = handles_.find(key(s, addr));
-    if (it == handles_.end()) return std::nullopt;
-    return it->second;
+  std::optional<DestHandle> live(const ServiceKey& s, Endpoint addr) const {
+    return find(live_, s, addr);
   }
-  void add(const ServiceKey& s, Endpoint addr, DestHandle h) { handles_.emplace(key(s, addr), h); }
+  std::optional<DestHandle> deleted(const ServiceKey& s, Endpoint addr) const {
+    return find(deleted_, s, addr);
+  }
+  void now_live(const ServiceKey& s, Endpoint addr, DestHandle h) {
+    live_.emplace(key(s, addr), h);
+    deleted_.erase(key(s, addr));
+  }
 
  private:
   using Key = std::tuple<Proto, Endpoint, uint32_t, Endpoint>;
+  using Map = std::map<Key, DestHandle>;
   static Key key(const ServiceKey& s, Endpoint addr) { return {s.proto, s.vip, s.fwmark, addr}; }
-  std::map<Key, DestHandle> handles_;
+  static std::optional<DestHandle> find(const Map& map, const ServiceKey& s, Endpoint addr) {
+    auto it = map.find(key(s, addr));
+    if (it == map.end()) return std::nullopt;
+    return it->second;
+  }
+  Map live_, deleted_;
 };
 
 const Clock& steady_clock() {
@@ -56,13 +66,30 @@ std::string Services::install(const RuleSet& rules) {
     if (!fresh[i]) return "Scheduler or persistence engine not found";
   }
 
-  // Handles are never reused, so a rule set that needs more than are left is refused here,
-  // before anything (a destination's thresholds, a kept scheduler) has changed or moved.
-  LiveHandles live(dests_);
-  std::size_t new_handles = 0;
+  // A destination that is not live takes its deleted handle back, as ip_vs_add_dest takes a
+  // destination of the same service and address back from the trash, connections and all;
+  // else a spare one, deleted and counted by no entry (the kernel frees such a destination);
+  // else a new one. A rule set that needs more handles than the connection table has is
+  // refused here, before anything (a destination's thresholds, a kept scheduler) has changed.
+  HandleIndex handles(dests_);
+  std::vector<bool> taken_back(dests_.size(), false);
+  std::size_t without_handle = 0;
   for (const auto& svc : rules.services)
-    for (const auto& d : svc.destinations)
-      if (!live.find(svc.key, d.addr)) ++new_handles;
+    for (const auto& d : svc.destinations) {
+      if (handles.live(svc.key, d.addr)) continue;
+      if (auto h = handles.deleted(svc.key, d.addr)) {
+        taken_back[*h] = true;
+      } else {
+        ++without_handle;
+      }
+    }
+  std::vector<DestHandle> spare;  // the highest last: the lowest is given first
+  for (DestHandle h = static_cast<DestHandle>(dests_.size()); h-- > 0;) {
+    const DestLoad& load = conns_.dest_load(h);
+    if (dests_[h].deleted && !taken_back[h] && load.total() + load.persistent == 0)
+      spare.push_back(h);
+  }
+  const std::size_t new_handles = without_handle - std::min(without_handle, spare.size());
   if (dests_.size() + new_handles > conns_.max_destinations()) return "too many destinations";
 
   // Past this point nothing can fail: apply.
@@ -84,14 +111,21 @@ std::string Services::install(const RuleSet& rules) {
   std::vector<bool> kept(dests_.size(), false);
   for (auto& rt : next) {
     for (const auto& d : rt.config.destinations) {
-      auto h = live.find(rt.config.key, d.addr);
+      auto h = handles.live(rt.config.key, d.addr);
+      if (!h) h = handles.deleted(rt.config.key, d.addr);
+      if (!h && !spare.empty()) {
+        h = spare.back();
+        spare.pop_back();
+        dests_[*h] = DestRuntime{};  // nothing of the destination it was
+      }
       if (!h) {
-        DestRuntime& added = dests_.emplace_back();
-        added.service = rt.config.key;
+        dests_.emplace_back();
         h = static_cast<DestHandle>(dests_.size() - 1);
-        live.add(rt.config.key, d.addr, *h);
         kept.push_back(true);
       }
+      dests_[*h].service = rt.config.key;
+      dests_[*h].deleted = false;
+      handles.now_live(rt.config.key, d.addr, *h);
       dests_[*h].config = d;
       kept[*h] = true;
       rt.dests.push_back(*h);

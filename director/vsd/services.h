@@ -123,8 +123,9 @@ class Services {
   const Clock& clock_;
   RuleSet rules_;
   std::vector<ServiceRuntime> services_;
-  // A handle is an index here, for good: deleted ones stay for their connections. A vector, as
-  // every packet looks one up; no reference to an element is kept past an install.
+  // A handle is an index here: deleted ones stay for their connections, and are taken back by
+  // their destination or given to a new one at a later install (install). A vector, as every
+  // packet looks one up; no reference to an element is kept past an install.
   std::vector<DestRuntime> dests_;
   std::unordered_map<uint64_t, std::size_t> by_vip_;
   std::unordered_map<uint32_t, std::size_t> by_mark_;

@@ -117,35 +117,97 @@ Service web_with(uint32_t first, uint32_t count, uint32_t upper_threshold = 0) {
   return web;
 }
 
-// Handles are never reused and the connection table counts per handle: a rule set that needs
-// more than the table has is refused whole, and the rules and thresholds before it stay.
-TEST(ServicesHandles, ARuleSetNeedingMoreHandlesThanTheTableHasChangesNothing) {
-  ConnTable conns(ConnTableConfig{1024, 4});
-  Services services(conns);
-  RuleSet rules;
-  rules.services = {web_with(0, 3, 10)};
-  ASSERT_EQ(services.install(rules), "");
-  const DirectorState before = services.state();
+// A connection table with 4 destination handles, and one service's rule sets.
+class ServicesHandles : public testing::Test {
+ protected:
+  ServicesHandles() : conns_(ConnTableConfig{1024, 4}), services_(conns_) {}
 
-  RuleSet bigger;
-  bigger.services = {web_with(0, 5, 20)};  // two new destinations, thresholds changed
-  EXPECT_EQ(services.install(bigger), "too many destinations");
-  EXPECT_EQ(services.state(), before);
-  for (DestHandle h : services.all()[0].dests) EXPECT_EQ(conns.dest_load(h).upper_threshold, 10u);
+  // The web service with destinations 10.1.0.<first> .. <first + count - 1>:8080 (NAT), -x on each.
+  std::string install(uint32_t first, uint32_t count, uint32_t upper_threshold = 0) {
+    RuleSet rules;
+    rules.services = {web_with(first, count, upper_threshold)};
+    return services_.install(rules);
+  }
+  DestHandle handle_of(uint32_t i) {
+    for (DestHandle h : services_.all()[0].dests)
+      if (services_.dest(h).config.addr == Endpoint{Ipv4{0x0a010000 + i}, 8080}) return h;
+    ADD_FAILURE() << "no destination " << i;
+    return 0;
+  }
+  // A UDP connection counted on destination handle h.
+  void connect_to(DestHandle h) {
+    NewConn c;
+    c.proto = Proto::Udp;
+    c.client = ep("172.16.0.1", 1000);
+    c.virtual_addr = ep("10.20.0.100", 80);
+    c.destination = services_.dest(h).config.addr;
+    c.method = Method::Nat;
+    c.dest = h;
+    ASSERT_NE(conns_.insert(c, 0), nullptr);
+  }
+
+  ConnTable conns_;
+  Services services_;
+};
+
+// Handles are never reused while an entry counts on them, and the connection table counts
+// per handle: a rule set that needs more than the table has is refused whole, and the rules
+// and thresholds before it stay.
+TEST_F(ServicesHandles, ARuleSetNeedingMoreHandlesThanTheTableHasChangesNothing) {
+  ASSERT_EQ(install(0, 3, 10), "");
+  const DirectorState before = services_.state();
+  EXPECT_EQ(install(0, 5, 20), "too many destinations");  // two new, thresholds changed
+  EXPECT_EQ(services_.state(), before);
+  for (DestHandle h : services_.all()[0].dests) EXPECT_EQ(conns_.dest_load(h).upper_threshold, 10u);
 
   // One new destination is the last handle; dropping one and adding another needs a fifth.
-  RuleSet fits;
-  fits.services = {web_with(0, 4)};
-  ASSERT_EQ(services.install(fits), "");
-  EXPECT_EQ(services.all()[0].dests.size(), 4u);
-  RuleSet swapped;
-  swapped.services = {web_with(1, 4)};
-  EXPECT_EQ(services.install(swapped), "too many destinations");
+  ASSERT_EQ(install(0, 4), "");
+  EXPECT_EQ(services_.all()[0].dests.size(), 4u);
+  EXPECT_EQ(install(1, 4), "too many destinations");
+}
+
+// ip_vs_add_dest takes a deleted destination of the same service and address back from the
+// trash: a real server that a health checker removes and adds again keeps its handle, with
+// its connections, and uses up no other.
+TEST_F(ServicesHandles, ADestinationAddedBackTakesItsHandleBack) {
+  ASSERT_EQ(install(0, 2), "");
+  const DestHandle second = handle_of(1);
+  connect_to(second);
+  for (int flap = 0; flap < 10; ++flap) {
+    ASSERT_EQ(install(0, 1), "") << flap;
+    EXPECT_TRUE(services_.dest(second).deleted);
+    ASSERT_EQ(install(0, 2), "") << flap;
+    EXPECT_EQ(handle_of(1), second);
+    EXPECT_FALSE(services_.dest(second).deleted);
+  }
+  EXPECT_EQ(services_.dest_count(), 2u);
+  EXPECT_EQ(conns_.dest_load(second).inactive, 1u);
+}
+
+// A deleted destination that no connection or template counts on any more gives its handle
+// to the next new destination, which starts from nothing; one still counted on does not.
+TEST_F(ServicesHandles, AHandleNoEntryCountsOnIsGivenToTheNextNewDestination) {
+  ASSERT_EQ(install(0, 4), "");
+  const DestHandle last = handle_of(3);
+  services_.dest(last).totals.conns = 7;
+  connect_to(last);
+  ASSERT_EQ(install(0, 3), "");
+  RuleSet another;  // 0, 1, 2 and 4
+  another.services = {web_with(0, 3)};
+  another.services[0].destinations.push_back(web_with(4, 1).destinations[0]);
+  EXPECT_EQ(services_.install(another), "too many destinations");  // its connection lives
+
+  EXPECT_EQ(conns_.expire(conns_.timeouts().udp_s() * 1000ull + 1), 1u);
+  ASSERT_EQ(services_.install(another), "");
+  EXPECT_EQ(handle_of(4), last);
+  EXPECT_EQ(services_.dest(last).totals.conns, 0u);
+  EXPECT_FALSE(services_.dest(last).deleted);
+  EXPECT_EQ(services_.dest_count(), 4u);
 }
 
 // The whole handle range in one rule set: every destination gets its own handle, and a rule
 // set that keeps them all is no new handle.
-TEST(ServicesHandles, EveryHandleOfTheTableCanBeUsed) {
+TEST(ServicesHandleRange, EveryHandleOfTheTableCanBeUsed) {
   ConnTable conns(ConnTableConfig{1024, 1u << 16});
   Services services(conns);
   RuleSet rules;
