@@ -14,6 +14,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "io/vnet_header.h"
+
 namespace vsd {
 namespace {
 
@@ -26,8 +28,6 @@ constexpr uint32_t kTxFrameCount = 512;
 [[noreturn]] void fail(const std::string& ifname, const char* what) {
   throw std::runtime_error("port " + ifname + ": " + what + ": " + std::strerror(errno));
 }
-
-constexpr uint32_t kVnetHeaderBytes = 10;  // struct virtio_net_hdr
 
 uint32_t tx_slot_size_for(uint32_t mtu) {
   // Room for the largest frame vsd sends: MTU + Ethernet + a 20-byte IPIP header, after the
@@ -158,14 +158,9 @@ bool PacketSocket::queue(std::span<const uint8_t> frame) {
     }
   }
   auto* hdr = reinterpret_cast<tpacket2_hdr*>(slot);
-  if (tx_vnet_bytes_ != 0) {
-    // No offload asked for (flags 0, GSO none); hdr_len, little-endian as virtio 1.0 has it on
-    // this host, is the whole frame.
-    uint8_t* vnet = slot + TPACKET_ALIGN(sizeof(tpacket2_hdr));
-    std::memset(vnet, 0, kVnetHeaderBytes);
-    vnet[2] = static_cast<uint8_t>(frame.size() & 0xff);
-    vnet[3] = static_cast<uint8_t>(frame.size() >> 8);
-  }
+  if (tx_vnet_bytes_ != 0)
+    write_vnet_header(slot + TPACKET_ALIGN(sizeof(tpacket2_hdr)),
+                      static_cast<uint32_t>(frame.size()));
   std::memcpy(slot + data_offset, frame.data(), frame.size());
   hdr->tp_len = static_cast<uint32_t>(frame.size() + tx_vnet_bytes_);
   __atomic_store_n(&hdr->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 
+#include "io/vnet_header.h"
 #include "net/addr.h"
 
 namespace vslab::bench {
@@ -22,9 +23,8 @@ class TxRing {
  public:
   // `slots` frames of at most `max_frame` bytes each. SO_SNDBUFFORCE keeps skbs in flight on
   // another core from stalling the ring (pbgen's lesson).
-  // Each slot starts with a virtio_net_hdr covering the whole frame, so the kernel copies the
-  // frame into the skb's linear part instead of leaving it a zero-copy fragment that veth
-  // copies into a new page per frame (vsd's PacketSocket does the same).
+  // Each slot starts with a virtio_net_hdr covering the whole frame (io/vnet_header.h), as
+  // vsd's PacketSocket's do.
   TxRing(const std::string& ifname, uint32_t max_frame, uint32_t slots);
   ~TxRing();
   TxRing(const TxRing&) = delete;
@@ -42,10 +42,7 @@ class TxRing {
     return __atomic_load_n(&hdr(slot)->tp_status, __ATOMIC_ACQUIRE) == TP_STATUS_AVAILABLE;
   }
   void submit(uint32_t slot, uint32_t length) {
-    uint8_t* v = header(slot) + kDataOffset;
-    std::memset(v, 0, kVnetBytes);
-    v[2] = uint8_t(length & 0xff);  // hdr_len, little endian (virtio 1.0 / le on x86)
-    v[3] = uint8_t(length >> 8);
+    vsd::write_vnet_header(header(slot) + kDataOffset, length);
     hdr(slot)->tp_len = length + kVnetBytes;
     __atomic_store_n(&hdr(slot)->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
   }
@@ -54,7 +51,7 @@ class TxRing {
   int fd() const { return fd_; }
 
   static constexpr uint32_t kDataOffset = TPACKET_ALIGN(sizeof(tpacket2_hdr));
-  static constexpr uint32_t kVnetBytes = 10;  // sizeof(virtio_net_hdr)
+  static constexpr uint32_t kVnetBytes = vsd::kVnetHeaderBytes;
 
  private:
   uint8_t* header(uint32_t slot) { return map_ + std::size_t(slot) * slot_size_; }
