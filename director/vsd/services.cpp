@@ -112,7 +112,14 @@ std::string Services::install(const RuleSet& rules) {
   for (auto& rt : next) {
     for (const auto& d : rt.config.destinations) {
       auto h = handles.live(rt.config.key, d.addr);
-      if (!h) h = handles.deleted(rt.config.key, d.addr);
+      if (!h && (h = handles.deleted(rt.config.key, d.addr))) {
+        // Taken back into a service created anew (its old one deleted): __ip_vs_update_dest
+        // zeroes the stats of a destination that comes back under another service.
+        if (old_runtime(rt.config) == services_.end()) {
+          dests_[*h].totals = {};
+          dests_[*h].rates = {};
+        }
+      }
       if (!h && !spare.empty()) {
         h = spare.back();
         spare.pop_back();

@@ -184,6 +184,24 @@ TEST_F(ServicesHandles, ADestinationAddedBackTakesItsHandleBack) {
   EXPECT_EQ(conns_.dest_load(second).inactive, 1u);
 }
 
+// Its service deleted and created again, a destination added back is the same handle, but its
+// counters start again: the kernel zeroes a destination's stats when it comes back from the
+// trash under another service (__ip_vs_update_dest).
+TEST_F(ServicesHandles, ADestinationAddedBackUnderARecreatedServiceStartsItsCountersAgain) {
+  ASSERT_EQ(install(0, 2), "");
+  const DestHandle second = handle_of(1);
+  connect_to(second);
+  services_.dest(second).totals.conns = 5;
+  ASSERT_EQ(install(0, 1), "");  // the destination removed, the service kept
+  ASSERT_EQ(install(0, 2), "");
+  EXPECT_EQ(services_.dest(second).totals.conns, 5u);
+  ASSERT_EQ(services_.install(RuleSet{}), "");  // the service deleted
+  ASSERT_EQ(install(0, 2), "");
+  EXPECT_EQ(handle_of(1), second);
+  EXPECT_EQ(services_.dest(second).totals.conns, 0u);
+  EXPECT_EQ(conns_.dest_load(second).inactive, 1u);
+}
+
 // A deleted destination that no connection or template counts on any more gives its handle
 // to the next new destination, which starts from nothing; one still counted on does not.
 TEST_F(ServicesHandles, AHandleNoEntryCountsOnIsGivenToTheNextNewDestination) {
