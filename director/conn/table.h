@@ -80,6 +80,8 @@ struct DestLoad {
   bool overloaded = false;  // no scheduler may pick it (spec 8)
   // What the thresholds compare (ip_vs_conn.c ip_vs_dest_totalconns): templates excluded.
   uint32_t total() const { return active + inactive; }
+  // Whether any connection or template is counted here.
+  bool has_entries() const { return total() + persistent != 0; }
 };
 
 struct ConnTableStats {

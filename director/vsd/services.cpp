@@ -85,8 +85,7 @@ std::string Services::install(const RuleSet& rules) {
     }
   std::vector<DestHandle> spare;  // the highest last: the lowest is given first
   for (DestHandle h = static_cast<DestHandle>(dests_.size()); h-- > 0;) {
-    const DestLoad& load = conns_.dest_load(h);
-    if (dests_[h].deleted && !taken_back[h] && load.total() + load.persistent == 0)
+    if (dests_[h].deleted && !taken_back[h] && !conns_.dest_load(h).has_entries())
       spare.push_back(h);
   }
   const std::size_t new_handles = without_handle - std::min(without_handle, spare.size());
@@ -112,10 +111,11 @@ std::string Services::install(const RuleSet& rules) {
   for (auto& rt : next) {
     for (const auto& d : rt.config.destinations) {
       auto h = handles.live(rt.config.key, d.addr);
-      if (!h && (h = handles.deleted(rt.config.key, d.addr))) {
+      if (!h) {
+        h = handles.deleted(rt.config.key, d.addr);
         // Taken back into a service created anew (its old one deleted): __ip_vs_update_dest
         // zeroes the stats of a destination that comes back under another service.
-        if (old_runtime(rt.config) == services_.end()) {
+        if (h && old_runtime(rt.config) == services_.end()) {
           dests_[*h].totals = {};
           dests_[*h].rates = {};
         }
