@@ -2,7 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "bench/bench_command.h"
-#include "cli/topo_commands.h"
+#include "topo_commands.h"
 #include "matrix/conform_command.h"
 #include "matrix/diff_command.h"
 #include "replay/replay_command.h"
