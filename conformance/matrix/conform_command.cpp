@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "dut/kinds.h"
 #include "matrix/report.h"
 #include "matrix/runner.h"
 #include "topology/netns.h"
@@ -56,9 +57,10 @@ int conform(const ConformOptions& o) {
   run.pcap_dir = o.pcap_dir.empty() ? std::filesystem::current_path() / "vslab-failures"
                                     : std::filesystem::path(o.pcap_dir);
   run.jobs = o.jobs;
-  if (o.dut == "external" && o.jobs > 1) {
+  if (dut::serves_one_topology(o.dut) && o.jobs > 1) {
     // An external box's interfaces can be lent to one topology at a time.
-    std::cerr << "vslab conform: --dut external runs at -j1 (its ports serve one topology)\n";
+    std::cerr << "vslab conform: --dut " << o.dut
+              << " runs at -j1 (its ports serve one topology)\n";
     run.jobs = 1;
   }
   try {
@@ -102,11 +104,7 @@ void add_conform_command(CLI::App& app, int& status) {
   auto o = std::make_shared<ConformOptions>();
   auto* cmd = app.add_subcommand(
       "conform", "Run the conformance matrix (modes x schedulers x scenarios) against a director");
-  cmd->add_option("--dut", o->dut,
-                  "Device under test: builtin (vsd), kernel (IPVS), qemu-kernel (IPVS of a Debian "
-                  "kernel under qemu), external")
-      ->check(CLI::IsMember({"builtin", "kernel", "qemu-kernel", "external"}))
-      ->capture_default_str();
+  dut::add_dut_kind_option(*cmd, "--dut", o->dut, "Device under test: ");
   cmd->add_option("--dut-config", o->dut_config, "TOML file describing the DUT");
   cmd->add_option("--filter", o->filter,
                   "Glob over cell names mode/scheduler/kind/proto, e.g. 'nat/*/rewrite/*'");

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "dut/kinds.h"
 #include "matrix/bed.h"
 #include "matrix/runner.h"
 #include "matrix/scenarios.h"
@@ -229,9 +230,9 @@ int diff(const DiffOptions& o) {
   auto a_spec = dut::dut_spec(o.dut, o.dut_config, o.vsd, o.vsadm);
   auto b = std::make_shared<Against>();
   b->spec = dut::dut_spec(o.against, o.against_config, o.vsd, o.vsadm);
-  if (o.dut == "external" && o.against == "external" && o.dut_config == o.against_config) {
-    std::cerr << "vslab diff: --dut and --against are the same external box; its ports serve "
-                 "one topology at a time\n";
+  if (o.dut == o.against && dut::serves_one_topology(o.dut) && o.dut_config == o.against_config) {
+    std::cerr << "vslab diff: --dut and --against are the same " << o.dut
+              << " box; its ports serve one topology at a time\n";
     return 2;
   }
   try {
@@ -292,8 +293,9 @@ int diff(const DiffOptions& o) {
     RunOptions run;
     run.dut = a_spec;
     run.jobs = o.jobs;
-    if ((o.dut == "external" || o.against == "external") && o.jobs > 1) {
-      std::cerr << "vslab diff: an external DUT runs at -j1 (its ports serve one topology)\n";
+    if ((dut::serves_one_topology(o.dut) || dut::serves_one_topology(o.against)) && o.jobs > 1) {
+      std::cerr << "vslab diff: an " << (dut::serves_one_topology(o.dut) ? o.dut : o.against)
+                << " DUT runs at -j1 (its ports serve one topology)\n";
       run.jobs = 1;
     }
     jobs = run.jobs;
@@ -366,7 +368,7 @@ void add_diff_command(CLI::App& app, int& status) {
       "B differs from A, field by field");
   cmd->add_option("cases", o->cases,
                   "Case folders (fixtures/pcap/<case>/); without any, the matrix cells");
-  cmd->add_option("--dut", o->dut, "DUT A, the reference: builtin (vsd), kernel, external, ...")
+  cmd->add_option("--dut", o->dut, "DUT A, the reference: " + dut::dut_kinds_help())
       ->capture_default_str();
   cmd->add_option("--dut-config", o->dut_config, "TOML file describing DUT A");
   cmd->add_option("--against", o->against, "DUT B, compared with A (required)");

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <array>
 
+#include "sched/scheduler.h"
+
 namespace vsd::ctl {
 namespace {
 
@@ -181,10 +183,8 @@ bool is_blank(char c) {
 }  // namespace
 
 bool is_known_scheduler(std::string_view name) {
-  constexpr std::array<std::string_view, 14> kSchedulers = {
-      "rr", "wrr", "lc", "wlc", "sed", "nq", "lblc", "lblcr", "dh", "sh", "mh", "fo", "ovf", "twos",
-  };
-  return std::find(kSchedulers.begin(), kSchedulers.end(), name) != kSchedulers.end();
+  const auto names = scheduler_names();
+  return std::find(names.begin(), names.end(), name) != names.end();
 }
 
 std::vector<std::string> sched_flag_names(std::string_view scheduler, uint32_t bits) {

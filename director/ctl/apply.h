@@ -34,7 +34,7 @@ std::optional<Failure> apply(RuleSet& rules, const Command& command);
 // failing line nothing changes and the message starts with "line N: ".
 std::optional<Failure> apply_restore(RuleSet& rules, std::string_view text);
 
-// The schedulers the kernel (and vsd) know.
+// Whether vsd has a scheduler of that name (the registry of sched/).
 bool is_known_scheduler(std::string_view name);
 
 // Scheduler flag bits named as ipvsadm prints them for this scheduler, in ipvsadm's order.

@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "ctl/port_names.h"
+#include "sched/scheduler.h"
 
 namespace vsd::ctl {
 namespace {
@@ -1002,6 +1003,15 @@ std::string version_text() {
   return "vsadm (vslab 0.1.0): ipvsadm v1.31 command line for vsd (IPVS v1.2.1 semantics)\n";
 }
 
+namespace {
+// The names of the schedulers vsd has, as the registry of sched/ gives them.
+std::string scheduler_list() {
+  std::string list;
+  for (const auto& name : scheduler_names()) list += (list.empty() ? "" : " ") + name;
+  return list;
+}
+}  // namespace
+
 std::string usage_text() {
   return version_text() +
          "Usage:\n"
@@ -1028,7 +1038,9 @@ std::string usage_text() {
          "a port may be a number or a name from /etc/services.\n"
          "\n"
          "Options:\n"
-         "  --scheduler      -s  rr wrr lc wlc sed nq lblc lblcr dh sh mh fo ovf twos\n"
+         "  --scheduler      -s  " +
+         scheduler_list() +
+         "\n"
          "                       (default wlc)\n"
          "  --persistent     -p  persistence, TIMEOUT seconds (default 360)\n"
          "  --netmask        -M  client mask for persistence (default 255.255.255.255)\n"

@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "ctl/port_names.h"
 #include "ctl/test_commands.h"
@@ -358,6 +361,22 @@ TEST(ParseCommandErrors, TunnelTypes) {
 TEST(ParseCommandErrors, TheFirstBadValueIsReported) {
   EXPECT_EQ(failure_of("-a -t 10.0.0.1:80 -w -1 -r 999.0.0.1"),
             (Failure{2, "illegal weight specified"}));
+}
+
+// vsadm -h lists the schedulers from the registry of sched/: the kernel's thirteen and twos, on the
+// --scheduler line.
+TEST(Usage, TheSchedulerLineNamesEveryScheduler) {
+  const std::string usage = usage_text();
+  const auto at = usage.find("  --scheduler      -s  ");
+  ASSERT_NE(at, std::string::npos);
+  std::istringstream line(usage.substr(at + 23, usage.find('\n', at) - at - 23));
+  std::vector<std::string> listed;
+  for (std::string name; line >> name;) listed.push_back(name);
+  std::sort(listed.begin(), listed.end());
+  std::vector<std::string> kernels = {"rr",    "wrr", "lc", "wlc", "sed", "nq",  "lblc",
+                                      "lblcr", "dh",  "sh", "mh",  "fo",  "ovf", "twos"};
+  std::sort(kernels.begin(), kernels.end());
+  EXPECT_EQ(listed, kernels);
 }
 
 }  // namespace

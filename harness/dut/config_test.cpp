@@ -9,11 +9,13 @@
 #include <string>
 #include <string_view>
 
+#include <CLI/CLI.hpp>
 #include <gtest/gtest.h>
 
 #include "dut/dut.h"
 #include "dut/external_dut.h"
 #include "dut/kernel_dut.h"
+#include "dut/kinds.h"
 
 namespace vslab::dut {
 namespace {
@@ -415,6 +417,35 @@ TEST(MakeDut, RefusesWhatItCannotBuild) {
   EXPECT_NE(message(spec_of("builtin")).find("the paths of vsd and vsadm"), std::string::npos);
   EXPECT_EQ(message(spec_of("external", "/nonexistent.toml")),
             "/nonexistent.toml:0:0: cannot read: No such file or directory");
+}
+
+// The --dut option reads the table of kinds: every kind's name is taken, anything else is
+// refused with CLI11's IsMember message naming them in the table's order.
+TEST(DutKinds, TheDutOptionTakesEachKindAndRefusesAnyOther) {
+  for (const std::string name : {"builtin", "kernel", "qemu-kernel", "external"}) {
+    CLI::App app;
+    std::string kind;
+    add_dut_kind_option(app, "--dut", kind, "Device under test: ");
+    app.parse(std::vector<std::string>{name, "--dut"});  // CLI11 parses a reversed argv
+    EXPECT_EQ(kind, name);
+  }
+  CLI::App app;
+  std::string kind = "builtin";
+  add_dut_kind_option(app, "--dut", kind, "Device under test: ");
+  try {
+    app.parse(std::vector<std::string>{"bogus", "--dut"});
+    ADD_FAILURE() << "--dut bogus was taken";
+  } catch (const CLI::ValidationError& e) {
+    EXPECT_STREQ(e.what(), "--dut: bogus not in {builtin,kernel,qemu-kernel,external}");
+  }
+}
+
+TEST(DutKinds, OnlyTheExternalBoxServesOneTopologyAtATime) {
+  EXPECT_TRUE(serves_one_topology("external"));
+  EXPECT_FALSE(serves_one_topology("builtin"));
+  EXPECT_FALSE(serves_one_topology("kernel"));
+  EXPECT_FALSE(serves_one_topology("qemu-kernel"));
+  EXPECT_FALSE(serves_one_topology("nonsense"));
 }
 
 // The adapter with its shell replaced: what it would run, and with which input.

@@ -14,6 +14,7 @@
 
 #include <fmt/core.h>
 
+#include "dut/config_reader.h"
 #include "dut/run.h"
 #include "topology/runs.h"
 
@@ -105,6 +106,29 @@ void BuiltinDut::stop() {
 std::string BuiltinDut::log() const {
   std::ifstream in(log_path_);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+std::vector<std::string> parse_builtin_config(std::string_view text,
+                                              const std::string& source_name) {
+  ConfigErrors errors(source_name);
+  std::vector<std::string> vsd_args;
+  if (auto root = parse_config(text, source_name, errors)) {
+    reject_unknown_keys(*root, {"vsd_args"}, "at top level", errors);
+    if (auto args = optional_strings(*root, "vsd_args", errors))
+      for (auto& arg : *args) vsd_args.push_back(std::move(arg.value));
+  }
+  errors.throw_if_any();
+  return vsd_args;
+}
+
+std::unique_ptr<Dut> make_builtin_dut(const DutSpec& spec) {
+  if (spec.vsd_binary.empty() || spec.vsadm_binary.empty())
+    throw std::invalid_argument("builtin DUT: the paths of vsd and vsadm must be given");
+  auto vsd_args = spec.vsd_args;
+  if (!spec.config_file.empty())
+    for (auto& arg : parse_builtin_config(read_config_text(spec.config_file), spec.config_file))
+      vsd_args.push_back(std::move(arg));
+  return std::make_unique<BuiltinDut>(spec.vsd_binary, spec.vsadm_binary, std::move(vsd_args));
 }
 
 }  // namespace vslab::dut

@@ -48,6 +48,15 @@ class Dut {
   virtual void stop() = 0;
 };
 
+// Which DUT to build, as `vslab conform --dut KIND [--dut-config FILE]` names it.
+struct DutSpec {
+  std::string kind = "builtin";  // a name of dut_kinds() (dut/kinds.h)
+  std::string config_file;       // the kind's --dut-config TOML, optional or required by kind
+  std::string vsd_binary;        // builtin
+  std::string vsadm_binary;      // builtin
+  std::vector<std::string> vsd_args;
+};
+
 // vsd started in the director namespace on all of the director node's interfaces, configured
 // with vsadm through its control socket.
 class BuiltinDut final : public Dut {
@@ -79,18 +88,12 @@ class BuiltinDut final : public Dut {
 // with "FILE:LINE:COLUMN: message" lines.
 std::vector<std::string> parse_builtin_config(std::string_view text,
                                               const std::string& source_name);
+// The builtin kind of dut/kinds.h: throws std::invalid_argument without both binaries.
+std::unique_ptr<Dut> make_builtin_dut(const DutSpec& spec);
 
-// Which DUT to build, as `vslab conform --dut KIND [--dut-config FILE]` names it.
-struct DutSpec {
-  std::string kind = "builtin";  // builtin | kernel | external
-  std::string config_file;       // kernel/external: optional/required TOML
-  std::string vsd_binary;        // builtin
-  std::string vsadm_binary;      // builtin
-  std::vector<std::string> vsd_args;
-};
-
-// Throws std::invalid_argument for an unknown kind, a missing binary or config file, or a
-// config file that does not parse (its errors as "FILE:LINE:COLUMN: message" lines).
+// The DUT of spec.kind's line in dut/kinds.h. Throws std::invalid_argument for an unknown kind,
+// a missing binary or config file, or a config file that does not parse (its errors as
+// "FILE:LINE:COLUMN: message" lines).
 std::unique_ptr<Dut> make_dut(const DutSpec& spec);
 
 // `name` in the folder of the running program (vsd and vsadm are built beside vslab), or

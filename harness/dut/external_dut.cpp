@@ -276,4 +276,13 @@ std::optional<std::string> ExternalDut::admin_command(const std::vector<std::str
   return command;
 }
 
+std::unique_ptr<Dut> make_external_dut(const DutSpec& spec) {
+  if (spec.config_file.empty())
+    throw std::invalid_argument(
+        "external DUT: --dut-config FILE is required: a TOML file that maps the topology's "
+        "director ports to existing interfaces, says how the box takes rules and what it "
+        "claims (see harness/dut/external_dut.h)");
+  return std::make_unique<ExternalDut>(read_external_config(spec.config_file));
+}
+
 }  // namespace vslab::dut

@@ -18,6 +18,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -45,6 +46,8 @@ struct ExternalConfig {
 // Throws std::invalid_argument with one "FILE:LINE:COLUMN: message" line per mistake.
 ExternalConfig parse_external_config(std::string_view text, const std::string& source_name);
 ExternalConfig read_external_config(const std::string& path);
+// The external kind of dut/kinds.h: spec.config_file is required.
+std::unique_ptr<Dut> make_external_dut(const DutSpec& spec);
 
 class ExternalDut final : public Dut {
  public:

@@ -215,4 +215,11 @@ void KernelDut::must_run(const std::vector<std::string>& argv, const std::string
                                          topo::shell_quote(argv), trimmed(result.output)));
 }
 
+std::unique_ptr<Dut> make_kernel_dut(const DutSpec& spec) {
+  KernelConfig config;
+  if (!spec.config_file.empty())
+    config = parse_kernel_config(read_config_text(spec.config_file), spec.config_file);
+  return std::make_unique<KernelDut>(std::move(config));
+}
+
 }  // namespace vslab::dut

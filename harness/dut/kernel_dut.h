@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +29,8 @@ struct KernelConfig {
   std::string ipvsadm = "ipvsadm";
 };
 KernelConfig parse_kernel_config(std::string_view text, const std::string& source_name);
+// The kernel kind of dut/kinds.h, with spec.config_file read as a KernelConfig when given.
+std::unique_ptr<Dut> make_kernel_dut(const DutSpec& spec);
 
 // The director's interface on the client's side: the one from which the client node can be
 // reached over links and bridges without passing through the director. Throws when none is.

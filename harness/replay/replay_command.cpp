@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "dut/kinds.h"
 #include "replay/record.h"
 #include "replay/run.h"
 #include "topology/netns.h"
@@ -124,11 +125,7 @@ void add_record_command(CLI::App& app, int& status) {
   cmd->add_option("--rules", o->rules_file, "Rules file (ipvsadm save format)")->required();
   cmd->add_option("--out", o->out, "Case folder to write")->required();
   cmd->add_option("command", o->command, "The traffic command, after --")->required();
-  cmd->add_option(
-         "--dut", o->dut,
-         "Device under test: builtin (vsd), kernel (IPVS), qemu-kernel (IPVS under qemu), external")
-      ->check(CLI::IsMember({"builtin", "kernel", "qemu-kernel", "external"}))
-      ->capture_default_str();
+  dut::add_dut_kind_option(*cmd, "--dut", o->dut, "Device under test: ");
   cmd->add_option("--dut-config", o->dut_config, "TOML file describing the DUT");
   cmd->add_option("--topologies", o->topologies, "Folder of topology files")->capture_default_str();
   cmd->add_option("--vsd", o->vsd, "vsd binary for --dut builtin (default: beside vslab)");
@@ -141,11 +138,7 @@ void add_replay_command(CLI::App& app, int& status) {
   auto* cmd = app.add_subcommand(
       "replay", "Replay pcap cases (fixtures/pcap/<case>/) against a director: PASS, FAIL, SKIP");
   cmd->add_option("cases", o->cases, "Case folders (each holds case.toml)")->required();
-  cmd->add_option(
-         "--dut", o->dut,
-         "Device under test: builtin (vsd), kernel (IPVS), qemu-kernel (IPVS under qemu), external")
-      ->check(CLI::IsMember({"builtin", "kernel", "qemu-kernel", "external"}))
-      ->capture_default_str();
+  dut::add_dut_kind_option(*cmd, "--dut", o->dut, "Device under test: ");
   cmd->add_option("--dut-config", o->dut_config, "TOML file describing the DUT");
   cmd->add_option("--pcap-dir", o->pcap_dir,
                   "Where failed cases write pcaps (default: ./vslab-failures)");

@@ -15,6 +15,7 @@
 #include "bench/runner.h"
 #include "bench/setups.h"
 #include "dut/dut.h"
+#include "dut/kinds.h"
 #include "topology/netns.h"
 
 namespace vslab::bench {
@@ -255,8 +256,7 @@ void add_bench_command(CLI::App& app, int& status) {
       "Forwarding figures of a DUT against the raw path and the baselines (perf/README.md)");
   cmd->add_option("--mode", o->mode, "Forwarding method: nat, dr, tun or fullnat")
       ->capture_default_str();
-  cmd->add_option("--dut", o->dut, "builtin (vsd), kernel, qemu-kernel or external")
-      ->capture_default_str();
+  cmd->add_option("--dut", o->dut, dut::dut_kinds_help())->capture_default_str();
   cmd->add_option("--dut-config", o->dut_config, "The DUT's TOML file (kernel, external)");
   cmd->add_option("--vsd", o->vsd_binary, "vsd binary (default: beside vslab)");
   cmd->add_option("--vsadm", o->vsadm_binary, "vsadm binary (default: beside vslab)");

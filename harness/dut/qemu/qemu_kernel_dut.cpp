@@ -360,4 +360,11 @@ std::string QemuKernelDut::console() const {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
+std::unique_ptr<Dut> make_qemu_kernel_dut(const DutSpec& spec) {
+  QemuKernelConfig config;
+  if (!spec.config_file.empty())
+    config = parse_qemu_kernel_config(read_config_text(spec.config_file), spec.config_file);
+  return std::make_unique<QemuKernelDut>(std::move(config));
+}
+
 }  // namespace vslab::dut::qemu

@@ -30,6 +30,8 @@ struct QemuKernelConfig {
   int boot_timeout_s = 120;  // from qemu's start to the guest's READY, under TCG and load
 };
 QemuKernelConfig parse_qemu_kernel_config(std::string_view text, const std::string& source_name);
+// The qemu-kernel kind of dut/kinds.h, with spec.config_file read when given.
+std::unique_ptr<Dut> make_qemu_kernel_dut(const DutSpec& spec);
 
 // What the guest runs to become the topology's director: NICs renamed to the director's
 // interface names (found by MAC), their MTUs, addresses and routes, the loopback addresses, the

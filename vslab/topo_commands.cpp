@@ -1,4 +1,4 @@
-#include "cli/topo_commands.h"
+#include "topo_commands.h"
 
 #include <signal.h>
 #include <unistd.h>

@@ -2,10 +2,10 @@
 #include <CLI/CLI.hpp>
 
 #include "bench/bench_command.h"
-#include "cli/topo_commands.h"
 #include "matrix/conform_command.h"
 #include "matrix/diff_command.h"
 #include "replay/replay_command.h"
+#include "topo_commands.h"
 
 int main(int argc, char** argv) {
   using namespace vslab::cli;
