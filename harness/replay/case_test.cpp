@@ -145,14 +145,16 @@ TEST_F(CaseTest, ReaddressMapsTheCapturesAddressesOntoTheTopology) {
 TEST_F(CaseTest, EachMistakeIsOneLineWithItsPosition) {
   write_input(syn());
   expect_error("description = \"x\"\ntopology = \"nat\"\nrules = \"\"\"\n", 3, "");
-  expect_error("topology = \"nat\"\nrules = \"\"\n", 1, "needs 'description'");
+  expect_error("topology = \"nat\"\nrules = \"\"\n", 1, "case.toml has no 'description'");
   expect_error(std::string(kGood) + "colour = \"blue\"\n", 4, "unknown key 'colour'");
+  expect_error(std::string(kGood) + "timming = \"asap\"\n", 4,
+               "unknown key 'timming' at top level (did you mean 'timing'?)");
   expect_error("description = \"x\"\ntopology = \"natt\"\nrules = \"\"\n", 2, "no topology 'natt'");
   expect_error(std::string(kGood) + "timing = \"soon\"\n", 4, "timing 'soon'");
   expect_error(std::string(kGood) + "[[expect]]\nport = \"rs9\"\nfrom_input = 1\n", 5,
                "'rs9' is no node");
   expect_error(std::string(kGood) + "[[expect]]\nport = \"rs1\"\nfrom_input = 2\n", 6,
-               "outside 1..1");
+               "'from_input' 2 is out of range (1..1)");
   expect_error(
       std::string(kGood) + "[[expect]]\nport = \"rs1\"\nfrom_input = 1\nignore = [\"ip.idd\"]\n", 7,
       "unknown field 'ip.idd'");
