@@ -10,6 +10,8 @@
 #include <fstream>
 #include <regex>
 
+#include "frames/frame_builder.h"
+
 namespace vslab::replay {
 namespace {
 
@@ -31,14 +33,13 @@ class CaseTest : public testing::Test {
   }
   // A client SYN to the NAT VIP as topologies/nat.toml addresses it.
   static std::vector<uint8_t> syn(const char* src = "10.10.0.2", const char* dst = "10.20.0.100") {
-    Tins::TCP tcp(80, 40000);
-    tcp.flags(Tins::TCP::SYN);
-    Tins::IP ip(dst, src);
-    ip.ttl(64);
-    return (Tins::EthernetII(Tins::EthernetII::address_type("02:76:73:02:01:00"),
-                             Tins::EthernetII::address_type("02:76:73:01:01:00")) /
-            ip / tcp)
-        .serialize();
+    return frames::frame()
+        .eth("02:76:73:01:01:00", "02:76:73:02:01:00")
+        .ipv4(src, dst)
+        .ttl(64)
+        .tcp(40000, 80)
+        .flags(frames::SYN)
+        .bytes();
   }
   void write_input(const std::vector<uint8_t>& frame, const std::string& name = "in-client.pcap") {
     port::write_pcap((dir_ / name).string(), {{frame, {1, 0}}});
