@@ -22,6 +22,11 @@ Tins::IP& FrameBuilder::ip_header(const char* field) {
   return *ip_;
 }
 
+FrameBuilder& FrameBuilder::ip_src(const Ipv4& src) {
+  ip_header("ip_src").src_addr(src);
+  return *this;
+}
+
 FrameBuilder& FrameBuilder::ttl(uint8_t ttl) {
   ip_header("ttl").ttl(ttl);
   return *this;

@@ -33,6 +33,8 @@ class FrameBuilder {
   FrameBuilder& ipv4(const Ipv4& src, const Ipv4& dst);
   // The IPv4 fields below need ipv4() first; calling one before it is a test's bug and throws
   // std::logic_error.
+  // A source other than the one ipv4() set: a preset client frame sent from another address.
+  FrameBuilder& ip_src(const Ipv4& src);
   FrameBuilder& ttl(uint8_t ttl);
   FrameBuilder& id(uint16_t id);
   FrameBuilder& tos(uint8_t tos);

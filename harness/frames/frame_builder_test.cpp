@@ -84,6 +84,15 @@ TEST(FrameBuilder, UnsetFieldsKeepLibtinsDefaults) {
   EXPECT_EQ(frame().ipv4("10.0.0.1", "10.0.0.2").udp(40000, 53).payload("q").bytes(), udp_by_hand);
 }
 
+TEST(FrameBuilder, IpSrcReplacesTheSourceOnly) {
+  Tins::EthernetII built =
+      frame().ipv4("10.0.0.1", "10.0.0.2").ttl(5).ip_src("172.16.0.9").tcp(1, 2).pdu();
+  const auto& ip = built.rfind_pdu<Tins::IP>();
+  EXPECT_EQ(ip.src_addr(), Ipv4("172.16.0.9"));
+  EXPECT_EQ(ip.dst_addr(), Ipv4("10.0.0.2"));
+  EXPECT_EQ(ip.ttl(), 5);
+}
+
 TEST(FrameBuilder, AFieldBeforeItsHeaderIsATestBug) {
   EXPECT_THROW(frame().ttl(64), std::logic_error);
   EXPECT_THROW(frame().ipv4("10.0.0.1", "10.0.0.2").flags(SYN), std::logic_error);
