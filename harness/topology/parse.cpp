@@ -1,7 +1,7 @@
 // parse.cpp: topology TOML -> Topology. Each kind of table is read and checked by one
 // function; links, bridges and reach are resolved once every node is known. Errors carry their
-// position and are sorted at the end, so the user sees them in file order whatever order the
-// checks ran in.
+// position and are sorted at the end (toml/reader.h), so the user sees them in file order
+// whatever order the checks ran in.
 #include "topology/parse.h"
 
 #include <arpa/inet.h>
@@ -21,11 +21,7 @@ namespace vslab::topo {
 namespace {
 
 // ---------------------------------------------------------------------------------------------
-// Errors and positions
-
-bool comes_before(SourcePos x, SourcePos y) {
-  return std::tie(x.line, x.column) < std::tie(y.line, y.column);
-}
+// Errors and positions: the harness's TOML reading, and the model's positions
 
 using toml_file::Diagnostics;
 using toml_file::for_each_string;
@@ -33,7 +29,6 @@ using toml_file::Located;
 using toml_file::optional_bool;
 using toml_file::optional_integer;
 using toml_file::optional_string;
-using toml_file::optional_strings;
 using toml_file::optional_table;
 using toml_file::reject_unknown_keys;
 using toml_file::required_string;
@@ -44,6 +39,10 @@ SourcePos pos_of(toml::source_position pos) {
 }
 SourcePos pos_of(const toml::source_region& region) {
   return pos_of(region.begin);
+}
+
+bool comes_before(SourcePos x, SourcePos y) {
+  return std::tie(x.line, x.column) < std::tie(y.line, y.column);
 }
 
 // A value, or why there is none.
