@@ -71,13 +71,10 @@ void DrScheduling::admin_ok(const std::vector<std::string>& args) {
 
 Tins::EthernetII DrScheduling::tcp_from(const std::string& client, uint16_t cport, uint8_t flags,
                                         uint16_t vport) const {
-  Tins::TCP tcp(vport, cport);
-  tcp.flags(flags);
-  tcp.seq(flags & Tins::TCP::SYN ? 1000 : 1001);
-  if (flags & Tins::TCP::ACK) tcp.ack_seq(1);
-  auto frame = bed_->from_client(tcp);
-  frame.rfind_pdu<Tins::IP>().src_addr(client);
-  return frame;
+  auto frame = bed_->client_frame().ip_src(client).tcp(cport, vport).flags(flags);
+  frame.seq(flags & frames::SYN ? 1000 : 1001);
+  if (flags & frames::ACK) frame.ack(1);
+  return frame.pdu();
 }
 
 Tins::EthernetII DrScheduling::udp_from(const std::string& client, uint16_t cport,

@@ -44,13 +44,9 @@ class FwmarkNat : public ModeTest {
   }
 
   Tins::EthernetII syn(uint16_t vport, uint16_t cport, const std::string& client = "") {
-    Tins::TCP tcp(vport, cport);
-    tcp.flags(Tins::TCP::SYN);
-    tcp.seq(1000);
-    tcp.window(64240);
-    auto frame = bed_->from_client(tcp);
-    if (!client.empty()) frame.rfind_pdu<Tins::IP>().src_addr(client);
-    return frame;
+    auto frame = bed_->client_frame();
+    if (!client.empty()) frame.ip_src(client);
+    return frame.tcp(cport, vport).flags(frames::SYN).seq(1000).window(64240).pdu();
   }
 
   // NAT towards real server rs (spec 2): two hops (router, director), so TTL - 2; the

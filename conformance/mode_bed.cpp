@@ -179,13 +179,19 @@ Tins::EthernetII ModeBed::vip_stack_segment_at_client(const Tins::TCP& segment) 
   return Tins::EthernetII(client_.mac, client_gateway_mac()) / ip / segment;
 }
 
+frames::FrameBuilder ModeBed::client_frame(uint8_t ttl) const {
+  return frames::frame()
+      .eth(client_.mac, client_gateway_mac())
+      .ipv4(client_.ip, vip())
+      .ttl(ttl)
+      .id(0x4242)
+      .dont_fragment();
+}
+
 Tins::EthernetII ModeBed::from_client(const Tins::PDU& l4, uint8_t ttl) const {
-  Tins::IP ip(vip(), client_.ip);
-  ip.ttl(ttl);
-  ip.id(0x4242);
-  ip.flags(Tins::IP::DONT_FRAGMENT);
-  ip.inner_pdu(l4.clone());
-  return Tins::EthernetII(client_gateway_mac(), client_.mac) / ip;
+  Tins::EthernetII frame = client_frame(ttl).pdu();
+  frame /= l4;
+  return frame;
 }
 
 std::string ModeBed::dut_log() const {

@@ -15,6 +15,7 @@
 
 #include "check/check.h"
 #include "dut/dut.h"
+#include "frames/frame_builder.h"
 #include "port/port.h"
 #include "topology/live.h"
 
@@ -67,7 +68,10 @@ class ModeBed {
   // The client's next hop (the router's interface on the client's link).
   std::string client_gateway_mac() const;
 
-  // A frame from the client to VIP:vport through the router.
+  // A frame from the client to the VIP through the router (TTL `ttl`, ID 0x4242, DF), for the
+  // test to add its layer 4 header to: client_frame().tcp(40000, 80).flags(frames::SYN).
+  frames::FrameBuilder client_frame(uint8_t ttl = 64) const;
+  // The same frame around a layer 4 header built by hand.
   Tins::EthernetII from_client(const Tins::PDU& l4, uint8_t ttl = 64) const;
   // What the client receives when the director's own stack answers from the VIP with a TCP
   // segment (spec 3: TTL 64, DF, ID 0), one router hop later.

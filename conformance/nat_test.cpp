@@ -32,11 +32,7 @@ class NatMode : public ModeTest {
   }
 
   Tins::EthernetII syn(uint16_t cport, uint32_t seq = 1000) {
-    Tins::TCP tcp(80, cport);
-    tcp.flags(Tins::TCP::SYN);
-    tcp.seq(seq);
-    tcp.window(64240);
-    return bed_->from_client(tcp);
+    return bed_->client_frame().tcp(cport, 80).flags(frames::SYN).seq(seq).window(64240).pdu();
   }
 
   // What the real server receives for a frame the client sent: two hops (router, director),

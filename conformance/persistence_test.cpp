@@ -22,10 +22,7 @@ class Persistence : public ModeTest {
   // A SYN from `client` (any address behind the router) to VIP:80, and the check that it
   // reaches real server `rs` rewritten as NAT rewrites it.
   void expect_syn_goes_to(const std::string& client, uint16_t cport, int rs) {
-    Tins::TCP syn(80, cport);
-    syn.flags(Tins::TCP::SYN);
-    auto s = bed_->from_client(syn);
-    s.rfind_pdu<Tins::IP>().src_addr(client);
+    auto s = bed_->client_frame().ip_src(client).tcp(cport, 80).flags(frames::SYN).pdu();
     bed_->client().port->send(s);
     FrameExpectation want(s);
     want.eth_src(bed_->mac("director", "eth1"))

@@ -36,13 +36,10 @@ class Scheduler : public ModeTest {
 
   // A segment from `client`:cport to VIP:80.
   Tins::EthernetII segment(const std::string& client, uint16_t cport, uint8_t flags) {
-    Tins::TCP tcp(80, cport);
-    tcp.flags(flags);
-    tcp.seq(flags & Tins::TCP::SYN ? 1000 : 1001);
-    if (flags & Tins::TCP::ACK) tcp.ack_seq(1);
-    auto frame = bed_->from_client(tcp);
-    frame.rfind_pdu<Tins::IP>().src_addr(client);
-    return frame;
+    auto frame = bed_->client_frame().ip_src(client).tcp(cport, 80).flags(flags);
+    frame.seq(flags & frames::SYN ? 1000 : 1001);
+    if (flags & frames::ACK) frame.ack(1);
+    return frame.pdu();
   }
 
   // What rs`rs` receives for `sent` under NAT: two hops (router, director), DNAT to RIP:8080.

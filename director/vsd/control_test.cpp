@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <tins/tins.h>
 
+#include "frames/frame_builder.h"
 #include "nat_bed.h"
 #include "port/port.h"
 
@@ -52,11 +53,12 @@ TEST(VsdControl, AStalledClientDoesNotHoldUpForwarding) {
   port::Port wire(live.netns("router"), "eth1", "router-eth1");
   port::Port rs1(live.netns("rs1"), "eth0", "rs1");
   auto syn_to_vip = [&](uint16_t sport) {
-    Tins::TCP tcp(80, sport);
-    tcp.flags(Tins::TCP::SYN);
-    return (Tins::EthernetII(live.mac("director", "eth0"), wire.mac()) /
-            Tins::IP("10.20.0.100", "10.10.0.2") / tcp)
-        .serialize();
+    return frames::frame()
+        .eth(wire.mac(), live.mac("director", "eth0"))
+        .ipv4("10.10.0.2", "10.20.0.100")
+        .tcp(sport, 80)
+        .flags(frames::SYN)
+        .bytes();
   };
   auto arrived = [&](uint16_t sport) {
     for (const auto& f : rs1.captured()) {

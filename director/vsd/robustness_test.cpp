@@ -9,6 +9,7 @@
 
 #include <tins/tins.h>
 
+#include "frames/frame_builder.h"
 #include "nat_bed.h"
 #include "port/port.h"
 
@@ -87,11 +88,13 @@ TEST(VsdRobustness, MalformedStormIsCountedAndValidFlowsGetThrough) {
 
   const auto director_mac = live.mac("director", "eth0");
   auto syn = [&](uint16_t sport) {
-    Tins::TCP tcp(80, sport);
-    tcp.flags(Tins::TCP::SYN);
-    Tins::IP ip("10.20.0.100", "10.10.0.2");
-    ip.ttl(64);
-    return (Tins::EthernetII(director_mac, wire.mac()) / ip / tcp).serialize();
+    return frames::frame()
+        .eth(wire.mac(), director_mac)
+        .ipv4("10.10.0.2", "10.20.0.100")
+        .ttl(64)
+        .tcp(sport, 80)
+        .flags(frames::SYN)
+        .bytes();
   };
 
   constexpr int kValid = 200, kBrokenPerValid = 50;

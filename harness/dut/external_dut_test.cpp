@@ -20,6 +20,7 @@
 #include "dut/hand_started_box.h"
 #include "dut/schedulers.h"
 #include "expect/expectation.h"
+#include "frames/frame_builder.h"
 #include "port/port.h"
 #include "topology/handover.h"
 #include "topology/live.h"
@@ -97,12 +98,14 @@ TEST_F(ExternalDutWithHandStartedVsd, ForwardsAClientSynToARealServerRewritten) 
 
     port::Port client(live.netns("client"), "eth0", "client-eth0");
     port::Port rs1(live.netns("rs1"), "eth0", "rs1-eth0");
-    Tins::TCP tcp(80, 40000);
-    tcp.flags(Tins::TCP::SYN);
-    Tins::IP ip("10.20.0.100", "10.10.0.2");
-    ip.ttl(64);
-    ip.id(0x4242);
-    auto syn = Tins::EthernetII(live.mac("router", "eth0"), client.mac()) / ip / tcp;
+    auto syn = frames::frame()
+                   .eth(client.mac(), live.mac("router", "eth0"))
+                   .ipv4("10.10.0.2", "10.20.0.100")
+                   .ttl(64)
+                   .id(0x4242)
+                   .tcp(40000, 80)
+                   .flags(frames::SYN)
+                   .pdu();
     client.send(syn);
 
     // NAT (spec section 2): DNAT to RIP:rport, two hops (router, director), the director's

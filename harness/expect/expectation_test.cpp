@@ -1,6 +1,7 @@
 // expectation_test: expected frames built and edited the way conformance tests do, compared
 // with captured frames built independently; masks, missing fields and the printed diff.
 #include "expect/expectation.h"
+#include "frames/frame_builder.h"
 
 #include <algorithm>
 #include <memory>
@@ -30,14 +31,17 @@ struct SynParams {
 
 // 10.0.0.1:40000 -> 10.0.0.2:80, SYN carrying "hello".
 Tins::EthernetII tcp_syn(const SynParams& p = {}) {
-  Tins::IP ip(p.ip_dst, "10.0.0.1");
-  ip.ttl(static_cast<uint8_t>(p.ttl));
-  ip.id(static_cast<uint16_t>(p.ip_id));
-  Tins::TCP tcp(static_cast<uint16_t>(p.dport), static_cast<uint16_t>(p.sport));
-  tcp.flags(Tins::TCP::SYN);
-  tcp.seq(1000);
-  tcp.window(64240);
-  return Tins::EthernetII(p.eth_dst, "02:00:00:00:00:01") / ip / tcp / Tins::RawPDU("hello");
+  return frames::frame()
+      .eth("02:00:00:00:00:01", p.eth_dst)
+      .ipv4("10.0.0.1", p.ip_dst)
+      .ttl(static_cast<uint8_t>(p.ttl))
+      .id(static_cast<uint16_t>(p.ip_id))
+      .tcp(static_cast<uint16_t>(p.sport), static_cast<uint16_t>(p.dport))
+      .flags(frames::SYN)
+      .seq(1000)
+      .window(64240)
+      .payload("hello")
+      .pdu();
 }
 
 Tins::EthernetII udp_datagram() {

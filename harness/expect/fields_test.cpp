@@ -1,6 +1,7 @@
 // fields_test: frames built with libtins, dissected, and checked against values written out
 // by hand; then broken frames (corrupt, truncated, padded, random) that must dissect safely.
 #include "expect/fields.h"
+#include "frames/frame_builder.h"
 
 #include <memory>
 #include <random>
@@ -55,17 +56,20 @@ const Tins::EthernetII::address_type kDirectorMac("02:00:00:00:00:02");
 
 // 10.0.0.1:40000 -> 10.0.0.2:80, SYN with MSS 1460 and "hello".
 Tins::EthernetII tcp_syn_with_payload() {
-  Tins::IP ip("10.0.0.2", "10.0.0.1");
-  ip.ttl(64);
-  ip.id(4660);
-  ip.tos(0x10);
-  ip.flags(Tins::IP::DONT_FRAGMENT);
-  Tins::TCP tcp(80, 40000);
-  tcp.flags(Tins::TCP::SYN);
-  tcp.seq(1000);
-  tcp.window(64240);
-  tcp.mss(1460);
-  return Tins::EthernetII(kDirectorMac, kClientMac) / ip / tcp / Tins::RawPDU("hello");
+  return frames::frame()
+      .eth(kClientMac, kDirectorMac)
+      .ipv4("10.0.0.1", "10.0.0.2")
+      .ttl(64)
+      .id(4660)
+      .tos(0x10)
+      .dont_fragment()
+      .tcp(40000, 80)
+      .flags(frames::SYN)
+      .seq(1000)
+      .window(64240)
+      .mss(1460)
+      .payload("hello")
+      .pdu();
 }
 
 // 10.0.0.1:40000 -> 10.0.0.2:53 carrying "abc". Its UDP checksum, worked out by hand:

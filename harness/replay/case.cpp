@@ -1,5 +1,5 @@
-// case.cpp: case.toml read into a Case (every mistake one "FILE:LINE:COL: message" line),
-// and a Case written back out.
+// case.cpp: case.toml read into a Case (every mistake one "FILE:LINE:COL: message" line, in
+// file order), and a Case written back out.
 #include "replay/case.h"
 
 #include <algorithm>
@@ -13,259 +13,10 @@
 
 #include "replay/readdress.h"
 #include "replay/roles.h"
+#include "toml/reader.h"
 #include "topology/parse.h"
 
 namespace vslab::replay {
-namespace {
-
-class Errors {
- public:
-  explicit Errors(std::string file) : file_(std::move(file)) {}
-  void add(const toml::node* at, const std::string& message) {
-    auto pos = at ? at->source().begin : toml::source_position{1, 1};
-    add(pos, message);
-  }
-  void add(toml::source_position pos, const std::string& message) {
-    std::string one_line = message;
-    std::replace(one_line.begin(), one_line.end(), '\n', ' ');
-    list_.push_back(fmt::format("{}:{}:{}: {}", file_, pos.line ? pos.line : 1,
-                                pos.column ? pos.column : 1, one_line));
-  }
-  void add_plain(const std::string& line) { list_.push_back(line); }
-  std::vector<std::string>& list() { return list_; }
-  const std::string& file() const { return file_; }
-
- private:
-  std::string file_;
-  std::vector<std::string> list_;
-};
-
-// What a loop walks when a key holds the wrong type (the error is reported already). Bound
-// by reference: a copy of a toml++ node loses its source position.
-const toml::array kNoArray;
-const toml::table kNoTable;
-
-const std::set<std::string> kSettable = {
-    "eth.src", "eth.dst",  "ip.src",   "ip.dst",       "ip.ttl",       "ip.tos",       "ip.df",
-    "ip.id",   "l4.sport", "l4.dport", "inner.ip.src", "inner.ip.dst", "inner.ip.ttl",
-};
-
-void reject_unknown(const toml::table& t, std::initializer_list<std::string_view> known,
-                    const std::string& where, Errors& errors) {
-  for (const auto& [key, node] : t) {
-    if (std::find(known.begin(), known.end(), key.str()) != known.end()) continue;
-    errors.add(&node, fmt::format("unknown key '{}' {} (known: {})", key.str(), where,
-                                  fmt::join(known, ", ")));
-  }
-}
-
-std::optional<std::string> get_string(const toml::table& t, std::string_view key, Errors& errors,
-                                      const toml::node* owner = nullptr, bool required = false,
-                                      const std::string& owner_name = "case.toml") {
-  const toml::node* n = t.get(key);
-  if (!n) {
-    if (required) errors.add(owner, fmt::format("{} needs '{}'", owner_name, key));
-    return std::nullopt;
-  }
-  if (auto s = n->value<std::string>()) return *s;
-  errors.add(n, fmt::format("'{}' must be a string", key));
-  return std::nullopt;
-}
-
-std::optional<int64_t> get_int(const toml::table& t, std::string_view key, Errors& errors,
-                               int64_t lo, int64_t hi) {
-  const toml::node* n = t.get(key);
-  if (!n) return std::nullopt;
-  auto v = n->as_integer();
-  if (!v) {
-    errors.add(n, fmt::format("'{}' must be an integer", key));
-    return std::nullopt;
-  }
-  if (v->get() < lo || v->get() > hi) {
-    errors.add(n, fmt::format("'{}' is {}, outside {}..{}", key, v->get(), lo, hi));
-    return std::nullopt;
-  }
-  return v->get();
-}
-
-// A string or an array of strings.
-std::optional<std::vector<std::string>> get_strings(const toml::node* n, std::string_view key,
-                                                    Errors& errors) {
-  if (!n) return std::nullopt;
-  if (auto s = n->value<std::string>()) return std::vector<std::string>{*s};
-  const auto* a = n->as_array();
-  if (!a) {
-    errors.add(n, fmt::format("'{}' must be a string or an array of strings", key));
-    return std::nullopt;
-  }
-  std::vector<std::string> out;
-  for (const auto& e : *a) {
-    if (auto s = e.value<std::string>())
-      out.push_back(*s);
-    else
-      errors.add(&e, fmt::format("'{}' must hold strings", key));
-  }
-  return out;
-}
-
-// A role, "port", "$var", or a literal of the field's kind.
-bool check_address_text(const std::string& field, const std::string& text, const Roles& roles,
-                        const std::set<std::string>& variables, const toml::node* at,
-                        Errors& errors) {
-  if (!is_address_field(field)) return true;
-  if (text == "port") return true;
-  if (text.size() > 1 && text[0] == '$') {
-    if (variables.count(text.substr(1))) return true;
-    errors.add(at, fmt::format("variable '{}' is not captured by an earlier [[expect]]", text));
-    return false;
-  }
-  if (auto r = roles.find(text)) {
-    if (is_mac_field(field) && r->mac.empty()) {
-      errors.add(at, fmt::format("'{}' has no MAC for {}", text, field));
-      return false;
-    }
-    return true;
-  }
-  bool literal = is_mac_field(field) ? bool(parse_mac(text)) : bool(parse_ipv4(text));
-  if (!literal)
-    errors.add(at, fmt::format("'{}' for {} is neither a role (client, gateway, vip, lip, "
-                               "rs1, node:ifname, port, $variable) nor an address",
-                               text, field));
-  return literal;
-}
-
-std::vector<std::pair<std::string, Value>> parse_set(const toml::node* n, const Roles& roles,
-                                                     const std::set<std::string>& variables,
-                                                     Errors& errors) {
-  std::vector<std::pair<std::string, Value>> out;
-  if (!n) return out;
-  const auto* t = n->as_table();
-  if (!t) {
-    errors.add(n, "'set' must be a table of field = value");
-    return out;
-  }
-  for (const auto& [key, value] : *t) {
-    std::string field(key.str());
-    if (field == "tcp.sport" || field == "udp.sport") field = "l4.sport";  // as the diff says
-    if (field == "tcp.dport" || field == "udp.dport") field = "l4.dport";
-    if (!kSettable.count(field)) {
-      errors.add(&value, fmt::format("'{}' cannot be set (settable: {})", field,
-                                     fmt::join(kSettable, ", ")));
-      continue;
-    }
-    if (auto i = value.value_exact<int64_t>()) {
-      if (is_address_field(field))
-        errors.add(&value, fmt::format("{} needs an address or a role, not a number", field));
-      else
-        out.emplace_back(field, *i);
-    } else if (auto s = value.value<std::string>()) {
-      bool numeric_var = s->size() > 1 && (*s)[0] == '$';
-      if (!is_address_field(field) && !numeric_var)
-        errors.add(&value, fmt::format("{} needs a number", field));
-      else if (numeric_var && !variables.count(s->substr(1)))
-        errors.add(&value,
-                   fmt::format("variable '{}' is not captured by an earlier [[expect]]", *s));
-      else if (check_address_text(field, *s, roles, variables, &value, errors))
-        out.emplace_back(field, *s);
-    } else {
-      errors.add(&value, fmt::format("{} must be a number or a string", field));
-    }
-  }
-  return out;
-}
-
-std::vector<Mask> parse_masks(const toml::table& t, const Roles& roles,
-                              const std::set<std::string>& variables, Errors& errors) {
-  std::vector<Mask> masks;
-  auto known_field = [&](const std::string& f, const toml::node* at) {
-    if (field_by_name(f)) return true;
-    errors.add(at, fmt::format("unknown field '{}' (fields as vslab's diff names them: eth.dst, "
-                               "ip.ttl, l4.sport, quoted.ip.src ...)",
-                               f));
-    return false;
-  };
-  if (const auto* n = t.get("ignore")) {
-    if (auto fields = get_strings(n, "ignore", errors))
-      for (const auto& f : *fields)
-        if (known_field(f, n)) masks.push_back({f, Mask::Kind::Ignore, {}, 0, 0});
-  }
-  auto table_of = [&](std::string_view key) -> const toml::table* {
-    const auto* n = t.get(key);
-    if (!n) return nullptr;
-    if (const auto* tt = n->as_table()) return tt;
-    errors.add(n, fmt::format("'{}' must be a table of field = ...", key));
-    return nullptr;
-  };
-  if (const auto* any = table_of("any_of")) {
-    for (const auto& [key, value] : *any) {
-      std::string f(key.str());
-      auto texts = get_strings(&value, f, errors);
-      if (!known_field(f, &value) || !texts) continue;
-      if (texts->empty()) {
-        errors.add(&value, fmt::format("any_of.{} accepts nothing", f));
-        continue;
-      }
-      bool ok = true;
-      for (const auto& x : *texts) ok &= check_address_text(f, x, roles, variables, &value, errors);
-      if (ok) masks.push_back({f, Mask::Kind::AnyOf, *texts, 0, 0});
-    }
-  }
-  if (const auto* range = table_of("in_range")) {
-    for (const auto& [key, value] : *range) {
-      std::string f(key.str());
-      if (!known_field(f, &value)) continue;
-      const auto* a = value.as_array();
-      if (!a || a->size() != 2 || !a->get(0)->is_integer() || !a->get(1)->is_integer()) {
-        errors.add(&value, fmt::format("in_range.{} must be [low, high]", f));
-        continue;
-      }
-      int64_t lo = a->get(0)->as_integer()->get(), hi = a->get(1)->as_integer()->get();
-      if (lo < 0 || hi < lo) {
-        errors.add(&value, fmt::format("in_range.{}: [{}, {}] is empty", f, lo, hi));
-        continue;
-      }
-      masks.push_back({f, Mask::Kind::InRange, {}, uint64_t(lo), uint64_t(hi)});
-    }
-  }
-  if (const auto* text = table_of("text")) {
-    for (const auto& [key, value] : *text) {
-      std::string f(key.str());
-      if (!known_field(f, &value)) continue;
-      std::string s;
-      if (auto str = value.value<std::string>())
-        s = *str;
-      else if (auto i = value.value_exact<int64_t>())
-        s = std::to_string(*i);
-      else {
-        errors.add(&value, fmt::format("text.{} must be a string or a number", f));
-        continue;
-      }
-      if (check_address_text(f, s, roles, variables, &value, errors))
-        masks.push_back({f, Mask::Kind::Text, {s}, 0, 0});
-    }
-  }
-  return masks;
-}
-
-struct PcapFrames {
-  std::vector<port::Frame> frames;
-  bool ok = false;
-};
-
-PcapFrames read_case_pcap(const std::filesystem::path& path, Errors& errors) {
-  auto r = port::read_pcap(path.string());
-  if (!r.ok()) {
-    errors.add_plain(r.error);
-    return {};
-  }
-  return {std::move(r.frames), true};
-}
-
-bool timeval_less(const timeval& a, const timeval& b) {
-  return a.tv_sec != b.tv_sec ? a.tv_sec < b.tv_sec : a.tv_usec < b.tv_usec;
-}
-
-}  // namespace
 
 std::string timing_name(Timing t) {
   switch (t) {
@@ -294,367 +45,559 @@ std::optional<expect::Field> field_by_name(const std::string& name) {
   return std::nullopt;
 }
 
-LoadResult parse_case(std::string_view text, const std::filesystem::path& dir,
-                      const std::filesystem::path& topologies_dir) {
-  LoadResult result;
-  Errors errors((dir / "case.toml").string());
-  toml::table root;
-#if TOML_EXCEPTIONS
-  try {
-    root = toml::parse(text, errors.file());
-  } catch (const toml::parse_error& e) {
-    errors.add(e.source().begin, std::string(e.description()));
-    result.errors = std::move(errors.list());
-    return result;
-  }
-#else
-  toml::parse_result parsed_toml = toml::parse(text, errors.file());
-  if (!parsed_toml) {
-    errors.add(parsed_toml.error().source().begin, std::string(parsed_toml.error().description()));
-    result.errors = std::move(errors.list());
-    return result;
-  }
-  root = std::move(parsed_toml).table();
-#endif
-  reject_unknown(root,
-                 {"description", "topology", "rules", "rules_file", "timing", "input", "expect",
-                  "no_other", "no_other_window_ms", "admin", "patch", "readdress", "quiet_hosts"},
-                 "at top level", errors);
-  Case c;
-  c.dir = dir;
-  c.name = std::filesystem::absolute(dir).lexically_normal().filename().string();
-  if (c.name.empty()) c.name = std::filesystem::absolute(dir).parent_path().filename().string();
+namespace {
 
-  if (auto d = get_string(root, "description", errors, nullptr, true)) {
-    c.description = *d;
-    if (c.description.find_first_not_of(" \t\n") == std::string::npos)
-      errors.add(root.get("description"), "'description' is empty: say which bug the case guards");
+using toml_file::Diagnostics;
+using toml_file::Located;
+using toml_file::optional_bool;
+using toml_file::optional_integer;
+using toml_file::optional_string;
+using toml_file::optional_table;
+using toml_file::Position;
+using toml_file::reject_unknown_keys;
+using toml_file::required_string;
+using toml_file::string_or_strings;
+using toml_file::tables_of;
+
+// Where a mistake that belongs to no key is reported (a missing section, a found file).
+constexpr Position kTopOfFile{1, 1};
+
+const std::set<std::string> kSettable = {
+    "eth.src", "eth.dst",  "ip.src",   "ip.dst",       "ip.ttl",       "ip.tos",       "ip.df",
+    "ip.id",   "l4.sport", "l4.dport", "inner.ip.src", "inner.ip.dst", "inner.ip.ttl",
+};
+
+const std::regex kExpectFile("expect-(.+)\\.pcap");
+
+std::vector<std::string> values_of(const std::vector<Located<std::string>>& texts) {
+  std::vector<std::string> values;
+  for (const auto& text : texts) values.push_back(text.value);
+  return values;
+}
+
+bool timeval_less(const timeval& a, const timeval& b) {
+  return a.tv_sec != b.tv_sec ? a.tv_sec < b.tv_sec : a.tv_usec < b.tv_usec;
+}
+
+// Reads case.toml one section at a time, in the order they depend on each other: the topology
+// names the roles and ports every later section uses, the inputs number the frames that
+// expectations, admin steps and patches refer to, and an [[expect]] captures the variables a
+// later one or a [[patch]] uses.
+class CaseReader {
+ public:
+  CaseReader(const toml::table& root, const std::filesystem::path& dir,
+             const std::filesystem::path& topologies_dir, Diagnostics& diagnostics)
+      : root_(root), dir_(dir), topologies_dir_(topologies_dir), diagnostics_(diagnostics) {}
+
+  // Nothing when the topology cannot be read: every later section needs it.
+  std::optional<Case> read() {
+    reject_unknown_keys(
+        root_,
+        {"description", "topology", "rules", "rules_file", "timing", "input", "expect", "no_other",
+         "no_other_window_ms", "admin", "patch", "readdress", "quiet_hosts"},
+        "at top level", diagnostics_);
+    case_.dir = dir_;
+    case_.name = std::filesystem::absolute(dir_).lexically_normal().filename().string();
+    if (case_.name.empty())
+      case_.name = std::filesystem::absolute(dir_).parent_path().filename().string();
+    read_description();
+    read_rules();
+    read_run_settings();
+    if (!read_topology()) return std::nullopt;
+    read_readdress();
+    read_inputs();
+    for (const toml::table* table : tables_of(root_, "expect", diagnostics_))
+      case_.expectations.push_back(read_expectation(*table));
+    read_expect_files();
+    read_no_other();
+    read_admin();
+    read_patches();
+    if (case_.expectations.empty() && !root_.contains("no_other") && diagnostics_.empty())
+      diagnostics_.add(kTopOfFile,
+                       "the case expects nothing: give [[expect]], expect-<port>.pcap or no_other");
+    return std::move(case_);
   }
-  auto rules = get_string(root, "rules", errors);
-  auto rules_file = get_string(root, "rules_file", errors);
-  if (rules && rules_file)
-    errors.add(root.get("rules_file"), "give 'rules' or 'rules_file', not both");
-  if (!rules && !rules_file && !root.get("rules") && !root.get("rules_file"))
-    errors.add(nullptr, "case.toml needs 'rules' (ipvsadm save format) or 'rules_file'");
-  if (rules) c.rules = *rules;
-  if (rules_file) {
-    c.rules_file = *rules_file;
-    std::ifstream in(dir / *rules_file);
-    if (!in) {
-      errors.add(root.get("rules_file"),
-                 fmt::format("cannot read {}", (dir / *rules_file).string()));
-    } else {
-      std::stringstream ss;
-      ss << in.rdbuf();
-      c.rules = ss.str();
+
+ private:
+  void read_description() {
+    if (auto description = required_string(root_, "description", "case.toml", diagnostics_)) {
+      case_.description = description->value;
+      if (case_.description.find_first_not_of(" \t\n") == std::string::npos)
+        diagnostics_.add(description->pos, "'description' is empty: say which bug the case guards");
     }
   }
-  if (auto t = get_string(root, "timing", errors)) {
-    if (*t == "asap")
-      c.timing = Timing::Asap;
-    else if (*t == "recorded")
-      c.timing = Timing::Recorded;
-    else if (*t == "after-expected")
-      c.timing = Timing::AfterExpected;
-    else
-      errors.add(root.get("timing"),
-                 fmt::format("timing '{}' is not asap, recorded or after-expected", *t));
-  }
-  if (const auto* q = root.get("quiet_hosts")) {
-    if (auto b = q->value<bool>())
-      c.quiet_hosts = *b;
-    else
-      errors.add(q, "'quiet_hosts' must be true or false");
-  }
-  if (auto w = get_int(root, "no_other_window_ms", errors, 0, 60000))
-    c.no_other_window_ms = int(*w);
 
-  // The topology: everything below names its roles and ports.
-  auto topo_name = get_string(root, "topology", errors, nullptr, true);
-  if (!topo_name) {
-    result.errors = std::move(errors.list());
-    return result;
+  // rules (the text) or rules_file (a file of the folder), in ipvsadm save format.
+  void read_rules() {
+    auto rules = optional_string(root_, "rules", diagnostics_);
+    auto rules_file = optional_string(root_, "rules_file", diagnostics_);
+    if (rules && rules_file)
+      diagnostics_.add(rules_file->pos, "give 'rules' or 'rules_file', not both");
+    if (!root_.contains("rules") && !root_.contains("rules_file"))
+      diagnostics_.add(kTopOfFile, "case.toml needs 'rules' (ipvsadm save format) or 'rules_file'");
+    if (rules) case_.rules = rules->value;
+    if (!rules_file) return;
+    case_.rules_file = rules_file->value;
+    std::ifstream in(dir_ / rules_file->value);
+    if (!in) {
+      diagnostics_.add(rules_file->pos,
+                       fmt::format("cannot read {}", (dir_ / rules_file->value).string()));
+      return;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    case_.rules = text.str();
   }
-  c.topology = *topo_name;
-  auto topo_path = topologies_dir / (*topo_name + ".toml");
-  if (!std::filesystem::exists(topo_path)) {
-    errors.add(root.get("topology"),
-               fmt::format("no topology '{}' ({} does not exist)", *topo_name, topo_path.string()));
-    result.errors = std::move(errors.list());
-    return result;
+
+  // timing, quiet_hosts, no_other_window_ms.
+  void read_run_settings() {
+    if (auto timing = optional_string(root_, "timing", diagnostics_)) {
+      if (timing->value == "asap")
+        case_.timing = Timing::Asap;
+      else if (timing->value == "recorded")
+        case_.timing = Timing::Recorded;
+      else if (timing->value == "after-expected")
+        case_.timing = Timing::AfterExpected;
+      else
+        diagnostics_.add(
+            timing->pos,
+            fmt::format("timing '{}' is not asap, recorded or after-expected", timing->value));
+    }
+    if (auto quiet = optional_bool(root_, "quiet_hosts", diagnostics_))
+      case_.quiet_hosts = quiet->value;
+    if (auto window = optional_integer(root_, "no_other_window_ms", 0, 60000, diagnostics_))
+      case_.no_other_window_ms = int(window->value);
   }
-  auto parsed = topo::parse_topology_file(topo_path.string());
-  if (!parsed.ok()) {
-    errors.add(root.get("topology"),
-               fmt::format("topology '{}' does not parse: {}", *topo_name, parsed.errors.front()));
-    result.errors = std::move(errors.list());
-    return result;
+
+  bool read_topology() {
+    auto name = required_string(root_, "topology", "case.toml", diagnostics_);
+    if (!name) return false;
+    case_.topology = name->value;
+    auto path = topologies_dir_ / (name->value + ".toml");
+    if (!std::filesystem::exists(path)) {
+      diagnostics_.add(name->pos, fmt::format("no topology '{}' ({} does not exist)", name->value,
+                                              path.string()));
+      return false;
+    }
+    auto parsed = topo::parse_topology_file(path.string());
+    if (!parsed.ok()) {
+      diagnostics_.add(name->pos, fmt::format("topology '{}' does not parse: {}", name->value,
+                                              parsed.errors.front()));
+      return false;
+    }
+    case_.topology_model = std::move(*parsed.topology);
+    roles_.emplace(case_.topology_model);
+    return true;
   }
-  c.topology_model = std::move(*parsed.topology);
-  Roles roles(c.topology_model);
-  auto known_port = [&](const std::string& p, const toml::node* at) {
-    const auto* n = roles.port_node(p);
-    if (n && !n->interfaces.empty()) return true;
-    errors.add(at, fmt::format("'{}' is no node of topology '{}'", p, c.topology));
+
+  bool known_port(const std::string& port, Position at) {
+    const auto* node = roles_->port_node(port);
+    if (node && !node->interfaces.empty()) return true;
+    diagnostics_.add(at, fmt::format("'{}' is no node of topology '{}'", port, case_.topology));
     return false;
-  };
+  }
 
   // [readdress]: role = { ip = "...", mac = "..." } as the capture has them.
-  AddressMap address_map;
-  if (const auto* n = root.get("readdress")) {
-    const auto* t = n->as_table();
-    if (!t) errors.add(n, "[readdress] must be a table of role = { ip = ..., mac = ... }");
-    for (const auto& [key, value] : t ? *t : kNoTable) {
+  void read_readdress() {
+    const toml::table* table =
+        optional_table(root_, "readdress", diagnostics_, "role = { ip = ..., mac = ... }");
+    if (!table) return;
+    for (auto&& [key, value] : *table) {
       std::string role(key.str());
-      auto target = roles.find(role);
+      auto target = roles_->find(role);
       const auto* entry = value.as_table();
       if (!target) {
-        errors.add(&value,
-                   fmt::format("readdress: '{}' is no role of topology '{}'", role, c.topology));
+        diagnostics_.add(&value, fmt::format("readdress: '{}' is no role of topology '{}'", role,
+                                             case_.topology));
         continue;
       }
       if (!entry) {
-        errors.add(&value, fmt::format("readdress.{} must be {{ ip = ..., mac = ... }}", role));
+        diagnostics_.add(&value,
+                         fmt::format("readdress.{} must be {{ ip = ..., mac = ... }}", role));
         continue;
       }
-      reject_unknown(*entry, {"ip", "mac"}, "in readdress." + role, errors);
-      CaptureAddress a;
-      if (auto ip = get_string(*entry, "ip", errors)) {
-        a.ip = *ip;
-        if (target->ip.empty() || !address_map.add_ip(*ip, target->ip))
-          errors.add(entry->get("ip"),
-                     fmt::format("readdress.{}.ip '{}' is not an IPv4 address", role, *ip));
+      reject_unknown_keys(*entry, {"ip", "mac"}, "in readdress." + role, diagnostics_);
+      CaptureAddress address;
+      if (auto ip = optional_string(*entry, "ip", diagnostics_)) {
+        address.ip = ip->value;
+        if (target->ip.empty() || !address_map_.add_ip(ip->value, target->ip))
+          diagnostics_.add(
+              ip->pos, fmt::format("readdress.{}.ip '{}' is not an IPv4 address", role, ip->value));
       }
-      if (auto mac = get_string(*entry, "mac", errors)) {
-        a.mac = *mac;
+      if (auto mac = optional_string(*entry, "mac", diagnostics_)) {
+        address.mac = mac->value;
         if (target->mac.empty())
-          errors.add(entry->get("mac"), fmt::format("'{}' has no MAC in the topology", role));
-        else if (!address_map.add_mac(*mac, target->mac))
-          errors.add(
-              entry->get("mac"),
-              fmt::format("readdress.{}.mac '{}' is not a MAC like 02:00:00:00:00:01", role, *mac));
+          diagnostics_.add(mac->pos, fmt::format("'{}' has no MAC in the topology", role));
+        else if (!address_map_.add_mac(mac->value, target->mac))
+          diagnostics_.add(mac->pos,
+                           fmt::format("readdress.{}.mac '{}' is not a MAC like 02:00:00:00:00:01",
+                                       role, mac->value));
       }
-      if (a.ip.empty() && a.mac.empty())
-        errors.add(&value, fmt::format("readdress.{} maps nothing: give ip and/or mac", role));
-      c.readdress[role] = a;
+      if (address.ip.empty() && address.mac.empty())
+        diagnostics_.add(&value,
+                         fmt::format("readdress.{} maps nothing: give ip and/or mac", role));
+      case_.readdress[role] = address;
     }
   }
 
-  // Inputs: [[input]] port/file, or every in-<port>.pcap of the folder.
-  struct Source {
-    std::string port;
-    std::filesystem::path file;
-    const toml::node* at;
-  };
-  std::vector<Source> sources;
-  if (const auto* n = root.get("input")) {
-    const auto* a = n->as_array();
-    if (!a) errors.add(n, "'input' must be an array of tables ([[input]])");
-    for (const auto& e : a ? *a : kNoArray) {
-      const auto* t = e.as_table();
-      if (!t) {
-        errors.add(&e, "[[input]] must be a table");
-        continue;
-      }
-      reject_unknown(*t, {"port", "file"}, "in [[input]]", errors);
-      auto port = get_string(*t, "port", errors, &e, true, "[[input]]");
-      if (!port || !known_port(*port, t->get("port"))) continue;
-      auto file = get_string(*t, "file", errors).value_or("in-" + *port + ".pcap");
-      sources.push_back({*port, file, &e});
+  std::optional<std::vector<port::Frame>> read_case_pcap(const std::string& file) {
+    auto read = port::read_pcap((dir_ / file).string());
+    if (!read.ok()) {
+      diagnostics_.add_line(read.error);
+      return std::nullopt;
     }
-  } else {
-    std::error_code ec;
-    std::vector<std::filesystem::path> found;
-    for (const auto& f : std::filesystem::directory_iterator(dir, ec)) {
-      auto fname = f.path().filename().string();
-      if (fname.rfind("in-", 0) == 0 && f.path().extension() == ".pcap") found.push_back(fname);
-    }
-    std::sort(found.begin(), found.end());
-    for (const auto& f : found) {
-      auto stem = f.stem().string().substr(3);
-      if (known_port(stem, nullptr)) sources.push_back({stem, f, nullptr});
-    }
+    return std::move(read.frames);
   }
-  struct Timed {
-    InputFrame in;
-    std::size_t source, index;
-  };
-  std::vector<Timed> timed;
-  for (std::size_t s = 0; s < sources.size(); ++s) {
-    c.input_files.push_back(sources[s].file.string());
-    auto frames = read_case_pcap(dir / sources[s].file, errors);
-    for (std::size_t i = 0; i < frames.frames.size(); ++i)
-      timed.push_back({{sources[s].port, frames.frames[i]}, s, i});
-  }
-  // One order across ports: by timestamp, ties in the order the files are listed.
-  std::stable_sort(timed.begin(), timed.end(), [](const Timed& a, const Timed& b) {
-    return timeval_less(a.in.frame.timestamp, b.in.frame.timestamp);
-  });
-  for (auto& t : timed) {
-    readdress_frame(t.in.frame.bytes, address_map);
-    c.inputs.push_back(std::move(t.in));
-  }
-  if (c.inputs.empty() && errors.list().empty())
-    errors.add(root.get("input"),
-               "the case has no input frame (no [[input]] and no in-<port>.pcap)");
-  const int n_inputs = int(c.inputs.size());
 
-  // Expectations.
-  std::set<std::string> variables;
-  std::set<std::string> referenced_pcaps;
-  std::map<std::string, std::vector<port::Frame>> pcap_cache;
-  auto pcap_frames = [&](const std::string& file) -> const std::vector<port::Frame>* {
-    if (auto it = pcap_cache.find(file); it != pcap_cache.end()) return &it->second;
-    auto r = read_case_pcap(dir / file, errors);
-    if (!r.ok) return nullptr;
-    for (auto& f : r.frames) readdress_frame(f.bytes, address_map);
-    return &(pcap_cache[file] = std::move(r.frames));
-  };
-  static const std::regex expect_file("expect-(.+)\\.pcap");
-  if (const auto* n = root.get("expect")) {
-    const auto* a = n->as_array();
-    if (!a) errors.add(n, "'expect' must be an array of tables ([[expect]])");
-    for (const auto& e : a ? *a : kNoArray) {
-      const auto* t = e.as_table();
-      if (!t) {
-        errors.add(&e, "[[expect]] must be a table");
+  // Inputs: [[input]] port/file, or every in-<port>.pcap of the folder; one order across
+  // ports, by timestamp, ties in the order the files are listed.
+  void read_inputs() {
+    struct Source {
+      std::string port;
+      std::string file;
+    };
+    std::vector<Source> sources;
+    if (root_.contains("input")) {
+      for (const toml::table* table : tables_of(root_, "input", diagnostics_)) {
+        reject_unknown_keys(*table, {"port", "file"}, "in [[input]]", diagnostics_);
+        auto port = required_string(*table, "port", "[[input]]", diagnostics_);
+        if (!port || !known_port(port->value, port->pos)) continue;
+        auto file = optional_string(*table, "file", diagnostics_);
+        sources.push_back({port->value, file ? file->value : "in-" + port->value + ".pcap"});
+      }
+    } else {
+      std::error_code ec;
+      std::vector<std::filesystem::path> found;
+      for (const auto& f : std::filesystem::directory_iterator(dir_, ec)) {
+        auto name = f.path().filename().string();
+        if (name.rfind("in-", 0) == 0 && f.path().extension() == ".pcap") found.push_back(name);
+      }
+      std::sort(found.begin(), found.end());
+      for (const auto& f : found) {
+        auto port = f.stem().string().substr(3);
+        if (known_port(port, kTopOfFile)) sources.push_back({port, f.string()});
+      }
+    }
+    std::vector<InputFrame> inputs;
+    for (const Source& source : sources) {
+      case_.input_files.push_back(source.file);
+      for (port::Frame& frame : read_case_pcap(source.file).value_or(std::vector<port::Frame>{}))
+        inputs.push_back({source.port, std::move(frame)});
+    }
+    std::stable_sort(inputs.begin(), inputs.end(), [](const InputFrame& a, const InputFrame& b) {
+      return timeval_less(a.frame.timestamp, b.frame.timestamp);
+    });
+    for (InputFrame& in : inputs) {
+      readdress_frame(in.frame.bytes, address_map_);
+      case_.inputs.push_back(std::move(in));
+    }
+    if (case_.inputs.empty() && diagnostics_.empty())
+      diagnostics_.add(root_.get("input"),
+                       "the case has no input frame (no [[input]] and no in-<port>.pcap)");
+    input_count_ = int(case_.inputs.size());
+  }
+
+  // A pcap of the folder, read once and readdressed as the inputs are.
+  const std::vector<port::Frame>* pcap_frames(const std::string& file) {
+    if (auto it = pcap_cache_.find(file); it != pcap_cache_.end()) return &it->second;
+    auto frames = read_case_pcap(file);
+    if (!frames) return nullptr;
+    for (auto& f : *frames) readdress_frame(f.bytes, address_map_);
+    return &(pcap_cache_[file] = std::move(*frames));
+  }
+
+  int integer_or(const toml::table& table, std::string_view key, int64_t low, int64_t high,
+                 int absent) {
+    auto value = optional_integer(table, key, low, high, diagnostics_);
+    return value ? int(value->value) : absent;
+  }
+
+  Expectation read_expectation(const toml::table& table) {
+    reject_unknown_keys(table,
+                        {"port", "ports", "after_input", "from_input", "pcap", "frame", "set",
+                         "ignore", "any_of", "in_range", "text", "capture", "timeout_ms"},
+                        "in [[expect]]", diagnostics_);
+    Expectation x;
+    auto from = optional_integer(table, "from_input", 1, std::max(1, input_count_), diagnostics_);
+    auto pcap = optional_string(table, "pcap", diagnostics_);
+    if (from && pcap) diagnostics_.add(pcap->pos, "give 'from_input' or 'pcap', not both");
+    if (!from && !pcap && !table.contains("from_input"))
+      diagnostics_.add(&table, "[[expect]] needs 'from_input' (an input frame, 1-based) or 'pcap'");
+    x.ports = read_expected_ports(table, pcap ? &pcap->value : nullptr);
+    x.after_input = integer_or(table, "after_input", 0, input_count_, 0);
+    x.timeout_ms = integer_or(table, "timeout_ms", 0, 600000, 5000);
+    x.frame = integer_or(table, "frame", 1, 1 << 30, 1);
+    if (from && from->value <= input_count_) {
+      x.from_input = int(from->value);
+      x.base = case_.inputs[from->value - 1].frame.bytes;
+    } else if (pcap) {
+      x.pcap = pcap->value;
+      referenced_pcaps_.insert(pcap->value);
+      if (const auto* frames = pcap_frames(pcap->value)) {
+        if (x.frame > int(frames->size()))
+          diagnostics_.add(
+              table.contains("frame") ? table.get("frame") : table.get("pcap"),
+              fmt::format("{} has {} frame(s), not {}", pcap->value, frames->size(), x.frame));
+        else
+          x.base = (*frames)[x.frame - 1].bytes;
+      }
+    }
+    x.set = read_set(table);
+    x.masks = read_masks(table);
+    if (const toml::table* capture =
+            optional_table(table, "capture", diagnostics_, "variable = field")) {
+      for (auto&& [variable, field] : *capture) {
+        auto name = field.value<std::string>();
+        if (!name || !field_by_name(*name)) {
+          diagnostics_.add(
+              &field, fmt::format("capture.{} must name a field (l4.sport, ...)", variable.str()));
+          continue;
+        }
+        x.capture[std::string(variable.str())] = *name;
+        variables_.insert(std::string(variable.str()));
+      }
+    }
+    return x;
+  }
+
+  // port or ports; without either, the port an expect-<port>.pcap names.
+  std::vector<std::string> read_expected_ports(const toml::table& table, const std::string* pcap) {
+    if (table.contains("port") && table.contains("ports"))
+      diagnostics_.add(table.get("ports"), "give 'port' or 'ports', not both");
+    const std::string_view key = table.contains("port") ? "port" : "ports";
+    std::optional<std::vector<Located<std::string>>> ports =
+        string_or_strings(table.get(key), key, diagnostics_);
+    std::smatch m;
+    if (!ports && pcap && std::regex_match(*pcap, m, kExpectFile))
+      ports = std::vector<Located<std::string>>{{m[1], table.get("pcap")->source().begin}};
+    if (!ports || ports->empty()) {
+      diagnostics_.add(&table, "[[expect]] needs 'port' or 'ports' (node names)");
+      return {};
+    }
+    std::vector<std::string> known;
+    for (const auto& port : *ports)
+      if (known_port(port.value, port.pos)) known.push_back(port.value);
+    return known;
+  }
+
+  // A role, "port", "$var", or a literal of the field's kind.
+  bool check_address_text(const std::string& field, const std::string& text, Position at) {
+    if (!is_address_field(field)) return true;
+    if (text == "port") return true;
+    if (text.size() > 1 && text[0] == '$') {
+      if (variables_.count(text.substr(1))) return true;
+      diagnostics_.add(at,
+                       fmt::format("variable '{}' is not captured by an earlier [[expect]]", text));
+      return false;
+    }
+    if (auto r = roles_->find(text)) {
+      if (is_mac_field(field) && r->mac.empty()) {
+        diagnostics_.add(at, fmt::format("'{}' has no MAC for {}", text, field));
+        return false;
+      }
+      return true;
+    }
+    bool literal = is_mac_field(field) ? bool(parse_mac(text)) : bool(parse_ipv4(text));
+    if (!literal)
+      diagnostics_.add(at, fmt::format("'{}' for {} is neither a role (client, gateway, vip, "
+                                       "lip, rs1, node:ifname, port, $variable) nor an address",
+                                       text, field));
+    return literal;
+  }
+
+  // set = { field = value }: edits of the expected frame ([[expect]]) or an input ([[patch]]).
+  std::vector<std::pair<std::string, Value>> read_set(const toml::table& owner) {
+    std::vector<std::pair<std::string, Value>> edits;
+    const toml::table* table = optional_table(owner, "set", diagnostics_, "field = value");
+    if (!table) return edits;
+    for (auto&& [key, value] : *table) {
+      std::string field(key.str());
+      if (field == "tcp.sport" || field == "udp.sport") field = "l4.sport";  // as the diff says
+      if (field == "tcp.dport" || field == "udp.dport") field = "l4.dport";
+      if (!kSettable.count(field)) {
+        diagnostics_.add(&value, fmt::format("'{}' cannot be set (settable: {})", field,
+                                             fmt::join(kSettable, ", ")));
         continue;
       }
-      reject_unknown(*t,
-                     {"port", "ports", "after_input", "from_input", "pcap", "frame", "set",
-                      "ignore", "any_of", "in_range", "text", "capture", "timeout_ms"},
-                     "in [[expect]]", errors);
-      Expectation x;
-      auto from = get_int(*t, "from_input", errors, 1, std::max(1, n_inputs));
-      auto pcap = get_string(*t, "pcap", errors);
-      if (from && pcap) errors.add(t->get("pcap"), "give 'from_input' or 'pcap', not both");
-      if (!from && !pcap && !t->get("from_input"))
-        errors.add(&e, "[[expect]] needs 'from_input' (an input frame, 1-based) or 'pcap'");
-      std::optional<std::vector<std::string>> ports;
-      if (t->get("port") && t->get("ports"))
-        errors.add(t->get("ports"), "give 'port' or 'ports', not both");
-      if (const auto* p = t->get("port") ? t->get("port") : t->get("ports"))
-        ports = get_strings(p, "ports", errors);
-      std::smatch m;
-      if (!ports && pcap && std::regex_match(*pcap, m, expect_file))
-        ports = std::vector<std::string>{m[1]};
-      if (!ports || ports->empty()) {
-        errors.add(&e, "[[expect]] needs 'port' or 'ports' (node names)");
-        ports = std::vector<std::string>{};
+      if (auto number = value.value_exact<int64_t>()) {
+        if (is_address_field(field))
+          diagnostics_.add(&value,
+                           fmt::format("{} needs an address or a role, not a number", field));
+        else
+          edits.emplace_back(field, *number);
+      } else if (auto text = value.value<std::string>()) {
+        bool numeric_var = text->size() > 1 && (*text)[0] == '$';
+        if (!is_address_field(field) && !numeric_var)
+          diagnostics_.add(&value, fmt::format("{} needs a number", field));
+        else if (numeric_var && !variables_.count(text->substr(1)))
+          diagnostics_.add(
+              &value, fmt::format("variable '{}' is not captured by an earlier [[expect]]", *text));
+        else if (check_address_text(field, *text, value.source().begin))
+          edits.emplace_back(field, *text);
+      } else {
+        diagnostics_.add(&value, fmt::format("{} must be a number or a string", field));
       }
-      for (const auto& p : *ports)
-        if (known_port(p, t->get("port") ? t->get("port") : t->get("ports"))) x.ports.push_back(p);
-      x.after_input = int(get_int(*t, "after_input", errors, 0, n_inputs).value_or(0));
-      x.timeout_ms = int(get_int(*t, "timeout_ms", errors, 0, 600000).value_or(5000));
-      x.frame = int(get_int(*t, "frame", errors, 1, 1 << 30).value_or(1));
-      if (from) {
-        x.from_input = int(*from);
-        x.base = c.inputs[*from - 1].frame.bytes;
-      } else if (pcap) {
-        x.pcap = *pcap;
-        referenced_pcaps.insert(*pcap);
-        if (const auto* frames = pcap_frames(*pcap)) {
-          if (x.frame > int(frames->size()))
-            errors.add(t->get("frame") ? t->get("frame") : t->get("pcap"),
-                       fmt::format("{} has {} frame(s), not {}", *pcap, frames->size(), x.frame));
-          else
-            x.base = (*frames)[x.frame - 1].bytes;
-        }
-      }
-      x.set = parse_set(t->get("set"), roles, variables, errors);
-      x.masks = parse_masks(*t, roles, variables, errors);
-      if (const auto* cap = t->get("capture")) {
-        const auto* ct = cap->as_table();
-        if (!ct) errors.add(cap, "'capture' must be a table of variable = field");
-        for (const auto& [var, field] : ct ? *ct : kNoTable) {
-          auto f = field.value<std::string>();
-          if (!f || !field_by_name(*f)) {
-            errors.add(&field,
-                       fmt::format("capture.{} must name a field (l4.sport, ...)", var.str()));
-            continue;
-          }
-          x.capture[std::string(var.str())] = *f;
-          variables.insert(std::string(var.str()));
-        }
-      }
-      c.expectations.push_back(std::move(x));
     }
+    return edits;
   }
+
+  bool known_field(const std::string& field, Position at) {
+    if (field_by_name(field)) return true;
+    diagnostics_.add(at, fmt::format("unknown field '{}' (fields as vslab's diff names them: "
+                                     "eth.dst, ip.ttl, l4.sport, quoted.ip.src ...)",
+                                     field));
+    return false;
+  }
+
+  // ignore, any_of, in_range, text: what of the expected frame is not compared exactly.
+  std::vector<Mask> read_masks(const toml::table& table) {
+    std::vector<Mask> masks;
+    if (auto fields = string_or_strings(table.get("ignore"), "ignore", diagnostics_))
+      for (const auto& field : *fields)
+        if (known_field(field.value, field.pos))
+          masks.push_back({field.value, Mask::Kind::Ignore, {}, 0, 0});
+    if (const auto* any = optional_table(table, "any_of", diagnostics_, "field = ...")) {
+      for (auto&& [key, value] : *any) {
+        std::string field(key.str());
+        const Position at = value.source().begin;
+        auto texts = string_or_strings(&value, field, diagnostics_);
+        if (!known_field(field, at) || !texts) continue;
+        if (texts->empty()) {
+          diagnostics_.add(at, fmt::format("any_of.{} accepts nothing", field));
+          continue;
+        }
+        bool ok = true;
+        for (const auto& text : *texts) ok &= check_address_text(field, text.value, at);
+        if (ok) masks.push_back({field, Mask::Kind::AnyOf, values_of(*texts), 0, 0});
+      }
+    }
+    if (const auto* range = optional_table(table, "in_range", diagnostics_, "field = ...")) {
+      for (auto&& [key, value] : *range) {
+        std::string field(key.str());
+        if (!known_field(field, value.source().begin)) continue;
+        const auto* bounds = value.as_array();
+        if (!bounds || bounds->size() != 2 || !bounds->get(0)->is_integer() ||
+            !bounds->get(1)->is_integer()) {
+          diagnostics_.add(&value, fmt::format("in_range.{} must be [low, high]", field));
+          continue;
+        }
+        int64_t lo = bounds->get(0)->as_integer()->get(), hi = bounds->get(1)->as_integer()->get();
+        if (lo < 0 || hi < lo) {
+          diagnostics_.add(&value, fmt::format("in_range.{}: [{}, {}] is empty", field, lo, hi));
+          continue;
+        }
+        masks.push_back({field, Mask::Kind::InRange, {}, uint64_t(lo), uint64_t(hi)});
+      }
+    }
+    if (const auto* text = optional_table(table, "text", diagnostics_, "field = ...")) {
+      for (auto&& [key, value] : *text) {
+        std::string field(key.str());
+        if (!known_field(field, value.source().begin)) continue;
+        std::string s;
+        if (auto str = value.value<std::string>())
+          s = *str;
+        else if (auto i = value.value_exact<int64_t>())
+          s = std::to_string(*i);
+        else {
+          diagnostics_.add(&value, fmt::format("text.{} must be a string or a number", field));
+          continue;
+        }
+        if (check_address_text(field, s, value.source().begin))
+          masks.push_back({field, Mask::Kind::Text, {s}, 0, 0});
+      }
+    }
+    return masks;
+  }
+
   // expect-<port>.pcap that no [[expect]] names: each frame expected as it is, after the last
   // input.
-  {
+  void read_expect_files() {
     std::error_code ec;
     std::vector<std::string> found;
-    for (const auto& f : std::filesystem::directory_iterator(dir, ec)) {
-      auto fname = f.path().filename().string();
-      if (std::regex_match(fname, expect_file) && !referenced_pcaps.count(fname))
-        found.push_back(fname);
+    for (const auto& f : std::filesystem::directory_iterator(dir_, ec)) {
+      auto name = f.path().filename().string();
+      if (std::regex_match(name, kExpectFile) && !referenced_pcaps_.count(name))
+        found.push_back(name);
     }
     std::sort(found.begin(), found.end());
-    for (const auto& fname : found) {
+    for (const auto& name : found) {
       std::smatch m;
-      std::regex_match(fname, m, expect_file);
+      std::regex_match(name, m, kExpectFile);
       std::string port = m[1];
-      if (!known_port(port, nullptr)) continue;
-      const auto* frames = pcap_frames(fname);
+      if (!known_port(port, kTopOfFile)) continue;
+      const auto* frames = pcap_frames(name);
       for (std::size_t i = 0; frames && i < frames->size(); ++i) {
         Expectation x;
         x.ports = {port};
-        x.pcap = fname;
+        x.pcap = name;
         x.frame = int(i + 1);
         x.base = (*frames)[i].bytes;
-        c.expectations.push_back(std::move(x));
+        case_.expectations.push_back(std::move(x));
       }
     }
   }
 
-  if (const auto* n = root.get("no_other")) {
-    if (auto ports = get_strings(n, "no_other", errors)) {
-      std::vector<std::string> ok;
-      for (const auto& p : *ports)
-        if (known_port(p, n)) ok.push_back(p);
-      c.no_other = ok;
+  void read_no_other() {
+    if (auto ports = string_or_strings(root_.get("no_other"), "no_other", diagnostics_)) {
+      std::vector<std::string> known;
+      for (const auto& port : *ports)
+        if (known_port(port.value, port.pos)) known.push_back(port.value);
+      case_.no_other = known;
     }
   }
-  if (const auto* n = root.get("admin")) {
-    const auto* a = n->as_array();
-    if (!a) errors.add(n, "'admin' must be an array of tables ([[admin]])");
-    for (const auto& e : a ? *a : kNoArray) {
-      const auto* t = e.as_table();
-      if (!t) continue;
-      reject_unknown(*t, {"before_input", "args"}, "in [[admin]]", errors);
-      AdminStep s;
-      s.before_input =
-          int(get_int(*t, "before_input", errors, 1, std::max(1, n_inputs)).value_or(1));
-      auto args = get_strings(t->get("args"), "args", errors);
+
+  void read_admin() {
+    for (const toml::table* table : tables_of(root_, "admin", diagnostics_)) {
+      reject_unknown_keys(*table, {"before_input", "args"}, "in [[admin]]", diagnostics_);
+      AdminStep step;
+      step.before_input = integer_or(*table, "before_input", 1, std::max(1, input_count_), 1);
+      auto args = string_or_strings(table->get("args"), "args", diagnostics_);
       if (!args || args->empty())
-        errors.add(&e, "[[admin]] needs 'args': one ipvsadm command as an array of strings");
+        diagnostics_.add(table,
+                         "[[admin]] needs 'args': one ipvsadm command as an array of strings");
       else
-        s.args = *args;
-      c.admin.push_back(std::move(s));
+        step.args = values_of(*args);
+      case_.admin.push_back(std::move(step));
     }
   }
-  if (const auto* n = root.get("patch")) {
-    const auto* a = n->as_array();
-    if (!a) errors.add(n, "'patch' must be an array of tables ([[patch]])");
-    for (const auto& e : a ? *a : kNoArray) {
-      const auto* t = e.as_table();
-      if (!t) continue;
-      reject_unknown(*t, {"input", "set"}, "in [[patch]]", errors);
-      Patch p;
-      auto in = get_int(*t, "input", errors, 1, std::max(1, n_inputs));
-      if (!in) errors.add(&e, "[[patch]] needs 'input' (an input frame, 1-based)");
-      p.input = int(in.value_or(1));
-      p.set = parse_set(t->get("set"), roles, variables, errors);
-      if (!t->get("set")) errors.add(&e, "[[patch]] needs 'set'");
-      c.patches.push_back(std::move(p));
+
+  void read_patches() {
+    for (const toml::table* table : tables_of(root_, "patch", diagnostics_)) {
+      reject_unknown_keys(*table, {"input", "set"}, "in [[patch]]", diagnostics_);
+      Patch patch;
+      auto input = optional_integer(*table, "input", 1, std::max(1, input_count_), diagnostics_);
+      if (!input) diagnostics_.add(table, "[[patch]] needs 'input' (an input frame, 1-based)");
+      patch.input = input ? int(input->value) : 1;
+      patch.set = read_set(*table);
+      if (!table->contains("set")) diagnostics_.add(table, "[[patch]] needs 'set'");
+      case_.patches.push_back(std::move(patch));
     }
   }
-  if (c.expectations.empty() && !root.get("no_other") && errors.list().empty())
-    errors.add(nullptr,
-               "the case expects nothing: give [[expect]], expect-<port>.pcap or no_other");
-  result.errors = std::move(errors.list());
-  if (result.errors.empty()) result.value = std::move(c);
+
+  const toml::table& root_;
+  const std::filesystem::path& dir_;
+  const std::filesystem::path& topologies_dir_;
+  Diagnostics& diagnostics_;
+  Case case_;
+  std::optional<Roles> roles_;  // of case_.topology_model, once read
+  AddressMap address_map_;      // [readdress], applied to every frame read
+  int input_count_ = 0;
+  std::set<std::string> variables_;  // captured by the [[expect]] read so far
+  std::set<std::string> referenced_pcaps_;
+  std::map<std::string, std::vector<port::Frame>> pcap_cache_;
+};
+
+}  // namespace
+
+LoadResult parse_case(std::string_view text, const std::filesystem::path& dir,
+                      const std::filesystem::path& topologies_dir) {
+  Diagnostics diagnostics((dir / "case.toml").string());
+  std::optional<Case> read;
+  if (auto root = toml_file::parse(text, diagnostics))
+    read = CaseReader(*root, dir, topologies_dir, diagnostics).read();
+  LoadResult result;
+  result.errors = diagnostics.in_file_order();
+  if (result.errors.empty()) result.value = std::move(read);
   return result;
 }
 

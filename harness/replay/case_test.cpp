@@ -10,6 +10,8 @@
 #include <fstream>
 #include <regex>
 
+#include "frames/frame_builder.h"
+
 namespace vslab::replay {
 namespace {
 
@@ -31,14 +33,13 @@ class CaseTest : public testing::Test {
   }
   // A client SYN to the NAT VIP as topologies/nat.toml addresses it.
   static std::vector<uint8_t> syn(const char* src = "10.10.0.2", const char* dst = "10.20.0.100") {
-    Tins::TCP tcp(80, 40000);
-    tcp.flags(Tins::TCP::SYN);
-    Tins::IP ip(dst, src);
-    ip.ttl(64);
-    return (Tins::EthernetII(Tins::EthernetII::address_type("02:76:73:02:01:00"),
-                             Tins::EthernetII::address_type("02:76:73:01:01:00")) /
-            ip / tcp)
-        .serialize();
+    return frames::frame()
+        .eth("02:76:73:01:01:00", "02:76:73:02:01:00")
+        .ipv4(src, dst)
+        .ttl(64)
+        .tcp(40000, 80)
+        .flags(frames::SYN)
+        .bytes();
   }
   void write_input(const std::vector<uint8_t>& frame, const std::string& name = "in-client.pcap") {
     port::write_pcap((dir_ / name).string(), {{frame, {1, 0}}});
@@ -145,14 +146,16 @@ TEST_F(CaseTest, ReaddressMapsTheCapturesAddressesOntoTheTopology) {
 TEST_F(CaseTest, EachMistakeIsOneLineWithItsPosition) {
   write_input(syn());
   expect_error("description = \"x\"\ntopology = \"nat\"\nrules = \"\"\"\n", 3, "");
-  expect_error("topology = \"nat\"\nrules = \"\"\n", 1, "needs 'description'");
+  expect_error("topology = \"nat\"\nrules = \"\"\n", 1, "case.toml has no 'description'");
   expect_error(std::string(kGood) + "colour = \"blue\"\n", 4, "unknown key 'colour'");
+  expect_error(std::string(kGood) + "timming = \"asap\"\n", 4,
+               "unknown key 'timming' at top level (did you mean 'timing'?)");
   expect_error("description = \"x\"\ntopology = \"natt\"\nrules = \"\"\n", 2, "no topology 'natt'");
   expect_error(std::string(kGood) + "timing = \"soon\"\n", 4, "timing 'soon'");
   expect_error(std::string(kGood) + "[[expect]]\nport = \"rs9\"\nfrom_input = 1\n", 5,
                "'rs9' is no node");
   expect_error(std::string(kGood) + "[[expect]]\nport = \"rs1\"\nfrom_input = 2\n", 6,
-               "outside 1..1");
+               "'from_input' 2 is out of range (1..1)");
   expect_error(
       std::string(kGood) + "[[expect]]\nport = \"rs1\"\nfrom_input = 1\nignore = [\"ip.idd\"]\n", 7,
       "unknown field 'ip.idd'");

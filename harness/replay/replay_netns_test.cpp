@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "frames/frame_builder.h"
 #include "replay/case.h"
 #include "replay/record.h"
 #include "replay/roles.h"
@@ -40,23 +41,26 @@ class ReplayOnBuiltin : public testing::Test {
   // what rs3 receives: MACs of director:eth1 and rs3, RIP:8080, TTL 64 - router - director.
   CaseToWrite syn_case() {
     Roles roles(topology_);
-    auto mac = [&](const std::string& r) {
-      return Tins::EthernetII::address_type(roles.find(r)->mac);
-    };
-    Tins::TCP syn(80, 40000);
-    syn.flags(Tins::TCP::SYN);
-    syn.seq(1000);
-    Tins::IP ip(roles.find("vip")->ip, roles.find("client")->ip);
-    ip.ttl(64);
-    ip.id(0x4242);
-    auto sent = Tins::EthernetII(mac("gateway"), mac("client")) / ip / syn;
-    Tins::IP at_rs3(roles.find("rs3")->ip, roles.find("client")->ip);
-    at_rs3.ttl(62);
-    at_rs3.id(0x4242);
-    Tins::TCP rewritten(8080, 40000);
-    rewritten.flags(Tins::TCP::SYN);
-    rewritten.seq(1000);
-    auto want = Tins::EthernetII(mac("rs3"), mac("director:eth1")) / at_rs3 / rewritten;
+    auto mac = [&](const std::string& r) { return frames::Mac(roles.find(r)->mac); };
+    auto ip = [&](const std::string& r) { return frames::Ipv4(roles.find(r)->ip); };
+    auto sent = frames::frame()
+                    .eth(mac("client"), mac("gateway"))
+                    .ipv4(ip("client"), ip("vip"))
+                    .ttl(64)
+                    .id(0x4242)
+                    .tcp(40000, 80)
+                    .flags(frames::SYN)
+                    .seq(1000)
+                    .pdu();
+    auto want = frames::frame()
+                    .eth(mac("director:eth1"), mac("rs3"))
+                    .ipv4(ip("client"), ip("rs3"))
+                    .ttl(62)
+                    .id(0x4242)
+                    .tcp(40000, 8080)
+                    .flags(frames::SYN)
+                    .seq(1000)
+                    .pdu();
 
     CaseToWrite c;
     c.description = "A NAT SYN reaches rs3 rewritten (written by replay_netns_test).";

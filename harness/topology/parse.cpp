@@ -1,75 +1,49 @@
 // parse.cpp: topology TOML -> Topology. Each kind of table is read and checked by one
 // function; links, bridges and reach are resolved once every node is known. Errors carry their
-// position and are sorted at the end, so the user sees them in file order whatever order the
-// checks ran in.
+// position and are sorted at the end (toml/reader.h), so the user sees them in file order
+// whatever order the checks ran in.
 #include "topology/parse.h"
-#include "topology/spelling.h"
 
 #include <arpa/inet.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
-#include <cstdio>
 #include <map>
-#include <memory>
 #include <set>
-#include <span>
-#include <system_error>
 #include <tuple>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "toml/reader.h"
+
 namespace vslab::topo {
 namespace {
 
 // ---------------------------------------------------------------------------------------------
-// Errors and positions
+// Errors and positions: the harness's TOML reading, and the model's positions
+
+using toml_file::Diagnostics;
+using toml_file::for_each_string;
+using toml_file::Located;
+using toml_file::optional_bool;
+using toml_file::optional_integer;
+using toml_file::optional_string;
+using toml_file::optional_table;
+using toml_file::reject_unknown_keys;
+using toml_file::required_string;
+using toml_file::tables_of;
+
+SourcePos pos_of(toml::source_position pos) {
+  return {static_cast<int>(pos.line), static_cast<int>(pos.column)};
+}
+SourcePos pos_of(const toml::source_region& region) {
+  return pos_of(region.begin);
+}
 
 bool comes_before(SourcePos x, SourcePos y) {
   return std::tie(x.line, x.column) < std::tie(y.line, y.column);
 }
-
-struct Diagnostic {
-  SourcePos pos;
-  std::string message;
-};
-
-class Diagnostics {
- public:
-  explicit Diagnostics(std::string source_name) : source_name_(std::move(source_name)) {}
-
-  void error(SourcePos pos, std::string message) { found_.push_back({pos, std::move(message)}); }
-
-  // Checks run table by table, not line by line; sorting restores file order.
-  std::vector<std::string> in_file_order() const {
-    std::vector<Diagnostic> sorted = found_;
-    std::stable_sort(sorted.begin(), sorted.end(), [](const Diagnostic& x, const Diagnostic& y) {
-      return comes_before(x.pos, y.pos);
-    });
-    std::vector<std::string> lines;
-    for (const Diagnostic& d : sorted)
-      lines.push_back(
-          fmt::format("{}:{}:{}: {}", source_name_, d.pos.line, d.pos.column, d.message));
-    return lines;
-  }
-
- private:
-  std::string source_name_;
-  std::vector<Diagnostic> found_;
-};
-
-SourcePos pos_of(const toml::source_region& region) {
-  return {static_cast<int>(region.begin.line), static_cast<int>(region.begin.column)};
-}
-
-// A value with the position it was written at, for errors found after reading it.
-template <typename T>
-struct Located {
-  T value;
-  SourcePos pos;
-};
 
 // A value, or why there is none.
 template <typename T>
@@ -280,113 +254,6 @@ Result<std::string> parse_mac(std::string_view text) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Typed access to TOML tables: each reports wrong types itself and returns nothing for them.
-
-using KeyList = std::span<const std::string_view>;
-
-// " (did you mean 'x'?)" or "". A suggestion must keep part of the key: otherwise an unknown
-// "c" in a link would suggest "a".
-std::string suggestion_for(std::string_view unknown, KeyList known) {
-  std::string_view best;
-  std::size_t best_distance = 3;
-  for (std::string_view candidate : known) {
-    const std::size_t distance = edit_distance(unknown, candidate);
-    if (distance < best_distance && distance < candidate.size()) {
-      best = candidate;
-      best_distance = distance;
-    }
-  }
-  if (best.empty()) return "";
-  return fmt::format(" (did you mean '{}'?)", best);
-}
-
-// `where` completes "unknown key 'x' ...": "at top level", "in node 'client'".
-void reject_unknown_keys(const toml::table& table, KeyList known, std::string_view where,
-                         Diagnostics& diagnostics) {
-  for (auto&& [key, value] : table) {
-    if (std::find(known.begin(), known.end(), key.str()) != known.end()) continue;
-    diagnostics.error(pos_of(key.source()), fmt::format("unknown key '{}' {}{}", key.str(), where,
-                                                        suggestion_for(key.str(), known)));
-  }
-}
-
-template <typename T>
-std::optional<Located<T>> optional_value(const toml::table& table, std::string_view key,
-                                         std::string_view type_name, Diagnostics& diagnostics) {
-  const toml::node* node = table.get(key);
-  if (node == nullptr) return std::nullopt;
-  if (const auto* value = node->as<T>()) return Located<T>{value->get(), pos_of(node->source())};
-  diagnostics.error(pos_of(node->source()), fmt::format("'{}' must be {}", key, type_name));
-  return std::nullopt;
-}
-
-std::optional<Located<std::string>> optional_string(const toml::table& table, std::string_view key,
-                                                    Diagnostics& diagnostics) {
-  return optional_value<std::string>(table, key, "a string", diagnostics);
-}
-
-// `owner` names the table in "node has no 'name'".
-std::optional<Located<std::string>> required_string(const toml::table& table, std::string_view key,
-                                                    std::string_view owner,
-                                                    Diagnostics& diagnostics) {
-  if (!table.contains(key)) {
-    diagnostics.error(pos_of(table.source()), fmt::format("{} has no '{}'", owner, key));
-    return std::nullopt;
-  }
-  return optional_string(table, key, diagnostics);
-}
-
-// Calls `read_table` with each table of the array at `key`; reports anything else there.
-template <typename ReadTable>
-void for_each_table(const toml::table& table, std::string_view key, Diagnostics& diagnostics,
-                    ReadTable read_table) {
-  const toml::node* node = table.get(key);
-  if (node == nullptr) return;
-  const toml::array* array = node->as_array();
-  if (array == nullptr) {
-    diagnostics.error(pos_of(node->source()), fmt::format("'{}' must be an array of tables", key));
-    return;
-  }
-  for (const toml::node& element : *array) {
-    if (const toml::table* element_table = element.as_table())
-      read_table(*element_table);
-    else
-      diagnostics.error(pos_of(element.source()),
-                        fmt::format("each entry of '{}' must be a table", key));
-  }
-}
-
-// Calls `read_string` with each string of the array at `key`; reports anything else there.
-template <typename ReadString>
-void for_each_string(const toml::table& table, std::string_view key, Diagnostics& diagnostics,
-                     ReadString read_string) {
-  const toml::node* node = table.get(key);
-  if (node == nullptr) return;
-  const toml::array* array = node->as_array();
-  if (array == nullptr) {
-    diagnostics.error(pos_of(node->source()), fmt::format("'{}' must be an array of strings", key));
-    return;
-  }
-  for (const toml::node& element : *array) {
-    if (const auto* text = element.as_string())
-      read_string(Located<std::string>{text->get(), pos_of(element.source())});
-    else
-      diagnostics.error(pos_of(element.source()),
-                        fmt::format("each entry of '{}' must be a string", key));
-  }
-}
-
-// The table at `key`, reporting a value of another type.
-const toml::table* optional_table(const toml::table& table, std::string_view key,
-                                  Diagnostics& diagnostics) {
-  const toml::node* node = table.get(key);
-  if (node == nullptr) return nullptr;
-  if (const toml::table* value = node->as_table()) return value;
-  diagnostics.error(pos_of(node->source()), fmt::format("'{}' must be a table", key));
-  return nullptr;
-}
-
-// ---------------------------------------------------------------------------------------------
 // The topology
 
 constexpr std::string_view kTopLevelKeys[] = {"name",   "description", "node", "link",
@@ -430,18 +297,25 @@ class TopologyReader {
     if (auto description = optional_string(root, "description", diagnostics_))
       topology_.description = description->value;
     // Nodes first whatever the file order: links, bridges and reach refer to them.
-    for_each_table(root, "node", diagnostics_, [&](const toml::table& t) { read_node(t); });
-    for_each_table(root, "link", diagnostics_, [&](const toml::table& t) { read_link(t); });
-    for_each_table(root, "bridge", diagnostics_, [&](const toml::table& t) { read_bridge(t); });
+    for (const toml::table* t : tables_of(root, "node", diagnostics_)) read_node(*t);
+    for (const toml::table* t : tables_of(root, "link", diagnostics_)) read_link(*t);
+    for (const toml::table* t : tables_of(root, "bridge", diagnostics_)) read_bridge(*t);
     check_endpoints_used_once();
     check_every_interface_connected();
-    for_each_table(root, "reach", diagnostics_, [&](const toml::table& t) { read_reach(t); });
+    for (const toml::table* t : tables_of(root, "reach", diagnostics_)) read_reach(*t);
     if (const toml::table* lvs = optional_table(root, "lvs", diagnostics_)) read_lvs(*lvs);
     return std::move(topology_);
   }
 
  private:
-  void error(SourcePos pos, std::string message) { diagnostics_.error(pos, std::move(message)); }
+  void error(toml_file::Position pos, std::string message) {
+    diagnostics_.add(pos, std::move(message));
+  }
+  void error(SourcePos pos, std::string message) {
+    error(toml_file::Position{static_cast<toml::source_index>(pos.line),
+                              static_cast<toml::source_index>(pos.column)},
+          std::move(message));
+  }
 
   std::optional<Cidr> read_cidr(const Located<std::string>& text) {
     Result<Cidr> cidr = parse_cidr(text.value);
@@ -456,7 +330,7 @@ class TopologyReader {
       node.name = name->value;
       if (auto problem = node_name_problem(node.name))
         error(name->pos, *problem);
-      else if (auto line = node_names_.earlier_line(node.name, name->pos))
+      else if (auto line = node_names_.earlier_line(node.name, pos_of(name->pos)))
         error(name->pos,
               fmt::format("duplicate node name '{}' (first defined at line {})", node.name, *line));
     }
@@ -467,17 +341,16 @@ class TopologyReader {
       node.role = role->value;
       // Suites find "the director" by role, so a role names one node.
       if (!node.role.empty())
-        if (auto line = roles_.earlier_line(node.role, role->pos))
+        if (auto line = roles_.earlier_line(node.role, pos_of(role->pos)))
           error(role->pos,
                 fmt::format("duplicate role '{}' (first used at line {})", node.role, *line));
     }
     // Interfaces before routes: a route's dev must name one of them.
     FirstDefinitions interface_names;
-    for_each_table(table, "interface", diagnostics_, [&](const toml::table& t) {
-      node.interfaces.push_back(read_interface(t, node.name, interface_names));
-    });
-    for_each_table(table, "routes", diagnostics_,
-                   [&](const toml::table& t) { node.routes.push_back(read_route(t, node)); });
+    for (const toml::table* t : tables_of(table, "interface", diagnostics_))
+      node.interfaces.push_back(read_interface(*t, node.name, interface_names));
+    for (const toml::table* t : tables_of(table, "routes", diagnostics_))
+      node.routes.push_back(read_route(*t, node));
     for_each_string(table, "loopback", diagnostics_, [&](const Located<std::string>& text) {
       if (auto cidr = read_cidr(text)) node.loopback_addresses.push_back(*cidr);
     });
@@ -496,7 +369,7 @@ class TopologyReader {
       iface.name = name->value;
       if (auto problem = topology_netdev_name_problem(iface.name, "interface"))
         error(name->pos, *problem);
-      else if (auto line = interface_names.earlier_line(iface.name, name->pos))
+      else if (auto line = interface_names.earlier_line(iface.name, pos_of(name->pos)))
         error(name->pos,
               fmt::format("duplicate interface name '{}' in {} (first defined at line {})",
                           iface.name, node_described, *line));
@@ -514,7 +387,7 @@ class TopologyReader {
       else
         error(mac_text->pos, mac.problem);
     }
-    if (auto mtu = optional_value<int64_t>(table, "mtu", "an integer", diagnostics_))
+    if (auto mtu = optional_integer(table, "mtu", kMinMtu, kMaxMtu, diagnostics_))
       read_mtu(*mtu, iface, where);
     if (const toml::table* offloads = optional_table(table, "offloads", diagnostics_))
       iface.offloads = read_offloads(*offloads, "in offloads of " + where);
@@ -523,10 +396,6 @@ class TopologyReader {
 
   // Needs the addresses read first: IPv6 sets a higher floor.
   void read_mtu(const Located<int64_t>& mtu, Interface& iface, const std::string& where) {
-    if (mtu.value < kMinMtu || mtu.value > kMaxMtu) {
-      error(mtu.pos, fmt::format("'mtu' {} is out of range ({}..{})", mtu.value, kMinMtu, kMaxMtu));
-      return;
-    }
     iface.mtu = static_cast<int>(mtu.value);
     const bool has_ipv6 = std::any_of(iface.addresses.begin(), iface.addresses.end(),
                                       [](const Cidr& c) { return c.is_v6; });
@@ -547,8 +416,7 @@ class TopologyReader {
         {"gro", &offloads.gro},
     };
     for (const auto& [key, flag] : flags)
-      if (auto value = optional_value<bool>(table, key, "a boolean", diagnostics_))
-        *flag = value->value;
+      if (auto value = optional_bool(table, key, diagnostics_)) *flag = value->value;
     return offloads;
   }
 
@@ -680,14 +548,14 @@ class TopologyReader {
     const auto b = b_text ? resolve_endpoint(*b_text) : std::nullopt;
     if (a) {
       link.a = *a;
-      endpoint_uses_.push_back({*a, a_text->pos});
+      endpoint_uses_.push_back({*a, pos_of(a_text->pos)});
     }
     if (a && b && *a == *b) {
       // Recorded once: "used twice" would repeat this error.
       error(b_text->pos, fmt::format("link connects '{}' to itself", b->str()));
     } else if (b) {
       link.b = *b;
-      endpoint_uses_.push_back({*b, b_text->pos});
+      endpoint_uses_.push_back({*b, pos_of(b_text->pos)});
     }
     topology_.links.push_back(std::move(link));
   }
@@ -699,7 +567,7 @@ class TopologyReader {
       bridge.name = name->value;
       if (auto problem = topology_netdev_name_problem(bridge.name, "bridge"))
         error(name->pos, *problem);
-      else if (auto line = bridge_names_.earlier_line(bridge.name, name->pos))
+      else if (auto line = bridge_names_.earlier_line(bridge.name, pos_of(name->pos)))
         error(name->pos, fmt::format("duplicate bridge name '{}' (first defined at line {})",
                                      bridge.name, *line));
     }
@@ -708,7 +576,7 @@ class TopologyReader {
     for_each_string(table, "ports", diagnostics_, [&](const Located<std::string>& text) {
       if (auto port = resolve_endpoint(text)) {
         bridge.ports.push_back(*port);
-        endpoint_uses_.push_back({*port, text.pos});
+        endpoint_uses_.push_back({*port, pos_of(text.pos)});
       }
     });
     const toml::node* ports = table.get("ports");
@@ -798,47 +666,12 @@ class TopologyReader {
   std::vector<EndpointUse> endpoint_uses_;  // link ends and bridge ports that resolved
 };
 
-std::optional<toml::table> parse_toml(std::string_view text, const std::string& source_name,
-                                      Diagnostics& diagnostics) {
-#if TOML_EXCEPTIONS
-  try {
-    return toml::parse(text, source_name);
-  } catch (const toml::parse_error& e) {
-    diagnostics.error(pos_of(e.source()), std::string(e.description()));
-    return std::nullopt;
-  }
-#else
-  toml::parse_result parsed = toml::parse(text, source_name);
-  if (!parsed) {
-    diagnostics.error(pos_of(parsed.error().source()), std::string(parsed.error().description()));
-    return std::nullopt;
-  }
-  return std::move(parsed).table();
-#endif
-}
-
-Result<std::string> read_whole_file(const std::string& path) {
-  using R = Result<std::string>;
-  const auto why = [] { return std::error_code(errno, std::generic_category()).message(); };
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
-                                                       &std::fclose);
-  if (!file) return R::fail(why());
-  std::string contents;
-  char buffer[16384];
-  std::size_t count = 0;
-  while ((count = std::fread(buffer, 1, sizeof buffer, file.get())) > 0)
-    contents.append(buffer, count);
-  // A directory opens fine and fails on the first read (EISDIR).
-  if (std::ferror(file.get())) return R::fail(why());
-  return R::ok(std::move(contents));
-}
-
 }  // namespace
 
 ParseResult parse_topology(std::string_view text, const std::string& source_name) {
   Diagnostics diagnostics(source_name);
   std::optional<Topology> topology;
-  if (auto document = parse_toml(text, source_name, diagnostics)) {
+  if (auto document = toml_file::parse(text, diagnostics)) {
     topology = TopologyReader(diagnostics).read(*document);
     topology->source_file = source_name;
   }
@@ -849,13 +682,9 @@ ParseResult parse_topology(std::string_view text, const std::string& source_name
 }
 
 ParseResult parse_topology_file(const std::string& path) {
-  Result<std::string> text = read_whole_file(path);
-  if (!text.value) {
-    ParseResult result;
-    result.errors.push_back(fmt::format("{}:0:0: cannot read: {}", path, text.problem));
-    return result;
-  }
-  return parse_topology(*text.value, path);
+  toml_file::FileText file = toml_file::read_text_file(path);
+  if (!file.text) return ParseResult{std::nullopt, {file.error}};
+  return parse_topology(*file.text, path);
 }
 
 bool is_valid_node_name(std::string_view name) {

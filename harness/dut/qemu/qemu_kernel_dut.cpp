@@ -90,16 +90,9 @@ QemuKernelConfig parse_qemu_kernel_config(std::string_view text, const std::stri
     if (auto v = optional_string(*root, "cache_dir", errors)) config.cache_dir = v->value;
     for (auto [key, field, low, high] :
          {std::tuple{"memory_mb", &config.memory_mb, 128, 4096},
-          std::tuple{"boot_timeout_s", &config.boot_timeout_s, 5, 3600}}) {
-      const toml::node* node = root->get(key);
-      if (!node) continue;
-      auto value = node->value<int64_t>();
-      if (!value || !node->is_integer() || *value < low || *value > high)
-        errors.add(node->source().begin,
-                   fmt::format("'{}' must be an integer from {} to {}", key, low, high));
-      else
-        *field = static_cast<int>(*value);
-    }
+          std::tuple{"boot_timeout_s", &config.boot_timeout_s, 5, 3600}})
+      if (auto value = optional_integer(*root, key, low, high, errors))
+        *field = static_cast<int>(value->value);
   }
   errors.throw_if_any();
   return config;

@@ -1,4 +1,4 @@
-// "Did you mean": how far a misspelt key is from a known one, for the config parsers.
+// "Did you mean": how far a misspelt key is from a known one, for the TOML readers.
 #pragma once
 
 #include <algorithm>
@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-namespace vslab::topo {
+namespace vslab::toml_file {
 
 // Levenshtein distance; keys are short, so one row of the table is plenty.
 inline std::size_t edit_distance(std::string_view a, std::string_view b) {
@@ -24,4 +24,4 @@ inline std::size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-}  // namespace vslab::topo
+}  // namespace vslab::toml_file
