@@ -15,6 +15,7 @@ void thresholds(MatrixBed&, const Cell&, Findings&);
 void icmp_error(MatrixBed&, const Cell&, Findings&);
 void unknown_flow(MatrixBed&, const Cell&, Findings&);
 void pmtu(MatrixBed&, const Cell&, Findings&);
+void no_service(MatrixBed&, const Cell&, Findings&);
 }  // namespace kinds
 
 const std::vector<ScenarioKind>& scenario_kinds() {
@@ -38,6 +39,7 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       {"icmp-error", ipv4, {Udp}, where_replies_pass, kinds::icmp_error},
       {"unknown-flow", ipv4, {Tcp}, everywhere, kinds::unknown_flow},
       {"pmtu", ipv4, {Tcp}, tun_only, kinds::pmtu},
+      {"no-service", ipv4, {Tcp, Udp}, everywhere, kinds::no_service},
   };
   return all;
 }
