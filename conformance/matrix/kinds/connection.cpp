@@ -15,7 +15,6 @@
 namespace vslab::matrix::kinds {
 
 using namespace std::chrono_literals;
-using expect::Field;
 using expect::FrameExpectation;
 
 namespace {

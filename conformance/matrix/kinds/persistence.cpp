@@ -5,8 +5,6 @@
 
 namespace vslab::matrix::kinds {
 
-using namespace std::chrono_literals;
-
 void persistence(MatrixBed& mb, const Cell& c, Findings& f) {
   auto& bed = mb.bed();
   bed.restore(mb.rules(Proto::Tcp, c.scheduler, kRoomy, "-p 60"));

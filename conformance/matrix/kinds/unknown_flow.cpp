@@ -5,7 +5,6 @@
 namespace vslab::matrix::kinds {
 
 using namespace std::chrono_literals;
-using expect::Field;
 using expect::FrameExpectation;
 
 void unknown_flow(MatrixBed& mb, const Cell& c, Findings& f) {
