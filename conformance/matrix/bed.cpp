@@ -7,11 +7,18 @@
 namespace vslab::matrix {
 
 namespace {
-std::string method_switch(const std::string& mode) {
-  if (mode == "nat") return "-m";
-  if (mode == "dr") return "-g";
-  if (mode == "tun") return "-i";
-  return "-b";  // FULLNAT, as DPVS's ipvsadm spells it
+std::string method_switch(Mode mode) {
+  switch (mode) {
+    case Mode::Nat:
+      return "-m";
+    case Mode::Dr:
+      return "-g";
+    case Mode::Tun:
+      return "-i";
+    case Mode::FullNat:
+      return "-b";  // as DPVS's ipvsadm spells it
+  }
+  throw std::logic_error("a mode without a method switch");
 }
 
 std::string first_address(const topo::Node& node) {
@@ -21,8 +28,10 @@ std::string first_address(const topo::Node& node) {
 }
 }  // namespace
 
-MatrixBed::MatrixBed(const std::string& mode, std::unique_ptr<dut::Dut> dut) : mode_(mode) {
-  bed_ = std::make_unique<conformance::ModeBed>(mode, "matrix-" + mode, true, std::move(dut));
+MatrixBed::MatrixBed(Mode mode, std::unique_ptr<dut::Dut> dut) : mode_(mode) {
+  const std::string topology(name(mode));
+  bed_ =
+      std::make_unique<conformance::ModeBed>(topology, "matrix-" + topology, true, std::move(dut));
 }
 
 void MatrixBed::fresh_service() {
@@ -33,7 +42,7 @@ void MatrixBed::fresh_service() {
 
 uint16_t MatrixBed::rport() const {
   // NAT and FULLNAT translate to a port of their own; DR and TUN cannot change the port.
-  return mode_ == "nat" || mode_ == "fullnat" ? 8080 : vport_;
+  return replies_pass_director(mode_) ? 8080 : vport_;
 }
 
 std::string MatrixBed::lip() const {
@@ -41,11 +50,11 @@ std::string MatrixBed::lip() const {
   return pool.empty() ? std::string() : pool.front();
 }
 
-std::string MatrixBed::rules(const std::string& proto, const std::string& scheduler,
+std::string MatrixBed::rules(Proto proto, std::string_view scheduler,
                              const std::vector<int>& weights, const std::string& service_options,
                              const std::string& server_options) const {
   const std::string service =
-      (proto == "udp" ? "-u " : "-t ") + bed_->vip() + ":" + std::to_string(vport_);
+      (proto == Proto::Udp ? "-u " : "-t ") + bed_->vip() + ":" + std::to_string(vport_);
   // -C first: a restore adds to what is there, as ipvsadm -R does.
   std::string out = fmt::format("-C\n-A {} -s {}{}\n", service, scheduler,
                                 service_options.empty() ? "" : " " + service_options);
@@ -53,7 +62,7 @@ std::string MatrixBed::rules(const std::string& proto, const std::string& schedu
     out +=
         fmt::format("-a {} -r {}:{} {} -w {}{}\n", service, rip(rs), rport(), method_switch(mode_),
                     weights[rs - 1], server_options.empty() ? "" : " " + server_options);
-  if (mode_ == "fullnat") out += fmt::format("--add-laddr -z {} {}\n", lip(), service);
+  if (mode_ == Mode::FullNat) out += fmt::format("--add-laddr -z {} {}\n", lip(), service);
   return out;
 }
 
@@ -83,39 +92,55 @@ Tins::EthernetII MatrixBed::udp_from_client(uint16_t cport, const std::string& p
 }
 
 expect::FrameExpectation MatrixBed::at_real_server(const Tins::EthernetII& sent, int rs) const {
+  switch (mode_) {
+    case Mode::Nat:
+      return bed_->nat_at_real_server(sent, rs, rport());
+    case Mode::Dr:
+      return dr_at_real_server(sent, rs);
+    case Mode::Tun:
+      return tun_at_real_server(sent, rs);
+    case Mode::FullNat:
+      return fullnat_at_real_server(sent, rs);
+  }
+  throw std::logic_error("a mode with no expectation at the real server");
+}
+
+expect::FrameExpectation MatrixBed::dr_at_real_server(const Tins::EthernetII& sent, int rs) const {
+  // Spec 2: only the destination MAC changes (and TTL, one hop each for router and director).
+  expect::FrameExpectation want(sent);
+  want.eth_src(bed_->mac("director", "eth0")).eth_dst(bed_->rs(rs).mac).ttl(62);
+  return want;
+}
+
+expect::FrameExpectation MatrixBed::tun_at_real_server(const Tins::EthernetII& sent, int rs) const {
   auto& host = bed_->rs(rs);
-  if (mode_ == "nat") return bed_->nat_at_real_server(sent, rs, rport());
-  if (mode_ == "dr") {
-    // Spec 2: only the destination MAC changes (and TTL, one hop each for router and director).
-    expect::FrameExpectation want(sent);
-    want.eth_src(bed_->mac("director", "eth0")).eth_dst(host.mac).ttl(62);
-    return want;
+  // Spec 2: the packet, TTL already decremented, inside DIP -> RIP; outer TTL, TOS and DF
+  // from the inner header, ID 0 with DF; the router before the real servers takes one off.
+  const auto& sent_ip = sent.rfind_pdu<Tins::IP>();
+  Tins::IP inner = sent_ip;
+  inner.ttl(62);
+  Tins::IP outer(host.ip, first_address(*bed_->topology().find_role("director")));
+  outer.ttl(61);
+  outer.tos(sent_ip.tos());
+  if (sent_ip.flags() & Tins::IP::DONT_FRAGMENT) {
+    outer.id(0);
+    outer.flags(Tins::IP::DONT_FRAGMENT);
   }
-  if (mode_ == "tun") {
-    // Spec 2: the packet, TTL already decremented, inside DIP -> RIP; outer TTL, TOS and DF
-    // from the inner header, ID 0 with DF; the router before the real servers takes one off.
-    const auto& sent_ip = sent.rfind_pdu<Tins::IP>();
-    Tins::IP inner = sent_ip;
-    inner.ttl(62);
-    Tins::IP outer(host.ip, first_address(*bed_->topology().find_role("director")));
-    outer.ttl(61);
-    outer.tos(sent_ip.tos());
-    if (sent_ip.flags() & Tins::IP::DONT_FRAGMENT) {
-      outer.id(0);
-      outer.flags(Tins::IP::DONT_FRAGMENT);
-    }
-    outer.protocol(4);
-    expect::FrameExpectation want(Tins::EthernetII(host.mac, bed_->mac("router", "eth2")) / outer /
-                                  inner);
-    if (!(sent_ip.flags() & Tins::IP::DONT_FRAGMENT)) want.ignore(expect::Field::IpId);
-    return want;
-  }
-  // FULLNAT (spec 2): LIP:lport -> RIP:rport, TTL as NAT.
+  outer.protocol(4);
+  expect::FrameExpectation want(Tins::EthernetII(host.mac, bed_->mac("router", "eth2")) / outer /
+                                inner);
+  if (!(sent_ip.flags() & Tins::IP::DONT_FRAGMENT)) want.ignore(expect::Field::IpId);
+  return want;
+}
+
+expect::FrameExpectation MatrixBed::fullnat_at_real_server(const Tins::EthernetII& sent,
+                                                           int rs) const {
+  // Spec 2: LIP:lport -> RIP:rport, TTL as NAT.
   expect::FrameExpectation want(sent);
   want.eth_src(bed_->mac("director", "eth1"))
-      .eth_dst(host.mac)
+      .eth_dst(bed_->rs(rs).mac)
       .ip_src(lip())
-      .ip_dst(host.ip)
+      .ip_dst(bed_->rs(rs).ip)
       .ttl(62)
       .dport(rport())
       .in_range(expect::Field::SrcPort, 1024, 65535);

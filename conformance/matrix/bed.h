@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "dut/dut.h"
+#include "matrix/cell.h"
 #include "mode_bed.h"
 
 namespace vslab::matrix {
@@ -19,10 +20,10 @@ namespace vslab::matrix {
 class MatrixBed {
  public:
   // Throws dut::DutUnavailable when the DUT cannot run here.
-  MatrixBed(const std::string& mode, std::unique_ptr<dut::Dut> dut);
+  MatrixBed(Mode mode, std::unique_ptr<dut::Dut> dut);
 
   conformance::ModeBed& bed() { return *bed_; }
-  const std::string& mode() const { return mode_; }
+  Mode mode() const { return mode_; }
 
   // Moves the cell to a virtual port no cell of this bed has used.
   void fresh_service();
@@ -31,8 +32,8 @@ class MatrixBed {
   // The service VIP:vport (-t or -u) with the row's scheduler and rs1..rs3 (added in that order,
   // so the scan order is rs3, rs2, rs1) with these weights and thresholds ("" for none), by
   // the mode's method; FULLNAT gets the topology's first local address.
-  std::string rules(const std::string& proto, const std::string& scheduler,
-                    const std::vector<int>& weights, const std::string& service_options = "",
+  std::string rules(Proto proto, std::string_view scheduler, const std::vector<int>& weights,
+                    const std::string& service_options = "",
                     const std::string& server_options = "") const;
   std::string rip(int rs) const { return bed_->rs(rs).ip; }
   // "-r RIP:rport METHOD", as -e and -d name rs`rs` (ipvsadm forces DR/TUN ports, so the
@@ -64,7 +65,11 @@ class MatrixBed {
   void barrier();
 
  private:
-  std::string mode_;
+  expect::FrameExpectation dr_at_real_server(const Tins::EthernetII& sent, int rs) const;
+  expect::FrameExpectation tun_at_real_server(const Tins::EthernetII& sent, int rs) const;
+  expect::FrameExpectation fullnat_at_real_server(const Tins::EthernetII& sent, int rs) const;
+
+  Mode mode_;
   std::unique_ptr<conformance::ModeBed> bed_;
   uint16_t next_port_ = 20000;
   uint16_t vport_ = 80;

@@ -2,6 +2,12 @@
 
 #include <fnmatch.h>
 
+#include <algorithm>
+#include <stdexcept>
+
+#include "dut/schedulers.h"
+#include "matrix/kinds/kind.h"
+
 namespace vslab::matrix {
 
 std::string_view outcome_name(Outcome o) {
@@ -16,38 +22,91 @@ std::string_view outcome_name(Outcome o) {
   return "?";
 }
 
-const std::vector<std::string>& modes() {
-  static const std::vector<std::string> all{"nat", "dr", "tun", "fullnat"};
-  return all;
+std::string_view name(Mode mode) {
+  switch (mode) {
+    case Mode::Nat:
+      return "nat";
+    case Mode::Dr:
+      return "dr";
+    case Mode::Tun:
+      return "tun";
+    case Mode::FullNat:
+      return "fullnat";
+  }
+  return "?";
 }
 
-const std::vector<std::string>& schedulers() {
-  static const std::vector<std::string> all{"rr",    "wrr", "lc", "wlc", "sed", "nq",  "lblc",
-                                            "lblcr", "dh",  "sh", "mh",  "fo",  "ovf", "twos"};
-  return all;
+std::optional<Mode> parse_mode(std::string_view text) {
+  for (Mode m : kModes)
+    if (name(m) == text) return m;
+  return std::nullopt;
 }
 
-const std::vector<KindInfo>& kinds() {
-  static const std::vector<KindInfo> all{
-      {"rewrite", {"tcp", "udp", "icmp"}},
-      {"scheduler", {"tcp"}},
-      {"connection", {"tcp"}},
-      {"persistence", {"tcp"}},
-      {"weight0", {"tcp"}},
-      {"thresholds", {"tcp"}},
-      {"icmp-error", {"udp"}},
-      {"unknown-flow", {"tcp"}},
-      {"pmtu", {"tcp"}},
+bool replies_pass_director(Mode mode) {
+  return mode == Mode::Nat || mode == Mode::FullNat;
+}
+
+std::string_view name(Proto proto) {
+  switch (proto) {
+    case Proto::Tcp:
+      return "tcp";
+    case Proto::Udp:
+      return "udp";
+    case Proto::Icmp:
+      return "icmp";
+  }
+  return "?";
+}
+
+std::optional<Proto> parse_proto(std::string_view text) {
+  for (Proto p : {Proto::Tcp, Proto::Udp, Proto::Icmp})
+    if (name(p) == text) return p;
+  return std::nullopt;
+}
+
+std::string_view Cell::kind_name() const {
+  return kind ? kind->name : "?";
+}
+
+std::string Cell::id() const {
+  std::string out(name(mode));
+  for (std::string_view part : {scheduler, kind_name(), name(proto)}) {
+    out += '/';
+    out += part;
+  }
+  return out;
+}
+
+Cell cell_named(std::string_view mode, std::string_view scheduler, std::string_view kind,
+                std::string_view proto) {
+  Cell cell;
+  auto unknown = [](std::string_view what, std::string_view text) {
+    return std::invalid_argument("the matrix has no " + std::string(what) + " '" +
+                                 std::string(text) + "'");
   };
-  return all;
+  auto m = parse_mode(mode);
+  if (!m) throw unknown("mode", mode);
+  cell.mode = *m;
+  auto s = std::find_if(dut::kIpvsSchedulers.begin(), dut::kIpvsSchedulers.end(),
+                        [&](const dut::IpvsScheduler& entry) { return entry.name == scheduler; });
+  if (s == dut::kIpvsSchedulers.end()) throw unknown("scheduler", scheduler);
+  cell.scheduler = s->name;
+  cell.kind = find_kind(kind);
+  if (!cell.kind) throw unknown("scenario kind", kind);
+  auto p = parse_proto(proto);
+  if (!p) throw unknown("protocol", proto);
+  cell.proto = *p;
+  return cell;
 }
 
 std::vector<Cell> all_cells() {
   std::vector<Cell> cells;
-  for (const auto& mode : modes())
-    for (const auto& scheduler : schedulers())
-      for (const auto& kind : kinds())
-        for (const auto& proto : kind.protos) cells.push_back({mode, scheduler, kind.name, proto});
+  for (Mode mode : kModes)
+    for (const auto& scheduler : dut::kIpvsSchedulers)
+      for (const auto& kind : scenario_kinds())
+        for (Family family : kind.families)
+          for (Proto proto : kind.protos)
+            cells.push_back({mode, scheduler.name, &kind, proto, family});
   return cells;
 }
 

@@ -3,7 +3,10 @@
 // from ../shared/spec and the topology files, never from director code.
 #pragma once
 
+#include <array>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace vslab::matrix {
@@ -11,13 +14,42 @@ namespace vslab::matrix {
 enum class Outcome { Pass, Fail, Skip };
 std::string_view outcome_name(Outcome o);  // "pass", "fail", "skip"
 
+// The forwarding method a row's real servers are added with; its name is also the topology's
+// (topologies/<name>.toml) and what a DUT claims.
+enum class Mode { Nat, Dr, Tun, FullNat };
+std::string_view name(Mode mode);  // nat, dr, tun, fullnat
+std::optional<Mode> parse_mode(std::string_view text);
+// The rows' modes, in row order.
+inline constexpr std::array<Mode, 4> kModes{Mode::Nat, Mode::Dr, Mode::Tun, Mode::FullNat};
+// NAT and FULLNAT: the real servers answer through the director (spec 2), which so sees both
+// directions of a connection and may translate the port.
+bool replies_pass_director(Mode mode);
+
+enum class Proto { Tcp, Udp, Icmp };
+std::string_view name(Proto proto);  // tcp, udp, icmp
+std::optional<Proto> parse_proto(std::string_view text);
+
+// The address family of a cell's traffic. Only IPv4 today: IPv6 needs beds with IPv6 addresses,
+// and its cells an id of their own (id() names no family).
+enum class Family { Ipv4 };
+
+struct ScenarioKind;  // a column: matrix/kinds/kind.h
+
 struct Cell {
-  std::string mode;       // nat, dr, tun, fullnat
-  std::string scheduler;  // rr, wrr, ...
-  std::string kind;       // rewrite, scheduler, ...
-  std::string proto;      // tcp, udp, icmp
-  std::string id() const { return mode + "/" + scheduler + "/" + kind + "/" + proto; }
+  Mode mode = Mode::Nat;
+  std::string_view scheduler;          // a name of dut::kIpvsSchedulers (harness/dut/schedulers.h)
+  const ScenarioKind* kind = nullptr;  // an entry of scenario_kinds()
+  Proto proto = Proto::Tcp;
+  Family family = Family::Ipv4;
+
+  std::string_view kind_name() const;
+  std::string id() const;  // mode/scheduler/kind/proto, e.g. nat/rr/rewrite/tcp
 };
+
+// The cell these names make, as id() and the JSON report spell them; throws
+// std::invalid_argument for a name the matrix does not know.
+Cell cell_named(std::string_view mode, std::string_view scheduler, std::string_view kind,
+                std::string_view proto);
 
 struct CellResult {
   Cell cell;
@@ -27,15 +59,6 @@ struct CellResult {
   std::vector<std::string> pcaps;  // failure captures, in the fixture layout
   std::string case_dir;            // the failure as a case `vslab replay` runs ("": none)
 };
-
-const std::vector<std::string>& modes();
-const std::vector<std::string>& schedulers();
-// Scenario kinds in column order, and the protocols each runs with.
-struct KindInfo {
-  std::string name;
-  std::vector<std::string> protos;
-};
-const std::vector<KindInfo>& kinds();
 
 // Every cell, in row order (mode, scheduler), then column order.
 std::vector<Cell> all_cells();

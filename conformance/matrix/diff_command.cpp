@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dut/kinds.h"
+#include "dut/schedulers.h"
 #include "matrix/bed.h"
 #include "matrix/runner.h"
 #include "matrix/scenarios.h"
@@ -58,7 +59,7 @@ std::string kind_name(replay::DiffResult::Kind k) {
 }
 
 std::string folder_of(const Cell& c) {
-  return c.mode + "_" + c.scheduler + "_" + c.kind + "_" + c.proto;
+  return fmt::format("{}_{}_{}_{}", name(c.mode), c.scheduler, c.kind_name(), name(c.proto));
 }
 
 // Every frame the bed's hosts received since the cell began, read a little longer first so
@@ -130,8 +131,8 @@ struct Against {
   std::string unavailable;
   // B's topology and DUT per mode, kept across that mode's cells as A's bed is; remade when
   // A's bed was (its virtual ports start again) or after an error.
-  std::map<std::string, std::unique_ptr<replay::ReplaySession>> sessions;
-  std::map<std::string, uint16_t> last_vport;
+  std::map<Mode, std::unique_ptr<replay::ReplaySession>> sessions;
+  std::map<Mode, uint16_t> last_vport;
 };
 
 CellResult diff_cell(MatrixBed& mb, const Cell& cell, Against& b, const DiffOptions& o,
@@ -140,7 +141,8 @@ CellResult diff_cell(MatrixBed& mb, const Cell& cell, Against& b, const DiffOpti
   const auto dir = out_dir / folder_of(cell);
   replay::DiffResult d;
   auto& bed = mb.bed();
-  if (cell.scheduler == "twos") {
+  const std::string mode(name(cell.mode)), scheduler(cell.scheduler);
+  if (cell.scheduler == dut::kTwosScheduler) {
     // Which server a connection gets is not comparable, not even between one director and
     // itself (a whole-matrix run of vsd against vsd differed in every twos cell that opens a
     // connection); conform checks twos statistically instead.
@@ -150,11 +152,11 @@ CellResult diff_cell(MatrixBed& mb, const Cell& cell, Against& b, const DiffOpti
   } else if (!b.unavailable.empty()) {
     d = {replay::DiffResult::Kind::Skip,
          fmt::format("SKIP {}: B ({}): {}", cell.id(), o.against, b.unavailable), "", true};
-  } else if (!b.dut->claims_mode(cell.mode) || !b.dut->claims_scheduler(cell.scheduler)) {
+  } else if (!b.dut->claims_mode(mode) || !b.dut->claims_scheduler(scheduler)) {
     d = {replay::DiffResult::Kind::Skip,
          fmt::format("SKIP {}: not claimed by B ({}): {} {}", cell.id(), o.against,
-                     b.dut->claims_mode(cell.mode) ? "scheduler" : "mode",
-                     b.dut->claims_mode(cell.mode) ? cell.scheduler : cell.mode),
+                     b.dut->claims_mode(mode) ? "scheduler" : "mode",
+                     b.dut->claims_mode(mode) ? scheduler : mode),
          "", false};
   } else {
     auto on_a = run_cell(mb, cell, dir / "A-own-check");
@@ -163,7 +165,7 @@ CellResult diff_cell(MatrixBed& mb, const Cell& cell, Against& b, const DiffOpti
            fmt::format("SKIP {}: A ({}): {}", cell.id(), o.dut, on_a.detail), "", false};
     } else {
       replay::Observed a;
-      a.topology = mb.mode();
+      a.topology = mode;
       a.rules = bed.restored_rules();
       // The restore's leading -C only empties what earlier cells left; a replay starts empty.
       if (a.rules.rfind("-C\n", 0) == 0) a.rules.erase(0, 3);
@@ -300,7 +302,7 @@ int diff(const DiffOptions& o) {
     }
     jobs = run.jobs;
     // B's session for a mode goes down with A's bed.
-    run.mode_done = [b](const std::string& mode) { b->sessions.erase(mode); };
+    run.mode_done = [b](Mode mode) { b->sessions.erase(mode); };
     run.cell_runner = [b, &o, out_dir](MatrixBed& mb, const Cell& cell) {
       return diff_cell(mb, cell, *b, o, out_dir);
     };

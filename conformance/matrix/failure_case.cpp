@@ -56,7 +56,7 @@ std::optional<std::filesystem::path> write_failure_case(MatrixBed& mb, const Cel
       "frames and the expectations are the cell's, from the IPVS spec; the frames the real "
       "servers send were built from what they had received in that run.",
       cell.id(), bed.dut().name(), failure.substr(0, failure.find('\n')));
-  c.topology = mb.mode();
+  c.topology = std::string(name(mb.mode()));
   // The restore's leading -C only empties what earlier cells left; a replay starts empty.
   std::string rules = bed.restored_rules();
   if (rules.rfind("-C\n", 0) == 0) rules.erase(0, 3);

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "matrix/kinds/kind.h"
+
 namespace vslab::matrix {
 namespace {
 
@@ -47,20 +49,20 @@ std::string first_line(const std::string& text) {
 
 std::string format_table(const std::vector<CellResult>& results) {
   // (row, kind) -> outcomes of its protocols
-  std::map<std::pair<std::string, std::string>, std::vector<Outcome>> cells;
+  std::map<std::pair<std::string, const ScenarioKind*>, std::vector<Outcome>> cells;
   std::vector<std::string> rows;
   for (const auto& r : results) {
-    std::string row = r.cell.mode + "/" + r.cell.scheduler;
+    std::string row = fmt::format("{}/{}", name(r.cell.mode), r.cell.scheduler);
     if (std::find(rows.begin(), rows.end(), row) == rows.end()) rows.push_back(row);
     cells[{row, r.cell.kind}].push_back(r.outcome);
   }
   std::string out = fmt::format("{:<14}", "mode/sched");
-  for (const auto& k : kinds()) out += fmt::format(" {:<12}", k.name);
+  for (const auto& k : scenario_kinds()) out += fmt::format(" {:<12}", k.name);
   out += "\n";
   for (const auto& row : rows) {
     out += fmt::format("{:<14}", row);
-    for (const auto& k : kinds()) {
-      auto it = cells.find({row, k.name});
+    for (const auto& k : scenario_kinds()) {
+      auto it = cells.find({row, &k});
       std::string mark = "-";
       if (it != cells.end()) {
         const auto& o = it->second;
@@ -113,8 +115,8 @@ std::string format_junit(const std::vector<CellResult>& results, double wall_sec
       results.size(), fail, skip, wall_seconds);
   for (const auto& r : results) {
     out += fmt::format("    <testcase classname=\"{}.{}\" name=\"{}/{}\" time=\"{:.3f}\"",
-                       xml_escaped(r.cell.mode), xml_escaped(r.cell.scheduler),
-                       xml_escaped(r.cell.kind), xml_escaped(r.cell.proto), r.seconds);
+                       xml_escaped(name(r.cell.mode)), xml_escaped(r.cell.scheduler),
+                       xml_escaped(r.cell.kind_name()), xml_escaped(name(r.cell.proto)), r.seconds);
     if (r.outcome == Outcome::Pass) {
       out += "/>\n";
       continue;
@@ -136,10 +138,10 @@ nlohmann::json to_json(const std::vector<CellResult>& results) {
   nlohmann::json cells = nlohmann::json::array();
   for (const auto& r : results)
     cells.push_back({{"id", r.cell.id()},
-                     {"mode", r.cell.mode},
+                     {"mode", name(r.cell.mode)},
                      {"scheduler", r.cell.scheduler},
-                     {"kind", r.cell.kind},
-                     {"proto", r.cell.proto},
+                     {"kind", r.cell.kind_name()},
+                     {"proto", name(r.cell.proto)},
                      {"outcome", outcome_name(r.outcome)},
                      {"detail", r.detail},
                      {"seconds", r.seconds},
@@ -152,7 +154,8 @@ std::vector<CellResult> results_from_json(const nlohmann::json& j) {
   std::vector<CellResult> out;
   for (const auto& c : j.at("cells")) {
     CellResult r;
-    r.cell = {c.at("mode"), c.at("scheduler"), c.at("kind"), c.at("proto")};
+    r.cell = cell_named(c.at("mode").get<std::string>(), c.at("scheduler").get<std::string>(),
+                        c.at("kind").get<std::string>(), c.at("proto").get<std::string>());
     const std::string outcome = c.at("outcome");
     r.outcome = outcome == "pass"   ? Outcome::Pass
                 : outcome == "fail" ? Outcome::Fail

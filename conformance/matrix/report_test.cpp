@@ -13,15 +13,20 @@ namespace {
 
 std::vector<CellResult> sample() {
   return {
-      {{"nat", "rr", "rewrite", "tcp"}, Outcome::Pass, "", 0.12, {}, {}},
-      {{"nat", "rr", "rewrite", "udp"},
+      {cell_named("nat", "rr", "rewrite", "tcp"), Outcome::Pass, "", 0.12, {}, {}},
+      {cell_named("nat", "rr", "rewrite", "udp"),
        Outcome::Fail,
        "to the real server: ! ip.ttl 62 63\n<&>\"'\x01",
        0.5,
        {"/tmp/x/in-rs1-eth0.pcap"},
        "/tmp/x"},
-      {{"nat", "rr", "pmtu", "tcp"}, Outcome::Skip, "not applicable: TUN only", 0, {}, {}},
-      {{"tun", "wrr", "pmtu", "tcp"}, Outcome::Pass, "", 0.2, {}, {}},
+      {cell_named("nat", "rr", "pmtu", "tcp"),
+       Outcome::Skip,
+       "not applicable: TUN only",
+       0,
+       {},
+       {}},
+      {cell_named("tun", "wrr", "pmtu", "tcp"), Outcome::Pass, "", 0.2, {}, {}},
   };
 }
 

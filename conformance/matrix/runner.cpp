@@ -17,8 +17,8 @@ namespace vslab::matrix {
 namespace {
 
 // Every cell of one mode on one bed, brought up when the first cell that needs it runs.
-void run_mode(const std::string& mode, const std::vector<const Cell*>& cells,
-              const RunOptions& options, std::vector<CellResult>& out,
+void run_mode(Mode mode, const std::vector<const Cell*>& cells, const RunOptions& options,
+              std::vector<CellResult>& out,
               const std::function<void(const CellResult&)>& progress) {
   std::unique_ptr<MatrixBed> bed;
   std::string unavailable;
@@ -33,7 +33,8 @@ void run_mode(const std::string& mode, const std::vector<const Cell*>& cells,
   for (const Cell* cell : cells) {
     CellResult r{*cell, Outcome::Skip, not_applicable(*cell), 0, {}, {}};
     if (r.detail.empty() && claims &&
-        (!claims->claims_mode(cell->mode) || !claims->claims_scheduler(cell->scheduler))) {
+        (!claims->claims_mode(std::string(name(cell->mode))) ||
+         !claims->claims_scheduler(std::string(cell->scheduler)))) {
       r.detail = "not claimed by the DUT (" + claims->name() + ")";
     } else if (r.detail.empty() && !unavailable.empty()) {
       r.detail = unavailable;
@@ -47,7 +48,7 @@ void run_mode(const std::string& mode, const std::vector<const Cell*>& cells,
       } catch (const std::exception& e) {
         // The bed itself failed (bring-up, DUT start): this cell fails, the next tries anew.
         r.outcome = Outcome::Fail;
-        r.detail = std::string("bed for ") + mode + ": " + e.what();
+        r.detail = "bed for " + std::string(name(mode)) + ": " + e.what();
         bed.reset();
       }
     }
@@ -60,10 +61,10 @@ void run_mode(const std::string& mode, const std::vector<const Cell*>& cells,
 
 std::vector<CellResult> run_here(const std::vector<Cell>& cells, const RunOptions& options,
                                  const std::function<void(const CellResult&)>& progress) {
-  std::map<std::string, std::vector<const Cell*>> by_mode;
+  std::map<Mode, std::vector<const Cell*>> by_mode;
   for (const auto& c : cells) by_mode[c.mode].push_back(&c);
   std::vector<CellResult> out;
-  for (const auto& mode : modes())
+  for (Mode mode : kModes)
     if (auto it = by_mode.find(mode); it != by_mode.end())
       run_mode(mode, it->second, options, out, progress);
   return out;
@@ -81,15 +82,16 @@ std::vector<CellResult> run_cells(const std::vector<Cell>& cells, const RunOptio
     // brings up only their topologies (a mode's rows cost about the same as another's).
     // Otherwise rows (mode/scheduler) are dealt round-robin: each worker then needs every
     // mode's topology once, and the rows' costs even out.
-    std::map<std::string, int> mode_worker, row_worker;
+    std::map<Mode, int> mode_worker;
+    std::map<std::pair<Mode, std::string_view>, int> row_worker;
     for (const auto& c : cells) mode_worker.emplace(c.mode, int(mode_worker.size()));
     const bool by_mode = mode_worker.size() % std::size_t(options.jobs) == 0;
     std::vector<std::vector<Cell>> shards(std::size_t(options.jobs));
     for (const auto& c : cells) {
       int worker = mode_worker[c.mode] % options.jobs;
       if (!by_mode) {
-        auto [it, fresh] =
-            row_worker.emplace(c.mode + "/" + c.scheduler, int(row_worker.size()) % options.jobs);
+        auto [it, fresh] = row_worker.emplace(std::pair{c.mode, c.scheduler},
+                                              int(row_worker.size()) % options.jobs);
         worker = it->second;
       }
       shards[std::size_t(worker)].push_back(c);

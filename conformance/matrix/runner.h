@@ -22,7 +22,7 @@ struct RunOptions {
   std::function<CellResult(MatrixBed&, const Cell&)> cell_runner;
   // Called when a mode's cells are done and its bed is down (in the process that ran them: a
   // -j worker leaves with _exit, so what a cell_runner keeps per mode must go here).
-  std::function<void(const std::string& mode)> mode_done;
+  std::function<void(Mode mode)> mode_done;
 };
 
 // Results in the order of `cells`. progress() is called as each result is known (in this

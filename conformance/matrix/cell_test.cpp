@@ -1,0 +1,53 @@
+// The matrix's cells: typed names that read back, ids that name one cell each, and the skip
+// reasons the kind table gives where a kind does not apply.
+#include "matrix/cell.h"
+
+#include <set>
+#include <stdexcept>
+
+#include <gtest/gtest.h>
+
+#include "matrix/kinds/kind.h"
+#include "matrix/scenarios.h"
+
+namespace vslab::matrix {
+namespace {
+
+TEST(MatrixNames, ModesAndProtocolsReadBackFromTheirNames) {
+  for (Mode m : kModes) EXPECT_EQ(parse_mode(name(m)), m) << name(m);
+  for (Proto p : {Proto::Tcp, Proto::Udp, Proto::Icmp}) EXPECT_EQ(parse_proto(name(p)), p);
+  EXPECT_EQ(name(Mode::FullNat), "fullnat");
+  EXPECT_FALSE(parse_mode("NAT"));
+  EXPECT_FALSE(parse_proto("sctp"));
+}
+
+TEST(MatrixCells, EachIdNamesOneCellAndReadsBackToIt) {
+  std::set<std::string> ids;
+  for (const auto& c : all_cells()) {
+    EXPECT_TRUE(ids.insert(c.id()).second) << c.id() << " twice";
+    auto back = cell_named(name(c.mode), c.scheduler, c.kind_name(), name(c.proto));
+    EXPECT_EQ(back.id(), c.id());
+    EXPECT_EQ(back.kind, c.kind) << c.id();
+  }
+  EXPECT_TRUE(ids.count("nat/rr/rewrite/tcp"));
+  EXPECT_TRUE(ids.count("fullnat/twos/pmtu/tcp"));
+}
+
+TEST(MatrixCells, AnUnknownNameIsRefused) {
+  EXPECT_THROW(cell_named("nat", "rr", "rewrite", "sctp"), std::invalid_argument);
+  EXPECT_THROW(cell_named("nat", "nope", "rewrite", "tcp"), std::invalid_argument);
+  EXPECT_THROW(cell_named("nat", "rr", "nope", "tcp"), std::invalid_argument);
+  EXPECT_THROW(cell_named("lvs", "rr", "rewrite", "tcp"), std::invalid_argument);
+}
+
+TEST(MatrixKinds, SayWhyTheyDoNotApply) {
+  EXPECT_EQ(not_applicable(cell_named("dr", "wlc", "icmp-error", "udp")),
+            "not applicable: real servers answer the client directly in dr");
+  EXPECT_EQ(not_applicable(cell_named("nat", "rr", "pmtu", "tcp")),
+            "not applicable: the tunnel's 20 bytes make PMTU a TUN matter");
+  EXPECT_EQ(not_applicable(cell_named("tun", "rr", "pmtu", "tcp")), "");
+  EXPECT_EQ(not_applicable(cell_named("fullnat", "sh", "icmp-error", "udp")), "");
+}
+
+}  // namespace
+}  // namespace vslab::matrix

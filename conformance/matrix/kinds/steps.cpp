@@ -1,0 +1,33 @@
+#include "matrix/kinds/steps.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace vslab::matrix::kinds {
+
+using namespace std::chrono_literals;
+
+int forwarded(MatrixBed& mb, const Tins::EthernetII& sent, Findings& f, const std::string& what) {
+  mb.bed().client().port->send(sent);
+  int rs = mb.server_reached(sent, 2s);
+  if (rs != 0) return rs;
+  // Nothing matched: show the diff against what a real server did receive, if one did (ARP
+  // and IPv6 are the kernels' own chatter, not the director's forwarding).
+  auto received = [&](int i) {
+    const auto& frames = mb.bed().rs(i).port->captured();
+    return std::any_of(frames.begin(), frames.end(), [](const port::CapturedFrame& c) {
+      return !c.claimed && !check::is_arp_or_ipv6(c.bytes);
+    });
+  };
+  for (int i = 1; i <= 3; ++i)
+    if (received(i)) {
+      f.check(
+          mb.bed().checker().expect_frame(*mb.bed().rs(i).port, mb.at_real_server(sent, i), 10ms),
+          what);
+      return 0;
+    }
+  f.require(false, what + ": no real server received it");
+  return 0;
+}
+
+}  // namespace vslab::matrix::kinds

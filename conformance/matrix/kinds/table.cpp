@@ -1,0 +1,47 @@
+// The matrix's columns: every scenario kind, one line each, in column order. A new kind is its
+// run function in kinds/<name>.cpp (declared below), its line in the table, and its source line
+// in conformance/matrix/CMakeLists.txt.
+#include "matrix/kinds/kind.h"
+
+namespace vslab::matrix {
+
+namespace kinds {
+void rewrite(MatrixBed&, const Cell&, Findings&);
+void scheduler(MatrixBed&, const Cell&, Findings&);
+void connection(MatrixBed&, const Cell&, Findings&);
+void persistence(MatrixBed&, const Cell&, Findings&);
+void weight0(MatrixBed&, const Cell&, Findings&);
+void thresholds(MatrixBed&, const Cell&, Findings&);
+void icmp_error(MatrixBed&, const Cell&, Findings&);
+void unknown_flow(MatrixBed&, const Cell&, Findings&);
+void pmtu(MatrixBed&, const Cell&, Findings&);
+void no_service(MatrixBed&, const Cell&, Findings&);
+}  // namespace kinds
+
+const std::vector<ScenarioKind>& scenario_kinds() {
+  using enum Proto;
+  static const std::vector<Family> ipv4{Family::Ipv4};
+  static const Applicability everywhere;
+  static const Applicability where_replies_pass{
+      {Mode::Nat, Mode::FullNat},
+      {},
+      "not applicable: real servers answer the client directly in {}"};
+  static const Applicability tun_only{
+      {Mode::Tun}, {}, "not applicable: the tunnel's 20 bytes make PMTU a TUN matter"};
+  static const std::vector<ScenarioKind> all{
+      // name, families, protocols, where it runs, what it does
+      {"rewrite", ipv4, {Tcp, Udp, Icmp}, everywhere, kinds::rewrite},
+      {"scheduler", ipv4, {Tcp}, everywhere, kinds::scheduler},
+      {"connection", ipv4, {Tcp}, everywhere, kinds::connection},
+      {"persistence", ipv4, {Tcp}, everywhere, kinds::persistence},
+      {"weight0", ipv4, {Tcp}, everywhere, kinds::weight0},
+      {"thresholds", ipv4, {Tcp}, everywhere, kinds::thresholds},
+      {"icmp-error", ipv4, {Udp}, where_replies_pass, kinds::icmp_error},
+      {"unknown-flow", ipv4, {Tcp}, everywhere, kinds::unknown_flow},
+      {"pmtu", ipv4, {Tcp}, tun_only, kinds::pmtu},
+      {"no-service", ipv4, {Tcp, Udp}, everywhere, kinds::no_service},
+  };
+  return all;
+}
+
+}  // namespace vslab::matrix

@@ -1,0 +1,54 @@
+// The weight0 kind: a server edited to weight 0 keeps its connections and gets no new one,
+// and a removed server none either (spec 4, 8).
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "matrix/kinds/steps.h"
+
+namespace vslab::matrix::kinds {
+
+using namespace std::chrono_literals;
+
+void weight0(MatrixBed& mb, const Cell& c, Findings& f) {
+  auto& bed = mb.bed();
+  bed.restore(mb.rules(Proto::Tcp, c.scheduler, kRoomy));
+  uint16_t cport = mb.next_client_port();
+  auto syn = mb.tcp_from_client(Tins::TCP::SYN, cport);
+  int rs = forwarded(mb, syn, f, "first connection");
+  if (rs == 0) return;
+  const std::string service = "-t", vip = bed.vip() + ":" + std::to_string(mb.vport());
+  std::vector<std::string> edit_args{"-e", service, vip};
+  for (auto& a : mb.server_args(rs)) edit_args.push_back(a);
+  edit_args.insert(edit_args.end(), {"-w", "0"});
+  auto edit = bed.admin(edit_args);
+  if (!f.require(edit.ok(),
+                 fmt::format("vsadm {} refused: {}", fmt::join(edit_args, " "), edit.output)))
+    return;
+  // Spec 8: a weight-0 server keeps its connections and gets no new one.
+  auto ack = mb.tcp_from_client(Tins::TCP::ACK, cport, "", 1001, 1);
+  bed.client().port->send(ack);
+  f.check(bed.checker().expect_frame(*bed.rs(rs).port, mb.at_real_server(ack, rs), 2s),
+          "the quiesced server's own connection");
+  std::vector<Tins::EthernetII> syns;
+  for (int i = 0; i < 4; ++i) {
+    syns.push_back(mb.tcp_from_client(Tins::TCP::SYN, mb.next_client_port(),
+                                      fmt::format("10.10.0.{}", 20 + i)));
+    bed.client().port->send(syns.back());
+  }
+  mb.barrier();
+  for (const auto& s : syns)
+    if (!f.require(mb.server_reached(s, 0ms) != rs,
+                   fmt::format("a new connection reached rs{} at weight 0", rs)))
+      return;
+  // Removed: nothing new reaches it either (spec 4).
+  // -d names the server by address alone (ipvsadm refuses a method there).
+  auto del = bed.admin({"-d", service, vip, "-r", mb.server_args(rs)[1]});
+  if (!f.require(del.ok(), "-d refused: " + del.output)) return;
+  auto s = mb.tcp_from_client(Tins::TCP::SYN, mb.next_client_port(), "10.10.0.30");
+  bed.client().port->send(s);
+  mb.barrier();
+  f.require(mb.server_reached(s, 0ms) != rs,
+            fmt::format("a new connection reached removed rs{}", rs));
+}
+
+}  // namespace vslab::matrix::kinds
