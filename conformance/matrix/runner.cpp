@@ -1,6 +1,5 @@
 #include "matrix/runner.h"
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -8,10 +7,12 @@
 #include <map>
 #include <memory>
 #include <sstream>
+#include <system_error>
 
 #include "matrix/bed.h"
 #include "matrix/report.h"
 #include "matrix/scenarios.h"
+#include "os/child_process.h"
 
 namespace vslab::matrix {
 namespace {
@@ -97,31 +98,33 @@ std::vector<CellResult> run_cells(const std::vector<Cell>& cells, const RunOptio
       shards[std::size_t(worker)].push_back(c);
     }
     std::fflush(nullptr);
-    std::vector<std::pair<pid_t, std::string>> workers;
+    std::vector<std::pair<os::ChildProcess, std::string>> workers;
     for (std::size_t i = 0; i < shards.size(); ++i) {
       if (shards[i].empty()) continue;
       std::string file =
           "/tmp/vslab-conform-" + std::to_string(getpid()) + "-" + std::to_string(i) + ".json";
-      pid_t pid = fork();
-      if (pid < 0) throw std::runtime_error("fork failed");
-      if (pid == 0) {
-        int status = 0;
-        try {
-          auto mine = run_here(shards[i], options, nullptr);
-          std::ofstream(file) << to_json(mine).dump(-1, ' ', false,
-                                                    nlohmann::json::error_handler_t::replace);
-        } catch (...) {
-          status = 1;
-        }
-        std::fflush(nullptr);
-        _exit(status);
+      os::ChildProcess worker;
+      try {
+        worker = os::ChildProcess::fork_running([&] {
+          int status = 0;
+          try {
+            auto mine = run_here(shards[i], options, nullptr);
+            std::ofstream(file) << to_json(mine).dump(-1, ' ', false,
+                                                      nlohmann::json::error_handler_t::replace);
+          } catch (...) {
+            status = 1;
+          }
+          std::fflush(nullptr);
+          return status;
+        });
+      } catch (const std::system_error&) {
+        throw std::runtime_error("fork failed");
       }
-      workers.emplace_back(pid, file);
+      workers.emplace_back(std::move(worker), file);
     }
     std::map<std::string, CellResult> by_id;
-    for (const auto& [pid, file] : workers) {
-      int status = 0;
-      waitpid(pid, &status, 0);
+    for (auto& [worker, file] : workers) {
+      worker.wait();
       std::ifstream in(file);
       std::stringstream text;
       text << in.rdbuf();

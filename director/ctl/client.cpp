@@ -3,7 +3,6 @@
 
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -11,26 +10,14 @@
 
 #include "ctl/protocol.h"
 #include "ctl/result.h"
+#include "os/unique_fd.h"
+#include "os/whole_io.h"
 
 namespace vsd::ctl {
 namespace {
 
 // Long enough for a restore of a large table, short enough that a wedged vsd is noticed.
 constexpr int kAnswerTimeoutSeconds = 60;
-
-class Socket {
- public:
-  Socket() : fd_(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) {}
-  ~Socket() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Socket(const Socket&) = delete;
-  Socket& operator=(const Socket&) = delete;
-  int fd() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 Reply failed(const std::string& message) {
   return Reply{kExitUsage, "", message, nullptr};
@@ -45,22 +32,11 @@ Reply unreachable(const std::string& path, int error) {
   return failed("vsadm: cannot reach vsd at " + path + ": " + why + "; is vsd running?");
 }
 
-bool send_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
 // Reads the response line; false with errno set when the read fails.
 bool receive_line(int fd, std::string& line) {
   char buffer[4096];
   for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
+    const ssize_t n = vslab::os::read_some(fd, buffer, sizeof buffer);
     if (n < 0) return false;
     if (n == 0) return true;
     line.append(buffer, static_cast<std::size_t>(n));
@@ -101,20 +77,20 @@ Reply send_request(const std::string& socket_path, const nlohmann::json& request
   }
   std::memcpy(address.sun_path, socket_path.data(), socket_path.size());
 
-  Socket socket;
-  if (socket.fd() < 0) return failed(std::string("vsadm: socket: ") + std::strerror(errno));
-  if (::connect(socket.fd(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+  const vslab::os::UniqueFd socket(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!socket) return failed(std::string("vsadm: socket: ") + std::strerror(errno));
+  if (::connect(socket.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
     return unreachable(socket_path, errno);
   }
   const timeval timeout{kAnswerTimeoutSeconds, 0};
-  ::setsockopt(socket.fd(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  ::setsockopt(socket.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
 
-  if (!send_all(socket.fd(), dump_json(request) + "\n")) {
+  if (!vslab::os::send_all(socket.get(), dump_json(request) + "\n")) {
     return failed("vsadm: sending to vsd at " + socket_path + ": " + std::strerror(errno));
   }
-  ::shutdown(socket.fd(), SHUT_WR);  // one request per connection
+  ::shutdown(socket.get(), SHUT_WR);  // one request per connection
   std::string line;
-  if (!receive_line(socket.fd(), line)) {
+  if (!receive_line(socket.get(), line)) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       return failed("vsadm: no answer from vsd at " + socket_path + " within " +
                     std::to_string(kAnswerTimeoutSeconds) + " s");

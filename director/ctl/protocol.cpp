@@ -11,6 +11,7 @@
 #include "ctl/apply.h"
 #include "ctl/command.h"
 #include "ctl/format.h"
+#include "os/whole_io.h"
 
 using nlohmann::json;
 
@@ -478,16 +479,6 @@ json respond(std::string_view line, ControlTarget& target) {
   return bad_request("unknown op '" + op + "'");
 }
 
-bool write_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
 }  // namespace
 
 std::string dump_json(const json& j) {
@@ -509,8 +500,7 @@ void serve_connection(int fd, ControlTarget& target) {
   char buffer[4096];
   bool complete = false;
   while (!complete && request.size() <= kMaxRequestBytes) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
+    const ssize_t n = vslab::os::read_some(fd, buffer, sizeof buffer);
     if (n <= 0) break;
     request.append(buffer, static_cast<std::size_t>(n));
     complete = request.find('\n') != std::string::npos;
@@ -522,7 +512,7 @@ void serve_connection(int fd, ControlTarget& target) {
   } else {
     answer = handle_request(request.substr(0, request.find('\n')), target);
   }
-  write_all(fd, answer + "\n");
+  vslab::os::send_all(fd, answer + "\n");
 }
 
 json apply_request(const std::vector<std::string>& argv) {

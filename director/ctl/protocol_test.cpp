@@ -14,6 +14,8 @@
 
 #include "ctl/client.h"
 #include "ctl/command.h"
+#include "os/unique_fd.h"
+#include "os/whole_io.h"
 
 namespace vsd::ctl {
 namespace {
@@ -320,26 +322,25 @@ class SocketPair : public testing::Test {
 
   // Listens on path_ and serves `connections` requests on a thread.
   std::thread serve(ControlTarget& target, int connections) {
-    listener_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    listener_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
     path_.copy(address.sun_path, sizeof address.sun_path - 1);
-    EXPECT_EQ(::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-    EXPECT_EQ(::listen(listener_, 4), 0);
+    EXPECT_EQ(::bind(listener_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    EXPECT_EQ(::listen(listener_.get(), 4), 0);
     return std::thread([this, &target, connections] {
       for (int i = 0; i < connections; ++i) {
-        const int client = ::accept(listener_, nullptr, nullptr);
-        if (client < 0) return;
-        serve_connection(client, target);
-        ::close(client);
+        const vslab::os::UniqueFd client(::accept(listener_.get(), nullptr, nullptr));
+        if (!client) return;
+        serve_connection(client.get(), target);
       }
-      ::close(listener_);
+      listener_.reset();
     });
   }
 
   std::filesystem::path dir_;
   std::string path_;
-  int listener_ = -1;
+  vslab::os::UniqueFd listener_;
 };
 
 TEST_F(SocketPair, ClientGetsTheDaemonsAnswer) {
@@ -403,20 +404,17 @@ TEST_F(SocketPair, OverlongPathIsRejected) {
 }
 
 TEST_F(SocketPair, GarbageFromTheDaemonIsABadResponse) {
-  const int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  vslab::os::UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   path_.copy(address.sun_path, sizeof address.sun_path - 1);
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  ASSERT_EQ(::listen(listener, 1), 0);
-  std::thread server([listener] {
-    const int client = ::accept(listener, nullptr, nullptr);
+  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(listener.get(), 1), 0);
+  std::thread server([listener = std::move(listener)] {
+    const vslab::os::UniqueFd client(::accept(listener.get(), nullptr, nullptr));
     char request[4096];
-    (void)!::read(client, request, sizeof request);  // as a daemon would, before answering
-    const char garbage[] = "hello\n";
-    (void)!::write(client, garbage, sizeof garbage - 1);
-    ::close(client);
-    ::close(listener);
+    (void)!::read(client.get(), request, sizeof request);  // as a daemon would, before answering
+    vslab::os::write_all(client.get(), "hello\n");
   });
   Reply reply = send_request(path_, state_request());
   server.join();

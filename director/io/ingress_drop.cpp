@@ -2,40 +2,37 @@
 
 #include <fcntl.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <stdexcept>
+#include <system_error>
+
+#include "os/child_process.h"
+#include "os/unique_fd.h"
+#include "os/whole_io.h"
 
 namespace vsd {
 namespace {
 
 // Runs nft with the script on its standard input; returns its exit status and output.
 int run_nft(const std::string& script, std::string& output) {
-  int in[2], out[2];
-  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) return -1;
-  pid_t pid = fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    dup2(in[0], STDIN_FILENO);
-    dup2(out[1], STDOUT_FILENO);
-    dup2(out[1], STDERR_FILENO);
-    execlp("nft", "nft", "-f", "-", nullptr);
-    dprintf(STDERR_FILENO, "nft: %s\n", std::strerror(errno));
-    _exit(127);
+  try {
+    auto in = vslab::os::make_pipe(O_CLOEXEC);
+    auto out = vslab::os::make_pipe(O_CLOEXEC);
+    vslab::os::SpawnOptions options;
+    options.stdin_fd = in.first.get();
+    options.stdout_fd = out.second.get();
+    options.stderr_fd = out.second.get();
+    auto nft = vslab::os::ChildProcess::spawn({"nft", "-f", "-"}, options);
+    in.first.reset();
+    out.second.reset();
+    vslab::os::write_all(in.second.get(), script);
+    in.second.reset();
+    vslab::os::read_to_end(out.first.get(), output);
+    const int status = nft.wait();
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  } catch (const std::system_error&) {
+    return -1;  // no pipe or no fork
   }
-  close(in[0]);
-  close(out[1]);
-  [[maybe_unused]] auto written = write(in[1], script.data(), script.size());
-  close(in[1]);
-  char buf[1024];
-  ssize_t n;
-  while ((n = read(out[0], buf, sizeof buf)) > 0) output.append(buf, static_cast<size_t>(n));
-  close(out[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 }  // namespace

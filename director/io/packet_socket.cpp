@@ -14,6 +14,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "io/rx_ring.h"
 #include "io/vnet_header.h"
 
 namespace vsd {
@@ -38,57 +39,31 @@ uint32_t tx_slot_size_for(uint32_t mtu) {
   return size;
 }
 
-void bind_to(int fd, int ifindex, const std::string& ifname) {
-  sockaddr_ll addr{};
-  addr.sll_family = AF_PACKET;
-  addr.sll_protocol = htons(ETH_P_ALL);
-  addr.sll_ifindex = ifindex;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) fail(ifname, "bind");
-}
-
 }  // namespace
 
 PacketSocket::PacketSocket(const std::string& ifname, uint32_t mtu) : ifname_(ifname), mtu_(mtu) {
   ifindex_ = static_cast<int>(if_nametoindex(ifname.c_str()));
   if (ifindex_ == 0) fail(ifname, "if_nametoindex");
 
-  rx_fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
-  if (rx_fd_ < 0) fail(ifname, "socket");
-  int version = TPACKET_V3;
-  if (setsockopt(rx_fd_, SOL_PACKET, PACKET_VERSION, &version, sizeof version) != 0)
-    fail(ifname, "PACKET_VERSION 3");
-  int one = 1;
-  // Frames this host sends (our own TX ring included) are not ours to forward.
-  if (setsockopt(rx_fd_, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) != 0)
-    fail(ifname, "PACKET_IGNORE_OUTGOING");
-  tpacket_req3 rx{};
-  rx.tp_block_size = kRxBlockBytes;
-  rx.tp_block_nr = kRxBlockCount;
-  rx.tp_frame_size = 2048;
-  rx.tp_frame_nr = kRxBlockBytes / 2048 * kRxBlockCount;
-  rx.tp_retire_blk_tov = kRxRetireMs;
-  if (setsockopt(rx_fd_, SOL_PACKET, PACKET_RX_RING, &rx, sizeof rx) != 0)
-    fail(ifname, "PACKET_RX_RING");
+  rx_ = open_rx_ring(ifindex_, RxRingShape{kRxBlockBytes, kRxBlockCount, kRxRetireMs},
+                     "port " + ifname);
   rx_block_size_ = kRxBlockBytes;
   rx_block_count_ = kRxBlockCount;
-  rx_map_size_ = std::size_t(kRxBlockBytes) * kRxBlockCount;
-  void* map = mmap(nullptr, rx_map_size_, PROT_READ | PROT_WRITE, MAP_SHARED, rx_fd_, 0);
-  if (map == MAP_FAILED) fail(ifname, "mmap RX ring");
-  rx_map_ = static_cast<uint8_t*>(map);
-  bind_to(rx_fd_, ifindex_, ifname);
+  rx_map_ = rx_.ring.data();
 
-  tx_fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-  if (tx_fd_ < 0) fail(ifname, "socket (TX)");
-  version = TPACKET_V2;
-  if (setsockopt(tx_fd_, SOL_PACKET, PACKET_VERSION, &version, sizeof version) != 0)
+  tx_fd_.reset(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
+  if (!tx_fd_) fail(ifname, "socket (TX)");
+  int version = TPACKET_V2;
+  int one = 1;
+  if (setsockopt(tx_fd_.get(), SOL_PACKET, PACKET_VERSION, &version, sizeof version) != 0)
     fail(ifname, "PACKET_VERSION 2");
   // Straight to the driver: no qdisc on veth buys nothing but cycles.
-  if (setsockopt(tx_fd_, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) != 0)
+  if (setsockopt(tx_fd_.get(), SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) != 0)
     fail(ifname, "PACKET_QDISC_BYPASS");
   // A frame the kernel refuses is dropped instead of blocking its slot for ever.
-  if (setsockopt(tx_fd_, SOL_PACKET, PACKET_LOSS, &one, sizeof one) != 0)
+  if (setsockopt(tx_fd_.get(), SOL_PACKET, PACKET_LOSS, &one, sizeof one) != 0)
     fail(ifname, "PACKET_LOSS");
-  if (setsockopt(tx_fd_, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) == 0)
+  if (setsockopt(tx_fd_.get(), SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) == 0)
     tx_vnet_bytes_ = kVnetHeaderBytes;
   tx_frame_size_ = tx_slot_size_for(mtu);
   tx_frame_count_ = kTxFrameCount;
@@ -97,28 +72,30 @@ PacketSocket::PacketSocket(const std::string& ifname, uint32_t mtu) : ifname_(if
   tx.tp_frame_nr = tx_frame_count_;
   tx.tp_block_size = std::max<uint32_t>(tx_frame_size_, 1u << 16);
   tx.tp_block_nr = tx_frame_size_ * tx_frame_count_ / tx.tp_block_size;
-  if (setsockopt(tx_fd_, SOL_PACKET, PACKET_TX_RING, &tx, sizeof tx) != 0)
+  if (setsockopt(tx_fd_.get(), SOL_PACKET, PACKET_TX_RING, &tx, sizeof tx) != 0)
     fail(ifname, "PACKET_TX_RING");
-  tx_map_size_ = std::size_t(tx.tp_block_size) * tx.tp_block_nr;
-  map = mmap(nullptr, tx_map_size_, PROT_READ | PROT_WRITE, MAP_SHARED, tx_fd_, 0);
-  if (map == MAP_FAILED) fail(ifname, "mmap TX ring");
-  tx_map_ = static_cast<uint8_t*>(map);
+  tx_ring_ =
+      vslab::os::MemoryMap::shared(tx_fd_.get(), std::size_t(tx.tp_block_size) * tx.tp_block_nr);
+  if (!tx_ring_.data()) fail(ifname, "mmap TX ring");
+  tx_map_ = tx_ring_.data();
   sockaddr_ll addr{};
   addr.sll_family = AF_PACKET;
   addr.sll_ifindex = ifindex_;
-  if (bind(tx_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) fail(ifname, "bind TX");
+  if (bind(tx_fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    fail(ifname, "bind TX");
 
   ifreq req{};
   std::strncpy(req.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
-  if (ioctl(tx_fd_, SIOCGIFHWADDR, &req) != 0) fail(ifname, "SIOCGIFHWADDR");
+  if (ioctl(tx_fd_.get(), SIOCGIFHWADDR, &req) != 0) fail(ifname, "SIOCGIFHWADDR");
   std::memcpy(mac_.bytes.data(), req.ifr_hwaddr.sa_data, 6);
 }
 
 PacketSocket::~PacketSocket() {
-  if (rx_map_) munmap(rx_map_, rx_map_size_);
-  if (tx_map_) munmap(tx_map_, tx_map_size_);
-  if (rx_fd_ >= 0) close(rx_fd_);
-  if (tx_fd_ >= 0) close(tx_fd_);
+  // Both rings unmapped, then both sockets closed.
+  rx_.ring.reset();
+  tx_ring_.reset();
+  rx_.fd.reset();
+  tx_fd_.reset();
 }
 
 uint8_t* PacketSocket::ready_block() {
@@ -174,7 +151,7 @@ bool PacketSocket::queue(std::span<const uint8_t> frame) {
 void PacketSocket::flush() {
   if (tx_pending_ == 0) return;
   // Blocking send: returns when the kernel has walked the ring; on veth that is immediate.
-  if (send(tx_fd_, nullptr, 0, 0) >= 0) tx_pending_ = 0;
+  if (send(tx_fd_.get(), nullptr, 0, 0) >= 0) tx_pending_ = 0;
 }
 
 }  // namespace vsd

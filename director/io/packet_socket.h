@@ -9,6 +9,7 @@
 #include <string>
 
 #include "io/port.h"
+#include "io/rx_ring.h"
 #include "net/addr.h"
 
 namespace vsd {
@@ -29,7 +30,7 @@ class PacketSocket {
   int ifindex() const { return ifindex_; }
   Mac mac() const { return mac_; }
   uint32_t mtu() const { return mtu_; }
-  int rx_fd() const { return rx_fd_; }
+  int rx_fd() const { return rx_.fd.get(); }
 
   // Calls on_frame(std::span<uint8_t>, bool vlan_tagged) for every frame of the oldest ready
   // block (a tag arrives as metadata, not in the bytes), then hands the block back to the
@@ -67,12 +68,13 @@ class PacketSocket {
   int ifindex_ = 0;
   Mac mac_;
   uint32_t mtu_ = 1500;
-  int rx_fd_ = -1, tx_fd_ = -1;
+  RxRingSocket rx_;
+  vslab::os::UniqueFd tx_fd_;
+  vslab::os::MemoryMap tx_ring_;
+  // rx_.ring's and tx_ring_'s memory, as the per-packet code reads it.
   uint8_t* rx_map_ = nullptr;
-  std::size_t rx_map_size_ = 0;
   uint32_t rx_block_size_ = 0, rx_block_count_ = 0, rx_block_ = 0;
   uint8_t* tx_map_ = nullptr;
-  std::size_t tx_map_size_ = 0;
   uint32_t tx_frame_size_ = 0, tx_frame_count_ = 0, tx_slot_ = 0;
   uint32_t tx_pending_ = 0;
   // Each TX slot starts with a virtio_net_hdr whose hdr_len covers the frame, so the kernel

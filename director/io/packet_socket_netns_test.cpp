@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "io/packet_socket.h"
+#include "os/unique_fd.h"
 #include "topology/live.h"
 #include "topology/parse.h"
 
@@ -30,19 +31,13 @@ class Sender {
  public:
   explicit Sender(const std::string& netns) {
     topo::NetnsGuard in(netns);
-    fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+    fd_.reset(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
     sockaddr_ll addr{};
     addr.sll_family = AF_PACKET;
     addr.sll_ifindex = static_cast<int>(if_nametoindex("eth0"));
-    if (fd_ >= 0 && bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      close(fd_);
-      fd_ = -1;
-    }
+    if (fd_ && bind(fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) fd_.reset();
   }
-  ~Sender() {
-    if (fd_ >= 0) close(fd_);
-  }
-  bool ok() const { return fd_ >= 0; }
+  bool ok() const { return fd_.valid(); }
   bool send_numbered(uint32_t n) {
     std::vector<uint8_t> frame(kFrameBytes, 0);
     for (int i = 0; i < 6; ++i) frame[i] = 0xff;  // broadcast: the router's port takes it
@@ -50,11 +45,11 @@ class Sender {
     frame[12] = kLocalExperimentalType >> 8;
     frame[13] = kLocalExperimentalType & 0xff;
     for (int i = 0; i < 4; ++i) frame[14 + i] = uint8_t(n >> (24 - 8 * i));
-    return send(fd_, frame.data(), frame.size(), 0) == ssize_t(frame.size());
+    return send(fd_.get(), frame.data(), frame.size(), 0) == ssize_t(frame.size());
   }
 
  private:
-  int fd_ = -1;
+  vslab::os::UniqueFd fd_;
 };
 
 uint32_t number_of(std::span<const uint8_t> frame) {

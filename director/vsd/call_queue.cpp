@@ -11,12 +11,11 @@
 namespace vsd {
 
 CallQueue::CallQueue() : event_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-  if (event_fd_ < 0) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
+  if (!event_fd_) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
 }
 
 CallQueue::~CallQueue() {
   close();
-  ::close(event_fd_);
 }
 
 bool CallQueue::call(const std::function<void()>& fn) {
@@ -27,7 +26,7 @@ bool CallQueue::call(const std::function<void()>& fn) {
   pending_.push_back({&fn, &error, ticket});
   const uint64_t one = 1;
   // The counter only wakes the poller; a failed write means it is already non-zero.
-  [[maybe_unused]] auto ignored = write(event_fd_, &one, sizeof one);
+  [[maybe_unused]] auto ignored = write(event_fd_.get(), &one, sizeof one);
   done_.wait(lock, [&] { return finished_through_ > ticket || closed_; });
   if (finished_through_ <= ticket) return false;
   if (error) std::rethrow_exception(error);
@@ -36,7 +35,7 @@ bool CallQueue::call(const std::function<void()>& fn) {
 
 void CallQueue::run_pending() {
   uint64_t count;
-  [[maybe_unused]] auto ignored = read(event_fd_, &count, sizeof count);
+  [[maybe_unused]] auto ignored = read(event_fd_.get(), &count, sizeof count);
   std::vector<Pending> batch;
   {
     std::lock_guard lock(mutex_);

@@ -11,6 +11,8 @@
 #include <mutex>
 #include <vector>
 
+#include "os/unique_fd.h"
+
 namespace vsd {
 
 class CallQueue {
@@ -21,7 +23,7 @@ class CallQueue {
   CallQueue& operator=(const CallQueue&) = delete;
 
   // Readable while calls are waiting: the owning thread polls it with its ports.
-  int fd() const { return event_fd_; }
+  int fd() const { return event_fd_.get(); }
 
   // From any other thread: runs fn on the owning thread at its next run_pending() and returns
   // true once it has run; false, without running it, when the queue is closed. An exception
@@ -39,7 +41,7 @@ class CallQueue {
     std::exception_ptr* error;
     uint64_t ticket;
   };
-  int event_fd_ = -1;
+  vslab::os::UniqueFd event_fd_;
   std::mutex mutex_;
   std::condition_variable done_;
   std::vector<Pending> pending_;

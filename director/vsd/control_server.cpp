@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "ctl/protocol.h"
+#include "os/whole_io.h"
 #include "vsd/log.h"
 
 namespace vsd {
@@ -29,39 +30,39 @@ ControlServer::ControlServer(std::string path, Handler handler)
   std::error_code ec;
   auto dir = std::filesystem::path(path_).parent_path();
   if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-  listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (listen_fd_ < 0 || stop_fd_ < 0)
+  listen_fd_.reset(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  stop_fd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!listen_fd_ || !stop_fd_)
     throw std::runtime_error(std::string("control socket: ") + std::strerror(errno));
   unlink(path_.c_str());  // a socket left by a killed vsd
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, path_.c_str(), path_.size());
   // Root only from the first moment: the umask applies to the socket bind creates.
   mode_t old_mask = umask(0177);
-  int rc = bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  int rc = bind(listen_fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   int err = errno;
   umask(old_mask);
-  if (rc != 0 || listen(listen_fd_, 16) != 0)
+  if (rc != 0 || listen(listen_fd_.get(), 16) != 0)
     throw std::runtime_error("control socket " + path_ + ": " + std::strerror(rc ? err : errno));
   thread_ = std::thread([this] { serve(); });
 }
 
 ControlServer::~ControlServer() {
   stop();
-  close(listen_fd_);
-  close(stop_fd_);
+  listen_fd_.reset();
+  stop_fd_.reset();
   unlink(path_.c_str());
 }
 
 void ControlServer::stop() {
   if (!thread_.joinable()) return;
   const uint64_t one = 1;
-  [[maybe_unused]] auto ignored = write(stop_fd_, &one, sizeof one);
+  [[maybe_unused]] auto ignored = write(stop_fd_.get(), &one, sizeof one);
   thread_.join();
 }
 
 void ControlServer::serve() {
-  pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+  pollfd fds[2] = {{listen_fd_.get(), POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}};
   for (;;) {
     if (poll(fds, 2, -1) < 0 && errno != EINTR) {
       log_error(std::string("vsd: control socket poll: ") + std::strerror(errno));
@@ -69,10 +70,9 @@ void ControlServer::serve() {
     }
     if (fds[1].revents & POLLIN) return;
     if (!(fds[0].revents & POLLIN)) continue;
-    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
-    serve_client(fd);
-    close(fd);
+    const vslab::os::UniqueFd client(accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!client) continue;
+    serve_client(client.get());
   }
 }
 
@@ -82,8 +82,7 @@ void ControlServer::serve_client(int fd) {
   std::string request;
   char buf[65536];
   while (request.find('\n') == std::string::npos && request.size() <= ctl::kMaxRequestBytes) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
+    ssize_t n = vslab::os::read_some(fd, buf, sizeof buf);
     if (n <= 0) break;
     request.append(buf, static_cast<size_t>(n));
   }
@@ -98,13 +97,7 @@ void ControlServer::serve_client(int fd) {
     response = handler_(request.substr(0, request.find('\n')));
   }
   response += "\n";
-  std::size_t sent = 0;
-  while (sent < response.size()) {
-    ssize_t n = send(fd, response.data() + sent, response.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    sent += static_cast<size_t>(n);
-  }
+  vslab::os::send_all(fd, response);
 }
 
 }  // namespace vsd

@@ -8,6 +8,8 @@
 #include <string>
 #include <thread>
 
+#include "os/unique_fd.h"
+
 namespace vsd {
 
 class ControlServer {
@@ -31,8 +33,8 @@ class ControlServer {
 
   std::string path_;
   Handler handler_;
-  int listen_fd_ = -1;
-  int stop_fd_ = -1;
+  vslab::os::UniqueFd listen_fd_;
+  vslab::os::UniqueFd stop_fd_;
   std::thread thread_;
 };
 

@@ -13,6 +13,8 @@
 
 #include "frames/frame_builder.h"
 #include "nat_bed.h"
+#include "os/unique_fd.h"
+#include "os/whole_io.h"
 #include "port/port.h"
 
 namespace vsd {
@@ -25,19 +27,18 @@ using namespace std::chrono_literals;
 class StalledClient {
  public:
   explicit StalledClient(const std::string& path) {
-    fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    fd_.reset(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    connected_ = connect(fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     const char half[] = R"({"version":1,"op":)";
-    connected_ = connected_ && write(fd_, half, sizeof half - 1) == ssize_t(sizeof half - 1);
+    connected_ = connected_ && os::write_all(fd_.get(), std::string_view(half, sizeof half - 1));
   }
-  ~StalledClient() { close(fd_); }
   bool connected() const { return connected_; }
 
  private:
-  int fd_ = -1;
+  os::UniqueFd fd_;
   bool connected_ = false;
 };
 

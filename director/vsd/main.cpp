@@ -21,6 +21,7 @@
 #include "io/ingress_drop.h"
 #include "io/packet_socket.h"
 #include "io/routes.h"
+#include "os/unique_fd.h"
 #include "vsd/call_queue.h"
 #include "vsd/control_bridge.h"
 #include "vsd/control_server.h"
@@ -31,22 +32,20 @@
 namespace {
 
 uint32_t interface_mtu(const std::string& ifname) {
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  const vslab::os::UniqueFd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   ifreq req{};
   std::strncpy(req.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
-  int rc = ioctl(fd, SIOCGIFMTU, &req);
-  close(fd);
+  int rc = ioctl(fd.get(), SIOCGIFMTU, &req);
   if (rc != 0) throw std::runtime_error("port " + ifname + ": " + std::strerror(errno));
   return static_cast<uint32_t>(req.ifr_mtu);
 }
 
 void enter_netns(const std::string& name) {
   std::string path = "/run/netns/" + name;
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || setns(fd, CLONE_NEWNET) != 0)
+  const vslab::os::UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd || setns(fd.get(), CLONE_NEWNET) != 0)
     throw std::runtime_error("cannot enter network namespace " + name + ": " +
                              std::strerror(errno));
-  close(fd);
 }
 
 int signal_fd() {

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -44,23 +43,18 @@ void BuiltinDut::start(const topo::LiveTopology& topology) {
   argv.insert(argv.end(), vsd_args_.begin(), vsd_args_.end());
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  output_fd_.reset(out[0]);
+  os::UniqueFd output_end(out[1]);
   log_path_ = (run_dir / "vsd.log").string();
-  int log_fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (log_fd < 0) throw std::runtime_error("cannot create " + log_path_);
-  pid_ = fork();
-  if (pid_ == 0) {
-    // stdout carries only the ready line; the log goes to a file nobody has to drain.
-    dup2(out[1], STDOUT_FILENO);
-    dup2(log_fd, STDERR_FILENO);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  close(out[1]);
-  close(log_fd);
-  output_fd_ = out[0];
+  os::UniqueFd log_fd(open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!log_fd) throw std::runtime_error("cannot create " + log_path_);
+  // stdout carries only the ready line; the log goes to a file nobody has to drain.
+  os::SpawnOptions options;
+  options.stdout_fd = output_end.get();
+  options.stderr_fd = log_fd.get();
+  vsd_process_ = os::ChildProcess::spawn(argv, options);
+  output_end.reset();  // vsd's end: its exit is then an end of file here
+  log_fd.reset();
 
   // Ready is a line vsd prints once its ports and control socket are open.
   ready_line_.clear();  // a restart waits for the new vsd's line
@@ -68,16 +62,15 @@ void BuiltinDut::start(const topo::LiveTopology& topology) {
   while (ready_line_.find("vsd: ready") == std::string::npos) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    pollfd pfd{output_fd_, POLLIN, 0};
+    pollfd pfd{output_fd_.get(), POLLIN, 0};
     if (left.count() <= 0 || poll(&pfd, 1, static_cast<int>(left.count())) <= 0)
       throw std::runtime_error("vsd did not become ready within 10 s:\n" + log());
     char buf[1024];
-    ssize_t n = read(output_fd_, buf, sizeof buf);
+    ssize_t n = read(output_fd_.get(), buf, sizeof buf);
     if (n <= 0) throw std::runtime_error("vsd exited before it was ready:\n" + log());
     ready_line_.append(buf, static_cast<size_t>(n));
   }
-  close(output_fd_);
-  output_fd_ = -1;
+  output_fd_.reset();
 }
 
 Result BuiltinDut::restore(const std::string& rules) {
@@ -91,16 +84,8 @@ Result BuiltinDut::admin(const std::vector<std::string>& args) {
 }
 
 void BuiltinDut::stop() {
-  if (pid_ > 0) {
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-  if (output_fd_ >= 0) {
-    close(output_fd_);
-    output_fd_ = -1;
-  }
+  vsd_process_.stop(SIGTERM);
+  output_fd_.reset();
 }
 
 std::string BuiltinDut::log() const {

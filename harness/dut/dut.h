@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "os/child_process.h"
+#include "os/unique_fd.h"
 #include "topology/live.h"
 
 namespace vslab::dut {
@@ -77,8 +79,8 @@ class BuiltinDut final : public Dut {
   std::string vsd_, vsadm_;
   std::vector<std::string> vsd_args_;
   std::string netns_, socket_;
-  int pid_ = -1;
-  int output_fd_ = -1;
+  os::ChildProcess vsd_process_;
+  os::UniqueFd output_fd_;
   std::string log_path_;
   std::string ready_line_;
 };

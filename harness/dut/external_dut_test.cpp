@@ -4,6 +4,7 @@
 // topologies/nat.toml comes up around those interfaces, rules go in through the config's command
 // templates, and a client's SYN must reach a real server rewritten. Afterwards the interfaces are
 // back as they were, also when the run's owner was killed and gc cleaned up.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +22,8 @@
 #include "dut/schedulers.h"
 #include "expect/expectation.h"
 #include "frames/frame_builder.h"
+#include "os/child_process.h"
+#include "os/unique_fd.h"
 #include "port/port.h"
 #include "topology/handover.h"
 #include "topology/live.h"
@@ -136,28 +139,26 @@ TEST_F(ExternalDutWithHandStartedVsd, ForwardsAClientSynToARealServerRewritten) 
 }
 
 TEST_F(ExternalDutWithHandStartedVsd, GcGivesThePortsBackAfterTheOwnerWasKilled) {
-  int ready[2];
-  ASSERT_EQ(pipe(ready), 0);
-  pid_t owner = fork();
-  if (owner == 0) {
+  auto ready = os::make_pipe(O_CLOEXEC);
+  const int tell = ready.second.get();
+  auto owner = os::ChildProcess::fork_running([&] {
     // A run that dies with its topology up: no destructor, no teardown.
     char said = 'f';
     try {
       topo::LiveTopology live(topology_, dut_->bring_up_options());
       said = 'u';
-      [[maybe_unused]] auto n = write(ready[1], &said, 1);
+      [[maybe_unused]] auto n = write(tell, &said, 1);
       raise(SIGKILL);
     } catch (...) {
     }
-    [[maybe_unused]] auto n = write(ready[1], &said, 1);
-    _exit(1);
-  }
-  close(ready[1]);
+    [[maybe_unused]] auto n = write(tell, &said, 1);
+    return 1;
+  });
+  const pid_t owner_pid = owner.pid();
+  ready.second.reset();
   char said = 0;
-  ASSERT_EQ(read(ready[0], &said, 1), 1);
-  close(ready[0]);
-  int status = 0;
-  waitpid(owner, &status, 0);
+  ASSERT_EQ(read(ready.first.get(), &said, 1), 1);
+  owner.wait();
   ASSERT_EQ(said, 'u') << "the topology did not come up in the child";
   EXPECT_FALSE(topo::read_link_state(outside_)) << "still lent to the dead run's namespace";
 
@@ -166,7 +167,7 @@ TEST_F(ExternalDutWithHandStartedVsd, GcGivesThePortsBackAfterTheOwnerWasKilled)
   for (const auto& e : errors) ADD_FAILURE() << "gc: " << e;
   expect_ports_given_back();
   for (const auto& run : topo::list_runs())
-    EXPECT_NE(run.record.owner_pid, owner) << "run " << run.record.prefix << " left behind";
+    EXPECT_NE(run.record.owner_pid, owner_pid) << "run " << run.record.prefix << " left behind";
 }
 
 TEST_F(ExternalDutWithHandStartedVsd, RefusesAPortThatIsNotHereBeforeChangingAnything) {

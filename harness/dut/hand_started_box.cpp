@@ -3,8 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -12,11 +10,13 @@
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <system_error>
 #include <vector>
 
 #include <fmt/core.h>
 
 #include "dut/schedulers.h"
+#include "os/unique_fd.h"
 #include "topology/handover.h"
 #include "topology/netns.h"
 #include "topology/script.h"
@@ -126,11 +126,7 @@ std::string HandStartedBox::log() const {
 }
 
 bool HandStartedBox::vsd_running() const {
-  if (vsd_pid_ <= 0) return false;
-  siginfo_t info{};
-  // WNOWAIT: looks without reaping, so the destructor still waits for it.
-  if (waitid(P_PID, id_t(vsd_pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0) return false;
-  return info.si_pid == 0;
+  return vsd_process_.owns() && !vsd_process_.has_exited();
 }
 
 void HandStartedBox::build(const topo::Node& director) {
@@ -188,62 +184,44 @@ void HandStartedBox::start_vsd(const topo::Node& director) {
   for (const auto& iface : director.interfaces) argv.insert(argv.end(), {"--port", iface.name});
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("hand-started box: pipe failed");
+  os::UniqueFd output(out[0]), output_end(out[1]);
   const std::string log_path = dir_ + "/vsd.log";
-  int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (log_fd < 0) {
-    close(out[0]);
-    close(out[1]);
-    throw std::runtime_error("hand-started box: cannot create " + log_path);
-  }
-  const pid_t parent = getpid();
-  vsd_pid_ = fork();
-  if (vsd_pid_ == 0) {
-    // vsd goes with the test, also when the test is killed (ip netns exec execs it in place).
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent) _exit(127);
-    dup2(out[1], STDOUT_FILENO);
-    dup2(log_fd, STDERR_FILENO);
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  close(out[1]);
-  close(log_fd);
-  if (vsd_pid_ < 0) {
-    close(out[0]);
+  os::UniqueFd log_fd(open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!log_fd) throw std::runtime_error("hand-started box: cannot create " + log_path);
+  os::SpawnOptions options;
+  options.stdout_fd = output_end.get();
+  options.stderr_fd = log_fd.get();
+  // vsd goes with the test, also when the test is killed (ip netns exec execs it in place).
+  options.parent_death_signal = SIGTERM;
+  try {
+    vsd_process_ = os::ChildProcess::spawn(argv, options);
+  } catch (const std::system_error&) {
     throw std::runtime_error("hand-started box: fork failed");
   }
+  output_end.reset();
+  log_fd.reset();
   // Ready is a line vsd prints once its ports and control socket are open.
   std::string said;
   auto deadline = std::chrono::steady_clock::now() + 10s;
   while (said.find("vsd: ready") == std::string::npos) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    pollfd pfd{out[0], POLLIN, 0};
+    pollfd pfd{output.get(), POLLIN, 0};
     char buffer[256];
     ssize_t n = 0;
     if (left.count() > 0 && poll(&pfd, 1, int(left.count())) > 0)
-      n = read(out[0], buffer, sizeof buffer);
+      n = read(output.get(), buffer, sizeof buffer);
     if (n <= 0) {
-      close(out[0]);
       throw std::runtime_error("hand-started box: vsd did not say it was ready within 10 s:\n" +
                                log());
     }
     said.append(buffer, size_t(n));
   }
-  close(out[0]);
 }
 
 void HandStartedBox::clean_up() noexcept {
   try {
-    if (vsd_pid_ > 0) {
-      kill(vsd_pid_, SIGTERM);
-      int status = 0;
-      waitpid(vsd_pid_, &status, 0);
-      vsd_pid_ = -1;
-    }
+    vsd_process_.stop(SIGTERM);
     // The veths go with the namespace their box ends are in, wherever the other ends are
     // (still lent to a topology whose owner died, too).
     if (made_netns_) topo::delete_netns(netns_);

@@ -11,6 +11,7 @@
 #include <map>
 #include <string>
 
+#include "os/child_process.h"
 #include "topology/model.h"
 
 namespace vslab::dut {
@@ -56,7 +57,7 @@ class HandStartedBox {
   std::string netns_, dir_;
   std::map<std::string, std::string> ports_;
   bool made_netns_ = false;
-  pid_t vsd_pid_ = -1;
+  os::ChildProcess vsd_process_;
 };
 
 // The external DUT config a person would write for the box: rules and commands through vsadm

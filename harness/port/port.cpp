@@ -43,23 +43,20 @@ Port::Port(const std::string& netns, const std::string& ifname, std::string labe
   if (ifindex_ == 0) throw port_error(label_, fmt::format("no interface {} in {}", ifname, netns));
 
   // Protocol 0: a send-only socket that receives nothing, so it queues no copies.
-  tx_fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-  if (tx_fd_ < 0) throw port_error(label_, fmt::format("AF_PACKET: {}", std::strerror(errno)));
+  tx_fd_.reset(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
+  if (!tx_fd_) throw port_error(label_, fmt::format("AF_PACKET: {}", std::strerror(errno)));
   sockaddr_ll addr{};
   addr.sll_family = AF_PACKET;
   addr.sll_ifindex = ifindex_;
-  if (bind(tx_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(tx_fd_);
+  if (bind(tx_fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
     throw port_error(label_, fmt::format("bind: {}", std::strerror(errno)));
-  }
-  mac_ = read_mac(tx_fd_, ifname);
+  mac_ = read_mac(tx_fd_.get(), ifname);
 
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   pcap_ = pcap_create(ifname.c_str(), errbuf);
   auto fail = [&](const std::string& what) {
     std::string msg = what + (pcap_ ? std::string(": ") + pcap_geterr(pcap_) : "");
     if (pcap_) pcap_close(pcap_);
-    close(tx_fd_);
     return port_error(label_, msg);
   };
   if (!pcap_) throw port_error(label_, std::string("pcap_create: ") + errbuf);
@@ -77,7 +74,6 @@ Port::Port(const std::string& netns, const std::string& ifname, std::string labe
 
 Port::~Port() {
   if (pcap_) pcap_close(pcap_);
-  if (tx_fd_ >= 0) close(tx_fd_);
 }
 
 void Port::send(std::span<const uint8_t> frame) {
@@ -85,7 +81,7 @@ void Port::send(std::span<const uint8_t> frame) {
   // `vslab diff` and `vslab record` order what was received after what was sent.
   Frame record{std::vector<uint8_t>(frame.begin(), frame.end()), {}};
   gettimeofday(&record.timestamp, nullptr);
-  ssize_t n = ::send(tx_fd_, frame.data(), frame.size(), 0);
+  ssize_t n = ::send(tx_fd_.get(), frame.data(), frame.size(), 0);
   if (n != static_cast<ssize_t>(frame.size()))
     throw port_error(label_, fmt::format("send of {} bytes: {}", frame.size(),
                                          n < 0 ? std::strerror(errno) : "short write"));

@@ -14,6 +14,7 @@
 
 #include <tins/pdu.h>
 
+#include "os/unique_fd.h"
 #include "port/pcap_file.h"
 
 namespace vslab::port {
@@ -56,7 +57,7 @@ class Port {
   std::string label_;
   std::string ifname_;
   std::string mac_;
-  int tx_fd_ = -1;
+  os::UniqueFd tx_fd_;  // closed after pcap_ (the destructor closes that)
   int ifindex_ = 0;
   pcap_t* pcap_ = nullptr;
   int pcap_fd_ = -1;

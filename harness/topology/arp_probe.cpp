@@ -16,6 +16,7 @@
 
 #include <fmt/core.h>
 
+#include "os/unique_fd.h"
 #include "topology/netns.h"
 
 namespace vslab::topo {
@@ -24,20 +25,6 @@ namespace {
 constexpr std::size_t kArpFrameLength = 14 + 28;
 constexpr uint16_t kOpRequest = 1, kOpReply = 2;
 constexpr auto kResendEvery = std::chrono::milliseconds(250);
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 void put16(uint8_t* at, uint16_t value) {
   at[0] = uint8_t(value >> 8);
@@ -75,7 +62,7 @@ std::optional<std::string> arp_probe(const std::string& netns, const std::string
     return std::nullopt;
   NetnsGuard inside(netns);
   // ETH_P_ALL: on a bridge port only such taps see a frame before the bridge takes it.
-  Fd fd(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)));
+  const os::UniqueFd fd(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)));
   if (fd.get() < 0) return std::nullopt;
   ifreq req{};
   std::strncpy(req.ifr_name, ifname.c_str(), IFNAMSIZ - 1);

@@ -11,6 +11,7 @@
 
 #include <fmt/core.h>
 
+#include "os/unique_fd.h"
 #include "topology/netns.h"
 
 namespace vslab::topo {
@@ -130,8 +131,9 @@ std::map<std::string, bool> parse_ethtool_features(const std::string& text) {
 
 std::optional<LinkState> read_link_state(const std::string& ifname) {
   if (ifname.empty() || ifname.size() >= IFNAMSIZ) return std::nullopt;
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return std::nullopt;
+  const os::UniqueFd socket_fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!socket_fd) return std::nullopt;
+  const int fd = socket_fd.get();
   ifreq req{};
   std::strncpy(req.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
   LinkState state;
@@ -145,7 +147,6 @@ std::optional<LinkState> read_link_state(const std::string& ifname) {
   if (ok) state.mtu = req.ifr_mtu;
   ok = ok && ioctl(fd, SIOCGIFFLAGS, &req) == 0;
   if (ok) state.up = (req.ifr_flags & IFF_UP) != 0;
-  close(fd);
   if (!ok) return std::nullopt;
   auto features = run_command({"ethtool", "-k", ifname});
   if (features.ok()) state.offloads = parse_ethtool_features(features.output);

@@ -15,52 +15,41 @@
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
+#include <system_error>
 
 #include <fmt/core.h>
+
+#include "os/child_process.h"
+#include "os/whole_io.h"
 
 namespace vslab::topo {
 
 CommandResult run_command(const std::vector<std::string>& argv) {
   CommandResult result;
   if (argv.empty()) return result;
-  int pipe_fds[2];
-  if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
-    result.output = fmt::format("pipe: {}", std::strerror(errno));
+  os::FdPair output;
+  try {
+    output = os::make_pipe(O_CLOEXEC);
+  } catch (const std::system_error& e) {
+    result.output = fmt::format("pipe: {}", std::strerror(e.code().value()));
     return result;
   }
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-
-  pid_t pid = fork();
-  if (pid < 0) {
-    result.output = fmt::format("fork: {}", std::strerror(errno));
-    close(pipe_fds[0]);
-    close(pipe_fds[1]);
+  const os::UniqueFd devnull(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  os::SpawnOptions options;
+  options.stdin_fd = devnull.get();
+  options.stdout_fd = output.second.get();
+  options.stderr_fd = output.second.get();
+  os::ChildProcess child;
+  try {
+    child = os::ChildProcess::spawn(argv, options);
+  } catch (const std::system_error& e) {
+    result.output = fmt::format("fork: {}", std::strerror(e.code().value()));
     return result;
   }
-  if (pid == 0) {
-    dup2(pipe_fds[1], STDOUT_FILENO);
-    dup2(pipe_fds[1], STDERR_FILENO);
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, STDIN_FILENO);
-    execvp(args[0], args.data());
-    dprintf(STDERR_FILENO, "%s: %s\n", args[0], std::strerror(errno));
-    _exit(127);
-  }
-  close(pipe_fds[1]);
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(pipe_fds[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
-    if (n > 0) result.output.append(buf, static_cast<size_t>(n));
-  close(pipe_fds[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status))
-    result.exit_code = WEXITSTATUS(status);
-  else if (WIFSIGNALED(status))
-    result.exit_code = 128 + WTERMSIG(status);
+  output.second.reset();
+  os::read_to_end(output.first.get(), result.output);
+  output.first.reset();
+  result.exit_code = os::exit_code_of(child.wait());
   return result;
 }
 
@@ -101,31 +90,24 @@ std::vector<std::string> list_netns() {
 }
 
 NetnsGuard::NetnsGuard(const std::string& netns_name) {
-  home_fd_ = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-  if (home_fd_ < 0)
+  home_fd_.reset(open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  if (!home_fd_)
     throw std::runtime_error(
         fmt::format("cannot open own network namespace: {}", std::strerror(errno)));
-  int target = open(netns_path(netns_name).c_str(), O_RDONLY | O_CLOEXEC);
-  if (target < 0) {
-    int err = errno;
-    close(home_fd_);
+  const os::UniqueFd target(open(netns_path(netns_name).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!target) {
     throw std::runtime_error(
-        fmt::format("network namespace '{}': {}", netns_name, std::strerror(err)));
+        fmt::format("network namespace '{}': {}", netns_name, std::strerror(errno)));
   }
-  int rc = setns(target, CLONE_NEWNET);
-  int err = errno;
-  close(target);
-  if (rc != 0) {
-    close(home_fd_);
+  if (setns(target.get(), CLONE_NEWNET) != 0) {
     throw std::runtime_error(
-        fmt::format("cannot enter network namespace '{}': {}", netns_name, std::strerror(err)));
+        fmt::format("cannot enter network namespace '{}': {}", netns_name, std::strerror(errno)));
   }
 }
 
 NetnsGuard::~NetnsGuard() {
   // Failing to return would leave this thread's later sockets in the wrong namespace.
-  if (setns(home_fd_, CLONE_NEWNET) != 0) std::terminate();
-  close(home_fd_);
+  if (setns(home_fd_.get(), CLONE_NEWNET) != 0) std::terminate();
 }
 
 std::vector<int> pids_in_netns(const std::string& netns_name) {

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "os/unique_fd.h"
+
 namespace vslab::topo {
 
 struct CommandResult {
@@ -29,7 +31,7 @@ class NetnsGuard {
   NetnsGuard& operator=(const NetnsGuard&) = delete;
 
  private:
-  int home_fd_ = -1;
+  os::UniqueFd home_fd_;
 };
 
 std::string netns_path(const std::string& netns_name);

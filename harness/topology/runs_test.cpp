@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "os/child_process.h"
+
 namespace vslab::topo {
 namespace {
 
@@ -32,14 +34,11 @@ TEST(ProcessStartTime, IsKnownForThisProcessAndZeroForNone) {
 
 // A run's owner killed with -9 stays a zombie until its parent reaps it; gc must see it gone.
 TEST(ProcessStartTime, IsZeroForAZombie) {
-  pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) _exit(0);
+  auto child = os::ChildProcess::fork_running([] { return 0; });
   siginfo_t info{};
   // Waits for the exit without reaping: the child is a zombie from here on.
-  ASSERT_EQ(waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT), 0);
-  EXPECT_EQ(process_start_time(child), 0u);
-  waitpid(child, nullptr, 0);
+  ASSERT_EQ(waitid(P_PID, static_cast<id_t>(child.pid()), &info, WEXITED | WNOWAIT), 0);
+  EXPECT_EQ(process_start_time(child.pid()), 0u);
 }
 
 }  // namespace

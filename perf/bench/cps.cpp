@@ -4,8 +4,6 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -16,6 +14,7 @@
 
 #include <fmt/core.h>
 
+#include "os/unique_fd.h"
 #include "topology/netns.h"
 
 namespace vslab::bench {
@@ -28,16 +27,14 @@ bool on_path(const std::string& program) {
 // Whether a TCP connection to address:80 opens from inside the namespace.
 bool port_open(const std::string& netns, vsd::Ipv4 address) {
   topo::NetnsGuard in(netns);
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const os::UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_in to{};
   to.sin_family = AF_INET;
   to.sin_port = htons(80);
   to.sin_addr.s_addr = htonl(address.value);
   timeval limit{0, 200000};
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0;
-  close(fd);
-  return ok;
+  setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+  return connect(fd.get(), reinterpret_cast<sockaddr*>(&to), sizeof to) == 0;
 }
 
 }  // namespace
@@ -63,14 +60,7 @@ WebServer::WebServer(const Setup& setup, const std::string& run_dir, int core) {
   std::vector<std::string> argv{
       "ip",    "netns", "exec", setup.path().sink_netns, "taskset", "-c", std::to_string(core),
       "nginx", "-c",    conf};
-  pid_ = fork();
-  if (pid_ == 0) {
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
+  nginx_ = os::ChildProcess::spawn(argv);
   // Ready when it accepts a connection; give up after 5 s.
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (!port_open(setup.path().sink_netns, setup.path().server)) {
@@ -82,10 +72,7 @@ WebServer::WebServer(const Setup& setup, const std::string& run_dir, int core) {
 }
 
 WebServer::~WebServer() {
-  if (pid_ > 0) {
-    kill(pid_, SIGTERM);
-    waitpid(pid_, nullptr, 0);
-  }
+  nginx_.stop(SIGTERM);
 }
 
 CpsResult measure_cps(const Setup& setup, double seconds, int core) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "bench/setups.h"
+#include "os/child_process.h"
 
 namespace vslab::bench {
 
@@ -28,7 +29,7 @@ class WebServer {
   WebServer& operator=(const WebServer&) = delete;
 
  private:
-  int pid_ = -1;
+  os::ChildProcess nginx_;
 };
 
 // wrk -t1 -c64 for `seconds` against http://DESTINATION/ from the client's namespace.

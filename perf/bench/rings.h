@@ -11,8 +11,11 @@
 #include <cstdint>
 #include <string>
 
+#include "io/rx_ring.h"
 #include "io/vnet_header.h"
 #include "net/addr.h"
+#include "os/memory_map.h"
+#include "os/unique_fd.h"
 
 namespace vslab::bench {
 
@@ -48,7 +51,7 @@ class TxRing {
   }
   // Hands what is submitted to the kernel without blocking; false when it refused (EAGAIN).
   bool kick();
-  int fd() const { return fd_; }
+  int fd() const { return fd_.get(); }
 
   static constexpr uint32_t kDataOffset = TPACKET_ALIGN(sizeof(tpacket2_hdr));
   static constexpr uint32_t kVnetBytes = vsd::kVnetHeaderBytes;
@@ -57,9 +60,9 @@ class TxRing {
   uint8_t* header(uint32_t slot) { return map_ + std::size_t(slot) * slot_size_; }
   tpacket2_hdr* hdr(uint32_t slot) { return reinterpret_cast<tpacket2_hdr*>(header(slot)); }
 
-  int fd_ = -1;
-  uint8_t* map_ = nullptr;
-  std::size_t map_size_ = 0;
+  os::UniqueFd fd_;
+  os::MemoryMap ring_;
+  uint8_t* map_ = nullptr;  // ring_'s memory, as the per-frame code reads it
   uint32_t slot_size_ = 0, slots_ = 0;
 };
 
@@ -95,7 +98,7 @@ class RxRing {
   bool wait(int timeout_ms);
   // Frames the kernel dropped because the ring was full, since the last call.
   uint64_t take_drops();
-  int fd() const { return fd_; }
+  int fd() const { return rx_.fd.get(); }
 
  private:
   tpacket_block_desc* block(uint32_t i) {
@@ -103,9 +106,8 @@ class RxRing {
   }
   static constexpr uint32_t kBlockSize = 1u << 18;
 
-  int fd_ = -1;
-  uint8_t* map_ = nullptr;
-  std::size_t map_size_ = 0;
+  vsd::RxRingSocket rx_;
+  uint8_t* map_ = nullptr;  // rx_.ring's memory, as the per-frame code reads it
   uint32_t blocks_ = 0, next_ = 0;
 };
 

@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include <fmt/core.h>
+#include "os/whole_io.h"
 
 namespace vslab::dut::qemu {
 namespace {
@@ -79,25 +80,25 @@ GuestChannel::GuestChannel(std::string socket_path) : path_(std::move(socket_pat
     throw std::runtime_error("control socket path too long: " + path_);
   std::memcpy(address.sun_path, path_.c_str(), path_.size() + 1);
   unlink(path_.c_str());
-  listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (listen_fd_ < 0 ||
-      bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      listen(listen_fd_, 1) != 0)
+  listen_fd_.reset(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!listen_fd_ ||
+      bind(listen_fd_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      listen(listen_fd_.get(), 1) != 0)
     throw std::runtime_error(fmt::format("cannot listen on {}: {}", path_, std::strerror(errno)));
 }
 
 GuestChannel::~GuestChannel() {
-  if (fd_ >= 0) close(fd_);
-  if (listen_fd_ >= 0) close(listen_fd_);
+  fd_.reset();
+  listen_fd_.reset();
   unlink(path_.c_str());
 }
 
 std::string GuestChannel::wait_ready(Clock::time_point deadline) {
-  if (fd_ < 0) {
-    if (!readable_before(listen_fd_, deadline))
+  if (!fd_) {
+    if (!readable_before(listen_fd_.get(), deadline))
       throw std::runtime_error("qemu did not connect to the control socket " + path_);
-    fd_ = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd_ < 0) throw std::runtime_error(std::string("accept: ") + std::strerror(errno));
+    fd_.reset(accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!fd_) throw std::runtime_error(std::string("accept: ") + std::strerror(errno));
   }
   for (;;) {
     std::istringstream words(read_line(deadline));
@@ -115,10 +116,10 @@ std::string GuestChannel::read_line(Clock::time_point deadline) {
       buffered_.erase(0, end + 1);
       return line;
     }
-    if (!readable_before(fd_, deadline))
+    if (!readable_before(fd_.get(), deadline))
       throw std::runtime_error("the guest did not answer in time");
     std::array<char, 65536> chunk;
-    ssize_t n = read(fd_, chunk.data(), chunk.size());
+    ssize_t n = read(fd_.get(), chunk.data(), chunk.size());
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) throw std::runtime_error("the guest closed the control channel (qemu exited?)");
     buffered_.append(chunk.data(), static_cast<std::size_t>(n));
@@ -126,15 +127,11 @@ std::string GuestChannel::read_line(Clock::time_point deadline) {
 }
 
 Result GuestChannel::run(const std::string& script, std::chrono::milliseconds timeout) {
-  if (fd_ < 0) return {-1, "qemu-kernel guest: not started"};
+  if (!fd_) return {-1, "qemu-kernel guest: not started"};
   const unsigned long id = next_id_++;
   const std::string request = fmt::format("VSLAB {} {}\n", id, base64_encode(script));
-  for (std::size_t sent = 0; sent < request.size();) {
-    ssize_t n = send(fd_, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return {-1, std::string("qemu-kernel guest: send: ") + std::strerror(errno)};
-    sent += static_cast<std::size_t>(n);
-  }
+  if (!os::send_all(fd_.get(), request))
+    return {-1, std::string("qemu-kernel guest: send: ") + std::strerror(errno)};
   const auto deadline = Clock::now() + timeout;
   try {
     for (;;) {

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "dut/dut.h"
+#include "os/unique_fd.h"
 
 namespace vslab::dut::qemu {
 
@@ -42,8 +43,8 @@ class GuestChannel {
   std::string read_line(Clock::time_point deadline);
 
   std::string path_;
-  int listen_fd_ = -1;
-  int fd_ = -1;
+  os::UniqueFd listen_fd_;
+  os::UniqueFd fd_;
   std::string buffered_;
   unsigned long next_id_ = 1;
 };

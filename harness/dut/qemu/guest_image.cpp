@@ -13,6 +13,7 @@
 #include <fmt/core.h>
 
 #include "dut/run.h"
+#include "os/unique_fd.h"
 
 namespace vslab::dut::qemu {
 namespace fs = std::filesystem;
@@ -48,16 +49,15 @@ void write_text(const fs::path& path, const char* text) {
 class CacheLock {
  public:
   explicit CacheLock(const fs::path& path) {
-    fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd_ < 0 || flock(fd_, LOCK_EX) != 0)
+    fd_.reset(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!fd_ || flock(fd_.get(), LOCK_EX) != 0)
       throw std::runtime_error("cannot lock " + path.string());
   }
-  ~CacheLock() { close(fd_); }
   CacheLock(const CacheLock&) = delete;
   CacheLock& operator=(const CacheLock&) = delete;
 
  private:
-  int fd_ = -1;
+  os::UniqueFd fd_;  // the lock goes when it closes
 };
 
 GuestImage image_in(const fs::path& dir) {

@@ -2,14 +2,13 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <system_error>
 
 #include <fmt/core.h>
 
@@ -19,6 +18,7 @@
 #include "dut/qemu/guest_image.h"
 #include "dut/run.h"
 #include "dut/schedulers.h"
+#include "os/unique_fd.h"
 #include "topology/live.h"
 #include "topology/netns.h"
 #include "topology/runs.h"
@@ -275,24 +275,19 @@ void QemuKernelDut::start_qemu(const topo::Node& director,
                      i, macs.at(iface.name))});
   }
   const auto started = std::chrono::steady_clock::now();
-  pid_ = fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    // qemu never outlives the harness process that started it.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int null_fd = open("/dev/null", O_RDWR);
-    dup2(null_fd, STDIN_FILENO);
-    std::string log = (run_dir / "qemu.log").string();
-    int log_fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (log_fd >= 0) {
-      dup2(log_fd, STDOUT_FILENO);
-      dup2(log_fd, STDERR_FILENO);
-    }
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
+  const os::UniqueFd null_fd(open("/dev/null", O_RDWR | O_CLOEXEC));
+  const std::string log = (run_dir / "qemu.log").string();
+  const os::UniqueFd log_fd(open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  os::SpawnOptions options;
+  options.stdin_fd = null_fd.get();
+  options.stdout_fd = log_fd.get();
+  options.stderr_fd = log_fd.get();
+  // qemu never outlives the harness process that started it.
+  options.parent_death_signal = SIGKILL;
+  try {
+    qemu_ = os::ChildProcess::spawn(argv, options);
+  } catch (const std::system_error&) {
+    throw std::runtime_error("fork failed");
   }
   std::string release;
   try {
@@ -333,12 +328,7 @@ Result QemuKernelDut::admin(const std::vector<std::string>& args) {
 
 void QemuKernelDut::stop() {
   channel_.reset();
-  if (pid_ > 0) {
-    kill(pid_, SIGKILL);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
+  qemu_.kill_and_reap();
   if (netns_.empty()) return;
   // Best effort: the topology may be gone already, and its namespace with these.
   run_with_input({"ip", "netns", "exec", netns_, "nft", "delete", "table", "netdev", "vslab_qemu"},

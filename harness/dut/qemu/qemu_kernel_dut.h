@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "dut/dut.h"
+#include "os/child_process.h"
 
 namespace vslab::dut::qemu {
 
@@ -77,7 +78,7 @@ class QemuKernelDut final : public Dut {
   std::vector<std::string> taps_;
   std::filesystem::path console_path_;
   std::unique_ptr<GuestChannel> channel_;
-  int pid_ = -1;
+  os::ChildProcess qemu_;
   double boot_seconds_ = 0;
 };
 
