@@ -15,6 +15,7 @@
 #include "bench/runner.h"
 #include "bench/setups.h"
 #include "dut/dut.h"
+#include "topology/data_dir.h"
 #include "topology/netns.h"
 
 namespace vslab::bench {
@@ -37,7 +38,7 @@ struct Options {
   double latency_rate = 20000;
   double cps_seconds = 2;
   std::string json_file, plot_file;
-  std::string topology_dir = std::string(VSLAB_SOURCE_DIR) + "/perf/bench/topologies";
+  std::string topology_dir = vslab::topo::bench_topology_dir().string();
   Cores cores;
 };
 
