@@ -36,7 +36,7 @@ echo "== install-test: dpkg -i"
 dpkg -i "$deb" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -f -y -qq >/dev/null
 for f in /usr/bin/vslab /usr/sbin/vsd /usr/sbin/vsadm /usr/share/vslab/topologies/nat.toml \
          /usr/share/vslab/perf/bench/topologies/bench.toml /usr/share/vslab/schemas/junit.xsd \
-         /usr/lib/systemd/system/vsd@.service /usr/share/man/man8/vsd.8 \
+         /usr/lib/systemd/system/vsd@.service /usr/share/man/man8/vsd.8.gz \
          /usr/share/bash-completion/completions/vsadm; do
   [ -e "$f" ] || { echo "install-test: $f is not installed" >&2; exit 1; }
 done
