@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "topology/data_dir.h"
 #include "topology/netns.h"
 #include "topology/parse.h"
 
@@ -44,8 +45,7 @@ ModeBed::ModeBed(const std::string& mode, const std::string& case_name, bool qui
                  std::unique_ptr<dut::Dut> dut)
     : dut_(dut ? std::move(dut)
                : std::make_unique<dut::BuiltinDut>(VSLAB_VSD_BINARY, VSLAB_VSADM_BINARY)) {
-  auto parsed =
-      topo::parse_topology_file(std::string(VSLAB_SOURCE_DIR) + "/topologies/" + mode + ".toml");
+  auto parsed = topo::parse_topology_file((topo::topology_dir() / (mode + ".toml")).string());
   if (!parsed.ok()) throw std::runtime_error(parsed.errors.front());
   live_ =
       std::make_unique<topo::LiveTopology>(std::move(*parsed.topology), dut_->bring_up_options());

@@ -3,7 +3,7 @@
 # everything is already there.
 set -eu
 
-packages="g++ cmake ninja-build pkg-config clang-format
+packages="g++ cmake ninja-build pkg-config clang-format dpkg-dev
 libtins-dev libpcap-dev libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev
 libgtest-dev libgmock-dev libbenchmark-dev
 iproute2 ethtool nftables tcpdump iputils-ping procps busybox curl libxml2-utils ipvsadm

@@ -6,12 +6,14 @@
 #include "matrix/diff_command.h"
 #include "replay/replay_command.h"
 #include "topo_commands.h"
+#include "vslab_version.h"
 
 int main(int argc, char** argv) {
   using namespace vslab::cli;
   CLI::App app{
       "vslab: network-emulation test harness and conformance suite for LVS-style "
       "directors"};
+  app.set_version_flag("--version", "vslab " VSLAB_VERSION);
   app.require_subcommand(1);
   auto* topo = app.add_subcommand("topo", "Build, inspect and remove namespace topologies");
   topo->require_subcommand(1);

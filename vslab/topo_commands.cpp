@@ -11,6 +11,7 @@
 #include <fmt/core.h>
 
 #include "selftest/selftest.h"
+#include "topology/data_dir.h"
 #include "topology/live.h"
 #include "topology/parse.h"
 #include "topology/runs.h"
@@ -61,7 +62,7 @@ sigset_t termination_signals() {
 std::string default_topology_path(const std::string& name) {
   auto local = std::filesystem::path("topologies") / name;
   if (std::filesystem::exists(local)) return local.string();
-  return (std::filesystem::path(VSLAB_SOURCE_DIR) / "topologies" / name).string();
+  return (topo::topology_dir() / name).string();
 }
 
 int topo_up(const UpOptions& options) {

@@ -19,6 +19,7 @@
 #include "matrix/runner.h"
 #include "matrix/scenarios.h"
 #include "replay/diff.h"
+#include "topology/data_dir.h"
 #include "topology/netns.h"
 
 namespace vslab::matrix {
@@ -31,7 +32,7 @@ struct DiffOptions {
   std::string filter;
   std::string json;
   std::string out_dir;
-  std::string topologies = std::string(VSLAB_SOURCE_DIR) + "/topologies";
+  std::string topologies = topo::topology_dir().string();
   std::string vsd, vsadm;
   int jobs = 1;
 };

@@ -9,6 +9,7 @@
 
 #include "ctl/port_names.h"
 #include "sched/scheduler.h"
+#include "vslab_version.h"
 
 namespace vsd::ctl {
 namespace {
@@ -999,8 +1000,11 @@ bool changes_rules(Op op) {
   }
 }
 
+// ipvsadm 1.31 prints "ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)"; users
+// and scripts read its first two words and the IPVS version, so those stay where they are and
+// the slot that names the option parser names vslab instead.
 std::string version_text() {
-  return "vsadm (vslab 0.1.0): ipvsadm v1.31 command line for vsd (IPVS v1.2.1 semantics)\n";
+  return "ipvsadm v1.31 2019/12/24 (compiled with vslab " VSLAB_VERSION " and IPVS v1.2.1)\n";
 }
 
 namespace {

@@ -1,13 +1,17 @@
 // vsd's command line as a user meets it, run as a program: --test-fault is documented as a
-// self-test switch, and a wrong fault name stops vsd at once with exit 2, before it touches a
-// namespace or a port (so this needs no root).
+// self-test switch, and a wrong fault name or a bad --rules file stops vsd at once, before it
+// touches a namespace or a port (so this needs no root); --version.
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <array>
 #include <cstdio>
+#include <fstream>
 #include <string>
+
+#include "vslab_version.h"
 
 namespace {
 
@@ -57,6 +61,35 @@ TEST(VsdTestFault, KnownNamesAreTakenAndAnnounced) {
   EXPECT_NE(run.output.find("test fault no-nat-reply-rewrite is on"), std::string::npos)
       << run.output;
   EXPECT_NE(run.output.find("vslab-none0"), std::string::npos) << run.output;
+}
+
+TEST(VsdVersion, NamesVslabAndItsVersion) {
+  VsdRun run = run_vsd("--version");
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_EQ(run.output, "vsd (vslab " VSLAB_VERSION ")\n");
+}
+
+// A rules file that cannot be read or parsed stops vsd at once, before it takes a port (the
+// port named here does not exist, and the message is about the file).
+TEST(VsdRules, AMissingFileStopsVsdNamingIt) {
+  VsdRun run = run_vsd("--port vslab-none0 --rules /nonexistent/vsd.rules");
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_NE(run.output.find("vsd: /nonexistent/vsd.rules: No such file or directory"),
+            std::string::npos)
+      << run.output;
+  EXPECT_EQ(run.output.find("vslab-none0"), std::string::npos) << run.output;
+}
+
+TEST(VsdRules, AFileThatDoesNotParseStopsVsdNamingTheLine) {
+  auto path = testing::TempDir() + "vsd-cli-" + std::to_string(getpid()) + ".rules";
+  std::ofstream(path) << "-A -t 10.20.0.100:80 -s rr\n"
+                         "\n"
+                         "-a -t 10.20.0.100:80 -r 192.168.10.11 -m -w heavy\n";
+  VsdRun run = run_vsd("--port vslab-none0 --rules " + path);
+  std::remove(path.c_str());
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_NE(run.output.find("vsd: " + path + ": line 3: "), std::string::npos) << run.output;
+  EXPECT_EQ(run.output.find("vslab-none0"), std::string::npos) << run.output;
 }
 
 }  // namespace

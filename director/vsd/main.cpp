@@ -14,6 +14,7 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -28,6 +29,8 @@
 #include "vsd/dataplane.h"
 #include "vsd/fault_switch.h"
 #include "vsd/log.h"
+#include "vsd/rules_file.h"
+#include "vslab_version.h"
 
 namespace {
 
@@ -57,10 +60,20 @@ int signal_fd() {
   return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+// The signals waiting on the signalfd, in arrival order (one of each kind at most).
+std::vector<int> pending_signals(int sig_fd) {
+  std::vector<int> signals;
+  signalfd_siginfo info;
+  while (read(sig_fd, &info, sizeof info) == ssize_t(sizeof info))
+    signals.push_back(static_cast<int>(info.ssi_signo));
+  return signals;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"vsd: the vslab director (user-space LVS: NAT, DR, TUN, FULLNAT)"};
+  app.set_version_flag("--version", "vsd (vslab " VSLAB_VERSION ")");
   std::vector<std::string> port_names;
   std::string socket_path = "/run/vsd/vsd.sock";
   std::string netns;
@@ -76,6 +89,11 @@ int main(int argc, char** argv) {
                  "Seconds a fragmented datagram may take to complete (net.ipv4.ipfrag_time)")
       ->check(CLI::Range(1u, 86400u))
       ->capture_default_str();
+  std::string rules_file;
+  app.add_option("--rules", rules_file,
+                 "ipvsadm rules (as `ipvsadm -S` writes them) to load at start; SIGHUP loads the "
+                 "file again, all or nothing (without --rules, SIGHUP stops vsd)")
+      ->type_name("FILE");
   std::vector<std::string> fault_names;
   app.add_option("--test-fault", fault_names,
                  "For conformance self-tests only, never in service: make this director wrong on "
@@ -98,6 +116,12 @@ int main(int argc, char** argv) {
       vsd::log_warn("vsd: test fault " + std::string(vsd::name_of(fault)) +
                     " is on: this director is wrong on purpose");
     }
+    // A file that cannot be read or parsed stops vsd before it takes any port.
+    std::optional<vsd::ctl::Result<vsd::RuleSet>> initial_rules;
+    if (!rules_file.empty()) {
+      initial_rules = vsd::read_rules_file(rules_file);
+      if (!initial_rules->ok()) throw std::runtime_error(initial_rules->failure().message);
+    }
     if (!netns.empty()) enter_netns(netns);
     int sig_fd = signal_fd();
     std::vector<std::unique_ptr<vsd::PacketSocket>> ports;
@@ -108,6 +132,16 @@ int main(int argc, char** argv) {
     reassembly.timeout_ms = uint64_t(ipfrag_time) * 1000;
     vsd::Dataplane dataplane(ports, vsd::RoutingTable::read_from_kernel(),
                              vsd::Dataplane::default_clock(), reassembly);
+    // Runs on this thread, the data plane's, between two batches, as a control call does.
+    auto load_rules = [&](const vsd::ctl::Result<vsd::RuleSet>& rules) {
+      std::string error = rules.ok() ? dataplane.install(rules.value()) : rules.failure().message;
+      if (!error.empty()) return error;
+      vsd::log_info("vsd: rules loaded from " + rules_file + ": " +
+                    std::to_string(rules.value().services.size()) + " service(s)");
+      return std::string();
+    };
+    if (initial_rules)
+      if (auto error = load_rules(*initial_rules); !error.empty()) throw std::runtime_error(error);
     vsd::CallQueue calls;
     vsd::ControlBridge bridge(dataplane, calls);
     vsd::ControlServer control(socket_path,
@@ -141,8 +175,18 @@ int main(int argc, char** argv) {
       dataplane.tick();
       if (fds[calls_at].revents & POLLIN) calls.run_pending();
       if (fds[signal_at].revents & POLLIN) {
-        vsd::log_info("vsd: signal received, exiting");
-        break;
+        bool stop = false;
+        for (int sig : pending_signals(sig_fd)) {
+          if (sig != SIGHUP || rules_file.empty()) {
+            stop = true;
+          } else if (auto error = load_rules(vsd::read_rules_file(rules_file)); !error.empty()) {
+            vsd::log_error("vsd: SIGHUP: " + error + "; the rules in service are unchanged");
+          }
+        }
+        if (stop) {
+          vsd::log_info("vsd: signal received, exiting");
+          break;
+        }
       }
     }
     // A request in progress gets "shutting down" rather than waiting for a loop that is gone.

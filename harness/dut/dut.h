@@ -98,8 +98,9 @@ std::unique_ptr<Dut> make_builtin_dut(const DutSpec& spec);
 // "FILE:LINE:COLUMN: message" lines).
 std::unique_ptr<Dut> make_dut(const DutSpec& spec);
 
-// `name` in the folder of the running program (vsd and vsadm are built beside vslab), or
-// `name` alone (found on PATH) when that cannot be told.
+// `name` in the folder of the running program (vsd and vsadm are built beside vslab), or in
+// ../sbin when only that has it (installed: vslab in bin/, vsd and vsadm in sbin/), or `name`
+// alone (found on PATH) when that cannot be told.
 std::string beside_this_program(const std::string& name);
 // The DutSpec of a command line's --dut, --dut-config, --vsd and --vsadm (empty binaries: the
 // ones beside this program).

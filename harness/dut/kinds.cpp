@@ -71,7 +71,12 @@ std::unique_ptr<Dut> make_dut(const DutSpec& spec) {
 std::string beside_this_program(const std::string& name) {
   std::error_code ec;
   auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? name : (self.parent_path() / name).string();
+  if (ec) return name;
+  auto beside = self.parent_path() / name;
+  // Installed, vslab is in <prefix>/bin and the daemon and its admin tool in <prefix>/sbin.
+  auto in_sbin = self.parent_path().parent_path() / "sbin" / name;
+  if (!std::filesystem::exists(beside) && std::filesystem::exists(in_sbin)) return in_sbin.string();
+  return beside.string();
 }
 
 DutSpec dut_spec(const std::string& kind, const std::string& config_file,

@@ -11,6 +11,7 @@
 #include "dut/kinds.h"
 #include "replay/record.h"
 #include "replay/run.h"
+#include "topology/data_dir.h"
 #include "topology/netns.h"
 
 namespace vslab::replay {
@@ -21,7 +22,7 @@ struct ReplayCommandOptions {
   std::string dut = "builtin";
   std::string dut_config;
   std::string pcap_dir;
-  std::string topologies = std::string(VSLAB_SOURCE_DIR) + "/topologies";
+  std::string topologies = topo::topology_dir().string();
   std::string vsd, vsadm;
 };
 
@@ -76,7 +77,7 @@ struct RecordCommandOptions {
   std::vector<std::string> command;
   std::string dut = "builtin";
   std::string dut_config;
-  std::string topologies = std::string(VSLAB_SOURCE_DIR) + "/topologies";
+  std::string topologies = topo::topology_dir().string();
   std::string vsd, vsadm;
 };
 

@@ -16,6 +16,7 @@
 #include "bench/setups.h"
 #include "dut/dut.h"
 #include "dut/kinds.h"
+#include "topology/data_dir.h"
 #include "topology/netns.h"
 
 namespace vslab::bench {
@@ -38,7 +39,7 @@ struct Options {
   double latency_rate = 20000;
   double cps_seconds = 2;
   std::string json_file, plot_file;
-  std::string topology_dir = std::string(VSLAB_SOURCE_DIR) + "/perf/bench/topologies";
+  std::string topology_dir = vslab::topo::bench_topology_dir().string();
   Cores cores;
 };
 
