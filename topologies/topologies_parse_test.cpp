@@ -41,7 +41,7 @@ TEST_P(ModeTopology, HasClientDirectorAndThreeRealServers) {
   EXPECT_NE(t.find_role("client"), nullptr);
   ASSERT_NE(t.find_role("director"), nullptr);
   EXPECT_GE(real_servers(t), 3u);
-  // DESIGN.md: the builtin director forwards in user space, never its namespace's kernel.
+  // docs/design.md: the builtin director forwards in user space, never its namespace's kernel.
   EXPECT_TRUE(has_sysctl(*t.find_role("director"), "net.ipv4.ip_forward", "0"));
   EXPECT_FALSE(t.reachability.empty());
 }

@@ -21,7 +21,7 @@ std::span<const Layer> allowed_arrows() {
       {"harness", {"os"}, {}},
       {"topologies", {"harness", "os"}, {}},
       {"fixtures", {"harness", "os"}, {}},
-      // DESIGN.md rule 1: the director is a black box to the conformance suite.
+      // docs/design.md rule 1: the director is a black box to the conformance suite.
       {"conformance", {"harness", "os"}, {}},
       {"perf", {"harness", "director", "os"}, {}},
       // The composition root: the vslab command.

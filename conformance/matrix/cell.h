@@ -1,6 +1,6 @@
 // The conformance matrix: one cell per (mode, scheduler, scenario kind, protocol), each run on
 // the mode's topology against whatever director the DUT adapter stands for. Expectations come
-// from ../shared/spec and the topology files, never from director code.
+// from docs/ipvs.md and the topology files, never from director code.
 #pragma once
 
 #include <array>

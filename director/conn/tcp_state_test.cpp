@@ -108,7 +108,7 @@ INSTANTIATE_TEST_SUITE_P(AllCells, KernelTable, testing::ValuesIn(kernel_rows())
                                   std::string(info.param.from);
                          });
 
-// --- the spec's cells (ipvs-semantics.md section 5) ----------------------------------------
+// --- the spec's cells (docs/ipvs.md section 5) ----------------------------------------
 
 TEST(TcpState, SynFromClientOpensSynRecv) {
   EXPECT_EQ(next_tcp_state(TcpState::None, TcpDirection::Input, kSyn), TcpState::SynRecv);

@@ -1,5 +1,5 @@
 // Expected failures at the control edge (CLI, restore files, socket requests): an ipvsadm exit
-// code and one line saying what went wrong, as a value rather than an exception (STYLE.md).
+// code and one line saying what went wrong, as a value rather than an exception.
 #pragma once
 
 #include <ostream>

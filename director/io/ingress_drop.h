@@ -1,7 +1,7 @@
 // Keeps the director namespace's kernel away from the frames vsd takes: an nftables netdev
 // ingress chain with policy drop on each data port. It runs after the AF_PACKET tap, so vsd
 // still sees every frame, while the kernel neither answers for a VIP (RST, ICMP) nor spends
-// the sender's core on its IP stack (DESIGN.md, perf/baselines.md: 0.46 -> 0.72 of raw).
+// the sender's core on its IP stack (docs/design.md, docs/benchmarking.md: 0.46 -> 0.72 of raw).
 #pragma once
 
 #include <string>

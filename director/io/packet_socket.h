@@ -1,7 +1,7 @@
 // One data port of the director: a TPACKET_V3 RX ring and a TPACKET_V2 TX ring on an
 // AF_PACKET socket each, with PACKET_QDISC_BYPASS. Frames are read in blocks and written in
-// batches: one send() per batch, not per frame (perf/baselines.md: the ring layout pbfwd.c
-// measured as the AF_PACKET ceiling on veth). A model of DataPort (io/port.h).
+// batches: one send() per batch, not per frame (docs/benchmarking.md: the ring layout its AF_PACKET
+// forwarder measured as the AF_PACKET ceiling on veth). A model of DataPort (io/port.h).
 #pragma once
 
 #include <cstdint>

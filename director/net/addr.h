@@ -1,5 +1,5 @@
 // Value types for what crosses function boundaries in the director: IPv4 addresses, MACs,
-// protocols and transport endpoints. A raw uint32_t address never does (STYLE.md).
+// protocols and transport endpoints. A raw uint32_t address never does.
 #pragma once
 
 #include <array>

@@ -1,6 +1,6 @@
 // A device under test: the director that a topology's "director" node stands for. The suites
 // only ever talk to this interface (rules in ipvsadm save format, listings back), so the same
-// checks run against vsd, kernel IPVS or a hardware box (DESIGN.md rule 1).
+// checks run against vsd, kernel IPVS or a hardware box (docs/design.md rule 1).
 #pragma once
 
 #include <memory>

@@ -1,4 +1,4 @@
-// IPVS scheduler names as ipvsadm takes them (spec/ipvs-semantics.md, section 6): the one list
+// IPVS scheduler names as ipvsadm takes them (docs/ipvs.md, section 6): the one list
 // of them outside director/, for what a DUT may claim and for the conformance matrix's rows.
 #pragma once
 

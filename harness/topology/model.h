@@ -27,7 +27,7 @@ struct SourcePos {
 };
 
 // Offloads that veth supports and that change what a capture sees. Default: all off, so
-// captured frames are what a wire would carry (DESIGN.md, "veth offloads").
+// captured frames are what a wire would carry (docs/design.md, "veth offloads").
 struct Offloads {
   bool tx_checksum = false;
   bool rx_checksum = false;

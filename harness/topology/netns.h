@@ -22,7 +22,7 @@ CommandResult run_command(const std::vector<std::string>& argv);
 std::string shell_quote(const std::vector<std::string>& argv);
 
 // Moves the calling thread into a named namespace (/run/netns/NAME) and back on destruction.
-// Sockets opened meanwhile stay bound to the namespace (DESIGN.md).
+// Sockets opened meanwhile stay bound to the namespace (docs/design.md).
 class NetnsGuard {
  public:
   explicit NetnsGuard(const std::string& netns_name);

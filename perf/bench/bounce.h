@@ -3,7 +3,8 @@
 // installs (vsd::IngressDrop), and a TPACKET_V2 TX ring on the server-side port; per frame
 // the MACs, the TTL and a NAT of the destination address (round robin over the real
 // servers, RFC 1624 updates of the IP and UDP/TCP checksums), one send() per RX block. The
-// rewrite matches what ../shared/perf/pbfwd.c measured (0.72 of raw with the drop).
+// rewrite matches what the AF_PACKET forwarder of docs/benchmarking.md measured (0.72 of raw with
+// the drop).
 #pragma once
 
 #include <atomic>

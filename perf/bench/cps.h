@@ -1,6 +1,6 @@
-// TCP connections per second through a configuration, as ../shared/perf/tcp-cps.sh measures
-// them: wrk with "Connection: close" (one request per connection) in the client's namespace
-// against nginx in the real server's, so that every request is a handshake through the
+// TCP connections per second through a configuration, as the ceilings of docs/benchmarking.md were
+// measured them: wrk with "Connection: close" (one request per connection) in the client's
+// namespace against nginx in the real server's, so that every request is a handshake through the
 // director and back (NAT: the real server's replies return through it).
 #pragma once
 

@@ -1,8 +1,8 @@
 // The load generator of `vslab bench`: a TPACKET_V2 TX ring filled once with pre-built UDP
 // frames, one flow per slot, sent 256 at a time with one send() each (the pattern of
-// ../shared/perf/pbgen.c, which trafgen reaches 0.92 of). Runs in a thread of its own, pinned,
-// inside the client's namespace. With more flows than slots, each slot is re-addressed to the
-// next flow as it comes round again (a few stores and two incremental checksums per frame).
+// the generator of docs/benchmarking.md, which trafgen reaches 0.92 of). Runs in a thread of its
+// own, pinned, inside the client's namespace. With more flows than slots, each slot is re-addressed
+// to the next flow as it comes round again (a few stores and two incremental checksums per frame).
 #pragma once
 
 #include <atomic>

@@ -36,7 +36,7 @@ uint32_t wire_size(uint32_t frame_size) {
 
 // What bounds the row's figure: the device when it loses frames the generator offered, the
 // generator's core when everything offered arrives (that core also runs the kernel's receive
-// work on veth: baselines.md).
+// work on veth: docs/benchmarking.md).
 std::string limited_by(const Row& row) {
   if (row.config == "raw") return "generator";
   double loss = median_over(row, [](const Pair& p) { return p.config.loss(); });

@@ -1,6 +1,6 @@
 // AF_PACKET rings for the load generator, the sink and the bounce forwarder of `vslab bench`:
 // a TPACKET_V2 TX ring with PACKET_QDISC_BYPASS and a TPACKET_V3 RX ring, the layout that
-// ../shared/perf/baselines.md measured as the fastest on veth. Opened in the calling thread's
+// docs/benchmarking.md measured as the fastest on veth. Opened in the calling thread's
 // network namespace; RAII.
 #pragma once
 #include <cstring>
@@ -25,7 +25,7 @@ vsd::Mac interface_mac(const std::string& ifname);
 class TxRing {
  public:
   // `slots` frames of at most `max_frame` bytes each. SO_SNDBUFFORCE keeps skbs in flight on
-  // another core from stalling the ring (pbgen's lesson).
+  // another core from stalling the ring (a lesson of the generator in docs/benchmarking.md).
   // Each slot starts with a virtio_net_hdr covering the whole frame (io/vnet_header.h), as
   // vsd's PacketSocket's do.
   TxRing(const std::string& ifname, uint32_t max_frame, uint32_t slots);

@@ -1,4 +1,4 @@
-// The paired design of ../shared/perf/baselines.md for `vslab bench`: every measurement of a
+// The paired design of docs/benchmarking.md for `vslab bench`: every measurement of a
 // configuration comes right after a raw one of the same frame size and flow count, and is
 // reported as a ratio to it, since this machine drifts by up to 2x within a minute.
 #pragma once

@@ -192,8 +192,8 @@ std::unique_ptr<Setup> make_linux_forward(const std::string& topology_dir, bool 
   auto vip = BenchAddresses::kVip.str();
   auto rips = BenchAddresses::real_servers();
   if (nft_dnat) {
-    // What a user would pick instead of a director (../shared/perf/pb.sh nft): conntrack and
-    // DNAT round robin over the real servers.
+    // What a user would pick instead of a director (the nftables DNAT row of docs/benchmarking.md):
+    // conntrack and DNAT round robin over the real servers.
     run_in(*live, "director", {"nft", "add", "table", "ip", "vslab_lb"});
     run_in(*live, "director",
            {"nft", "add", "chain", "ip", "vslab_lb", "pre",

@@ -24,7 +24,7 @@ struct Path {
   vsd::Ipv4 server;  // an address of the real server's own (where a web server is checked)
 };
 
-// Which cores run what (../shared/perf/baselines.md: generator on 0, director on 1).
+// Which cores run what (docs/benchmarking.md: generator on 0, director on 1).
 struct Cores {
   int generator = 0;
   int director = 1;

@@ -1,7 +1,7 @@
 // How every micro-benchmark here pairs a figure with its baseline: the baseline is timed in
 // the same process right after the row, over as many items, and the row reports both and
 // their ratio. The machines drift between a fast and a slow state within tens of seconds
-// (../../../shared/perf/baselines.md), so the ratio is the figure to quote. Thread CPU time rather
+// (docs/benchmarking.md), so the ratio is the figure to quote. Thread CPU time rather
 // than wall-clock time: the two cores are shared, and another process's time slices land in
 // the wall clock of whichever run they interrupt, not in its CPU time.
 #pragma once

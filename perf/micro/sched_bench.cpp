@@ -1,7 +1,7 @@
 // sched_bench.cpp: what one scheduling decision costs, for every registered scheduler at 3, 64
 // and 1024 destinations. Each run also times a baseline right after itself, in the same process,
 // and reports the ratio (x_baseline): the machines drift between a fast and a slow state
-// (../../../shared/perf/baselines.md), so ratios compare across runs and nanoseconds do not. The
+// (docs/benchmarking.md), so ratios compare across runs and nanoseconds do not. The
 // ratio is of the thread's CPU time, which other processes on the two shared cores do not
 // inflate the way they inflate wall-clock time.
 #include <benchmark/benchmark.h>

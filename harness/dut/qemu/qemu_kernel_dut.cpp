@@ -267,7 +267,7 @@ void QemuKernelDut::start_qemu(const topo::Node& director,
          fmt::format("tap,id=n{},ifname={},script=no,downscript=no,vnet_hdr=off", i, taps_[i]),
          "-device",
          // No offloads: the guest computes every checksum and sends wire-sized frames,
-         // as the topology's veths do (DESIGN.md, "veth offloads").
+         // as the topology's veths do (docs/design.md, "veth offloads").
          fmt::format("virtio-net-device,netdev=n{},mac={},csum=off,guest_csum=off,"
                      "gso=off,guest_tso4=off,guest_tso6=off,guest_ecn=off,"
                      "guest_ufo=off,host_tso4=off,host_tso6=off,host_ecn=off,"
