@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fwd/dr.h"
+#include "fwd/fragment.h"
 #include "fwd/fullnat.h"
 #include "fwd/nat.h"
 #include "fwd/reply.h"
