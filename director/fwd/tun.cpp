@@ -8,6 +8,7 @@
 
 #include "fwd/bytes.h"
 #include "fwd/checksum.h"
+#include "fwd/reply.h"
 #include "fwd/wire.h"
 
 namespace vsd::fwd {
@@ -61,6 +62,59 @@ TunResult tun_encapsulate(std::span<const uint8_t> frame, const PacketView& pack
   std::copy_n(frame.begin() + packet.l3, packet.ip_total_len, out.begin() + kInnerL3);
   dec_ttl_at(out, kInnerL3);
   return {too_big ? TunVerdict::NeedsFragmentation : TunVerdict::Ok, length};
+}
+
+Sent tun_ipv4_in(std::span<uint8_t> frame, const PacketView& packet, const ConnView& conn,
+                 const Link& link, Workspace& workspace) {
+  if (!link.address) return {Xmit::NoRoute};
+  uint16_t id = workspace.next_ip_id++;
+  if (id == 0) id = workspace.next_ip_id++;
+  const uint16_t mtu = uint16_t(link.mtu);
+  TunnelParams tunnel{*link.address, conn.real_server.addr, mtu, id, link.eth};
+  auto r = tun_encapsulate(frame, packet, tunnel, workspace.scratch);
+  switch (r.verdict) {
+    case TunVerdict::Ok:
+      return {Xmit::Scratch, r.length};
+    case TunVerdict::NeedsFragNeeded:
+      return {Xmit::FragNeeded, 0, tun_next_hop_mtu(mtu)};
+    case TunVerdict::NeedsFragmentation:
+      // Without DF the outer packet is cut (spec section 2) on output, at the MTU or at the
+      // size the datagram arrived in.
+      return {Xmit::Scratch, r.length};
+    case TunVerdict::BufferTooSmall:
+      break;
+  }
+  return {Xmit::TxFailed};
+}
+
+// The inner packet's source: the client.
+Ipv4 tun_ipv4_server_error_to(const PacketView&, const ConnView& conn) {
+  return conn.client.addr;
+}
+
+Sent tun_ipv4_server_error(std::span<uint8_t> frame, const PacketView& packet,
+                           const QuotedPacket& inner, const ConnView& conn, const Link& link,
+                           Workspace& workspace) {
+  // The inner packet as build_icmp_error quotes a packet: from its header to the end of the
+  // quote.
+  PacketView quoted;
+  quoted.l3 = inner.l3;
+  quoted.ip_total_len = uint16_t(packet.l3_end() - inner.l3);
+  quoted.tos = frame[inner.l3 + wire::ip::kTos];
+  quoted.protocol = inner.protocol;
+  quoted.fragment_offset = inner.fragment_offset;
+  quoted.src = inner.src;
+  quoted.dst = inner.dst;
+  uint32_t rest = load_be32(frame, packet.l4 + wire::icmp::kRestOfHeader);
+  if (packet.icmp_type == wire::icmp::kDestUnreachable &&
+      packet.icmp_code == wire::icmp::kCodeFragNeeded) {
+    uint32_t mtu = rest & 0xffff;
+    rest = mtu > kIpipOverhead ? mtu - kIpipOverhead : 0;
+  }
+  IcmpError error{packet.icmp_type, packet.icmp_code, rest, false};
+  auto n = build_icmp_error(workspace.scratch, frame, quoted, error, conn.virtual_service.addr,
+                            {link.eth.src, workspace.next_ip_id++});
+  return n ? Sent{Xmit::Scratch, n} : Sent{Xmit::Nothing};
 }
 
 }  // namespace vsd::fwd

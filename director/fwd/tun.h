@@ -8,6 +8,8 @@
 #include <span>
 
 #include "fwd/elements.h"
+#include "fwd/forwarder.h"
+#include "fwd/nat.h"
 #include "fwd/packet.h"
 #include "net/addr.h"
 
@@ -51,5 +53,24 @@ constexpr uint16_t tun_next_hop_mtu(uint16_t egress_mtu) {
 // and its checksum updated. The input frame is not changed. Link padding is not carried over.
 TunResult tun_encapsulate(std::span<const uint8_t> frame, const PacketView& packet,
                           const TunnelParams& tunnel, std::span<uint8_t> out);
+
+// TUN's forwarder (fwd/forwarder.h), IPv4: in and an error from the client's side are wrapped
+// by tun_encapsulate from the egress port's address, with a fresh non-zero outer ID; a reply
+// that comes through the director is rewritten as NAT's (nat_out). An error from the real
+// server's side quotes the IPIP packet: the client gets the same type and code from the VIP,
+// quoting the inner packet, a frag-needed MTU less the 20 bytes of the tunnel (spec section 2,
+// TUN).
+Sent tun_ipv4_in(std::span<uint8_t> frame, const PacketView& packet, const ConnView& conn,
+                 const Link& link, Workspace& workspace);
+Ipv4 tun_ipv4_server_error_to(const PacketView& packet, const ConnView& conn);
+Sent tun_ipv4_server_error(std::span<uint8_t> frame, const PacketView& packet,
+                           const QuotedPacket& about, const ConnView& conn, const Link& link,
+                           Workspace& workspace);
+inline constexpr Forwarder kTunIpv4{tun_ipv4_in,
+                                    nat_ipv4_out,
+                                    tun_ipv4_in,
+                                    ServerErrors::Tunnelling,
+                                    tun_ipv4_server_error_to,
+                                    tun_ipv4_server_error};
 
 }  // namespace vsd::fwd
