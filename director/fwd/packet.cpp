@@ -285,6 +285,13 @@ std::optional<QuotedPacket> parse_quoted(std::span<const uint8_t> frame, std::si
   return quoted;
 }
 
+std::optional<QuotedPacket> peek_ipv4(std::span<const uint8_t> frame) {
+  if (frame.size() < wire::eth::kHeaderLen ||
+      load_be16(frame, wire::eth::kType) != wire::eth::kTypeIpv4)
+    return {};
+  return parse_quoted(frame, wire::eth::kHeaderLen, frame.size());
+}
+
 std::size_t record_route_offset(std::span<const uint8_t> frame, const PacketView& packet) {
   if (!packet.has_ip_options() || packet.l4 > frame.size()) return 0;
   OptionsScan scan = scan_ip_options(options_of(frame, packet));

@@ -128,6 +128,12 @@ Classified classify(std::span<const uint8_t> frame);
 std::optional<QuotedPacket> parse_quoted(std::span<const uint8_t> frame, std::size_t at,
                                          std::size_t end);
 
+// The addresses and ports of an (untagged) Ethernet frame's IPv4 packet, read as parse_quoted
+// reads a quote: only what reading them needs is checked, no checksum, no total length. For a
+// guess made ahead of classify(), as the data plane's look-ahead makes one; has_ports says
+// whether the ports were there (TCP or UDP, not a later fragment).
+std::optional<QuotedPacket> peek_ipv4(std::span<const uint8_t> frame);
+
 // Offset in the frame of the packet's record-route option, or 0 when it has none. classify()
 // has checked the option list, so the option found is well formed.
 std::size_t record_route_offset(std::span<const uint8_t> frame, const PacketView& packet);
