@@ -21,6 +21,6 @@ void dr_forward(std::span<uint8_t> frame, const PacketView& packet, const EthAdd
 // from the real server's side are not the director's.
 Sent dr_ipv4_in(std::span<uint8_t> frame, const PacketView& packet, const ConnView& conn,
                 const Link& link, Workspace& workspace);
-inline constexpr Forwarder kDrIpv4{dr_ipv4_in, nat_ipv4_out, dr_ipv4_in};
+inline constexpr Forwarder kDrIpv4{.in = dr_ipv4_in, .out = nat_ipv4_out, .icmp_in = dr_ipv4_in};
 
 }  // namespace vsd::fwd

@@ -55,12 +55,14 @@ enum class Xmit : uint8_t {
   TxFailed,    // counted: the new frame does not fit the workspace
 };
 
+// Eight bytes, so that it comes back in a register.
 struct Sent {
   Xmit what = Xmit::Nothing;
-  std::size_t length = 0;  // Scratch
-  uint16_t mtu = 0;        // FragNeeded
-  bool toa_sent = false;   // FULLNAT: TOA was due on this segment (carried or not): not again
+  bool toa_sent = false;  // FULLNAT: TOA was due on this segment (carried or not): not again
+  uint16_t mtu = 0;       // FragNeeded
+  uint32_t length = 0;    // Scratch
 };
+static_assert(sizeof(Sent) == 8);
 
 // A packet of the connection: the frame, the view classify() made of it, the connection, the
 // egress port, the workspace.
@@ -79,9 +81,13 @@ enum class ServerErrors : uint8_t {
 };
 
 struct Forwarder {
-  PacketEntry in;       // client -> real server
-  PacketEntry out;      // the real server's reply -> client
-  PacketEntry icmp_in;  // an ICMP error from the client's side -> real server (TTL checked)
+  // The connection needs a local address and port of the director's (FULLNAT's LIP:lport),
+  // allocated when it is made.
+  bool needs_local_end = false;
+  PacketEntry in = nullptr;       // client -> real server
+  PacketEntry out = nullptr;      // the real server's reply -> client
+  PacketEntry icmp_in = nullptr;  // an ICMP error from the client's side -> real server
+                                  // (the caller has checked its TTL)
   ServerErrors server_errors = ServerErrors::None;
   Ipv4 (*server_error_to)(const PacketView&, const ConnView&) = nullptr;  // where it goes
   ServerErrorEntry server_error = nullptr;

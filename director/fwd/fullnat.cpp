@@ -45,8 +45,8 @@ Sent fullnat_ipv4_in(std::span<uint8_t> frame, const PacketView& packet, const C
   if (conn.toa_pending && packet.has_tcp_flag(wire::tcp::kAckFlag) &&
       !packet.has_tcp_flag(wire::tcp::kSyn) && !packet.has_tcp_flag(wire::tcp::kRst)) {
     if (auto n = add_toa(frame, packet, conn.client, link.mtu, workspace.scratch))
-      return {Xmit::Scratch, n, 0, true};
-    return {Xmit::Frame, 0, 0, true};
+      return {Xmit::Scratch, true, 0, uint32_t(n)};
+    return {Xmit::Frame, true};
   }
   return {Xmit::Frame};
 }

@@ -36,11 +36,12 @@ Ipv4 fullnat_ipv4_server_error_to(const PacketView& packet, const ConnView& conn
 Sent fullnat_ipv4_server_error(std::span<uint8_t> frame, const PacketView& packet,
                                const QuotedPacket& about, const ConnView& conn, const Link& link,
                                Workspace& workspace);
-inline constexpr Forwarder kFullNatIpv4{fullnat_ipv4_in,
-                                        fullnat_ipv4_out,
-                                        fullnat_ipv4_icmp_in,
-                                        ServerErrors::Quoting,
-                                        fullnat_ipv4_server_error_to,
-                                        fullnat_ipv4_server_error};
+inline constexpr Forwarder kFullNatIpv4{.needs_local_end = true,
+                                        .in = fullnat_ipv4_in,
+                                        .out = fullnat_ipv4_out,
+                                        .icmp_in = fullnat_ipv4_icmp_in,
+                                        .server_errors = ServerErrors::Quoting,
+                                        .server_error_to = fullnat_ipv4_server_error_to,
+                                        .server_error = fullnat_ipv4_server_error};
 
 }  // namespace vsd::fwd

@@ -61,11 +61,11 @@ Ipv4 nat_ipv4_server_error_to(const PacketView& packet, const ConnView& conn);
 Sent nat_ipv4_server_error(std::span<uint8_t> frame, const PacketView& packet,
                            const QuotedPacket& about, const ConnView& conn, const Link& link,
                            Workspace& workspace);
-inline constexpr Forwarder kNatIpv4{nat_ipv4_in,
-                                    nat_ipv4_out,
-                                    nat_ipv4_icmp_in,
-                                    ServerErrors::Quoting,
-                                    nat_ipv4_server_error_to,
-                                    nat_ipv4_server_error};
+inline constexpr Forwarder kNatIpv4{.in = nat_ipv4_in,
+                                    .out = nat_ipv4_out,
+                                    .icmp_in = nat_ipv4_icmp_in,
+                                    .server_errors = ServerErrors::Quoting,
+                                    .server_error_to = nat_ipv4_server_error_to,
+                                    .server_error = nat_ipv4_server_error};
 
 }  // namespace vsd::fwd

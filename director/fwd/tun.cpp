@@ -74,13 +74,13 @@ Sent tun_ipv4_in(std::span<uint8_t> frame, const PacketView& packet, const ConnV
   auto r = tun_encapsulate(frame, packet, tunnel, workspace.scratch);
   switch (r.verdict) {
     case TunVerdict::Ok:
-      return {Xmit::Scratch, r.length};
+      return {Xmit::Scratch, false, 0, uint32_t(r.length)};
     case TunVerdict::NeedsFragNeeded:
-      return {Xmit::FragNeeded, 0, tun_next_hop_mtu(mtu)};
+      return {Xmit::FragNeeded, false, tun_next_hop_mtu(mtu)};
     case TunVerdict::NeedsFragmentation:
       // Without DF the outer packet is cut (spec section 2) on output, at the MTU or at the
       // size the datagram arrived in.
-      return {Xmit::Scratch, r.length};
+      return {Xmit::Scratch, false, 0, uint32_t(r.length)};
     case TunVerdict::BufferTooSmall:
       break;
   }
@@ -114,7 +114,7 @@ Sent tun_ipv4_server_error(std::span<uint8_t> frame, const PacketView& packet,
   IcmpError error{packet.icmp_type, packet.icmp_code, rest, false};
   auto n = build_icmp_error(workspace.scratch, frame, quoted, error, conn.virtual_service.addr,
                             {link.eth.src, workspace.next_ip_id++});
-  return n ? Sent{Xmit::Scratch, n} : Sent{Xmit::Nothing};
+  return n ? Sent{Xmit::Scratch, false, 0, uint32_t(n)} : Sent{Xmit::Nothing};
 }
 
 }  // namespace vsd::fwd

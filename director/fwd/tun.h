@@ -66,11 +66,11 @@ Ipv4 tun_ipv4_server_error_to(const PacketView& packet, const ConnView& conn);
 Sent tun_ipv4_server_error(std::span<uint8_t> frame, const PacketView& packet,
                            const QuotedPacket& about, const ConnView& conn, const Link& link,
                            Workspace& workspace);
-inline constexpr Forwarder kTunIpv4{tun_ipv4_in,
-                                    nat_ipv4_out,
-                                    tun_ipv4_in,
-                                    ServerErrors::Tunnelling,
-                                    tun_ipv4_server_error_to,
-                                    tun_ipv4_server_error};
+inline constexpr Forwarder kTunIpv4{.in = tun_ipv4_in,
+                                    .out = nat_ipv4_out,
+                                    .icmp_in = tun_ipv4_in,
+                                    .server_errors = ServerErrors::Tunnelling,
+                                    .server_error_to = tun_ipv4_server_error_to,
+                                    .server_error = tun_ipv4_server_error};
 
 }  // namespace vsd::fwd

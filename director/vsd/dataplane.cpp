@@ -33,9 +33,20 @@ constexpr std::array<fwd::Forwarder, 4> kForwarders = {fwd::kNatIpv4, fwd::kDrIp
                                                        fwd::kFullNatIpv4};
 static_assert(std::size_t(Method::Nat) == 0 && std::size_t(Method::Dr) == 1 &&
               std::size_t(Method::Tun) == 2 && std::size_t(Method::FullNat) == 3);
+// Every entry point a packet may reach is there: a forwarder that relays errors from the real
+// server's side says where to and how.
+static_assert(std::ranges::all_of(kForwarders, [](const fwd::Forwarder& f) {
+  const bool relays = f.server_errors != fwd::ServerErrors::None;
+  return f.in && f.out && f.icmp_in && relays == (f.server_error_to != nullptr) &&
+         relays == (f.server_error != nullptr);
+}));
+
+const fwd::Forwarder& forwarder_for(Method method) {
+  return kForwarders[std::size_t(method)];
+}
 
 const fwd::Forwarder& forwarder_of(const Conn& conn) {
-  return kForwarders[std::size_t(conn.method())];
+  return forwarder_for(conn.method());
 }
 
 fwd::ConnView view_of(const Conn& conn) {
@@ -466,7 +477,7 @@ Conn* BasicDataplane<Port>::create_connection(ServiceRuntime& svc, const fwd::Pa
              choice->dest,
              svc.config.one_packet};
   nc.toa = svc.config.toa;
-  if (nc.method == Method::FullNat) {
+  if (forwarder_for(nc.method).needs_local_end) {
     auto local = allocate_local(svc, choice->dest, flow.proto, dest.config.addr);
     if (!local) return count(Discard::NoDestination), nullptr;
     nc.local = *local;
