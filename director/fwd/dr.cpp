@@ -9,8 +9,8 @@ void dr_forward(std::span<uint8_t> frame, const PacketView& packet, const EthAdd
   dec_ttl(frame, packet);
 }
 
-Sent dr_ipv4_in(std::span<uint8_t> frame, const PacketView& packet, const ConnView&,
-                const Link& link, Workspace&) {
+[[gnu::flatten]] Sent dr_ipv4_in(std::span<uint8_t> frame, const PacketView& packet,
+                                 const ConnView&, const Link& link, Workspace&) {
   dr_forward(frame, packet, link.eth);
   return {Xmit::Frame};
 }

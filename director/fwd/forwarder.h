@@ -5,7 +5,9 @@
 // in the method's file (nat.h, dr.h, tun.h, fullnat.h); these are IPv4's, and an IPv6 one is
 // another table of the same shape.
 //
-// Entry points are plain function pointers, no virtual call (STYLE.md, the per-packet path).
+// Entry points are plain function pointers, no virtual call (STYLE.md, the per-packet path);
+// the per-packet ones are [[gnu::flatten]], so the rewrite they wrap is inlined into them and
+// the table costs one indirect call, not a call more (counted with callgrind on path_bench).
 // They rewrite the frame or build a new one in the workspace, and say what to send; the data
 // plane has already found the egress port, and does the output (next hop, fragmentation).
 #pragma once

@@ -37,8 +37,9 @@ void fullnat_out(std::span<uint8_t> frame, const PacketView& packet, Endpoint vi
   set_endpoints(frame, packet, virtual_service, client, eth);
 }
 
-Sent fullnat_ipv4_in(std::span<uint8_t> frame, const PacketView& packet, const ConnView& conn,
-                     const Link& link, Workspace& workspace) {
+[[gnu::flatten]] Sent fullnat_ipv4_in(std::span<uint8_t> frame, const PacketView& packet,
+                                      const ConnView& conn, const Link& link,
+                                      Workspace& workspace) {
   fullnat_in(frame, packet, conn.local, conn.real_server, link.eth);
   // TOA rides on the client's first segment after its SYN (the handshake ACK), once; when it
   // does not fit, the segment goes without it, as DPVS sends it.
@@ -51,8 +52,8 @@ Sent fullnat_ipv4_in(std::span<uint8_t> frame, const PacketView& packet, const C
   return {Xmit::Frame};
 }
 
-Sent fullnat_ipv4_out(std::span<uint8_t> frame, const PacketView& packet, const ConnView& conn,
-                      const Link& link, Workspace&) {
+[[gnu::flatten]] Sent fullnat_ipv4_out(std::span<uint8_t> frame, const PacketView& packet,
+                                       const ConnView& conn, const Link& link, Workspace&) {
   fullnat_out(frame, packet, conn.virtual_service, conn.client, link.eth);
   return {Xmit::Frame};
 }

@@ -106,14 +106,14 @@ bool fullnat_icmp_in(std::span<uint8_t> frame, const PacketView& packet, Endpoin
   return true;
 }
 
-Sent nat_ipv4_in(std::span<uint8_t> frame, const PacketView& packet, const ConnView& conn,
-                 const Link& link, Workspace&) {
+[[gnu::flatten]] Sent nat_ipv4_in(std::span<uint8_t> frame, const PacketView& packet,
+                                  const ConnView& conn, const Link& link, Workspace&) {
   nat_in(frame, packet, conn.real_server, link.eth);
   return {Xmit::Frame};
 }
 
-Sent nat_ipv4_out(std::span<uint8_t> frame, const PacketView& packet, const ConnView& conn,
-                  const Link& link, Workspace&) {
+[[gnu::flatten]] Sent nat_ipv4_out(std::span<uint8_t> frame, const PacketView& packet,
+                                   const ConnView& conn, const Link& link, Workspace&) {
   nat_out(frame, packet, conn.virtual_service, link.eth);
   return {Xmit::Frame};
 }

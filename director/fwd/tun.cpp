@@ -64,8 +64,8 @@ TunResult tun_encapsulate(std::span<const uint8_t> frame, const PacketView& pack
   return {too_big ? TunVerdict::NeedsFragmentation : TunVerdict::Ok, length};
 }
 
-Sent tun_ipv4_in(std::span<uint8_t> frame, const PacketView& packet, const ConnView& conn,
-                 const Link& link, Workspace& workspace) {
+[[gnu::flatten]] Sent tun_ipv4_in(std::span<uint8_t> frame, const PacketView& packet,
+                                  const ConnView& conn, const Link& link, Workspace& workspace) {
   if (!link.address) return {Xmit::NoRoute};
   uint16_t id = workspace.next_ip_id++;
   if (id == 0) id = workspace.next_ip_id++;

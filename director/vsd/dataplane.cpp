@@ -175,7 +175,7 @@ DirectorState BasicDataplane<Port>::state() const {
 
 template <DataPort Port>
 void BasicDataplane<Port>::handle(std::size_t port, std::span<uint8_t> frame, bool vlan_tagged) {
-  const Hints hints = take_look_ahead(frame.data());
+  Hints* ahead = take_look_ahead(frame.data());
   if (vlan_tagged) {
     drops_[std::size_t(fwd::DropReason::VlanTagged)]++;
     return;
@@ -183,7 +183,7 @@ void BasicDataplane<Port>::handle(std::size_t port, std::span<uint8_t> frame, bo
   const auto c = fwd::classify(frame);
   switch (c.verdict) {
     case fwd::Verdict::Ipv4: {
-      InFlight f{port, frame, c.packet, hints};
+      InFlight f{port, frame, c.packet, ahead ? *ahead : Hints{}};
       handle_ipv4(f);
       return;
     }
@@ -244,11 +244,10 @@ typename BasicDataplane<Port>::Hints* BasicDataplane<Port>::look_ahead_for(const
 }
 
 template <DataPort Port>
-typename BasicDataplane<Port>::Hints BasicDataplane<Port>::take_look_ahead(const uint8_t* frame) {
+typename BasicDataplane<Port>::Hints* BasicDataplane<Port>::take_look_ahead(const uint8_t* frame) {
   Hints* ahead = look_ahead_for(frame);
-  if (!ahead) return {};
-  look_ahead_frames_[std::size_t(ahead - look_ahead_hints_.data())] = nullptr;
-  return *ahead;
+  if (ahead) look_ahead_frames_[std::size_t(ahead - look_ahead_hints_.data())] = nullptr;
+  return ahead;
 }
 
 template <DataPort Port>
@@ -575,7 +574,7 @@ void BasicDataplane<Port>::handle_reply(InFlight& f, Conn& conn) {
 }
 
 template <DataPort Port>
-void BasicDataplane<Port>::send(const InFlight& f, const Egress& egress, const fwd::Sent& sent) {
+void BasicDataplane<Port>::send_otherwise(const InFlight& f, const Egress& egress, fwd::Sent sent) {
   switch (sent.what) {
     case fwd::Xmit::Frame:
       return emit(egress, f.frame, f.refragment_at);

@@ -98,8 +98,9 @@ class BasicDataplane final : public ctl::ControlTarget {
   static_assert(kLookAheadSlots > kLookAheadDistance[std::size_t(LookAhead::Bucket)]);
   // The hints prefetch() left for this frame, the newest first; nothing if none.
   Hints* look_ahead_for(const uint8_t* frame);
-  // The same, taken: its slot is free for another frame.
-  Hints take_look_ahead(const uint8_t* frame);
+  // The same, taken: its slot is free for another frame (the hints stay readable until the
+  // next look-ahead).
+  Hints* take_look_ahead(const uint8_t* frame);
 
   // An IPv4 frame on its way through the stages: where it came in, what classify() made of
   // it, and what the stages learnt of it, passed along rather than kept in members.
@@ -146,8 +147,13 @@ class BasicDataplane final : public ctl::ControlTarget {
                          fwd::ServerErrors quoting);
   // An ICMP error from the client's side.
   void relay_to_server(InFlight& f, Conn& conn);
-  // Does what the forwarder said: send on the egress port, answer, or count.
-  void send(const InFlight& f, const Egress& egress, const fwd::Sent& sent);
+  // Does what the forwarder said: send on the egress port, answer, or count. The usual case,
+  // the frame rewritten in place, costs no call of its own.
+  void send(const InFlight& f, const Egress& egress, fwd::Sent sent) {
+    if (sent.what == fwd::Xmit::Frame) return emit(egress, f.frame, f.refragment_at);
+    send_otherwise(f, egress, sent);
+  }
+  void send_otherwise(const InFlight& f, const Egress& egress, fwd::Sent sent);
 
   void answer(std::size_t port, std::size_t length);  // scratch_ back out of the ingress port
   std::optional<Egress> egress_to(Ipv4 destination) const;
