@@ -37,11 +37,6 @@ uint64_t random_seed() {
 
 }  // namespace
 
-Endpoint Conn::local() const {
-  if (method_ != Method::FullNat || is_template()) return {};
-  return {Ipv4{local_addr_or_timeout_}, local_port_};
-}
-
 std::string_view Conn::state_name() const {
   if (is_template()) return is_assured() ? "ASSURED" : "NONE";
   switch (proto_) {

@@ -107,8 +107,12 @@ class Conn {
   // VIP:vport. For a fwmark template, the mark as an address, as the kernel stores it.
   Endpoint virtual_addr() const { return {virtual_addr_, virtual_port_}; }
   Endpoint destination() const { return {dest_addr_, dest_port_}; }
-  // FULLNAT: LIP:lport. Nothing for other methods and templates.
-  Endpoint local() const;
+  // FULLNAT: LIP:lport. Nothing for other methods and templates. Inline: the data plane reads
+  // it for every packet it forwards.
+  Endpoint local() const {
+    if (method_ != Method::FullNat || is_template()) return {};
+    return {Ipv4{local_addr_or_timeout_}, local_port_};
+  }
   uint32_t dest() const { return dest_; }
   TcpState tcp_state() const { return state_; }  // NONE for UDP, ICMP and templates
 

@@ -9,4 +9,10 @@ void dr_forward(std::span<uint8_t> frame, const PacketView& packet, const EthAdd
   dec_ttl(frame, packet);
 }
 
+[[gnu::flatten]] Sent dr_ipv4_in(std::span<uint8_t> frame, const PacketView& packet,
+                                 const ConnView&, const Link& link, Workspace&) {
+  dr_forward(frame, packet, link.eth);
+  return {Xmit::Frame};
+}
+
 }  // namespace vsd::fwd

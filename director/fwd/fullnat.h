@@ -7,6 +7,7 @@
 #include <span>
 
 #include "fwd/elements.h"
+#include "fwd/forwarder.h"
 #include "fwd/packet.h"
 #include "net/addr.h"
 
@@ -21,5 +22,26 @@ void fullnat_in(std::span<uint8_t> frame, const PacketView& packet, Endpoint loc
 // MACs.
 void fullnat_out(std::span<uint8_t> frame, const PacketView& packet, Endpoint virtual_service,
                  Endpoint client, const EthAddrs& eth);
+
+// FULLNAT's forwarder (fwd/forwarder.h), IPv4: in is fullnat_in plus TOA on the client's
+// handshake ACK, out fullnat_out, errors fullnat_icmp_in / fullnat_icmp_out (nat.h); an error
+// from the real server's side goes to the client, TTL checked first.
+Sent fullnat_ipv4_in(std::span<uint8_t> frame, const PacketView& packet, const ConnView& conn,
+                     const Link& link, Workspace& workspace);
+Sent fullnat_ipv4_out(std::span<uint8_t> frame, const PacketView& packet, const ConnView& conn,
+                      const Link& link, Workspace& workspace);
+Sent fullnat_ipv4_icmp_in(std::span<uint8_t> frame, const PacketView& packet, const ConnView& conn,
+                          const Link& link, Workspace& workspace);
+Ipv4 fullnat_ipv4_server_error_to(const PacketView& packet, const ConnView& conn);
+Sent fullnat_ipv4_server_error(std::span<uint8_t> frame, const PacketView& packet,
+                               const QuotedPacket& about, const ConnView& conn, const Link& link,
+                               Workspace& workspace);
+inline constexpr Forwarder kFullNatIpv4{.needs_local_end = true,
+                                        .in = fullnat_ipv4_in,
+                                        .out = fullnat_ipv4_out,
+                                        .icmp_in = fullnat_ipv4_icmp_in,
+                                        .server_errors = ServerErrors::Quoting,
+                                        .server_error_to = fullnat_ipv4_server_error_to,
+                                        .server_error = fullnat_ipv4_server_error};
 
 }  // namespace vsd::fwd

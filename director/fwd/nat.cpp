@@ -106,4 +106,33 @@ bool fullnat_icmp_in(std::span<uint8_t> frame, const PacketView& packet, Endpoin
   return true;
 }
 
+[[gnu::flatten]] Sent nat_ipv4_in(std::span<uint8_t> frame, const PacketView& packet,
+                                  const ConnView& conn, const Link& link, Workspace&) {
+  nat_in(frame, packet, conn.real_server, link.eth);
+  return {Xmit::Frame};
+}
+
+[[gnu::flatten]] Sent nat_ipv4_out(std::span<uint8_t> frame, const PacketView& packet,
+                                   const ConnView& conn, const Link& link, Workspace&) {
+  nat_out(frame, packet, conn.virtual_service, link.eth);
+  return {Xmit::Frame};
+}
+
+Sent nat_ipv4_icmp_in(std::span<uint8_t> frame, const PacketView& packet, const ConnView& conn,
+                      const Link& link, Workspace&) {
+  return {nat_icmp_in(frame, packet, conn.real_server, link.eth) ? Xmit::Frame : Xmit::Nothing};
+}
+
+// The error already goes to the client.
+Ipv4 nat_ipv4_server_error_to(const PacketView& packet, const ConnView&) {
+  return packet.dst;
+}
+
+Sent nat_ipv4_server_error(std::span<uint8_t> frame, const PacketView& packet, const QuotedPacket&,
+                           const ConnView& conn, const Link& link, Workspace&) {
+  if (packet.ttl_expires()) return {Xmit::TtlExpired};
+  return {nat_icmp_out(frame, packet, conn.virtual_service, link.eth) ? Xmit::Frame
+                                                                      : Xmit::Nothing};
+}
+
 }  // namespace vsd::fwd

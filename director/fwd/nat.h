@@ -8,6 +8,7 @@
 #include <span>
 
 #include "fwd/elements.h"
+#include "fwd/forwarder.h"
 #include "fwd/packet.h"
 #include "net/addr.h"
 
@@ -46,5 +47,25 @@ bool fullnat_icmp_out(std::span<uint8_t> frame, const PacketView& packet, Endpoi
                       Endpoint client, const EthAddrs& eth);
 bool fullnat_icmp_in(std::span<uint8_t> frame, const PacketView& packet, Endpoint local,
                      Endpoint real_server, const EthAddrs& eth);
+
+// NAT's forwarder (fwd/forwarder.h), IPv4: in is nat_in, out nat_out, an error from the
+// client's side nat_icmp_in; an error from the real server's side goes on to the address it
+// was sent to (the client's) through nat_icmp_out, TTL checked first.
+Sent nat_ipv4_in(std::span<uint8_t> frame, const PacketView& packet, const ConnView& conn,
+                 const Link& link, Workspace& workspace);
+Sent nat_ipv4_out(std::span<uint8_t> frame, const PacketView& packet, const ConnView& conn,
+                  const Link& link, Workspace& workspace);
+Sent nat_ipv4_icmp_in(std::span<uint8_t> frame, const PacketView& packet, const ConnView& conn,
+                      const Link& link, Workspace& workspace);
+Ipv4 nat_ipv4_server_error_to(const PacketView& packet, const ConnView& conn);
+Sent nat_ipv4_server_error(std::span<uint8_t> frame, const PacketView& packet,
+                           const QuotedPacket& about, const ConnView& conn, const Link& link,
+                           Workspace& workspace);
+inline constexpr Forwarder kNatIpv4{.in = nat_ipv4_in,
+                                    .out = nat_ipv4_out,
+                                    .icmp_in = nat_ipv4_icmp_in,
+                                    .server_errors = ServerErrors::Quoting,
+                                    .server_error_to = nat_ipv4_server_error_to,
+                                    .server_error = nat_ipv4_server_error};
 
 }  // namespace vsd::fwd

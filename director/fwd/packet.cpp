@@ -255,36 +255,6 @@ Classified classify(std::span<const uint8_t> frame) {
   return result;
 }
 
-std::optional<QuotedPacket> parse_quoted(std::span<const uint8_t> frame, std::size_t at,
-                                         std::size_t end) {
-  // Offsets are kept in 16 bits; no real frame puts a quote that far in.
-  if (end > frame.size() || at > end || at + wire::ip::kMaxHeaderLen > 0xffff) return {};
-  std::span<const uint8_t> ip = frame.subspan(at, end - at);
-  if (ip.size() < wire::ip::kMinHeaderLen) return {};
-  uint8_t version_ihl = ip[wire::ip::kVersionIhl];
-  std::size_t header_len = header_len_of(version_ihl);
-  if (!is_version4(version_ihl) || header_len < wire::ip::kMinHeaderLen) return {};
-  if (ip.size() < header_len) return {};
-
-  QuotedPacket quoted;
-  quoted.l3 = uint16_t(at);
-  quoted.l4 = uint16_t(at + header_len);
-  quoted.ip_header_len = uint8_t(header_len);
-  quoted.protocol = ip[wire::ip::kProtocol];
-  quoted.fragment_offset =
-      uint16_t((load_be16(ip, wire::ip::kFlagsFragment) & wire::ip::kOffsetMask) * 8);
-  quoted.src = load_ipv4(ip, wire::ip::kSrc);
-  quoted.dst = load_ipv4(ip, wire::ip::kDst);
-  bool carries_ports =
-      quoted.protocol == wire::ip::kProtoTcp || quoted.protocol == wire::ip::kProtoUdp;
-  if (carries_ports && quoted.fragment_offset == 0 && ip.size() >= header_len + 4) {
-    quoted.has_ports = true;
-    quoted.sport = load_be16(ip, header_len + wire::tcp::kSrcPort);
-    quoted.dport = load_be16(ip, header_len + wire::tcp::kDstPort);
-  }
-  return quoted;
-}
-
 std::size_t record_route_offset(std::span<const uint8_t> frame, const PacketView& packet) {
   if (!packet.has_ip_options() || packet.l4 > frame.size()) return 0;
   OptionsScan scan = scan_ip_options(options_of(frame, packet));

@@ -11,6 +11,7 @@
 #include <span>
 #include <string_view>
 
+#include "fwd/bytes.h"
 #include "fwd/wire.h"
 #include "net/addr.h"
 
@@ -124,9 +125,48 @@ struct Classified {
 Classified classify(std::span<const uint8_t> frame);
 
 // Parses the IPv4 header an ICMP error quotes at `at`, the quote ending at `end` (both frame
-// offsets). Public so a caller can look one level deeper, e.g. into a quoted IPIP packet.
-std::optional<QuotedPacket> parse_quoted(std::span<const uint8_t> frame, std::size_t at,
-                                         std::size_t end);
+// offsets). Public so a caller can look one level deeper, e.g. into a quoted IPIP packet;
+// inline, as the look-ahead reads every frame with it (peek_ipv4).
+inline std::optional<QuotedPacket> parse_quoted(std::span<const uint8_t> frame, std::size_t at,
+                                                std::size_t end) {
+  // Offsets are kept in 16 bits; no real frame puts a quote that far in.
+  if (end > frame.size() || at > end || at + wire::ip::kMaxHeaderLen > 0xffff) return {};
+  std::span<const uint8_t> ip = frame.subspan(at, end - at);
+  if (ip.size() < wire::ip::kMinHeaderLen) return {};
+  uint8_t version_ihl = ip[wire::ip::kVersionIhl];
+  std::size_t header_len = std::size_t(version_ihl & 0x0f) * 4;
+  if ((version_ihl >> 4) != 4 || header_len < wire::ip::kMinHeaderLen) return {};
+  if (ip.size() < header_len) return {};
+
+  QuotedPacket quoted;
+  quoted.l3 = uint16_t(at);
+  quoted.l4 = uint16_t(at + header_len);
+  quoted.ip_header_len = uint8_t(header_len);
+  quoted.protocol = ip[wire::ip::kProtocol];
+  quoted.fragment_offset =
+      uint16_t((load_be16(ip, wire::ip::kFlagsFragment) & wire::ip::kOffsetMask) * 8);
+  quoted.src = load_ipv4(ip, wire::ip::kSrc);
+  quoted.dst = load_ipv4(ip, wire::ip::kDst);
+  bool carries_ports =
+      quoted.protocol == wire::ip::kProtoTcp || quoted.protocol == wire::ip::kProtoUdp;
+  if (carries_ports && quoted.fragment_offset == 0 && ip.size() >= header_len + 4) {
+    quoted.has_ports = true;
+    quoted.sport = load_be16(ip, header_len + wire::tcp::kSrcPort);
+    quoted.dport = load_be16(ip, header_len + wire::tcp::kDstPort);
+  }
+  return quoted;
+}
+
+// The addresses and ports of an (untagged) Ethernet frame's IPv4 packet, read as parse_quoted
+// reads a quote: only what reading them needs is checked, no checksum, no total length. For a
+// guess made ahead of classify(), as the data plane's look-ahead makes one; has_ports says
+// whether the ports were there (TCP or UDP, not a later fragment).
+inline std::optional<QuotedPacket> peek_ipv4(std::span<const uint8_t> frame) {
+  if (frame.size() < wire::eth::kHeaderLen ||
+      load_be16(frame, wire::eth::kType) != wire::eth::kTypeIpv4)
+    return {};
+  return parse_quoted(frame, wire::eth::kHeaderLen, frame.size());
+}
 
 // Offset in the frame of the packet's record-route option, or 0 when it has none. classify()
 // has checked the option list, so the option found is well formed.

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "fwd/dr.h"
+#include "fwd/fragment.h"
 #include "fwd/fullnat.h"
 #include "fwd/nat.h"
 #include "fwd/reply.h"

@@ -1,14 +1,14 @@
-// tun.cpp: IPIP encapsulation and IPv4 fragmentation. The checks run in the kernel's order:
+// tun.cpp: IPIP encapsulation. The checks run in the kernel's order:
 // TTL (caller), then the MTU test of ensure_mtu_is_adequate against the tunnel MTU (egress
 // MTU - 20), which only a DF packet fails; a packet without DF is wrapped and the outer packet
-// fragmented on output.
+// fragmented on output (fwd/fragment.h).
 #include "fwd/tun.h"
 
 #include <algorithm>
-#include <optional>
 
 #include "fwd/bytes.h"
 #include "fwd/checksum.h"
+#include "fwd/reply.h"
 #include "fwd/wire.h"
 
 namespace vsd::fwd {
@@ -44,44 +44,6 @@ void write_eth_header(std::span<uint8_t> frame, const EthAddrs& eth) {
   store_be16(frame, wire::eth::kType, wire::eth::kTypeIpv4);
 }
 
-struct Ipv4Layout {
-  std::size_t header_len;
-  std::size_t total_len;
-  uint16_t flags_fragment;
-};
-
-std::optional<Ipv4Layout> layout_of(std::span<const uint8_t> frame) {
-  if (frame.size() < kOuterL3 + wire::ip::kMinHeaderLen) return {};
-  std::span<const uint8_t> ip = frame.subspan(kOuterL3);
-  uint8_t version_ihl = ip[wire::ip::kVersionIhl];
-  Ipv4Layout layout{std::size_t(version_ihl & 0x0f) * 4, load_be16(ip, wire::ip::kTotalLen),
-                    load_be16(ip, wire::ip::kFlagsFragment)};
-  if ((version_ihl >> 4) != 4 || layout.header_len < wire::ip::kMinHeaderLen) return {};
-  if (layout.total_len < layout.header_len || layout.total_len > ip.size()) return {};
-  return layout;
-}
-
-// After the first fragment only options with the copy flag stay; the others become NOPs so
-// the header keeps its length (RFC 791 3.1, the kernel's ip_options_fragment). A malformed
-// option list is left as it is from the bad option on.
-void replace_uncopied_options(std::span<uint8_t> options) {
-  constexpr uint8_t kEnd = 0, kNop = 1, kCopyFlag = 0x80;
-  std::size_t i = 0;
-  while (i < options.size()) {
-    uint8_t type = options[i];
-    if (type == kEnd) return;
-    if (type == kNop) {
-      ++i;
-      continue;
-    }
-    if (i + 1 >= options.size()) return;
-    std::size_t length = options[i + 1];
-    if (length < 2 || i + length > options.size()) return;
-    if (!(type & kCopyFlag)) std::fill_n(options.begin() + i, length, kNop);
-    i += length;
-  }
-}
-
 }  // namespace
 
 TunResult tun_encapsulate(std::span<const uint8_t> frame, const PacketView& packet,
@@ -102,45 +64,57 @@ TunResult tun_encapsulate(std::span<const uint8_t> frame, const PacketView& pack
   return {too_big ? TunVerdict::NeedsFragmentation : TunVerdict::Ok, length};
 }
 
-std::size_t fragment_ipv4(std::span<const uint8_t> frame, uint16_t fragment_size,
-                          std::span<FragmentBuffer> outs) {
-  auto layout = layout_of(frame);
-  if (!layout || fragment_size < layout->header_len + 8) return 0;
-  const std::size_t header_len = layout->header_len;
-  const std::size_t payload_len = layout->total_len - header_len;
-  const std::size_t max_chunk = (fragment_size - header_len) & ~std::size_t(7);
-  const std::size_t first_offset = std::size_t(layout->flags_fragment & wire::ip::kOffsetMask) * 8;
-  const bool packet_has_more = (layout->flags_fragment & wire::ip::kMoreFragments) != 0;
-  std::span<const uint8_t> header = frame.subspan(kOuterL3, header_len);
-  std::span<const uint8_t> payload = frame.subspan(kOuterL3 + header_len, payload_len);
+[[gnu::flatten]] Sent tun_ipv4_in(std::span<uint8_t> frame, const PacketView& packet,
+                                  const ConnView& conn, const Link& link, Workspace& workspace) {
+  if (!link.address) return {Xmit::NoRoute};
+  uint16_t id = workspace.next_ip_id++;
+  if (id == 0) id = workspace.next_ip_id++;
+  const uint16_t mtu = uint16_t(link.mtu);
+  TunnelParams tunnel{*link.address, conn.real_server.addr, mtu, id, link.eth};
+  auto r = tun_encapsulate(frame, packet, tunnel, workspace.scratch);
+  switch (r.verdict) {
+    case TunVerdict::Ok:
+      return {Xmit::Scratch, false, 0, uint32_t(r.length)};
+    case TunVerdict::NeedsFragNeeded:
+      return {Xmit::FragNeeded, false, tun_next_hop_mtu(mtu)};
+    case TunVerdict::NeedsFragmentation:
+      // Without DF the outer packet is cut (spec section 2) on output, at the MTU or at the
+      // size the datagram arrived in.
+      return {Xmit::Scratch, false, 0, uint32_t(r.length)};
+    case TunVerdict::BufferTooSmall:
+      break;
+  }
+  return {Xmit::TxFailed};
+}
 
-  std::size_t count = 0;
-  std::size_t done = 0;
-  do {
-    std::size_t chunk = std::min(max_chunk, payload_len - done);
-    bool is_last = done + chunk == payload_len;
-    std::size_t offset = first_offset + done;
-    if (count == outs.size() || offset / 8 > wire::ip::kOffsetMask) return 0;
-    std::span<uint8_t> out = outs[count].buffer;
-    std::size_t length = kOuterL3 + header_len + chunk;
-    if (out.size() < length) return 0;
+// The inner packet's source: the client.
+Ipv4 tun_ipv4_server_error_to(const PacketView&, const ConnView& conn) {
+  return conn.client.addr;
+}
 
-    std::copy_n(frame.begin(), kOuterL3, out.begin());
-    std::span<uint8_t> out_header = out.subspan(kOuterL3, header_len);
-    std::copy(header.begin(), header.end(), out_header.begin());
-    if (count > 0) replace_uncopied_options(out_header.subspan(wire::ip::kMinHeaderLen));
-    store_be16(out_header, wire::ip::kTotalLen, uint16_t(header_len + chunk));
-    // ip_do_fragment writes only the offset and MF: DF is not kept on fragments.
-    uint16_t more = (!is_last || packet_has_more) ? wire::ip::kMoreFragments : 0;
-    store_be16(out_header, wire::ip::kFlagsFragment, uint16_t(offset / 8) | more);
-    set_ipv4_checksum(out_header);
-    std::copy_n(payload.begin() + done, chunk, out.begin() + kOuterL3 + header_len);
-
-    outs[count].length = length;
-    ++count;
-    done += chunk;
-  } while (done < payload_len);
-  return count;
+Sent tun_ipv4_server_error(std::span<uint8_t> frame, const PacketView& packet,
+                           const QuotedPacket& inner, const ConnView& conn, const Link& link,
+                           Workspace& workspace) {
+  // The inner packet as build_icmp_error quotes a packet: from its header to the end of the
+  // quote.
+  PacketView quoted;
+  quoted.l3 = inner.l3;
+  quoted.ip_total_len = uint16_t(packet.l3_end() - inner.l3);
+  quoted.tos = frame[inner.l3 + wire::ip::kTos];
+  quoted.protocol = inner.protocol;
+  quoted.fragment_offset = inner.fragment_offset;
+  quoted.src = inner.src;
+  quoted.dst = inner.dst;
+  uint32_t rest = load_be32(frame, packet.l4 + wire::icmp::kRestOfHeader);
+  if (packet.icmp_type == wire::icmp::kDestUnreachable &&
+      packet.icmp_code == wire::icmp::kCodeFragNeeded) {
+    uint32_t mtu = rest & 0xffff;
+    rest = mtu > kIpipOverhead ? mtu - kIpipOverhead : 0;
+  }
+  IcmpError error{packet.icmp_type, packet.icmp_code, rest, false};
+  auto n = build_icmp_error(workspace.scratch, frame, quoted, error, conn.virtual_service.addr,
+                            {link.eth.src, workspace.next_ip_id++});
+  return n ? Sent{Xmit::Scratch, false, 0, uint32_t(n)} : Sent{Xmit::Nothing};
 }
 
 }  // namespace vsd::fwd

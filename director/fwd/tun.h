@@ -8,6 +8,8 @@
 #include <span>
 
 #include "fwd/elements.h"
+#include "fwd/forwarder.h"
+#include "fwd/nat.h"
 #include "fwd/packet.h"
 #include "net/addr.h"
 
@@ -29,7 +31,7 @@ enum class TunVerdict : uint8_t {
                        // build_frag_needed(..., tun_next_hop_mtu(egress_mtu)) (reply.h)
   NeedsFragmentation,  // too big without DF, or an ICMP error (which never gets a frag-needed:
                        // ensure_mtu_is_adequate): out[0, length) holds the whole outer frame;
-                       // send what fragment_ipv4 makes of it
+                       // send what fragment_ipv4 (fwd/fragment.h) makes of it
   BufferTooSmall,      // out cannot hold the outer frame, or the outer packet would pass
                        // 65535 bytes: nothing usable written
 };
@@ -52,33 +54,23 @@ constexpr uint16_t tun_next_hop_mtu(uint16_t egress_mtu) {
 TunResult tun_encapsulate(std::span<const uint8_t> frame, const PacketView& packet,
                           const TunnelParams& tunnel, std::span<uint8_t> out);
 
-// One output buffer for a fragment and how much of it fragment_ipv4 used.
-struct FragmentBuffer {
-  std::span<uint8_t> buffer;
-  std::size_t length = 0;
-};
-
-// Splits the IPv4 packet of an Ethernet frame (untagged) into fragments of at most
-// `fragment_size` bytes of IP, as the kernel's ip_do_fragment: every fragment but the last
-// carries (fragment_size - header length) rounded down to a multiple of 8 bytes of payload;
-// all keep the ID, TOS and TTL; the flags hold only MF, set on all but the last (which keeps
-// the packet's own MF), as ip_frag_next writes them (DF is dropped); options without the copy flag
-// become NOPs after the first fragment (RFC 791, ip_options_fragment); each header checksum is
-// computed afresh; the Ethernet header is copied. Returns how many of `outs` were filled, or 0 when
-// the frame is not a well-formed IPv4 packet, fragment_size leaves no room for 8 bytes of payload,
-// or `outs` run out.
-//
-// For TUN the caller passes fragment_size = min(egress MTU, the largest fragment the inner
-// datagram arrived in): ip_do_fragment caps the MTU at IPCB(skb)->frag_max_size, which
-// survives encapsulation (ip_vs_tunnel_xmit clears only the options of IPCB). That is how the
-// spec's figures arise [unverified, inferred]: "an IPIP packet of 1476 bytes plus a trailing
-// fragment (offset 1456)". A client that learnt PMTU 1480 towards the VIP (the frag-needed of
-// spec section 2) fragments a large datagram into pieces of at most 20 + (1460 & ~7) = 1476
-// bytes; the director reassembles it, wraps it and cuts the outer packet at 1476: 1456 bytes
-// of payload, a multiple of 8, so the first fragment is 1476 bytes and the second starts at
-// offset 1456. An unfragmented inner packet on a 1500-byte link is cut at 1500 instead: 1480
-// bytes of payload, the second fragment at offset 1480.
-std::size_t fragment_ipv4(std::span<const uint8_t> frame, uint16_t fragment_size,
-                          std::span<FragmentBuffer> outs);
+// TUN's forwarder (fwd/forwarder.h), IPv4: in and an error from the client's side are wrapped
+// by tun_encapsulate from the egress port's address, with a fresh non-zero outer ID; a reply
+// that comes through the director is rewritten as NAT's (nat_out). An error from the real
+// server's side quotes the IPIP packet: the client gets the same type and code from the VIP,
+// quoting the inner packet, a frag-needed MTU less the 20 bytes of the tunnel (spec section 2,
+// TUN).
+Sent tun_ipv4_in(std::span<uint8_t> frame, const PacketView& packet, const ConnView& conn,
+                 const Link& link, Workspace& workspace);
+Ipv4 tun_ipv4_server_error_to(const PacketView& packet, const ConnView& conn);
+Sent tun_ipv4_server_error(std::span<uint8_t> frame, const PacketView& packet,
+                           const QuotedPacket& about, const ConnView& conn, const Link& link,
+                           Workspace& workspace);
+inline constexpr Forwarder kTunIpv4{.in = tun_ipv4_in,
+                                    .out = nat_ipv4_out,
+                                    .icmp_in = tun_ipv4_in,
+                                    .server_errors = ServerErrors::Tunnelling,
+                                    .server_error_to = tun_ipv4_server_error_to,
+                                    .server_error = tun_ipv4_server_error};
 
 }  // namespace vsd::fwd

@@ -6,10 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include "fwd/dr.h"
+#include "fwd/fragment.h"
 #include "fwd/fullnat.h"
 #include "fwd/nat.h"
 #include "fwd/reply.h"
-#include "fwd/toa.h"
 #include "fwd/tun.h"
 #include "fwd/wire.h"
 #include "vsd/log.h"
@@ -19,6 +19,51 @@ namespace {
 
 Proto proto_of(const fwd::PacketView& p) {
   return p.is_tcp() ? Proto::Tcp : p.is_udp() ? Proto::Udp : Proto::Icmp;
+}
+
+// Of a packet with ports: TCP or UDP.
+Proto proto_of(const fwd::QuotedPacket& q) {
+  return q.protocol == fwd::wire::ip::kProtoTcp ? Proto::Tcp : Proto::Udp;
+}
+
+// The one place a forwarding method names its forwarder, as ip_vs_bind_xmit binds
+// cp->packet_xmit: a connection keeps its method from the moment it is made, and every
+// packet of it goes through the entry points this table gives for it. IPv4 only.
+constexpr std::array<fwd::Forwarder, 4> kForwarders = {fwd::kNatIpv4, fwd::kDrIpv4, fwd::kTunIpv4,
+                                                       fwd::kFullNatIpv4};
+static_assert(std::size_t(Method::Nat) == 0 && std::size_t(Method::Dr) == 1 &&
+              std::size_t(Method::Tun) == 2 && std::size_t(Method::FullNat) == 3);
+// Every entry point a packet may reach is there: a forwarder that relays errors from the real
+// server's side says where to and how.
+static_assert(std::ranges::all_of(kForwarders, [](const fwd::Forwarder& f) {
+  const bool relays = f.server_errors != fwd::ServerErrors::None;
+  return f.in && f.out && f.icmp_in && relays == (f.server_error_to != nullptr) &&
+         relays == (f.server_error != nullptr);
+}));
+
+const fwd::Forwarder& forwarder_for(Method method) {
+  return kForwarders[std::size_t(method)];
+}
+
+const fwd::Forwarder& forwarder_of(const Conn& conn) {
+  return forwarder_for(conn.method());
+}
+
+fwd::ConnView view_of(const Conn& conn) {
+  return {conn.client(), conn.virtual_addr(), conn.local(), conn.destination(), conn.toa_pending()};
+}
+
+bool is_services_port(const ServiceRuntime& svc, const FlowKey& flow) {
+  return flow.virtual_addr.port == svc.config.key.vip.port;
+}
+
+// The port-0 rules: a destination port 0 (port-0 and fwmark services) keeps the packet's port
+// (spec 4); so does every destination of a persistent service the packet's port is not the
+// port of.
+Endpoint real_server_of(const ServiceRuntime& svc, Endpoint dest, const FlowKey& flow) {
+  if (dest.port == 0 || (svc.config.persistent && !is_services_port(svc, flow)))
+    dest.port = flow.virtual_addr.port;
+  return dest;
 }
 
 void add(Counters& c, bool in, std::size_t bytes) {
@@ -49,7 +94,7 @@ BasicDataplane<Port>::BasicDataplane(std::vector<std::unique_ptr<Port>>& ports, 
   for (std::size_t i = 0; i < ports_.size(); ++i) {
     port_by_name_[ports_[i]->name()] = i;
     port_address_.push_back(routes_.address_of(ports_[i]->name()));
-    port_eth_.push_back({ports_[i]->mac(), Mac{}});
+    port_links_.push_back({{ports_[i]->mac(), Mac{}}, ports_[i]->mtu(), port_address_.back()});
   }
   for (const auto& r : routes_.routes())
     if (auto it = port_by_name_.find(r.ifname); it != port_by_name_.end())
@@ -130,21 +175,18 @@ DirectorState BasicDataplane<Port>::state() const {
 
 template <DataPort Port>
 void BasicDataplane<Port>::handle(std::size_t port, std::span<uint8_t> frame, bool vlan_tagged) {
-  if (Hints* ahead = look_ahead_for(frame.data())) {
-    handling_ = *ahead;
-    look_ahead_frames_[std::size_t(ahead - look_ahead_hints_.data())] = nullptr;
-  } else {
-    handling_ = Hints{};
-  }
+  Hints* ahead = take_look_ahead(frame.data());
   if (vlan_tagged) {
     drops_[std::size_t(fwd::DropReason::VlanTagged)]++;
     return;
   }
-  auto c = fwd::classify(frame);
+  const auto c = fwd::classify(frame);
   switch (c.verdict) {
-    case fwd::Verdict::Ipv4:
-      handle_ipv4(port, frame, c.packet);
+    case fwd::Verdict::Ipv4: {
+      InFlight f{port, frame, c.packet, ahead ? *ahead : Hints{}};
+      handle_ipv4(f);
       return;
+    }
     case fwd::Verdict::Arp:
       handle_arp(port, frame);
       return;
@@ -171,21 +213,13 @@ void BasicDataplane<Port>::prefetch(std::span<const uint8_t> frame, LookAhead st
     }
     return;
   }
-  // Ethernet + an IPv4 header + the ports; fragments and other protocols are not looked up
-  // by their ports, so they are not worth a guess.
-  if (frame.size() < 14 + 20 + 4 || frame[12] != 0x08 || frame[13] != 0x00) return;
-  const uint8_t* ip = frame.data() + 14;
-  const std::size_t ihl = (ip[0] & 0x0fu) * 4u;
-  if ((ip[0] >> 4) != 4 || ihl < 20 || frame.size() < 14 + ihl + 4) return;
-  if (ip[9] != uint8_t(Proto::Tcp) && ip[9] != uint8_t(Proto::Udp)) return;
-  if (((ip[6] & 0x1fu) | ip[7]) != 0) return;  // a fragment after the first
-  auto be32 = [](const uint8_t* p) {
-    return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
-  };
-  auto be16 = [](const uint8_t* p) { return uint16_t(p[0] << 8 | p[1]); };
-  const Proto proto = Proto(ip[9]);
-  const Endpoint src{Ipv4{be32(ip + 12)}, be16(ip + ihl)};
-  const Endpoint dst{Ipv4{be32(ip + 16)}, be16(ip + ihl + 2)};
+  // Fragments and other protocols are not looked up by their ports, so they are not worth a
+  // guess.
+  const auto ip = fwd::peek_ipv4(frame);
+  if (!ip || !ip->has_ports) return;
+  const Proto proto = proto_of(*ip);
+  const Endpoint src{ip->src, ip->sport};
+  const Endpoint dst{ip->dst, ip->dport};
   // As handle_ipv4 looks up: a VIP's packet from the client only; any other a reply first,
   // then, when fwmark services may serve it (handle_marked), from the client too.
   const std::size_t slot = look_ahead_next_++ % kLookAheadSlots;
@@ -207,6 +241,13 @@ typename BasicDataplane<Port>::Hints* BasicDataplane<Port>::look_ahead_for(const
     if (look_ahead_frames_[slot] == frame) return &look_ahead_hints_[slot];
   }
   return nullptr;
+}
+
+template <DataPort Port>
+typename BasicDataplane<Port>::Hints* BasicDataplane<Port>::take_look_ahead(const uint8_t* frame) {
+  Hints* ahead = look_ahead_for(frame);
+  if (ahead) look_ahead_frames_[std::size_t(ahead - look_ahead_hints_.data())] = nullptr;
+  return ahead;
 }
 
 template <DataPort Port>
@@ -237,44 +278,33 @@ void BasicDataplane<Port>::handle_arp(std::size_t port, std::span<uint8_t> frame
 }
 
 template <DataPort Port>
-void BasicDataplane<Port>::handle_ipv4(std::size_t port, std::span<uint8_t> frame,
-                                       const fwd::PacketView& p) {
-  if (p.is_fragment()) return handle_fragment(port, frame, p);
-  if (p.is_icmp() && p.is_icmp_error && handle_icmp_error(port, frame, p)) return;
-  if (services_.is_vip(p.dst)) {
-    handle_to_vip(port, frame, p);
-    return;
-  }
+void BasicDataplane<Port>::handle_ipv4(InFlight& f) {
+  const auto& p = f.packet;
+  if (p.is_fragment()) return handle_fragment(f);
+  if (p.is_icmp() && p.is_icmp_error && handle_icmp_error(f)) return;
+  if (services_.is_vip(p.dst)) return handle_to_vip(f);
   if (p.has_ports())
-    if (Conn* conn =
-            conns_.find_out(proto_of(p), {p.src, p.sport}, {p.dst, p.dport}, &handling_.out)) {
-      handle_reply(frame, p, *conn);
-      return;
-    }
-  if (p.has_ports() && services_.has_fwmark_services() && handle_marked(port, frame, p)) return;
-  if (owned_.count(p.dst.value)) {
-    handle_to_director(port, frame, p);
-    return;
-  }
-  route(port, frame, p);
+    if (Conn* conn = conns_.find_out(proto_of(p), {p.src, p.sport}, {p.dst, p.dport}, &f.hints.out))
+      return handle_reply(f, *conn);
+  if (p.has_ports() && services_.has_fwmark_services() && handle_marked(f)) return;
+  if (owned_.count(p.dst.value)) return handle_to_director(f);
+  route(f);
 }
 
 // IPVS sees whole datagrams only: fragments are reassembled first, and the datagram goes on
 // cut again at the size of the largest fragment it came in (spec section 3).
 template <DataPort Port>
-void BasicDataplane<Port>::handle_fragment(std::size_t port, std::span<uint8_t> frame,
-                                           const fwd::PacketView& p) {
-  auto r = reassembler_.add(frame, p, now_ms_);
+void BasicDataplane<Port>::handle_fragment(const InFlight& f) {
+  auto r = reassembler_.add(f.frame, f.packet, now_ms_);
   if (r.status == fwd::ReassemblyStatus::Dropped) return count(Discard::Fragment);
   if (r.status != fwd::ReassemblyStatus::Complete) return;
-  auto whole = fwd::classify(r.frame);
+  const auto whole = fwd::classify(r.frame);
   if (whole.verdict != fwd::Verdict::Ipv4 || whole.packet.is_fragment()) {
     drops_[std::size_t(whole.drop)]++;
     return;
   }
-  refragment_at_ = r.largest_fragment;
-  handle_ipv4(port, r.frame, whole.packet);
-  refragment_at_ = 0;
+  InFlight datagram{f.port, r.frame, whole.packet, f.hints, r.largest_fragment};
+  handle_ipv4(datagram);
 }
 
 // ip_expire: the sender of a datagram that never completed hears "fragment reassembly time
@@ -293,134 +323,96 @@ void BasicDataplane<Port>::reassembly_timed_out(std::span<const uint8_t> first) 
                        0, false};
   if (auto n = fwd::build_icmp_error(scratch_, first, p, error, p.dst,
                                      {ports_[egress->port]->mac(), ip_id_++}))
-    emit(*egress, std::span<uint8_t>(scratch_.data(), n));
+    emit(*egress, std::span<uint8_t>(scratch_.data(), n), 0);
 }
 
-// ICMP errors about a connection travel with it (spec section 3).
+// ICMP errors about a connection travel with it (spec section 3), each through the
+// connection's forwarder.
 template <DataPort Port>
-bool BasicDataplane<Port>::handle_icmp_error(std::size_t port, std::span<uint8_t> frame,
-                                             const fwd::PacketView& p) {
-  if (!p.has_quote || !fwd::icmp_checksum_ok(frame, p)) return false;
-  if (p.quoted.protocol == fwd::wire::ip::kProtoIpip) return handle_tunnel_icmp_error(frame, p);
-  if (!p.quoted.has_ports) return false;
+bool BasicDataplane<Port>::handle_icmp_error(InFlight& f) {
+  const auto& p = f.packet;
+  if (!p.has_quote || !fwd::icmp_checksum_ok(f.frame, p)) return false;
   const auto& q = p.quoted;
-  Proto proto = q.protocol == fwd::wire::ip::kProtoTcp ? Proto::Tcp : Proto::Udp;
+  // About a packet the director tunnelled: the quote is the outer IPIP header, the
+  // connection the inner packet's.
+  if (q.protocol == fwd::wire::ip::kProtoIpip) {
+    auto inner = fwd::parse_quoted(f.frame, q.l4, p.l3_end());
+    if (!inner || !inner->has_ports) return false;
+    Conn* conn =
+        conns_.find_in(proto_of(*inner), {inner->src, inner->sport}, {inner->dst, inner->dport});
+    return conn && relay_from_server(f, *conn, *inner, fwd::ServerErrors::Tunnelling);
+  }
+  if (!q.has_ports) return false;
   // From the real server's side: it quotes what the director sent it (CIP -> RIP, or
   // LIP -> RIP for FULLNAT).
-  if (Conn* conn = conns_.find_out(proto, {q.dst, q.dport}, {q.src, q.sport})) {
-    if (conn->method() != Method::Nat && conn->method() != Method::FullNat) return false;
-    // NAT: the error already goes to the client; FULLNAT: it goes to the LIP, the client is
-    // the connection's.
-    const Ipv4 to = conn->method() == Method::Nat ? p.dst : conn->client().addr;
-    auto egress = egress_to(to);
-    if (!egress) return count(Discard::NoRoute), true;
-    if (p.ttl_expires()) return count(Discard::TtlExpired), true;
-    const auto& eth = eth_from(egress->port);
-    bool rewritten =
-        conn->method() == Method::Nat
-            ? fwd::nat_icmp_out(frame, p, conn->virtual_addr(), eth)
-            : fwd::fullnat_icmp_out(frame, p, conn->virtual_addr(), conn->client(), eth);
-    if (rewritten) emit(*egress, frame);
-    return true;
-  }
+  if (Conn* conn = conns_.find_out(proto_of(q), {q.dst, q.dport}, {q.src, q.sport}))
+    return relay_from_server(f, *conn, q, fwd::ServerErrors::Quoting);
   // From the client's side: it quotes a reply, VIP:vport -> CIP:cport.
-  if (Conn* conn = conns_.find_in(proto, {q.dst, q.dport}, {q.src, q.sport})) {
-    auto egress = egress_to(conn->destination().addr);
-    if (!egress) return count(Discard::NoRoute), true;
-    if (p.ttl_expires()) return count(Discard::TtlExpired), true;
-    switch (conn->method()) {
-      case Method::Nat:
-        if (fwd::nat_icmp_in(frame, p, conn->destination(), eth_from(egress->port)))
-          emit(*egress, frame);
-        return true;
-      case Method::Dr:
-        fwd::dr_forward(frame, p, eth_from(egress->port));
-        emit(*egress, frame);
-        return true;
-      case Method::FullNat:
-        if (fwd::fullnat_icmp_in(frame, p, conn->local(), conn->destination(),
-                                 eth_from(egress->port)))
-          emit(*egress, frame);
-        return true;
-      default:
-        to_real_server(port, frame, p, *conn);
-        return true;
-    }
+  if (Conn* conn = conns_.find_in(proto_of(q), {q.dst, q.dport}, {q.src, q.sport})) {
+    relay_to_server(f, *conn);
+    return true;
   }
   return false;
 }
 
-// An ICMP error about a packet the director tunnelled quotes the outer IPIP header: the
-// client gets the same type and code from the VIP, quoting the inner packet, with a
-// frag-needed MTU less the 20 bytes of the tunnel (spec section 2, TUN).
 template <DataPort Port>
-bool BasicDataplane<Port>::handle_tunnel_icmp_error(std::span<uint8_t> frame,
-                                                    const fwd::PacketView& p) {
-  const auto& outer = p.quoted;
-  auto inner = fwd::parse_quoted(frame, outer.l4, p.l3_end());
-  if (!inner || !inner->has_ports) return false;
-  Proto proto = inner->protocol == fwd::wire::ip::kProtoTcp ? Proto::Tcp : Proto::Udp;
-  Conn* conn = conns_.find_in(proto, {inner->src, inner->sport}, {inner->dst, inner->dport});
-  if (!conn || conn->method() != Method::Tun) return false;
-  auto egress = egress_to(inner->src);
+bool BasicDataplane<Port>::relay_from_server(InFlight& f, Conn& conn,
+                                             const fwd::QuotedPacket& about,
+                                             fwd::ServerErrors quoting) {
+  const fwd::Forwarder& forwarder = forwarder_of(conn);
+  if (forwarder.server_errors != quoting) return false;
+  const fwd::ConnView view = view_of(conn);
+  auto egress = egress_to(forwarder.server_error_to(f.packet, view));
   if (!egress) return count(Discard::NoRoute), true;
-
-  // The inner packet as build_icmp_error quotes a packet: from its header to the end of the
-  // quote.
-  fwd::PacketView quoted;
-  quoted.l3 = inner->l3;
-  quoted.ip_total_len = uint16_t(p.l3_end() - inner->l3);
-  quoted.tos = frame[inner->l3 + fwd::wire::ip::kTos];
-  quoted.protocol = inner->protocol;
-  quoted.fragment_offset = inner->fragment_offset;
-  quoted.src = inner->src;
-  quoted.dst = inner->dst;
-  uint32_t rest = fwd::load_be32(frame, p.l4 + fwd::wire::icmp::kRestOfHeader);
-  if (p.icmp_type == fwd::wire::icmp::kDestUnreachable &&
-      p.icmp_code == fwd::wire::icmp::kCodeFragNeeded) {
-    uint32_t mtu = rest & 0xffff;
-    rest = mtu > fwd::kIpipOverhead ? mtu - fwd::kIpipOverhead : 0;
-  }
-  fwd::IcmpError error{p.icmp_type, p.icmp_code, rest, false};
-  auto n = fwd::build_icmp_error(scratch_, frame, quoted, error, conn->virtual_addr().addr,
-                                 {ports_[egress->port]->mac(), ip_id_++});
-  if (n) emit(*egress, std::span<uint8_t>(scratch_.data(), n));
+  auto ws = workspace();
+  send(f, *egress,
+       forwarder.server_error(f.frame, f.packet, about, view, port_links_[egress->port], ws));
   return true;
 }
 
 template <DataPort Port>
-void BasicDataplane<Port>::handle_to_vip(std::size_t port, std::span<uint8_t> frame,
-                                         const fwd::PacketView& p) {
-  fwd::Responder me{ports_[port]->mac(), 0};
+void BasicDataplane<Port>::relay_to_server(InFlight& f, Conn& conn) {
+  auto egress = egress_to(conn.destination().addr);
+  if (!egress) return count(Discard::NoRoute);
+  if (f.packet.ttl_expires()) return count(Discard::TtlExpired);
+  auto ws = workspace();
+  send(f, *egress,
+       forwarder_of(conn).icmp_in(f.frame, f.packet, view_of(conn), port_links_[egress->port], ws));
+}
+
+template <DataPort Port>
+void BasicDataplane<Port>::handle_to_vip(InFlight& f) {
+  const auto& p = f.packet;
+  fwd::Responder me{ports_[f.port]->mac(), 0};
   if (p.is_icmp()) {
     // Echo to a VIP is the director's to answer (spec section 3).
-    if (p.icmp_type == fwd::wire::icmp::kEchoRequest && fwd::icmp_checksum_ok(frame, p))
-      if (auto n = fwd::build_echo_reply(scratch_, frame, p, me)) answer(port, n);
+    if (p.icmp_type == fwd::wire::icmp::kEchoRequest && fwd::icmp_checksum_ok(f.frame, p))
+      if (auto n = fwd::build_echo_reply(scratch_, f.frame, p, me)) answer(f.port, n);
     return;
   }
   if (!p.has_ports()) return count(Discard::NotForUs);
   // As ip_vs_in: a packet of a connection stays with it; only a new one is classified and
   // looked up (fwmark first, then address and port, then the VIP's port-0 service).
-  Conn* conn = conns_.find_in(proto_of(p), {p.src, p.sport}, {p.dst, p.dport}, &handling_.in);
+  Conn* conn = conns_.find_in(proto_of(p), {p.src, p.sport}, {p.dst, p.dport}, &f.hints.in);
   ServiceRuntime* svc =
       conn ? services_.service_of(conn->dest()) : services_.lookup(proto_of(p), {p.dst, p.dport});
   if (!svc) {
     // The director's own stack would answer: RST, or port unreachable (spec section 3).
     count(Discard::NoService);
-    std::size_t n = p.is_tcp() ? fwd::build_tcp_reset(scratch_, frame, p, me)
-                               : fwd::build_port_unreachable(scratch_, frame, p, p.dst, me);
-    if (n) answer(port, n);
+    std::size_t n = p.is_tcp() ? fwd::build_tcp_reset(scratch_, f.frame, p, me)
+                               : fwd::build_port_unreachable(scratch_, f.frame, p, p.dst, me);
+    if (n) answer(f.port, n);
     return;
   }
-  serve(port, frame, p, *svc, conn, /*to_vip=*/true);
+  serve(f, *svc, conn, /*to_vip=*/true);
 }
 
 // Fwmark services serve whatever vsd's classifier marks, as an iptables MARK rule may match
 // any destination, not only an address the director holds. False: no fwmark service's packet.
 template <DataPort Port>
-bool BasicDataplane<Port>::handle_marked(std::size_t port, std::span<uint8_t> frame,
-                                         const fwd::PacketView& p) {
-  Conn* conn = conns_.find_in(proto_of(p), {p.src, p.sport}, {p.dst, p.dport}, &handling_.in);
+bool BasicDataplane<Port>::handle_marked(InFlight& f) {
+  const auto& p = f.packet;
+  Conn* conn = conns_.find_in(proto_of(p), {p.src, p.sport}, {p.dst, p.dport}, &f.hints.in);
   ServiceRuntime* svc = conn
                             ? services_.service_of(conn->dest())
                             : services_.find_mark(services_.mark_of(proto_of(p), {p.dst, p.dport}));
@@ -428,30 +420,29 @@ bool BasicDataplane<Port>::handle_marked(std::size_t port, std::span<uint8_t> fr
     if (conn) return count(Discard::DestinationGone), true;  // its service was deleted
     return false;
   }
-  serve(port, frame, p, *svc, conn, /*to_vip=*/false);
+  serve(f, *svc, conn, /*to_vip=*/false);
   return true;
 }
 
-// A packet whose service is known: a new connection is scheduled (TCP only on a SYN), then
-// counted and forwarded. to_vip: the destination is the director's, whose stack answers what
-// IPVS does not take; otherwise that is routed on.
+// A packet whose service is known: a new connection is made (TCP only on a SYN), then counted
+// and forwarded. to_vip: the destination is the director's, whose stack answers what IPVS does
+// not take; otherwise that is routed on.
 template <DataPort Port>
-void BasicDataplane<Port>::serve(std::size_t port, std::span<uint8_t> frame,
-                                 const fwd::PacketView& p, ServiceRuntime& svc, Conn* conn,
-                                 bool to_vip) {
-  fwd::Responder me{ports_[port]->mac(), 0};
+void BasicDataplane<Port>::serve(InFlight& f, ServiceRuntime& svc, Conn* conn, bool to_vip) {
+  const auto& p = f.packet;
+  fwd::Responder me{ports_[f.port]->mac(), 0};
   if (!conn) {
     bool syn = p.has_tcp_flag(fwd::wire::tcp::kSyn) && !p.has_tcp_flag(fwd::wire::tcp::kRst);
     if (p.is_tcp() && !syn) {
       // sloppy_tcp=0: only a SYN creates a connection; the rest meets the stack's RST.
-      if (!to_vip) return route(port, frame, p);
-      if (auto n = fwd::build_tcp_reset(scratch_, frame, p, me)) answer(port, n);
+      if (!to_vip) return route(f);
+      if (auto n = fwd::build_tcp_reset(scratch_, f.frame, p, me)) answer(f.port, n);
       return;
     }
-    conn = schedule(svc, p);
+    conn = create_connection(svc, p);
     if (!conn) {
       // ip_vs_leave: no destination: tell the client the port is unreachable.
-      if (auto n = fwd::build_port_unreachable(scratch_, frame, p, p.dst, me)) answer(port, n);
+      if (auto n = fwd::build_port_unreachable(scratch_, f.frame, p, p.dst, me)) answer(f.port, n);
       return;
     }
   }
@@ -463,71 +454,34 @@ void BasicDataplane<Port>::serve(std::size_t port, std::span<uint8_t> frame,
   if (p.ttl_expires()) {
     // Spec section 2: time exceeded from the VIP; the entry exists already.
     count(Discard::TtlExpired);
-    if (auto n = fwd::build_time_exceeded(scratch_, frame, p, p.dst, me)) answer(port, n);
+    if (auto n = fwd::build_time_exceeded(scratch_, f.frame, p, p.dst, me)) answer(f.port, n);
     return;
   }
-  to_real_server(port, frame, p, *conn);
+  to_real_server(f, *conn);
 }
 
 template <DataPort Port>
-Conn* BasicDataplane<Port>::schedule(ServiceRuntime& svc, const fwd::PacketView& p) {
-  FlowKey flow{proto_of(p), {p.src, p.sport}, {p.dst, p.dport}};
-  // Persistence (ip_vs_core.c ip_vs_sched_persist): a live template for the client's masked
-  // address sends it where it went before, whatever the scheduler would say; a template whose
-  // destination was deleted no longer counts. A quiescent (weight 0) one still does, as with
-  // expire_quiescent_template=0.
-  Conn* tmpl = nullptr;
-  std::optional<DestHandle> h;
-  // ip_vs_sched_persist keys a fwmark service's template by <IPPROTO_IP, CIP & mask, mark>,
-  // shared by every protocol; and when the packet's port is not the service's (fwmark and
-  // port-0 services), the template points at RIP:0 and the connection keeps the packet's port,
-  // whatever port the destination was given.
-  const uint16_t service_port = svc.config.key.vip.port;
-  const bool port_is_the_services = p.dport == service_port;
-  if (svc.config.persistent) {
-    const auto& mask = svc.config.persistence_mask;
-    auto key = svc.config.key.fwmark != 0
-                   ? TemplateKey::for_fwmark(flow.proto, p.src, mask, svc.config.key.fwmark)
-                   : TemplateKey::for_service(flow.proto, p.src, mask, svc.config.key.vip);
-    tmpl = conns_.find_template(key);
-    if (tmpl && services_.dest(tmpl->dest()).deleted) tmpl = nullptr;
-    if (tmpl) {
-      h = tmpl->dest();
-    } else {
-      h = services_.schedule(svc, flow, now_ms_);
-      if (!h) return count(Discard::NoDestination), nullptr;
-      const auto& chosen = services_.dest(*h);
-      const Endpoint target{chosen.config.addr.addr,
-                            port_is_the_services ? chosen.config.addr.port : uint16_t(0)};
-      tmpl = conns_.insert_template(
-          {key, target, chosen.config.method, *h, svc.config.persistence_timeout}, now_ms_);
-      if (!tmpl) return count(Discard::TableFull), nullptr;
-    }
-    conns_.refresh(*tmpl, now_ms_);
-  } else {
-    h = services_.schedule(svc, flow, now_ms_);
-    if (!h) return count(Discard::NoDestination), nullptr;
-  }
-  auto& dest = services_.dest(*h);
-  // A destination port 0 (port-0 and fwmark services) keeps the packet's port (spec 4); so
-  // does every destination of a persistent service the packet's port is not the port of.
-  Endpoint rip = dest.config.addr;
-  if (rip.port == 0 || (svc.config.persistent && !port_is_the_services)) rip.port = p.dport;
-  NewConn nc{flow.proto,         flow.client, flow.virtual_addr,    rip, {},
-             dest.config.method, *h,          svc.config.one_packet};
+Conn* BasicDataplane<Port>::create_connection(ServiceRuntime& svc, const fwd::PacketView& p) {
+  const FlowKey flow{proto_of(p), {p.src, p.sport}, {p.dst, p.dport}};
+  const auto choice =
+      svc.config.persistent ? choose_persistent(svc, flow) : choose_destination(svc, flow);
+  if (!choice) return nullptr;
+  auto& dest = services_.dest(choice->dest);
+  NewConn nc{flow.proto,
+             flow.client,
+             flow.virtual_addr,
+             real_server_of(svc, dest.config.addr, flow),
+             {},
+             dest.config.method,
+             choice->dest,
+             svc.config.one_packet};
   nc.toa = svc.config.toa;
-  if (nc.method == Method::FullNat) {
-    const auto& pool = svc.config.local_addresses;
-    if (pool.empty()) return count(Discard::NoDestination), nullptr;
-    auto& cursor = laddr_cursor_[h.value_or(0)];
-    for (std::size_t tries = 0; tries < pool.size() && nc.local.port == 0; ++tries) {
-      Ipv4 lip = pool[cursor++ % pool.size()];
-      if (auto lport = conns_.pick_local_port(flow.proto, lip, dest.config.addr))
-        nc.local = {lip, *lport};
-    }
-    if (nc.local.port == 0) return count(Discard::NoDestination), nullptr;
+  if (forwarder_for(nc.method).needs_local_end) {
+    auto local = allocate_local(svc, choice->dest, flow.proto, dest.config.addr);
+    if (!local) return count(Discard::NoDestination), nullptr;
+    nc.local = *local;
   }
-  Conn* conn = conns_.insert(nc, now_ms_, tmpl);
+  Conn* conn = conns_.insert(nc, now_ms_, choice->persistence_template);
   if (!conn) return count(Discard::TableFull), nullptr;
   dest.totals.conns++;
   svc.totals.conns++;
@@ -535,86 +489,123 @@ Conn* BasicDataplane<Port>::schedule(ServiceRuntime& svc, const fwd::PacketView&
 }
 
 template <DataPort Port>
-void BasicDataplane<Port>::to_real_server(std::size_t port, std::span<uint8_t> frame,
-                                          const fwd::PacketView& p, Conn& conn) {
-  auto egress = egress_to(conn.destination().addr);
-  if (!egress) return count(Discard::NoRoute);
-  const auto& eth = eth_from(egress->port);
-  switch (conn.method()) {
-    case Method::Nat:
-      fwd::nat_in(frame, p, conn.destination(), eth);
-      return emit(*egress, frame);
-    case Method::Dr:
-      fwd::dr_forward(frame, p, eth);
-      return emit(*egress, frame);
-    case Method::FullNat:
-      fwd::fullnat_in(frame, p, conn.local(), conn.destination(), eth);
-      // TOA rides on the client's first segment after its SYN (the handshake ACK), once; when
-      // it does not fit, the segment goes without it, as DPVS sends it.
-      if (conn.toa_pending() && p.has_tcp_flag(fwd::wire::tcp::kAckFlag) &&
-          !p.has_tcp_flag(fwd::wire::tcp::kSyn) && !p.has_tcp_flag(fwd::wire::tcp::kRst)) {
-        conn.toa_sent();
-        if (auto n = fwd::add_toa(frame, p, conn.client(), ports_[egress->port]->mtu(), scratch_))
-          return emit(*egress, std::span<uint8_t>(scratch_.data(), n));
-      }
-      return emit(*egress, frame);
-    case Method::Tun:
-      break;
+auto BasicDataplane<Port>::choose_destination(ServiceRuntime& svc, const FlowKey& flow)
+    -> std::optional<Choice> {
+  auto h = services_.schedule(svc, flow, now_ms_);
+  if (!h) return count(Discard::NoDestination), std::nullopt;
+  return Choice{*h, nullptr};
+}
+
+// Persistence (ip_vs_core.c ip_vs_sched_persist): a live template for the client's masked
+// address sends it where it went before, whatever the scheduler would say; a template whose
+// destination was deleted no longer counts. A quiescent (weight 0) one still does, as with
+// expire_quiescent_template=0. Otherwise the scheduler chooses and a template remembers it.
+template <DataPort Port>
+auto BasicDataplane<Port>::choose_persistent(ServiceRuntime& svc, const FlowKey& flow)
+    -> std::optional<Choice> {
+  // ip_vs_sched_persist keys a fwmark service's template by <IPPROTO_IP, CIP & mask, mark>,
+  // shared by every protocol; and when the packet's port is not the service's (fwmark and
+  // port-0 services), the template points at RIP:0.
+  const auto& mask = svc.config.persistence_mask;
+  const auto key =
+      svc.config.key.fwmark != 0
+          ? TemplateKey::for_fwmark(flow.proto, flow.client.addr, mask, svc.config.key.fwmark)
+          : TemplateKey::for_service(flow.proto, flow.client.addr, mask, svc.config.key.vip);
+  Conn* tmpl = conns_.find_template(key);
+  if (tmpl && services_.dest(tmpl->dest()).deleted) tmpl = nullptr;
+  DestHandle h = 0;
+  if (tmpl) {
+    h = tmpl->dest();
+  } else {
+    auto chosen = choose_destination(svc, flow);
+    if (!chosen) return std::nullopt;
+    h = chosen->dest;
+    const auto& dest = services_.dest(h);
+    const Endpoint target{dest.config.addr.addr,
+                          is_services_port(svc, flow) ? dest.config.addr.port : uint16_t(0)};
+    tmpl = conns_.insert_template(
+        {key, target, dest.config.method, h, svc.config.persistence_timeout}, now_ms_);
+    if (!tmpl) return count(Discard::TableFull), std::nullopt;
   }
-  auto& out = *ports_[egress->port];
-  auto local = port_address_[egress->port];
-  if (!local) return count(Discard::NoRoute);
-  uint16_t id = ip_id_++;
-  if (id == 0) id = ip_id_++;
-  fwd::TunnelParams tunnel{*local, conn.destination().addr, uint16_t(out.mtu()), id, eth};
-  auto r = fwd::tun_encapsulate(frame, p, tunnel, scratch_);
-  std::span<uint8_t> encapsulated(scratch_.data(), r.length);
-  switch (r.verdict) {
-    case fwd::TunVerdict::Ok:
-      return emit(*egress, encapsulated);
-    case fwd::TunVerdict::NeedsFragNeeded: {
-      fwd::Responder me{ports_[port]->mac(), 0};
-      auto n = fwd::build_frag_needed(scratch_, frame, p, p.dst,
-                                      fwd::tun_next_hop_mtu(uint16_t(out.mtu())), me);
-      if (n) answer(port, n);
-      return;
-    }
-    case fwd::TunVerdict::NeedsFragmentation:
-      // Without DF the outer packet is cut (spec section 2); emit() does it at the MTU or at
-      // the size the datagram arrived in.
-      return emit(*egress, encapsulated);
-    case fwd::TunVerdict::BufferTooSmall:
-      return count(Discard::TxFailed);
+  conns_.refresh(*tmpl, now_ms_);
+  return Choice{h, tmpl};
+}
+
+// FULLNAT's local end: the service's local addresses in turn, per destination, each asked
+// for a free port towards the real server.
+template <DataPort Port>
+std::optional<Endpoint> BasicDataplane<Port>::allocate_local(const ServiceRuntime& svc,
+                                                             DestHandle dest, Proto proto,
+                                                             Endpoint real_server) {
+  const auto& pool = svc.config.local_addresses;
+  if (pool.empty()) return std::nullopt;
+  auto& cursor = laddr_cursor_[dest];
+  for (std::size_t tries = 0; tries < pool.size(); ++tries) {
+    Ipv4 lip = pool[cursor++ % pool.size()];
+    if (auto lport = conns_.pick_local_port(proto, lip, real_server)) return Endpoint{lip, *lport};
   }
+  return std::nullopt;
 }
 
 template <DataPort Port>
-void BasicDataplane<Port>::handle_reply(std::span<uint8_t> frame, const fwd::PacketView& p,
-                                        Conn& conn) {
-  Endpoint client = conn.client();
-  auto egress = egress_to(client.addr);
+void BasicDataplane<Port>::to_real_server(InFlight& f, Conn& conn) {
+  auto egress = egress_to(conn.destination().addr);
+  if (!egress) return count(Discard::NoRoute);
+  auto ws = workspace();
+  const fwd::Sent sent =
+      forwarder_of(conn).in(f.frame, f.packet, view_of(conn), port_links_[egress->port], ws);
+  if (sent.toa_sent) conn.toa_sent();
+  send(f, *egress, sent);
+}
+
+template <DataPort Port>
+void BasicDataplane<Port>::handle_reply(InFlight& f, Conn& conn) {
+  const auto& p = f.packet;
+  auto egress = egress_to(conn.client().addr);
   if (!egress) return count(Discard::NoRoute);
   conns_.on_packet(conn, PacketFrom::Server, p.tcp_flags, now_ms_);
   auto& dest = services_.dest(conn.dest());
   add(dest.totals, false, p.ip_total_len);
   if (auto* svc = services_.service_of(conn.dest())) add(svc->totals, false, p.ip_total_len);
   if (p.ttl_expires()) return count(Discard::TtlExpired);
-  if (conn.method() == Method::FullNat)
-    fwd::fullnat_out(frame, p, conn.virtual_addr(), client, eth_from(egress->port));
-  else
-    fwd::nat_out(frame, p, conn.virtual_addr(), eth_from(egress->port));
-  emit(*egress, frame);
+  auto ws = workspace();
+  send(f, *egress,
+       forwarder_of(conn).out(f.frame, p, view_of(conn), port_links_[egress->port], ws));
 }
 
 template <DataPort Port>
-void BasicDataplane<Port>::handle_to_director(std::size_t port, std::span<uint8_t> frame,
-                                              const fwd::PacketView& p) {
+void BasicDataplane<Port>::send_otherwise(const InFlight& f, const Egress& egress, fwd::Sent sent) {
+  switch (sent.what) {
+    case fwd::Xmit::Frame:
+      return emit(egress, f.frame, f.refragment_at);
+    case fwd::Xmit::Scratch:
+      return emit(egress, std::span<uint8_t>(scratch_.data(), sent.length), f.refragment_at);
+    case fwd::Xmit::FragNeeded: {
+      fwd::Responder me{ports_[f.port]->mac(), 0};
+      if (auto n = fwd::build_frag_needed(scratch_, f.frame, f.packet, f.packet.dst, sent.mtu, me))
+        answer(f.port, n);
+      return;
+    }
+    case fwd::Xmit::Nothing:
+      return;
+    case fwd::Xmit::NoRoute:
+      return count(Discard::NoRoute);
+    case fwd::Xmit::TtlExpired:
+      return count(Discard::TtlExpired);
+    case fwd::Xmit::TxFailed:
+      return count(Discard::TxFailed);
+  }
+}
+
+template <DataPort Port>
+void BasicDataplane<Port>::handle_to_director(InFlight& f) {
+  const auto& p = f.packet;
   // The kernel behind the ingress drop never sees these: answer pings to the director's own
   // addresses (the real servers' gateway), as its stack would.
   if (p.is_icmp() && p.icmp_type == fwd::wire::icmp::kEchoRequest &&
-      fwd::icmp_checksum_ok(frame, p)) {
-    if (auto n = fwd::build_echo_reply(scratch_, frame, p, {ports_[port]->mac(), ip_id_++}))
-      answer(port, n);
+      fwd::icmp_checksum_ok(f.frame, p)) {
+    if (auto n = fwd::build_echo_reply(scratch_, f.frame, p, {ports_[f.port]->mac(), ip_id_++}))
+      answer(f.port, n);
     return;
   }
   count(Discard::NotForUs);
@@ -623,20 +614,20 @@ void BasicDataplane<Port>::handle_to_director(std::size_t port, std::span<uint8_
 // Traffic of no service is routed as IPv4 forwarding does it (spec section 3: a NAT director
 // is the real servers' gateway).
 template <DataPort Port>
-void BasicDataplane<Port>::route(std::size_t port, std::span<uint8_t> frame,
-                                 const fwd::PacketView& p) {
+void BasicDataplane<Port>::route(InFlight& f) {
+  const auto& p = f.packet;
   auto egress = egress_to(p.dst);
   if (!egress) return count(Discard::NoRoute);
   if (p.ttl_expires()) {
     count(Discard::TtlExpired);
-    if (auto self = port_address_[port])
-      if (auto n =
-              fwd::build_time_exceeded(scratch_, frame, p, *self, {ports_[port]->mac(), ip_id_++}))
-        answer(port, n);
+    if (auto self = port_address_[f.port])
+      if (auto n = fwd::build_time_exceeded(scratch_, f.frame, p, *self,
+                                            {ports_[f.port]->mac(), ip_id_++}))
+        answer(f.port, n);
     return;
   }
-  fwd::dr_forward(frame, p, eth_from(egress->port));
-  emit(*egress, frame);
+  fwd::dr_forward(f.frame, p, eth_from(egress->port));
+  emit(*egress, f.frame, f.refragment_at);
 }
 
 // --- output ------------------------------------------------------------------------------
@@ -651,11 +642,12 @@ std::optional<typename BasicDataplane<Port>::Egress> BasicDataplane<Port>::egres
 }
 
 template <DataPort Port>
-void BasicDataplane<Port>::emit(const Egress& egress, std::span<uint8_t> frame) {
+void BasicDataplane<Port>::emit(const Egress& egress, std::span<uint8_t> frame,
+                                uint16_t refragment_at) {
   if (const Mac* mac = neighbours_.lookup(int(egress.port), egress.next_hop)) {
     std::copy(mac->bytes.begin(), mac->bytes.end(), frame.begin());
     uint16_t limit = uint16_t(std::min<uint32_t>(ports_[egress.port]->mtu(), 0xffff));
-    if (refragment_at_ != 0) limit = std::min(limit, refragment_at_);
+    if (refragment_at != 0) limit = std::min(limit, refragment_at);
     if (frame.size() > std::size_t(limit) + fwd::wire::eth::kHeaderLen)
       return queue_fragmented(egress.port, frame, limit);
     if (!ports_[egress.port]->queue(frame)) count(Discard::TxFailed);

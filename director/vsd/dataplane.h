@@ -1,11 +1,12 @@
 // The per-packet path of vsd, as a few named stages over each frame a port delivers:
 // classify -> (ARP | ICMP error | to a VIP | reply from a real server | to the director |
-// routed) -> rewrite per method -> queue on the egress port. It owns the connection table,
-// the services, the ARP cache and the counters; the control thread reaches them only between
-// two batches, through the ControlTarget interface run by a CallQueue (vsd/control_bridge.h).
-// A template over the port type (io/port.h): vsd runs Dataplane, on AF_PACKET rings; the
-// benchmarks run MemoryDataplane. Both are instantiated in dataplane.cpp, and a new kind of
-// port is one more line there.
+// routed) -> the connection's forwarder (fwd/forwarder.h, bound when the connection was made)
+// -> queue on the egress port. What the stages know of a frame travels with it (InFlight). It owns
+// the connection table, the services, the ARP cache and the counters; the control thread reaches
+// them only between two batches, through the ControlTarget interface run by a CallQueue
+// (vsd/control_bridge.h). A template over the port type (io/port.h): vsd runs Dataplane, on
+// AF_PACKET rings; the benchmarks run MemoryDataplane. Both are instantiated in dataplane.cpp, and
+// a new kind of port is one more line there.
 #pragma once
 
 #include <array>
@@ -19,6 +20,7 @@
 #include "conn/table.h"
 #include "ctl/protocol.h"
 #include "fwd/elements.h"
+#include "fwd/forwarder.h"
 #include "fwd/packet.h"
 #include "fwd/reassembly.h"
 #include "io/memory_port.h"
@@ -62,9 +64,10 @@ class BasicDataplane final : public ctl::ControlTarget {
   // buckets, remembering both by the frame's address. Entry: the entries those buckets point
   // to, no hashing. Chain: the second entry of a chain whose first is another connection's
   // (a full table averages 1.5 entries a lookup). handle() then hands the buckets to its
-  // lookups, which check the key first. Reads only what a minimal IPv4 check lets it;
-  // anything else is left alone. handle() without it behaves the same, only without the head
-  // start.
+  // lookups, which check the key first. Reads the frame with fwd::peek_ipv4, the lenient
+  // parse of an ICMP quote, not classify(): a look-ahead is a guess, which handle() checks
+  // (the frame may have changed in between); anything without ports is left alone. handle() without
+  // it behaves the same, only without the head start.
   void prefetch(std::span<const uint8_t> frame, LookAhead stage);
   void flush();
   void tick();
@@ -84,35 +87,6 @@ class BasicDataplane final : public ctl::ControlTarget {
     Ipv4 next_hop;
   };
 
-  void handle_arp(std::size_t port, std::span<uint8_t> frame);
-  void handle_ipv4(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p);
-  void handle_fragment(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p);
-  void reassembly_timed_out(std::span<const uint8_t> first_fragment);
-  // Queues the frame on the egress port, cut into fragments of `size` bytes of IP first.
-  void queue_fragmented(std::size_t port, std::span<uint8_t> frame, uint16_t size);
-  bool handle_icmp_error(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p);
-  bool handle_tunnel_icmp_error(std::span<uint8_t> frame, const fwd::PacketView& p);
-  void handle_to_vip(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p);
-  bool handle_marked(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p);
-  void serve(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p,
-             ServiceRuntime& svc, Conn* conn, bool to_vip);
-  void handle_reply(std::span<uint8_t> frame, const fwd::PacketView& p, Conn& conn);
-  void handle_to_director(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p);
-  void route(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p);
-  Conn* schedule(ServiceRuntime& service, const fwd::PacketView& p);
-  void to_real_server(std::size_t port, std::span<uint8_t> frame, const fwd::PacketView& p,
-                      Conn& conn);
-  void answer(std::size_t port, std::size_t length);  // scratch_ back out of the ingress port
-
-  std::optional<Egress> egress_to(Ipv4 destination) const;
-  // The port's own MAC as source; emit() fills in the destination. Kept, not built per frame.
-  const fwd::EthAddrs& eth_from(std::size_t port) const { return port_eth_[port]; }
-  // Fills in the next hop's MAC and queues the frame, or parks it until ARP answers.
-  void emit(const Egress& egress, std::span<uint8_t> frame);
-  void send_arp_requests();
-  void count(Discard d) { discards_[std::size_t(d)]++; }
-  bool owns(std::size_t port, Ipv4 address) const;
-
   // The lookups prefetch() worked out for a frame. A hint made for no key, or for another
   // frame's, only costs its lookup a compare.
   struct Hints {
@@ -124,11 +98,82 @@ class BasicDataplane final : public ctl::ControlTarget {
   static_assert(kLookAheadSlots > kLookAheadDistance[std::size_t(LookAhead::Bucket)]);
   // The hints prefetch() left for this frame, the newest first; nothing if none.
   Hints* look_ahead_for(const uint8_t* frame);
+  // The same, taken: its slot is free for another frame (the hints stay readable until the
+  // next look-ahead).
+  Hints* take_look_ahead(const uint8_t* frame);
+
+  // An IPv4 frame on its way through the stages: where it came in, what classify() made of
+  // it, and what the stages learnt of it, passed along rather than kept in members.
+  struct InFlight {
+    std::size_t port = 0;  // the ingress port
+    std::span<uint8_t> frame;
+    const fwd::PacketView& packet;
+    Hints hints;  // the lookups prefetch() started for it
+    // A reassembled datagram: the size to cut it at again on output (the largest fragment it
+    // arrived in, spec section 3); 0 otherwise.
+    uint16_t refragment_at = 0;
+  };
+
+  // The stages, in the order a frame meets them.
+  void handle_arp(std::size_t port, std::span<uint8_t> frame);
+  void handle_ipv4(InFlight& f);
+  void handle_fragment(const InFlight& f);
+  void reassembly_timed_out(std::span<const uint8_t> first_fragment);
+  bool handle_icmp_error(InFlight& f);
+  void handle_to_vip(InFlight& f);
+  bool handle_marked(InFlight& f);
+  void serve(InFlight& f, ServiceRuntime& svc, Conn* conn, bool to_vip);
+  void handle_reply(InFlight& f, Conn& conn);
+  void handle_to_director(InFlight& f);
+  void route(InFlight& f);
+
+  // A new connection, in named steps: a destination (by the persistence template, or the
+  // scheduler), the real server's port, FULLNAT's local address and port, then the entry.
+  struct Choice {
+    DestHandle dest = 0;
+    Conn* persistence_template = nullptr;
+  };
+  Conn* create_connection(ServiceRuntime& svc, const fwd::PacketView& p);
+  std::optional<Choice> choose_destination(ServiceRuntime& svc, const FlowKey& flow);
+  std::optional<Choice> choose_persistent(ServiceRuntime& svc, const FlowKey& flow);
+  std::optional<Endpoint> allocate_local(const ServiceRuntime& svc, DestHandle dest, Proto proto,
+                                         Endpoint real_server);
+
+  // Through the connection's forwarder (fwd/forwarder.h), bound when it was made.
+  void to_real_server(InFlight& f, Conn& conn);
+  // An ICMP error from the real server's side, quoting `about`; false: not the connection's
+  // method's to relay.
+  bool relay_from_server(InFlight& f, Conn& conn, const fwd::QuotedPacket& about,
+                         fwd::ServerErrors quoting);
+  // An ICMP error from the client's side.
+  void relay_to_server(InFlight& f, Conn& conn);
+  // Does what the forwarder said: send on the egress port, answer, or count. The usual case,
+  // the frame rewritten in place, costs no call of its own.
+  void send(const InFlight& f, const Egress& egress, fwd::Sent sent) {
+    if (sent.what == fwd::Xmit::Frame) return emit(egress, f.frame, f.refragment_at);
+    send_otherwise(f, egress, sent);
+  }
+  void send_otherwise(const InFlight& f, const Egress& egress, fwd::Sent sent);
+
+  void answer(std::size_t port, std::size_t length);  // scratch_ back out of the ingress port
+  std::optional<Egress> egress_to(Ipv4 destination) const;
+  // The port's own MAC as source; emit() fills in the destination. Kept, not built per frame.
+  const fwd::EthAddrs& eth_from(std::size_t port) const { return port_links_[port].eth; }
+  fwd::Workspace workspace() { return {scratch_, ip_id_}; }
+  // Fills in the next hop's MAC and queues the frame, cut at refragment_at (or the MTU) first
+  // when longer, or parks it until ARP answers.
+  void emit(const Egress& egress, std::span<uint8_t> frame, uint16_t refragment_at);
+  // Queues the frame on the egress port, cut into fragments of `size` bytes of IP first.
+  void queue_fragmented(std::size_t port, std::span<uint8_t> frame, uint16_t size);
+  void send_arp_requests();
+  void count(Discard d) { discards_[std::size_t(d)]++; }
+  bool owns(std::size_t port, Ipv4 address) const;
 
   std::vector<std::unique_ptr<Port>>& ports_;
   RoutingTable routes_;
   std::vector<std::optional<Ipv4>> port_address_;
-  std::vector<fwd::EthAddrs> port_eth_;
+  // Each port as a forwarder sees it (MAC, MTU, address): kept, not built per frame.
+  std::vector<fwd::Link> port_links_;
   std::unordered_map<std::string, std::size_t> port_by_name_;
   // The namespace's routes through our ports, longest prefix first, resolved to port indices
   // once, so a per-packet lookup neither hashes a name nor allocates.
@@ -148,12 +193,8 @@ class BasicDataplane final : public ctl::ControlTarget {
   std::array<const uint8_t*, kLookAheadSlots> look_ahead_frames_{};
   std::array<Hints, kLookAheadSlots> look_ahead_hints_{};
   std::size_t look_ahead_next_ = 0;
-  Hints handling_;  // the frame handle() is in
   NeighbourTable neighbours_;
   fwd::Reassembler reassembler_;
-  // While a reassembled datagram is being forwarded: the size to fragment it at again (the
-  // largest fragment it arrived in, spec section 3); 0 otherwise.
-  uint16_t refragment_at_ = 0;
   // Addresses the director answers ARP for, with the port they live behind: its own, the
   // VIPs and the FULLNAT local addresses.
   std::unordered_map<uint32_t, std::size_t> owned_;
