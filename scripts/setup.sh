@@ -1,13 +1,24 @@
 #!/bin/sh
 # Installs what vslab needs from Debian 12's packages. Idempotent, and silent when
-# everything is already there.
+# everything is already there. `setup.sh main`: only what the main job needs (build the tools,
+# run the matrix against vsd); `setup.sh` (or `setup.sh all`): everything the tests use too,
+# the qemu kernel reference, the benchmarks' wrk and nginx, and the packaging tools.
 set -eu
 
-packages="g++ cmake ninja-build pkg-config clang-format dpkg-dev
+# The tools and the matrix against vsd. GoogleTest is here because the conformance beds the
+# matrix shares with the GoogleTest suites use its assertions.
+main_packages="g++ cmake ninja-build pkg-config
 libtins-dev libpcap-dev libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev
-libgtest-dev libgmock-dev libbenchmark-dev
-iproute2 ethtool nftables tcpdump iputils-ping procps busybox curl libxml2-utils ipvsadm
+libgtest-dev iproute2 ethtool nftables iputils-ping procps"
+test_packages="clang-format dpkg-dev libgmock-dev libbenchmark-dev
+tcpdump busybox curl libxml2-utils ipvsadm
 qemu-system-x86 xz-utils binutils gnuplot-nox wrk nginx-light"
+
+case "${1:-all}" in
+main) packages="$main_packages" ;;
+all) packages="$main_packages $test_packages" ;;
+*) echo "usage: scripts/setup.sh [main|all]" >&2; exit 2 ;;
+esac
 
 missing=""
 for p in $packages; do
@@ -24,6 +35,9 @@ fetch_kernel() {
   (cd "$cache" && apt-get download -qq "$kernel" 2>/dev/null) ||
     { echo "vslab setup: apt-get download $kernel failed" >&2; return 1; }
 }
+
+# The kernel package only for the tests (the main job runs no qemu guest).
+[ "${1:-all}" = all ] || kernel_present() { true; }
 
 if [ -z "$missing" ]; then
   kernel_present && exit 0
