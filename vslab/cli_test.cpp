@@ -49,6 +49,25 @@ TEST(VslabCli, EverySubcommandHasHelp) {
   }
 }
 
+// A CI reads the exit status: a mistake on the command line is 2 (as the commands' own usage
+// errors are), with a line that says what is wrong; --help and --version are 0.
+TEST(VslabCli, CommandLineMistakesExitWithStatus2) {
+  for (const auto& [args, says] :
+       std::initializer_list<std::pair<std::vector<std::string>, std::string>>{
+           {{}, "A subcommand is required"},
+           {{"conform", "--no-such-option"}, "--no-such-option"},
+           {{"conform", "-j", "many"}, "many"},
+           {{"topo", "check"}, "files is required"},
+           {{"nonsense"}, "A subcommand is required"},
+       }) {
+    auto r = vslab(args);
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_NE(r.output.find(says), std::string::npos) << r.output;
+  }
+  EXPECT_EQ(vslab({"--version"}).exit_code, 0);
+  EXPECT_EQ(vslab({"conform", "--help"}).exit_code, 0);
+}
+
 TEST(VslabCli, CheckNamesFileLineAndProblem) {
   auto path =
       std::filesystem::temp_directory_path() / ("vslab-bad-" + std::to_string(getpid()) + ".toml");
