@@ -68,6 +68,20 @@ TEST(VslabCli, CommandLineMistakesExitWithStatus2) {
   EXPECT_EQ(vslab({"conform", "--help"}).exit_code, 0);
 }
 
+// A run that tests nothing is no pass: where the DUT claims no cell (the kernel DUT on a
+// kernel without IPVS), conform says so and exits 3, unless --allow-skips accepts it.
+TEST(VslabCli, ConformWhereEveryCellSkipsExitsWith3) {
+  SKIP_UNLESS_ROOT();
+  if (std::filesystem::exists("/proc/net/ip_vs"))
+    GTEST_SKIP() << "this kernel has IPVS: the kernel DUT would run the cells";
+  auto r = vslab({"conform", "--dut", "kernel", "--filter", "nat/rr/rewrite/*"});
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find("every cell was skipped"), std::string::npos) << r.output;
+  auto allowed =
+      vslab({"conform", "--dut", "kernel", "--filter", "nat/rr/rewrite/*", "--allow-skips"});
+  EXPECT_EQ(allowed.exit_code, 0) << allowed.output;
+}
+
 TEST(VslabCli, CheckNamesFileLineAndProblem) {
   auto path =
       std::filesystem::temp_directory_path() / ("vslab-bad-" + std::to_string(getpid()) + ".toml");
