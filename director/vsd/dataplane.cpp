@@ -155,6 +155,8 @@ std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::counters() c
   const auto& n = neighbours_.counters();
   out.emplace_back("arp_requests_sent", n.requests_sent);
   out.emplace_back("arp_dropped_unresolved", n.dropped_unresolved);
+  out.emplace_back("arp_unsolicited", n.unsolicited);
+  out.emplace_back("arp_table_full", n.table_full);
   const auto& t = conns_.stats();
   out.emplace_back("conn_entries", conns_.size());
   out.emplace_back("conn_inserted", t.inserted);
@@ -263,7 +265,10 @@ void BasicDataplane<Port>::handle_arp(std::size_t port, std::span<uint8_t> frame
   bool for_us = owns(port, arp->target_ip);
   // As the kernel's arp_process: learn from replies, and from requests that name us.
   if (!arp->sender_ip.is_zero() && (for_us || arp->operation == fwd::wire::arp::kOpReply))
-    neighbours_.learn(int(port), arp->sender_ip, arp->sender_mac, now_ms_, released_);
+    neighbours_.learn(int(port), arp->sender_ip, arp->sender_mac, now_ms_, released_,
+                      for_us && arp->operation == fwd::wire::arp::kOpRequest
+                          ? NeighbourTable::Heard::RequestNamingUs
+                          : NeighbourTable::Heard::Reply);
   for (auto& parked : released_) {
     if (const Mac* mac = neighbours_.lookup(parked.port, parked.next_hop)) {
       std::copy(mac->bytes.begin(), mac->bytes.end(), parked.frame.begin());
