@@ -230,7 +230,8 @@ void BasicDataplane<Port>::handle_arp(std::size_t port, std::span<uint8_t> frame
     }
   }
   released_.clear();
-  if (for_us && arp->operation == fwd::wire::arp::kOpRequest) {
+  // The kernel answers for the host's own addresses: one answer to each request.
+  if (for_us && arp->operation == fwd::wire::arp::kOpRequest && !host_.contains(arp->target_ip)) {
     auto n = fwd::build_arp_reply(scratch_, *arp, ports_[port]->mac());
     if (n) answer(port, n);
   }
@@ -286,6 +287,7 @@ void BasicDataplane<Port>::reassembly_timed_out(std::span<const uint8_t> first) 
   if (c.verdict != fwd::Verdict::Ipv4) return;
   const auto& p = c.packet;
   if (!services_.is_vip(p.dst) && !owned_.count(p.dst.value)) return;
+  if (!services_.is_vip(p.dst) && host_.contains(p.dst)) return;  // the kernel's datagram
   if (!fwd::may_send_icmp_error(first, p)) return;
   auto egress = egress_to(p.src);
   if (!egress) return count(Discard::NoRoute);
@@ -392,9 +394,12 @@ template <DataPort Port>
 void BasicDataplane<Port>::handle_to_vip(std::size_t port, std::span<uint8_t> frame,
                                          const fwd::PacketView& p) {
   fwd::Responder me{ports_[port]->mac(), 0};
+  // A VIP the host also holds: what is no service of it is the kernel's (the ingress chain
+  // passes it there).
+  const bool kernels = host_.contains(p.dst);
   if (p.is_icmp()) {
     // Echo to a VIP is the director's to answer (spec section 3).
-    if (p.icmp_type == fwd::wire::icmp::kEchoRequest && fwd::icmp_checksum_ok(frame, p))
+    if (!kernels && p.icmp_type == fwd::wire::icmp::kEchoRequest && fwd::icmp_checksum_ok(frame, p))
       if (auto n = fwd::build_echo_reply(scratch_, frame, p, me)) answer(port, n);
     return;
   }
@@ -407,6 +412,7 @@ void BasicDataplane<Port>::handle_to_vip(std::size_t port, std::span<uint8_t> fr
   if (!svc) {
     // The director's own stack would answer: RST, or port unreachable (spec section 3).
     count(Discard::NoService);
+    if (kernels) return;
     std::size_t n = p.is_tcp() ? fwd::build_tcp_reset(scratch_, frame, p, me)
                                : fwd::build_port_unreachable(scratch_, frame, p, p.dst, me);
     if (n) answer(port, n);
@@ -609,9 +615,9 @@ void BasicDataplane<Port>::handle_reply(std::span<uint8_t> frame, const fwd::Pac
 template <DataPort Port>
 void BasicDataplane<Port>::handle_to_director(std::size_t port, std::span<uint8_t> frame,
                                               const fwd::PacketView& p) {
-  // The kernel behind the ingress drop never sees these: answer pings to the director's own
-  // addresses (the real servers' gateway), as its stack would.
-  if (p.is_icmp() && p.icmp_type == fwd::wire::icmp::kEchoRequest &&
+  // The host's own addresses are its kernel's (the ingress chain passes them); the others it
+  // holds for vsd (local addresses) get their pings answered, as a stack would.
+  if (!host_.contains(p.dst) && p.is_icmp() && p.icmp_type == fwd::wire::icmp::kEchoRequest &&
       fwd::icmp_checksum_ok(frame, p)) {
     if (auto n = fwd::build_echo_reply(scratch_, frame, p, {ports_[port]->mac(), ip_id_++}))
       answer(port, n);

@@ -19,6 +19,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "io/host_addresses.h"
 #include "io/ingress_drop.h"
 #include "io/packet_socket.h"
 #include "io/routes.h"
@@ -28,6 +29,7 @@
 #include "vsd/control_server.h"
 #include "vsd/dataplane.h"
 #include "vsd/fault_switch.h"
+#include "vsd/ingress_services.h"
 #include "vsd/log.h"
 #include "vsd/rules_file.h"
 #include "vslab_version.h"
@@ -127,15 +129,26 @@ int main(int argc, char** argv) {
     std::vector<std::unique_ptr<vsd::PacketSocket>> ports;
     for (const auto& name : port_names)
       ports.push_back(std::make_unique<vsd::PacketSocket>(name, interface_mtu(name)));
-    vsd::IngressDrop ingress_drop(port_names);
+    auto host = vsd::HostAddresses::read_from_kernel();
+    vsd::IngressDrop ingress_drop(port_names, host);
+    // The exception path's sets follow the rules and the host's addresses; a failed update
+    // leaves the previous sets in place, so it is logged, not fatal.
+    auto update_ingress = [&](const std::string& error) {
+      if (!error.empty()) vsd::log_error("vsd: " + error);
+    };
+    auto services_changed = [&](const vsd::RuleSet& rules) {
+      update_ingress(ingress_drop.set_services(vsd::ingress_services_of(rules)));
+    };
     vsd::fwd::ReassemblyLimits reassembly;
     reassembly.timeout_ms = uint64_t(ipfrag_time) * 1000;
     vsd::Dataplane dataplane(ports, vsd::RoutingTable::read_from_kernel(),
                              vsd::Dataplane::default_clock(), reassembly);
+    dataplane.set_host_addresses(host);
     // Runs on this thread, the data plane's, between two batches, as a control call does.
     auto load_rules = [&](const vsd::ctl::Result<vsd::RuleSet>& rules) {
       std::string error = rules.ok() ? dataplane.install(rules.value()) : rules.failure().message;
       if (!error.empty()) return error;
+      services_changed(rules.value());
       vsd::log_info("vsd: rules loaded from " + rules_file + ": " +
                     std::to_string(rules.value().services.size()) + " service(s)");
       return std::string();
@@ -143,7 +156,7 @@ int main(int argc, char** argv) {
     if (initial_rules)
       if (auto error = load_rules(*initial_rules); !error.empty()) throw std::runtime_error(error);
     vsd::CallQueue calls;
-    vsd::ControlBridge bridge(dataplane, calls);
+    vsd::ControlBridge bridge(dataplane, calls, services_changed);
     vsd::ControlServer control(socket_path,
                                [&](const std::string& request) { return bridge.answer(request); });
 
@@ -163,6 +176,24 @@ int main(int argc, char** argv) {
             dataplane.prefetch(frame, stage);
           });
     };
+    // keepalived and the operator add and remove addresses while vsd runs: read them again
+    // once a second (a getifaddrs, off the per-packet path), and pass on only a change.
+    const vsd::Clock& clock = vsd::Dataplane::default_clock();
+    uint64_t host_read_ms = clock.now_ms();
+    auto refresh_host = [&] {
+      const uint64_t now = clock.now_ms();
+      if (now - host_read_ms < 1000) return;
+      host_read_ms = now;
+      try {
+        auto fresh = vsd::HostAddresses::read_from_kernel();
+        if (fresh == host) return;
+        host = std::move(fresh);
+        dataplane.set_host_addresses(host);
+        update_ingress(ingress_drop.set_host(host));
+      } catch (const std::exception& e) {
+        vsd::log_error(std::string("vsd: ") + e.what());
+      }
+    };
     bool busy = false;  // a port had a block last time round: look again without waiting
     for (;;) {
       int n = poll(fds.data(), fds.size(), busy ? 0 : dataplane.next_timer_ms());
@@ -173,6 +204,7 @@ int main(int argc, char** argv) {
       for (std::size_t i = 0; i < ports.size(); ++i) busy |= drain(i) > 0;
       dataplane.flush();
       dataplane.tick();
+      refresh_host();
       if (fds[calls_at].revents & POLLIN) calls.run_pending();
       if (fds[signal_at].revents & POLLIN) {
         bool stop = false;
