@@ -38,8 +38,9 @@ struct IngressServices {
 class IngressDrop {
  public:
   // Replaces table "netdev vsd" (one left by a vsd that died included) with one chain per
-  // interface, passing the host's addresses; throws with nft's message.
-  IngressDrop(const std::vector<std::string>& ifnames, const HostAddresses& host);
+  // interface, passing the host's addresses (none: only ARP, IPv6, multicast and broadcast
+  // reach the kernel); throws with nft's message.
+  explicit IngressDrop(const std::vector<std::string>& ifnames, const HostAddresses& host = {});
   ~IngressDrop();  // removes the table
   IngressDrop(const IngressDrop&) = delete;
   IngressDrop& operator=(const IngressDrop&) = delete;

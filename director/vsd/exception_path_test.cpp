@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <chrono>
 #include <cstring>
+#include <ostream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -39,6 +40,10 @@ struct Case {
   const char* dip_from_client;
   const char* rules;  // one UDP service on VIP:5353 with rs1 only
 };
+
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.mode;
+}
 
 sockaddr_in endpoint(const std::string& ip, uint16_t port) {
   sockaddr_in a{};
@@ -131,12 +136,26 @@ class ExceptionPath : public testing::TestWithParam<Case> {
                                                    GetParam().mode + ".toml");
     ASSERT_TRUE(parsed.ok());
     live_ = std::make_unique<vslab::topo::LiveTopology>(*parsed.topology);
+    vip_ = *live_->topology().lvs.vip;
+  }
+  // vsd started and given the case's rules.
+  void start() {
     dut_ = std::make_unique<vslab::dut::BuiltinDut>(VSLAB_VSD_BINARY, VSLAB_VSADM_BINARY,
                                                     std::vector<std::string>{});
     dut_->start(*live_);
     auto restored = dut_->restore(GetParam().rules);
     ASSERT_TRUE(restored.ok()) << restored.output;
-    vip_ = *live_->topology().lvs.vip;
+  }
+  // keepalived's way: the VIP on an interface of the director.
+  void put_vip_on_lo() {
+    auto added = live_->exec("director", {"ip", "addr", "add", vip_ + "/32", "dev", "lo"});
+    ASSERT_TRUE(added.ok()) << added.output;
+  }
+  // One echo reply to each request: ping counts a second one as a duplicate.
+  std::string ping_answers_once(const char* node, const std::string& ip) {
+    auto r = live_->exec(node, {"ping", "-n", "-c", "3", "-i", "0.2", "-w", "5", ip});
+    if (!r.ok()) return "no answer: " + r.output;
+    return r.output.find("duplicates") == std::string::npos ? "" : r.output;
   }
   void TearDown() override {
     if (HasFailure() && dut_) std::cerr << "vsd log:\n" << dut_->log();
@@ -171,6 +190,7 @@ class ExceptionPath : public testing::TestWithParam<Case> {
 };
 
 TEST_P(ExceptionPath, TheDirectorsKernelReachesEveryNode) {
+  ASSERT_NO_FATAL_FAILURE(start());
   const auto& c = GetParam();
   const std::string director = ns("director");
   for (const char* node : {"rs1", "router", "client"}) {
@@ -186,6 +206,7 @@ TEST_P(ExceptionPath, TheDirectorsKernelReachesEveryNode) {
 }
 
 TEST_P(ExceptionPath, ATcpServerOnTheDirectorsAddressesIsReachable) {
+  ASSERT_NO_FATAL_FAILURE(start());
   const auto& c = GetParam();
   EXPECT_EQ(tcp_exchange(ns("rs1"), ns("director"), c.dip_from_rs, 7003), "");
   EXPECT_EQ(tcp_exchange(ns("client"), ns("director"), c.dip_from_client, 7004), "");
@@ -193,18 +214,30 @@ TEST_P(ExceptionPath, ATcpServerOnTheDirectorsAddressesIsReachable) {
   EXPECT_TRUE(service_reaches_rs1());
 }
 
-// keepalived puts the VIP on an interface: its service stays vsd's, its other ports are the
-// kernel's.
+// A VIP the host holds when vsd starts: its service stays vsd's, its other ports and its
+// echo are the kernel's, answered once.
 TEST_P(ExceptionPath, AVipTheHostHoldsKeepsItsServiceAndGivesTheKernelTheRest) {
-  auto added = live_->exec("director", {"ip", "addr", "add", vip_ + "/32", "dev", "lo"});
-  ASSERT_TRUE(added.ok()) << added.output;
-  // vsd reads the host's addresses again within a second; until then it answers port 7005
-  // with a reset itself, so the connection is tried again until the kernel takes it.
+  ASSERT_NO_FATAL_FAILURE(put_vip_on_lo());
+  ASSERT_NO_FATAL_FAILURE(start());
+  EXPECT_EQ(tcp_exchange(ns("client"), ns("director"), vip_, 7005), "");
+  EXPECT_EQ(ping_answers_once("client", vip_), "");
+  EXPECT_EQ(ping_answers_once("rs1", GetParam().dip_from_rs), "");
+  EXPECT_TRUE(service_reaches_rs1());
+}
+
+// The same VIP put on an interface while vsd runs: vsd and its ingress chain learn it.
+TEST_P(ExceptionPath, AVipAddedWhileVsdRunsGoesToTheKernelToo) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  ASSERT_NO_FATAL_FAILURE(put_vip_on_lo());
+  // vsd reads the host's addresses again within a second; until then the chain keeps the
+  // kernel from port 7005 and vsd answers it with a reset, so the connection is tried again
+  // until the kernel takes it.
   std::string result = "not tried";
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (!result.empty() && std::chrono::steady_clock::now() < deadline)
     result = tcp_exchange(ns("client"), ns("director"), vip_, 7005);
   EXPECT_EQ(result, "");
+  EXPECT_EQ(ping_answers_once("client", vip_), "");
   EXPECT_TRUE(service_reaches_rs1());
 }
 
