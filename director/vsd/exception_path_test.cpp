@@ -127,6 +127,40 @@ std::string udp_exchange(const std::string& from, const std::string& to, const s
   return std::string(buf, 4) == "pong" ? "" : "wrong answer";
 }
 
+// A socket in `netns` that has joined `group` on the interface holding `local`, bound to the
+// group's port.
+UniqueFd group_member(const std::string& netns, const std::string& group, const std::string& local,
+                      uint16_t port) {
+  UniqueFd fd = bound_in(netns, SOCK_DGRAM, "0.0.0.0", port);
+  ip_mreqn join{};
+  inet_pton(AF_INET, group.c_str(), &join.imr_multiaddr);
+  inet_pton(AF_INET, local.c_str(), &join.imr_address);
+  if (fd && setsockopt(fd.get(), IPPROTO_IP, IP_ADD_MEMBERSHIP, &join, sizeof join) != 0)
+    return UniqueFd();
+  return fd;
+}
+
+// A datagram to `group` sent from the interface holding `local` in `from`, received by a
+// member in `to` that joined on the interface holding `member`.
+std::string multicast_exchange(const std::string& from, const std::string& local,
+                               const std::string& to, const std::string& member) {
+  const std::string group = "239.255.0.18";
+  UniqueFd receiver = group_member(to, group, member, 7006);
+  if (!receiver) return error_text("join");
+  UniqueFd sender = socket_in(from, SOCK_DGRAM);
+  in_addr out{};
+  inet_pton(AF_INET, local.c_str(), &out);
+  if (setsockopt(sender.get(), IPPROTO_IP, IP_MULTICAST_IF, &out, sizeof out) != 0)
+    return error_text("IP_MULTICAST_IF");
+  auto a = endpoint(group, 7006);
+  if (sendto(sender.get(), "vrrp", 4, 0, reinterpret_cast<sockaddr*>(&a), sizeof a) != 4)
+    return error_text("sendto");
+  char buf[16];
+  if (!wait_for(receiver.get(), POLLIN) || recv(receiver.get(), buf, sizeof buf, 0) != 4)
+    return "the group's datagram did not arrive";
+  return "";
+}
+
 class ExceptionPath : public testing::TestWithParam<Case> {
  protected:
   void SetUp() override {
@@ -212,6 +246,14 @@ TEST_P(ExceptionPath, ATcpServerOnTheDirectorsAddressesIsReachable) {
   EXPECT_EQ(tcp_exchange(ns("client"), ns("director"), c.dip_from_client, 7004), "");
   EXPECT_TRUE(live_->ping("rs1", c.dip_from_rs));
   EXPECT_TRUE(service_reaches_rs1());
+}
+
+// VRRP and the sync daemon talk by multicast through the data ports, both ways.
+TEST_P(ExceptionPath, TheDirectorsKernelExchangesMulticastWithItsNeighbour) {
+  const auto& c = GetParam();
+  ASSERT_NO_FATAL_FAILURE(start());
+  EXPECT_EQ(multicast_exchange(ns("router"), c.router, ns("director"), c.dip_from_client), "");
+  EXPECT_EQ(multicast_exchange(ns("director"), c.dip_from_client, ns("router"), c.router), "");
 }
 
 // A VIP the host holds when vsd starts: its service stays vsd's, its other ports and its
