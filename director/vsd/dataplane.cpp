@@ -631,6 +631,10 @@ void BasicDataplane<Port>::handle_to_director(std::size_t port, std::span<uint8_
 template <DataPort Port>
 void BasicDataplane<Port>::route(std::size_t port, std::span<uint8_t> frame,
                                  const fwd::PacketView& p) {
+  // ip_forward takes only frames to the port's own MAC, and no multicast (no multicast
+  // routing here): a group's traffic is the kernel's, which the ingress chain passes.
+  if ((frame[0] & 0x01) != 0 || (p.dst.value >> 28) == 0xe || p.dst.value == 0xffffffff)
+    return count(Discard::NotForUs);
   auto egress = egress_to(p.dst);
   if (!egress) return count(Discard::NoRoute);
   if (p.ttl_expires()) {

@@ -137,5 +137,27 @@ TEST(HostTraffic, AVipTheHostHoldsKeepsItsServicesAndLeavesTheRestToTheKernel) {
   EXPECT_EQ(out[0].rfind_pdu<Tins::IP>().dst_addr().to_string(), "192.168.1.11");
 }
 
+// Linux routes no multicast without a multicast router, and nothing sent to a group MAC:
+// VRRP and the sync group are the kernel's, not forwarded out another port.
+TEST(HostTraffic, MulticastAndBroadcastAreNotRouted) {
+  Plane plane;
+  plane.dataplane().set_host_addresses(
+      HostAddresses({t::ip("10.0.0.1"), t::ip("192.168.1.1")}, {}));
+  auto from_rs = [](const std::string& eth_dst, const std::string& dst) {
+    auto pdu = Tins::EthernetII(eth_dst, t::kRsMac) / t::ipv4("192.168.1.11", dst) /
+               Tins::UDP(7006, 7006) / Tins::RawPDU(t::payload_bytes(8));
+    return t::serialize(pdu);
+  };
+  for (auto [eth_dst, dst] : {std::pair{"01:00:5e:7f:00:12", "239.255.0.18"},
+                              {"ff:ff:ff:ff:ff:ff", "255.255.255.255"},
+                              {"ff:ff:ff:ff:ff:ff", "192.168.1.255"}}) {
+    SCOPED_TRACE(dst);
+    EXPECT_TRUE(plane.handle(kInt, from_rs(eth_dst, dst)).empty());
+    EXPECT_TRUE(plane.sent(kExt).empty());
+  }
+  plane.handle(kInt, from_rs(t::kDirectorIntMac, "10.0.0.254"));  // unicast: routed
+  EXPECT_EQ(plane.sent(kExt).size(), 1u);
+}
+
 }  // namespace
 }  // namespace vsd
