@@ -396,10 +396,11 @@ void BasicDataplane<Port>::handle_to_vip(std::size_t port, std::span<uint8_t> fr
   fwd::Responder me{ports_[port]->mac(), 0};
   // A VIP the host also holds: what is no service of it is the kernel's (the ingress chain
   // passes it there).
-  const bool kernels = host_.contains(p.dst);
+  const bool held_by_host = host_.contains(p.dst);
   if (p.is_icmp()) {
     // Echo to a VIP is the director's to answer (spec section 3).
-    if (!kernels && p.icmp_type == fwd::wire::icmp::kEchoRequest && fwd::icmp_checksum_ok(frame, p))
+    if (!held_by_host && p.icmp_type == fwd::wire::icmp::kEchoRequest &&
+        fwd::icmp_checksum_ok(frame, p))
       if (auto n = fwd::build_echo_reply(scratch_, frame, p, me)) answer(port, n);
     return;
   }
@@ -412,7 +413,7 @@ void BasicDataplane<Port>::handle_to_vip(std::size_t port, std::span<uint8_t> fr
   if (!svc) {
     // The director's own stack would answer: RST, or port unreachable (spec section 3).
     count(Discard::NoService);
-    if (kernels) return;
+    if (held_by_host) return;
     std::size_t n = p.is_tcp() ? fwd::build_tcp_reset(scratch_, frame, p, me)
                                : fwd::build_port_unreachable(scratch_, frame, p, p.dst, me);
     if (n) answer(port, n);
@@ -633,7 +634,8 @@ void BasicDataplane<Port>::route(std::size_t port, std::span<uint8_t> frame,
                                  const fwd::PacketView& p) {
   // ip_forward takes only frames to the port's own MAC, and no multicast (no multicast
   // routing here): a group's traffic is the kernel's, which the ingress chain passes.
-  if ((frame[0] & 0x01) != 0 || (p.dst.value >> 28) == 0xe || p.dst.value == 0xffffffff)
+  if ((frame[fwd::wire::eth::kDst] & 0x01) != 0 || (p.dst.value >> 28) == 0xe ||
+      p.dst.value == 0xffffffff)
     return count(Discard::NotForUs);
   auto egress = egress_to(p.dst);
   if (!egress) return count(Discard::NoRoute);
