@@ -29,6 +29,7 @@
 #include "vsd/control_server.h"
 #include "vsd/dataplane.h"
 #include "vsd/fault_switch.h"
+#include "vsd/host_watch.h"
 #include "vsd/ingress_services.h"
 #include "vsd/log.h"
 #include "vsd/rules_file.h"
@@ -157,6 +158,18 @@ int main(int argc, char** argv) {
       if (auto error = load_rules(*initial_rules); !error.empty()) throw std::runtime_error(error);
     vsd::CallQueue calls;
     vsd::ControlBridge bridge(dataplane, calls, services_changed);
+    // The data plane stops answering for a new host address before the chain lets the kernel
+    // see it: a moment of silence rather than two answers.
+    vsd::HostWatch host_watch(host, [&](const vsd::HostAddresses& fresh) {
+      if (calls.call([&] { dataplane.set_host_addresses(fresh); }))
+        update_ingress(ingress_drop.set_host(fresh));
+    });
+    // Leaving this scope by an exception: a watch waiting on the data plane is let go before
+    // it is joined (the normal exit closes the queue itself).
+    struct CloseCalls {
+      vsd::CallQueue& calls;
+      ~CloseCalls() { calls.close(); }
+    } close_calls{calls};
     vsd::ControlServer control(socket_path,
                                [&](const std::string& request) { return bridge.answer(request); });
 
@@ -176,24 +189,6 @@ int main(int argc, char** argv) {
             dataplane.prefetch(frame, stage);
           });
     };
-    // keepalived and the operator add and remove addresses while vsd runs: read them again
-    // once a second (a getifaddrs, off the per-packet path), and pass on only a change.
-    const vsd::Clock& clock = vsd::Dataplane::default_clock();
-    uint64_t host_read_ms = clock.now_ms();
-    auto refresh_host = [&] {
-      const uint64_t now = clock.now_ms();
-      if (now - host_read_ms < 1000) return;
-      host_read_ms = now;
-      try {
-        auto fresh = vsd::HostAddresses::read_from_kernel();
-        if (fresh == host) return;
-        host = std::move(fresh);
-        dataplane.set_host_addresses(host);
-        update_ingress(ingress_drop.set_host(host));
-      } catch (const std::exception& e) {
-        vsd::log_error(std::string("vsd: ") + e.what());
-      }
-    };
     bool busy = false;  // a port had a block last time round: look again without waiting
     for (;;) {
       int n = poll(fds.data(), fds.size(), busy ? 0 : dataplane.next_timer_ms());
@@ -204,7 +199,6 @@ int main(int argc, char** argv) {
       for (std::size_t i = 0; i < ports.size(); ++i) busy |= drain(i) > 0;
       dataplane.flush();
       dataplane.tick();
-      refresh_host();
       if (fds[calls_at].revents & POLLIN) calls.run_pending();
       if (fds[signal_at].revents & POLLIN) {
         bool stop = false;
