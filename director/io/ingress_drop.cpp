@@ -56,7 +56,7 @@ std::string proto_number(Proto p) {
 std::string IngressDrop::set_update(const IngressServices& services, const HostAddresses& host) {
   std::string s =
       "flush set netdev vsd services\nflush set netdev vsd service_addresses\n"
-      "flush set netdev vsd host\n";
+      "flush set netdev vsd marked\nflush set netdev vsd host\n";
   std::vector<std::string> items;
   for (const auto& p : services.ports)
     items.push_back(p.addr.str() + " . " + proto_number(p.proto) + " . " + std::to_string(p.port));
@@ -65,6 +65,12 @@ std::string IngressDrop::set_update(const IngressServices& services, const HostA
   for (const auto& a : services.addresses)
     items.push_back(a.addr.str() + " . " + proto_number(a.proto));
   add_elements(s, "service_addresses", items);
+  items.clear();
+  for (const auto& r : services.marked)
+    items.push_back(r.network.str() + "/" + std::to_string(r.prefix_len) + " . " +
+                    proto_number(r.proto) + " . " + std::to_string(r.port_min) + "-" +
+                    std::to_string(r.port_max));
+  add_elements(s, "marked", items);
   items.clear();
   for (auto a : host.local()) items.push_back(a.str());
   for (auto a : host.broadcast()) items.push_back(a.str());
@@ -79,6 +85,7 @@ std::string IngressDrop::ruleset(const std::vector<std::string>& ifnames,
       "add table netdev vsd\ndelete table netdev vsd\ntable netdev vsd {\n"
       "  set services { type ipv4_addr . inet_proto . inet_service; }\n"
       "  set service_addresses { type ipv4_addr . inet_proto; }\n"
+      "  set marked { type ipv4_addr . inet_proto . inet_service; flags interval; }\n"
       "  set host { type ipv4_addr; }\n";
   // In order: the kernel resolves its own neighbours, and vsd forwards no IPv6; vsd's services
   // stay vsd's even on a host address (keepalived puts VIPs on interfaces); then what is the
@@ -92,6 +99,7 @@ std::string IngressDrop::ruleset(const std::vector<std::string>& ifnames,
          "    ether type ip6 accept\n"
          "    ip daddr . meta l4proto . th dport @services drop\n"
          "    ip daddr . meta l4proto @service_addresses drop\n"
+         "    ip daddr . meta l4proto . th dport @marked drop\n"
          "    ip daddr @host accept\n"
          "    ip daddr { 224.0.0.0/4, 255.255.255.255 } accept\n"
          "  }\n";

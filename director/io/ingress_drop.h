@@ -30,8 +30,17 @@ struct IngressServices {
     Proto proto = Proto::Tcp;
     auto operator<=>(const Address&) const = default;
   };
+  // A mark rule that gives a fwmark service its packets: addresses, protocol, port range.
+  struct Range {
+    Ipv4 network;
+    uint8_t prefix_len = 32;
+    Proto proto = Proto::Tcp;
+    uint16_t port_min = 0, port_max = 65535;
+    auto operator<=>(const Range&) const = default;
+  };
   std::vector<Port> ports;         // VIP:vport of each service
   std::vector<Address> addresses;  // every port of a protocol: port-0 services, local addresses
+  std::vector<Range> marked;       // what fwmark services take
   bool operator==(const IngressServices&) const = default;
 };
 

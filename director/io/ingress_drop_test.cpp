@@ -15,6 +15,7 @@ TEST(IngressDrop, EachPortDropsServicesBeforePassingTheHost) {
   IngressServices services;
   services.ports = {{ip("10.0.0.100"), Proto::Tcp, 80}, {ip("10.0.0.100"), Proto::Udp, 53}};
   services.addresses = {{ip("192.168.60.200"), Proto::Tcp}};
+  services.marked = {{ip("172.20.0.0"), 24, Proto::Udp, 443, 450}};
   HostAddresses host({ip("10.0.0.2"), ip("127.0.0.1")}, {ip("10.0.0.255")});
   std::string s = IngressDrop::ruleset({"eth0", "eth1"}, services, host);
 
@@ -26,6 +27,7 @@ TEST(IngressDrop, EachPortDropsServicesBeforePassingTheHost) {
       "    ether type ip6 accept\n"
       "    ip daddr . meta l4proto . th dport @services drop\n"
       "    ip daddr . meta l4proto @service_addresses drop\n"
+      "    ip daddr . meta l4proto . th dport @marked drop\n"
       "    ip daddr @host accept\n"
       "    ip daddr { 224.0.0.0/4, 255.255.255.255 } accept\n"
       "  }\n";
@@ -37,6 +39,11 @@ TEST(IngressDrop, EachPortDropsServicesBeforePassingTheHost) {
       << s;
   EXPECT_NE(s.find("add element netdev vsd service_addresses { 192.168.60.200 . 6 }\n"),
             std::string::npos);
+  EXPECT_NE(
+      s.find("  set marked { type ipv4_addr . inet_proto . inet_service; flags interval; }\n"),
+      std::string::npos);
+  EXPECT_NE(s.find("add element netdev vsd marked { 172.20.0.0/24 . 17 . 443-450 }\n"),
+            std::string::npos);
   EXPECT_NE(s.find("add element netdev vsd host { 10.0.0.2, 127.0.0.1, 10.0.0.255 }\n"),
             std::string::npos);
 }
@@ -45,6 +52,7 @@ TEST(IngressDrop, SetUpdateFlushesEverySetAndAddsNoEmptyElementList) {
   EXPECT_EQ(IngressDrop::set_update({}, {}),
             "flush set netdev vsd services\n"
             "flush set netdev vsd service_addresses\n"
+            "flush set netdev vsd marked\n"
             "flush set netdev vsd host\n");
 }
 
