@@ -87,20 +87,24 @@ std::string IngressDrop::ruleset(const std::vector<std::string>& ifnames,
       "  set service_addresses { type ipv4_addr . inet_proto; }\n"
       "  set marked { type ipv4_addr . inet_proto . inet_service; flags interval; }\n"
       "  set host { type ipv4_addr; }\n";
-  // In order: the kernel resolves its own neighbours, and vsd forwards no IPv6; vsd's services
-  // stay vsd's even on a host address (keepalived puts VIPs on interfaces); then what is the
-  // host's. The rest (forwarded traffic, VIPs and local addresses the host does not hold) is
-  // vsd's alone.
+  // The kernel resolves its own neighbours, and vsd forwards no IPv6. Of IPv4, only what is
+  // addressed to the host or to a group can be the kernel's, so the rest (forwarded traffic,
+  // VIPs and local addresses the host does not hold: the bulk of the data plane's frames)
+  // meets one set lookup before the policy drops it; what is addressed to the host is then
+  // the kernel's unless it is one of vsd's services (keepalived puts VIPs on interfaces).
+  s += "  chain to_host {\n"
+       "    ip daddr . meta l4proto . th dport @services drop\n"
+       "    ip daddr . meta l4proto @service_addresses drop\n"
+       "    ip daddr . meta l4proto . th dport @marked drop\n"
+       "    accept\n"
+       "  }\n";
   for (std::size_t i = 0; i < ifnames.size(); ++i)
     s += "  chain ingress" + std::to_string(i) + " {\n    type filter hook ingress device \"" +
          ifnames[i] +
          "\" priority 0; policy drop;\n"
          "    ether type arp accept\n"
          "    ether type ip6 accept\n"
-         "    ip daddr . meta l4proto . th dport @services drop\n"
-         "    ip daddr . meta l4proto @service_addresses drop\n"
-         "    ip daddr . meta l4proto . th dport @marked drop\n"
-         "    ip daddr @host accept\n"
+         "    ip daddr @host goto to_host\n"
          "    ip daddr { 224.0.0.0/4, 255.255.255.255 } accept\n"
          "  }\n";
   return s + "}\n" + set_update(services, host);

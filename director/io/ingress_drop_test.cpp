@@ -11,7 +11,7 @@ Ipv4 ip(const char* text) {
   return *Ipv4::parse(text);
 }
 
-TEST(IngressDrop, EachPortDropsServicesBeforePassingTheHost) {
+TEST(IngressDrop, EachPortPassesTheHostsAddressesButNotVsdsServices) {
   IngressServices services;
   services.ports = {{ip("10.0.0.100"), Proto::Tcp, 80}, {ip("10.0.0.100"), Proto::Udp, 53}};
   services.addresses = {{ip("192.168.60.200"), Proto::Tcp}};
@@ -20,15 +20,20 @@ TEST(IngressDrop, EachPortDropsServicesBeforePassingTheHost) {
   std::string s = IngressDrop::ruleset({"eth0", "eth1"}, services, host);
 
   EXPECT_EQ(s.rfind("add table netdev vsd\ndelete table netdev vsd\ntable netdev vsd {\n", 0), 0u);
+  const std::string to_host =
+      "  chain to_host {\n"
+      "    ip daddr . meta l4proto . th dport @services drop\n"
+      "    ip daddr . meta l4proto @service_addresses drop\n"
+      "    ip daddr . meta l4proto . th dport @marked drop\n"
+      "    accept\n"
+      "  }\n";
+  EXPECT_NE(s.find(to_host), std::string::npos) << s;
   const std::string chain1 =
       "  chain ingress1 {\n"
       "    type filter hook ingress device \"eth1\" priority 0; policy drop;\n"
       "    ether type arp accept\n"
       "    ether type ip6 accept\n"
-      "    ip daddr . meta l4proto . th dport @services drop\n"
-      "    ip daddr . meta l4proto @service_addresses drop\n"
-      "    ip daddr . meta l4proto . th dport @marked drop\n"
-      "    ip daddr @host accept\n"
+      "    ip daddr @host goto to_host\n"
       "    ip daddr { 224.0.0.0/4, 255.255.255.255 } accept\n"
       "  }\n";
   EXPECT_NE(s.find(chain1), std::string::npos) << s;
