@@ -5,6 +5,7 @@
 // reaches the real server. Sockets are the test's own, opened inside each namespace.
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -292,6 +293,30 @@ TEST_P(ExceptionPath, AVipAddedWhileVsdRunsGoesToTheKernelToo) {
     result = tcp_exchange(ns("client"), ns("director"), vip_, 7005);
   EXPECT_EQ(result, "");
   EXPECT_EQ(ping_answers_once("client", vip_), "");
+  EXPECT_EQ(service_reaches_rs1(), "");
+}
+
+// docs/design.md "A dead vsd must not black-hole its ports": the table goes with a vsd that
+// exits, and one a killed vsd left is replaced at the next start, whose exception path works.
+TEST_P(ExceptionPath, TheChainGoesWithVsdOrIsReplacedAtTheNextStart) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  auto table = [&] { return live_->exec("director", {"nft", "list", "table", "netdev", "vsd"}); };
+  ASSERT_TRUE(table().ok());
+  dut_->stop();
+  EXPECT_FALSE(table().ok()) << table().output;
+
+  ASSERT_NO_FATAL_FAILURE(start());
+  for (int pid : vslab::topo::pids_in_netns(ns("director"))) kill(pid, SIGKILL);
+  EXPECT_TRUE(table().ok()) << "a killed vsd cannot remove its table";
+  dut_.reset();
+  ASSERT_NO_FATAL_FAILURE(start());
+  auto listed = table();
+  ASSERT_TRUE(listed.ok()) << listed.output;
+  EXPECT_EQ(listed.output.find("chain ingress0", listed.output.find("chain ingress0") + 1),
+            std::string::npos)
+      << "one chain per port, not one per start:\n"
+      << listed.output;
+  EXPECT_TRUE(live_->ping("director", GetParam().rs1));
   EXPECT_EQ(service_reaches_rs1(), "");
 }
 
