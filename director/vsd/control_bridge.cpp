@@ -17,6 +17,7 @@ RuleSet ControlBridge::rules() const {
 std::string ControlBridge::install(const RuleSet& next) {
   std::string error;
   on_dataplane([&] { error = dataplane_.install(next); });
+  if (error.empty() && on_installed_) on_installed_(next);
   return error;
 }
 
