@@ -108,6 +108,19 @@ TEST(Forwarders, RelayErrorsFromTheRealServersSideAsTheSpecSays) {
   EXPECT_EQ(kTunIpv4.server_error_to(error, kConn), ip(kCip));
 }
 
+// Every entry point a packet may reach is there: a forwarder that relays errors from the real
+// server's side says where to and how.
+TEST(Forwarders, EveryEntryPointAPacketMayReachIsThere) {
+  for (const Forwarder* f : {&kNatIpv4, &kDrIpv4, &kTunIpv4, &kFullNatIpv4}) {
+    const bool relays = f->server_errors != ServerErrors::None;
+    EXPECT_NE(f->in, nullptr);
+    EXPECT_NE(f->out, nullptr);
+    EXPECT_NE(f->icmp_in, nullptr);
+    EXPECT_EQ(relays, f->server_error_to != nullptr);
+    EXPECT_EQ(relays, f->server_error != nullptr);
+  }
+}
+
 TEST(Forwarders, OnlyFullnatNeedsALocalEnd) {
   EXPECT_TRUE(kFullNatIpv4.needs_local_end);
   EXPECT_FALSE(kNatIpv4.needs_local_end);
