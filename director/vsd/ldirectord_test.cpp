@@ -179,6 +179,43 @@ std::set<std::string> servers_answering(const std::string& client_netns, int cou
   return seen;
 }
 
+// New connections through the VIP, one after another from a thread of their own, while the
+// test waits for ldirectord: when the last one was refused (under NAT a connection sent to a
+// server whose service is down comes back as the server's RST), counted from `since`.
+class ConnectionProbe {
+ public:
+  ConnectionProbe(std::string client_netns, Clock::time_point since)
+      : since_(since), thread_([this, netns = std::move(client_netns)] {
+          while (!done_) {
+            const std::string answer = ask_through_vip(netns);
+            if (answer.find("refused") != std::string::npos) {
+              last_refused_ = Clock::now();
+              ++refused_;
+            }
+            ++sent_;
+          }
+        }) {}
+  ~ConnectionProbe() { finish(); }
+  void finish() {
+    done_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  int sent() const { return sent_; }
+  int refused() const { return refused_; }
+  // Milliseconds from `since` to the last refused connection; -1 when none was refused.
+  long last_refused_ms() const {
+    if (refused_ == 0) return -1;
+    return std::chrono::duration_cast<std::chrono::milliseconds>(last_refused_ - since_).count();
+  }
+
+ private:
+  Clock::time_point since_;
+  Clock::time_point last_refused_{};
+  std::atomic<bool> done_ = false;
+  std::atomic<int> sent_ = 0, refused_ = 0;
+  std::thread thread_;
+};
+
 // The real servers `vsadm -L -n` lists for VIP:80, with their weights; written from ipvsadm's
 // destination line ("  -> ADDR:PORT FORWARD WEIGHT ACTIVE INACTIVE").
 std::map<std::string, int> listed_servers(dut::BuiltinDut& dut) {
@@ -364,14 +401,22 @@ TEST_F(LdirectordTest, ConnectCheckRemovesAndReaddsAServer) {
   EXPECT_EQ(servers_answering(client(), 6), (std::set<std::string>{"rs1", "rs2", "rs3"}));
 
   servers_[2]->stop();
+  ConnectionProbe probe(client(), Clock::now());
   const auto removed = time_until(
       bed_->dut(), [](const auto& s) { return s.size() == 2 && !s.count(rip(2)); },
       kCheckBudget + kSlack);
+  probe.finish();
   ASSERT_TRUE(removed) << "rs2's service stopped, but ldirectord did not remove it within "
                        << (kCheckBudget + kSlack).count() << " s" << context();
   std::cout << "[ measured ] connect, quiescent=no: rs2 removed " << removed->count()
-            << " ms after its listener closed\n";
+            << " ms after its listener closed; of " << probe.sent() << " connections meanwhile, "
+            << probe.refused() << " reached the dead rs2, the last " << probe.last_refused_ms()
+            << " ms after it closed\n";
   RecordProperty("removal_ms", static_cast<int>(removed->count()));
+  RecordProperty("last_to_dead_ms", static_cast<int>(probe.last_refused_ms()));
+  // rr sends every third new connection to rs2 until it is removed.
+  EXPECT_GT(probe.refused(), 0) << "no connection reached the dead server: nothing measured";
+  EXPECT_LE(probe.last_refused_ms(), removed->count() + 200);
   EXPECT_EQ(servers_answering(client(), 6), (std::set<std::string>{"rs1", "rs3"}));
 
   servers_[2]->start();
