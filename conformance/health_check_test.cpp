@@ -51,6 +51,8 @@ constexpr const char* kLdirectord = "/usr/sbin/ldirectord";
 constexpr const char* kVip = "10.20.0.100";
 constexpr uint16_t kVport = 80;
 constexpr uint16_t kRport = 8080;
+// The fallback server is a second service on rs1, not ldirectord's customary 127.0.0.1:80: a
+// destination on the director itself is IPVS's local-node forwarding, which vsd does not have.
 constexpr uint16_t kFallbackPort = 8081;
 // checkinterval + checktimeout of the generated configuration, and what the test allows
 // beyond them: an ipvsadm round trip per command and the ldirectord loop's own bookkeeping.
