@@ -84,14 +84,19 @@ std::string read_request(int fd, std::chrono::milliseconds patience) {
 
 // A real server's service: a TCP listener in the server's namespace that answers every
 // connection with an HTTP response whose body is `name`, then closes. stop() closes the
-// listener, so new connections are refused (RST) as when a daemon dies.
+// listener, so new connections are refused (RST) as when a daemon dies; connections already
+// accepted are still answered (each has a thread of its own), so an established connection
+// shows whether the director still forwards it.
 class Responder {
  public:
   Responder(std::string netns, std::string addr, uint16_t port, std::string name)
       : netns_(std::move(netns)), addr_(std::move(addr)), port_(port), name_(std::move(name)) {
     start();
   }
-  ~Responder() { stop(); }
+  ~Responder() {
+    stop();
+    for (std::thread& t : connections_) t.join();
+  }
   Responder(const Responder&) = delete;
   Responder& operator=(const Responder&) = delete;
 
@@ -127,16 +132,20 @@ class Responder {
       os::UniqueFd conn(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
       if (stopping_) return;
       if (!conn) continue;
-      const std::string request = read_request(conn.get(), 1000ms);
-      // A connect check closes at once: nothing to answer.
-      if (request.empty()) continue;
-      const std::string body = name_ + "\n";
-      os::send_all(conn.get(), "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
-                                   std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
-                                   body);
-      ::shutdown(conn.get(), SHUT_WR);
-      read_request(conn.get(), 500ms);  // the peer's FIN, so our close sends no RST
+      connections_.emplace_back([this, fd = std::move(conn)] { answer(fd.get()); });
     }
+  }
+
+  void answer(int fd) const {
+    // A client may hold its connection before it asks (the established-connection check).
+    const std::string request = read_request(fd, 15000ms);
+    // A connect check closes at once: nothing to answer.
+    if (request.empty()) return;
+    const std::string body = name_ + "\n";
+    os::send_all(fd, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+                         std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+    ::shutdown(fd, SHUT_WR);
+    read_request(fd, 500ms);  // the peer's FIN, so our close sends no RST
   }
 
   std::string netns_, addr_;
@@ -145,35 +154,50 @@ class Responder {
   os::UniqueFd listener_;
   std::atomic<bool> stopping_ = false;
   std::thread thread_;
+  std::vector<std::thread> connections_;  // only the accepting thread adds to it
 };
 
-// One HTTP request from the client's namespace to VIP:80; the answering server's name, or
-// what went wrong in angle brackets.
+// A connection from the client's namespace to VIP:80, opened now; ask() sends the HTTP
+// request and gives the answering server's name, or what went wrong in angle brackets.
+class VipConnection {
+ public:
+  explicit VipConnection(const std::string& client_netns) {
+    {
+      topo::NetnsGuard in(client_netns);
+      fd_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    }
+    const timeval timeout{2, 0};
+    ::setsockopt(fd_.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+    ::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    const sockaddr_in vip = address_of(kVip, kVport);
+    if (::connect(fd_.get(), reinterpret_cast<const sockaddr*>(&vip), sizeof vip) != 0)
+      failure_ = "<connect: " + std::string(std::strerror(errno)) + ">";
+  }
+
+  std::string ask() {
+    if (!failure_.empty()) return failure_;
+    if (!os::send_all(fd_.get(), "GET / HTTP/1.0\r\nHost: vip\r\n\r\n")) return "<send failed>";
+    std::string answer;
+    char buffer[2048];
+    for (;;) {
+      const ssize_t n = ::read(fd_.get(), buffer, sizeof buffer);
+      if (n <= 0) break;
+      answer.append(buffer, static_cast<std::size_t>(n));
+    }
+    const std::size_t body = answer.find("\r\n\r\n");
+    if (body == std::string::npos) return "<no response: '" + answer + "'>";
+    std::string name = answer.substr(body + 4);
+    while (!name.empty() && name.back() == '\n') name.pop_back();
+    return name;
+  }
+
+ private:
+  os::UniqueFd fd_;
+  std::string failure_;
+};
+
 std::string ask_through_vip(const std::string& client_netns) {
-  os::UniqueFd fd;
-  {
-    topo::NetnsGuard in(client_netns);
-    fd.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  }
-  const timeval timeout{2, 0};
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  const sockaddr_in vip = address_of(kVip, kVport);
-  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&vip), sizeof vip) != 0)
-    return "<connect: " + std::string(std::strerror(errno)) + ">";
-  if (!os::send_all(fd.get(), "GET / HTTP/1.0\r\nHost: vip\r\n\r\n")) return "<send failed>";
-  std::string answer;
-  char buffer[2048];
-  for (;;) {
-    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-    if (n <= 0) break;
-    answer.append(buffer, static_cast<std::size_t>(n));
-  }
-  const std::size_t body = answer.find("\r\n\r\n");
-  if (body == std::string::npos) return "<no response: '" + answer + "'>";
-  std::string name = answer.substr(body + 4);
-  while (!name.empty() && name.back() == '\n') name.pop_back();
-  return name;
+  return VipConnection(client_netns).ask();
 }
 
 // Which servers answer `count` new connections through the VIP.
@@ -480,6 +504,9 @@ TEST_F(HealthCheck, NegotiateQuiescesThenFallsBack) {
       20s * bed_->dut().slowness()))
       << "ldirectord did not add the three real servers (and only them)" << context();
   EXPECT_EQ(servers_answering(client(), 6), (std::set<std::string>{"rs1", "rs2", "rs3"}));
+  // Three connections in a row under rr: one to each server, established before rs2 stops.
+  std::vector<VipConnection> held;
+  for (int i = 0; i < 3; ++i) held.emplace_back(client());
 
   servers_[2]->stop();
   const auto quiesced = time_until(
@@ -490,6 +517,11 @@ TEST_F(HealthCheck, NegotiateQuiescesThenFallsBack) {
             << " ms after its listener closed\n";
   RecordProperty("quiesce_ms", static_cast<int>(quiesced->count()));
   EXPECT_EQ(servers_answering(client(), 6), (std::set<std::string>{"rs1", "rs3"}));
+  // Weight 0 turns new connections away only: the one established to rs2 is still forwarded
+  // to it (docs/ipvs.md section 8).
+  std::set<std::string> held_answers;
+  for (VipConnection& c : held) held_answers.insert(c.ask());
+  EXPECT_EQ(held_answers, (std::set<std::string>{"rs1", "rs2", "rs3"}));
 
   servers_[1]->stop();
   servers_[3]->stop();
