@@ -55,9 +55,10 @@ constexpr uint16_t kRport = 8080;
 // destination on the director itself is IPVS's local-node forwarding, which vsd does not have.
 constexpr uint16_t kFallbackPort = 8081;
 // checkinterval + checktimeout of the generated configuration, and what the test allows
-// beyond them: an ipvsadm round trip per command and the ldirectord loop's own bookkeeping.
+// beyond them: ldirectord runs ipvsadm -L -n and -L -n --thresholds before each change, and
+// on a loaded two-core machine one round of those took up to 2 s beyond the checks.
 constexpr auto kCheckBudget = 2s;
-constexpr auto kSlack = 2s;
+constexpr auto kSlack = 3s;
 
 sockaddr_in address_of(const std::string& addr, uint16_t port) {
   sockaddr_in sa{};
