@@ -49,6 +49,39 @@ TEST(VslabCli, EverySubcommandHasHelp) {
   }
 }
 
+// A CI reads the exit status: a mistake on the command line is 2 (as the commands' own usage
+// errors are), with a line that says what is wrong; --help and --version are 0.
+TEST(VslabCli, CommandLineMistakesExitWithStatus2) {
+  for (const auto& [args, says] :
+       std::initializer_list<std::pair<std::vector<std::string>, std::string>>{
+           {{}, "A subcommand is required"},
+           {{"conform", "--no-such-option"}, "--no-such-option"},
+           {{"conform", "-j", "many"}, "many"},
+           {{"topo", "check"}, "files is required"},
+           {{"nonsense"}, "A subcommand is required"},
+       }) {
+    auto r = vslab(args);
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_NE(r.output.find(says), std::string::npos) << r.output;
+  }
+  EXPECT_EQ(vslab({"--version"}).exit_code, 0);
+  EXPECT_EQ(vslab({"conform", "--help"}).exit_code, 0);
+}
+
+// A run that tests nothing is no pass: where the DUT claims no cell (the kernel DUT on a
+// kernel without IPVS), conform says so and exits 3, unless --allow-skips accepts it.
+TEST(VslabCli, ConformWhereEveryCellSkipsExitsWith3) {
+  SKIP_UNLESS_ROOT();
+  if (std::filesystem::exists("/proc/net/ip_vs"))
+    GTEST_SKIP() << "this kernel has IPVS: the kernel DUT would run the cells";
+  auto r = vslab({"conform", "--dut", "kernel", "--filter", "nat/rr/rewrite/*"});
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find("every cell was skipped"), std::string::npos) << r.output;
+  auto allowed =
+      vslab({"conform", "--dut", "kernel", "--filter", "nat/rr/rewrite/*", "--allow-skips"});
+  EXPECT_EQ(allowed.exit_code, 0) << allowed.output;
+}
+
 TEST(VslabCli, CheckNamesFileLineAndProblem) {
   auto path =
       std::filesystem::temp_directory_path() / ("vslab-bad-" + std::to_string(getpid()) + ".toml");

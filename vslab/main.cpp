@@ -86,7 +86,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // CLI11 numbers its errors 105-109 and more; a CI expects one usage status, the 2 every
+    // command of vslab already gives for its own usage errors. --help and --version stay 0.
+    return app.exit(e) == 0 ? 0 : 2;
   }
   return status;
 }

@@ -28,6 +28,7 @@ struct ConformOptions {
   std::string vsd;
   std::string vsadm;
   int jobs = 1;
+  bool allow_skips = false;
 };
 
 bool write_file(const std::string& path, const std::string& text) {
@@ -50,7 +51,7 @@ int conform(const ConformOptions& o) {
   if (!topo::have_net_admin()) {
     std::cerr << "vslab conform: needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to build the "
                  "topologies\n";
-    return 2;
+    return kExitNotRoot;
   }
   RunOptions run;
   run.dut = dut::dut_spec(o.dut, o.dut_config, o.vsd, o.vsadm);
@@ -93,9 +94,19 @@ int conform(const ConformOptions& o) {
     j["dut"] = o.dut;
     written &= write_file(o.json, j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   }
-  for (const auto& r : results)
+  if (!written) return 2;
+  std::size_t skipped = 0;
+  for (const auto& r : results) {
     if (r.outcome == Outcome::Fail) return 1;
-  return written ? 0 : 2;
+    skipped += r.outcome == Outcome::Skip;
+  }
+  if (skipped == results.size() && !o.allow_skips) {
+    // A CI job whose DUT claims nothing tested nothing: not a pass.
+    std::cerr << "vslab conform: every cell was skipped, nothing was tested (exit "
+              << kExitAllSkipped << "; --allow-skips accepts it)\n";
+    return kExitAllSkipped;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -115,6 +126,8 @@ void add_conform_command(CLI::App& app, int& status) {
   cmd->add_option("-j,--jobs", o->jobs, "Worker processes, each with its own topologies")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  cmd->add_flag("--allow-skips", o->allow_skips,
+                "Exit 0 also when every cell was skipped (else 3: nothing was tested)");
   cmd->add_option("--vsd", o->vsd, "vsd binary for --dut builtin (default: beside vslab)");
   cmd->add_option("--vsadm", o->vsadm, "vsadm binary for --dut builtin (default: beside vslab)");
   cmd->callback([o, &status] { status = conform(*o); });

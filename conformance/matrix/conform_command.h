@@ -1,10 +1,15 @@
 // `vslab conform`: the conformance matrix against a DUT, with the table on the terminal and
-// optional JUnit XML and JSON reports. Exit status 0 only when no cell failed.
+// optional JUnit XML and JSON reports.
 #pragma once
 
 #include <CLI/CLI.hpp>
 
 namespace vslab::matrix {
+
+// Exit status: 0 when something ran and no cell failed; 1 when a cell failed; 2 for a usage
+// error or a report that could not be written; then these two.
+inline constexpr int kExitAllSkipped = 3;  // every cell skipped: nothing was tested
+inline constexpr int kExitNotRoot = 4;     // the topologies need CAP_NET_ADMIN
 
 // Adds the subcommand to `app`; when it runs, `status` gets its exit status.
 void add_conform_command(CLI::App& app, int& status);

@@ -454,7 +454,34 @@ json handle_zero(const json& request, ControlTarget& target) {
   return zero(target, key);
 }
 
+// How deep arrays and objects nest in a JSON text, brackets inside strings not counted; stops
+// counting past `limit`.
+std::size_t nesting_depth(std::string_view text, std::size_t limit) {
+  std::size_t depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+      if (deepest > limit) break;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 json respond(std::string_view line, ControlTarget& target) {
+  if (nesting_depth(line, kMaxRequestDepth) > kMaxRequestDepth)
+    return bad_request("request nests deeper than " + std::to_string(kMaxRequestDepth) + " levels");
   json request = json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (request.is_discarded()) return bad_request("not a JSON document");
   if (!request.is_object()) return bad_request("expected a JSON object");

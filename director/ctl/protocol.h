@@ -76,6 +76,9 @@ namespace vsd::ctl {
 inline constexpr int kProtocolVersion = 1;
 // A request larger than this is refused rather than buffered (a restore of ~100k rules fits).
 inline constexpr std::size_t kMaxRequestBytes = 16u << 20;
+// No request of vsadm nests deeper than 3; a deeper one is refused before it is parsed, so that a
+// megabyte of '[' costs vsd a scan, not a tree of a million empty arrays.
+inline constexpr std::size_t kMaxRequestDepth = 16;
 
 // What the daemon exposes to the control side. install() swaps in the new rules atomically
 // and returns "" or why it could not.

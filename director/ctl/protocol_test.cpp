@@ -288,7 +288,19 @@ INSTANTIATE_TEST_SUITE_P(
         BadRequest{R"({"version":1,"op":"restore"})", "missing field 'text'"},
         BadRequest{R"({"version":1,"op":"restore","text":5})", "'text' must be a string"},
         BadRequest{R"({"version":1,"op":"zero","service":{"proto":"TCP"}})", "vip"},
-        BadRequest{R"({"version":1,"op":"zero","service":"10.0.0.1:80"})", "service"}));
+        BadRequest{R"({"version":1,"op":"zero","service":"10.0.0.1:80"})", "service"},
+        BadRequest{R"({"version":1,"op":[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]})",
+                   "request nests deeper than 16 levels"}));
+
+// Brackets inside a string are text, not nesting: a rule text full of them is still parsed.
+TEST(HandleRequest, BracketsInsideStringsAreNotNesting) {
+  FakeDirector director;
+  json answer = ask_text(
+      director, R"({"version":1,"op":"restore","text":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[ \" {{{"})");
+  const std::string error = answer["error"];
+  EXPECT_EQ(error.find("nests deeper"), std::string::npos) << error;
+  EXPECT_EQ(error.find("not a JSON document"), std::string::npos) << error;
+}
 
 TEST(HandleRequest, ExceptionsFromTheTargetBecomeErrors) {
   FakeDirector director;

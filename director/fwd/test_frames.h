@@ -182,6 +182,15 @@ inline Bytes arp_reply(Mac director, const std::string& director_ip, const std::
   return frame;
 }
 
+// `mac` at `address` asking "who has `director_ip`?": a data plane handed it learns the
+// neighbour unasked, as the kernel learns from a request that names it (an unsolicited reply
+// would teach it nothing).
+inline Bytes arp_request_from(Mac mac, const std::string& address, const std::string& director_ip) {
+  Bytes frame(64);
+  frame.resize(build_arp_request(frame, mac, ip(address), ip(director_ip)));
+  return frame;
+}
+
 // The bytes of an IP packet cut to what an ICMP error quotes: header + 8 bytes.
 inline Bytes quote_of(Tins::PDU& packet, std::size_t length = 28) {
   Bytes bytes = packet.serialize();

@@ -35,26 +35,110 @@ int run_nft(const std::string& script, std::string& output) {
   }
 }
 
-}  // namespace
-
-std::string IngressDrop::ruleset(const std::vector<std::string>& ifnames) {
-  // "add" then "delete" makes the delete safe when no table exists (a clean restart).
-  std::string s = "add table netdev vsd\ndelete table netdev vsd\ntable netdev vsd {\n";
-  for (std::size_t i = 0; i < ifnames.size(); ++i)
-    s += "  chain ingress" + std::to_string(i) + " {\n    type filter hook ingress device \"" +
-         ifnames[i] + "\" priority 0; policy drop;\n  }\n";
-  return s + "}\n";
+std::string elements(const std::vector<std::string>& items) {
+  std::string s;
+  for (const auto& item : items) s += (s.empty() ? "" : ", ") + item;
+  return s;
 }
 
-IngressDrop::IngressDrop(const std::vector<std::string>& ifnames) {
+// "add element" with no elements is a syntax error: an empty set gets no line.
+void add_elements(std::string& script, const char* set, const std::vector<std::string>& items) {
+  if (!items.empty())
+    script += "add element netdev vsd " + std::string(set) + " { " + elements(items) + " }\n";
+}
+
+std::string proto_number(Proto p) {
+  return std::to_string(unsigned(p));
+}
+
+}  // namespace
+
+std::string IngressDrop::set_update(const IngressServices& services, const HostAddresses& host) {
+  std::string s =
+      "flush set netdev vsd services\nflush set netdev vsd service_addresses\n"
+      "flush set netdev vsd marked\nflush set netdev vsd host\n";
+  std::vector<std::string> items;
+  for (const auto& p : services.ports)
+    items.push_back(p.addr.str() + " . " + proto_number(p.proto) + " . " + std::to_string(p.port));
+  add_elements(s, "services", items);
+  items.clear();
+  for (const auto& a : services.addresses)
+    items.push_back(a.addr.str() + " . " + proto_number(a.proto));
+  add_elements(s, "service_addresses", items);
+  items.clear();
+  for (const auto& r : services.marked)
+    items.push_back(r.network.str() + "/" + std::to_string(r.prefix_len) + " . " +
+                    proto_number(r.proto) + " . " + std::to_string(r.port_min) + "-" +
+                    std::to_string(r.port_max));
+  add_elements(s, "marked", items);
+  items.clear();
+  for (auto a : host.local()) items.push_back(a.str());
+  for (auto a : host.broadcast()) items.push_back(a.str());
+  add_elements(s, "host", items);
+  return s;
+}
+
+std::string IngressDrop::ruleset(const std::vector<std::string>& ifnames,
+                                 const IngressServices& services, const HostAddresses& host) {
+  // "add" then "delete" makes the delete safe when no table exists (a clean restart).
+  std::string s =
+      "add table netdev vsd\ndelete table netdev vsd\ntable netdev vsd {\n"
+      "  set services { type ipv4_addr . inet_proto . inet_service; }\n"
+      "  set service_addresses { type ipv4_addr . inet_proto; }\n"
+      "  set marked { type ipv4_addr . inet_proto . inet_service; flags interval; }\n"
+      "  set host { type ipv4_addr; }\n";
+  // The kernel resolves its own neighbours, and vsd forwards no IPv6. Of IPv4, only what is
+  // addressed to the host or to a group can be the kernel's, so the rest (forwarded traffic,
+  // VIPs and local addresses the host does not hold: the bulk of the data plane's frames)
+  // meets one set lookup before the policy drops it; what is addressed to the host is then
+  // the kernel's unless it is one of vsd's services (keepalived puts VIPs on interfaces).
+  s += "  chain to_host {\n"
+       "    ip daddr . meta l4proto . th dport @services drop\n"
+       "    ip daddr . meta l4proto @service_addresses drop\n"
+       "    ip daddr . meta l4proto . th dport @marked drop\n"
+       "    accept\n"
+       "  }\n";
+  for (std::size_t i = 0; i < ifnames.size(); ++i)
+    s += "  chain ingress" + std::to_string(i) + " {\n    type filter hook ingress device \"" +
+         ifnames[i] +
+         "\" priority 0; policy drop;\n"
+         "    ether type arp accept\n"
+         "    ether type ip6 accept\n"
+         "    ip daddr @host goto to_host\n"
+         "    ip daddr { 224.0.0.0/4, 255.255.255.255 } accept\n"
+         "  }\n";
+  return s + "}\n" + set_update(services, host);
+}
+
+IngressDrop::IngressDrop(const std::vector<std::string>& ifnames, const HostAddresses& host)
+    : host_(host) {
   std::string output;
-  if (run_nft(ruleset(ifnames), output) != 0)
+  if (run_nft(ruleset(ifnames, services_, host_), output) != 0)
     throw std::runtime_error("cannot install the ingress drop (nft): " + output);
 }
 
 IngressDrop::~IngressDrop() {
   std::string output;
   run_nft("delete table netdev vsd\n", output);
+}
+
+std::string IngressDrop::set_services(const IngressServices& services) {
+  std::lock_guard lock(mutex_);
+  services_ = services;
+  return apply_locked();
+}
+
+std::string IngressDrop::set_host(const HostAddresses& host) {
+  std::lock_guard lock(mutex_);
+  host_ = host;
+  return apply_locked();
+}
+
+std::string IngressDrop::apply_locked() {
+  std::string output;
+  if (run_nft(set_update(services_, host_), output) != 0)
+    return "cannot update the ingress drop's sets (nft): " + output;
+  return {};
 }
 
 }  // namespace vsd

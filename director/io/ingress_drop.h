@@ -1,24 +1,75 @@
 // Keeps the director namespace's kernel away from the frames vsd takes: an nftables netdev
-// ingress chain with policy drop on each data port. It runs after the AF_PACKET tap, so vsd
-// still sees every frame, while the kernel neither answers for a VIP (RST, ICMP) nor spends
-// the sender's core on its IP stack (docs/design.md, docs/benchmarking.md: 0.46 -> 0.72 of raw).
+// ingress chain on each data port. It runs after the AF_PACKET tap, so vsd still sees every
+// frame; the chain only decides whether the kernel sees it too. It drops what vsd takes (its
+// services, its local addresses, forwarded traffic, VIPs the host does not hold), so the kernel
+// neither answers for a VIP (RST, ICMP) nor spends the sender's core on its IP stack
+// (docs/design.md, docs/benchmarking.md: 0.46 -> 0.72 of raw), and passes the rest of the
+// host's own traffic (ARP, IPv6, its addresses, multicast and broadcast): the exception path.
 #pragma once
 
+#include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "io/host_addresses.h"
+#include "net/addr.h"
+
 namespace vsd {
+
+// What the chain drops before it lets the host's addresses through.
+struct IngressServices {
+  struct Port {
+    Ipv4 addr;
+    Proto proto = Proto::Tcp;
+    uint16_t port = 0;
+    auto operator<=>(const Port&) const = default;
+  };
+  struct Address {
+    Ipv4 addr;
+    Proto proto = Proto::Tcp;
+    auto operator<=>(const Address&) const = default;
+  };
+  // A mark rule that gives a fwmark service its packets: addresses, protocol, port range.
+  struct Range {
+    Ipv4 network;
+    uint8_t prefix_len = 32;
+    Proto proto = Proto::Tcp;
+    uint16_t port_min = 0, port_max = 65535;
+    auto operator<=>(const Range&) const = default;
+  };
+  std::vector<Port> ports;         // VIP:vport of each service
+  std::vector<Address> addresses;  // every port of a protocol: port-0 services, local addresses
+  std::vector<Range> marked;       // what fwmark services take
+  bool operator==(const IngressServices&) const = default;
+};
 
 class IngressDrop {
  public:
-  // Installs table "netdev vsd" with one drop chain per interface; throws with nft's message.
-  explicit IngressDrop(const std::vector<std::string>& ifnames);
+  // Replaces table "netdev vsd" (one left by a vsd that died included) with one chain per
+  // interface, passing the host's addresses (none: only ARP, IPv6, multicast and broadcast
+  // reach the kernel); throws with nft's message.
+  explicit IngressDrop(const std::vector<std::string>& ifnames, const HostAddresses& host = {});
   ~IngressDrop();  // removes the table
   IngressDrop(const IngressDrop&) = delete;
   IngressDrop& operator=(const IngressDrop&) = delete;
 
-  // The nft script it installs, for logs and tests.
-  static std::string ruleset(const std::vector<std::string>& ifnames);
+  // Each rewrites the table's sets in one nft transaction, so no frame meets a half-written
+  // set; from any thread. Empty on success, else nft's message.
+  std::string set_services(const IngressServices& services);
+  std::string set_host(const HostAddresses& host);
+
+  // The nft scripts it runs, for logs and tests.
+  static std::string ruleset(const std::vector<std::string>& ifnames,
+                             const IngressServices& services, const HostAddresses& host);
+  static std::string set_update(const IngressServices& services, const HostAddresses& host);
+
+ private:
+  std::string apply_locked();
+
+  std::mutex mutex_;
+  IngressServices services_;
+  HostAddresses host_;
 };
 
 }  // namespace vsd

@@ -10,9 +10,23 @@ void NeighbourTable::request(int port, Ipv4 target, Entry& e, uint64_t now_ms,
   to_send.push_back({port, target});
 }
 
+NeighbourTable::Entry* NeighbourTable::entry_for(uint64_t k) {
+  if (auto it = entries_.find(k); it != entries_.end()) return &it->second;
+  if (entries_.size() >= kMaxEntries) {
+    counters_.table_full++;
+    return nullptr;
+  }
+  return &entries_[k];
+}
+
 void NeighbourTable::park(int port, Ipv4 next_hop, std::span<const uint8_t> frame, uint64_t now_ms,
                           std::vector<Request>& to_send) {
-  auto& e = entries_[key(port, next_hop)];
+  Entry* entry = entry_for(key(port, next_hop));
+  if (!entry) {
+    counters_.dropped_unresolved++;
+    return;
+  }
+  auto& e = *entry;
   while (!e.parked.empty() && e.parked_bytes + frame.size() > kMaxParkedBytes) {
     // As the kernel's neighbour queue: the oldest frames make room for the newest.
     e.parked_bytes -= e.parked.front().size();
@@ -27,14 +41,24 @@ void NeighbourTable::park(int port, Ipv4 next_hop, std::span<const uint8_t> fram
 }
 
 void NeighbourTable::want(int port, Ipv4 next_hop, uint64_t now_ms, std::vector<Request>& to_send) {
-  auto& e = entries_[key(port, next_hop)];
-  if (e.mac || e.requests > 0) return;
-  request(port, next_hop, e, now_ms, to_send);
+  Entry* e = entry_for(key(port, next_hop));
+  if (!e || e->mac || e->requests > 0) return;
+  request(port, next_hop, *e, now_ms, to_send);
 }
 
 void NeighbourTable::learn(int port, Ipv4 next_hop, Mac mac, uint64_t now_ms,
-                           std::vector<Parked>& released) {
-  auto& e = entries_[key(port, next_hop)];
+                           std::vector<Parked>& released, Heard heard) {
+  const uint64_t k = key(port, next_hop);
+  Entry* entry = nullptr;
+  if (heard == Heard::RequestNamingUs) {
+    entry = entry_for(k);
+  } else if (auto it = entries_.find(k); it != entries_.end()) {
+    entry = &it->second;
+  } else {
+    counters_.unsolicited++;
+  }
+  if (!entry) return;
+  auto& e = *entry;
   if (!e.mac) counters_.resolved++;
   e.mac = mac;
   e.learnt_ms = now_ms;

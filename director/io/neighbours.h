@@ -1,5 +1,7 @@
 // The director's own ARP cache: next-hop MACs for real servers and routers, learnt from ARP
-// replies (and from requests that name us), so nothing is configured by MAC. Frames to an
+// replies to what it asked (and from requests that name us), so nothing is configured by MAC.
+// As the kernel with arp_accept=0, an unsolicited reply makes no entry, and the table holds at
+// most kMaxEntries neighbours, so spoofed ARP cannot grow it without bound. Frames to an
 // unresolved next hop wait (up to 212992 bytes per neighbour, the kernel's default
 // unres_qlen_bytes) until the reply comes; requests are retried once a second, three times,
 // then the waiting frames are dropped.
@@ -23,6 +25,13 @@ class NeighbourTable {
   static constexpr uint64_t kRetryMs = 1000;
   static constexpr int kMaxRequests = 3;
   static constexpr uint64_t kRefreshMs = 30000;  // re-ask a known neighbour this often
+  // More next hops than a director's segments hold (the kernel's gc_thresh3 is 1024); a new
+  // neighbour past it is not asked for and its frames are dropped.
+  static constexpr std::size_t kMaxEntries = 16384;
+
+  // What an ARP packet was, for learn(): a reply updates only a neighbour we asked for; a
+  // request that names one of our addresses may add its sender (the kernel's arp_process).
+  enum class Heard { Reply, RequestNamingUs };
 
   struct Parked {
     int port = 0;
@@ -38,6 +47,8 @@ class NeighbourTable {
     uint64_t resolved = 0;
     uint64_t parked = 0;
     uint64_t dropped_unresolved = 0;  // waited for a reply that never came, or queue full
+    uint64_t unsolicited = 0;         // replies about a neighbour nobody asked for, ignored
+    uint64_t table_full = 0;          // a new neighbour refused: kMaxEntries reached
   };
 
   NeighbourTable() = default;
@@ -66,7 +77,8 @@ class NeighbourTable {
   // servers when a rule set is installed, so the first packet need not wait).
   void want(int port, Ipv4 next_hop, uint64_t now_ms, std::vector<Request>& to_send);
   // An ARP packet told us next_hop's MAC: records it and hands back the frames that waited.
-  void learn(int port, Ipv4 next_hop, Mac mac, uint64_t now_ms, std::vector<Parked>& released);
+  void learn(int port, Ipv4 next_hop, Mac mac, uint64_t now_ms, std::vector<Parked>& released,
+             Heard heard);
   // Retries and refreshes that are due, and drops frames whose neighbour never answered.
   void tick(uint64_t now_ms, std::vector<Request>& to_send);
 
@@ -84,6 +96,8 @@ class NeighbourTable {
   };
   static uint64_t key(int port, Ipv4 a) { return uint64_t(uint32_t(port)) << 32 | a.value; }
   void request(int port, Ipv4 target, Entry& e, uint64_t now_ms, std::vector<Request>& to_send);
+  // The entry for the key, made if there is room; nullptr (counted) when the table is full.
+  Entry* entry_for(uint64_t k);
 
   // Entries are never erased, and unordered_map keeps its nodes in place when it grows, so a
   // pointer to an entry stays good for the table's life.

@@ -20,7 +20,7 @@ TEST(Neighbours, AFrameToAnUnknownHopWaitsForTheReply) {
   EXPECT_FALSE(t.lookup(1, kRs1));
 
   std::vector<NeighbourTable::Parked> released;
-  t.learn(1, kRs1, kRs1Mac, 5, released);
+  t.learn(1, kRs1, kRs1Mac, 5, released, NeighbourTable::Heard::Reply);
   ASSERT_EQ(released.size(), 1u);
   EXPECT_EQ(released[0].frame, frame);
   ASSERT_NE(t.lookup(1, kRs1), nullptr);
@@ -42,7 +42,7 @@ TEST(Neighbours, KeepsTheNewestFramesWithinTheKernelsByteBudget) {
   for (int i = 0; i < 141; ++i)
     t.park(1, kRs1, std::vector<uint8_t>(1514, uint8_t(i)), 0, requests);
   std::vector<NeighbourTable::Parked> released;
-  t.learn(1, kRs1, kRs1Mac, 1, released);
+  t.learn(1, kRs1, kRs1Mac, 1, released, NeighbourTable::Heard::Reply);
   ASSERT_EQ(released.size(), 140u);
   EXPECT_EQ(released[0].frame[0], 1);  // the first one made room
   EXPECT_EQ(t.counters().dropped_unresolved, 1u);
@@ -69,7 +69,7 @@ TEST(Neighbours, WantAsksOnceForAnUnknownHop) {
   t.want(2, kRs1, 1, requests);
   EXPECT_EQ(requests.size(), 1u);
   std::vector<NeighbourTable::Parked> released;
-  t.learn(2, kRs1, kRs1Mac, 2, released);
+  t.learn(2, kRs1, kRs1Mac, 2, released, NeighbourTable::Heard::Reply);
   t.want(2, kRs1, 3, requests);
   EXPECT_EQ(requests.size(), 1u);
 }
@@ -77,7 +77,7 @@ TEST(Neighbours, WantAsksOnceForAnUnknownHop) {
 TEST(Neighbours, PortsAreSeparate) {
   NeighbourTable t;
   std::vector<NeighbourTable::Parked> released;
-  t.learn(1, kRs1, kRs1Mac, 0, released);
+  t.learn(1, kRs1, kRs1Mac, 0, released, NeighbourTable::Heard::RequestNamingUs);
   EXPECT_FALSE(t.lookup(2, kRs1));
 }
 
@@ -92,7 +92,9 @@ TEST(Neighbours, EveryHopGetsItsOwnMacWhenManyAreAskedFor) {
   };
   constexpr uint32_t kHops = 300;
   for (int port = 0; port < 2; ++port)
-    for (uint32_t i = 0; i < kHops; ++i) t.learn(port, hop(i), mac_of(port, i, 0), 0, released);
+    for (uint32_t i = 0; i < kHops; ++i)
+      t.learn(port, hop(i), mac_of(port, i, 0), 0, released,
+              NeighbourTable::Heard::RequestNamingUs);
   for (int round = 0; round < 2; ++round)
     for (uint32_t i = 0; i < kHops; ++i)
       for (int port = 0; port < 2; ++port) {
@@ -100,11 +102,45 @@ TEST(Neighbours, EveryHopGetsItsOwnMacWhenManyAreAskedFor) {
         ASSERT_NE(mac, nullptr) << "port " << port << " hop " << i;
         EXPECT_EQ(*mac, mac_of(port, i, 0)) << "port " << port << " hop " << i;
       }
-  t.learn(1, hop(7), mac_of(1, 7, 1), 10, released);
+  t.learn(1, hop(7), mac_of(1, 7, 1), 10, released, NeighbourTable::Heard::Reply);
   ASSERT_NE(t.lookup(1, hop(7)), nullptr);
   EXPECT_EQ(*t.lookup(1, hop(7)), mac_of(1, 7, 1));
   EXPECT_EQ(*t.lookup(0, hop(7)), mac_of(0, 7, 0));
   EXPECT_FALSE(t.lookup(1, hop(kHops)));
+}
+
+// As the kernel with arp_accept=0: a reply about a neighbour nobody asked for makes no entry
+// (200k spoofed replies once grew the table by 45 MB for good); the ones asked for still learn.
+TEST(Neighbours, AnUnsolicitedReplyMakesNoEntry) {
+  NeighbourTable t;
+  std::vector<NeighbourTable::Parked> released;
+  for (uint32_t i = 0; i < 200000; ++i)
+    t.learn(1, Ipv4::from_host(0x0a000000 + i), kRs1Mac, 0, released, NeighbourTable::Heard::Reply);
+  EXPECT_EQ(t.size(), 0u);
+  EXPECT_EQ(t.counters().unsolicited, 200000u);
+  std::vector<NeighbourTable::Request> requests;
+  t.want(1, kRs1, 0, requests);
+  t.learn(1, kRs1, kRs1Mac, 1, released, NeighbourTable::Heard::Reply);
+  ASSERT_NE(t.lookup(1, kRs1), nullptr);
+  EXPECT_EQ(*t.lookup(1, kRs1), kRs1Mac);
+}
+
+// Requests that name us come from anyone: they fill the table only up to its bound, and a
+// neighbour we need past it is refused (counted) rather than grown into.
+TEST(Neighbours, TheTableStopsAtItsBound) {
+  NeighbourTable t;
+  std::vector<NeighbourTable::Parked> released;
+  const uint32_t spoofed = NeighbourTable::kMaxEntries + 1000;
+  for (uint32_t i = 0; i < spoofed; ++i)
+    t.learn(1, Ipv4::from_host(0x0a000000 + i), kRs1Mac, 0, released,
+            NeighbourTable::Heard::RequestNamingUs);
+  EXPECT_EQ(t.size(), NeighbourTable::kMaxEntries);
+  std::vector<NeighbourTable::Request> requests;
+  t.park(1, kRs1, std::vector<uint8_t>{1}, 0, requests);
+  EXPECT_TRUE(requests.empty());
+  EXPECT_EQ(t.size(), NeighbourTable::kMaxEntries);
+  EXPECT_EQ(t.counters().table_full, 1000u + 1u);
+  EXPECT_EQ(t.counters().dropped_unresolved, 1u);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@ RuleSet ControlBridge::rules() const {
 std::string ControlBridge::install(const RuleSet& next) {
   std::string error;
   on_dataplane([&] { error = dataplane_.install(next); });
+  if (error.empty() && on_installed_) on_installed_(next);
   return error;
 }
 
@@ -31,8 +32,11 @@ void ControlBridge::zero(const std::optional<ServiceKey>& which) {
 }
 
 std::string ControlBridge::answer(const std::string& request) {
+  // Only a string "op" of "counters" is vsd's own; every other request, wrong types included,
+  // goes to handle_request, which checks each field's type before it reads it.
   auto parsed = nlohmann::json::parse(request, nullptr, /*allow_exceptions=*/false);
-  if (!parsed.is_object() || parsed.value("op", "") != "counters")
+  const auto op = parsed.is_object() ? parsed.find("op") : parsed.end();
+  if (op == parsed.end() || !op->is_string() || op->get_ref<const std::string&>() != "counters")
     return ctl::handle_request(request, *this);
   std::vector<std::pair<std::string, uint64_t>> counters;
   if (!calls_.call([&] { counters = dataplane_.counters(); }))

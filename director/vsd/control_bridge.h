@@ -4,6 +4,7 @@
 // the data-plane thread through the CallQueue, whole, between two batches.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "ctl/protocol.h"
@@ -14,7 +15,11 @@ namespace vsd {
 
 class ControlBridge final : public ctl::ControlTarget {
  public:
-  ControlBridge(Dataplane& dataplane, CallQueue& calls) : dataplane_(dataplane), calls_(calls) {}
+  // on_installed: runs on the control thread after each install the data plane took, with
+  // the rules now in service (vsd updates its ingress chain's sets there).
+  ControlBridge(Dataplane& dataplane, CallQueue& calls,
+                std::function<void(const RuleSet&)> on_installed = {})
+      : dataplane_(dataplane), calls_(calls), on_installed_(std::move(on_installed)) {}
 
   // One request line to its response line: the ctl protocol, plus op "counters" (vsd's own
   // drop and port counters, which ipvsadm has no command for). Never throws.
@@ -31,6 +36,7 @@ class ControlBridge final : public ctl::ControlTarget {
 
   Dataplane& dataplane_;
   CallQueue& calls_;
+  std::function<void(const RuleSet&)> on_installed_;
 };
 
 }  // namespace vsd

@@ -23,15 +23,30 @@ namespace {
 using namespace vslab;
 using namespace std::chrono_literals;
 
+os::UniqueFd connect_to(const std::string& path) {
+  os::UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) fd.reset();
+  return fd;
+}
+
+// One request line as a client of our own writes it, and the one line vsd answers ("" when
+// vsd closes the connection without an answer).
+std::string exchange(const std::string& path, const std::string& request_line) {
+  auto fd = connect_to(path);
+  if (!fd.valid() || !os::write_all(fd.get(), request_line + "\n")) return "";
+  std::string answer;
+  os::read_to_end(fd.get(), answer);
+  return answer;
+}
+
 // A client that connects and sends half a request, then nothing.
 class StalledClient {
  public:
-  explicit StalledClient(const std::string& path) {
-    fd_.reset(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-    connected_ = connect(fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  explicit StalledClient(const std::string& path) : fd_(connect_to(path)) {
+    connected_ = fd_.valid();
     const char half[] = R"({"version":1,"op":)";
     connected_ = connected_ && os::write_all(fd_.get(), std::string_view(half, sizeof half - 1));
   }
@@ -83,6 +98,25 @@ TEST(VsdControl, AStalledClientDoesNotHoldUpForwarding) {
   auto listing = dut.admin({"-L", "-n"});
   ASSERT_TRUE(listing.ok()) << listing.output;
   EXPECT_NE(listing.output.find("192.168.10.12:8080"), std::string::npos) << listing.output;
+}
+
+// A request is checked by type before use: an "op" that is no string (a number, null, an
+// array, an object) is refused with a clear error, and vsd lives on to serve the next client.
+TEST(VsdControl, AnOpOfTheWrongTypeIsRefusedAndVsdServesOn) {
+  if (!topo::have_net_admin())
+    GTEST_SKIP() << "needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root)";
+  NatBed bed;
+  auto& dut = bed.dut();
+  for (const char* op : {"1", "null", "[]", "{}", "true"}) {
+    const std::string request = std::string(R"({"version":1,"op":)") + op + "}";
+    const std::string answer = exchange(dut.socket_path(), request);
+    EXPECT_NE(answer.find(R"("ok":false)"), std::string::npos) << request << " -> " << answer;
+    EXPECT_NE(answer.find("'op' must be a string"), std::string::npos)
+        << request << " -> " << answer << "\n"
+        << dut.log();
+  }
+  auto listing = dut.admin({"-L", "-n"});
+  EXPECT_TRUE(listing.ok()) << listing.output << dut.log();
 }
 
 }  // namespace

@@ -155,6 +155,8 @@ std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::counters() c
   const auto& n = neighbours_.counters();
   out.emplace_back("arp_requests_sent", n.requests_sent);
   out.emplace_back("arp_dropped_unresolved", n.dropped_unresolved);
+  out.emplace_back("arp_unsolicited", n.unsolicited);
+  out.emplace_back("arp_table_full", n.table_full);
   const auto& t = conns_.stats();
   out.emplace_back("conn_entries", conns_.size());
   out.emplace_back("conn_inserted", t.inserted);
@@ -263,7 +265,10 @@ void BasicDataplane<Port>::handle_arp(std::size_t port, std::span<uint8_t> frame
   bool for_us = owns(port, arp->target_ip);
   // As the kernel's arp_process: learn from replies, and from requests that name us.
   if (!arp->sender_ip.is_zero() && (for_us || arp->operation == fwd::wire::arp::kOpReply))
-    neighbours_.learn(int(port), arp->sender_ip, arp->sender_mac, now_ms_, released_);
+    neighbours_.learn(int(port), arp->sender_ip, arp->sender_mac, now_ms_, released_,
+                      for_us && arp->operation == fwd::wire::arp::kOpRequest
+                          ? NeighbourTable::Heard::RequestNamingUs
+                          : NeighbourTable::Heard::Reply);
   for (auto& parked : released_) {
     if (const Mac* mac = neighbours_.lookup(parked.port, parked.next_hop)) {
       std::copy(mac->bytes.begin(), mac->bytes.end(), parked.frame.begin());
@@ -271,7 +276,8 @@ void BasicDataplane<Port>::handle_arp(std::size_t port, std::span<uint8_t> frame
     }
   }
   released_.clear();
-  if (for_us && arp->operation == fwd::wire::arp::kOpRequest) {
+  // The kernel answers for the host's own addresses: one answer to each request.
+  if (for_us && arp->operation == fwd::wire::arp::kOpRequest && !host_.contains(arp->target_ip)) {
     auto n = fwd::build_arp_reply(scratch_, *arp, ports_[port]->mac());
     if (n) answer(port, n);
   }
@@ -316,6 +322,7 @@ void BasicDataplane<Port>::reassembly_timed_out(std::span<const uint8_t> first) 
   if (c.verdict != fwd::Verdict::Ipv4) return;
   const auto& p = c.packet;
   if (!services_.is_vip(p.dst) && !owned_.count(p.dst.value)) return;
+  if (!services_.is_vip(p.dst) && host_.contains(p.dst)) return;  // the kernel's datagram
   if (!fwd::may_send_icmp_error(first, p)) return;
   auto egress = egress_to(p.src);
   if (!egress) return count(Discard::NoRoute);
@@ -384,9 +391,13 @@ template <DataPort Port>
 void BasicDataplane<Port>::handle_to_vip(InFlight& f) {
   const auto& p = f.packet;
   fwd::Responder me{ports_[f.port]->mac(), 0};
+  // A VIP the host also holds: what is no service of it is the kernel's (the ingress chain
+  // passes it there).
+  const bool held_by_host = host_.contains(p.dst);
   if (p.is_icmp()) {
     // Echo to a VIP is the director's to answer (spec section 3).
-    if (p.icmp_type == fwd::wire::icmp::kEchoRequest && fwd::icmp_checksum_ok(f.frame, p))
+    if (!held_by_host && p.icmp_type == fwd::wire::icmp::kEchoRequest &&
+        fwd::icmp_checksum_ok(f.frame, p))
       if (auto n = fwd::build_echo_reply(scratch_, f.frame, p, me)) answer(f.port, n);
     return;
   }
@@ -399,6 +410,7 @@ void BasicDataplane<Port>::handle_to_vip(InFlight& f) {
   if (!svc) {
     // The director's own stack would answer: RST, or port unreachable (spec section 3).
     count(Discard::NoService);
+    if (held_by_host) return;
     std::size_t n = p.is_tcp() ? fwd::build_tcp_reset(scratch_, f.frame, p, me)
                                : fwd::build_port_unreachable(scratch_, f.frame, p, p.dst, me);
     if (n) answer(f.port, n);
@@ -600,9 +612,9 @@ void BasicDataplane<Port>::send_otherwise(const InFlight& f, const Egress& egres
 template <DataPort Port>
 void BasicDataplane<Port>::handle_to_director(InFlight& f) {
   const auto& p = f.packet;
-  // The kernel behind the ingress drop never sees these: answer pings to the director's own
-  // addresses (the real servers' gateway), as its stack would.
-  if (p.is_icmp() && p.icmp_type == fwd::wire::icmp::kEchoRequest &&
+  // The host's own addresses are its kernel's (the ingress chain passes them); the others it
+  // holds for vsd (local addresses) get their pings answered, as a stack would.
+  if (!host_.contains(p.dst) && p.is_icmp() && p.icmp_type == fwd::wire::icmp::kEchoRequest &&
       fwd::icmp_checksum_ok(f.frame, p)) {
     if (auto n = fwd::build_echo_reply(scratch_, f.frame, p, {ports_[f.port]->mac(), ip_id_++}))
       answer(f.port, n);
@@ -616,6 +628,11 @@ void BasicDataplane<Port>::handle_to_director(InFlight& f) {
 template <DataPort Port>
 void BasicDataplane<Port>::route(InFlight& f) {
   const auto& p = f.packet;
+  // ip_forward takes only frames to the port's own MAC, and no multicast (no multicast
+  // routing here): a group's traffic is the kernel's, which the ingress chain passes.
+  if ((f.frame[fwd::wire::eth::kDst] & 0x01) != 0 || (p.dst.value >> 28) == 0xe ||
+      p.dst.value == 0xffffffff)
+    return count(Discard::NotForUs);
   auto egress = egress_to(p.dst);
   if (!egress) return count(Discard::NoRoute);
   if (p.ttl_expires()) {

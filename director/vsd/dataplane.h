@@ -23,6 +23,7 @@
 #include "fwd/forwarder.h"
 #include "fwd/packet.h"
 #include "fwd/reassembly.h"
+#include "io/host_addresses.h"
 #include "io/memory_port.h"
 #include "io/neighbours.h"
 #include "io/packet_socket.h"
@@ -80,6 +81,11 @@ class BasicDataplane final : public ctl::ControlTarget {
   std::string install(const RuleSet& next) override;
   DirectorState state() const override;
   void zero(const std::optional<ServiceKey>& which) override { services_.zero(which); }
+
+  // The exception path: what goes to these addresses and is no service is the namespace's
+  // kernel's to answer (ARP, echo, its other ports). Empty (the default): vsd answers for its
+  // ports' addresses itself, as with no kernel behind it.
+  void set_host_addresses(HostAddresses host) { host_ = std::move(host); }
 
  private:
   struct Egress {
@@ -198,6 +204,7 @@ class BasicDataplane final : public ctl::ControlTarget {
   // Addresses the director answers ARP for, with the port they live behind: its own, the
   // VIPs and the FULLNAT local addresses.
   std::unordered_map<uint32_t, std::size_t> owned_;
+  HostAddresses host_;
   std::vector<NeighbourTable::Request> arp_requests_;
   std::vector<NeighbourTable::Parked> released_;
   std::array<uint64_t, fwd::kDropReasonCount> drops_{};

@@ -87,9 +87,9 @@ class Plane {
     dp_ = std::make_unique<MemoryDataplane>(ports_, two_port_routes(), clock_,
                                             fwd::ReassemblyLimits{}, ConnTableConfig{4096, 64});
     EXPECT_EQ(dp_->install(rules()), "");
-    handle(kExt, {t::arp_reply(kExtMac, "10.0.0.1", "10.0.0.254", kRouterMac)});
+    handle(kExt, {t::arp_request_from(kRouterMac, "10.0.0.254", "10.0.0.1")});
     for (const char* rs : {"192.168.1.11", "192.168.1.12"})
-      handle(kInt, {t::arp_reply(kIntMac, "192.168.1.1", rs, t::mac(t::kRsMac))});
+      handle(kInt, {t::arp_request_from(t::mac(t::kRsMac), rs, "192.168.1.1")});
     clear();
   }
 

@@ -19,6 +19,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "io/host_addresses.h"
 #include "io/ingress_drop.h"
 #include "io/packet_socket.h"
 #include "io/routes.h"
@@ -28,6 +29,8 @@
 #include "vsd/control_server.h"
 #include "vsd/dataplane.h"
 #include "vsd/fault_switch.h"
+#include "vsd/host_watch.h"
+#include "vsd/ingress_services.h"
 #include "vsd/log.h"
 #include "vsd/rules_file.h"
 #include "vslab_version.h"
@@ -127,15 +130,26 @@ int main(int argc, char** argv) {
     std::vector<std::unique_ptr<vsd::PacketSocket>> ports;
     for (const auto& name : port_names)
       ports.push_back(std::make_unique<vsd::PacketSocket>(name, interface_mtu(name)));
-    vsd::IngressDrop ingress_drop(port_names);
+    auto host = vsd::HostAddresses::read_from_kernel();
+    vsd::IngressDrop ingress_drop(port_names, host);
+    // The exception path's sets follow the rules and the host's addresses; a failed update
+    // leaves the previous sets in place, so it is logged, not fatal.
+    auto update_ingress = [&](const std::string& error) {
+      if (!error.empty()) vsd::log_error("vsd: " + error);
+    };
+    auto services_changed = [&](const vsd::RuleSet& rules) {
+      update_ingress(ingress_drop.set_services(vsd::ingress_services_of(rules)));
+    };
     vsd::fwd::ReassemblyLimits reassembly;
     reassembly.timeout_ms = uint64_t(ipfrag_time) * 1000;
     vsd::Dataplane dataplane(ports, vsd::RoutingTable::read_from_kernel(),
                              vsd::Dataplane::default_clock(), reassembly);
+    dataplane.set_host_addresses(host);
     // Runs on this thread, the data plane's, between two batches, as a control call does.
     auto load_rules = [&](const vsd::ctl::Result<vsd::RuleSet>& rules) {
       std::string error = rules.ok() ? dataplane.install(rules.value()) : rules.failure().message;
       if (!error.empty()) return error;
+      services_changed(rules.value());
       vsd::log_info("vsd: rules loaded from " + rules_file + ": " +
                     std::to_string(rules.value().services.size()) + " service(s)");
       return std::string();
@@ -143,7 +157,19 @@ int main(int argc, char** argv) {
     if (initial_rules)
       if (auto error = load_rules(*initial_rules); !error.empty()) throw std::runtime_error(error);
     vsd::CallQueue calls;
-    vsd::ControlBridge bridge(dataplane, calls);
+    vsd::ControlBridge bridge(dataplane, calls, services_changed);
+    // The data plane stops answering for a new host address before the chain lets the kernel
+    // see it: a moment of silence rather than two answers.
+    vsd::HostWatch host_watch(host, [&](const vsd::HostAddresses& fresh) {
+      if (calls.call([&] { dataplane.set_host_addresses(fresh); }))
+        update_ingress(ingress_drop.set_host(fresh));
+    });
+    // Leaving this scope by an exception: a watch waiting on the data plane is let go before
+    // it is joined (the normal exit closes the queue itself).
+    struct CloseCalls {
+      vsd::CallQueue& calls;
+      ~CloseCalls() { calls.close(); }
+    } close_calls{calls};
     vsd::ControlServer control(socket_path,
                                [&](const std::string& request) { return bridge.answer(request); });
 

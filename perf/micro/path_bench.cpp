@@ -113,9 +113,9 @@ class Bed {
     RuleSet rules = rules_for(method, proto);
     rules.timeouts = timeouts;
     if (auto error = dataplane_->install(rules); !error.empty()) throw std::runtime_error(error);
-    learn(kExt, t::arp_reply(kExtMac, "10.0.0.1", "10.0.0.254", kRouterMac));
+    learn(kExt, t::arp_request_from(kRouterMac, "10.0.0.254", "10.0.0.1"));
     for (std::size_t i = 0; i < 3; ++i)
-      learn(kInt, t::arp_reply(kIntMac, "192.168.1.1", server_ip(i), server_mac(i)));
+      learn(kInt, t::arp_request_from(server_mac(i), server_ip(i), "192.168.1.1"));
     clear();
     if (proto == Proto::Tcp) run(kExt, client_frames(Tins::TCP::SYN));
   }
