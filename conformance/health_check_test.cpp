@@ -4,8 +4,9 @@
 // their namespaces, which it stops and starts) and the suite watches the DUT's -L -n listing
 // and new connections through the VIP. connect + quiescent=no: a dead server is removed
 // within checkinterval + checktimeout, new connections go only to the others, it is re-added
-// when it comes back. negotiate (HTTP request/receive) + quiescent=yes: weight 0 instead;
-// every server down: the fallback server gets the traffic. The DUT is builtin unless
+// when it comes back. negotiate (HTTP request/receive) + quiescent=yes: a server failing its
+// check gets weight 0 instead, while a connection established to it carries on; every server
+// down: the fallback server gets the traffic. The DUT is builtin unless
 // VSLAB_DUT names another kind of `--dut` (VSLAB_DUT_CONFIG its --dut-config); a DUT that
 // cannot host ldirectord skips with its reason.
 #include <fcntl.h>
@@ -85,9 +86,8 @@ std::string read_request(int fd, std::chrono::milliseconds patience) {
 
 // A real server's service: a TCP listener in the server's namespace that answers every
 // connection with an HTTP response whose body is `name`, then closes. stop() closes the
-// listener, so new connections are refused (RST) as when a daemon dies; connections already
-// accepted are still answered (each has a thread of its own), so an established connection
-// shows whether the director still forwards it.
+// listener, so new connections are refused (RST) as when a daemon dies. Each connection has a
+// thread of its own, so one can be held open while others come and go.
 class Responder {
  public:
   Responder(std::string netns, std::string addr, uint16_t port, std::string name)
@@ -119,6 +119,9 @@ class Responder {
     thread_ = std::thread([this] { serve(); });
   }
 
+  // Whether /health answers "alive" (the service up) or "sick" (up, but failing its check).
+  void set_healthy(bool healthy) { healthy_ = healthy; }
+
   void stop() {
     if (!listener_) return;
     stopping_ = true;
@@ -142,7 +145,9 @@ class Responder {
     const std::string request = read_request(fd, 15000ms);
     // A connect check closes at once: nothing to answer.
     if (request.empty()) return;
-    const std::string body = name_ + "\n";
+    // ldirectord's negotiate check asks for /health and wants "alive" in the answer.
+    const bool health = request.rfind("GET /health ", 0) == 0;
+    const std::string body = (health ? (healthy_ ? "alive" : "sick") : name_) + "\n";
     os::send_all(fd, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
                          std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
     ::shutdown(fd, SHUT_WR);
@@ -154,6 +159,7 @@ class Responder {
   std::string name_;
   os::UniqueFd listener_;
   std::atomic<bool> stopping_ = false;
+  std::atomic<bool> healthy_ = true;
   std::thread thread_;
   std::vector<std::thread> connections_;  // only the accepting thread adds to it
 };
@@ -498,24 +504,26 @@ TEST_F(HealthCheck, ConnectCheckRemovesAndReaddsAServer) {
 
 TEST_F(HealthCheck, NegotiateQuiescesThenFallsBack) {
   Responder fallback(bed_->live().netns("rs1"), "192.168.10.11", kFallbackPort, "fallback");
-  start_ldirectord(config("\tchecktype=negotiate\n\trequest=\"/health\"\n\treceive=\"rs\"\n", "yes",
-                          "\tfallback=" + rip(1, kFallbackPort) + " masq\n"));
+  start_ldirectord(config("\tchecktype=negotiate\n\trequest=\"/health\"\n\treceive=\"alive\"\n",
+                          "yes", "\tfallback=" + rip(1, kFallbackPort) + " masq\n"));
   ASSERT_TRUE(time_until(
       bed_->dut(), [](const auto& s) { return all_three_with_weight(s, 1); },
       20s * bed_->dut().slowness()))
       << "ldirectord did not add the three real servers (and only them)" << context();
   EXPECT_EQ(servers_answering(client(), 6), (std::set<std::string>{"rs1", "rs2", "rs3"}));
-  // Three connections in a row under rr: one to each server, established before rs2 stops.
+  // Three connections in a row under rr: one to each server, established before rs2 fails its
+  // check. rs2 keeps serving: its /health answer no longer matches receive=.
   std::vector<VipConnection> held;
   for (int i = 0; i < 3; ++i) held.emplace_back(client());
 
-  servers_[2]->stop();
+  servers_[2]->set_healthy(false);
   const auto quiesced = time_until(
       bed_->dut(),
       [](const auto& s) { return s.size() == 3 && s.count(rip(2)) && s.at(rip(2)) == 0; }, budget_);
-  ASSERT_TRUE(quiesced) << "rs2 stopped, but ldirectord did not set its weight to 0" << context();
+  ASSERT_TRUE(quiesced) << "rs2 failed its check, but ldirectord did not set its weight to 0"
+                        << context();
   std::cout << "[ measured ] negotiate, quiescent=yes: rs2 at weight 0 " << quiesced->count()
-            << " ms after its listener closed\n";
+            << " ms after its /health turned sick\n";
   RecordProperty("quiesce_ms", static_cast<int>(quiesced->count()));
   EXPECT_EQ(servers_answering(client(), 6), (std::set<std::string>{"rs1", "rs3"}));
   // Weight 0 turns new connections away only: the one established to rs2 is still forwarded
@@ -524,7 +532,7 @@ TEST_F(HealthCheck, NegotiateQuiescesThenFallsBack) {
   for (VipConnection& c : held) held_answers.insert(c.ask());
   EXPECT_EQ(held_answers, (std::set<std::string>{"rs1", "rs2", "rs3"}));
 
-  servers_[1]->stop();
+  servers_[1]->stop();  // every server down: rs2 sick, rs1 and rs3 not listening
   servers_[3]->stop();
   const auto fell_back = time_until(
       bed_->dut(),
