@@ -341,6 +341,12 @@ class Ldirectord {
   Ldirectord& operator=(const Ldirectord&) = delete;
 
   bool running() const { return !process_.has_exited(); }
+  // SIGTERM, as `ldirectord stop` sends it: with cleanstop (the default) it deletes its real
+  // servers and virtual services before it exits. Whether it exited by the deadline.
+  bool stop(Clock::duration deadline) {
+    process_.signal(SIGTERM);
+    return process_.wait_until(Clock::now() + deadline).has_value();
+  }
   // The last lines of what it printed, for a failure message.
   std::string output_tail() const {
     std::ifstream in(log_);
@@ -499,7 +505,12 @@ TEST_F(HealthCheck, ConnectCheckRemovesAndReaddsAServer) {
   std::cout << "[ measured ] connect: rs2 re-added " << readded->count()
             << " ms after its listener opened\n";
   EXPECT_EQ(servers_answering(client(), 6), (std::set<std::string>{"rs1", "rs2", "rs3"}));
-  EXPECT_TRUE(ldirectord_->running()) << context();
+  ASSERT_TRUE(ldirectord_->running()) << context();
+
+  ASSERT_TRUE(ldirectord_->stop(budget_)) << "ldirectord did not exit on SIGTERM" << context();
+  const std::string vip_service = "TCP  " + std::string(kVip) + ":" + std::to_string(kVport);
+  EXPECT_EQ(bed_->dut().admin({"-L", "-n"}).output.find(vip_service), std::string::npos)
+      << "ldirectord stopped cleanly, but its virtual service is still there" << context();
 }
 
 TEST_F(HealthCheck, NegotiateQuiescesThenFallsBack) {
