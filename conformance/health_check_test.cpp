@@ -26,6 +26,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <set>
@@ -215,17 +216,19 @@ std::set<std::string> servers_answering(const std::string& client_netns, int cou
 }
 
 // New connections through the VIP, one after another from a thread of their own, while the
-// test waits for ldirectord: when the last one was refused (under NAT a connection sent to a
-// server whose service is down comes back as the server's RST), counted from `since`.
+// test waits for ldirectord: how many reached the failed server (`reached` tells by the
+// answer) and when the last of them did, counted from `since`.
 class ConnectionProbe {
  public:
-  ConnectionProbe(std::string client_netns, Clock::time_point since)
-      : since_(since), thread_([this, netns = std::move(client_netns)] {
+  ConnectionProbe(std::string client_netns, Clock::time_point since,
+                  std::function<bool(const std::string&)> reached)
+      : since_(since),
+        reached_(std::move(reached)),
+        thread_([this, netns = std::move(client_netns)] {
           while (!done_) {
-            const std::string answer = ask_through_vip(netns);
-            if (answer.find("refused") != std::string::npos) {
-              last_refused_ = Clock::now();
-              ++refused_;
+            if (reached_(ask_through_vip(netns))) {
+              last_reached_ = Clock::now();
+              ++reached_count_;
             }
             ++sent_;
           }
@@ -236,18 +239,19 @@ class ConnectionProbe {
     if (thread_.joinable()) thread_.join();
   }
   int sent() const { return sent_; }
-  int refused() const { return refused_; }
-  // Milliseconds from `since` to the last refused connection; -1 when none was refused.
-  long last_refused_ms() const {
-    if (refused_ == 0) return -1;
-    return std::chrono::duration_cast<std::chrono::milliseconds>(last_refused_ - since_).count();
+  int reached() const { return reached_count_; }
+  // Milliseconds from `since` to the last connection that reached it; -1 when none did.
+  long last_reached_ms() const {
+    if (reached_count_ == 0) return -1;
+    return std::chrono::duration_cast<std::chrono::milliseconds>(last_reached_ - since_).count();
   }
 
  private:
   Clock::time_point since_;
-  Clock::time_point last_refused_{};
+  std::function<bool(const std::string&)> reached_;
+  Clock::time_point last_reached_{};  // written by the thread, read after finish()
   std::atomic<bool> done_ = false;
-  std::atomic<int> sent_ = 0, refused_ = 0;
+  std::atomic<int> sent_ = 0, reached_count_ = 0;
   std::thread thread_;
 };
 
@@ -480,7 +484,10 @@ TEST_F(HealthCheck, ConnectCheckRemovesAndReaddsAServer) {
   EXPECT_EQ(servers_answering(client(), 6), (std::set<std::string>{"rs1", "rs2", "rs3"}));
 
   servers_[2]->stop();
-  ConnectionProbe probe(client(), Clock::now());
+  // Under NAT a connection sent to a server whose service is down is refused by its RST.
+  ConnectionProbe probe(client(), Clock::now(), [](const std::string& answer) {
+    return answer.find("refused") != std::string::npos;
+  });
   const auto removed = time_until(
       bed_->dut(), [](const auto& s) { return s.size() == 2 && !s.count(rip(2)); }, budget_);
   probe.finish();
@@ -489,13 +496,13 @@ TEST_F(HealthCheck, ConnectCheckRemovesAndReaddsAServer) {
                        << context();
   std::cout << "[ measured ] connect, quiescent=no: rs2 removed " << removed->count()
             << " ms after its listener closed; of " << probe.sent() << " connections meanwhile, "
-            << probe.refused() << " reached the dead rs2, the last " << probe.last_refused_ms()
+            << probe.reached() << " reached the dead rs2, the last " << probe.last_reached_ms()
             << " ms after it closed\n";
   RecordProperty("removal_ms", static_cast<int>(removed->count()));
-  RecordProperty("last_to_dead_ms", static_cast<int>(probe.last_refused_ms()));
+  RecordProperty("last_to_dead_ms", static_cast<int>(probe.last_reached_ms()));
   // rr sends every third new connection to rs2 until it is removed.
-  EXPECT_GT(probe.refused(), 0) << "no connection reached the dead server: nothing measured";
-  EXPECT_LE(probe.last_refused_ms(), removed->count() + 200);
+  EXPECT_GT(probe.reached(), 0) << "no connection reached the dead server: nothing measured";
+  EXPECT_LE(probe.last_reached_ms(), removed->count() + 200);
   EXPECT_EQ(servers_answering(client(), 6), (std::set<std::string>{"rs1", "rs3"}));
 
   servers_[2]->start();
@@ -528,13 +535,19 @@ TEST_F(HealthCheck, NegotiateQuiescesThenFallsBack) {
   for (int i = 0; i < 3; ++i) held.emplace_back(client());
 
   servers_[2]->set_healthy(false);
+  ConnectionProbe probe(client(), Clock::now(),
+                        [](const std::string& answer) { return answer == "rs2"; });
   const auto quiesced = time_until(
       bed_->dut(),
       [](const auto& s) { return s.size() == 3 && s.count(rip(2)) && s.at(rip(2)) == 0; }, budget_);
+  probe.finish();
   ASSERT_TRUE(quiesced) << "rs2 failed its check, but ldirectord did not set its weight to 0"
                         << context();
   std::cout << "[ measured ] negotiate, quiescent=yes: rs2 at weight 0 " << quiesced->count()
-            << " ms after its /health turned sick\n";
+            << " ms after its /health turned sick; of " << probe.sent()
+            << " new connections meanwhile, " << probe.reached() << " went to rs2, the last "
+            << probe.last_reached_ms() << " ms after\n";
+  EXPECT_LE(probe.last_reached_ms(), quiesced->count() + 200);
   RecordProperty("quiesce_ms", static_cast<int>(quiesced->count()));
   EXPECT_EQ(servers_answering(client(), 6), (std::set<std::string>{"rs1", "rs3"}));
   // Weight 0 turns new connections away only: the one established to rs2 is still forwarded
