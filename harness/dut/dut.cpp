@@ -88,6 +88,46 @@ void BuiltinDut::stop() {
   output_fd_.reset();
 }
 
+// Where ldirectord looks for ipvsadm, in its order; vsadm is bound over each that exists.
+constexpr const char* kIpvsadmPaths[] = {"/sbin/ipvsadm", "/usr/sbin/ipvsadm"};
+
+std::optional<std::string> Dut::health_checker_unavailable() const {
+  return name() + " runs no program beside the director for a health checker";
+}
+
+std::vector<std::string> Dut::beside_director(const std::vector<std::string>& /*argv*/) const {
+  throw DutUnavailable(*health_checker_unavailable());
+}
+
+std::optional<std::string> BuiltinDut::health_checker_unavailable() const {
+  // A bind mount needs a file to cover; Debian's ipvsadm package provides one.
+  for (const char* path : kIpvsadmPaths) {
+    if (access(path, F_OK) == 0) return std::nullopt;
+  }
+  return "neither /sbin/ipvsadm nor /usr/sbin/ipvsadm exists for vsadm to be bound over "
+         "(apt-get install ipvsadm)";
+}
+
+std::vector<std::string> BuiltinDut::beside_director(const std::vector<std::string>& argv) const {
+  if (auto why = health_checker_unavailable()) throw DutUnavailable(*why);
+  if (netns_.empty()) throw std::logic_error("builtin DUT: beside_director before start");
+  // A mount namespace of the checker's own (unshare makes its mounts private), so the
+  // machine's /sbin/ipvsadm stays what it is. The script's $0 is vsadm, "$@" the checker.
+  std::string script;
+  for (const char* path : kIpvsadmPaths) {
+    script += fmt::format("if [ -e {0} ]; then mount --bind \"$0\" {0} || exit 126; fi; ", path);
+  }
+  script += "exec \"$@\"";
+  std::vector<std::string> out{"env",     "VSD_SOCKET=" + socket_,
+                               "ip",      "netns",
+                               "exec",    netns_,
+                               "unshare", "--mount",
+                               "sh",      "-c",
+                               script,    vsadm_};
+  out.insert(out.end(), argv.begin(), argv.end());
+  return out;
+}
+
 std::string BuiltinDut::log() const {
   std::ifstream in(log_path_);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

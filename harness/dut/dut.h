@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -40,6 +41,13 @@ class Dut {
   virtual int slowness() const { return 1; }
   // How the topology is brought up for this DUT (e.g. an external box's ports).
   virtual topo::BringUpOptions bring_up_options() const { return {}; }
+  // Why no health checker (Debian's ldirectord, which runs /sbin/ipvsadm) can run beside this
+  // director, or nothing when one can; known before start.
+  virtual std::optional<std::string> health_checker_unavailable() const;
+  // After start: argv as a command line that runs it beside the director, in the director's
+  // network (it reaches the real servers as the director does) with /sbin/ipvsadm configuring
+  // this DUT; nothing of the machine's own changes. Throws DutUnavailable where it cannot.
+  virtual std::vector<std::string> beside_director(const std::vector<std::string>& argv) const;
   // Starts the director inside the topology (returns when it is ready to forward); throws
   // DutUnavailable when it cannot run here at all.
   virtual void start(const topo::LiveTopology& topology) = 0;
@@ -72,6 +80,9 @@ class BuiltinDut final : public Dut {
   Result restore(const std::string& rules) override;
   Result admin(const std::vector<std::string>& args) override;
   void stop() override;
+  // vsadm bound over /sbin/ipvsadm in a mount namespace of the checker's own, VSD_SOCKET set.
+  std::optional<std::string> health_checker_unavailable() const override;
+  std::vector<std::string> beside_director(const std::vector<std::string>& argv) const override;
   std::string log() const;                                    // what vsd wrote to stderr
   const std::string& socket_path() const { return socket_; }  // vsd's control socket
 

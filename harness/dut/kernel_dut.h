@@ -52,6 +52,11 @@ class KernelDut final : public Dut {
   Result restore(const std::string& rules) override;
   Result admin(const std::vector<std::string>& args) override;
   void stop() override;
+  // In the director's namespace as it is: any ipvsadm there configures this kernel's IPVS.
+  std::optional<std::string> health_checker_unavailable() const override { return std::nullopt; }
+  std::vector<std::string> beside_director(const std::vector<std::string>& argv) const override {
+    return in_netns(argv);
+  }
 
   // Why kernel IPVS cannot run in that namespace, or nothing when it can.
   std::optional<std::string> unavailable_reason(const std::string& netns) const;

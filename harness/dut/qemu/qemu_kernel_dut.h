@@ -55,6 +55,11 @@ class QemuKernelDut final : public Dut {
   bool claims_scheduler(const std::string& name) const override;
   // Software emulation: the guest's 2 s stats estimator and its timers run late under load.
   int slowness() const override { return 4; }
+  // ldirectord is a perl program; the guest's initramfs has busybox, iproute2 and ipvsadm only.
+  std::optional<std::string> health_checker_unavailable() const override {
+    return "the qemu guest has no perl (its initramfs holds busybox, iproute2 and ipvsadm "
+           "only), so ldirectord cannot run beside its IPVS";
+  }
   // Builds (or finds in the cache) the guest, boots it wired into the director's ports and
   // configures it. Throws DutUnavailable when qemu or the kernel package is missing.
   void start(const topo::LiveTopology& topology) override;
