@@ -92,6 +92,9 @@ std::string IngressDrop::ruleset(const std::vector<std::string>& ifnames,
   // VIPs and local addresses the host does not hold: the bulk of the data plane's frames)
   // meets one set lookup before the policy drops it; what is addressed to the host is then
   // the kernel's unless it is one of vsd's services (keepalived puts VIPs on interfaces).
+  // Groups and broadcasts by the frame's kind (one compare, where an address set cost the
+  // sender's core about a tenth of the forwarding rate on veth); a frame for another MAC
+  // passes too, and the kernel's IP input drops it as it always does.
   s += "  chain to_host {\n"
        "    ip daddr . meta l4proto . th dport @services drop\n"
        "    ip daddr . meta l4proto @service_addresses drop\n"
@@ -105,7 +108,7 @@ std::string IngressDrop::ruleset(const std::vector<std::string>& ifnames,
          "    ether type arp accept\n"
          "    ether type ip6 accept\n"
          "    ip daddr @host goto to_host\n"
-         "    ip daddr { 224.0.0.0/4, 255.255.255.255 } accept\n"
+         "    meta pkttype != host accept\n"
          "  }\n";
   return s + "}\n" + set_update(services, host);
 }

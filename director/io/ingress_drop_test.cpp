@@ -34,7 +34,7 @@ TEST(IngressDrop, EachPortPassesTheHostsAddressesButNotVsdsServices) {
       "    ether type arp accept\n"
       "    ether type ip6 accept\n"
       "    ip daddr @host goto to_host\n"
-      "    ip daddr { 224.0.0.0/4, 255.255.255.255 } accept\n"
+      "    meta pkttype != host accept\n"
       "  }\n";
   EXPECT_NE(s.find(chain1), std::string::npos) << s;
   EXPECT_NE(s.find("device \"eth0\" priority 0; policy drop;"), std::string::npos);
