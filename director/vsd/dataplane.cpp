@@ -388,11 +388,10 @@ void BasicDataplane<Port>::handle_to_vip(InFlight& f) {
   const auto& p = f.packet;
   fwd::Responder me{ports_[f.port]->mac(), 0};
   // A VIP the host also holds: what is no service of it is the kernel's (the ingress chain
-  // passes it there).
-  const bool held_by_host = host_.contains(p.dst);
+  // passes it there). Asked only on the two paths that answer, not per service packet.
   if (p.is_icmp()) {
     // Echo to a VIP is the director's to answer (spec section 3).
-    if (!held_by_host && p.icmp_type == fwd::wire::icmp::kEchoRequest &&
+    if (!host_.contains(p.dst) && p.icmp_type == fwd::wire::icmp::kEchoRequest &&
         fwd::icmp_checksum_ok(f.frame, p))
       if (auto n = fwd::build_echo_reply(scratch_, f.frame, p, me)) answer(f.port, n);
     return;
@@ -406,7 +405,7 @@ void BasicDataplane<Port>::handle_to_vip(InFlight& f) {
   if (!svc) {
     // The director's own stack would answer: RST, or port unreachable (spec section 3).
     count(Discard::NoService);
-    if (held_by_host) return;
+    if (host_.contains(p.dst)) return;
     std::size_t n = p.is_tcp() ? fwd::build_tcp_reset(scratch_, f.frame, p, me)
                                : fwd::build_port_unreachable(scratch_, f.frame, p, p.dst, me);
     if (n) answer(f.port, n);
