@@ -119,18 +119,23 @@ void IngressDrop::explain_failed_claim(const std::string& nft_message) {
   } catch (const std::runtime_error&) {
     // Nothing to add to nft's own message.
   }
+  std::string taken, unowned;
   for (const auto& ifname : ifnames_)
-    for (const auto& table : tables)
-      if (table.name == ingress_table_name(ifname)) {
-        if (!table.owned)
-          throw std::runtime_error("port " + ifname + ": table netdev " + table.name +
-                                   " appeared as vsd started; `vsd --cleanup " + ifname +
-                                   "` removes it");
-        throw PortTaken("port " + ifname + " is served by another vsd (" +
-                        (table.owner_pid > 0 ? "pid " + std::to_string(table.owner_pid)
-                                             : std::string("its pid unknown")) +
-                        ", table netdev " + table.name + "); stop that vsd first");
+    for (const auto& table : tables) {
+      if (table.name != ingress_table_name(ifname)) continue;
+      if (!table.owned) {
+        unowned += " " + ifname;
+        continue;
       }
+      taken += (taken.empty() ? "" : "; ") + ("port " + ifname) + " is served by another vsd (" +
+               (table.owner_pid > 0 ? "pid " + std::to_string(table.owner_pid)
+                                    : std::string("its pid unknown")) +
+               ", table netdev " + table.name + ")";
+    }
+  if (!taken.empty()) throw PortTaken(taken + "; stop that vsd first");
+  if (!unowned.empty())
+    throw std::runtime_error("a table nobody owns appeared on port(s)" + unowned +
+                             " as vsd started; `vsd --cleanup" + unowned + "` removes it");
   throw std::runtime_error("cannot install the ingress drop (nft): " + nft_message);
 }
 

@@ -143,6 +143,8 @@ int main(int argc, char** argv) {
   vsd::set_log_level(level);
   if (app.count("--cleanup") > 0) {
     cleanup_ports.insert(cleanup_ports.end(), port_names.begin(), port_names.end());
+    // CLI11 gives a bare --cleanup one empty value.
+    std::erase(cleanup_ports, std::string());
     return run_cleanup(netns, cleanup_ports);
   }
   if (port_names.empty()) {
