@@ -92,4 +92,19 @@ TEST(VsdRules, AFileThatDoesNotParseStopsVsdNamingTheLine) {
   EXPECT_EQ(run.output.find("vslab-none0"), std::string::npos) << run.output;
 }
 
+// --port is required only when vsd is to serve; --cleanup takes ports of its own.
+TEST(VsdPorts, HelpTellsOfTheClaimAndOfCleanup) {
+  VsdRun run = run_vsd("--help");
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_NE(run.output.find("A port another live vsd serves is refused"), std::string::npos)
+      << run.output;
+  EXPECT_NE(run.output.find("--cleanup [PORT] ..."), std::string::npos) << run.output;
+}
+
+TEST(VsdPorts, NoPortIsAUsageError) {
+  VsdRun run = run_vsd("--socket /nonexistent/vsd.sock");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_EQ(run.output.rfind("--port is required\n", 0), 0u) << run.output;
+}
+
 }  // namespace

@@ -117,7 +117,7 @@ int main(int argc, char** argv) {
                  "hand) on these ports, or on every port when none is named, then exit; vsd "
                  "does it for its own ports at start")
       ->expected(0, -1)
-      ->type_name("[PORT...]");
+      ->type_name("[PORT]");
   app.add_option("--socket", socket_path, "Control socket for vsadm")->capture_default_str();
   app.add_option("--netns", netns, "Network namespace to run in (/run/netns/NAME)");
   app.add_option("--log-level", level, "error, warn, info or debug")
