@@ -4,12 +4,14 @@
 // leftovers nobody owns are removed, only for the ports named.
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 
 #include <gtest/gtest.h>
 
 #include "io/ingress_drop.h"
+#include "os/child_process.h"
 #include "topology/live.h"
 #include "topology/parse.h"
 
@@ -109,6 +111,21 @@ TEST_F(IngressDropInNetns, LeftoversNobodyOwnsAreRemovedForTheNamedPortsOnly) {
   EXPECT_TRUE(nft({"list", "table", "netdev", "vsd_eth1"}).ok());
   EXPECT_TRUE(nft({"list", "table", "netdev", "mine"}).ok());
   EXPECT_TRUE(remove_leftover_tables(*nft_session, {}).empty());
+}
+
+// A child started while the table is held (vslab bench's load generators beside its bounce
+// forwarder) does not inherit the socket that owns it, so it cannot keep the table alive.
+TEST_F(IngressDropInNetns, AChildStartedMeanwhileDoesNotKeepTheTable) {
+  auto drop = claim({"eth0"});
+  auto child = vslab::os::ChildProcess::spawn({"sleep", "30"});
+  drop.reset();
+  // The child may hold a copy until its exec closes it: a moment, where an inherited socket
+  // would keep the table for the child's 30 s.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  bool gone = false;
+  while (!gone && std::chrono::steady_clock::now() < deadline)
+    gone = !nft({"list", "table", "netdev", "vsd_eth0"}).ok();
+  EXPECT_TRUE(gone) << "the child kept it";
 }
 
 // A claim removes the leftovers on its own ports first, and says which.

@@ -19,6 +19,8 @@ std::set<int> open_fds() {
   if (DIR* dir = opendir("/proc/self/fd")) {
     while (const dirent* entry = readdir(dir))
       if (entry->d_name[0] != '.') fds.insert(std::atoi(entry->d_name));
+    // The listing's own descriptor: free again once closed, so the socket may take it.
+    fds.erase(dirfd(dir));
     closedir(dir);
   }
   return fds;
