@@ -199,7 +199,8 @@ TEST_F(PortClaim, ASecondVsdOnAPortTheFirstServesIsRefusedAndTheFirstForwardsOnc
     EXPECT_NE(listed.output.find("vsd pid " + first_pid), std::string::npos) << listed.output;
     EXPECT_NE(listed.output.find("10.20.0.100 . udp . 5353"), std::string::npos) << listed.output;
   }
-  EXPECT_EQ(datagrams_received(bed.live().netns("client"), bed.live().netns("rs1"), kVip, 5353), 1);
+  EXPECT_EQ(datagrams_received(bed.live().netns("client"), bed.live().netns("rs1"), kVip, 5353), 1)
+      << bed.dut().log();
   EXPECT_TRUE(bed.dut().admin({"-L", "-n"}).ok()) << "the first vsd no longer answers";
 }
 
