@@ -104,7 +104,11 @@ std::string IngressDrop::ruleset(const std::vector<std::string>& ifnames,
 
 IngressDrop::IngressDrop(const std::vector<std::string>& ifnames, const HostAddresses& host)
     : ifnames_(ifnames), host_(host) {
-  for (const auto& ifname : ifnames) check_nameable(ifname);
+  for (std::size_t i = 0; i < ifnames.size(); ++i) {
+    check_nameable(ifnames[i]);
+    for (std::size_t j = 0; j < i; ++j)
+      if (ifnames[j] == ifnames[i]) throw std::runtime_error("port " + ifnames[i] + " given twice");
+  }
   leftovers_ = remove_leftover_tables(nft_, ifnames);
   if (auto outcome = nft_.run(ruleset(ifnames, services_, host_, getpid())); !outcome.ok)
     explain_failed_claim(outcome.output);

@@ -79,6 +79,13 @@ TEST_F(IngressDropInNetns, ASecondClaimOnAPortIsRefusedNamingThePortAndTheOwner)
   auto listed = nft({"list", "table", "netdev", "vsd_eth0"});
   EXPECT_NE(listed.output.find("elements = { 10.1.0.1 }"), std::string::npos) << listed.output;
 
+  try {
+    claim({"eth1", "eth1"});
+    FAIL() << "one port claimed twice by one vsd";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()), "port eth1 given twice");
+  }
+
   // Another port of the same namespace is free to take.
   auto second = claim({"eth1"});
   EXPECT_TRUE(nft({"list", "table", "netdev", "vsd_eth1"}).ok());
