@@ -1,0 +1,32 @@
+// `vslab conform --shard I/N`: the selected cells split among N CI jobs, every cell in exactly
+// one slice, the same split on every machine, the slices about equal in expected time.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "matrix/cell.h"
+
+namespace vslab::matrix {
+
+struct Shard {
+  int index = 1;  // 1-based
+  int count = 1;
+  std::string text() const;  // "2/3"
+};
+
+// "I/N" with 1 <= I <= N <= 1024; nothing for anything else.
+std::optional<Shard> parse_shard(const std::string& text);
+
+// What a cell is expected to cost, in seconds: a per-kind estimate, from runs of the builtin
+// DUT; a cell that does not apply to its mode costs next to nothing.
+double expected_seconds(const Cell& cell);
+// What bringing up a mode's topology with its DUT costs a slice that has no cell of that mode.
+double expected_bring_up_seconds();
+
+// The cells of slice `shard`, in the order of `cells`. Depends only on `cells` and the shard
+// count, so N jobs that select the same cells split them the same way.
+std::vector<Cell> shard_cells(const std::vector<Cell>& cells, const Shard& shard);
+
+}  // namespace vslab::matrix
