@@ -253,5 +253,61 @@ TEST_F(ConformCliRoot, ShardsMergedAreTheUnshardedRun) {
   std::remove(config.c_str());
 }
 
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void expect_valid_junit(const std::string& path) {
+  if (std::system("command -v xmllint >/dev/null 2>&1") != 0) return;
+  auto valid = run("xmllint --noout --schema " VSLAB_JUNIT_XSD " " + path);
+  EXPECT_EQ(valid.exit_code, 0) << valid.text;
+}
+
+// replay: a case that passes, one that fails on a fault-switched vsd, and a folder that is no
+// case (an error, not a verdict on the DUT).
+TEST_F(ConformCliRoot, ReplayWritesJunitAndJson) {
+  Scratch s;
+  std::filesystem::create_directories(s / "not-a-case");
+  const std::string config = fault_config("no-ttl-decrement");
+  const std::string cases = std::string(VSLAB_SOURCE_DIR) + "/fixtures/pcap/nat-tcp-handshake " +
+                            VSLAB_SOURCE_DIR + "/fixtures/pcap/dr-udp " + s / "not-a-case";
+  auto out = run(kVslab + " replay " + cases + " --dut-config " + config + " --pcap-dir " +
+                 s / "pcaps" + " --json " + s / "r.json" + " --junit " + s / "r.xml");
+  EXPECT_EQ(out.exit_code, 1) << out.text;
+  auto j = read_json(s / "r.json");
+  ASSERT_FALSE(j.is_discarded()) << out.text;
+  EXPECT_EQ(j["suite"], "replay");
+  EXPECT_EQ(j["totals"]["cells"], 3) << j.dump(2);
+  EXPECT_EQ(j["totals"]["failed"], 2) << j.dump(2);  // the fault decrements no TTL in either
+  EXPECT_EQ(j["totals"]["errors"], 1) << j.dump(2);
+  EXPECT_EQ(j["properties"]["dut_flags"], "--dut builtin --dut-config " + config);
+  const auto xml = read_text(s / "r.xml");
+  EXPECT_NE(xml.find("<testcase classname=\"replay\" name=\"dr-udp\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("<error type=\"error\" message=\"the case does not load"), std::string::npos)
+      << xml;
+  expect_valid_junit(s / "r.xml");
+  std::remove(config.c_str());
+}
+
+TEST_F(ConformCliRoot, DiffWritesJunitAndJson) {
+  Scratch s;
+  auto out = run(kVslab + " diff --dut builtin --against builtin --filter 'nat/rr/rewrite/tcp' " +
+                 "--out " + s / "diff" + " --json " + s / "d.json" + " --junit " + s / "d.xml");
+  EXPECT_EQ(out.exit_code, 0) << out.text;
+  auto j = read_json(s / "d.json");
+  ASSERT_FALSE(j.is_discarded()) << out.text;
+  EXPECT_EQ(j["suite"], "diff");
+  EXPECT_EQ(j["totals"]["passed"], 1) << j.dump(2);
+  EXPECT_EQ(j["cells"][0]["result"], "same") << j.dump(2);
+  EXPECT_EQ(j["properties"]["against"], "builtin");
+  const auto xml = read_text(s / "d.xml");
+  EXPECT_NE(xml.find("<testcase classname=\"nat.rr\" name=\"rewrite/tcp\""), std::string::npos)
+      << xml;
+  expect_valid_junit(s / "d.xml");
+}
+
 }  // namespace
 }  // namespace vslab::matrix
