@@ -190,10 +190,11 @@ TEST_F(ConformCliRoot, AFailingCellIsAFailureWithItsLineAndAReplayOnTheSameDirec
 
 TEST_F(ConformCliRoot, ADutThatDoesNotStartIsAnErrorNotAFailure) {
   Scratch s;
-  auto out = run(kVslab + " conform --filter 'nat/rr/rewrite/*' --vsd /bin/false --json " +
+  // -j 2: the cells run in a worker, whose lines reach the log as its cells finish.
+  auto out = run(kVslab + " conform --filter 'nat/rr/rewrite/*' -j 2 --vsd /bin/false --json " +
                  s / "r.json" + " --junit " + s / "r.xml" + " --pcap-dir " + s / "pcaps");
   EXPECT_EQ(out.exit_code, 1) << out.text;
-  EXPECT_NE(out.text.find("ERROR  nat/rr/rewrite/tcp"), std::string::npos) << out.text;
+  EXPECT_LT(out.text.find("ERROR  nat/rr/rewrite/tcp"), out.text.find("mode/sched")) << out.text;
   auto j = read_json(s / "r.json");
   ASSERT_FALSE(j.is_discarded());
   EXPECT_EQ(j["totals"]["errors"], 3) << j.dump(2);
@@ -206,6 +207,22 @@ TEST_F(ConformCliRoot, ADutThatDoesNotStartIsAnErrorNotAFailure) {
   EXPECT_NE(xml.str().find("<error type=\"error\" message=\"bed for nat: "), std::string::npos)
       << xml.str();
   EXPECT_EQ(xml.str().find("<failure"), std::string::npos) << xml.str();
+}
+
+TEST_F(ConformCliRoot, QuietPrintsOnlyProblemsAndTheSummary) {
+  Scratch s;
+  // nat/rr/persistence/tcp errs (vsd does not start), nat/rr/pmtu/tcp skips.
+  auto out =
+      run(kVslab + " conform --filter 'nat/rr/p*' -q --vsd /bin/false --pcap-dir " + s / "pcaps");
+  EXPECT_EQ(out.exit_code, 1) << out.text;
+  EXPECT_EQ(out.text.find("mode/sched"), std::string::npos) << out.text;  // no table
+  EXPECT_EQ(out.text.find("SKIP"), std::string::npos) << out.text;
+  EXPECT_EQ(out.text.find("cells against"), std::string::npos) << out.text;
+  EXPECT_NE(out.text.find("ERROR  nat/rr/persistence/tcp"), std::string::npos) << out.text;
+  EXPECT_NE(out.text.find("Errors:\n- nat/rr/persistence/tcp: bed for nat"), std::string::npos)
+      << out.text;
+  EXPECT_NE(out.text.find("2 cells: 0 passed, 0 failed, 1 errors, 1 skipped;"), std::string::npos)
+      << out.text;
 }
 
 std::map<std::string, std::string> verdicts(const nlohmann::json& j) {
