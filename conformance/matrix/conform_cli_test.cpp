@@ -5,6 +5,7 @@
 // `vslab report merge` giving the unsharded run's cells, verdicts and exit status.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -83,6 +84,31 @@ TEST(ConformCli, ShardsSplitTheSelectionExactlyOnce) {
   }
   EXPECT_EQ(joined, std::multiset<std::string>(all.begin(), all.end()));
   for (auto n : sizes) EXPECT_GE(n, all.size() / 6) << "a slice far below a third";
+}
+
+// A recorded duration outweighs the table: the cell that took 100 s gets a slice of its own.
+TEST(ConformCli, RecordedDurationsBalanceTheSlices) {
+  Scratch s;
+  std::ofstream(s / "earlier.json") << R"({"cells": [
+    {"id": "nat/wrr/rewrite/tcp", "outcome": "pass", "seconds": 100.0},
+    {"id": "nat/wrr/rewrite/udp", "outcome": "skip", "seconds": 500.0}]})";
+  std::vector<std::string> slices;
+  for (int i = 1; i <= 3; ++i)
+    slices.push_back(run(kVslab + " conform --filter '*/wrr/*' --list --shard " +
+                         std::to_string(i) + "/3 --shard-durations " + s / "earlier.json")
+                         .text);
+  const auto heavy = std::count_if(slices.begin(), slices.end(), [](const std::string& text) {
+    return text == "nat/wrr/rewrite/tcp\n";
+  });
+  EXPECT_EQ(heavy, 1) << slices[0] << "--\n" << slices[1] << "--\n" << slices[2];
+  // A skipped cell's seconds are no measure of it: nat/wrr/rewrite/udp shares a slice.
+  for (const auto& text : slices) {
+    if (text.find("nat/wrr/rewrite/udp") != std::string::npos) {
+      EXPECT_GT(lines_of(text).size(), 1u) << text;
+    }
+  }
+  auto bad = run(kVslab + " conform --list --shard 1/3 --shard-durations " + s / "none.json");
+  EXPECT_EQ(bad.exit_code, 2) << bad.text;
 }
 
 TEST(ConformCli, ABadShardIsAUsageError) {

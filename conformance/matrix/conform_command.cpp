@@ -4,8 +4,11 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -30,6 +33,7 @@ struct ConformOptions {
   std::string vsd;
   std::string vsadm;
   std::string shard;
+  std::string shard_durations;
   std::string color = "auto";
   int jobs = 1;
   bool allow_skips = false;
@@ -37,6 +41,22 @@ struct ConformOptions {
   bool quiet = false;
   bool verbose = false;
 };
+
+// The seconds each cell took in an earlier run's JSON report; its skipped cells cost what a
+// skip costs, so only the cells that ran are taken.
+RecordedSeconds recorded_seconds(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read it");
+  std::stringstream text;
+  text << in.rdbuf();
+  auto j = nlohmann::json::parse(text.str(), nullptr, false);
+  if (j.is_discarded()) throw std::runtime_error("not JSON");
+  RecordedSeconds out;
+  for (const auto& e : report::from_json(j).entries)
+    if (e.verdict == report::Verdict::Pass || e.verdict == report::Verdict::Fail)
+      out[e.id] = e.seconds;
+  return out;
+}
 
 int conform(const ConformOptions& o) {
   std::vector<Cell> cells;
@@ -55,7 +75,20 @@ int conform(const ConformOptions& o) {
                 << "' is not I/N with 1 <= I <= N (e.g. --shard 2/3)\n";
       return 2;
     }
-    cells = shard_cells(cells, *shard);
+    RecordedSeconds recorded;
+    if (!o.shard_durations.empty()) {
+      try {
+        recorded = recorded_seconds(o.shard_durations);
+      } catch (const std::exception& e) {
+        std::cerr << "vslab conform: --shard-durations " << o.shard_durations << ": " << e.what()
+                  << "\n";
+        return 2;
+      }
+    }
+    cells = shard_cells(cells, *shard, recorded);
+  } else if (!o.shard_durations.empty()) {
+    std::cerr << "vslab conform: --shard-durations needs --shard\n";
+    return 2;
   }
   if (o.list) {
     for (const auto& c : cells) std::cout << c.id() << "\n";
@@ -176,6 +209,9 @@ void add_conform_command(CLI::App& app, int& status) {
   cmd->add_option("--shard", o->shard,
                   "Run slice I of N (1-based, e.g. 2/3) of the selected cells, for CI jobs in "
                   "parallel; `vslab report merge` joins the slices' JSON");
+  cmd->add_option("--shard-durations", o->shard_durations,
+                  "Balance the slices by the seconds each cell took in this earlier JSON report "
+                  "(every slice must be given the same file)");
   cmd->add_flag("--list", o->list, "Print the cells the filter (and --shard) select; run nothing");
   cmd->add_flag("-q,--quiet", o->quiet, "Print only failures, errors and the summary");
   cmd->add_flag("-v,--verbose", o->verbose, "Print every cell as it finishes, failures in full");

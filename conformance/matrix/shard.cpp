@@ -59,15 +59,20 @@ double expected_bring_up_seconds() {
   return kBringUp;
 }
 
-std::vector<Cell> shard_cells(const std::vector<Cell>& cells, const Shard& shard) {
+std::vector<Cell> shard_cells(const std::vector<Cell>& cells, const Shard& shard,
+                              const RecordedSeconds& recorded) {
+  std::vector<double> cost;
+  for (const auto& c : cells) {
+    auto it = recorded.find(c.id());
+    cost.push_back(it != recorded.end() && it->second >= 0 ? it->second : expected_seconds(c));
+  }
   // Longest first onto the slice that would end soonest, counting the bring-up a slice pays
   // for its first cell of a mode; ties go to the lower slice, and equal cells keep their
-  // order, so the split is a function of the cells alone.
+  // order, so the split is a function of the cells (and the record) alone.
   std::vector<std::size_t> order(cells.size());
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return expected_seconds(cells[a]) > expected_seconds(cells[b]);
-  });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return cost[a] > cost[b]; });
   const auto n = std::size_t(shard.count);
   std::vector<double> load(n, 0);
   std::vector<std::set<Mode>> modes(n);
@@ -78,8 +83,7 @@ std::vector<Cell> shard_cells(const std::vector<Cell>& cells, const Shard& shard
     std::size_t best = 0;
     double best_end = 0;
     for (std::size_t s = 0; s < n; ++s) {
-      double end =
-          load[s] + expected_seconds(c) + (needs_bed && !modes[s].count(c.mode) ? kBringUp : 0.0);
+      double end = load[s] + cost[i] + (needs_bed && !modes[s].count(c.mode) ? kBringUp : 0.0);
       if (s == 0 || end < best_end) {
         best = s;
         best_end = end;

@@ -2,6 +2,7 @@
 // one slice, the same split on every machine, the slices about equal in expected time.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,8 +26,14 @@ double expected_seconds(const Cell& cell);
 // What bringing up a mode's topology with its DUT costs a slice that has no cell of that mode.
 double expected_bring_up_seconds();
 
-// The cells of slice `shard`, in the order of `cells`. Depends only on `cells` and the shard
-// count, so N jobs that select the same cells split them the same way.
-std::vector<Cell> shard_cells(const std::vector<Cell>& cells, const Shard& shard);
+// Seconds per cell id, as an earlier run recorded them (its JSON report's "seconds").
+using RecordedSeconds = std::map<std::string, double>;
+
+// The cells of slice `shard`, in the order of `cells`, each costing its recorded seconds where
+// `recorded` has them and expected_seconds() elsewhere. Depends only on `cells`, the shard count
+// and `recorded`, so N jobs that select the same cells (with the same record) split them the
+// same way.
+std::vector<Cell> shard_cells(const std::vector<Cell>& cells, const Shard& shard,
+                              const RecordedSeconds& recorded = {});
 
 }  // namespace vslab::matrix
