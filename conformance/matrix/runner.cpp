@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -152,6 +153,7 @@ std::vector<CellResult> run_cells(const std::vector<Cell>& cells, const RunOptio
           by_id[r.cell.id()] = std::move(r);
         }
       } catch (const std::exception&) {
+        // A line that names no cell of the matrix: its cell is reported as lost below.
       }
     };
     for (std::size_t open = workers.size(); open > 0;) {
