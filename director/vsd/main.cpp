@@ -92,6 +92,16 @@ int main(int argc, char** argv) {
                  "Seconds a fragmented datagram may take to complete (net.ipv4.ipfrag_time)")
       ->check(CLI::Range(1u, 86400u))
       ->capture_default_str();
+  uint32_t conn_table_size = vsd::ConnTableConfig::kDefaultCapacity;
+  app.add_option("--conn-table-size", conn_table_size,
+                 "Connection table entries (connections plus persistence templates), allocated "
+                 "at start: " +
+                     std::to_string(vsd::ConnTable::kBytesPerEntry) +
+                     " bytes each. Past seven eighths full, half-open entries are dropped early "
+                     "and SYN_RECV lasts 5 s; when full, new connections are dropped unanswered")
+      ->check(CLI::Range(uint32_t{16}, vsd::ConnTableConfig::kMaxCapacity))
+      ->type_name("N")
+      ->capture_default_str();
   std::string rules_file;
   app.add_option("--rules", rules_file,
                  "ipvsadm rules (as `ipvsadm -S` writes them) to load at start; SIGHUP loads the "
@@ -142,8 +152,10 @@ int main(int argc, char** argv) {
     };
     vsd::fwd::ReassemblyLimits reassembly;
     reassembly.timeout_ms = uint64_t(ipfrag_time) * 1000;
+    vsd::ConnTableConfig table;
+    table.capacity = conn_table_size;
     vsd::Dataplane dataplane(ports, vsd::RoutingTable::read_from_kernel(),
-                             vsd::Dataplane::default_clock(), reassembly);
+                             vsd::Dataplane::default_clock(), reassembly, table);
     dataplane.set_host_addresses(host);
     // Runs on this thread, the data plane's, between two batches, as a control call does.
     auto load_rules = [&](const vsd::ctl::Result<vsd::RuleSet>& rules) {
