@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -61,6 +62,27 @@ int signal_fd() {
   sigprocmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
   return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+// MemAvailable of /proc/meminfo, in bytes; nothing when it cannot be read.
+std::optional<uint64_t> available_memory() {
+  std::ifstream in("/proc/meminfo");
+  std::string key, unit;
+  uint64_t kib = 0;
+  while (in >> key >> kib >> unit)
+    if (key == "MemAvailable:") return kib * 1024;
+  return std::nullopt;
+}
+
+// The table is allocated and touched whole at start: one that cannot fit is refused now, with
+// its size, rather than found by the OOM killer.
+void check_table_fits(uint32_t entries) {
+  const uint64_t bytes = uint64_t{entries} * vsd::ConnTable::kBytesPerEntry;
+  const auto available = available_memory();
+  if (available && bytes > *available)
+    throw std::runtime_error("--conn-table-size " + std::to_string(entries) + " needs " +
+                             std::to_string(bytes >> 20) + " MiB, and " +
+                             std::to_string(*available >> 20) + " MiB are available");
 }
 
 // The signals waiting on the signalfd, in arrival order (one of each kind at most).
@@ -135,6 +157,7 @@ int main(int argc, char** argv) {
       initial_rules = vsd::read_rules_file(rules_file);
       if (!initial_rules->ok()) throw std::runtime_error(initial_rules->failure().message);
     }
+    check_table_fits(conn_table_size);
     if (!netns.empty()) enter_netns(netns);
     int sig_fd = signal_fd();
     std::vector<std::unique_ptr<vsd::PacketSocket>> ports;
