@@ -138,10 +138,12 @@ std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::counters() c
   for (std::size_t i = 0; i < discards_.size(); ++i)
     out.emplace_back(std::string("discard_") + kDiscardNames[i], discards_[i]);
   for (const auto& p : ports_) {
+    if constexpr (requires { p->collect_rx_ring_drops(); }) p->collect_rx_ring_drops();
     const auto& c = p->counters();
     out.emplace_back(p->name() + "_rx_frames", c.rx_frames);
     out.emplace_back(p->name() + "_tx_frames", c.tx_frames);
     out.emplace_back(p->name() + "_tx_ring_full", c.tx_ring_full);
+    out.emplace_back(p->name() + "_rx_ring_drops", c.rx_ring_drops);
   }
   const auto& frag = reassembler_.counters();
   out.emplace_back("frag_completed", frag.completed);
