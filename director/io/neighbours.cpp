@@ -74,7 +74,7 @@ void NeighbourTable::park(int port, Ipv4 next_hop, std::span<const uint8_t> fram
   while (!e.parked.empty() && e.parked_bytes + frame.size() > kMaxParkedBytes) {
     // As the kernel's neighbour queue: the oldest frames make room for the newest.
     e.parked_bytes -= e.parked.front().size();
-    e.parked.pop_front();
+    e.parked.erase(e.parked.begin());
     counters_.dropped_unresolved++;
   }
   e.parked.emplace_back(frame.begin(), frame.end());
@@ -107,10 +107,8 @@ void NeighbourTable::learn(int port, Ipv4 next_hop, Mac mac, uint64_t now_ms,
   e.mac = mac;
   e.learnt_ms = now_ms;
   e.requests = 0;
-  while (!e.parked.empty()) {
-    released.push_back({port, next_hop, std::move(e.parked.front())});
-    e.parked.pop_front();
-  }
+  for (auto& frame : e.parked) released.push_back({port, next_hop, std::move(frame)});
+  e.parked.clear();
   e.parked_bytes = 0;
   schedule(due_ms(e));
 }

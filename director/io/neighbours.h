@@ -14,7 +14,6 @@
 
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <span>
 #include <unordered_map>
@@ -107,8 +106,8 @@ class NeighbourTable {
     mutable bool used = false;
     uint64_t last_request_ms = 0;
     uint64_t learnt_ms = 0;
-    int requests = 0;  // sent since the last answer
-    std::deque<std::vector<uint8_t>> parked;
+    int requests = 0;                          // sent since the last answer
+    std::vector<std::vector<uint8_t>> parked;  // oldest first; at most some 140
     std::size_t parked_bytes = 0;
   };
   static uint64_t key(int port, Ipv4 a) { return uint64_t(uint32_t(port)) << 32 | a.value; }

@@ -130,7 +130,7 @@ template <DataPort Port>
 std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::counters() const {
   static constexpr const char* kDiscardNames[] = {
       "not_ipv4",  "fragment", "no_service",  "no_destination", "table_full", "no_local_port",
-      "dest_gone", "no_route", "ttl_expired", "not_for_us",     "tx_failed"};
+      "dest_gone", "no_route", "ttl_expired", "not_for_us",     "tx_failed",  "arp_not_on_link"};
   static_assert(std::size(kDiscardNames) == std::size_t(Discard::Count));
   std::vector<std::pair<std::string, uint64_t>> out;
   for (std::size_t i = 1; i < fwd::kDropReasonCount; ++i)
@@ -155,6 +155,10 @@ std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::counters() c
   out.emplace_back("arp_dropped_unresolved", n.dropped_unresolved);
   out.emplace_back("arp_unsolicited", n.unsolicited);
   out.emplace_back("arp_table_full", n.table_full);
+  out.emplace_back("arp_forgotten", n.forgotten);
+  out.emplace_back("arp_evicted", n.evicted);
+  out.emplace_back("arp_timer_passes", n.timer_passes);
+  out.emplace_back("arp_entries", neighbours_.size());
   const auto& t = conns_.stats();
   out.emplace_back("conn_entries", conns_.size());
   out.emplace_back("conn_inserted", t.inserted);
@@ -270,8 +274,13 @@ void BasicDataplane<Port>::handle_arp(std::size_t port, std::span<uint8_t> frame
   auto arp = fwd::parse_arp(frame);
   if (!arp) return;
   bool for_us = owns(port, arp->target_ip);
-  // As the kernel's arp_process: learn from replies, and from requests that name us.
-  if (!arp->sender_ip.is_zero() && (for_us || arp->operation == fwd::wire::arp::kOpReply))
+  // As the kernel's arp_process: learn from replies, and from requests that name us; and only
+  // a sender this port reaches directly, so spoofed senders from elsewhere teach nothing.
+  const auto via = egress_to(arp->sender_ip);
+  const bool on_link =
+      !arp->sender_ip.is_zero() && via && via->port == port && via->next_hop == arp->sender_ip;
+  if (!on_link) count(Discard::ArpNotOnLink);
+  if (on_link && (for_us || arp->operation == fwd::wire::arp::kOpReply))
     neighbours_.learn(int(port), arp->sender_ip, arp->sender_mac, now_ms_, released_,
                       for_us && arp->operation == fwd::wire::arp::kOpRequest
                           ? NeighbourTable::Heard::RequestNamingUs

@@ -46,6 +46,7 @@ enum class Discard : uint8_t {
   TtlExpired,       // answered with time exceeded
   NotForUs,         // to the director's own address, not answered
   TxFailed,         // the egress ring was full
+  ArpNotOnLink,     // ARP from a sender the port does not reach directly: nothing learnt
   Count,
 };
 

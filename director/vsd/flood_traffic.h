@@ -1,6 +1,7 @@
-// Traffic for vsd's flood tests (syn_flood_test.cpp): echo servers in a real server's namespace,
-// an established UDP flow and TCP connection from the client's, a new client timed from a given
-// moment, and a spoofed SYN flood sent through an AF_PACKET TX ring (vsd's own PacketSocket).
+// Traffic for vsd's flood tests (syn_flood_test.cpp, arp_flood_test.cpp): echo servers in a real
+// server's namespace, an established UDP flow and TCP connection from the client's, a new client
+// timed from a given moment, and floods of spoofed frames sent through an AF_PACKET TX ring
+// (vsd's own PacketSocket), paced to what the receiver takes.
 // Sockets are opened inside their namespace and used from any thread afterwards.
 #pragma once
 
@@ -10,10 +11,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -48,6 +51,10 @@ inline UniqueFd socket_in(const std::string& netns, int type) {
   vslab::topo::NetnsGuard in(netns);
   UniqueFd fd(::socket(AF_INET, type | SOCK_CLOEXEC, 0));
   if (!fd) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+  // Room for seconds of the flows: a thread of this busy test process that is not scheduled
+  // for a while must not lose datagrams at its own socket.
+  int bytes = 8 << 20;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes);
   return fd;
 }
 
@@ -246,29 +253,26 @@ inline std::optional<Clock::duration> time_to_serve(const std::string& netns, co
   return std::nullopt;
 }
 
-// SYNs from `count` sources, source i being base + i (port 1024 + i % 60000), paced at `pps`,
-// through a TX ring on ifname in netns, to dst_mac.
-class SynFlood {
+// Frames of 60 bytes made by build(i, frame) for i = 0..count-1, through a TX ring on ifname in
+// netns, paced at `pps`, and never more than `window` frames ahead of what the receiver has
+// taken (drained(): its count since the flood began), so that the receiver's RX ring never
+// overflows: what is lost then is the receiver's doing. Throws when the receiver takes nothing
+// for 5 s. Returns how many were sent.
+class FrameFlood {
  public:
-  SynFlood(const std::string& netns, const std::string& ifname, const std::string& dst_mac,
-           const std::string& base, const std::string& vip, uint16_t port)
-      : base_(*Ipv4::parse(base)), vip_(*Ipv4::parse(vip)), port_(port) {
+  FrameFlood(const std::string& netns, const std::string& ifname) {
     vslab::topo::NetnsGuard in(netns);
     socket_ = std::make_unique<PacketSocket>(ifname, 1500);
-    dst_mac_ = *Mac::parse(dst_mac);
   }
+  Mac mac() const { return socket_->mac(); }
 
-  // Returns how many were sent. Never more than `window` frames ahead of what the receiver
-  // has taken (drained(): its count since the flood began), so that the receiver's RX ring
-  // never overflows: what is lost then is the receiver's doing. Throws when the receiver
-  // takes nothing for 5 s.
-  template <class Drained>
-  uint64_t send(uint32_t count, double pps, uint64_t window, Drained&& drained) {
+  template <class Build, class Drained>
+  uint64_t send(uint32_t count, double pps, uint64_t window, Build&& build, Drained&& drained) {
     std::array<uint8_t, 60> frame{};
     const auto start = Clock::now();
     uint64_t sent = 0, taken = 0;
     for (uint32_t i = 0; i < count; ++i) {
-      build(frame, i);
+      build(i, frame);
       while (!socket_->queue(frame)) socket_->flush();  // the TX ring is full: hand it over
       ++sent;
       if (i % 256 != 255) continue;
@@ -280,7 +284,6 @@ class SynFlood {
         if (Clock::now() > stalled) throw std::runtime_error("the receiver stopped taking frames");
         std::this_thread::sleep_for(std::chrono::milliseconds(2));  // pacing to the receiver
       }
-      ++batches_;
       const auto due = start + std::chrono::nanoseconds(uint64_t(double(sent) * 1e9 / pps));
       if (due > Clock::now()) std::this_thread::sleep_until(due);  // pacing to the rate
     }
@@ -289,38 +292,35 @@ class SynFlood {
   }
 
  private:
-  void build(std::array<uint8_t, 60>& f, uint32_t i) const {
-    using fwd::store_be16;
-    using fwd::store_be32;
-    f.fill(0);
-    std::copy(dst_mac_.bytes.begin(), dst_mac_.bytes.end(), f.begin());
-    const Mac src = socket_->mac();
-    std::copy(src.bytes.begin(), src.bytes.end(), f.begin() + 6);
-    store_be16(f, 12, 0x0800);
-    std::span<uint8_t> ip(f.data() + 14, 20), tcp(f.data() + 34, 20);
-    const Ipv4 from = Ipv4::from_host(base_.value + i);
-    ip[0] = 0x45;
-    store_be16(ip, 2, 40);
-    store_be16(ip, 4, uint16_t(i));
-    ip[8] = 64;
-    ip[9] = 6;
-    store_be32(ip, 12, from.value);
-    store_be32(ip, 16, vip_.value);
-    store_be16(ip, 10, fwd::ipv4_header_checksum(ip));
-    store_be16(tcp, 0, uint16_t(1024 + i % 60000));
-    store_be16(tcp, 2, port_);
-    store_be32(tcp, 4, i * 2654435761u);
-    tcp[12] = 0x50;
-    tcp[13] = 0x02;  // SYN
-    store_be16(tcp, 14, 64240);
-    store_be16(tcp, 16, fwd::tcp_checksum(from, vip_, tcp));
-  }
-
-  Ipv4 base_, vip_;
-  uint16_t port_;
-  uint64_t batches_ = 0;
-  Mac dst_mac_;
   std::unique_ptr<PacketSocket> socket_;
 };
+
+// SYN number i of a flood from base + i (port 1024 + i % 60000) to vip:port.
+inline void build_syn(std::array<uint8_t, 60>& f, uint32_t i, const Mac& from, const Mac& to,
+                      Ipv4 base, Ipv4 vip, uint16_t port) {
+  using fwd::store_be16;
+  using fwd::store_be32;
+  f.fill(0);
+  std::copy(to.bytes.begin(), to.bytes.end(), f.begin());
+  std::copy(from.bytes.begin(), from.bytes.end(), f.begin() + 6);
+  store_be16(f, 12, 0x0800);
+  std::span<uint8_t> ip(f.data() + 14, 20), tcp(f.data() + 34, 20);
+  const Ipv4 source = Ipv4::from_host(base.value + i);
+  ip[0] = 0x45;
+  store_be16(ip, 2, 40);
+  store_be16(ip, 4, uint16_t(i));
+  ip[8] = 64;
+  ip[9] = 6;
+  store_be32(ip, 12, source.value);
+  store_be32(ip, 16, vip.value);
+  store_be16(ip, 10, fwd::ipv4_header_checksum(ip));
+  store_be16(tcp, 0, uint16_t(1024 + i % 60000));
+  store_be16(tcp, 2, port);
+  store_be32(tcp, 4, i * 2654435761u);
+  tcp[12] = 0x50;
+  tcp[13] = 0x02;  // SYN
+  store_be16(tcp, 14, 64240);
+  store_be16(tcp, 16, fwd::tcp_checksum(source, vip, tcp));
+}
 
 }  // namespace vsd::flood

@@ -126,8 +126,9 @@ TEST(VsdSynFlood, EstablishedFlowsKeepGoingNothingIsReflectedAndNewClientsAreSer
   udp.start();
   tcp.start();
 
-  flood::SynFlood syns(router_ns, "eth1", live.mac("director", "eth0"), "100.64.0.0", "10.20.0.100",
-                       80);
+  flood::FrameFlood syns(router_ns, "eth1");
+  const Mac from = syns.mac(), to = *Mac::parse(live.mac("director", "eth0"));
+  const Ipv4 base = *Ipv4::parse("100.64.0.0"), vip = *Ipv4::parse("10.20.0.100");
   // vsd's own count of what it took from eth0, asked over its control socket.
   auto rx_frames = [&] {
     return parse_counters(dut.admin({"--counters"}).output)["eth0_rx_frames"];
@@ -135,10 +136,15 @@ TEST(VsdSynFlood, EstablishedFlowsKeepGoingNothingIsReflectedAndNewClientsAreSer
   const uint64_t rx_before = rx_frames();
   uint64_t paced = 0;
   const auto flood_start = Clock::now();
-  const uint64_t sent = syns.send(kSpoofedSources, kFloodPps, kWindow, [&] {
-    ++paced;
-    return rx_frames() - rx_before;
-  });
+  const uint64_t sent = syns.send(
+      kSpoofedSources, kFloodPps, kWindow,
+      [&](uint32_t i, std::array<uint8_t, 60>& f) {
+        flood::build_syn(f, i, from, to, base, vip, 80);
+      },
+      [&] {
+        ++paced;
+        return rx_frames() - rx_before;
+      });
   const auto flood_end = Clock::now();
   const double flood_s = std::chrono::duration<double>(flood_end - flood_start).count();
 
