@@ -123,6 +123,8 @@ void ConnTable::early_drop(uint64_t now_ms, const Conn* keep) {
     early_drop_hand_ = index + 1 == size ? 0 : index + 1;
     Conn& conn = pool_[index];
     if (conn.timer_.prev == kNone || &conn == keep || !is_embryonic(conn)) continue;
+    // Nor one of its connections: the last of them would take the template along.
+    if (keep && conn.has_template() && &pool_[conn.control_] == keep) continue;
     // As a removal on purpose: an unused, unassured template goes with its connection.
     disarm(index);
     conn.flags_ |= Conn::kDoomed;

@@ -207,7 +207,7 @@ TEST(ConnTablePressure, TheEarlyDropNeverTakesTheTemplateBeingUsed) {
   ManualClock clock(1000);
   for (int trial = 0; trial < 300; ++trial) {
     ConnTableConfig config{8, 1};
-    config.pressure_at = 8;  // the templates fill it; the connection's insert drops one
+    config.pressure_at = 8;  // the templates fill it; each connection's insert drops one
     ConnTable table(config);
     std::vector<Conn*> templates;
     for (uint32_t i = 0; i < 8; ++i) {
@@ -219,11 +219,16 @@ TEST(ConnTablePressure, TheEarlyDropNeverTakesTheTemplateBeingUsed) {
       ASSERT_NE(templates.back(), nullptr);
     }
     Conn* kept = templates[trial % 8];
+    // One connection already made through it: dropping that one would take the template too.
+    Conn* first = table.insert(conn_from(legit(99)), clock.now_ms(), kept);
+    ASSERT_NE(first, nullptr);
+    table.on_packet(*first, PacketFrom::Client, kSyn, clock.now_ms());  // embryonic
     Conn* c = table.insert(conn_from(legit(100)), clock.now_ms(), kept);
     ASSERT_NE(c, nullptr) << "trial " << trial;
     EXPECT_TRUE(kept->is_template());
-    EXPECT_EQ(kept->dependents(), 1u);
-    EXPECT_EQ(table.stats().early_dropped, 1u);
+    EXPECT_EQ(kept->dependents(), 2u);
+    EXPECT_NE(table.find_in(Proto::Tcp, legit(99), kVip), nullptr);
+    EXPECT_EQ(table.stats().early_dropped, 2u);  // two other templates made room
   }
 }
 

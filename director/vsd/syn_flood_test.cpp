@@ -107,6 +107,10 @@ TEST(VsdSynFlood, EstablishedFlowsKeepGoingNothingIsReflectedAndNewClientsAreSer
   auto& live = bed.live();
   auto& dut = bed.dut();
   ASSERT_TRUE(dut.restore(kRules).ok());
+  // The listing's header names the table's size, as ipvsadm's does.
+  auto listing = dut.admin({"-L", "-n"});
+  EXPECT_NE(listing.output.find("IP Virtual Server version 1.2.1 (size=65536)"), std::string::npos)
+      << listing.output;
   const std::string client_ns = live.netns("client"), router_ns = live.netns("router"),
                     rs1_ns = live.netns("rs1");
 
