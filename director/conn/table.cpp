@@ -17,7 +17,6 @@ constexpr uint64_t kMaxTimeoutMs = 20ull * 24 * 3600 * 1000;
 constexpr uint32_t kTemplateKeepAliveS = 60;
 
 constexpr uint16_t kFirstLocalPort = 1024;  // FULLNAT lports: 1024..65535
-constexpr uint32_t kMaxCapacity = (1u << 31) - 1024;
 
 // The finaliser of MurmurHash3 (public domain): every input bit reaches every output bit.
 uint64_t mix64(uint64_t x) {
@@ -52,7 +51,7 @@ std::string_view Conn::state_name() const {
 
 ConnTable::ConnTable(const ConnTableConfig& config, const Timeouts& timeouts)
     : timeouts_(timeouts) {
-  if (config.capacity == 0 || config.capacity > kMaxCapacity)
+  if (config.capacity == 0 || config.capacity > ConnTableConfig::kMaxCapacity)
     throw std::invalid_argument("connection table capacity must be 1..2^31-1024, not " +
                                 std::to_string(config.capacity));
   if (config.max_destinations == 0)
@@ -79,6 +78,15 @@ ConnTable::ConnTable(const ConnTableConfig& config, const Timeouts& timeouts)
 
   dest_loads_.resize(config.max_destinations);
   local_port_cursors_.fill(kFirstLocalPort);
+
+  if (!config.defences) {
+    pressure_at_ = std::size_t{config.capacity} + 1;  // never reached
+  } else if (config.pressure_at != 0) {
+    pressure_at_ = std::min(config.pressure_at, config.capacity);
+  } else {
+    pressure_at_ = config.capacity - config.capacity / 8;
+  }
+  pressure_syn_recv_ms_ = uint64_t{config.pressure_syn_recv_s} * 1000;
 }
 
 // --- entries ------------------------------------------------------------------------------
@@ -87,7 +95,59 @@ uint32_t ConnTable::index_of(const Conn& conn) const {
   return static_cast<uint32_t>(&conn - pool_.data());
 }
 
-Conn* ConnTable::take_free_entry(uint64_t now_ms) {
+bool ConnTable::is_embryonic(const Conn& conn) {
+  if (conn.is_template()) return !conn.is_assured() && conn.control_ == 0;
+  if (conn.is_one_packet()) return false;
+  switch (conn.proto_) {
+    case Proto::Tcp:
+      return conn.state_ == TcpState::SynRecv || conn.state_ == TcpState::SynAck;
+    case Proto::Udp:
+      // DR and TUN never see a reply, so theirs would all look embryonic: not taken.
+      return (conn.flags_ & Conn::kNoOutput) &&
+             (conn.method_ == Method::Nat || conn.method_ == Method::FullNat);
+    case Proto::Icmp:
+      return false;
+  }
+  return false;
+}
+
+void ConnTable::early_drop(uint64_t now_ms, const Conn* keep) {
+  if (now_ms < early_drop_resume_ms_) return;
+  // A sweep from where the last one stopped, as a clock hand: every entry is looked at in turn,
+  // so an embryonic entry lives about one turn of the hand (capacity / drops per second), and
+  // the entries read are next to each other.
+  const auto size = static_cast<uint32_t>(pool_.size());
+  const uint32_t scan = std::min<uint32_t>(kEarlyDropScan, size);
+  for (uint32_t step = 0; step < scan; ++step) {
+    const uint32_t index = early_drop_hand_;
+    early_drop_hand_ = index + 1 == size ? 0 : index + 1;
+    Conn& conn = pool_[index];
+    if (conn.timer_.prev == kNone || &conn == keep || !is_embryonic(conn)) continue;
+    // Nor one of its connections: the last of them would take the template along.
+    if (keep && conn.has_template() && &pool_[conn.control_] == keep) continue;
+    // As a removal on purpose: an unused, unassured template goes with its connection.
+    disarm(index);
+    conn.flags_ |= Conn::kDoomed;
+    reap(index, now_ms, nullptr);
+    --stats_.expired;  // reap counted it as expired; it is an early drop
+    ++stats_.early_dropped;
+    return;
+  }
+  // Nothing to take in this stretch. While entries are free the next insert sweeps on from
+  // here; a full table of established connections is swept once a millisecond, so that a flood
+  // against it costs little.
+  ++stats_.early_drop_misses;
+  if (free_head_ == kNone) early_drop_resume_ms_ = now_ms + 1;
+}
+
+Conn* ConnTable::take_free_entry(uint64_t now_ms, const Conn* keep) {
+  if (live_ >= pressure_at_) {
+    if (!was_under_pressure_) ++stats_.pressure_episodes;
+    was_under_pressure_ = true;
+    early_drop(now_ms, keep);
+  } else {
+    was_under_pressure_ = false;
+  }
   if (free_head_ == kNone) {
     ++stats_.refused_full;
     return nullptr;
@@ -118,6 +178,10 @@ uint64_t ConnTable::timeout_ms(const Conn& conn) const {
     switch (conn.proto_) {
       case Proto::Tcp:
         seconds = timeouts_.tcp_s(conn.state_);
+        // secure_tcp's point: a half-open connection waits less while the table is short.
+        if (conn.state_ == TcpState::SynRecv && under_pressure() &&
+            seconds * 1000 > pressure_syn_recv_ms_)
+          return pressure_syn_recv_ms_;
         break;
       case Proto::Udp:
         seconds = timeouts_.udp_s();
@@ -135,7 +199,7 @@ Conn* ConnTable::insert(const NewConn& fresh, uint64_t now_ms, Conn* control_tem
     ++stats_.refused_bad_dest;
     return nullptr;
   }
-  Conn* conn = take_free_entry(now_ms);
+  Conn* conn = take_free_entry(now_ms, control_template);
   if (!conn) return nullptr;
 
   conn->proto_ = fresh.proto;
@@ -156,6 +220,9 @@ Conn* ConnTable::insert(const NewConn& fresh, uint64_t now_ms, Conn* control_tem
   // (ip_vs_conn.c ip_vs_bind_dest).
   conn->flags_ = Conn::kInactive;
   if (fresh.method == Method::Dr || fresh.method == Method::Tun) conn->flags_ |= Conn::kNoOutput;
+  // UDP carries NOOUTPUT until its first reply too: the early drop's test of a flow that is
+  // one-way so far (the TCP tables never read it for UDP).
+  if (fresh.proto == Proto::Udp) conn->flags_ |= Conn::kNoOutput;
   if (fresh.one_packet && fresh.proto == Proto::Udp) conn->flags_ |= Conn::kOnePacket;
   if (fresh.toa && fresh.proto == Proto::Tcp && fresh.method == Method::FullNat)
     conn->flags_ |= Conn::kToaPending;
@@ -184,7 +251,7 @@ Conn* ConnTable::insert_template(const NewTemplate& tmpl, uint64_t now_ms) {
     ++stats_.refused_bad_dest;
     return nullptr;
   }
-  Conn* conn = take_free_entry(now_ms);
+  Conn* conn = take_free_entry(now_ms, nullptr);
   if (!conn) return nullptr;
 
   conn->proto_ = tmpl.key.proto;
@@ -372,7 +439,15 @@ void ConnTable::prefetch_chain(const Hint& hint) const {
 // --- packets ------------------------------------------------------------------------------
 
 void ConnTable::on_packet(Conn& conn, PacketFrom from, uint8_t tcp_flags, uint64_t now_ms) {
-  if (conn.proto_ == Proto::Tcp && !conn.is_template()) apply_tcp_segment(conn, from, tcp_flags);
+  if (conn.proto_ == Proto::Tcp && !conn.is_template()) {
+    const TcpState before = conn.state_;
+    apply_tcp_segment(conn, from, tcp_flags);
+    if (conn.state_ == TcpState::SynRecv && before != TcpState::SynRecv && under_pressure() &&
+        timeouts_.tcp_s(TcpState::SynRecv) * 1000ull > pressure_syn_recv_ms_)
+      ++stats_.short_syn_recv;
+  } else if (from == PacketFrom::Server) {
+    conn.flags_ &= uint8_t(~Conn::kNoOutput);
+  }
   refresh(conn, now_ms);
 }
 

@@ -3,10 +3,16 @@
 // wheel, and the per-destination ActiveConn/InActConn/PersistConn counters kept the way the
 // kernel keeps them.
 //
-// - Capacity is fixed at construction; nothing allocates afterwards. When every entry is in
-//   use a new connection or template is refused: insert() returns nullptr and
-//   stats().refused_full counts it, and the caller drops the packet. (The kernel allocates
+// - Capacity is fixed at construction; nothing allocates afterwards. (The kernel allocates
 //   until memory runs out; we prefer a bound and a counter.)
+// - Under pressure (docs/design.md, "The connection table under a flood"): once the entries in
+//   use reach ConnTableConfig::pressure_at, each insert first removes one embryonic entry
+//   found by a sweep (a half-open TCP connection, a NAT UDP flow that never had a reply,
+//   an unassured template nobody uses: the kernel's drop_entry), and a TCP connection entering
+//   SYN_RECV gets the shorter pressure_syn_recv_s (as secure_tcp shortens it). Established
+//   connections are never dropped. When every entry is in use and no embryonic one is found,
+//   insert() returns nullptr and stats().refused_full counts it; the caller drops the packet
+//   and answers nothing.
 // - Single-threaded: the data-plane thread owns the table. No locks.
 // - Time is the caller's: every call that needs it takes now_ms from the director's Clock.
 //   Call expire() often (the data plane does on every loop); insert and refresh assume the
@@ -86,15 +92,29 @@ struct DestLoad {
 
 struct ConnTableStats {
   uint64_t inserted = 0;
-  uint64_t expired = 0;
-  uint64_t refused_full = 0;           // insert with every entry in use
+  uint64_t expired = 0;                // removed by their timeout, or on purpose
+  uint64_t refused_full = 0;           // insert with every entry in use and none embryonic
+  uint64_t early_dropped = 0;          // embryonic entries removed to make room (drop_entry)
+  uint64_t early_drop_misses = 0;      // sweeps under pressure that found none
+  uint64_t short_syn_recv = 0;         // SYN_RECV entries given pressure_syn_recv_s
+  uint64_t pressure_episodes = 0;      // times the table reached pressure_at from below
   uint64_t refused_bad_dest = 0;       // insert with dest >= max_destinations
   uint64_t local_ports_exhausted = 0;  // pick_local_port found no free port
 };
 
 struct ConnTableConfig {
-  uint32_t capacity = 1u << 20;          // connections plus templates
+  static constexpr uint32_t kDefaultCapacity = 1u << 20;
+  static constexpr uint32_t kMaxCapacity = (1u << 31) - 1024;
+
+  uint32_t capacity = kDefaultCapacity;  // connections plus templates
   uint32_t max_destinations = 1u << 16;  // destination handles are below this
+  // The defences start when this many entries are in use; 0: seven eighths of the capacity
+  // (the role of amemthresh, which measures free memory where vsd has a fixed table).
+  uint32_t pressure_at = 0;
+  // SYN_RECV's timeout under pressure, instead of the 60 s of tcp_timeouts.
+  uint32_t pressure_syn_recv_s = 5;
+  // false: no pressure, no early drop; a full table refuses (tests that model the table).
+  bool defences = true;
 };
 
 // One entry: a connection or a persistence template. 56 bytes; the table owns them and hands
@@ -143,7 +163,7 @@ class Conn {
     kTemplate = 1 << 0,    // IP_VS_CONN_F_TEMPLATE
     kFwmark = 1 << 1,      // template keyed by a firewall mark
     kOnePacket = 1 << 2,   // IP_VS_CONN_F_ONE_PACKET: not indexed
-    kNoOutput = 1 << 3,    // IP_VS_CONN_F_NOOUTPUT: DR/TUN, until a reply is seen
+    kNoOutput = 1 << 3,    // IP_VS_CONN_F_NOOUTPUT: DR/TUN, and UDP, until a reply is seen
     kInactive = 1 << 4,    // IP_VS_CONN_F_INACTIVE: counted in InActConn
     kAssured = 1 << 5,     // template: IP_VS_CTPL_S_ASSURED
     kDoomed = 1 << 6,      // removed on purpose (expire_now): the kernel's timeout 0
@@ -198,6 +218,8 @@ class ConnTable {
   // on_packet() next. With a template, the template lives at least as long as it does.
   // nullptr when the table is full or dest is out of range (counted in stats()).
   // The caller looks the key up first: inserting a key twice leaves both, the newer found.
+  // Under pressure an insert may remove an embryonic entry first: a pointer the caller keeps
+  // to one (other than control_template) is stale after it.
   Conn* insert(const NewConn& conn, uint64_t now_ms, Conn* control_template = nullptr);
   // A persistence template, counted in the destination's PersistConn, expiring after
   // timeout_s unless connections still depend on it.
@@ -306,9 +328,20 @@ class ConnTable {
 
   std::size_t size() const { return live_; }
   std::size_t capacity() const { return pool_.size(); }
+  // The defences are on: the entries in use reached ConnTableConfig::pressure_at.
+  bool under_pressure() const { return live_ >= pressure_at_; }
+  std::size_t pressure_at() const { return pressure_at_; }
+  // Whether the early drop may take this entry: TCP in SYN_RECV or SYNACK, UDP through NAT or
+  // FULLNAT that never saw a reply, a template that is not assured and has no dependents.
+  static bool is_embryonic(const Conn& conn);
   const ConnTableStats& stats() const { return stats_; }
   // Memory per entry: the entry itself plus both indexes' bucket arrays, per entry.
   double bytes_per_entry() const;
+  // The same, before a table is made: what --conn-table-size costs per entry.
+  static constexpr std::size_t kBytesPerEntry = sizeof(Conn) + 2 * sizeof(uint32_t);
+  // Entries an early drop looks at, at most, for an embryonic one; when it finds none in a
+  // full table, the early drop rests until the next millisecond.
+  static constexpr uint32_t kEarlyDropScan = 256;
 
  private:
   static constexpr uint32_t kNone = Conn::kNone;
@@ -341,7 +374,10 @@ class ConnTable {
 
   // Entries
   uint32_t index_of(const Conn& conn) const;
-  Conn* take_free_entry(uint64_t now_ms);
+  // keep: an entry the caller holds (the new connection's template), never dropped.
+  Conn* take_free_entry(uint64_t now_ms, const Conn* keep);
+  // Under pressure: remove one embryonic entry, found within kEarlyDropScan entries.
+  void early_drop(uint64_t now_ms, const Conn* keep);
   void release_entry(uint32_t index);
   uint64_t timeout_ms(const Conn& conn) const;
 
@@ -401,6 +437,11 @@ class ConnTable {
 
   std::vector<DestLoad> dest_loads_;
   std::array<uint16_t, 256> local_port_cursors_{};  // per LIP, by hash
+  std::size_t pressure_at_ = 0;
+  uint64_t pressure_syn_recv_ms_ = 0;
+  bool was_under_pressure_ = false;
+  uint32_t early_drop_hand_ = 0;       // where the next sweep starts
+  uint64_t early_drop_resume_ms_ = 0;  // after a sweep that found nothing: not before this
   ConnTimeouts timeouts_;
   ConnTableStats stats_;
 };

@@ -592,7 +592,9 @@ TEST_F(ConnTableTest, RaisingTheUpperThresholdClearsOverload) {
 
 TEST(ConnTableCapacity, FullTableRefusesAndCounts) {
   ManualClock clock(1000);
-  ConnTable table(ConnTableConfig{4, 1});
+  ConnTableConfig config{4, 1};
+  config.defences = false;
+  ConnTable table(config);
   for (uint16_t p = 1; p <= 3; ++p)
     ASSERT_NE(table.insert(udp_conn(at("10.0.0.2", p)), clock.now_ms()), nullptr);
   ASSERT_NE(table.insert_template(tcp_template("10.0.5.1", "255.255.255.255", 60), 1000), nullptr);
@@ -834,7 +836,9 @@ TEST(ConnTableWheel, RandomTimeoutsAndStepsAreNeverEarlyOrLate) {
 TEST(ConnTableChurn, AgreesWithAModelUnderRandomTraffic) {
   ManualClock clock(5'000'123);
   constexpr uint32_t kCapacity = 1u << 12;
-  ConnTable table(ConnTableConfig{kCapacity, 4}, Timeouts{0, 0, 7});
+  ConnTableConfig config{kCapacity, 4};
+  config.defences = false;  // the model knows nothing of early drops
+  ConnTable table(config, Timeouts{0, 0, 7});
   const Endpoint vip = at("192.168.1.100", 53);
   std::map<std::pair<uint32_t, uint16_t>, uint64_t> model;  // client -> expiry
   std::mt19937 rng(42);

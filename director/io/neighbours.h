@@ -4,12 +4,16 @@
 // most kMaxEntries neighbours, so spoofed ARP cannot grow it without bound. Frames to an
 // unresolved next hop wait (up to 212992 bytes per neighbour, the kernel's default
 // unres_qlen_bytes) until the reply comes; requests are retried once a second, three times,
-// then the waiting frames are dropped.
+// then the waiting frames are dropped and the entry goes.
+//
+// What a request naming us taught, and vsd never needed, goes after kPassiveLifetimeMs (the
+// kernel's gc_stale_time), and makes room at once for a neighbour vsd asks for when the table
+// is full: spoofed requests cannot lock a real server out. The timers are looked at only when
+// one is due, on a grid of kTimerGridMs: tick() on a loop with nothing due is one compare.
 #pragma once
 
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <span>
 #include <unordered_map>
@@ -28,6 +32,10 @@ class NeighbourTable {
   // More next hops than a director's segments hold (the kernel's gc_thresh3 is 1024); a new
   // neighbour past it is not asked for and its frames are dropped.
   static constexpr std::size_t kMaxEntries = 16384;
+  // A neighbour learnt from its request and never used is forgotten this long after.
+  static constexpr uint64_t kPassiveLifetimeMs = 60000;
+  // Timers fall due on multiples of this, so that many neighbours share one pass.
+  static constexpr uint64_t kTimerGridMs = 100;
 
   // What an ARP packet was, for learn(): a reply updates only a neighbour we asked for; a
   // request that names one of our addresses may add its sender (the kernel's arp_process).
@@ -49,6 +57,9 @@ class NeighbourTable {
     uint64_t dropped_unresolved = 0;  // waited for a reply that never came, or queue full
     uint64_t unsolicited = 0;         // replies about a neighbour nobody asked for, ignored
     uint64_t table_full = 0;          // a new neighbour refused: kMaxEntries reached
+    uint64_t forgotten = 0;           // entries gone: never answered, or learnt and unused
+    uint64_t evicted = 0;             // unused entries dropped to make room for a needed one
+    uint64_t timer_passes = 0;        // tick() calls that looked at the entries
   };
 
   NeighbourTable() = default;
@@ -66,6 +77,7 @@ class NeighbourTable {
       if (it == entries_.end()) return nullptr;
       recent = {k, &it->second};
     }
+    recent.entry->used = true;
     return recent.entry->mac ? &*recent.entry->mac : nullptr;
   }
 
@@ -88,20 +100,31 @@ class NeighbourTable {
  private:
   struct Entry {
     std::optional<Mac> mac;
+    // vsd sends to it: asked for (park, want), or found by a lookup. Otherwise it was only
+    // learnt from a request naming us, and is forgotten after kPassiveLifetimeMs.
+    bool asked = false;
+    mutable bool used = false;
     uint64_t last_request_ms = 0;
     uint64_t learnt_ms = 0;
-    int requests = 0;  // sent since the last answer
-    std::deque<std::vector<uint8_t>> parked;
+    int requests = 0;                          // sent since the last answer
+    std::vector<std::vector<uint8_t>> parked;  // oldest first; at most some 140
     std::size_t parked_bytes = 0;
   };
   static uint64_t key(int port, Ipv4 a) { return uint64_t(uint32_t(port)) << 32 | a.value; }
   void request(int port, Ipv4 target, Entry& e, uint64_t now_ms, std::vector<Request>& to_send);
   // The entry for the key, made if there is room; nullptr (counted) when the table is full.
-  Entry* entry_for(uint64_t k);
+  // needed: vsd asks for it, and an entry vsd does not use may make room.
+  Entry* entry_for(uint64_t k, bool needed);
+  bool evict_one_unused();
+  void erase(std::unordered_map<uint64_t, Entry>::iterator it);
+  // The next time a timer of e falls due, on the grid.
+  static uint64_t due_ms(const Entry& e);
+  void schedule(uint64_t due);
 
-  // Entries are never erased, and unordered_map keeps its nodes in place when it grows, so a
-  // pointer to an entry stays good for the table's life.
+  // unordered_map keeps its nodes in place when it grows; an erase clears recent_, which is
+  // all that points into it.
   std::unordered_map<uint64_t, Entry> entries_;
+  uint64_t next_due_ms_ = UINT64_MAX;  // nothing before this needs tick()
   struct Recent {
     uint64_t key = 0;
     const Entry* entry = nullptr;

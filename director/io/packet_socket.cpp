@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -152,6 +153,13 @@ void PacketSocket::flush() {
   if (tx_pending_ == 0) return;
   // Blocking send: returns when the kernel has walked the ring; on veth that is immediate.
   if (send(tx_fd_.get(), nullptr, 0, 0) >= 0) tx_pending_ = 0;
+}
+
+void PacketSocket::collect_rx_ring_drops() {
+  tpacket_stats_v3 stats{};
+  socklen_t length = sizeof stats;
+  if (getsockopt(rx_.fd.get(), SOL_PACKET, PACKET_STATISTICS, &stats, &length) == 0)
+    counters_.rx_ring_drops += stats.tp_drops;
 }
 
 }  // namespace vsd

@@ -57,6 +57,10 @@ class PacketSocket {
   void flush();
 
   PortCounters& counters() { return counters_; }
+  // Adds what the kernel dropped at the RX ring since the last call to
+  // counters().rx_ring_drops (PACKET_STATISTICS, which resets as it is read). A system call:
+  // for the counters op, not per frame.
+  void collect_rx_ring_drops();
 
  private:
   struct BlockDesc;

@@ -38,8 +38,9 @@ struct PortCounters {
   uint64_t rx_bytes = 0;
   uint64_t tx_frames = 0;
   uint64_t tx_bytes = 0;
-  uint64_t tx_ring_full = 0;  // frames dropped because the TX ring had no free slot
-  uint64_t tx_too_big = 0;    // frames larger than a TX slot
+  uint64_t tx_ring_full = 0;   // frames dropped because the TX ring had no free slot
+  uint64_t tx_too_big = 0;     // frames larger than a TX slot
+  uint64_t rx_ring_drops = 0;  // frames the kernel dropped for want of room in the RX ring
 };
 
 template <class P>

@@ -124,4 +124,29 @@ TEST(VsdRules, AGarbageLineSaysWhatIsWrongWithIt) {
   std::remove(path.c_str());
 }
 
+// --conn-table-size: its cost per entry in --help; a size out of range, or one that does not fit
+// in memory, stops vsd at once with a line that says why (before any port is taken).
+TEST(VsdConnTableSize, HelpStatesTheBytesPerEntry) {
+  VsdRun run = run_vsd("--help");
+  EXPECT_NE(run.output.find("--conn-table-size N"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("64 bytes each"), std::string::npos) << run.output;
+}
+
+TEST(VsdConnTableSize, ASizeOutOfRangeIsRefused) {
+  for (const char* size : {"8", "0", "-5", "many", "4294967296"}) {
+    VsdRun run = run_vsd(std::string("--port vslab-none0 --conn-table-size ") + size);
+    EXPECT_NE(run.exit_code, 0) << size;
+    EXPECT_NE(run.output.find("--conn-table-size"), std::string::npos) << size << run.output;
+    EXPECT_EQ(run.output.find("vslab-none0"), std::string::npos) << size << run.output;
+  }
+}
+
+TEST(VsdConnTableSize, ATableLargerThanMemoryIsRefusedWithItsSize) {
+  VsdRun run = run_vsd("--port vslab-none0 --conn-table-size 2147482624");
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_NE(run.output.find("--conn-table-size 2147482624 needs 131071 MiB"), std::string::npos)
+      << run.output;
+  EXPECT_EQ(run.output.find("vslab-none0"), std::string::npos) << run.output;
+}
+
 }  // namespace

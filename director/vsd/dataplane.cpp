@@ -129,8 +129,8 @@ std::string BasicDataplane<Port>::install(const RuleSet& next) {
 template <DataPort Port>
 std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::counters() const {
   static constexpr const char* kDiscardNames[] = {
-      "not_ipv4",  "fragment", "no_service",  "no_destination", "table_full",
-      "dest_gone", "no_route", "ttl_expired", "not_for_us",     "tx_failed"};
+      "not_ipv4",  "fragment", "no_service",  "no_destination", "table_full", "no_local_port",
+      "dest_gone", "no_route", "ttl_expired", "not_for_us",     "tx_failed",  "arp_not_on_link"};
   static_assert(std::size(kDiscardNames) == std::size_t(Discard::Count));
   std::vector<std::pair<std::string, uint64_t>> out;
   for (std::size_t i = 1; i < fwd::kDropReasonCount; ++i)
@@ -138,10 +138,12 @@ std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::counters() c
   for (std::size_t i = 0; i < discards_.size(); ++i)
     out.emplace_back(std::string("discard_") + kDiscardNames[i], discards_[i]);
   for (const auto& p : ports_) {
+    if constexpr (requires { p->collect_rx_ring_drops(); }) p->collect_rx_ring_drops();
     const auto& c = p->counters();
     out.emplace_back(p->name() + "_rx_frames", c.rx_frames);
     out.emplace_back(p->name() + "_tx_frames", c.tx_frames);
     out.emplace_back(p->name() + "_tx_ring_full", c.tx_ring_full);
+    out.emplace_back(p->name() + "_rx_ring_drops", c.rx_ring_drops);
   }
   const auto& frag = reassembler_.counters();
   out.emplace_back("frag_completed", frag.completed);
@@ -153,17 +155,30 @@ std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::counters() c
   out.emplace_back("arp_dropped_unresolved", n.dropped_unresolved);
   out.emplace_back("arp_unsolicited", n.unsolicited);
   out.emplace_back("arp_table_full", n.table_full);
+  out.emplace_back("arp_forgotten", n.forgotten);
+  out.emplace_back("arp_evicted", n.evicted);
+  out.emplace_back("arp_timer_passes", n.timer_passes);
+  out.emplace_back("arp_entries", neighbours_.size());
   const auto& t = conns_.stats();
   out.emplace_back("conn_entries", conns_.size());
   out.emplace_back("conn_inserted", t.inserted);
   out.emplace_back("conn_expired", t.expired);
   out.emplace_back("conn_refused_full", t.refused_full);
+  out.emplace_back("conn_capacity", conns_.capacity());
+  out.emplace_back("conn_pressure_at", conns_.pressure_at());
+  out.emplace_back("conn_under_pressure", conns_.under_pressure() ? 1 : 0);
+  out.emplace_back("conn_pressure_episodes", t.pressure_episodes);
+  out.emplace_back("conn_early_dropped", t.early_dropped);
+  out.emplace_back("conn_early_drop_misses", t.early_drop_misses);
+  out.emplace_back("conn_short_syn_recv", t.short_syn_recv);
   return out;
 }
 
 template <DataPort Port>
 DirectorState BasicDataplane<Port>::state() const {
   auto s = services_.state();
+  // ipvsadm's header names the connection hash table's size; vsd's has a bucket per entry.
+  s.connection_table_size = static_cast<uint32_t>(conns_.capacity());
   uint64_t now = clock_.now_ms();
   conns_.for_each([&](const Conn& c) { s.connections.push_back(conns_.describe(c, now)); });
   return s;
@@ -259,8 +274,13 @@ void BasicDataplane<Port>::handle_arp(std::size_t port, std::span<uint8_t> frame
   auto arp = fwd::parse_arp(frame);
   if (!arp) return;
   bool for_us = owns(port, arp->target_ip);
-  // As the kernel's arp_process: learn from replies, and from requests that name us.
-  if (!arp->sender_ip.is_zero() && (for_us || arp->operation == fwd::wire::arp::kOpReply))
+  // As the kernel's arp_process: learn from replies, and from requests that name us; and only
+  // a sender this port reaches directly, so spoofed senders from elsewhere teach nothing.
+  const auto via = egress_to(arp->sender_ip);
+  const bool on_link =
+      !arp->sender_ip.is_zero() && via && via->port == port && via->next_hop == arp->sender_ip;
+  if (!on_link) count(Discard::ArpNotOnLink);
+  if (on_link && (for_us || arp->operation == fwd::wire::arp::kOpReply))
     neighbours_.learn(int(port), arp->sender_ip, arp->sender_mac, now_ms_, released_,
                       for_us && arp->operation == fwd::wire::arp::kOpRequest
                           ? NeighbourTable::Heard::RequestNamingUs
@@ -446,10 +466,13 @@ void BasicDataplane<Port>::serve(InFlight& f, ServiceRuntime& svc, Conn* conn, b
       if (auto n = fwd::build_tcp_reset(scratch_, f.frame, p, me)) answer(f.port, n);
       return;
     }
-    conn = create_connection(svc, p);
+    Refusal why = Refusal::NoDestination;
+    conn = create_connection(svc, p, why);
     if (!conn) {
       // ip_vs_leave: no destination: tell the client the port is unreachable.
-      if (auto n = fwd::build_port_unreachable(scratch_, f.frame, p, p.dst, me)) answer(f.port, n);
+      if (why == Refusal::NoDestination)
+        if (auto n = fwd::build_port_unreachable(scratch_, f.frame, p, p.dst, me))
+          answer(f.port, n);
       return;
     }
   }
@@ -468,11 +491,14 @@ void BasicDataplane<Port>::serve(InFlight& f, ServiceRuntime& svc, Conn* conn, b
 }
 
 template <DataPort Port>
-Conn* BasicDataplane<Port>::create_connection(ServiceRuntime& svc, const fwd::PacketView& p) {
+Conn* BasicDataplane<Port>::create_connection(ServiceRuntime& svc, const fwd::PacketView& p,
+                                              Refusal& why) {
   const FlowKey flow{proto_of(p), {p.src, p.sport}, {p.dst, p.dport}};
+  why = Refusal::NoDestination;
   const auto choice =
-      svc.config.persistent ? choose_persistent(svc, flow) : choose_destination(svc, flow);
+      svc.config.persistent ? choose_persistent(svc, flow, why) : choose_destination(svc, flow);
   if (!choice) return nullptr;
+  why = Refusal::NoRoom;
   auto& dest = services_.dest(choice->dest);
   NewConn nc{flow.proto,
              flow.client,
@@ -485,7 +511,7 @@ Conn* BasicDataplane<Port>::create_connection(ServiceRuntime& svc, const fwd::Pa
   nc.toa = svc.config.toa;
   if (forwarder_for(nc.method).needs_local_end) {
     auto local = allocate_local(svc, choice->dest, flow.proto, dest.config.addr);
-    if (!local) return count(Discard::NoDestination), nullptr;
+    if (!local) return count(Discard::NoLocalPort), nullptr;
     nc.local = *local;
   }
   Conn* conn = conns_.insert(nc, now_ms_, choice->persistence_template);
@@ -508,7 +534,7 @@ auto BasicDataplane<Port>::choose_destination(ServiceRuntime& svc, const FlowKey
 // destination was deleted no longer counts. A quiescent (weight 0) one still does, as with
 // expire_quiescent_template=0. Otherwise the scheduler chooses and a template remembers it.
 template <DataPort Port>
-auto BasicDataplane<Port>::choose_persistent(ServiceRuntime& svc, const FlowKey& flow)
+auto BasicDataplane<Port>::choose_persistent(ServiceRuntime& svc, const FlowKey& flow, Refusal& why)
     -> std::optional<Choice> {
   // ip_vs_sched_persist keys a fwmark service's template by <IPPROTO_IP, CIP & mask, mark>,
   // shared by every protocol; and when the packet's port is not the service's (fwmark and
@@ -532,7 +558,7 @@ auto BasicDataplane<Port>::choose_persistent(ServiceRuntime& svc, const FlowKey&
                           is_services_port(svc, flow) ? dest.config.addr.port : uint16_t(0)};
     tmpl = conns_.insert_template(
         {key, target, dest.config.method, h, svc.config.persistence_timeout}, now_ms_);
-    if (!tmpl) return count(Discard::TableFull), std::nullopt;
+    if (!tmpl) return why = Refusal::NoRoom, count(Discard::TableFull), std::nullopt;
   }
   conns_.refresh(*tmpl, now_ms_);
   return Choice{h, tmpl};

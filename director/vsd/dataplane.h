@@ -39,12 +39,14 @@ enum class Discard : uint8_t {
   Fragment,         // refused by reassembly (counted there per reason too)
   NoService,        // to a VIP port no service serves (answered as the kernel would)
   NoDestination,    // the scheduler found no available destination
-  TableFull,        // the connection table refused the entry
+  TableFull,        // the connection table had no room: dropped silently
+  NoLocalPort,      // FULLNAT found no free local port: dropped silently
   DestinationGone,  // the connection's destination was deleted
   NoRoute,          // nowhere to send it
   TtlExpired,       // answered with time exceeded
   NotForUs,         // to the director's own address, not answered
   TxFailed,         // the egress ring was full
+  ArpNotOnLink,     // ARP from a sender the port does not reach directly: nothing learnt
   Count,
 };
 
@@ -139,9 +141,13 @@ class BasicDataplane final : public ctl::ControlTarget {
     DestHandle dest = 0;
     Conn* persistence_template = nullptr;
   };
-  Conn* create_connection(ServiceRuntime& svc, const fwd::PacketView& p);
+  // Why no connection was made. No destination is the client's to hear (port unreachable, as
+  // ip_vs_leave answers); no room (the table, FULLNAT's local ports) is answered with nothing,
+  // as the kernel drops when it cannot allocate: a flood's spoofed sources would hear it.
+  enum class Refusal : uint8_t { NoDestination, NoRoom };
+  Conn* create_connection(ServiceRuntime& svc, const fwd::PacketView& p, Refusal& why);
   std::optional<Choice> choose_destination(ServiceRuntime& svc, const FlowKey& flow);
-  std::optional<Choice> choose_persistent(ServiceRuntime& svc, const FlowKey& flow);
+  std::optional<Choice> choose_persistent(ServiceRuntime& svc, const FlowKey& flow, Refusal& why);
   std::optional<Endpoint> allocate_local(const ServiceRuntime& svc, DestHandle dest, Proto proto,
                                          Endpoint real_server);
 

@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -63,6 +64,27 @@ int signal_fd() {
   sigprocmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
   return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+// MemAvailable of /proc/meminfo, in bytes; nothing when it cannot be read.
+std::optional<uint64_t> available_memory() {
+  std::ifstream in("/proc/meminfo");
+  std::string key, unit;
+  uint64_t kib = 0;
+  while (in >> key >> kib >> unit)
+    if (key == "MemAvailable:") return kib * 1024;
+  return std::nullopt;
+}
+
+// The table is allocated and touched whole at start: one that cannot fit is refused now, with
+// its size, rather than found by the OOM killer.
+void check_table_fits(uint32_t entries) {
+  const uint64_t bytes = uint64_t{entries} * vsd::ConnTable::kBytesPerEntry;
+  const auto available = available_memory();
+  if (available && bytes > *available)
+    throw std::runtime_error("--conn-table-size " + std::to_string(entries) + " needs " +
+                             std::to_string(bytes >> 20) + " MiB, and " +
+                             std::to_string(*available >> 20) + " MiB are available");
 }
 
 // The signals waiting on the signalfd, in arrival order (one of each kind at most).
@@ -127,6 +149,16 @@ int main(int argc, char** argv) {
                  "Seconds a fragmented datagram may take to complete (net.ipv4.ipfrag_time)")
       ->check(CLI::Range(1u, 86400u))
       ->capture_default_str();
+  uint32_t conn_table_size = vsd::ConnTableConfig::kDefaultCapacity;
+  app.add_option("--conn-table-size", conn_table_size,
+                 "Connection table entries (connections plus persistence templates), allocated "
+                 "at start: " +
+                     std::to_string(vsd::ConnTable::kBytesPerEntry) +
+                     " bytes each. Past seven eighths full, half-open entries are dropped early "
+                     "and SYN_RECV lasts 5 s; when full, new connections are dropped unanswered")
+      ->check(CLI::Range(uint32_t{16}, vsd::ConnTableConfig::kMaxCapacity))
+      ->type_name("N")
+      ->capture_default_str();
   std::string rules_file;
   app.add_option("--rules", rules_file,
                  "ipvsadm rules (as `ipvsadm -S` writes them) to load at start; SIGHUP loads the "
@@ -170,6 +202,7 @@ int main(int argc, char** argv) {
       initial_rules = vsd::read_rules_file(rules_file);
       if (!initial_rules->ok()) throw std::runtime_error(initial_rules->failure().message);
     }
+    check_table_fits(conn_table_size);
     if (!netns.empty()) enter_netns(netns);
     int sig_fd = signal_fd();
     std::vector<uint32_t> mtus;
@@ -193,8 +226,10 @@ int main(int argc, char** argv) {
     };
     vsd::fwd::ReassemblyLimits reassembly;
     reassembly.timeout_ms = uint64_t(ipfrag_time) * 1000;
+    vsd::ConnTableConfig table;
+    table.capacity = conn_table_size;
     vsd::Dataplane dataplane(ports, vsd::RoutingTable::read_from_kernel(),
-                             vsd::Dataplane::default_clock(), reassembly);
+                             vsd::Dataplane::default_clock(), reassembly, table);
     dataplane.set_host_addresses(host);
     // Runs on this thread, the data plane's, between two batches, as a control call does.
     auto load_rules = [&](const vsd::ctl::Result<vsd::RuleSet>& rules) {

@@ -1,6 +1,9 @@
 // vsd's own black-box tests: topologies/nat.toml up and vsd started in it, as a program.
 #pragma once
 
+#include <cstdint>
+#include <map>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -10,6 +13,16 @@
 #include "topology/parse.h"
 
 namespace vsd {
+
+// `vsadm --counters` as name -> value.
+inline std::map<std::string, uint64_t> parse_counters(const std::string& text) {
+  std::map<std::string, uint64_t> out;
+  std::istringstream in(text);
+  std::string name;
+  uint64_t value;
+  while (in >> name >> value) out[name] = value;
+  return out;
+}
 
 class NatBed {
  public:

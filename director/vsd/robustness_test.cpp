@@ -63,15 +63,6 @@ const Breakage kBreakages[] = {
     {"discard_fragment", [](auto& f) { f[20] = 0x1f, f[21] = 0xfe, set_ip_checksum(f); }},
 };
 
-std::map<std::string, uint64_t> parse_counters(const std::string& text) {
-  std::map<std::string, uint64_t> out;
-  std::istringstream in(text);
-  std::string name;
-  uint64_t value;
-  while (in >> name >> value) out[name] = value;
-  return out;
-}
-
 TEST(VsdRobustness, MalformedStormIsCountedAndValidFlowsGetThrough) {
   if (!topo::have_net_admin())
     GTEST_SKIP() << "needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root)";
