@@ -171,7 +171,13 @@ int main(int argc, char** argv) {
                      vsd::test_fault_names() + "); repeat for each")
       ->type_name("NAME")
       ->group("Test only");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // CLI11 numbers its errors 105 and up; a usage error is 2 for every tool of the project,
+    // as for ipvsadm's own. --help and --version stay 0.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   vsd::set_log_level(level);
   if (app.count("--cleanup") > 0) {
     cleanup_ports.insert(cleanup_ports.end(), port_names.begin(), port_names.end());
