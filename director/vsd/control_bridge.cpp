@@ -9,15 +9,28 @@ void ControlBridge::on_dataplane(const std::function<void()>& fn) const {
 }
 
 RuleSet ControlBridge::rules() const {
-  RuleSet out;
-  on_dataplane([&] { out = dataplane_.rules(); });
-  return out;
+  std::shared_ptr<const RuleSet> now;
+  {
+    std::lock_guard lock(mutex_);
+    now = rules_;
+  }
+  return *now;
 }
 
 std::string ControlBridge::install(const RuleSet& next) {
-  std::string error;
-  on_dataplane([&] { error = dataplane_.install(next); });
-  if (error.empty() && on_installed_) on_installed_(next);
+  std::unique_lock lock(mutex_);
+  // Everything that grows with the rules is done here, on this thread; the data plane's part
+  // is proportional to what changed. What it replaced comes back in the plan and is freed
+  // here when the plan goes.
+  PreparedInstall plan = dataplane_.prepare(next);
+  std::string error = plan.services.error;
+  if (!error.empty()) return error;
+  std::shared_ptr<const RuleSet> installed = plan.services.table->rules;
+  on_dataplane([&] { error = dataplane_.commit(plan); });
+  if (!error.empty()) return error;
+  rules_ = std::move(installed);
+  // Under the lock, so that the ingress chain's sets follow the installs in their order.
+  if (on_installed_) on_installed_(*rules_);
   return error;
 }
 
