@@ -37,8 +37,8 @@ struct ServiceKey {
 // For indexes by key: rule sets of 100k services are looked up, never scanned.
 struct ServiceKeyHash {
   std::size_t operator()(const ServiceKey& k) const noexcept {
-    const uint64_t a = uint64_t(k.vip.addr.value) << 32 | uint64_t(k.vip.port) << 16 |
-                       uint64_t(uint8_t(k.proto));
+    const uint64_t a =
+        uint64_t(k.vip.addr.value) << 32 | uint64_t(k.vip.port) << 16 | uint64_t(uint8_t(k.proto));
     return std::size_t((a ^ (uint64_t(k.fwmark) * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull >>
                        17);
   }

@@ -18,9 +18,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
-#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -97,7 +97,7 @@ struct ConnTableStats {
 };
 
 struct ConnTableConfig {
-  uint32_t capacity = 1u << 20;          // connections plus templates
+  uint32_t capacity = 1u << 20;  // connections plus templates
   // Destination handles are below this: what the rules' destinations (and deleted ones still
   // counted on) may number. 24 bytes each, taken from the kernel's zero pages until a handle
   // is used, so the default costs memory only for the destinations there are.

@@ -37,7 +37,8 @@ class Book {
   Book(RuleSet& rules, bool indexed) : rules(rules), indexed_(indexed) {
     if (!indexed_) return;
     index_.reserve(rules.services.size());
-    for (std::size_t i = 0; i < rules.services.size(); ++i) index_.emplace(rules.services[i].key, i);
+    for (std::size_t i = 0; i < rules.services.size(); ++i)
+      index_.emplace(rules.services[i].key, i);
   }
   Service* find(const ServiceKey& key) {
     if (!indexed_) return rules.find_service(key);

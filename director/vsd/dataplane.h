@@ -55,7 +55,7 @@ enum class Discard : uint8_t {
 struct PreparedInstall {
   PreparedServices services;
   Timeouts timeouts;
-  std::unordered_map<uint32_t, std::size_t> owned;   // address -> the port it is answered on
+  std::unordered_map<uint32_t, std::size_t> owned;    // address -> the port it is answered on
   std::vector<std::pair<std::size_t, Ipv4>> resolve;  // (port, next hop) of changed services
 };
 

@@ -173,7 +173,8 @@ int main(int argc, char** argv) {
     // SIGHUP's file is read and prepared off this thread; the data plane only swaps it in.
     std::optional<vsd::RulesReloader> reloader;
     if (!rules_file.empty())
-      reloader.emplace(rules_file, [&](const vsd::RuleSet& rules) { return bridge.install(rules); });
+      reloader.emplace(rules_file,
+                       [&](const vsd::RuleSet& rules) { return bridge.install(rules); });
     // Leaving this scope: the reload's call to the data plane is let go before it is joined.
     struct StopReload {
       vsd::CallQueue& calls;

@@ -81,7 +81,9 @@ PreparedServices Services::prepare(const RuleSet& rules) const {
       plan.error = "service " + svc.key.str() + " is in the rules twice";
       return plan;
     }
-    auto fresh_scheduler = [&] { return make_scheduler(svc.scheduler, {svc.sched_flags, clock_.now_ms()}); };
+    auto fresh_scheduler = [&] {
+      return make_scheduler(svc.scheduler, {svc.sched_flags, clock_.now_ms()});
+    };
     auto at = now.index.find(svc.key);
     if (at == now.index.end()) {
       auto rt = std::make_shared<ServiceRuntime>();
@@ -130,7 +132,8 @@ std::string Services::place_destinations(const PreparedServices& plan,
     const Service& svc = change.created ? change.runtime->config : change.config;
     std::unordered_map<uint64_t, DestHandle> live;
     if (!change.created)
-      for (DestHandle h : change.runtime->dests) live.emplace(endpoint_key(dests_[h].config.addr), h);
+      for (DestHandle h : change.runtime->dests)
+        live.emplace(endpoint_key(dests_[h].config.addr), h);
     for (const Destination& d : svc.destinations) {
       if (auto it = live.find(endpoint_key(d.addr)); it != live.end()) {
         out.push_back({Slot::Live, it->second});

@@ -65,7 +65,7 @@ struct ServiceRuntime {
 // the data plane's (their schedulers and counters change with every packet).
 struct ServiceTable {
   std::shared_ptr<const RuleSet> rules;
-  std::vector<std::shared_ptr<ServiceRuntime>> services;  // rules->services' order
+  std::vector<std::shared_ptr<ServiceRuntime>> services;              // rules->services' order
   std::unordered_map<ServiceKey, std::size_t, ServiceKeyHash> index;  // key -> position
   std::unordered_map<uint64_t, ServiceRuntime*> by_vip;
   std::unordered_map<uint32_t, ServiceRuntime*> by_mark;
@@ -88,7 +88,7 @@ struct PreparedServices {
   struct Change {
     std::shared_ptr<ServiceRuntime> runtime;  // in the new table; a new object when created
     bool created = false;
-    Service config;                       // edits: swapped into runtime->config at commit
+    Service config;                        // edits: swapped into runtime->config at commit
     std::unique_ptr<Scheduler> scheduler;  // a fresh one (created, or -E with another -s)
   };
   uint64_t base = 0;  // the generation of the table it was made from
