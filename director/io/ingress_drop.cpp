@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <sys/wait.h>
 
+#include <algorithm>
+#include <iterator>
 #include <stdexcept>
 #include <system_error>
 
@@ -51,6 +53,36 @@ std::string proto_number(Proto p) {
   return std::to_string(unsigned(p));
 }
 
+std::string port_element(const IngressServices::Port& p) {
+  return p.addr.str() + " . " + proto_number(p.proto) + " . " + std::to_string(p.port);
+}
+std::string address_element(const IngressServices::Address& a) {
+  return a.addr.str() + " . " + proto_number(a.proto);
+}
+std::string range_element(const IngressServices::Range& r) {
+  return r.network.str() + "/" + std::to_string(r.prefix_len) + " . " + proto_number(r.proto) +
+         " . " + std::to_string(r.port_min) + "-" + std::to_string(r.port_max);
+}
+
+// "delete element" then "add element" lines for what is in `now` and not in `before` and the
+// other way round; both sorted (ingress_services_of sorts them).
+template <class T, class Element>
+void change_elements(std::string& script, const char* set, const std::vector<T>& before,
+                     const std::vector<T>& now, Element element) {
+  std::vector<T> gone, fresh;
+  std::set_difference(before.begin(), before.end(), now.begin(), now.end(),
+                      std::back_inserter(gone));
+  std::set_difference(now.begin(), now.end(), before.begin(), before.end(),
+                      std::back_inserter(fresh));
+  std::vector<std::string> items;
+  for (const auto& e : gone) items.push_back(element(e));
+  if (!items.empty())
+    script += "delete element netdev vsd " + std::string(set) + " { " + elements(items) + " }\n";
+  items.clear();
+  for (const auto& e : fresh) items.push_back(element(e));
+  add_elements(script, set, items);
+}
+
 }  // namespace
 
 std::string IngressDrop::set_update(const IngressServices& services, const HostAddresses& host) {
@@ -58,23 +90,27 @@ std::string IngressDrop::set_update(const IngressServices& services, const HostA
       "flush set netdev vsd services\nflush set netdev vsd service_addresses\n"
       "flush set netdev vsd marked\nflush set netdev vsd host\n";
   std::vector<std::string> items;
-  for (const auto& p : services.ports)
-    items.push_back(p.addr.str() + " . " + proto_number(p.proto) + " . " + std::to_string(p.port));
+  for (const auto& p : services.ports) items.push_back(port_element(p));
   add_elements(s, "services", items);
   items.clear();
-  for (const auto& a : services.addresses)
-    items.push_back(a.addr.str() + " . " + proto_number(a.proto));
+  for (const auto& a : services.addresses) items.push_back(address_element(a));
   add_elements(s, "service_addresses", items);
   items.clear();
-  for (const auto& r : services.marked)
-    items.push_back(r.network.str() + "/" + std::to_string(r.prefix_len) + " . " +
-                    proto_number(r.proto) + " . " + std::to_string(r.port_min) + "-" +
-                    std::to_string(r.port_max));
+  for (const auto& r : services.marked) items.push_back(range_element(r));
   add_elements(s, "marked", items);
   items.clear();
   for (auto a : host.local()) items.push_back(a.str());
   for (auto a : host.broadcast()) items.push_back(a.str());
   add_elements(s, "host", items);
+  return s;
+}
+
+std::string IngressDrop::services_change(const IngressServices& before,
+                                         const IngressServices& now) {
+  std::string s;
+  change_elements(s, "services", before.ports, now.ports, port_element);
+  change_elements(s, "service_addresses", before.addresses, now.addresses, address_element);
+  change_elements(s, "marked", before.marked, now.marked, range_element);
   return s;
 }
 
@@ -127,7 +163,12 @@ IngressDrop::~IngressDrop() {
 
 std::string IngressDrop::set_services(const IngressServices& services) {
   std::lock_guard lock(mutex_);
+  // Only the elements that changed: one service among 100k is a line for nft, not 100k (a
+  // set of 100k elements takes nft about 2 s to parse). Should that fail, the whole sets.
+  const std::string change = services_change(services_, services);
   services_ = services;
+  std::string output;
+  if (change.empty() || run_nft(change, output) == 0) return {};
   return apply_locked();
 }
 

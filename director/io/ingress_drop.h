@@ -54,8 +54,9 @@ class IngressDrop {
   IngressDrop(const IngressDrop&) = delete;
   IngressDrop& operator=(const IngressDrop&) = delete;
 
-  // Each rewrites the table's sets in one nft transaction, so no frame meets a half-written
-  // set; from any thread. Empty on success, else nft's message.
+  // Each changes the table's sets in one nft transaction, so no frame meets a half-written
+  // set; from any thread. Empty on success, else nft's message. set_services changes only the
+  // elements that differ from the last call's.
   std::string set_services(const IngressServices& services);
   std::string set_host(const HostAddresses& host);
 
@@ -63,6 +64,9 @@ class IngressDrop {
   static std::string ruleset(const std::vector<std::string>& ifnames,
                              const IngressServices& services, const HostAddresses& host);
   static std::string set_update(const IngressServices& services, const HostAddresses& host);
+  // What set_services runs: the elements gone from `before` deleted, the new ones added; ""
+  // when nothing changed.
+  static std::string services_change(const IngressServices& before, const IngressServices& now);
 
  private:
   std::string apply_locked();
