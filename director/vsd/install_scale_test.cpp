@@ -31,7 +31,8 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 // VSLAB_SCALE_SERVICES=N runs it with N services instead (a quicker look).
-const int kServices = std::getenv("VSLAB_SCALE_SERVICES") ? std::atoi(std::getenv("VSLAB_SCALE_SERVICES")) : 100000;
+const int kServices =
+    std::getenv("VSLAB_SCALE_SERVICES") ? std::atoi(std::getenv("VSLAB_SCALE_SERVICES")) : 100000;
 constexpr int kDatagrams = 3000;  // 3 s at 1 kHz
 constexpr uint16_t kFlowPort = 5000;
 
@@ -132,7 +133,6 @@ TEST(VsdInstallScale, OneChangeAmong100kServicesLosesNoDatagramOfASteadyFlow) {
   auto& live = bed.live();
 
   const std::string rules = many_services();
-  std::fprintf(stderr, "restoring %d services\n", kServices);
   auto start = Clock::now();
   auto restored = dut.restore(rules + "-A -u 10.20.0.100:" + std::to_string(kFlowPort) +
                               " -s rr\n-a -u 10.20.0.100:" + std::to_string(kFlowPort) +
@@ -208,8 +208,8 @@ TEST(VsdInstallScale, OneChangeAmong100kServicesLosesNoDatagramOfASteadyFlow) {
                 kServices + 1, step.ms, step.at);
   std::printf("flow: %d datagrams sent at 1 kHz, %d received, %d lost\n", kDatagrams + 1,
               receiver.distinct(), lost);
-  EXPECT_EQ(lost, 0) << "missing: " << receiver.missing() << "\nvsd's counters: "
-                     << vsd_counters(dut.socket_path()) << "\n"
+  EXPECT_EQ(lost, 0) << "missing: " << receiver.missing()
+                     << "\nvsd's counters: " << vsd_counters(dut.socket_path()) << "\n"
                      << dut.log();
 
   auto listing = dut.admin({"-L", "-n", "-u", "10.22.0.1:53"});
