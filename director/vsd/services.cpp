@@ -15,6 +15,12 @@ uint64_t endpoint_key(Endpoint e) {
   return uint64_t(e.addr.value) << 16 | e.port;
 }
 
+std::string too_many_destinations(std::size_t in_rules, std::size_t handles) {
+  return "too many destinations: the rules have " + std::to_string(in_rules) + ", and vsd has " +
+         std::to_string(handles) +
+         " destination handles (deleted destinations keep theirs while connections use them)";
+}
+
 std::shared_ptr<const ServiceTable> empty_table() {
   auto table = std::make_shared<ServiceTable>();
   table->rules = std::make_shared<const RuleSet>();
@@ -69,6 +75,13 @@ std::string Services::install(const RuleSet& rules) {
 PreparedServices Services::prepare(const RuleSet& rules) const {
   PreparedServices plan;
   plan.base = generation_;
+  // Every destination of the rules needs a handle of its own: more than there are is refused
+  // before anything is built.
+  for (const Service& svc : rules.services) plan.destinations += svc.destinations.size();
+  if (plan.destinations > conns_.max_destinations()) {
+    plan.error = too_many_destinations(plan.destinations, conns_.max_destinations());
+    return plan;
+  }
   const ServiceTable& now = *table_;
   auto next = std::make_shared<ServiceTable>();
   next->rules = std::make_shared<const RuleSet>(rules);
@@ -76,7 +89,6 @@ PreparedServices Services::prepare(const RuleSet& rules) const {
   next->index.reserve(rules.services.size());
   for (std::size_t i = 0; i < rules.services.size(); ++i) {
     const Service& svc = rules.services[i];
-    plan.destinations += svc.destinations.size();
     if (!next->index.emplace(svc.key, i).second) {
       plan.error = "service " + svc.key.str() + " is in the rules twice";
       return plan;
@@ -150,9 +162,7 @@ std::string Services::place_destinations(const PreparedServices& plan,
   for (auto it = deleted_.begin(); it != deleted_.end() && available < needed; ++it)
     if (!taken_back.contains(*it) && !conns_.dest_load(*it).has_entries()) ++available;
   if (needed <= available) return {};
-  return "too many destinations: the rules have " + std::to_string(plan.destinations) +
-         ", and vsd has " + std::to_string(conns_.max_destinations()) +
-         " destination handles (deleted destinations keep theirs while connections use them)";
+  return too_many_destinations(plan.destinations, conns_.max_destinations());
 }
 
 DestHandle Services::spare_or_new() {
@@ -193,9 +203,9 @@ void Services::tell_scheduler(ServiceRuntime& rt, bool new_scheduler, bool list_
 
 std::string Services::commit(PreparedServices& plan) {
   // First everything that can fail, touching nothing: a refused rule set changes nothing.
+  if (!plan.error.empty()) return plan.error;
   if (plan.base != generation_ || !plan.table)
     return "the rules changed while this change was prepared; nothing was changed";
-  if (!plan.error.empty()) return plan.error;
   std::vector<Placed> placed;
   if (auto error = place_destinations(plan, placed); !error.empty()) return error;
 

@@ -343,6 +343,21 @@ TEST(ServicesAtScale, AChangeAmong100kServicesCostsTheDataPlaneWhatChanged) {
   }
 }
 
+// Rules with more destinations than the table has handles are refused by prepare(), before it
+// builds anything, whatever the data plane's state.
+TEST(ServicesAtScale, MoreDestinationsThanHandlesAreRefusedBeforeAnythingIsBuilt) {
+  ConnTable conns(ConnTableConfig{1024, 1000});
+  Services services(conns);
+  RuleSet rules = many_services(1001);
+  PreparedServices plan = services.prepare(rules);
+  EXPECT_EQ(plan.error,
+            "too many destinations: the rules have 1001, and vsd has 1000 destination handles "
+            "(deleted destinations keep theirs while connections use them)");
+  EXPECT_EQ(plan.table, nullptr);
+  EXPECT_EQ(services.commit(plan), plan.error);
+  EXPECT_TRUE(services.rules().services.empty());
+}
+
 // A plan is made from the table installed when it was made: once another install came in
 // between, it is refused and changes nothing, rather than undoing that install.
 TEST(ServicesAtScale, APlanMadeFromAnOlderTableIsRefused) {
