@@ -34,6 +34,16 @@ struct ServiceKey {
   std::string str() const;  // "TCP 10.0.0.1:80" or "FWM 7"
 };
 
+// For indexes by key: rule sets of 100k services are looked up, never scanned.
+struct ServiceKeyHash {
+  std::size_t operator()(const ServiceKey& k) const noexcept {
+    const uint64_t a =
+        uint64_t(k.vip.addr.value) << 32 | uint64_t(k.vip.port) << 16 | uint64_t(uint8_t(k.proto));
+    return std::size_t((a ^ (uint64_t(k.fwmark) * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull >>
+                       17);
+  }
+};
+
 struct Service {
   ServiceKey key;
   std::string scheduler = "wlc";         // ipvsadm's default

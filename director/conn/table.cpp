@@ -76,7 +76,12 @@ ConnTable::ConnTable(const ConnTableConfig& config, const Timeouts& timeouts)
     wheel_heads_[list] = Conn::TimerLink{head, head};
   }
 
-  dest_loads_.resize(config.max_destinations);
+  // DestLoad is all zeros at rest, an implicit-lifetime aggregate: calloc's zeroed memory is
+  // an array of them.
+  dest_loads_.loads.reset(
+      static_cast<DestLoad*>(std::calloc(config.max_destinations, sizeof(DestLoad))));
+  if (!dest_loads_.loads) throw std::bad_alloc();
+  dest_loads_.count = config.max_destinations;
   local_port_cursors_.fill(kFirstLocalPort);
 
   if (!config.defences) {

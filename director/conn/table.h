@@ -22,7 +22,11 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <optional>
+#include <stdexcept>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -107,7 +111,10 @@ struct ConnTableConfig {
   static constexpr uint32_t kMaxCapacity = (1u << 31) - 1024;
 
   uint32_t capacity = kDefaultCapacity;  // connections plus templates
-  uint32_t max_destinations = 1u << 16;  // destination handles are below this
+  // Destination handles are below this: what the rules' destinations (and deleted ones still
+  // counted on) may number. 24 bytes each, taken from the kernel's zero pages until a handle
+  // is used, so the default costs memory only for the destinations there are.
+  uint32_t max_destinations = 1u << 20;
   // The defences start when this many entries are in use; 0: seven eighths of the capacity
   // (the role of amemthresh, which measures free memory where vsd has a fixed table).
   uint32_t pressure_at = 0;
@@ -435,7 +442,23 @@ class ConnTable {
   std::array<uint64_t, kWheelLists / 64 + 1> wheel_occupied_{};  // one bit per list
   uint64_t next_tick_ms_ = 0;                                    // first ms not yet processed
 
-  std::vector<DestLoad> dest_loads_;
+  // Zeroed by the kernel, page by page as handles are used, not all at once (calloc).
+  struct DestLoads {
+    struct Free {
+      void operator()(DestLoad* p) const { std::free(p); }
+    };
+    std::unique_ptr<DestLoad[], Free> loads;
+    std::size_t count = 0;
+    std::size_t size() const { return count; }
+    DestLoad& operator[](std::size_t i) { return loads[i]; }
+    const DestLoad& operator[](std::size_t i) const { return loads[i]; }
+    DestLoad& at(std::size_t i) {
+      if (i >= count) throw std::out_of_range("destination handle " + std::to_string(i));
+      return loads[i];
+    }
+    const DestLoad& at(std::size_t i) const { return const_cast<DestLoads*>(this)->at(i); }
+  };
+  DestLoads dest_loads_;
   std::array<uint16_t, 256> local_port_cursors_{};  // per LIP, by hash
   std::size_t pressure_at_ = 0;
   uint64_t pressure_syn_recv_ms_ = 0;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <unordered_map>
 
 #include "sched/scheduler.h"
 
@@ -28,6 +29,49 @@ constexpr std::string_view kNoSuchLocalAddress = "No such local address";
 constexpr std::string_view kMarkRuleExists = "Mark rule already exists";
 constexpr std::string_view kNoSuchMarkRule = "No such mark rule";
 
+// The rule set commands change, with its services found by key: indexed when many commands
+// run against it (-R of 100k services would otherwise scan the list for each line), scanned
+// for one command (building the index would cost more).
+class Book {
+ public:
+  Book(RuleSet& rules, bool indexed) : rules(rules), indexed_(indexed) {
+    if (!indexed_) return;
+    index_.reserve(rules.services.size());
+    for (std::size_t i = 0; i < rules.services.size(); ++i)
+      index_.emplace(rules.services[i].key, i);
+  }
+  Service* find(const ServiceKey& key) {
+    if (!indexed_) return rules.find_service(key);
+    auto it = index_.find(key);
+    return it == index_.end() ? nullptr : &rules.services[it->second];
+  }
+  void add(Service service) {
+    if (indexed_) index_.emplace(service.key, rules.services.size());
+    rules.services.push_back(std::move(service));
+  }
+  bool erase(const ServiceKey& key) {
+    Service* service = find(key);
+    if (service == nullptr) return false;
+    const std::size_t at = std::size_t(service - rules.services.data());
+    rules.services.erase(rules.services.begin() + std::ptrdiff_t(at));
+    if (indexed_) {
+      index_.erase(key);
+      for (std::size_t i = at; i < rules.services.size(); ++i) index_[rules.services[i].key] = i;
+    }
+    return true;
+  }
+  void clear() {
+    rules.services.clear();
+    index_.clear();
+  }
+
+  RuleSet& rules;
+
+ private:
+  bool indexed_;
+  std::unordered_map<ServiceKey, std::size_t, ServiceKeyHash> index_;
+};
+
 Failure kernel_refused(std::string_view message) {
   return refused(std::string(message));
 }
@@ -47,30 +91,26 @@ bool scheduler_and_engine_exist(const ServiceSettings& settings) {
   return is_known_scheduler(settings.scheduler) && settings.persistence_engine.empty();
 }
 
-std::optional<Failure> add_service(RuleSet& rules, const Command& command) {
-  if (rules.find_service(*command.service)) return kernel_refused(kServiceExists);
+std::optional<Failure> add_service(Book& book, const Command& command) {
+  if (book.find(*command.service)) return kernel_refused(kServiceExists);
   if (!scheduler_and_engine_exist(command.settings)) return kernel_refused(kSchedulerNotFound);
   Service service;
   service.key = *command.service;
   set_service_fields(service, command.settings);
-  rules.services.push_back(std::move(service));
+  book.add(std::move(service));
   return std::nullopt;
 }
 
-std::optional<Failure> edit_service(RuleSet& rules, const Command& command) {
-  Service* service = rules.find_service(*command.service);
+std::optional<Failure> edit_service(Book& book, const Command& command) {
+  Service* service = book.find(*command.service);
   if (service == nullptr) return kernel_refused(kNoSuchService);
   if (!scheduler_and_engine_exist(command.settings)) return kernel_refused(kSchedulerNotFound);
   set_service_fields(*service, command.settings);
   return std::nullopt;
 }
 
-std::optional<Failure> delete_service(RuleSet& rules, const Command& command) {
-  auto& services = rules.services;
-  auto it = std::find_if(services.begin(), services.end(),
-                         [&](const Service& s) { return s.key == *command.service; });
-  if (it == services.end()) return kernel_refused(kNoSuchService);
-  services.erase(it);
+std::optional<Failure> delete_service(Book& book, const Command& command) {
+  if (!book.erase(*command.service)) return kernel_refused(kNoSuchService);
   return std::nullopt;
 }
 
@@ -92,8 +132,8 @@ auto find_destination(Service& service, Endpoint addr) {
                       [&](const Destination& d) { return d.addr == addr; });
 }
 
-std::optional<Failure> add_server(RuleSet& rules, const Command& command) {
-  Service* service = rules.find_service(*command.service);
+std::optional<Failure> add_server(Book& book, const Command& command) {
+  Service* service = book.find(*command.service);
   if (service == nullptr) return kernel_refused(kServiceNotDefined);
   const Destination& dest = command.destination;
   if (!thresholds_in_order(dest)) return kernel_refused(kOutOfRange);
@@ -106,8 +146,8 @@ std::optional<Failure> add_server(RuleSet& rules, const Command& command) {
   return std::nullopt;
 }
 
-std::optional<Failure> edit_server(RuleSet& rules, const Command& command) {
-  Service* service = rules.find_service(*command.service);
+std::optional<Failure> edit_server(Book& book, const Command& command) {
+  Service* service = book.find(*command.service);
   if (service == nullptr) return kernel_refused(kServiceNotDefined);
   const Destination& dest = command.destination;
   if (!thresholds_in_order(dest)) return kernel_refused(kOutOfRange);
@@ -117,8 +157,8 @@ std::optional<Failure> edit_server(RuleSet& rules, const Command& command) {
   return std::nullopt;
 }
 
-std::optional<Failure> delete_server(RuleSet& rules, const Command& command) {
-  Service* service = rules.find_service(*command.service);
+std::optional<Failure> delete_server(Book& book, const Command& command) {
+  Service* service = book.find(*command.service);
   if (service == nullptr) return kernel_refused(kServiceNotDefined);
   auto it = find_destination(*service, command.destination.addr);
   if (it == service->destinations.end()) return kernel_refused(kNoSuchDestination);
@@ -133,8 +173,8 @@ void set_timeouts(RuleSet& rules, const Timeouts& given) {
   if (given.udp != 0) rules.timeouts.udp = given.udp;
 }
 
-std::optional<Failure> add_local_address(RuleSet& rules, const Command& command) {
-  Service* service = rules.find_service(*command.service);
+std::optional<Failure> add_local_address(Book& book, const Command& command) {
+  Service* service = book.find(*command.service);
   if (service == nullptr) return kernel_refused(kServiceNotDefined);
   auto& pool = service->local_addresses;
   if (std::find(pool.begin(), pool.end(), *command.local_address) != pool.end()) {
@@ -144,8 +184,8 @@ std::optional<Failure> add_local_address(RuleSet& rules, const Command& command)
   return std::nullopt;
 }
 
-std::optional<Failure> delete_local_address(RuleSet& rules, const Command& command) {
-  Service* service = rules.find_service(*command.service);
+std::optional<Failure> delete_local_address(Book& book, const Command& command) {
+  Service* service = book.find(*command.service);
   if (service == nullptr) return kernel_refused(kServiceNotDefined);
   auto& pool = service->local_addresses;
   auto it = std::find(pool.begin(), pool.end(), *command.local_address);
@@ -202,31 +242,34 @@ std::vector<std::string> sched_flag_names(std::string_view scheduler, uint32_t b
   return result;
 }
 
-std::optional<Failure> apply(RuleSet& rules, const Command& command) {
+namespace {
+
+std::optional<Failure> apply_to(Book& book, const Command& command) {
+  RuleSet& rules = book.rules;
   switch (command.op) {
     case Op::AddService:
-      return add_service(rules, command);
+      return add_service(book, command);
     case Op::EditService:
-      return edit_service(rules, command);
+      return edit_service(book, command);
     case Op::DeleteService:
-      return delete_service(rules, command);
+      return delete_service(book, command);
     case Op::Clear:
-      rules.services.clear();
+      book.clear();
       rules.marks.clear();  // the classifier only serves fwmark services
       return std::nullopt;  // timeouts stay, as in IPVS
     case Op::AddServer:
-      return add_server(rules, command);
+      return add_server(book, command);
     case Op::EditServer:
-      return edit_server(rules, command);
+      return edit_server(book, command);
     case Op::DeleteServer:
-      return delete_server(rules, command);
+      return delete_server(book, command);
     case Op::SetTimeouts:
       set_timeouts(rules, command.timeouts);
       return std::nullopt;
     case Op::AddLocalAddress:
-      return add_local_address(rules, command);
+      return add_local_address(book, command);
     case Op::DeleteLocalAddress:
-      return delete_local_address(rules, command);
+      return delete_local_address(book, command);
     case Op::AddMark:
       return add_mark(rules, command);
     case Op::DeleteMark:
@@ -234,6 +277,13 @@ std::optional<Failure> apply(RuleSet& rules, const Command& command) {
     default:
       return std::nullopt;
   }
+}
+
+}  // namespace
+
+std::optional<Failure> apply(RuleSet& rules, const Command& command) {
+  Book book(rules, /*indexed=*/false);
+  return apply_to(book, command);
 }
 
 std::vector<std::string> split_restore_line(std::string_view line) {
@@ -277,6 +327,7 @@ std::string restore_message(const Failure& f, const std::vector<std::string>& wo
 
 std::optional<Failure> apply_restore(RuleSet& rules, std::string_view text) {
   RuleSet next = rules;  // all or nothing: work on a copy, commit at the end
+  Book book(next, /*indexed=*/true);
   std::size_t line_number = 0;
   std::size_t start = 0;
   while (start < text.size()) {
@@ -297,7 +348,7 @@ std::optional<Failure> apply_restore(RuleSet& rules, std::string_view text) {
     if (!changes_rules(command.value().op)) {
       return at_line(usage_error("only commands that change rules can be restored"));
     }
-    if (auto failure = apply(next, command.value())) return at_line(*failure);
+    if (auto failure = apply_to(book, command.value())) return at_line(*failure);
   }
   rules = std::move(next);
   return std::nullopt;

@@ -73,8 +73,9 @@ class IngressDrop {
   // What the constructor found and deleted before it claimed the ports, for the log.
   const std::vector<IngressTable>& leftovers_removed() const { return leftovers_; }
 
-  // Each rewrites the sets of every port's table in one nft transaction, so no frame meets a
-  // half-written set; from any thread. Empty on success, else nft's message.
+  // Each changes the sets of every port's table in one nft transaction, so no frame meets a
+  // half-written set; from any thread. Empty on success, else nft's message. set_services
+  // changes only the elements that differ from the last call's.
   std::string set_services(const IngressServices& services);
   std::string set_host(const HostAddresses& host);
 
@@ -84,6 +85,10 @@ class IngressDrop {
                              int owner_pid);
   static std::string set_update(const std::vector<std::string>& ifnames,
                                 const IngressServices& services, const HostAddresses& host);
+  // What set_services runs: the elements gone from `before` deleted, the new ones added; ""
+  // when nothing changed.
+  static std::string services_change(const std::vector<std::string>& ifnames,
+                                     const IngressServices& before, const IngressServices& now);
 
  private:
   std::string apply_locked();

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace vsd {
 namespace {
 
@@ -73,6 +75,28 @@ TEST(IngressDrop, SetUpdateFlushesEverySetOfEachPortAndAddsNoEmptyElementList) {
             "flush set netdev vsd_veth_5f1 service_addresses\n"
             "flush set netdev vsd_veth_5f1 marked\n"
             "flush set netdev vsd_veth_5f1 host\n");
+}
+
+// A change of the rules touches only the elements it changes: one service added among many is
+// one element for nft, and rules that come back unchanged are no nft run at all.
+TEST(IngressDrop, AServicesChangeDeletesAndAddsOnlyWhatDiffers) {
+  IngressServices before, now;
+  const Ipv4 vip = *Ipv4::parse("10.20.0.100");
+  for (uint16_t port = 1; port <= 1000; ++port) before.ports.push_back({vip, Proto::Tcp, port});
+  before.addresses = {{*Ipv4::parse("10.20.0.9"), Proto::Udp}};
+  now = before;
+  EXPECT_EQ(IngressDrop::services_change({"eth1"}, before, now), "");
+  now.ports.erase(now.ports.begin() + 4);  // port 5 gone
+  now.ports.push_back({vip, Proto::Udp, 53});
+  std::sort(now.ports.begin(), now.ports.end());
+  now.addresses.clear();
+  EXPECT_EQ(IngressDrop::services_change({"eth1", "eth2"}, before, now),
+            "delete element netdev vsd_eth1 services { 10.20.0.100 . 6 . 5 }\n"
+            "add element netdev vsd_eth1 services { 10.20.0.100 . 17 . 53 }\n"
+            "delete element netdev vsd_eth1 service_addresses { 10.20.0.9 . 17 }\n"
+            "delete element netdev vsd_eth2 services { 10.20.0.100 . 6 . 5 }\n"
+            "add element netdev vsd_eth2 services { 10.20.0.100 . 17 . 53 }\n"
+            "delete element netdev vsd_eth2 service_addresses { 10.20.0.9 . 17 }\n");
 }
 
 TEST(HostAddresses, LooksUpLocalAddressesOnlySortedOnce) {

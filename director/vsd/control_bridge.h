@@ -1,10 +1,14 @@
 // The control thread's view of the data plane: ctl::handle_request parses, validates and
-// formats on the control thread, and each step that touches the data plane's state (reading
-// the rules, installing new ones, the state for a listing, zeroing, vsd's counters) runs on
-// the data-plane thread through the CallQueue, whole, between two batches.
+// formats on the control thread, and each step that touches the data plane's state (the state
+// for a listing, zeroing, vsd's counters, the swap of an install) runs on the data-plane thread
+// through the CallQueue, whole, between two batches. The rules in service are kept here too,
+// so reading them costs the data plane nothing; an install is prepared here (the next service
+// table, its indexes, new schedulers) and the data plane only swaps it in.
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 
 #include "ctl/protocol.h"
@@ -17,15 +21,20 @@ class ControlBridge final : public ctl::ControlTarget {
  public:
   // on_installed: runs on the control thread after each install the data plane took, with
   // the rules now in service (vsd updates its ingress chain's sets there).
+  // Made before the data plane runs on its own thread (it reads the rules installed).
   ControlBridge(Dataplane& dataplane, CallQueue& calls,
                 std::function<void(const RuleSet&)> on_installed = {})
-      : dataplane_(dataplane), calls_(calls), on_installed_(std::move(on_installed)) {}
+      : dataplane_(dataplane),
+        calls_(calls),
+        on_installed_(std::move(on_installed)),
+        rules_(dataplane.rules_ptr()) {}
 
   // One request line to its response line: the ctl protocol, plus op "counters" (vsd's own
   // drop and port counters, which ipvsadm has no command for). Never throws.
   std::string answer(const std::string& request);
 
   // ctl::ControlTarget; each throws when vsd is shutting down and the call cannot run.
+  // Installs, from any thread, are serialized here.
   RuleSet rules() const override;
   std::string install(const RuleSet& next) override;
   DirectorState state() const override;
@@ -37,6 +46,8 @@ class ControlBridge final : public ctl::ControlTarget {
   Dataplane& dataplane_;
   CallQueue& calls_;
   std::function<void(const RuleSet&)> on_installed_;
+  mutable std::mutex mutex_;  // one install at a time; guards rules_
+  std::shared_ptr<const RuleSet> rules_;
 };
 
 }  // namespace vsd

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
@@ -105,22 +106,44 @@ BasicDataplane<Port>::BasicDataplane(std::vector<std::unique_ptr<Port>>& ports, 
 
 template <DataPort Port>
 std::string BasicDataplane<Port>::install(const RuleSet& next) {
-  if (auto error = services_.install(next); !error.empty()) return error;
-  conns_.set_timeouts(next.timeouts);
-  owned_.clear();
+  PreparedInstall plan = prepare(next);
+  return commit(plan);
+}
+
+// Reads only what is fixed once the data plane is made (ports, routes) and the installed
+// service table, which only commit() replaces.
+template <DataPort Port>
+PreparedInstall BasicDataplane<Port>::prepare(const RuleSet& next) const {
+  PreparedInstall plan;
+  plan.services = services_.prepare(next);
+  if (!plan.services.error.empty()) return plan;
+  plan.timeouts = next.timeouts;
   for (const auto& a : routes_.addresses())
     if (auto it = port_by_name_.find(a.ifname); it != port_by_name_.end())
-      owned_[a.addr.value] = it->second;
+      plan.owned[a.addr.value] = it->second;
   // A VIP or local address is answered for on the port its subnet is reached through.
-  for (auto a : services_.owned_addresses())
-    if (auto e = egress_to(a)) owned_.emplace(a.value, e->port);
-  // Resolve the real servers now, so the first packet of a connection need not wait.
-  for (auto& svc : services_.all())
-    for (auto h : svc.dests) {
-      const auto& d = services_.dest(h);
-      if (auto e = egress_to(d.config.addr.addr))
-        neighbours_.want(int(e->port), e->next_hop, now_ms_, arp_requests_);
-    }
+  for (auto a : plan.services.table->owned)
+    if (auto e = egress_to(a)) plan.owned.emplace(a.value, e->port);
+  // The real servers of what changed are resolved now, so the first packet of a connection
+  // need not wait.
+  std::unordered_set<uint64_t> seen;
+  for (const auto& change : plan.services.changes) {
+    const Service& svc = change.created ? change.runtime->config : change.config;
+    for (const auto& d : svc.destinations)
+      if (auto e = egress_to(d.addr.addr))
+        if (seen.insert(uint64_t(e->port) << 32 | e->next_hop.value).second)
+          plan.resolve.emplace_back(e->port, e->next_hop);
+  }
+  return plan;
+}
+
+template <DataPort Port>
+std::string BasicDataplane<Port>::commit(PreparedInstall& plan) {
+  if (auto error = services_.commit(plan.services); !error.empty()) return error;
+  conns_.set_timeouts(plan.timeouts);
+  std::swap(owned_, plan.owned);
+  for (const auto& [port, next_hop] : plan.resolve)
+    neighbours_.want(int(port), next_hop, now_ms_, arp_requests_);
   send_arp_requests();
   flush();
   return {};

@@ -50,6 +50,17 @@ enum class Discard : uint8_t {
   Count,
 };
 
+// A rule set made ready for the data plane off its thread (BasicDataplane::prepare): the
+// services' plan, and what the data plane derives from the rules (the addresses it answers
+// ARP for, the real servers to resolve). commit() hands back here what it replaced, so that
+// it is freed by the thread that prepared it.
+struct PreparedInstall {
+  PreparedServices services;
+  Timeouts timeouts;
+  std::unordered_map<uint32_t, std::size_t> owned;    // address -> the port it is answered on
+  std::vector<std::pair<std::size_t, Ipv4>> resolve;  // (port, next hop) of changed services
+};
+
 template <DataPort Port>
 class BasicDataplane final : public ctl::ControlTarget {
  public:
@@ -80,7 +91,14 @@ class BasicDataplane final : public ctl::ControlTarget {
 
   // ctl::ControlTarget
   RuleSet rules() const override { return services_.rules(); }
+  std::shared_ptr<const RuleSet> rules_ptr() const { return services_.rules_ptr(); }
+  // prepare() then commit(), on this thread.
   std::string install(const RuleSet& next) override;
+  // install's halves: prepare() may run on another thread while the data plane forwards, as
+  // long as no commit() runs meanwhile (Services::prepare); commit() runs on the data plane
+  // and costs it what changed, not what the rules hold.
+  PreparedInstall prepare(const RuleSet& next) const;
+  std::string commit(PreparedInstall& plan);
   DirectorState state() const override;
   void zero(const std::optional<ServiceKey>& which) override { services_.zero(which); }
 

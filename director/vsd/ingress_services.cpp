@@ -1,13 +1,18 @@
 #include "vsd/ingress_services.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace vsd {
 
 IngressServices ingress_services_of(const RuleSet& rules) {
   IngressServices out;
+  std::unordered_set<uint32_t> served;  // the marks of fwmark services
   for (const auto& svc : rules.services) {
-    if (svc.key.fwmark != 0) continue;  // its packets are its mark rules' (below)
+    if (svc.key.fwmark != 0) {
+      served.insert(svc.key.fwmark);
+      continue;  // its packets are its mark rules' (below)
+    }
     if (svc.key.vip.port == 0)
       out.addresses.push_back({svc.key.vip.addr, svc.key.proto});
     else
@@ -17,9 +22,7 @@ IngressServices ingress_services_of(const RuleSet& rules) {
   }
   // A fwmark service takes what its mark's rules match, as vsd's classifier gives the mark.
   for (const auto& rule : rules.marks) {
-    bool served = std::any_of(rules.services.begin(), rules.services.end(),
-                              [&](const Service& svc) { return svc.key.fwmark == rule.mark; });
-    if (!served) continue;
+    if (!served.contains(rule.mark)) continue;
     for (auto proto : {Proto::Tcp, Proto::Udp})
       if (rule.proto == MarkProto::Any || (rule.proto == MarkProto::Tcp) == (proto == Proto::Tcp))
         out.marked.push_back({rule.dest, rule.prefix_len, proto, rule.dport_min, rule.dport_max});

@@ -262,6 +262,20 @@ int main(int argc, char** argv) {
       vsd::CallQueue& calls;
       ~CloseCalls() { calls.close(); }
     } close_calls{calls};
+    // SIGHUP's file is read and prepared off this thread; the data plane only swaps it in.
+    std::optional<vsd::RulesReloader> reloader;
+    if (!rules_file.empty())
+      reloader.emplace(rules_file,
+                       [&](const vsd::RuleSet& rules) { return bridge.install(rules); });
+    // Leaving this scope: the reload's call to the data plane is let go before it is joined.
+    struct StopReload {
+      vsd::CallQueue& calls;
+      std::optional<vsd::RulesReloader>& reloader;
+      ~StopReload() {
+        calls.close();
+        reloader.reset();
+      }
+    } stop_reload{calls, reloader};
     vsd::ControlServer control(socket_path,
                                [&](const std::string& request) { return bridge.answer(request); });
 
@@ -295,10 +309,10 @@ int main(int argc, char** argv) {
       if (fds[signal_at].revents & POLLIN) {
         bool stop = false;
         for (int sig : pending_signals(sig_fd)) {
-          if (sig != SIGHUP || rules_file.empty()) {
+          if (sig != SIGHUP || !reloader) {
             stop = true;
-          } else if (auto error = load_rules(vsd::read_rules_file(rules_file)); !error.empty()) {
-            vsd::log_error("vsd: SIGHUP: " + error + "; the rules in service are unchanged");
+          } else {
+            reloader->request();
           }
         }
         if (stop) {

@@ -1,202 +1,268 @@
 #include "vsd/services.h"
 
 #include <algorithm>
-#include <map>
-#include <tuple>
+#include <unordered_set>
 
 namespace vsd {
 namespace {
-
-// Handles by service and address, live and deleted, so that an install looks each of its
-// destinations up once instead of scanning every handle (quadratic in thousands).
-class HandleIndex {
- public:
-  explicit HandleIndex(const std::vector<DestRuntime>& dests) {
-    for (DestHandle h = 0; h < dests.size(); ++h)
-      (dests[h].deleted ? deleted_ : live_).emplace(key(dests[h].service, dests[h].config.addr), h);
-  }
-  std::optional<DestHandle> live(const ServiceKey& s, Endpoint addr) const {
-    return find(live_, s, addr);
-  }
-  std::optional<DestHandle> deleted(const ServiceKey& s, Endpoint addr) const {
-    return find(deleted_, s, addr);
-  }
-  void now_live(const ServiceKey& s, Endpoint addr, DestHandle h) {
-    live_.emplace(key(s, addr), h);
-    deleted_.erase(key(s, addr));
-  }
-
- private:
-  using Key = std::tuple<Proto, Endpoint, uint32_t, Endpoint>;
-  using Map = std::map<Key, DestHandle>;
-  static Key key(const ServiceKey& s, Endpoint addr) { return {s.proto, s.vip, s.fwmark, addr}; }
-  static std::optional<DestHandle> find(const Map& map, const ServiceKey& s, Endpoint addr) {
-    auto it = map.find(key(s, addr));
-    if (it == map.end()) return std::nullopt;
-    return it->second;
-  }
-  Map live_, deleted_;
-};
 
 const Clock& steady_clock() {
   static SteadyClock clock;
   return clock;
 }
 
-}  // namespace
+uint64_t endpoint_key(Endpoint e) {
+  return uint64_t(e.addr.value) << 16 | e.port;
+}
 
-Services::Services(ConnTable& conns) : Services(conns, steady_clock()) {}
+std::string too_many_destinations(std::size_t in_rules, std::size_t handles) {
+  return "too many destinations: the rules have " + std::to_string(in_rules) + ", and vsd has " +
+         std::to_string(handles) +
+         " destination handles (deleted destinations keep theirs while connections use them)";
+}
 
-std::string Services::install(const RuleSet& rules) {
-  // First everything that can fail, touching nothing: a refused rule set changes nothing.
-  auto old_runtime = [&](const Service& svc) {
-    return std::find_if(services_.begin(), services_.end(),
-                        [&](const ServiceRuntime& o) { return o.config.key == svc.key; });
+std::shared_ptr<const ServiceTable> empty_table() {
+  auto table = std::make_shared<ServiceTable>();
+  table->rules = std::make_shared<const RuleSet>();
+  return table;
+}
+
+// The lookups of a table, from its rules and runtimes: O(services), on the control thread.
+void index_table(ServiceTable& t) {
+  const RuleSet& rules = *t.rules;
+  t.by_vip.reserve(rules.services.size());
+  std::unordered_set<uint32_t> vips, owned;
+  auto own = [&](Ipv4 a) {
+    if (owned.insert(a.value).second) t.owned.push_back(a);
   };
-  auto keeps_scheduler = [&](const Service& svc) {
-    auto old = old_runtime(svc);
-    return old != services_.end() && old->config.scheduler == svc.scheduler &&
-           old->config.sched_flags == svc.sched_flags;
-  };
-  std::vector<std::unique_ptr<Scheduler>> fresh(rules.services.size());
   for (std::size_t i = 0; i < rules.services.size(); ++i) {
-    const auto& svc = rules.services[i];
-    if (keeps_scheduler(svc)) continue;
-    fresh[i] = make_scheduler(svc.scheduler, {svc.sched_flags, clock_.now_ms()});
-    if (!fresh[i]) return "Scheduler or persistence engine not found";
-  }
-
-  // A destination that is not live takes its deleted handle back, as ip_vs_add_dest takes a
-  // destination of the same service and address back from the trash, connections and all;
-  // else a spare one, deleted and counted by no entry (the kernel frees such a destination);
-  // else a new one. A rule set that needs more handles than the connection table has is
-  // refused here, before anything (a destination's thresholds, a kept scheduler) has changed.
-  HandleIndex handles(dests_);
-  std::vector<bool> taken_back(dests_.size(), false);
-  std::size_t without_handle = 0;
-  for (const auto& svc : rules.services)
-    for (const auto& d : svc.destinations) {
-      if (handles.live(svc.key, d.addr)) continue;
-      if (auto h = handles.deleted(svc.key, d.addr)) {
-        taken_back[*h] = true;
-      } else {
-        ++without_handle;
-      }
+    const Service& svc = rules.services[i];
+    ServiceRuntime* rt = t.services[i].get();
+    if (svc.key.fwmark != 0) {
+      t.by_mark[svc.key.fwmark] = rt;
+    } else {
+      t.by_vip[uint64_t(uint8_t(svc.key.proto)) << 48 | uint64_t(svc.key.vip.port) << 32 |
+               svc.key.vip.addr.value] = rt;
+      vips.insert(svc.key.vip.addr.value);
+      own(svc.key.vip.addr);
     }
-  std::vector<DestHandle> spare;  // the highest last: the lowest is given first
-  for (DestHandle h = static_cast<DestHandle>(dests_.size()); h-- > 0;) {
-    if (dests_[h].deleted && !taken_back[h] && !conns_.dest_load(h).has_entries())
-      spare.push_back(h);
-  }
-  const std::size_t new_handles = without_handle - std::min(without_handle, spare.size());
-  if (dests_.size() + new_handles > conns_.max_destinations()) return "too many destinations";
-
-  // Past this point nothing can fail: apply.
-  std::vector<ServiceRuntime> next;
-  for (std::size_t i = 0; i < rules.services.size(); ++i) {
-    const auto& svc = rules.services[i];
-    ServiceRuntime rt;
-    rt.config = svc;
-    auto old = old_runtime(svc);
-    if (old != services_.end()) rt.totals = old->totals, rt.rates = old->rates;
-    // The kernel tells a scheduler of destination changes only (add/del/upd_dest), and a new
-    // scheduler of its list once (init_service); any other rule change leaves it alone.
-    rt.new_scheduler = fresh[i] != nullptr;
-    rt.list_changed = rt.new_scheduler || old->config.destinations != svc.destinations;
-    rt.scheduler = fresh[i] ? std::move(fresh[i]) : std::move(old->scheduler);
-    next.push_back(std::move(rt));
-  }
-
-  std::vector<bool> kept(dests_.size(), false);
-  for (auto& rt : next) {
-    for (const auto& d : rt.config.destinations) {
-      auto h = handles.live(rt.config.key, d.addr);
-      if (!h) {
-        h = handles.deleted(rt.config.key, d.addr);
-        // Taken back into a service created anew (its old one deleted): __ip_vs_update_dest
-        // zeroes the stats of a destination that comes back under another service.
-        if (h && old_runtime(rt.config) == services_.end()) {
-          dests_[*h].totals = {};
-          dests_[*h].rates = {};
-        }
-      }
-      if (!h && !spare.empty()) {
-        h = spare.back();
-        spare.pop_back();
-        dests_[*h] = DestRuntime{};  // nothing of the destination it was
-      }
-      if (!h) {
-        dests_.emplace_back();
-        h = static_cast<DestHandle>(dests_.size() - 1);
-        kept.push_back(true);
-      }
-      dests_[*h].service = rt.config.key;
-      dests_[*h].deleted = false;
-      handles.now_live(rt.config.key, d.addr, *h);
-      dests_[*h].config = d;
-      kept[*h] = true;
-      rt.dests.push_back(*h);
-      conns_.set_dest_thresholds(*h, d.upper_threshold, d.lower_threshold);
-    }
-    rt.view.resize(rt.dests.size());
-  }
-  for (DestHandle h = 0; h < dests_.size(); ++h)
-    if (!kept[h]) dests_[h].deleted = true;
-
-  services_ = std::move(next);
-  rules_ = rules;
-  by_vip_.clear();
-  by_mark_.clear();
-  vips_.clear();
-  owned_.clear();
-  marks_ = MarkClassifier(rules.marks);
-  for (std::size_t i = 0; i < services_.size(); ++i) {
-    auto& rt = services_[i];
-    if (rt.config.key.fwmark != 0) by_mark_[rt.config.key.fwmark] = i;
-    if (rt.config.key.fwmark == 0) {
-      by_vip_[vip_key(rt.config.key.proto, rt.config.key.vip)] = i;
-      if (!is_vip(rt.config.key.vip.addr)) owned_.push_back(rt.config.key.vip.addr);
-      add_vip(rt.config.key.vip.addr);
-    }
-    for (auto lip : rt.config.local_addresses)
-      if (std::find(owned_.begin(), owned_.end(), lip) == owned_.end()) owned_.push_back(lip);
-    // The scheduler learns the new list as ip_vs_ctl.c tells it of each change.
-    for (std::size_t j = 0; j < rt.dests.size(); ++j) rt.view[j] = sched_view(rt.dests[j]);
-    if (rt.new_scheduler) {
-      // A new scheduler learns the list as the kernel's would: the service created empty,
-      // then one add_dest per destination in the order they were added (the list is newest
-      // first, so the adds are its suffixes from the oldest up). wrr's starting state depends
-      // on that order (spec 6).
-      const std::size_t n = rt.view.size();
-      for (std::size_t k = 0; k <= n; ++k)
-        rt.scheduler->on_change(std::span<const SchedDest>(rt.view).subspan(n - k));
-    } else if (rt.list_changed) {
-      rt.scheduler->on_change(rt.view);
-    }
+    for (auto lip : svc.local_addresses) own(lip);
   }
   // A mark rule for one host names a virtual address, as the VIP a kernel director holds on
   // lo for its fwmark services: vsd answers ARP for it, and what no service takes there meets
   // the director's stack (spec 3), not the routing table.
   for (const MarkRule& m : rules.marks) {
-    if (m.prefix_len != 32 || is_vip(m.dest)) continue;
-    owned_.push_back(m.dest);
-    add_vip(m.dest);
+    if (m.prefix_len != 32 || !vips.insert(m.dest.value).second) continue;
+    own(m.dest);
   }
-  for (auto& d : dests_) {
-    const ServiceKey& key = d.service;
-    const ServiceRuntime* svc = key.fwmark != 0 ? find_mark(key.fwmark) : find(key.proto, key.vip);
-    d.service_index = svc ? std::size_t(svc - services_.data()) : DestRuntime::kNoService;
+  t.vips.assign(vips.begin(), vips.end());
+  std::sort(t.vips.begin(), t.vips.end());
+  t.marks = MarkClassifier(rules.marks);
+}
+
+}  // namespace
+
+Services::Services(ConnTable& conns, const Clock& clock)
+    : conns_(conns), clock_(clock), table_(empty_table()) {}
+
+Services::Services(ConnTable& conns) : Services(conns, steady_clock()) {}
+
+std::string Services::install(const RuleSet& rules) {
+  PreparedServices plan = prepare(rules);
+  return commit(plan);
+}
+
+PreparedServices Services::prepare(const RuleSet& rules) const {
+  PreparedServices plan;
+  plan.base = generation_;
+  // Every destination of the rules needs a handle of its own: more than there are is refused
+  // before anything is built.
+  for (const Service& svc : rules.services) plan.destinations += svc.destinations.size();
+  if (plan.destinations > conns_.max_destinations()) {
+    plan.error = too_many_destinations(plan.destinations, conns_.max_destinations());
+    return plan;
   }
+  const ServiceTable& now = *table_;
+  auto next = std::make_shared<ServiceTable>();
+  next->rules = std::make_shared<const RuleSet>(rules);
+  next->services.reserve(rules.services.size());
+  next->index.reserve(rules.services.size());
+  for (std::size_t i = 0; i < rules.services.size(); ++i) {
+    const Service& svc = rules.services[i];
+    if (!next->index.emplace(svc.key, i).second) {
+      plan.error = "service " + svc.key.str() + " is in the rules twice";
+      return plan;
+    }
+    auto fresh_scheduler = [&] {
+      return make_scheduler(svc.scheduler, {svc.sched_flags, clock_.now_ms()});
+    };
+    auto at = now.index.find(svc.key);
+    if (at == now.index.end()) {
+      auto rt = std::make_shared<ServiceRuntime>();
+      rt->config = svc;
+      rt->scheduler = fresh_scheduler();
+      if (!rt->scheduler) {
+        plan.error = "Scheduler or persistence engine not found";
+        return plan;
+      }
+      next->services.push_back(rt);
+      plan.changes.push_back({std::move(rt), true, {}, nullptr});
+      continue;
+    }
+    next->services.push_back(now.services[at->second]);
+    const Service& before = now.rules->services[at->second];
+    if (before == svc) continue;
+    PreparedServices::Change change{now.services[at->second], false, svc, nullptr};
+    // The kernel tells a scheduler of destination changes only (add/del/upd_dest), and a new
+    // scheduler of its list once (init_service); any other rule change leaves it alone.
+    if (before.scheduler != svc.scheduler || before.sched_flags != svc.sched_flags) {
+      change.scheduler = fresh_scheduler();
+      if (!change.scheduler) {
+        plan.error = "Scheduler or persistence engine not found";
+        return plan;
+      }
+    }
+    plan.changes.push_back(std::move(change));
+  }
+  for (std::size_t i = 0; i < now.services.size(); ++i)
+    if (!next->index.contains(now.rules->services[i].key)) plan.removed.push_back(now.services[i]);
+  index_table(*next);
+  plan.table = std::move(next);
+  return plan;
+}
+
+// A destination that is not live takes its deleted handle back, as ip_vs_add_dest takes a
+// destination of the same service and address back from the trash, connections and all; else
+// a spare one, deleted and counted by no entry (the kernel frees such a destination); else a
+// new one. A rule set that needs more handles than the connection table has is refused here,
+// before anything (a destination's thresholds, a kept scheduler) has changed.
+std::string Services::place_destinations(const PreparedServices& plan,
+                                         std::vector<Placed>& out) const {
+  std::size_t needed = 0;
+  std::unordered_set<DestHandle> taken_back;
+  for (const auto& change : plan.changes) {
+    const Service& svc = change.created ? change.runtime->config : change.config;
+    std::unordered_map<uint64_t, DestHandle> live;
+    if (!change.created)
+      for (DestHandle h : change.runtime->dests)
+        live.emplace(endpoint_key(dests_[h].config.addr), h);
+    for (const Destination& d : svc.destinations) {
+      if (auto it = live.find(endpoint_key(d.addr)); it != live.end()) {
+        out.push_back({Slot::Live, it->second});
+      } else if (auto del = deleted_by_key_.find({svc.key, d.addr}); del != deleted_by_key_.end()) {
+        out.push_back({Slot::TakenBack, del->second});
+        taken_back.insert(del->second);
+      } else {
+        out.push_back({Slot::Needed, 0});
+        ++needed;
+      }
+    }
+  }
+  std::size_t available = conns_.max_destinations() - dests_.size();
+  for (auto it = deleted_.begin(); it != deleted_.end() && available < needed; ++it)
+    if (!taken_back.contains(*it) && !conns_.dest_load(*it).has_entries()) ++available;
+  if (needed <= available) return {};
+  return too_many_destinations(plan.destinations, conns_.max_destinations());
+}
+
+DestHandle Services::spare_or_new() {
+  for (auto it = deleted_.begin(); it != deleted_.end(); ++it) {
+    const DestHandle h = *it;
+    if (conns_.dest_load(h).has_entries()) continue;
+    deleted_.erase(it);
+    deleted_by_key_.erase({dests_[h].service, dests_[h].config.addr});
+    dests_[h] = DestRuntime{};  // nothing of the destination it was
+    return h;
+  }
+  dests_.emplace_back();
+  return static_cast<DestHandle>(dests_.size() - 1);
+}
+
+void Services::retire(DestHandle h) {
+  DestRuntime& d = dests_[h];
+  d.deleted = true;
+  deleted_by_key_[{d.service, d.config.addr}] = h;
+  deleted_.insert(h);
+}
+
+void Services::tell_scheduler(ServiceRuntime& rt, bool new_scheduler, bool list_changed) {
+  // The scheduler learns the new list as ip_vs_ctl.c tells it of each change.
+  for (std::size_t j = 0; j < rt.dests.size(); ++j) rt.view[j] = sched_view(rt.dests[j]);
+  if (new_scheduler) {
+    // A new scheduler learns the list as the kernel's would: the service created empty, then
+    // one add_dest per destination in the order they were added (the list is newest first,
+    // so the adds are its suffixes from the oldest up). wrr's starting state depends on that
+    // order (spec 6).
+    const std::size_t n = rt.view.size();
+    for (std::size_t k = 0; k <= n; ++k)
+      rt.scheduler->on_change(std::span<const SchedDest>(rt.view).subspan(n - k));
+  } else if (list_changed) {
+    rt.scheduler->on_change(rt.view);
+  }
+}
+
+std::string Services::commit(PreparedServices& plan) {
+  // First everything that can fail, touching nothing: a refused rule set changes nothing.
+  if (!plan.error.empty()) return plan.error;
+  if (plan.base != generation_ || !plan.table)
+    return "the rules changed while this change was prepared; nothing was changed";
+  std::vector<Placed> placed;
+  if (auto error = place_destinations(plan, placed); !error.empty()) return error;
+
+  // Past this point nothing can fail: apply, in time proportional to what changed.
+  for (const Placed& p : placed)
+    if (p.slot == Slot::TakenBack) {
+      deleted_.erase(p.handle);
+      deleted_by_key_.erase({dests_[p.handle].service, dests_[p.handle].config.addr});
+    }
+  std::vector<DestHandle> dropped;
+  auto next_placed = placed.begin();
+  for (auto& change : plan.changes) {
+    ServiceRuntime& rt = *change.runtime;
+    if (!change.created) {
+      std::swap(rt.config, change.config);  // the old rule goes back to be freed off this thread
+      if (change.scheduler) std::swap(rt.scheduler, change.scheduler);
+    }
+    std::vector<DestHandle> dests;
+    dests.reserve(rt.config.destinations.size());
+    for (const Destination& d : rt.config.destinations) {
+      const Placed p = *next_placed++;
+      DestHandle h = p.handle;
+      if (p.slot == Slot::Needed) h = spare_or_new();
+      DestRuntime& dest = dests_[h];
+      // Taken back into a service created anew (its old one deleted): __ip_vs_update_dest
+      // zeroes the stats of a destination that comes back under another service.
+      if (p.slot == Slot::TakenBack && change.created) dest.totals = {}, dest.rates = {};
+      dest.service = rt.config.key;
+      dest.deleted = false;
+      dest.config = d;
+      if (dest.runtime != change.runtime) dest.runtime = change.runtime;
+      conns_.set_dest_thresholds(h, d.upper_threshold, d.lower_threshold);
+      dests.push_back(h);
+    }
+    if (!change.created) {
+      std::unordered_set<DestHandle> kept(dests.begin(), dests.end());
+      for (DestHandle h : rt.dests)
+        if (!kept.contains(h)) dropped.push_back(h);
+    }
+    rt.dests = std::move(dests);
+    rt.view.resize(rt.dests.size());
+    const bool new_scheduler = change.created || change.scheduler != nullptr;
+    tell_scheduler(rt, new_scheduler,
+                   new_scheduler || change.config.destinations != rt.config.destinations);
+  }
+  for (DestHandle h : dropped) retire(h);
+  for (auto& rt : plan.removed) {
+    rt->removed = true;
+    for (DestHandle h : rt->dests) retire(h);
+  }
+  std::swap(table_, plan.table);  // the one pointer the packets see; the old table goes back
+  ++generation_;
   return {};
 }
 
-void Services::add_vip(Ipv4 a) {
-  auto at = std::lower_bound(vips_.begin(), vips_.end(), a.value);
-  if (at == vips_.end() || *at != a.value) vips_.insert(at, a.value);
-}
-
 ServiceRuntime* Services::lookup(Proto proto, Endpoint dest) {
-  if (uint32_t mark = marks_.mark(proto, dest))
+  if (uint32_t mark = table_->marks.mark(proto, dest))
     if (ServiceRuntime* svc = find_mark(mark)) return svc;
   if (ServiceRuntime* svc = find(proto, dest)) return svc;
   return find(proto, {dest.addr, 0});
@@ -238,14 +304,15 @@ Counters RateEstimator::rates() const {
 }
 
 void Services::estimate_rates(uint64_t elapsed_ms) {
-  for (auto& rt : services_) rt.rates.estimate(rt.totals, elapsed_ms);
+  for (auto& rt : table_->services) rt->rates.estimate(rt->totals, elapsed_ms);
   for (auto& d : dests_) d.rates.estimate(d.totals, elapsed_ms);
 }
 
 DirectorState Services::state() const {
   DirectorState s;
-  s.rules = rules_;
-  for (const auto& rt : services_) {
+  s.rules = *table_->rules;
+  for (const auto& svc : table_->services) {
+    const ServiceRuntime& rt = *svc;
     ServiceState ss;
     ss.key = rt.config.key;
     ss.totals = rt.totals;
@@ -269,11 +336,15 @@ DirectorState Services::state() const {
 }
 
 void Services::zero(const std::optional<ServiceKey>& which) {
-  for (auto& rt : services_) {
-    if (which && rt.config.key != *which) continue;
+  auto zero_one = [&](ServiceRuntime& rt) {
     rt.totals = {};
     rt.rates = {};
     for (auto h : rt.dests) dests_[h].totals = {}, dests_[h].rates = {};
+  };
+  if (!which) {
+    for (auto& rt : table_->services) zero_one(*rt);
+  } else if (auto* rt = table_->find(*which)) {
+    zero_one(**rt);
   }
 }
 

@@ -1,13 +1,15 @@
 // The services the data plane serves, built from a RuleSet when it is installed: per-service
 // scheduler state and per-destination counters, which outlive a rule change (the kernel keeps
 // a destination's counters and scheduler state across -e and -E). Owned by the data-plane
-// thread; a new RuleSet is applied between two batches, so no packet sees half of it.
+// thread; a new RuleSet is prepared off it and swapped in between two batches, so no packet
+// sees half of it and a change among 100k services costs forwarding only what changed.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -36,14 +38,14 @@ struct RateEstimator {
 
 // A destination's handle is its index here and in the ConnTable's counters, which are the
 // authority for ActiveConn, InActConn, PersistConn and the overload flag.
+struct ServiceRuntime;
 struct DestRuntime {
   ServiceKey service;
   Destination config;
   bool deleted = false;  // removed from the rules; connections to it are dropped
-  // Where the service of that key is in Services::all() since the last install; kNoService
-  // when the rules no longer have one. Every packet of a connection needs its service.
-  static constexpr std::size_t kNoService = ~std::size_t{0};
-  std::size_t service_index = kNoService;
+  // The service it was made for; every packet of a connection needs it. Kept while a deleted
+  // destination has connections, as the kernel's dest keeps its svc.
+  std::shared_ptr<ServiceRuntime> runtime;
   Counters totals;
   RateEstimator rates;
 };
@@ -55,46 +57,96 @@ struct ServiceRuntime {
   std::vector<SchedDest> view;    // refreshed before each pick
   Counters totals;
   RateEstimator rates;
-  bool list_changed = false;   // at the last install
-  bool new_scheduler = false;  // made at the last install (new service or -E -s)
+  bool removed = false;  // no longer in the rules (its deleted destinations may linger)
+};
+
+// What the data plane looks services up in. Built whole on the control thread and never
+// changed once installed: an install replaces the pointer to it. The runtimes it points to are
+// the data plane's (their schedulers and counters change with every packet).
+struct ServiceTable {
+  std::shared_ptr<const RuleSet> rules;
+  std::vector<std::shared_ptr<ServiceRuntime>> services;              // rules->services' order
+  std::unordered_map<ServiceKey, std::size_t, ServiceKeyHash> index;  // key -> position
+  std::unordered_map<uint64_t, ServiceRuntime*> by_vip;
+  std::unordered_map<uint32_t, ServiceRuntime*> by_mark;
+  MarkClassifier marks;
+  std::vector<uint32_t> vips;  // sorted: asked for every packet
+  std::vector<Ipv4> owned;
+
+  const std::shared_ptr<ServiceRuntime>* find(const ServiceKey& key) const {
+    auto it = index.find(key);
+    return it == index.end() ? nullptr : &services[it->second];
+  }
+};
+
+// The next rule set, made ready off the data plane (Services::prepare): the table to swap in,
+// and the services whose runtime changes, each with what replaces its rule and scheduler.
+// Services::commit then does on the data plane only what depends on its own state (the
+// destinations' handles, the schedulers' lists), in time proportional to what changed; what it
+// replaces comes back in here, to be freed where the plan was made.
+struct PreparedServices {
+  struct Change {
+    std::shared_ptr<ServiceRuntime> runtime;  // in the new table; a new object when created
+    bool created = false;
+    Service config;                        // edits: swapped into runtime->config at commit
+    std::unique_ptr<Scheduler> scheduler;  // a fresh one (created, or -E with another -s)
+  };
+  uint64_t base = 0;  // the generation of the table it was made from
+  std::shared_ptr<const ServiceTable> table;
+  std::vector<Change> changes;  // in the new rules' order
+  std::vector<std::shared_ptr<ServiceRuntime>> removed;
+  std::size_t destinations = 0;  // in the new rules, for the error when they do not fit
+  std::string error;             // a refusal found while preparing
 };
 
 class Services {
  public:
   // clock: what schedulers age their state by (lblc, lblcr); the data plane's own, so that
   // tests drive both with one clock. Without one, the steady clock vsd runs on.
-  Services(ConnTable& conns, const Clock& clock) : conns_(conns), clock_(clock) {}
+  Services(ConnTable& conns, const Clock& clock);
   explicit Services(ConnTable& conns);
 
-  // Replaces the rule set. Returns "" or why it was refused (nothing changes then).
+  // Replaces the rule set. Returns "" or why it was refused (nothing changes then). Both
+  // steps on this thread: prepare, then commit.
   std::string install(const RuleSet& rules);
-  const RuleSet& rules() const { return rules_; }
+  // The two halves of install. prepare() reads only the installed table, which nothing but
+  // commit() changes, so it may run on another thread while the data plane forwards, as long
+  // as no commit runs meanwhile (vsd serializes installs); O(services) there. commit() runs on
+  // the data plane: O(what changed), one pointer swapped. A plan made from another table than
+  // the one installed is refused.
+  PreparedServices prepare(const RuleSet& rules) const;
+  std::string commit(PreparedServices& plan);
+
+  const RuleSet& rules() const { return *table_->rules; }
+  std::shared_ptr<const RuleSet> rules_ptr() const { return table_->rules; }
 
   // The service for a packet to (proto, vip, vport), if any.
   ServiceRuntime* find(Proto proto, Endpoint vip) {
-    auto it = by_vip_.find(vip_key(proto, vip));
-    return it == by_vip_.end() ? nullptr : &services_[it->second];
+    auto it = table_->by_vip.find(vip_key(proto, vip));
+    return it == table_->by_vip.end() ? nullptr : it->second;
   }
   // The fwmark service of a mark, if any.
   ServiceRuntime* find_mark(uint32_t mark) {
-    auto it = by_mark_.find(mark);
-    return it == by_mark_.end() ? nullptr : &services_[it->second];
+    auto it = table_->by_mark.find(mark);
+    return it == table_->by_mark.end() ? nullptr : it->second;
   }
   // The service a destination belongs to, if it still exists.
   ServiceRuntime* service_of(DestHandle h) {
-    const std::size_t i = dests_[h].service_index;
-    return i == DestRuntime::kNoService ? nullptr : &services_[i];
+    ServiceRuntime* svc = dests_[h].runtime.get();
+    return svc != nullptr && !svc->removed ? svc : nullptr;
   }
   // The service for a new connection's first packet, as ip_vs_service_find picks it: the
   // fwmark service of the mark vsd's classifier gives the packet first, then the address
   // service of its port, then its VIP's port-0 service.
   ServiceRuntime* lookup(Proto proto, Endpoint dest);
   // vsd's classifier: the mark a new packet to dest gets, 0 when no rule takes it.
-  uint32_t mark_of(Proto proto, Endpoint dest) const { return marks_.mark(proto, dest); }
-  bool has_fwmark_services() const { return !by_mark_.empty(); }
+  uint32_t mark_of(Proto proto, Endpoint dest) const { return table_->marks.mark(proto, dest); }
+  bool has_fwmark_services() const { return !table_->by_mark.empty(); }
   // Includes the hosts (/32) that mark rules name.
-  bool is_vip(Ipv4 a) const { return std::binary_search(vips_.begin(), vips_.end(), a.value); }
-  const std::vector<Ipv4>& owned_addresses() const { return owned_; }
+  bool is_vip(Ipv4 a) const {
+    return std::binary_search(table_->vips.begin(), table_->vips.end(), a.value);
+  }
+  const std::vector<Ipv4>& owned_addresses() const { return table_->owned; }
 
   // Runs the service's scheduler; nothing when no destination is available. now_ms: the
   // clock's reading, for a caller that has one at hand.
@@ -110,28 +162,43 @@ class Services {
   // Runs the estimators of every service and destination (every RateEstimator::kIntervalMs).
   void estimate_rates(uint64_t elapsed_ms);
   void zero(const std::optional<ServiceKey>& which);
-  std::vector<ServiceRuntime>& all() { return services_; }
+  const std::vector<std::shared_ptr<ServiceRuntime>>& all() const { return table_->services; }
 
  private:
   static uint64_t vip_key(Proto p, Endpoint vip) {
     return uint64_t(uint8_t(p)) << 48 | uint64_t(vip.port) << 32 | vip.addr.value;
   }
   SchedDest sched_view(DestHandle h) const;
-  void add_vip(Ipv4 a);
+  struct DestKeyHash {
+    std::size_t operator()(const std::pair<ServiceKey, Endpoint>& k) const noexcept {
+      return ServiceKeyHash{}(k.first) ^
+             (std::hash<uint64_t>{}(uint64_t(k.second.addr.value) << 16 | k.second.port) << 1);
+    }
+  };
+  using DestKey = std::pair<ServiceKey, Endpoint>;
+  // commit()'s steps.
+  // Where each destination of the changed services gets its handle, in their order.
+  enum class Slot : uint8_t { Live, TakenBack, Needed };
+  struct Placed {
+    Slot slot = Slot::Needed;
+    DestHandle handle = 0;
+  };
+  std::string place_destinations(const PreparedServices& plan, std::vector<Placed>& out) const;
+  void retire(DestHandle h);
+  DestHandle spare_or_new();
+  void tell_scheduler(ServiceRuntime& rt, bool new_scheduler, bool list_changed);
 
   ConnTable& conns_;
   const Clock& clock_;
-  RuleSet rules_;
-  std::vector<ServiceRuntime> services_;
+  std::shared_ptr<const ServiceTable> table_;
+  uint64_t generation_ = 0;
   // A handle is an index here: deleted ones stay for their connections, and are taken back by
-  // their destination or given to a new one at a later install (install). A vector, as every
+  // their destination or given to a new one at a later install (commit). A vector, as every
   // packet looks one up; no reference to an element is kept past an install.
   std::vector<DestRuntime> dests_;
-  std::unordered_map<uint64_t, std::size_t> by_vip_;
-  std::unordered_map<uint32_t, std::size_t> by_mark_;
-  MarkClassifier marks_;
-  std::vector<uint32_t> vips_;  // sorted: asked for every packet, changed only at install
-  std::vector<Ipv4> owned_;
+  // The deleted handles, by what would take them back, and in order (the lowest spare first).
+  std::unordered_map<DestKey, DestHandle, DestKeyHash> deleted_by_key_;
+  std::set<DestHandle> deleted_;
 };
 
 }  // namespace vsd
