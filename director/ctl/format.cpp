@@ -316,6 +316,12 @@ Result<std::string> format_one_service(const DirectorState& state, const Service
 }
 
 std::string format_connections(const DirectorState& state, const ListOptions& options) {
+  std::string out = connections_title(options);
+  append_connections(state.connections, options, out);
+  return out;
+}
+
+std::string connections_title(const ListOptions& options) {
   std::string out = "IPVS connection entries\n";
   if (options.columns == Columns::PersistentConn) {
     out += fmt::format("pro expire {:<11} {:<18} {:<18} {:<18} {:<16} {}\n", "state", "source",
@@ -324,18 +330,26 @@ std::string format_connections(const DirectorState& state, const ListOptions& op
     out += fmt::format("pro expire {:<11} {:<18} {:<18} {}\n", "state", "source", "virtual",
                        "destination");
   }
-  for (const ConnectionEntry& c : state.connections) {
-    const std::string expire = fmt::format("{:02}:{:02}", c.expires_s / 60, c.expires_s % 60);
+  return out;
+}
+
+void append_connections(const std::vector<ConnectionEntry>& entries, const ListOptions& options,
+                        std::string& out) {
+  auto to = std::back_inserter(out);
+  for (const ConnectionEntry& c : entries) {
     // ipvsadm names ports only for TCP and UDP entries (print_conn), so an "IP" template's
     // ports stay numbers.
     const bool numeric = options.numeric || c.any_protocol;
-    out += fmt::format("{:<3} {:<6} {:<11} {:<18} {:<18} {}\n",
-                       c.any_protocol ? std::string_view("IP") : proto_name(c.proto), expire,
-                       c.state, endpoint_text(c.client, c.proto, numeric),
-                       endpoint_text(c.virtual_addr, c.proto, numeric),
-                       endpoint_text(c.destination, c.proto, numeric));
+    char expire[16];
+    const auto written =
+        fmt::format_to_n(expire, sizeof expire, "{:02}:{:02}", c.expires_s / 60, c.expires_s % 60);
+    fmt::format_to(to, "{:<3} {:<6} {:<11} {:<18} {:<18} {}\n",
+                   c.any_protocol ? std::string_view("IP") : proto_name(c.proto),
+                   std::string_view(expire, written.size), c.state,
+                   endpoint_text(c.client, c.proto, numeric),
+                   endpoint_text(c.virtual_addr, c.proto, numeric),
+                   endpoint_text(c.destination, c.proto, numeric));
   }
-  return out;
 }
 
 std::string format_timeouts(const Timeouts& timeouts) {

@@ -1,7 +1,8 @@
-// The control thread's view of the data plane: ctl::handle_request parses, validates and
+// The control thread's view of the data plane: ctl::start_request parses, validates and
 // formats on the control thread, and each step that touches the data plane's state (reading
 // the rules, installing new ones, the state for a listing, zeroing, vsd's counters) runs on
-// the data-plane thread through the CallQueue, whole, between two batches.
+// the data-plane thread through the CallQueue, whole, between two batches. The connection
+// entries go a chunk a call (Dataplane::connections), never the whole table in one.
 #pragma once
 
 #include <functional>
@@ -21,15 +22,14 @@ class ControlBridge final : public ctl::ControlTarget {
                 std::function<void(const RuleSet&)> on_installed = {})
       : dataplane_(dataplane), calls_(calls), on_installed_(std::move(on_installed)) {}
 
-  // One request line to its response line: the ctl protocol, plus op "counters" (vsd's own
-  // drop and port counters, which ipvsadm has no command for). Never throws.
-  std::string answer(const std::string& request);
-
   // ctl::ControlTarget; each throws when vsd is shutting down and the call cannot run.
   RuleSet rules() const override;
   std::string install(const RuleSet& next) override;
-  DirectorState state() const override;
+  DirectorState state() const override;  // summary() and every chunk of connections()
   void zero(const std::optional<ServiceKey>& which) override;
+  DirectorState summary() const override;
+  std::size_t connections(std::size_t from, std::vector<ConnectionEntry>& out) const override;
+  std::vector<std::pair<std::string, uint64_t>> counters() const override;
 
  private:
   void on_dataplane(const std::function<void()>& fn) const;

@@ -125,6 +125,8 @@ int main(int argc, char** argv) {
       initial_rules = vsd::read_rules_file(rules_file);
       if (!initial_rules->ok()) throw std::runtime_error(initial_rules->failure().message);
     }
+    // Before any port is taken: a second vsd on a live socket changes nothing of the first's.
+    vsd::ControlServer::check_not_in_use(socket_path);
     if (!netns.empty()) enter_netns(netns);
     int sig_fd = signal_fd();
     std::vector<std::unique_ptr<vsd::PacketSocket>> ports;
@@ -170,8 +172,9 @@ int main(int argc, char** argv) {
       vsd::CallQueue& calls;
       ~CloseCalls() { calls.close(); }
     } close_calls{calls};
-    vsd::ControlServer control(socket_path,
-                               [&](const std::string& request) { return bridge.answer(request); });
+    vsd::ControlServer control(socket_path, [&](const std::string& request) {
+      return vsd::ctl::start_request(request, bridge);
+    });
 
     std::vector<pollfd> fds;
     for (auto& p : ports) fds.push_back({p->rx_fd(), POLLIN, 0});
