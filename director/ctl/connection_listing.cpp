@@ -1,5 +1,6 @@
 #include "ctl/connection_listing.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,8 @@ class ConnectionListing final : public Answer {
       if (!started_) text_ = connections_title(options_), started_ = true;
       entries_.clear();
       cursor_ = target_.connections(cursor_, entries_);
-      append_connections(entries_, options_, text_);
+      if (!options_.numeric && !names_) names_.emplace();
+      append_connections(entries_, options_, text_, names_ ? &*names_ : nullptr);
       const bool done = cursor_ == kNoMoreConnections;
       if (stream_ && !done && text_.size() >= kPieceBytes) {
         out += dump_json(json{{"output", text_}}) + "\n";
@@ -52,6 +54,7 @@ class ConnectionListing final : public Answer {
   std::size_t cursor_ = 0;
   std::string text_;
   std::vector<ConnectionEntry> entries_;
+  std::optional<PortNames> names_;  // without -n, read once for the whole listing
 };
 
 }  // namespace
