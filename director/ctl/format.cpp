@@ -344,8 +344,8 @@ struct EndpointText {
   // names: nullptr for -n.
   EndpointText(const Endpoint& endpoint, Proto proto, const PortNames* names) {
     const uint32_t a = endpoint.addr.value;
-    char* end = fmt::format_to(text, "{}.{}.{}.{}:", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff,
-                               a & 0xff);
+    char* end =
+        fmt::format_to(text, "{}.{}.{}.{}:", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
     const std::string_view name =
         names != nullptr ? names->name(endpoint.port, proto) : std::string_view();
     if (name.empty()) {

@@ -590,7 +590,8 @@ std::unique_ptr<Answer> start_request(std::string_view request_line, ControlTarg
       return make_connection_listing(target, listing->list, stream);
     }
   } catch (const std::exception& e) {
-    return std::make_unique<OneLine>(failure(refused(std::string("vsd: internal error: ") + e.what())));
+    return std::make_unique<OneLine>(
+        failure(refused(std::string("vsd: internal error: ") + e.what())));
   }
   return std::make_unique<OneLine>(std::move(request), target);
 }

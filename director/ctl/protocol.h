@@ -42,8 +42,8 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <utility>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/rules.h"
@@ -143,9 +143,9 @@ class Answer {
 std::unique_ptr<Answer> start_request(std::string_view request_line, ControlTarget& target);
 
 // One request line (with or without its '\n') to one response (JSON, without the '\n'): a
-// request without "stream" answered whole. Never throws. A failing command changes nothing: rule changes are applied to a copy of
-// target.rules() and installed only when they all succeed. Calls must be serialized by the
-// caller (rules() then install() is not atomic against another request).
+// request without "stream" answered whole. Never throws. A failing command changes nothing: rule
+// changes are applied to a copy of target.rules() and installed only when they all succeed. Calls
+// must be serialized by the caller (rules() then install() is not atomic against another request).
 std::string handle_request(std::string_view request_line, ControlTarget& target);
 
 // Serves one accepted connection: reads a request line, writes the answer's lines as they are

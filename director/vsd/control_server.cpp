@@ -50,7 +50,8 @@ sockaddr_un address_of(const std::string& path) {
   return addr;
 }
 
-int ms_until(std::chrono::steady_clock::time_point when, std::chrono::steady_clock::time_point now) {
+int ms_until(std::chrono::steady_clock::time_point when,
+             std::chrono::steady_clock::time_point now) {
   if (when <= now) return 0;
   const auto ms = std::chrono::ceil<std::chrono::milliseconds>(when - now).count();
   return static_cast<int>(std::min<int64_t>(ms, 60'000));
@@ -107,6 +108,11 @@ void ControlServer::check_not_in_use(const std::string& path) {
 
 ControlServer::ControlServer(std::string path, Handler handler, Limits limits)
     : path_(std::move(path)), handler_(std::move(handler)), limits_(limits) {
+  // glibc raises its mmap threshold to the largest block freed (up to 32 MB), and its trim
+  // threshold with it: after one 16 MB request, the next large buffers and trees would live on
+  // thread heaps whose top is never given back. Pinned at the default, large buffers are
+  // mapped and unmapped, and freed heap tops are trimmed.
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   const sockaddr_un addr = address_of(path_);
   check_not_in_use(path_);
   std::error_code ec;
@@ -200,8 +206,8 @@ void ControlServer::serve() {
   std::vector<ClientPtr> polled;
   for (;;) {
     const auto now = Clock::now();
-    fds.assign({{listen_fd_.get(), POLLIN, 0}, {stop_fd_.get(), POLLIN, 0},
-                {wake_fd_.get(), POLLIN, 0}});
+    fds.assign(
+        {{listen_fd_.get(), POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}, {wake_fd_.get(), POLLIN, 0}});
     polled = clients_;
     int timeout = -1;
     {
@@ -273,7 +279,8 @@ void ControlServer::serve() {
 
 void ControlServer::accept_clients() {
   for (;;) {
-    vslab::os::UniqueFd fd(accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+    vslab::os::UniqueFd fd(
+        accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
     if (!fd) return;  // EAGAIN, or a client gone before it was accepted
     if (clients_.size() >= limits_.max_clients) {
       const std::string too_many =
@@ -305,8 +312,9 @@ void ControlServer::read_request(const ClientPtr& client) {
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     if (n < 0) return drop(client);
     if (n == 0)
-      return refuse(client, "vsd: bad request: the connection ended before the request's end "
-                            "of line; ignored");
+      return refuse(client,
+                    "vsd: bad request: the connection ended before the request's end "
+                    "of line; ignored");
     const std::size_t scanned = client->in.size();
     client->in.append(buffer, static_cast<std::size_t>(n));
     if (client->in.capacity() > kTrimAbove) client->big = true;

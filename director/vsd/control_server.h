@@ -86,7 +86,7 @@ class ControlServer {
   Limits limits_;
   vslab::os::UniqueFd listen_fd_;
   vslab::os::UniqueFd stop_fd_;
-  vslab::os::UniqueFd wake_fd_;  // the handler's "output waits" to the polling thread
+  vslab::os::UniqueFd wake_fd_;     // the handler's "output waits" to the polling thread
   std::vector<ClientPtr> clients_;  // the polling thread's, in connect order
 
   std::mutex mutex_;

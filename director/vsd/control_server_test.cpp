@@ -130,7 +130,8 @@ class ControlServerTest : public testing::Test {
   }
   void start(ctl::ControlTarget& target, ControlLimits limits = {}) {
     server_ = std::make_unique<ControlServer>(
-        path_, [&target](const std::string& request) { return ctl::start_request(request, target); },
+        path_,
+        [&target](const std::string& request) { return ctl::start_request(request, target); },
         limits);
   }
   // One ordinary request, as vsadm makes it, and how long it took.
@@ -168,9 +169,10 @@ TEST_F(ControlServerTest, SilentAndTricklingClientsDoNotDelayAnother) {
   });
   auto [added, add_ms] = timed_request({"-A", "-t", "10.0.0.1:80", "-s", "rr"});
   auto [listed, list_ms] = timed_request({"-L", "-n"});
-  std::printf("figure: with 10 silent clients and one trickling a byte per 2.5 s: -A answered in "
-              "%.1f ms, -L -n in %.1f ms\n",
-              add_ms, list_ms);
+  std::printf(
+      "figure: with 10 silent clients and one trickling a byte per 2.5 s: -A answered in "
+      "%.1f ms, -L -n in %.1f ms\n",
+      add_ms, list_ms);
   EXPECT_EQ(added.exit, 0) << added.error;
   EXPECT_EQ(listed.exit, 0) << listed.error;
   EXPECT_NE(listed.output.find("TCP  10.0.0.1:80 rr"), std::string::npos) << listed.output;
@@ -228,6 +230,28 @@ TEST_F(ControlServerTest, AHostileNestedRequestIsRefusedAndMemoryComesBack) {
               before, sent + 1, after, after - before);
   EXPECT_LT(after - before, 8 * 1024) << "kB kept after the request";
 
+  // 16 MB that parses: four million words of argv, a large tree while the handler reads it.
+  const long before_words = rss_kb();
+  {
+    auto words = connect_to(path_);
+    ASSERT_TRUE(vslab::os::send_all(words.get(), R"({"version":1,"op":"apply","argv":["-L")"));
+    const std::string some = [] {
+      std::string text;
+      for (int i = 0; i < 16384; ++i) text += R"(,"x")";
+      return text;
+    }();
+    for (sent = 0; sent + some.size() < ctl::kMaxRequestBytes - 16; sent += some.size())
+      ASSERT_TRUE(vslab::os::send_all(words.get(), some));
+    ASSERT_TRUE(vslab::os::send_all(words.get(), "]}\n"));
+    const std::string refused = line_from(words.get(), 60s);
+    EXPECT_NE(refused.find(R"("ok":false)"), std::string::npos) << refused.substr(0, 200);
+  }
+  ASSERT_EQ(timed_request({"-L", "-n"}).first.exit, 0);
+  const long after_words = rss_kb();
+  std::printf("figure: RSS %ld kB before a %zu-byte request of 4M words, %ld kB after (+%ld kB)\n",
+              before_words, sent, after_words, after_words - before_words);
+  EXPECT_LT(after_words - before_words, 16 * 1024) << "kB kept after the request";
+
   // Past the size limit, without an end of line: refused once the limit is passed.
   auto big = connect_to(path_);
   for (sent = 0; sent <= ctl::kMaxRequestBytes; sent += piece.size())
@@ -241,12 +265,12 @@ TEST_F(ControlServerTest, AClientThatDoesNotReadItsListingDelaysNoOne) {
   start(target);
   // Asks for the listing (about 9 MB), reads none of it.
   auto reader = connect_to(path_);
-  ASSERT_TRUE(vslab::os::send_all(
-      reader.get(), ctl::dump_json([] {
-                      auto r = ctl::apply_request({"-L", "-n", "-c"});
-                      r["stream"] = true;
-                      return r;
-                    }()) + "\n"));
+  ASSERT_TRUE(vslab::os::send_all(reader.get(), ctl::dump_json([] {
+                                                  auto r = ctl::apply_request({"-L", "-n", "-c"});
+                                                  r["stream"] = true;
+                                                  return r;
+                                                }()) +
+                                                    "\n"));
   // Its answer is parked once its buffers are full; the others go on.
   for (int i = 0; i < 3; ++i) {
     auto [reply, ms] = timed_request({"-A", "-t", "10.0.0." + std::to_string(i + 1) + ":80"});
@@ -266,17 +290,18 @@ TEST_F(ControlServerTest, AMillionConnectionsAreListedStreamedAndByteForByte) {
   std::size_t pieces = 0;
   double first_piece_ms = -1;
   const auto start = Clock::now();
-  ctl::Reply reply = ctl::send_request(path_, ctl::apply_request({"-L", "-n", "-c"}),
-                                       [&](std::string_view piece) {
-                                         if (pieces++ == 0) first_piece_ms = ms_since(start);
-                                         streamed += piece;
-                                       });
+  ctl::Reply reply =
+      ctl::send_request(path_, ctl::apply_request({"-L", "-n", "-c"}), [&](std::string_view piece) {
+        if (pieces++ == 0) first_piece_ms = ms_since(start);
+        streamed += piece;
+      });
   const double list_ms = ms_since(start);
   ASSERT_EQ(reply.exit, 0) << reply.error;
-  std::printf("figure: -L -n -c of 1,000,000 connections: %.0f ms, %zu bytes in %zu pieces, first "
-              "after %.1f ms; %zu data-plane chunks, %.3f ms on average, the longest %.3f ms\n",
-              list_ms, streamed.size(), pieces, first_piece_ms, target.chunks,
-              target.total_chunk_ms / double(target.chunks), target.longest_chunk_ms);
+  std::printf(
+      "figure: -L -n -c of 1,000,000 connections: %.0f ms, %zu bytes in %zu pieces, first "
+      "after %.1f ms; %zu data-plane chunks, %.3f ms on average, the longest %.3f ms\n",
+      list_ms, streamed.size(), pieces, first_piece_ms, target.chunks,
+      target.total_chunk_ms / double(target.chunks), target.longest_chunk_ms);
   EXPECT_LT(list_ms, 30'000.0);  // 87 s before; seconds now
   EXPECT_GT(pieces, 10u) << "streamed, not one string";
   // ipvsadm's format, byte for byte: the same text format_connections makes of the whole state.
@@ -285,9 +310,10 @@ TEST_F(ControlServerTest, AMillionConnectionsAreListedStreamedAndByteForByte) {
   options.numeric = true;
   const auto formatting = Clock::now();
   const std::string whole = ctl::format_connections(target.state(), options);
-  std::printf("figure: the same listing made in one piece in process (no socket, no JSON): %.0f "
-              "ms\n",
-              ms_since(formatting));
+  std::printf(
+      "figure: the same listing made in one piece in process (no socket, no JSON): %.0f "
+      "ms\n",
+      ms_since(formatting));
   EXPECT_EQ(streamed.size(), whole.size());
   EXPECT_TRUE(streamed == whole) << "the streamed listing differs from format_connections";
   EXPECT_EQ(std::count(streamed.begin(), streamed.end(), '\n'), 1'000'000 + 2);
@@ -301,12 +327,12 @@ TEST_F(ControlServerTest, ASecondServerOnALiveSocketIsRefusedAndTheFirstServesOn
   TableTarget target;
   start(target);
   try {
-    ControlServer second(path_, [&](const std::string& r) { return ctl::start_request(r, target); });
+    ControlServer second(path_,
+                         [&](const std::string& r) { return ctl::start_request(r, target); });
     ADD_FAILURE() << "a second server took the socket over";
   } catch (const std::runtime_error& e) {
-    EXPECT_EQ(std::string(e.what()).rfind("another vsd answers on " + path_ + " (pid " +
-                                              std::to_string(getpid()) + ")",
-                                          0),
+    EXPECT_EQ(std::string(e.what()).rfind(
+                  "another vsd answers on " + path_ + " (pid " + std::to_string(getpid()) + ")", 0),
               0u)
         << e.what();
   }
