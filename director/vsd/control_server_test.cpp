@@ -30,6 +30,14 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
+// AddressSanitizer's allocator keeps freed memory in quarantine and is many times slower: RSS
+// says nothing there, and the million-entry listing is cut to a tenth.
+#ifdef __SANITIZE_ADDRESS__
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
@@ -228,11 +236,13 @@ TEST_F(ControlServerTest, AHostileNestedRequestIsRefusedAndMemoryComesBack) {
   const long after = rss_kb();
   std::printf("figure: RSS %ld kB before a %zu-byte nested request, %ld kB after (+%ld kB)\n",
               before, sent + 1, after, after - before);
-  EXPECT_LT(after - before, 8 * 1024) << "kB kept after the request";
+  if (!kSanitized) {
+    EXPECT_LT(after - before, 8 * 1024) << "kB kept after the request";
+  }
 
   // 16 MB that parses: four million words of argv, a large tree while the handler reads it.
   const long before_words = rss_kb();
-  {
+  if (!kSanitized) {
     auto words = connect_to(path_);
     ASSERT_TRUE(vslab::os::send_all(words.get(), R"({"version":1,"op":"apply","argv":["-L")"));
     const std::string some = [] {
@@ -245,12 +255,16 @@ TEST_F(ControlServerTest, AHostileNestedRequestIsRefusedAndMemoryComesBack) {
     ASSERT_TRUE(vslab::os::send_all(words.get(), "]}\n"));
     const std::string refused = line_from(words.get(), 60s);
     EXPECT_NE(refused.find(R"("ok":false)"), std::string::npos) << refused.substr(0, 200);
+    words.reset();
+    ASSERT_EQ(timed_request({"-L", "-n"}).first.exit, 0);
+    const long after_words = rss_kb();
+    std::printf(
+        "figure: RSS %ld kB before a %zu-byte request of 4M words, %ld kB after (+%ld kB)\n",
+        before_words, sent, after_words, after_words - before_words);
+    EXPECT_LT(after_words - before_words, 16 * 1024) << "kB kept after the request";
+  } else {
+    std::printf("RSS not checked: AddressSanitizer's allocator keeps what is freed\n");
   }
-  ASSERT_EQ(timed_request({"-L", "-n"}).first.exit, 0);
-  const long after_words = rss_kb();
-  std::printf("figure: RSS %ld kB before a %zu-byte request of 4M words, %ld kB after (+%ld kB)\n",
-              before_words, sent, after_words, after_words - before_words);
-  EXPECT_LT(after_words - before_words, 16 * 1024) << "kB kept after the request";
 
   // Past the size limit, without an end of line: refused once the limit is passed.
   auto big = connect_to(path_);
@@ -281,10 +295,11 @@ TEST_F(ControlServerTest, AClientThatDoesNotReadItsListingDelaysNoOne) {
 }
 
 TEST_F(ControlServerTest, AMillionConnectionsAreListedStreamedAndByteForByte) {
+  const uint32_t count = kSanitized ? 100'000 : 1'000'000;
   TableTarget target(1u << 20);
   const auto filling = Clock::now();
-  target.fill(1'000'000);
-  std::printf("figure: table of 1M entries filled in %.0f ms\n", ms_since(filling));
+  target.fill(count);
+  std::printf("figure: table of %u entries filled in %.0f ms\n", count, ms_since(filling));
   start(target);
   std::string streamed;
   std::size_t pieces = 0;
@@ -298,9 +313,9 @@ TEST_F(ControlServerTest, AMillionConnectionsAreListedStreamedAndByteForByte) {
   const double list_ms = ms_since(start);
   ASSERT_EQ(reply.exit, 0) << reply.error;
   std::printf(
-      "figure: -L -n -c of 1,000,000 connections: %.0f ms, %zu bytes in %zu pieces, first "
+      "figure: -L -n -c of %u connections: %.0f ms, %zu bytes in %zu pieces, first "
       "after %.1f ms; %zu data-plane chunks, %.3f ms on average, the longest %.3f ms\n",
-      list_ms, streamed.size(), pieces, first_piece_ms, target.chunks,
+      count, list_ms, streamed.size(), pieces, first_piece_ms, target.chunks,
       target.total_chunk_ms / double(target.chunks), target.longest_chunk_ms);
   EXPECT_LT(list_ms, 30'000.0);  // 87 s before; seconds now
   EXPECT_GT(pieces, 10u) << "streamed, not one string";
@@ -316,7 +331,7 @@ TEST_F(ControlServerTest, AMillionConnectionsAreListedStreamedAndByteForByte) {
       ms_since(formatting));
   EXPECT_EQ(streamed.size(), whole.size());
   EXPECT_TRUE(streamed == whole) << "the streamed listing differs from format_connections";
-  EXPECT_EQ(std::count(streamed.begin(), streamed.end(), '\n'), 1'000'000 + 2);
+  EXPECT_EQ(std::count(streamed.begin(), streamed.end(), '\n'), count + 2);
 
   // Without "stream" the same text comes whole.
   ctl::Reply whole_reply = ctl::send_request(path_, ctl::apply_request({"-L", "-n", "-c"}));
