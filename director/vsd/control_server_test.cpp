@@ -136,6 +136,11 @@ class ControlServerTest : public testing::Test {
     server_.reset();
     std::filesystem::remove_all(dir_);
   }
+  // Outlives the server (declared before it), which may still hold an answer referring to it.
+  TableTarget& make_target(uint32_t capacity = 1024) {
+    target_ = std::make_unique<TableTarget>(capacity);
+    return *target_;
+  }
   void start(ctl::ControlTarget& target, ControlLimits limits = {}) {
     server_ = std::make_unique<ControlServer>(
         path_,
@@ -151,11 +156,12 @@ class ControlServerTest : public testing::Test {
 
   std::filesystem::path dir_;
   std::string path_;
+  std::unique_ptr<TableTarget> target_;
   std::unique_ptr<ControlServer> server_;
 };
 
 TEST_F(ControlServerTest, SilentAndTricklingClientsDoNotDelayAnother) {
-  TableTarget target;
+  TableTarget& target = make_target();
   start(target);
   std::vector<vslab::os::UniqueFd> silent;
   for (int i = 0; i < 10; ++i) {
@@ -200,7 +206,7 @@ TEST_F(ControlServerTest, SilentAndTricklingClientsDoNotDelayAnother) {
 }
 
 TEST_F(ControlServerTest, ACrowdOfSilentClientsCannotLockOutARequest) {
-  TableTarget target;
+  TableTarget& target = make_target();
   ControlLimits limits;
   limits.max_clients = 8;
   start(target, limits);
@@ -215,7 +221,7 @@ TEST_F(ControlServerTest, ACrowdOfSilentClientsCannotLockOutARequest) {
 }
 
 TEST_F(ControlServerTest, AHostileNestedRequestIsRefusedAndMemoryComesBack) {
-  TableTarget target;
+  TableTarget& target = make_target();
   start(target);
   ASSERT_EQ(timed_request({"-L", "-n"}).first.exit, 0);  // warmed up
   const long before = rss_kb();
@@ -274,7 +280,7 @@ TEST_F(ControlServerTest, AHostileNestedRequestIsRefusedAndMemoryComesBack) {
 }
 
 TEST_F(ControlServerTest, AClientThatDoesNotReadItsListingDelaysNoOne) {
-  TableTarget target(1u << 17);
+  TableTarget& target = make_target(1u << 17);
   target.fill(100'000);
   start(target);
   // Asks for the listing (about 9 MB), reads none of it.
@@ -296,7 +302,7 @@ TEST_F(ControlServerTest, AClientThatDoesNotReadItsListingDelaysNoOne) {
 
 TEST_F(ControlServerTest, AMillionConnectionsAreListedStreamedAndByteForByte) {
   const uint32_t count = kSanitized ? 100'000 : 1'000'000;
-  TableTarget target(1u << 20);
+  TableTarget& target = make_target(1u << 20);
   const auto filling = Clock::now();
   target.fill(count);
   std::printf("figure: table of %u entries filled in %.0f ms\n", count, ms_since(filling));
@@ -339,7 +345,7 @@ TEST_F(ControlServerTest, AMillionConnectionsAreListedStreamedAndByteForByte) {
 }
 
 TEST_F(ControlServerTest, ASecondServerOnALiveSocketIsRefusedAndTheFirstServesOn) {
-  TableTarget target;
+  TableTarget& target = make_target();
   start(target);
   try {
     ControlServer second(path_,
@@ -365,7 +371,7 @@ TEST_F(ControlServerTest, ASocketNobodyAnswersOnIsReplaced) {
   }  // closed: the file stays, as a killed vsd leaves it
   ASSERT_TRUE(std::filesystem::exists(path_));
   EXPECT_NO_THROW(ControlServer::check_not_in_use(path_));
-  TableTarget target;
+  TableTarget& target = make_target();
   start(target);
   EXPECT_EQ(timed_request({"-L", "-n"}).first.exit, 0);
 }

@@ -31,6 +31,13 @@ namespace {
 using namespace vslab;
 using namespace std::chrono_literals;
 
+// vsd built with AddressSanitizer: its allocator keeps freed memory, and it forwards slower.
+#ifdef __SANITIZE_ADDRESS__
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
 os::UniqueFd connect_to(const std::string& path) {
   os::UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_un addr{};
@@ -192,7 +199,9 @@ TEST(VsdControl, AHostileRequestLeavesNoMemoryBehind) {
   const long after = rss_kb(vsd);
   std::printf("figure: vsd's RSS %ld kB before a 16 MB nested request, %ld kB after (+%ld kB)\n",
               before, after, after - before);
-  EXPECT_LT(after - before, 16 * 1024) << "kB kept by vsd";
+  if (!kSanitized) {
+    EXPECT_LT(after - before, 16 * 1024) << "kB kept by vsd";
+  }
 }
 
 // A steady UDP flow through vsd while `vsadm -L -n -c` lists a large table: the listing goes a
@@ -218,11 +227,12 @@ TEST(VsdControl, ListingALargeTableLosesNothingOfAFlow) {
         .udp(sport, dport)
         .bytes();
   };
-  // The table: datagrams from 5 x 60,000 client endpoints, one connection each.
-  constexpr int kClients = 5, kPorts = 60000;
+  // The table: datagrams from 5 x 60,000 client endpoints, one connection each (a vsd that
+  // drops some while its ring is full still makes a large table).
+  const int clients = kSanitized ? 2 : 5, ports = 60000;
   const auto filling = std::chrono::steady_clock::now();
-  for (int c = 0; c < kClients; ++c)
-    for (int p = 0; p < kPorts; ++p)
+  for (int c = 0; c < clients; ++c)
+    for (int p = 0; p < ports; ++p)
       wire.send(datagram("10.10.1." + std::to_string(c + 1), uint16_t(2000 + p), 53));
   auto entries = [&] {
     auto counters = dut.admin({"--counters"});
@@ -239,7 +249,7 @@ TEST(VsdControl, ListingALargeTableLosesNothingOfAFlow) {
   }
   std::printf("figure: %lu connections in vsd's table after %.1f s of filling\n", table,
               std::chrono::duration<double>(std::chrono::steady_clock::now() - filling).count());
-  ASSERT_GT(table, 100'000ul) << dut.log();
+  ASSERT_GT(table, kSanitized ? 30'000ul : 100'000ul) << dut.log();
 
   // The flow: one datagram a millisecond from 10.10.0.2:7777 to VIP:54 (rs2) until `over`
   // says so and 200 ms more; how many were sent, how many arrived, the largest gap between two.
