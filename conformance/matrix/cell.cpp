@@ -10,18 +10,6 @@
 
 namespace vslab::matrix {
 
-std::string_view outcome_name(Outcome o) {
-  switch (o) {
-    case Outcome::Pass:
-      return "pass";
-    case Outcome::Fail:
-      return "fail";
-    case Outcome::Skip:
-      return "skip";
-  }
-  return "?";
-}
-
 std::string_view name(Mode mode) {
   switch (mode) {
     case Mode::Nat:

@@ -9,10 +9,16 @@
 #include <string_view>
 #include <vector>
 
+#include "report/verdict.h"
+
 namespace vslab::matrix {
 
-enum class Outcome { Pass, Fail, Skip };
-std::string_view outcome_name(Outcome o);  // "pass", "fail", "skip"
+// A cell's verdict (report/verdict.h): Fail for a check the DUT failed, Error when the bed,
+// the DUT or a worker broke before a verdict, Skip with its reason, NotRun.
+using Outcome = report::Verdict;
+inline std::string_view outcome_name(Outcome o) {
+  return report::verdict_name(o);
+}
 
 // The forwarding method a row's real servers are added with; its name is also the topology's
 // (topologies/<name>.toml) and what a DUT claims.
@@ -54,7 +60,7 @@ Cell cell_named(std::string_view mode, std::string_view scheduler, std::string_v
 struct CellResult {
   Cell cell;
   Outcome outcome = Outcome::Skip;
-  std::string detail;  // why it failed (the field diff) or was skipped
+  std::string detail;  // why it failed (the field diff), erred or was skipped
   double seconds = 0;
   std::vector<std::string> pcaps;  // failure captures, in the fixture layout
   std::string case_dir;            // the failure as a case `vslab replay` runs ("": none)

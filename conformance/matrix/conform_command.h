@@ -2,7 +2,11 @@
 // optional JUnit XML and JSON reports.
 #pragma once
 
+#include <ostream>
+
 #include <CLI/CLI.hpp>
+
+#include "report/report.h"
 
 namespace vslab::matrix {
 
@@ -10,6 +14,11 @@ namespace vslab::matrix {
 // error or a report that could not be written; then these two.
 inline constexpr int kExitAllSkipped = 3;  // every cell skipped: nothing was tested
 inline constexpr int kExitNotRoot = 4;     // the topologies need CAP_NET_ADMIN
+
+// The status of a run with these totals (`vslab report merge` gives a sharded run's): 1 for a
+// failure, an error or a cell not run, kExitAllSkipped when nothing was tested (unless
+// allow_skips), else 0; `why` gets the reason of the last two.
+int conform_exit_status(const report::Totals& totals, bool allow_skips, std::ostream& why);
 
 // Adds the subcommand to `app`; when it runs, `status` gets its exit status.
 void add_conform_command(CLI::App& app, int& status);

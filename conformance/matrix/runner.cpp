@@ -1,18 +1,22 @@
 #include "matrix/runner.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <system_error>
 
+#include "dut/kinds.h"
 #include "matrix/bed.h"
 #include "matrix/report.h"
 #include "matrix/scenarios.h"
 #include "os/child_process.h"
+#include "os/unique_fd.h"
+#include "os/whole_io.h"
 
 namespace vslab::matrix {
 namespace {
@@ -42,13 +46,20 @@ void run_mode(Mode mode, const std::vector<const Cell*>& cells, const RunOptions
     } else if (r.detail.empty()) {
       try {
         if (!bed) bed = std::make_unique<MatrixBed>(mode, dut::make_dut(options.dut));
-        r = options.cell_runner ? options.cell_runner(*bed, *cell)
-                                : run_cell(*bed, *cell, options.pcap_dir);
+        if (options.cell_runner) {
+          r = options.cell_runner(*bed, *cell);
+        } else {
+          r = run_cell(*bed, *cell, options.pcap_dir);
+          // The same director again: a non-builtin DUT's failure must not replay on vsd.
+          if (!r.case_dir.empty())
+            r.detail += "\nreplay: vslab replay " + r.case_dir + " " + dut::dut_flags(options.dut);
+        }
       } catch (const dut::DutUnavailable& e) {
         unavailable = r.detail = std::string("DUT unavailable: ") + e.what();
       } catch (const std::exception& e) {
-        // The bed itself failed (bring-up, DUT start): this cell fails, the next tries anew.
-        r.outcome = Outcome::Fail;
+        // The bed itself broke (bring-up, DUT start): no verdict on this cell, and the next
+        // tries anew.
+        r.outcome = Outcome::Error;
         r.detail = "bed for " + std::string(name(mode)) + ": " + e.what();
         bed.reset();
       }
@@ -97,51 +108,86 @@ std::vector<CellResult> run_cells(const std::vector<Cell>& cells, const RunOptio
       }
       shards[std::size_t(worker)].push_back(c);
     }
+    // Each worker writes a line of JSON per cell as it finishes, so that progress (the
+    // per-cell lines of a CI log) comes as cells finish, not as workers do.
     std::fflush(nullptr);
-    std::vector<std::pair<os::ChildProcess, std::string>> workers;
+    struct Worker {
+      os::ChildProcess process;
+      os::UniqueFd lines;
+      std::string pending;
+    };
+    std::vector<Worker> workers;
     for (std::size_t i = 0; i < shards.size(); ++i) {
       if (shards[i].empty()) continue;
-      std::string file =
-          "/tmp/vslab-conform-" + std::to_string(getpid()) + "-" + std::to_string(i) + ".json";
-      os::ChildProcess worker;
+      Worker w;
       try {
-        worker = os::ChildProcess::fork_running([&] {
+        auto pipe = os::make_pipe(O_CLOEXEC);
+        const int out = pipe.second.get();
+        w.process = os::ChildProcess::fork_running([&] {
           int status = 0;
           try {
-            auto mine = run_here(shards[i], options, nullptr);
-            std::ofstream(file) << to_json(mine).dump(-1, ' ', false,
-                                                      nlohmann::json::error_handler_t::replace);
+            run_here(shards[i], options, [out](const CellResult& r) {
+              os::write_all(
+                  out, to_json({r}).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                           "\n");
+            });
           } catch (...) {
             status = 1;
           }
           std::fflush(nullptr);
           return status;
         });
+        w.lines = std::move(pipe.first);
       } catch (const std::system_error&) {
         throw std::runtime_error("fork failed");
       }
-      workers.emplace_back(std::move(worker), file);
+      workers.push_back(std::move(w));
     }
     std::map<std::string, CellResult> by_id;
-    for (auto& [worker, file] : workers) {
-      worker.wait();
-      std::ifstream in(file);
-      std::stringstream text;
-      text << in.rdbuf();
-      std::remove(file.c_str());
-      auto parsed = nlohmann::json::parse(text.str(), nullptr, false);
-      if (parsed.is_discarded()) continue;  // its cells are reported as lost below
-      for (auto& r : results_from_json(parsed)) {
-        if (progress) progress(r);
-        by_id[r.cell.id()] = std::move(r);
+    auto take_line = [&](const std::string& line) {
+      auto parsed = nlohmann::json::parse(line, nullptr, false);
+      if (parsed.is_discarded()) return;  // its cell is reported as lost below
+      try {
+        for (auto& r : results_from_json(parsed)) {
+          if (progress) progress(r);
+          by_id[r.cell.id()] = std::move(r);
+        }
+      } catch (const std::exception&) {
+        // A line that names no cell of the matrix: its cell is reported as lost below.
+      }
+    };
+    for (std::size_t open = workers.size(); open > 0;) {
+      std::vector<pollfd> fds;
+      for (auto& w : workers) fds.push_back({w.lines.get(), POLLIN, 0});
+      if (poll(fds.data(), fds.size(), -1) < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      for (std::size_t k = 0; k < workers.size(); ++k) {
+        auto& w = workers[k];
+        if (!w.lines || !(fds[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        char buffer[65536];
+        ssize_t n = os::read_some(w.lines.get(), buffer, sizeof buffer);
+        if (n <= 0) {
+          w.lines.reset();  // poll ignores a negative descriptor from now on
+          --open;
+          continue;
+        }
+        w.pending.append(buffer, std::size_t(n));
+        for (auto end = w.pending.find('\n'); end != std::string::npos;
+             end = w.pending.find('\n')) {
+          take_line(w.pending.substr(0, end));
+          w.pending.erase(0, end + 1);
+        }
       }
     }
+    for (auto& w : workers) w.process.wait();
     for (const auto& c : cells) {
       auto it = by_id.find(c.id());
       results.push_back(
           it != by_id.end()
               ? it->second
-              : CellResult{c, Outcome::Fail, "the worker running it died", 0, {}, {}});
+              : CellResult{c, Outcome::Error, "the worker running it died", 0, {}, {}});
     }
   }
   return results;
