@@ -791,6 +791,19 @@ ConnectionEntry ConnTable::describe(const Conn& conn, uint64_t now_ms) const {
   return entry;
 }
 
+std::size_t ConnTable::describe_from(std::size_t from, std::size_t max_entries,
+                                     std::size_t max_slots, uint64_t now_ms,
+                                     std::vector<ConnectionEntry>& out) const {
+  std::size_t slot = std::min(from, pool_.size());
+  const std::size_t last = slot + std::min(max_slots, pool_.size() - slot);
+  for (std::size_t taken = 0; slot < last && taken < max_entries; ++slot) {
+    if (pool_[slot].timer_.prev == kNone) continue;
+    out.push_back(describe(pool_[slot], now_ms));
+    ++taken;
+  }
+  return slot;
+}
+
 double ConnTable::bytes_per_entry() const {
   const double bytes = static_cast<double>(
       sizeof(Conn) * pool_.size() + sizeof(uint32_t) * (in_buckets_.size() + out_buckets_.size()));

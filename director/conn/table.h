@@ -332,6 +332,14 @@ class ConnTable {
   uint64_t expires_in_ms(const Conn& conn, uint64_t now_ms) const;
   // One line of `ipvsadm -L -n -c`.
   ConnectionEntry describe(const Conn& conn, uint64_t now_ms) const;
+  // A listing a chunk at a time, so that no single call holds the data plane long: describes
+  // the live entries from slot `from` on, until max_entries are appended or max_slots slots
+  // are looked at, and returns the slot to go on from (capacity() once every slot is seen).
+  // An entry stays in its slot while it lives, so a listing that goes on from the returned
+  // slot sees every entry that lives throughout exactly once; one made or gone in between
+  // may be missed or seen (as with the kernel's /proc/net/ip_vs_conn).
+  std::size_t describe_from(std::size_t from, std::size_t max_entries, std::size_t max_slots,
+                            uint64_t now_ms, std::vector<ConnectionEntry>& out) const;
 
   std::size_t size() const { return live_; }
   std::size_t capacity() const { return pool_.size(); }

@@ -705,6 +705,37 @@ TEST_F(ConnTableTest, ForEachVisitsEveryLiveEntryOnce) {
   EXPECT_EQ(std::set<uint16_t>(seen.begin(), seen.end()).size(), 100u);
 }
 
+// The listing in chunks: every entry once, no chunk past its bounds, and an entry that lives
+// throughout is listed even when others come and go between two chunks.
+TEST_F(ConnTableTest, DescribeFromListsEveryEntryOnceInBoundedChunks) {
+  for (uint16_t p = 1; p <= 600; ++p) insert(udp_conn(at("10.0.0.2", p)));
+  std::multiset<uint16_t> seen;
+  std::size_t calls = 0;
+  for (std::size_t cursor = 0; cursor < table.capacity(); ++calls) {
+    std::vector<ConnectionEntry> chunk;
+    const std::size_t next = table.describe_from(cursor, 64, 256, now(), chunk);
+    EXPECT_LE(chunk.size(), 64u);
+    EXPECT_GT(next, cursor);
+    EXPECT_LE(next - cursor, 256u);
+    for (const auto& e : chunk) {
+      EXPECT_EQ(e.client.addr, ip("10.0.0.2"));
+      seen.insert(e.client.port);
+    }
+    // Churn between two chunks: an entry of another client comes and goes in a free slot.
+    Conn* passing = insert(udp_conn(at("10.0.0.3", uint16_t(calls + 1))));
+    ASSERT_NE(passing, nullptr);
+    table.expire_now(*passing, now());
+    table.expire(now());
+    cursor = next;
+  }
+  EXPECT_EQ(seen.size(), 600u);
+  EXPECT_EQ(std::set<uint16_t>(seen.begin(), seen.end()).size(), 600u);
+  EXPECT_GE(calls, 600u / 64);
+  std::vector<ConnectionEntry> none;
+  EXPECT_EQ(table.describe_from(table.capacity(), 64, 256, now(), none), table.capacity());
+  EXPECT_TRUE(none.empty());
+}
+
 // Spec 9: "TCP 01:55  NONE  10.0.0.2:0  192.168.1.100:80  192.168.1.12:80".
 TEST_F(ConnTableTest, DescribeGivesTheIpvsadmLine) {
   NewTemplate fresh = tcp_template("10.0.0.2", "255.255.255.255", 120);

@@ -32,21 +32,47 @@ Reply unreachable(const std::string& path, int error) {
   return failed("vsadm: cannot reach vsd at " + path + ": " + why + "; is vsd running?");
 }
 
-// Reads the response line; false with errno set when the read fails.
-bool receive_line(int fd, std::string& line) {
-  char buffer[4096];
-  for (;;) {
-    const ssize_t n = vslab::os::read_some(fd, buffer, sizeof buffer);
-    if (n < 0) return false;
-    if (n == 0) return true;
-    line.append(buffer, static_cast<std::size_t>(n));
-    const std::size_t newline = line.find('\n');
-    if (newline != std::string::npos) {
-      line.resize(newline);
-      return true;
+// The lines of a response as they arrive. Each byte is looked at once for the newline, however
+// long the response and however it is cut into reads.
+class LineReader {
+ public:
+  explicit LineReader(int fd) : fd_(fd) {}
+  // The next line without its '\n', or what is left before end of file (empty at the end);
+  // false with errno set when a read fails.
+  bool next(std::string& line) {
+    for (;;) {
+      const std::size_t newline = buffer_.find('\n', scanned_);
+      if (newline != std::string::npos) {
+        line.assign(buffer_, start_, newline - start_);
+        start_ = scanned_ = newline + 1;
+        return true;
+      }
+      scanned_ = buffer_.size();
+      if (eof_) {
+        line.assign(buffer_, start_);
+        start_ = scanned_;
+        return true;
+      }
+      if (start_ > 0) {  // drop what was handed out before reading more
+        buffer_.erase(0, start_);
+        scanned_ -= start_;
+        start_ = 0;
+      }
+      char chunk[65536];
+      const ssize_t n = vslab::os::read_some(fd_, chunk, sizeof chunk);
+      if (n < 0) return false;
+      if (n == 0) eof_ = true;
+      buffer_.append(chunk, static_cast<std::size_t>(n));
     }
   }
-}
+
+ private:
+  int fd_;
+  std::string buffer_;
+  std::size_t start_ = 0;    // the first byte not handed out
+  std::size_t scanned_ = 0;  // bytes before this hold no newline past start_
+  bool eof_ = false;
+};
 
 Reply decode(const std::string& path, const std::string& line) {
   nlohmann::json body = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
@@ -66,9 +92,10 @@ Reply decode(const std::string& path, const std::string& line) {
   return reply;
 }
 
-}  // namespace
-
-Reply send_request(const std::string& socket_path, const nlohmann::json& request) {
+// Connects, sends the request and reads lines until the response line; pieces of a streamed
+// answer go to on_output.
+Reply exchange(const std::string& socket_path, const nlohmann::json& request,
+               const OutputSink* on_output) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (socket_path.empty() || socket_path.size() >= sizeof address.sun_path) {
@@ -89,15 +116,42 @@ Reply send_request(const std::string& socket_path, const nlohmann::json& request
     return failed("vsadm: sending to vsd at " + socket_path + ": " + std::strerror(errno));
   }
   ::shutdown(socket.get(), SHUT_WR);  // one request per connection
-  std::string line;
-  if (!receive_line(socket.get(), line)) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      return failed("vsadm: no answer from vsd at " + socket_path + " within " +
-                    std::to_string(kAnswerTimeoutSeconds) + " s");
+  LineReader reader(socket.get());
+  for (std::string line;;) {
+    if (!reader.next(line)) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        return failed("vsadm: no answer from vsd at " + socket_path + " within " +
+                      std::to_string(kAnswerTimeoutSeconds) + " s");
+      }
+      return failed("vsadm: reading from vsd at " + socket_path + ": " + std::strerror(errno));
     }
-    return failed("vsadm: reading from vsd at " + socket_path + ": " + std::strerror(errno));
+    if (on_output != nullptr && line.rfind(R"({"output":)", 0) == 0) {
+      // A piece of a streamed answer; the response line has "exit" and leads with "ok".
+      auto piece = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (piece.is_object() && !piece.contains("exit") && piece["output"].is_string()) {
+        (*on_output)(piece["output"].get_ref<const std::string&>());
+        continue;
+      }
+    }
+    Reply reply = decode(socket_path, line);
+    if (on_output != nullptr && !reply.output.empty()) {
+      (*on_output)(reply.output);
+      reply.output.clear();
+    }
+    return reply;
   }
-  return decode(socket_path, line);
+}
+
+}  // namespace
+
+Reply send_request(const std::string& socket_path, const nlohmann::json& request) {
+  return exchange(socket_path, request, nullptr);
+}
+
+Reply send_request(const std::string& socket_path, nlohmann::json request,
+                   const OutputSink& on_output) {
+  if (request.is_object()) request["stream"] = true;
+  return exchange(socket_path, request, &on_output);
 }
 
 }  // namespace vsd::ctl

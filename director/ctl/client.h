@@ -3,7 +3,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <string>
+#include <string_view>
 
 namespace vsd::ctl {
 
@@ -19,5 +21,11 @@ struct Reply {
 // Never throws. When vsd cannot be reached the reply says so in `error` with exit 2, like
 // ipvsadm's "Can't initialize ipvs" ("vsadm: cannot reach vsd at PATH: ...; is vsd running?").
 Reply send_request(const std::string& socket_path, const nlohmann::json& request);
+
+// The same as a streamed request (protocol.h): every piece of output, the response line's
+// included, goes to on_output as it arrives (so Reply::output stays empty), in order.
+using OutputSink = std::function<void(std::string_view piece)>;
+Reply send_request(const std::string& socket_path, nlohmann::json request,
+                   const OutputSink& on_output);
 
 }  // namespace vsd::ctl

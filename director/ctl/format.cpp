@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
+#include <optional>
 #include <tuple>
 #include <vector>
 
@@ -316,6 +318,12 @@ Result<std::string> format_one_service(const DirectorState& state, const Service
 }
 
 std::string format_connections(const DirectorState& state, const ListOptions& options) {
+  std::string out = connections_title(options);
+  append_connections(state.connections, options, out);
+  return out;
+}
+
+std::string connections_title(const ListOptions& options) {
   std::string out = "IPVS connection entries\n";
   if (options.columns == Columns::PersistentConn) {
     out += fmt::format("pro expire {:<11} {:<18} {:<18} {:<18} {:<16} {}\n", "state", "source",
@@ -324,18 +332,56 @@ std::string format_connections(const DirectorState& state, const ListOptions& op
     out += fmt::format("pro expire {:<11} {:<18} {:<18} {}\n", "state", "source", "virtual",
                        "destination");
   }
-  for (const ConnectionEntry& c : state.connections) {
-    const std::string expire = fmt::format("{:02}:{:02}", c.expires_s / 60, c.expires_s % 60);
+  return out;
+}
+
+namespace {
+
+// endpoint_text without its allocations: a million lines of -L -c make three each.
+struct EndpointText {
+  char text[64];
+  std::size_t size = 0;
+  // names: nullptr for -n.
+  EndpointText(const Endpoint& endpoint, Proto proto, const PortNames* names) {
+    const uint32_t a = endpoint.addr.value;
+    char* end =
+        fmt::format_to(text, "{}.{}.{}.{}:", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
+    const std::string_view name =
+        names != nullptr ? names->name(endpoint.port, proto) : std::string_view();
+    if (name.empty()) {
+      end = fmt::format_to(end, "{}", endpoint.port);
+    } else {
+      end = std::copy_n(name.data(), std::min<std::size_t>(name.size(), text + sizeof text - end),
+                        end);
+    }
+    size = static_cast<std::size_t>(end - text);
+  }
+  std::string_view view() const { return {text, size}; }
+};
+
+}  // namespace
+
+void append_connections(const std::vector<ConnectionEntry>& entries, const ListOptions& options,
+                        std::string& out, const PortNames* names) {
+  std::optional<PortNames> own;
+  if (!options.numeric && names == nullptr) names = &own.emplace();
+  fmt::memory_buffer line;
+  for (const ConnectionEntry& c : entries) {
     // ipvsadm names ports only for TCP and UDP entries (print_conn), so an "IP" template's
     // ports stay numbers.
-    const bool numeric = options.numeric || c.any_protocol;
-    out += fmt::format("{:<3} {:<6} {:<11} {:<18} {:<18} {}\n",
-                       c.any_protocol ? std::string_view("IP") : proto_name(c.proto), expire,
-                       c.state, endpoint_text(c.client, c.proto, numeric),
-                       endpoint_text(c.virtual_addr, c.proto, numeric),
-                       endpoint_text(c.destination, c.proto, numeric));
+    const PortNames* named = options.numeric || c.any_protocol ? nullptr : names;
+    char expire[16];
+    const auto written =
+        fmt::format_to_n(expire, sizeof expire, "{:02}:{:02}", c.expires_s / 60, c.expires_s % 60);
+    line.clear();
+    fmt::format_to(std::back_inserter(line), "{:<3} {:<6} {:<11} {:<18} {:<18} {}\n",
+                   c.any_protocol ? std::string_view("IP") : proto_name(c.proto),
+                   std::string_view(expire, written.size), c.state,
+                   EndpointText(c.client, c.proto, named).view(),
+                   EndpointText(c.virtual_addr, c.proto, named).view(),
+                   EndpointText(c.destination, c.proto, named).view());
+    out.append(line.data(), line.size());
   }
-  return out;
 }
 
 std::string format_timeouts(const Timeouts& timeouts) {

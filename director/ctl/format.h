@@ -14,9 +14,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/state.h"
 #include "ctl/command.h"
+#include "ctl/port_names.h"
 #include "ctl/result.h"
 
 namespace vsd::ctl {
@@ -29,8 +31,12 @@ std::string format_services(const DirectorState& state, const ListOptions& optio
 // -L -t VIP:PORT: the titles and that one service (no version line).
 Result<std::string> format_one_service(const DirectorState& state, const ServiceKey& key,
                                        const ListOptions& options);
-// -L -c
+// -L -c: the title, then one line per entry (what a streamed listing sends a chunk at a time).
 std::string format_connections(const DirectorState& state, const ListOptions& options);
+std::string connections_title(const ListOptions& options);
+// names: the port names to use without -n (made for the call when not given).
+void append_connections(const std::vector<ConnectionEntry>& entries, const ListOptions& options,
+                        std::string& out, const PortNames* names = nullptr);
 // -L --timeout
 std::string format_timeouts(const Timeouts& timeouts);
 // -S [-n]: commands that -R restores to the same rules. TUN destinations carry

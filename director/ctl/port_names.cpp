@@ -51,4 +51,25 @@ std::string port_name_or_number(uint16_t port, Proto proto) {
   return std::to_string(port);
 }
 
+PortNames::PortNames() {
+  // The first entry for a port and protocol wins, as getservbyport finds it.
+  servent entry{};
+  servent* found = nullptr;
+  std::array<char, 4096> buffer{};
+  setservent(0);
+  while (getservent_r(&entry, buffer.data(), buffer.size(), &found) == 0 && found != nullptr) {
+    for (Proto proto : {Proto::Tcp, Proto::Udp}) {
+      if (std::string_view(found->s_proto) != services_protocol(proto)) continue;
+      const uint16_t port = ntohs(static_cast<uint16_t>(found->s_port));
+      names_.try_emplace(uint32_t(proto) << 16 | port, found->s_name);
+    }
+  }
+  endservent();
+}
+
+std::string_view PortNames::name(uint16_t port, Proto proto) const {
+  auto it = names_.find(uint32_t(proto) << 16 | port);
+  return it == names_.end() ? std::string_view() : std::string_view(it->second);
+}
+
 }  // namespace vsd::ctl

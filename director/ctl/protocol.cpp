@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <functional>
 #include <limits>
 #include <stdexcept>
 
 #include "ctl/apply.h"
 #include "ctl/command.h"
+#include "ctl/connection_listing.h"
 #include "ctl/format.h"
 #include "os/whole_io.h"
 
@@ -411,7 +413,7 @@ json handle_apply(const json& request, ControlTarget& target) {
     case Op::Save:
     case Op::ListLocalAddresses:
     case Op::ListMarks: {
-      auto text = format_command(target.state(), command);
+      auto text = format_command(target.summary(), command);
       if (!text.ok()) return failure(text.failure());
       return success(text.value());
     }
@@ -479,10 +481,23 @@ std::size_t nesting_depth(std::string_view text, std::size_t limit) {
   return deepest;
 }
 
-json respond(std::string_view line, ControlTarget& target) {
+json handle_counters(ControlTarget& target) {
+  json values = json::object();
+  std::string text;
+  for (const auto& [name, value] : target.counters()) {
+    values[name] = value;
+    text += name + " " + std::to_string(value) + "\n";
+  }
+  json answer = success(std::move(text));
+  answer["counters"] = std::move(values);
+  return answer;
+}
+
+// The checks every request passes before its op is looked at: the refusal, or nothing.
+std::optional<json> refusal_of(std::string_view line, json& request) {
   if (nesting_depth(line, kMaxRequestDepth) > kMaxRequestDepth)
     return bad_request("request nests deeper than " + std::to_string(kMaxRequestDepth) + " levels");
-  json request = json::parse(line, nullptr, /*allow_exceptions=*/false);
+  request = json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (request.is_discarded()) return bad_request("not a JSON document");
   if (!request.is_object()) return bad_request("expected a JSON object");
   if (!request.contains("version")) return bad_request("missing 'version'");
@@ -494,16 +509,68 @@ json respond(std::string_view line, ControlTarget& target) {
   }
   if (!request.contains("op")) return bad_request("missing 'op'");
   if (!request["op"].is_string()) return bad_request("'op' must be a string");
+  if (request.contains("stream") && !request["stream"].is_boolean())
+    return bad_request("'stream' must be true or false");
+  return std::nullopt;
+}
+
+json respond(const json& request, ControlTarget& target) {
   const std::string op = request["op"].get<std::string>();
   try {
     if (op == "apply") return handle_apply(request, target);
     if (op == "restore") return handle_restore(request, target);
     if (op == "state") return handle_state(target);
     if (op == "zero") return handle_zero(request, target);
+    if (op == "counters") return handle_counters(target);
   } catch (const std::invalid_argument& e) {  // a missing field
     return bad_request(e.what());
   }
   return bad_request("unknown op '" + op + "'");
+}
+
+std::string response_line(const std::function<json()>& make) {
+  try {
+    return dump_json(make()) + "\n";
+  } catch (const std::exception& e) {
+    return dump_json(failure(refused(std::string("vsd: internal error: ") + e.what()))) + "\n";
+  } catch (...) {
+    return dump_json(failure(refused("vsd: internal error"))) + "\n";
+  }
+}
+
+// Every answer but a connection listing: one response line, made at the first step.
+class OneLine final : public Answer {
+ public:
+  OneLine(json request, ControlTarget& target) : request_(std::move(request)), target_(&target) {}
+  // An answer known already (a refusal).
+  explicit OneLine(const json& response) : line_(response_line([&] { return response; })) {}
+  bool next(std::string& out) override {
+    if (line_.empty()) line_ = response_line([&] { return respond(request_, *target_); });
+    out += line_;
+    return false;
+  }
+
+ private:
+  json request_;
+  ControlTarget* target_ = nullptr;
+  std::string line_;
+};
+
+// The -L -c command a request carries, if that is what it is.
+std::optional<Command> connection_listing(const json& request) {
+  if (request["op"] != "apply") return std::nullopt;
+  auto argv = request.find("argv");
+  if (argv == request.end() || !argv->is_array()) return std::nullopt;
+  std::vector<std::string> args;
+  for (const json& word : *argv) {
+    if (!word.is_string()) return std::nullopt;
+    args.push_back(word.get<std::string>());
+  }
+  auto parsed = parse_command(args);
+  if (!parsed.ok() || parsed.value().op != Op::List ||
+      parsed.value().list.kind != ListKind::Connections)
+    return std::nullopt;
+  return parsed.value();
 }
 
 }  // namespace
@@ -512,14 +579,30 @@ std::string dump_json(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::string handle_request(std::string_view request_line, ControlTarget& target) {
+std::unique_ptr<Answer> start_request(std::string_view request_line, ControlTarget& target) {
+  if (!request_line.empty() && request_line.back() == '\n') request_line.remove_suffix(1);
+  json request;
   try {
-    return dump_json(respond(request_line, target));
+    if (auto refusal = refusal_of(request_line, request))
+      return std::make_unique<OneLine>(*refusal);
+    if (auto listing = connection_listing(request)) {
+      const bool stream = request.value("stream", false);
+      return make_connection_listing(target, listing->list, stream);
+    }
   } catch (const std::exception& e) {
-    return dump_json(failure(refused(std::string("vsd: internal error: ") + e.what())));
-  } catch (...) {
-    return dump_json(failure(refused("vsd: internal error")));
+    return std::make_unique<OneLine>(
+        failure(refused(std::string("vsd: internal error: ") + e.what())));
   }
+  return std::make_unique<OneLine>(std::move(request), target);
+}
+
+std::string handle_request(std::string_view request_line, ControlTarget& target) {
+  auto answer = start_request(request_line, target);
+  std::string lines;
+  while (answer->next(lines)) {
+  }
+  if (!lines.empty() && lines.back() == '\n') lines.pop_back();
+  return lines;
 }
 
 void serve_connection(int fd, ControlTarget& target) {
@@ -532,14 +615,18 @@ void serve_connection(int fd, ControlTarget& target) {
     request.append(buffer, static_cast<std::size_t>(n));
     complete = request.find('\n') != std::string::npos;
   }
-  std::string answer;
   if (request.size() > kMaxRequestBytes) {
-    answer = dump_json(
-        bad_request("request larger than " + std::to_string(kMaxRequestBytes) + " bytes"));
-  } else {
-    answer = handle_request(request.substr(0, request.find('\n')), target);
+    vslab::os::send_all(fd, dump_json(bad_request("request larger than " +
+                                                  std::to_string(kMaxRequestBytes) + " bytes")) +
+                                "\n");
+    return;
   }
-  vslab::os::send_all(fd, answer + "\n");
+  auto answer = start_request(std::string_view(request).substr(0, request.find('\n')), target);
+  for (bool more = true; more;) {
+    std::string lines;
+    more = answer->next(lines);
+    if (!vslab::os::send_all(fd, lines)) return;
+  }
 }
 
 json apply_request(const std::vector<std::string>& argv) {
@@ -552,6 +639,10 @@ json restore_request(std::string_view text) {
 
 json state_request() {
   return json{{"version", kProtocolVersion}, {"op", "state"}};
+}
+
+json counters_request() {
+  return json{{"version", kProtocolVersion}, {"op", "counters"}};
 }
 
 json zero_request(const std::optional<ServiceKey>& which) {

@@ -7,13 +7,16 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
 #include "ctl/client.h"
 #include "ctl/command.h"
+#include "ctl/format.h"
 #include "os/unique_fd.h"
 #include "os/whole_io.h"
 
@@ -319,6 +322,88 @@ TEST(HandleRequest, InvalidUtf8IsAnsweredNotThrown) {
   EXPECT_EQ(answer["ok"], false);
 }
 
+// Connections in chunks of two, as a data plane hands them out.
+class ChunkedDirector : public FakeDirector {
+ public:
+  explicit ChunkedDirector(int count) {
+    for (int i = 0; i < count; ++i) {
+      ConnectionEntry e;
+      e.proto = Proto::Udp;
+      e.expires_s = 299;
+      e.state = "UDP";
+      e.client = Endpoint{*Ipv4::parse("10.0.0.2"), uint16_t(40000 + i)};
+      e.virtual_addr = Endpoint{*Ipv4::parse("10.0.0.1"), 53};
+      e.destination = Endpoint{*Ipv4::parse("10.0.1.1"), 53};
+      entries_.push_back(e);
+    }
+  }
+  DirectorState state() const override {
+    DirectorState s = FakeDirector::state();
+    s.connections = entries_;
+    return s;
+  }
+  std::size_t connections(std::size_t from, std::vector<ConnectionEntry>& out) const override {
+    ++calls;
+    for (std::size_t i = from; i < std::min(from + 2, entries_.size()); ++i)
+      out.push_back(entries_[i]);
+    return from + 2 >= entries_.size() ? kNoMoreConnections : from + 2;
+  }
+  std::vector<ConnectionEntry> entries_;
+  mutable int calls = 0;
+};
+
+TEST(HandleRequest, AConnectionListingIsMadeAChunkAtATime) {
+  ChunkedDirector director(5);
+  json request = apply_request({"-L", "-n", "-c"});
+  auto answer = start_request(request.dump(), director);
+  EXPECT_EQ(director.calls, 0) << "nothing asked before the first step";
+  std::string lines;
+  int steps = 1;
+  while (answer->next(lines)) ++steps;
+  EXPECT_EQ(director.calls, 3);
+  EXPECT_EQ(steps, 3);
+  // Not streamed: one response line holding the whole listing, as format_connections has it.
+  ListOptions options;
+  options.kind = ListKind::Connections;
+  options.numeric = true;
+  ASSERT_EQ(std::count(lines.begin(), lines.end(), '\n'), 1) << lines;
+  EXPECT_EQ(json::parse(lines)["output"], format_connections(director.state(), options));
+}
+
+TEST(HandleRequest, AStreamedListingSendsPiecesBeforeTheResponseLine) {
+  ChunkedDirector director(40000);  // a few pieces' worth
+  json request = apply_request({"-L", "-n", "-c"});
+  request["stream"] = true;
+  auto answer = start_request(request.dump(), director);
+  std::string lines;
+  while (answer->next(lines)) {
+  }
+  std::string text;
+  std::istringstream in(lines);
+  std::vector<json> parsed;
+  for (std::string line; std::getline(in, line);) parsed.push_back(json::parse(line));
+  ASSERT_GT(parsed.size(), 2u);
+  for (std::size_t i = 0; i + 1 < parsed.size(); ++i) {
+    EXPECT_FALSE(parsed[i].contains("exit")) << "a piece, not the response line";
+    text += parsed[i]["output"].get<std::string>();
+  }
+  EXPECT_EQ(parsed.back()["exit"], 0);
+  text += parsed.back()["output"].get<std::string>();
+  ListOptions options;
+  options.kind = ListKind::Connections;
+  options.numeric = true;
+  EXPECT_EQ(text, format_connections(director.state(), options));
+}
+
+TEST(HandleRequest, StreamMustBeABoolean) {
+  FakeDirector director;
+  json request = apply_request({"-L", "-n"});
+  request["stream"] = "yes";
+  json answer = ask(director, request);
+  EXPECT_EQ(answer["exit"], 2);
+  EXPECT_EQ(answer["error"], "vsd: bad request: 'stream' must be true or false");
+}
+
 // --- client and server over a real socket ----------------------------------------------------
 
 class SocketPair : public testing::Test {
@@ -368,6 +453,24 @@ TEST_F(SocketPair, ClientGetsTheDaemonsAnswer) {
   EXPECT_EQ(refused.exit, 255);
   EXPECT_EQ(refused.error, "No such service");
   server.join();
+}
+
+TEST_F(SocketPair, AStreamedListingReachesTheSinkInPieces) {
+  ChunkedDirector director(40000);
+  std::thread server = serve(director, 1);
+  std::vector<std::string> pieces;
+  Reply reply = send_request(path_, apply_request({"-L", "-n", "-c"}),
+                             [&](std::string_view piece) { pieces.emplace_back(piece); });
+  server.join();
+  EXPECT_EQ(reply.exit, 0) << reply.error;
+  EXPECT_EQ(reply.output, "") << "everything went to the sink";
+  EXPECT_GT(pieces.size(), 1u);
+  std::string text;
+  for (const auto& p : pieces) text += p;
+  ListOptions options;
+  options.kind = ListKind::Connections;
+  options.numeric = true;
+  EXPECT_EQ(text, format_connections(director.state(), options));
 }
 
 TEST_F(SocketPair, StateReplyCarriesTheWholeBody) {

@@ -6,6 +6,7 @@
 #include <iterator>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ctl/client.h"
@@ -66,8 +67,7 @@ int main(int argc, char** argv) {
   // vsd's own counters (drops per reason, ports, ARP, connection table): not an ipvsadm
   // command, so not parsed as one.
   if (inv->args.size() == 1 && inv->args[0] == "--counters")
-    return finish(vsd::ctl::send_request(
-        inv->socket_path, {{"version", vsd::ctl::kProtocolVersion}, {"op", "counters"}}));
+    return finish(vsd::ctl::send_request(inv->socket_path, vsd::ctl::counters_request()));
 
   auto command = vsd::ctl::parse_command(inv->args);
   if (!command.ok()) {
@@ -86,7 +86,13 @@ int main(int argc, char** argv) {
                              std::istreambuf_iterator<char>()};
       return finish(vsd::ctl::send_request(inv->socket_path, vsd::ctl::restore_request(text)));
     }
-    default:
-      return finish(vsd::ctl::send_request(inv->socket_path, vsd::ctl::apply_request(inv->args)));
+    default: {
+      // Streamed: a listing of a million connections is printed as it arrives.
+      auto print = [](std::string_view piece) {
+        std::cout.write(piece.data(), static_cast<std::streamsize>(piece.size()));
+      };
+      return finish(
+          vsd::ctl::send_request(inv->socket_path, vsd::ctl::apply_request(inv->args), print));
+    }
   }
 }

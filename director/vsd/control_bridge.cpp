@@ -69,34 +69,32 @@ std::string ControlBridge::install(const RuleSet& next) {
 }
 
 DirectorState ControlBridge::state() const {
-  DirectorState out;
-  on_dataplane([&] { out = dataplane_.state(); });
+  DirectorState out = summary();
+  for (std::size_t cursor = 0; cursor != ctl::kNoMoreConnections;)
+    cursor = connections(cursor, out.connections);
   return out;
+}
+
+DirectorState ControlBridge::summary() const {
+  DirectorState out;
+  on_dataplane([&] { out = dataplane_.summary(); });
+  return out;
+}
+
+std::size_t ControlBridge::connections(std::size_t from, std::vector<ConnectionEntry>& out) const {
+  std::size_t next = ctl::kNoMoreConnections;
+  on_dataplane([&] { next = dataplane_.connections(from, out); });
+  return next;
 }
 
 void ControlBridge::zero(const std::optional<ServiceKey>& which) {
   on_dataplane([&] { dataplane_.zero(which); });
 }
 
-std::string ControlBridge::answer(const std::string& request) {
-  // Only a string "op" of "counters" is vsd's own; every other request, wrong types included,
-  // goes to handle_request, which checks each field's type before it reads it.
-  auto parsed = nlohmann::json::parse(request, nullptr, /*allow_exceptions=*/false);
-  const auto op = parsed.is_object() ? parsed.find("op") : parsed.end();
-  if (op == parsed.end() || !op->is_string() || op->get_ref<const std::string&>() != "counters")
-    return ctl::handle_request(request, *this);
-  std::vector<std::pair<std::string, uint64_t>> counters;
-  if (!calls_.call([&] { counters = dataplane_.counters(); }))
-    return ctl::dump_json(
-        {{"ok", false}, {"exit", 255}, {"output", ""}, {"error", "vsd is shutting down"}});
-  nlohmann::json values = nlohmann::json::object();
-  std::string text;
-  for (const auto& [name, value] : counters) {
-    values[name] = value;
-    text += name + " " + std::to_string(value) + "\n";
-  }
-  return ctl::dump_json(
-      {{"ok", true}, {"exit", 0}, {"output", text}, {"error", ""}, {"counters", values}});
+std::vector<std::pair<std::string, uint64_t>> ControlBridge::counters() const {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  on_dataplane([&] { out = dataplane_.counters(); });
+  return out;
 }
 
 }  // namespace vsd

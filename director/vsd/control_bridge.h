@@ -1,9 +1,10 @@
-// The control thread's view of the data plane: ctl::handle_request parses, validates and
+// The control thread's view of the data plane: ctl::start_request parses, validates and
 // formats on the control thread, and each step that touches the data plane's state (the state
 // for a listing, zeroing, vsd's counters, the swap of an install) runs on the data-plane thread
 // through the CallQueue, whole, between two batches. The rules in service are kept here too,
 // so reading them costs the data plane nothing; an install is prepared here (the next service
-// table, its indexes, new schedulers) and the data plane only swaps it in.
+// table, its indexes, new schedulers) and the data plane only swaps it in. The connection
+// entries go a chunk a call (Dataplane::connections), never the whole table in one.
 #pragma once
 
 #include <functional>
@@ -29,16 +30,15 @@ class ControlBridge final : public ctl::ControlTarget {
         on_installed_(std::move(on_installed)),
         rules_(dataplane.rules_ptr()) {}
 
-  // One request line to its response line: the ctl protocol, plus op "counters" (vsd's own
-  // drop and port counters, which ipvsadm has no command for). Never throws.
-  std::string answer(const std::string& request);
-
   // ctl::ControlTarget; each throws when vsd is shutting down and the call cannot run.
   // Installs, from any thread, are serialized here.
   RuleSet rules() const override;
   std::string install(const RuleSet& next) override;
-  DirectorState state() const override;
+  DirectorState state() const override;  // summary() and every chunk of connections()
   void zero(const std::optional<ServiceKey>& which) override;
+  DirectorState summary() const override;
+  std::size_t connections(std::size_t from, std::vector<ConnectionEntry>& out) const override;
+  std::vector<std::pair<std::string, uint64_t>> counters() const override;
 
  private:
   void on_dataplane(const std::function<void()>& fn) const;

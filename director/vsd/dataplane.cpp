@@ -207,6 +207,14 @@ DirectorState BasicDataplane<Port>::state() const {
   return s;
 }
 
+template <DataPort Port>
+std::size_t BasicDataplane<Port>::connections(std::size_t from,
+                                              std::vector<ConnectionEntry>& out) const {
+  const std::size_t next =
+      conns_.describe_from(from, kListingChunk, kListingSlots, clock_.now_ms(), out);
+  return next >= conns_.capacity() ? ctl::kNoMoreConnections : next;
+}
+
 // --- the per-packet path ---------------------------------------------------------------
 
 template <DataPort Port>

@@ -87,7 +87,7 @@ class BasicDataplane final : public ctl::ControlTarget {
   void tick();
   int next_timer_ms() const { return 100; }
   // name -> value, every counter the data plane keeps.
-  std::vector<std::pair<std::string, uint64_t>> counters() const;
+  std::vector<std::pair<std::string, uint64_t>> counters() const override;
 
   // ctl::ControlTarget
   RuleSet rules() const override { return services_.rules(); }
@@ -100,6 +100,12 @@ class BasicDataplane final : public ctl::ControlTarget {
   PreparedInstall prepare(const RuleSet& next) const;
   std::string commit(PreparedInstall& plan);
   DirectorState state() const override;
+  DirectorState summary() const override { return services_.state(); }
+  // A chunk of at most kListingChunk entries, or kListingSlots slots looked at: well under a
+  // millisecond between two batches.
+  std::size_t connections(std::size_t from, std::vector<ConnectionEntry>& out) const override;
+  static constexpr std::size_t kListingChunk = 4096;
+  static constexpr std::size_t kListingSlots = 65536;
   void zero(const std::optional<ServiceKey>& which) override { services_.zero(which); }
 
   // The exception path: what goes to these addresses and is no service is the namespace's

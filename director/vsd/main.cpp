@@ -209,6 +209,8 @@ int main(int argc, char** argv) {
       if (!initial_rules->ok()) throw std::runtime_error(initial_rules->failure().message);
     }
     check_table_fits(conn_table_size);
+    // Before any port is taken: a second vsd on a live socket changes nothing of the first's.
+    vsd::ControlServer::check_not_in_use(socket_path);
     if (!netns.empty()) enter_netns(netns);
     int sig_fd = signal_fd();
     std::vector<uint32_t> mtus;
@@ -276,8 +278,9 @@ int main(int argc, char** argv) {
         reloader.reset();
       }
     } stop_reload{calls, reloader};
-    vsd::ControlServer control(socket_path,
-                               [&](const std::string& request) { return bridge.answer(request); });
+    vsd::ControlServer control(socket_path, [&](const std::string& request) {
+      return vsd::ctl::start_request(request, bridge);
+    });
 
     std::vector<pollfd> fds;
     for (auto& p : ports) fds.push_back({p->rx_fd(), POLLIN, 0});
