@@ -77,13 +77,13 @@ Bytes server_port_unreachable(const std::string& rip, const std::string& cip, ui
   return t::icmp_error_frame(kRs, kInt, rip, cip, 3, 3, t::quote_of(quoted));
 }
 // A real server's frag-needed about a tunnelled packet: the quote is the IPIP header.
-Bytes server_tunnel_error(const std::string& rip, const std::string& cip) {
-  auto inner = t::ipv4(cip, kVip) / t::tcp(40000, 83, TCP::SYN);
+Bytes server_tunnel_error(const std::string& rip, const std::string& cip, uint16_t cport) {
+  auto inner = t::ipv4(cip, kVip) / t::tcp(cport, 83, TCP::SYN);
   Bytes inner_bytes = inner.serialize();
   auto outer = t::ipv4(t::kDip, rip);
-  outer.protocol(4);
   Bytes quote = outer.serialize();
   quote.resize(20);
+  quote[9] = 4;  // IPIP: libtins writes the protocol of the PDU inside, here none
   t::put_be16(quote, 2, uint16_t(20 + inner_bytes.size()));
   quote.insert(quote.end(), inner_bytes.begin(), inner_bytes.begin() + 28);
   return t::icmp_error_frame(kRs, kInt, rip, t::kDip, 3, 4, quote, 1400);
@@ -149,7 +149,8 @@ void frame_seeds() {
         server_tcp("192.168.1.11", 8080, "172.16.0.1", 40000, TCP::SYN | TCP::ACK));
   write("frame", "server-port-unreachable",
         server_port_unreachable("192.168.1.11", "172.16.0.1", 53, 40001));
-  write("frame", "server-tunnel-frag-needed", server_tunnel_error("192.168.1.13", "172.16.0.1"));
+  write("frame", "server-tunnel-frag-needed",
+        server_tunnel_error("192.168.1.13", "172.16.0.1", 40000));
   write("frame", "client-port-unreachable", client_port_unreachable("172.16.0.1", 40001, 53));
   write("frame", "arp-request", t::arp_request_from(t::mac(kRouter), "10.0.0.254", kVip));
   auto pieces = fragments(client_udp("172.16.0.1", 40001, kVip, 53, 1200), 576);
@@ -194,11 +195,11 @@ void dataplane_seeds() {
                                  {kFromClient, client_tcp("172.16.0.3", 40002, kVip, 81, TCP::ACK)},
                                  {kFromClient, client_udp("172.16.0.3", 40003, kVip, 81)}})));
   write("dataplane", "dr-tun",
-        records(
-            with_neighbours({{kFromClient, client_tcp("172.16.0.4", 40004, kVip, 82, TCP::SYN)},
-                             {kFromClient, client_tcp("172.16.0.4", 40005, kVip, 83, TCP::SYN)},
-                             {kFromClient, client_udp("172.16.0.4", 40006, kVip, 83, 1600, false)},
-                             {kFromServer, server_tunnel_error("192.168.1.13", "172.16.0.4")}})));
+        records(with_neighbours(
+            {{kFromClient, client_tcp("172.16.0.4", 40004, kVip, 82, TCP::SYN)},
+             {kFromClient, client_tcp("172.16.0.4", 40005, kVip, 83, TCP::SYN)},
+             {kFromClient, client_udp("172.16.0.4", 40006, kVip, 83, 1600, false)},
+             {kFromServer, server_tunnel_error("192.168.1.13", "172.16.0.4", 40005)}})));
   write("dataplane", "persistence-port0-fwmark",
         records(with_neighbours(
             {{kFromClient, client_tcp("172.16.0.5", 40007, kVip, 443, TCP::SYN)},
@@ -211,6 +212,9 @@ void dataplane_seeds() {
   std::vector<std::pair<uint8_t, Bytes>> frag;
   for (auto& f : pieces) frag.push_back({kFromClient, f});
   write("dataplane", "fragments", records(with_neighbours(frag)));
+  // Only the first: the datagram times out, and its sender hears of it.
+  write("dataplane", "reassembly-timeout",
+        records(with_neighbours({{kFromClient, pieces.front()}, wait(4)})));
   write("dataplane", "director-answers",
         records({{kFromClient, echo_request("172.16.0.7", kVip)},
                  {kFromClient, client_tcp("172.16.0.7", 40012, kVip, 99, TCP::SYN)},
