@@ -18,10 +18,15 @@ build=yes
 targets=""
 while [ $# -gt 0 ]; do
   case "$1" in
-  --time) time_per_target="$2"; shift 2 ;;
-  --jobs) jobs="$2"; shift 2 ;;
+  --time | --jobs)
+    [ $# -ge 2 ] || { echo "scripts/fuzz.sh: $1 needs a number" >&2; exit 2; }
+    case "$2" in
+    '' | *[!0-9]*) echo "scripts/fuzz.sh: $1 needs a number, not $2" >&2; exit 2 ;;
+    esac
+    if [ "$1" = --time ]; then time_per_target="$2"; else jobs="$2"; fi
+    shift 2 ;;
   --no-build) build=no; shift ;;
-  -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   -*) echo "scripts/fuzz.sh: unknown option $1 (--help)" >&2; exit 2 ;;
   *)
     case " $all " in
