@@ -3,7 +3,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 bad=""
-for f in $(find os harness topologies conformance director perf fixtures vslab -name '*.cpp' -o -name '*.h' | sort); do
+for f in $(find os harness topologies conformance director perf fixtures fuzz vslab -name '*.cpp' -o -name '*.h' | sort); do
   clang-format --dry-run -Werror "$f" >/dev/null 2>&1 || bad="$bad $f"
 done
 if [ -n "$bad" ]; then

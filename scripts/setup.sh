@@ -2,7 +2,8 @@
 # Installs what vslab needs from Debian 12's packages. Idempotent, and silent when
 # everything is already there. `setup.sh main`: only what the main job needs (build the tools,
 # run the matrix against vsd); `setup.sh` (or `setup.sh all`): everything the tests use too,
-# the qemu kernel reference, the benchmarks' wrk and nginx, and the packaging tools.
+# the qemu kernel reference, the benchmarks' wrk and nginx, the packaging tools, and clang with
+# libFuzzer (libclang-rt-14-dev) and llvm-symbolizer (llvm-14) for the fuzz targets.
 set -eu
 
 # The tools and the matrix against vsd. GoogleTest is here because the conformance beds the
@@ -12,7 +13,8 @@ libtins-dev libpcap-dev libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-jso
 libgtest-dev libnftables-dev iproute2 ethtool nftables iputils-ping procps"
 test_packages="clang-format dpkg-dev libgmock-dev libbenchmark-dev
 tcpdump busybox curl libxml2-utils ipvsadm ldirectord
-qemu-system-x86 xz-utils binutils gnuplot-nox wrk nginx-light"
+qemu-system-x86 xz-utils binutils gnuplot-nox wrk nginx-light
+clang-14 libclang-rt-14-dev llvm-14"
 
 case "${1:-all}" in
 main) packages="$main_packages" ;;

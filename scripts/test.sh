@@ -2,7 +2,7 @@
 # README command 2: set up, then build and run every test twice: a Release build and an
 # ASan+UBSan build; between them, the Release build's .deb is installed and its installed
 # tools run the NAT rr cells (scripts/install-test.sh). Topology tests need root; without it
-# they skip and say so.
+# they skip and say so. Last, every fuzz target for 10 s (scripts/fuzz.sh; fails on a crash).
 set -eu
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -24,3 +24,6 @@ for preset in release asan; do
     fi
   fi
 done
+# The fuzz targets, each a short bounded run from its seed corpus (fuzz/README.md).
+echo "== fuzz: build and run every target"
+scripts/fuzz.sh --time "${VSLAB_FUZZ_SECONDS:-10}"

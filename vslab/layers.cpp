@@ -24,6 +24,8 @@ std::span<const Layer> allowed_arrows() {
       // docs/design.md rule 1: the director is a black box to the conformance suite.
       {"conformance", {"harness", "os"}, {}},
       {"perf", {"harness", "director", "os"}, {}},
+      // The libFuzzer targets: each drives a parser of director/ or harness/ directly.
+      {"fuzz", {"harness", "director", "os"}, {}},
       // The composition root: the vslab command.
       {"vslab", {"conformance", "perf", "fixtures", "harness", "director", "os"}, {}},
   };

@@ -119,7 +119,12 @@ RecordResult record_case(const RecordOptions& o) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     while (std::chrono::steady_clock::now() < deadline) {
       bool any = false;
-      for (auto& t : taps) any = t.sent->drain() | t.received->drain() | any;
+      for (auto& t : taps) {
+        // Both drained every time: no short-circuit.
+        const bool sent = t.sent->drain();
+        const bool received = t.received->drain();
+        any = any || sent || received;
+      }
       if (!any && poll(fds.data(), fds.size(), 300) <= 0) break;
     }
 

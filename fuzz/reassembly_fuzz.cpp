@@ -1,0 +1,53 @@
+// IPv4 reassembly (fwd/reassembly.h) as the data plane feeds it: the input is records
+// (records.h), each a frame; the fragments among them go to one Reassembler, the clock moving
+// (tag & 63) seconds before each, so that datagrams also time out. A datagram completed is
+// classified and cut again at the size it arrived in, as the data plane sends it on; a
+// timed-out one hands its first fragment to the expiry handler (the ICMP time exceeded).
+// Besides memory errors and undefined behaviour: the storage in use never passes the limit,
+// and nothing is in use once every datagram has timed out.
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "check.h"
+#include "fwd/fragment.h"
+#include "fwd/packet.h"
+#include "fwd/reassembly.h"
+#include "records.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
+  using namespace vsd::fwd;
+  const ReassemblyLimits limits{8, 32 << 10, 30000};
+  Reassembler reassembler(limits);
+  reassembler.on_expired([](std::span<const uint8_t> first) {
+    std::vector<uint8_t> copy(first.begin(), first.end());
+    classify(copy);
+  });
+  static std::vector<uint8_t> memory(64 * 2048);
+  std::array<FragmentBuffer, 64> outs;
+  uint64_t now_ms = 1'000'000;
+  for (const auto& r : vslab::fuzz::split_records({data, size})) {
+    now_ms += uint64_t(r.tag & 63) * 1000;
+    std::vector<uint8_t> frame(r.bytes.begin(), r.bytes.end());
+    const auto c = classify(frame);
+    if (c.verdict != Verdict::Ipv4 || !c.packet.is_fragment()) continue;
+    const auto result = reassembler.add(frame, c.packet, now_ms);
+    VSLAB_FUZZ_CHECK(reassembler.bytes_in_use() <= limits.max_bytes, "storage within the limit");
+    if (result.status != ReassemblyStatus::Complete) continue;
+    std::vector<uint8_t> whole(result.frame.begin(), result.frame.end());
+    const auto w = classify(whole);
+    if (w.verdict != Verdict::Ipv4 || w.packet.is_fragment()) continue;
+    for (std::size_t i = 0; i < outs.size(); ++i)
+      outs[i] = {std::span(memory).subspan(i * 2048, 2048), 0};
+    const std::size_t n = fragment_ipv4(whole, result.largest_fragment, outs);
+    for (std::size_t i = 0; i < n; ++i)
+      VSLAB_FUZZ_CHECK(classify(outs[i].buffer.first(outs[i].length)).verdict == Verdict::Ipv4,
+                       "a fragment sent on classifies");
+  }
+  reassembler.expire(now_ms + limits.timeout_ms + 1);
+  VSLAB_FUZZ_CHECK(reassembler.datagrams_in_progress() == 0 && reassembler.bytes_in_use() == 0,
+                   "everything timed out is freed");
+  return 0;
+}
