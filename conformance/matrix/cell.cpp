@@ -18,8 +18,15 @@ std::string_view outcome_name(Outcome o) {
       return "fail";
     case Outcome::Skip:
       return "skip";
+    case Outcome::NotRun:
+      return "not-run";
   }
   return "?";
+}
+
+CellResult not_run(const Cell& cell, std::string why) {
+  CellResult r{cell, Outcome::NotRun, std::move(why), 0, {}, {}};
+  return r;
 }
 
 std::string_view name(Mode mode) {

@@ -11,8 +11,9 @@
 
 namespace vslab::matrix {
 
-enum class Outcome { Pass, Fail, Skip };
-std::string_view outcome_name(Outcome o);  // "pass", "fail", "skip"
+// NotRun: the run stopped before the cell (interrupted, or the DUT died); the detail says why.
+enum class Outcome { Pass, Fail, Skip, NotRun };
+std::string_view outcome_name(Outcome o);  // "pass", "fail", "skip", "not-run"
 
 // The forwarding method a row's real servers are added with; its name is also the topology's
 // (topologies/<name>.toml) and what a DUT claims.
@@ -58,7 +59,13 @@ struct CellResult {
   double seconds = 0;
   std::vector<std::string> pcaps;  // failure captures, in the fixture layout
   std::string case_dir;            // the failure as a case `vslab replay` runs ("": none)
+  // A Fail that is no verdict on the director's behaviour: the harness or the DUT broke (the
+  // DUT died, a bed did not come up); JUnit's <error> rather than <failure>.
+  bool error = false;
 };
+
+// A cell the run did not get to; `why` starts with "not run: ".
+CellResult not_run(const Cell& cell, std::string why);
 
 // Every cell, in row order (mode, scheduler), then column order.
 std::vector<Cell> all_cells();

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include "dut/kinds.h"
 #include "matrix/report.h"
 #include "matrix/runner.h"
+#include "os/interrupt.h"
 #include "topology/netns.h"
 
 namespace vslab::matrix {
@@ -30,6 +32,10 @@ struct ConformOptions {
   int jobs = 1;
   bool allow_skips = false;
 };
+
+std::string first_line(const std::string& text) {
+  return text.substr(0, text.find('\n'));
+}
 
 bool write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path);
@@ -71,6 +77,9 @@ int conform(const ConformOptions& o) {
     return 2;
   }
 
+  // From here on a signal stops the run in order: nothing new starts, what runs finishes, the
+  // beds go down, the reports are written.
+  os::catch_interrupts();
   std::cout << fmt::format("vslab conform: {} cells against the {} DUT, -j{}\n", cells.size(),
                            o.dut, run.jobs)
             << std::flush;
@@ -94,7 +103,20 @@ int conform(const ConformOptions& o) {
     j["dut"] = o.dut;
     written &= write_file(o.json, j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   }
+  if (os::interrupted()) {
+    std::size_t left = std::count_if(results.begin(), results.end(),
+                                     [](const auto& r) { return r.outcome == Outcome::NotRun; });
+    std::cerr << fmt::format(
+        "vslab conform: interrupted by {}: {} of {} cells not run; the run's namespaces and "
+        "processes are removed (exit {})\n",
+        os::signal_name(os::interrupt_signal()), left, results.size(),
+        os::interrupted_exit_status());
+    return os::interrupted_exit_status();
+  }
   if (!written) return 2;
+  for (const auto& r : results)
+    if (r.error && r.detail.rfind("the DUT died", 0) == 0)
+      std::cerr << "vslab conform: the run stopped: " << first_line(r.detail) << "\n";
   std::size_t skipped = 0;
   for (const auto& r : results) {
     if (r.outcome == Outcome::Fail) return 1;

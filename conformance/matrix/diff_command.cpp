@@ -18,6 +18,7 @@
 #include "matrix/bed.h"
 #include "matrix/runner.h"
 #include "matrix/scenarios.h"
+#include "os/interrupt.h"
 #include "replay/diff.h"
 #include "topology/data_dir.h"
 #include "topology/netns.h"
@@ -43,6 +44,7 @@ struct Row {
   replay::DiffResult::Kind kind = replay::DiffResult::Kind::Error;
   std::string line, report, dir;
   double seconds = 0;
+  bool not_run = false;  // the run stopped before it (kind Skip, line "NOT RUN id: why")
 };
 
 std::string kind_name(replay::DiffResult::Kind k) {
@@ -106,6 +108,11 @@ Row row_of(const CellResult& r) {
     case Outcome::Skip:
       row.kind = replay::DiffResult::Kind::Skip;
       row.line = fmt::format("SKIP {}: {}", row.id, r.detail);
+      break;
+    case Outcome::NotRun:
+      row.kind = replay::DiffResult::Kind::Skip;
+      row.not_run = true;
+      row.line = fmt::format("NOT RUN {}: {}", row.id, r.detail.substr(r.detail.find(": ") + 2));
       break;
     case Outcome::Fail: {
       auto end = r.detail.find('\n');
@@ -262,6 +269,10 @@ int diff(const DiffOptions& o) {
   auto start = std::chrono::steady_clock::now();
   std::vector<Row> rows;
   int jobs = o.jobs;
+  // A signal stops the run in order: nothing new starts, both DUTs' topologies go down, the
+  // summary and the JSON list what was not compared.
+  os::catch_interrupts();
+  const auto interrupted_by = [] { return os::signal_name(os::interrupt_signal()); };
 
   if (!o.cases.empty()) {
     std::cout << fmt::format("vslab diff: {} case(s), {} against {}\n", o.cases.size(), o.dut,
@@ -275,7 +286,11 @@ int diff(const DiffOptions& o) {
       if (name.empty())
         name = std::filesystem::path(dir).lexically_normal().parent_path().filename().string();
       row.id = name;
-      if (!loaded.ok()) {
+      if (os::interrupted()) {
+        row.kind = replay::DiffResult::Kind::Skip;
+        row.not_run = true;
+        row.line = fmt::format("NOT RUN {}: interrupted by {}", name, interrupted_by());
+      } else if (!loaded.ok()) {
         row.line = fmt::format("ERROR {}: the case does not load: {}", name,
                                loaded.errors.empty() ? "?" : loaded.errors.front());
       } else {
@@ -285,6 +300,19 @@ int diff(const DiffOptions& o) {
         row.line = d.line;
         row.report = d.report;
         if (d.kind == replay::DiffResult::Kind::Diff) row.dir = place.string();
+        if (os::interrupted() && d.kind != replay::DiffResult::Kind::Same) {
+          // Cut short by the signal: what it found is no verdict.
+          row =
+              Row{name,
+                  replay::DiffResult::Kind::Skip,
+                  fmt::format("NOT RUN {}: interrupted by {} while it ran", name, interrupted_by()),
+                  "",
+                  "",
+                  0,
+                  true};
+          std::error_code gone;
+          std::filesystem::remove_all(place, gone);
+        }
       }
       row.seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - case_start).count();
@@ -326,16 +354,23 @@ int diff(const DiffOptions& o) {
   std::filesystem::remove(out_dir, ec);  // only when no DIFF left anything there
 
   std::map<replay::DiffResult::Kind, int> count;
+  int not_run = 0;
   for (const auto& r : rows) {
+    if (r.not_run) {
+      ++not_run;
+      continue;
+    }
     ++count[r.kind];
     if (r.kind == replay::DiffResult::Kind::Diff || r.kind == replay::DiffResult::Kind::Error)
       std::cout << "\n" << r.line << "\n" << r.report;
   }
   std::cout << fmt::format(
-      "\n{} {}: {} same, {} differ, {} skipped, {} not compared (error); {:.1f} s wall at -j{}\n",
+      "\n{} {}: {} same, {} differ, {} skipped, {} not compared (error){}; {:.1f} s wall at "
+      "-j{}\n",
       rows.size(), o.cases.empty() ? "cell(s)" : "case(s)", count[replay::DiffResult::Kind::Same],
       count[replay::DiffResult::Kind::Diff], count[replay::DiffResult::Kind::Skip],
-      count[replay::DiffResult::Kind::Error], wall, jobs);
+      count[replay::DiffResult::Kind::Error], not_run ? fmt::format(", {} not run", not_run) : "",
+      wall, jobs);
   if (!o.json.empty()) {
     nlohmann::json j;
     j["dut"] = o.dut;
@@ -345,7 +380,7 @@ int diff(const DiffOptions& o) {
     j["cells"] = nlohmann::json::array();
     for (const auto& r : rows)
       j["cells"].push_back({{"id", r.id},
-                            {"result", kind_name(r.kind)},
+                            {"result", r.not_run ? "not-run" : kind_name(r.kind)},
                             {"line", r.line},
                             {"report", r.report},
                             {"dir", r.dir},
@@ -355,8 +390,15 @@ int diff(const DiffOptions& o) {
     out.close();
     if (!out) {
       std::cerr << "vslab diff: cannot write " << o.json << "\n";
-      return 2;
+      if (!os::interrupted()) return 2;
     }
+  }
+  if (os::interrupted()) {
+    std::cerr << fmt::format(
+        "vslab diff: interrupted by {}: {} not run; the runs' namespaces and processes are "
+        "removed (exit {})\n",
+        interrupted_by(), not_run, os::interrupted_exit_status());
+    return os::interrupted_exit_status();
   }
   return count[replay::DiffResult::Kind::Diff] || count[replay::DiffResult::Kind::Error] ? 1 : 0;
 }

@@ -49,9 +49,14 @@ void BuiltinDut::start(const topo::LiveTopology& topology) {
   os::UniqueFd log_fd(open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!log_fd) throw std::runtime_error("cannot create " + log_path_);
   // stdout carries only the ready line; the log goes to a file nobody has to drain.
+  const os::UniqueFd null_fd(open("/dev/null", O_RDONLY | O_CLOEXEC));
   os::SpawnOptions options;
+  options.stdin_fd = null_fd.get();
   options.stdout_fd = output_end.get();
   options.stderr_fd = log_fd.get();
+  // A terminal's ^C reaches the harness, which stops the run and then vsd; vsd killed by the
+  // same ^C first would fail every cell still running with "cannot reach vsd".
+  options.new_process_group = true;
   vsd_process_ = os::ChildProcess::spawn(argv, options);
   output_end.reset();  // vsd's end: its exit is then an end of file here
   log_fd.reset();
@@ -86,6 +91,20 @@ Result BuiltinDut::admin(const std::vector<std::string>& args) {
 void BuiltinDut::stop() {
   vsd_process_.stop(SIGTERM);
   output_fd_.reset();
+}
+
+std::optional<std::string> BuiltinDut::failure() const {
+  if (!vsd_process_.owns() || !vsd_process_.has_exited()) return std::nullopt;
+  std::string text = log();
+  // The last lines say why, when vsd could say it.
+  std::size_t cut = text.size();
+  for (int lines = 0; cut > 0 && lines < 6; ++lines) {
+    auto newline = text.rfind('\n', cut - 1);
+    cut = newline == std::string::npos ? 0 : newline;
+  }
+  if (cut > 0) text = text.substr(cut + 1);
+  return fmt::format("vsd (pid {}) is no longer running{}{}", vsd_process_.pid(),
+                     text.empty() ? "" : "; its log ends:\n", text);
 }
 
 // Where ldirectord looks for ipvsadm, in its order; vsadm is bound over each that exists.

@@ -12,6 +12,13 @@
 
 namespace vslab::replay {
 
+// A program run on a node for the recording (a web server on a real server), from start to
+// the end of the traffic command.
+struct ServeCommand {
+  std::string node;
+  std::string command;  // for sh -c
+};
+
 struct RecordOptions {
   std::string topology;  // a name (topologies_dir/<name>.toml) or a file
   std::filesystem::path topologies_dir;
@@ -19,6 +26,14 @@ struct RecordOptions {
   std::filesystem::path out;
   std::vector<std::string> command;  // run inside the client's namespace
   dut::DutSpec dut;
+  // Started after the DUT has its rules, each in its node's namespace, in a process group of
+  // its own, with the environment of run_environment() and VSLAB_NODE, VSLAB_NETNS and
+  // VSLAB_SERVE_DIR (its working directory: an empty folder of the run); the traffic command
+  // starts once each has a listening socket (TCP) or a bound one (UDP). Stopped with SIGTERM
+  // to its group when the command is done, SIGKILL 2 s later.
+  std::vector<ServeCommand> serve;
+  // Seconds a serve command gets to open its socket.
+  int serve_ready_timeout_s = 10;
 };
 
 struct RecordResult {
@@ -26,7 +41,13 @@ struct RecordResult {
   std::string message;  // what was written, or why nothing was
   std::string command_output;
   int command_exit = 0;
+  bool interrupted = false;  // SIGINT, SIGTERM or SIGHUP (os/interrupt.h): nothing written
 };
+
+// The run's names for programs started in it: VSLAB_RUN (the run prefix) and, for each node
+// with a namespace here, VSLAB_NETNS_<NODE> (the node name in capitals, other characters
+// than letters and digits as '_'), e.g. VSLAB_NETNS_RS1=vsl-4242-1-rs1.
+std::vector<std::string> run_environment(const topo::LiveTopology& live);
 
 // Never throws: a failure to bring the topology up or start the DUT is a message.
 RecordResult record_case(const RecordOptions& options);

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "dut/kinds.h"
+#include "os/interrupt.h"
 #include "replay/record.h"
 #include "replay/run.h"
 #include "topology/data_dir.h"
@@ -37,13 +38,22 @@ int replay(const ReplayCommandOptions& o) {
     std::cerr << "vslab replay: " << e.what() << "\n";
     return 2;
   }
-  int failed = 0, passed = 0, skipped = 0;
+  int failed = 0, passed = 0, skipped = 0, not_run = 0;
+  // A signal lets the case that runs finish (its topology goes down with it) and starts no
+  // other; the cases left are listed as not run.
+  os::catch_interrupts();
   for (const auto& dir : o.cases) {
+    auto name = std::filesystem::path(dir).lexically_normal().filename().string();
+    if (name.empty())
+      name = std::filesystem::path(dir).lexically_normal().parent_path().filename().string();
+    if (os::interrupted()) {
+      std::cout << fmt::format("NOT RUN {}: interrupted by {}\n", name,
+                               os::signal_name(os::interrupt_signal()));
+      ++not_run;
+      continue;
+    }
     auto loaded = load_case(dir, o.topologies);
     if (!loaded.ok()) {
-      auto name = std::filesystem::path(dir).lexically_normal().filename().string();
-      if (name.empty())
-        name = std::filesystem::path(dir).lexically_normal().parent_path().filename().string();
       std::cout << fmt::format("FAIL {}: the case does not load: {}\n", name,
                                loaded.errors.empty() ? "?" : loaded.errors.front());
       for (std::size_t i = 1; i < loaded.errors.size(); ++i)
@@ -53,6 +63,14 @@ int replay(const ReplayCommandOptions& o) {
       continue;
     }
     auto outcome = replay_case(*loaded.value, options);
+    if (os::interrupted() && outcome.kind == ReplayOutcome::Kind::Fail) {
+      // Cut short by the signal: no verdict on the director.
+      std::cout << fmt::format("NOT RUN {}: interrupted by {} while it ran\n", name,
+                               os::signal_name(os::interrupt_signal()))
+                << std::flush;
+      ++not_run;
+      continue;
+    }
     std::cout << outcome.line << "\n" << outcome.report << std::flush;
     switch (outcome.kind) {
       case ReplayOutcome::Kind::Pass:
@@ -66,15 +84,24 @@ int replay(const ReplayCommandOptions& o) {
         break;
     }
   }
-  if (o.cases.size() > 1)
-    std::cout << fmt::format("{} case(s): {} passed, {} failed, {} skipped\n", o.cases.size(),
-                             passed, failed, skipped);
+  if (o.cases.size() > 1 || not_run)
+    std::cout << fmt::format("{} case(s): {} passed, {} failed, {} skipped{}\n", o.cases.size(),
+                             passed, failed, skipped,
+                             not_run ? fmt::format(", {} not run", not_run) : "");
+  if (os::interrupted()) {
+    std::cerr << fmt::format(
+        "vslab replay: interrupted by {}: {} case(s) not run; the run's namespaces and "
+        "processes are removed (exit {})\n",
+        os::signal_name(os::interrupt_signal()), not_run, os::interrupted_exit_status());
+    return os::interrupted_exit_status();
+  }
   return failed ? 1 : 0;
 }
 
 struct RecordCommandOptions {
   std::string topology, rules_file, out;
   std::vector<std::string> command;
+  std::vector<std::string> serve;  // NODE=COMMAND
   std::string dut = "builtin";
   std::string dut_config;
   std::string topologies = topo::topology_dir().string();
@@ -82,6 +109,16 @@ struct RecordCommandOptions {
 };
 
 int record(const RecordCommandOptions& o) {
+  std::vector<ServeCommand> serve;
+  for (const auto& s : o.serve) {
+    auto eq = s.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == s.size()) {
+      std::cerr << "vslab record: --serve '" << s
+                << "': give it as NODE=COMMAND, e.g. --serve rs1='busybox httpd -f -p 80'\n";
+      return 2;
+    }
+    serve.push_back({s.substr(0, eq), s.substr(eq + 1)});
+  }
   if (!topo::have_net_admin()) {
     std::cerr << "vslab record: needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to build the "
                  "topology\n";
@@ -104,10 +141,21 @@ int record(const RecordCommandOptions& o) {
   options.rules = rules.str();
   options.out = o.out;
   options.command = o.command;
+  options.serve = std::move(serve);
   options.dut = dut::dut_spec(o.dut, o.dut_config, o.vsd, o.vsadm);
+  // A signal stops the recording: the command and the servers are stopped, the topology goes
+  // down, nothing is written.
+  os::catch_interrupts();
   auto r = record_case(options);
   std::cout << r.command_output;
   std::cout << "vslab record: " << r.message << "\n";
+  if (r.interrupted || os::interrupted()) {
+    std::cerr << fmt::format(
+        "vslab record: interrupted by {}; the run's namespaces and processes are removed (exit "
+        "{})\n",
+        os::signal_name(os::interrupt_signal()), os::interrupted_exit_status());
+    return os::interrupted_exit_status();
+  }
   if (r.ok && r.command_exit != 0)
     std::cout << "vslab record: note: the command exited with " << r.command_exit << "\n";
   return r.ok ? 0 : 1;
@@ -126,6 +174,11 @@ void add_record_command(CLI::App& app, int& status) {
   cmd->add_option("--rules", o->rules_file, "Rules file (ipvsadm save format)")->required();
   cmd->add_option("--out", o->out, "Case folder to write")->required();
   cmd->add_option("command", o->command, "The traffic command, after --")->required();
+  cmd->add_option("--serve", o->serve,
+                  "NODE=COMMAND: run COMMAND (sh -c) in NODE's namespace while recording, e.g. "
+                  "rs1='busybox httpd -f -p 80'; repeatable. It runs in an empty folder of the "
+                  "run with VSLAB_RUN, VSLAB_NODE, VSLAB_NETNS, VSLAB_SERVE_DIR and "
+                  "VSLAB_NETNS_<NODE> set; the command starts once it listens");
   dut::add_dut_kind_option(*cmd, "--dut", o->dut, "Device under test: ");
   cmd->add_option("--dut-config", o->dut_config, "TOML file describing the DUT");
   cmd->add_option("--topologies", o->topologies, "Folder of topology files")->capture_default_str();
