@@ -430,9 +430,13 @@ TEST(VslabCli, ConformStopsWithOneErrorWhenTheDutDies) {
   auto prefixes = wait_until_running(job, "director");
   ASSERT_EQ(prefixes.size(), 1u);
   const std::string prefix = *prefixes.begin();
-  // vsd is ready (its control socket is there): the cells are under way.
+  // A cell has given vsd its rules: the cells are under way (vsd killed while it starts would
+  // be a bed that did not come up, which the next cell tries again).
+  const std::string vsadm = std::filesystem::path(kVslab).parent_path() / "vsadm";
   const auto deadline = Clock::now() + std::chrono::seconds(30);
-  while (!std::filesystem::exists(run_files_dir(prefix) + "/vsd.sock") && Clock::now() < deadline)
+  while (Clock::now() < deadline &&
+         run_command({vsadm, "--socket", run_files_dir(prefix) + "/vsd.sock", "-S", "-n"})
+                 .output.find("-A ") == std::string::npos)
     poll(nullptr, 0, 20);
   std::vector<int> vsd = pids_in_netns(prefix + "-director");
   ASSERT_FALSE(vsd.empty());
@@ -488,8 +492,17 @@ TEST(VslabCli, TopoDownRefusesALiveRunOfAnotherProcessWithoutForce) {
   EXPECT_FALSE(std::filesystem::exists(runs_dir() + "/" + prefix));
 }
 
+// --serve takes one NODE=COMMAND each time: the traffic command after -- keeps its options.
+TEST(VslabCli, RecordServeIsNodeEqualsCommand) {
+  auto r = vslab({"record", "--topology", "nat", "--rules", "/dev/null", "--out", "/nonexistent",
+                  "--serve", "rs1", "--", "curl", "-s", "http://10.20.0.100/"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--serve 'rs1': give it as NODE=COMMAND"), std::string::npos) << r.output;
+}
+
 TEST(VslabCli, ABadPrefixIsAUsageError) {
-  for (std::string bad : {"bad prefix!", "a/b", "x.sw", "-lead", std::string(33, 'p')}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"bad prefix!", "a/b", "x.sw", "-lead", std::string(33, 'p')}) {
     auto r = vslab({"topo", "up", "--prefix", bad, topology_file("selftest")});
     EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.output;
     EXPECT_NE(r.output.find("--prefix"), std::string::npos) << r.output;

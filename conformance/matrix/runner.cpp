@@ -72,7 +72,7 @@ void run_mode(Mode mode, const std::vector<const Cell*>& cells, const RunOptions
         if (!bed) bed = std::make_unique<MatrixBed>(mode, dut::make_dut(options.dut));
         r = options.cell_runner ? options.cell_runner(*bed, *cell)
                                 : run_cell(*bed, *cell, options.pcap_dir);
-        if (auto why = bed->bed().dut().failure()) {
+        if (auto why = bed->bed().dut().failure(r.outcome == Outcome::Fail)) {
           blame_dead_dut(r, *why);
           stopped = "not run: the run stopped when the DUT died (in " + cell->id() + ")";
           bed.reset();

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -93,8 +95,18 @@ void BuiltinDut::stop() {
   output_fd_.reset();
 }
 
-std::optional<std::string> BuiltinDut::failure() const {
-  if (!vsd_process_.owns() || !vsd_process_.has_exited()) return std::nullopt;
+std::optional<std::string> BuiltinDut::failure(bool look_closer) const {
+  if (!vsd_process_.owns()) return std::nullopt;
+  if (look_closer && !vsd_process_.has_exited() && !accepts_control()) {
+    // Its socket refuses: vsd is on its way out, or wedged; give the exit 2 s to show.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (!vsd_process_.has_exited() && std::chrono::steady_clock::now() < deadline)
+      poll(nullptr, 0, 10);
+    if (!vsd_process_.has_exited())
+      return fmt::format("vsd (pid {}) no longer accepts control connections on {}",
+                         vsd_process_.pid(), socket_);
+  }
+  if (!vsd_process_.has_exited()) return std::nullopt;
   std::string text = log();
   // The last lines say why, when vsd could say it.
   std::size_t cut = text.size();
@@ -105,6 +117,15 @@ std::optional<std::string> BuiltinDut::failure() const {
   if (cut > 0) text = text.substr(cut + 1);
   return fmt::format("vsd (pid {}) is no longer running{}{}", vsd_process_.pid(),
                      text.empty() ? "" : "; its log ends:\n", text);
+}
+
+bool BuiltinDut::accepts_control() const {
+  const os::UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (!fd || socket_.size() >= sizeof address.sun_path) return true;  // cannot tell: assume so
+  std::memcpy(address.sun_path, socket_.c_str(), socket_.size() + 1);
+  return connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
 }
 
 // Where ldirectord looks for ipvsadm, in its order; vsadm is bound over each that exists.

@@ -178,7 +178,9 @@ void add_record_command(CLI::App& app, int& status) {
                   "NODE=COMMAND: run COMMAND (sh -c) in NODE's namespace while recording, e.g. "
                   "rs1='busybox httpd -f -p 80'; repeatable. It runs in an empty folder of the "
                   "run with VSLAB_RUN, VSLAB_NODE, VSLAB_NETNS, VSLAB_SERVE_DIR and "
-                  "VSLAB_NETNS_<NODE> set; the command starts once it listens");
+                  "VSLAB_NETNS_<NODE> set; the command starts once it listens")
+      // One value per --serve: the traffic command after -- is not the option's.
+      ->allow_extra_args(false);
   dut::add_dut_kind_option(*cmd, "--dut", o->dut, "Device under test: ");
   cmd->add_option("--dut-config", o->dut_config, "TOML file describing the DUT");
   cmd->add_option("--topologies", o->topologies, "Folder of topology files")->capture_default_str();

@@ -327,7 +327,7 @@ Result QemuKernelDut::admin(const std::vector<std::string>& args) {
   return guest(shell_command(argv));
 }
 
-std::optional<std::string> QemuKernelDut::failure() const {
+std::optional<std::string> QemuKernelDut::failure(bool /*look_closer*/) const {
   if (!qemu_.owns() || !qemu_.has_exited()) return std::nullopt;
   return fmt::format("qemu (pid {}), the guest running the kernel's IPVS, is no longer running",
                      qemu_.pid());
