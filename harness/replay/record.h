@@ -9,15 +9,9 @@
 #include <vector>
 
 #include "dut/dut.h"
+#include "replay/serve.h"
 
 namespace vslab::replay {
-
-// A program run on a node for the recording (a web server on a real server), from start to
-// the end of the traffic command.
-struct ServeCommand {
-  std::string node;
-  std::string command;  // for sh -c
-};
 
 struct RecordOptions {
   std::string topology;  // a name (topologies_dir/<name>.toml) or a file
@@ -43,11 +37,6 @@ struct RecordResult {
   int command_exit = 0;
   bool interrupted = false;  // SIGINT, SIGTERM or SIGHUP (os/interrupt.h): nothing written
 };
-
-// The run's names for programs started in it: VSLAB_RUN (the run prefix) and, for each node
-// with a namespace here, VSLAB_NETNS_<NODE> (the node name in capitals, other characters
-// than letters and digits as '_'), e.g. VSLAB_NETNS_RS1=vsl-4242-1-rs1.
-std::vector<std::string> run_environment(const topo::LiveTopology& live);
 
 // Never throws: a failure to bring the topology up or start the DUT is a message.
 RecordResult record_case(const RecordOptions& options);
