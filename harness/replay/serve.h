@@ -15,7 +15,6 @@
 
 namespace vslab::replay {
 
-
 // A program run on a node for the recording (a web server on a real server), from start to
 // the end of the traffic command.
 struct ServeCommand {
