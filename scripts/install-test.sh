@@ -49,9 +49,10 @@ echo "== install-test: $(pwd): vslab conform --dut builtin --filter 'nat/rr/*'"
 /usr/bin/vslab conform --dut builtin --filter 'nat/rr/*' --junit report.xml
 count() { sed -n "s/.*<testsuites[^>]* $1=\"\\([0-9]*\\)\".*/\\1/p" report.xml | head -n 1; }
 tests=$(count tests) failures=$(count failures) skipped=$(count skipped)
-passed=$((${tests:-0} - ${failures:-0} - ${skipped:-0}))
-if [ "$passed" -le 0 ] || [ "${failures:-1}" != 0 ]; then
-  echo "install-test: the report holds ${tests:-no} cells, ${failures:-?} failed, $passed passed" >&2
+errors=$(count errors)
+passed=$((${tests:-0} - ${failures:-0} - ${errors:-0} - ${skipped:-0}))
+if [ "$passed" -le 0 ] || [ "${failures:-1}" != 0 ] || [ "${errors:-1}" != 0 ]; then
+  echo "install-test: the report holds ${tests:-no} cells, ${failures:-?} failed, ${errors:-?} errors, $passed passed" >&2
   exit 1
 fi
 xmllint --noout --schema /usr/share/vslab/schemas/junit.xsd report.xml

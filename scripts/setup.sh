@@ -9,7 +9,7 @@ set -eu
 # matrix shares with the GoogleTest suites use its assertions.
 main_packages="g++ cmake ninja-build pkg-config
 libtins-dev libpcap-dev libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev
-libgtest-dev iproute2 ethtool nftables iputils-ping procps"
+libgtest-dev libnftables-dev iproute2 ethtool nftables iputils-ping procps"
 test_packages="clang-format dpkg-dev libgmock-dev libbenchmark-dev
 tcpdump busybox curl libxml2-utils ipvsadm ldirectord
 qemu-system-x86 xz-utils binutils gnuplot-nox wrk nginx-light"

@@ -353,8 +353,9 @@ TEST_P(VslabSignals, ConformWritesPartialReportsAndLeavesNothing) {
                              "--json", json.string()});
   auto prefixes = wait_until_running(job, "director");
   stop_and_check(job, GetParam(), prefixes);
-  const std::string why = "not run: interrupted by " + sig();
-  EXPECT_NE(file_text(junit).find("<skipped message=\"" + why), std::string::npos)
+  const std::string why = "interrupted by " + sig();
+  EXPECT_NE(file_text(junit).find("<skipped type=\"not-run\" message=\"not run: " + why),
+            std::string::npos)
       << file_text(junit);
   auto report = nlohmann::json::parse(file_text(json), nullptr, false);
   ASSERT_FALSE(report.is_discarded()) << file_text(json);
@@ -446,7 +447,8 @@ TEST(VslabCli, ConformStopsWithOneErrorWhenTheDutDies) {
   EXPECT_EQ(os::exit_code_of(*status), 1) << job.output();
   const auto xml = file_text(junit);
   EXPECT_NE(xml.find("errors=\"1\""), std::string::npos) << xml;
-  EXPECT_NE(xml.find("<error message=\"the DUT died during this cell: vsd (pid"), std::string::npos)
+  EXPECT_NE(xml.find("<error type=\"error\" message=\"the DUT died during this cell: vsd (pid"),
+            std::string::npos)
       << xml;
   EXPECT_NE(xml.find("not run: the run stopped when the DUT died"), std::string::npos) << xml;
   EXPECT_EQ(xml.find("<failure"), std::string::npos) << "no cell after it fails:\n" << xml;

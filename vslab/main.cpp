@@ -4,6 +4,7 @@
 #include "bench/bench_command.h"
 #include "matrix/conform_command.h"
 #include "matrix/diff_command.h"
+#include "matrix/merge_command.h"
 #include "replay/replay_command.h"
 #include "topo_commands.h"
 #include "vslab_version.h"
@@ -85,6 +86,7 @@ int main(int argc, char** argv) {
   vslab::replay::add_replay_command(app, status);
   vslab::replay::add_record_command(app, status);
   vslab::matrix::add_diff_command(app, status);
+  vslab::matrix::add_report_command(app, status);
   vslab::bench::add_bench_command(app, status);
 
   try {

@@ -10,20 +10,6 @@
 
 namespace vslab::matrix {
 
-std::string_view outcome_name(Outcome o) {
-  switch (o) {
-    case Outcome::Pass:
-      return "pass";
-    case Outcome::Fail:
-      return "fail";
-    case Outcome::Skip:
-      return "skip";
-    case Outcome::NotRun:
-      return "not-run";
-  }
-  return "?";
-}
-
 CellResult not_run(const Cell& cell, std::string why) {
   CellResult r{cell, Outcome::NotRun, std::move(why), 0, {}, {}};
   return r;

@@ -9,11 +9,16 @@
 #include <string_view>
 #include <vector>
 
+#include "report/verdict.h"
+
 namespace vslab::matrix {
 
-// NotRun: the run stopped before the cell (interrupted, or the DUT died); the detail says why.
-enum class Outcome { Pass, Fail, Skip, NotRun };
-std::string_view outcome_name(Outcome o);  // "pass", "fail", "skip", "not-run"
+// A cell's verdict (report/verdict.h): Fail for a check the DUT failed, Error when the bed,
+// the DUT or a worker broke before a verdict, Skip with its reason, NotRun.
+using Outcome = report::Verdict;
+inline std::string_view outcome_name(Outcome o) {
+  return report::verdict_name(o);
+}
 
 // The forwarding method a row's real servers are added with; its name is also the topology's
 // (topologies/<name>.toml) and what a DUT claims.
@@ -55,16 +60,14 @@ Cell cell_named(std::string_view mode, std::string_view scheduler, std::string_v
 struct CellResult {
   Cell cell;
   Outcome outcome = Outcome::Skip;
-  std::string detail;  // why it failed (the field diff) or was skipped
+  std::string detail;  // why it failed (the field diff), erred or was skipped
   double seconds = 0;
   std::vector<std::string> pcaps;  // failure captures, in the fixture layout
   std::string case_dir;            // the failure as a case `vslab replay` runs ("": none)
-  // A Fail that is no verdict on the director's behaviour: the harness or the DUT broke (the
-  // DUT died, a bed did not come up); JUnit's <error> rather than <failure>.
-  bool error = false;
 };
 
-// A cell the run did not get to; `why` starts with "not run: ".
+// A cell the run did not get to; `why` says why ("interrupted by SIGINT"): reports put "not
+// run: " before it.
 CellResult not_run(const Cell& cell, std::string why);
 
 // Every cell, in row order (mode, scheduler), then column order.

@@ -2,7 +2,11 @@
 // optional JUnit XML and JSON reports.
 #pragma once
 
+#include <ostream>
+
 #include <CLI/CLI.hpp>
+
+#include "report/report.h"
 
 namespace vslab::matrix {
 
@@ -16,6 +20,11 @@ inline constexpr int kExitNotRoot = 4;     // the topologies need CAP_NET_ADMIN
 inline constexpr int kExitSighup = 129;
 inline constexpr int kExitSigint = 130;
 inline constexpr int kExitSigterm = 143;
+
+// The status of a run with these totals (`vslab report merge` gives a sharded run's): 1 for a
+// failure, an error or a cell not run, kExitAllSkipped when nothing was tested (unless
+// allow_skips), else 0; `why` gets the reason of the last two.
+int conform_exit_status(const report::Totals& totals, bool allow_skips, std::ostream& why);
 
 // Adds the subcommand to `app`; when it runs, `status` gets its exit status.
 void add_conform_command(CLI::App& app, int& status);

@@ -20,6 +20,7 @@
 #include "matrix/scenarios.h"
 #include "os/interrupt.h"
 #include "replay/diff.h"
+#include "report/report.h"
 #include "topology/data_dir.h"
 #include "topology/netns.h"
 
@@ -31,7 +32,7 @@ struct DiffOptions {
   std::string dut = "builtin", dut_config;
   std::string against, against_config;
   std::string filter;
-  std::string json;
+  std::string json, junit;
   std::string out_dir;
   std::string topologies = topo::topology_dir().string();
   std::string vsd, vsadm;
@@ -88,6 +89,7 @@ std::vector<replay::InputFrame> received_on(conformance::ModeBed& bed) {
 CellResult as_cell_result(const Cell& cell, const replay::DiffResult& d, const std::string& dir) {
   CellResult r{cell, Outcome::Fail, d.line + "\n" + d.report, 0, {}, dir};
   if (d.kind == replay::DiffResult::Kind::Same) r.outcome = Outcome::Pass;
+  if (d.kind == replay::DiffResult::Kind::Error) r.outcome = Outcome::Error;
   if (d.kind == replay::DiffResult::Kind::Skip) {
     r.outcome = Outcome::Skip;
     r.detail = d.line.substr(d.line.find(": ") + 2);
@@ -112,16 +114,17 @@ Row row_of(const CellResult& r) {
     case Outcome::NotRun:
       row.kind = replay::DiffResult::Kind::Skip;
       row.not_run = true;
-      row.line = fmt::format("NOT RUN {}: {}", row.id, r.detail.substr(r.detail.find(": ") + 2));
+      row.line = fmt::format("NOT RUN {}: {}", row.id, r.detail);
       break;
-    case Outcome::Fail: {
+    case Outcome::Fail:
+    case Outcome::Error: {
       auto end = r.detail.find('\n');
       row.line = r.detail.substr(0, end);
       row.report = end == std::string::npos ? "" : r.detail.substr(end + 1);
-      if (row.line.rfind("DIFF ", 0) == 0) {
+      if (r.outcome == Outcome::Fail && row.line.rfind("DIFF ", 0) == 0) {
         row.kind = replay::DiffResult::Kind::Diff;
       } else {
-        // The runner's own failure (a bed that did not come up, a worker that died).
+        // B's error, or the runner's own (a bed that did not come up, a worker that died).
         row.kind = replay::DiffResult::Kind::Error;
         if (row.line.rfind("ERROR ", 0) != 0)
           row.line = fmt::format("ERROR {}: {}", row.id, row.line);
@@ -130,6 +133,47 @@ Row row_of(const CellResult& r) {
     }
   }
   return row;
+}
+
+// A row as a report entry: SAME passes, DIFF fails, ERROR errs; the row's own keys (result,
+// line, report, dir) kept as they were in diff's JSON.
+report::Entry entry_of(const Row& row, bool is_case) {
+  report::Entry e;
+  e.id = row.id;
+  if (is_case) {
+    e.classname = "diff.case";
+    e.name = row.id;
+  } else {
+    const auto cut = row.id.find('/', row.id.find('/') + 1);
+    e.classname = row.id.substr(0, cut);
+    std::replace(e.classname.begin(), e.classname.end(), '/', '.');
+    e.name = cut == std::string::npos ? row.id : row.id.substr(cut + 1);
+  }
+  switch (row.kind) {
+    case replay::DiffResult::Kind::Same:
+      e.verdict = report::Verdict::Pass;
+      break;
+    case replay::DiffResult::Kind::Diff:
+      e.verdict = report::Verdict::Fail;
+      break;
+    case replay::DiffResult::Kind::Skip:
+      e.verdict = report::Verdict::Skip;
+      break;
+    case replay::DiffResult::Kind::Error:
+      e.verdict = report::Verdict::Error;
+      break;
+  }
+  e.detail = row.report.empty() ? row.line : row.line + "\n" + row.report;
+  if (row.not_run) {
+    e.verdict = report::Verdict::NotRun;
+    e.detail = row.line.substr(row.line.find(": ") + 2);  // why: "interrupted by SIGINT"
+  }
+  e.seconds = row.seconds;
+  e.fields = {{"result", row.not_run ? "not-run" : kind_name(row.kind)},
+              {"line", row.line},
+              {"report", row.report},
+              {"dir", row.dir}};
+  return e;
 }
 
 // What B may not run, learnt once per process: its claims, or that it cannot run here.
@@ -257,6 +301,10 @@ int diff(const DiffOptions& o) {
     std::cerr << "vslab diff: --against: " << e.what() << "\n";
     return 2;
   }
+  if (auto why = report::unwritable_reports(o.junit, o.json); !why.empty()) {
+    for (const auto& w : why) std::cerr << "vslab diff: " << w << "\n";
+    return 2;
+  }
   if (!topo::have_net_admin()) {
     std::cerr << "vslab diff: needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to build the "
                  "topologies\n";
@@ -266,6 +314,7 @@ int diff(const DiffOptions& o) {
                                             ? std::filesystem::current_path() / "vslab-diff"
                                             : std::filesystem::path(o.out_dir);
   const bool tty = isatty(STDOUT_FILENO);
+  const auto started = std::chrono::system_clock::now();
   auto start = std::chrono::steady_clock::now();
   std::vector<Row> rows;
   int jobs = o.jobs;
@@ -371,28 +420,21 @@ int diff(const DiffOptions& o) {
       count[replay::DiffResult::Kind::Diff], count[replay::DiffResult::Kind::Skip],
       count[replay::DiffResult::Kind::Error], not_run ? fmt::format(", {} not run", not_run) : "",
       wall, jobs);
-  if (!o.json.empty()) {
-    nlohmann::json j;
-    j["dut"] = o.dut;
-    j["against"] = o.against;
-    j["wall_seconds"] = wall;
-    j["jobs"] = jobs;
-    j["cells"] = nlohmann::json::array();
-    for (const auto& r : rows)
-      j["cells"].push_back({{"id", r.id},
-                            {"result", r.not_run ? "not-run" : kind_name(r.kind)},
-                            {"line", r.line},
-                            {"report", r.report},
-                            {"dir", r.dir},
-                            {"seconds", r.seconds}});
-    std::ofstream out(o.json);
-    out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
-    out.close();
-    if (!out) {
-      std::cerr << "vslab diff: cannot write " << o.json << "\n";
-      if (!os::interrupted()) return 2;
-    }
-  }
+  report::Report rep;
+  rep.suite = "diff";
+  rep.timestamp = report::utc_timestamp(started);
+  rep.duration = wall;
+  rep.properties = {{"dut", o.dut},
+                    {"dut_flags", dut::dut_flags(a_spec)},
+                    {"against", o.against},
+                    {"against_flags", dut::dut_flags(b->spec)},
+                    {"filter", o.cases.empty() ? (o.filter.empty() ? "*" : o.filter) : ""},
+                    {"jobs", std::to_string(jobs)}};
+  for (auto& p : report::host_properties()) rep.properties.push_back(std::move(p));
+  for (const auto& r : rows) rep.entries.push_back(entry_of(r, !o.cases.empty()));
+  auto unwritten =
+      report::write_reports(rep, o.junit, o.json, {{"against", o.against}, {"wall_seconds", wall}});
+  for (const auto& w : unwritten) std::cerr << "vslab diff: " << w << "\n";
   if (os::interrupted()) {
     std::cerr << fmt::format(
         "vslab diff: interrupted by {}: {} not run; the runs' namespaces and processes are "
@@ -400,6 +442,7 @@ int diff(const DiffOptions& o) {
         interrupted_by(), not_run, os::interrupted_exit_status());
     return os::interrupted_exit_status();
   }
+  if (!unwritten.empty()) return 2;
   return count[replay::DiffResult::Kind::Diff] || count[replay::DiffResult::Kind::Error] ? 1 : 0;
 }
 
@@ -421,6 +464,7 @@ void add_diff_command(CLI::App& app, int& status) {
   cmd->add_option("--filter", o->filter,
                   "Glob over cell names mode/scheduler/kind/proto, e.g. 'nat/*/rewrite/*'");
   cmd->add_option("--json", o->json, "Write a JSON report here");
+  cmd->add_option("--junit", o->junit, "Write a JUnit XML report here");
   cmd->add_option("--out", o->out_dir,
                   "Where each DIFF writes A's run as a case and B's frames (default: "
                   "./vslab-diff)");

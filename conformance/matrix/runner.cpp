@@ -1,21 +1,24 @@
 #include "matrix/runner.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <system_error>
 
+#include "dut/kinds.h"
 #include "matrix/bed.h"
 #include "matrix/report.h"
 #include "matrix/scenarios.h"
 #include "os/child_process.h"
 #include "os/interrupt.h"
+#include "os/unique_fd.h"
+#include "os/whole_io.h"
 
 namespace vslab::matrix {
 namespace {
@@ -24,13 +27,17 @@ std::string first_line(const std::string& text) {
   return text.substr(0, text.find('\n'));
 }
 
+std::string interrupted_by() {
+  return os::signal_name(os::interrupt_signal());
+}
+
 // A cell that ran while the DUT died is the run's one error: its own verdict (most likely
 // "cannot reach vsd") says nothing about the director's behaviour.
 void blame_dead_dut(CellResult& r, const std::string& why) {
-  std::string saw =
-      r.outcome == Outcome::Fail ? "\n(the cell itself saw: " + first_line(r.detail) + ")" : "";
-  r.outcome = Outcome::Fail;
-  r.error = true;
+  std::string saw = r.outcome == Outcome::Fail || r.outcome == Outcome::Error
+                        ? "\n(the cell itself saw: " + first_line(r.detail) + ")"
+                        : "";
+  r.outcome = Outcome::Error;
   r.detail = "the DUT died during this cell: " + why + saw;
   r.pcaps.clear();
   r.case_dir.clear();
@@ -53,8 +60,7 @@ void run_mode(Mode mode, const std::vector<const Cell*>& cells, const RunOptions
     // The bed's own make_dut reports it, cell by cell.
   }
   for (const Cell* cell : cells) {
-    if (stopped.empty() && os::interrupted())
-      stopped = "not run: interrupted by " + os::signal_name(os::interrupt_signal());
+    if (stopped.empty() && os::interrupted()) stopped = "interrupted by " + interrupted_by();
     if (!stopped.empty()) {
       out.push_back(not_run(*cell, stopped));
       if (progress) progress(out.back());
@@ -70,28 +76,33 @@ void run_mode(Mode mode, const std::vector<const Cell*>& cells, const RunOptions
     } else if (r.detail.empty()) {
       try {
         if (!bed) bed = std::make_unique<MatrixBed>(mode, dut::make_dut(options.dut));
-        r = options.cell_runner ? options.cell_runner(*bed, *cell)
-                                : run_cell(*bed, *cell, options.pcap_dir);
-        if (auto why = bed->bed().dut().failure(r.outcome == Outcome::Fail)) {
+        if (options.cell_runner) {
+          r = options.cell_runner(*bed, *cell);
+        } else {
+          r = run_cell(*bed, *cell, options.pcap_dir);
+          // The same director again: a non-builtin DUT's failure must not replay on vsd.
+          if (!r.case_dir.empty())
+            r.detail += "\nreplay: vslab replay " + r.case_dir + " " + dut::dut_flags(options.dut);
+        }
+        const bool failed = r.outcome == Outcome::Fail || r.outcome == Outcome::Error;
+        if (auto why = bed->bed().dut().failure(failed)) {
           blame_dead_dut(r, *why);
-          stopped = "not run: the run stopped when the DUT died (in " + cell->id() + ")";
+          stopped = "the run stopped when the DUT died (in " + cell->id() + ")";
           bed.reset();
-        } else if (os::interrupted() && r.outcome == Outcome::Fail) {
+        } else if (os::interrupted() && failed) {
           // Cut short by the signal (a capture's wait, a vsadm killed): no verdict.
-          r = not_run(*cell, "not run: interrupted by " + os::signal_name(os::interrupt_signal()) +
-                                 " while it ran");
+          r = not_run(*cell, "interrupted by " + interrupted_by() + " while it ran");
         }
       } catch (const dut::DutUnavailable& e) {
         unavailable = r.detail = std::string("DUT unavailable: ") + e.what();
       } catch (const std::exception& e) {
-        // The bed itself failed (bring-up, DUT start): this cell fails, the next tries anew.
-        r.outcome = Outcome::Fail;
-        r.error = true;
+        // The bed itself broke (bring-up, DUT start): no verdict on this cell, and the next
+        // tries anew.
+        r.outcome = Outcome::Error;
         r.detail = "bed for " + std::string(name(mode)) + ": " + e.what();
         bed.reset();
         if (os::interrupted())
-          r = not_run(*cell, "not run: interrupted by " + os::signal_name(os::interrupt_signal()) +
-                                 " while its bed came up");
+          r = not_run(*cell, "interrupted by " + interrupted_by() + " while its bed came up");
       }
     }
     out.push_back(r);
@@ -113,34 +124,13 @@ std::vector<CellResult> run_here(const std::vector<Cell>& cells, const RunOption
   return out;
 }
 
-// Reaps whichever of `workers` ends first (others' children are reaped and passed over):
-// its index, or workers.size() when none is left to wait for.
-std::size_t wait_for_any(std::vector<std::pair<os::ChildProcess, std::string>>& workers) {
-  for (;;) {
-    siginfo_t info{};
-    // WNOWAIT: the worker's owner reaps it, so that its ChildProcess knows.
-    if (waitid(P_ALL, 0, &info, WEXITED | WNOWAIT) != 0) {
-      if (errno == EINTR) continue;  // a signal: the handler has passed it on to the workers
-      return workers.size();
-    }
-    for (std::size_t i = 0; i < workers.size(); ++i) {
-      if (workers[i].first.pid() == info.si_pid) {
-        os::stop_forwarding_to(info.si_pid);  // before the pid can be another process's
-        workers[i].first.wait();
-        return i;
-      }
-    }
-    waitpid(info.si_pid, nullptr, 0);
-  }
-}
-
 }  // namespace
 
 std::vector<CellResult> run_cells(const std::vector<Cell>& cells, const RunOptions& options,
                                   const std::function<void(const CellResult&)>& progress) {
   std::vector<CellResult> results;
-  std::string stopped;
   if (options.jobs <= 1 || cells.size() < 2) {
+    std::string stopped;
     results = run_here(cells, options, progress, stopped);
   } else {
     // When the modes divide evenly among the workers, each worker takes whole modes and so
@@ -161,69 +151,102 @@ std::vector<CellResult> run_cells(const std::vector<Cell>& cells, const RunOptio
       }
       shards[std::size_t(worker)].push_back(c);
     }
+    // Each worker writes a line of JSON per cell as it finishes, so that progress (the
+    // per-cell lines of a CI log) comes as cells finish, not as workers do.
     std::fflush(nullptr);
-    std::vector<std::pair<os::ChildProcess, std::string>> workers;
+    struct Worker {
+      os::ChildProcess process;
+      os::UniqueFd lines;
+      std::string pending;
+    };
+    std::vector<Worker> workers;
     for (std::size_t i = 0; i < shards.size(); ++i) {
       if (shards[i].empty()) continue;
-      std::string file =
-          "/tmp/vslab-conform-" + std::to_string(getpid()) + "-" + std::to_string(i) + ".json";
-      os::ChildProcess worker;
+      Worker w;
       try {
-        worker = os::ChildProcess::fork_running([&] {
+        auto pipe = os::make_pipe(O_CLOEXEC);
+        const int out = pipe.second.get();
+        w.process = os::ChildProcess::fork_running([&] {
           int status = 0;
           try {
-            std::string why;
-            auto report = to_json(run_here(shards[i], options, nullptr, why));
-            report["stopped"] = why;
-            std::ofstream(file) << report.dump(-1, ' ', false,
-                                               nlohmann::json::error_handler_t::replace);
+            std::string stopped;
+            run_here(
+                shards[i], options,
+                [out](const CellResult& r) {
+                  os::write_all(out, to_json({r}).dump(-1, ' ', false,
+                                                       nlohmann::json::error_handler_t::replace) +
+                                         "\n");
+                },
+                stopped);
           } catch (...) {
             status = 1;
           }
           std::fflush(nullptr);
           return status;
         });
+        w.lines = std::move(pipe.first);
+        // A SIGTERM for this process (a CI's timeout) is one for the workers too; a terminal's
+        // ^C reaches them anyway, as they share this process's group.
+        os::forward_interrupts_to(w.process.pid());
       } catch (const std::system_error&) {
         throw std::runtime_error("fork failed");
       }
-      // A SIGTERM for this process (a CI's timeout) is one for the workers too; a terminal's
-      // ^C reaches them anyway, as they share this process's group.
-      os::forward_interrupts_to(worker.pid());
-      workers.emplace_back(std::move(worker), file);
+      workers.push_back(std::move(w));
     }
     std::map<std::string, CellResult> by_id;
-    std::size_t left = workers.size();
     std::string dut_died;  // a worker's DUT died: the others stop too
-    while (left > 0) {
-      const std::size_t i = wait_for_any(workers);
-      if (i >= workers.size()) break;
-      --left;
-      const std::string& file = workers[i].second;
-      std::ifstream in(file);
-      std::stringstream text;
-      text << in.rdbuf();
-      std::remove(file.c_str());
-      auto parsed = nlohmann::json::parse(text.str(), nullptr, false);
-      if (parsed.is_discarded()) continue;  // its cells are reported as lost below
-      for (auto& r : results_from_json(parsed)) {
-        if (progress) progress(r);
-        by_id[r.cell.id()] = std::move(r);
+    auto take_line = [&](const std::string& line) {
+      auto parsed = nlohmann::json::parse(line, nullptr, false);
+      if (parsed.is_discarded()) return;  // its cell is reported as lost below
+      try {
+        for (auto& r : results_from_json(parsed)) {
+          if (progress) progress(r);
+          if (dut_died.empty() && r.outcome == Outcome::Error &&
+              r.detail.rfind("the DUT died", 0) == 0) {
+            dut_died = "the run stopped when the DUT died (in " + r.cell.id() + ")";
+            for (auto& w : workers) w.process.signal(SIGTERM);
+          }
+          by_id[r.cell.id()] = std::move(r);
+        }
+      } catch (const std::exception&) {
+        // A line that names no cell of the matrix: its cell is reported as lost below.
       }
-      const std::string why = parsed.value("stopped", "");
-      if (dut_died.empty() && why.find("DUT died") != std::string::npos) {
-        dut_died = why;
-        for (auto& [other, other_file] : workers) other.signal(SIGTERM);
+    };
+    for (std::size_t open = workers.size(); open > 0;) {
+      std::vector<pollfd> fds;
+      for (auto& w : workers) fds.push_back({w.lines.get(), POLLIN, 0});
+      if (poll(fds.data(), fds.size(), -1) < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      for (std::size_t k = 0; k < workers.size(); ++k) {
+        auto& w = workers[k];
+        if (!w.lines || !(fds[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        char buffer[65536];
+        ssize_t n = os::read_some(w.lines.get(), buffer, sizeof buffer);
+        if (n <= 0) {
+          w.lines.reset();  // poll ignores a negative descriptor from now on
+          --open;
+          continue;
+        }
+        w.pending.append(buffer, std::size_t(n));
+        for (auto end = w.pending.find('\n'); end != std::string::npos;
+             end = w.pending.find('\n')) {
+          take_line(w.pending.substr(0, end));
+          w.pending.erase(0, end + 1);
+        }
       }
     }
-    for (auto& [worker, file] : workers) os::stop_forwarding_to(worker.pid());
+    for (auto& w : workers) {
+      os::stop_forwarding_to(w.process.pid());  // before the pid can be another process's
+      w.process.wait();
+    }
     for (const auto& c : cells) {
       auto it = by_id.find(c.id());
-      CellResult r =
-          it != by_id.end() ? it->second
-          : os::interrupted()
-              ? not_run(c, "not run: interrupted by " + os::signal_name(os::interrupt_signal()))
-              : CellResult{c, Outcome::Fail, "the worker running it died", 0, {}, {}};
-      if (it == by_id.end() && r.outcome == Outcome::Fail) r.error = true;
+      CellResult r = it != by_id.end() ? it->second
+                     : os::interrupted()
+                         ? not_run(c, "interrupted by " + interrupted_by())
+                         : CellResult{c, Outcome::Error, "the worker running it died", 0, {}, {}};
       // The other workers stopped because of it, not because of a signal from outside.
       if (!dut_died.empty() && r.outcome == Outcome::NotRun && !os::interrupted())
         r.detail = dut_died;

@@ -26,7 +26,7 @@ struct RunOptions {
 };
 
 // Results in the order of `cells`. progress() is called as each result is known (in this
-// process: after each cell; with workers: as each worker finishes).
+// process: after each cell; with workers: as each cell finishes in its worker).
 std::vector<CellResult> run_cells(const std::vector<Cell>& cells, const RunOptions& options,
                                   const std::function<void(const CellResult&)>& progress);
 

@@ -23,22 +23,30 @@ CellResult run_cell(MatrixBed& bed, const Cell& cell, const std::filesystem::pat
   }
   auto start = std::chrono::steady_clock::now();
   Findings findings;
+  std::string error;
   try {
     bed.bed().begin_case(cell.id(), pcap_dir);
     bed.fresh_service();
     cell.kind->run(bed, cell, findings);
   } catch (const std::exception& e) {
-    findings.require(false, std::string("error: ") + e.what());
+    // The scenario could not go on (rules refused, the DUT unreachable, a harness fault): no
+    // verdict, unless a check had already failed.
+    error = std::string("error: ") + e.what();
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.pcaps = findings.pcaps;
+  if (findings.failure.empty() && !error.empty()) {
+    result.outcome = Outcome::Error;
+    result.detail = error;
+    return result;
+  }
   result.outcome = findings.failure.empty() ? Outcome::Pass : Outcome::Fail;
   result.detail = findings.failure;
-  result.pcaps = findings.pcaps;
   if (result.outcome == Outcome::Fail) {
     try {
       if (auto dir = write_failure_case(bed, cell, findings.failure)) {
+        // The runner adds the replay hint, which needs the DUT's flags.
         result.case_dir = dir->string();
-        result.detail += "\nreplay: vslab replay " + result.case_dir;
       } else {
         result.detail +=
             "\n(no case written: no frame check failed; a listing, a count or the choice of "

@@ -257,6 +257,24 @@ std::vector<std::string> split_restore_line(std::string_view line) {
   return words;
 }
 
+namespace {
+
+// What is wrong with a restore line, on one line: the parser's words (ipvsadm's, where ipvsadm
+// has any) without the help hint a command line gets, which says nothing about a file. Where
+// ipvsadm says only "Try ...", the line had no command: name the word that stood there.
+std::string restore_message(const Failure& f, const std::vector<std::string>& words) {
+  std::string message = f.message.substr(0, f.message.find('\n'));
+  if (message.rfind("Try ", 0) != 0) return message;
+  const std::string& first = words.front();
+  const std::string commands = "-A, -E, -D, -C, -a, -e or -d";
+  if (first.empty() || first[0] != '-')
+    return "`" + first + "' is not an option: a line is a command (" + commands +
+           ") with its options";
+  return "`" + first + "' comes before any command: a line starts with " + commands;
+}
+
+}  // namespace
+
 std::optional<Failure> apply_restore(RuleSet& rules, std::string_view text) {
   RuleSet next = rules;  // all or nothing: work on a copy, commit at the end
   std::size_t line_number = 0;
@@ -271,7 +289,8 @@ std::optional<Failure> apply_restore(RuleSet& rules, std::string_view text) {
     const std::vector<std::string> words = split_restore_line(line);
     if (words.empty()) continue;
     auto at_line = [&](const Failure& f) {
-      return Failure{f.exit_code, "line " + std::to_string(line_number) + ": " + f.message};
+      return Failure{f.exit_code,
+                     "line " + std::to_string(line_number) + ": " + restore_message(f, words)};
     };
     auto command = parse_command(words);
     if (!command.ok()) return at_line(command.failure());

@@ -280,6 +280,34 @@ TEST(ApplyRestore, OnlyRuleChangesCanBeRestored) {
   EXPECT_TRUE(rules.services.empty());
 }
 
+// A garbage line is named with what is wrong with it, in ipvsadm's words where it has them,
+// and without the command line's help hint.
+TEST(ApplyRestore, AGarbageLineSaysWhatIsWrong) {
+  const std::pair<const char*, Failure> cases[] = {
+      {"garbage here",
+       {255,
+        "line 2: `garbage' is not an option: a line is a command (-A, -E, "
+        "-D, -C, -a, -e or -d) with its options"}},
+      {"-t 10.0.0.3:80 -A",
+       {255,
+        "line 2: `-t' comes before any command: a line starts with -A, "
+        "-E, -D, -C, -a, -e or -d"}},
+      {"-A -t 10.0.0.3:80 --bogus", {255, "line 2: --bogus: unknown option"}},
+      {"--bogus -A -t 10.0.0.3:80", {255, "line 2: --bogus: unknown option"}},
+      {"-A -t", {255, "line 2: -t: missing argument"}},
+      {"-A -t 10.0.0.300:80", {2, "line 2: illegal virtual server address[:port] specified"}},
+      {"-a -t 10.0.0.2:80 -r 10.0.1.x",
+       {2, "line 2: illegal real server address[:port] specified"}},
+      {"-A -t 10.0.0.3:80 extra", {2, "line 2: unexpected argument extra"}},
+  };
+  for (const auto& [line, failure] : cases) {
+    SCOPED_TRACE(line);
+    RuleSet rules;
+    EXPECT_EQ(apply_restore(rules, std::string("-A -t 10.0.0.2:80\n") + line + "\n"), failure);
+    EXPECT_TRUE(rules.services.empty());
+  }
+}
+
 TEST(ApplyRestore, LaterLinesSeeEarlierOnes) {
   RuleSet rules;
   EXPECT_EQ(apply_restore(rules, "-C\n-A -t 10.0.0.2:80\n-D -t 10.0.0.2:80\n-A -t 10.0.0.2:80\n"),

@@ -5,14 +5,22 @@
 // neither answers for a VIP (RST, ICMP) nor spends the sender's core on its IP stack
 // (docs/design.md, docs/benchmarking.md: 0.46 -> 0.72 of raw), and passes the rest of the
 // host's own traffic (ARP, IPv6, its addresses, multicast and broadcast): the exception path.
+//
+// Each port's chain is in a table of its own (io/ingress_tables.h) that this process's netlink
+// socket owns: the kernel deletes it when vsd ends however it ends, so a dead vsd black-holes
+// no port, and refuses it to any other process, so a second vsd cannot take a port that a live
+// one serves (docs/design.md "A dead vsd must not leave its ports black-holed").
 #pragma once
 
 #include <cstdint>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "io/host_addresses.h"
+#include "io/ingress_tables.h"
+#include "io/nft_session.h"
 #include "net/addr.h"
 
 namespace vsd {
@@ -44,30 +52,48 @@ struct IngressServices {
   bool operator==(const IngressServices&) const = default;
 };
 
+// The port another live process's table holds: a second vsd on a port a vsd serves.
+class PortTaken : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 class IngressDrop {
  public:
-  // Replaces table "netdev vsd" (one left by a vsd that died included) with one chain per
-  // interface, passing the host's addresses (none: only ARP, IPv6, multicast and broadcast
-  // reach the kernel); throws with nft's message.
+  // Removes the leftover tables that hook these interfaces (ingress_tables.h), then claims
+  // each interface with a table of its own, passing the host's addresses (none: only ARP,
+  // IPv6, multicast and broadcast reach the kernel), all in one transaction. Throws
+  // PortTaken naming the port (and the owner's pid) when a live process holds one, else
+  // std::runtime_error with nft's message.
   explicit IngressDrop(const std::vector<std::string>& ifnames, const HostAddresses& host = {});
-  ~IngressDrop();  // removes the table
+  ~IngressDrop();  // the kernel deletes the tables as the session's socket closes
   IngressDrop(const IngressDrop&) = delete;
   IngressDrop& operator=(const IngressDrop&) = delete;
 
-  // Each rewrites the table's sets in one nft transaction, so no frame meets a half-written
-  // set; from any thread. Empty on success, else nft's message.
+  // What the constructor found and deleted before it claimed the ports, for the log.
+  const std::vector<IngressTable>& leftovers_removed() const { return leftovers_; }
+
+  // Each rewrites the sets of every port's table in one nft transaction, so no frame meets a
+  // half-written set; from any thread. Empty on success, else nft's message.
   std::string set_services(const IngressServices& services);
   std::string set_host(const HostAddresses& host);
 
-  // The nft scripts it runs, for logs and tests.
+  // The nft scripts it runs, for logs and tests; `owner_pid` goes into each table's comment.
   static std::string ruleset(const std::vector<std::string>& ifnames,
-                             const IngressServices& services, const HostAddresses& host);
-  static std::string set_update(const IngressServices& services, const HostAddresses& host);
+                             const IngressServices& services, const HostAddresses& host,
+                             int owner_pid);
+  static std::string set_update(const std::vector<std::string>& ifnames,
+                                const IngressServices& services, const HostAddresses& host);
 
  private:
   std::string apply_locked();
+  // Why the claim failed: the port another process owns, else nft's own words.
+  [[noreturn]] void explain_failed_claim(const std::string& nft_message);
 
-  std::mutex mutex_;
+  std::mutex mutex_;  // one command at a time through the session
+  NftSession nft_;
+  std::vector<std::string> ifnames_;
+  std::vector<IngressTable> leftovers_;
   IngressServices services_;
   HostAddresses host_;
 };

@@ -92,4 +92,36 @@ TEST(VsdRules, AFileThatDoesNotParseStopsVsdNamingTheLine) {
   EXPECT_EQ(run.output.find("vslab-none0"), std::string::npos) << run.output;
 }
 
+// --port is required only when vsd is to serve; --cleanup takes ports of its own.
+TEST(VsdPorts, HelpTellsOfTheClaimAndOfCleanup) {
+  VsdRun run = run_vsd("--help");
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_NE(run.output.find("A port another live vsd serves is refused"), std::string::npos)
+      << run.output;
+  EXPECT_NE(run.output.find("--cleanup [PORT] ..."), std::string::npos) << run.output;
+}
+
+TEST(VsdPorts, NoPortIsAUsageError) {
+  VsdRun run = run_vsd("--socket /nonexistent/vsd.sock");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_EQ(run.output.rfind("--port is required\n", 0), 0u) << run.output;
+}
+
+// The same words as vsadm -R gives (both restore through ctl::apply_restore): what is wrong
+// with the line, not a pointer to -h.
+TEST(VsdRules, AGarbageLineSaysWhatIsWrongWithIt) {
+  auto path = testing::TempDir() + "vsd-cli-garbage-" + std::to_string(getpid()) + ".rules";
+  for (const auto& [line, words] :
+       {std::pair<std::string, std::string>{"garbage here", "line 2: `garbage' is not an option"},
+        {"-A -t 10.20.0.101:80 --bogus", "line 2: --bogus: unknown option"},
+        {"-A -t 10.20.0.300:80", "line 2: illegal virtual server address[:port] specified"}}) {
+    std::ofstream(path) << "-A -t 10.20.0.100:80 -s rr\n" << line << "\n";
+    VsdRun run = run_vsd("--port vslab-none0 --rules " + path);
+    EXPECT_EQ(run.exit_code, 1) << run.output;
+    EXPECT_NE(run.output.find("vsd: " + path + ": " + words), std::string::npos) << run.output;
+    EXPECT_EQ(run.output.find("Try "), std::string::npos) << run.output;
+  }
+  std::remove(path.c_str());
+}
+
 }  // namespace

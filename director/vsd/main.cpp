@@ -21,6 +21,8 @@
 
 #include "io/host_addresses.h"
 #include "io/ingress_drop.h"
+#include "io/ingress_tables.h"
+#include "io/nft_session.h"
 #include "io/packet_socket.h"
 #include "io/routes.h"
 #include "os/unique_fd.h"
@@ -72,6 +74,30 @@ std::vector<int> pending_signals(int sig_fd) {
   return signals;
 }
 
+std::string describe(const vsd::IngressTable& table) {
+  std::string ports;
+  for (const auto& device : table.devices) ports += (ports.empty() ? "" : ", ") + device;
+  return "table netdev " + table.name +
+         ", which no live vsd owned (ports: " + (ports.empty() ? "none" : ports) + ")";
+}
+
+// vsd --cleanup: the leftovers of a vsd that is gone (tables a live vsd owns are never
+// touched), for a vsd started by hand that no harness tracks.
+int run_cleanup(const std::string& netns, const std::vector<std::string>& ports) {
+  try {
+    if (!netns.empty()) enter_netns(netns);
+    vsd::NftSession nft;
+    auto removed = vsd::remove_leftover_tables(nft, ports);
+    for (const auto& table : removed) std::cout << "vsd: removed " << describe(table) << "\n";
+    if (removed.empty()) std::cout << "vsd: no leftover ingress table\n";
+    std::cout << std::flush;
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "vsd: " << e.what() << std::endl;
+    return 1;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -82,7 +108,16 @@ int main(int argc, char** argv) {
   std::string netns;
   std::string level = "info";
   unsigned ipfrag_time = 30;
-  app.add_option("--port", port_names, "Data port (interface) to own; repeat for each")->required();
+  app.add_option("--port", port_names,
+                 "Data port (interface) to own; repeat for each. A port another live vsd "
+                 "serves is refused");
+  std::vector<std::string> cleanup_ports;
+  app.add_option("--cleanup", cleanup_ports,
+                 "Remove the ingress drop tables no live vsd owns (an older vsd's, one made by "
+                 "hand) on these ports, or on every port when none is named, then exit; vsd "
+                 "does it for its own ports at start")
+      ->expected(0, -1)
+      ->type_name("[PORT]");
   app.add_option("--socket", socket_path, "Control socket for vsadm")->capture_default_str();
   app.add_option("--netns", netns, "Network namespace to run in (/run/netns/NAME)");
   app.add_option("--log-level", level, "error, warn, info or debug")
@@ -106,6 +141,16 @@ int main(int argc, char** argv) {
       ->group("Test only");
   CLI11_PARSE(app, argc, argv);
   vsd::set_log_level(level);
+  if (app.count("--cleanup") > 0) {
+    cleanup_ports.insert(cleanup_ports.end(), port_names.begin(), port_names.end());
+    // CLI11 gives a bare --cleanup one empty value.
+    std::erase(cleanup_ports, std::string());
+    return run_cleanup(netns, cleanup_ports);
+  }
+  if (port_names.empty()) {
+    std::cerr << "--port is required\nRun with --help for more information." << std::endl;
+    return 2;
+  }
   // Checked here rather than by CLI11, so that a wrong name exits 2 as a usage error does.
   auto faults = vsd::parse_test_faults(fault_names);
   if (!faults.ok()) {
@@ -127,11 +172,17 @@ int main(int argc, char** argv) {
     }
     if (!netns.empty()) enter_netns(netns);
     int sig_fd = signal_fd();
-    std::vector<std::unique_ptr<vsd::PacketSocket>> ports;
-    for (const auto& name : port_names)
-      ports.push_back(std::make_unique<vsd::PacketSocket>(name, interface_mtu(name)));
+    std::vector<uint32_t> mtus;
+    for (const auto& name : port_names) mtus.push_back(interface_mtu(name));
+    // The ports are claimed before any ring is opened: a port another vsd serves stops this
+    // one before it has seen, let alone forwarded, a single frame.
     auto host = vsd::HostAddresses::read_from_kernel();
     vsd::IngressDrop ingress_drop(port_names, host);
+    for (const auto& table : ingress_drop.leftovers_removed())
+      vsd::log_warn("vsd: removed " + describe(table));
+    std::vector<std::unique_ptr<vsd::PacketSocket>> ports;
+    for (std::size_t i = 0; i < port_names.size(); ++i)
+      ports.push_back(std::make_unique<vsd::PacketSocket>(port_names[i], mtus[i]));
     // The exception path's sets follow the rules and the host's addresses; a failed update
     // leaves the previous sets in place, so it is logged, not fatal.
     auto update_ingress = [&](const std::string& error) {

@@ -89,4 +89,30 @@ DutSpec dut_spec(const std::string& kind, const std::string& config_file,
   return spec;
 }
 
+namespace {
+
+std::string shell_quoted(const std::string& word) {
+  if (!word.empty() && word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                              "0123456789@%+=:,./_-") == std::string::npos)
+    return word;
+  std::string out = "'";
+  for (char ch : word) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return out + "'";
+}
+
+}  // namespace
+
+std::string dut_flags(const DutSpec& spec) {
+  std::string out = "--dut " + shell_quoted(spec.kind);
+  if (!spec.config_file.empty())
+    out += " --dut-config " + shell_quoted(std::filesystem::absolute(spec.config_file).string());
+  if (spec.kind == "builtin") {
+    if (!spec.vsd_binary.empty() && spec.vsd_binary != beside_this_program("vsd"))
+      out += " --vsd " + shell_quoted(spec.vsd_binary);
+    if (!spec.vsadm_binary.empty() && spec.vsadm_binary != beside_this_program("vsadm"))
+      out += " --vsadm " + shell_quoted(spec.vsadm_binary);
+  }
+  return out;
+}
+
 }  // namespace vslab::dut

@@ -34,6 +34,10 @@ bool serves_one_topology(std::string_view name);
 std::string dut_kind_names();
 // "builtin (vsd), kernel (IPVS), ...": the kinds with their descriptions, for a --dut help text.
 std::string dut_kinds_help();
+// The command-line flags that name this DUT again (--dut KIND, --dut-config FILE with its path
+// made absolute, --vsd/--vsadm when not the ones beside vslab), quoted for a shell: what a
+// replay hint needs to replay a failure against the same director.
+std::string dut_flags(const DutSpec& spec);
 // Adds an option to cmd that takes a kind's name into kind, refuses any other name as CLI11's
 // IsMember does, and has help "<help_lead><dut_kinds_help()>".
 CLI::Option* add_dut_kind_option(CLI::App& cmd, const std::string& name, std::string& kind,

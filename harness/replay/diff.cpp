@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "dut/kinds.h"
 #include "expect/fields.h"
 
 namespace vslab::replay {
@@ -230,13 +231,16 @@ DiffResult diff_against(const std::string& id, const Observed& a, const topo::To
       r.b_unavailable = outcome.dut_unavailable;
       return tidy(r);
     }
+    case ReplayOutcome::Kind::Error:
+      return tidy(result(DiffResult::Kind::Error,
+                         fmt::format("ERROR {}: B ({}): {}", id, b_name,
+                                     outcome.line.substr(std::string("ERROR B: ").size()))));
     case ReplayOutcome::Kind::Fail:
       break;
   }
   std::string report;
   std::string line;
-  const auto again = fmt::format("again: vslab replay {} --dut {}{}\n", a_dir.string(), b.kind,
-                                 b.config_file.empty() ? "" : " --dut-config " + b.config_file);
+  const auto again = fmt::format("again: vslab replay {} {}\n", a_dir.string(), dut::dut_flags(b));
   if (!outcome.mismatch) {
     // Not a frame: B refused the rules or an admin step that A took.
     line = fmt::format("DIFF {}: {}", id, outcome.line.substr(std::string(prefix).size()));
@@ -313,6 +317,9 @@ DiffResult diff_case(const Case& c, const dut::DutSpec& a, const dut::DutSpec& b
                                 on_a.line.substr(std::string("SKIP : ").size() + c.name.size())));
     return r;
   }
+  if (on_a.kind == ReplayOutcome::Kind::Error)
+    return result(DiffResult::Kind::Error, fmt::format("ERROR {}: A ({}): {}", c.name, a.kind,
+                                                       on_a.line.substr(on_a.line.find(": ") + 2)));
   Observed observed{c.topology,   c.rules, c.admin, std::move(on_a.sent), std::move(on_a.received),
                     c.quiet_hosts};
   std::string note;

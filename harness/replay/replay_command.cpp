@@ -1,5 +1,7 @@
 #include "replay/replay_command.h"
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -12,6 +14,7 @@
 #include "os/interrupt.h"
 #include "replay/record.h"
 #include "replay/run.h"
+#include "report/report.h"
 #include "topology/data_dir.h"
 #include "topology/netns.h"
 
@@ -23,9 +26,40 @@ struct ReplayCommandOptions {
   std::string dut = "builtin";
   std::string dut_config;
   std::string pcap_dir;
+  std::string junit, json;
   std::string topologies = topo::topology_dir().string();
   std::string vsd, vsadm;
 };
+
+// A case as a report entry: classname "replay", its folder's name as the case's name.
+report::Entry entry_of(const std::string& name, ReplayOutcome::Kind kind, const std::string& line,
+                       const std::string& details, double seconds, const std::string& dir) {
+  report::Entry e;
+  e.id = name;
+  e.classname = "replay";
+  e.name = name;
+  switch (kind) {
+    case ReplayOutcome::Kind::Pass:
+      e.verdict = report::Verdict::Pass;
+      break;
+    case ReplayOutcome::Kind::Fail:
+      e.verdict = report::Verdict::Fail;
+      break;
+    case ReplayOutcome::Kind::Skip:
+      e.verdict = report::Verdict::Skip;
+      break;
+    case ReplayOutcome::Kind::Error:
+      e.verdict = report::Verdict::Error;
+      break;
+  }
+  // The line without its leading word and name: what a CI page shows as the message.
+  std::string message = line.substr(std::min(line.size(), line.find(": ") + 2));
+  if (line.find(": ") == std::string::npos) message.clear();
+  e.detail = details.empty() ? message : message + "\n" + details;
+  e.seconds = seconds;
+  e.fields = {{"case", dir}, {"line", line}};
+  return e;
+}
 
 int replay(const ReplayCommandOptions& o) {
   ReplayOptions options;
@@ -38,64 +72,78 @@ int replay(const ReplayCommandOptions& o) {
     std::cerr << "vslab replay: " << e.what() << "\n";
     return 2;
   }
-  int failed = 0, passed = 0, skipped = 0, not_run = 0;
+  if (auto why = report::unwritable_reports(o.junit, o.json); !why.empty()) {
+    for (const auto& w : why) std::cerr << "vslab replay: " << w << "\n";
+    return 2;
+  }
+  report::Report rep;
+  rep.suite = "replay";
+  rep.timestamp = report::utc_timestamp(std::chrono::system_clock::now());
+  rep.properties = {{"dut", o.dut}, {"dut_flags", dut::dut_flags(options.dut)}};
+  for (auto& p : report::host_properties()) rep.properties.push_back(std::move(p));
+  const auto start = std::chrono::steady_clock::now();
   // A signal lets the case that runs finish (its topology goes down with it) and starts no
-  // other; the cases left are listed as not run.
+  // other; the cases left are reported as not run.
   os::catch_interrupts();
   for (const auto& dir : o.cases) {
+    const auto case_start = std::chrono::steady_clock::now();
+    auto seconds = [&] {
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - case_start).count();
+    };
     auto name = std::filesystem::path(dir).lexically_normal().filename().string();
     if (name.empty())
       name = std::filesystem::path(dir).lexically_normal().parent_path().filename().string();
+    const auto not_run = [&](const std::string& why) {
+      const std::string line = fmt::format("NOT RUN {}: {}", name, why);
+      std::cout << line << "\n" << std::flush;
+      auto e = entry_of(name, ReplayOutcome::Kind::Skip, line, "", seconds(), dir);
+      e.verdict = report::Verdict::NotRun;
+      rep.entries.push_back(std::move(e));
+    };
     if (os::interrupted()) {
-      std::cout << fmt::format("NOT RUN {}: interrupted by {}\n", name,
-                               os::signal_name(os::interrupt_signal()));
-      ++not_run;
+      not_run("interrupted by " + os::signal_name(os::interrupt_signal()));
       continue;
     }
     auto loaded = load_case(dir, o.topologies);
     if (!loaded.ok()) {
-      std::cout << fmt::format("FAIL {}: the case does not load: {}\n", name,
-                               loaded.errors.empty() ? "?" : loaded.errors.front());
+      // Not the DUT's doing: an error, no verdict.
+      const std::string line = fmt::format("ERROR {}: the case does not load: {}", name,
+                                           loaded.errors.empty() ? "?" : loaded.errors.front());
+      std::string more;
       for (std::size_t i = 1; i < loaded.errors.size(); ++i)
-        std::cout << "    " << loaded.errors[i] << "\n";
-      std::cout << std::flush;
-      ++failed;
+        more += "    " + loaded.errors[i] + "\n";
+      std::cout << line << "\n" << more << std::flush;
+      rep.entries.push_back(entry_of(name, ReplayOutcome::Kind::Error, line, more, seconds(), dir));
       continue;
     }
     auto outcome = replay_case(*loaded.value, options);
-    if (os::interrupted() && outcome.kind == ReplayOutcome::Kind::Fail) {
+    if (os::interrupted() &&
+        (outcome.kind == ReplayOutcome::Kind::Fail || outcome.kind == ReplayOutcome::Kind::Error)) {
       // Cut short by the signal: no verdict on the director.
-      std::cout << fmt::format("NOT RUN {}: interrupted by {} while it ran\n", name,
-                               os::signal_name(os::interrupt_signal()))
-                << std::flush;
-      ++not_run;
+      not_run("interrupted by " + os::signal_name(os::interrupt_signal()) + " while it ran");
       continue;
     }
     std::cout << outcome.line << "\n" << outcome.report << std::flush;
-    switch (outcome.kind) {
-      case ReplayOutcome::Kind::Pass:
-        ++passed;
-        break;
-      case ReplayOutcome::Kind::Fail:
-        ++failed;
-        break;
-      case ReplayOutcome::Kind::Skip:
-        ++skipped;
-        break;
-    }
+    rep.entries.push_back(
+        entry_of(loaded.value->name, outcome.kind, outcome.line, outcome.report, seconds(), dir));
   }
-  if (o.cases.size() > 1 || not_run)
-    std::cout << fmt::format("{} case(s): {} passed, {} failed, {} skipped{}\n", o.cases.size(),
-                             passed, failed, skipped,
-                             not_run ? fmt::format(", {} not run", not_run) : "");
+  rep.duration = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto t = rep.totals();
+  if (o.cases.size() > 1 || t.not_run)
+    std::cout << fmt::format("{} case(s): {} passed, {} failed, {} errors, {} skipped{}\n", t.cells,
+                             t.passed, t.failed, t.errors, t.skipped,
+                             t.not_run ? fmt::format(", {} not run", t.not_run) : "");
+  auto unwritten = report::write_reports(rep, o.junit, o.json);
+  for (const auto& w : unwritten) std::cerr << "vslab replay: " << w << "\n";
   if (os::interrupted()) {
     std::cerr << fmt::format(
         "vslab replay: interrupted by {}: {} case(s) not run; the run's namespaces and "
         "processes are removed (exit {})\n",
-        os::signal_name(os::interrupt_signal()), not_run, os::interrupted_exit_status());
+        os::signal_name(os::interrupt_signal()), t.not_run, os::interrupted_exit_status());
     return os::interrupted_exit_status();
   }
-  return failed ? 1 : 0;
+  if (!unwritten.empty()) return 2;
+  return t.failed || t.errors ? 1 : 0;
 }
 
 struct RecordCommandOptions {
@@ -198,6 +246,8 @@ void add_replay_command(CLI::App& app, int& status) {
   cmd->add_option("--dut-config", o->dut_config, "TOML file describing the DUT");
   cmd->add_option("--pcap-dir", o->pcap_dir,
                   "Where failed cases write pcaps (default: ./vslab-failures)");
+  cmd->add_option("--junit", o->junit, "Write a JUnit XML report here");
+  cmd->add_option("--json", o->json, "Write a JSON report here");
   cmd->add_option("--topologies", o->topologies, "Folder of topology files")->capture_default_str();
   cmd->add_option("--vsd", o->vsd, "vsd binary for --dut builtin (default: beside vslab)");
   cmd->add_option("--vsadm", o->vsadm, "vsadm binary for --dut builtin (default: beside vslab)");

@@ -574,7 +574,7 @@ ReplayOutcome replay_case(const Case& c, const ReplayOptions& options) {
   try {
     dut = dut::make_dut(options.dut);
   } catch (const std::exception& e) {
-    return outcome(ReplayOutcome::Kind::Fail, "FAIL", e.what());
+    return outcome(ReplayOutcome::Kind::Error, "ERROR", e.what());
   }
   const std::string mode = c.topology_model.lvs.mode;
   if (!topo::have_net_admin())
@@ -592,7 +592,7 @@ ReplayOutcome replay_case(const Case& c, const ReplayOptions& options) {
     o.dut_unavailable = true;
     return o;
   } catch (const std::exception& e) {
-    return outcome(ReplayOutcome::Kind::Fail, "FAIL", e.what());
+    return outcome(ReplayOutcome::Kind::Error, "ERROR", e.what());
   }
 }
 

@@ -36,9 +36,11 @@ struct Mismatch {
 };
 
 struct ReplayOutcome {
-  enum class Kind { Pass, Fail, Skip };
+  // Error: no verdict, the topology or the DUT did not come up.
+  enum class Kind { Pass, Fail, Skip, Error };
   Kind kind = Kind::Fail;
-  std::string line;                  // "PASS name", "FAIL name: diff", "SKIP name: reason"
+  // "PASS name", "FAIL name: diff", "SKIP name: reason", "ERROR name: what broke"
+  std::string line;
   std::string report;                // for failures: the full field diffs and pcap paths
   std::optional<Mismatch> mismatch;  // a failed frame check (not a refused rule or the like)
   bool dut_unavailable = false;      // a SKIP because the DUT cannot run here at all
