@@ -18,6 +18,7 @@
 #include <thread>
 #include <utility>
 
+#include "os/interrupt.h"
 #include "os/unique_fd.h"
 
 namespace vslab::os {
@@ -47,6 +48,7 @@ ChildProcess ChildProcess::spawn(const std::vector<std::string>& argv,
       ::prctl(PR_SET_PDEATHSIG, options.parent_death_signal);
       if (::getppid() != parent) ::_exit(127);
     }
+    if (options.new_process_group) ::setpgid(0, 0);
     if (options.stdin_fd >= 0) ::dup2(options.stdin_fd, STDIN_FILENO);
     if (options.stdout_fd >= 0) ::dup2(options.stdout_fd, STDOUT_FILENO);
     if (options.stderr_fd >= 0) ::dup2(options.stderr_fd, STDERR_FILENO);
@@ -54,12 +56,15 @@ ChildProcess ChildProcess::spawn(const std::vector<std::string>& argv,
     ::dprintf(STDERR_FILENO, "%s: %s\n", args[0], std::strerror(errno));
     ::_exit(127);
   }
-  return ChildProcess(pid);
+  // Also here: whoever signals the group right after spawn() must not find it missing.
+  if (options.new_process_group) ::setpgid(pid, pid);
+  return ChildProcess(pid, options.new_process_group);
 }
 
 ChildProcess ChildProcess::fork_running(const std::function<int()>& body) {
   const pid_t pid = fork_or_throw();
   if (pid == 0) {
+    forget_interrupt_forwarding();
     int status = 1;
     try {
       status = body();
@@ -67,14 +72,17 @@ ChildProcess ChildProcess::fork_running(const std::function<int()>& body) {
     }
     ::_exit(status);
   }
-  return ChildProcess(pid);
+  return ChildProcess(pid, false);
 }
 
-ChildProcess::ChildProcess(ChildProcess&& other) noexcept : pid_(other.release()) {}
+ChildProcess::ChildProcess(ChildProcess&& other) noexcept : own_group_(other.own_group_) {
+  pid_ = other.release();
+}
 
 ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
   if (this != &other) {
     kill_and_reap();
+    own_group_ = other.own_group_;
     pid_ = other.release();
   }
   return *this;
@@ -90,6 +98,11 @@ bool ChildProcess::has_exited() const noexcept {
 
 bool ChildProcess::signal(int signo) const noexcept {
   return owns() && ::kill(pid_, signo) == 0;
+}
+
+bool ChildProcess::signal_group(int signo) const noexcept {
+  if (!owns()) return false;
+  return own_group_ ? ::kill(-pid_, signo) == 0 : ::kill(pid_, signo) == 0;
 }
 
 int ChildProcess::wait() noexcept {
@@ -130,6 +143,7 @@ int ChildProcess::stop(int signo) noexcept {
 
 void ChildProcess::kill_and_reap() noexcept {
   if (!owns()) return;
+  if (own_group_) ::kill(-pid_, SIGKILL);
   ::kill(pid_, SIGKILL);
   wait();
 }

@@ -22,6 +22,9 @@ struct SpawnOptions {
   // harness killed mid-run); 0 for none. A child whose parent died before the signal was
   // armed exits 127 at once instead of running orphaned.
   int parent_death_signal = 0;
+  // setpgid(0, 0): a process group of its own, so that a terminal's ^C (sent to the foreground
+  // group) reaches the harness, which then stops the child itself, and not the child first.
+  bool new_process_group = false;
 };
 
 class ChildProcess {
@@ -51,6 +54,9 @@ class ChildProcess {
   bool has_exited() const noexcept;
   // kill(pid, signo); false when nothing is owned or kill fails.
   bool signal(int signo) const noexcept;
+  // kill(-pid, signo) for a child started with new_process_group: it and whatever it started
+  // that stayed in its group; the same as signal() otherwise.
+  bool signal_group(int signo) const noexcept;
   // Waits for the child to end and reaps it: its wait status (decode with exit_code_of).
   // -1 when nothing is owned.
   int wait() noexcept;
@@ -59,14 +65,16 @@ class ChildProcess {
   std::optional<int> wait_until(Clock::time_point deadline) noexcept;
   // signal(signo) then wait(): the usual way to stop a child that handles SIGTERM.
   int stop(int signo) noexcept;
-  // SIGKILL and reap, if anything is owned; what the destructor does.
+  // SIGKILL (to the whole group for a new_process_group child) and reap, if anything is owned;
+  // what the destructor does.
   void kill_and_reap() noexcept;
   // Gives the child up unreaped: the caller (or init) has to reap it.
   [[nodiscard]] pid_t release() noexcept;
 
  private:
-  explicit ChildProcess(pid_t pid) noexcept : pid_(pid) {}
+  ChildProcess(pid_t pid, bool own_group) noexcept : pid_(pid), own_group_(own_group) {}
   pid_t pid_ = -1;
+  bool own_group_ = false;
 };
 
 // A wait status as a shell reports it: the exit code, or 128 + the signal that ended it.

@@ -29,6 +29,21 @@ void expect_gone(pid_t pid) {
   EXPECT_EQ(errno, ECHILD);
 }
 
+// A child in a group of its own is not in the foreground group a terminal's ^C goes to, and
+// signal_group() reaches it through its group.
+TEST(ChildProcess, NewProcessGroupLeadsItsOwnGroup) {
+  SpawnOptions options;
+  options.new_process_group = true;
+  auto child = ChildProcess::spawn({"sleep", "1000"}, options);
+  const pid_t group = child.pid();
+  ASSERT_GT(group, 0);
+  EXPECT_EQ(getpgid(child.pid()), child.pid());
+  EXPECT_NE(getpgid(child.pid()), getpgid(0));
+  EXPECT_TRUE(child.signal_group(SIGTERM));
+  const int status = child.wait();
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+}
+
 TEST(ChildProcess, DestructorKillsAndReapsARunningChild) {
   pid_t pid;
   {

@@ -27,16 +27,20 @@ int main(int argc, char** argv) {
   up_cmd->add_flag("--detach", up.detach,
                    "Return at once and leave the topology up until `vslab topo down`");
   up_cmd->add_option("--prefix", up.prefix,
-                     "Namespace name prefix (default: vsl-<pid>-<n>, which gc understands)");
+                     "Namespace name prefix: letters, digits, '-', '_', at most 32 (default: "
+                     "vsl-<pid>-<n>)");
   up_cmd->callback([&] { status = topo_up(up); });
 
   std::vector<std::string> down_runs;
-  bool down_all = false;
+  bool down_all = false, down_force = false;
   auto* down_cmd = topo->add_subcommand(
       "down", "Remove topologies started by `vslab topo up` (all of them without arguments)");
   down_cmd->add_option("run", down_runs, "Run prefixes as `vslab topo list` shows them");
   down_cmd->add_flag("--all", down_all, "Also remove runs made by tests and other programs");
-  down_cmd->callback([&] { status = topo_down(down_runs, down_all); });
+  down_cmd->add_flag("--force", down_force,
+                     "Also remove runs that another live process (a conform, a test) owns; "
+                     "the owner gets SIGTERM");
+  down_cmd->callback([&] { status = topo_down(down_runs, down_all, down_force); });
 
   topo->add_subcommand("list", "List the topology runs on this machine")->callback([&] {
     status = topo_list();

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include <fmt/core.h>
@@ -57,6 +58,23 @@ sigset_t termination_signals() {
   return set;
 }
 
+bool prefix_usable(const char* what, const std::string& prefix) {
+  if (prefix.empty()) return true;
+  if (auto problem = topo::prefix_problem(prefix)) {
+    std::cerr << "vslab topo " << what << ": --prefix " << *problem << "\n";
+    return false;
+  }
+  return true;
+}
+
+// What /proc says the process is, for messages: "vslab (pid 42)".
+std::string process_label(int pid) {
+  std::ifstream in(fmt::format("/proc/{}/comm", pid));
+  std::string comm;
+  std::getline(in, comm);
+  return comm.empty() ? fmt::format("pid {}", pid) : fmt::format("{} (pid {})", comm, pid);
+}
+
 }  // namespace
 
 std::string default_topology_path(const std::string& name) {
@@ -66,9 +84,19 @@ std::string default_topology_path(const std::string& name) {
 }
 
 int topo_up(const UpOptions& options) {
+  if (!prefix_usable("up", options.prefix)) return kUsage;
   auto topology = load(options.file);
   if (!topology) return kUsage;
   if (!require_root("up")) return kFailed;
+  if (!options.prefix.empty()) {
+    for (const auto& run : topo::list_runs()) {
+      if (run.record.prefix == options.prefix) {
+        std::cerr << "vslab topo up: run " << options.prefix
+                  << " exists already (vslab topo list)\n";
+        return kUsage;
+      }
+    }
+  }
   auto signals = termination_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   try {
@@ -104,7 +132,7 @@ int topo_up(const UpOptions& options) {
   }
 }
 
-int topo_down(const std::vector<std::string>& wanted, bool all) {
+int topo_down(const std::vector<std::string>& wanted, bool all, bool force) {
   if (!require_root("down")) return kFailed;
   int status = 0;
   std::size_t removed = 0;
@@ -120,6 +148,17 @@ int topo_down(const std::vector<std::string>& wanted, bool all) {
     bool chosen = wanted.empty() ? (all || run.record.from_cli)
                                  : std::count(wanted.begin(), wanted.end(), run.record.prefix) > 0;
     if (!chosen) continue;
+    const bool foreign = run.state == topo::RunState::Running && run.record.owner_pid != getpid();
+    if (foreign && !run.record.from_cli && !force) {
+      // Its owner is using it: removing it would fail that run's cells, or its tests.
+      std::cerr << fmt::format(
+          "vslab topo down: run {} ({}) belongs to {}, which is still running; not removing "
+          "it (--force removes it and sends its owner SIGTERM)\n",
+          run.record.prefix, run.record.topology.empty() ? "?" : run.record.topology,
+          process_label(run.record.owner_pid));
+      status = kFailed;
+      continue;
+    }
     auto errors = topo::destroy_run(run);
     if (!errors.empty()) {
       std::cerr << errors;
@@ -152,6 +191,7 @@ int topo_list() {
 }
 
 int topo_script(const std::string& file, const std::string& prefix) {
+  if (!prefix_usable("script", prefix)) return kUsage;
   auto topology = load(file);
   if (!topology) return kUsage;
   topo::Naming naming{prefix.empty() ? "vslab-" + topology->name : prefix};

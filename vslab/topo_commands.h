@@ -12,7 +12,9 @@ struct UpOptions {
   bool detach = false;
 };
 int topo_up(const UpOptions& options);
-int topo_down(const std::vector<std::string>& runs, bool all);
+// A run another live process owns (a conform, a test) is refused without `force`; a
+// foreground `vslab topo up` is not, as it waits for exactly this.
+int topo_down(const std::vector<std::string>& runs, bool all, bool force);
 int topo_list();
 int topo_script(const std::string& file, const std::string& prefix);
 int topo_check(const std::vector<std::string>& files);

@@ -10,6 +10,11 @@
 
 namespace vslab::matrix {
 
+CellResult not_run(const Cell& cell, std::string why) {
+  CellResult r{cell, Outcome::NotRun, std::move(why), 0, {}, {}};
+  return r;
+}
+
 std::string_view name(Mode mode) {
   switch (mode) {
     case Mode::Nat:

@@ -66,6 +66,10 @@ struct CellResult {
   std::string case_dir;            // the failure as a case `vslab replay` runs ("": none)
 };
 
+// A cell the run did not get to; `why` says why ("interrupted by SIGINT"): reports put "not
+// run: " before it.
+CellResult not_run(const Cell& cell, std::string why);
+
 // Every cell, in row order (mode, scheduler), then column order.
 std::vector<Cell> all_cells();
 // fnmatch-style glob over Cell::id(), e.g. "nat/*/rewrite/*" or "*/wrr/*".

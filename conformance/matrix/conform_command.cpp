@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +18,7 @@
 #include "matrix/report.h"
 #include "matrix/runner.h"
 #include "matrix/shard.h"
+#include "os/interrupt.h"
 #include "report/report.h"
 #include "topology/netns.h"
 
@@ -41,6 +43,10 @@ struct ConformOptions {
   bool quiet = false;
   bool verbose = false;
 };
+
+std::string first_line(const std::string& text) {
+  return text.substr(0, text.find('\n'));
+}
 
 // The seconds each cell took in an earlier run's JSON report; its skipped cells cost what a
 // skip costs, so only the cells that ran are taken.
@@ -126,6 +132,9 @@ int conform(const ConformOptions& o) {
     return 2;
   }
 
+  // From here on a signal stops the run in order: nothing new starts, what runs finishes, the
+  // beds go down, the reports are written.
+  os::catch_interrupts();
   const bool tty = isatty(STDOUT_FILENO);
   const Verbosity verbosity = o.quiet     ? Verbosity::Quiet
                               : o.verbose ? Verbosity::Verbose
@@ -163,12 +172,23 @@ int conform(const ConformOptions& o) {
   auto unwritten =
       report::write_reports(rep, o.junit, o.json, {{"wall_seconds", wall}, {"jobs", run.jobs}});
   for (const auto& w : unwritten) std::cerr << "vslab conform: " << w << "\n";
+  if (os::interrupted()) {
+    std::cerr << fmt::format(
+        "vslab conform: interrupted by {}: {} of {} cells not run; the run's namespaces and "
+        "processes are removed (exit {})\n",
+        os::signal_name(os::interrupt_signal()), rep.totals().not_run, results.size(),
+        os::interrupted_exit_status());
+    return os::interrupted_exit_status();
+  }
   if (!unwritten.empty()) return 2;
   if (cells.empty()) {
     // A slice the split left empty (more slices than cells): the merge judges the run.
     std::cerr << "vslab conform: shard " << shard->text() << " holds no cell of this filter\n";
     return 0;
   }
+  for (const auto& r : results)
+    if (r.outcome == Outcome::Error && r.detail.rfind("the DUT died", 0) == 0)
+      std::cerr << "vslab conform: the run stopped: " << first_line(r.detail) << "\n";
   return conform_exit_status(rep.totals(), o.allow_skips, std::cerr);
 }
 

@@ -18,6 +18,7 @@
 #include "matrix/bed.h"
 #include "matrix/runner.h"
 #include "matrix/scenarios.h"
+#include "os/interrupt.h"
 #include "replay/diff.h"
 #include "report/report.h"
 #include "topology/data_dir.h"
@@ -44,6 +45,7 @@ struct Row {
   replay::DiffResult::Kind kind = replay::DiffResult::Kind::Error;
   std::string line, report, dir;
   double seconds = 0;
+  bool not_run = false;  // the run stopped before it (kind Skip, line "NOT RUN id: why")
 };
 
 std::string kind_name(replay::DiffResult::Kind k) {
@@ -109,9 +111,13 @@ Row row_of(const CellResult& r) {
       row.kind = replay::DiffResult::Kind::Skip;
       row.line = fmt::format("SKIP {}: {}", row.id, r.detail);
       break;
+    case Outcome::NotRun:
+      row.kind = replay::DiffResult::Kind::Skip;
+      row.not_run = true;
+      row.line = fmt::format("NOT RUN {}: {}", row.id, r.detail);
+      break;
     case Outcome::Fail:
-    case Outcome::Error:
-    case Outcome::NotRun: {
+    case Outcome::Error: {
       auto end = r.detail.find('\n');
       row.line = r.detail.substr(0, end);
       row.report = end == std::string::npos ? "" : r.detail.substr(end + 1);
@@ -158,8 +164,12 @@ report::Entry entry_of(const Row& row, bool is_case) {
       break;
   }
   e.detail = row.report.empty() ? row.line : row.line + "\n" + row.report;
+  if (row.not_run) {
+    e.verdict = report::Verdict::NotRun;
+    e.detail = row.line.substr(row.line.find(": ") + 2);  // why: "interrupted by SIGINT"
+  }
   e.seconds = row.seconds;
-  e.fields = {{"result", kind_name(row.kind)},
+  e.fields = {{"result", row.not_run ? "not-run" : kind_name(row.kind)},
               {"line", row.line},
               {"report", row.report},
               {"dir", row.dir}};
@@ -308,6 +318,10 @@ int diff(const DiffOptions& o) {
   auto start = std::chrono::steady_clock::now();
   std::vector<Row> rows;
   int jobs = o.jobs;
+  // A signal stops the run in order: nothing new starts, both DUTs' topologies go down, the
+  // summary and the JSON list what was not compared.
+  os::catch_interrupts();
+  const auto interrupted_by = [] { return os::signal_name(os::interrupt_signal()); };
 
   if (!o.cases.empty()) {
     std::cout << fmt::format("vslab diff: {} case(s), {} against {}\n", o.cases.size(), o.dut,
@@ -321,7 +335,11 @@ int diff(const DiffOptions& o) {
       if (name.empty())
         name = std::filesystem::path(dir).lexically_normal().parent_path().filename().string();
       row.id = name;
-      if (!loaded.ok()) {
+      if (os::interrupted()) {
+        row.kind = replay::DiffResult::Kind::Skip;
+        row.not_run = true;
+        row.line = fmt::format("NOT RUN {}: interrupted by {}", name, interrupted_by());
+      } else if (!loaded.ok()) {
         row.line = fmt::format("ERROR {}: the case does not load: {}", name,
                                loaded.errors.empty() ? "?" : loaded.errors.front());
       } else {
@@ -331,6 +349,19 @@ int diff(const DiffOptions& o) {
         row.line = d.line;
         row.report = d.report;
         if (d.kind == replay::DiffResult::Kind::Diff) row.dir = place.string();
+        if (os::interrupted() && d.kind != replay::DiffResult::Kind::Same) {
+          // Cut short by the signal: what it found is no verdict.
+          row =
+              Row{name,
+                  replay::DiffResult::Kind::Skip,
+                  fmt::format("NOT RUN {}: interrupted by {} while it ran", name, interrupted_by()),
+                  "",
+                  "",
+                  0,
+                  true};
+          std::error_code gone;
+          std::filesystem::remove_all(place, gone);
+        }
       }
       row.seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - case_start).count();
@@ -372,16 +403,23 @@ int diff(const DiffOptions& o) {
   std::filesystem::remove(out_dir, ec);  // only when no DIFF left anything there
 
   std::map<replay::DiffResult::Kind, int> count;
+  int not_run = 0;
   for (const auto& r : rows) {
+    if (r.not_run) {
+      ++not_run;
+      continue;
+    }
     ++count[r.kind];
     if (r.kind == replay::DiffResult::Kind::Diff || r.kind == replay::DiffResult::Kind::Error)
       std::cout << "\n" << r.line << "\n" << r.report;
   }
   std::cout << fmt::format(
-      "\n{} {}: {} same, {} differ, {} skipped, {} not compared (error); {:.1f} s wall at -j{}\n",
+      "\n{} {}: {} same, {} differ, {} skipped, {} not compared (error){}; {:.1f} s wall at "
+      "-j{}\n",
       rows.size(), o.cases.empty() ? "cell(s)" : "case(s)", count[replay::DiffResult::Kind::Same],
       count[replay::DiffResult::Kind::Diff], count[replay::DiffResult::Kind::Skip],
-      count[replay::DiffResult::Kind::Error], wall, jobs);
+      count[replay::DiffResult::Kind::Error], not_run ? fmt::format(", {} not run", not_run) : "",
+      wall, jobs);
   report::Report rep;
   rep.suite = "diff";
   rep.timestamp = report::utc_timestamp(started);
@@ -397,6 +435,13 @@ int diff(const DiffOptions& o) {
   auto unwritten =
       report::write_reports(rep, o.junit, o.json, {{"against", o.against}, {"wall_seconds", wall}});
   for (const auto& w : unwritten) std::cerr << "vslab diff: " << w << "\n";
+  if (os::interrupted()) {
+    std::cerr << fmt::format(
+        "vslab diff: interrupted by {}: {} not run; the runs' namespaces and processes are "
+        "removed (exit {})\n",
+        interrupted_by(), not_run, os::interrupted_exit_status());
+    return os::interrupted_exit_status();
+  }
   if (!unwritten.empty()) return 2;
   return count[replay::DiffResult::Kind::Diff] || count[replay::DiffResult::Kind::Error] ? 1 : 0;
 }

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,16 +16,39 @@
 #include "matrix/report.h"
 #include "matrix/scenarios.h"
 #include "os/child_process.h"
+#include "os/interrupt.h"
 #include "os/unique_fd.h"
 #include "os/whole_io.h"
 
 namespace vslab::matrix {
 namespace {
 
+std::string first_line(const std::string& text) {
+  return text.substr(0, text.find('\n'));
+}
+
+std::string interrupted_by() {
+  return os::signal_name(os::interrupt_signal());
+}
+
+// A cell that ran while the DUT died is the run's one error: its own verdict (most likely
+// "cannot reach vsd") says nothing about the director's behaviour.
+void blame_dead_dut(CellResult& r, const std::string& why) {
+  std::string saw = r.outcome == Outcome::Fail || r.outcome == Outcome::Error
+                        ? "\n(the cell itself saw: " + first_line(r.detail) + ")"
+                        : "";
+  r.outcome = Outcome::Error;
+  r.detail = "the DUT died during this cell: " + why + saw;
+  r.pcaps.clear();
+  r.case_dir.clear();
+}
+
 // Every cell of one mode on one bed, brought up when the first cell that needs it runs.
+// `stopped` (shared by the modes of a run) is set, to the detail of the cells not run, when
+// the run must start nothing more: an interruption or a DUT that died.
 void run_mode(Mode mode, const std::vector<const Cell*>& cells, const RunOptions& options,
-              std::vector<CellResult>& out,
-              const std::function<void(const CellResult&)>& progress) {
+              std::vector<CellResult>& out, const std::function<void(const CellResult&)>& progress,
+              std::string& stopped) {
   std::unique_ptr<MatrixBed> bed;
   std::string unavailable;
   // What the DUT claims is known before it starts: a mode it does not claim (FULLNAT on a
@@ -36,6 +60,12 @@ void run_mode(Mode mode, const std::vector<const Cell*>& cells, const RunOptions
     // The bed's own make_dut reports it, cell by cell.
   }
   for (const Cell* cell : cells) {
+    if (stopped.empty() && os::interrupted()) stopped = "interrupted by " + interrupted_by();
+    if (!stopped.empty()) {
+      out.push_back(not_run(*cell, stopped));
+      if (progress) progress(out.back());
+      continue;
+    }
     CellResult r{*cell, Outcome::Skip, not_applicable(*cell), 0, {}, {}};
     if (r.detail.empty() && claims &&
         (!claims->claims_mode(std::string(name(cell->mode))) ||
@@ -54,6 +84,15 @@ void run_mode(Mode mode, const std::vector<const Cell*>& cells, const RunOptions
           if (!r.case_dir.empty())
             r.detail += "\nreplay: vslab replay " + r.case_dir + " " + dut::dut_flags(options.dut);
         }
+        const bool failed = r.outcome == Outcome::Fail || r.outcome == Outcome::Error;
+        if (auto why = bed->bed().dut().failure(failed)) {
+          blame_dead_dut(r, *why);
+          stopped = "the run stopped when the DUT died (in " + cell->id() + ")";
+          bed.reset();
+        } else if (os::interrupted() && failed) {
+          // Cut short by the signal (a capture's wait, a vsadm killed): no verdict.
+          r = not_run(*cell, "interrupted by " + interrupted_by() + " while it ran");
+        }
       } catch (const dut::DutUnavailable& e) {
         unavailable = r.detail = std::string("DUT unavailable: ") + e.what();
       } catch (const std::exception& e) {
@@ -62,6 +101,8 @@ void run_mode(Mode mode, const std::vector<const Cell*>& cells, const RunOptions
         r.outcome = Outcome::Error;
         r.detail = "bed for " + std::string(name(mode)) + ": " + e.what();
         bed.reset();
+        if (os::interrupted())
+          r = not_run(*cell, "interrupted by " + interrupted_by() + " while its bed came up");
       }
     }
     out.push_back(r);
@@ -72,13 +113,14 @@ void run_mode(Mode mode, const std::vector<const Cell*>& cells, const RunOptions
 }
 
 std::vector<CellResult> run_here(const std::vector<Cell>& cells, const RunOptions& options,
-                                 const std::function<void(const CellResult&)>& progress) {
+                                 const std::function<void(const CellResult&)>& progress,
+                                 std::string& stopped) {
   std::map<Mode, std::vector<const Cell*>> by_mode;
   for (const auto& c : cells) by_mode[c.mode].push_back(&c);
   std::vector<CellResult> out;
   for (Mode mode : kModes)
     if (auto it = by_mode.find(mode); it != by_mode.end())
-      run_mode(mode, it->second, options, out, progress);
+      run_mode(mode, it->second, options, out, progress, stopped);
   return out;
 }
 
@@ -88,7 +130,8 @@ std::vector<CellResult> run_cells(const std::vector<Cell>& cells, const RunOptio
                                   const std::function<void(const CellResult&)>& progress) {
   std::vector<CellResult> results;
   if (options.jobs <= 1 || cells.size() < 2) {
-    results = run_here(cells, options, progress);
+    std::string stopped;
+    results = run_here(cells, options, progress, stopped);
   } else {
     // When the modes divide evenly among the workers, each worker takes whole modes and so
     // brings up only their topologies (a mode's rows cost about the same as another's).
@@ -126,11 +169,15 @@ std::vector<CellResult> run_cells(const std::vector<Cell>& cells, const RunOptio
         w.process = os::ChildProcess::fork_running([&] {
           int status = 0;
           try {
-            run_here(shards[i], options, [out](const CellResult& r) {
-              os::write_all(
-                  out, to_json({r}).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
-                           "\n");
-            });
+            std::string stopped;
+            run_here(
+                shards[i], options,
+                [out](const CellResult& r) {
+                  os::write_all(out, to_json({r}).dump(-1, ' ', false,
+                                                       nlohmann::json::error_handler_t::replace) +
+                                         "\n");
+                },
+                stopped);
           } catch (...) {
             status = 1;
           }
@@ -138,18 +185,27 @@ std::vector<CellResult> run_cells(const std::vector<Cell>& cells, const RunOptio
           return status;
         });
         w.lines = std::move(pipe.first);
+        // A SIGTERM for this process (a CI's timeout) is one for the workers too; a terminal's
+        // ^C reaches them anyway, as they share this process's group.
+        os::forward_interrupts_to(w.process.pid());
       } catch (const std::system_error&) {
         throw std::runtime_error("fork failed");
       }
       workers.push_back(std::move(w));
     }
     std::map<std::string, CellResult> by_id;
+    std::string dut_died;  // a worker's DUT died: the others stop too
     auto take_line = [&](const std::string& line) {
       auto parsed = nlohmann::json::parse(line, nullptr, false);
       if (parsed.is_discarded()) return;  // its cell is reported as lost below
       try {
         for (auto& r : results_from_json(parsed)) {
           if (progress) progress(r);
+          if (dut_died.empty() && r.outcome == Outcome::Error &&
+              r.detail.rfind("the DUT died", 0) == 0) {
+            dut_died = "the run stopped when the DUT died (in " + r.cell.id() + ")";
+            for (auto& w : workers) w.process.signal(SIGTERM);
+          }
           by_id[r.cell.id()] = std::move(r);
         }
       } catch (const std::exception&) {
@@ -181,13 +237,20 @@ std::vector<CellResult> run_cells(const std::vector<Cell>& cells, const RunOptio
         }
       }
     }
-    for (auto& w : workers) w.process.wait();
+    for (auto& w : workers) {
+      os::stop_forwarding_to(w.process.pid());  // before the pid can be another process's
+      w.process.wait();
+    }
     for (const auto& c : cells) {
       auto it = by_id.find(c.id());
-      results.push_back(
-          it != by_id.end()
-              ? it->second
-              : CellResult{c, Outcome::Error, "the worker running it died", 0, {}, {}});
+      CellResult r = it != by_id.end() ? it->second
+                     : os::interrupted()
+                         ? not_run(c, "interrupted by " + interrupted_by())
+                         : CellResult{c, Outcome::Error, "the worker running it died", 0, {}, {}};
+      // The other workers stopped because of it, not because of a signal from outside.
+      if (!dut_died.empty() && r.outcome == Outcome::NotRun && !os::interrupted())
+        r.detail = dut_died;
+      results.push_back(std::move(r));
     }
   }
   return results;

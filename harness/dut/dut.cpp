@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -49,9 +51,14 @@ void BuiltinDut::start(const topo::LiveTopology& topology) {
   os::UniqueFd log_fd(open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!log_fd) throw std::runtime_error("cannot create " + log_path_);
   // stdout carries only the ready line; the log goes to a file nobody has to drain.
+  const os::UniqueFd null_fd(open("/dev/null", O_RDONLY | O_CLOEXEC));
   os::SpawnOptions options;
+  options.stdin_fd = null_fd.get();
   options.stdout_fd = output_end.get();
   options.stderr_fd = log_fd.get();
+  // A terminal's ^C reaches the harness, which stops the run and then vsd; vsd killed by the
+  // same ^C first would fail every cell still running with "cannot reach vsd".
+  options.new_process_group = true;
   vsd_process_ = os::ChildProcess::spawn(argv, options);
   output_end.reset();  // vsd's end: its exit is then an end of file here
   log_fd.reset();
@@ -86,6 +93,39 @@ Result BuiltinDut::admin(const std::vector<std::string>& args) {
 void BuiltinDut::stop() {
   vsd_process_.stop(SIGTERM);
   output_fd_.reset();
+}
+
+std::optional<std::string> BuiltinDut::failure(bool look_closer) const {
+  if (!vsd_process_.owns()) return std::nullopt;
+  if (look_closer && !vsd_process_.has_exited() && !accepts_control()) {
+    // Its socket refuses: vsd is on its way out, or wedged; give the exit 2 s to show.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (!vsd_process_.has_exited() && std::chrono::steady_clock::now() < deadline)
+      poll(nullptr, 0, 10);
+    if (!vsd_process_.has_exited())
+      return fmt::format("vsd (pid {}) no longer accepts control connections on {}",
+                         vsd_process_.pid(), socket_);
+  }
+  if (!vsd_process_.has_exited()) return std::nullopt;
+  std::string text = log();
+  // The last lines say why, when vsd could say it.
+  std::size_t cut = text.size();
+  for (int lines = 0; cut > 0 && lines < 6; ++lines) {
+    auto newline = text.rfind('\n', cut - 1);
+    cut = newline == std::string::npos ? 0 : newline;
+  }
+  if (cut > 0) text = text.substr(cut + 1);
+  return fmt::format("vsd (pid {}) is no longer running{}{}", vsd_process_.pid(),
+                     text.empty() ? "" : "; its log ends:\n", text);
+}
+
+bool BuiltinDut::accepts_control() const {
+  const os::UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (!fd || socket_.size() >= sizeof address.sun_path) return true;  // cannot tell: assume so
+  std::memcpy(address.sun_path, socket_.c_str(), socket_.size() + 1);
+  return connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
 }
 
 // Where ldirectord looks for ipvsadm, in its order; vsadm is bound over each that exists.

@@ -56,6 +56,14 @@ class Dut {
   // One ipvsadm command, e.g. {"-L", "-n"}.
   virtual Result admin(const std::vector<std::string>& args) = 0;
   virtual void stop() = 0;
+  // After start: why the director stopped running on its own (its process ended), or nothing
+  // while it runs and where the harness cannot tell (the kernel, an external box). A run asks
+  // after each case, so that a dead director is one clear error, not every later case failing.
+  // `look_closer` (after a case failed): also wait a little for a director that is dying (a
+  // process killed with big mappings takes a while to end) to be seen dead.
+  virtual std::optional<std::string> failure(bool /*look_closer*/ = false) const {
+    return std::nullopt;
+  }
 };
 
 // Which DUT to build, as `vslab conform --dut KIND [--dut-config FILE]` names it.
@@ -80,6 +88,7 @@ class BuiltinDut final : public Dut {
   Result restore(const std::string& rules) override;
   Result admin(const std::vector<std::string>& args) override;
   void stop() override;
+  std::optional<std::string> failure(bool look_closer = false) const override;
   // vsadm bound over /sbin/ipvsadm in a mount namespace of the checker's own, VSD_SOCKET set.
   std::optional<std::string> health_checker_unavailable() const override;
   std::vector<std::string> beside_director(const std::vector<std::string>& argv) const override;
@@ -87,6 +96,8 @@ class BuiltinDut final : public Dut {
   const std::string& socket_path() const { return socket_; }  // vsd's control socket
 
  private:
+  bool accepts_control() const;  // a connection to the control socket succeeds
+
   std::string vsd_, vsadm_;
   std::vector<std::string> vsd_args_;
   std::string netns_, socket_;

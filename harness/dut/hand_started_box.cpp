@@ -193,6 +193,7 @@ void HandStartedBox::start_vsd(const topo::Node& director) {
   options.stderr_fd = log_fd.get();
   // vsd goes with the test, also when the test is killed (ip netns exec execs it in place).
   options.parent_death_signal = SIGTERM;
+  options.new_process_group = true;  // a terminal's ^C is the harness's to pass on
   try {
     vsd_process_ = os::ChildProcess::spawn(argv, options);
   } catch (const std::system_error&) {

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "check/check.h"
+#include "os/interrupt.h"
 #include "replay/case.h"
 #include "replay/roles.h"
 #include "topology/live.h"
@@ -102,15 +103,49 @@ RecordResult record_case(const RecordOptions& o) {
       dut::Dut& d;
       ~Stop() { d.stop(); }
     } stop{*dut};
+    const auto interrupted = [&result] {
+      if (!os::interrupted()) return false;
+      result.interrupted = true;
+      result.message = fmt::format("interrupted by {}: no case written",
+                                   os::signal_name(os::interrupt_signal()));
+      return true;
+    };
+    if (interrupted()) return result;
     dut->start(live);
     auto restored = dut->restore(o.rules);
     if (!restored.ok()) {
       result.message = fmt::format("rules refused ({}): {}", restored.exit_code, restored.output);
       return result;
     }
-    auto ran = live.exec(client->name, o.command);
+    std::vector<Served> servers;
+    struct StopServers {
+      std::vector<Served>& servers;
+      ~StopServers() {
+        for (auto& s : servers) stop_group(s.process, std::chrono::seconds(2));
+      }
+    } stop_servers{servers};
+    for (std::size_t i = 0; i < o.serve.size(); ++i) {
+      if (interrupted()) return result;
+      servers.push_back(start_serving(live, o.serve[i], i, o.serve_ready_timeout_s));
+    }
+    if (interrupted()) return result;
+    std::vector<std::string> argv{"ip", "netns", "exec", live.netns(client->name), "env"};
+    for (const auto& var : run_environment(live)) argv.push_back(var);
+    argv.insert(argv.end(), o.command.begin(), o.command.end());
+    auto finished = run_unless_interrupted(argv);
+    if (!finished || interrupted()) {
+      interrupted();
+      return result;
+    }
+    auto ran = *finished;
     result.command_exit = ran.exit_code;
     result.command_output = ran.output;
+    for (auto& s : servers) {
+      // One that ended on its own while the command ran: its output says why a request failed.
+      if (s.process.has_exited())
+        result.command_output += fmt::format("--serve {} ended early:\n{}", s.node, s.output());
+      stop_group(s.process, std::chrono::seconds(2));
+    }
     // Frames still on their way when the command ends: read until the ports have been quiet
     // for 300 ms, at most 3 s.
     std::vector<pollfd> fds;
@@ -178,6 +213,9 @@ RecordResult record_case(const RecordOptions& o) {
     result.ok = true;
     result.message = fmt::format("wrote {}: {} input frame(s), {} expected frame(s)",
                                  o.out.string(), c.inputs.size(), c.expected.size());
+  } catch (const os::Interrupted& e) {
+    result.interrupted = true;
+    result.message = std::string(e.what()) + ": no case written";
   } catch (const std::exception& e) {
     result.message = e.what();
   }

@@ -5,6 +5,7 @@
 #include <tins/tins.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "frames/frame_builder.h"
@@ -163,6 +164,74 @@ TEST_F(ReplayOnBuiltin, ARecordedCaseReplays) {
   ro.pcap_dir = dir_ / "failures";
   auto replayed = replay_case(c, ro);
   EXPECT_EQ(replayed.kind, ReplayOutcome::Kind::Pass) << replayed.line << "\n" << replayed.report;
+}
+
+// With a server started on rs1 for the recording (--serve), curl's request gets a real HTTP
+// answer through the DUT: the case holds the GET that reached rs1 and the 200 that reached the
+// client, and the server saw the run's names in its environment.
+TEST_F(ReplayOnBuiltin, ARecordingWithAServerHoldsRealHttp) {
+  if (access("/usr/bin/busybox", X_OK) != 0 || access("/usr/bin/curl", X_OK) != 0)
+    GTEST_SKIP() << "needs busybox (httpd) and curl (scripts/setup.sh test)";
+  RecordOptions o;
+  o.topology = "nat";
+  o.topologies_dir = kTopologies;
+  o.rules =
+      "-A -t 10.20.0.100:80 -s rr\n"
+      "-a -t 10.20.0.100:80 -r 192.168.10.11:80 -m -w 1\n";
+  o.out = dir_ / "recorded-http";
+  o.command = {"curl", "-s", "--max-time", "5", "http://10.20.0.100/"};
+  o.serve = {
+      {"rs1",
+       "echo \"served by $VSLAB_NODE in $VSLAB_NETNS (rs2: $VSLAB_NETNS_RS2)\" > index.html; "
+       "exec busybox httpd -f -p 80"}};
+  o.dut.kind = "builtin";
+  o.dut.vsd_binary = VSLAB_VSD_BINARY;
+  o.dut.vsadm_binary = VSLAB_VSADM_BINARY;
+  auto r = record_case(o);
+  ASSERT_TRUE(r.ok) << r.message << "\n" << r.command_output;
+  EXPECT_EQ(r.command_exit, 0) << r.command_output;
+  // The run's prefix is the owner's pid and a sequence number; rs1's namespace ends in -rs1.
+  const std::string prefix = "vsl-" + std::to_string(getpid()) + "-";
+  EXPECT_NE(r.command_output.find("served by rs1 in " + prefix), std::string::npos)
+      << r.command_output;
+  EXPECT_NE(r.command_output.find("-rs1 (rs2: " + prefix), std::string::npos) << r.command_output;
+
+  auto loaded = load_case(o.out, kTopologies);
+  ASSERT_TRUE(loaded.ok()) << loaded.errors.front();
+  const Case& c = *loaded.value;
+  const auto holds = [](const std::vector<uint8_t>& frame, const std::string& text) {
+    return std::search(frame.begin(), frame.end(), text.begin(), text.end()) != frame.end();
+  };
+  bool get_at_rs1 = false, ok_at_client = false;
+  for (const auto& x : c.expectations) {
+    if (x.ports == std::vector<std::string>{"rs1"} && holds(x.base, "GET / HTTP/1.1"))
+      get_at_rs1 = true;
+    if (x.ports == std::vector<std::string>{"client"} && holds(x.base, "200 OK"))
+      ok_at_client = true;
+  }
+  EXPECT_TRUE(get_at_rs1) << "the request never reached rs1 through the DUT";
+  EXPECT_TRUE(ok_at_client) << "no HTTP answer reached the client";
+}
+
+// A server that never listens is an error that says so, not a recording of RSTs.
+TEST_F(ReplayOnBuiltin, AServerThatDoesNotListenStopsTheRecording) {
+  RecordOptions o;
+  o.topology = "nat";
+  o.topologies_dir = kTopologies;
+  o.rules = "-A -t 10.20.0.100:80 -s rr\n";
+  o.out = dir_ / "never";
+  o.command = {"true"};
+  o.serve = {{"rs1", "echo giving up; exit 3"}};
+  o.dut.kind = "builtin";
+  o.dut.vsd_binary = VSLAB_VSD_BINARY;
+  o.dut.vsadm_binary = VSLAB_VSADM_BINARY;
+  auto r = record_case(o);
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.message.find("--serve rs1='echo giving up; exit 3' exited (3) before it served"),
+            std::string::npos)
+      << r.message;
+  EXPECT_NE(r.message.find("giving up"), std::string::npos) << r.message;
+  EXPECT_FALSE(std::filesystem::exists(o.out / "case.toml"));
 }
 
 }  // namespace

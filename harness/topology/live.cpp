@@ -19,6 +19,9 @@ LiveTopology::LiveTopology(Topology topology, BringUpOptions options)
       naming_{options.prefix.empty() ? new_run_prefix() : options.prefix},
       external_(std::move(options.external_director_ports)),
       external_macs_(std::move(options.external_director_macs)) {
+  if (!options.prefix.empty())
+    if (auto problem = prefix_problem(options.prefix))
+      throw std::invalid_argument("run prefix " + *problem);
   // Lent ports are checked, and their state saved, before anything changes.
   for (const auto& place : external_port_places(topology_, naming_, external_)) {
     auto state = read_link_state(place.existing);
@@ -42,7 +45,9 @@ LiveTopology::LiveTopology(Topology topology, BringUpOptions options)
                    topology_.source_file,
                    options.detached,
                    options.from_cli,
-                   handovers_};
+                   handovers_,
+                   netns_names(topology_, naming_, external_),
+                   process_ancestry(getpid())};
   write_run_record(record);
   up_ = true;
   for (const auto& cmd : bring_up_commands(topology_, naming_, external_)) {

@@ -39,6 +39,9 @@ CommandResult run_command(const std::vector<std::string>& argv) {
   options.stdin_fd = devnull.get();
   options.stdout_fd = output.second.get();
   options.stderr_fd = output.second.get();
+  // A terminal's ^C reaches the harness alone, which then finishes or skips what it runs;
+  // an `ip netns delete` killed by it half-way would leave a run behind.
+  options.new_process_group = true;
   os::ChildProcess child;
   try {
     child = os::ChildProcess::spawn(argv, options);

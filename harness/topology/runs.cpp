@@ -3,7 +3,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -30,6 +33,19 @@ std::optional<std::string> run_prefix_of(const std::string& netns_name) {
   return m[1].str();
 }
 
+std::optional<std::string> prefix_problem(const std::string& prefix) {
+  if (prefix.empty()) return "the prefix is empty";
+  if (prefix.size() > kMaxPrefixLength)
+    return fmt::format("'{}' is {} bytes; at most {}", prefix, prefix.size(), kMaxPrefixLength);
+  if (!std::isalnum(static_cast<unsigned char>(prefix.front())))
+    return fmt::format("'{}' must start with a letter or a digit", prefix);
+  for (char c : prefix)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_')
+      return fmt::format("'{}' holds '{}'; a prefix is letters, digits, '-' and '_'", prefix,
+                         std::string(1, c));
+  return std::nullopt;
+}
+
 std::string runs_dir() {
   return "/run/vslab/runs";
 }
@@ -48,6 +64,8 @@ void write_run_record(const RunRecord& r) {
     out << "pid=" << r.owner_pid << "\nstart=" << r.owner_start << "\ntopology=" << r.topology
         << "\nfile=" << r.file << "\ndetached=" << r.detached << "\ncli=" << r.from_cli << "\n";
     for (const auto& h : r.handovers) out << "handover=" << h.record_value() << "\n";
+    for (const auto& ns : r.netns) out << "netns=" << ns << "\n";
+    for (const auto& p : r.ancestry) out << "ancestor=" << p.pid << ":" << p.start << "\n";
     if (!out) throw std::runtime_error("cannot write run record " + tmp.string());
   }
   fs::rename(tmp, path);  // atomic: a reader never sees half a record
@@ -76,6 +94,25 @@ unsigned long long process_start_time(int pid) {
   return start;
 }
 
+std::vector<ProcessId> process_ancestry(int pid) {
+  std::vector<ProcessId> out;
+  // A bound: a loop in what /proc says cannot hang us.
+  for (int depth = 0; depth < 64; ++depth) {
+    std::ifstream in(fmt::format("/proc/{}/stat", pid));
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto close_paren = stat.rfind(')');
+    if (close_paren == std::string::npos) break;
+    std::istringstream rest(stat.substr(close_paren + 2));
+    std::string state;
+    int parent = 0;
+    rest >> state >> parent;
+    if (parent <= 1) break;
+    out.push_back({parent, process_start_time(parent)});
+    pid = parent;
+  }
+  return out;
+}
+
 namespace {
 
 std::optional<RunRecord> read_run_record(const fs::path& path) {
@@ -98,6 +135,11 @@ std::optional<RunRecord> read_run_record(const fs::path& path) {
     if (key == "file") r.file = value;
     if (key == "detached") r.detached = value == "1";
     if (key == "cli") r.from_cli = value == "1";
+    if (key == "netns") r.netns.push_back(value);
+    if (key == "ancestor") {
+      ProcessId p;
+      if (std::sscanf(value.c_str(), "%d:%llu", &p.pid, &p.start) == 2) r.ancestry.push_back(p);
+    }
     if (key == "handover") {
       // Records are written whole (write_run_record renames a finished file), so a line that
       // does not read back is not ours to act on.
@@ -135,16 +177,23 @@ std::vector<RunInfo> list_runs() {
   for (const auto& entry : fs::directory_iterator("/run/vslab", ec))
     if (auto prefix = run_prefix_of(entry.path().filename().string()))
       runs[*prefix].record.prefix = *prefix;
-  for (const auto& ns : list_netns()) {
+  const auto existing = list_netns();
+  for (const auto& ns : existing) {
     auto prefix = run_prefix_of(ns);
     if (!prefix) continue;
     auto& run = runs[*prefix];
     run.record.prefix = *prefix;
     run.netns.push_back(ns);
   }
+  // A prefix of the user's names no pid: its record says which namespaces are the run's.
+  for (auto& [prefix, run] : runs) {
+    if (run_prefix_of(prefix)) continue;
+    for (const auto& ns : run.record.netns)
+      if (std::binary_search(existing.begin(), existing.end(), ns)) run.netns.push_back(ns);
+  }
   std::vector<RunInfo> out;
   for (auto& [prefix, run] : runs) {
-    if (!has_record[prefix]) {
+    if (!has_record[prefix] && run_prefix_of(prefix)) {
       // The pid is part of the prefix: "vsl-<pid>-<seq>".
       run.record.owner_pid = std::stoi(prefix.substr(4, prefix.find('-', 4) - 4));
     }

@@ -12,6 +12,8 @@
 #include <stdexcept>
 
 #include <fmt/core.h>
+
+#include "os/interrupt.h"
 #include "os/whole_io.h"
 
 namespace vslab::dut::qemu {
@@ -34,6 +36,8 @@ bool readable_before(int fd, GuestChannel::Clock::time_point deadline) {
     if (ready > 0) return true;
     if (ready == 0) return false;
     if (errno != EINTR) throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
+    // A guest boots for tens of seconds under TCG: a ^C must not wait for it.
+    os::throw_if_interrupted();
   }
 }
 

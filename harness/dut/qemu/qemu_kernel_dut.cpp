@@ -284,6 +284,7 @@ void QemuKernelDut::start_qemu(const topo::Node& director,
   options.stderr_fd = log_fd.get();
   // qemu never outlives the harness process that started it.
   options.parent_death_signal = SIGKILL;
+  options.new_process_group = true;  // ^C is for the harness, which then stops the guest
   try {
     qemu_ = os::ChildProcess::spawn(argv, options);
   } catch (const std::system_error&) {
@@ -324,6 +325,12 @@ Result QemuKernelDut::admin(const std::vector<std::string>& args) {
   std::vector<std::string> argv{"ipvsadm"};
   argv.insert(argv.end(), args.begin(), args.end());
   return guest(shell_command(argv));
+}
+
+std::optional<std::string> QemuKernelDut::failure(bool /*look_closer*/) const {
+  if (!qemu_.owns() || !qemu_.has_exited()) return std::nullopt;
+  return fmt::format("qemu (pid {}), the guest running the kernel's IPVS, is no longer running",
+                     qemu_.pid());
 }
 
 void QemuKernelDut::stop() {

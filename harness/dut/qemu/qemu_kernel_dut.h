@@ -66,6 +66,7 @@ class QemuKernelDut final : public Dut {
   Result restore(const std::string& rules) override;
   Result admin(const std::vector<std::string>& args) override;
   void stop() override;
+  std::optional<std::string> failure(bool look_closer = false) const override;
 
   // Seconds from qemu's start to the guest's READY line, for the notes and the report.
   double boot_seconds() const { return boot_seconds_; }
