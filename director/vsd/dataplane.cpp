@@ -198,10 +198,16 @@ std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::counters() c
 }
 
 template <DataPort Port>
-DirectorState BasicDataplane<Port>::state() const {
+DirectorState BasicDataplane<Port>::summary() const {
   auto s = services_.state();
   // ipvsadm's header names the connection hash table's size; vsd's has a bucket per entry.
   s.connection_table_size = static_cast<uint32_t>(conns_.capacity());
+  return s;
+}
+
+template <DataPort Port>
+DirectorState BasicDataplane<Port>::state() const {
+  auto s = summary();
   uint64_t now = clock_.now_ms();
   conns_.for_each([&](const Conn& c) { s.connections.push_back(conns_.describe(c, now)); });
   return s;

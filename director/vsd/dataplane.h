@@ -100,7 +100,7 @@ class BasicDataplane final : public ctl::ControlTarget {
   PreparedInstall prepare(const RuleSet& next) const;
   std::string commit(PreparedInstall& plan);
   DirectorState state() const override;
-  DirectorState summary() const override { return services_.state(); }
+  DirectorState summary() const override;
   // A chunk of at most kListingChunk entries, or kListingSlots slots looked at: well under a
   // millisecond between two batches.
   std::size_t connections(std::size_t from, std::vector<ConnectionEntry>& out) const override;
