@@ -94,6 +94,54 @@ TEST(VslabCli, ConformWhereEveryCellSkipsExitsWith3) {
   EXPECT_EQ(allowed.exit_code, 0) << allowed.output;
 }
 
+// Replay judges its exit as conform does: a run where every case skipped tested nothing.
+TEST(VslabCli, ReplayWhereEveryCaseSkipsExitsWith3) {
+  SKIP_UNLESS_ROOT();
+  if (std::filesystem::exists("/proc/net/ip_vs"))
+    GTEST_SKIP() << "this kernel has IPVS: the kernel DUT would run the case";
+  const std::string a_case = std::string(VSLAB_SOURCE_DIR) + "/fixtures/pcap/nat-tcp-handshake";
+  auto r = vslab({"replay", "--dut", "kernel", a_case});
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find("every case was skipped"), std::string::npos) << r.output;
+  auto allowed = vslab({"replay", "--dut", "kernel", "--allow-skips", a_case});
+  EXPECT_EQ(allowed.exit_code, 0) << allowed.output;
+}
+
+// And diff: nothing compared is no pass either.
+TEST(VslabCli, DiffWhereEveryCellSkipsExitsWith3) {
+  SKIP_UNLESS_ROOT();
+  if (std::filesystem::exists("/proc/net/ip_vs"))
+    GTEST_SKIP() << "this kernel has IPVS: the kernel DUT would run the cells";
+  const std::vector<std::string> args{
+      "diff", "--dut", "kernel", "--against", "builtin", "--filter", "nat/rr/rewrite/tcp"};
+  auto r = vslab(args);
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find("every cell was skipped"), std::string::npos) << r.output;
+  auto with_flag = args;
+  with_flag.push_back("--allow-skips");
+  auto allowed = vslab(with_flag);
+  EXPECT_EQ(allowed.exit_code, 0) << allowed.output;
+}
+
+// Without the capabilities a topology needs, the commands that build one say so and exit 4
+// before they start, rather than reporting every cell or case as skipped with status 0.
+TEST(VslabCli, WithoutRootTheRunningCommandsExitWith4) {
+  SKIP_UNLESS_ROOT();  // to become someone else: nobody, with no capabilities
+  if (!std::filesystem::exists("/usr/bin/setpriv")) GTEST_SKIP() << "needs setpriv (util-linux)";
+  const std::string a_case = std::string(VSLAB_SOURCE_DIR) + "/fixtures/pcap/nat-tcp-handshake";
+  for (const auto& args : std::initializer_list<std::vector<std::string>>{
+           {"replay", a_case},
+           {"conform", "--filter", "nat/rr/rewrite/*"},
+           {"diff", "--against", "builtin", "--filter", "nat/rr/rewrite/*"}}) {
+    std::vector<std::string> as_nobody{"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+                                       "--clear-groups", kVslab};
+    as_nobody.insert(as_nobody.end(), args.begin(), args.end());
+    auto r = run_command(as_nobody);
+    EXPECT_EQ(r.exit_code, 4) << args.front() << ": " << r.output;
+    EXPECT_NE(r.output.find("needs root"), std::string::npos) << args.front() << ": " << r.output;
+  }
+}
+
 TEST(VslabCli, CheckNamesFileLineAndProblem) {
   auto path =
       std::filesystem::temp_directory_path() / ("vslab-bad-" + std::to_string(getpid()) + ".toml");

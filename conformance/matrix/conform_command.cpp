@@ -195,18 +195,7 @@ int conform(const ConformOptions& o) {
 }  // namespace
 
 int conform_exit_status(const report::Totals& t, bool allow_skips, std::ostream& why) {
-  if (t.failed || t.errors) return 1;
-  if (t.not_run) {
-    why << "vslab conform: " << t.not_run << " cell(s) were not run\n";
-    return 1;
-  }
-  if (t.skipped == t.cells && !allow_skips) {
-    // A CI job whose DUT claims nothing tested nothing: not a pass.
-    why << "vslab conform: every cell was skipped, nothing was tested (exit " << kExitAllSkipped
-        << "; --allow-skips accepts it)\n";
-    return kExitAllSkipped;
-  }
-  return 0;
+  return report::exit_status(t, allow_skips, "vslab conform", "cell", why);
 }
 
 void add_conform_command(CLI::App& app, int& status) {

@@ -6,20 +6,17 @@
 
 #include <CLI/CLI.hpp>
 
+#include "report/exit_status.h"
 #include "report/report.h"
 
 namespace vslab::matrix {
 
-// Exit status: 0 when something ran and no cell failed; 1 when a cell failed (or the DUT died,
-// which stops the run); 2 for a usage error or a report that could not be written; then these.
-inline constexpr int kExitAllSkipped = 3;  // every cell skipped: nothing was tested
-inline constexpr int kExitNotRoot = 4;     // the topologies need CAP_NET_ADMIN
-// Interrupted: 128 + the signal, as a shell reports a death by it, after the run has torn down
-// what it made and written its reports with the cells it did not run marked "not run". The
-// same for replay, diff and record.
-inline constexpr int kExitSighup = 129;
-inline constexpr int kExitSigint = 130;
-inline constexpr int kExitSigterm = 143;
+// Exit status: report/exit_status.h, the same for replay, diff and report merge.
+using report::kExitAllSkipped;
+using report::kExitNotRoot;
+using report::kExitSighup;
+using report::kExitSigint;
+using report::kExitSigterm;
 
 // The status of a run with these totals (`vslab report merge` gives a sharded run's): 1 for a
 // failure, an error or a cell not run, kExitAllSkipped when nothing was tested (unless

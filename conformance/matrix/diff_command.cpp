@@ -20,6 +20,7 @@
 #include "matrix/scenarios.h"
 #include "os/interrupt.h"
 #include "replay/diff.h"
+#include "report/exit_status.h"
 #include "report/report.h"
 #include "topology/data_dir.h"
 #include "topology/netns.h"
@@ -37,6 +38,7 @@ struct DiffOptions {
   std::string topologies = topo::topology_dir().string();
   std::string vsd, vsadm;
   int jobs = 1;
+  bool allow_skips = false;
 };
 
 // One compared cell or case, whichever it came from.
@@ -308,7 +310,7 @@ int diff(const DiffOptions& o) {
   if (!topo::have_net_admin()) {
     std::cerr << "vslab diff: needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to build the "
                  "topologies\n";
-    return 2;
+    return report::kExitNotRoot;
   }
   const std::filesystem::path out_dir = o.out_dir.empty()
                                             ? std::filesystem::current_path() / "vslab-diff"
@@ -443,7 +445,9 @@ int diff(const DiffOptions& o) {
     return os::interrupted_exit_status();
   }
   if (!unwritten.empty()) return 2;
-  return count[replay::DiffResult::Kind::Diff] || count[replay::DiffResult::Kind::Error] ? 1 : 0;
+  // A difference is a failure of B; every cell skipped (a DUT that claims none) tested nothing.
+  return report::exit_status(rep.totals(), o.allow_skips, "vslab diff",
+                             o.cases.empty() ? "cell" : "case", std::cerr);
 }
 
 }  // namespace
@@ -465,6 +469,8 @@ void add_diff_command(CLI::App& app, int& status) {
                   "Glob over cell names mode/scheduler/kind/proto, e.g. 'nat/*/rewrite/*'");
   cmd->add_option("--json", o->json, "Write a JSON report here");
   cmd->add_option("--junit", o->junit, "Write a JUnit XML report here");
+  cmd->add_flag("--allow-skips", o->allow_skips,
+                "Exit 0 also when every cell or case was skipped (else 3: nothing was compared)");
   cmd->add_option("--out", o->out_dir,
                   "Where each DIFF writes A's run as a case and B's frames (default: "
                   "./vslab-diff)");

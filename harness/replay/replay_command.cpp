@@ -14,6 +14,7 @@
 #include "os/interrupt.h"
 #include "replay/record.h"
 #include "replay/run.h"
+#include "report/exit_status.h"
 #include "report/report.h"
 #include "topology/data_dir.h"
 #include "topology/netns.h"
@@ -29,6 +30,7 @@ struct ReplayCommandOptions {
   std::string junit, json;
   std::string topologies = topo::topology_dir().string();
   std::string vsd, vsadm;
+  bool allow_skips = false;
 };
 
 // A case as a report entry: classname "replay", its folder's name as the case's name.
@@ -75,6 +77,12 @@ int replay(const ReplayCommandOptions& o) {
   if (auto why = report::unwritable_reports(o.junit, o.json); !why.empty()) {
     for (const auto& w : why) std::cerr << "vslab replay: " << w << "\n";
     return 2;
+  }
+  if (!topo::have_net_admin()) {
+    std::cerr << "vslab replay: needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to build the "
+                 "topologies (exit "
+              << report::kExitNotRoot << ")\n";
+    return report::kExitNotRoot;
   }
   report::Report rep;
   rep.suite = "replay";
@@ -143,7 +151,7 @@ int replay(const ReplayCommandOptions& o) {
     return os::interrupted_exit_status();
   }
   if (!unwritten.empty()) return 2;
-  return t.failed || t.errors ? 1 : 0;
+  return report::exit_status(t, o.allow_skips, "vslab replay", "case", std::cerr);
 }
 
 struct RecordCommandOptions {
@@ -247,6 +255,8 @@ void add_replay_command(CLI::App& app, int& status) {
   cmd->add_option("--pcap-dir", o->pcap_dir,
                   "Where failed cases write pcaps (default: ./vslab-failures)");
   cmd->add_option("--junit", o->junit, "Write a JUnit XML report here");
+  cmd->add_flag("--allow-skips", o->allow_skips,
+                "Exit 0 also when every case was skipped (else 3: nothing was tested)");
   cmd->add_option("--json", o->json, "Write a JSON report here");
   cmd->add_option("--topologies", o->topologies, "Folder of topology files")->capture_default_str();
   cmd->add_option("--vsd", o->vsd, "vsd binary for --dut builtin (default: beside vslab)");
