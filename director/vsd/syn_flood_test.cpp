@@ -200,6 +200,9 @@ TEST(VsdSynFlood, EstablishedFlowsKeepGoingNothingIsReflectedAndNewClientsAreSer
   // the frames the kernel dropped at vsd's rings when vsd was not scheduled in time (a shared
   // 2-core machine; 0 on a quiet one).
   EXPECT_LE(udp.sent() - udp.echoed(), ring_drops + tx_full) << "established UDP flow lost";
+  // And whatever the rings dropped, the flow kept flowing: 2-4 % lost on a machine loaded by
+  // other builds, so a tenth is a bound that only a stalled flow breaks.
+  EXPECT_LE(10 * (udp.sent() - udp.echoed()), udp.sent()) << "established UDP flow stalled";
   ASSERT_TRUE(served_after.has_value()) << "no new client served within 3 s";
   EXPECT_LT(*served_after, std::chrono::seconds(1));
 }
