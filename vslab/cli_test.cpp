@@ -351,6 +351,10 @@ std::vector<int> processes_naming(const std::string& prefix) {
   return found;
 }
 
+std::string signal_word(int signo) {
+  return signo == SIGINT ? "SIGINT" : signo == SIGTERM ? "SIGTERM" : "SIGHUP";
+}
+
 // Signals the job as the test says, waits for its end and checks its status and that it left
 // nothing: no namespace, record, run files or process of any run it made.
 void stop_and_check(Job& job, int signo, const std::set<std::string>& prefixes) {
@@ -363,9 +367,7 @@ void stop_and_check(Job& job, int signo, const std::set<std::string>& prefixes) 
   auto status = job.process.wait_until(Clock::now() + std::chrono::seconds(60));
   ASSERT_TRUE(status.has_value()) << "still running 60 s after the signal:\n" << job.output();
   EXPECT_EQ(os::exit_code_of(*status), 128 + signo) << job.output();
-  EXPECT_NE(
-      job.output().find("interrupted by " + std::string(signo == SIGINT ? "SIGINT" : "SIGTERM")),
-      std::string::npos)
+  EXPECT_NE(job.output().find("interrupted by " + signal_word(signo)), std::string::npos)
       << job.output();
   EXPECT_FALSE(prefixes.empty());
   for (const auto& prefix : prefixes) {
@@ -389,7 +391,7 @@ class VslabSignals : public testing::TestWithParam<int> {
     if (!have_net_admin())
       GTEST_SKIP() << "needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root) to build topologies";
   }
-  std::string sig() const { return GetParam() == SIGINT ? "SIGINT" : "SIGTERM"; }
+  std::string sig() const { return signal_word(GetParam()); }
 };
 
 TEST_P(VslabSignals, ConformWritesPartialReportsAndLeavesNothing) {
@@ -424,19 +426,30 @@ TEST_P(VslabSignals, ReplayListsTheCasesNotRunAndLeavesNothing) {
   for (const auto& entry :
        std::filesystem::directory_iterator(std::string(VSLAB_SOURCE_DIR) + "/fixtures/pcap"))
     if (entry.is_directory()) args.push_back(entry.path().string());
-  auto job = start_job(job_dir("replay-" + sig()), args);
+  const auto dir = job_dir("replay-" + sig());
+  const auto junit = dir / "junit.xml", json = dir / "report.json";
+  args.insert(args.end(), {"--junit", junit.string(), "--json", json.string()});
+  auto job = start_job(dir, args);
   auto prefixes = wait_until_running(job, "director");
   stop_and_check(job, GetParam(), prefixes);
   EXPECT_NE(job.output().find("NOT RUN "), std::string::npos) << job.output();
   EXPECT_NE(job.output().find(" not run"), std::string::npos) << job.output();
-  std::filesystem::remove_all(job.dir);
+  // The partial reports: the cases not run are in both, marked so.
+  EXPECT_NE(file_text(junit).find("<skipped type=\"not-run\""), std::string::npos)
+      << file_text(junit);
+  auto report = nlohmann::json::parse(file_text(json), nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << file_text(json);
+  EXPECT_GT(report["totals"]["not_run"].get<int>(), 0) << file_text(json);
+  std::filesystem::remove_all(dir);
 }
 
 TEST_P(VslabSignals, DiffWritesItsJsonWithTheCellsNotRunAndLeavesNothing) {
   const auto dir = job_dir("diff-" + sig());
   const auto json = dir / "diff.json";
-  auto job = start_job(dir, {"diff", "--against", "builtin", "--filter", "nat/*", "--json",
-                             json.string(), "--out", (dir / "out").string()});
+  const auto junit = dir / "diff.xml";
+  auto job =
+      start_job(dir, {"diff", "--against", "builtin", "--filter", "nat/*", "--json", json.string(),
+                      "--junit", junit.string(), "--out", (dir / "out").string()});
   auto prefixes = wait_until_running(job, "director");
   stop_and_check(job, GetParam(), prefixes);
   EXPECT_NE(job.output().find("NOT RUN nat/"), std::string::npos) << job.output();
@@ -445,6 +458,8 @@ TEST_P(VslabSignals, DiffWritesItsJsonWithTheCellsNotRunAndLeavesNothing) {
   std::size_t not_run = 0;
   for (const auto& cell : report["cells"]) not_run += cell["result"] == "not-run";
   EXPECT_GT(not_run, 0u);
+  EXPECT_NE(file_text(junit).find("<skipped type=\"not-run\""), std::string::npos)
+      << file_text(junit);
   std::filesystem::remove_all(dir);
 }
 
@@ -464,9 +479,11 @@ TEST_P(VslabSignals, RecordStopsTheCommandAndTheServerAndWritesNothing) {
   std::filesystem::remove_all(dir);
 }
 
-INSTANTIATE_TEST_SUITE_P(Signals, VslabSignals, testing::Values(SIGINT, SIGTERM),
+INSTANTIATE_TEST_SUITE_P(Signals, VslabSignals, testing::Values(SIGINT, SIGTERM, SIGHUP),
                          [](const auto& info) {
-                           return std::string(info.param == SIGINT ? "Sigint" : "Sigterm");
+                           return std::string(info.param == SIGINT    ? "Sigint"
+                                              : info.param == SIGTERM ? "Sigterm"
+                                                                      : "Sighup");
                          });
 
 // A DUT that dies mid-run stops the run with one error, the cell it died in, reported as
