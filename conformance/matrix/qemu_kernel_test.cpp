@@ -62,9 +62,9 @@ TEST(QemuKernelReference, RealIpvsPassesThePcapCasesOfNatDrAndTun) {
 }
 
 // The differential test on real IPVS: vsd and the kernel deliver the same frames, field by
-// field, in the rr cells; and where they disagree (spec 6 against Linux 6.1's lblc, which
-// reuses its recorded server though its threshold marks it OVERLOADED: conformance/README.md)
-// the diff names the frame.
+// field, in the rr cells and in the lblc cells where the threshold flag and lblc's record
+// meet (once a difference: conformance/README.md); and where vsd is wrong on purpose (wrr off
+// by one, vsd --test-fault) the diff names the frame.
 TEST(QemuKernelReference, DiffOfVsdAgainstRealIpvs) {
   const std::string out_dir = testing::TempDir() + "vslab-qemu-diff";
   auto same =
@@ -83,12 +83,18 @@ TEST(QemuKernelReference, DiffOfVsdAgainstRealIpvs) {
       << same.text;
   EXPECT_GE(same_lines, 10u) << same.text;
 
-  auto differ = run(std::string(VSLAB_BINARY) +
-                    " diff --dut builtin --against qemu-kernel --filter 'dr/lblc/thresholds/*'"
-                    " -j 1 --out " +
-                    out_dir);
+  auto lblc = run(std::string(VSLAB_BINARY) +
+                  " diff --dut builtin --against qemu-kernel --filter 'dr/lblc/thresholds/*'"
+                  " -j 1 --out " +
+                  out_dir);
+  EXPECT_EQ(lblc.exit_code, 0) << lblc.text;
+  EXPECT_NE(lblc.text.find("SAME dr/lblc/thresholds/tcp"), std::string::npos) << lblc.text;
+
+  auto differ = run(std::string(VSLAB_BINARY) + " diff --dut builtin --dut-config " +
+                    fault_config("wrr-off-by-one") +
+                    " --against qemu-kernel --filter 'dr/wrr/scheduler/*' -j 1 --out " + out_dir);
   EXPECT_EQ(differ.exit_code, 1) << differ.text;
-  EXPECT_NE(differ.text.find("DIFF dr/lblc/thresholds/tcp: rs"), std::string::npos) << differ.text;
+  EXPECT_NE(differ.text.find("DIFF dr/wrr/scheduler/tcp: rs"), std::string::npos) << differ.text;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 
+#include "sched/golden_ratio_hash.h"
 #include "sched/scheduler.h"
 
 namespace vsd {
@@ -12,16 +13,19 @@ namespace {
 
 constexpr uint32_t kBuckets = 256;  // 1 << CONFIG_IP_VS_DH_TAB_BITS (8 by default)
 
-// ip_vs_dh_hashkey: the address in host order times 2654435761 (the golden-ratio prime of
-// Knuth's multiplicative hashing), low 8 bits. Only the low byte of each factor reaches them.
+// ip_vs_dh_hashkey in Linux 6.1: hash_32 of the address in host order, 8 bits (the top byte
+// of the 32-bit golden-ratio product); older kernels kept the low byte of address *
+// 2654435761, which puts most addresses in another bucket.
 constexpr uint32_t bucket_of(Ipv4 addr) {
-  return (addr.value * 2654435761u) & (kBuckets - 1);
+  return golden_ratio_hash(addr.value, 8);
 }
 
 // ip_vs_dh_reassign gives each bucket the next destination of the list, one apiece whatever
 // the weight (unlike sh, dh does not repeat entries by weight), so bucket b holds list position
 // b mod N. Positions are kept rather than identities: the caller reports every change of the
-// list, and the table is rebuilt each time, as the kernel's add/del/upd_dest callbacks do.
+// list, and the table is rebuilt each time. The kernel's dh has add_dest and del_dest
+// callbacks but no upd_dest; an edit leaves the list's order and length alone, so rebuilding
+// then deals the same table.
 class DestinationHashing final : public Scheduler {
  public:
   void on_change(std::span<const SchedDest> dests) override {

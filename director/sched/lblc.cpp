@@ -1,8 +1,8 @@
 // lblc.cpp: locality-based least connection, as ip_vs_lblc.c (spec section 6): each packet
 // destination address (the VIP for a plain service) keeps the real server it was last given,
-// until that server is gone, quiesced or overloaded in lblc's sense; then wlc picks a new one
-// and the record is replaced. Records unused for a day are forgotten, or for 6 minutes once
-// the table holds too many (locality_table.h).
+// until that server is gone, quiesced or overloaded in lblc's sense (its threshold flag does
+// not count); then wlc picks a new one and the record is replaced. Records unused for a day
+// are forgotten, or for 6 minutes once the table holds too many (locality_table.h).
 #include "sched/dest_list.h"
 #include "sched/locality.h"
 #include "sched/locality_table.h"
@@ -33,12 +33,13 @@ int LocalityLeastConnection::pick(std::span<const SchedDest> dests, const FlowKe
   auto* record = records_.find(key);
   if (record) {
     // ip_vs_lblc_schedule marks the record used as soon as it finds it, fit or not. The
-    // recorded server must still be in the list with a positive weight, not flagged by its
-    // upper threshold (spec 6 and 8: an OVERLOADED server is not available to any scheduler;
-    // the kernel's lblc skips this test, ip_vs_lblc.c) and not overloaded in lblc's sense.
+    // recorded server must still be in the list with a positive weight and not overloaded in
+    // lblc's sense. Its upper-threshold flag is not consulted: Linux 6.1 gives a flagged
+    // recorded server new connections (seen under qemu), although the flag keeps every other
+    // scheduler, and lblc's own wlc fallback below, away from it.
     record->lastuse_ms = now_ms;
     const int at = index_of(dests, record->value);
-    if (at >= 0 && dests[at].available() && !locality_overloaded(dests[at], dests)) return at;
+    if (at >= 0 && dests[at].weight > 0 && !locality_overloaded(dests[at], dests)) return at;
   }
   const int at = least_overhead_per_weight(dests);
   if (at < 0) return -1;

@@ -23,7 +23,7 @@ struct SchedDest {
   uint32_t weight = 1;
   uint32_t active = 0;      // ActiveConn
   uint32_t inactive = 0;    // InActConn
-  bool overloaded = false;  // set by the thresholds (spec 8): never picked while set
+  bool overloaded = false;  // threshold flag (spec 8): lblc alone may reuse such a server
   // Available as spec 6 defines it: weight > 0 and not overloaded.
   bool available() const { return weight > 0 && !overloaded; }
 };

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 
+#include "sched/golden_ratio_hash.h"
 #include "sched/scheduler.h"
 
 namespace vsd {
@@ -13,11 +14,11 @@ namespace {
 
 constexpr uint32_t kBuckets = 256;  // 1 << CONFIG_IP_VS_SH_TAB_BITS (8 by default)
 
-// ip_vs_sh_hashkey: (offset + (port + address) * 2654435761) & 255, port and address in host
-// order; 0 as the port without sh-port. The kernel sums in 32 bits and multiplies in 64, but
-// only the low 8 bits are kept, and those depend only on the low bits of each term.
+// ip_vs_sh_hashkey: (offset + hash_32(port + address, 8)) & 255, port and address in host
+// order, summed in 32 bits; the port is 0 without sh-port. The offset is added after hashing,
+// so the fallback walk moves through neighbouring buckets rather than rehashing.
 constexpr uint32_t bucket_of(Ipv4 addr, uint16_t port, uint32_t offset) {
-  return (offset + (port + addr.value) * 2654435761u) & (kBuckets - 1);
+  return (offset + golden_ratio_hash(port + addr.value, 8)) & (kBuckets - 1);
 }
 
 class SourceHashing final : public Scheduler {
@@ -70,8 +71,8 @@ int SourceHashing::pick(std::span<const SchedDest> dests, const FlowKey& flow, u
   if (at < 0) return -1;  // no destinations at all
   if (usable(at)) return at;
   if (!fallback_) return -1;
-  // ip_vs_sh_get_fallback walks offsets (first + k) mod 256 for k = 0..255 and hashes each
-  // again as the offset term, so the buckets tried are (2 * first + k) mod 256: every bucket,
+  // ip_vs_sh_get_fallback walks offsets (first + k) mod 256 for k = 0..255 and adds each to
+  // the key's hash again, so the buckets tried are (2 * first + k) mod 256: every bucket,
   // starting from twice the first one, not from the one after it.
   for (uint32_t k = 0; k < kBuckets; ++k) {
     const int next = server_at_[bucket_of(addr, port, (first + k) % kBuckets)];
