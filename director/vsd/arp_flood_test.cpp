@@ -75,6 +75,13 @@ std::array<uint8_t, 60> arp_frame(uint32_t i, bool request, const Mac& from, con
 }
 
 TEST(VsdArpFlood, SpoofedArpLeavesMemoryFlatAndTheFlowWhole) {
+#ifdef __SANITIZE_ADDRESS__
+  // A load test: under ASan vsd runs many times slower than the flow and the flood it is
+  // judged by, so what it misses is lost at its RX ring for want of CPU, no verdict on it.
+  // Its figures are the Release build's; the ASan build checks the same code through the
+  // unit tests and the fuzzers.
+  GTEST_SKIP() << "a load test: its figures come from the Release build, not under ASan";
+#endif
   if (!topo::have_net_admin())
     GTEST_SKIP() << "needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root)";
   NatBed bed;

@@ -138,6 +138,13 @@ class Receiver {
 };
 
 TEST(VsdInstallScale, OneChangeAmong100kServicesLosesNoDatagramOfASteadyFlow) {
+#ifdef __SANITIZE_ADDRESS__
+  // A load test: under ASan vsd runs many times slower than the flow and the flood it is
+  // judged by, so what it misses is lost at its RX ring for want of CPU, no verdict on it.
+  // Its figures are the Release build's; the ASan build checks the same code through the
+  // unit tests and the fuzzers.
+  GTEST_SKIP() << "a load test: its figures come from the Release build, not under ASan";
+#endif
   if (!vslab::topo::have_net_admin())
     GTEST_SKIP() << "needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root)";
   NatBed bed;
