@@ -496,8 +496,9 @@ void BasicDataplane<Port>::serve(InFlight& f, ServiceRuntime& svc, Conn* conn, b
   const auto& p = f.packet;
   fwd::Responder me{ports_[f.port]->mac(), 0};
   if (!conn) {
-    bool syn = p.has_tcp_flag(fwd::wire::tcp::kSyn) && !p.has_tcp_flag(fwd::wire::tcp::kRst);
-    if (p.is_tcp() && !syn) {
+    const bool rst = p.has_tcp_flag(fwd::wire::tcp::kRst);
+    const bool schedules = sloppy_tcp_ ? !rst : p.has_tcp_flag(fwd::wire::tcp::kSyn) && !rst;
+    if (p.is_tcp() && !schedules) {
       // sloppy_tcp=0: only a SYN creates a connection; the rest meets the stack's RST.
       if (!to_vip) return route(f);
       if (auto n = fwd::build_tcp_reset(scratch_, f.frame, p, me)) answer(f.port, n);

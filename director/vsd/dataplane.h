@@ -112,6 +112,10 @@ class BasicDataplane final : public ctl::ControlTarget {
   // kernel's to answer (ARP, echo, its other ports). Empty (the default): vsd answers for its
   // ports' addresses itself, as with no kernel behind it.
   void set_host_addresses(HostAddresses host) { host_ = std::move(host); }
+  // net.ipv4.vs.sloppy_tcp: a TCP segment of a flow with no connection creates one, SYN or
+  // not (a RST never does). Directors behind ECMP need it: when the router's hash moves a flow
+  // to another director, its next segment is mid-connection there.
+  void set_sloppy_tcp(bool on) { sloppy_tcp_ = on; }
 
  private:
   struct Egress {
@@ -235,6 +239,7 @@ class BasicDataplane final : public ctl::ControlTarget {
   // VIPs and the FULLNAT local addresses.
   std::unordered_map<uint32_t, std::size_t> owned_;
   HostAddresses host_;
+  bool sloppy_tcp_ = false;
   std::vector<NeighbourTable::Request> arp_requests_;
   std::vector<NeighbourTable::Parked> released_;
   std::array<uint64_t, fwd::kDropReasonCount> drops_{};

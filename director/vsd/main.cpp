@@ -159,6 +159,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(uint32_t{16}, vsd::ConnTableConfig::kMaxCapacity))
       ->type_name("N")
       ->capture_default_str();
+  bool sloppy_tcp = false;
+  app.add_flag("--sloppy-tcp", sloppy_tcp,
+               "Make a connection for any TCP segment but a RST, not only for a SYN "
+               "(net.ipv4.vs.sloppy_tcp=1): for directors behind an ECMP router, which may hand "
+               "one a flow mid-connection");
   std::string rules_file;
   app.add_option("--rules", rules_file,
                  "ipvsadm rules (as `ipvsadm -S` writes them) to load at start; SIGHUP loads the "
@@ -239,6 +244,7 @@ int main(int argc, char** argv) {
     vsd::Dataplane dataplane(ports, vsd::RoutingTable::read_from_kernel(),
                              vsd::Dataplane::default_clock(), reassembly, table);
     dataplane.set_host_addresses(host);
+    dataplane.set_sloppy_tcp(sloppy_tcp);
     // Runs on this thread, the data plane's, between two batches, as a control call does.
     auto load_rules = [&](const vsd::ctl::Result<vsd::RuleSet>& rules) {
       std::string error = rules.ok() ? dataplane.install(rules.value()) : rules.failure().message;
