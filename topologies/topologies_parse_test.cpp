@@ -90,6 +90,32 @@ TEST(FullnatTopology, HasALocalAddressPoolAndNoGatewayOnTheRealServers) {
   for (const char* rs : {"rs1", "rs2", "rs3"}) EXPECT_TRUE(t.find_node(rs)->routes.empty()) << rs;
 }
 
+TEST(EcmpTopology, RouterSpreadsTheVipOverEveryDirectorByTheL4Hash) {
+  auto t = load("ecmp");
+  EXPECT_EQ(t.lvs.mode, "dr");
+  const Node* router = t.find_role("router");
+  ASSERT_NE(router, nullptr);
+  EXPECT_TRUE(has_sysctl(*router, "net.ipv4.fib_multipath_hash_policy", "1"));
+  std::vector<std::string> director_addresses;
+  for (const auto& n : t.nodes) {
+    if (n.role.rfind("director", 0) != 0) continue;
+    EXPECT_TRUE(on_bridge(t, n.name)) << n.name;
+    EXPECT_TRUE(has_sysctl(n, "net.ipv4.ip_forward", "0")) << n.name;
+    director_addresses.push_back(n.interfaces.at(0).addresses.at(0).address);
+  }
+  EXPECT_EQ(director_addresses.size(), 3u);
+  const auto to_vip = std::find_if(router->routes.begin(), router->routes.end(),
+                                   [&](const Route& r) { return r.to == *t.lvs.vip + "/32"; });
+  ASSERT_NE(to_vip, router->routes.end());
+  EXPECT_EQ(to_vip->nexthops, director_addresses);
+  for (const char* rs : {"rs1", "rs2", "rs3"}) {
+    const Node* n = t.find_node(rs);
+    ASSERT_NE(n, nullptr);
+    EXPECT_EQ(n->loopback_addresses.at(0).str(), *t.lvs.vip + "/32");
+    EXPECT_TRUE(has_sysctl(*n, "net.ipv4.conf.all.arp_ignore", "1"));
+  }
+}
+
 TEST(SelftestTopology, IsClientRouterServer) {
   auto t = load("selftest");
   EXPECT_NE(t.find_role("client"), nullptr);

@@ -40,6 +40,9 @@ struct Offloads {
 struct Route {
   std::string to;                  // "default" or a Cidr's text
   std::optional<std::string> via;  // gateway address
+  // A multipath route instead of `via`: one gateway per path, equal weights (ECMP), e.g. an
+  // ECMP router's VIP spread over several directors.
+  std::vector<std::string> nexthops;
   std::optional<std::string> dev;  // interface of the node
   bool is_v6 = false;
   SourcePos pos;

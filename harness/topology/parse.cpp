@@ -262,7 +262,7 @@ constexpr std::string_view kNodeKeys[] = {"name",    "role",     "routes",
                                           "sysctls", "loopback", "interface"};
 constexpr std::string_view kInterfaceKeys[] = {"name", "addresses", "mac", "mtu", "offloads"};
 constexpr std::string_view kOffloadKeys[] = {"tx_checksum", "rx_checksum", "tso", "gso", "gro"};
-constexpr std::string_view kRouteKeys[] = {"to", "via", "dev"};
+constexpr std::string_view kRouteKeys[] = {"to", "via", "nexthops", "dev"};
 constexpr std::string_view kLinkKeys[] = {"a", "b"};
 constexpr std::string_view kBridgeKeys[] = {"name", "ports"};
 constexpr std::string_view kReachKeys[] = {"from", "to"};
@@ -428,8 +428,11 @@ class TopologyReader {
     const auto to = required_string(table, "to", where, diagnostics_);
     const auto via_text = optional_string(table, "via", diagnostics_);
     const auto dev = optional_string(table, "dev", diagnostics_);
-    if (!table.contains("via") && !table.contains("dev"))
-      error(route.pos, fmt::format("{} needs 'via' or 'dev'", where));
+    if (!table.contains("via") && !table.contains("dev") && !table.contains("nexthops"))
+      error(route.pos, fmt::format("{} needs 'via', 'nexthops' or 'dev'", where));
+    if (table.contains("via") && table.contains("nexthops"))
+      error(route.pos, fmt::format("{} has both 'via' and 'nexthops'; give one", where));
+    const auto nexthops = read_nexthops(table, where);
 
     std::optional<Address> via;
     if (via_text) {
@@ -446,10 +449,15 @@ class TopologyReader {
         error(dev->pos, fmt::format("'dev' '{}' is not an interface of {}", dev->value,
                                     described("node", node.name)));
     }
+    for (const auto& hop : nexthops) route.nexthops.push_back(hop.address.text);
     if (!to) return route;
     if (to->value == "default") {
       route.to = "default";
-      route.is_v6 = via && via->is_v6;
+      route.is_v6 = via ? via->is_v6 : !nexthops.empty() && nexthops.front().address.is_v6;
+      for (const auto& hop : nexthops)
+        if (hop.address.is_v6 != route.is_v6)
+          error(hop.pos, fmt::format("next hop '{}' is not of the first next hop's family",
+                                     hop.address.text));
       return route;
     }
     const auto destination = read_cidr(*to);
@@ -466,7 +474,41 @@ class TopologyReader {
       error(via_text->pos,
             fmt::format("gateway '{}' is {} but the destination '{}' is {}", via->text,
                         via->is_v6 ? "IPv6" : "IPv4", route.to, route.is_v6 ? "IPv6" : "IPv4"));
+    for (const auto& hop : nexthops)
+      if (hop.address.is_v6 != route.is_v6)
+        error(hop.pos, fmt::format("next hop '{}' is {} but the destination '{}' is {}",
+                                   hop.address.text, hop.address.is_v6 ? "IPv6" : "IPv4", route.to,
+                                   route.is_v6 ? "IPv6" : "IPv4"));
     return route;
+  }
+
+  struct NextHop {
+    Address address;
+    toml_file::Position pos;
+  };
+
+  // `nexthops`: two or more distinct gateways (one is `via`'s job).
+  std::vector<NextHop> read_nexthops(const toml::table& table, const std::string& where) {
+    std::vector<NextHop> hops;
+    const auto texts = optional_strings(table, "nexthops", diagnostics_);
+    if (!texts) return hops;
+    if (texts->size() < 2)
+      error(pos_of(table.source()),
+            fmt::format("'nexthops' of the {} has {} gateway(s); a multipath route needs two "
+                        "or more ('via' names one)",
+                        where, texts->size()));
+    for (const auto& text : *texts) {
+      const auto address = parse_address(text.value);
+      if (!address) {
+        error(text.pos, fmt::format("next hop '{}' is not an IPv4 or IPv6 address", text.value));
+        continue;
+      }
+      for (const auto& earlier : hops)
+        if (earlier.address.text == address->text)
+          error(text.pos, fmt::format("next hop '{}' is named twice", text.value));
+      hops.push_back({*address, text.pos});
+    }
+    return hops;
   }
 
   // An unquoted key (net.ipv4.ip_forward = 1) is a TOML dotted key, i.e. nested tables; it

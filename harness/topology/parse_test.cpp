@@ -949,7 +949,60 @@ TEST(ParseTopology, RouteNeedsViaOrDev) {
 name = "n"
 routes = [{ to = "10.0.0.0/8" }]
 )");
-  EXPECT_TRUE(fails_with(result, "t.toml:4:11: ", {"route of node 'n' needs 'via' or 'dev'"}));
+  EXPECT_TRUE(
+      fails_with(result, "t.toml:4:11: ", {"route of node 'n' needs 'via', 'nexthops' or 'dev'"}));
+}
+
+TEST(ParseTopology, MultipathRouteHasItsNextHopsInOrder) {
+  const auto result = parse(R"(name = "t"
+[[node]]
+name = "n"
+routes = [{ to = "10.9.0.100/32", nexthops = ["10.0.0.3", "10.0.0.2"] },
+          { to = "default", nexthops = ["fd00::3", "FD00::0002"] }]
+)");
+  ASSERT_TRUE(result.ok()) << all_errors(result);
+  const Node& n = node_named(*result.topology, "n");
+  ASSERT_EQ(n.routes.size(), 2u);
+  EXPECT_EQ(n.routes[0].nexthops, (std::vector<std::string>{"10.0.0.3", "10.0.0.2"}));
+  EXPECT_EQ(n.routes[0].via, std::nullopt);
+  EXPECT_FALSE(n.routes[0].is_v6);
+  EXPECT_EQ(n.routes[1].nexthops, (std::vector<std::string>{"fd00::3", "fd00::2"}));
+  EXPECT_TRUE(n.routes[1].is_v6);
+}
+
+TEST(ParseTopology, MultipathRouteNeedsTwoDistinctNextHopsOfTheDestinationsFamily) {
+  EXPECT_TRUE(fails_with(
+      parse(R"(name = "t"
+[[node]]
+name = "n"
+routes = [{ to = "10.9.0.0/24", nexthops = ["10.0.0.3"] }]
+)"),
+      "t.toml:4:11: ", {"'nexthops' of the route of node 'n' has 1 gateway(s)", "two or more"}));
+  EXPECT_TRUE(fails_with(parse(R"(name = "t"
+[[node]]
+name = "n"
+routes = [{ to = "10.9.0.0/24", nexthops = ["10.0.0.3", "10.0.0.3"] }]
+)"),
+                         "t.toml:4:57: ", {"next hop '10.0.0.3' is named twice"}));
+  EXPECT_TRUE(fails_with(
+      parse(R"(name = "t"
+[[node]]
+name = "n"
+routes = [{ to = "10.9.0.0/24", nexthops = ["10.0.0.3", "fd00::1"] }]
+)"),
+      "t.toml:4:57: ", {"next hop 'fd00::1' is IPv6 but the destination '10.9.0.0/24' is IPv4"}));
+  EXPECT_TRUE(fails_with(parse(R"(name = "t"
+[[node]]
+name = "n"
+routes = [{ to = "10.9.0.0/24", nexthops = ["10.0.0.3", "10.0.0.x"] }]
+)"),
+                         "t.toml:4:57: ", {"next hop '10.0.0.x' is not an IPv4 or IPv6 address"}));
+  EXPECT_TRUE(fails_with(parse(R"(name = "t"
+[[node]]
+name = "n"
+routes = [{ to = "10.9.0.0/24", via = "10.0.0.1", nexthops = ["10.0.0.3", "10.0.0.2"] }]
+)"),
+                         "t.toml:4:11: ", {"has both 'via' and 'nexthops'"}));
 }
 
 TEST(ParseTopology, RouteDestinationWithHostBitsSet) {

@@ -171,7 +171,11 @@ class ScriptBuilder {
     if (route.is_v6) argv.push_back("-6");
     for (const char* w : {"-n", ns.c_str(), "route", "add", route.to.c_str()}) argv.push_back(w);
     if (route.via) argv.insert(argv.end(), {"via", *route.via});
-    if (route.dev) argv.insert(argv.end(), {"dev", *route.dev});
+    if (route.dev && route.nexthops.empty()) argv.insert(argv.end(), {"dev", *route.dev});
+    for (const auto& hop : route.nexthops) {
+      argv.insert(argv.end(), {"nexthop", "via", hop});
+      if (route.dev) argv.insert(argv.end(), {"dev", *route.dev});
+    }
     add(std::move(argv), "route " + route.to + " on " + node);
   }
 

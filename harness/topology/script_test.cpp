@@ -26,6 +26,7 @@ sysctls = { "net.ipv4.conf.eth0.arp_ignore" = 1 }
 [[node]]
 name = "b"
 loopback = ["10.9.9.9/32"]
+routes = [{ to = "10.7.0.0/24", nexthops = ["10.0.0.1", "10.0.0.3"], dev = "eth0" }]
   [[node.interface]]
   name = "eth0"
   addresses = ["10.0.0.2/24"]
@@ -106,6 +107,12 @@ TEST(Script, AddressesThenSysctlsThenRoutes) {
   EXPECT_LT(sysctl, route);
   position(all, "ip -n p-b addr add 10.9.9.9/32 dev lo");
   position(all, "ip -n p-b addr add fd00::1/64 dev eth1 nodad");
+}
+
+TEST(Script, MultipathRouteGivesEachNextHopItsDevice) {
+  position(lines(parsed()),
+           "ip -n p-b route add 10.7.0.0/24 nexthop via 10.0.0.1 dev eth0 nexthop via 10.0.0.3 "
+           "dev eth0");
 }
 
 TEST(Script, TurnsIpv6OffOnlyWhereNoIpv6AddressIsConfigured) {
