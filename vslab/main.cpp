@@ -6,6 +6,7 @@
 #include "matrix/diff_command.h"
 #include "matrix/merge_command.h"
 #include "replay/replay_command.h"
+#include "scaleout/scaleout_command.h"
 #include "topo_commands.h"
 #include "vslab_version.h"
 
@@ -82,6 +83,7 @@ int main(int argc, char** argv) {
                            "Where failed checks write pcaps (default: ./vslab-failures)");
   selftest_cmd->callback([&] { status = topo_selftest(selftest_file, pcap_dir); });
 
+  vslab::scaleout::add_scaleout_command(app, status);
   vslab::matrix::add_conform_command(app, status);
   vslab::replay::add_replay_command(app, status);
   vslab::replay::add_record_command(app, status);

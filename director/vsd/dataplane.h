@@ -107,15 +107,15 @@ class BasicDataplane final : public ctl::ControlTarget {
   static constexpr std::size_t kListingChunk = 4096;
   static constexpr std::size_t kListingSlots = 65536;
   void zero(const std::optional<ServiceKey>& which) override { services_.zero(which); }
+  // net.ipv4.vs.sloppy_tcp: a TCP segment of a flow with no connection creates one, SYN or
+  // not (a RST never does). Directors behind ECMP need it: when the router's hash moves a flow
+  // to another director, its next segment is mid-connection there.
+  void set_sloppy_tcp(bool on) { sloppy_tcp_ = on; }
 
   // The exception path: what goes to these addresses and is no service is the namespace's
   // kernel's to answer (ARP, echo, its other ports). Empty (the default): vsd answers for its
   // ports' addresses itself, as with no kernel behind it.
   void set_host_addresses(HostAddresses host) { host_ = std::move(host); }
-  // net.ipv4.vs.sloppy_tcp: a TCP segment of a flow with no connection creates one, SYN or
-  // not (a RST never does). Directors behind ECMP need it: when the router's hash moves a flow
-  // to another director, its next segment is mid-connection there.
-  void set_sloppy_tcp(bool on) { sloppy_tcp_ = on; }
 
  private:
   struct Egress {
@@ -239,13 +239,13 @@ class BasicDataplane final : public ctl::ControlTarget {
   // VIPs and the FULLNAT local addresses.
   std::unordered_map<uint32_t, std::size_t> owned_;
   HostAddresses host_;
-  bool sloppy_tcp_ = false;
   std::vector<NeighbourTable::Request> arp_requests_;
   std::vector<NeighbourTable::Parked> released_;
   std::array<uint64_t, fwd::kDropReasonCount> drops_{};
   std::array<uint64_t, std::size_t(Discard::Count)> discards_{};
   std::unordered_map<uint32_t, std::size_t> laddr_cursor_;
   uint16_t ip_id_ = 1;
+  bool sloppy_tcp_ = false;
   alignas(64) std::array<uint8_t, 65536 + 128> scratch_{};
   // Room for a 65535-byte datagram cut at 576 bytes (the smallest size IPv4 guarantees).
   alignas(64) std::array<uint8_t, 2 * 65536> fragment_{};

@@ -244,7 +244,6 @@ int main(int argc, char** argv) {
     vsd::Dataplane dataplane(ports, vsd::RoutingTable::read_from_kernel(),
                              vsd::Dataplane::default_clock(), reassembly, table);
     dataplane.set_host_addresses(host);
-    dataplane.set_sloppy_tcp(sloppy_tcp);
     // Runs on this thread, the data plane's, between two batches, as a control call does.
     auto load_rules = [&](const vsd::ctl::Result<vsd::RuleSet>& rules) {
       std::string error = rules.ok() ? dataplane.install(rules.value()) : rules.failure().message;
@@ -254,6 +253,7 @@ int main(int argc, char** argv) {
                     std::to_string(rules.value().services.size()) + " service(s)");
       return std::string();
     };
+    dataplane.set_sloppy_tcp(sloppy_tcp);
     if (initial_rules)
       if (auto error = load_rules(*initial_rules); !error.empty()) throw std::runtime_error(error);
     vsd::CallQueue calls;
