@@ -5,10 +5,12 @@
 
 #include "port/pcap_file.h"
 #include "sync/message.h"
-#include "sync_capture.h"
+#include "sync/sync_capture.h"
 
 namespace vsd::sync::interop {
 namespace {
+
+using namespace vslab::sync;
 
 constexpr uint32_t kNfct = 0x10000;  // IP_VS_CONN_F_NFCT: the guest runs conntrack=1
 constexpr uint32_t kInactive = conn_flag::kInactive;

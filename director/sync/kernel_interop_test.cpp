@@ -7,11 +7,13 @@
 #include <fmt/core.h>
 #include <gtest/gtest.h>
 
-#include "interop_bed.h"
+#include "sync/sync_bed.h"
 #include "topology/netns.h"
 
 namespace vsd::sync::interop {
 namespace {
+
+using namespace vslab::sync;
 
 using namespace std::chrono_literals;
 

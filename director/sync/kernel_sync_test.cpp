@@ -16,14 +16,16 @@
 #include <fmt/core.h>
 #include <gtest/gtest.h>
 
-#include "interop_bed.h"
 #include "port/port.h"
 #include "sync/message.h"
-#include "sync_capture.h"
+#include "sync/sync_bed.h"
+#include "sync/sync_capture.h"
 #include "topology/netns.h"
 
 namespace vsd::sync::interop {
 namespace {
+
+using namespace vslab::sync;
 
 using namespace std::chrono_literals;
 

@@ -10,7 +10,7 @@
 
 #include "port/pcap_file.h"
 
-namespace vsd::sync::interop {
+namespace vslab::sync {
 
 struct SyncDatagram {
   std::string source, destination;  // dotted IPv4
@@ -20,7 +20,6 @@ struct SyncDatagram {
 };
 
 // The frames that carry UDP to `port` (the sync port), in order; the others are passed over.
-std::vector<SyncDatagram> sync_datagrams(std::span<const vslab::port::Frame> frames,
-                                         uint16_t port = 8848);
+std::vector<SyncDatagram> sync_datagrams(std::span<const port::Frame> frames, uint16_t port = 8848);
 
-}  // namespace vsd::sync::interop
+}  // namespace vslab::sync

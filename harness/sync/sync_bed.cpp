@@ -1,4 +1,4 @@
-#include "interop_bed.h"
+#include "sync/sync_bed.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -16,10 +16,8 @@
 #include "topology/netns.h"
 #include "topology/parse.h"
 
-namespace vsd::sync::interop {
-namespace topo = vslab::topo;
-namespace dut = vslab::dut;
-using vslab::os::UniqueFd;
+namespace vslab::sync {
+using os::UniqueFd;
 
 namespace {
 
@@ -282,4 +280,4 @@ void SyncBed::send(UdpFlow& flow) {
       fmt::format("no real server got the datagram from port {}", flow.client_port));
 }
 
-}  // namespace vsd::sync::interop
+}  // namespace vslab::sync

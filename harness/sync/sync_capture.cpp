@@ -1,8 +1,8 @@
-#include "sync_capture.h"
+#include "sync/sync_capture.h"
 
 #include <fmt/core.h>
 
-namespace vsd::sync::interop {
+namespace vslab::sync {
 namespace {
 
 uint16_t be16(std::span<const uint8_t> b, std::size_t at) {
@@ -15,8 +15,7 @@ std::string dotted(std::span<const uint8_t> b, std::size_t at) {
 
 }  // namespace
 
-std::vector<SyncDatagram> sync_datagrams(std::span<const vslab::port::Frame> frames,
-                                         uint16_t port) {
+std::vector<SyncDatagram> sync_datagrams(std::span<const port::Frame> frames, uint16_t port) {
   constexpr std::size_t kEthernet = 14, kUdp = 8;
   std::vector<SyncDatagram> out;
   for (const auto& frame : frames) {
@@ -42,4 +41,4 @@ std::vector<SyncDatagram> sync_datagrams(std::span<const vslab::port::Frame> fra
   return out;
 }
 
-}  // namespace vsd::sync::interop
+}  // namespace vslab::sync

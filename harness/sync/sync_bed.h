@@ -2,7 +2,8 @@
 // kernel IPVS (under qemu) on director2 and, when asked, vsd on director, the same rules on
 // both; real TCP and UDP from the client's namespace to sockets of this process in the real
 // servers' namespaces, so a test knows each connection's packets one by one; and the
-// `-L -n -c` listings of both, parsed. Test-only (the interop and fact-finding tests).
+// `-L -n -c` listings of both, parsed. For the tests of director/sync/ that hold vsd's sync
+// daemon and the codec against the kernel's (docs/ipvs.md section 14).
 #pragma once
 
 #include <chrono>
@@ -18,7 +19,7 @@
 #include "os/unique_fd.h"
 #include "topology/live.h"
 
-namespace vsd::sync::interop {
+namespace vslab::sync {
 
 inline constexpr const char* kVip = "10.20.0.100";
 inline constexpr const char* kClient = "10.10.0.2";
@@ -39,12 +40,12 @@ std::vector<ListedConn> parse_connection_listing(const std::string& text);
 
 // A TCP connection from the client to the VIP and the real server's end of it.
 struct TcpFlow {
-  vslab::os::UniqueFd client, server;
+  os::UniqueFd client, server;
   uint16_t client_port = 0;
   std::string server_node;  // rs1 or rs2
 };
 struct UdpFlow {
-  vslab::os::UniqueFd client;
+  os::UniqueFd client;
   uint16_t client_port = 0;
   std::string server_node;  // who got the last datagram
 };
@@ -52,15 +53,15 @@ struct UdpFlow {
 class SyncBed {
  public:
   // Brings the topology up and boots the kernel guest on director2, with vsd on director when
-  // with_vsd. Throws vslab::dut::DutUnavailable when qemu or the kernel package is missing.
+  // with_vsd. Throws dut::DutUnavailable when qemu or the kernel package is missing.
   SyncBed(bool with_vsd, std::string vsd_binary = {}, std::string vsadm_binary = {});
   ~SyncBed();
   SyncBed(const SyncBed&) = delete;
   SyncBed& operator=(const SyncBed&) = delete;
 
-  vslab::topo::LiveTopology& live() { return *live_; }
-  vslab::dut::qemu::QemuKernelDut& kernel() { return *kernel_; }
-  vslab::dut::BuiltinDut& vsd();
+  topo::LiveTopology& live() { return *live_; }
+  dut::qemu::QemuKernelDut& kernel() { return *kernel_; }
+  dut::BuiltinDut& vsd();
   // The same rules (ipvsadm save format) on each director there is. Throws on a refusal.
   void restore(const std::string& rules);
   // Sends the client's traffic through `node` (kVsdNode or kKernelNode): the router's neighbour
@@ -87,13 +88,13 @@ class SyncBed {
   void send(UdpFlow& flow);
 
  private:
-  std::unique_ptr<vslab::topo::LiveTopology> live_;
-  std::unique_ptr<vslab::dut::qemu::QemuKernelDut> kernel_;
-  std::unique_ptr<vslab::dut::BuiltinDut> vsd_;
-  std::vector<std::pair<std::string, vslab::os::UniqueFd>> tcp_listeners_, udp_servers_;
+  std::unique_ptr<topo::LiveTopology> live_;
+  std::unique_ptr<dut::qemu::QemuKernelDut> kernel_;
+  std::unique_ptr<dut::BuiltinDut> vsd_;
+  std::vector<std::pair<std::string, os::UniqueFd>> tcp_listeners_, udp_servers_;
 };
 
 // The whole of a bounded wait: true once done() holds, false at the deadline.
 bool wait_for(const std::function<bool()>& done, std::chrono::milliseconds deadline);
 
-}  // namespace vsd::sync::interop
+}  // namespace vslab::sync
