@@ -35,7 +35,8 @@ TEST_P(LiveModeTopology, ComesUpReachesWhatItMustAndTearsDownClean) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Topologies, LiveModeTopology,
-                         testing::Values("selftest", "nat", "dr", "tun", "fullnat", "ecmp"));
+                         testing::Values("selftest", "nat", "dr", "tun", "fullnat", "ecmp",
+                                         "sync"));
 
 TEST(LiveTopologyFailure, AFailedBringUpRemovesWhatItMadeAndSaysWhy) {
   if (!have_net_admin()) GTEST_SKIP() << "needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root)";

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 
 #include "topology/parse.h"
 
@@ -47,6 +48,26 @@ TEST_P(ModeTopology, HasClientDirectorAndThreeRealServers) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Topologies, ModeTopology, testing::Values("nat", "dr", "tun", "fullnat"));
+
+// Connection synchronization: two directors on both segments, neither forwarding in its
+// namespace's kernel, the real servers' gateway the DIP of one of them.
+TEST(SyncTopology, TwoDirectorsShareBothSegments) {
+  auto t = load("sync");
+  EXPECT_EQ(t.lvs.mode, "nat");
+  for (const char* role : {"director", "director2"}) {
+    const Node* d = t.find_role(role);
+    ASSERT_NE(d, nullptr) << role;
+    EXPECT_TRUE(has_sysctl(*d, "net.ipv4.ip_forward", "0")) << role;
+    EXPECT_EQ(d->interfaces.size(), 2u) << role;
+  }
+  ASSERT_EQ(t.bridges.size(), 2u);
+  for (const auto& bridge : t.bridges) {
+    std::set<std::string> nodes;
+    for (const auto& port : bridge.ports) nodes.insert(port.node);
+    EXPECT_TRUE(nodes.count("director") && nodes.count("director2")) << bridge.name;
+  }
+  EXPECT_EQ(real_servers(t), 2u);
+}
 
 TEST(DrTopology, RealServersShareTheDirectorsSegmentAndHideTheVip) {
   auto t = load("dr");

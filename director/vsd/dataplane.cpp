@@ -167,6 +167,7 @@ std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::counters() c
     out.emplace_back(p->name() + "_tx_frames", c.tx_frames);
     out.emplace_back(p->name() + "_tx_ring_full", c.tx_ring_full);
     out.emplace_back(p->name() + "_rx_ring_drops", c.rx_ring_drops);
+    out.emplace_back(p->name() + "_rx_other_host", c.rx_other_host);
   }
   const auto& frag = reassembler_.counters();
   out.emplace_back("frag_completed", frag.completed);
@@ -174,6 +175,14 @@ std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::counters() c
   for (std::size_t i = 1; i < fwd::kReassemblyDropCount; ++i)
     out.emplace_back("frag_drop_" + std::string(fwd::kReassemblyDropNames[i]), frag.drops[i]);
   const auto& n = neighbours_.counters();
+  out.emplace_back("sync_queued", sync_counters_.queued);
+  out.emplace_back("sync_queue_full", sync_counters_.queue_full);
+  out.emplace_back("sync_received", sync_counters_.received);
+  out.emplace_back("sync_created", sync_counters_.created);
+  out.emplace_back("sync_updated", sync_counters_.updated);
+  out.emplace_back("sync_ignored", sync_counters_.ignored);
+  out.emplace_back("sync_skipped", sync_counters_.skipped);
+  out.emplace_back("sync_table_full", sync_counters_.table_full);
   out.emplace_back("arp_requests_sent", n.requests_sent);
   out.emplace_back("arp_dropped_unresolved", n.dropped_unresolved);
   out.emplace_back("arp_unsolicited", n.unsolicited);
@@ -517,6 +526,7 @@ void BasicDataplane<Port>::serve(InFlight& f, ServiceRuntime& svc, Conn* conn, b
   auto& dest = services_.dest(conn->dest());
   if (dest.deleted) return count(Discard::DestinationGone);
   conns_.on_packet(*conn, PacketFrom::Client, p.tcp_flags, now_ms_);
+  note_for_sync(svc, *conn);
   add(svc.totals, true, p.ip_total_len);
   add(dest.totals, true, p.ip_total_len);
   if (p.ttl_expires()) {
@@ -554,6 +564,7 @@ Conn* BasicDataplane<Port>::create_connection(ServiceRuntime& svc, const fwd::Pa
   }
   Conn* conn = conns_.insert(nc, now_ms_, choice->persistence_template);
   if (!conn) return count(Discard::TableFull), nullptr;
+  sync_new_entry(*conn);
   dest.totals.conns++;
   svc.totals.conns++;
   return conn;
@@ -597,6 +608,7 @@ auto BasicDataplane<Port>::choose_persistent(ServiceRuntime& svc, const FlowKey&
     tmpl = conns_.insert_template(
         {key, target, dest.config.method, h, svc.config.persistence_timeout}, now_ms_);
     if (!tmpl) return why = Refusal::NoRoom, count(Discard::TableFull), std::nullopt;
+    sync_new_entry(*tmpl);
   }
   conns_.refresh(*tmpl, now_ms_);
   return Choice{h, tmpl};

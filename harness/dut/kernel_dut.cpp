@@ -66,14 +66,14 @@ KernelConfig parse_kernel_config(std::string_view text, const std::string& sourc
   return config;
 }
 
-std::string interface_towards_client(const topo::Topology& topology) {
-  const topo::Node* director = topology.find_role("director");
+std::string interface_towards_client(const topo::Topology& topology, const std::string& role) {
+  const topo::Node* director = topology.find_role(role);
   const topo::Node* client = topology.find_role("client");
   if (!director || !client)
-    throw std::runtime_error(fmt::format(
-        "topology '{}' needs nodes with roles director and client for the kernel director to "
-        "know where its VIP goes",
-        topology.name));
+    throw std::runtime_error(
+        fmt::format("topology '{}' needs nodes with roles {} and client for the kernel director to "
+                    "know where its VIP goes",
+                    topology.name, role));
   // Who is wired to whom, and whom each director interface is wired to.
   std::map<std::string, std::set<std::string>> neighbours;
   std::map<std::string, std::set<std::string>> behind;  // director ifname -> nodes

@@ -34,7 +34,9 @@ std::unique_ptr<Dut> make_kernel_dut(const DutSpec& spec);
 
 // The director's interface on the client's side: the one from which the client node can be
 // reached over links and bridges without passing through the director. Throws when none is.
-std::string interface_towards_client(const topo::Topology& topology);
+// `role`: the director's role (a topology of two directors names the second otherwise).
+std::string interface_towards_client(const topo::Topology& topology,
+                                     const std::string& role = "director");
 
 class KernelDut final : public Dut {
  public:

@@ -149,6 +149,8 @@ TEST(KernelDutVipInterface, IsTheDirectorsInterfaceOnTheClientsSide) {
   EXPECT_EQ(interface_towards_client(shipped("dr")), "eth0");
   EXPECT_EQ(interface_towards_client(shipped("tun")), "eth0");
   EXPECT_EQ(interface_towards_client(shipped("fullnat")), "eth0");
+  // A second director, found by its role.
+  EXPECT_EQ(interface_towards_client(shipped("sync"), "director2"), "eth0");
 }
 
 TEST(KernelDutVipInterface, FollowsTheWiringNotTheInterfaceOrder) {

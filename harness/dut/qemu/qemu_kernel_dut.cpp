@@ -170,8 +170,8 @@ bool QemuKernelDut::claims_scheduler(const std::string& name) const {
 
 void QemuKernelDut::start(const topo::LiveTopology& topology) {
   const topo::Topology& t = topology.topology();
-  const topo::Node* director = t.find_role("director");
-  if (!director) throw std::runtime_error("topology '" + t.name + "' has no director node");
+  const topo::Node* director = t.find_role(role_);
+  if (!director) throw std::runtime_error("topology '" + t.name + "' has no " + role_ + " node");
   if (!t.lvs.vip)
     throw std::runtime_error(
         fmt::format("topology '{}' has no [lvs] vip for the kernel director to own", t.name));
@@ -200,8 +200,8 @@ void QemuKernelDut::start(const topo::LiveTopology& topology) {
   std::map<std::string, std::string> macs;
   wire_ports(*director, macs);
   start_qemu(*director, macs, image, run_dir);
-  auto setup =
-      guest(guest_setup_script(*director, macs, *t.lvs.vip + "/32", interface_towards_client(t)));
+  auto setup = guest(
+      guest_setup_script(*director, macs, *t.lvs.vip + "/32", interface_towards_client(t, role_)));
   if (!setup.ok()) {
     std::string why = trimmed(setup.output);
     stop();

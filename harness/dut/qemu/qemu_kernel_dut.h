@@ -66,6 +66,12 @@ class QemuKernelDut final : public Dut {
   Result restore(const std::string& rules) override;
   Result admin(const std::vector<std::string>& args) override;
   void stop() override;
+  // A shell script run by the guest's sh (busybox, iproute2, ipvsadm): what an admin types on
+  // the director's console beyond ipvsadm, e.g. `ip addr del` of the VIP on a backup.
+  Result shell(const std::string& script) { return guest(script); }
+  // Which node it runs on: the topology's node of this role ("director" unless set before
+  // start), for a topology of two directors.
+  void set_role(std::string role) { role_ = std::move(role); }
   std::optional<std::string> failure(bool look_closer = false) const override;
 
   // Seconds from qemu's start to the guest's READY line, for the notes and the report.
@@ -80,6 +86,7 @@ class QemuKernelDut final : public Dut {
   Result guest(const std::string& script);
 
   QemuKernelConfig config_;
+  std::string role_ = "director";
   std::string netns_;
   std::vector<std::string> taps_;
   std::filesystem::path console_path_;
