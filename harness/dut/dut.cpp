@@ -32,13 +32,15 @@ BuiltinDut::~BuiltinDut() {
 }
 
 void BuiltinDut::start(const topo::LiveTopology& topology) {
-  const auto* director = topology.topology().find_role("director");
+  const auto* director = topology.topology().find_role(role_);
   if (!director)
-    throw std::runtime_error("topology '" + topology.topology().name + "' has no director node");
+    throw std::runtime_error("topology '" + topology.topology().name + "' has no " + role_ +
+                             " node");
   netns_ = topology.netns(director->name);
   auto run_dir = std::filesystem::path(topo::run_files_dir(topology.naming().prefix));
   std::filesystem::create_directories(run_dir);
-  socket_ = (run_dir / "vsd.sock").string();
+  const std::string stem = role_ == "director" ? "vsd" : "vsd-" + role_;
+  socket_ = (run_dir / (stem + ".sock")).string();
 
   std::vector<std::string> argv{"ip", "netns", "exec", netns_, vsd_, "--socket", socket_};
   for (const auto& iface : director->interfaces) argv.insert(argv.end(), {"--port", iface.name});
@@ -47,7 +49,7 @@ void BuiltinDut::start(const topo::LiveTopology& topology) {
   if (pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   output_fd_.reset(out[0]);
   os::UniqueFd output_end(out[1]);
-  log_path_ = (run_dir / "vsd.log").string();
+  log_path_ = (run_dir / (stem + ".log")).string();
   os::UniqueFd log_fd(open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!log_fd) throw std::runtime_error("cannot create " + log_path_);
   // stdout carries only the ready line; the log goes to a file nobody has to drain.

@@ -88,10 +88,17 @@ class BuiltinDut final : public Dut {
   Result restore(const std::string& rules) override;
   Result admin(const std::vector<std::string>& args) override;
   void stop() override;
+  // SIGKILL, as a crash would end it (a failover scenario's dead master); start() again
+  // restarts it with no rules.
+  void kill() { vsd_process_.kill_and_reap(); }
   std::optional<std::string> failure(bool look_closer = false) const override;
   // vsadm bound over /sbin/ipvsadm in a mount namespace of the checker's own, VSD_SOCKET set.
   std::optional<std::string> health_checker_unavailable() const override;
   std::vector<std::string> beside_director(const std::vector<std::string>& argv) const override;
+  // Which node it runs on: the topology's node of this role ("director" unless set before
+  // start); a DUT of several directors (a master and a backup) has one BuiltinDut each, whose
+  // socket and log are named after the role.
+  void set_role(std::string role) { role_ = std::move(role); }
   std::string log() const;                                    // what vsd wrote to stderr
   const std::string& socket_path() const { return socket_; }  // vsd's control socket
 
@@ -100,6 +107,7 @@ class BuiltinDut final : public Dut {
 
   std::string vsd_, vsadm_;
   std::vector<std::string> vsd_args_;
+  std::string role_ = "director";
   std::string netns_, socket_;
   os::ChildProcess vsd_process_;
   os::UniqueFd output_fd_;
