@@ -37,8 +37,11 @@ TEST(Failover, WithoutSyncKeepalivedMovesTheVipAndTheNewMasterResetsTcpAsTheSpec
   if (!report.skipped.empty()) GTEST_SKIP() << report.skipped;
   expect_every_phase_ran(report, 4);
   for (const auto& p : report.phases)
-    for (const auto& f : p.flows)
-      if (f.flow == "udp-echo") EXPECT_TRUE(f.gap_ms.has_value()) << p.phase;
+    for (const auto& f : p.flows) {
+      if (f.flow == "udp-echo") {
+        EXPECT_TRUE(f.gap_ms.has_value()) << p.phase;
+      }
+    }
 }
 
 TEST(Failover, WithoutSyncTheHarnessCanMoveTheVipForADutWithoutKeepalived) {

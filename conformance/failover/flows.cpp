@@ -108,9 +108,6 @@ TcpPair connect_through(const FlowTargets& t, uint16_t port, std::vector<UniqueF
 int64_t ticks(Clock::time_point t) {
   return t.time_since_epoch().count();
 }
-Clock::time_point at(int64_t ticks) {
-  return Clock::time_point(Clock::duration(ticks));
-}
 
 // The longest interval between two arrivals that ends after `event`, counting from the last
 // arrival at or before it; nothing when none came after.
@@ -366,8 +363,16 @@ std::vector<FlowReport> FlowSet::finish(Clock::time_point event, Clock::time_poi
   while (udp_->missing() > 0 && Clock::now() < drain_until)
     udp_->serve_and_collect(ms_until(drain_until));
 
+  // A flow a reset ended did not go on, whatever was still delivered before the reset.
+  auto ended_by_reset = [](FlowReport& r) {
+    if (r.client_reset || r.server_reset) {
+      r.resumed = false;
+      r.gap_ms.reset();
+    }
+  };
   std::vector<FlowReport> out;
-  FlowReport upload{"tcp-upload"};
+  FlowReport upload;
+  upload.flow = "tcp-upload";
   upload.lost = upload_->retrans;
   upload.resumed = upload_->last_arrival.load() > ticks(moved);
   if (upload.resumed) upload.gap_ms = longest_gap(upload_->arrivals, event);
@@ -376,7 +381,8 @@ std::vector<FlowReport> FlowSet::finish(Clock::time_point event, Clock::time_poi
   upload.detail = upload_->detail;
   out.push_back(upload);
 
-  FlowReport idle{"tcp-idle"};
+  FlowReport idle;
+  idle.flow = "tcp-idle";
   idle.lost = retransmitted(idle_->pair.client.get());
   idle.gap_ms = idle_->gap_ms;
   idle.resumed = idle_->gap_ms.has_value();
@@ -385,14 +391,17 @@ std::vector<FlowReport> FlowSet::finish(Clock::time_point event, Clock::time_poi
   idle.detail = idle_->detail;
   out.push_back(idle);
 
-  FlowReport udp{"udp-echo"};
+  FlowReport udp;
+  udp.flow = "udp-echo";
   udp.lost = udp_->missing();
   udp.resumed = udp_->last_arrival.load() > ticks(moved);
   if (udp.resumed) udp.gap_ms = longest_gap(udp_->arrivals, event);
   udp.detail = udp_->detail;
   out.push_back(udp);
-  for (auto& r : out)
+  for (auto& r : out) {
+    ended_by_reset(r);
     if (r.detail.size() >= 2) r.detail.resize(r.detail.size() - 2);
+  }
   return out;
 }
 

@@ -300,11 +300,15 @@ void run_one(const ScenarioOptions& options, Failure failure, ScenarioReport& re
       }
       pair.move_vip(backup, master);
     };
-    report.phases.push_back({failure, "failover"});
+    report.phases.push_back(PhaseReport{});
+    report.phases.back().failure = failure;
+    report.phases.back().phase = "failover";
     current = &report.phases.back();
     *current =
         measure(pair, targets, failure, "failover", master, backup, fail, options.sync, progress);
-    report.phases.push_back({failure, "failback"});
+    report.phases.push_back(PhaseReport{});
+    report.phases.back().failure = failure;
+    report.phases.back().phase = "failback";
     current = &report.phases.back();
     *current = measure(pair, targets, failure, "failback", backup, master, restore, options.sync,
                        progress);
@@ -312,7 +316,9 @@ void run_one(const ScenarioOptions& options, Failure failure, ScenarioReport& re
     throw;
   } catch (const std::exception& e) {
     if (!current) {
-      report.phases.push_back({failure, "failover"});
+      report.phases.push_back(PhaseReport{});
+      report.phases.back().failure = failure;
+      report.phases.back().phase = "failover";
       current = &report.phases.back();
     }
     current->error = std::string(e.what()) + "\n" + pair.logs();
@@ -393,8 +399,11 @@ std::string format_report(const ScenarioReport& report) {
       const std::string gap = f.gap_ms ? fmt::format("{:.0f}", *f.gap_ms) : "none";
       out += fmt::format("{:<5} {:<9} {:>10}  {:<11} {:>5} {:>9}  {:<10} {:<10} {}\n",
                          name_of(p.failure), p.phase, moved, f.flow, f.lost,
-                         f.resumed ? gap : "stopped", f.client_reset ? "yes" : "no",
-                         f.server_reset ? "yes" : "no", wrong ? "FAIL" : "as predicted");
+                         f.resumed                          ? gap
+                         : f.client_reset || f.server_reset ? "reset"
+                                                            : "stopped",
+                         f.client_reset ? "yes" : "no", f.server_reset ? "yes" : "no",
+                         wrong ? "FAIL" : "as predicted");
     }
     for (const auto& problem : p.problems) out += "  FAIL " + problem + "\n";
     if (!p.error.empty()) out += "  ERROR " + p.error + "\n";
@@ -402,7 +411,8 @@ std::string format_report(const ScenarioReport& report) {
   out +=
       "lost: TCP segments the client retransmitted, UDP datagrams with no echo; gap: the "
       "longest time\nwithout an arrival from the event on (the idle connection: its first "
-      "send after the event to\nthe echo); stopped: nothing after the VIP moved.\n";
+      "send after the event to\nthe echo); reset: the flow ended by a RST; stopped: nothing after "
+      "the VIP moved.\n";
   return out;
 }
 

@@ -152,8 +152,9 @@ std::string BasicDataplane<Port>::commit(PreparedInstall& plan) {
 template <DataPort Port>
 std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::counters() const {
   static constexpr const char* kDiscardNames[] = {
-      "not_ipv4",  "fragment", "no_service",  "no_destination", "table_full", "no_local_port",
-      "dest_gone", "no_route", "ttl_expired", "not_for_us",     "tx_failed",  "arp_not_on_link"};
+      "not_ipv4",      "fragment",        "no_service", "no_destination", "table_full",
+      "no_local_port", "dest_gone",       "no_route",   "ttl_expired",    "not_for_us",
+      "tx_failed",     "arp_not_on_link", "other_host"};
   static_assert(std::size(kDiscardNames) == std::size_t(Discard::Count));
   std::vector<std::pair<std::string, uint64_t>> out;
   for (std::size_t i = 1; i < fwd::kDropReasonCount; ++i)
@@ -226,6 +227,12 @@ std::size_t BasicDataplane<Port>::connections(std::size_t from,
 template <DataPort Port>
 void BasicDataplane<Port>::handle(std::size_t port, std::span<uint8_t> frame, bool vlan_tagged) {
   Hints* ahead = take_look_ahead(frame.data());
+  // A switch floods a unicast frame whose port it does not know (or no longer: a director's
+  // link went down); the kernel drops it as PACKET_OTHERHOST in ip_rcv and arp_rcv, and a backup
+  // director must not serve its master's traffic.
+  if (frame.size() >= 6 && (frame[0] & 1) == 0 &&
+      !std::equal(frame.begin(), frame.begin() + 6, ports_[port]->mac().bytes.begin()))
+    return count(Discard::OtherHost);
   if (vlan_tagged) {
     drops_[std::size_t(fwd::DropReason::VlanTagged)]++;
     return;

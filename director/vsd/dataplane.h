@@ -47,6 +47,7 @@ enum class Discard : uint8_t {
   NotForUs,         // to the director's own address, not answered
   TxFailed,         // the egress ring was full
   ArpNotOnLink,     // ARP from a sender the port does not reach directly: nothing learnt
+  OtherHost,        // unicast to another MAC (a switch flooding): not ours to serve
   Count,
 };
 
