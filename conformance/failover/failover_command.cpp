@@ -6,6 +6,7 @@
 
 #include "dut/kinds.h"
 #include "failover/scenario.h"
+#include "os/interrupt.h"
 #include "topology/netns.h"
 
 namespace vslab::failover {
@@ -39,10 +40,17 @@ int run(const CommandOptions& o) {
                  "pair's namespaces\n";
     return 4;
   }
+  // ^C stops the run between two steps; the pair and its namespaces are taken down first.
+  os::catch_interrupts();
   auto report = run_failover(options, [](const std::string& line) {
     std::cerr << "vslab failover: " << line << std::endl;
   });
   std::cout << format_report(report) << std::flush;
+  if (os::interrupted()) {
+    std::cerr << "vslab failover: stopped by " << os::signal_name(os::interrupt_signal())
+              << "; the pair's namespaces and processes are removed\n";
+    return os::interrupted_exit_status();
+  }
   if (!report.skipped.empty()) return o.allow_skips ? 0 : 3;
   return report.passed() ? 0 : 1;
 }

@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 
 #include "failover/vrrp.h"
+#include "os/interrupt.h"
 #include "topology/data_dir.h"
 #include "topology/live.h"
 #include "topology/parse.h"
@@ -140,6 +141,7 @@ class Pair {
   // Polls until `d` holds the VIP; false at the deadline.
   bool wait_for_vip(const Director& d, Clock::time_point deadline) const {
     while (!holds_vip(d)) {
+      os::throw_if_interrupted();
       if (Clock::now() >= deadline) return false;
       poll(nullptr, 0, 10);
     }
@@ -247,7 +249,10 @@ PhaseReport measure(Pair& pair, const FlowTargets& targets, Failure failure,
                        *phase.vip_moved_ms));
   // Each flow goes on or ends on an error; TCP's retransmission backoff may take seconds.
   const auto settle_by = moved + seconds(15);
-  while (!flows.settled_since(moved) && Clock::now() < settle_by) poll(nullptr, 0, 10);
+  while (!flows.settled_since(moved) && Clock::now() < settle_by) {
+    os::throw_if_interrupted();
+    poll(nullptr, 0, 10);
+  }
   flows.poke_idle(Clock::now() + seconds(10));
   // A few more arrivals, so that "went on" is more than one datagram.
   flows.progressed_since(Clock::now(), Clock::now() + milliseconds(500));
@@ -314,6 +319,8 @@ void run_one(const ScenarioOptions& options, Failure failure, ScenarioReport& re
                        progress);
   } catch (const NoSync&) {
     throw;
+  } catch (const os::Interrupted&) {
+    throw;
   } catch (const std::exception& e) {
     if (!current) {
       report.phases.push_back(PhaseReport{});
@@ -364,10 +371,15 @@ ScenarioReport run_failover(const ScenarioOptions& options,
     return report;
   }
   try {
-    for (Failure f : options.failures) run_one(options, f, report, progress);
+    for (Failure f : options.failures) {
+      os::throw_if_interrupted();
+      run_one(options, f, report, progress);
+    }
   } catch (const NoSync& e) {
     report.phases.clear();
     report.skipped = e.what();
+  } catch (const os::Interrupted&) {
+    // What ran is reported; the caller exits as the signal asks.
   }
   return report;
 }
