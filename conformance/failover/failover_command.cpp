@@ -16,6 +16,7 @@ struct CommandOptions {
   std::string dut = "builtin";
   std::string vsd, vsadm;
   std::string mover = "keepalived";
+  std::string mode = "nat";
   std::vector<std::string> cases{"kill", "link"};
   bool sync = false;
   bool allow_skips = false;
@@ -29,6 +30,7 @@ int run(const CommandOptions& o) {
   }
   ScenarioOptions options;
   options.sync = o.sync;
+  options.mode = o.mode;
   options.mover = o.mover == "harness" ? VipMover::Harness : VipMover::Keepalived;
   options.failures.clear();
   for (const auto& name : o.cases) options.failures.push_back(*failure_named(name));
@@ -68,6 +70,11 @@ void add_failover_command(CLI::App& app, int& status) {
       ->capture_default_str();
   cmd->add_option("--vsd", options->vsd, "vsd to run (default: the one beside vslab)");
   cmd->add_option("--vsadm", options->vsadm, "vsadm to run (default: the one beside vslab)");
+  cmd->add_option("--mode", options->mode,
+                  "nat (topologies/failover.toml: the VIP and the real servers' gateway float) or "
+                  "dr (topologies/failover-dr.toml)")
+      ->check(CLI::IsMember({"nat", "dr"}))
+      ->capture_default_str();
   cmd->add_flag("--sync", options->sync,
                 "Connection sync between the directors (vsadm --start-daemon master and backup "
                 "on both): no flow may be reset");

@@ -9,8 +9,10 @@
 namespace vslab::failover {
 namespace {
 
-ScenarioReport run(bool sync, VipMover mover, std::vector<Failure> failures) {
+ScenarioReport run(bool sync, VipMover mover, std::vector<Failure> failures,
+                   const std::string& mode = "nat") {
   ScenarioOptions options;
+  options.mode = mode;
   options.vsd_binary = VSLAB_VSD_BINARY;
   options.vsadm_binary = VSLAB_VSADM_BINARY;
   options.sync = sync;
@@ -46,6 +48,12 @@ TEST(Failover, WithoutSyncKeepalivedMovesTheVipAndTheNewMasterResetsTcpAsTheSpec
 
 TEST(Failover, WithoutSyncTheHarnessCanMoveTheVipForADutWithoutKeepalived) {
   auto report = run(false, VipMover::Harness, {Failure::Kill});
+  if (!report.skipped.empty()) GTEST_SKIP() << report.skipped;
+  expect_every_phase_ran(report, 2);
+}
+
+TEST(Failover, WithoutSyncADrBackupResetsTcpAsTheSpecPredicts) {
+  auto report = run(false, VipMover::Keepalived, {Failure::Kill}, "dr");
   if (!report.skipped.empty()) GTEST_SKIP() << report.skipped;
   expect_every_phase_ran(report, 2);
 }

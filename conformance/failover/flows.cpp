@@ -45,11 +45,12 @@ UniqueFd socket_in(const std::string& netns, int type) {
   return fd;
 }
 
-UniqueFd bound_in(const std::string& netns, int type, uint16_t port) {
+UniqueFd bound_in(const std::string& netns, int type, uint16_t port,
+                  const std::string& address = "0.0.0.0") {
   UniqueFd fd = socket_in(netns, type);
   int on = 1;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-  const sockaddr_in any = address_of("0.0.0.0", port);
+  const sockaddr_in any = address_of(address, port);
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&any), sizeof any) != 0 ||
       (type == SOCK_STREAM && ::listen(fd.get(), 8) != 0))
     throw std::runtime_error(
@@ -306,7 +307,7 @@ FlowSet::FlowSet(const FlowTargets& t, std::chrono::milliseconds setup)
   for (const auto& ns : t.server_netns) {
     upload_listeners.push_back(bound_in(ns, SOCK_STREAM, t.upload_port));
     idle_listeners.push_back(bound_in(ns, SOCK_STREAM, t.idle_port));
-    udp_->servers.push_back(bound_in(ns, SOCK_DGRAM, t.udp_port));
+    udp_->servers.push_back(bound_in(ns, SOCK_DGRAM, t.udp_port, t.udp_bind));
   }
   upload_->pair = connect_through(t, t.upload_port, upload_listeners, deadline);
   idle_->pair = connect_through(t, t.idle_port, idle_listeners, deadline);
@@ -324,8 +325,10 @@ FlowSet::FlowSet(const FlowTargets& t, std::chrono::milliseconds setup)
     stop_ = true;
     upload_thread_.join();
     udp_thread_.join();
-    throw std::runtime_error("the upload and the UDP flow did not start through the VIP: " +
-                             upload_->detail + udp_->detail);
+    throw std::runtime_error(fmt::format(
+        "the upload ({} records arrived) and the UDP flow ({} echoes) did not both start through "
+        "the VIP: {}{}",
+        upload_->arrivals.size(), udp_->arrivals.size(), upload_->detail, udp_->detail));
   }
 }
 

@@ -38,6 +38,10 @@ struct FlowTargets {
   std::string client_netns;
   std::vector<std::string> server_netns;  // every real server: a flow lands on one of them
   std::string vip;
+  // Where the UDP echo binds: a DR real server holds the VIP and must answer from it (an
+  // unbound socket's answer leaves from its own address, which the client's connected socket
+  // refuses); a NAT one does not hold it.
+  std::string udp_bind = "0.0.0.0";
   uint16_t upload_port = 80, idle_port = 81, udp_port = 53;
 };
 

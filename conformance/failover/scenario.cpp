@@ -21,24 +21,47 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// topologies/failover.toml's floating addresses: the VIP, and the real servers' gateway, which
-// must move with it (a NAT director is their router).
-const std::vector<FloatingAddress> kFloating{{"10.20.0.100/32", "eth0"},
-                                             {"192.168.10.1/32", "eth1"}};
-const char* const kVip = "10.20.0.100";
+// Where a mode's pair lives: its topology, the addresses VRRP moves, the interface the sync
+// daemons talk on, the real servers.
+struct Layout {
+  std::string topology;  // under topologies/
+  std::string vip;
+  // NAT: the VIP, and the real servers' gateway, which must move with it (a NAT director is
+  // their router); DR: the VIP alone (the real servers answer through the router).
+  std::vector<FloatingAddress> floating;
+  std::string sync_interface;
+  std::vector<std::string> real_servers;
+  const char* method;  // ipvsadm's flag
+};
+
+const Layout& layout_of(const std::string& mode) {
+  static const Layout nat{"failover.toml",
+                          "10.20.0.100",
+                          {{"10.20.0.100/32", "eth0"}, {"192.168.10.1/32", "eth1"}},
+                          "eth1",
+                          {"192.168.10.11", "192.168.10.12"},
+                          "-m"};
+  static const Layout dr{"failover-dr.toml",           "10.30.0.100",
+                         {{"10.30.0.100/32", "eth0"}}, "eth0",
+                         {"10.30.0.11", "10.30.0.12"}, "-g"};
+  if (mode == "nat") return nat;
+  if (mode == "dr") return dr;
+  throw std::invalid_argument("no failover topology for mode '" + mode + "' (nat or dr)");
+}
 
 // Three services, each on both real servers (rr): where a flow lands is the director's choice,
 // and the flows find their other end on whichever server it was.
-const char* const kRules =
-    "-A -t 10.20.0.100:80 -s rr\n"
-    "-a -t 10.20.0.100:80 -r 192.168.10.11:80 -m\n"
-    "-a -t 10.20.0.100:80 -r 192.168.10.12:80 -m\n"
-    "-A -t 10.20.0.100:81 -s rr\n"
-    "-a -t 10.20.0.100:81 -r 192.168.10.11:81 -m\n"
-    "-a -t 10.20.0.100:81 -r 192.168.10.12:81 -m\n"
-    "-A -u 10.20.0.100:53 -s rr\n"
-    "-a -u 10.20.0.100:53 -r 192.168.10.11:53 -m\n"
-    "-a -u 10.20.0.100:53 -r 192.168.10.12:53 -m\n";
+std::string rules_of(const Layout& l) {
+  std::string out;
+  for (const char* service : {"-t {}:80", "-t {}:81", "-u {}:53"}) {
+    const std::string key = fmt::format(fmt::runtime(service), l.vip);
+    const std::string port = key.substr(key.rfind(':'));
+    out += "-A " + key + " -s rr\n";
+    for (const auto& rs : l.real_servers)
+      out += "-a " + key + " -r " + rs + port + " " + l.method + "\n";
+  }
+  return out;
+}
 
 // Half a second between advertisements: the backup declares the master dead after about
 // 1.8 s (three intervals and a skew by priority).
@@ -61,8 +84,8 @@ struct Director {
 
 class Pair {
  public:
-  Pair(const ScenarioOptions& options, const topo::LiveTopology& live)
-      : options_(options), live_(live) {
+  Pair(const ScenarioOptions& options, const Layout& layout, const topo::LiveTopology& live)
+      : options_(options), layout_(layout), live_(live) {
     master_.role = "director";
     master_.priority = 150;
     backup_.role = "backup";
@@ -77,7 +100,7 @@ class Pair {
         VrrpInstance vi;
         vi.priority = d->priority;
         vi.advert_centiseconds = kAdvertCentiseconds;
-        vi.addresses = kFloating;
+        vi.addresses = layout.floating;
         d->keepalived = std::make_unique<Keepalived>(
             d->netns, topo::run_files_dir(live.naming().prefix), d->role, vi);
       }
@@ -97,7 +120,7 @@ class Pair {
   // director behind it.
   void start(Director& d) {
     d.vsd->start(live_);
-    auto r = d.vsd->restore(kRules);
+    auto r = d.vsd->restore(rules_of(layout_));
     if (!r.ok()) throw std::runtime_error(d.role + ": vsadm -R: " + r.output);
     if (options_.sync) start_sync(d);
     if (d.keepalived) d.keepalived->start();
@@ -108,7 +131,7 @@ class Pair {
   // longer kept away by vsd's ingress tables, would reset the VIP's flows.
   void kill(Director& d) {
     if (d.keepalived) d.keepalived->kill();
-    if (auto error = release_addresses(d.netns, kFloating); !error.empty())
+    if (auto error = release_addresses(d.netns, layout_.floating); !error.empty())
       throw std::runtime_error(error);
     d.vsd->kill();
   }
@@ -130,13 +153,13 @@ class Pair {
   // The harness as the VIP mover (no keepalived): what keepalived would do on a transition.
   void move_vip(Director& from, Director& to) {
     if (options_.mover != VipMover::Harness) return;
-    if (auto error = release_addresses(from.netns, kFloating); !error.empty())
+    if (auto error = release_addresses(from.netns, layout_.floating); !error.empty())
       throw std::runtime_error(error);
-    if (auto error = take_addresses(to.netns, kFloating); !error.empty())
+    if (auto error = take_addresses(to.netns, layout_.floating); !error.empty())
       throw std::runtime_error(error);
   }
 
-  bool holds_vip(const Director& d) const { return holds_address(d.netns, kVip); }
+  bool holds_vip(const Director& d) const { return holds_address(d.netns, layout_.vip); }
 
   // Polls until `d` holds the VIP; false at the deadline.
   bool wait_for_vip(const Director& d, Clock::time_point deadline) const {
@@ -151,9 +174,10 @@ class Pair {
   // Whether `d` lists a connection for each of the flows' three services.
   bool lists_the_flows(Director& d) {
     auto r = d.vsd->admin({"-L", "-n", "-c"});
-    return r.ok() && r.output.find("10.20.0.100:80") != std::string::npos &&
-           r.output.find("10.20.0.100:81") != std::string::npos &&
-           r.output.find("10.20.0.100:53") != std::string::npos;
+    if (!r.ok()) return false;
+    for (const char* port : {":80", ":81", ":53"})
+      if (r.output.find(layout_.vip + port) == std::string::npos) return false;
+    return true;
   }
 
   std::string logs() const {
@@ -171,8 +195,8 @@ class Pair {
   // what the other sends, so the failback finds the backup's connections too.
   void start_sync(Director& d) {
     for (const char* state : {"master", "backup"}) {
-      auto r = d.vsd->admin({"--start-daemon", state, "--mcast-interface", "eth1", "--syncid",
-                             std::to_string(kSyncId)});
+      auto r = d.vsd->admin({"--start-daemon", state, "--mcast-interface", layout_.sync_interface,
+                             "--syncid", std::to_string(kSyncId)});
       if (!r.ok()) {
         if (r.output.find("unknown option") != std::string::npos ||
             r.output.find("start-daemon") != std::string::npos)
@@ -184,6 +208,7 @@ class Pair {
   }
 
   const ScenarioOptions& options_;
+  const Layout& layout_;
   const topo::LiveTopology& live_;
   Director master_, backup_;
 };
@@ -263,9 +288,8 @@ PhaseReport measure(Pair& pair, const FlowTargets& targets, Failure failure,
 
 void run_one(const ScenarioOptions& options, Failure failure, ScenarioReport& report,
              const std::function<void(const std::string&)>& progress) {
-  const std::string file = options.topology_file.empty()
-                               ? (topo::topology_dir() / "failover.toml").string()
-                               : options.topology_file;
+  const Layout& layout = layout_of(options.mode);
+  const std::string file = (topo::topology_dir() / layout.topology).string();
   auto parsed = topo::parse_topology_file(file);
   if (!parsed.ok()) {
     std::string errors;
@@ -273,11 +297,12 @@ void run_one(const ScenarioOptions& options, Failure failure, ScenarioReport& re
     throw std::runtime_error(errors);
   }
   topo::LiveTopology live(*parsed.topology);
-  Pair pair(options, live);
+  Pair pair(options, layout, live);
   FlowTargets targets;
   targets.client_netns = live.netns(live.topology().find_role("client")->name);
   for (const char* rs : {"rs1", "rs2"}) targets.server_netns.push_back(live.netns(rs));
-  targets.vip = kVip;
+  targets.vip = layout.vip;
+  if (options.mode == "dr") targets.udp_bind = layout.vip;
   auto& master = pair.master();
   auto& backup = pair.backup();
   PhaseReport* current = nullptr;
@@ -362,6 +387,7 @@ ScenarioReport run_failover(const ScenarioOptions& options,
   ScenarioReport report;
   report.sync = options.sync;
   report.mover = options.mover;
+  report.mode = options.mode;
   if (!topo::have_net_admin()) {
     report.skipped = "needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root)";
     return report;
@@ -386,7 +412,8 @@ ScenarioReport run_failover(const ScenarioOptions& options,
 
 std::string format_report(const ScenarioReport& report) {
   std::string out = fmt::format(
-      "vslab failover: builtin pair (vsd --vips-follow-host), NAT, the VIP moved by {}, {}\n",
+      "vslab failover: builtin pair (vsd --vips-follow-host), {}, the VIP moved by {}, {}\n",
+      report.mode == "dr" ? "DR" : "NAT",
       report.mover == VipMover::Keepalived ? "keepalived's VRRP (advert_int 0.5 s)" : "the harness",
       report.sync ? "with connection sync" : "without connection sync");
   if (!report.skipped.empty()) return out + "skipped: " + report.skipped + "\n";

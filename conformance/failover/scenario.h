@@ -24,7 +24,8 @@ struct ScenarioOptions {
   bool sync = false;                     // connection sync between the two (vsadm --start-daemon)
   VipMover mover = VipMover::Keepalived;
   std::vector<Failure> failures{Failure::Kill, Failure::PullLink};
-  std::string topology_file;  // topologies/failover.toml by default
+  // nat (topologies/failover.toml) or dr (topologies/failover-dr.toml).
+  std::string mode = "nat";
 };
 
 struct PhaseReport {
@@ -41,6 +42,7 @@ struct ScenarioReport {
   std::vector<PhaseReport> phases;
   bool sync = false;
   VipMover mover = VipMover::Keepalived;
+  std::string mode = "nat";
   bool passed() const;
   bool erred() const;
 };
