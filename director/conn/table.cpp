@@ -475,9 +475,35 @@ void ConnTable::apply_tcp_segment(Conn& conn, PacketFrom from, uint8_t tcp_flags
 }
 
 void ConnTable::refresh(Conn& conn, uint64_t now_ms) {
+  restart_timer(conn, now_ms, timeout_ms(conn));
+}
+
+void ConnTable::apply_synced(Conn& conn, TcpState state, bool inactive, bool assured,
+                             uint32_t timeout_s, uint64_t now_ms) {
+  if (conn.is_template()) {
+    if (assured) conn.flags_ |= Conn::kAssured;
+    conn.local_addr_or_timeout_ = timeout_s;
+  } else {
+    DestLoad& load = dest_loads_[conn.dest_];
+    const bool was_inactive = conn.flags_ & Conn::kInactive;
+    if (was_inactive && !inactive) {
+      --load.inactive;
+      ++load.active;
+      conn.flags_ &= uint8_t(~Conn::kInactive);
+    } else if (!was_inactive && inactive) {
+      --load.active;
+      ++load.inactive;
+      conn.flags_ |= Conn::kInactive;
+    }
+    conn.state_ = conn.proto_ == Proto::Tcp ? state : TcpState::None;
+  }
+  restart_timer(conn, now_ms, std::min(uint64_t{timeout_s} * 1000, kMaxTimeoutMs));
+}
+
+void ConnTable::restart_timer(Conn& conn, uint64_t now_ms, uint64_t ms) {
   if (conn.flags_ & Conn::kDoomed) return;  // stays due
   const uint32_t index = index_of(conn);
-  const uint64_t expires = now_ms + timeout_ms(conn);
+  const uint64_t expires = now_ms + ms;
   if (expires < expiry_of(conn, now_ms)) {
     // Sooner than before (a shorter state): move it to the earlier slot.
     disarm(index);

@@ -147,6 +147,8 @@ class Conn {
   bool is_fwmark_template() const { return flags_ & kFwmark; }
   uint32_t fwmark() const { return is_fwmark_template() ? virtual_addr_.value : 0; }
   bool is_one_packet() const { return flags_ & kOnePacket; }
+  // IP_VS_CONN_F_NOOUTPUT: no reply seen through the director (DR, TUN; UDP until a reply).
+  bool no_output() const { return flags_ & kNoOutput; }
   // Counted in ActiveConn (for templates: never).
   bool is_active() const { return !(flags_ & (kInactive | kTemplate)); }
   // A template one of whose connections reached ESTABLISHED (IP_VS_CTPL_S_ASSURED).
@@ -297,6 +299,22 @@ class ConnTable {
   // leaves its template unused and not assured, the template goes too.
   void expire_now(Conn& conn, uint64_t now_ms);
 
+  // --- connection synchronization (sync/) ------------------------------------------------
+  // The entry's slot, fixed while it lives and below capacity(): what side tables index.
+  uint32_t slot_of(const Conn& conn) const { return index_of(conn); }
+  // A connection's persistence template, if it has one.
+  const Conn* template_of(const Conn& conn) const {
+    return conn.has_template() ? &pool_[conn.control_] : nullptr;
+  }
+  // The entry's whole timeout in its current state, in seconds (the kernel's cp->timeout).
+  uint32_t timeout_s(const Conn& conn) const { return uint32_t(timeout_ms(conn) / 1000); }
+  // What a backup does with a sync message for an entry (ip_vs_proc_conn): a connection takes
+  // the state and the active/inactive flag (the destination's counters follow the flag, not
+  // the state), a template the assured flag and the timeout; either then expires timeout_s
+  // from now, until a packet restarts it with its state's own.
+  void apply_synced(Conn& conn, TcpState state, bool inactive, bool assured, uint32_t timeout_s,
+                    uint64_t now_ms);
+
   // --- expiry ---------------------------------------------------------------------------
   // Removes every entry due at or before now_ms and reports each (already off its
   // destination's counters, fields still readable) before its storage is reused. A template
@@ -395,6 +413,8 @@ class ConnTable {
   void early_drop(uint64_t now_ms, const Conn* keep);
   void release_entry(uint32_t index);
   uint64_t timeout_ms(const Conn& conn) const;
+  // Restart the timer: due `ms` from now.
+  void restart_timer(Conn& conn, uint64_t now_ms, uint64_t ms);
 
   // Indexes
   static InKey in_key_of(const Conn& conn);

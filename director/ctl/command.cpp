@@ -7,6 +7,8 @@
 #include <climits>
 #include <cstdlib>
 
+#include <arpa/inet.h>
+
 #include "ctl/port_names.h"
 #include "sched/scheduler.h"
 #include "vslab_version.h"
@@ -42,6 +44,8 @@ enum class Opt : uint8_t {
   AddMark,
   DelMark,
   ListMarks,
+  StartDaemon,
+  StopDaemon,
   // options
   Tcp,
   Udp,
@@ -77,6 +81,13 @@ enum class Opt : uint8_t {
   MarkDport,
   Marks,
   Toa,
+  McastInterface,
+  SyncId,
+  Daemon,
+  McastGroup,
+  McastPort,
+  McastTtl,
+  SyncMaxlen,
 };
 
 enum class Arg : uint8_t { None, Required, Optional };
@@ -111,6 +122,8 @@ constexpr std::array kOptions = {
     OptionSpec{"add-mark", 0, Opt::AddMark, Arg::None},
     OptionSpec{"del-mark", 0, Opt::DelMark, Arg::None},
     OptionSpec{"list-marks", 0, Opt::ListMarks, Arg::None},
+    OptionSpec{"start-daemon", 0, Opt::StartDaemon, Arg::Required},
+    OptionSpec{"stop-daemon", 0, Opt::StopDaemon, Arg::Required},
     OptionSpec{"tcp-service", 't', Opt::Tcp, Arg::Required},
     OptionSpec{"udp-service", 'u', Opt::Udp, Arg::Required},
     OptionSpec{"fwmark-service", 'f', Opt::Fwmark, Arg::Required},
@@ -145,13 +158,20 @@ constexpr std::array kOptions = {
     OptionSpec{"dport", 0, Opt::MarkDport, Arg::Required},
     OptionSpec{"marks", 0, Opt::Marks, Arg::None},
     OptionSpec{"toa", 0, Opt::Toa, Arg::None},
+    OptionSpec{"mcast-interface", 0, Opt::McastInterface, Arg::Required},
+    OptionSpec{"syncid", 0, Opt::SyncId, Arg::Required},
+    OptionSpec{"daemon", 0, Opt::Daemon, Arg::None},
+    OptionSpec{"mcast-group", 0, Opt::McastGroup, Arg::Required},
+    OptionSpec{"mcast-port", 0, Opt::McastPort, Arg::Required},
+    OptionSpec{"mcast-ttl", 0, Opt::McastTtl, Arg::Required},
+    OptionSpec{"sync-maxlen", 0, Opt::SyncMaxlen, Arg::Required},
 };
 
 constexpr OptionSpec kSchedFlagsShort{"", 'b', Opt::SchedFlags, Arg::Required};
 constexpr OptionSpec kFullNatShort{"", 'b', Opt::FullNat, Arg::None};
 
 bool is_command(Opt opt) {
-  return opt <= Opt::ListMarks;
+  return opt <= Opt::StopDaemon;
 }
 
 // One step of the scan: an option (with its value, if it takes one), a non-option word, or a
@@ -277,16 +297,23 @@ enum Column : uint8_t {
   kWeight,
   kUThreshold,
   kLThreshold,
+  kMcast,
   kTimeout,
+  kDaemon,
   kStats,
   kRate,
   kThresholds,
   kPersistentConn,
   kNoSort,
+  kSyncId,
   kExact,
   kOps,
   kPe,
   kSchedFlags,
+  kMcastGroup,
+  kMcastPort,
+  kMcastTtl,
+  kSyncMaxlen,
   kTunType,
   kLaddr,
   kMarkProto,
@@ -309,16 +336,23 @@ constexpr std::array<std::string_view, kColumnCount> kColumnNames = {
     "weight",
     "u-threshold",
     "l-threshold",
+    "mcast-interface",
     "timeout",
+    "daemon",
     "stats",
     "rate",
     "thresholds",
     "persistent-conn",
     "nosort",
+    "syncid",
     "exact",
     "ops",
     "pe",
     "sched-flags",
+    "mcast-group",
+    "mcast-port",
+    "mcast-ttl",
+    "sync-maxlen",
     "tun-type",
     "laddr",
     "proto",
@@ -335,29 +369,31 @@ struct CommandRule {
 };
 
 // Column index ruler (kColumnNames holds the names):
-//               0         1         2
-//               0123456789012345678901234567
+//               0         1         2         3
+//               01234567890123456789012345678901234
 constexpr std::array kCommandRules = {
-    CommandRule{"xx+   xxxxxxxxxxxx   xxxxxx ", Op::AddService, "add-service"},
-    CommandRule{"xx+   xxxxxxxxxxxx   xxxxxx ", Op::EditService, "edit-service"},
-    CommandRule{"xx+xxxxxxxxxxxxxxxxxxxxxxxxx", Op::DeleteService, "delete-service"},
-    CommandRule{"xxxxxxxxxxxxxxxxxxxxxxxxxxxx", Op::Clear, "flush"},
-    CommandRule{" 11xxxxxxxx1      xxxxxxxxxx", Op::List, "list"},
-    CommandRule{"xx+xxx+    xxxxxxxxxx xxxxxx", Op::AddServer, "add-server"},
-    CommandRule{"xx+xxx+xxxxxxxxxxxxxxxxxxxxx", Op::DeleteServer, "delete-server"},
-    CommandRule{"xx+xxx+    xxxxxxxxxx xxxxxx", Op::EditServer, "edit-server"},
-    CommandRule{"xxxxxxxxxxxxxxxxxxxxxxxxxxxx", Op::SetTimeouts, "set"},
-    CommandRule{"xxxxxxxxxxxxxxxxxxxxxxxxxxxx", Op::Restore, "restore"},
-    CommandRule{" xxxxxxxxxxxxxxxxxxxxxxxxx x", Op::Save, "save"},
-    CommandRule{"xx xxxxxxxxxxxxxxxxxxxxxxxxx", Op::Zero, "zero"},
-    CommandRule{"xx+xxxxxxxxxxxxxxxxxxx+xxxxx", Op::AddLocalAddress, "add-laddr"},
-    CommandRule{"xx+xxxxxxxxxxxxxxxxxxx+xxxxx", Op::DeleteLocalAddress, "del-laddr"},
-    CommandRule{" x xxxxxxxxxxxxxxxxxxxxxxxxx", Op::ListLocalAddresses, "get-laddr"},
-    CommandRule{"xx+xxxxxxxxxxxxxxxxxxxx   xx", Op::AddMark, "add-mark"},
-    CommandRule{"xx+xxxxxxxxxxxxxxxxxxxx   xx", Op::DeleteMark, "del-mark"},
-    CommandRule{" xxxxxxxxxxxxxxxxxxxxxxxxxxx", Op::ListMarks, "list-marks"},
-    CommandRule{"                            ", Op::Help, "help"},
-    CommandRule{"                            ", Op::Version, "version"},
+    CommandRule{"xx+   xxxxxxxxxxxxxxx   xxxxxxxxxx ", Op::AddService, "add-service"},
+    CommandRule{"xx+   xxxxxxxxxxxxxxx   xxxxxxxxxx ", Op::EditService, "edit-service"},
+    CommandRule{"xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", Op::DeleteService, "delete-service"},
+    CommandRule{"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", Op::Clear, "flush"},
+    CommandRule{" 11xxxxxxxxx11       xxxxxxxxxxxxxx", Op::List, "list"},
+    CommandRule{"xx+xxx+    xxxxxxxxxxxxxxxxx xxxxxx", Op::AddServer, "add-server"},
+    CommandRule{"xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxxx", Op::DeleteServer, "delete-server"},
+    CommandRule{"xx+xxx+    xxxxxxxxxxxxxxxxx xxxxxx", Op::EditServer, "edit-server"},
+    CommandRule{"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", Op::SetTimeouts, "set"},
+    CommandRule{"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", Op::Restore, "restore"},
+    CommandRule{" xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx x", Op::Save, "save"},
+    CommandRule{"xx xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", Op::Zero, "zero"},
+    CommandRule{"xx+xxxxxxxxxxxxxxxxxxxxxxxxxx+xxxxx", Op::AddLocalAddress, "add-laddr"},
+    CommandRule{"xx+xxxxxxxxxxxxxxxxxxxxxxxxxx+xxxxx", Op::DeleteLocalAddress, "del-laddr"},
+    CommandRule{" x xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", Op::ListLocalAddresses, "get-laddr"},
+    CommandRule{"xx+xxxxxxxxxxxxxxxxxxxxxxxxxxx   xx", Op::AddMark, "add-mark"},
+    CommandRule{"xx+xxxxxxxxxxxxxxxxxxxxxxxxxxx   xx", Op::DeleteMark, "del-mark"},
+    CommandRule{" xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", Op::ListMarks, "list-marks"},
+    CommandRule{"xxxxxxxxxxx xxxxxxx xxxx    xxxxxxx", Op::StartDaemon, "start-daemon"},
+    CommandRule{"xxxxxxxxxxxxxxxxxxx xxxxxxxxxxxxxxx", Op::StopDaemon, "stop-daemon"},
+    CommandRule{"                                   ", Op::Help, "help"},
+    CommandRule{"                                   ", Op::Version, "version"},
 };
 
 constexpr bool every_row_has_all_columns() {
@@ -417,6 +453,10 @@ std::optional<Op> op_for(Opt opt) {
       return Op::DeleteMark;
     case Opt::ListMarks:
       return Op::ListMarks;
+    case Opt::StartDaemon:
+      return Op::StartDaemon;
+    case Opt::StopDaemon:
+      return Op::StopDaemon;
     default:
       return std::nullopt;
   }
@@ -587,9 +627,23 @@ class CommandParser {
       if (!op) return refused(try_help());
       command_.op = *op;
       scanner_.set_b_means_fullnat(*op == Op::AddServer || *op == Op::EditServer);
+      if (*op == Op::StartDaemon || *op == Op::StopDaemon) return read_role(*token->value);
       return std::nullopt;
     }
     return refused(try_help());
+  }
+
+  // ipvsadm's words, the second one's typo included.
+  std::optional<Failure> read_role(const std::string& value) {
+    if (value == "master") {
+      command_.daemon.role = sync::Role::Master;
+    } else if (value == "backup") {
+      command_.daemon.role = sync::Role::Backup;
+    } else {
+      return usage_error(command_.op == Op::StartDaemon ? "illegal start-daemon parameter specified"
+                                                        : "illegal start_daemon specified");
+    }
+    return std::nullopt;
   }
 
   std::optional<Failure> read_token(const Token& token) {
@@ -685,6 +739,24 @@ class CommandParser {
         return read_flag(kMarks, command_.list.marks);
       case Opt::Toa:
         return read_flag(kToa, command_.settings.toa);
+      case Opt::McastInterface:
+        return read_mcast_interface(value);
+      case Opt::SyncId:
+        return read_daemon_number(kSyncId, value, 0, 255, "illegal syncid specified",
+                                  command_.daemon.syncid);
+      case Opt::Daemon:
+        return mark(kDaemon);
+      case Opt::McastGroup:
+        return read_mcast_group(value);
+      case Opt::McastPort:
+        return read_daemon_number(kMcastPort, value, 1, 65535, "illegal mcast-port specified",
+                                  command_.daemon.mcast_port);
+      case Opt::McastTtl:
+        return read_daemon_number(kMcastTtl, value, 1, 255, "illegal mcast-ttl specified",
+                                  command_.daemon.mcast_ttl);
+      case Opt::SyncMaxlen:
+        return read_daemon_number(kSyncMaxlen, value, 1, 65535 - 20 - 8,
+                                  "illegal sync-maxlen specified", command_.daemon.sync_maxlen);
       default:
         return usage_error("invalid option");  // commands are handled by the caller
     }
@@ -797,6 +869,41 @@ class CommandParser {
     return std::nullopt;
   }
 
+  std::optional<Failure> read_mcast_interface(const std::string& value) {
+    if (auto failure = mark(kMcast)) return failure;
+    command_.daemon.mcast_ifn = value.substr(0, 15);  // IP_VS_IFNAME_MAXLEN - 1
+    given_mcast_ifn_ = true;
+    return std::nullopt;
+  }
+
+  // ipvsadm's string_to_number: strtol over the whole word, then the range.
+  template <class T>
+  std::optional<Failure> read_daemon_number(Column column, const std::string& value, long long min,
+                                            long long max, std::string_view error, T& out) {
+    if (auto failure = mark(column)) return failure;
+    auto n = to_number(value, min, max);
+    if (!n) return usage_error(std::string(error));
+    out = static_cast<T>(*n);
+    return std::nullopt;
+  }
+
+  // An IPv4 multicast address; IPv6 (any word with a ':') is checked as ipvsadm does, then
+  // refused: vsd's sync daemon speaks IPv4 only.
+  std::optional<Failure> read_mcast_group(const std::string& value) {
+    if (auto failure = mark(kMcastGroup)) return failure;
+    if (value.find(':') != std::string::npos) {
+      unsigned char v6[16];
+      if (inet_pton(AF_INET6, value.c_str(), v6) <= 0 || v6[0] != 0xff)
+        return usage_error("invalid IPv6 mcast-group `" + value + "'");
+      return refused("vsd: an IPv6 mcast-group is not supported (the sync daemon is IPv4 only)");
+    }
+    in_addr v4{};
+    if (inet_pton(AF_INET, value.c_str(), &v4) <= 0 || (ntohl(v4.s_addr) >> 28) != 0xe)
+      return usage_error("invalid IPv4 mcast-group `" + value + "'");
+    command_.daemon.mcast_group = Ipv4::from_host(ntohl(v4.s_addr));
+    return std::nullopt;
+  }
+
   std::optional<Failure> read_mark_proto(const std::string& value) {
     if (auto failure = mark(kMarkProto)) return failure;
     auto proto = parse_mark_proto(value);
@@ -863,6 +970,9 @@ class CommandParser {
       case Op::AddMark:
       case Op::DeleteMark:
         return settle_mark_rule();
+      case Op::StartDaemon:
+        if (!given_mcast_ifn_) command_.daemon.mcast_ifn = "eth0";  // ipvsadm's DEF_MCAST_IFN
+        return std::nullopt;
       default:
         return std::nullopt;
     }
@@ -946,9 +1056,10 @@ class CommandParser {
   }
 
   std::optional<Failure> settle_list_options() {
-    const bool connection_or_timeout = given_[kConnection] || given_[kTimeout];
+    const bool connection_or_timeout = given_[kConnection] || given_[kTimeout] || given_[kDaemon];
     const bool counters = given_[kStats] || given_[kRate] || given_[kThresholds];
-    if ((connection_or_timeout && counters) || (given_[kTimeout] && given_[kPersistentConn])) {
+    if ((connection_or_timeout && counters) ||
+        ((given_[kTimeout] || given_[kDaemon]) && given_[kPersistentConn])) {
       return usage_error("options conflicts in the list command");
     }
     ListOptions& list = command_.list;
@@ -957,6 +1068,7 @@ class CommandParser {
     list.sorted = !given_[kNoSort];
     list.kind = given_[kConnection] ? ListKind::Connections
                 : given_[kTimeout]  ? ListKind::Timeouts
+                : given_[kDaemon]   ? ListKind::Daemons
                                     : ListKind::Services;
     list.columns = given_[kStats]            ? Columns::Stats
                    : given_[kRate]           ? Columns::Rate
@@ -971,6 +1083,7 @@ class CommandParser {
   std::bitset<kColumnCount> given_;
   std::vector<std::string> words_;  // non-option words, in order
   std::optional<std::string> sched_flags_text_;
+  bool given_mcast_ifn_ = false;
 };
 
 }  // namespace
@@ -1036,6 +1149,10 @@ std::string usage_text() {
          "                  [--dport PORT[:PORT]]   (vsd's classifier; first match wins)\n"
          "  vsadm --list-marks\n"
          "  vsadm -S [-n] --marks            (the services, then the classifier rules)\n"
+         "  vsadm --start-daemon master|backup [--mcast-interface IF] [--syncid ID]\n"
+         "        [--sync-maxlen LEN] [--mcast-group ADDR] [--mcast-port PORT] [--mcast-ttl TTL]\n"
+         "  vsadm --stop-daemon master|backup\n"
+         "  vsadm -L|-l --daemon\n"
          "  vsadm -h | -v\n"
          "\n"
          "SERVICE is -t ADDR[:PORT] (TCP), -u ADDR[:PORT] (UDP) or -f MARK (firewall mark);\n"
@@ -1063,6 +1180,13 @@ std::string usage_text() {
          "  --numeric        -n  numeric ports in listings\n"
          "  --connection     -c  list connection entries\n"
          "  --exact              exact counters (no K/M/G)\n"
+         "  --daemon             with -L: the connection sync daemons\n"
+         "  --mcast-interface    sync: interface (default eth0)\n"
+         "  --syncid             sync: 0..255 (default 0; a backup with 0 takes every one)\n"
+         "  --sync-maxlen        sync: message length (default 1472, a backup's from its MTU)\n"
+         "  --mcast-group        sync: IPv4 group (default 224.0.0.81)\n"
+         "  --mcast-port         sync: UDP port (default 8848)\n"
+         "  --mcast-ttl          sync: multicast TTL (default 1)\n"
          "  --socket PATH        vsd's control socket (default /run/vsd/vsd.sock, or\n"
          "                       $VSD_SOCKET)\n";
 }

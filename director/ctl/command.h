@@ -15,6 +15,7 @@
 
 #include "config/rules.h"
 #include "ctl/result.h"
+#include "sync/daemon_config.h"
 
 namespace vsd::ctl {
 
@@ -37,12 +38,14 @@ enum class Op : uint8_t {
   AddMark,             // --add-mark (vsd)
   DeleteMark,          // --del-mark (vsd)
   ListMarks,           // --list-marks (vsd)
+  StartDaemon,         // --start-daemon master|backup
+  StopDaemon,          // --stop-daemon master|backup
   Help,                // -h
   Version,             // -v
 };
 
 // What -L shows.
-enum class ListKind : uint8_t { Services, Connections, Timeouts };
+enum class ListKind : uint8_t { Services, Connections, Timeouts, Daemons };
 // Which columns a service listing has; ipvsadm's precedence when several are given is
 // stats, rate, thresholds, persistent-conn.
 enum class Columns : uint8_t { Default, Stats, Rate, Thresholds, PersistentConn };
@@ -88,6 +91,9 @@ struct Command {
   MarkRule mark_rule;                 // --add-mark, --del-mark; its mark is the -f MARK
   Timeouts timeouts;                  // --set; 0 keeps the current value
   ListOptions list;                   // -L, -S, --get-laddr
+  // --start-daemon (every field), --stop-daemon (role and syncid): what ipvsadm sends, defaults
+  // unfilled (mcast_ifn "eth0" when not given, as ipvsadm does).
+  sync::DaemonConfig daemon;
   bool operator==(const Command&) const = default;
 };
 

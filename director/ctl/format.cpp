@@ -423,6 +423,20 @@ Result<std::string> format_local_addresses(const RuleSet& rules,
   return out;
 }
 
+std::string format_daemons(const std::vector<sync::DaemonConfig>& daemons) {
+  std::string out;
+  for (const auto& d : daemons) {
+    out += std::string(sync::role_name(d.role)) + " sync daemon (mcast=" + d.mcast_ifn +
+           ", syncid=" + std::to_string(d.syncid);
+    if (d.sync_maxlen) out += ", maxlen=" + std::to_string(d.sync_maxlen);
+    if (d.mcast_group) out += ", group=" + d.mcast_group->str();
+    if (d.mcast_port) out += ", port=" + std::to_string(d.mcast_port);
+    if (d.mcast_ttl) out += ", ttl=" + std::to_string(d.mcast_ttl);
+    out += ")\n";
+  }
+  return out;
+}
+
 Result<std::string> format_command(const DirectorState& state, const Command& command) {
   switch (command.op) {
     case Op::List:
@@ -431,6 +445,8 @@ Result<std::string> format_command(const DirectorState& state, const Command& co
           return format_connections(state, command.list);
         case ListKind::Timeouts:
           return format_timeouts(state.rules.timeouts);
+        case ListKind::Daemons:
+          return usage_error("-L --daemon asks the daemon, not the rules");
         case ListKind::Services:
           break;
       }

@@ -20,6 +20,7 @@
 #include "ctl/command.h"
 #include "ctl/port_names.h"
 #include "ctl/result.h"
+#include "sync/daemon_config.h"
 
 namespace vsd::ctl {
 
@@ -45,6 +46,10 @@ std::string format_timeouts(const Timeouts& timeouts);
 // in evaluation order, after every service; without it the text is what ipvsadm -S prints,
 // which ipvsadm -R can load.
 std::string format_save(const RuleSet& rules, bool numeric, bool with_marks = false);
+// -L --daemon: a line per running sync daemon, as ipvsadm's list_daemon prints the kernel's
+// (every default filled in): "master sync daemon (mcast=eth0, syncid=0, maxlen=1472,
+// group=224.0.0.81, port=8848, ttl=1)"; nothing when none runs.
+std::string format_daemons(const std::vector<sync::DaemonConfig>& daemons);
 // --list-marks: the classifier rules in evaluation order (vsd's own table; ipvsadm has none).
 std::string format_marks(const RuleSet& rules);
 // --get-laddr [SERVICE], as DPVS's ipvsadm prints it.

@@ -410,6 +410,8 @@ json handle_apply(const json& request, ControlTarget& target) {
   }
   switch (command.op) {
     case Op::List:
+      if (command.list.kind == ListKind::Daemons) return success(format_daemons(target.daemons()));
+      [[fallthrough]];
     case Op::Save:
     case Op::ListLocalAddresses:
     case Op::ListMarks: {
@@ -425,6 +427,13 @@ json handle_apply(const json& request, ControlTarget& target) {
       return success(version_text());
     case Op::Restore:
       return failure(usage_error("-R reads rules from standard input: send op \"restore\""));
+    case Op::StartDaemon:
+    case Op::StopDaemon: {
+      const std::string error = command.op == Op::StartDaemon
+                                    ? target.start_daemon(command.daemon)
+                                    : target.stop_daemon(command.daemon.role);
+      return error.empty() ? success() : failure(refused(error));
+    }
     default:
       return failure(usage_error("command not handled by vsd"));
   }

@@ -48,6 +48,7 @@
 
 #include "config/rules.h"
 #include "config/state.h"
+#include "sync/daemon_config.h"
 
 namespace vsd {
 
@@ -126,6 +127,13 @@ struct ControlTarget {
   }
   // The daemon's own counters, name and value (op "counters"); none by default.
   virtual std::vector<std::pair<std::string, uint64_t>> counters() const { return {}; }
+  // The connection synchronization daemons (--start-daemon, --stop-daemon, -L --daemon):
+  // "" or the refusal in ipvsadm's words ("Daemon has already run", "No daemon is running",
+  // "No such device"). A target without them refuses as a kernel without ip_vs_sync would.
+  virtual std::string start_daemon(const sync::DaemonConfig&) { return "Protocol not available"; }
+  virtual std::string stop_daemon(sync::Role) { return "Protocol not available"; }
+  // The running ones, master first, with the defaults the daemon filled in.
+  virtual std::vector<sync::DaemonConfig> daemons() const { return {}; }
 };
 
 // One request's answer, produced a step at a time, so that a server can take turns between

@@ -59,6 +59,12 @@ std::size_t PacketSocket::drain(OnFrame&& on_frame, OnLookAhead&& look_ahead) {
     for (std::size_t stage = 0; stage < kLookAheadStages; ++stage)
       if (ahead[stage].index < count) step(stage);
     auto* hdr = reinterpret_cast<tpacket3_hdr*>(at);
+    const auto* link = reinterpret_cast<const sockaddr_ll*>(at + TPACKET_ALIGN(sizeof *hdr));
+    if (link->sll_pkttype == PACKET_OTHERHOST) {
+      counters_.rx_other_host++;
+      at += hdr->tp_next_offset;
+      continue;
+    }
     std::span<uint8_t> frame(at + hdr->tp_mac, hdr->tp_snaplen);
     counters_.rx_frames++;
     counters_.rx_bytes += frame.size();

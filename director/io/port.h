@@ -41,6 +41,9 @@ struct PortCounters {
   uint64_t tx_ring_full = 0;   // frames dropped because the TX ring had no free slot
   uint64_t tx_too_big = 0;     // frames larger than a TX slot
   uint64_t rx_ring_drops = 0;  // frames the kernel dropped for want of room in the RX ring
+  // Frames for another host's MAC (a switch flooding a unicast frame it has not learnt):
+  // never the director's to forward, as ip_rcv drops PACKET_OTHERHOST.
+  uint64_t rx_other_host = 0;
 };
 
 template <class P>

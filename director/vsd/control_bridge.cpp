@@ -94,7 +94,28 @@ void ControlBridge::zero(const std::optional<ServiceKey>& which) {
 std::vector<std::pair<std::string, uint64_t>> ControlBridge::counters() const {
   std::vector<std::pair<std::string, uint64_t>> out;
   on_dataplane([&] { out = dataplane_.counters(); });
+  if (sync_) {
+    const auto& c = sync_->counters();
+    out.emplace_back("sync_messages_sent", c.messages_sent);
+    out.emplace_back("sync_entries_sent", c.entries_sent);
+    out.emplace_back("sync_send_errors", c.send_errors);
+    out.emplace_back("sync_messages_received", c.messages_received);
+    out.emplace_back("sync_messages_refused", c.messages_refused);
+    out.emplace_back("sync_entries_received", c.entries_received);
+  }
   return out;
+}
+
+std::string ControlBridge::start_daemon(const sync::DaemonConfig& config) {
+  return sync_ ? sync_->start(config) : ctl::ControlTarget::start_daemon(config);
+}
+
+std::string ControlBridge::stop_daemon(sync::Role role) {
+  return sync_ ? sync_->stop(role) : ctl::ControlTarget::stop_daemon(role);
+}
+
+std::vector<sync::DaemonConfig> ControlBridge::daemons() const {
+  return sync_ ? sync_->running() : std::vector<sync::DaemonConfig>{};
 }
 
 }  // namespace vsd

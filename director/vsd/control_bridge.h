@@ -15,6 +15,7 @@
 #include "ctl/protocol.h"
 #include "vsd/call_queue.h"
 #include "vsd/dataplane.h"
+#include "vsd/sync_daemons.h"
 
 namespace vsd {
 
@@ -39,6 +40,11 @@ class ControlBridge final : public ctl::ControlTarget {
   DirectorState summary() const override;
   std::size_t connections(std::size_t from, std::vector<ConnectionEntry>& out) const override;
   std::vector<std::pair<std::string, uint64_t>> counters() const override;
+  // The sync daemons, when vsd has them (set once, before control requests are served).
+  void set_sync_daemons(SyncDaemons* daemons) { sync_ = daemons; }
+  std::string start_daemon(const sync::DaemonConfig& config) override;
+  std::string stop_daemon(sync::Role role) override;
+  std::vector<sync::DaemonConfig> daemons() const override;
 
  private:
   void on_dataplane(const std::function<void()>& fn) const;
@@ -48,6 +54,7 @@ class ControlBridge final : public ctl::ControlTarget {
   std::function<void(const RuleSet&)> on_installed_;
   mutable std::mutex mutex_;  // one install at a time; guards rules_
   std::shared_ptr<const RuleSet> rules_;
+  SyncDaemons* sync_ = nullptr;
 };
 
 }  // namespace vsd

@@ -152,9 +152,8 @@ std::string BasicDataplane<Port>::commit(PreparedInstall& plan) {
 template <DataPort Port>
 std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::counters() const {
   static constexpr const char* kDiscardNames[] = {
-      "not_ipv4",      "fragment",        "no_service", "no_destination", "table_full",
-      "no_local_port", "dest_gone",       "no_route",   "ttl_expired",    "not_for_us",
-      "tx_failed",     "arp_not_on_link", "other_host"};
+      "not_ipv4",  "fragment", "no_service",  "no_destination", "table_full", "no_local_port",
+      "dest_gone", "no_route", "ttl_expired", "not_for_us",     "tx_failed",  "arp_not_on_link"};
   static_assert(std::size(kDiscardNames) == std::size_t(Discard::Count));
   std::vector<std::pair<std::string, uint64_t>> out;
   for (std::size_t i = 1; i < fwd::kDropReasonCount; ++i)
@@ -168,6 +167,7 @@ std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::counters() c
     out.emplace_back(p->name() + "_tx_frames", c.tx_frames);
     out.emplace_back(p->name() + "_tx_ring_full", c.tx_ring_full);
     out.emplace_back(p->name() + "_rx_ring_drops", c.rx_ring_drops);
+    out.emplace_back(p->name() + "_rx_other_host", c.rx_other_host);
   }
   const auto& frag = reassembler_.counters();
   out.emplace_back("frag_completed", frag.completed);
@@ -175,6 +175,14 @@ std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::counters() c
   for (std::size_t i = 1; i < fwd::kReassemblyDropCount; ++i)
     out.emplace_back("frag_drop_" + std::string(fwd::kReassemblyDropNames[i]), frag.drops[i]);
   const auto& n = neighbours_.counters();
+  out.emplace_back("sync_queued", sync_counters_.queued);
+  out.emplace_back("sync_queue_full", sync_counters_.queue_full);
+  out.emplace_back("sync_received", sync_counters_.received);
+  out.emplace_back("sync_created", sync_counters_.created);
+  out.emplace_back("sync_updated", sync_counters_.updated);
+  out.emplace_back("sync_ignored", sync_counters_.ignored);
+  out.emplace_back("sync_skipped", sync_counters_.skipped);
+  out.emplace_back("sync_table_full", sync_counters_.table_full);
   out.emplace_back("arp_requests_sent", n.requests_sent);
   out.emplace_back("arp_dropped_unresolved", n.dropped_unresolved);
   out.emplace_back("arp_unsolicited", n.unsolicited);
@@ -227,12 +235,6 @@ std::size_t BasicDataplane<Port>::connections(std::size_t from,
 template <DataPort Port>
 void BasicDataplane<Port>::handle(std::size_t port, std::span<uint8_t> frame, bool vlan_tagged) {
   Hints* ahead = take_look_ahead(frame.data());
-  // A switch floods a unicast frame whose port it does not know (or no longer: a director's
-  // link went down); the kernel drops it as PACKET_OTHERHOST in ip_rcv and arp_rcv, and a backup
-  // director must not serve its master's traffic.
-  if (frame.size() >= 6 && (frame[0] & 1) == 0 &&
-      !std::equal(frame.begin(), frame.begin() + 6, ports_[port]->mac().bytes.begin()))
-    return count(Discard::OtherHost);
   if (vlan_tagged) {
     drops_[std::size_t(fwd::DropReason::VlanTagged)]++;
     return;
@@ -524,6 +526,7 @@ void BasicDataplane<Port>::serve(InFlight& f, ServiceRuntime& svc, Conn* conn, b
   auto& dest = services_.dest(conn->dest());
   if (dest.deleted) return count(Discard::DestinationGone);
   conns_.on_packet(*conn, PacketFrom::Client, p.tcp_flags, now_ms_);
+  note_for_sync(svc, *conn);
   add(svc.totals, true, p.ip_total_len);
   add(dest.totals, true, p.ip_total_len);
   if (p.ttl_expires()) {
@@ -561,6 +564,7 @@ Conn* BasicDataplane<Port>::create_connection(ServiceRuntime& svc, const fwd::Pa
   }
   Conn* conn = conns_.insert(nc, now_ms_, choice->persistence_template);
   if (!conn) return count(Discard::TableFull), nullptr;
+  sync_new_entry(*conn);
   dest.totals.conns++;
   svc.totals.conns++;
   return conn;
@@ -604,6 +608,7 @@ auto BasicDataplane<Port>::choose_persistent(ServiceRuntime& svc, const FlowKey&
     tmpl = conns_.insert_template(
         {key, target, dest.config.method, h, svc.config.persistence_timeout}, now_ms_);
     if (!tmpl) return why = Refusal::NoRoom, count(Discard::TableFull), std::nullopt;
+    sync_new_entry(*tmpl);
   }
   conns_.refresh(*tmpl, now_ms_);
   return Choice{h, tmpl};

@@ -29,6 +29,8 @@
 #include "io/packet_socket.h"
 #include "io/port.h"
 #include "io/routes.h"
+#include "sync/master_tracker.h"
+#include "sync/message.h"
 #include "vsd/services.h"
 
 namespace vsd {
@@ -47,7 +49,6 @@ enum class Discard : uint8_t {
   NotForUs,         // to the director's own address, not answered
   TxFailed,         // the egress ring was full
   ArpNotOnLink,     // ARP from a sender the port does not reach directly: nothing learnt
-  OtherHost,        // unicast to another MAC (a switch flooding): not ours to serve
   Count,
 };
 
@@ -117,6 +118,22 @@ class BasicDataplane final : public ctl::ControlTarget {
   // adds and removes it): vsd then answers ARP and echo for no address at all, and the kernel
   // answers for what the host holds, so a backup that does not hold the VIP stays silent.
   void set_vips_follow_host(bool on) { vips_follow_host_ = on; }
+
+  // --- connection synchronization (sync/, vsd/sync_daemons.h) ------------------------------
+  // Master on: each client packet applies the kernel's send rules (sync/master_tracker.h) and
+  // what is to be sent waits here for take_sync(); off: nothing is kept. Costs a side table of
+  // 8 bytes per connection table entry while on.
+  // Installs the tracker (made off this thread for the table's capacity()) or, with nullptr,
+  // stops; returns the one it replaced, to be freed by the caller.
+  std::unique_ptr<sync::MasterTracker> swap_sync_master(std::unique_ptr<sync::MasterTracker> next);
+  std::size_t table_capacity() const { return conns_.capacity(); }
+  // Moves what waits to be sent into out (which it clears first).
+  void take_sync(std::vector<sync::SyncConn>& out);
+  // Backup: entries from a decoded message, in order, as ip_vs_proc_conn applies them.
+  void apply_sync(std::span<const sync::SyncConn> conns);
+  // What waits for take_sync() at most; past it entries are dropped and counted, as the
+  // kernel drops buffers past sync_qlen_max.
+  static constexpr std::size_t kSyncQueueMax = 1u << 16;
 
  private:
   struct Egress {
@@ -208,6 +225,17 @@ class BasicDataplane final : public ctl::ControlTarget {
   void queue_fragmented(std::size_t port, std::span<uint8_t> frame, uint16_t size);
   void send_arp_requests();
   void count(Discard d) { discards_[std::size_t(d)]++; }
+  // The master's share of a client packet; a branch when no master runs.
+  void note_for_sync(const ServiceRuntime& svc, const Conn& conn) {
+    if (sync_master_) note_for_sync_slow(svc, conn);
+  }
+  void note_for_sync_slow(const ServiceRuntime& svc, const Conn& conn);
+  void sync_new_entry(const Conn& conn) {
+    if (sync_master_) sync_master_->on_new(conns_.slot_of(conn));
+  }
+  // One entry of a sync message; false: skipped (counted by the caller).
+  bool apply_synced_entry(const sync::SyncConn& s);
+  std::optional<DestHandle> synced_destination(const sync::SyncConn& s, ServiceRuntime*& svc);
   bool owns(std::size_t port, Ipv4 address) const;
 
   std::vector<std::unique_ptr<Port>>& ports_;
@@ -246,6 +274,18 @@ class BasicDataplane final : public ctl::ControlTarget {
   std::array<uint64_t, fwd::kDropReasonCount> drops_{};
   std::array<uint64_t, std::size_t(Discard::Count)> discards_{};
   std::unordered_map<uint32_t, std::size_t> laddr_cursor_;
+  std::unique_ptr<sync::MasterTracker> sync_master_;
+  std::vector<sync::SyncConn> sync_out_;
+  struct SyncCounters {
+    uint64_t queued = 0;      // entries noted for sending
+    uint64_t queue_full = 0;  // dropped: kSyncQueueMax waiting
+    uint64_t received = 0;    // entries applied or skipped on a backup
+    uint64_t created = 0;     // entries a backup made
+    uint64_t updated = 0;     // entries a backup already had
+    uint64_t ignored = 0;     // an inactive entry's message for a replaced connection
+    uint64_t skipped = 0;     // protocol, state, destination or persistence engine unknown
+    uint64_t table_full = 0;  // no room for a new one
+  } sync_counters_;
   uint16_t ip_id_ = 1;
   alignas(64) std::array<uint8_t, 65536 + 128> scratch_{};
   // Room for a 65535-byte datagram cut at 576 bytes (the smallest size IPv4 guarantees).

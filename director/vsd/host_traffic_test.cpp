@@ -155,22 +155,6 @@ TEST(HostTraffic, WithVipsFollowingTheHostAVipNotHeldIsNotAnswered) {
   EXPECT_TRUE(plane.handle(kExt, echo_to(kVip)).empty());
 }
 
-// A bridge floods a frame for a MAC whose port it forgot (the master's link went down): the
-// backup sees its master's frames, and serves none of them, as the kernel drops PACKET_OTHERHOST.
-TEST(HostTraffic, UnicastToAnotherMacIsNotServed) {
-  Plane plane;
-  const std::string other = "02:00:00:00:00:99";
-  auto syn = Tins::EthernetII(other, kRouterMac.str()) / t::ipv4("172.16.0.1", kVip) /
-             t::tcp(40000, 80, Tins::TCP::SYN);
-  EXPECT_TRUE(plane.handle(kExt, t::serialize(syn)).empty());
-  EXPECT_TRUE(plane.sent(kInt).empty());
-  auto request = Tins::ARP::make_arp_request(kVip, "10.0.0.254", kRouterMac.str());
-  request.dst_addr(other);
-  EXPECT_TRUE(plane.handle(kExt, t::serialize(request)).empty());
-  plane.handle(kExt, syn_to(kVip, 80));  // to its own MAC: served
-  EXPECT_EQ(plane.sent(kInt).size(), 1u);
-}
-
 // Linux routes no multicast without a multicast router, and nothing sent to a group MAC:
 // VRRP and the sync group are the kernel's, not forwarded out another port.
 TEST(HostTraffic, MulticastAndBroadcastAreNotRouted) {

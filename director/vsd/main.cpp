@@ -36,6 +36,7 @@
 #include "vsd/ingress_services.h"
 #include "vsd/log.h"
 #include "vsd/rules_file.h"
+#include "vsd/sync_daemons.h"
 #include "vslab_version.h"
 
 namespace {
@@ -259,6 +260,10 @@ int main(int argc, char** argv) {
       if (auto error = load_rules(*initial_rules); !error.empty()) throw std::runtime_error(error);
     vsd::CallQueue calls;
     vsd::ControlBridge bridge(dataplane, calls, services_changed);
+    // Declared before the guards below: they close the call queue before the daemons' threads,
+    // which may be waiting on it, are joined.
+    vsd::SyncDaemons sync_daemons(dataplane, calls);
+    bridge.set_sync_daemons(&sync_daemons);
     // The data plane stops answering for a new host address before the chain lets the kernel
     // see it: a moment of silence rather than two answers.
     vsd::HostWatch host_watch(host, [&](const vsd::HostAddresses& fresh) {

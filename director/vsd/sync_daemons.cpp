@@ -1,0 +1,243 @@
+// The sync daemons' sockets and threads (sync_daemons.h).
+#include "vsd/sync_daemons.h"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "vsd/log.h"
+
+namespace vsd {
+
+namespace {
+
+using MonoClock = std::chrono::steady_clock;
+constexpr int kSendDelayMs = 20;                      // IPVS_SYNC_SEND_DELAY: HZ / 50
+constexpr auto kFlushTime = std::chrono::seconds(2);  // IPVS_SYNC_FLUSH_TIME
+
+std::string system_error(const std::string& what) {
+  return what + ": " + std::strerror(errno);
+}
+
+std::optional<uint32_t> interface_mtu(const std::string& ifname) {
+  const vslab::os::UniqueFd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  ifreq req{};
+  std::strncpy(req.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+  if (!fd || ioctl(fd.get(), SIOCGIFMTU, &req) != 0) return std::nullopt;
+  return uint32_t(req.ifr_mtu);
+}
+
+// The kernel binds a master to inet_select_addr(dev): the interface's first IPv4 address.
+in_addr interface_address(const std::string& ifname) {
+  in_addr out{};
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return out;
+  for (ifaddrs* a = list; a; a = a->ifa_next) {
+    if (a->ifa_addr && a->ifa_addr->sa_family == AF_INET && ifname == a->ifa_name) {
+      out = reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr;
+      break;
+    }
+  }
+  freeifaddrs(list);
+  return out;
+}
+
+sockaddr_in group_address(const sync::DaemonConfig& c) {
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(c.mcast_port);
+  sa.sin_addr.s_addr = htonl(c.mcast_group->value);
+  return sa;
+}
+
+// "" or why not; fd holds the socket on success.
+std::string make_send_socket(const sync::DaemonConfig& c, unsigned ifindex,
+                             vslab::os::UniqueFd& fd) {
+  fd.reset(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) return system_error("socket");
+  ip_mreqn mreq{};
+  mreq.imr_ifindex = int(ifindex);
+  const unsigned char loop = 0, ttl = c.mcast_ttl;
+  const int pmtu = IP_PMTUDISC_DONT;
+  if (setsockopt(fd.get(), IPPROTO_IP, IP_MULTICAST_IF, &mreq, sizeof mreq) != 0)
+    return system_error("IP_MULTICAST_IF");
+  if (setsockopt(fd.get(), IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop) != 0 ||
+      setsockopt(fd.get(), IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl) != 0 ||
+      setsockopt(fd.get(), IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu) != 0)
+    return system_error("setsockopt");
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  local.sin_addr = interface_address(c.mcast_ifn);
+  if (local.sin_addr.s_addr == 0)
+    log_warn("vsd: sync master: no IPv4 address on " + c.mcast_ifn + " to send from");
+  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&local), sizeof local) != 0)
+    return system_error("bind");
+  const sockaddr_in group = group_address(c);
+  if (connect(fd.get(), reinterpret_cast<const sockaddr*>(&group), sizeof group) != 0)
+    return system_error("connect");
+  return "";
+}
+
+std::string make_receive_socket(const sync::DaemonConfig& c, unsigned ifindex,
+                                vslab::os::UniqueFd& fd) {
+  fd.reset(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) return system_error("socket");
+  const int one = 1;
+  if (setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
+    return system_error("SO_REUSEADDR");
+  if (setsockopt(fd.get(), SOL_SOCKET, SO_BINDTODEVICE, c.mcast_ifn.c_str(),
+                 socklen_t(c.mcast_ifn.size())) != 0)
+    return system_error("SO_BINDTODEVICE");
+  const sockaddr_in group = group_address(c);
+  if (bind(fd.get(), reinterpret_cast<const sockaddr*>(&group), sizeof group) != 0)
+    return system_error("bind");
+  ip_mreqn mreq{};
+  mreq.imr_multiaddr = group.sin_addr;
+  mreq.imr_ifindex = int(ifindex);
+  if (setsockopt(fd.get(), IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) != 0)
+    return system_error("IP_ADD_MEMBERSHIP");
+  return "";
+}
+
+// Waits up to timeout_ms for fd to be readable or the stop eventfd to fire; false: stop.
+bool wait_for(int fd, int stop_fd, short events, int timeout_ms) {
+  pollfd fds[2] = {{stop_fd, POLLIN, 0}, {fd, events, 0}};
+  const int n = poll(fds, fd >= 0 ? 2 : 1, timeout_ms);
+  return !(n > 0 && (fds[0].revents & POLLIN));
+}
+
+}  // namespace
+
+SyncDaemons::~SyncDaemons() {
+  for (auto* slot : {&master_, &backup_})
+    if (*slot) halt(**slot);
+}
+
+void SyncDaemons::halt(Daemon& d) {
+  const uint64_t one = 1;
+  (void)!write(d.stop_fd.get(), &one, sizeof one);
+  if (d.thread.joinable()) d.thread.join();
+}
+
+std::string SyncDaemons::start(const sync::DaemonConfig& requested) {
+  std::lock_guard lock(mutex_);
+  auto& slot = requested.role == sync::Role::Master ? master_ : backup_;
+  if (slot) return "Daemon has already run";
+  const unsigned ifindex = if_nametoindex(requested.mcast_ifn.c_str());
+  const auto mtu = interface_mtu(requested.mcast_ifn);
+  if (ifindex == 0 || !mtu) return std::strerror(ENODEV);
+  auto d = std::make_unique<Daemon>();
+  d->config = sync::with_defaults(requested, *mtu);
+  d->stop_fd.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!d->stop_fd) return system_error("eventfd");
+  const std::string error = d->config.role == sync::Role::Master
+                                ? make_send_socket(d->config, ifindex, d->socket)
+                                : make_receive_socket(d->config, ifindex, d->socket);
+  if (!error.empty()) return error;
+  if (d->config.role == sync::Role::Master) {
+    // The side table is made here, off the data plane, which only swaps it in.
+    auto tracker = std::make_unique<sync::MasterTracker>(dataplane_.table_capacity());
+    if (!calls_.call([&] { tracker = dataplane_.swap_sync_master(std::move(tracker)); }))
+      return "vsd is shutting down";
+  }
+  Daemon& running = *d;
+  d->thread = std::thread([this, &running] {
+    running.config.role == sync::Role::Master ? run_master(running) : run_backup(running);
+  });
+  log_info("vsd: sync daemon started: " + std::string(sync::role_name(d->config.role)) +
+           ", mcast_ifn = " + d->config.mcast_ifn +
+           ", syncid = " + std::to_string(d->config.syncid));
+  slot = std::move(d);
+  return "";
+}
+
+std::string SyncDaemons::stop(sync::Role role) {
+  std::unique_ptr<Daemon> d;
+  {
+    std::lock_guard lock(mutex_);
+    d = std::move(role == sync::Role::Master ? master_ : backup_);
+  }
+  if (!d) return "No daemon is running";
+  halt(*d);
+  if (role == sync::Role::Master) {
+    std::unique_ptr<sync::MasterTracker> old;
+    calls_.call([&] { old = dataplane_.swap_sync_master(nullptr); });
+  }
+  log_info("vsd: sync daemon stopped: " + std::string(sync::role_name(role)));
+  return "";
+}
+
+std::vector<sync::DaemonConfig> SyncDaemons::running() const {
+  std::lock_guard lock(mutex_);
+  std::vector<sync::DaemonConfig> out;
+  for (const auto* slot : {&master_, &backup_})
+    if (*slot) out.push_back((*slot)->config);
+  return out;
+}
+
+void SyncDaemons::run_master(Daemon& d) {
+  sync::MessageBuilder message(d.config.syncid, d.config.sync_maxlen);
+  MonoClock::time_point first_use;
+  std::vector<sync::SyncConn> batch;
+  auto send_message = [&] {
+    const auto bytes = message.bytes();
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (send(d.socket.get(), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
+        counters_.messages_sent++;
+        counters_.entries_sent += message.count();
+        break;
+      }
+      if (errno != EAGAIN || !wait_for(d.socket.get(), d.stop_fd.get(), POLLOUT, 100)) {
+        counters_.send_errors++;
+        break;
+      }
+    }
+    message.clear();
+  };
+  while (wait_for(-1, d.stop_fd.get(), 0, kSendDelayMs)) {
+    if (!calls_.call([&] { dataplane_.take_sync(batch); })) return;  // vsd is stopping
+    for (const auto& conn : batch) {
+      if (message.empty()) first_use = MonoClock::now();
+      if (message.add(conn)) continue;
+      send_message();
+      first_use = MonoClock::now();
+      message.add(conn);
+    }
+    if (!message.empty() && MonoClock::now() - first_use >= kFlushTime) send_message();
+  }
+}
+
+void SyncDaemons::run_backup(Daemon& d) {
+  std::vector<uint8_t> buffer(d.config.sync_maxlen);
+  while (wait_for(d.socket.get(), d.stop_fd.get(), POLLIN, 1000)) {
+    for (;;) {
+      const ssize_t n = recv(d.socket.get(), buffer.data(), buffer.size(), MSG_DONTWAIT);
+      if (n < 0) break;
+      counters_.messages_received++;
+      auto decoded = sync::decode_message({buffer.data(), std::size_t(n)}, d.config.syncid);
+      if (decoded.verdict != sync::MessageVerdict::Accepted) {
+        counters_.messages_refused++;
+        log_debug("vsd: sync backup: message dropped: " +
+                  std::string(sync::verdict_name(decoded.verdict)));
+        continue;
+      }
+      if (!decoded.dropped_rest.empty())
+        log_debug("vsd: sync backup: rest of a message dropped: " + decoded.dropped_rest);
+      counters_.entries_received += decoded.conns.size();
+      if (decoded.conns.empty()) continue;
+      if (!calls_.call([&] { dataplane_.apply_sync(decoded.conns); })) return;
+    }
+  }
+}
+
+}  // namespace vsd
