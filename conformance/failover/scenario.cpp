@@ -117,12 +117,18 @@ class Pair {
   Director& backup() { return backup_; }
 
   // vsd with the rules (and the sync daemons), then VRRP, so it never holds the VIP without a
-  // director behind it.
+  // director behind it: a box that boots starts its services before keepalived.
   void start(Director& d) {
+    start_director(d);
+    start_vrrp(d);
+  }
+  void start_director(Director& d) {
     d.vsd->start(live_);
     auto r = d.vsd->restore(rules_of(layout_));
     if (!r.ok()) throw std::runtime_error(d.role + ": vsadm -R: " + r.output);
     if (options_.sync) start_sync(d);
+  }
+  void start_vrrp(Director& d) {
     if (d.keepalived) d.keepalived->start();
   }
 
@@ -322,9 +328,11 @@ void run_one(const ScenarioOptions& options, Failure failure, ScenarioReport& re
       }
       pair.move_vip(master, backup);
     };
+    // The killed master boots again: vsd (and its sync daemons) before the failback, so that
+    // the flows made through the backup reach it by sync; keepalived's start is the event.
     auto restore = [&] {
       if (failure == Failure::Kill) {
-        pair.start(master);
+        pair.start_vrrp(master);
       } else {
         pair.set_links(master, true);
       }
@@ -336,6 +344,7 @@ void run_one(const ScenarioOptions& options, Failure failure, ScenarioReport& re
     current = &report.phases.back();
     *current =
         measure(pair, targets, failure, "failover", master, backup, fail, options.sync, progress);
+    if (failure == Failure::Kill) pair.start_director(master);
     report.phases.push_back(PhaseReport{});
     report.phases.back().failure = failure;
     report.phases.back().phase = "failback";
