@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "bench/bench_command.h"
+#include "failover/failover_command.h"
 #include "matrix/conform_command.h"
 #include "matrix/diff_command.h"
 #include "matrix/merge_command.h"
@@ -90,6 +91,7 @@ int main(int argc, char** argv) {
   vslab::matrix::add_diff_command(app, status);
   vslab::matrix::add_report_command(app, status);
   vslab::bench::add_bench_command(app, status);
+  vslab::failover::add_failover_command(app, status);
 
   try {
     app.parse(argc, argv);

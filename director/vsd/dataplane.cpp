@@ -339,7 +339,8 @@ void BasicDataplane<Port>::handle_arp(std::size_t port, std::span<uint8_t> frame
   }
   released_.clear();
   // The kernel answers for the host's own addresses: one answer to each request.
-  if (for_us && arp->operation == fwd::wire::arp::kOpRequest && !host_.contains(arp->target_ip)) {
+  if (for_us && arp->operation == fwd::wire::arp::kOpRequest && !vips_follow_host_ &&
+      !host_.contains(arp->target_ip)) {
     auto n = fwd::build_arp_reply(scratch_, *arp, ports_[port]->mac());
     if (n) answer(port, n);
   }
@@ -457,8 +458,8 @@ void BasicDataplane<Port>::handle_to_vip(InFlight& f) {
   // passes it there). Asked only on the two paths that answer, not per service packet.
   if (p.is_icmp()) {
     // Echo to a VIP is the director's to answer (spec section 3).
-    if (!host_.contains(p.dst) && p.icmp_type == fwd::wire::icmp::kEchoRequest &&
-        fwd::icmp_checksum_ok(f.frame, p))
+    if (!vips_follow_host_ && !host_.contains(p.dst) &&
+        p.icmp_type == fwd::wire::icmp::kEchoRequest && fwd::icmp_checksum_ok(f.frame, p))
       if (auto n = fwd::build_echo_reply(scratch_, f.frame, p, me)) answer(f.port, n);
     return;
   }

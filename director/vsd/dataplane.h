@@ -118,6 +118,10 @@ class BasicDataplane final : public ctl::ControlTarget {
   // kernel's to answer (ARP, echo, its other ports). Empty (the default): vsd answers for its
   // ports' addresses itself, as with no kernel behind it.
   void set_host_addresses(HostAddresses host) { host_ = std::move(host); }
+  // A VIP is the director's only while the host holds it (`vsd --vips-follow-host`: keepalived
+  // adds and removes it): vsd then answers ARP and echo for no address at all, and the kernel
+  // answers for what the host holds, so a backup that does not hold the VIP stays silent.
+  void set_vips_follow_host(bool on) { vips_follow_host_ = on; }
 
   // --- connection synchronization (sync/, vsd/sync_daemons.h) ------------------------------
   // Master on: each client packet applies the kernel's send rules (sync/master_tracker.h) and
@@ -268,6 +272,7 @@ class BasicDataplane final : public ctl::ControlTarget {
   // VIPs and the FULLNAT local addresses.
   std::unordered_map<uint32_t, std::size_t> owned_;
   HostAddresses host_;
+  bool vips_follow_host_ = false;
   std::vector<NeighbourTable::Request> arp_requests_;
   std::vector<NeighbourTable::Parked> released_;
   std::array<uint64_t, fwd::kDropReasonCount> drops_{};

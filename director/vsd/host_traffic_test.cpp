@@ -137,6 +137,24 @@ TEST(HostTraffic, AVipTheHostHoldsKeepsItsServicesAndLeavesTheRestToTheKernel) {
   EXPECT_EQ(out[0].rfind_pdu<Tins::IP>().dst_addr().to_string(), "192.168.1.11");
 }
 
+// A backup director beside keepalived (--vips-follow-host): the VIP is answered for by the host
+// that holds it, so two directors on a segment never both answer. A gratuitous ARP of the
+// master's (sender and target the VIP) gets no answer either; the services are still served.
+TEST(HostTraffic, WithVipsFollowingTheHostAVipNotHeldIsNotAnswered) {
+  Plane plane;
+  plane.dataplane().set_host_addresses(HostAddresses({t::ip("10.0.0.1")}, {}));
+  plane.dataplane().set_vips_follow_host(true);
+  EXPECT_TRUE(plane.handle(kExt, arp_request(kVip)).empty());
+  EXPECT_TRUE(plane.handle(kExt, arp_request(kVip, kVip, "02:00:00:00:00:99")).empty());
+  EXPECT_TRUE(plane.handle(kExt, echo_to(kVip)).empty());
+  plane.handle(kExt, syn_to(kVip, 80));
+  EXPECT_EQ(plane.sent(kInt).size(), 1u);  // to the real server
+  // Held (keepalived made this director the master): the kernel answers, vsd still does not.
+  plane.dataplane().set_host_addresses(HostAddresses({t::ip("10.0.0.1"), t::ip(kVip)}, {}));
+  EXPECT_TRUE(plane.handle(kExt, arp_request(kVip)).empty());
+  EXPECT_TRUE(plane.handle(kExt, echo_to(kVip)).empty());
+}
+
 // Linux routes no multicast without a multicast router, and nothing sent to a group MAC:
 // VRRP and the sync group are the kernel's, not forwarded out another port.
 TEST(HostTraffic, MulticastAndBroadcastAreNotRouted) {

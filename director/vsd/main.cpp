@@ -170,6 +170,12 @@ int main(int argc, char** argv) {
                  "ipvsadm rules (as `ipvsadm -S` writes them) to load at start; SIGHUP loads the "
                  "file again, all or nothing (without --rules, SIGHUP stops vsd)")
       ->type_name("FILE");
+  bool vips_follow_host = false;
+  app.add_flag("--vips-follow-host", vips_follow_host,
+               "A VIP is this director's only while the host holds it (keepalived's "
+               "virtual_ipaddress): vsd answers no ARP or echo itself and leaves both to the "
+               "kernel, so a backup director that does not hold the VIP stays silent. Every "
+               "VIP and FULLNAT local address must then be put on the host to be reached");
   std::vector<std::string> fault_names;
   app.add_option("--test-fault", fault_names,
                  "For conformance self-tests only, never in service: make this director wrong on "
@@ -245,6 +251,7 @@ int main(int argc, char** argv) {
     vsd::Dataplane dataplane(ports, vsd::RoutingTable::read_from_kernel(),
                              vsd::Dataplane::default_clock(), reassembly, table);
     dataplane.set_host_addresses(host);
+    dataplane.set_vips_follow_host(vips_follow_host);
     // Runs on this thread, the data plane's, between two batches, as a control call does.
     auto load_rules = [&](const vsd::ctl::Result<vsd::RuleSet>& rules) {
       std::string error = rules.ok() ? dataplane.install(rules.value()) : rules.failure().message;

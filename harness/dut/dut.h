@@ -88,6 +88,9 @@ class BuiltinDut final : public Dut {
   Result restore(const std::string& rules) override;
   Result admin(const std::vector<std::string>& args) override;
   void stop() override;
+  // SIGKILL, as a crash would end it (a failover scenario's dead master); start() again
+  // restarts it with no rules.
+  void kill() { vsd_process_.kill_and_reap(); }
   std::optional<std::string> failure(bool look_closer = false) const override;
   // vsadm bound over /sbin/ipvsadm in a mount namespace of the checker's own, VSD_SOCKET set.
   std::optional<std::string> health_checker_unavailable() const override;

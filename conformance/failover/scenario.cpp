@@ -1,0 +1,467 @@
+#include "failover/scenario.h"
+
+#include <poll.h>
+
+#include <memory>
+#include <stdexcept>
+
+#include <fmt/core.h>
+
+#include "failover/vrrp.h"
+#include "os/interrupt.h"
+#include "topology/data_dir.h"
+#include "topology/live.h"
+#include "topology/parse.h"
+#include "topology/runs.h"
+#include "topology/script.h"
+
+namespace vslab::failover {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// Where a mode's pair lives: its topology, the addresses VRRP moves, the interface the sync
+// daemons talk on, the real servers.
+struct Layout {
+  std::string topology;  // under topologies/
+  std::string vip;
+  // NAT: the VIP, and the real servers' gateway, which must move with it (a NAT director is
+  // their router); DR: the VIP alone (the real servers answer through the router).
+  std::vector<FloatingAddress> floating;
+  std::string sync_interface;
+  std::vector<std::string> real_servers;
+  const char* method;  // ipvsadm's flag
+};
+
+const Layout& layout_of(const std::string& mode) {
+  static const Layout nat{"failover.toml",
+                          "10.20.0.100",
+                          {{"10.20.0.100/32", "eth0"}, {"192.168.10.1/32", "eth1"}},
+                          "eth1",
+                          {"192.168.10.11", "192.168.10.12"},
+                          "-m"};
+  static const Layout dr{"failover-dr.toml",           "10.30.0.100",
+                         {{"10.30.0.100/32", "eth0"}}, "eth0",
+                         {"10.30.0.11", "10.30.0.12"}, "-g"};
+  if (mode == "nat") return nat;
+  if (mode == "dr") return dr;
+  throw std::invalid_argument("no failover topology for mode '" + mode + "' (nat or dr)");
+}
+
+// Three services, each on both real servers (rr): where a flow lands is the director's choice,
+// and the flows find their other end on whichever server it was.
+std::string rules_of(const Layout& l) {
+  std::string out;
+  for (const char* service : {"-t {}:80", "-t {}:81", "-u {}:53"}) {
+    const std::string key = fmt::format(fmt::runtime(service), l.vip);
+    const std::string port = key.substr(key.rfind(':'));
+    out += "-A " + key + " -s rr\n";
+    for (const auto& rs : l.real_servers)
+      out += "-a " + key + " -r " + rs + port + " " + l.method + "\n";
+  }
+  return out;
+}
+
+// Half a second between advertisements: the backup declares the master dead after about
+// 1.8 s (three intervals and a skew by priority).
+constexpr int kAdvertCentiseconds = 50;
+constexpr int kSyncId = 23;
+constexpr seconds kVipMoves{20};
+
+// What a missing sync daemon throws: the with-sync case skips rather than fails.
+struct NoSync : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Director {
+  std::string role;  // the topology's role: "director" (the master) or "backup"
+  int priority = 0;
+  std::string netns;
+  std::unique_ptr<dut::BuiltinDut> vsd;
+  std::unique_ptr<Keepalived> keepalived;
+};
+
+class Pair {
+ public:
+  Pair(const ScenarioOptions& options, const Layout& layout, const topo::LiveTopology& live)
+      : options_(options), layout_(layout), live_(live) {
+    master_.role = "director";
+    master_.priority = 150;
+    backup_.role = "backup";
+    backup_.priority = 100;
+    for (Director* d : {&master_, &backup_}) {
+      d->netns = live.netns(live.topology().find_role(d->role)->name);
+      // A backup that does not hold the VIP must not answer for it (docs/design.md).
+      d->vsd = std::make_unique<dut::BuiltinDut>(options.vsd_binary, options.vsadm_binary,
+                                                 std::vector<std::string>{"--vips-follow-host"});
+      d->vsd->set_role(d->role);
+      if (options.mover == VipMover::Keepalived) {
+        VrrpInstance vi;
+        vi.priority = d->priority;
+        vi.advert_centiseconds = kAdvertCentiseconds;
+        vi.addresses = layout.floating;
+        d->keepalived = std::make_unique<Keepalived>(
+            d->netns, topo::run_files_dir(live.naming().prefix), d->role, vi);
+      }
+    }
+  }
+  ~Pair() {
+    for (Director* d : {&master_, &backup_}) {
+      if (d->keepalived) d->keepalived->kill();
+      d->vsd->stop();
+    }
+  }
+
+  Director& master() { return master_; }
+  Director& backup() { return backup_; }
+
+  // vsd with the rules (and the sync daemons), then VRRP, so it never holds the VIP without a
+  // director behind it: a box that boots starts its services before keepalived.
+  void start(Director& d) {
+    start_director(d);
+    start_vrrp(d);
+  }
+  void start_director(Director& d) {
+    d.vsd->start(live_);
+    auto r = d.vsd->restore(rules_of(layout_));
+    if (!r.ok()) throw std::runtime_error(d.role + ": vsadm -R: " + r.output);
+    if (options_.sync) start_sync(d);
+  }
+  void start_vrrp(Director& d) {
+    if (d.keepalived) d.keepalived->start();
+  }
+
+  // A crash: keepalived and vsd SIGKILLed. What a killed keepalived leaves on the interfaces
+  // is taken away before vsd dies, as a dead box answers for nothing; else its kernel, no
+  // longer kept away by vsd's ingress tables, would reset the VIP's flows.
+  void kill(Director& d) {
+    if (d.keepalived) d.keepalived->kill();
+    if (auto error = release_addresses(d.netns, layout_.floating); !error.empty())
+      throw std::runtime_error(error);
+    d.vsd->kill();
+  }
+
+  // The director's cables: its ports on the bridges go down (its own interfaces lose carrier
+  // and keep their addresses and routes, as with a pulled cable).
+  void set_links(Director& d, bool up) {
+    const auto& t = live_.topology();
+    const std::string node = t.find_role(d.role)->name;
+    for (std::size_t b = 0; b < t.bridges.size(); ++b)
+      for (std::size_t p = 0; p < t.bridges[b].ports.size(); ++p) {
+        if (t.bridges[b].ports[p].node != node) continue;
+        auto r = topo::run_command({"ip", "-n", live_.naming().switch_netns(), "link", "set",
+                                    topo::bridge_port_ifname(b, p), up ? "up" : "down"});
+        if (!r.ok()) throw std::runtime_error("ip link set: " + r.output);
+      }
+  }
+
+  // The harness as the VIP mover (no keepalived): what keepalived would do on a transition.
+  void move_vip(Director& from, Director& to) {
+    if (options_.mover != VipMover::Harness) return;
+    if (auto error = release_addresses(from.netns, layout_.floating); !error.empty())
+      throw std::runtime_error(error);
+    if (auto error = take_addresses(to.netns, layout_.floating); !error.empty())
+      throw std::runtime_error(error);
+  }
+
+  bool holds_vip(const Director& d) const { return holds_address(d.netns, layout_.vip); }
+
+  // Polls until `d` holds the VIP; false at the deadline.
+  bool wait_for_vip(const Director& d, Clock::time_point deadline) const {
+    while (!holds_vip(d)) {
+      os::throw_if_interrupted();
+      if (Clock::now() >= deadline) return false;
+      poll(nullptr, 0, 10);
+    }
+    return true;
+  }
+
+  // Whether `d` lists a connection for each of the flows' three services.
+  bool lists_the_flows(Director& d) {
+    auto r = d.vsd->admin({"-L", "-n", "-c"});
+    if (!r.ok()) return false;
+    for (const char* port : {":80", ":81", ":53"})
+      if (r.output.find(layout_.vip + port) == std::string::npos) return false;
+    return true;
+  }
+
+  std::string logs() const {
+    std::string out;
+    for (const Director* d : {&master_, &backup_}) {
+      out += fmt::format("--- vsd on {}:\n{}", d->role, d->vsd->log());
+      if (d->keepalived)
+        out += fmt::format("--- keepalived on {}:\n{}", d->role, d->keepalived->log());
+    }
+    return out;
+  }
+
+ private:
+  // Both daemons on both directors, as the kernel allows: each sends what it serves and takes
+  // what the other sends, so the failback finds the backup's connections too.
+  void start_sync(Director& d) {
+    for (const char* state : {"master", "backup"}) {
+      auto r = d.vsd->admin({"--start-daemon", state, "--mcast-interface", layout_.sync_interface,
+                             "--syncid", std::to_string(kSyncId)});
+      if (!r.ok()) {
+        if (r.output.find("unknown option") != std::string::npos ||
+            r.output.find("start-daemon") != std::string::npos)
+          throw NoSync("vsd has no sync daemon on this branch (vsadm --start-daemon: " +
+                       r.output.substr(0, r.output.find('\n')) + ")");
+        throw std::runtime_error(d.role + ": vsadm --start-daemon " + state + ": " + r.output);
+      }
+    }
+  }
+
+  const ScenarioOptions& options_;
+  const Layout& layout_;
+  const topo::LiveTopology& live_;
+  Director master_, backup_;
+};
+
+void judge(PhaseReport& phase, bool sync) {
+  for (const auto& f : phase.flows) {
+    const bool tcp = f.flow.rfind("tcp", 0) == 0;
+    if (sync) {
+      if (f.client_reset || f.server_reset)
+        phase.problems.push_back(f.flow +
+                                 ": reset, though the new master had its connection by sync");
+      else if (!f.resumed)
+        phase.problems.push_back(f.flow + ": did not go on through the new master (" + f.detail +
+                                 ")");
+    } else if (tcp && !f.client_reset) {
+      phase.problems.push_back(
+          f.flow +
+          ": no RST reached the client, but the new master has no entry for it and the "
+          "spec answers its next segment with a RST from the VIP (docs/ipvs.md section 3)" +
+          (f.resumed ? "; it went on as if synced" : ""));
+    } else if (!tcp && !f.resumed) {
+      phase.problems.push_back(f.flow +
+                               ": did not go on, but a datagram with no entry makes a new "
+                               "one on the new master (" +
+                               f.detail + ")");
+    }
+  }
+}
+
+// One phase: flows through `from`, the event, the VIP on `to`, the flows timed.
+PhaseReport measure(Pair& pair, const FlowTargets& targets, Failure failure,
+                    const std::string& name, Director& from, Director& to,
+                    const std::function<void()>& event, bool sync,
+                    const std::function<void(const std::string&)>& progress) {
+  PhaseReport phase;
+  phase.failure = failure;
+  phase.phase = name;
+  FlowSet flows(targets);
+  if (sync) {
+    const auto deadline = Clock::now() + seconds(10);
+    while (!pair.lists_the_flows(to)) {
+      if (Clock::now() >= deadline)
+        throw std::runtime_error(to.role + " never listed the flows' connections by sync");
+      poll(nullptr, 0, 50);
+    }
+  }
+  // The VRRP advertisements cross vsd's ingress both ways: the other director stayed backup.
+  if (pair.holds_vip(to) || !pair.holds_vip(from))
+    throw std::runtime_error(fmt::format("before the {}: {} {} the VIP and {} {} it", name,
+                                         from.role,
+                                         pair.holds_vip(from) ? "holds" : "does not hold", to.role,
+                                         pair.holds_vip(to) ? "holds" : "does not hold"));
+  progress(
+      fmt::format("{} {}: flows through {}, now the event", name_of(failure), name, from.role));
+  const auto at_event = Clock::now();
+  event();
+  if (!pair.wait_for_vip(to, at_event + kVipMoves))
+    throw std::runtime_error(
+        fmt::format("the VIP did not move to {} within {} s", to.role, kVipMoves.count()));
+  const auto moved = Clock::now();
+  phase.vip_moved_ms = std::chrono::duration<double, std::milli>(moved - at_event).count();
+  progress(fmt::format("{} {}: {} holds the VIP after {:.0f} ms", name_of(failure), name, to.role,
+                       *phase.vip_moved_ms));
+  // Each flow goes on or ends on an error; TCP's retransmission backoff may take seconds.
+  const auto settle_by = moved + seconds(15);
+  while (!flows.settled_since(moved) && Clock::now() < settle_by) {
+    os::throw_if_interrupted();
+    poll(nullptr, 0, 10);
+  }
+  flows.poke_idle(Clock::now() + seconds(10));
+  // A few more arrivals, so that "went on" is more than one datagram.
+  flows.progressed_since(Clock::now(), Clock::now() + milliseconds(500));
+  phase.flows = flows.finish(at_event, moved);
+  judge(phase, sync);
+  return phase;
+}
+
+void run_one(const ScenarioOptions& options, Failure failure, ScenarioReport& report,
+             const std::function<void(const std::string&)>& progress) {
+  const Layout& layout = layout_of(options.mode);
+  const std::string file = (topo::topology_dir() / layout.topology).string();
+  auto parsed = topo::parse_topology_file(file);
+  if (!parsed.ok()) {
+    std::string errors;
+    for (const auto& e : parsed.errors) errors += e + "\n";
+    throw std::runtime_error(errors);
+  }
+  topo::LiveTopology live(*parsed.topology);
+  Pair pair(options, layout, live);
+  FlowTargets targets;
+  targets.client_netns = live.netns(live.topology().find_role("client")->name);
+  for (const char* rs : {"rs1", "rs2"}) targets.server_netns.push_back(live.netns(rs));
+  targets.vip = layout.vip;
+  if (options.mode == "dr") targets.udp_bind = layout.vip;
+  auto& master = pair.master();
+  auto& backup = pair.backup();
+  PhaseReport* current = nullptr;
+  try {
+    pair.start(master);
+    pair.move_vip(backup, master);
+    if (!pair.wait_for_vip(master, Clock::now() + kVipMoves))
+      throw std::runtime_error("the master never took the VIP");
+    pair.start(backup);
+    progress(fmt::format("{}: master and backup up", name_of(failure)));
+
+    auto fail = [&] {
+      if (failure == Failure::Kill) {
+        pair.kill(master);
+      } else {
+        pair.set_links(master, false);
+      }
+      pair.move_vip(master, backup);
+    };
+    // The killed master boots again: vsd (and its sync daemons) before the failback, so that
+    // the flows made through the backup reach it by sync; keepalived's start is the event.
+    auto restore = [&] {
+      if (failure == Failure::Kill) {
+        pair.start_vrrp(master);
+      } else {
+        pair.set_links(master, true);
+      }
+      pair.move_vip(backup, master);
+    };
+    report.phases.push_back(PhaseReport{});
+    report.phases.back().failure = failure;
+    report.phases.back().phase = "failover";
+    current = &report.phases.back();
+    *current =
+        measure(pair, targets, failure, "failover", master, backup, fail, options.sync, progress);
+    if (failure == Failure::Kill) pair.start_director(master);
+    report.phases.push_back(PhaseReport{});
+    report.phases.back().failure = failure;
+    report.phases.back().phase = "failback";
+    current = &report.phases.back();
+    *current = measure(pair, targets, failure, "failback", backup, master, restore, options.sync,
+                       progress);
+  } catch (const NoSync&) {
+    throw;
+  } catch (const os::Interrupted&) {
+    throw;
+  } catch (const std::exception& e) {
+    if (!current) {
+      report.phases.push_back(PhaseReport{});
+      report.phases.back().failure = failure;
+      report.phases.back().phase = "failover";
+      current = &report.phases.back();
+    }
+    current->error = std::string(e.what()) + "\n" + pair.logs();
+  }
+}
+
+}  // namespace
+
+std::string name_of(Failure failure) {
+  return failure == Failure::Kill ? "kill" : "link";
+}
+
+std::optional<Failure> failure_named(const std::string& name) {
+  if (name == "kill") return Failure::Kill;
+  if (name == "link") return Failure::PullLink;
+  return std::nullopt;
+}
+
+bool ScenarioReport::passed() const {
+  if (!skipped.empty() || phases.empty()) return false;
+  for (const auto& p : phases)
+    if (!p.problems.empty() || !p.error.empty()) return false;
+  return true;
+}
+
+bool ScenarioReport::erred() const {
+  for (const auto& p : phases)
+    if (!p.error.empty()) return true;
+  return false;
+}
+
+ScenarioReport run_failover(const ScenarioOptions& options,
+                            const std::function<void(const std::string&)>& progress) {
+  ScenarioReport report;
+  report.sync = options.sync;
+  report.mover = options.mover;
+  report.mode = options.mode;
+  if (!topo::have_net_admin()) {
+    report.skipped = "needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root)";
+    return report;
+  }
+  if (options.mover == VipMover::Keepalived && Keepalived::binary().empty()) {
+    report.skipped = "keepalived is not installed (scripts/setup.sh installs it)";
+    return report;
+  }
+  try {
+    for (Failure f : options.failures) {
+      os::throw_if_interrupted();
+      run_one(options, f, report, progress);
+    }
+  } catch (const NoSync& e) {
+    report.phases.clear();
+    report.skipped = e.what();
+  } catch (const os::Interrupted&) {
+    // What ran is reported; the caller exits as the signal asks.
+  }
+  return report;
+}
+
+std::string format_report(const ScenarioReport& report) {
+  std::string out = fmt::format(
+      "vslab failover: builtin pair (vsd --vips-follow-host), {}, the VIP moved by {}, {}\n",
+      report.mode == "dr" ? "DR" : "NAT",
+      report.mover == VipMover::Keepalived ? "keepalived's VRRP (advert_int 0.5 s)" : "the harness",
+      report.sync ? "with connection sync" : "without connection sync");
+  if (!report.skipped.empty()) return out + "skipped: " + report.skipped + "\n";
+  out += report.sync
+             ? "Predicted: the new master has every connection by sync; no flow is reset, each "
+               "goes on after a gap.\n"
+             : "Predicted (docs/ipvs.md section 3): the new master has no entry for the flows. "
+               "The next segment of\neach TCP connection that reaches it is answered by a RST "
+               "from the VIP; a UDP datagram makes a\nnew entry, and the flow goes on.\n";
+  out += fmt::format("{:<5} {:<9} {:>10}  {:<11} {:>5} {:>9}  {:<10} {:<10} {}\n", "case", "phase",
+                     "VIP moved", "flow", "lost", "gap ms", "client RST", "server RST", "verdict");
+  for (const auto& p : report.phases) {
+    const std::string moved = p.vip_moved_ms ? fmt::format("{:.0f} ms", *p.vip_moved_ms) : "-";
+    if (!p.error.empty() && p.flows.empty()) {
+      out += fmt::format("{:<5} {:<9} {:>10}  ERROR: {}\n", name_of(p.failure), p.phase, moved,
+                         p.error);
+      continue;
+    }
+    for (const auto& f : p.flows) {
+      bool wrong = false;
+      for (const auto& problem : p.problems) wrong |= problem.rfind(f.flow + ":", 0) == 0;
+      const std::string gap = f.gap_ms ? fmt::format("{:.0f}", *f.gap_ms) : "none";
+      out += fmt::format("{:<5} {:<9} {:>10}  {:<11} {:>5} {:>9}  {:<10} {:<10} {}\n",
+                         name_of(p.failure), p.phase, moved, f.flow, f.lost,
+                         f.resumed                          ? gap
+                         : f.client_reset || f.server_reset ? "reset"
+                                                            : "stopped",
+                         f.client_reset ? "yes" : "no", f.server_reset ? "yes" : "no",
+                         wrong ? "FAIL" : "as predicted");
+    }
+    for (const auto& problem : p.problems) out += "  FAIL " + problem + "\n";
+    if (!p.error.empty()) out += "  ERROR " + p.error + "\n";
+  }
+  out +=
+      "lost: TCP segments the client retransmitted, UDP datagrams with no echo; gap: the "
+      "longest time\nwithout an arrival from the event on (the idle connection: its first "
+      "send after the event to\nthe echo); reset: the flow ended by a RST; stopped: nothing after "
+      "the VIP moved.\n";
+  return out;
+}
+
+}  // namespace vslab::failover
