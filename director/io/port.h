@@ -41,6 +41,7 @@ struct PortCounters {
   uint64_t tx_ring_full = 0;   // frames dropped because the TX ring had no free slot
   uint64_t tx_too_big = 0;     // frames larger than a TX slot
   uint64_t rx_ring_drops = 0;  // frames the kernel dropped for want of room in the RX ring
+  uint64_t rx_too_big = 0;     // frames cut by the kernel to fit an RX slot: dropped
 };
 
 template <class P>

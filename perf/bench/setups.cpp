@@ -103,7 +103,7 @@ class TopologySetup : public Setup {
 
 class BounceSetup final : public TopologySetup {
  public:
-  BounceSetup(std::unique_ptr<topo::LiveTopology> live, const Cores& cores)
+  BounceSetup(std::unique_ptr<topo::LiveTopology> live, const Cores& cores, unsigned idle_spin_us)
       : TopologySetup("af-packet-bounce", std::move(live), "director") {
     BounceConfig config;
     config.netns = live_->netns("director");
@@ -112,6 +112,7 @@ class BounceSetup final : public TopologySetup {
     config.next_hop = mac_in(*live_, "rs1", "eth0");
     config.rewrite_to = BenchAddresses::real_servers();
     config.core = cores.director;
+    config.idle_spin_us = idle_spin_us;
     forwarder_ = std::make_unique<BounceForwarder>(config);
     forwarder_->start();
   }
@@ -229,8 +230,9 @@ std::unique_ptr<Setup> make_linux_forward(const std::string& topology_dir, bool 
   return setup;
 }
 
-std::unique_ptr<Setup> make_bounce(const std::string& topology_dir, const Cores& cores) {
-  return std::make_unique<BounceSetup>(bring_up(topology_dir, "bench.toml"), cores);
+std::unique_ptr<Setup> make_bounce(const std::string& topology_dir, const Cores& cores,
+                                   unsigned idle_spin_us) {
+  return std::make_unique<BounceSetup>(bring_up(topology_dir, "bench.toml"), cores, idle_spin_us);
 }
 
 std::unique_ptr<Setup> make_dut(const std::string& topology_dir, std::unique_ptr<dut::Dut> dut,
