@@ -48,7 +48,7 @@ PacketSocket::PacketSocket(const std::string& ifname, uint32_t mtu)
     : ifname_(ifname),
       ifindex_(ifindex_of(ifname)),
       mtu_(mtu),
-      rx_(ifindex_, mtu, kRxSlots, "port " + ifname) {
+      rx_(ifindex_, mtu, kRxRingBytes / RxFrameRing::slot_bytes_for(mtu), "port " + ifname) {
   tx_fd_.reset(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
   if (!tx_fd_) fail(ifname, "socket (TX)");
   int version = TPACKET_V2;

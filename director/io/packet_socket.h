@@ -19,9 +19,10 @@ class PacketSocket {
  public:
   // The most frames one drain() takes: what was ready when it looked, up to this.
   static constexpr uint32_t kDrainBatch = 256;
-  // RX slots: 8 MiB of ring at a 1500-byte MTU, about 6 ms of a 64-byte flood at full speed
-  // here.
-  static constexpr uint32_t kRxSlots = 4096;
+  // The RX ring's size: a slot per frame, whatever its size (2 KiB at a 1500-byte MTU), so
+  // 16384 slots there, about 25 ms of a 64-byte flood at full speed here, or 130 ms of the
+  // ARP flood of vsd_arp_flood_test while the thread waits for its core.
+  static constexpr uint32_t kRxRingBytes = 32u << 20;
   static constexpr uint32_t kStreamAhead = 8;  // see drain()
 
   // Opens both rings on the interface (in the calling thread's namespace). Throws

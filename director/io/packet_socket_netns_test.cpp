@@ -75,7 +75,8 @@ TEST(PacketSocketOnVeth, DrainHandsOverOneBatchPerCall) {
   // Four batches' worth and more: enough that, sent before the first drain, several batches
   // are ready at once (and fewer than the ring's slots, so none is dropped).
   const uint32_t sent = 4 * PacketSocket::kDrainBatch + 10;
-  static_assert(4 * PacketSocket::kDrainBatch + 10 < PacketSocket::kRxSlots);
+  static_assert(4 * PacketSocket::kDrainBatch + 10 <
+                PacketSocket::kRxRingBytes / RxFrameRing::slot_bytes_for(1500));
   for (uint32_t n = 0; n < sent; ++n) ASSERT_TRUE(sender.send_numbered(n)) << "frame " << n;
 
   std::vector<uint32_t> received;

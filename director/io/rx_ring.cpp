@@ -61,15 +61,6 @@ RxRingSocket open_block_ring(int ifindex, const RxBlockRingShape& shape,
   return rx;
 }
 
-uint32_t RxFrameRing::slot_bytes_for(uint32_t mtu) {
-  // The kernel puts the frame at TPACKET_ALIGN(TPACKET2_HDRLEN + 16) - 14 (the network header
-  // aligned), and refuses to write one that would run past its slot: it would be cut.
-  const uint32_t need = TPACKET_ALIGN(TPACKET2_HDRLEN + 16) + mtu + 4;
-  uint32_t bytes = 2048;
-  while (bytes < need) bytes <<= 1;
-  return bytes;
-}
-
 RxFrameRing::RxFrameRing(int ifindex, uint32_t mtu, uint32_t slots, const std::string& context)
     : slot_bytes_(slot_bytes_for(mtu)) {
   socket_.fd = packet_socket(TPACKET_V2, context);

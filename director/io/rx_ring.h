@@ -46,7 +46,14 @@ class RxFrameRing {
  public:
   // The slot size that holds a whole frame of an interface with this MTU (802.1Q tag
   // included, which the kernel takes off into the header anyway), after the kernel's header.
-  static uint32_t slot_bytes_for(uint32_t mtu);
+  static constexpr uint32_t slot_bytes_for(uint32_t mtu) {
+    // The kernel puts the frame at TPACKET_ALIGN(TPACKET2_HDRLEN + 16) - 14 (the network
+    // header aligned), and cuts one that would run past its slot.
+    const uint32_t need = TPACKET_ALIGN(TPACKET2_HDRLEN + 16) + mtu + 4;
+    uint32_t bytes = 2048;
+    while (bytes < need) bytes <<= 1;
+    return bytes;
+  }
 
   // Opens the ring as open_block_ring does, with `slots` slots of slot_bytes_for(mtu).
   // Throws std::runtime_error "CONTEXT: STEP: reason".

@@ -342,6 +342,10 @@ void add_bench_command(CLI::App& app, int& status) {
                   "Core of the director (everything in its namespace)")
       ->capture_default_str();
   cmd->add_option("--sink-core", o->cores.sink, "Core of the sink")->capture_default_str();
+  cmd->add_flag("--realtime-director", o->cores.director_realtime,
+                "Run the director's threads (the DUT's namespace, the bounce) at SCHED_FIFO "
+                "priority 1, as on a core of its own; on a loaded machine the only way its "
+                "latency says anything");
   cmd->callback([o, &status] {
     o->connections.erase(std::remove(o->connections.begin(), o->connections.end(), 0u),
                          o->connections.end());

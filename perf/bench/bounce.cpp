@@ -50,8 +50,9 @@ BounceForwarder::BounceForwarder(const BounceConfig& config) : config_(config) {
   topo::NetnsGuard in(config_.netns);
   const int in_index = static_cast<int>(if_nametoindex(config_.in_ifname.c_str()));
   if (in_index == 0) throw std::runtime_error(config_.in_ifname + ": no such interface");
-  rings_->rx = std::make_unique<vsd::RxFrameRing>(in_index, kMtu, vsd::PacketSocket::kRxSlots,
-                                                  config_.in_ifname);
+  rings_->rx = std::make_unique<vsd::RxFrameRing>(
+      in_index, kMtu, vsd::PacketSocket::kRxRingBytes / vsd::RxFrameRing::slot_bytes_for(kMtu),
+      config_.in_ifname);
   rings_->tx = std::make_unique<TxRing>(config_.out_ifname, kMaxFrame, kTxSlots);
   rings_->out_mac = interface_mac(config_.out_ifname);
   rings_->drop = std::make_unique<vsd::IngressDrop>(std::vector<std::string>{config_.in_ifname});
@@ -81,7 +82,7 @@ void BounceForwarder::stop() {
 }
 
 void BounceForwarder::run() {
-  pin_to_core(config_.core);
+  place_director_thread(config_.cores);
   vsd::RxFrameRing& rx = *rings_->rx;
   TxRing& tx = *rings_->tx;
   const uint32_t slots = tx.slots();

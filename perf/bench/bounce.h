@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/setups.h"
 #include "net/addr.h"
 
 namespace vslab::bench {
@@ -23,7 +24,7 @@ struct BounceConfig {
   std::string netns, in_ifname, out_ifname;
   vsd::Mac next_hop;                  // the real server's MAC
   std::vector<vsd::Ipv4> rewrite_to;  // the real servers' addresses
-  int core = 1;
+  Cores cores;                        // the director's core and priority are the bounce's
   unsigned idle_spin_us = 0;
 };
 

@@ -145,9 +145,9 @@ double load_average() {
 std::string format_table(const Report& r) {
   std::string out = fmt::format(
       "vslab bench: mode {}, DUT {}; {} pairs of {:g} s windows, each run right after a raw one\n"
-      "cores: generator {}, director {}, sink {}; load average {:.1f} before, {:.1f} after\n\n",
-      r.mode, r.dut, r.pairs, r.seconds, r.cores.generator, r.cores.director, r.cores.sink,
-      r.load_before, r.load_after);
+      "cores: generator {}, director {}{}, sink {}; load average {:.1f} before, {:.1f} after\n\n",
+      r.mode, r.dut, r.pairs, r.seconds, r.cores.generator, r.cores.director,
+      r.cores.director_realtime ? " (SCHED_FIFO)" : "", r.cores.sink, r.load_before, r.load_after);
   out += fmt::format("{:<26} {:>5} {:>7} {:>10} {:>10} {:>7} {:>7} {:>20} {:>9} {:>8}  {}\n",
                      "config", "frame", "flows", "delivered", "offered", "Gbit/s", "loss%",
                      "ratio to raw (pairs)", "core0/1%", "dir ns/f", "limited by");
@@ -308,18 +308,20 @@ std::string to_json(const Report& r) {
     if (!latency.empty()) j["latency"] = latency;
     rows.push_back(j);
   }
-  json top{
-      {"mode", r.mode},
-      {"dut", r.dut},
-      {"window_seconds", r.seconds},
-      {"pairs", r.pairs},
-      {"cores",
-       {{"generator", r.cores.generator}, {"director", r.cores.director}, {"sink", r.cores.sink}}},
-      {"latency_rate_pps", r.latency_rate},
-      {"loss_threshold", r.loss_threshold},
-      {"load_average_before", r.load_before},
-      {"load_average_after", r.load_after},
-      {"rows", rows}};
+  json top{{"mode", r.mode},
+           {"dut", r.dut},
+           {"window_seconds", r.seconds},
+           {"pairs", r.pairs},
+           {"cores",
+            {{"generator", r.cores.generator},
+             {"director", r.cores.director},
+             {"director_realtime", r.cores.director_realtime},
+             {"sink", r.cores.sink}}},
+           {"latency_rate_pps", r.latency_rate},
+           {"loss_threshold", r.loss_threshold},
+           {"load_average_before", r.load_before},
+           {"load_average_after", r.load_after},
+           {"rows", rows}};
   json cps = json::array();
   for (const auto& c : r.cps) {
     json j{{"config", c.config}, {"seconds", r.cps_seconds}};

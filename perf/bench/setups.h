@@ -29,7 +29,13 @@ struct Cores {
   int generator = 0;
   int director = 1;
   int sink = 0;
+  // The director's threads at SCHED_FIFO priority 1: its core as good as its own on a shared
+  // machine, as the kernel's forwarding (a softirq, ahead of every task) always has it.
+  bool director_realtime = false;
 };
+
+// Pins the calling thread to cores.director, at SCHED_FIFO 1 when cores.director_realtime.
+void place_director_thread(const Cores& cores);
 
 // The addresses of perf/bench/topologies/bench.toml that the setups rely on.
 struct BenchAddresses {
