@@ -78,7 +78,7 @@ std::string format_latency(const Report& r) {
       "{} B frames, {:g} s):\n{:<26}",
       r.rows.empty() ? 0 : wire_size(r.rows.front().frame_size), r.seconds, "config");
   for (const auto& load : r.latency_loads)
-    out += fmt::format(" {:>22}", fmt::format("{} ({:.0f}k)", load.label, load.rate_pps / 1e3));
+    out += fmt::format(" {:>24}", fmt::format("{} ({:.0f}k)", load.label, load.rate_pps / 1e3));
   out += "\n";
   auto cell = [](const Row& row, std::size_t i) -> std::string {
     if (i >= row.latencies.size() || row.latencies[i].config.count == 0) return "-";
@@ -88,7 +88,7 @@ std::string format_latency(const Report& r) {
     if (row.latencies.empty() || row.is_connections_row) continue;
     out += fmt::format("{:<26}", row.config);
     for (std::size_t i = 0; i < r.latency_loads.size(); ++i)
-      out += fmt::format(" {:>22}", cell(row, i));
+      out += fmt::format(" {:>24}", cell(row, i));
     out += "\n";
   }
   out += fmt::format("{:<26}", "load average (1 min)");
@@ -99,7 +99,7 @@ std::string format_latency(const Report& r) {
         low = std::min(low, row.latencies[i].load_average);
         high = std::max(high, row.latencies[i].load_average);
       }
-    out += fmt::format(" {:>22}",
+    out += fmt::format(" {:>24}",
                        low <= high ? fmt::format("{:.1f}-{:.1f}", low, high) : std::string("-"));
   }
   out += "\n";
