@@ -21,14 +21,16 @@
 namespace vsd {
 namespace {
 
-// RX: 32 blocks of kRxBlockBytes; a block is handed over when full or after 1 ms, so a lone
-// frame waits at most that long (latency vs. syscalls per frame).
-constexpr uint32_t kRxBlockCount = 32;
-constexpr uint32_t kRxRetireMs = 1;
 constexpr uint32_t kTxFrameCount = 512;
 
 [[noreturn]] void fail(const std::string& ifname, const char* what) {
   throw std::runtime_error("port " + ifname + ": " + what + ": " + std::strerror(errno));
+}
+
+int ifindex_of(const std::string& ifname) {
+  int ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
+  if (ifindex == 0) fail(ifname, "if_nametoindex");
+  return ifindex;
 }
 
 uint32_t tx_slot_size_for(uint32_t mtu) {
@@ -42,16 +44,11 @@ uint32_t tx_slot_size_for(uint32_t mtu) {
 
 }  // namespace
 
-PacketSocket::PacketSocket(const std::string& ifname, uint32_t mtu) : ifname_(ifname), mtu_(mtu) {
-  ifindex_ = static_cast<int>(if_nametoindex(ifname.c_str()));
-  if (ifindex_ == 0) fail(ifname, "if_nametoindex");
-
-  rx_ = open_rx_ring(ifindex_, RxRingShape{kRxBlockBytes, kRxBlockCount, kRxRetireMs},
-                     "port " + ifname);
-  rx_block_size_ = kRxBlockBytes;
-  rx_block_count_ = kRxBlockCount;
-  rx_map_ = rx_.ring.data();
-
+PacketSocket::PacketSocket(const std::string& ifname, uint32_t mtu)
+    : ifname_(ifname),
+      ifindex_(ifindex_of(ifname)),
+      mtu_(mtu),
+      rx_(ifindex_, mtu, kRxRingBytes / RxFrameRing::slot_bytes_for(mtu), "port " + ifname) {
   tx_fd_.reset(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
   if (!tx_fd_) fail(ifname, "socket (TX)");
   int version = TPACKET_V2;
@@ -92,25 +89,9 @@ PacketSocket::PacketSocket(const std::string& ifname, uint32_t mtu) : ifname_(if
 }
 
 PacketSocket::~PacketSocket() {
-  // Both rings unmapped, then both sockets closed.
-  rx_.ring.reset();
+  // The TX ring unmapped before its socket closes (the RX ring does the same itself).
   tx_ring_.reset();
-  rx_.fd.reset();
   tx_fd_.reset();
-}
-
-uint8_t* PacketSocket::ready_block() {
-  uint8_t* block = rx_map_ + std::size_t(rx_block_) * rx_block_size_;
-  auto* desc = reinterpret_cast<tpacket_block_desc*>(block);
-  auto status = __atomic_load_n(&desc->hdr.bh1.block_status, __ATOMIC_ACQUIRE);
-  return (status & TP_STATUS_USER) ? block : nullptr;
-}
-
-void PacketSocket::release_block() {
-  auto* desc =
-      reinterpret_cast<tpacket_block_desc*>(rx_map_ + std::size_t(rx_block_) * rx_block_size_);
-  __atomic_store_n(&desc->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-  rx_block_ = (rx_block_ + 1) % rx_block_count_;
 }
 
 uint8_t* PacketSocket::free_tx_slot() {
@@ -156,10 +137,7 @@ void PacketSocket::flush() {
 }
 
 void PacketSocket::collect_rx_ring_drops() {
-  tpacket_stats_v3 stats{};
-  socklen_t length = sizeof stats;
-  if (getsockopt(rx_.fd.get(), SOL_PACKET, PACKET_STATISTICS, &stats, &length) == 0)
-    counters_.rx_ring_drops += stats.tp_drops;
+  counters_.rx_ring_drops += rx_.take_drops();
 }
 
 }  // namespace vsd

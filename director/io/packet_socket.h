@@ -1,7 +1,8 @@
-// One data port of the director: a TPACKET_V3 RX ring and a TPACKET_V2 TX ring on an
-// AF_PACKET socket each, with PACKET_QDISC_BYPASS. Frames are read in blocks and written in
-// batches: one send() per batch, not per frame (docs/benchmarking.md: the ring layout its AF_PACKET
-// forwarder measured as the AF_PACKET ceiling on veth). A model of DataPort (io/port.h).
+// One data port of the director: a TPACKET_V2 RX ring and a TPACKET_V2 TX ring on an
+// AF_PACKET socket each, with PACKET_QDISC_BYPASS. Each received frame is handed over by the
+// kernel as soon as it is written (io/rx_ring.h: no block timer to wait for), and frames are
+// read in batches of what is ready and written in batches: one send() per batch, not per
+// frame. A model of DataPort (io/port.h).
 #pragma once
 
 #include <cstdint>
@@ -16,8 +17,13 @@ namespace vsd {
 
 class PacketSocket {
  public:
-  static constexpr uint32_t kRxBlockBytes = 1u << 18;  // one RX ring block: what drain() takes
-  static constexpr std::size_t kStreamAhead = 2048;    // see drain()
+  // The most frames one drain() takes: what was ready when it looked, up to this.
+  static constexpr uint32_t kDrainBatch = 256;
+  // The RX ring's size: a slot per frame, whatever its size (2 KiB at a 1500-byte MTU), so
+  // 16384 slots there, about 25 ms of a 64-byte flood at full speed here, or 130 ms of the
+  // ARP flood of vsd_arp_flood_test while the thread waits for its core.
+  static constexpr uint32_t kRxRingBytes = 32u << 20;
+  static constexpr uint32_t kStreamAhead = 8;  // see drain()
 
   // Opens both rings on the interface (in the calling thread's namespace). Throws
   // std::runtime_error naming the interface and the failing call.
@@ -30,17 +36,20 @@ class PacketSocket {
   int ifindex() const { return ifindex_; }
   Mac mac() const { return mac_; }
   uint32_t mtu() const { return mtu_; }
-  int rx_fd() const { return rx_.fd.get(); }
+  int rx_fd() const { return rx_.fd(); }
+  // Whether a received frame is waiting: one load from the ring, no system call.
+  bool rx_ready() const { return rx_.ready(); }
 
-  // Calls on_frame(std::span<uint8_t>, bool vlan_tagged) for every frame of the oldest ready
-  // block (a tag arrives as metadata, not in the bytes), then hands the block back to the
-  // kernel. The span points into the ring: it may be rewritten in place and is valid only
-  // during the call. Returns the number of frames: 0 when no block was ready (or the one
-  // handed back held none).
+  // Calls on_frame(std::span<uint8_t>, bool vlan_tagged) for every frame that was ready when
+  // it looked, kDrainBatch at most (a tag arrives as metadata, not in the bytes), handing each
+  // slot back to the kernel once its frame is handled. The span points into the ring: it may
+  // be rewritten in place and is valid only during the call. A frame the kernel had to cut to
+  // fit its slot is counted (rx_too_big) and not handed on. Returns the number of frames: 0
+  // when none was ready.
   //
-  // One block per call, however many are ready: under a flood the ring never runs dry, and
+  // One batch per call, however many are ready: under a flood the ring never runs dry, and
   // the caller's other ports, timers, control requests and TX flushes get their turn between
-  // two blocks instead of waiting for the flood to end.
+  // two batches instead of waiting for the flood to end.
   template <class OnFrame>
   std::size_t drain(OnFrame&& on_frame) {
     return drain(on_frame, [](std::span<const uint8_t>, LookAhead) {});
@@ -63,21 +72,16 @@ class PacketSocket {
   void collect_rx_ring_drops();
 
  private:
-  struct BlockDesc;
-  uint8_t* ready_block();
-  void release_block();
   uint8_t* free_tx_slot();
 
   std::string ifname_;
   int ifindex_ = 0;
   Mac mac_;
   uint32_t mtu_ = 1500;
-  RxRingSocket rx_;
+  RxFrameRing rx_;
   vslab::os::UniqueFd tx_fd_;
   vslab::os::MemoryMap tx_ring_;
-  // rx_.ring's and tx_ring_'s memory, as the per-packet code reads it.
-  uint8_t* rx_map_ = nullptr;
-  uint32_t rx_block_size_ = 0, rx_block_count_ = 0, rx_block_ = 0;
+  // tx_ring_'s memory, as the per-packet code reads it.
   uint8_t* tx_map_ = nullptr;
   uint32_t tx_frame_size_ = 0, tx_frame_count_ = 0, tx_slot_ = 0;
   uint32_t tx_pending_ = 0;

@@ -1,5 +1,5 @@
-// PacketSocket on a real veth: drain() hands over one RX block per call, so a port flooded
-// for longer than a block takes no more than its turn (vsd/main.cpp serves the other ports,
+// PacketSocket on a real veth: drain() hands over at most one batch per call, so a port
+// flooded for longer than a batch takes no more than its turn (vsd/main.cpp serves the other ports,
 // its timers and vsadm between two calls). Needs namespaces: the selftest topology's client
 // sends, the router's eth0 receives.
 #include <gtest/gtest.h>
@@ -57,7 +57,7 @@ uint32_t number_of(std::span<const uint8_t> frame) {
          frame[17];
 }
 
-TEST(PacketSocketOnVeth, DrainHandsOverOneBlockPerCall) {
+TEST(PacketSocketOnVeth, DrainHandsOverOneBatchPerCall) {
   if (!topo::have_net_admin()) GTEST_SKIP() << "needs CAP_NET_ADMIN and CAP_SYS_ADMIN (root)";
   auto parsed = topo::parse_topology_file(
       (std::filesystem::path(VSLAB_SOURCE_DIR) / "topologies" / "selftest.toml").string());
@@ -72,9 +72,11 @@ TEST(PacketSocketOnVeth, DrainHandsOverOneBlockPerCall) {
   Sender sender(live.netns("client"));
   ASSERT_TRUE(sender.ok());
 
-  // Four blocks' worth and more: enough that, sent before the first drain, several blocks
-  // are ready at once.
-  const uint32_t sent = 4 * PacketSocket::kRxBlockBytes / kFrameBytes + 10;
+  // Four batches' worth and more: enough that, sent before the first drain, several batches
+  // are ready at once (and fewer than the ring's slots, so none is dropped).
+  const uint32_t sent = 4 * PacketSocket::kDrainBatch + 10;
+  static_assert(4 * PacketSocket::kDrainBatch + 10 <
+                PacketSocket::kRxRingBytes / RxFrameRing::slot_bytes_for(1500));
   for (uint32_t n = 0; n < sent; ++n) ASSERT_TRUE(sender.send_numbered(n)) << "frame " << n;
 
   std::vector<uint32_t> received;
@@ -89,15 +91,15 @@ TEST(PacketSocketOnVeth, DrainHandsOverOneBlockPerCall) {
       per_call.push_back(n);
       continue;
     }
-    // Nothing ready: wait for the next block (a partly filled one is handed over after 1 ms).
+    // Nothing ready: wait for the next frame.
     ASSERT_GT(poll(&pfd, 1, 5000), 0)
         << "only " << received.size() << " of " << sent << " frames arrived";
   }
   ASSERT_EQ(received.size(), sent);
   for (uint32_t n = 0; n < sent; ++n) ASSERT_EQ(received[n], n) << "out of order";
-  ASSERT_GE(per_call.size(), 4u);
-  for (std::size_t n : per_call)
-    EXPECT_LE(n * kFrameBytes, PacketSocket::kRxBlockBytes) << "a call took more than a block";
+  ASSERT_GE(per_call.size(), 5u);
+  for (std::size_t n : per_call) EXPECT_LE(n, PacketSocket::kDrainBatch) << "a call took more";
+  EXPECT_EQ(port->counters().rx_too_big, 0u);
 }
 
 }  // namespace

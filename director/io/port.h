@@ -44,6 +44,7 @@ struct PortCounters {
   // Frames for another host's MAC (a switch flooding a unicast frame it has not learnt):
   // never the director's to forward, as ip_rcv drops PACKET_OTHERHOST.
   uint64_t rx_other_host = 0;
+  uint64_t rx_too_big = 0;  // frames cut by the kernel to fit an RX slot: dropped
 };
 
 template <class P>

@@ -168,6 +168,7 @@ std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::counters() c
     out.emplace_back(p->name() + "_tx_ring_full", c.tx_ring_full);
     out.emplace_back(p->name() + "_rx_ring_drops", c.rx_ring_drops);
     out.emplace_back(p->name() + "_rx_other_host", c.rx_other_host);
+    out.emplace_back(p->name() + "_rx_too_big", c.rx_too_big);
   }
   const auto& frag = reassembler_.counters();
   out.emplace_back("frag_completed", frag.completed);

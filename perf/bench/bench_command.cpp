@@ -16,6 +16,7 @@
 #include "bench/setups.h"
 #include "dut/dut.h"
 #include "dut/kinds.h"
+#include "io/idle_spin.h"
 #include "topology/data_dir.h"
 #include "topology/netns.h"
 
@@ -38,6 +39,7 @@ struct Options {
   int no_drop_steps = 7;
   double latency_rate = 20000;
   double cps_seconds = 2;
+  unsigned bounce_idle_spin_us = vsd::kDefaultIdleSpinUs;
   std::string json_file, plot_file;
   std::string topology_dir = vslab::topo::bench_topology_dir().string();
   Cores cores;
@@ -110,7 +112,7 @@ int run_bench(const Options& o) {
     if (o.baselines) {
       configs.push_back({make_linux_forward(o.topology_dir, false), false, 0});
       configs.push_back({make_linux_forward(o.topology_dir, true), false, 0});
-      configs.push_back({make_bounce(o.topology_dir, o.cores), false, 0});
+      configs.push_back({make_bounce(o.topology_dir, o.cores, o.bounce_idle_spin_us), false, 0});
     }
     std::string label = (o.dut == "builtin" ? "vsd" : first_dut->name()) + " " + o.mode;
     configs.push_back(
@@ -155,25 +157,6 @@ int run_bench(const Options& o) {
               p.raw.delivered_pps / 1e6, p.config.loss() * 100);
         }
 
-    if (o.latency_rate > 0)
-      for (const auto& c : configs) {
-        if (!c.setup->skip_reason().empty() || c.flows) continue;
-        RunSpec spec{frame_sizes.front(), o.flows, o.latency_rate, o.duration, true};
-        Row& row = row_for(report, c.setup->name(), spec.frame_size, o.flows, c.is_dut, false);
-        Sample raw_sample = measure(*raw, spec, o.cores);
-        Sample s = measure(*c.setup, spec, o.cores);
-        row.raw_latency = percentiles(raw_sample.latencies_ns);
-        row.latency = percentiles(s.latencies_ns);
-        row.latency_ns = std::move(s.latencies_ns);
-        Row& raw_row = *raw_rows[0];
-        if (raw_row.latency_ns.empty()) {
-          raw_row.latency = row.raw_latency;
-          raw_row.latency_ns = std::move(raw_sample.latencies_ns);
-        }
-        std::cerr << fmt::format("latency {:<26} p50 {:.1f} us p99 {:.1f} us\n", c.setup->name(),
-                                 row.latency->p50_us, row.latency->p99_us);
-      }
-
     if (o.no_drop)
       for (const auto& c : configs)
         for (uint32_t size : frame_sizes) {
@@ -187,6 +170,52 @@ int run_bench(const Options& o) {
           std::cerr << fmt::format("no-drop {:>4} B {:<26} {:.3f} Mpps\n", size + 4,
                                    c.setup->name(), *row.no_drop_pps / 1e6);
         }
+    // Latency at the fixed rate, then at shares of the DUT's no-drop rate where it was found.
+    if (o.latency_rate > 0)
+      report.latency_loads.push_back({fmt::format("{:.0f} pps", o.latency_rate), o.latency_rate});
+    const Row* dut_row = nullptr;
+    for (const auto& row : report.rows)
+      if (row.is_dut && !row.is_connections_row && row.frame_size == frame_sizes.front() &&
+          row.no_drop_pps && *row.no_drop_pps > 0)
+        dut_row = &row;
+    if (dut_row && o.latency_rate > 0)
+      for (int share : {10, 50, 90})
+        report.latency_loads.push_back(
+            {fmt::format("{}% NDR", share), *dut_row->no_drop_pps * share / 100});
+    for (std::size_t li = 0; li < report.latency_loads.size(); ++li)
+      for (const auto& c : configs) {
+        if (!c.setup->skip_reason().empty() || c.flows) continue;
+        const LatencyLoad& load = report.latency_loads[li];
+        RunSpec spec{frame_sizes.front(), o.flows, load.rate_pps, o.duration, true};
+        Row& row = row_for(report, c.setup->name(), spec.frame_size, o.flows, c.is_dut, false);
+        LatencyPoint point;
+        point.load_average = load_average();
+        Sample raw_sample = measure(*raw, spec, o.cores);
+        Sample s = measure(*c.setup, spec, o.cores);
+        point.raw = percentiles(raw_sample.latencies_ns);
+        point.config = percentiles(s.latencies_ns);
+        point.offered_pps = s.offered_pps;
+        row.latencies.resize(report.latency_loads.size());
+        row.latencies[li] = point;
+        if (li == 0) row.latency_ns = std::move(s.latencies_ns);
+        // The raw row shows the first raw run at each load.
+        Row& raw_row = *raw_rows[0];
+        raw_row.latencies.resize(report.latency_loads.size());
+        if (raw_row.latencies[li].config.count == 0) {
+          LatencyPoint raw_point = point;
+          raw_point.config = point.raw;
+          raw_point.offered_pps = raw_sample.offered_pps;
+          raw_row.latencies[li] = raw_point;
+          if (li == 0) raw_row.latency_ns = std::move(raw_sample.latencies_ns);
+        }
+        std::cerr << fmt::format(
+            "latency at {:<10} {:<26} p50 {:.1f} us p99 {:.1f} us p99.9 {:.1f} us (raw {:.1f} / "
+            "{:.1f} / {:.1f}; load average {:.1f})\n",
+            load.label, c.setup->name(), point.config.p50_us, point.config.p99_us,
+            point.config.p999_us, point.raw.p50_us, point.raw.p99_us, point.raw.p999_us,
+            point.load_average);
+      }
+
     if (o.cps_seconds > 0 && configs.back().setup->skip_reason().empty()) {
       CpsRow row;
       row.config = label;
@@ -298,6 +327,11 @@ void add_bench_command(CLI::App& app, int& status) {
                   "Seconds per TCP connections-per-second run (wrk against nginx, NAT); 0 for none")
       ->check(CLI::Range(0.0, 600.0))
       ->capture_default_str();
+  cmd->add_option("--bounce-idle-spin-us", o->bounce_idle_spin_us,
+                  "Microseconds the bounce forwarder spins before it sleeps (as vsd's "
+                  "--idle-spin-us, whose default it follows)")
+      ->check(CLI::Range(0u, 100000u))
+      ->capture_default_str();
   cmd->add_option("--json", o->json_file, "Write every run and summary as JSON");
   cmd->add_option("--plot", o->plot_file, "Write a PNG: pps by frame size, latency CDF (gnuplot)");
   cmd->add_option("--topology-dir", o->topology_dir, "Where bench.toml and raw.toml are")
@@ -308,6 +342,10 @@ void add_bench_command(CLI::App& app, int& status) {
                   "Core of the director (everything in its namespace)")
       ->capture_default_str();
   cmd->add_option("--sink-core", o->cores.sink, "Core of the sink")->capture_default_str();
+  cmd->add_flag("--realtime-director", o->cores.director_realtime,
+                "Run the director's threads (the DUT's namespace, the bounce) at SCHED_FIFO "
+                "priority 1, as on a core of its own; on a loaded machine the only way its "
+                "latency says anything");
   cmd->callback([o, &status] {
     o->connections.erase(std::remove(o->connections.begin(), o->connections.end(), 0u),
                          o->connections.end());

@@ -65,6 +65,66 @@ const Row* find_row(const Report& r, const std::string& config, uint32_t size) {
   return nullptr;
 }
 
+std::string percentiles_text(const Percentiles& p) {
+  return fmt::format("{:.1f}/{:.1f}/{:.1f}", p.p50_us, p.p99_us, p.p999_us);
+}
+
+// The latency table: a column per load, a row per configuration; then the DUT against Linux
+// forwarding at each load, both measured in the same run.
+std::string format_latency(const Report& r) {
+  if (r.latency_loads.empty()) return {};
+  std::string out = fmt::format(
+      "\nOne-way latency in us, p50/p99/p99.9 (each run right after a raw run at the same rate, "
+      "{} B frames, {:g} s):\n{:<26}",
+      r.rows.empty() ? 0 : wire_size(r.rows.front().frame_size), r.seconds, "config");
+  for (const auto& load : r.latency_loads)
+    out += fmt::format(" {:>24}", fmt::format("{} ({:.0f}k)", load.label, load.rate_pps / 1e3));
+  out += "\n";
+  auto cell = [](const Row& row, std::size_t i) -> std::string {
+    if (i >= row.latencies.size() || row.latencies[i].config.count == 0) return "-";
+    return percentiles_text(row.latencies[i].config);
+  };
+  for (const auto& row : r.rows) {
+    if (row.latencies.empty() || row.is_connections_row) continue;
+    out += fmt::format("{:<26}", row.config);
+    for (std::size_t i = 0; i < r.latency_loads.size(); ++i)
+      out += fmt::format(" {:>24}", cell(row, i));
+    out += "\n";
+  }
+  out += fmt::format("{:<26}", "load average (1 min)");
+  for (std::size_t i = 0; i < r.latency_loads.size(); ++i) {
+    double low = 1e9, high = 0;
+    for (const auto& row : r.rows)
+      if (i < row.latencies.size() && row.latencies[i].config.count > 0) {
+        low = std::min(low, row.latencies[i].load_average);
+        high = std::max(high, row.latencies[i].load_average);
+      }
+    out += fmt::format(" {:>24}",
+                       low <= high ? fmt::format("{:.1f}-{:.1f}", low, high) : std::string("-"));
+  }
+  out += "\n";
+  const Row* kernel = nullptr;
+  for (const auto& row : r.rows)
+    if (row.config == "linux-forward" && !row.latencies.empty()) kernel = &row;
+  if (!kernel) return out;
+  for (const auto& row : r.rows) {
+    if (!row.is_dut || row.is_connections_row || row.latencies.empty()) continue;
+    std::string line = row.config + " over linux-forward:";
+    for (std::size_t i = 0; i < r.latency_loads.size(); ++i) {
+      if (i >= row.latencies.size() || i >= kernel->latencies.size() ||
+          row.latencies[i].config.count == 0 || kernel->latencies[i].config.count == 0)
+        continue;
+      const auto& a = row.latencies[i].config;
+      const auto& b = kernel->latencies[i].config;
+      line += fmt::format(" {}: p50 {:+.1f} us, p99 {:+.1f} us;", r.latency_loads[i].label,
+                          a.p50_us - b.p50_us, a.p99_us - b.p99_us);
+    }
+    line.back() = '\n';
+    out += line;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::optional<Spread> ratio_spread(const Row& row) {
@@ -85,9 +145,9 @@ double load_average() {
 std::string format_table(const Report& r) {
   std::string out = fmt::format(
       "vslab bench: mode {}, DUT {}; {} pairs of {:g} s windows, each run right after a raw one\n"
-      "cores: generator {}, director {}, sink {}; load average {:.1f} before, {:.1f} after\n\n",
-      r.mode, r.dut, r.pairs, r.seconds, r.cores.generator, r.cores.director, r.cores.sink,
-      r.load_before, r.load_after);
+      "cores: generator {}, director {}{}, sink {}; load average {:.1f} before, {:.1f} after\n\n",
+      r.mode, r.dut, r.pairs, r.seconds, r.cores.generator, r.cores.director,
+      r.cores.director_realtime ? " (SCHED_FIFO)" : "", r.cores.sink, r.load_before, r.load_after);
   out += fmt::format("{:<26} {:>5} {:>7} {:>10} {:>10} {:>7} {:>7} {:>20} {:>9} {:>8}  {}\n",
                      "config", "frame", "flows", "delivered", "offered", "Gbit/s", "loss%",
                      "ratio to raw (pairs)", "core0/1%", "dir ns/f", "limited by");
@@ -169,20 +229,9 @@ std::string format_table(const Report& r) {
           wire_size(row.frame_size), *row.no_drop_pps / 1e6, r.loss_threshold * 100,
           row.no_drop_raw_pps && *row.no_drop_raw_pps > 0 ? *row.no_drop_pps / *row.no_drop_raw_pps
                                                           : 0);
-    if (row.latency) {
-      extra += fmt::format(
-          "{:<26} {:>5}  latency at {:.0f} pps: p50 {:.1f} us, p99 {:.1f} us, p99.9 {:.1f} us "
-          "({} frames)",
-          row.config, wire_size(row.frame_size), r.latency_rate, row.latency->p50_us,
-          row.latency->p99_us, row.latency->p999_us, row.latency->count);
-      if (row.config != "raw" && row.raw_latency)
-        extra +=
-            fmt::format("; its paired raw run: p50 {:.1f}, p99 {:.1f}, p99.9 {:.1f}",
-                        row.raw_latency->p50_us, row.raw_latency->p99_us, row.raw_latency->p999_us);
-      extra += "\n";
-    }
   }
   if (!extra.empty()) out += "\n" + extra;
+  out += format_latency(r);
 
   for (const auto& c : r.cps) {
     if (!c.skip_reason.empty()) {
@@ -245,22 +294,34 @@ std::string to_json(const Report& r) {
       return json{
           {"p50_us", p.p50_us}, {"p99_us", p.p99_us}, {"p999_us", p.p999_us}, {"frames", p.count}};
     };
-    if (row.latency) j["latency"] = lat(*row.latency);
-    if (row.raw_latency) j["raw_latency"] = lat(*row.raw_latency);
+    json latency = json::array();
+    for (std::size_t i = 0; i < row.latencies.size() && i < r.latency_loads.size(); ++i) {
+      const auto& point = row.latencies[i];
+      if (point.config.count == 0) continue;
+      latency.push_back({{"load", r.latency_loads[i].label},
+                         {"rate_pps", r.latency_loads[i].rate_pps},
+                         {"offered_pps", point.offered_pps},
+                         {"load_average", point.load_average},
+                         {"config", lat(point.config)},
+                         {"raw", lat(point.raw)}});
+    }
+    if (!latency.empty()) j["latency"] = latency;
     rows.push_back(j);
   }
-  json top{
-      {"mode", r.mode},
-      {"dut", r.dut},
-      {"window_seconds", r.seconds},
-      {"pairs", r.pairs},
-      {"cores",
-       {{"generator", r.cores.generator}, {"director", r.cores.director}, {"sink", r.cores.sink}}},
-      {"latency_rate_pps", r.latency_rate},
-      {"loss_threshold", r.loss_threshold},
-      {"load_average_before", r.load_before},
-      {"load_average_after", r.load_after},
-      {"rows", rows}};
+  json top{{"mode", r.mode},
+           {"dut", r.dut},
+           {"window_seconds", r.seconds},
+           {"pairs", r.pairs},
+           {"cores",
+            {{"generator", r.cores.generator},
+             {"director", r.cores.director},
+             {"director_realtime", r.cores.director_realtime},
+             {"sink", r.cores.sink}}},
+           {"latency_rate_pps", r.latency_rate},
+           {"loss_threshold", r.loss_threshold},
+           {"load_average_before", r.load_before},
+           {"load_average_after", r.load_after},
+           {"rows", rows}};
   json cps = json::array();
   for (const auto& c : r.cps) {
     json j{{"config", c.config}, {"seconds", r.cps_seconds}};

@@ -18,6 +18,20 @@ struct Pair {
   }
 };
 
+// One latency run of a configuration at one offered load, and its paired raw run.
+struct LatencyPoint {
+  Percentiles config, raw;
+  double offered_pps = 0;
+  double load_average = 0;  // /proc/loadavg (1 minute) as the pair started
+};
+
+// An offered load the latency runs are made at: --latency-rate, or a share of the DUT's
+// no-drop rate (as FD.io CSIT reports latency).
+struct LatencyLoad {
+  std::string label;  // "20000 pps", "10% NDR"
+  double rate_pps = 0;
+};
+
 struct Row {
   std::string config;
   bool is_dut = false;
@@ -28,9 +42,10 @@ struct Row {
   std::string skip_reason;
   // --ndr: the no-drop rate and the raw rate measured right before its search.
   std::optional<double> no_drop_pps, no_drop_raw_pps;
-  // Latency at a fixed offered rate, with the raw path's at the same rate.
-  std::optional<Percentiles> latency, raw_latency;
-  std::vector<uint32_t> latency_ns;  // for the CDF
+  // Latency at each of Report::latency_loads, in its order (a load not measured for this row
+  // has count 0), with the raw run's right before it at the same rate.
+  std::vector<LatencyPoint> latencies;
+  std::vector<uint32_t> latency_ns;  // at the first load, for the CDF
 };
 
 // TCP connections per second (cps.h), each DUT run right after a raw one.
@@ -48,6 +63,7 @@ struct Report {
   Cores cores;
   double load_before = 0, load_after = 0;  // /proc/loadavg, 1 minute
   std::vector<Row> rows;
+  std::vector<LatencyLoad> latency_loads;
   std::vector<CpsRow> cps;
   double cps_seconds = 0;
 };

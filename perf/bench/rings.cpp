@@ -80,7 +80,7 @@ bool TxRing::kick() {
 RxRing::RxRing(const std::string& ifname, uint32_t blocks, uint32_t retire_ms) : blocks_(blocks) {
   const int ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
   if (ifindex == 0) fail(ifname, "if_nametoindex");
-  rx_ = vsd::open_rx_ring(ifindex, vsd::RxRingShape{kBlockSize, blocks, retire_ms}, ifname);
+  rx_ = vsd::open_block_ring(ifindex, vsd::RxBlockRingShape{kBlockSize, blocks, retire_ms}, ifname);
   map_ = rx_.ring.data();
 }
 

@@ -1,7 +1,7 @@
 // AF_PACKET rings for the load generator, the sink and the bounce forwarder of `vslab bench`:
-// a TPACKET_V2 TX ring with PACKET_QDISC_BYPASS and a TPACKET_V3 RX ring, the layout that
-// docs/benchmarking.md measured as the fastest on veth. Opened in the calling thread's
-// network namespace; RAII.
+// a TPACKET_V2 TX ring with PACKET_QDISC_BYPASS (docs/benchmarking.md) and the sink's
+// TPACKET_V3 RX ring, which counts by blocks (the bounce receives on vsd's own TPACKET_V2
+// ring, io/rx_ring.h). Opened in the calling thread's network namespace; RAII.
 #pragma once
 #include <cstring>
 

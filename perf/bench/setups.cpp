@@ -1,8 +1,11 @@
 #include "bench/setups.h"
 
+#include <pthread.h>
 #include <sched.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -49,16 +52,22 @@ void run_in(const topo::LiveTopology& live, const std::string& node,
     throw std::runtime_error(fmt::format("in {}: {}: {}", node, topo::shell_quote(argv), r.output));
 }
 
-// Every thread of every process of the namespace to one core.
-void pin_namespace(const std::string& netns, int core) {
+// Every thread of every process of the namespace to the director's core (and priority).
+void pin_namespace(const std::string& netns, const Cores& cores) {
   cpu_set_t set;
   CPU_ZERO(&set);
-  CPU_SET(core, &set);
+  CPU_SET(cores.director, &set);
+  const sched_param fifo{1};
   for (int pid : topo::pids_in_netns(netns)) {
     std::error_code ec;
     for (const auto& task :
-         std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec))
-      sched_setaffinity(std::stoi(task.path().filename().string()), sizeof set, &set);
+         std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+      const int tid = std::stoi(task.path().filename().string());
+      sched_setaffinity(tid, sizeof set, &set);
+      if (cores.director_realtime && sched_setscheduler(tid, SCHED_FIFO, &fifo) != 0)
+        throw std::runtime_error(std::string("SCHED_FIFO for the director: ") +
+                                 std::strerror(errno));
+    }
   }
 }
 
@@ -103,7 +112,7 @@ class TopologySetup : public Setup {
 
 class BounceSetup final : public TopologySetup {
  public:
-  BounceSetup(std::unique_ptr<topo::LiveTopology> live, const Cores& cores)
+  BounceSetup(std::unique_ptr<topo::LiveTopology> live, const Cores& cores, unsigned idle_spin_us)
       : TopologySetup("af-packet-bounce", std::move(live), "director") {
     BounceConfig config;
     config.netns = live_->netns("director");
@@ -111,7 +120,8 @@ class BounceSetup final : public TopologySetup {
     config.out_ifname = "eth1";
     config.next_hop = mac_in(*live_, "rs1", "eth0");
     config.rewrite_to = BenchAddresses::real_servers();
-    config.core = cores.director;
+    config.cores = cores;
+    config.idle_spin_us = idle_spin_us;
     forwarder_ = std::make_unique<BounceForwarder>(config);
     forwarder_->start();
   }
@@ -144,7 +154,7 @@ class DutSetup final : public TopologySetup {
     auto result = dut_->restore(bench_rules(mode, tcp));
     if (!result.ok())
       throw std::runtime_error(dut_->name() + " refused the bench rules: " + result.output);
-    pin_namespace(live_->netns("director"), cores.director);
+    pin_namespace(live_->netns("director"), cores);
   }
 
  private:
@@ -152,6 +162,12 @@ class DutSetup final : public TopologySetup {
 };
 
 }  // namespace
+
+void place_director_thread(const Cores& cores) {
+  pin_to_core(cores.director);
+  const sched_param fifo{1};
+  if (cores.director_realtime) pthread_setschedparam(pthread_self(), SCHED_FIFO, &fifo);
+}
 
 std::string bench_rules(const std::string& mode, bool tcp) {
   std::string flag;
@@ -229,8 +245,9 @@ std::unique_ptr<Setup> make_linux_forward(const std::string& topology_dir, bool 
   return setup;
 }
 
-std::unique_ptr<Setup> make_bounce(const std::string& topology_dir, const Cores& cores) {
-  return std::make_unique<BounceSetup>(bring_up(topology_dir, "bench.toml"), cores);
+std::unique_ptr<Setup> make_bounce(const std::string& topology_dir, const Cores& cores,
+                                   unsigned idle_spin_us) {
+  return std::make_unique<BounceSetup>(bring_up(topology_dir, "bench.toml"), cores, idle_spin_us);
 }
 
 std::unique_ptr<Setup> make_dut(const std::string& topology_dir, std::unique_ptr<dut::Dut> dut,

@@ -29,7 +29,13 @@ struct Cores {
   int generator = 0;
   int director = 1;
   int sink = 0;
+  // The director's threads at SCHED_FIFO priority 1: its core as good as its own on a shared
+  // machine, as the kernel's forwarding (a softirq, ahead of every task) always has it.
+  bool director_realtime = false;
 };
+
+// Pins the calling thread to cores.director, at SCHED_FIFO 1 when cores.director_realtime.
+void place_director_thread(const Cores& cores);
 
 // The addresses of perf/bench/topologies/bench.toml that the setups rely on.
 struct BenchAddresses {
@@ -75,7 +81,9 @@ class Setup {
 // filter), and the DUT's service is TCP.
 std::unique_ptr<Setup> make_raw(const std::string& topology_dir, bool tcp = false);
 std::unique_ptr<Setup> make_linux_forward(const std::string& topology_dir, bool nft_dnat);
-std::unique_ptr<Setup> make_bounce(const std::string& topology_dir, const Cores& cores);
+// idle_spin_us: how long the bounce spins before it sleeps (vsd's --idle-spin-us).
+std::unique_ptr<Setup> make_bounce(const std::string& topology_dir, const Cores& cores,
+                                   unsigned idle_spin_us);
 // Starts the DUT in the director's namespace with the mode's rules (rr over the three real
 // servers, UDP VIP:80) and pins whatever runs in that namespace to the director's core. A DUT
 // that cannot run here (DutUnavailable) gives a Setup with a skip reason.
