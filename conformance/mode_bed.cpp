@@ -67,7 +67,11 @@ ModeBed::ModeBed(const std::string& mode, const std::string& case_name, bool qui
     auto drop = live_->exec(
         node, {"nft",
                "add table netdev quiet; add chain netdev quiet in { type filter hook ingress "
-               "device eth0 priority 0; }; add rule netdev quiet in meta protocol ip drop"});
+               "device eth0 priority 0; }; add rule netdev quiet in meta protocol ip drop; "
+               // IPv6 likewise, all but neighbour discovery (the director resolves the hosts).
+               "add rule netdev quiet in meta protocol ip6 icmpv6 type != { nd-neighbor-solicit, "
+               "nd-neighbor-advert } drop; add rule netdev quiet in meta protocol ip6 "
+               "meta l4proto != icmpv6 drop"});
     if (!drop.ok()) throw std::runtime_error("nft on " + node + ": " + drop.output);
   };
   client_ = open(*t.find_role("client"));

@@ -36,10 +36,35 @@ std::optional<expect::Field> field_by_name(const std::string& name) {
       return static_cast<expect::Field>(i);
   // The diff prints L4 rows by protocol ("tcp.sport", "udp.csum"): the same fields.
   static const std::map<std::string, expect::Field> kDiffNames = {
-      {"tcp.sport", expect::Field::SrcPort},    {"udp.sport", expect::Field::SrcPort},
-      {"tcp.dport", expect::Field::DstPort},    {"udp.dport", expect::Field::DstPort},
-      {"tcp.csum", expect::Field::L4Checksum},  {"udp.csum", expect::Field::L4Checksum},
+      {"tcp.sport", expect::Field::SrcPort},
+      {"udp.sport", expect::Field::SrcPort},
+      {"tcp.dport", expect::Field::DstPort},
+      {"udp.dport", expect::Field::DstPort},
+      {"tcp.csum", expect::Field::L4Checksum},
+      {"udp.csum", expect::Field::L4Checksum},
       {"icmp.csum", expect::Field::L4Checksum},
+      // IPv6 headers share the IPv4 fields under names of their own (expect/fields.h).
+      {"ip6.src", expect::Field::IpSrc},
+      {"ip6.dst", expect::Field::IpDst},
+      {"ip6.hlim", expect::Field::IpTtl},
+      {"ip6.nxt", expect::Field::IpProto},
+      {"ip6.tclass", expect::Field::IpTos},
+      {"ip6.plen", expect::Field::IpLength},
+      {"ip6.frag.id", expect::Field::IpId},
+      {"ip6.frag.offset", expect::Field::IpFragOffset},
+      {"ip6.frag.m", expect::Field::IpMf},
+      {"inner.ip6.src", expect::Field::InnerIpSrc},
+      {"inner.ip6.dst", expect::Field::InnerIpDst},
+      {"inner.ip6.hlim", expect::Field::InnerIpTtl},
+      {"icmp6.type", expect::Field::IcmpType},
+      {"icmp6.code", expect::Field::IcmpCode},
+      {"icmp6.id", expect::Field::IcmpId},
+      {"icmp6.seq", expect::Field::IcmpSeq},
+      {"icmp6.mtu", expect::Field::IcmpNextHopMtu},
+      {"icmp6.csum", expect::Field::L4Checksum},
+      {"quoted.ip6.src", expect::Field::QuotedIpSrc},
+      {"quoted.ip6.dst", expect::Field::QuotedIpDst},
+      {"quoted.ip6.hlim", expect::Field::QuotedIpTtl},
   };
   if (auto it = kDiffNames.find(name); it != kDiffNames.end()) return it->second;
   return std::nullopt;

@@ -93,7 +93,7 @@ std::optional<std::vector<uint8_t>> claim(port::Port& port, const expect::FrameE
   port.wait_until(
       [&](std::vector<port::CapturedFrame>& frames) {
         for (auto& f : frames) {
-          if (f.claimed || check::is_arp_or_ipv6(f.bytes) || !want.compare(f.bytes).ok()) continue;
+          if (f.claimed || check::is_neighbour_noise(f.bytes) || !want.compare(f.bytes).ok()) continue;
           f.claimed = true;
           got = f.bytes;
           return true;
@@ -139,7 +139,7 @@ struct Failure : std::runtime_error {
 std::optional<expect::Comparison> closest(port::Port& port, const expect::FrameExpectation& want) {
   std::optional<expect::Comparison> best;
   for (const auto& f : port.captured()) {
-    if (f.claimed || check::is_arp_or_ipv6(f.bytes)) continue;
+    if (f.claimed || check::is_neighbour_noise(f.bytes)) continue;
     auto cmp = want.compare(f.bytes);
     if (!best || cmp.mismatches() < best->mismatches()) best = std::move(cmp);
   }
@@ -262,7 +262,7 @@ class Replay {
     outcome.sent = sent_by_case();
     for (auto& [name, p] : ports_)
       for (const auto& f : p->captured())
-        if (!check::is_arp_or_ipv6(f.bytes)) outcome.received.push_back({name, f});
+        if (!check::is_neighbour_noise(f.bytes)) outcome.received.push_back({name, f});
     std::stable_sort(outcome.received.begin(), outcome.received.end(),
                      [](const InputFrame& a, const InputFrame& b) {
                        const auto &x = a.frame.timestamp, &y = b.frame.timestamp;
@@ -481,7 +481,7 @@ class Replay {
       for (auto& [name, p] : ports_) {
         if (!m.port.empty()) break;
         for (const auto& f : p->captured()) {
-          if (f.claimed || check::is_arp_or_ipv6(f.bytes)) continue;
+          if (f.claimed || check::is_neighbour_noise(f.bytes)) continue;
           m.port = name;
           m.arrived = true;
           for (const auto& e : expect::dissect(f.bytes))
