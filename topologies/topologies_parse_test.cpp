@@ -53,7 +53,9 @@ class DualStackTopology : public testing::TestWithParam<const char*> {};
 
 TEST_P(DualStackTopology, EveryInterfaceRouteAndReachHasItsIpv6Twin) {
   auto t = load(GetParam());
-  if (std::string(GetParam()) != "selftest") ASSERT_TRUE(t.lvs.vip6.has_value());
+  if (std::string(GetParam()) != "selftest") {
+    ASSERT_TRUE(t.lvs.vip6.has_value());
+  }
   for (const auto& node : t.nodes) {
     for (const auto& iface : node.interfaces) {
       std::size_t v4 = 0, v6 = 0;
@@ -63,8 +65,9 @@ TEST_P(DualStackTopology, EveryInterfaceRouteAndReachHasItsIpv6Twin) {
     std::size_t v4_routes = 0, v6_routes = 0;
     for (const auto& r : node.routes) ++(r.is_v6 ? v6_routes : v4_routes);
     EXPECT_EQ(v4_routes, v6_routes) << node.name;
-    if (node.role == "router")
+    if (node.role == "router") {
       EXPECT_TRUE(has_sysctl(node, "net.ipv6.conf.all.forwarding", "1")) << node.name;
+    }
   }
   std::size_t v6_reach = 0;
   for (const auto& r : t.reachability) v6_reach += r.to.find(':') != std::string::npos;

@@ -251,7 +251,9 @@ TEST(FieldsIpv6, TruncatedIpv6DissectsSafely) {
   for (std::size_t n = 0; n < bytes.size(); ++n) {
     std::vector<uint8_t> cut(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(n));
     auto entries = dissect(cut);
-    if (n >= 14) EXPECT_FALSE(entries.empty());
+    if (n >= 14) {
+      EXPECT_FALSE(entries.empty());
+    }
   }
 }
 

@@ -88,8 +88,24 @@ using toml_file::tables_of;
 constexpr Position kTopOfFile{1, 1};
 
 const std::set<std::string> kSettable = {
-    "eth.src", "eth.dst",  "ip.src",   "ip.dst",       "ip.ttl",       "ip.tos",       "ip.df",
-    "ip.id",   "l4.sport", "l4.dport", "inner.ip.src", "inner.ip.dst", "inner.ip.ttl",
+    "eth.src",
+    "eth.dst",
+    "ip.src",
+    "ip.dst",
+    "ip.ttl",
+    "ip.tos",
+    "ip.df",
+    "ip.id",
+    "l4.sport",
+    "l4.dport",
+    "inner.ip.src",
+    "inner.ip.dst",
+    "inner.ip.ttl",
+    // IPv6 (an IPv6 expected frame; roles stand for their IPv6 addresses).
+    "ip6.src",
+    "ip6.dst",
+    "ip6.hlim",
+    "ip6.tclass",
 };
 
 const std::regex kExpectFile("expect-(.+)\\.pcap");

@@ -309,6 +309,15 @@ std::vector<Command> bring_up_commands(const Topology& topology, const Naming& n
   return ScriptBuilder(topology, naming, external).build();
 }
 
+std::string quiet_host_nft(const std::string& ifname) {
+  return fmt::format(
+      "add table netdev quiet; add chain netdev quiet in {{ type filter hook ingress device {} "
+      "priority 0; }}; add rule netdev quiet in meta protocol ip drop; add rule netdev quiet in "
+      "meta protocol ip6 icmpv6 type != {{ nd-neighbor-solicit, nd-neighbor-advert }} drop; add "
+      "rule netdev quiet in meta protocol ip6 meta l4proto != icmpv6 drop",
+      ifname);
+}
+
 std::string bring_up_script(const Topology& topology, const Naming& naming,
                             const ExternalPorts& external) {
   std::string text = fmt::format(

@@ -127,9 +127,11 @@ TEST(Script, TurnsIpv6OnWithoutDadBeforeTheInterfacesOfAnIpv6Node) {
                      "net.ipv6.conf.default.accept_dad=0");
   auto address = position(all, "ip -n p-b addr add fd00::1/64 dev eth1 nodad");
   EXPECT_LT(on, address);
-  for (const auto& line : all)
-    if (line.find(" link add ") != std::string::npos && line.find("p-b") != std::string::npos)
+  for (const auto& line : all) {
+    if (line.find(" link add ") != std::string::npos && line.find("p-b") != std::string::npos) {
       EXPECT_LT(on, position(all, line)) << line;
+    }
+  }
   EXPECT_EQ(std::count_if(all.begin(), all.end(),
                           [](const std::string& l) {
                             return l.find("p-a sysctl -qw net.ipv6.conf.all.disable_ipv6=0") !=
