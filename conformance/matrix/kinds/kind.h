@@ -41,7 +41,7 @@ struct Applicability {
 };
 
 struct ScenarioKind {
-  std::string_view name;  // the column, and the third part of a cell's id
+  std::string_view name;      // the column, and the third part of a cell's id
   std::vector<Proto> protos;  // one IPv4 cell each, in this order
   // One IPv6 cell each (tcp6...), after the IPv4 ones; empty where the kind's IPv6 run is not
   // written yet.
