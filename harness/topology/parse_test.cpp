@@ -227,8 +227,9 @@ TEST(ParseTopology, ReadsTheSelftestFile) {
   ASSERT_EQ(topology.links.size(), 2u);
   EXPECT_EQ(topology.links[0].a, (Endpoint{"client", "eth0"}));
   EXPECT_EQ(topology.links[1].b, (Endpoint{"server", "eth0"}));
-  ASSERT_EQ(topology.reachability.size(), 2u);
+  ASSERT_EQ(topology.reachability.size(), 4u);  // both ways, in both families
   EXPECT_EQ(topology.reachability[0].to, "10.2.0.2");
+  EXPECT_EQ(topology.reachability[2].to, "fd00:2::2");
   EXPECT_GT(topology.reachability[0].pos.line, 0);
 }
 
