@@ -1,21 +1,13 @@
 #include "topology/ndp_probe.h"
 
 #include <arpa/inet.h>
-#include <linux/if_packet.h>
-#include <net/ethernet.h>
-#include <net/if.h>
-#include <poll.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 
 #include <fmt/core.h>
 
-#include "os/unique_fd.h"
-#include "topology/netns.h"
+#include "topology/arp_probe.h"
 
 namespace vslab::topo {
 namespace {
@@ -25,7 +17,6 @@ constexpr uint8_t kNextHeaderIcmpv6 = 58;
 constexpr uint8_t kNeighbourSolicitation = 135, kNeighbourAdvertisement = 136;
 constexpr uint8_t kTargetLinkAddressOption = 2;
 constexpr std::size_t kEth = 14, kIpv6 = 40, kNs = 24;
-constexpr auto kResendEvery = std::chrono::milliseconds(250);
 
 uint16_t get16(const uint8_t* at) {
   return uint16_t(at[0] << 8 | at[1]);
@@ -95,44 +86,12 @@ std::optional<std::string> ndp_probe(const std::string& netns, const std::string
                                      const std::string& target_ip,
                                      std::chrono::milliseconds timeout) {
   in6_addr target{};
-  if (inet_pton(AF_INET6, target_ip.c_str(), &target) != 1 || ifname.size() >= IFNAMSIZ)
-    return std::nullopt;
-  NetnsGuard inside(netns);
-  // ETH_P_ALL: on a bridge port only such taps see a frame before the bridge takes it.
-  const os::UniqueFd fd(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)));
-  if (fd.get() < 0) return std::nullopt;
-  ifreq req{};
-  std::strncpy(req.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
-  if (ioctl(fd.get(), SIOCGIFINDEX, &req) != 0) return std::nullopt;
-  sockaddr_ll where{};
-  where.sll_family = AF_PACKET;
-  where.sll_protocol = htons(ETH_P_ALL);
-  where.sll_ifindex = req.ifr_ifindex;
-  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&where), sizeof where) != 0) return std::nullopt;
-  if (ioctl(fd.get(), SIOCGIFHWADDR, &req) != 0) return std::nullopt;
-  uint8_t own_mac[6];
-  std::memcpy(own_mac, req.ifr_hwaddr.sa_data, 6);
-  auto frame = ndp_probe_frame(own_mac, target.s6_addr);
-
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto next_send = std::chrono::steady_clock::now();
-  for (;;) {
-    auto now = std::chrono::steady_clock::now();
-    if (now >= deadline) return std::nullopt;
-    if (now >= next_send) {
-      // A lost first solicitation (the far side's port still coming up) is simply repeated.
-      [[maybe_unused]] auto sent = send(fd.get(), frame.data(), frame.size(), 0);
-      next_send = now + kResendEvery;
-    }
-    auto wait =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::min(deadline, next_send) - now);
-    pollfd pfd{fd.get(), POLLIN, 0};
-    if (poll(&pfd, 1, static_cast<int>(wait.count()) + 1) <= 0) continue;
-    uint8_t in[1514];
-    ssize_t n = recv(fd.get(), in, sizeof in, MSG_DONTWAIT);
-    if (n <= 0) continue;
-    if (auto mac = advertised_mac(in, std::size_t(n), target.s6_addr)) return mac;
-  }
+  if (inet_pton(AF_INET6, target_ip.c_str(), &target) != 1) return std::nullopt;
+  return probe_port(
+      netns, ifname,
+      [&](const uint8_t* own_mac) { return ndp_probe_frame(own_mac, target.s6_addr); },
+      [&](const uint8_t* in, std::size_t n) { return advertised_mac(in, n, target.s6_addr); },
+      timeout);
 }
 
 }  // namespace vslab::topo
