@@ -2,6 +2,8 @@
 // file order), and a Case written back out.
 #include "replay/case.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <fstream>
 #include <regex>
@@ -438,7 +440,10 @@ class CaseReader {
       }
       return true;
     }
-    bool literal = is_mac_field(field) ? bool(parse_mac(text)) : bool(parse_ipv4(text));
+    in6_addr ipv6{};
+    bool literal = is_mac_field(field)    ? bool(parse_mac(text))
+                   : is_ipv6_field(field) ? inet_pton(AF_INET6, text.c_str(), &ipv6) == 1
+                                          : bool(parse_ipv4(text));
     if (!literal)
       diagnostics_.add(at, fmt::format("'{}' for {} is neither a role (client, gateway, vip, "
                                        "lip, rs1, node:ifname, port, $variable) nor an address",
