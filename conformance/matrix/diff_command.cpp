@@ -212,6 +212,11 @@ CellResult diff_cell(MatrixBed& mb, const Cell& cell, Against& b, const DiffOpti
                      b.dut->claims_mode(mode) ? "scheduler" : "mode",
                      b.dut->claims_mode(mode) ? scheduler : mode),
          "", false};
+  } else if (!b.dut->claims_family(number(cell.family))) {
+    d = {replay::DiffResult::Kind::Skip,
+         fmt::format("SKIP {}: B ({}): {}", cell.id(), o.against,
+                     b.dut->unclaimed_family(number(cell.family))),
+         "", false};
   } else {
     auto on_a = run_cell(mb, cell, dir / "A-own-check");
     if (on_a.outcome == Outcome::Skip) {
