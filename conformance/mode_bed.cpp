@@ -8,6 +8,7 @@
 #include "topology/data_dir.h"
 #include "topology/netns.h"
 #include "topology/parse.h"
+#include "topology/script.h"
 
 namespace vslab::conformance {
 namespace {
@@ -61,13 +62,11 @@ ModeBed::ModeBed(const std::string& mode, const std::string& case_name, bool qui
   };
   // The hosts' own stacks would answer what reaches them (RSTs, port unreachable): the real
   // servers to forwarded packets, the client to replies of connections it never opened. The
-  // checks are about the director, so their kernels see no IPv4 (ARP still works, so the
-  // director can resolve them). The capture tap runs before this ingress hook.
+  // checks are about the director, so their kernels see no IPv4 or IPv6 (ARP and neighbour
+  // discovery still work, so the director can resolve them). The capture tap runs before this
+  // ingress hook.
   auto quiet = [&](const std::string& node) {
-    auto drop = live_->exec(
-        node, {"nft",
-               "add table netdev quiet; add chain netdev quiet in { type filter hook ingress "
-               "device eth0 priority 0; }; add rule netdev quiet in meta protocol ip drop"});
+    auto drop = live_->exec(node, {"nft", topo::quiet_host_nft("eth0")});
     if (!drop.ok()) throw std::runtime_error("nft on " + node + ": " + drop.output);
   };
   client_ = open(*t.find_role("client"));

@@ -69,6 +69,35 @@ TEST(SyncTopology, TwoDirectorsShareBothSegments) {
   EXPECT_EQ(real_servers(t), 2u);
 }
 
+// Issue 24: every topology carries IPv6 beside IPv4, so the matrix's IPv6 cells have a bed.
+class DualStackTopology : public testing::TestWithParam<const char*> {};
+
+TEST_P(DualStackTopology, EveryInterfaceRouteAndReachHasItsIpv6Twin) {
+  auto t = load(GetParam());
+  if (std::string(GetParam()) != "selftest") {
+    ASSERT_TRUE(t.lvs.vip6.has_value());
+  }
+  for (const auto& node : t.nodes) {
+    for (const auto& iface : node.interfaces) {
+      std::size_t v4 = 0, v6 = 0;
+      for (const auto& a : iface.addresses) ++(a.is_v6 ? v6 : v4);
+      EXPECT_EQ(v4, v6) << node.name << ":" << iface.name;
+    }
+    std::size_t v4_routes = 0, v6_routes = 0;
+    for (const auto& r : node.routes) ++(r.is_v6 ? v6_routes : v4_routes);
+    EXPECT_EQ(v4_routes, v6_routes) << node.name;
+    if (node.role == "router") {
+      EXPECT_TRUE(has_sysctl(node, "net.ipv6.conf.all.forwarding", "1")) << node.name;
+    }
+  }
+  std::size_t v6_reach = 0;
+  for (const auto& r : t.reachability) v6_reach += r.to.find(':') != std::string::npos;
+  EXPECT_EQ(v6_reach * 2, t.reachability.size());
+}
+
+INSTANTIATE_TEST_SUITE_P(Topologies, DualStackTopology,
+                         testing::Values("selftest", "nat", "dr", "tun", "fullnat"));
+
 TEST(DrTopology, RealServersShareTheDirectorsSegmentAndHideTheVip) {
   auto t = load("dr");
   ASSERT_TRUE(on_bridge(t, "director"));
@@ -76,8 +105,9 @@ TEST(DrTopology, RealServersShareTheDirectorsSegmentAndHideTheVip) {
     const Node* n = t.find_node(rs);
     ASSERT_NE(n, nullptr);
     EXPECT_TRUE(on_bridge(t, rs));
-    ASSERT_EQ(n->loopback_addresses.size(), 1u);
+    ASSERT_EQ(n->loopback_addresses.size(), 2u);
     EXPECT_EQ(n->loopback_addresses[0].str(), *t.lvs.vip + "/32");
+    EXPECT_EQ(n->loopback_addresses[1].str(), t.lvs.vip6.value_or("?") + "/128");
     EXPECT_TRUE(has_sysctl(*n, "net.ipv4.conf.all.arp_ignore", "1"));
     EXPECT_TRUE(has_sysctl(*n, "net.ipv4.conf.all.arp_announce", "2"));
     // Replies go through the router, not the director.
@@ -108,6 +138,7 @@ TEST(NatTopology, RealServersUseTheDirectorAsGateway) {
 TEST(FullnatTopology, HasALocalAddressPoolAndNoGatewayOnTheRealServers) {
   auto t = load("fullnat");
   EXPECT_EQ(t.lvs.local_addresses.size(), 2u);
+  EXPECT_EQ(t.lvs.local_addresses6.size(), 2u);
   for (const char* rs : {"rs1", "rs2", "rs3"}) EXPECT_TRUE(t.find_node(rs)->routes.empty()) << rs;
 }
 

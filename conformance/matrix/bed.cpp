@@ -52,17 +52,23 @@ std::string MatrixBed::lip() const {
 
 std::string MatrixBed::rules(Proto proto, std::string_view scheduler,
                              const std::vector<int>& weights, const std::string& service_options,
-                             const std::string& server_options) const {
+                             const std::string& server_options, Family family) const {
+  const bool v6 = family == Family::Ipv6;
+  auto endpoint = [v6](const std::string& address, uint16_t port) {
+    return (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
+  };
   const std::string service =
-      (proto == Proto::Udp ? "-u " : "-t ") + bed_->vip() + ":" + std::to_string(vport_);
+      (proto == Proto::Udp ? "-u " : "-t ") + endpoint(v6 ? vip6() : bed_->vip(), vport_);
   // -C first: a restore adds to what is there, as ipvsadm -R does.
   std::string out = fmt::format("-C\n-A {} -s {}{}\n", service, scheduler,
                                 service_options.empty() ? "" : " " + service_options);
   for (int rs = 1; rs <= int(weights.size()); ++rs)
-    out +=
-        fmt::format("-a {} -r {}:{} {} -w {}{}\n", service, rip(rs), rport(), method_switch(mode_),
-                    weights[rs - 1], server_options.empty() ? "" : " " + server_options);
-  if (mode_ == Mode::FullNat) out += fmt::format("--add-laddr -z {} {}\n", lip(), service);
+    out += fmt::format("-a {} -r {} {} -w {}{}\n", service,
+                       endpoint(v6 ? ipv6_of("rs" + std::to_string(rs)) : rip(rs), rport()),
+                       method_switch(mode_), weights[rs - 1],
+                       server_options.empty() ? "" : " " + server_options);
+  if (mode_ == Mode::FullNat)
+    out += fmt::format("--add-laddr -z {} {}\n", v6 ? lip6() : lip(), service);
   return out;
 }
 
@@ -92,6 +98,7 @@ Tins::EthernetII MatrixBed::udp_from_client(uint16_t cport, const std::string& p
 }
 
 expect::FrameExpectation MatrixBed::at_real_server(const Tins::EthernetII& sent, int rs) const {
+  if (sent.find_pdu<Tins::IPv6>()) return at_real_server6(sent, rs);
   switch (mode_) {
     case Mode::Nat:
       return bed_->nat_at_real_server(sent, rs, rport());

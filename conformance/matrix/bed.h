@@ -32,15 +32,27 @@ class MatrixBed {
   // The service VIP:vport (-t or -u) with the row's scheduler and rs1..rs3 (added in that order,
   // so the scan order is rs3, rs2, rs1) with these weights and thresholds ("" for none), by
   // the mode's method; FULLNAT gets the topology's first local address.
+  // With Family::Ipv6 the service is the topology's vip6 and the servers their IPv6 addresses,
+  // written [addr]:port as ipvsadm takes them.
   std::string rules(Proto proto, std::string_view scheduler, const std::vector<int>& weights,
-                    const std::string& service_options = "",
-                    const std::string& server_options = "") const;
+                    const std::string& service_options = "", const std::string& server_options = "",
+                    Family family = Family::Ipv4) const;
   std::string rip(int rs) const { return bed_->rs(rs).ip; }
   // "-r RIP:rport METHOD", as -e and -d name rs`rs` (ipvsadm forces DR/TUN ports, so the
   // method must come with the address).
   std::vector<std::string> server_args(int rs) const;
   uint16_t rport() const;
   std::string lip() const;  // FULLNAT's local address
+
+  // The IPv6 side of a dual-stack topology (bed_ipv6.cpp): the node's first IPv6 address, the
+  // topology's vip6 and local_addresses6; each throws std::runtime_error where the topology
+  // has none, which errs the cell with that reason.
+  std::string ipv6_of(const std::string& role) const;
+  std::string vip6() const;
+  std::string lip6() const;
+  // The client's frames to [vip6]:vport, hop limit 64.
+  Tins::EthernetII tcp6_from_client(uint8_t flags, uint16_t cport, uint32_t seq = 1000);
+  Tins::EthernetII udp6_from_client(uint16_t cport, const std::string& payload);
 
   // Client ports never repeat within one bed, so no cell meets a connection of another.
   uint16_t next_client_port();
@@ -68,6 +80,8 @@ class MatrixBed {
   expect::FrameExpectation dr_at_real_server(const Tins::EthernetII& sent, int rs) const;
   expect::FrameExpectation tun_at_real_server(const Tins::EthernetII& sent, int rs) const;
   expect::FrameExpectation fullnat_at_real_server(const Tins::EthernetII& sent, int rs) const;
+  // at_real_server() of an IPv6 frame (bed_ipv6.cpp).
+  expect::FrameExpectation at_real_server6(const Tins::EthernetII& sent, int rs) const;
 
   Mode mode_;
   std::unique_ptr<conformance::ModeBed> bed_;

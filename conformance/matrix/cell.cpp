@@ -61,9 +61,14 @@ std::string_view Cell::kind_name() const {
   return kind ? kind->name : "?";
 }
 
+std::string Cell::proto_name() const {
+  return std::string(name(proto)) + (family == Family::Ipv6 ? "6" : "");
+}
+
 std::string Cell::id() const {
   std::string out(name(mode));
-  for (std::string_view part : {scheduler, kind_name(), name(proto)}) {
+  const std::string proto_part = proto_name();
+  for (std::string_view part : {scheduler, kind_name(), std::string_view(proto_part)}) {
     out += '/';
     out += part;
   }
@@ -86,9 +91,17 @@ Cell cell_named(std::string_view mode, std::string_view scheduler, std::string_v
   cell.scheduler = s->name;
   cell.kind = find_kind(kind);
   if (!cell.kind) throw unknown("scenario kind", kind);
-  auto p = parse_proto(proto);
+  std::string_view proto_only = proto;
+  if (proto.size() > 1 && proto.back() == '6') {
+    cell.family = Family::Ipv6;
+    proto_only.remove_suffix(1);
+  }
+  auto p = parse_proto(proto_only);
   if (!p) throw unknown("protocol", proto);
   cell.proto = *p;
+  const auto& protos = cell.family == Family::Ipv6 ? cell.kind->ipv6_protos : cell.kind->protos;
+  if (std::find(protos.begin(), protos.end(), cell.proto) == protos.end())
+    throw unknown("cell", std::string(kind) + "/" + std::string(proto));
   return cell;
 }
 
@@ -97,8 +110,8 @@ std::vector<Cell> all_cells() {
   for (Mode mode : kModes)
     for (const auto& scheduler : dut::kIpvsSchedulers)
       for (const auto& kind : scenario_kinds())
-        for (Family family : kind.families)
-          for (Proto proto : kind.protos)
+        for (Family family : {Family::Ipv4, Family::Ipv6})
+          for (Proto proto : family == Family::Ipv6 ? kind.ipv6_protos : kind.protos)
             cells.push_back({mode, scheduler.name, &kind, proto, family});
   return cells;
 }

@@ -35,9 +35,13 @@ enum class Proto { Tcp, Udp, Icmp };
 std::string_view name(Proto proto);  // tcp, udp, icmp
 std::optional<Proto> parse_proto(std::string_view text);
 
-// The address family of a cell's traffic. Only IPv4 today: IPv6 needs beds with IPv6 addresses,
-// and its cells an id of their own (id() names no family).
-enum class Family { Ipv4 };
+// The address family of a cell's traffic. An IPv6 cell's protocol is named with a 6 (tcp6, udp6,
+// icmp6: ICMPv6 echo), so IPv4 ids stay as they were and a glob selects a family:
+// --filter '*6' the IPv6 cells, --filter '*[!6]' the IPv4 ones.
+enum class Family { Ipv4, Ipv6 };
+inline int number(Family family) {
+  return family == Family::Ipv6 ? 6 : 4;
+}
 
 struct ScenarioKind;  // a column: matrix/kinds/kind.h
 
@@ -49,10 +53,11 @@ struct Cell {
   Family family = Family::Ipv4;
 
   std::string_view kind_name() const;
-  std::string id() const;  // mode/scheduler/kind/proto, e.g. nat/rr/rewrite/tcp
+  std::string proto_name() const;  // tcp, or tcp6 for an IPv6 cell
+  std::string id() const;          // mode/scheduler/kind/proto, e.g. nat/rr/rewrite/tcp6
 };
 
-// The cell these names make, as id() and the JSON report spell them; throws
+// The cell these names make, as id() and the JSON report spell them (proto "tcp6": IPv6); throws
 // std::invalid_argument for a name the matrix does not know.
 Cell cell_named(std::string_view mode, std::string_view scheduler, std::string_view kind,
                 std::string_view proto);

@@ -25,12 +25,34 @@ TEST(MatrixCells, EachIdNamesOneCellAndReadsBackToIt) {
   std::set<std::string> ids;
   for (const auto& c : all_cells()) {
     EXPECT_TRUE(ids.insert(c.id()).second) << c.id() << " twice";
-    auto back = cell_named(name(c.mode), c.scheduler, c.kind_name(), name(c.proto));
+    auto back = cell_named(name(c.mode), c.scheduler, c.kind_name(), c.proto_name());
     EXPECT_EQ(back.id(), c.id());
     EXPECT_EQ(back.kind, c.kind) << c.id();
   }
   EXPECT_TRUE(ids.count("nat/rr/rewrite/tcp"));
   EXPECT_TRUE(ids.count("fullnat/twos/pmtu/tcp"));
+  EXPECT_TRUE(ids.count("nat/rr/rewrite/tcp6"));
+  EXPECT_TRUE(ids.count("tun/rr/rewrite/udp6"));
+}
+
+TEST(MatrixCells, ASixSelectsTheIpv6CellsAndLeavesIpv4NamesAsTheyWere) {
+  auto v6 = cell_named("nat", "rr", "rewrite", "tcp6");
+  EXPECT_EQ(v6.family, Family::Ipv6);
+  EXPECT_EQ(v6.proto, Proto::Tcp);
+  EXPECT_EQ(v6.id(), "nat/rr/rewrite/tcp6");
+  EXPECT_EQ(cell_named("nat", "rr", "rewrite", "tcp").family, Family::Ipv4);
+  std::size_t ipv6 = 0, ipv4 = 0;
+  for (const auto& c : all_cells()) {
+    bool is_v6 = c.family == Family::Ipv6;
+    EXPECT_EQ(matches(c, "*6"), is_v6) << c.id();
+    EXPECT_EQ(matches(c, "*[!6]"), !is_v6) << c.id();
+    ++(is_v6 ? ipv6 : ipv4);
+  }
+  EXPECT_EQ(ipv4, 728u);  // the IPv4 matrix as it was before the family axis
+  EXPECT_GT(ipv6, 0u);
+  // A kind's IPv6 cells exist only where its IPv6 run is written.
+  EXPECT_THROW(cell_named("nat", "rr", "scheduler", "tcp6"), std::invalid_argument);
+  EXPECT_THROW(cell_named("nat", "rr", "rewrite", "icmp6"), std::invalid_argument);
 }
 
 TEST(MatrixCells, AnUnknownNameIsRefused) {

@@ -65,7 +65,7 @@ std::string kind_name(replay::DiffResult::Kind k) {
 }
 
 std::string folder_of(const Cell& c) {
-  return fmt::format("{}_{}_{}_{}", name(c.mode), c.scheduler, c.kind_name(), name(c.proto));
+  return fmt::format("{}_{}_{}_{}", name(c.mode), c.scheduler, c.kind_name(), c.proto_name());
 }
 
 // Every frame the bed's hosts received since the cell began, read a little longer first so
@@ -77,7 +77,7 @@ std::vector<replay::InputFrame> received_on(conformance::ModeBed& bed) {
   std::vector<replay::InputFrame> out;
   for (auto* p : ports)
     for (const auto& f : p->captured())
-      if (!check::is_arp_or_ipv6(f.bytes)) out.push_back({p->label(), f});
+      if (!check::is_neighbour_noise(f.bytes)) out.push_back({p->label(), f});
   std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
     const auto &x = a.frame.timestamp, &y = b.frame.timestamp;
     return x.tv_sec != y.tv_sec ? x.tv_sec < y.tv_sec : x.tv_usec < y.tv_usec;
@@ -211,6 +211,11 @@ CellResult diff_cell(MatrixBed& mb, const Cell& cell, Against& b, const DiffOpti
          fmt::format("SKIP {}: not claimed by B ({}): {} {}", cell.id(), o.against,
                      b.dut->claims_mode(mode) ? "scheduler" : "mode",
                      b.dut->claims_mode(mode) ? scheduler : mode),
+         "", false};
+  } else if (!b.dut->claims_family(number(cell.family))) {
+    d = {replay::DiffResult::Kind::Skip,
+         fmt::format("SKIP {}: B ({}): {}", cell.id(), o.against,
+                     b.dut->unclaimed_family(number(cell.family))),
          "", false};
   } else {
     auto on_a = run_cell(mb, cell, dir / "A-own-check");

@@ -73,7 +73,8 @@ TEST_F(VslabDiff, TheBuiltinDirectorAgainstItselfDiffersNowhere) {
 }
 
 TEST_F(VslabDiff, ANatDirectorThatLeavesRepliesAloneDiffersOnIpSrc) {
-  auto d = diff("--filter 'nat/rr/rewrite/*'", "no-nat-reply-rewrite");
+  // IPv4 only ([!6]): vsd has no IPv6 cells to compare yet.
+  auto d = diff("--filter 'nat/rr/rewrite/*[!6]'", "no-nat-reply-rewrite");
   EXPECT_EQ(d.output.exit_code, 1) << d.output.text;
   // The echo is the director's own answer, no real server's reply: the same on both.
   EXPECT_EQ(d.result, (std::map<std::string, std::string>{{"nat/rr/rewrite/tcp", "diff"},
@@ -92,7 +93,7 @@ TEST_F(VslabDiff, ANatDirectorThatLeavesRepliesAloneDiffersOnIpSrc) {
 }
 
 TEST_F(VslabDiff, ADirectorThatKeepsTheTtlDiffersOnIpTtlForForwardedFramesOnly) {
-  auto d = diff("--filter 'dr/rr/rewrite/*'", "no-ttl-decrement");
+  auto d = diff("--filter 'dr/rr/rewrite/*[!6]'", "no-ttl-decrement");
   EXPECT_EQ(d.output.exit_code, 1) << d.output.text;
   EXPECT_EQ(d.result, (std::map<std::string, std::string>{{"dr/rr/rewrite/tcp", "diff"},
                                                           {"dr/rr/rewrite/udp", "diff"},

@@ -79,12 +79,12 @@ report::Entry to_entry(const CellResult& r) {
   report::Entry e;
   e.id = r.cell.id();
   e.classname = fmt::format("{}.{}", name(r.cell.mode), r.cell.scheduler);
-  e.name = fmt::format("{}/{}", r.cell.kind_name(), name(r.cell.proto));
+  e.name = fmt::format("{}/{}", r.cell.kind_name(), r.cell.proto_name());
   e.verdict = r.outcome;
   e.detail = r.detail;
   e.seconds = r.seconds;
   e.fields = {{"mode", name(r.cell.mode)},  {"scheduler", r.cell.scheduler},
-              {"kind", r.cell.kind_name()}, {"proto", name(r.cell.proto)},
+              {"kind", r.cell.kind_name()}, {"proto", r.cell.proto_name()},
               {"pcaps", r.pcaps},           {"case", r.case_dir}};
   return e;
 }

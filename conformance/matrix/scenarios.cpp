@@ -21,6 +21,10 @@ CellResult run_cell(MatrixBed& bed, const Cell& cell, const std::filesystem::pat
     result.detail = "not claimed by the DUT (" + dut.name() + ")";
     return result;
   }
+  if (!dut.claims_family(number(cell.family))) {
+    result.detail = dut.unclaimed_family(number(cell.family));
+    return result;
+  }
   auto start = std::chrono::steady_clock::now();
   Findings findings;
   std::string error;

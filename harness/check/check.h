@@ -24,10 +24,12 @@ struct CheckResult {
   std::vector<std::string> pcaps;
 };
 
-// Frames a check does not count as "other": by default ARP, IPv6 and IPv4 multicast (IGMP),
-// which kernels send whenever they like.
+// Frames a check does not count as "other": by default ARP, IPv6 neighbour discovery (router
+// and neighbour solicitations and advertisements, redirects), and IPv4 and IPv6 multicast (IGMP,
+// MLD), which kernels send whenever they like. An expectation still matches such a frame
+// (an expected neighbour advertisement is found); noise only never counts against a check.
 using NoiseFilter = std::function<bool(std::span<const uint8_t>)>;
-bool is_arp_or_ipv6(std::span<const uint8_t> frame);
+bool is_neighbour_noise(std::span<const uint8_t> frame);
 
 // Where failure pcaps go: $VSLAB_PCAP_DIR, else ./vslab-failures.
 std::filesystem::path default_failure_dir();
@@ -76,7 +78,7 @@ class FrameChecker {
   std::vector<std::size_t> sent_at_start_;  // per port of ports_
   std::vector<Record> journal_;
   std::filesystem::path case_dir_;
-  NoiseFilter noise_ = is_arp_or_ipv6;
+  NoiseFilter noise_ = is_neighbour_noise;
 };
 
 }  // namespace vslab::check

@@ -36,6 +36,12 @@ class Dut {
   // Modes are "nat", "dr", "tun", "fullnat"; schedulers by their ipvsadm names.
   virtual bool claims_mode(const std::string& /*mode*/) const { return true; }
   virtual bool claims_scheduler(const std::string& /*name*/) const { return true; }
+  // The address families (4, 6) whose traffic it forwards; a case of another family skips
+  // with unclaimed_family() as its reason. IPv4 alone unless a DUT says more.
+  virtual bool claims_family(int family) const { return family == 4; }
+  virtual std::string unclaimed_family(int family) const {
+    return "not claimed by the DUT (" + name() + "): IPv" + std::to_string(family);
+  }
   // How many times longer than a native director this DUT may take to show a change in its
   // listings (an emulated guest); waits for a listing to settle are scaled by it.
   virtual int slowness() const { return 1; }
@@ -84,6 +90,10 @@ class BuiltinDut final : public Dut {
              std::vector<std::string> vsd_args = {});
   ~BuiltinDut() override;
   std::string name() const override { return "builtin"; }
+  // Until vsd has an IPv6 data plane (issue 24) its IPv6 cells skip.
+  std::string unclaimed_family(int family) const override {
+    return family == 6 ? "vsd: no IPv6 data plane yet" : Dut::unclaimed_family(family);
+  }
   void start(const topo::LiveTopology& topology) override;
   Result restore(const std::string& rules) override;
   Result admin(const std::vector<std::string>& args) override;

@@ -134,9 +134,14 @@ void HandStartedBox::build(const topo::Node& director) {
   must({"ip", "netns", "add", netns_});
   made_netns_ = true;
   // As the topology does for a namespace without IPv6 addresses: no router solicitations.
+  // With them, IPv6 on and no duplicate address detection, so they are usable at once.
   if (!topo::uses_ipv6(director))
     must({"ip", "netns", "exec", netns_, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
           "net.ipv6.conf.default.disable_ipv6=1"});
+  else
+    must({"ip", "netns", "exec", netns_, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0",
+          "net.ipv6.conf.default.disable_ipv6=0", "net.ipv6.conf.all.accept_dad=0",
+          "net.ipv6.conf.default.accept_dad=0"});
   must({"ip", "-n", netns_, "link", "set", "lo", "up"});
   for (const auto& iface : director.interfaces) {
     const auto& here = ports_.at(iface.name);

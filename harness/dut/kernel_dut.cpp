@@ -177,6 +177,13 @@ void KernelDut::start_in(const topo::Topology& topology, const std::string& dire
   // clients come from.
   must_run({"ip", "-n", netns_, "addr", "replace", vip_cidr_, "dev", vip_interface_},
            "VIP " + vip_cidr_ + " on " + vip_interface_);
+  vip6_cidr_ = topology.lvs.vip6 ? *topology.lvs.vip6 + "/128" : std::string();
+  if (!vip6_cidr_.empty()) {
+    // IPv6 likewise: IPVS forwards it only where the namespace forwards IPv6.
+    must_run(in_netns({"sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"}), "IPv6 forwarding on");
+    must_run({"ip", "-n", netns_, "addr", "replace", vip6_cidr_, "dev", vip_interface_, "nodad"},
+             "VIP " + vip6_cidr_ + " on " + vip_interface_);
+  }
   must_run(in_netns({config_.ipvsadm, "-C"}), "an empty IPVS table");
 }
 
@@ -200,6 +207,8 @@ void KernelDut::stop() {
   // Best effort: the topology may be gone already, and its namespace with the table.
   host_.run(in_netns({config_.ipvsadm, "-C"}), "");
   host_.run({"ip", "-n", netns_, "addr", "del", vip_cidr_, "dev", vip_interface_}, "");
+  if (!vip6_cidr_.empty())
+    host_.run({"ip", "-n", netns_, "addr", "del", vip6_cidr_, "dev", vip_interface_}, "");
   netns_.clear();
 }
 

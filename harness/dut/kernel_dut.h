@@ -47,6 +47,8 @@ class KernelDut final : public Dut {
   // modules, so it is not claimed.
   bool claims_mode(const std::string& mode) const override;
   bool claims_scheduler(const std::string& name) const override;
+  // Linux IPVS forwards IPv6 in NAT, DR and TUN (ip6ip6).
+  bool claims_family(int family) const override { return family == 4 || family == 6; }
   void start(const topo::LiveTopology& topology) override;
   // The same for a topology known by its description and director namespace.
   void start_in(const topo::Topology& topology, const std::string& director_netns);
@@ -71,6 +73,7 @@ class KernelDut final : public Dut {
   KernelHost host_;
   std::string netns_;  // empty until started
   std::string vip_cidr_, vip_interface_;
+  std::string vip6_cidr_;  // empty: the topology has no vip6
 };
 
 }  // namespace vslab::dut

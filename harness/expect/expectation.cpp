@@ -110,6 +110,22 @@ IP& outer_ip(Tins::PDU& frame, std::string_view edit) {
   return *ip;
 }
 
+// The frame's outer IPv6 header when its network layer is IPv6 (not IPv4 carrying IPv6).
+Tins::IPv6* outer_ipv6(Tins::PDU& frame) {
+  auto* eth = frame.find_pdu<Tins::EthernetII>();
+  Tins::PDU* network = eth ? eth->inner_pdu() : frame.inner_pdu();
+  return dynamic_cast<Tins::IPv6*>(network);
+}
+
+Tins::IPv6Address parse_ipv6(const std::string& text, std::string_view edit) {
+  try {
+    return Tins::IPv6Address(text);
+  } catch (const Tins::invalid_address&) {
+    throw std::invalid_argument(
+        fmt::format("FrameExpectation::{}: \"{}\" is not an IPv6 address", edit, text));
+  }
+}
+
 // Only an IPv4 header directly inside the outer one is IPIP; one further down (quoted in
 // an ICMP error, say) is not.
 IP* ipip_inner(IP& outer) {
@@ -124,16 +140,23 @@ IP& inner_ip(Tins::PDU& frame, std::string_view edit) {
 
 // The port edits act on the TCP or UDP header the dissector reports as l4.sport/l4.dport.
 void set_port(Tins::PDU& frame, std::string_view edit, bool is_source, int port) {
-  IP& outer = outer_ip(frame, edit);
-  IP* inner = ipip_inner(outer);
-  Tins::PDU* l4 = (inner ? inner : &outer)->inner_pdu();
+  Tins::PDU* l4 = nullptr;
+  if (Tins::IPv6* ip6 = outer_ipv6(frame)) {
+    Tins::PDU* inner = ip6->inner_pdu();
+    bool is_tunnel = dynamic_cast<Tins::IPv6*>(inner) || dynamic_cast<IP*>(inner);
+    l4 = is_tunnel ? inner->inner_pdu() : inner;
+  } else {
+    IP& outer = outer_ip(frame, edit);
+    IP* inner = ipip_inner(outer);
+    l4 = (inner ? inner : &outer)->inner_pdu();
+  }
   uint16_t value = checked_int<uint16_t>(port, edit);
   if (auto* tcp = dynamic_cast<Tins::TCP*>(l4)) {
     is_source ? tcp->sport(value) : tcp->dport(value);
   } else if (auto* udp = dynamic_cast<Tins::UDP*>(l4)) {
     is_source ? udp->sport(value) : udp->dport(value);
   } else {
-    throw_missing(edit, "TCP or UDP header under its innermost IPv4 header");
+    throw_missing(edit, "TCP or UDP header under its innermost IP header");
   }
 }
 
@@ -195,19 +218,31 @@ FrameExpectation& FrameExpectation::eth_src(const std::string& mac) {
   return *this;
 }
 FrameExpectation& FrameExpectation::ip_src(const std::string& addr) {
-  outer_ip(*frame_, "ip_src").src_addr(parse_ipv4(addr, "ip_src"));
+  if (Tins::IPv6* ip6 = outer_ipv6(*frame_))
+    ip6->src_addr(parse_ipv6(addr, "ip_src"));
+  else
+    outer_ip(*frame_, "ip_src").src_addr(parse_ipv4(addr, "ip_src"));
   return *this;
 }
 FrameExpectation& FrameExpectation::ip_dst(const std::string& addr) {
-  outer_ip(*frame_, "ip_dst").dst_addr(parse_ipv4(addr, "ip_dst"));
+  if (Tins::IPv6* ip6 = outer_ipv6(*frame_))
+    ip6->dst_addr(parse_ipv6(addr, "ip_dst"));
+  else
+    outer_ip(*frame_, "ip_dst").dst_addr(parse_ipv4(addr, "ip_dst"));
   return *this;
 }
 FrameExpectation& FrameExpectation::ttl(int ttl) {
-  outer_ip(*frame_, "ttl").ttl(checked_int<uint8_t>(ttl, "ttl"));
+  if (Tins::IPv6* ip6 = outer_ipv6(*frame_))
+    ip6->hop_limit(checked_int<uint8_t>(ttl, "ttl"));
+  else
+    outer_ip(*frame_, "ttl").ttl(checked_int<uint8_t>(ttl, "ttl"));
   return *this;
 }
 FrameExpectation& FrameExpectation::tos(int tos) {
-  outer_ip(*frame_, "tos").tos(checked_int<uint8_t>(tos, "tos"));
+  if (Tins::IPv6* ip6 = outer_ipv6(*frame_))
+    ip6->traffic_class(checked_int<uint8_t>(tos, "tos"));
+  else
+    outer_ip(*frame_, "tos").tos(checked_int<uint8_t>(tos, "tos"));
   return *this;
 }
 FrameExpectation& FrameExpectation::df(bool df) {

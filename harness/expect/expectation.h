@@ -41,7 +41,8 @@ class FrameExpectation {
   FrameExpectation& operator=(FrameExpectation&&) noexcept;
   ~FrameExpectation();
 
-  // Edits of the expected frame (outer headers).
+  // Edits of the expected frame (outer headers). On an IPv6 frame ip_src and ip_dst take IPv6
+  // text, ttl() sets the hop limit and tos() the traffic class; df() and ip_id() are IPv4's.
   FrameExpectation& eth_dst(const std::string& mac);
   FrameExpectation& eth_src(const std::string& mac);
   FrameExpectation& ip_src(const std::string& addr);

@@ -3,6 +3,8 @@
 // walk stops at the first thing that does not hold and says why in a Malformed entry.
 #include "expect/fields.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <array>
 
@@ -16,10 +18,19 @@ using Bytes = std::span<const uint8_t>;
 constexpr uint16_t kEthTypeIpv4 = 0x0800;
 constexpr uint16_t kEthTypeArp = 0x0806;
 constexpr uint16_t kEthTypeVlan = 0x8100;
+constexpr uint16_t kEthTypeIpv6 = 0x86dd;
 constexpr uint8_t kProtoIcmp = 1;
 constexpr uint8_t kProtoIpip = 4;
 constexpr uint8_t kProtoTcp = 6;
 constexpr uint8_t kProtoUdp = 17;
+constexpr uint8_t kProtoIpv6 = 41;
+constexpr uint8_t kProtoIcmpv6 = 58;
+constexpr uint8_t kExtHopByHop = 0;
+constexpr uint8_t kExtRouting = 43;
+constexpr uint8_t kExtFragment = 44;
+constexpr uint8_t kExtDestination = 60;
+constexpr std::size_t kIpv6HeaderSize = 40;
+constexpr std::size_t kFragmentHeaderSize = 8;
 constexpr std::size_t kEthHeaderSize = 14;
 constexpr std::size_t kVlanTagSize = 4;
 constexpr std::size_t kArpEthIpv4Size = 28;
@@ -42,6 +53,12 @@ std::string mac_text(Bytes b) {
 }
 std::string ipv4_text(Bytes b) {
   return fmt::format("{}.{}.{}.{}", b[0], b[1], b[2], b[3]);
+}
+
+std::string ipv6_text(Bytes b) {
+  char text[INET6_ADDRSTRLEN];
+  inet_ntop(AF_INET6, b.data(), text, sizeof text);
+  return text;
 }
 
 std::string hex_text(Bytes b) {
@@ -111,10 +128,27 @@ constexpr Ipv4Names kInnerIpv4 = {"inner IPv4",      Field::InnerIpSrc,    Field
                                   Field::InnerIpDf,  Field::InnerIpMf,     Field::InnerIpFragOffset,
                                   Field::InnerIpId,  Field::InnerIpLength, Field::InnerIpChecksum};
 
-struct Ipv4Packet {
-  Bytes header;  // including options
-  Bytes body;    // up to the total length: Ethernet padding is not part of it
-  uint8_t protocol = 0;
+// What one IPv6 header of a frame is called (the outer, or the inner of ip6ip6 or 6in4).
+struct Ipv6Names {
+  const char* what;    // for Malformed text
+  const char* prefix;  // "ip6", "inner.ip6"
+  Field src, dst, hlim, next, tclass, flow, plen;
+};
+constexpr Ipv6Names kOuterIpv6 = {"IPv6",         "ip6",          Field::IpSrc, Field::IpDst,
+                                  Field::IpTtl,   Field::IpProto, Field::IpTos, Field::IpFlowLabel,
+                                  Field::IpLength};
+constexpr Ipv6Names kInnerIpv6 = {
+    "inner IPv6",        "inner.ip6",         Field::InnerIpSrc, Field::InnerIpDst,
+    Field::InnerIpTtl,   Field::InnerIpProto, Field::InnerIpTos, Field::InnerIpFlowLabel,
+    Field::InnerIpLength};
+
+// One IP packet of a frame, either family, as the layers above it need it.
+struct IpPacket {
+  Bytes header;     // IPv4 with options; IPv6 with its extension headers
+  Bytes body;       // up to the total length: Ethernet padding is not part of it
+  Bytes addresses;  // source and destination, for the pseudo-header
+  bool is_v6 = false;
+  uint8_t protocol = 0;            // IPv6: the upper layer after the extension headers
   bool is_later_fragment = false;  // offset > 0: the body starts mid-datagram, no L4 header
   bool is_partial = false;         // a fragment: L4 checksums cover bytes not in this frame
 };
@@ -174,7 +208,10 @@ class Dissector {
       case kEthTypeIpv4:
         ipv4_stack(rest);
         break;
-      default:  // IPv6 and the rest: not taken apart yet, but still compared
+      case kEthTypeIpv6:
+        ipv6_stack(rest);
+        break;
+      default:  // not taken apart, but still compared
         add(Field::Payload, payload_text(rest));
     }
   }
@@ -197,17 +234,95 @@ class Dissector {
 
   // Outer IPv4, then for IPIP the encapsulated IPv4; L4 belongs to the innermost one.
   void ipv4_stack(Bytes b) {
-    std::optional<Ipv4Packet> outer = ipv4(b, kOuterIpv4, /*inside_fragment=*/false);
-    if (!outer) return;
-    if (outer->is_later_fragment || outer->protocol != kProtoIpip) {
-      transport(*outer);
-      return;
-    }
-    std::optional<Ipv4Packet> inner = ipv4(outer->body, kInnerIpv4, outer->is_partial);
+    std::optional<IpPacket> outer = ipv4(b, kOuterIpv4, /*inside_fragment=*/false);
+    if (outer) inner_stack(*outer);
+  }
+
+  // Outer IPv6, then for ip6ip6 the encapsulated IPv6 (or IPv4: IPIP over IPv6).
+  void ipv6_stack(Bytes b) {
+    std::optional<IpPacket> outer = ipv6(b, kOuterIpv6, /*inside_fragment=*/false);
+    if (outer) inner_stack(*outer);
+  }
+
+  void inner_stack(const IpPacket& outer) {
+    std::optional<IpPacket> inner;
+    if (!outer.is_later_fragment && outer.protocol == kProtoIpip)
+      inner = ipv4(outer.body, kInnerIpv4, outer.is_partial);
+    else if (!outer.is_later_fragment && outer.protocol == kProtoIpv6)
+      inner = ipv6(outer.body, kInnerIpv6, outer.is_partial);
+    else
+      return transport(outer);
     if (inner) transport(*inner);
   }
 
-  std::optional<Ipv4Packet> ipv4(Bytes b, const Ipv4Names& names, bool inside_fragment) {
+  std::optional<IpPacket> ipv6(Bytes b, const Ipv6Names& names, bool inside_fragment) {
+    if (!has_bytes(b, kIpv6HeaderSize, fmt::format("{} header", names.what))) return {};
+    uint8_t version = b[0] >> 4;
+    if (version != 6) {
+      malformed(fmt::format("{} header has version {}", names.what, version));
+      return {};
+    }
+    uint32_t first_word = be32(b, 0);
+    add(names.src, ipv6_text(b.subspan(8, 16)), fmt::format("{}.src", names.prefix));
+    add(names.dst, ipv6_text(b.subspan(24, 16)), fmt::format("{}.dst", names.prefix));
+    add_number(names.hlim, b[7], fmt::format("{}.hlim", names.prefix));
+    add_number(names.next, b[6], fmt::format("{}.nxt", names.prefix));
+    add(names.tclass, fmt::format("0x{:02x}", (first_word >> 20) & 0xff),
+        fmt::format("{}.tclass", names.prefix));
+    entries_.back().value.number = (first_word >> 20) & 0xff;
+    add(names.flow, fmt::format("0x{:05x}", first_word & 0xfffff),
+        fmt::format("{}.flow", names.prefix));
+    entries_.back().value.number = first_word & 0xfffff;
+    std::size_t payload_length = be16(b, 4);
+    add_number(names.plen, payload_length, fmt::format("{}.plen", names.prefix));
+
+    std::size_t present = kIpv6HeaderSize + payload_length;
+    if (inside_fragment) {
+      present = std::min(present, b.size());
+    } else if (!has_bytes(b, present, fmt::format("{} packet", names.what))) {
+      return {};
+    }
+    Bytes packet = b.first(present);
+    IpPacket ip{.header = {}, .body = {}, .addresses = b.subspan(8, 32), .is_v6 = true};
+    ip.is_partial = inside_fragment;
+    std::size_t at = kIpv6HeaderSize;
+    uint8_t next = b[6];
+    std::string chain;
+    // Only the outer header's extension headers are named; an inner header's are walked.
+    bool is_outer = names.src == Field::IpSrc;
+    for (;;) {
+      bool is_ext = next == kExtHopByHop || next == kExtRouting || next == kExtDestination ||
+                    next == kExtFragment;
+      if (!is_ext) break;
+      if (!has_bytes(packet.subspan(at), 8, fmt::format("{} extension header", names.what)))
+        return {};
+      std::size_t size = next == kExtFragment ? kFragmentHeaderSize : (packet[at + 1] + 1u) * 8u;
+      if (!has_bytes(packet.subspan(at), size, fmt::format("{} extension header", names.what)))
+        return {};
+      chain += chain.empty() ? "" : ",";
+      chain += next == kExtHopByHop   ? "hbh"
+               : next == kExtRouting  ? "rt"
+               : next == kExtFragment ? "frag"
+                                      : "dst";
+      if (next == kExtFragment && is_outer) {
+        uint16_t offset_and_m = be16(packet, at + 2);
+        add_number(Field::IpId, be32(packet, at + 4), "ip6.frag.id");
+        add_number(Field::IpFragOffset, (offset_and_m & 0xfff8u), "ip6.frag.offset");
+        add_number(Field::IpMf, offset_and_m & 1u, "ip6.frag.m");
+        ip.is_later_fragment = (offset_and_m & 0xfff8u) != 0;
+        ip.is_partial = ip.is_partial || ip.is_later_fragment || (offset_and_m & 1u);
+      }
+      next = packet[at];
+      at += size;
+    }
+    if (!chain.empty() && is_outer) add(Field::IpExtHeaders, chain, "ip6.ext");
+    ip.header = packet.first(at);
+    ip.body = packet.subspan(at);
+    ip.protocol = next;
+    return ip;
+  }
+
+  std::optional<IpPacket> ipv4(Bytes b, const Ipv4Names& names, bool inside_fragment) {
     if (!has_bytes(b, kIpv4MinHeaderSize, fmt::format("{} header", names.what))) return {};
     uint8_t version = b[0] >> 4;
     if (version != 4) {
@@ -240,11 +355,12 @@ class Dissector {
     }
     bool is_mf = b[6] & 0x20;
     bool is_later_fragment = (be16(b, 6) & 0x1fff) > 0;
-    return Ipv4Packet{.header = b.first(header_size),
-                      .body = b.subspan(header_size, present_length - header_size),
-                      .protocol = b[9],
-                      .is_later_fragment = is_later_fragment,
-                      .is_partial = inside_fragment || is_mf || is_later_fragment};
+    return IpPacket{.header = b.first(header_size),
+                    .body = b.subspan(header_size, present_length - header_size),
+                    .addresses = b.subspan(12, 8),
+                    .protocol = b[9],
+                    .is_later_fragment = is_later_fragment,
+                    .is_partial = inside_fragment || is_mf || is_later_fragment};
   }
 
   // The fields of the first 20 bytes, which `b` holds.
@@ -263,7 +379,7 @@ class Dissector {
     add_number(names.length, be16(b, 2));
   }
 
-  void transport(const Ipv4Packet& ip) {
+  void transport(const IpPacket& ip) {
     if (ip.is_later_fragment) {
       add(Field::Payload, payload_text(ip.body));
       return;
@@ -276,22 +392,33 @@ class Dissector {
         udp(ip);
         break;
       case kProtoIcmp:
-        icmp(ip);
+        if (!ip.is_v6)
+          icmp(ip);
+        else
+          add(Field::Payload, payload_text(ip.body));
+        break;
+      case kProtoIcmpv6:
+        if (ip.is_v6)
+          icmpv6(ip);
+        else
+          add(Field::Payload, payload_text(ip.body));
         break;
       default:
         add(Field::Payload, payload_text(ip.body));
     }
   }
 
-  // Sum of the RFC 793/768 pseudo-header: addresses, protocol, L4 length.
-  static uint32_t pseudo_header_sum(const Ipv4Packet& ip, std::size_t l4_length) {
-    uint32_t sum = add_ones_complement(ip.header.subspan(12, 8));
-    return sum + ip.protocol + static_cast<uint32_t>(l4_length);
+  // Sum of the pseudo-header, RFC 793/768 for IPv4 and RFC 8200 8.1 for IPv6 (its length is
+  // 32 bits and its protocol the upper layer's, after any extension header): the two sum alike.
+  static uint32_t pseudo_header_sum(const IpPacket& ip, std::size_t l4_length) {
+    uint32_t sum = add_ones_complement(ip.addresses);
+    return sum + ip.protocol + static_cast<uint32_t>(l4_length >> 16) +
+           static_cast<uint32_t>(l4_length & 0xffff);
   }
 
   // The L4 checksum of a fragment covers the whole datagram, so only its value is shown.
   // ICMP has no pseudo-header (RFC 792).
-  void l4_checksum(const Ipv4Packet& ip, Bytes message, std::size_t at, std::string name,
+  void l4_checksum(const IpPacket& ip, Bytes message, std::size_t at, std::string name,
                    bool has_pseudo_header = true) {
     uint16_t on_wire = be16(message, at);
     if (ip.is_partial) {
@@ -304,7 +431,7 @@ class Dissector {
     add(Field::L4Checksum, checksum_verdict(on_wire, should_be), std::move(name));
   }
 
-  void tcp(const Ipv4Packet& ip) {
+  void tcp(const IpPacket& ip) {
     Bytes b = ip.body;
     if (!has_bytes(b, kTcpMinHeaderSize, "TCP header")) return;
     add_number(Field::SrcPort, be16(b, 0), "tcp.sport");
@@ -327,7 +454,7 @@ class Dissector {
     add(Field::Payload, payload_text(b.subspan(header_size)));
   }
 
-  void udp(const Ipv4Packet& ip) {
+  void udp(const IpPacket& ip) {
     Bytes b = ip.body;
     if (!has_bytes(b, kUdpHeaderSize, "UDP header")) return;
     add_number(Field::SrcPort, be16(b, 0), "udp.sport");
@@ -353,7 +480,7 @@ class Dissector {
     add(Field::Payload, payload_text(datagram.subspan(kUdpHeaderSize)));
   }
 
-  void icmp(const Ipv4Packet& ip) {
+  void icmp(const IpPacket& ip) {
     Bytes b = ip.body;
     if (!has_bytes(b, kIcmpHeaderSize, "ICMP header")) return;
     uint8_t type = b[0], code = b[1];
@@ -370,6 +497,77 @@ class Dissector {
     }
     if (type == 3 && code == 4) add_number(Field::IcmpNextHopMtu, be16(b, 6));  // RFC 1191
     if (is_error) quoted(message);
+  }
+
+  void icmpv6(const IpPacket& ip) {
+    Bytes b = ip.body;
+    if (!has_bytes(b, kIcmpHeaderSize, "ICMPv6 header")) return;
+    uint8_t type = b[0], code = b[1];
+    add_number(Field::IcmpType, type, "icmp6.type");
+    add_number(Field::IcmpCode, code, "icmp6.code");
+    l4_checksum(ip, b, 2, "icmp6.csum");
+    Bytes message = b.subspan(kIcmpHeaderSize);
+    add(Field::Payload, payload_text(message));
+    if (type == 128 || type == 129) {  // echo request and reply
+      add_number(Field::IcmpId, be16(b, 4), "icmp6.id");
+      add_number(Field::IcmpSeq, be16(b, 6), "icmp6.seq");
+    }
+    if (type == 2) add_number(Field::IcmpNextHopMtu, be32(b, 4), "icmp6.mtu");  // RFC 4443 3.2
+    if (type >= 1 && type <= 4) quoted_ipv6(message);                           // errors
+    if (type == 135 || type == 136) neighbour(b);
+  }
+
+  // RFC 4861 4.3 and 4.4: the target after 4 reserved (or flag) bytes, then options.
+  void neighbour(Bytes b) {
+    if (!has_bytes(b, 24, "neighbour discovery message")) return;
+    add(Field::NdTarget, ipv6_text(b.subspan(8, 16)));
+    if (b[0] == 136) {
+      std::string flags;
+      for (auto [bit, letter] : {std::pair{0x80, "R"}, {0x40, "S"}, {0x20, "O"}}) {
+        if (!(b[4] & bit)) continue;
+        flags += flags.empty() ? "" : "|";
+        flags += letter;
+      }
+      add(Field::NdFlags, flags.empty() ? "none" : flags);
+    }
+    for (std::size_t at = 24; at + 2 <= b.size();) {
+      std::size_t size = b[at + 1] * 8u;
+      if (size == 0) {
+        malformed("neighbour discovery option of length 0");
+        return;
+      }
+      if (!has_bytes(b.subspan(at), size, "neighbour discovery option")) return;
+      if ((b[at] == 1 || b[at] == 2) && size >= 8)  // source, target link-layer address
+        add(Field::NdLinkAddress, mac_text(b.subspan(at + 2, 6)));
+      at += size;
+    }
+  }
+
+  // An ICMPv6 error quotes as much of the offending packet as fits in 1280 bytes (RFC 4443).
+  void quoted_ipv6(Bytes b) {
+    if (!has_bytes(b, kIpv6HeaderSize, "quoted IPv6 header")) return;
+    uint32_t first_word = be32(b, 0);
+    add(Field::QuotedIpSrc, ipv6_text(b.subspan(8, 16)), "quoted.ip6.src");
+    add(Field::QuotedIpDst, ipv6_text(b.subspan(24, 16)), "quoted.ip6.dst");
+    add_number(Field::QuotedIpTtl, b[7], "quoted.ip6.hlim");
+    add_number(Field::QuotedIpProto, b[6], "quoted.ip6.nxt");
+    add(Field::QuotedIpTos, fmt::format("0x{:02x}", (first_word >> 20) & 0xff),
+        "quoted.ip6.tclass");
+    add(Field::QuotedIpFlowLabel, fmt::format("0x{:05x}", first_word & 0xfffff), "quoted.ip6.flow");
+    std::size_t at = kIpv6HeaderSize;
+    uint8_t next = b[6];
+    while (next == kExtHopByHop || next == kExtRouting || next == kExtDestination ||
+           next == kExtFragment) {
+      if (b.size() < at + 8) return;  // quoted as far as it goes
+      if (next == kExtFragment && (be16(b, at + 2) & 0xfff8u) != 0) return;  // no ports
+      std::size_t size = next == kExtFragment ? kFragmentHeaderSize : (b[at + 1] + 1u) * 8u;
+      next = b[at];
+      at += size;
+    }
+    if (next != kProtoTcp && next != kProtoUdp) return;
+    if (!has_bytes(b, at + 4, "quoted IPv6 header and ports")) return;
+    add_number(Field::QuotedSrcPort, be16(b, at));
+    add_number(Field::QuotedDstPort, be16(b, at + 2));
   }
 
   // An ICMP error quotes the offending IPv4 header and at least 8 bytes after it (RFC 792).
@@ -432,6 +630,10 @@ std::string field_name(Field f) {
       return "ip.proto";
     case Field::IpTos:
       return "ip.tos";
+    case Field::IpFlowLabel:
+      return "ip6.flow";
+    case Field::IpExtHeaders:
+      return "ip6.ext";
     case Field::IpDf:
       return "ip.df";
     case Field::IpMf:
@@ -454,6 +656,8 @@ std::string field_name(Field f) {
       return "inner.ip.proto";
     case Field::InnerIpTos:
       return "inner.ip.tos";
+    case Field::InnerIpFlowLabel:
+      return "inner.ip6.flow";
     case Field::InnerIpDf:
       return "inner.ip.df";
     case Field::InnerIpMf:
@@ -490,6 +694,12 @@ std::string field_name(Field f) {
       return "icmp.seq";
     case Field::IcmpNextHopMtu:
       return "icmp.mtu";
+    case Field::NdTarget:
+      return "nd.target";
+    case Field::NdFlags:
+      return "nd.flags";
+    case Field::NdLinkAddress:
+      return "nd.lladdr";
     case Field::QuotedIpSrc:
       return "quoted.ip.src";
     case Field::QuotedIpDst:
@@ -500,6 +710,8 @@ std::string field_name(Field f) {
       return "quoted.ip.proto";
     case Field::QuotedIpTos:
       return "quoted.ip.tos";
+    case Field::QuotedIpFlowLabel:
+      return "quoted.ip6.flow";
     case Field::QuotedIpId:
       return "quoted.ip.id";
     case Field::QuotedSrcPort:

@@ -10,9 +10,12 @@
 
 namespace vslab::expect {
 
-// Header fields in wire order. L4 fields belong to the innermost IPv4 header (the inner one
-// of an IPIP packet). Quoted* fields are the IPv4 header and ports quoted inside an ICMP
-// error message.
+// Header fields in wire order. L4 fields belong to the innermost IP header (the inner one of
+// an IPIP or ip6ip6 packet). Quoted* fields are the IP header and ports quoted inside an ICMP
+// or ICMPv6 error message. IPv6 headers use the same fields as IPv4 where the two mean the
+// same (so a mask on IpTtl covers the hop limit) under names of their own: ip6.src, ip6.hlim
+// (IpTtl), ip6.tclass (IpTos), ip6.nxt (IpProto: the fixed header's next header), ip6.plen
+// (IpLength); a fragment header gives ip6.frag.id (IpId), ip6.frag.offset and ip6.frag.m.
 enum class Field {
   EthDst,
   EthSrc,
@@ -28,6 +31,8 @@ enum class Field {
   IpTtl,
   IpProto,
   IpTos,
+  IpFlowLabel,   // IPv6 only
+  IpExtHeaders,  // IPv6 only, when it has extension headers: "frag", "hbh,frag" ...
   IpDf,
   IpMf,
   IpFragOffset,
@@ -39,6 +44,7 @@ enum class Field {
   InnerIpTtl,
   InnerIpProto,
   InnerIpTos,
+  InnerIpFlowLabel,
   InnerIpDf,
   InnerIpMf,
   InnerIpFragOffset,
@@ -56,12 +62,16 @@ enum class Field {
   IcmpCode,
   IcmpId,          // echo request/reply
   IcmpSeq,         // echo request/reply
-  IcmpNextHopMtu,  // type 3 code 4
+  IcmpNextHopMtu,  // type 3 code 4; ICMPv6 Packet Too Big
+  NdTarget,        // ICMPv6 neighbour solicitation and advertisement
+  NdFlags,         // "R|S|O" style, advertisement only
+  NdLinkAddress,   // the source or target link-layer address option
   QuotedIpSrc,
   QuotedIpDst,
   QuotedIpTtl,
   QuotedIpProto,
   QuotedIpTos,
+  QuotedIpFlowLabel,
   QuotedIpId,
   QuotedSrcPort,
   QuotedDstPort,

@@ -404,11 +404,14 @@ TEST(Dissect, LongPayloadTextKeepsEveryByte) {
   EXPECT_EQ(text_of(bytes, "payload"), "100 bytes: " + hex);
 }
 
-TEST(Dissect, Ipv6GivesEthTypeAndUndissectedPayload) {
+TEST(Dissect, Ipv6IsTakenApartUnderIp6Names) {
+  // fields_ipv6_test.cpp has the rest; here only that IPv6 no longer ends in a payload.
   std::vector<uint8_t> bytes = wire(Tins::EthernetII() / Tins::IPv6() / Tins::UDP(1, 2));
   EXPECT_EQ(text_of(bytes, "eth.type"), "0x86dd");
   EXPECT_EQ(text_of(bytes, "ip.src"), "(absent)");
-  EXPECT_TRUE(text_of(bytes, "payload").starts_with("48 bytes: 6000"));
+  EXPECT_EQ(text_of(bytes, "ip6.src"), "::");
+  EXPECT_EQ(text_of(bytes, "udp.dport"), "1");
+  EXPECT_EQ(text_of(bytes, "payload"), "0 bytes");
 }
 
 TEST(Dissect, EmptyFrameIsMalformed) {

@@ -2,6 +2,8 @@
 // file order), and a Case written back out.
 #include "replay/case.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <fstream>
 #include <regex>
@@ -36,10 +38,35 @@ std::optional<expect::Field> field_by_name(const std::string& name) {
       return static_cast<expect::Field>(i);
   // The diff prints L4 rows by protocol ("tcp.sport", "udp.csum"): the same fields.
   static const std::map<std::string, expect::Field> kDiffNames = {
-      {"tcp.sport", expect::Field::SrcPort},    {"udp.sport", expect::Field::SrcPort},
-      {"tcp.dport", expect::Field::DstPort},    {"udp.dport", expect::Field::DstPort},
-      {"tcp.csum", expect::Field::L4Checksum},  {"udp.csum", expect::Field::L4Checksum},
+      {"tcp.sport", expect::Field::SrcPort},
+      {"udp.sport", expect::Field::SrcPort},
+      {"tcp.dport", expect::Field::DstPort},
+      {"udp.dport", expect::Field::DstPort},
+      {"tcp.csum", expect::Field::L4Checksum},
+      {"udp.csum", expect::Field::L4Checksum},
       {"icmp.csum", expect::Field::L4Checksum},
+      // IPv6 headers share the IPv4 fields under names of their own (expect/fields.h).
+      {"ip6.src", expect::Field::IpSrc},
+      {"ip6.dst", expect::Field::IpDst},
+      {"ip6.hlim", expect::Field::IpTtl},
+      {"ip6.nxt", expect::Field::IpProto},
+      {"ip6.tclass", expect::Field::IpTos},
+      {"ip6.plen", expect::Field::IpLength},
+      {"ip6.frag.id", expect::Field::IpId},
+      {"ip6.frag.offset", expect::Field::IpFragOffset},
+      {"ip6.frag.m", expect::Field::IpMf},
+      {"inner.ip6.src", expect::Field::InnerIpSrc},
+      {"inner.ip6.dst", expect::Field::InnerIpDst},
+      {"inner.ip6.hlim", expect::Field::InnerIpTtl},
+      {"icmp6.type", expect::Field::IcmpType},
+      {"icmp6.code", expect::Field::IcmpCode},
+      {"icmp6.id", expect::Field::IcmpId},
+      {"icmp6.seq", expect::Field::IcmpSeq},
+      {"icmp6.mtu", expect::Field::IcmpNextHopMtu},
+      {"icmp6.csum", expect::Field::L4Checksum},
+      {"quoted.ip6.src", expect::Field::QuotedIpSrc},
+      {"quoted.ip6.dst", expect::Field::QuotedIpDst},
+      {"quoted.ip6.hlim", expect::Field::QuotedIpTtl},
   };
   if (auto it = kDiffNames.find(name); it != kDiffNames.end()) return it->second;
   return std::nullopt;
@@ -63,8 +90,24 @@ using toml_file::tables_of;
 constexpr Position kTopOfFile{1, 1};
 
 const std::set<std::string> kSettable = {
-    "eth.src", "eth.dst",  "ip.src",   "ip.dst",       "ip.ttl",       "ip.tos",       "ip.df",
-    "ip.id",   "l4.sport", "l4.dport", "inner.ip.src", "inner.ip.dst", "inner.ip.ttl",
+    "eth.src",
+    "eth.dst",
+    "ip.src",
+    "ip.dst",
+    "ip.ttl",
+    "ip.tos",
+    "ip.df",
+    "ip.id",
+    "l4.sport",
+    "l4.dport",
+    "inner.ip.src",
+    "inner.ip.dst",
+    "inner.ip.ttl",
+    // IPv6 (an IPv6 expected frame; roles stand for their IPv6 addresses).
+    "ip6.src",
+    "ip6.dst",
+    "ip6.hlim",
+    "ip6.tclass",
 };
 
 const std::regex kExpectFile("expect-(.+)\\.pcap");
@@ -397,7 +440,10 @@ class CaseReader {
       }
       return true;
     }
-    bool literal = is_mac_field(field) ? bool(parse_mac(text)) : bool(parse_ipv4(text));
+    in6_addr ipv6{};
+    bool literal = is_mac_field(field)    ? bool(parse_mac(text))
+                   : is_ipv6_field(field) ? inet_pton(AF_INET6, text.c_str(), &ipv6) == 1
+                                          : bool(parse_ipv4(text));
     if (!literal)
       diagnostics_.add(at, fmt::format("'{}' for {} is neither a role (client, gateway, vip, "
                                        "lip, rs1, node:ifname, port, $variable) nor an address",

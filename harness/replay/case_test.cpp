@@ -143,6 +143,23 @@ TEST_F(CaseTest, ReaddressMapsTheCapturesAddressesOntoTheTopology) {
   EXPECT_EQ(r.value->inputs[0].frame.bytes, syn("10.10.0.2", "10.20.0.100"));
 }
 
+TEST_F(CaseTest, AnIpv6FieldTakesIpv6LiteralsAndAnIpv4FieldDoesNot) {
+  write_input(syn());
+  auto r = parse_case(std::string(kGood) +
+                          "[[expect]]\nport = \"rs3\"\nfrom_input = 1\n"
+                          "any_of = { \"ip6.src\" = [\"fd00:20::2\", \"fd00:20::100\"] }\n",
+                      dir_, kTopologies);
+  ASSERT_TRUE(r.ok()) << r.errors.front();
+  expect_error(std::string(kGood) +
+                   "[[expect]]\nport = \"rs1\"\nfrom_input = 1\nset = { \"ip.dst\" = "
+                   "\"fd00:20::2\" }\n",
+               7, "neither a role");
+  expect_error(std::string(kGood) +
+                   "[[expect]]\nport = \"rs1\"\nfrom_input = 1\nset = { \"ip6.dst\" = "
+                   "\"10.20.0.2\" }\n",
+               7, "neither a role");
+}
+
 TEST_F(CaseTest, EachMistakeIsOneLineWithItsPosition) {
   write_input(syn());
   expect_error("description = \"x\"\ntopology = \"nat\"\nrules = \"\"\"\n", 3, "");

@@ -176,7 +176,7 @@ RecordResult record_case(const RecordOptions& o) {
         topo::shell_quote(o.command), dut->name());
     for (auto& t : taps)
       for (auto& f : t.sent->frames())
-        if (!check::is_arp_or_ipv6(f.bytes)) c.inputs.push_back({t.port, f});
+        if (!check::is_neighbour_noise(f.bytes)) c.inputs.push_back({t.port, f});
     std::stable_sort(c.inputs.begin(), c.inputs.end(),
                      [](const InputFrame& a, const InputFrame& b) {
                        return !before_or_same(b.frame.timestamp, a.frame.timestamp);
@@ -188,7 +188,7 @@ RecordResult record_case(const RecordOptions& o) {
     std::vector<Seen> seen;
     for (auto& t : taps)
       for (auto& f : t.received->frames())
-        if (!check::is_arp_or_ipv6(f.bytes)) seen.push_back({t.port, f});
+        if (!check::is_neighbour_noise(f.bytes)) seen.push_back({t.port, f});
     std::stable_sort(seen.begin(), seen.end(), [](const Seen& a, const Seen& b) {
       return !before_or_same(b.frame.timestamp, a.frame.timestamp);
     });

@@ -7,9 +7,9 @@
 namespace vslab::replay {
 namespace {
 
-std::string first_ipv4(const topo::Interface& i) {
+std::string first_address(const topo::Interface& i, bool v6) {
   for (const auto& a : i.addresses)
-    if (!a.is_v6) return a.address;
+    if (a.is_v6 == v6) return a.address;
   return {};
 }
 
@@ -30,15 +30,17 @@ const topo::Node* Roles::port_node(const std::string& port) const {
 
 std::optional<RoleAddress> Roles::find(const std::string& role) const {
   if (role == "vip") {
-    if (!topology_.lvs.vip) return std::nullopt;
-    return RoleAddress{*topology_.lvs.vip, {}};
+    if (!topology_.lvs.vip && !topology_.lvs.vip6) return std::nullopt;
+    return RoleAddress{topology_.lvs.vip.value_or(""), {}, topology_.lvs.vip6.value_or("")};
   }
   if (role == "lip") {
-    if (topology_.lvs.local_addresses.empty()) return std::nullopt;
-    return RoleAddress{topology_.lvs.local_addresses.front(), {}};
+    const auto& lips = topology_.lvs.local_addresses;
+    const auto& lips6 = topology_.lvs.local_addresses6;
+    if (lips.empty() && lips6.empty()) return std::nullopt;
+    return RoleAddress{lips.empty() ? "" : lips.front(), {}, lips6.empty() ? "" : lips6.front()};
   }
   auto interface_address = [&](const topo::Node& node, const topo::Interface& i) {
-    return RoleAddress{first_ipv4(i), mac_of_(node.name, i.name)};
+    return RoleAddress{first_address(i, false), mac_of_(node.name, i.name), first_address(i, true)};
   };
   if (role == "gateway") {
     const auto* client = port_node("client");
@@ -71,6 +73,10 @@ std::vector<std::string> Roles::host_ports() const {
   for (const auto& n : topology_.nodes)
     if (std::regex_match(n.role, rs) && !n.interfaces.empty()) ports.push_back(n.name);
   return ports;
+}
+
+bool is_ipv6_field(const std::string& field) {
+  return field.rfind("ip6.", 0) == 0 || field.find(".ip6.") != std::string::npos;
 }
 
 bool is_address_field(const std::string& field) {

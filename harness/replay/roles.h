@@ -1,6 +1,7 @@
 // Names of a topology's addresses as cases write them: "client", "gateway" (the client's next
 // hop), "vip", "lip" (the first FULLNAT local address), a node ("rs1": its first interface)
-// or "node:ifname" ("director:eth1").
+// or "node:ifname" ("director:eth1"). In an IPv6 field (ip6.dst...) a role stands for its
+// IPv6 address.
 #pragma once
 
 #include <functional>
@@ -15,6 +16,7 @@ namespace vslab::replay {
 struct RoleAddress {
   std::string ip;   // empty when the role has none
   std::string mac;  // empty for "vip" and "lip"
+  std::string ip6;  // the IPv6 side of a dual-stack topology (vip6, local_addresses6); or empty
 };
 
 class Roles {
@@ -38,5 +40,6 @@ class Roles {
 // a MAC rather than an IPv4 address: "eth.dst", "arp.sha" / "ip.src", "quoted.ip.dst".
 bool is_address_field(const std::string& field);
 bool is_mac_field(const std::string& field);
+bool is_ipv6_field(const std::string& field);  // ip6.src, inner.ip6.dst, quoted.ip6.src ...
 
 }  // namespace vslab::replay

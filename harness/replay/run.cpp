@@ -16,6 +16,7 @@
 #include "replay/roles.h"
 #include "topology/live.h"
 #include "topology/netns.h"
+#include "topology/script.h"
 
 namespace vslab::replay {
 namespace {
@@ -37,7 +38,8 @@ std::string resolve_text(const std::string& field, const std::string& text, cons
   if (!is_address_field(field)) return text;
   auto role = roles.find(text == "port" ? port : text);
   if (!role) return text;
-  return is_mac_field(field) ? role->mac : role->ip;
+  if (is_mac_field(field)) return role->mac;
+  return is_ipv6_field(field) ? role->ip6 : role->ip;
 }
 
 int resolve_number(const Value& v, const Variables& vars) {
@@ -52,17 +54,17 @@ void apply_set(expect::FrameExpectation& want, const std::string& field, const V
     want.eth_src(text());
   else if (field == "eth.dst")
     want.eth_dst(text());
-  else if (field == "ip.src")
+  else if (field == "ip.src" || field == "ip6.src")
     want.ip_src(text());
-  else if (field == "ip.dst")
+  else if (field == "ip.dst" || field == "ip6.dst")
     want.ip_dst(text());
   else if (field == "inner.ip.src")
     want.inner_ip_src(text());
   else if (field == "inner.ip.dst")
     want.inner_ip_dst(text());
-  else if (field == "ip.ttl")
+  else if (field == "ip.ttl" || field == "ip6.hlim")
     want.ttl(resolve_number(v, vars));
-  else if (field == "ip.tos")
+  else if (field == "ip.tos" || field == "ip6.tclass")
     want.tos(resolve_number(v, vars));
   else if (field == "ip.df")
     want.df(resolve_number(v, vars) != 0);
@@ -93,7 +95,8 @@ std::optional<std::vector<uint8_t>> claim(port::Port& port, const expect::FrameE
   port.wait_until(
       [&](std::vector<port::CapturedFrame>& frames) {
         for (auto& f : frames) {
-          if (f.claimed || check::is_arp_or_ipv6(f.bytes) || !want.compare(f.bytes).ok()) continue;
+          if (f.claimed || check::is_neighbour_noise(f.bytes) || !want.compare(f.bytes).ok())
+            continue;
           f.claimed = true;
           got = f.bytes;
           return true;
@@ -139,7 +142,7 @@ struct Failure : std::runtime_error {
 std::optional<expect::Comparison> closest(port::Port& port, const expect::FrameExpectation& want) {
   std::optional<expect::Comparison> best;
   for (const auto& f : port.captured()) {
-    if (f.claimed || check::is_arp_or_ipv6(f.bytes)) continue;
+    if (f.claimed || check::is_neighbour_noise(f.bytes)) continue;
     auto cmp = want.compare(f.bytes);
     if (!best || cmp.mismatches() < best->mismatches()) best = std::move(cmp);
   }
@@ -169,12 +172,7 @@ struct ReplaySession::Parts {
     ports[name] = std::make_unique<port::Port>(live->netns(node->name), ifname, name);
     bool host = node->role == "client" || node->role.rfind("rs", 0) == 0;
     if (quiet_hosts && host) {
-      auto drop = live->exec(
-          node->name, {"nft", fmt::format("add table netdev quiet; add chain netdev quiet in "
-                                          "{{ type filter hook ingress device {} priority "
-                                          "0; }}; add rule netdev quiet in meta protocol "
-                                          "ip drop",
-                                          ifname)});
+      auto drop = live->exec(node->name, {"nft", topo::quiet_host_nft(ifname)});
       if (!drop.ok()) throw std::runtime_error("nft on " + node->name + ": " + drop.output);
     }
   }
@@ -262,7 +260,7 @@ class Replay {
     outcome.sent = sent_by_case();
     for (auto& [name, p] : ports_)
       for (const auto& f : p->captured())
-        if (!check::is_arp_or_ipv6(f.bytes)) outcome.received.push_back({name, f});
+        if (!check::is_neighbour_noise(f.bytes)) outcome.received.push_back({name, f});
     std::stable_sort(outcome.received.begin(), outcome.received.end(),
                      [](const InputFrame& a, const InputFrame& b) {
                        const auto &x = a.frame.timestamp, &y = b.frame.timestamp;
@@ -481,7 +479,7 @@ class Replay {
       for (auto& [name, p] : ports_) {
         if (!m.port.empty()) break;
         for (const auto& f : p->captured()) {
-          if (f.claimed || check::is_arp_or_ipv6(f.bytes)) continue;
+          if (f.claimed || check::is_neighbour_noise(f.bytes)) continue;
           m.port = name;
           m.arrived = true;
           for (const auto& e : expect::dissect(f.bytes))
@@ -561,6 +559,15 @@ ReplayOutcome ReplaySession::run(const Case& c, const ReplayOptions& options) {
   return Replay(c, options, *parts_).run();
 }
 
+// An IPv6 case: one of its inputs is IPv6 (also behind a VLAN tag).
+static bool is_ipv6_case(const Case& c) {
+  return std::any_of(c.inputs.begin(), c.inputs.end(), [](const InputFrame& in) {
+    const auto& b = in.frame.bytes;
+    std::size_t type_at = b.size() >= 18 && b[12] == 0x81 && b[13] == 0x00 ? 16 : 12;
+    return b.size() >= type_at + 2 && b[type_at] == 0x86 && b[type_at + 1] == 0xdd;
+  });
+}
+
 ReplayOutcome replay_case(const Case& c, const ReplayOptions& options) {
   auto outcome = [&](ReplayOutcome::Kind kind, const std::string& word, const std::string& why) {
     ReplayOutcome o;
@@ -584,6 +591,8 @@ ReplayOutcome replay_case(const Case& c, const ReplayOptions& options) {
     return outcome(
         ReplayOutcome::Kind::Skip, "SKIP",
         fmt::format("not claimed: the {} DUT does not claim mode {}", dut->name(), mode));
+  if (is_ipv6_case(c) && !dut->claims_family(6))
+    return outcome(ReplayOutcome::Kind::Skip, "SKIP", dut->unclaimed_family(6));
   try {
     ReplaySession session(c.topology_model, options.dut, c.quiet_hosts);
     return session.run(c, options);

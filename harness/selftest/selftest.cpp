@@ -35,6 +35,12 @@ std::string first_ipv4(const topo::Topology& t, const topo::Endpoint& end) {
   throw std::runtime_error(fmt::format("{}: {} has no IPv4 address", t.source_file, end.str()));
 }
 
+std::string first_ipv6(const topo::Topology& t, const topo::Endpoint& end) {
+  for (const auto& a : t.find_node(end.node)->find_interface(end.ifname)->addresses)
+    if (a.is_v6) return a.address;
+  return {};
+}
+
 topo::Topology load(const std::string& file) {
   auto parsed = topo::parse_topology_file(file);
   if (!parsed.ok()) {
@@ -62,6 +68,8 @@ SelftestBed::SelftestBed(const std::string& topology_file, const std::string& ca
   auto router_out = peer_of(spec, server_end);
   client_ip_ = first_ipv4(spec, client_end);
   server_ip_ = first_ipv4(spec, server_end);
+  client_ip6_ = first_ipv6(spec, client_end);
+  server_ip6_ = first_ipv6(spec, server_end);
   router_client_mac_ = topo::interface_mac(spec, router_in.node, router_in.ifname);
   router_server_mac_ = topo::interface_mac(spec, router_out.node, router_out.ifname);
 
@@ -84,10 +92,12 @@ Tins::EthernetII SelftestBed::client_frame(const Tins::PDU& l4, uint8_t ttl) con
 }
 
 expect::FrameExpectation SelftestBed::routed_to_server(const Tins::EthernetII& sent) const {
-  const auto& ip = sent.rfind_pdu<Tins::IP>();
+  const auto* ip6 = sent.find_pdu<Tins::IPv6>();
+  int ttl = ip6 ? ip6->hop_limit() : sent.rfind_pdu<Tins::IP>().ttl();
   expect::FrameExpectation want(sent);
-  // A router rewrites the MACs and decrements the TTL (RFC 1812 5.3.1); the rest stays.
-  want.eth_src(router_server_mac_).eth_dst(server_->mac()).ttl(ip.ttl() - 1);
+  // A router rewrites the MACs and decrements the TTL (RFC 1812 5.3.1) or the hop limit
+  // (RFC 8200 3); the rest stays.
+  want.eth_src(router_server_mac_).eth_dst(server_->mac()).ttl(ttl - 1);
   return want;
 }
 
@@ -159,7 +169,7 @@ Row SelftestBed::echo_reply_comes_back() {
 }
 
 Row SelftestBed::nothing_else_reaches_server() {
-  return row("no other frame reaches the server (ARP aside)", *server_,
+  return row("no other frame reaches the server (ARP and NDP aside)", *server_,
              checker_->expect_no_other_frames({server_.get()}));
 }
 
@@ -182,6 +192,7 @@ std::vector<Row> SelftestBed::run_all() {
   rows.push_back(udp_zero_checksum_stays_zero());
   rows.push_back(icmp_echo_is_routed());
   rows.push_back(echo_reply_comes_back());
+  for (auto& r : ipv6_rows()) rows.push_back(std::move(r));
   rows.push_back(nothing_else_reaches_server());
   for (auto& r : reachability()) rows.push_back(std::move(r));
   return rows;

@@ -1,6 +1,9 @@
 // The harness's self-test: crafted TCP, UDP and ICMP frames sent by the client of
 // topologies/selftest.toml must reach the server exactly as a Linux router forwards them
-// (MACs rewritten, TTL - 1, nothing else changed), and the server's echo reply must come back.
+// (MACs rewritten, TTL - 1, nothing else changed), and the server's echo reply must come back;
+// the same over IPv6 where the topology gives client and server IPv6 addresses (hop limit - 1,
+// a fragment forwarded as it is, the ICMPv6 echo reply), the router resolving its neighbours
+// by NDP.
 #pragma once
 
 #include <filesystem>
@@ -53,6 +56,14 @@ class SelftestBed {
   Row nothing_else_reaches_server();
   std::vector<Row> reachability();
 
+  // IPv6 (selftest_ipv6.cpp); empty addresses where the topology has none, and then no rows.
+  std::string client_ip6() const { return client_ip6_; }
+  std::string server_ip6() const { return server_ip6_; }
+  Row tcp6_syn_is_routed();
+  Row udp6_fragment_is_routed();
+  Row echo6_reply_comes_back();
+  std::vector<Row> ipv6_rows();
+
   std::vector<Row> run_all();
 
  private:
@@ -60,6 +71,7 @@ class SelftestBed {
   std::unique_ptr<port::Port> client_, server_;
   std::unique_ptr<check::FrameChecker> checker_;
   std::string client_ip_, server_ip_, router_client_mac_, router_server_mac_;
+  std::string client_ip6_, server_ip6_;
 };
 
 // The terminal table, ending with "N passed, N failed".

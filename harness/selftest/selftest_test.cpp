@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "frames/frame_builder.h"
 #include "topology/netns.h"
 
 namespace vslab::selftest {
@@ -77,8 +78,33 @@ TEST_F(Selftest, AnUnexpectedFrameIsReported) {
 
 TEST_F(Selftest, EveryReachabilityLineOfTheFileHolds) {
   auto rows = bed_->reachability();
-  EXPECT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows.size(), 4u);  // both ways, over IPv4 and IPv6
   for (const auto& r : rows) EXPECT_TRUE(r.result.ok) << r.check;
+}
+
+TEST_F(Selftest, ALinuxRouterForwardsIpv6AsRfc8200Says) {
+  ASSERT_FALSE(bed_->client_ip6().empty()) << "topologies/selftest.toml is dual-stack";
+  EXPECT_CHECK(bed_->tcp6_syn_is_routed());
+  EXPECT_CHECK(bed_->udp6_fragment_is_routed());
+  EXPECT_CHECK(bed_->echo6_reply_comes_back());
+  EXPECT_CHECK(bed_->nothing_else_reaches_server());
+}
+
+TEST_F(Selftest, AWrongHopLimitIsAFailedIpv6Check) {
+  // The router takes one off; an expectation that it took none must fail on ip6.hlim.
+  auto sent =
+      frames::frame()
+          .eth(frames::Mac(bed_->client_port().mac()), frames::Mac(bed_->router_client_side_mac()))
+          .ipv6(bed_->client_ip6(), bed_->server_ip6())
+          .udp(40020, 53)
+          .payload("hop")
+          .pdu();
+  bed_->client_port().send(sent);
+  auto want = bed_->routed_to_server(sent);
+  want.ttl(64);
+  auto r = bed_->checker().expect_frame(bed_->server_port(), want, std::chrono::seconds(2));
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.report.find("! ip6.hlim"), std::string::npos) << r.report;
 }
 
 TEST_F(Selftest, WrongExpectationFailsWithFieldDiffAndPcaps) {

@@ -54,12 +54,12 @@ std::array<uint8_t, kArpFrameLength> probe_frame(const uint8_t* own_mac, in_addr
 
 }  // namespace
 
-std::optional<std::string> arp_probe(const std::string& netns, const std::string& ifname,
-                                     const std::string& target_ip,
-                                     std::chrono::milliseconds timeout) {
-  in_addr target{};
-  if (inet_pton(AF_INET, target_ip.c_str(), &target) != 1 || ifname.size() >= IFNAMSIZ)
-    return std::nullopt;
+std::optional<std::string> probe_port(
+    const std::string& netns, const std::string& ifname,
+    const std::function<std::vector<uint8_t>(const uint8_t* own_mac)>& make_probe,
+    const std::function<std::optional<std::string>(const uint8_t* frame, std::size_t size)>& answer,
+    std::chrono::milliseconds timeout) {
+  if (ifname.size() >= IFNAMSIZ) return std::nullopt;
   NetnsGuard inside(netns);
   // ETH_P_ALL: on a bridge port only such taps see a frame before the bridge takes it.
   const os::UniqueFd fd(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)));
@@ -75,7 +75,7 @@ std::optional<std::string> arp_probe(const std::string& netns, const std::string
   if (ioctl(fd.get(), SIOCGIFHWADDR, &req) != 0) return std::nullopt;
   uint8_t own_mac[6];
   std::memcpy(own_mac, req.ifr_hwaddr.sa_data, 6);
-  auto frame = probe_frame(own_mac, target);
+  auto frame = make_probe(own_mac);
 
   auto deadline = std::chrono::steady_clock::now() + timeout;
   auto next_send = std::chrono::steady_clock::now();
@@ -83,7 +83,6 @@ std::optional<std::string> arp_probe(const std::string& netns, const std::string
     auto now = std::chrono::steady_clock::now();
     if (now >= deadline) return std::nullopt;
     if (now >= next_send) {
-      // A lost first request (the far side's port still coming up) is simply repeated.
       [[maybe_unused]] auto sent = send(fd.get(), frame.data(), frame.size(), 0);
       next_send = now + kResendEvery;
     }
@@ -93,12 +92,29 @@ std::optional<std::string> arp_probe(const std::string& netns, const std::string
     if (poll(&pfd, 1, static_cast<int>(wait.count()) + 1) <= 0) continue;
     uint8_t in[1514];
     ssize_t n = recv(fd.get(), in, sizeof in, MSG_DONTWAIT);
-    if (n < ssize_t(kArpFrameLength) || get16(in + 12) != ETH_P_ARP) continue;
+    if (n <= 0) continue;
+    if (auto found = answer(in, std::size_t(n))) return found;
+  }
+}
+
+std::optional<std::string> arp_probe(const std::string& netns, const std::string& ifname,
+                                     const std::string& target_ip,
+                                     std::chrono::milliseconds timeout) {
+  in_addr target{};
+  if (inet_pton(AF_INET, target_ip.c_str(), &target) != 1) return std::nullopt;
+  auto make = [&](const uint8_t* own_mac) {
+    auto f = probe_frame(own_mac, target);
+    return std::vector<uint8_t>(f.begin(), f.end());
+  };
+  auto answer = [&](const uint8_t* in, std::size_t n) -> std::optional<std::string> {
+    if (n < kArpFrameLength || get16(in + 12) != ETH_P_ARP) return std::nullopt;
     const uint8_t* arp = in + 14;
-    if (get16(arp + 6) != kOpReply || std::memcmp(arp + 14, &target.s_addr, 4) != 0) continue;
+    if (get16(arp + 6) != kOpReply || std::memcmp(arp + 14, &target.s_addr, 4) != 0)
+      return std::nullopt;
     return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", arp[8], arp[9], arp[10],
                        arp[11], arp[12], arp[13]);
-  }
+  };
+  return probe_port(netns, ifname, make, answer, timeout);
 }
 
 }  // namespace vslab::topo

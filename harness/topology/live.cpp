@@ -10,6 +10,7 @@
 #include <fmt/core.h>
 
 #include "topology/arp_probe.h"
+#include "topology/ndp_probe.h"
 #include "topology/runs.h"
 
 namespace vslab::topo {
@@ -99,21 +100,24 @@ std::string LiveTopology::external_mac(const std::string& ifname) const {
   auto place = std::find_if(handovers_.begin(), handovers_.end(), [&](const PortHandover& h) {
     return h.original == external_.at(ifname);
   });
-  std::string address;
-  for (const auto& a : iface->addresses)
-    if (!a.is_v6) address = a.address;
-  // The box answers ARP for its own address on that segment; the probe goes out of the port
-  // it was lent, so no host of the topology sees it.
+  std::string address, address6;
+  for (const auto& a : iface->addresses) (a.is_v6 ? address6 : address) = a.address;
+  // The box answers ARP (or, for an IPv6-only port, neighbour solicitations) for its own
+  // address on that segment; the probe goes out of the port it was lent, so no host of the
+  // topology sees it.
   std::optional<std::string> learned;
   if (!address.empty() && place != handovers_.end())
     learned = arp_probe(place->netns, place->moved_name, address, std::chrono::seconds(2));
+  else if (!address6.empty() && place != handovers_.end())
+    learned = ndp_probe(place->netns, place->moved_name, address6, std::chrono::seconds(2));
   if (!learned)
     throw std::runtime_error(fmt::format(
         "the MAC of the external director's port {} ({}) is not known: {}; declare it in the "
         "DUT config ([ports] {} = {{ interface = \"{}\", mac = \"xx:xx:xx:xx:xx:xx\" }})",
         ifname, external_.at(ifname),
-        address.empty() ? "the topology gives that interface no IPv4 address to ask for"
-                        : "no ARP answer for " + address + " within 2 s",
+        !address.empty()    ? "no ARP answer for " + address + " within 2 s"
+        : !address6.empty() ? "no neighbour advertisement for " + address6 + " within 2 s"
+                            : "the topology gives that interface no address to ask for",
         ifname, external_.at(ifname)));
   external_macs_[ifname] = *learned;
   return *learned;

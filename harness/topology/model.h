@@ -110,6 +110,9 @@ struct LvsInfo {
   std::string mode;                          // nat, dr, tun, fullnat, or empty
   std::optional<std::string> vip;            // IPv4 text
   std::vector<std::string> local_addresses;  // FULLNAT LIP pool
+  // The same facts for IPv6 traffic (a dual-stack topology): vip6 is canonical IPv6 text.
+  std::optional<std::string> vip6;
+  std::vector<std::string> local_addresses6;
 };
 
 struct Topology {

@@ -266,7 +266,8 @@ constexpr std::string_view kRouteKeys[] = {"to", "via", "nexthops", "dev"};
 constexpr std::string_view kLinkKeys[] = {"a", "b"};
 constexpr std::string_view kBridgeKeys[] = {"name", "ports"};
 constexpr std::string_view kReachKeys[] = {"from", "to"};
-constexpr std::string_view kLvsKeys[] = {"mode", "vip", "local_addresses"};
+constexpr std::string_view kLvsKeys[] = {"mode", "vip", "local_addresses", "vip6",
+                                         "local_addresses6"};
 constexpr std::string_view kLvsModes[] = {"nat", "dr", "tun", "fullnat"};
 
 // ETH_MIN_MTU and ETH_MAX_MTU, the range veth accepts.
@@ -691,12 +692,24 @@ class TopologyReader {
     for_each_string(table, "local_addresses", diagnostics_, [&](const Located<std::string>& text) {
       if (auto address = read_ipv4(text, "local address")) lvs.local_addresses.push_back(*address);
     });
+    if (auto vip = optional_string(table, "vip6", diagnostics_))
+      lvs.vip6 = read_address(*vip, "'vip6'", true);
+    for_each_string(table, "local_addresses6", diagnostics_, [&](const Located<std::string>& text) {
+      if (auto address = read_address(text, "IPv6 local address", true))
+        lvs.local_addresses6.push_back(*address);
+    });
   }
 
   std::optional<std::string> read_ipv4(const Located<std::string>& text, std::string_view what) {
+    return read_address(text, what, false);
+  }
+
+  std::optional<std::string> read_address(const Located<std::string>& text, std::string_view what,
+                                          bool is_v6) {
     const auto address = parse_address(text.value);
-    if (address && !address->is_v6) return address->text;
-    error(text.pos, fmt::format("{} '{}' is not an IPv4 address", what, text.value));
+    if (address && address->is_v6 == is_v6) return address->text;
+    error(text.pos,
+          fmt::format("{} '{}' is not an {} address", what, text.value, is_v6 ? "IPv6" : "IPv4"));
     return std::nullopt;
   }
 

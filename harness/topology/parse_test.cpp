@@ -214,17 +214,22 @@ TEST(ParseTopology, ReadsTheSelftestFile) {
   EXPECT_EQ(topology.find_role("router"), topology.find_node("router"));
 
   const Node& client = node_named(topology, "client");
-  ASSERT_EQ(client.routes.size(), 1u);
+  ASSERT_EQ(client.routes.size(), 2u);  // dual-stack: IPv4 and IPv6 default routes
   EXPECT_EQ(client.routes[0].to, "default");
   EXPECT_EQ(client.routes[0].via, "10.1.0.1");
-  EXPECT_EQ(node_named(topology, "router").sysctls, (Sysctls{{"net.ipv4.ip_forward", "1"}}));
+  EXPECT_FALSE(client.routes[0].is_v6);
+  EXPECT_EQ(client.routes[1].via, "fd00:1::1");
+  EXPECT_TRUE(client.routes[1].is_v6);
+  EXPECT_EQ(node_named(topology, "router").sysctls,
+            (Sysctls{{"net.ipv4.ip_forward", "1"}, {"net.ipv6.conf.all.forwarding", "1"}}));
   EXPECT_EQ(node_named(topology, "router").interfaces.size(), 2u);
 
   ASSERT_EQ(topology.links.size(), 2u);
   EXPECT_EQ(topology.links[0].a, (Endpoint{"client", "eth0"}));
   EXPECT_EQ(topology.links[1].b, (Endpoint{"server", "eth0"}));
-  ASSERT_EQ(topology.reachability.size(), 2u);
+  ASSERT_EQ(topology.reachability.size(), 4u);  // both ways, in both families
   EXPECT_EQ(topology.reachability[0].to, "10.2.0.2");
+  EXPECT_EQ(topology.reachability[2].to, "fd00:2::2");
   EXPECT_GT(topology.reachability[0].pos.line, 0);
 }
 
@@ -308,6 +313,32 @@ vip = "10.0.0.100"
   EXPECT_EQ(result.topology->bridges[0].ports.size(), 3u);
   EXPECT_EQ(result.topology->lvs.mode, "dr");
   EXPECT_EQ(result.topology->lvs.vip, "10.0.0.100");
+}
+
+TEST(ParseTopology, LvsTakesAnIpv6VipAndLocalAddressesCanonicalised) {
+  const auto result = parse(R"(name = "v6"
+[lvs]
+mode = "fullnat"
+vip = "10.0.0.100"
+vip6 = "FD00:20:0::0100"
+local_addresses6 = ["fd00:168:60::200", "fd00:168:60:0::201"]
+)");
+  ASSERT_TRUE(result.ok()) << all_errors(result);
+  EXPECT_EQ(result.topology->lvs.vip6, "fd00:20::100");
+  EXPECT_EQ(result.topology->lvs.local_addresses6,
+            (std::vector<std::string>{"fd00:168:60::200", "fd00:168:60::201"}));
+  const auto wrong = parse(R"(name = "v6"
+[lvs]
+vip6 = "10.0.0.100"
+local_addresses6 = ["fd00::1", "10.0.0.1"]
+)");
+  ASSERT_EQ(wrong.errors.size(), 2u) << all_errors(wrong);
+  EXPECT_NE(wrong.errors[0].find(":3:8: 'vip6' '10.0.0.100' is not an IPv6 address"),
+            std::string::npos)
+      << wrong.errors[0];
+  EXPECT_NE(wrong.errors[1].find("IPv6 local address '10.0.0.1' is not an IPv6 address"),
+            std::string::npos)
+      << wrong.errors[1];
 }
 
 TEST(ParseTopology, DefaultRouteIsIpv6OnlyWithAnIpv6Gateway) {

@@ -68,6 +68,16 @@ class ScriptBuilder {
         "IPv6 off in " + netns);
   }
 
+  // Explicitly on (a host whose default is off would hand that to new namespaces), and no
+  // duplicate address detection, for link-local addresses too: every address is usable the
+  // moment it is added, with no wait for a tentative state to end.
+  void ipv6_on(const std::string& netns) {
+    add({"ip", "netns", "exec", netns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0",
+         "net.ipv6.conf.default.disable_ipv6=0", "net.ipv6.conf.all.accept_dad=0",
+         "net.ipv6.conf.default.accept_dad=0"},
+        "IPv6 on, without duplicate address detection, in " + netns);
+  }
+
   bool is_external(const std::string& node) const {
     return !external_node_.empty() && node == external_node_;
   }
@@ -86,7 +96,10 @@ class ScriptBuilder {
       if (is_external(node.name)) continue;
       auto ns = naming_.node_netns(node.name);
       add({"ip", "netns", "add", ns}, "namespace for node " + node.name);
-      if (!uses_ipv6(node)) quiet_ipv6(ns);
+      if (uses_ipv6(node))
+        ipv6_on(ns);
+      else
+        quiet_ipv6(ns);
       add({"ip", "-n", ns, "link", "set", "lo", "up"}, "lo up in " + node.name);
     }
     if (!topo_.bridges.empty()) {
@@ -298,6 +311,15 @@ std::vector<std::string> netns_names(const Topology& topology, const Naming& nam
 std::vector<Command> bring_up_commands(const Topology& topology, const Naming& naming,
                                        const ExternalPorts& external) {
   return ScriptBuilder(topology, naming, external).build();
+}
+
+std::string quiet_host_nft(const std::string& ifname) {
+  return fmt::format(
+      "add table netdev quiet; add chain netdev quiet in {{ type filter hook ingress device {} "
+      "priority 0; }}; add rule netdev quiet in meta protocol ip drop; add rule netdev quiet in "
+      "meta protocol ip6 icmpv6 type != {{ nd-neighbor-solicit, nd-neighbor-advert }} drop; add "
+      "rule netdev quiet in meta protocol ip6 meta l4proto != icmpv6 drop",
+      ifname);
 }
 
 std::string bring_up_script(const Topology& topology, const Naming& naming,

@@ -64,6 +64,12 @@ std::vector<std::string> netns_names(const Topology& topology, const Naming& nam
 std::vector<Command> bring_up_commands(const Topology& topology, const Naming& naming,
                                        const ExternalPorts& external = {});
 
+// An nft script (for `nft` inside a host's namespace) that keeps the host's own kernel from
+// answering what a test sends it (RSTs, port unreachable): every IPv4 and IPv6 frame arriving
+// on `ifname` is dropped after the capture taps saw it, but ARP and IPv6 neighbour discovery,
+// so that a director still resolves the host.
+std::string quiet_host_nft(const std::string& ifname);
+
 // The whole script as text: a comment header, the commands, and how to remove it again.
 std::string bring_up_script(const Topology& topology, const Naming& naming,
                             const ExternalPorts& external = {});

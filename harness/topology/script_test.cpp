@@ -124,6 +124,29 @@ TEST(Script, TurnsIpv6OffOnlyWhereNoIpv6AddressIsConfigured) {
   EXPECT_EQ(std::count(all.begin(), all.end(), "ip netns exec p-b" + off), 0);
 }
 
+TEST(Script, TurnsIpv6OnWithoutDadBeforeTheInterfacesOfAnIpv6Node) {
+  auto all = lines(parsed());
+  // On explicitly (whatever the host's default), DAD off before the veths exist, so link-local
+  // addresses are not tentative either.
+  auto on = position(all,
+                     "ip netns exec p-b sysctl -qw net.ipv6.conf.all.disable_ipv6=0 "
+                     "net.ipv6.conf.default.disable_ipv6=0 net.ipv6.conf.all.accept_dad=0 "
+                     "net.ipv6.conf.default.accept_dad=0");
+  auto address = position(all, "ip -n p-b addr add fd00::1/64 dev eth1 nodad");
+  EXPECT_LT(on, address);
+  for (const auto& line : all) {
+    if (line.find(" link add ") != std::string::npos && line.find("p-b") != std::string::npos) {
+      EXPECT_LT(on, position(all, line)) << line;
+    }
+  }
+  EXPECT_EQ(std::count_if(all.begin(), all.end(),
+                          [](const std::string& l) {
+                            return l.find("p-a sysctl -qw net.ipv6.conf.all.disable_ipv6=0") !=
+                                   std::string::npos;
+                          }),
+            0);
+}
+
 TEST(Script, TextSaysHowToRemoveIt) {
   auto text = bring_up_script(parsed(), Naming{"p"});
   EXPECT_EQ(text.rfind("#!/bin/sh\n", 0), 0u);

@@ -41,9 +41,11 @@ struct Applicability {
 };
 
 struct ScenarioKind {
-  std::string_view name;  // the column, and the third part of a cell's id
-  std::vector<Family> families;
-  std::vector<Proto> protos;  // one cell each, in this order
+  std::string_view name;      // the column, and the third part of a cell's id
+  std::vector<Proto> protos;  // one IPv4 cell each, in this order
+  // One IPv6 cell each (tcp6...), after the IPv4 ones; empty where the kind's IPv6 run is not
+  // written yet.
+  std::vector<Proto> ipv6_protos;
   Applicability applies;
   // Sets the cell's rules on a bed of its mode (restored afresh, on a virtual port no earlier
   // cell used), sends and checks, noting in Findings what went wrong; a DUT or harness error

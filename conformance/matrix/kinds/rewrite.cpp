@@ -1,6 +1,9 @@
 // The rewrite kind: a client's first packet reaches a real server rewritten as the mode does
 // (spec 2), the reply comes back from the VIP where the director sees it, and an echo to the
-// VIP is the director's to answer (spec 3).
+// VIP is the director's to answer (spec 3). Its IPv6 cells (tcp6, udp6) do the first two over
+// IPv6, the hop limit standing for the TTL.
+#include <memory>
+
 #include "matrix/kinds/steps.h"
 
 namespace vslab::matrix::kinds {
@@ -12,7 +15,8 @@ using expect::FrameExpectation;
 namespace {
 
 // What the client receives for rs`rs`'s answer to the client's `sent` (NAT and FULLNAT: the
-// director sees replies). `answer` is built from what rs`rs` actually received.
+// director sees replies), in the family of `sent`. `answer` is built from what rs`rs` actually
+// received.
 void reply_comes_back(MatrixBed& mb, int rs, const Tins::EthernetII& sent, bool tcp, Findings& f) {
   auto& bed = mb.bed();
   const port::CapturedFrame* got = nullptr;
@@ -20,36 +24,42 @@ void reply_comes_back(MatrixBed& mb, int rs, const Tins::EthernetII& sent, bool 
     if (c.claimed) got = &c;
   if (!f.require(got != nullptr, "reply: the forwarded frame is gone")) return;
   Tins::EthernetII at_rs(got->bytes.data(), got->bytes.size());
-  const auto& in_ip = at_rs.rfind_pdu<Tins::IP>();
-  Tins::IP ip(in_ip.src_addr(), in_ip.dst_addr());
-  ip.ttl(64);
-  uint16_t dport = 0, sport = 0;
-  Tins::EthernetII reply;
+  std::unique_ptr<Tins::PDU> ip;
+  std::string vip, cip;
+  if (const auto* in6 = at_rs.find_pdu<Tins::IPv6>()) {
+    Tins::IPv6 ip6(in6->src_addr(), in6->dst_addr());
+    ip6.hop_limit(64);
+    ip.reset(ip6.clone());
+    vip = mb.vip6();
+    cip = sent.rfind_pdu<Tins::IPv6>().src_addr().to_string();
+  } else {
+    const auto& in_ip = at_rs.rfind_pdu<Tins::IP>();
+    Tins::IP ip4(in_ip.src_addr(), in_ip.dst_addr());
+    ip4.ttl(64);
+    ip.reset(ip4.clone());
+    vip = bed.vip();
+    cip = sent.rfind_pdu<Tins::IP>().src_addr().to_string();
+  }
+  Tins::EthernetII reply = Tins::EthernetII(at_rs.src_addr(), bed.rs(rs).mac) / *ip;
   if (tcp) {
     const auto& seg = at_rs.rfind_pdu<Tins::TCP>();
-    sport = seg.sport();
-    dport = seg.dport();
-    Tins::TCP synack(sport, dport);
+    Tins::TCP synack(seg.sport(), seg.dport());
     synack.flags(Tins::TCP::SYN | Tins::TCP::ACK);
     synack.seq(5000);
     synack.ack_seq(seg.seq() + 1);
-    reply = Tins::EthernetII(at_rs.src_addr(), bed.rs(rs).mac) / ip / synack;
+    reply /= synack;
   } else {
     const auto& dgram = at_rs.rfind_pdu<Tins::UDP>();
-    sport = dgram.sport();
-    dport = dgram.dport();
-    reply = Tins::EthernetII(at_rs.src_addr(), bed.rs(rs).mac) / ip / Tins::UDP(sport, dport) /
-            Tins::RawPDU("answer");
+    reply /= Tins::UDP(dgram.sport(), dgram.dport()) / Tins::RawPDU("answer");
   }
   bed.rs(rs).port->send(reply);
-  // Spec 2: VIP:vport -> CIP:cport, TTL - 1 at the director and the router.
-  const auto& sent_ip = sent.rfind_pdu<Tins::IP>();
+  // Spec 2: VIP:vport -> CIP:cport, TTL (hop limit) - 1 at the director and the router.
   uint16_t cport = tcp ? sent.rfind_pdu<Tins::TCP>().sport() : sent.rfind_pdu<Tins::UDP>().sport();
   FrameExpectation back(reply);
   back.eth_src(bed.client_gateway_mac())
       .eth_dst(bed.client().mac)
-      .ip_src(bed.vip())
-      .ip_dst(sent_ip.src_addr().to_string())
+      .ip_src(vip)
+      .ip_dst(cip)
       .ttl(62)
       .sport(mb.vport())
       .dport(cport);
@@ -80,9 +90,15 @@ void rewrite(MatrixBed& mb, const Cell& c, Findings& f) {
     return;
   }
   const bool tcp = c.proto == Proto::Tcp;
-  bed.restore(mb.rules(c.proto, c.scheduler, kRoomy));
+  // IPv6 (tcp6, udp6): the same exchange between the topology's IPv6 addresses.
+  const bool v6 = c.family == Family::Ipv6;
+  bed.restore(mb.rules(c.proto, c.scheduler, kRoomy, "", "", c.family));
   uint16_t cport = mb.next_client_port();
-  auto sent = tcp ? mb.tcp_from_client(Tins::TCP::SYN, cport) : mb.udp_from_client(cport, "query");
+  Tins::EthernetII sent;
+  if (v6)
+    sent = tcp ? mb.tcp6_from_client(Tins::TCP::SYN, cport) : mb.udp6_from_client(cport, "query");
+  else
+    sent = tcp ? mb.tcp_from_client(Tins::TCP::SYN, cport) : mb.udp_from_client(cport, "query");
   int rs = forwarded(mb, sent, f, "to the real server");
   if (rs == 0) return;
   if (replies_pass_director(mb.mode())) reply_comes_back(mb, rs, sent, tcp, f);

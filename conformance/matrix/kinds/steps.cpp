@@ -16,7 +16,7 @@ int forwarded(MatrixBed& mb, const Tins::EthernetII& sent, Findings& f, const st
   auto received = [&](int i) {
     const auto& frames = mb.bed().rs(i).port->captured();
     return std::any_of(frames.begin(), frames.end(), [](const port::CapturedFrame& c) {
-      return !c.claimed && !check::is_arp_or_ipv6(c.bytes);
+      return !c.claimed && !check::is_neighbour_noise(c.bytes);
     });
   };
   for (int i = 1; i <= 3; ++i)

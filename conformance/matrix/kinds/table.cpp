@@ -20,7 +20,6 @@ void no_service(MatrixBed&, const Cell&, Findings&);
 
 const std::vector<ScenarioKind>& scenario_kinds() {
   using enum Proto;
-  static const std::vector<Family> ipv4{Family::Ipv4};
   static const Applicability everywhere;
   static const Applicability where_replies_pass{
       {Mode::Nat, Mode::FullNat},
@@ -29,17 +28,17 @@ const std::vector<ScenarioKind>& scenario_kinds() {
   static const Applicability tun_only{
       {Mode::Tun}, {}, "not applicable: the tunnel's 20 bytes make PMTU a TUN matter"};
   static const std::vector<ScenarioKind> all{
-      // name, families, protocols, where it runs, what it does
-      {"rewrite", ipv4, {Tcp, Udp, Icmp}, everywhere, kinds::rewrite},
-      {"scheduler", ipv4, {Tcp}, everywhere, kinds::scheduler},
-      {"connection", ipv4, {Tcp}, everywhere, kinds::connection},
-      {"persistence", ipv4, {Tcp}, everywhere, kinds::persistence},
-      {"weight0", ipv4, {Tcp}, everywhere, kinds::weight0},
-      {"thresholds", ipv4, {Tcp}, everywhere, kinds::thresholds},
-      {"icmp-error", ipv4, {Udp}, where_replies_pass, kinds::icmp_error},
-      {"unknown-flow", ipv4, {Tcp}, everywhere, kinds::unknown_flow},
-      {"pmtu", ipv4, {Tcp}, tun_only, kinds::pmtu},
-      {"no-service", ipv4, {Tcp, Udp}, everywhere, kinds::no_service},
+      // name, protocols, IPv6 protocols, where it runs, what it does
+      {"rewrite", {Tcp, Udp, Icmp}, {Tcp, Udp}, everywhere, kinds::rewrite},
+      {"scheduler", {Tcp}, {}, everywhere, kinds::scheduler},
+      {"connection", {Tcp}, {}, everywhere, kinds::connection},
+      {"persistence", {Tcp}, {}, everywhere, kinds::persistence},
+      {"weight0", {Tcp}, {}, everywhere, kinds::weight0},
+      {"thresholds", {Tcp}, {}, everywhere, kinds::thresholds},
+      {"icmp-error", {Udp}, {}, where_replies_pass, kinds::icmp_error},
+      {"unknown-flow", {Tcp}, {}, everywhere, kinds::unknown_flow},
+      {"pmtu", {Tcp}, {}, tun_only, kinds::pmtu},
+      {"no-service", {Tcp, Udp}, {}, everywhere, kinds::no_service},
   };
   return all;
 }

@@ -109,7 +109,8 @@ std::string shell_command(const std::vector<std::string>& argv) {
 
 std::string guest_setup_script(const topo::Node& director,
                                const std::map<std::string, std::string>& macs,
-                               const std::string& vip_cidr, const std::string& vip_interface) {
+                               const std::string& vip_cidr, const std::string& vip_interface,
+                               const std::string& vip6_cidr) {
   std::ostringstream s;
   s << "set -e\n"
        "nic_with_mac() {\n"
@@ -129,10 +130,18 @@ std::string guest_setup_script(const topo::Node& director,
   for (const auto& iface : director.interfaces) {
     s << fmt::format("ip link set dev vslab{} name {}\n", index++, quoted(iface.name));
     s << fmt::format("ip link set dev {} mtu {} up\n", quoted(iface.name), iface.mtu);
+    bool ipv6_on = false;
     for (const auto& address : iface.addresses) {
-      if (address.is_v6)
-        s << fmt::format("sysctl -qw net.ipv6.conf.{}.disable_ipv6=0\n", iface.name);
-      s << fmt::format("ip addr add {} dev {}\n", address.str(), quoted(iface.name));
+      if (address.is_v6 && !ipv6_on) {
+        // On (the guest starts with IPv6 off) and without duplicate address detection, so the
+        // addresses are usable at once, as in the topology's namespaces.
+        s << fmt::format(
+            "sysctl -qw net.ipv6.conf.{0}.disable_ipv6=0 net.ipv6.conf.{0}.accept_dad=0\n",
+            iface.name);
+        ipv6_on = true;
+      }
+      s << fmt::format("ip addr add {} dev {}{}\n", address.str(), quoted(iface.name),
+                       address.is_v6 ? " nodad" : "");
     }
   }
   for (const auto& address : director.loopback_addresses)
@@ -150,6 +159,11 @@ std::string guest_setup_script(const topo::Node& director,
   // What kernel IPVS needs whatever the topology set for a user-space director (spec 11).
   s << "sysctl -qw net.ipv4.ip_forward=1 net.ipv4.vs.conntrack=1\n";
   s << fmt::format("ip addr replace {} dev {}\n", vip_cidr, quoted(vip_interface));
+  if (!vip6_cidr.empty()) {
+    // Kernel IPVS forwards IPv6 only where the host forwards it.
+    s << "sysctl -qw net.ipv6.conf.all.forwarding=1\n";
+    s << fmt::format("ip addr replace {} dev {} nodad\n", vip6_cidr, quoted(vip_interface));
+  }
   s << "ipvsadm -C\n";
   return s.str();
 }
@@ -200,8 +214,9 @@ void QemuKernelDut::start(const topo::LiveTopology& topology) {
   std::map<std::string, std::string> macs;
   wire_ports(*director, macs);
   start_qemu(*director, macs, image, run_dir);
-  auto setup = guest(
-      guest_setup_script(*director, macs, *t.lvs.vip + "/32", interface_towards_client(t, role_)));
+  auto setup = guest(guest_setup_script(*director, macs, *t.lvs.vip + "/32",
+                                        interface_towards_client(t, role_),
+                                        t.lvs.vip6 ? *t.lvs.vip6 + "/128" : std::string()));
   if (!setup.ok()) {
     std::string why = trimmed(setup.output);
     stop();

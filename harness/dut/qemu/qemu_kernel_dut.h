@@ -37,10 +37,12 @@ std::unique_ptr<Dut> make_qemu_kernel_dut(const DutSpec& spec);
 // What the guest runs to become the topology's director: NICs renamed to the director's
 // interface names (found by MAC), their MTUs, addresses and routes, the loopback addresses, the
 // node's sysctls, forwarding and IPVS conntrack, the VIP on `vip_interface`, an empty IPVS
-// table. `macs`: director interface -> the MAC its guest NIC was given.
+// table. `macs`: director interface -> the MAC its guest NIC was given. With `vip6_cidr` (a
+// dual-stack topology's vip6) also IPv6 forwarding and that VIP beside the first.
 std::string guest_setup_script(const topo::Node& director,
                                const std::map<std::string, std::string>& macs,
-                               const std::string& vip_cidr, const std::string& vip_interface);
+                               const std::string& vip_cidr, const std::string& vip_interface,
+                               const std::string& vip6_cidr = "");
 
 // ipvsadm's arguments as one shell command line for the guest's sh.
 std::string shell_command(const std::vector<std::string>& argv);
@@ -53,6 +55,8 @@ class QemuKernelDut final : public Dut {
   // Linux 6.1: no FULLNAT (not in mainline), no twos (since 6.5).
   bool claims_mode(const std::string& mode) const override;
   bool claims_scheduler(const std::string& name) const override;
+  // Linux IPVS forwards IPv6 in NAT, DR and TUN (ip6ip6).
+  bool claims_family(int family) const override { return family == 4 || family == 6; }
   // Software emulation: the guest's 2 s stats estimator and its timers run late under load.
   int slowness() const override { return 4; }
   // ldirectord is a perl program; the guest's initramfs has busybox, iproute2 and ipvsadm only.

@@ -80,6 +80,25 @@ TEST(GuestSetupScript, GivesTheGuestTheNatDirectorsAddressesRoutesAndVip) {
   EXPECT_LT(vip, flush);
 }
 
+TEST(GuestSetupScript, GivesADualStackDirectorItsIpv6AddressesForwardingAndVip) {
+  auto t = topology("nat");
+  auto script = guest_setup_script(*t.find_role("director"),
+                                   {{"eth0", "02:00:00:00:00:10"}, {"eth1", "02:00:00:00:00:11"}},
+                                   "10.20.0.100/32", "eth0", "fd00:20::100/128");
+  auto on = position(
+      script, "sysctl -qw net.ipv6.conf.eth0.disable_ipv6=0 net.ipv6.conf.eth0.accept_dad=0");
+  auto address = position(script, "ip addr add fd00:20::2/64 dev eth0 nodad");
+  position(script, "ip addr add fd00:168:10::1/64 dev eth1 nodad");
+  auto route = position(script, "ip -6 route replace default via fd00:20::1");
+  auto forwarding = position(script, "sysctl -qw net.ipv6.conf.all.forwarding=1");
+  auto vip = position(script, "ip addr replace fd00:20::100/128 dev eth0 nodad");
+  auto own_sysctl = position(script, "sysctl -qw net.ipv6.conf.all.forwarding=0");
+  EXPECT_LT(on, address);
+  EXPECT_LT(address, route);
+  EXPECT_LT(own_sysctl, forwarding);  // kernel IPVS's forwarding wins over the topology's
+  EXPECT_LT(forwarding, vip);
+}
+
 TEST(GuestSetupScript, StopsAtTheFirstCommandThatFails) {
   auto t = topology("dr");
   auto script = guest_setup_script(*t.find_role("director"), {{"eth0", "02:00:00:00:00:10"}},
