@@ -10,9 +10,11 @@
 # - CTest starts the serial tests and the long ones first (their COST, CMakeLists.txt), so
 #   that no minute-long test starts last and runs alone.
 # - The ASan build runs every test but the format check (the Release run checked the same
-#   files) and two of the three qemu kernel-reference tests (the asan test preset,
-#   CMakePresets.json): the guest kernel is not sanitized, and the third test takes the qemu
-#   DUT's code through the sanitizers.
+#   files), the external-DUT comparison in DR, TUN and FULLNAT (the external DUT is the same
+#   code in every mode, sanitized by the NAT one; every mode's cells run sanitized in
+#   matrix.builtin) and two of the three qemu kernel-reference tests (the guest kernel is not
+#   sanitized; the third takes the qemu DUT's code through the sanitizers): the asan test
+#   preset, CMakePresets.json. It compiles with -g1: the line tables its stack traces need.
 # - The format check runs one clang-format for all files (scripts/check-format.sh).
 # - The Release build compiles the tests' own code at -O1; what they test stays at -O3
 #   (vslab_test, CMakeLists.txt).
