@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "os/child_process.h"
+#include "os/interrupt.h"
 #include "os/unique_fd.h"
 #include "os/whole_io.h"
 
@@ -34,6 +35,9 @@ Step run_stopping_at_failure(const std::vector<std::string>& argv) {
                                               .parent_death_signal = SIGTERM,
                                               .new_process_group = true});
   write_end.reset();
+  // vslab is in a group of its own: a SIGTERM or ^C that stops `vslab mutate` is passed on, and
+  // vslab takes its namespaces down before it exits.
+  os::forward_interrupts_to(child.pid());
   Step step;
   std::size_t scanned = 0;
   char buffer[4096];
@@ -49,6 +53,7 @@ Step run_stopping_at_failure(const std::vector<std::string>& argv) {
     }
   }
   step.exit_code = os::exit_code_of(child.wait());
+  os::stop_forwarding_to(child.pid());
   return step;
 }
 

@@ -21,6 +21,7 @@
 #include "mutate/mutant_run.h"
 #include "mutate/verdicts.h"
 #include "mutate/workspace.h"
+#include "os/interrupt.h"
 
 namespace vslab::mutate {
 
@@ -143,6 +144,8 @@ int run_mutate(const Options& o) {
     std::cerr << "vslab mutate: no mutant selected\n";
     return 2;
   }
+  // A run stopped at a deadline still prints what it judged: the rest is not-run.
+  os::catch_interrupts();
   std::mutex print_mutex;
   auto say = [&](const std::string& line) {
     std::lock_guard lock(print_mutex);
@@ -167,6 +170,7 @@ int run_mutate(const Options& o) {
   if (!o.no_baseline) {
     say("  running the suite against the unmutated vsd");
     auto r = run_suite(suite, baseline, "", work + "/runs/unmutated");
+    if (os::interrupted()) return os::interrupted_exit_status();
     if (r.outcome != SuiteResult::Outcome::Passed) {
       std::cerr << "vslab mutate: the unmutated vsd does not pass, so no mutant can be judged: "
                 << (r.outcome == SuiteResult::Outcome::Failed ? r.cell + ": " + r.detail : r.error)
@@ -188,7 +192,9 @@ int run_mutate(const Options& o) {
   std::thread builder([&] {
     for (std::size_t i : build_order(mutants)) {
       results[i].mutant = mutants[i];
+      results[i].verdict = Verdict::NotRun;
       begun[i] = Clock::now();
+      if (os::interrupted()) continue;
       if (!mutants[i].equivalent.empty()) {
         results[i].verdict = Verdict::Equivalent;
         continue;
@@ -199,6 +205,7 @@ int run_mutate(const Options& o) {
       } catch (const std::exception& e) {
         b = {BuildResult::Outcome::Failed, {}, e.what()};
       }
+      if (os::interrupted()) continue;  // a ^C reaches the build too: its failure is no verdict
       if (b.outcome == BuildResult::Outcome::Built) {
         binaries[i] = b.binary;
         queue.push(i);
@@ -215,9 +222,11 @@ int run_mutate(const Options& o) {
   for (int j = 0; j < std::max(1, o.jobs); ++j)
     runners.emplace_back([&] {
       while (auto i = queue.pop()) {
+        if (os::interrupted()) continue;
         auto r = run_suite(suite, binaries[*i], mutants[*i].test_fault,
                            work + "/runs/" + mutants[*i].id);
         auto& out = results[*i];
+        if (os::interrupted() && r.outcome != SuiteResult::Outcome::Failed) continue;
         switch (r.outcome) {
           case SuiteResult::Outcome::Failed:
             out.verdict = Verdict::Killed;
@@ -251,6 +260,7 @@ int run_mutate(const Options& o) {
       return 1;
     }
   }
+  if (os::interrupted()) return os::interrupted_exit_status();
   return exit_status(results);
 }
 

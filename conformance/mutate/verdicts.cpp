@@ -49,6 +49,8 @@ std::string verdict_name(Verdict v) {
       return "ERROR";
     case Verdict::Equivalent:
       return "equivalent";
+    case Verdict::NotRun:
+      return "not-run";
   }
   return "?";
 }
@@ -88,16 +90,16 @@ std::string format_markdown(const std::vector<MutantResult>& results) {
 }
 
 std::string format_score(const std::vector<MutantResult>& results) {
-  int count[6] = {};
+  int count[7] = {};
   for (const auto& r : results) ++count[int(r.verdict)];
   const int killed = count[int(Verdict::Killed)], survived = count[int(Verdict::Survived)];
   const int judged = killed + survived;
   return fmt::format(
       "score: {}/{} killed ({:.1f} %); {} survived, {} stale, {} build-failed, {} errors, {} "
-      "equivalent (not counted)",
+      "equivalent (not counted), {} not run",
       killed, judged, judged ? 100.0 * killed / judged : 0.0, survived, count[int(Verdict::Stale)],
-      count[int(Verdict::BuildFailed)], count[int(Verdict::Error)],
-      count[int(Verdict::Equivalent)]);
+      count[int(Verdict::BuildFailed)], count[int(Verdict::Error)], count[int(Verdict::Equivalent)],
+      count[int(Verdict::NotRun)]);
 }
 
 int exit_status(const std::vector<MutantResult>& results) {

@@ -8,7 +8,8 @@
 
 namespace vslab::mutate {
 
-enum class Verdict { Killed, Survived, Stale, BuildFailed, Error, Equivalent };
+// NotRun: the run was interrupted (SIGINT, SIGTERM) before this mutant was judged.
+enum class Verdict { Killed, Survived, Stale, BuildFailed, Error, Equivalent, NotRun };
 
 struct MutantResult {
   Mutant mutant;
@@ -27,7 +28,8 @@ std::string format_table(const std::vector<MutantResult>& results);
 std::string format_markdown(const std::vector<MutantResult>& results);
 // "score: K/N killed (P %) ..." over the non-equivalent mutants that built and ran.
 std::string format_score(const std::vector<MutantResult>& results);
-// 0 when every mutant that ran was killed and none was stale, failed to build or erred.
+// 0 when every mutant that ran was killed and none was stale, failed to build or erred (an
+// interrupted run exits with its signal's status instead).
 int exit_status(const std::vector<MutantResult>& results);
 
 }  // namespace vslab::mutate
