@@ -6,6 +6,7 @@
 #include "matrix/conform_command.h"
 #include "matrix/diff_command.h"
 #include "matrix/merge_command.h"
+#include "mutate/mutate_command.h"
 #include "replay/replay_command.h"
 #include "scaleout/scaleout_command.h"
 #include "topo_commands.h"
@@ -92,6 +93,7 @@ int main(int argc, char** argv) {
   vslab::matrix::add_report_command(app, status);
   vslab::bench::add_bench_command(app, status);
   vslab::failover::add_failover_command(app, status);
+  vslab::mutate::add_mutate_command(app, status);
 
   try {
     app.parse(argc, argv);
