@@ -131,8 +131,17 @@ TEST(VsdRobustness, MalformedStormIsCountedAndValidFlowsGetThrough) {
   auto counters = dut.admin({"--counters"});
   ASSERT_TRUE(counters.ok()) << counters.output << dut.log();
   auto got = parse_counters(counters.output);
-  for (const auto& [name, count] : sent)
-    EXPECT_EQ(got[name], count) << name << "\n" << counters.output;
+  for (const auto& [name, count] : sent) {
+    if (name == "discard_not_ipv4") {
+      // The topology is dual-stack: the namespaces' kernels also send IPv6 (router
+      // solicitations, MLD reports) through the director's ports, which an IPv4 data plane
+      // counts here too; a few dozen at most in a run this short.
+      EXPECT_GE(got[name], count) << name << "\n" << counters.output;
+      EXPECT_LE(got[name], count + 64) << name << "\n" << counters.output;
+    } else {
+      EXPECT_EQ(got[name], count) << name << "\n" << counters.output;
+    }
+  }
   // Still serving: the listing shows the service and 200 connections.
   auto listing = dut.admin({"-L", "-n"});
   EXPECT_TRUE(listing.ok()) << listing.output;

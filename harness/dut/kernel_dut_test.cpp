@@ -102,6 +102,9 @@ TEST(KernelDut, WhereIpvsIsOwnsTheVipForwardsAndStartsEmpty) {
                              "ip netns exec p-director sysctl -qw net.ipv4.ip_forward=1 "
                              "net.ipv4.vs.conntrack=1",
                              "ip -n p-director addr replace 10.20.0.100/32 dev eth0",
+                             "ip netns exec p-director sysctl -qw "
+                             "net.ipv6.conf.all.forwarding=1",
+                             "ip -n p-director addr replace fd00:20::100/128 dev eth0 nodad",
                              "ip netns exec p-director ipvsadm -C",
                          }));
 }
@@ -122,6 +125,7 @@ TEST(KernelDut, RestoreClearsThenRestoresAndAdminRunsIpvsadmInTheNamespace) {
                              "ip netns exec p-director /opt/ipvsadm -L -n",
                              "ip netns exec p-director /opt/ipvsadm -C",
                              "ip -n p-director addr del 10.30.0.100/32 dev eth0",
+                             "ip -n p-director addr del fd00:30::100/128 dev eth0",
                          }));
 }
 
