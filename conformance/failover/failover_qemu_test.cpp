@@ -1,6 +1,6 @@
-// The failover scenario on a pair of Linux IPVS directors, each a qemu guest (dut/qemu), the
-// harness moving the VIP through the guests' shells: the master's qemu SIGKILLed, the kernel's
-// own sync daemons in both guests, so no flow may be reset (docs/ipvs.md section 14).
+// The failover scenario with Linux IPVS directors, each a qemu guest (dut/qemu), the harness
+// moving the VIP through the guests' shells: the master (its qemu, or vsd) SIGKILLed, the
+// kernel's own sync daemons in the guests, so no flow may be reset (docs/ipvs.md section 14).
 #include <gtest/gtest.h>
 
 #include <iostream>
@@ -42,6 +42,15 @@ void expect_no_reset(const ScenarioReport& report, std::size_t phases) {
 
 TEST(FailoverQemu, KernelPairWithSyncKilledMasterResetsNoFlow) {
   auto report = run(DirectorKind::QemuKernel, true, {Failure::Kill});
+  if (!report.skipped.empty()) GTEST_SKIP() << report.skipped;
+  expect_no_reset(report, 2);
+}
+
+// vsd's sync daemon and the kernel's understand each other both ways (director/sync): vsd's
+// messages fill the kernel backup for the failover, the kernel's fill the rebooted vsd for the
+// failback.
+TEST(FailoverQemu, MixedPairWithSyncKilledVsdMasterResetsNoFlow) {
+  auto report = run(DirectorKind::Vsd, true, {Failure::Kill});
   if (!report.skipped.empty()) GTEST_SKIP() << report.skipped;
   expect_no_reset(report, 2);
 }
