@@ -15,7 +15,7 @@ namespace {
 struct CommandOptions {
   std::string dut = "builtin";
   std::string vsd, vsadm;
-  std::string mover = "keepalived";
+  std::string mover;  // keepalived for builtin, harness where a director is a qemu guest
   std::string mode = "nat";
   std::vector<std::string> cases{"kill", "link"};
   bool sync = false;
@@ -23,15 +23,21 @@ struct CommandOptions {
 };
 
 int run(const CommandOptions& o) {
-  if (o.dut != "builtin") {
-    std::cerr << "vslab failover: --dut " << o.dut
-              << " is not supported yet: a failover pair is two builtin directors (vsd) so far\n";
+  ScenarioOptions options;
+  if (o.dut == "qemu-kernel" || o.dut == "mixed") options.backup_kind = DirectorKind::QemuKernel;
+  if (o.dut == "qemu-kernel") options.master_kind = DirectorKind::QemuKernel;
+  const bool guest = o.dut != "builtin";
+  if (guest && o.mover == "keepalived") {
+    std::cerr << "vslab failover: --vip-mover keepalived needs keepalived beside each director, "
+                 "and the qemu guest has none (busybox, iproute2 and ipvsadm only): use "
+                 "--vip-mover harness, the default for --dut "
+              << o.dut << "\n";
     return 2;
   }
-  ScenarioOptions options;
   options.sync = o.sync;
   options.mode = o.mode;
-  options.mover = o.mover == "harness" ? VipMover::Harness : VipMover::Keepalived;
+  options.mover =
+      o.mover == "harness" || (o.mover.empty() && guest) ? VipMover::Harness : VipMover::Keepalived;
   options.failures.clear();
   for (const auto& name : o.cases) options.failures.push_back(*failure_named(name));
   const auto spec = dut::dut_spec("builtin", "", o.vsd, o.vsadm);
@@ -66,7 +72,10 @@ void add_failover_command(CLI::App& app, int& status) {
       "Two directors share the VIP by VRRP (topologies/failover.toml): flows through the master, "
       "the master killed or its links pulled, the flows timed through the backup, then the "
       "failback; each flow's loss, gap and resets against what the spec predicts");
-  cmd->add_option("--dut", options->dut, "The pair's directors: builtin (vsd) only so far")
+  cmd->add_option("--dut", options->dut,
+                  "The pair's directors: builtin (vsd on both), qemu-kernel (Linux IPVS in a "
+                  "qemu guest on both) or mixed (vsd master, kernel guest backup)")
+      ->check(CLI::IsMember({"builtin", "qemu-kernel", "mixed"}))
       ->capture_default_str();
   cmd->add_option("--vsd", options->vsd, "vsd to run (default: the one beside vslab)");
   cmd->add_option("--vsadm", options->vsadm, "vsadm to run (default: the one beside vslab)");
@@ -76,16 +85,15 @@ void add_failover_command(CLI::App& app, int& status) {
       ->check(CLI::IsMember({"nat", "dr"}))
       ->capture_default_str();
   cmd->add_flag("--sync", options->sync,
-                "Connection sync between the directors (vsadm --start-daemon master and backup "
-                "on both): no flow may be reset");
+                "Connection sync between the directors (ipvsadm --start-daemon master and "
+                "backup on both, vsd's or the guest kernel's own): no flow may be reset");
   cmd->add_option("--vip-mover", options->mover,
                   "keepalived (VRRP in each director's namespace) or harness (the harness moves "
                   "the addresses and sends the gratuitous ARPs, for a DUT that cannot run "
-                  "keepalived)")
-      ->check(CLI::IsMember({"keepalived", "harness"}))
-      ->capture_default_str();
+                  "keepalived); default keepalived for builtin, harness otherwise")
+      ->check(CLI::IsMember({"keepalived", "harness"}));
   cmd->add_option("--case", options->cases,
-                  "kill (SIGKILL of the master's vsd and keepalived), "
+                  "kill (SIGKILL of the master's vsd and keepalived, or of its qemu), "
                   "link (its links pulled); repeat for both")
       ->check(CLI::IsMember({"kill", "link"}))
       ->capture_default_str();

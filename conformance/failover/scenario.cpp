@@ -7,6 +7,7 @@
 
 #include <fmt/core.h>
 
+#include "dut/qemu/qemu_kernel_dut.h"
 #include "failover/vrrp.h"
 #include "os/interrupt.h"
 #include "topology/data_dir.h"
@@ -78,9 +79,28 @@ struct Director {
   std::string role;  // the topology's role: "director" (the master) or "backup"
   int priority = 0;
   std::string netns;
-  std::unique_ptr<dut::BuiltinDut> vsd;
+  std::unique_ptr<dut::BuiltinDut> vsd;              // one of these two
+  std::unique_ptr<dut::qemu::QemuKernelDut> kernel;  // the guest holds its addresses
   std::unique_ptr<Keepalived> keepalived;
+  bool down = true;  // not started yet, or killed and not started again: nothing answers in it
+  dut::Dut& dut() { return vsd ? static_cast<dut::Dut&>(*vsd) : *kernel; }
 };
+
+// The guest's shell for a floating address: added and announced by a gratuitous ARP (busybox
+// arping), or removed.
+std::string guest_take(const std::vector<FloatingAddress>& addresses) {
+  std::string script = "set -e\n";
+  for (const auto& a : addresses)
+    script += fmt::format("ip addr replace {0} dev {1}\narping -q -U -c 1 -I {1} {2}\n", a.cidr,
+                          a.dev, a.address());
+  return script;
+}
+std::string guest_release(const std::vector<FloatingAddress>& addresses) {
+  std::string script;
+  for (const auto& a : addresses)
+    script += fmt::format("ip addr del {} dev {} 2>/dev/null || true\n", a.cidr, a.dev);
+  return script;
+}
 
 class Pair {
  public:
@@ -92,6 +112,12 @@ class Pair {
     backup_.priority = 100;
     for (Director* d : {&master_, &backup_}) {
       d->netns = live.netns(live.topology().find_role(d->role)->name);
+      const auto kind = d == &master_ ? options.master_kind : options.backup_kind;
+      if (kind == DirectorKind::QemuKernel) {
+        d->kernel = std::make_unique<dut::qemu::QemuKernelDut>();
+        d->kernel->set_role(d->role);
+        continue;
+      }
       // A backup that does not hold the VIP must not answer for it (docs/design.md).
       d->vsd = std::make_unique<dut::BuiltinDut>(options.vsd_binary, options.vsadm_binary,
                                                  std::vector<std::string>{"--vips-follow-host"});
@@ -109,7 +135,7 @@ class Pair {
   ~Pair() {
     for (Director* d : {&master_, &backup_}) {
       if (d->keepalived) d->keepalived->kill();
-      d->vsd->stop();
+      d->dut().stop();
     }
   }
 
@@ -123,8 +149,11 @@ class Pair {
     start_vrrp(d);
   }
   void start_director(Director& d) {
-    d.vsd->start(live_);
-    auto r = d.vsd->restore(rules_of(layout_));
+    d.dut().start(live_);
+    d.down = false;
+    // The guest's setup puts the topology's VIP on it; the VIP mover alone decides who holds it.
+    if (d.kernel) guest_shell(d, guest_release(layout_.floating));
+    auto r = d.dut().restore(rules_of(layout_));
     if (!r.ok()) throw std::runtime_error(d.role + ": vsadm -R: " + r.output);
     if (options_.sync) start_sync(d);
   }
@@ -136,6 +165,9 @@ class Pair {
   // is taken away before vsd dies, as a dead box answers for nothing; else its kernel, no
   // longer kept away by vsd's ingress tables, would reset the VIP's flows.
   void kill(Director& d) {
+    d.down = true;
+    // The guest's addresses die with it.
+    if (d.kernel) return d.kernel->kill();
     if (d.keepalived) d.keepalived->kill();
     if (auto error = release_addresses(d.netns, layout_.floating); !error.empty())
       throw std::runtime_error(error);
@@ -159,16 +191,27 @@ class Pair {
   // The harness as the VIP mover (no keepalived): what keepalived would do on a transition.
   void move_vip(Director& from, Director& to) {
     if (options_.mover != VipMover::Harness) return;
-    if (auto error = release_addresses(from.netns, layout_.floating); !error.empty())
+    if (from.kernel) {
+      // A cut-off guest is told through its channel, as an admin on its console would.
+      if (!from.down) guest_shell(from, guest_release(layout_.floating));
+    } else if (auto error = release_addresses(from.netns, layout_.floating); !error.empty()) {
       throw std::runtime_error(error);
-    if (auto error = take_addresses(to.netns, layout_.floating); !error.empty())
+    }
+    if (to.kernel)
+      guest_shell(to, guest_take(layout_.floating));
+    else if (auto error = take_addresses(to.netns, layout_.floating); !error.empty())
       throw std::runtime_error(error);
   }
 
-  bool holds_vip(const Director& d) const { return holds_address(d.netns, layout_.vip); }
+  bool holds_vip(Director& d) {
+    if (!d.kernel) return holds_address(d.netns, layout_.vip);
+    if (d.down) return false;
+    return guest_shell(d, "ip -o addr show to " + layout_.vip + "/32\n").find(layout_.vip) !=
+           std::string::npos;
+  }
 
   // Polls until `d` holds the VIP; false at the deadline.
-  bool wait_for_vip(const Director& d, Clock::time_point deadline) const {
+  bool wait_for_vip(Director& d, Clock::time_point deadline) {
     while (!holds_vip(d)) {
       os::throw_if_interrupted();
       if (Clock::now() >= deadline) return false;
@@ -179,7 +222,7 @@ class Pair {
 
   // Whether `d` lists a connection for each of the flows' three services.
   bool lists_the_flows(Director& d) {
-    auto r = d.vsd->admin({"-L", "-n", "-c"});
+    auto r = d.dut().admin({"-L", "-n", "-c"});
     if (!r.ok()) return false;
     for (const char* port : {":80", ":81", ":53"})
       if (r.output.find(layout_.vip + port) == std::string::npos) return false;
@@ -189,7 +232,12 @@ class Pair {
   std::string logs() const {
     std::string out;
     for (const Director* d : {&master_, &backup_}) {
-      out += fmt::format("--- vsd on {}:\n{}", d->role, d->vsd->log());
+      if (d->vsd) out += fmt::format("--- vsd on {}:\n{}", d->role, d->vsd->log());
+      if (d->kernel) {
+        const std::string console = d->kernel->console();
+        out += fmt::format("--- the kernel guest's console on {} (its end):\n{}", d->role,
+                           console.substr(console.size() > 4000 ? console.size() - 4000 : 0));
+      }
       if (d->keepalived)
         out += fmt::format("--- keepalived on {}:\n{}", d->role, d->keepalived->log());
     }
@@ -201,16 +249,24 @@ class Pair {
   // what the other sends, so the failback finds the backup's connections too.
   void start_sync(Director& d) {
     for (const char* state : {"master", "backup"}) {
-      auto r = d.vsd->admin({"--start-daemon", state, "--mcast-interface", layout_.sync_interface,
-                             "--syncid", std::to_string(kSyncId)});
+      auto r = d.dut().admin({"--start-daemon", state, "--mcast-interface", layout_.sync_interface,
+                              "--syncid", std::to_string(kSyncId)});
       if (!r.ok()) {
-        if (r.output.find("unknown option") != std::string::npos ||
-            r.output.find("start-daemon") != std::string::npos)
+        if (d.vsd && (r.output.find("unknown option") != std::string::npos ||
+                      r.output.find("start-daemon") != std::string::npos))
           throw NoSync("vsd has no sync daemon on this branch (vsadm --start-daemon: " +
                        r.output.substr(0, r.output.find('\n')) + ")");
         throw std::runtime_error(d.role + ": vsadm --start-daemon " + state + ": " + r.output);
       }
     }
+  }
+
+  std::string guest_shell(Director& d, const std::string& script) {
+    auto r = d.kernel->shell(script);
+    if (!r.ok())
+      throw std::runtime_error(fmt::format("{}'s guest, exit {}: {}\nscript:\n{}", d.role,
+                                           r.exit_code, r.output, script));
+    return r.output;
   }
 
   const ScenarioOptions& options_;
@@ -353,6 +409,8 @@ void run_one(const ScenarioOptions& options, Failure failure, ScenarioReport& re
                        progress);
   } catch (const NoSync&) {
     throw;
+  } catch (const dut::DutUnavailable&) {
+    throw;
   } catch (const os::Interrupted&) {
     throw;
   } catch (const std::exception& e) {
@@ -397,6 +455,8 @@ ScenarioReport run_failover(const ScenarioOptions& options,
   report.sync = options.sync;
   report.mover = options.mover;
   report.mode = options.mode;
+  report.master_kind = options.master_kind;
+  report.backup_kind = options.backup_kind;
   if (!topo::have_net_admin()) {
     report.skipped = "needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root)";
     return report;
@@ -413,15 +473,30 @@ ScenarioReport run_failover(const ScenarioOptions& options,
   } catch (const NoSync& e) {
     report.phases.clear();
     report.skipped = e.what();
+  } catch (const dut::DutUnavailable& e) {
+    report.phases.clear();
+    report.skipped = e.what();
   } catch (const os::Interrupted&) {
     // What ran is reported; the caller exits as the signal asks.
   }
   return report;
 }
 
+static std::string pair_name(const ScenarioReport& report) {
+  auto name = [](DirectorKind k) {
+    return k == DirectorKind::Vsd ? "vsd" : "Linux IPVS under qemu";
+  };
+  if (report.master_kind == DirectorKind::Vsd && report.backup_kind == DirectorKind::Vsd)
+    return "builtin pair (vsd --vips-follow-host)";
+  if (report.master_kind == report.backup_kind)
+    return "qemu-kernel pair (Linux IPVS under qemu on both)";
+  return fmt::format("mixed pair (master {}, backup {})", name(report.master_kind),
+                     name(report.backup_kind));
+}
+
 std::string format_report(const ScenarioReport& report) {
   std::string out = fmt::format(
-      "vslab failover: builtin pair (vsd --vips-follow-host), {}, the VIP moved by {}, {}\n",
+      "vslab failover: {}, {}, the VIP moved by {}, {}\n", pair_name(report),
       report.mode == "dr" ? "DR" : "NAT",
       report.mover == VipMover::Keepalived ? "keepalived's VRRP (advert_int 0.5 s)" : "the harness",
       report.sync ? "with connection sync" : "without connection sync");

@@ -18,10 +18,14 @@ namespace vslab::failover {
 
 enum class Failure { Kill, PullLink };
 enum class VipMover { Keepalived, Harness };
+// What a director of the pair is: vsd, or Linux IPVS in a qemu guest (dut/qemu), which has no
+// keepalived: the harness moves its VIP through the guest's shell.
+enum class DirectorKind { Vsd, QemuKernel };
 
 struct ScenarioOptions {
-  std::string vsd_binary, vsadm_binary;  // the builtin pair
-  bool sync = false;                     // connection sync between the two (vsadm --start-daemon)
+  std::string vsd_binary, vsadm_binary;  // for a director that is vsd
+  DirectorKind master_kind = DirectorKind::Vsd, backup_kind = DirectorKind::Vsd;
+  bool sync = false;  // connection sync between the two (ipvsadm --start-daemon on both)
   VipMover mover = VipMover::Keepalived;
   std::vector<Failure> failures{Failure::Kill, Failure::PullLink};
   // nat (topologies/failover.toml) or dr (topologies/failover-dr.toml).
@@ -42,6 +46,7 @@ struct ScenarioReport {
   std::vector<PhaseReport> phases;
   bool sync = false;
   VipMover mover = VipMover::Keepalived;
+  DirectorKind master_kind = DirectorKind::Vsd, backup_kind = DirectorKind::Vsd;
   std::string mode = "nat";
   bool passed() const;
   bool erred() const;

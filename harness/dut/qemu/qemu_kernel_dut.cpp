@@ -208,7 +208,8 @@ void QemuKernelDut::start(const topo::LiveTopology& topology) {
   const GuestImage image = prepare_guest_image(cache, package);
   stop();
   netns_ = topology.netns(director->name);
-  auto run_dir = fs::path(topo::run_files_dir(topology.naming().prefix));
+  // A directory per role: the two guests of a failover pair have a channel and console each.
+  auto run_dir = fs::path(topo::run_files_dir(topology.naming().prefix)) / ("qemu-" + role_);
   fs::create_directories(run_dir);
 
   std::map<std::string, std::string> macs;

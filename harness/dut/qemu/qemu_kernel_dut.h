@@ -76,6 +76,8 @@ class QemuKernelDut final : public Dut {
   // Which node it runs on: the topology's node of this role ("director" unless set before
   // start), for a topology of two directors.
   void set_role(std::string role) { role_ = std::move(role); }
+  // A crash of the director's box: qemu SIGKILLed, its taps left until the next start or stop.
+  void kill() { qemu_.kill_and_reap(); }
   std::optional<std::string> failure(bool look_closer = false) const override;
 
   // Seconds from qemu's start to the guest's READY line, for the notes and the report.
