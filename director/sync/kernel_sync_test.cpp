@@ -29,17 +29,6 @@ using namespace vslab::sync;
 using namespace std::chrono_literals;
 
 constexpr uint8_t kSyncId = 7;
-// NAT, rr, both real servers: TCP :80, UDP :53, and TCP :81 persistent for 60 s (templates).
-constexpr const char* kRules =
-    "-A -t 10.20.0.100:80 -s rr\n"
-    "-a -t 10.20.0.100:80 -r 192.168.10.11:80 -m -w 1\n"
-    "-a -t 10.20.0.100:80 -r 192.168.10.12:80 -m -w 1\n"
-    "-A -u 10.20.0.100:53 -s rr\n"
-    "-a -u 10.20.0.100:53 -r 192.168.10.11:53 -m -w 1\n"
-    "-a -u 10.20.0.100:53 -r 192.168.10.12:53 -m -w 1\n"
-    "-A -t 10.20.0.100:81 -s rr -p 60\n"
-    "-a -t 10.20.0.100:81 -r 192.168.10.11:81 -m -w 1\n"
-    "-a -t 10.20.0.100:81 -r 192.168.10.12:81 -m -w 1\n";
 
 std::optional<std::string> missing_feature() {
   if (!vslab::topo::have_net_admin())
@@ -68,7 +57,7 @@ class KernelSync : public testing::Test {
     std::string skip;
     bed_ = make_bed(false, skip);
     if (!bed_) GTEST_SKIP() << skip;
-    bed_->restore(kRules);
+    bed_->restore(kSyncRules);
     bed_->listen({80, 81}, {53});
     bed_->route_through(kKernelNode);
   }

@@ -26,6 +26,18 @@ inline constexpr const char* kClient = "10.10.0.2";
 inline constexpr const char* kVsdNode = "director";
 inline constexpr const char* kKernelNode = "director2";
 inline constexpr const char* kSyncInterface = "eth1";  // both directors' rsnet port
+// What both directors serve: NAT, rr, both real servers; TCP :80, UDP :53, and TCP :81
+// persistent for 60 s (so that templates are synced too).
+inline constexpr const char* kSyncRules =
+    "-A -t 10.20.0.100:80 -s rr\n"
+    "-a -t 10.20.0.100:80 -r 192.168.10.11:80 -m -w 1\n"
+    "-a -t 10.20.0.100:80 -r 192.168.10.12:80 -m -w 1\n"
+    "-A -u 10.20.0.100:53 -s rr\n"
+    "-a -u 10.20.0.100:53 -r 192.168.10.11:53 -m -w 1\n"
+    "-a -u 10.20.0.100:53 -r 192.168.10.12:53 -m -w 1\n"
+    "-A -t 10.20.0.100:81 -s rr -p 60\n"
+    "-a -t 10.20.0.100:81 -r 192.168.10.11:81 -m -w 1\n"
+    "-a -t 10.20.0.100:81 -r 192.168.10.12:81 -m -w 1\n";
 
 // One line of `ipvsadm -L -n -c` (vsadm prints the same).
 struct ListedConn {
