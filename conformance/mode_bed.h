@@ -37,7 +37,9 @@ class ModeBed {
           std::unique_ptr<dut::Dut> dut = nullptr);
   ~ModeBed();
 
-  void restore(const std::string& rules);  // throws with the DUT's complaint
+  // Throws with the DUT's complaint. The first restore that names the VIP (of either family)
+  // also warms the path to it (warm_path_to_vip).
+  void restore(const std::string& rules);
   dut::Dut& dut() { return *dut_; }
   // The next case on the same topology: what the ports captured so far is forgotten and
   // failures are filed under the new name.
@@ -88,7 +90,16 @@ class ModeBed {
                       std::chrono::milliseconds timeout);
   std::string dut_log() const;
 
+  // Sends an echo request from the client to the VIP (IPv4, or the topology's vip6) and waits
+  // up to `timeout` for the answer, which it claims; whether one came.
+  bool echo_vip(bool ipv6, std::chrono::milliseconds timeout);
+
  private:
+  // The router's first frames to the VIP wait in its neighbour queue while it resolves the
+  // VIP, and frames it forwards once the answer is in can overtake them on another core: a
+  // burst sent to a fresh bed reached the director out of order. One answered echo leaves the
+  // neighbour resolved, as a tester's warm-up does on a real wire.
+  void warm_path_to_vip(const std::string& rules);
   std::unique_ptr<topo::LiveTopology> live_;
   std::unique_ptr<dut::Dut> dut_;
   std::vector<std::unique_ptr<port::Port>> ports_;
@@ -97,6 +108,8 @@ class ModeBed {
   std::unique_ptr<check::FrameChecker> checker_;
   std::string restored_rules_;
   std::vector<RuleEdit> rule_edits_;
+  bool warm_[2] = {false, false};  // IPv4, IPv6
+  uint16_t next_echo_id_ = 1;
 };
 
 // Skips the calling test unless namespaces can be made.

@@ -163,30 +163,8 @@ int MatrixBed::server_reached(const Tins::EthernetII& sent, std::chrono::millise
 }
 
 void MatrixBed::barrier() {
-  Tins::ICMP echo(Tins::ICMP::ECHO_REQUEST);
-  // An id of its own (0xb000..) keeps the answer apart from the scenarios' echoes.
-  const uint16_t id = uint16_t(0xb000 | (next_echo_id_++ & 0x0fff));
-  echo.id(id);
-  echo.sequence(1);
-  bed_->client().port->send(bed_->from_client(echo / Tins::RawPDU("barrier")));
-  bool answered = bed_->client().port->wait_until(
-      [&](std::vector<port::CapturedFrame>& frames) {
-        for (auto& f : frames) {
-          if (f.claimed) continue;
-          try {
-            Tins::EthernetII eth(f.bytes.data(), uint32_t(f.bytes.size()));
-            const auto* icmp = eth.find_pdu<Tins::ICMP>();
-            if (icmp && icmp->type() == Tins::ICMP::ECHO_REPLY && icmp->id() == id) {
-              f.claimed = true;
-              return true;
-            }
-          } catch (const Tins::malformed_packet&) {
-          }
-        }
-        return false;
-      },
-      std::chrono::seconds(2));
-  if (!answered) throw std::runtime_error("the director did not answer an echo to the VIP");
+  if (!bed_->echo_vip(false, std::chrono::seconds(2)))
+    throw std::runtime_error("the director did not answer an echo to the VIP");
   // Frames to the real servers cross a router of their own; give them a moment more than the
   // answer took to come back.
   auto settle = std::chrono::steady_clock::now() + std::chrono::milliseconds(25);

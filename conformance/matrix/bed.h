@@ -87,7 +87,6 @@ class MatrixBed {
   std::unique_ptr<conformance::ModeBed> bed_;
   uint16_t next_port_ = 20000;
   uint16_t vport_ = 80;
-  uint16_t next_echo_id_ = 1;
 };
 
 }  // namespace vslab::matrix
