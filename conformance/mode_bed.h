@@ -91,8 +91,9 @@ class ModeBed {
   std::string dut_log() const;
 
   // Sends an echo request from the client to the VIP (IPv4, or the topology's vip6) and waits
-  // up to `timeout` for the answer, which it claims; whether one came.
-  bool echo_vip(bool ipv6, std::chrono::milliseconds timeout);
+  // up to `timeout` for the answer, which it claims; whether one came. An echo that is not
+  // part_of_case stays out of the inputs a failure case records.
+  bool echo_vip(bool ipv6, std::chrono::milliseconds timeout, bool part_of_case = true);
 
  private:
   // The router's first frames to the VIP wait in its neighbour queue while it resolves the

@@ -81,11 +81,21 @@ void Port::send(std::span<const uint8_t> frame) {
   // `vslab diff` and `vslab record` order what was received after what was sent.
   Frame record{std::vector<uint8_t>(frame.begin(), frame.end()), {}};
   gettimeofday(&record.timestamp, nullptr);
+  transmit(frame);
+  sent_.push_back(std::move(record));
+}
+
+void Port::transmit(std::span<const uint8_t> frame) {
   ssize_t n = ::send(tx_fd_.get(), frame.data(), frame.size(), 0);
   if (n != static_cast<ssize_t>(frame.size()))
     throw port_error(label_, fmt::format("send of {} bytes: {}", frame.size(),
                                          n < 0 ? std::strerror(errno) : "short write"));
-  sent_.push_back(std::move(record));
+}
+
+void Port::send_unrecorded(const Tins::PDU& frame) {
+  std::unique_ptr<Tins::PDU> copy(frame.clone());
+  auto bytes = copy->serialize();
+  transmit(std::span<const uint8_t>(bytes.data(), bytes.size()));
 }
 
 void Port::send(const Tins::PDU& frame) {

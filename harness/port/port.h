@@ -37,6 +37,9 @@ class Port {
   // Sends one frame out of the interface exactly as given. Throws on a send error.
   void send(std::span<const uint8_t> frame);
   void send(const Tins::PDU& frame);
+  // Sends a frame the harness needs for itself, not part of any case (a warm-up of the path):
+  // it stays out of sent(), so no case, replay or pcap of inputs shows it.
+  void send_unrecorded(const Tins::PDU& frame);
 
   // Reads whatever has arrived without waiting.
   void poll_now();
@@ -53,6 +56,7 @@ class Port {
 
  private:
   void read_available(int timeout_ms);
+  void transmit(std::span<const uint8_t> frame);
 
   std::string label_;
   std::string ifname_;
