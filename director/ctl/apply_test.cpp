@@ -15,7 +15,7 @@ using namespace test_lines;
 
 std::vector<Endpoint> destination_order(const RuleSet& rules, const ServiceKey& key) {
   std::vector<Endpoint> order;
-  for (const Destination& d : rules.find_service(key)->destinations) order.push_back(d.addr);
+  for (const Destination& d : rules.find_service(key)->destinations) order.push_back(d.addr.v4());
   return order;
 }
 
