@@ -31,11 +31,11 @@ std::string_view mark_proto_name(MarkProto p) {
 }
 
 std::string ServiceKey::str() const {
-  if (fwmark != 0) return "FWM " + std::to_string(fwmark);
+  if (fwmark != 0) return "FWM " + std::to_string(fwmark) + (family() == Family::V6 ? " IPv6" : "");
   return std::string(proto_name(proto)) + " " + vip.str();
 }
 
-const Destination* Service::find_destination(Endpoint rip) const {
+const Destination* Service::find_destination(const IpEndpoint& rip) const {
   auto it = std::find_if(destinations.begin(), destinations.end(),
                          [&](const Destination& d) { return d.addr == rip; });
   return it == destinations.end() ? nullptr : &*it;

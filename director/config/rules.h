@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "net/addr.h"
+#include "net/ip_addr.h"
 
 namespace vsd {
 
@@ -17,7 +18,7 @@ enum class Method : uint8_t { Nat, Dr, Tun, FullNat };
 std::string_view method_name(Method m);
 
 struct Destination {
-  Endpoint addr;                 // RIP:rport. DR and TUN force rport to the service port (spec 2)
+  IpEndpoint addr;               // RIP:rport. DR and TUN force rport to the service port (spec 2)
   Method method = Method::Dr;    // ipvsadm's default is -g
   uint32_t weight = 1;           // 0 = quiescent
   uint32_t upper_threshold = 0;  // -x, 0 = none
@@ -25,20 +26,23 @@ struct Destination {
   bool operator==(const Destination&) const = default;
 };
 
-// (protocol, VIP, vport), or a firewall mark when fwmark != 0.
+// (protocol, VIP, vport), or a firewall mark when fwmark != 0. The kernel keys fwmark services
+// by (mark, family): `-f 7` and `-f 7 -6` are two services, so a fwmark key's vip is the zero
+// address of its family (port 0).
 struct ServiceKey {
   Proto proto = Proto::Tcp;  // for fwmark services: the protocol is not part of the key
-  Endpoint vip;
+  IpEndpoint vip;
   uint32_t fwmark = 0;
   bool operator==(const ServiceKey&) const = default;
-  std::string str() const;  // "TCP 10.0.0.1:80" or "FWM 7"
+  Family family() const { return vip.addr.family; }
+  std::string str() const;  // "TCP 10.0.0.1:80", "TCP [2001:db8::1]:80", "FWM 7", "FWM 7 IPv6"
 };
 
 // For indexes by key: rule sets of 100k services are looked up, never scanned.
 struct ServiceKeyHash {
   std::size_t operator()(const ServiceKey& k) const noexcept {
     const uint64_t a =
-        uint64_t(k.vip.addr.value) << 32 | uint64_t(k.vip.port) << 16 | uint64_t(uint8_t(k.proto));
+        uint64_t(hash_of(k.vip.addr)) ^ (uint64_t(k.vip.port) << 16 | uint64_t(uint8_t(k.proto)));
     return std::size_t((a ^ (uint64_t(k.fwmark) * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull >>
                        17);
   }
@@ -50,18 +54,21 @@ struct Service {
   std::vector<std::string> sched_flags;  // -b: sh-fallback, sh-port, mh-fallback, mh-port
   bool persistent = false;
   uint32_t persistence_timeout = 360;                   // seconds; -p without a value means 360
-  Ipv4 persistence_mask = Ipv4::from_host(0xffffffff);  // -M
-  bool one_packet = false;                              // -o (UDP)
+  Ipv4 persistence_mask = Ipv4::from_host(0xffffffff);  // -M of an IPv4 service
+  // -M of an IPv6 service: a prefix length (1..128), as the kernel and ipvsadm take it.
+  uint8_t persistence_prefix6 = 128;
+  bool one_packet = false;  // -o (UDP)
   // --toa: FULLNAT TCP connections tell the real server the client's address in a TCP option
   // (spec 2 FULLNAT, DPVS's TOA); nothing for other methods.
   bool toa = false;
   // In scheduling order: a new destination goes to the head of the list (ip_vs_ctl.c
   // __ip_vs_add_dest), so the newest is first.
   std::vector<Destination> destinations;
-  std::vector<Ipv4> local_addresses;  // FULLNAT pool (--add-laddr)
+  std::vector<Ipv4> local_addresses;  // FULLNAT pool (--add-laddr); IPv4 only so far
   bool operator==(const Service&) const = default;
 
-  const Destination* find_destination(Endpoint rip) const;
+  Family family() const { return key.family(); }
+  const Destination* find_destination(const IpEndpoint& rip) const;
 };
 
 // Which packets a mark rule takes. IPVS schedules only TCP and UDP here, so "any" is either.

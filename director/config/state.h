@@ -21,7 +21,7 @@ struct Counters {
 };
 
 struct DestinationState {
-  Endpoint addr;
+  IpEndpoint addr;
   uint32_t active = 0;      // ActiveConn: TCP SYN_SENT, SYN_RECV, ESTABLISHED (spec 5)
   uint32_t inactive = 0;    // InActConn
   uint32_t persistent = 0;  // PersistConn: templates
@@ -44,9 +44,9 @@ struct ConnectionEntry {
   Proto proto = Proto::Tcp;
   uint32_t expires_s = 0;  // seconds left
   std::string state;       // "ESTABLISHED", "NONE" (template), "UDP", "ICMP"...
-  Endpoint client;         // port 0 for a persistence template
-  Endpoint virtual_addr;
-  Endpoint destination;
+  IpEndpoint client;       // port 0 for a persistence template
+  IpEndpoint virtual_addr;
+  IpEndpoint destination;
   // A fwmark persistence template: the kernel keys it with IPPROTO_IP, so it serves every
   // protocol and ipvsadm lists it as "IP", its virtual address being the mark (0.0.0.7:0).
   bool any_protocol = false;

@@ -82,6 +82,7 @@ void set_service_fields(Service& service, const ServiceSettings& settings) {
   service.persistent = settings.persistent;
   service.persistence_timeout = settings.persistence_timeout;
   service.persistence_mask = settings.persistence_mask;
+  service.persistence_prefix6 = settings.persistence_prefix6;
   service.one_packet = settings.one_packet;
   service.toa = settings.toa;
 }
@@ -121,13 +122,26 @@ bool thresholds_in_order(const Destination& dest) {
 }
 
 // ip_vs_new_dest wants a unicast or local address (inet_addr_type): not 0.0.0.0, not the
-// limited broadcast, not multicast.
-bool is_unicast(Ipv4 addr) {
-  const uint32_t v = addr.value;
+// limited broadcast, not multicast. For IPv6 (ipv6_addr_type): unicast and not link-local, so
+// not ::, not ff00::/8, not fe80::/10.
+bool is_unicast(const IpAddr& addr) {
+  if (addr.is_v6()) {
+    const uint8_t first = addr.bytes[0];
+    const bool link_local = first == 0xfe && (addr.bytes[1] & 0xc0) == 0x80;
+    return !addr.is_zero() && first != 0xff && !link_local;
+  }
+  const uint32_t v = addr.v4().value;
   return v != 0 && v != 0xffffffff && (v >> 28) != 0xe;
 }
 
-auto find_destination(Service& service, Endpoint addr) {
+// The kernel takes a real server of the other family under a service for TUN alone (ipvsadm
+// refuses the rest before asking); vsd's tunnels are IPIP from IPv4 to IPv4, so it refuses
+// that too, saying why.
+constexpr std::string_view kMixedFamilyTunnel =
+    "vsd: a tunnel to a real server of another address family than its service's (IPv4 in "
+    "IPv6 or IPv6 in IPv4) is not supported";
+
+auto find_destination(Service& service, const IpEndpoint& addr) {
   return std::find_if(service.destinations.begin(), service.destinations.end(),
                       [&](const Destination& d) { return d.addr == addr; });
 }
@@ -141,6 +155,7 @@ std::optional<Failure> add_server(Book& book, const Command& command) {
     return kernel_refused(kDestinationExists);
   }
   if (!is_unicast(dest.addr.addr)) return kernel_refused(kInvalid);
+  if (dest.addr.family() != service->family()) return refused(std::string(kMixedFamilyTunnel));
   // Head of the list: the kernel's list_add (spec 4).
   service->destinations.insert(service->destinations.begin(), dest);
   return std::nullopt;
@@ -176,6 +191,10 @@ void set_timeouts(RuleSet& rules, const Timeouts& given) {
 std::optional<Failure> add_local_address(Book& book, const Command& command) {
   Service* service = book.find(*command.service);
   if (service == nullptr) return kernel_refused(kServiceNotDefined);
+  if (service->family() != Family::V4) {
+    return refused("vsd: FULLNAT local addresses are IPv4 only so far, and " + service->key.str() +
+                   " is an IPv6 service");
+  }
   auto& pool = service->local_addresses;
   if (std::find(pool.begin(), pool.end(), *command.local_address) != pool.end()) {
     return kernel_refused(kLocalAddressExists);

@@ -88,6 +88,7 @@ enum class Opt : uint8_t {
   McastPort,
   McastTtl,
   SyncMaxlen,
+  Ipv6,
 };
 
 enum class Arg : uint8_t { None, Required, Optional };
@@ -165,6 +166,7 @@ constexpr std::array kOptions = {
     OptionSpec{"mcast-port", 0, Opt::McastPort, Arg::Required},
     OptionSpec{"mcast-ttl", 0, Opt::McastTtl, Arg::Required},
     OptionSpec{"sync-maxlen", 0, Opt::SyncMaxlen, Arg::Required},
+    OptionSpec{"ipv6", '6', Opt::Ipv6, Arg::None},
 };
 
 constexpr OptionSpec kSchedFlagsShort{"", 'b', Opt::SchedFlags, Arg::Required};
@@ -486,22 +488,40 @@ bool all_digits(std::string_view text) {
 }
 
 struct AddressAndPort {
-  Endpoint endpoint;
+  IpEndpoint endpoint;
   bool has_port = false;
 };
 
-// "a.b.c.d[:port]", the port by number or by service name for `proto`. Host names are not
-// resolved: vsd's configuration is numeric.
+// ipvsadm's parse_service: "a.b.c.d[:port]", "[ipv6]:port" or a bare IPv6 address (no port:
+// the whole word is the address, "2001:db8::1:80" included); the port by number or by service
+// name for `proto`. Its quirks are kept: "[ipv6]" without ":port" is refused, and a bracketed
+// IPv4 address loses its port ("[10.0.0.1]:80" is 10.0.0.1 without one), as the brackets are
+// cut before the IPv4 branch looks for a colon. Host names are not resolved: vsd's
+// configuration is numeric.
 std::optional<AddressAndPort> parse_address(std::string_view text, std::optional<Proto> proto) {
   if (all_digits(text)) return std::nullopt;  // ipvsadm refuses a bare number
   AddressAndPort result;
-  const std::size_t colon = text.rfind(':');
-  auto addr = Ipv4::parse(text.substr(0, colon));
-  if (!addr) return std::nullopt;
-  result.endpoint.addr = *addr;
-  if (colon == std::string_view::npos) return result;
+  std::optional<std::string_view> port_text;
+  if (!text.empty() && text.front() == '[') {
+    const std::size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return std::nullopt;
+    port_text = text.substr(close + 2);
+    text = text.substr(1, close - 1);
+  }
+  if (auto v6 = IpAddr::parse_v6(text)) {
+    result.endpoint.addr = *v6;
+  } else {
+    const std::size_t colon = text.rfind(':');
+    port_text.reset();
+    if (colon != std::string_view::npos) port_text = text.substr(colon + 1);
+    auto addr = Ipv4::parse(text.substr(0, colon));
+    if (!addr) return std::nullopt;
+    result.endpoint.addr = *addr;
+  }
+  if (!port_text) return result;
   result.has_port = true;
-  const std::string_view port = text.substr(colon + 1);
+  const std::string_view port = *port_text;
   if (auto n = to_number(port, 0, 65535)) {
     result.endpoint.port = static_cast<uint16_t>(*n);
   } else if (auto named = proto ? port_by_name(port, *proto) : std::nullopt) {
@@ -757,6 +777,8 @@ class CommandParser {
       case Opt::SyncMaxlen:
         return read_daemon_number(kSyncMaxlen, value, 1, 65535 - 20 - 8,
                                   "illegal sync-maxlen specified", command_.daemon.sync_maxlen);
+      case Opt::Ipv6:
+        return read_ipv6();
       default:
         return usage_error("invalid option");  // commands are handled by the caller
     }
@@ -767,6 +789,18 @@ class CommandParser {
     auto parsed = parse_address(value, proto);
     if (!parsed) return usage_error("illegal virtual server address[:port] specified");
     command_.service = ServiceKey{proto, parsed->endpoint, 0};
+    // parse_service sets an IPv6 service's netmask to 128, undoing a -M read before it.
+    if (parsed->endpoint.addr.is_v6()) command_.settings.persistence_prefix6 = 128;
+    return std::nullopt;
+  }
+
+  // -6 makes the fwmark service given before it an IPv6 one (netmask 128); without one before
+  // it, ipvsadm fails (its message ends in a newline of its own, so a blank line follows).
+  std::optional<Failure> read_ipv6() {
+    if (!command_.service || command_.service->fwmark == 0)
+      return usage_error("-6 used before -f\n");
+    command_.service->vip = IpEndpoint(IpAddr::zero(Family::V6), 0);
+    command_.settings.persistence_prefix6 = 128;
     return std::nullopt;
   }
 
@@ -795,8 +829,16 @@ class CommandParser {
     return std::nullopt;
   }
 
+  // An IPv4 mask, or for a service already known to be IPv6 a prefix length read as atoi reads
+  // it ("64abc" is 64), 1..128.
   std::optional<Failure> read_netmask(const std::string& value) {
     if (auto failure = mark(kNetmask)) return failure;
+    if (command_.service && command_.service->family() == Family::V6) {
+      const long long len = std::atoll(value.c_str());
+      if (len < 1 || len > 128) return usage_error("illegal ipv6 netmask specified");
+      command_.settings.persistence_prefix6 = static_cast<uint8_t>(len);
+      return std::nullopt;
+    }
     auto mask = Ipv4::parse(value);
     if (!mask) return usage_error("illegal virtual server persistent mask specified");
     command_.settings.persistence_mask = *mask;
@@ -1042,6 +1084,9 @@ class CommandParser {
     if (given_[kTunType] && dest.method != Method::Tun) {
       return usage_error("Tunnel options conflict with forward method");
     }
+    if (dest.addr.family() != command_.service->family() && dest.method != Method::Tun) {
+      return usage_error("Different address family is allowed only for tunneling servers");
+    }
     return std::nullopt;
   }
 
@@ -1155,8 +1200,9 @@ std::string usage_text() {
          "  vsadm -L|-l --daemon\n"
          "  vsadm -h | -v\n"
          "\n"
-         "SERVICE is -t ADDR[:PORT] (TCP), -u ADDR[:PORT] (UDP) or -f MARK (firewall mark);\n"
-         "a port may be a number or a name from /etc/services.\n"
+         "SERVICE is -t ADDR[:PORT] (TCP), -u ADDR[:PORT] (UDP) or -f MARK [-6] (firewall\n"
+         "mark); an IPv6 ADDR is written [ADDR]:PORT, as for -r; a port may be a number or a\n"
+         "name from /etc/services.\n"
          "\n"
          "Options:\n"
          "  --scheduler      -s  " +
@@ -1164,7 +1210,9 @@ std::string usage_text() {
          "\n"
          "                       (default wlc)\n"
          "  --persistent     -p  persistence, TIMEOUT seconds (default 360)\n"
-         "  --netmask        -M  client mask for persistence (default 255.255.255.255)\n"
+         "  --netmask        -M  client mask for persistence (default 255.255.255.255;\n"
+         "                       IPv6: a prefix length, default 128)\n"
+         "  --ipv6           -6  after -f MARK: an IPv6 firewall-mark service\n"
          "  --ops            -o  one-packet scheduling (UDP)\n"
          "  --toa                on -A/-E: FULLNAT tells the real server the client (DPVS TOA)\n"
          "  --sched-flags    -b  on -A/-E: sh-fallback,sh-port or mh-fallback,mh-port\n"

@@ -74,8 +74,9 @@ struct ServiceSettings {
   std::string scheduler = "wlc";
   std::string persistence_engine;  // --pe; vsd has none, so any name is refused when applied
   bool persistent = false;
-  uint32_t persistence_timeout = 360;  // -p without a value
-  Ipv4 persistence_mask = Ipv4::from_host(0xffffffff);
+  uint32_t persistence_timeout = 360;                   // -p without a value
+  Ipv4 persistence_mask = Ipv4::from_host(0xffffffff);  // IPv4 services
+  uint8_t persistence_prefix6 = 128;                    // IPv6 services: -M as a prefix length
   bool one_packet = false;
   uint32_t sched_flags = 0;  // kSchedFlag bits
   bool toa = false;          // --toa: FULLNAT connections carry the client address (DPVS)
@@ -84,7 +85,8 @@ struct ServiceSettings {
 
 struct Command {
   Op op = Op::List;
-  std::optional<ServiceKey> service;  // -t/-u/-f; fwmark keys have proto TCP and a zero VIP
+  // -t/-u/-f; fwmark keys have proto TCP and the zero address of their family (-6: IPv6).
+  std::optional<ServiceKey> service;
   ServiceSettings settings;           // -A, -E
   Destination destination;            // -a, -e, -d; DR/TUN ports already forced
   std::optional<Ipv4> local_address;  // -z

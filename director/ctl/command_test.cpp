@@ -363,6 +363,124 @@ TEST(ParseCommandErrors, TheFirstBadValueIsReported) {
             (Failure{2, "illegal weight specified"}));
 }
 
+// --- IPv6: ipvsadm 1.31's parse_service, -6 and -M as a prefix length --------------------------
+// The messages, exit codes and accepted forms below are what ipvsadm 1.31 printed for the same
+// lines on Debian 12 (its Linux 6.1 IPVS booted under qemu, the qemu-kernel DUT's guest).
+
+TEST(ParseCommandIpv6, BracketedServiceAndServerAddresses) {
+  Command c = parsed("-A -t [2001:db8::80]:80 -s rr");
+  EXPECT_EQ(c.service, tcp6("2001:db8::80", 80));
+  EXPECT_EQ(c.settings.persistence_prefix6, 128);
+  EXPECT_EQ(parsed("-A -u [2001:db8::53]:53").service, udp6("2001:db8::53", 53));
+  // Any spelling inet_pton takes, stored as the address it is.
+  EXPECT_EQ(parsed("-A -t [2001:0DB8:0000::0080]:80").service, tcp6("2001:db8::80", 80));
+  Command a = parsed("-a -t [2001:db8::80]:80 -r [2001:db8:1::2]:8080 -m -w 3");
+  EXPECT_EQ(a.destination.addr, ep6("2001:db8:1::2", 8080));
+  EXPECT_EQ(a.destination.method, Method::Nat);
+  EXPECT_EQ(a.destination.weight, 3u);
+}
+
+TEST(ParseCommandIpv6, PortsByNameAndLongOptions) {
+  EXPECT_EQ(parsed("-A --tcp-service [2001:db8::80]:http").service, tcp6("2001:db8::80", 80));
+  EXPECT_EQ(parsed("-A -t[2001:db8::80]:443").service, tcp6("2001:db8::80", 443));
+  EXPECT_EQ(parsed("-a -t [2001:db8::80]:80 --real-server=[2001:db8::2]:https -m").destination.addr,
+            ep6("2001:db8::2", 443));
+}
+
+// parse_service tries the whole word as an IPv6 address first: unbracketed, it has no port
+// (the last group is part of the address), so a service needs -p to be accepted.
+TEST(ParseCommandIpv6, AnUnbracketedAddressHasNoPort) {
+  EXPECT_EQ(parsed("-A -t 2001:db8::1:80 -p").service, tcp6("2001:db8::1:80", 0));
+  EXPECT_EQ(failure_of("-A -t 2001:db8::1"),
+            (Failure{2, "Zero port specified for non-persistent service"}));
+  // A server without a port takes the service's, in either spelling.
+  EXPECT_EQ(parsed("-a -t [2001:db8::80]:80 -r 2001:db8::2").destination.addr,
+            ep6("2001:db8::2", 80));
+}
+
+TEST(ParseCommandIpv6, DrAndTunForceTheServicePort) {
+  EXPECT_EQ(parsed("-a -t [2001:db8::80]:80 -r [2001:db8::2]:8080 -g").destination.addr,
+            ep6("2001:db8::2", 80));
+  EXPECT_EQ(parsed("-a -t [2001:db8::80]:80 -r [2001:db8::2]:8080 -i").destination.addr,
+            ep6("2001:db8::2", 80));
+}
+
+// "[10.0.0.1]:80": the brackets are cut first, then the IPv4 branch finds no colon in
+// "10.0.0.1", so the port is lost; ipvsadm's quirk, kept.
+TEST(ParseCommandIpv6, ABracketedIpv4AddressLosesItsPort) {
+  EXPECT_EQ(parsed("-A -t [10.0.0.1]:80 -p").service, tcp("10.0.0.1", 0));
+}
+
+TEST(ParseCommandIpv6, MalformedAddresses) {
+  for (const char* bad :
+       {"-A -t [2001:db8::80]", "-A -t [2001:db8::80]80", "-A -t [2001:db8::80:80",
+        "-A -t [2001:db8::80]:", "-A -t [2001:db8::80]:70000",
+        "-A -t [2001:db8::80]:nosuchservicename", "-A -t [2001:db8:::80]:80",
+        "-A -t [fe80::1%eth0]:80", "-A -t []:80", "-A -t 2001:db8:::1:80"}) {
+    EXPECT_EQ(failure_of(bad), (Failure{2, "illegal virtual server address[:port] specified"}))
+        << bad;
+  }
+  EXPECT_EQ(failure_of("-a -t [2001:db8::80]:80 -r [2001:db8::2"),
+            (Failure{2, "illegal real server address[:port] specified"}));
+  // Seen on ipvsadm 1.31 (Debian 12, Linux 6.1): "[addr]" needs its ":port" on -r too.
+  EXPECT_EQ(failure_of("-a -t [2001:db8::80]:80 -r [2001:db8:1::13] -i"),
+            (Failure{2, "illegal real server address[:port] specified"}));
+}
+
+TEST(ParseCommandIpv6, NetmaskIsAPrefixLength) {
+  EXPECT_EQ(parsed("-A -t [2001:db8::80]:80 -p -M 64").settings.persistence_prefix6, 64);
+  EXPECT_EQ(parsed("-A -t [2001:db8::80]:80 -p -M 1").settings.persistence_prefix6, 1);
+  EXPECT_EQ(parsed("-A -t [2001:db8::80]:80 -p -M 128").settings.persistence_prefix6, 128);
+  // atoi: digits then anything.
+  EXPECT_EQ(parsed("-A -t [2001:db8::80]:80 -p -M 48x").settings.persistence_prefix6, 48);
+  for (const char* bad :
+       {"-A -t [2001:db8::80]:80 -p -M 0", "-A -t [2001:db8::80]:80 -p -M 129",
+        "-A -t [2001:db8::80]:80 -p -M ffff::", "-A -t [2001:db8::80]:80 -p -M 255.255.255.0"}) {
+    EXPECT_EQ(failure_of(bad), (Failure{2, "illegal ipv6 netmask specified"})) << bad;
+  }
+}
+
+// -M is read for the family known when it comes: before an IPv6 -t it is an IPv4 mask, which
+// the IPv6 address then replaces with 128 (parse_service sets the netmask).
+TEST(ParseCommandIpv6, ANetmaskBeforeTheIpv6AddressIsForgotten) {
+  Command c = parsed("-A -p -M 255.255.0.0 -t [2001:db8::80]:80");
+  EXPECT_EQ(c.settings.persistence_prefix6, 128);
+}
+
+TEST(ParseCommandIpv6, DashSixMakesAFwmarkServiceIpv6) {
+  Command c = parsed("-A -f 7 -6 -s rr");
+  EXPECT_EQ(c.service, fwmark6(7));
+  EXPECT_EQ(c.service->family(), Family::V6);
+  EXPECT_NE(c.service, (ServiceKey{Proto::Tcp, {}, 7}));  // -f 7 alone: IPv4
+  EXPECT_EQ(parsed("-A -f 7 --ipv6 -p -M 56").settings.persistence_prefix6, 56);
+  EXPECT_EQ(parsed("-a -f 7 -6 -r [2001:db8::2]:80 -m").destination.addr, ep6("2001:db8::2", 80));
+  EXPECT_EQ(parsed("-L -f 7 -6 -n").service, fwmark6(7));
+  EXPECT_EQ(parsed("-D -f 7 -6").service, fwmark6(7));
+}
+
+// ipvsadm's message ends in a newline of its own, to which fail() adds one.
+TEST(ParseCommandIpv6, DashSixNeedsAFwmarkBeforeIt) {
+  EXPECT_EQ(failure_of("-A -6 -f 7"), (Failure{2, "-6 used before -f\n"}));
+  EXPECT_EQ(failure_of("-A -t [2001:db8::80]:80 -6"), (Failure{2, "-6 used before -f\n"}));
+  EXPECT_EQ(failure_of("-A -t 10.0.0.1:80 -6"), (Failure{2, "-6 used before -f\n"}));
+}
+
+// ipvsadm refuses a real server of the other family before asking the kernel, except for a
+// tunnel (which the kernel takes and vsd refuses when applying, see apply_test).
+TEST(ParseCommandIpv6, MixedFamiliesOnlyForTunnels) {
+  const Failure mixed{2, "Different address family is allowed only for tunneling servers"};
+  EXPECT_EQ(failure_of("-a -t 10.0.0.1:80 -r [2001:db8::2]:80 -m"), mixed);
+  EXPECT_EQ(failure_of("-a -t [2001:db8::80]:80 -r 10.0.1.2:80 -g"), mixed);
+  EXPECT_EQ(failure_of("-e -t [2001:db8::80]:80 -r 10.0.1.2:80 -m -w 2"), mixed);
+  EXPECT_EQ(failure_of("-a -f 7 -r [2001:db8::2]:80 -m"), mixed);
+  EXPECT_EQ(failure_of("-a -f 7 -6 -r 10.0.1.2:80 -m"), mixed);
+  EXPECT_EQ(parsed("-a -t 10.0.0.1:80 -r [2001:db8::2]:8080 -i").destination.addr,
+            ep6("2001:db8::2", 80));
+  // -d asks the kernel, which finds no such destination (apply_test).
+  EXPECT_EQ(parsed("-d -t 10.0.0.1:80 -r [2001:db8::2]:80").destination.addr,
+            ep6("2001:db8::2", 80));
+}
+
 // vsadm -h lists the schedulers from the registry of sched/: the kernel's thirteen and twos, on the
 // --scheduler line.
 TEST(Usage, TheSchedulerLineNamesEveryScheduler) {

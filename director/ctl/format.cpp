@@ -14,7 +14,8 @@
 namespace vsd::ctl {
 namespace {
 
-// ipvsadm cuts names to fit its columns (svc_name[33], dname[28]).
+// ipvsadm cuts IPv4 names to fit its columns (svc_name[33], dname[28]); IPv6 ones it prints
+// whole, widening the line.
 constexpr std::size_t kServiceNameWidth = 33;
 constexpr std::size_t kDestinationNameWidth = 28;
 
@@ -23,9 +24,14 @@ std::string truncated(std::string text, std::size_t width) {
   return text;
 }
 
-std::string endpoint_text(const Endpoint& endpoint, Proto proto, bool numeric) {
+std::string truncated_if_ipv4(std::string text, Family family, std::size_t width) {
+  return family == Family::V4 ? truncated(std::move(text), width) : text;
+}
+
+// addrport_to_anyname: "10.0.0.1:80", "[2001:db8::1]:http".
+std::string endpoint_text(const IpEndpoint& endpoint, Proto proto, bool numeric) {
   if (numeric) return endpoint.str();
-  return endpoint.addr.str() + ":" + port_name_or_number(endpoint.port, proto);
+  return bracketed(endpoint.addr) + ":" + port_name_or_number(endpoint.port, proto);
 }
 
 // ipvsadm prints the mark with %d (print_service_entry), so a mark above 2^31 - 1 shows
@@ -35,17 +41,23 @@ int32_t mark_as_ipvsadm_prints_it(uint32_t mark) {
   return static_cast<int32_t>(mark);
 }
 
-// "TCP  10.0.0.1:80", "FWM  7".
+// "TCP  10.0.0.1:80", "TCP  [2001:db8::1]:80", "FWM  7", "FWM  7 IPv6".
 std::string service_label(const ServiceKey& key, bool numeric) {
-  if (key.fwmark != 0) return fmt::format("FWM  {}", mark_as_ipvsadm_prints_it(key.fwmark));
-  return truncated(
+  if (key.fwmark != 0) {
+    return fmt::format("FWM  {}{}", mark_as_ipvsadm_prints_it(key.fwmark),
+                       key.family() == Family::V6 ? " IPv6" : "");
+  }
+  return truncated_if_ipv4(
       fmt::format("{:<4} {}", proto_name(key.proto), endpoint_text(key.vip, key.proto, numeric)),
-      kServiceNameWidth);
+      key.family(), kServiceNameWidth);
 }
 
-// "-t 10.0.0.1:80", "-f 7".
+// "-t 10.0.0.1:80", "-t [2001:db8::1]:80", "-f 7", "-f 7 -6".
 std::string service_option(const ServiceKey& key, bool numeric) {
-  if (key.fwmark != 0) return fmt::format("-f {}", mark_as_ipvsadm_prints_it(key.fwmark));
+  if (key.fwmark != 0) {
+    return fmt::format("-f {}{}", mark_as_ipvsadm_prints_it(key.fwmark),
+                       key.family() == Family::V6 ? " -6" : "");
+  }
   const char* option = key.proto == Proto::Udp ? "-u" : "-t";
   return fmt::format("{} {}", option, endpoint_text(key.vip, key.proto, numeric));
 }
@@ -73,8 +85,15 @@ std::string joined(const std::vector<std::string>& words, std::string_view separ
   return out;
 }
 
-bool has_all_ones_mask(const Service& service) {
-  return service.persistence_mask.value == ~0u;
+// The persistence granularity as -L ("mask ...") and -S ("-M ...") print it, or nothing when it
+// is the default (one client address): an IPv4 mask, an IPv6 prefix length.
+std::optional<std::string> persistence_granularity(const Service& service) {
+  if (service.family() == Family::V6) {
+    if (service.persistence_prefix6 == 128) return std::nullopt;
+    return std::to_string(service.persistence_prefix6);
+  }
+  if (service.persistence_mask.value == ~0u) return std::nullopt;
+  return service.persistence_mask.str();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -84,11 +103,12 @@ std::vector<const Service*> listing_order(const RuleSet& rules, bool sorted) {
   std::vector<const Service*> services;
   for (const Service& s : rules.services) services.push_back(&s);
   if (!sorted) return services;
-  // ipvs_cmp_services subtracts addresses as ints, which misorders addresses more than 2^31
-  // apart; vsd compares them as the unsigned numbers they are.
+  // ipvs_cmp_services: mark, family (IPv4 first), protocol, address, port. It subtracts
+  // addresses as ints, which misorders addresses more than 2^31 apart; vsd compares them as the
+  // unsigned numbers they are (IpAddr orders by family, then its bytes in network order).
   auto key_of = [](const Service* s) {
-    return std::tuple(s->key.fwmark, static_cast<int>(s->key.proto), s->key.vip.addr.value,
-                      s->key.vip.port);
+    return std::tuple(s->key.fwmark, s->key.family(), static_cast<int>(s->key.proto),
+                      s->key.vip.addr, s->key.vip.port);
   };
   std::stable_sort(services.begin(), services.end(),
                    [&](const Service* a, const Service* b) { return key_of(a) < key_of(b); });
@@ -100,8 +120,7 @@ std::vector<const Destination*> listing_order(const Service& service, bool sorte
   for (const Destination& d : service.destinations) dests.push_back(&d);
   if (!sorted) return dests;
   std::stable_sort(dests.begin(), dests.end(), [](const Destination* a, const Destination* b) {
-    return std::tuple(a->addr.addr.value, a->addr.port) <
-           std::tuple(b->addr.addr.value, b->addr.port);
+    return std::tuple(a->addr.addr, a->addr.port) < std::tuple(b->addr.addr, b->addr.port);
   });
   return dests;
 }
@@ -114,7 +133,7 @@ const ServiceState* find_state(const DirectorState& state, const ServiceKey& key
 }
 
 // Counters the director has not reported yet read as zero.
-const DestinationState& find_state(const ServiceState* service, const Endpoint& addr) {
+const DestinationState& find_state(const ServiceState* service, const IpEndpoint& addr) {
   static const DestinationState kNothingYet;
   if (service == nullptr) return kNothingYet;
   for (const DestinationState& d : service->destinations) {
@@ -160,7 +179,7 @@ std::string service_settings_text(const Service& service, bool numeric) {
   if (!service.sched_flags.empty()) line += " (" + joined(service.sched_flags, ",") + ")";
   if (service.persistent) {
     line += fmt::format(" persistent {}", service.persistence_timeout);
-    if (!has_all_ones_mask(service)) line += " mask " + service.persistence_mask.str();
+    if (auto mask = persistence_granularity(service)) line += " mask " + *mask;
   }
   if (service.one_packet) line += " ops";
   if (service.toa) line += " toa";  // vsd's, as --toa is
@@ -185,8 +204,8 @@ std::string service_line(const Service& service, const ServiceState* state,
 
 std::string destination_line(const Destination& dest, const DestinationState& state, Proto proto,
                              const ListOptions& options) {
-  const std::string name =
-      truncated(endpoint_text(dest.addr, proto, options.numeric), kDestinationNameWidth);
+  const std::string name = truncated_if_ipv4(endpoint_text(dest.addr, proto, options.numeric),
+                                             dest.addr.family(), kDestinationNameWidth);
   switch (options.columns) {
     case Columns::Stats:
       return fmt::format("  -> {:<28}", name) + counters_columns(state.totals, options.exact) +
@@ -229,7 +248,7 @@ std::string save_service(const Service& service, bool numeric) {
   std::string out = "-A " + option + " -s " + service.scheduler;
   if (service.persistent) {
     out += fmt::format(" -p {}", service.persistence_timeout);
-    if (!has_all_ones_mask(service)) out += " -M " + service.persistence_mask.str();
+    if (auto mask = persistence_granularity(service)) out += " -M " + *mask;
   }
   if (service.one_packet) out += " -o";
   if (!service.sched_flags.empty()) out += " -b " + joined(service.sched_flags, ",");
@@ -339,13 +358,18 @@ namespace {
 
 // endpoint_text without its allocations: a million lines of -L -c make three each.
 struct EndpointText {
-  char text[64];
+  char text[64];  // "[" + 39 + "]:" + a port name cut to fit
   std::size_t size = 0;
   // names: nullptr for -n.
-  EndpointText(const Endpoint& endpoint, Proto proto, const PortNames* names) {
-    const uint32_t a = endpoint.addr.value;
-    char* end =
-        fmt::format_to(text, "{}.{}.{}.{}:", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
+  EndpointText(const IpEndpoint& endpoint, Proto proto, const PortNames* names) {
+    char* end = text;
+    if (endpoint.addr.is_v4()) {
+      const uint32_t a = endpoint.addr.v4().value;
+      end = fmt::format_to(text, "{}.{}.{}.{}:", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff,
+                           a & 0xff);
+    } else {
+      end = fmt::format_to(text, "{}:", bracketed(endpoint.addr));
+    }
     const std::string_view name =
         names != nullptr ? names->name(endpoint.port, proto) : std::string_view();
     if (name.empty()) {

@@ -106,19 +106,38 @@ void from_json(const json& j, Ipv4& v) {
   v = *parsed;
 }
 
-void to_json(json& j, const Endpoint& v) {
+void to_json(json& j, const IpAddr& v) {
   j = v.str();
 }
-void from_json(const json& j, Endpoint& v) {
+void from_json(const json& j, IpAddr& v) {
+  const std::string text = expect_string(j, "an IPv4 or IPv6 address");
+  auto parsed = IpAddr::parse(text);
+  if (!parsed) bad("'" + text + "' is not an IPv4 or IPv6 address");
+  v = *parsed;
+}
+
+// "10.0.0.1:80" or "[2001:db8::1]:80", as IpEndpoint::str() writes it.
+void to_json(json& j, const IpEndpoint& v) {
+  j = v.str();
+}
+void from_json(const json& j, IpEndpoint& v) {
   const std::string text = expect_string(j, "an address:port");
   const std::size_t colon = text.rfind(':');
   const std::string port = colon == std::string::npos ? "" : text.substr(colon + 1);
-  auto addr = Ipv4::parse(std::string_view(text).substr(0, colon));
+  std::string_view addr_text = std::string_view(text).substr(0, colon);
+  const bool bracketed =
+      addr_text.size() > 2 && addr_text.front() == '[' && addr_text.back() == ']';
+  std::optional<IpAddr> addr;
+  if (bracketed) {
+    addr = IpAddr::parse_v6(addr_text.substr(1, addr_text.size() - 2));
+  } else if (auto v4 = Ipv4::parse(addr_text)) {
+    addr = *v4;
+  }
   const bool port_is_number = !port.empty() && port.size() <= 5 &&
                               port.find_first_not_of("0123456789") == std::string::npos &&
                               std::stoul(port) <= 65535;
   if (!addr || !port_is_number) bad("'" + text + "' is not an address:port");
-  v = Endpoint{*addr, static_cast<uint16_t>(std::stoul(port))};
+  v = IpEndpoint{*addr, static_cast<uint16_t>(std::stoul(port))};
 }
 
 void to_json(json& j, const Proto& v) {
@@ -179,7 +198,8 @@ void from_json(const json& j, ServiceKey& v) {
   // A fwmark key needs nothing else (ipvsadm gives it protocol TCP and no address).
   const bool address_needed = key.fwmark == 0;
   if (address_needed || j.contains("proto")) key.proto = typed_field<Proto>(j, "proto");
-  if (address_needed || j.contains("vip")) key.vip = typed_field<Endpoint>(j, "vip");
+  // A fwmark key's vip says its family (the zero address of it).
+  if (address_needed || j.contains("vip")) key.vip = typed_field<IpEndpoint>(j, "vip");
   v = key;
 }
 
@@ -191,7 +211,7 @@ void to_json(json& j, const Destination& v) {
            {"lower_threshold", v.lower_threshold}};
 }
 void from_json(const json& j, Destination& v) {
-  v.addr = typed_field<Endpoint>(j, "addr");
+  v.addr = typed_field<IpEndpoint>(j, "addr");
   v.method = typed_field<Method>(j, "method");
   v.weight = u32(j, "weight");
   v.upper_threshold = u32(j, "upper_threshold");
@@ -205,6 +225,7 @@ void to_json(json& j, const Service& v) {
            {"persistent", v.persistent},
            {"persistence_timeout", v.persistence_timeout},
            {"persistence_mask", v.persistence_mask},
+           {"persistence_prefix6", v.persistence_prefix6},
            {"one_packet", v.one_packet},
            {"toa", v.toa},
            {"destinations", v.destinations},
@@ -217,6 +238,13 @@ void from_json(const json& j, Service& v) {
   v.persistent = bool_field(j, "persistent");
   v.persistence_timeout = u32(j, "persistence_timeout");
   v.persistence_mask = typed_field<Ipv4>(j, "persistence_mask");
+  // Absent from a client older than IPv6 services.
+  v.persistence_prefix6 = 128;
+  if (j.contains("persistence_prefix6")) {
+    const uint32_t len = u32(j, "persistence_prefix6");
+    if (len < 1 || len > 128) bad("'persistence_prefix6' must be 1..128");
+    v.persistence_prefix6 = static_cast<uint8_t>(len);
+  }
   v.one_packet = bool_field(j, "one_packet");
   v.toa = j.contains("toa") && bool_field(j, "toa");
   v.destinations = array_field<Destination>(j, "destinations");
@@ -302,7 +330,7 @@ void to_json(json& j, const DestinationState& v) {
            {"rates", v.rates}};
 }
 void from_json(const json& j, DestinationState& v) {
-  v.addr = typed_field<Endpoint>(j, "addr");
+  v.addr = typed_field<IpEndpoint>(j, "addr");
   v.active = u32(j, "active");
   v.inactive = u32(j, "inactive");
   v.persistent = u32(j, "persistent");
@@ -337,9 +365,9 @@ void from_json(const json& j, ConnectionEntry& v) {
   v.any_protocol = j.contains("any_protocol") && bool_field(j, "any_protocol");
   v.expires_s = u32(j, "expires_s");
   v.state = string_field(j, "state");
-  v.client = typed_field<Endpoint>(j, "client");
-  v.virtual_addr = typed_field<Endpoint>(j, "virtual_addr");
-  v.destination = typed_field<Endpoint>(j, "destination");
+  v.client = typed_field<IpEndpoint>(j, "client");
+  v.virtual_addr = typed_field<IpEndpoint>(j, "virtual_addr");
+  v.destination = typed_field<IpEndpoint>(j, "destination");
 }
 
 void to_json(json& j, const DirectorState& v) {

@@ -26,13 +26,15 @@
 // kMaxRequestDepth is refused before it is parsed; a request must be complete within the
 // server's deadline from connecting.
 //
-// JSON shapes: addresses "10.0.0.1"; endpoints "10.0.0.1:80"; protocols "TCP"/"UDP"/"ICMP";
-// methods "nat"/"dr"/"tun"/"fullnat"; a service key {"proto","vip","fwmark"} (fwmark 0 for an
-// address service; a fwmark key needs only "fwmark"); mark rules {"mark","proto" ("tcp",
+// JSON shapes: addresses "10.0.0.1" or "2001:db8::1"; endpoints "10.0.0.1:80" or
+// "[2001:db8::1]:80"; protocols "TCP"/"UDP"/"ICMP"; methods "nat"/"dr"/"tun"/"fullnat"; a
+// service key {"proto","vip","fwmark"} (fwmark 0 for an address service; a fwmark key needs only
+// "fwmark", and its vip "[::]:0" makes it an IPv6 one, -f MARK -6); a Service's
+// "persistence_prefix6" (an IPv6 service's -M, 128 when absent); mark rules {"mark","proto" ("tcp",
 // "udp" or "any"),"dest","prefix_len","dport_min","dport_max"}; every other struct field under
 // its own C++ name. Decoding is strict: a missing field or a wrong type is an error naming the
-// field, except RuleSet "marks" and ConnectionEntry "any_protocol", which peers from before
-// the classifier leave out.
+// field, except RuleSet "marks", ConnectionEntry "any_protocol" and Service
+// "persistence_prefix6", which older peers leave out.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -56,8 +58,10 @@ namespace vsd {
 // std::invalid_argument (or nlohmann::json::exception) naming what is wrong.
 void to_json(nlohmann::json& j, const Ipv4& v);
 void from_json(const nlohmann::json& j, Ipv4& v);
-void to_json(nlohmann::json& j, const Endpoint& v);
-void from_json(const nlohmann::json& j, Endpoint& v);
+void to_json(nlohmann::json& j, const IpAddr& v);
+void from_json(const nlohmann::json& j, IpAddr& v);
+void to_json(nlohmann::json& j, const IpEndpoint& v);
+void from_json(const nlohmann::json& j, IpEndpoint& v);
 void to_json(nlohmann::json& j, const Proto& v);
 void from_json(const nlohmann::json& j, Proto& v);
 void to_json(nlohmann::json& j, const Method& v);

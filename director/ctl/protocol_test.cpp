@@ -104,6 +104,42 @@ TEST(ProtocolJson, ServiceKeyShapes) {
             (ServiceKey{Proto::Tcp, Endpoint{}, 7}));
 }
 
+// IPv6 keeps its brackets in endpoints, and a fwmark key's family is its vip's.
+TEST(ProtocolJson, Ipv6RulesRoundTrip) {
+  const IpEndpoint vip(*IpAddr::parse_v6("2001:db8::80"), 80);
+  Service web;
+  web.key = ServiceKey{Proto::Tcp, vip, 0};
+  web.persistent = true;
+  web.persistence_prefix6 = 64;
+  web.destinations = {
+      {IpEndpoint(*IpAddr::parse_v6("2001:db8:1::11"), 8080), Method::Nat, 3, 0, 0}};
+  Service mark6;
+  mark6.key = ServiceKey{Proto::Tcp, IpEndpoint(IpAddr::zero(Family::V6), 0), 7};
+  RuleSet rules;
+  rules.services = {web, mark6};
+  EXPECT_EQ(json::parse(json(rules).dump()).get<RuleSet>(), rules);
+  EXPECT_EQ(json(web.key), json::parse(R"({"proto":"TCP","vip":"[2001:db8::80]:80","fwmark":0})"));
+  EXPECT_EQ(json(web.destinations[0])["addr"], "[2001:db8:1::11]:8080");
+  EXPECT_EQ(json(web)["persistence_prefix6"], 64);
+  EXPECT_EQ(json::parse(R"({"fwmark":7,"vip":"[::]:0"})").get<ServiceKey>(), mark6.key);
+  // A peer from before IPv6 sends no persistence_prefix6: 128, one client address.
+  json old = json(web);
+  old.erase("persistence_prefix6");
+  EXPECT_EQ(old.get<Service>().persistence_prefix6, 128);
+}
+
+TEST(ProtocolJson, Ipv6EndpointsAreCheckedStrictly) {
+  for (const char* bad : {R"("2001:db8::80:80")", R"("[2001:db8::80]")", R"("[10.0.0.1]:80")",
+                          R"("[2001:db8:::80]:80")", R"("[2001:db8::80]:65536")"}) {
+    EXPECT_THROW((void)json::parse(bad).get<IpEndpoint>(), std::exception) << bad;
+  }
+  const json service = json::parse(R"({"key":{"fwmark":7,"vip":"[::]:0"},"scheduler":"rr",
+      "sched_flags":[],"persistent":true,"persistence_timeout":60,
+      "persistence_mask":"255.255.255.255","persistence_prefix6":129,"one_packet":false,
+      "destinations":[],"local_addresses":[]})");
+  EXPECT_THROW((void)service.get<Service>(), std::exception);
+}
+
 void expect_decoding_error(const char* text, const std::string& mentions) {
   try {
     (void)json::parse(text).get<RuleSet>();

@@ -51,5 +51,18 @@ inline ServiceKey tcp(const char* addr, uint16_t port) {
 inline Endpoint ep(const char* addr, uint16_t port) {
   return {*Ipv4::parse(addr), port};
 }
+// IPv6: "2001:db8::1" without brackets.
+inline IpEndpoint ep6(const char* addr, uint16_t port) {
+  return {*IpAddr::parse_v6(addr), port};
+}
+inline ServiceKey tcp6(const char* addr, uint16_t port) {
+  return {Proto::Tcp, ep6(addr, port), 0};
+}
+inline ServiceKey udp6(const char* addr, uint16_t port) {
+  return {Proto::Udp, ep6(addr, port), 0};
+}
+inline ServiceKey fwmark6(uint32_t mark) {
+  return {Proto::Tcp, IpEndpoint(IpAddr::zero(Family::V6), 0), mark};
+}
 
 }  // namespace vsd::ctl::test_lines

@@ -15,6 +15,7 @@ inline constexpr std::size_t kType = 12;
 inline constexpr std::size_t kHeaderLen = 14;
 inline constexpr uint16_t kTypeIpv4 = 0x0800;
 inline constexpr uint16_t kTypeArp = 0x0806;
+inline constexpr uint16_t kTypeIpv6 = 0x86dd;
 inline constexpr uint16_t kTypeVlan = 0x8100;  // 802.1Q
 inline constexpr uint16_t kTypeQinQ = 0x88a8;  // 802.1ad
 }  // namespace eth

@@ -6,6 +6,9 @@
 
 #include <cerrno>
 #include <stdexcept>
+#include <unordered_set>
+
+#include "vsd/log.h"
 
 namespace vsd {
 namespace {
@@ -37,6 +40,26 @@ class YieldToForwarding {
 
 }  // namespace
 
+std::string ipv6_services_warning(const RuleSet& before, const RuleSet& after) {
+  std::unordered_set<ServiceKey, ServiceKeyHash> had;
+  for (const Service& s : before.services)
+    if (s.family() == Family::V6) had.insert(s.key);
+  std::size_t added = 0;
+  const Service* first = nullptr;
+  for (const Service& s : after.services) {
+    if (s.family() != Family::V6 || had.contains(s.key)) continue;
+    if (added++ == 0) first = &s;
+  }
+  if (added == 0) return "";
+  const std::string which =
+      added == 1 ? "IPv6 service " + first->key.str()
+                 : std::to_string(added) + " IPv6 services (" + first->key.str() + ", ...)";
+  return which +
+         " added: vsd keeps, lists and saves IPv6 services but does not forward IPv6 yet; "
+         "frames to an IPv6 VIP are dropped and counted as discard_ipv6_service "
+         "(vsadm --counters)";
+}
+
 void ControlBridge::on_dataplane(const std::function<void()>& fn) const {
   if (!calls_.call(fn)) throw std::runtime_error("vsd is shutting down");
 }
@@ -62,6 +85,8 @@ std::string ControlBridge::install(const RuleSet& next) {
   std::shared_ptr<const RuleSet> installed = plan.services.table->rules;
   on_dataplane([&] { error = dataplane_.commit(plan); });
   if (!error.empty()) return error;
+  if (auto warning = ipv6_services_warning(*rules_, *installed); !warning.empty())
+    log_warn(warning);
   rules_ = std::move(installed);
   // Under the lock, so that the ingress chain's sets follow the installs in their order.
   if (on_installed_) on_installed_(*rules_);

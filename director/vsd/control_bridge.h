@@ -19,6 +19,10 @@
 
 namespace vsd {
 
+// The one line vsd logs when an install adds IPv6 services (the data plane forwards IPv4 alone
+// so far), or "" when it adds none.
+std::string ipv6_services_warning(const RuleSet& before, const RuleSet& after);
+
 class ControlBridge final : public ctl::ControlTarget {
  public:
   // on_installed: runs on the control thread after each install the data plane took, with

@@ -129,8 +129,9 @@ PreparedInstall BasicDataplane<Port>::prepare(const RuleSet& next) const {
   std::unordered_set<uint64_t> seen;
   for (const auto& change : plan.services.changes) {
     const Service& svc = change.created ? change.runtime->config : change.config;
+    if (svc.family() != Family::V4) continue;  // not forwarded (services.h)
     for (const auto& d : svc.destinations)
-      if (auto e = egress_to(d.addr.addr))
+      if (auto e = egress_to(d.addr.addr.v4()))
         if (seen.insert(uint64_t(e->port) << 32 | e->next_hop.value).second)
           plan.resolve.emplace_back(e->port, e->next_hop);
   }
@@ -152,8 +153,9 @@ std::string BasicDataplane<Port>::commit(PreparedInstall& plan) {
 template <DataPort Port>
 std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::counters() const {
   static constexpr const char* kDiscardNames[] = {
-      "not_ipv4",  "fragment", "no_service",  "no_destination", "table_full", "no_local_port",
-      "dest_gone", "no_route", "ttl_expired", "not_for_us",     "tx_failed",  "arp_not_on_link"};
+      "not_ipv4",      "fragment",        "no_service",  "no_destination", "table_full",
+      "no_local_port", "dest_gone",       "no_route",    "ttl_expired",    "not_for_us",
+      "tx_failed",     "arp_not_on_link", "ipv6_service"};
   static_assert(std::size(kDiscardNames) == std::size_t(Discard::Count));
   std::vector<std::pair<std::string, uint64_t>> out;
   for (std::size_t i = 1; i < fwd::kDropReasonCount; ++i)
@@ -251,12 +253,23 @@ void BasicDataplane<Port>::handle(std::size_t port, std::span<uint8_t> frame, bo
       handle_arp(port, frame);
       return;
     case fwd::Verdict::NotIpv4:
-      count(Discard::NotIpv4);
+      count(is_for_ipv6_service(frame) ? Discard::Ipv6Service : Discard::NotIpv4);
       return;
     case fwd::Verdict::Drop:
       drops_[std::size_t(c.drop)]++;
       return;
   }
+}
+
+// Off the IPv4 path: only frames classify() left as not IPv4 come here.
+template <DataPort Port>
+bool BasicDataplane<Port>::is_for_ipv6_service(std::span<const uint8_t> frame) const {
+  constexpr std::size_t kIpv6DestAt = fwd::wire::eth::kHeaderLen + 24;
+  if (!services_.has_ipv6_services() || frame.size() < kIpv6DestAt + 16) return false;
+  if (fwd::load_be16(frame, fwd::wire::eth::kType) != fwd::wire::eth::kTypeIpv6) return false;
+  std::array<uint8_t, 16> dest{};
+  std::copy_n(frame.begin() + kIpv6DestAt, dest.size(), dest.begin());
+  return services_.is_ipv6_vip(dest);
 }
 
 template <DataPort Port>
@@ -553,14 +566,14 @@ Conn* BasicDataplane<Port>::create_connection(ServiceRuntime& svc, const fwd::Pa
   NewConn nc{flow.proto,
              flow.client,
              flow.virtual_addr,
-             real_server_of(svc, dest.config.addr, flow),
+             real_server_of(svc, dest.config.addr.v4(), flow),
              {},
              dest.config.method,
              choice->dest,
              svc.config.one_packet};
   nc.toa = svc.config.toa;
   if (forwarder_for(nc.method).needs_local_end) {
-    auto local = allocate_local(svc, choice->dest, flow.proto, dest.config.addr);
+    auto local = allocate_local(svc, choice->dest, flow.proto, dest.config.addr.v4());
     if (!local) return count(Discard::NoLocalPort), nullptr;
     nc.local = *local;
   }
@@ -594,7 +607,7 @@ auto BasicDataplane<Port>::choose_persistent(ServiceRuntime& svc, const FlowKey&
   const auto key =
       svc.config.key.fwmark != 0
           ? TemplateKey::for_fwmark(flow.proto, flow.client.addr, mask, svc.config.key.fwmark)
-          : TemplateKey::for_service(flow.proto, flow.client.addr, mask, svc.config.key.vip);
+          : TemplateKey::for_service(flow.proto, flow.client.addr, mask, svc.config.key.vip.v4());
   Conn* tmpl = conns_.find_template(key);
   if (tmpl && services_.dest(tmpl->dest()).deleted) tmpl = nullptr;
   DestHandle h = 0;
@@ -605,7 +618,7 @@ auto BasicDataplane<Port>::choose_persistent(ServiceRuntime& svc, const FlowKey&
     if (!chosen) return std::nullopt;
     h = chosen->dest;
     const auto& dest = services_.dest(h);
-    const Endpoint target{dest.config.addr.addr,
+    const Endpoint target{dest.config.addr.addr.v4(),
                           is_services_port(svc, flow) ? dest.config.addr.port : uint16_t(0)};
     tmpl = conns_.insert_template(
         {key, target, dest.config.method, h, svc.config.persistence_timeout}, now_ms_);

@@ -49,6 +49,7 @@ enum class Discard : uint8_t {
   NotForUs,         // to the director's own address, not answered
   TxFailed,         // the egress ring was full
   ArpNotOnLink,     // ARP from a sender the port does not reach directly: nothing learnt
+  Ipv6Service,      // IPv6 to the VIP of an IPv6 service: in the rules, not forwarded yet
   Count,
 };
 
@@ -174,6 +175,8 @@ class BasicDataplane final : public ctl::ControlTarget {
 
   // The stages, in the order a frame meets them.
   void handle_arp(std::size_t port, std::span<uint8_t> frame);
+  // An IPv6 frame to the VIP of an IPv6 service (counted apart from other non-IPv4 frames).
+  bool is_for_ipv6_service(std::span<const uint8_t> frame) const;
   void handle_ipv4(InFlight& f);
   void handle_fragment(const InFlight& f);
   void reassembly_timed_out(std::span<const uint8_t> first_fragment);

@@ -9,14 +9,16 @@ IngressServices ingress_services_of(const RuleSet& rules) {
   IngressServices out;
   std::unordered_set<uint32_t> served;  // the marks of fwmark services
   for (const auto& svc : rules.services) {
+    // IPv6 services are not forwarded yet (services.h): the kernel keeps their frames.
+    if (svc.family() != Family::V4) continue;
     if (svc.key.fwmark != 0) {
       served.insert(svc.key.fwmark);
       continue;  // its packets are its mark rules' (below)
     }
     if (svc.key.vip.port == 0)
-      out.addresses.push_back({svc.key.vip.addr, svc.key.proto});
+      out.addresses.push_back({svc.key.vip.addr.v4(), svc.key.proto});
     else
-      out.ports.push_back({svc.key.vip.addr, svc.key.proto, svc.key.vip.port});
+      out.ports.push_back({svc.key.vip.addr.v4(), svc.key.proto, svc.key.vip.port});
     for (auto lip : svc.local_addresses)
       for (auto proto : {Proto::Tcp, Proto::Udp}) out.addresses.push_back({lip, proto});
   }

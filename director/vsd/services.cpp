@@ -11,8 +11,22 @@ const Clock& steady_clock() {
   return clock;
 }
 
-uint64_t endpoint_key(Endpoint e) {
-  return uint64_t(e.addr.value) << 16 | e.port;
+struct IpEndpointHash {
+  std::size_t operator()(const IpEndpoint& e) const noexcept {
+    return hash_of(e.addr) ^ std::size_t(e.port) * 0x9e3779b97f4a7c15ull;
+  }
+};
+
+// What the IPv4 schedulers see of a destination: an IPv4 one as it is; an IPv6 one (of an
+// IPv6 service, which no packet reaches yet) as a fold of its address, so that schedulers that
+// hash their servers still tell them apart.
+Endpoint scheduler_endpoint(const IpEndpoint& e) {
+  if (e.addr.is_v4()) return e.v4();
+  uint32_t fold = 0;
+  for (std::size_t i = 0; i < e.addr.bytes.size(); i += 4)
+    fold ^= uint32_t(e.addr.bytes[i]) << 24 | uint32_t(e.addr.bytes[i + 1]) << 16 |
+            uint32_t(e.addr.bytes[i + 2]) << 8 | e.addr.bytes[i + 3];
+  return Endpoint{Ipv4{fold}, e.port};
 }
 
 std::string too_many_destinations(std::size_t in_rules, std::size_t handles) {
@@ -38,13 +52,20 @@ void index_table(ServiceTable& t) {
   for (std::size_t i = 0; i < rules.services.size(); ++i) {
     const Service& svc = rules.services[i];
     ServiceRuntime* rt = t.services[i].get();
+    // The data plane forwards IPv4 alone: an IPv6 service is in the rules (listed, saved) and
+    // its VIP is known, so that its frames are counted as dropped, but no lookup finds it.
+    if (svc.family() != Family::V4) {
+      if (svc.key.fwmark == 0) t.vips6.push_back(svc.key.vip.addr.bytes);
+      continue;
+    }
     if (svc.key.fwmark != 0) {
       t.by_mark[svc.key.fwmark] = rt;
     } else {
+      const Ipv4 vip = svc.key.vip.addr.v4();
       t.by_vip[uint64_t(uint8_t(svc.key.proto)) << 48 | uint64_t(svc.key.vip.port) << 32 |
-               svc.key.vip.addr.value] = rt;
-      vips.insert(svc.key.vip.addr.value);
-      own(svc.key.vip.addr);
+               vip.value] = rt;
+      vips.insert(vip.value);
+      own(vip);
     }
     for (auto lip : svc.local_addresses) own(lip);
   }
@@ -57,6 +78,8 @@ void index_table(ServiceTable& t) {
   }
   t.vips.assign(vips.begin(), vips.end());
   std::sort(t.vips.begin(), t.vips.end());
+  std::sort(t.vips6.begin(), t.vips6.end());
+  t.vips6.erase(std::unique(t.vips6.begin(), t.vips6.end()), t.vips6.end());
   t.marks = MarkClassifier(rules.marks);
 }
 
@@ -142,12 +165,11 @@ std::string Services::place_destinations(const PreparedServices& plan,
   std::unordered_set<DestHandle> taken_back;
   for (const auto& change : plan.changes) {
     const Service& svc = change.created ? change.runtime->config : change.config;
-    std::unordered_map<uint64_t, DestHandle> live;
+    std::unordered_map<IpEndpoint, DestHandle, IpEndpointHash> live;
     if (!change.created)
-      for (DestHandle h : change.runtime->dests)
-        live.emplace(endpoint_key(dests_[h].config.addr), h);
+      for (DestHandle h : change.runtime->dests) live.emplace(dests_[h].config.addr, h);
     for (const Destination& d : svc.destinations) {
-      if (auto it = live.find(endpoint_key(d.addr)); it != live.end()) {
+      if (auto it = live.find(d.addr); it != live.end()) {
         out.push_back({Slot::Live, it->second});
       } else if (auto del = deleted_by_key_.find({svc.key, d.addr}); del != deleted_by_key_.end()) {
         out.push_back({Slot::TakenBack, del->second});
@@ -280,7 +302,8 @@ std::optional<DestHandle> Services::schedule(ServiceRuntime& service, const Flow
 SchedDest Services::sched_view(DestHandle h) const {
   const auto& d = dests_[h];
   const auto& load = conns_.dest_load(h);
-  return {d.config.addr, d.config.weight, load.active, load.inactive, load.overloaded};
+  return {scheduler_endpoint(d.config.addr), d.config.weight, load.active, load.inactive,
+          load.overloaded};
 }
 
 void RateEstimator::estimate(const Counters& now, uint64_t elapsed_ms) {

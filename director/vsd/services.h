@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -72,6 +73,9 @@ struct ServiceTable {
   MarkClassifier marks;
   std::vector<uint32_t> vips;  // sorted: asked for every packet
   std::vector<Ipv4> owned;
+  // The VIPs of IPv6 address services, sorted: an IPv6 frame to one is counted and dropped, as
+  // the data plane forwards IPv4 alone so far.
+  std::vector<std::array<uint8_t, 16>> vips6;
 
   const std::shared_ptr<ServiceRuntime>* find(const ServiceKey& key) const {
     auto it = index.find(key);
@@ -147,6 +151,11 @@ class Services {
     return std::binary_search(table_->vips.begin(), table_->vips.end(), a.value);
   }
   const std::vector<Ipv4>& owned_addresses() const { return table_->owned; }
+  // Whether an IPv6 destination address is the VIP of an IPv6 service (not forwarded yet).
+  bool is_ipv6_vip(const std::array<uint8_t, 16>& a) const {
+    return std::binary_search(table_->vips6.begin(), table_->vips6.end(), a);
+  }
+  bool has_ipv6_services() const { return !table_->vips6.empty(); }
 
   // Runs the service's scheduler; nothing when no destination is available. now_ms: the
   // clock's reading, for a caller that has one at hand.
@@ -170,12 +179,11 @@ class Services {
   }
   SchedDest sched_view(DestHandle h) const;
   struct DestKeyHash {
-    std::size_t operator()(const std::pair<ServiceKey, Endpoint>& k) const noexcept {
-      return ServiceKeyHash{}(k.first) ^
-             (std::hash<uint64_t>{}(uint64_t(k.second.addr.value) << 16 | k.second.port) << 1);
+    std::size_t operator()(const std::pair<ServiceKey, IpEndpoint>& k) const noexcept {
+      return ServiceKeyHash{}(k.first) ^ ((hash_of(k.second.addr) ^ k.second.port) << 1);
     }
   };
-  using DestKey = std::pair<ServiceKey, Endpoint>;
+  using DestKey = std::pair<ServiceKey, IpEndpoint>;
   // commit()'s steps.
   // Where each destination of the changed services gets its handle, in their order.
   enum class Slot : uint8_t { Live, TakenBack, Needed };

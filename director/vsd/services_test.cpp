@@ -148,7 +148,7 @@ class ServicesHandles : public testing::Test {
     c.proto = Proto::Udp;
     c.client = ep("172.16.0.1", 1000);
     c.virtual_addr = ep("10.20.0.100", 80);
-    c.destination = services_.dest(h).config.addr;
+    c.destination = services_.dest(h).config.addr.v4();
     c.method = Method::Nat;
     c.dest = h;
     ASSERT_NE(conns_.insert(c, 0), nullptr);

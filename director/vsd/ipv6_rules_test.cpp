@@ -1,0 +1,151 @@
+// vsd with IPv6 services, as a program in topologies/nat.toml: it takes them (-R and one by
+// one), keeps them beside the IPv4 ones, lists and saves them as ipvsadm does, and refuses
+// what the kernel or vsd cannot do with nothing lost. Its data plane forwards IPv4 alone so far:
+// an IPv6 frame to an IPv6 VIP is dropped and counted (discard_ipv6_service), and adding such a
+// service logs one warning that says so.
+#include <chrono>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <tins/tins.h>
+
+#include "director/ctl/test_ipv6_oracle.h"
+#include "frames/frame_builder.h"
+#include "nat_bed.h"
+#include "port/port.h"
+#include "topology/netns.h"
+
+namespace vsd {
+namespace {
+
+using namespace vslab;
+using namespace std::chrono_literals;
+
+// ipvsadm -S -n of a rule set of both families, as ipvsadm 1.31 printed it.
+constexpr const char* kSaved = ctl::test_oracle::kIpv6SaveNumeric;
+
+constexpr const char* kWarning = "but does not forward IPv6 yet";
+
+int occurrences(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+class Ipv6Rules : public testing::Test {
+ protected:
+  void SetUp() override {
+    if (!topo::have_net_admin()) GTEST_SKIP() << "needs CAP_NET_ADMIN and CAP_SYS_ADMIN (root)";
+  }
+};
+
+TEST_F(Ipv6Rules, RestoreThenSaveGivesBackWhatIpvsadmSaved) {
+  NatBed bed;
+  auto& dut = bed.dut();
+  auto restored = dut.restore(kSaved);
+  ASSERT_TRUE(restored.ok()) << restored.output << dut.log();
+  auto saved = dut.admin({"-S", "-n"});
+  ASSERT_TRUE(saved.ok()) << saved.output;
+  EXPECT_EQ(saved.output, kSaved);
+  // One warning for the install that added the IPv6 services, naming one and the count.
+  EXPECT_EQ(occurrences(dut.log(), kWarning), 1) << dut.log();
+  EXPECT_NE(dut.log().find("5 IPv6 services (TCP [2001:db8::80]:80, ...) added"), std::string::npos)
+      << dut.log();
+  // A listing of one IPv6 service, as ipvsadm -L -n -t [2001:db8::80]:80 printed it.
+  auto one = dut.admin({"-L", "-n", "-t", "[2001:db8::80]:80"});
+  ASSERT_TRUE(one.ok()) << one.output;
+  EXPECT_EQ(one.output,
+            "Prot LocalAddress:Port Scheduler Flags\n"
+            "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n"
+            "TCP  [2001:db8::80]:80 rr\n"
+            "  -> [2001:db8:1::11]:8080        Masq    3      0          0         \n"
+            "  -> [2001:db8:1::12]:80          Route   1      0          0         \n");
+}
+
+// What the kernel refuses, vsd refuses in its words; what vsd cannot do (a tunnel across
+// families, which Linux takes) it refuses in its own. A -R holding one such line loses nothing.
+TEST_F(Ipv6Rules, RefusalsChangeNothing) {
+  NatBed bed;
+  auto& dut = bed.dut();
+  ASSERT_TRUE(dut.restore(kSaved).ok()) << dut.log();
+  auto link_local = dut.admin({"-a", "-t", "[2001:db8::80]:80", "-r", "[fe80::1]:80", "-m"});
+  EXPECT_EQ(link_local.exit_code, 255);
+  EXPECT_EQ(link_local.output,
+            "Invalid operation.  Possibly wrong module version, address not unicast, ...\n");
+  auto mixed = dut.admin({"-a", "-t", "10.0.0.1:80", "-r", "[2001:db8::2]:80", "-m"});
+  EXPECT_EQ(mixed.exit_code, 2);
+  EXPECT_EQ(mixed.output, "Different address family is allowed only for tunneling servers\n");
+  auto tunnel = dut.admin({"-a", "-t", "10.0.0.1:80", "-r", "[2001:db8::2]:80", "-i"});
+  EXPECT_EQ(tunnel.exit_code, 255);
+  EXPECT_NE(tunnel.output.find("vsd: a tunnel to a real server of another address family"),
+            std::string::npos)
+      << tunnel.output;
+  auto restore = dut.restore(
+      "-C\n-A -t [2001:db8::90]:80 -s rr\n"
+      "-a -t [2001:db8::90]:80 -r 10.0.1.9:80 -i\n");
+  EXPECT_FALSE(restore.ok());
+  auto saved = dut.admin({"-S", "-n"});
+  ASSERT_TRUE(saved.ok()) << saved.output;
+  EXPECT_EQ(saved.output, kSaved);
+}
+
+// IPv6 to an IPv6 service's VIP is vsd's to drop and count; the rest of IPv6 stays "not IPv4",
+// and IPv4 to the same rule set is forwarded as before.
+TEST_F(Ipv6Rules, Ipv6FramesToAnIpv6VipAreCountedAndDropped) {
+  NatBed bed;
+  auto& live = bed.live();
+  auto& dut = bed.dut();
+  ASSERT_TRUE(dut.admin({"-A", "-t", "[fd00:20::100]:80", "-s", "rr"}).ok());
+  ASSERT_TRUE(
+      dut.admin({"-a", "-t", "[fd00:20::100]:80", "-r", "[fd00:168:10::11]:8080", "-m"}).ok());
+  ASSERT_TRUE(dut.admin({"-A", "-t", "10.20.0.100:80", "-s", "rr"}).ok());
+  ASSERT_TRUE(dut.admin({"-a", "-t", "10.20.0.100:80", "-r", "192.168.10.11:8080", "-m"}).ok());
+  EXPECT_EQ(occurrences(dut.log(), kWarning), 1) << dut.log();
+  EXPECT_NE(dut.log().find("IPv6 service TCP [fd00:20::100]:80 added"), std::string::npos)
+      << dut.log();
+
+  port::Port wire(live.netns("router"), "eth1", "router-eth1");
+  port::Port rs1(live.netns("rs1"), "eth0", "rs1");
+  const auto director = live.mac("director", "eth0");
+  auto counters = [&] { return parse_counters(dut.admin({"--counters"}).output); };
+  const auto before = counters();
+  auto syn6 = [&](const char* dst, uint16_t sport) {
+    return frames::frame()
+        .eth(wire.mac(), director)
+        .ipv6("fd00:10::2", dst)
+        .tcp(sport, 80)
+        .flags(frames::SYN)
+        .bytes();
+  };
+  for (uint16_t sport = 41000; sport < 41003; ++sport) wire.send(syn6("fd00:20::100", sport));
+  wire.send(syn6("fd00:20::200", 41010));  // no service there
+  wire.send(frames::frame()
+                .eth(wire.mac(), director)
+                .ipv4("10.10.0.2", "10.20.0.100")
+                .tcp(42000, 80)
+                .flags(frames::SYN)
+                .bytes());
+  auto ipv4_syn_arrived = [&](auto&) {
+    for (const auto& f : rs1.captured()) {
+      Tins::EthernetII e(f.bytes.data(), f.bytes.size());
+      if (auto* tcp = e.find_pdu<Tins::TCP>(); tcp && tcp->sport() == 42000) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(rs1.wait_until(ipv4_syn_arrived, 2s)) << dut.log();
+  std::map<std::string, uint64_t> after;
+  const auto deadline = std::chrono::steady_clock::now() + 2s;
+  do {
+    after = counters();
+  } while (after["discard_ipv6_service"] < before.at("discard_ipv6_service") + 3 &&
+           std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(after["discard_ipv6_service"], before.at("discard_ipv6_service") + 3);
+  EXPECT_GE(after["discard_not_ipv4"], before.at("discard_not_ipv4") + 1);
+  for (const auto& f : rs1.captured()) {
+    Tins::EthernetII e(f.bytes.data(), f.bytes.size());
+    EXPECT_EQ(e.find_pdu<Tins::IPv6>(), nullptr) << "vsd forwarded IPv6 to a real server";
+  }
+}
+
+}  // namespace
+}  // namespace vsd
