@@ -49,6 +49,7 @@ enum class Discard : uint8_t {
   NotForUs,         // to the director's own address, not answered
   TxFailed,         // the egress ring was full
   ArpNotOnLink,     // ARP from a sender the port does not reach directly: nothing learnt
+  IcmpChecksum,     // an ICMP error about a connection with a bad checksum
   Count,
 };
 

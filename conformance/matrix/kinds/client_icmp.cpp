@@ -54,8 +54,8 @@ void client_icmp(MatrixBed& mb, const Cell& c, Findings& f) {
       Tins::IP(answer / Tins::UDP(cport, mb.vport()) / Tins::RawPDU("answer")).serialize();
   Tins::ICMP unreachable(Tins::ICMP::DEST_UNREACHABLE);
   unreachable.code(3);
-  auto error = bed.from_client(unreachable / Tins::RawPDU(answer_bytes.data(),
-                                                          uint32_t(answer_bytes.size())));
+  auto error = bed.from_client(unreachable /
+                               Tins::RawPDU(answer_bytes.data(), uint32_t(answer_bytes.size())));
   send_with_bad_icmp_checksum(*bed.client().port, error);
   bed.client().port->send(error);
   // DR and TUN send it on as any packet of the connection (spec 3: DR rewrites the MACs,

@@ -18,7 +18,7 @@ void pmtu(MatrixBed&, const Cell&, Findings&);
 void no_service(MatrixBed&, const Cell&, Findings&);
 void client_icmp(MatrixBed&, const Cell&, Findings&);
 void ttl_one(MatrixBed&, const Cell&, Findings&);
-void no_destination(MatrixBed&, const Cell&, Findings&);
+void unavailable(MatrixBed&, const Cell&, Findings&);
 void routed(MatrixBed&, const Cell&, Findings&);
 void port_zero(MatrixBed&, const Cell&, Findings&);
 }  // namespace kinds
@@ -31,7 +31,9 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       {},
       "not applicable: in {} nothing reaches the director about a forwarded packet"};
   static const Applicability nat_only{
-      {Mode::Nat}, {}, "not applicable: the real servers' own traffic does not cross a {} director"};
+      {Mode::Nat},
+      {},
+      "not applicable: the real servers' own traffic does not cross a {} director"};
   static const Applicability tun_only{
       {Mode::Tun}, {}, "not applicable: the tunnel's 20 bytes make PMTU a TUN matter"};
   static const std::vector<ScenarioKind> all{
@@ -48,7 +50,7 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       {"no-service", {Tcp, Udp}, {}, everywhere, kinds::no_service},
       {"client-icmp", {Udp}, {}, everywhere, kinds::client_icmp},
       {"ttl-one", {Tcp}, {}, everywhere, kinds::ttl_one},
-      {"no-destination", {Tcp, Udp}, {}, everywhere, kinds::no_destination},
+      {"unavailable", {Tcp, Udp}, {}, everywhere, kinds::unavailable},
       {"routed", {Udp}, {}, nat_only, kinds::routed},
       {"port-zero", {Tcp}, {}, everywhere, kinds::port_zero},
   };

@@ -18,8 +18,8 @@ void ttl_one(MatrixBed& mb, const Cell& c, Findings& f) {
   bed.client().port->send(syn);
   Tins::IP about = syn.rfind_pdu<Tins::IP>();
   about.ttl(1);
-  f.check(bed.checker().expect_frame(*bed.client().port,
-                                     vip_icmp_error_at_client(mb, 11, 0, about), 2s),
+  f.check(bed.checker().expect_frame(*bed.client().port, vip_icmp_error_at_client(mb, 11, 0, about),
+                                     2s),
           "time exceeded from the VIP");
   mb.barrier();
   f.check(bed.checker().expect_no_other_frames(bed.rs_ports(), 20ms), "real servers");
@@ -27,8 +27,7 @@ void ttl_one(MatrixBed& mb, const Cell& c, Findings& f) {
   auto listed = listed_connection(mb, source);
   f.require(listed && listed->state == "SYN_RECV",
             fmt::format("-L -n -c after the TTL-1 SYN: {} where the spec says {} in SYN_RECV",
-                        listed ? source + " in " + listed->state : source + " not listed",
-                        source));
+                        listed ? source + " in " + listed->state : source + " not listed", source));
 }
 
 }  // namespace vslab::matrix::kinds

@@ -1,4 +1,4 @@
-// The no-destination kind: a service with no available destination makes no entry and answers
+// The unavailable kind: a service with no available destination makes no entry and answers
 // the client with port unreachable from the VIP, for TCP as for UDP (spec 3, ip_vs_leave).
 // The tcp cell's servers are all at weight 0, the udp cell's service has none at all.
 #include "matrix/kinds/steps.h"
@@ -7,7 +7,7 @@ namespace vslab::matrix::kinds {
 
 using namespace std::chrono_literals;
 
-void no_destination(MatrixBed& mb, const Cell& c, Findings& f) {
+void unavailable(MatrixBed& mb, const Cell& c, Findings& f) {
   auto& bed = mb.bed();
   const bool tcp = c.proto == Proto::Tcp;
   bed.restore(mb.rules(c.proto, c.scheduler, tcp ? std::vector<int>{0, 0, 0} : std::vector<int>{}));
