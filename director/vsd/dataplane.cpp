@@ -425,9 +425,12 @@ bool BasicDataplane<Port>::handle_icmp_error(InFlight& f) {
     if (!checksum_ok) return count(Discard::IcmpChecksum), true;
     return relay_from_server(f, *conn, q, fwd::ServerErrors::Quoting);
   }
-  // From the client's side: it quotes a reply, VIP:vport -> CIP:cport.
+  // From the client's side: it quotes a reply, VIP:vport -> CIP:cport. Linux 6.1 judges
+  // the checksum of such an error only when it translates it (NAT): DR and TUN send it on as
+  // it came, bad checksum and all (observed; docs/ipvs.md).
   if (Conn* conn = conns_.find_in(proto_of(q), {q.dst, q.dport}, {q.src, q.sport})) {
-    if (!checksum_ok) return count(Discard::IcmpChecksum), true;
+    const bool translates = conn->method() == Method::Nat || conn->method() == Method::FullNat;
+    if (!checksum_ok && translates) return count(Discard::IcmpChecksum), true;
     relay_to_server(f, *conn);
     return true;
   }

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <sstream>
 
+#include <fmt/format.h>
+
 namespace vslab::matrix::kinds {
 
 using namespace std::chrono_literals;
@@ -62,11 +64,14 @@ expect::FrameExpectation vip_icmp_error_at_client(MatrixBed& mb, uint8_t type, u
   return want;
 }
 
-void send_with_bad_icmp_checksum(port::Port& port, const Tins::EthernetII& frame) {
+std::string send_with_bad_icmp_checksum(port::Port& port, const Tins::EthernetII& frame) {
   auto bytes = Tins::EthernetII(frame).serialize();
   const std::size_t icmp = 14 + std::size_t(bytes.at(14) & 0x0f) * 4;
+  const auto good = uint16_t(bytes.at(icmp + 2) << 8 | bytes.at(icmp + 3));
   bytes.at(icmp + 3) = uint8_t(bytes.at(icmp + 3) + 1);
+  const auto bad = uint16_t(bytes.at(icmp + 2) << 8 | bytes.at(icmp + 3));
   port.send(bytes);
+  return fmt::format("invalid (is 0x{:04x}, should be 0x{:04x})", bad, good);
 }
 
 std::optional<ListedConn> listed_connection(MatrixBed& mb, const std::string& source) {

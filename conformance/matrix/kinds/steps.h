@@ -38,8 +38,9 @@ const port::CapturedFrame* last_claimed(MatrixBed& mb, int rs);
 expect::FrameExpectation vip_icmp_error_at_client(MatrixBed& mb, uint8_t type, uint8_t code,
                                                   const Tins::IP& about, uint16_t mtu = 0);
 
-// Sends the ICMP message `frame` with its ICMP checksum wrong by one.
-void send_with_bad_icmp_checksum(port::Port& port, const Tins::EthernetII& frame);
+// Sends the ICMP message `frame` with its ICMP checksum wrong by one; returns how a check
+// describes that checksum (Field::L4Checksum), for a director that sends it on as it is.
+std::string send_with_bad_icmp_checksum(port::Port& port, const Tins::EthernetII& frame);
 
 // One line of `-L -n -c`.
 struct ListedConn {
