@@ -153,9 +153,9 @@ std::string BasicDataplane<Port>::commit(PreparedInstall& plan) {
 template <DataPort Port>
 std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::counters() const {
   static constexpr const char* kDiscardNames[] = {
-      "not_ipv4",      "fragment",        "no_service",  "no_destination", "table_full",
-      "no_local_port", "dest_gone",       "no_route",    "ttl_expired",    "not_for_us",
-      "tx_failed",     "arp_not_on_link", "ipv6_service"};
+      "not_ipv4",      "fragment",        "no_service",   "no_destination", "table_full",
+      "no_local_port", "dest_gone",       "no_route",     "ttl_expired",    "not_for_us",
+      "tx_failed",     "arp_not_on_link", "ipv6_service", "icmp_checksum"};
   static_assert(std::size(kDiscardNames) == std::size_t(Discard::Count));
   std::vector<std::pair<std::string, uint64_t>> out;
   for (std::size_t i = 1; i < fwd::kDropReasonCount; ++i)
@@ -411,12 +411,15 @@ void BasicDataplane<Port>::reassembly_timed_out(std::span<const uint8_t> first) 
 }
 
 // ICMP errors about a connection travel with it (spec section 3), each through the
-// connection's forwarder.
+// connection's forwarder. As ip_vs_in_icmp and ip_vs_out_icmp, the checksum is judged once
+// the connection is found: an error about a connection with a bad checksum is dropped, one
+// about none is left to the router (false) whatever its checksum.
 template <DataPort Port>
 bool BasicDataplane<Port>::handle_icmp_error(InFlight& f) {
   const auto& p = f.packet;
-  if (!p.has_quote || !fwd::icmp_checksum_ok(f.frame, p)) return false;
+  if (!p.has_quote) return false;
   const auto& q = p.quoted;
+  const bool checksum_ok = fwd::icmp_checksum_ok(f.frame, p);
   // About a packet the director tunnelled: the quote is the outer IPIP header, the
   // connection the inner packet's.
   if (q.protocol == fwd::wire::ip::kProtoIpip) {
@@ -424,15 +427,22 @@ bool BasicDataplane<Port>::handle_icmp_error(InFlight& f) {
     if (!inner || !inner->has_ports) return false;
     Conn* conn =
         conns_.find_in(proto_of(*inner), {inner->src, inner->sport}, {inner->dst, inner->dport});
+    if (conn && !checksum_ok) return count(Discard::IcmpChecksum), true;
     return conn && relay_from_server(f, *conn, *inner, fwd::ServerErrors::Tunnelling);
   }
   if (!q.has_ports) return false;
   // From the real server's side: it quotes what the director sent it (CIP -> RIP, or
   // LIP -> RIP for FULLNAT).
-  if (Conn* conn = conns_.find_out(proto_of(q), {q.dst, q.dport}, {q.src, q.sport}))
+  if (Conn* conn = conns_.find_out(proto_of(q), {q.dst, q.dport}, {q.src, q.sport})) {
+    if (!checksum_ok) return count(Discard::IcmpChecksum), true;
     return relay_from_server(f, *conn, q, fwd::ServerErrors::Quoting);
-  // From the client's side: it quotes a reply, VIP:vport -> CIP:cport.
+  }
+  // From the client's side: it quotes a reply, VIP:vport -> CIP:cport. Linux 6.1 judges
+  // the checksum of such an error only when it translates it (NAT): DR and TUN send it on as
+  // it came, bad checksum and all (observed; docs/ipvs.md).
   if (Conn* conn = conns_.find_in(proto_of(q), {q.dst, q.dport}, {q.src, q.sport})) {
+    const bool translates = conn->method() == Method::Nat || conn->method() == Method::FullNat;
+    if (!checksum_ok && translates) return count(Discard::IcmpChecksum), true;
     relay_to_server(f, *conn);
     return true;
   }

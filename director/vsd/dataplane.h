@@ -50,6 +50,7 @@ enum class Discard : uint8_t {
   TxFailed,         // the egress ring was full
   ArpNotOnLink,     // ARP from a sender the port does not reach directly: nothing learnt
   Ipv6Service,      // IPv6 to the VIP of an IPv6 service: in the rules, not forwarded yet
+  IcmpChecksum,     // an ICMP error about a connection with a bad checksum
   Count,
 };
 

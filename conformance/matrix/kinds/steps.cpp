@@ -2,15 +2,28 @@
 
 #include <algorithm>
 #include <chrono>
+#include <sstream>
+
+#include <fmt/format.h>
 
 namespace vslab::matrix::kinds {
 
 using namespace std::chrono_literals;
 
 int forwarded(MatrixBed& mb, const Tins::EthernetII& sent, Findings& f, const std::string& what) {
+  return forwarded_as(
+      mb, sent, [&](int rs) { return mb.at_real_server(sent, rs); }, f, what);
+}
+
+int forwarded_as(MatrixBed& mb, const Tins::EthernetII& sent,
+                 const std::function<expect::FrameExpectation(int rs)>& want_at, Findings& f,
+                 const std::string& what) {
   mb.bed().client().port->send(sent);
-  int rs = mb.server_reached(sent, 2s);
-  if (rs != 0) return rs;
+  int rs = mb.bed().claiming_server(want_at, 2s);
+  if (rs != 0) {
+    mb.bed().checker().record(*mb.bed().rs(rs).port, want_at(rs), true);
+    return rs;
+  }
   // Nothing matched: show the diff against what a real server did receive, if one did (ARP
   // and IPv6 are the kernels' own chatter, not the director's forwarding).
   auto received = [&](int i) {
@@ -21,13 +34,57 @@ int forwarded(MatrixBed& mb, const Tins::EthernetII& sent, Findings& f, const st
   };
   for (int i = 1; i <= 3; ++i)
     if (received(i)) {
-      f.check(
-          mb.bed().checker().expect_frame(*mb.bed().rs(i).port, mb.at_real_server(sent, i), 10ms),
-          what);
+      f.check(mb.bed().checker().expect_frame(*mb.bed().rs(i).port, want_at(i), 10ms), what);
       return 0;
     }
   f.require(false, what + ": no real server received it");
   return 0;
+}
+
+const port::CapturedFrame* last_claimed(MatrixBed& mb, int rs) {
+  const port::CapturedFrame* got = nullptr;
+  for (const auto& fr : mb.bed().rs(rs).port->captured())
+    if (fr.claimed) got = &fr;
+  return got;
+}
+
+expect::FrameExpectation vip_icmp_error_at_client(MatrixBed& mb, uint8_t type, uint8_t code,
+                                                  const Tins::IP& about, uint16_t mtu) {
+  auto& bed = mb.bed();
+  const auto quoted = Tins::IP(about).serialize();
+  Tins::ICMP error{static_cast<Tins::ICMP::Flags>(type)};
+  error.code(code);
+  if (mtu != 0) error.mtu(mtu);
+  Tins::IP ip(bed.client().ip, bed.vip());
+  ip.ttl(63);
+  ip.tos(uint8_t((about.tos() & 0x1e) | 0xc0));
+  expect::FrameExpectation want(Tins::EthernetII(bed.client().mac, bed.client_gateway_mac()) / ip /
+                                error / Tins::RawPDU(quoted.data(), uint32_t(quoted.size())));
+  want.df(false).ignore(expect::Field::IpId);
+  return want;
+}
+
+std::string send_with_bad_icmp_checksum(port::Port& port, const Tins::EthernetII& frame) {
+  auto bytes = Tins::EthernetII(frame).serialize();
+  const std::size_t icmp = 14 + std::size_t(bytes.at(14) & 0x0f) * 4;
+  const auto good = uint16_t(bytes.at(icmp + 2) << 8 | bytes.at(icmp + 3));
+  bytes.at(icmp + 3) = uint8_t(bytes.at(icmp + 3) + 1);
+  const auto bad = uint16_t(bytes.at(icmp + 2) << 8 | bytes.at(icmp + 3));
+  port.send(bytes);
+  return fmt::format("invalid (is 0x{:04x}, should be 0x{:04x})", bad, good);
+}
+
+std::optional<ListedConn> listed_connection(MatrixBed& mb, const std::string& source) {
+  std::istringstream lines(mb.bed().admin({"-L", "-n", "-c"}).output);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream in(line);
+    ListedConn c;
+    std::string expire;
+    if (in >> c.proto >> expire >> c.state >> c.source >> c.virtual_addr >> c.destination &&
+        c.source == source)
+      return c;
+  }
+  return std::nullopt;
 }
 
 }  // namespace vslab::matrix::kinds

@@ -1,7 +1,11 @@
-// Steps that several scenario kinds take: the rules' roomy weights, and a client's frame sent
-// and looked for at the real servers.
+// Steps that several scenario kinds take: the rules' roomy weights, a client's frame sent and
+// looked for at the real servers, the director's own ICMP errors as the client receives them,
+// and the connection table as `-L -n -c` lists it.
 #pragma once
 
+#include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,5 +23,30 @@ inline const std::vector<int> kRoomy{100, 100, 100};
 // Sends `sent` and expects it at some real server, rewritten as the mode does; returns which
 // (0: none, noted in `f` under `what`).
 int forwarded(MatrixBed& mb, const Tins::EthernetII& sent, Findings& f, const std::string& what);
+// The same with what rs`rs` should receive given by the caller.
+int forwarded_as(MatrixBed& mb, const Tins::EthernetII& sent,
+                 const std::function<expect::FrameExpectation(int rs)>& want_at, Findings& f,
+                 const std::string& what);
+
+// The last frame rs`rs` received that a check claimed (nullptr: none).
+const port::CapturedFrame* last_claimed(MatrixBed& mb, int rs);
+
+// What the client receives when the director's own stack sends it an ICMP error about `about`
+// (the packet as the director received it, small enough to be quoted whole): from the VIP,
+// TTL 64 (63 after the router), TOS (about's & 0x1e) | 0xc0, no DF (spec 3, "The director's
+// own ICMP errors").
+expect::FrameExpectation vip_icmp_error_at_client(MatrixBed& mb, uint8_t type, uint8_t code,
+                                                  const Tins::IP& about, uint16_t mtu = 0);
+
+// Sends the ICMP message `frame` with its ICMP checksum wrong by one; returns how a check
+// describes that checksum (Field::L4Checksum), for a director that sends it on as it is.
+std::string send_with_bad_icmp_checksum(port::Port& port, const Tins::EthernetII& frame);
+
+// One line of `-L -n -c`.
+struct ListedConn {
+  std::string proto, state, source, virtual_addr, destination;
+};
+// The line whose source is `source` ("CIP:cport"); none when not listed.
+std::optional<ListedConn> listed_connection(MatrixBed& mb, const std::string& source);
 
 }  // namespace vslab::matrix::kinds

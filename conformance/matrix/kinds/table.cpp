@@ -16,15 +16,24 @@ void icmp_error(MatrixBed&, const Cell&, Findings&);
 void unknown_flow(MatrixBed&, const Cell&, Findings&);
 void pmtu(MatrixBed&, const Cell&, Findings&);
 void no_service(MatrixBed&, const Cell&, Findings&);
+void client_icmp(MatrixBed&, const Cell&, Findings&);
+void ttl_one(MatrixBed&, const Cell&, Findings&);
+void unavailable(MatrixBed&, const Cell&, Findings&);
+void routed(MatrixBed&, const Cell&, Findings&);
+void port_zero(MatrixBed&, const Cell&, Findings&);
 }  // namespace kinds
 
 const std::vector<ScenarioKind>& scenario_kinds() {
   using enum Proto;
   static const Applicability everywhere;
-  static const Applicability where_replies_pass{
-      {Mode::Nat, Mode::FullNat},
+  static const Applicability errors_come_back{
+      {Mode::Nat, Mode::FullNat, Mode::Tun},
       {},
-      "not applicable: real servers answer the client directly in {}"};
+      "not applicable: in {} nothing reaches the director about a forwarded packet"};
+  static const Applicability nat_only{
+      {Mode::Nat},
+      {},
+      "not applicable: the real servers' own traffic does not cross a {} director"};
   static const Applicability tun_only{
       {Mode::Tun}, {}, "not applicable: the tunnel's 20 bytes make PMTU a TUN matter"};
   static const std::vector<ScenarioKind> all{
@@ -35,10 +44,15 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       {"persistence", {Tcp}, {}, everywhere, kinds::persistence},
       {"weight0", {Tcp}, {}, everywhere, kinds::weight0},
       {"thresholds", {Tcp}, {}, everywhere, kinds::thresholds},
-      {"icmp-error", {Udp}, {}, where_replies_pass, kinds::icmp_error},
+      {"icmp-error", {Udp}, {}, errors_come_back, kinds::icmp_error},
       {"unknown-flow", {Tcp}, {}, everywhere, kinds::unknown_flow},
       {"pmtu", {Tcp}, {}, tun_only, kinds::pmtu},
       {"no-service", {Tcp, Udp}, {}, everywhere, kinds::no_service},
+      {"client-icmp", {Udp}, {}, everywhere, kinds::client_icmp},
+      {"ttl-one", {Tcp}, {}, everywhere, kinds::ttl_one},
+      {"unavailable", {Tcp, Udp}, {}, everywhere, kinds::unavailable},
+      {"routed", {Udp}, {}, nat_only, kinds::routed},
+      {"port-zero", {Tcp}, {}, everywhere, kinds::port_zero},
   };
   return all;
 }

@@ -1,5 +1,6 @@
-// The weight0 kind: a server edited to weight 0 keeps its connections and gets no new one,
-// and a removed server none either (spec 4, 8).
+// The weight0 kind: a server edited to weight 0 keeps its connections and gets no new one;
+// a removed server gets no new one either, and a later packet of its connection is dropped
+// (expire_nodest_conn=0, the default), not sent elsewhere (spec 2, 4, 8).
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -47,8 +48,20 @@ void weight0(MatrixBed& mb, const Cell& c, Findings& f) {
   auto s = mb.tcp_from_client(Tins::TCP::SYN, mb.next_client_port(), "10.10.0.30");
   bed.client().port->send(s);
   mb.barrier();
-  f.require(mb.server_reached(s, 0ms) != rs,
-            fmt::format("a new connection reached removed rs{}", rs));
+  if (!f.require(mb.server_reached(s, 0ms) != rs,
+                 fmt::format("a new connection reached removed rs{}", rs)))
+    return;
+  // Spec 2: the removed server's connection is still there, its packets dropped.
+  auto again = mb.tcp_from_client(Tins::TCP::ACK, cport, "", 1001, 1);
+  bed.client().port->send(again);
+  mb.barrier();
+  const int reached = mb.server_reached(again, 0ms, false);
+  if (!f.require(reached == 0, fmt::format("a packet of removed rs{}'s connection reached rs{} "
+                                           "where the spec drops it",
+                                           rs, reached)))
+    return;
+  f.check(bed.checker().expect_no_other_frames(bed.rs_ports(), 20ms),
+          fmt::format("after a packet of removed rs{}'s connection", rs));
 }
 
 }  // namespace vslab::matrix::kinds

@@ -1,0 +1,41 @@
+// The port-zero kind: the VIP's port-0 service (persistent, as ipvsadm requires) with
+// destinations of port 0 takes a SYN to any port, and the connection goes to the packet's
+// port on the real server (spec 4: a destination port 0 keeps the packet's port), as the
+// forwarded segment and `-L -n -c` show.
+#include <fmt/format.h>
+
+#include "matrix/kinds/steps.h"
+
+namespace vslab::matrix::kinds {
+
+using namespace std::chrono_literals;
+
+void port_zero(MatrixBed& mb, const Cell& c, Findings& f) {
+  auto& bed = mb.bed();
+  const std::string service = "-t " + bed.vip() + ":0";
+  std::string rules = fmt::format("-C\n-A {} -s {} -p 60\n", service, c.scheduler);
+  for (int rs = 1; rs <= 3; ++rs)  // no port: ipvsadm gives them the service's, 0
+    rules += fmt::format("-a {} -r {} {} -w 100\n", service, mb.rip(rs), mb.server_args(rs)[2]);
+  if (mb.mode() == Mode::FullNat) rules += fmt::format("--add-laddr -z {} {}\n", mb.lip(), service);
+  bed.restore(rules);
+  const uint16_t cport = mb.next_client_port();
+  auto syn = mb.tcp_from_client(Tins::TCP::SYN, cport);
+  int rs = forwarded_as(
+      mb, syn,
+      [&](int rs) {
+        auto want = mb.at_real_server(syn, rs);
+        want.dport(mb.vport());
+        return want;
+      },
+      f, "to the real server, on the packet's port");
+  if (rs == 0) return;
+  const std::string source = bed.client().ip + ":" + std::to_string(cport);
+  const std::string dest = mb.rip(rs) + ":" + std::to_string(mb.vport());
+  auto listed = listed_connection(mb, source);
+  f.require(listed && listed->destination == dest,
+            fmt::format("-L -n -c: {}'s destination is {} where the spec says {} (the "
+                        "packet's port)",
+                        source, listed ? listed->destination : "(not listed)", dest));
+}
+
+}  // namespace vslab::matrix::kinds

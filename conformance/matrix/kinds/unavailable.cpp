@@ -1,0 +1,28 @@
+// The unavailable kind: a service with no available destination makes no entry and answers
+// the client with port unreachable from the VIP, for TCP as for UDP (spec 3, ip_vs_leave).
+// The tcp cell's servers are all at weight 0, the udp cell's service has none at all.
+#include "matrix/kinds/steps.h"
+
+namespace vslab::matrix::kinds {
+
+using namespace std::chrono_literals;
+
+void unavailable(MatrixBed& mb, const Cell& c, Findings& f) {
+  auto& bed = mb.bed();
+  const bool tcp = c.proto == Proto::Tcp;
+  bed.restore(mb.rules(c.proto, c.scheduler, tcp ? std::vector<int>{0, 0, 0} : std::vector<int>{}));
+  const uint16_t cport = mb.next_client_port();
+  auto sent = tcp ? mb.tcp_from_client(Tins::TCP::SYN, cport) : mb.udp_from_client(cport, "query");
+  bed.client().port->send(sent);
+  Tins::IP about = sent.rfind_pdu<Tins::IP>();
+  about.ttl(about.ttl() - 1);  // as the director received it, past the router
+  f.check(
+      bed.checker().expect_frame(*bed.client().port, vip_icmp_error_at_client(mb, 3, 3, about), 2s),
+      "port unreachable from the VIP");
+  mb.barrier();
+  f.check(bed.checker().expect_no_other_frames(bed.rs_ports(), 20ms), "real servers");
+  f.require(!listed_connection(mb, bed.client().ip + ":" + std::to_string(cport)),
+            "-L -n -c lists an entry for a packet no destination took");
+}
+
+}  // namespace vslab::matrix::kinds
