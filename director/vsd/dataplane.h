@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "config/sysctl.h"
 #include "conn/clock.h"
 #include "conn/table.h"
 #include "ctl/protocol.h"
@@ -109,10 +110,20 @@ class BasicDataplane final : public ctl::ControlTarget {
   static constexpr std::size_t kListingChunk = 4096;
   static constexpr std::size_t kListingSlots = 65536;
   void zero(const std::optional<ServiceKey>& which) override { services_.zero(which); }
+  // The net.ipv4.vs.* settings (config/sysctl.h), read per packet as plain fields: at their
+  // defaults they cost the fast path nothing it did not do before. Taken between two batches.
+  void set_sysctls(const Sysctls& s) { sysctls_ = s; }
+  Sysctls sysctls() const override { return sysctls_; }
+  std::string set_sysctl(std::string_view name, std::string_view value) override {
+    Sysctls next = sysctls_;
+    std::string error = vsd::set_sysctl(next, name, value);
+    if (error.empty()) sysctls_ = next;
+    return error;
+  }
   // net.ipv4.vs.sloppy_tcp: a TCP segment of a flow with no connection creates one, SYN or
   // not (a RST never does). Directors behind ECMP need it: when the router's hash moves a flow
   // to another director, its next segment is mid-connection there.
-  void set_sloppy_tcp(bool on) { sloppy_tcp_ = on; }
+  void set_sloppy_tcp(bool on) { sysctls_.sloppy_tcp = on; }
 
   // The exception path: what goes to these addresses and is no service is the namespace's
   // kernel's to answer (ARP, echo, its other ports). Empty (the default): vsd answers for its
@@ -181,6 +192,31 @@ class BasicDataplane final : public ctl::ControlTarget {
   void handle_to_vip(InFlight& f);
   bool handle_marked(InFlight& f);
   void serve(InFlight& f, ServiceRuntime& svc, Conn* conn, bool to_vip);
+  // What ip_vs_in does with a client packet's connection before anything else: keep it, or
+  // (expire_nodest_conn, conn_reuse_mode) expire it so that the packet is scheduled as a new
+  // flow, or drop the packet (its server was deleted). Returns the connection to go on with.
+  enum class Existing : uint8_t { Keep, Reschedule, Drop };
+  Existing existing_fate(const Conn& conn, const fwd::PacketView& p);
+  // False: drop the packet. Otherwise conn is the connection to go on with, or nullptr when
+  // the packet is to be scheduled as new (the old entry expires).
+  bool keep_existing(Conn*& conn, const fwd::PacketView& p) {
+    switch (existing_fate(*conn, p)) {
+      case Existing::Keep:
+        return true;
+      case Existing::Reschedule:
+        conns_.expire_now(*conn, now_ms_);
+        conn = nullptr;
+        return true;
+      case Existing::Drop:
+        return false;
+    }
+    return true;
+  }
+  // expire_nodest_conn: the connections of deleted servers go at once (ip_vs_conn.c
+  // ip_vs_expire_nodest_conn_flush, run when a server is deleted).
+  void expire_deleted_destinations();
+  // nat_icmp_send: a packet from a NAT real server that no connection claims; true: answered.
+  bool refuse_unclaimed_from_server(InFlight& f);
   void handle_reply(InFlight& f, Conn& conn);
   void handle_to_director(InFlight& f);
   void route(InFlight& f);
@@ -291,7 +327,7 @@ class BasicDataplane final : public ctl::ControlTarget {
     uint64_t table_full = 0;  // no room for a new one
   } sync_counters_;
   uint16_t ip_id_ = 1;
-  bool sloppy_tcp_ = false;
+  Sysctls sysctls_;
   alignas(64) std::array<uint8_t, 65536 + 128> scratch_{};
   // Room for a 65535-byte datagram cut at 576 bytes (the smallest size IPv4 guarantees).
   alignas(64) std::array<uint8_t, 2 * 65536> fragment_{};

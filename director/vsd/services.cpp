@@ -348,4 +348,11 @@ void Services::zero(const std::optional<ServiceKey>& which) {
   }
 }
 
+bool Services::is_nat_real_server(Proto proto, Endpoint server) const {
+  return std::any_of(dests_.begin(), dests_.end(), [&](const DestRuntime& d) {
+    return !d.deleted && d.runtime && d.config.method == Method::Nat && d.config.addr == server &&
+           (d.service.fwmark != 0 || d.service.proto == proto);
+  });
+}
+
 }  // namespace vsd

@@ -156,6 +156,9 @@ class Services {
   }
 
   DestRuntime& dest(DestHandle h) { return dests_[h]; }
+  // Whether a live NAT destination has this address and port, for this protocol or under a
+  // fwmark service (ip_vs_has_real_service). O(destinations): asked only with nat_icmp_send.
+  bool is_nat_real_server(Proto proto, Endpoint server) const;
   std::size_t dest_count() const { return dests_.size(); }
 
   DirectorState state() const;
