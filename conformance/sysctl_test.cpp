@@ -3,7 +3,8 @@
 // under `ctest -L qemu`, where the guest writes /proc/sys/net/ipv4/vs/NAME). Expectations are
 // the kernel's: expire_nodest_conn (a deleted server's connection used again), conn_reuse_mode
 // (a SYN on a TIME_WAIT connection's ports), expire_quiescent_template (a persistence template
-// to a weight-0 server) and nat_icmp_send (a real server's packet no connection claims).
+// to a weight-0 server), nat_icmp_send (a real server's packet no connection claims) and
+// schedule_icmp (a client-side ICMP error about a flow with no connection).
 // The matrix's kind for a deleted server's connection runs at the default settings; this one
 // turns expire_nodest_conn on and off.
 #include <gtest/gtest.h>
@@ -251,6 +252,59 @@ TEST_P(NatIcmpSend, AServersSegmentNoConnectionClaims) {
 }
 
 INSTANTIATE_TEST_SUITE_P(sysctl, NatIcmpSend, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "On" : "Off"; });
+
+// --- schedule_icmp --------------------------------------------------------------------------
+
+class ScheduleIcmp : public IpvsSysctl, public ::testing::WithParamInterface<bool> {};
+
+// The client's side refuses a reply the director never saw the flow of (VIP:80 -> client, UDP):
+// with schedule_icmp the error makes a connection and reaches the real server chosen;
+// without, the director's stack takes it and nothing reaches a server.
+TEST_P(ScheduleIcmp, AnErrorAboutAFlowWithNoConnection) {
+  start("-A -u " + kVipPort + " -s rr\n-a -u " + kVipPort + " -r 192.168.10.11:80 -m\n" + "-a -u " +
+        kVipPort + " -r 192.168.10.12:80 -m\n");
+  if (IsSkipped()) return;
+  set("schedule_icmp", GetParam() ? "1" : "0", "0");
+  Tins::IP reply(bed_->client().ip, bed_->vip());
+  reply.ttl(62);
+  auto quoted_packet = reply / Tins::UDP(40400, 80) / Tins::RawPDU(std::string("answer"));
+  auto quoted = quoted_packet.serialize();
+  quoted.resize(28);
+  Tins::IP outer(bed_->vip(), bed_->client().ip);
+  outer.ttl(64);
+  Tins::ICMP icmp(Tins::ICMP::DEST_UNREACHABLE);
+  icmp.code(3);
+  auto frame = Tins::EthernetII(bed_->client_gateway_mac(), bed_->client().mac) / outer / icmp /
+               Tins::RawPDU(quoted);
+  bed_->client().port->send(frame);
+  auto icmp_at = [&](int rs) {
+    return [&, rs](std::vector<port::CapturedFrame>& frames) {
+      for (auto& f : frames) {
+        Tins::EthernetII eth(f.bytes.data(), uint32_t(f.bytes.size()));
+        const auto* ip = eth.find_pdu<Tins::IP>();
+        const auto* error = eth.find_pdu<Tins::ICMP>();
+        if (ip && error && error->type() == Tins::ICMP::DEST_UNREACHABLE &&
+            ip->dst_addr().to_string() == bed_->rs(rs).ip)
+          return true;
+      }
+      return false;
+    };
+  };
+  if (GetParam()) {
+    const bool at_rs1 = bed_->rs(1).port->wait_until(icmp_at(1), wait());
+    const bool at_rs2 = bed_->rs(2).port->wait_until(icmp_at(2), at_rs1 ? 0ms : wait());
+    EXPECT_NE(at_rs1, at_rs2) << "the error should reach exactly one real server";
+    auto listing = bed_->admin({"-L", "-n", "-c"});
+    EXPECT_NE(listing.output.find(bed_->client().ip + ":40400"), std::string::npos)
+        << listing.output;
+  } else {
+    EXPECT_FALSE(bed_->rs(1).port->wait_until(icmp_at(1), 1000ms * slowness_));
+    EXPECT_FALSE(bed_->rs(2).port->wait_until(icmp_at(2), 0ms));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(sysctl, ScheduleIcmp, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "On" : "Off"; });
 
 }  // namespace

@@ -80,8 +80,9 @@ constexpr std::array kTable{
                "not 0: a SYN that finds a connection in TIME_WAIT or CLOSE (with bit 1 also "
                "FIN_WAIT of DR and TUN) expires it and is scheduled as new; 0: the SYN goes to "
                "the same server"},
-    SysctlInfo{"schedule_icmp", "0", kAnyInt, S::DefaultOnly, nullptr,
-               "vsd relays ICMP errors of existing connections only"},
+    SysctlInfo{"schedule_icmp", "0", kAnyInt, S::Acts, &Sysctls::schedule_icmp,
+               "an ICMP error from the client's side about a flow with no connection is "
+               "scheduled as the flow's packet would be, and relayed to the server chosen"},
     SysctlInfo{"ignore_tunneled", "0", kAnyInt, S::NoEffect, &Sysctls::ignore_tunneled,
                "vsd decapsulates nothing: a tunnelled packet reaches it as an IPIP or GRE "
                "packet, which no service serves"},

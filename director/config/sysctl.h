@@ -23,6 +23,7 @@ struct Sysctls {
   int32_t sloppy_tcp = 0;
   int32_t nat_icmp_send = 0;
   int32_t cache_bypass = 0;
+  int32_t schedule_icmp = 0;
   int32_t run_estimation = 1;
   // Accepted and kept, with no effect in vsd (why: the table's `effect`).
   int32_t sloppy_sctp = 0;

@@ -472,7 +472,30 @@ bool BasicDataplane<Port>::handle_icmp_error(InFlight& f) {
     relay_to_server(f, *conn);
     return true;
   }
+  if (sysctls_.schedule_icmp) [[unlikely]]
+    if (Conn* conn = schedule_for_icmp(f, q)) {
+      relay_to_server(f, *conn);
+      return true;
+    }
   return false;
+}
+
+// The quote is the reply a client's side refused, VIP:vport -> CIP:cport: the flow is the
+// other way round. TCP is scheduled as tcp_conn_schedule would the quoted segment (a SYN, or
+// with sloppy_tcp anything but a RST), which needs its whole header quoted.
+template <DataPort Port>
+Conn* BasicDataplane<Port>::schedule_for_icmp(const InFlight& f, const fwd::QuotedPacket& q) {
+  if (!services_.is_vip(q.src)) return nullptr;
+  ServiceRuntime* svc = services_.lookup(proto_of(q), {q.src, q.sport});
+  if (!svc) return nullptr;
+  if (q.protocol == fwd::wire::ip::kProtoTcp) {
+    if (std::size_t(q.l4) + 20 > f.packet.l3_end()) return nullptr;
+    const uint8_t flags = f.frame[q.l4 + 13];
+    const bool rst = flags & fwd::wire::tcp::kRst, syn = flags & fwd::wire::tcp::kSyn;
+    if (rst || !(syn || sysctls_.sloppy_tcp)) return nullptr;
+  }
+  Refusal why = Refusal::NoDestination;
+  return create_connection(*svc, {proto_of(q), {q.dst, q.dport}, {q.src, q.sport}}, why);
 }
 
 template <DataPort Port>
@@ -568,7 +591,7 @@ void BasicDataplane<Port>::serve(InFlight& f, ServiceRuntime& svc, Conn* conn, b
       return;
     }
     Refusal why = Refusal::NoDestination;
-    conn = create_connection(svc, p, why);
+    conn = create_connection(svc, {proto_of(p), {p.src, p.sport}, {p.dst, p.dport}}, why);
     if (!conn) {
       // cache_bypass (ip_vs_leave): a fwmark service's packet goes on to where it was going,
       // unless that is the director itself.
@@ -597,9 +620,8 @@ void BasicDataplane<Port>::serve(InFlight& f, ServiceRuntime& svc, Conn* conn, b
 }
 
 template <DataPort Port>
-Conn* BasicDataplane<Port>::create_connection(ServiceRuntime& svc, const fwd::PacketView& p,
+Conn* BasicDataplane<Port>::create_connection(ServiceRuntime& svc, const FlowKey& flow,
                                               Refusal& why) {
-  const FlowKey flow{proto_of(p), {p.src, p.sport}, {p.dst, p.dport}};
   why = Refusal::NoDestination;
   const auto choice =
       svc.config.persistent ? choose_persistent(svc, flow, why) : choose_destination(svc, flow);

@@ -231,7 +231,10 @@ class BasicDataplane final : public ctl::ControlTarget {
   // ip_vs_leave answers); no room (the table, FULLNAT's local ports) is answered with nothing,
   // as the kernel drops when it cannot allocate: a flood's spoofed sources would hear it.
   enum class Refusal : uint8_t { NoDestination, NoRoom };
-  Conn* create_connection(ServiceRuntime& svc, const fwd::PacketView& p, Refusal& why);
+  Conn* create_connection(ServiceRuntime& svc, const FlowKey& flow, Refusal& why);
+  // schedule_icmp: an ICMP error from the client's side about a flow with no connection is
+  // scheduled as the flow's packet would be (ip_vs_in_icmp); nullptr when it is not.
+  Conn* schedule_for_icmp(const InFlight& f, const fwd::QuotedPacket& about);
   std::optional<Choice> choose_destination(ServiceRuntime& svc, const FlowKey& flow);
   std::optional<Choice> choose_persistent(ServiceRuntime& svc, const FlowKey& flow, Refusal& why);
   std::optional<Endpoint> allocate_local(const ServiceRuntime& svc, DestHandle dest, Proto proto,

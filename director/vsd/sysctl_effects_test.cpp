@@ -383,6 +383,51 @@ TEST_P(CacheBypass, AMarkedPacketWithNoDestinationAvailable) {
 INSTANTIATE_TEST_SUITE_P(Dataplane, CacheBypass, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "On" : "Off"; });
 
+// --- schedule_icmp --------------------------------------------------------------------------
+
+class ScheduleIcmp : public SysctlEffects, public ::testing::WithParamInterface<bool> {
+ protected:
+  // Port unreachable from the client's side to the VIP, about a reply VIP:80 -> client.
+  void client_refuses(Tins::PDU&& l4, std::size_t quote_length) {
+    auto reply = t::ipv4(t::kVip, "172.16.0.7") / l4;
+    handle(kExt, t::icmp_error_frame(t::kRouterMac, t::kDirectorExtMac, "172.16.0.7", t::kVip, 3, 3,
+                                     t::quote_of(reply, quote_length)));
+  }
+  std::vector<std::string> icmp_reached() {
+    std::vector<Tins::EthernetII> keep;
+    icmp_sent(kInt, keep);
+    std::vector<std::string> to;
+    for (const auto& eth : keep)
+      if (eth.find_pdu<Tins::ICMP>())
+        to.push_back(eth.find_pdu<Tins::IP>()->dst_addr().to_string());
+    return to;
+  }
+};
+
+TEST_P(ScheduleIcmp, AnErrorAboutAUdpFlowWithNoConnection) {
+  start(two_servers(Proto::Udp, Method::Nat), {GetParam() ? "schedule_icmp=1" : "schedule_icmp=0"});
+  client_refuses(Tins::UDP(kCport, 80), 28);
+  if (GetParam()) {
+    EXPECT_EQ(icmp_reached(), std::vector<std::string>{kRs1});
+    EXPECT_EQ(connections_to(kRs1), 1u);
+  } else {
+    EXPECT_TRUE(icmp_reached().empty());
+    EXPECT_TRUE(dp_->state().connections.empty());
+  }
+}
+
+TEST_P(ScheduleIcmp, ATcpErrorIsScheduledForAQuotedSynAckOnly) {
+  start(two_servers(Proto::Tcp, Method::Nat), {GetParam() ? "schedule_icmp=1" : "schedule_icmp=0"});
+  client_refuses(t::tcp(80, kCport, Tins::TCP::ACK), 40);
+  client_refuses(t::tcp(80, kCport, Tins::TCP::SYN | Tins::TCP::ACK), 28);  // flags not quoted
+  EXPECT_TRUE(icmp_reached().empty());
+  client_refuses(t::tcp(80, kCport, Tins::TCP::SYN | Tins::TCP::ACK), 40);
+  EXPECT_EQ(icmp_reached().size(), GetParam() ? 1u : 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Dataplane, ScheduleIcmp, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "On" : "Off"; });
+
 // --- run_estimation -------------------------------------------------------------------------
 
 TEST_F(SysctlEffects, RunEstimationOffLeavesTheRatesWhereTheyWere) {
