@@ -495,7 +495,11 @@ Conn* BasicDataplane<Port>::schedule_for_icmp(const InFlight& f, const fwd::Quot
     if (rst || !(syn || sysctls_.sloppy_tcp)) return nullptr;
   }
   Refusal why = Refusal::NoDestination;
-  return create_connection(*svc, {proto_of(q), {q.dst, q.dport}, {q.src, q.sport}}, why);
+  Conn* conn = create_connection(*svc, {proto_of(q), {q.dst, q.dport}, {q.src, q.sport}}, why);
+  // No state is set from an ICMP error: the entry keeps ip_vs_conn_new's 3 s, until the
+  // flow's own packets give it their state's timeout.
+  if (conn) conns_.apply_synced(*conn, TcpState::None, /*inactive=*/true, false, 3, now_ms_);
+  return conn;
 }
 
 template <DataPort Port>

@@ -410,6 +410,10 @@ TEST_P(ScheduleIcmp, AnErrorAboutAUdpFlowWithNoConnection) {
   if (GetParam()) {
     EXPECT_EQ(icmp_reached(), std::vector<std::string>{kRs1});
     EXPECT_EQ(connections_to(kRs1), 1u);
+    tick_after(2900);
+    EXPECT_EQ(connections_to(kRs1), 1u);
+    tick_after(200);  // the kernel's 3 s for an entry no packet set a state on
+    EXPECT_EQ(connections_to(kRs1), 0u);
   } else {
     EXPECT_TRUE(icmp_reached().empty());
     EXPECT_TRUE(dp_->state().connections.empty());
