@@ -63,7 +63,9 @@ constexpr std::array kTable{
     SysctlInfo{"sync_threshold", "3\t50",
                "two integers: threshold, period (0 <= threshold < "
                "period, or period 0)",
-               S::DefaultOnly, nullptr, "vsd's master syncs at the kernel's default threshold"},
+               S::Acts, &Sysctls::sync_threshold,
+               "vsd's sync master sends an entry when its count of client packets is threshold "
+               "modulo period (period 0: at threshold only)"},
     SysctlInfo{"sync_refresh_period", "0", "an integer (seconds)", S::DefaultOnly, nullptr,
                "vsd's master syncs by sync_threshold"},
     SysctlInfo{"sync_retries", "0", "0 to 3", S::DefaultOnly, nullptr,
@@ -189,6 +191,7 @@ std::string set_sysctl(Sysctls& to, std::string_view name, std::string_view valu
     return "";
   }
   to.*(info->field) = int32_t((*numbers)[0]);
+  if (info->field == &Sysctls::sync_threshold) to.sync_period = int32_t((*numbers)[1]);
   return "";
 }
 
@@ -196,6 +199,8 @@ std::optional<std::string> get_sysctl(const Sysctls& from, std::string_view name
   const SysctlInfo* info = find_sysctl(name);
   if (!info) return std::nullopt;
   if (!info->field) return std::string(info->fallback);
+  if (info->field == &Sysctls::sync_threshold)  // two values, as /proc/sys prints them
+    return std::to_string(from.sync_threshold) + "\t" + std::to_string(from.sync_period);
   return std::to_string(from.*(info->field));
 }
 

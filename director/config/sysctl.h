@@ -25,6 +25,10 @@ struct Sysctls {
   int32_t cache_bypass = 0;
   int32_t schedule_icmp = 0;
   int32_t run_estimation = 1;
+  // sync_threshold's two values: the sync master sends an entry when its count of client
+  // packets is threshold modulo period (period 0: at threshold only).
+  int32_t sync_threshold = 3;
+  int32_t sync_period = 50;
   // Accepted and kept, with no effect in vsd (why: the table's `effect`).
   int32_t sloppy_sctp = 0;
   int32_t ignore_tunneled = 0;

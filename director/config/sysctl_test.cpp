@@ -77,8 +77,18 @@ TEST(Sysctl, ADefenceModeIsTakenOffOnly) {
                        "default '0'"),
             std::string::npos)
       << error;
-  EXPECT_EQ(set_sysctl(s, "sync_threshold", "3 50"), "");
-  EXPECT_NE(set_sysctl(s, "sync_threshold", "3 60"), "");
+}
+
+TEST(Sysctl, SyncThresholdTakesItsTwoValues) {
+  Sysctls s;
+  EXPECT_EQ(set_sysctl(s, "sync_threshold", "2 10"), "");
+  EXPECT_EQ(s.sync_threshold, 2);
+  EXPECT_EQ(s.sync_period, 10);
+  EXPECT_EQ(get_sysctl(s, "sync_threshold"), "2\t10");
+  EXPECT_EQ(set_sysctl(s, "sync_threshold", "5 0"), "");
+  EXPECT_NE(set_sysctl(s, "sync_threshold", "5"), "");
+  EXPECT_EQ(s.sync_threshold, 5);
+  EXPECT_EQ(s.sync_period, 0);
 }
 
 TEST(Sysctl, EveryNameOnceWithADefaultItAccepts) {

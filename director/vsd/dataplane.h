@@ -112,12 +112,15 @@ class BasicDataplane final : public ctl::ControlTarget {
   void zero(const std::optional<ServiceKey>& which) override { services_.zero(which); }
   // The net.ipv4.vs.* settings (config/sysctl.h), read per packet as plain fields: at their
   // defaults they cost the fast path nothing it did not do before. Taken between two batches.
-  void set_sysctls(const Sysctls& s) { sysctls_ = s; }
+  void set_sysctls(const Sysctls& s) {
+    sysctls_ = s;
+    if (sync_master_) sync_master_->set_rules(sync_rules());
+  }
   Sysctls sysctls() const override { return sysctls_; }
   std::string set_sysctl(std::string_view name, std::string_view value) override {
     Sysctls next = sysctls_;
     std::string error = vsd::set_sysctl(next, name, value);
-    if (error.empty()) sysctls_ = next;
+    if (error.empty()) set_sysctls(next);
     return error;
   }
   // net.ipv4.vs.sloppy_tcp: a TCP segment of a flow with no connection creates one, SYN or
@@ -142,6 +145,9 @@ class BasicDataplane final : public ctl::ControlTarget {
   // stops; returns the one it replaced, to be freed by the caller.
   std::unique_ptr<sync::MasterTracker> swap_sync_master(std::unique_ptr<sync::MasterTracker> next);
   std::size_t table_capacity() const { return conns_.capacity(); }
+  sync::SendRules sync_rules() const {
+    return {uint32_t(sysctls_.sync_threshold), uint32_t(sysctls_.sync_period)};
+  }
   // Moves what waits to be sent into out (which it clears first).
   void take_sync(std::vector<sync::SyncConn>& out);
   // Backup: entries from a decoded message, in order, as ip_vs_proc_conn applies them.

@@ -14,6 +14,7 @@
 #include "conn/clock.h"
 #include "fwd/test_frames.h"
 #include "io/memory_port.h"
+#include "sync/master_tracker.h"
 #include "vsd/dataplane.h"
 #include "vsd/memory_bed.h"
 
@@ -431,6 +432,28 @@ TEST_P(ScheduleIcmp, ATcpErrorIsScheduledForAQuotedSynAckOnly) {
 
 INSTANTIATE_TEST_SUITE_P(Dataplane, ScheduleIcmp, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "On" : "Off"; });
+
+// --- sync_threshold -------------------------------------------------------------------------
+
+TEST_F(SysctlEffects, SyncThresholdDecidesWhichClientPacketsAreSynced) {
+  start(two_servers(Proto::Udp, Method::Nat));
+  dp_->swap_sync_master(std::make_unique<sync::MasterTracker>(dp_->table_capacity()));
+  auto packets_synced = [&](uint16_t cport, int count) {
+    std::vector<int> at;
+    std::vector<sync::SyncConn> out;
+    for (int i = 1; i <= count; ++i) {
+      from_client(Proto::Udp, 0, cport);
+      dp_->take_sync(out);
+      if (!out.empty()) at.push_back(i);
+    }
+    return at;
+  };
+  EXPECT_EQ(packets_synced(6000, 60), (std::vector<int>{3, 53}));  // the default, 3 50
+  ASSERT_EQ(dp_->set_sysctl("sync_threshold", "2 10"), "");
+  EXPECT_EQ(packets_synced(6001, 25), (std::vector<int>{2, 12, 22}));
+  ASSERT_EQ(dp_->set_sysctl("sync_threshold", "4 0"), "");
+  EXPECT_EQ(packets_synced(6002, 25), (std::vector<int>{4}));
+}
 
 // --- run_estimation -------------------------------------------------------------------------
 
