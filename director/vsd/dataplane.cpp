@@ -139,9 +139,11 @@ PreparedInstall BasicDataplane<Port>::prepare(const RuleSet& next) const {
 
 template <DataPort Port>
 std::string BasicDataplane<Port>::commit(PreparedInstall& plan) {
+  const uint64_t deletions = services_.deletions();
   if (auto error = services_.commit(plan.services); !error.empty()) return error;
   conns_.set_timeouts(plan.timeouts);
-  if (sysctls_.expire_nodest_conn) [[unlikely]]
+  // A walk of the whole table, only when this install deleted a server.
+  if (sysctls_.expire_nodest_conn && services_.deletions() != deletions) [[unlikely]]
     expire_deleted_destinations();
   std::swap(owned_, plan.owned);
   for (const auto& [port, next_hop] : plan.resolve)
@@ -403,9 +405,10 @@ auto BasicDataplane<Port>::existing_fate(const Conn& conn, const fwd::PacketView
 
 template <DataPort Port>
 void BasicDataplane<Port>::expire_deleted_destinations() {
+  // Collected first: expire_now relinks timers, which the walk should not see change.
   std::vector<Conn*> gone;
-  conns_.for_each([&](const Conn& conn) {
-    if (services_.dest(conn.dest()).deleted) gone.push_back(const_cast<Conn*>(&conn));
+  conns_.for_each([&](Conn& conn) {
+    if (services_.dest(conn.dest()).deleted) gone.push_back(&conn);
   });
   for (Conn* conn : gone) conns_.expire_now(*conn, now_ms_);
 }

@@ -181,6 +181,7 @@ DestHandle Services::spare_or_new() {
 void Services::retire(DestHandle h) {
   DestRuntime& d = dests_[h];
   d.deleted = true;
+  ++deletions_;
   deleted_by_key_[{d.service, d.config.addr}] = h;
   deleted_.insert(h);
 }
