@@ -416,12 +416,7 @@ class HealthBed {
 
 // The DUT VSLAB_DUT names (builtin when unset), as `vslab conform --dut` would build it.
 std::unique_ptr<dut::Dut> dut_from_environment() {
-  dut::DutSpec spec;
-  if (const char* kind = std::getenv("VSLAB_DUT"); kind && *kind) spec.kind = kind;
-  if (const char* file = std::getenv("VSLAB_DUT_CONFIG"); file && *file) spec.config_file = file;
-  spec.vsd_binary = VSLAB_VSD_BINARY;
-  spec.vsadm_binary = VSLAB_VSADM_BINARY;
-  return dut::make_dut(spec);
+  return dut::make_dut_from_environment(VSLAB_VSD_BINARY, VSLAB_VSADM_BINARY);
 }
 
 class HealthCheck : public ::testing::Test {

@@ -800,6 +800,11 @@ void ConnTable::for_each(FunctionRef<void(const Conn&)> visit) const {
     if (conn.timer_.prev != kNone) visit(conn);
 }
 
+void ConnTable::for_each(FunctionRef<void(Conn&)> visit) {
+  for (Conn& conn : pool_)
+    if (conn.timer_.prev != kNone) visit(conn);
+}
+
 uint64_t ConnTable::expires_in_ms(const Conn& conn, uint64_t now_ms) const {
   const uint64_t expires = expiry_of(conn, now_ms);
   return expires > now_ms ? expires - now_ms : 0;

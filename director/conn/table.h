@@ -347,6 +347,7 @@ class ConnTable {
   // --- listing --------------------------------------------------------------------------
   // Every live entry once, connections and templates, in no particular order.
   void for_each(FunctionRef<void(const Conn&)> visit) const;
+  void for_each(FunctionRef<void(Conn&)> visit);
   uint64_t expires_in_ms(const Conn& conn, uint64_t now_ms) const;
   // One line of `ipvsadm -L -n -c`.
   ConnectionEntry describe(const Conn& conn, uint64_t now_ms) const;

@@ -530,6 +530,28 @@ json handle_counters(ControlTarget& target) {
   return answer;
 }
 
+json handle_sysctl(const json& request, ControlTarget& target) {
+  for (const char* field : {"name", "value"})
+    if (request.contains(field) && !request[field].is_string())
+      return bad_request(std::string("'") + field + "' must be a string");
+  if (!request.contains("name")) {
+    if (request.contains("value")) return bad_request("'value' needs a 'name'");
+    return success(list_sysctls(target.sysctls()));
+  }
+  const std::string name = request["name"].get<std::string>();
+  const SysctlInfo* info = find_sysctl(name);
+  if (!info) {
+    Sysctls scratch;  // only for the refusal's words
+    return failure(refused(vsd::set_sysctl(scratch, name, "0")));
+  }
+  if (request.contains("value")) {
+    const std::string error = target.set_sysctl(name, request["value"].get<std::string>());
+    if (!error.empty()) return failure(refused(error));
+  }
+  return success("net.ipv4.vs." + std::string(info->name) + " = " +
+                 *get_sysctl(target.sysctls(), info->name) + "\n");
+}
+
 // The checks every request passes before its op is looked at: the refusal, or nothing.
 std::optional<json> refusal_of(std::string_view line, json& request) {
   if (nesting_depth(line, kMaxRequestDepth) > kMaxRequestDepth)
@@ -559,6 +581,7 @@ json respond(const json& request, ControlTarget& target) {
     if (op == "state") return handle_state(target);
     if (op == "zero") return handle_zero(request, target);
     if (op == "counters") return handle_counters(target);
+    if (op == "sysctl") return handle_sysctl(request, target);
   } catch (const std::invalid_argument& e) {  // a missing field
     return bad_request(e.what());
   }
@@ -680,6 +703,13 @@ json state_request() {
 
 json counters_request() {
   return json{{"version", kProtocolVersion}, {"op", "counters"}};
+}
+
+json sysctl_request(std::string_view name, std::string_view value) {
+  json request{{"version", kProtocolVersion}, {"op", "sysctl"}};
+  if (!name.empty()) request["name"] = std::string(name);
+  if (!value.empty()) request["value"] = std::string(value);
+  return request;
 }
 
 json zero_request(const std::optional<ServiceKey>& which) {

@@ -12,6 +12,9 @@
 //                                                                 every service
 //   {"version":1,"op":"counters"}                                the daemon's own counters
 //       (vsadm --counters): "output" holds "name value" lines, "counters" the same as an object
+//   {"version":1,"op":"sysctl"[,"name":N[,"value":V]]}           the net.ipv4.vs settings
+//       (vsadm --sysctl, config/sysctl.h): every one, one, or one set; "output" holds
+//       "net.ipv4.vs.NAME = VALUE" lines as sysctl(8) prints them; a refusal exits 255
 // Response: {"ok":bool,"exit":int,"output":"...","error":"..."}, plus "state" for op state.
 // "output" goes to stdout as is; "error" is one message without the final newline; "exit" is
 // ipvsadm's exit code (0, 1, 2 or 255). A malformed request gets ok=false, exit 2.
@@ -50,6 +53,7 @@
 
 #include "config/rules.h"
 #include "config/state.h"
+#include "config/sysctl.h"
 #include "sync/daemon_config.h"
 
 namespace vsd {
@@ -138,6 +142,15 @@ struct ControlTarget {
   virtual std::string stop_daemon(sync::Role) { return "Protocol not available"; }
   // The running ones, master first, with the defaults the daemon filled in.
   virtual std::vector<sync::DaemonConfig> daemons() const { return {}; }
+  // The net.ipv4.vs settings in force; by default the kernel's defaults, which a target
+  // without them cannot change.
+  virtual Sysctls sysctls() const { return {}; }
+  // One setting, checked and applied atomically: "" or the refusal (config/sysctl.h's words).
+  virtual std::string set_sysctl(std::string_view name, std::string_view value) {
+    Sysctls scratch;
+    std::string error = vsd::set_sysctl(scratch, name, value);
+    return error.empty() ? "this director cannot change net.ipv4.vs settings" : error;
+  }
 };
 
 // One request's answer, produced a step at a time, so that a server can take turns between
@@ -170,6 +183,8 @@ nlohmann::json apply_request(const std::vector<std::string>& argv);
 nlohmann::json restore_request(std::string_view text);
 nlohmann::json state_request();
 nlohmann::json counters_request();
+// name empty: every setting; value empty: read the one named.
+nlohmann::json sysctl_request(std::string_view name = {}, std::string_view value = {});
 nlohmann::json zero_request(const std::optional<ServiceKey>& which);
 
 // JSON text that survives invalid UTF-8 in strings (replaced by U+FFFD) instead of throwing.

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 
 #include "ctl/client.h"
 #include "ctl/command.h"
@@ -229,6 +230,56 @@ TEST(HandleRequest, InstallFailureIsReported) {
   EXPECT_EQ(answer["exit"], 255);
   EXPECT_EQ(answer["error"], "out of memory for the new snapshot");
   EXPECT_TRUE(director.rules_.services.empty());
+}
+
+// A director that keeps its settings, as vsd's data plane does.
+class SysctlDirector : public FakeDirector {
+ public:
+  Sysctls sysctls() const override { return settings; }
+  std::string set_sysctl(std::string_view name, std::string_view value) override {
+    Sysctls next = settings;
+    std::string error = vsd::set_sysctl(next, name, value);
+    if (error.empty()) settings = next;
+    return error;
+  }
+  Sysctls settings;
+};
+
+TEST(HandleRequest, SysctlListsReadsAndSets) {
+  SysctlDirector director;
+  json all = ask(director, sysctl_request());
+  EXPECT_EQ(all["exit"], 0);
+  EXPECT_NE(all["output"].get<std::string>().find("net.ipv4.vs.conn_reuse_mode = 1\n"),
+            std::string::npos);
+  EXPECT_EQ(ask(director, sysctl_request("net.ipv4.vs.conn_reuse_mode", "0")),
+            json::parse(R"({"ok":true,"exit":0,"output":"net.ipv4.vs.conn_reuse_mode = 0\n",)"
+                        R"("error":""})"));
+  EXPECT_EQ(director.settings.conn_reuse_mode, 0);
+  EXPECT_EQ(ask(director, sysctl_request("conn_reuse_mode"))["output"],
+            "net.ipv4.vs.conn_reuse_mode = 0\n");
+}
+
+TEST(HandleRequest, SysctlRefusalsChangeNothingAndExit255) {
+  SysctlDirector director;
+  for (const auto& [name, value, words] :
+       {std::tuple{"nope", "1", "unknown sysctl 'nope'"},
+        {"drop_entry", "9", "invalid value '9' for net.ipv4.vs.drop_entry: allowed is 0 (off)"},
+        {"secure_tcp", "1", "net.ipv4.vs.secure_tcp=1 is not supported by vsd"}}) {
+    json answer = ask(director, sysctl_request(name, value));
+    EXPECT_EQ(answer["exit"], 255) << name;
+    EXPECT_NE(answer["error"].get<std::string>().find(words), std::string::npos) << answer;
+  }
+  EXPECT_EQ(director.settings, Sysctls{});
+  EXPECT_EQ(ask(director, sysctl_request("nope"))["exit"], 255);
+  EXPECT_EQ(ask_text(director, R"({"version":1,"op":"sysctl","value":"1"})")["exit"], 2);
+  EXPECT_EQ(ask_text(director, R"({"version":1,"op":"sysctl","name":1})")["exit"], 2);
+}
+
+TEST(HandleRequest, ATargetWithoutSettingsRefusesAChangeWithTheReason) {
+  FakeDirector director;
+  json answer = ask(director, sysctl_request("conn_reuse_mode", "0"));
+  EXPECT_EQ(answer["exit"], 255);
+  EXPECT_EQ(answer["error"], "this director cannot change net.ipv4.vs settings");
 }
 
 TEST(HandleRequest, ListingComesBackAsOutput) {

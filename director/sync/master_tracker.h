@@ -34,6 +34,8 @@ std::optional<SyncConn> to_sync_conn(const ConnTable& table, const Conn& conn, u
 class MasterTracker {
  public:
   explicit MasterTracker(std::size_t capacity, SendRules rules = {});
+  // net.ipv4.vs.sync_threshold changed: the counts kept go on under the new rules.
+  void set_rules(SendRules rules) { rules_ = rules; }
 
   // A new entry in this slot, made by the scheduler: its counts start from nothing.
   void on_new(uint32_t slot) { slots_[slot] = {}; }

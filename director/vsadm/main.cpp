@@ -54,6 +54,26 @@ int finish(const vsd::ctl::Reply& reply) {
   return reply.exit;
 }
 
+// vsadm --sysctl [NAME[=VALUE]]: every setting, one, or one set.
+int sysctl(const Invocation& inv) {
+  if (inv.args.size() > 2) {
+    std::cerr << "vsadm: --sysctl takes one NAME or NAME=VALUE\n";
+    return vsd::ctl::kExitUsage;
+  }
+  if (inv.args.size() == 1)
+    return finish(vsd::ctl::send_request(inv.socket_path, vsd::ctl::sysctl_request()));
+  const std::string& word = inv.args[1];
+  if (word.find('=') == std::string::npos)
+    return finish(vsd::ctl::send_request(inv.socket_path, vsd::ctl::sysctl_request(word)));
+  auto assignment = vsd::split_assignment(word);
+  if (!assignment) {
+    std::cerr << "vsadm: --sysctl " << word << ": expected NAME or NAME=VALUE\n";
+    return vsd::ctl::kExitUsage;
+  }
+  return finish(vsd::ctl::send_request(
+      inv.socket_path, vsd::ctl::sysctl_request(assignment->first, assignment->second)));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -68,6 +88,9 @@ int main(int argc, char** argv) {
   // command, so not parsed as one.
   if (inv->args.size() == 1 && inv->args[0] == "--counters")
     return finish(vsd::ctl::send_request(inv->socket_path, vsd::ctl::counters_request()));
+
+  // vsd's net.ipv4.vs settings: vsd's addition, not an ipvsadm command either.
+  if (!inv->args.empty() && inv->args[0] == "--sysctl") return sysctl(*inv);
 
   auto command = vsd::ctl::parse_command(inv->args);
   if (!command.ok()) {

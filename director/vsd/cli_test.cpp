@@ -149,4 +149,50 @@ TEST(VsdConnTableSize, ATableLargerThanMemoryIsRefusedWithItsSize) {
   EXPECT_EQ(run.output.find("vslab-none0"), std::string::npos) << run.output;
 }
 
+// --sysctl is checked before any namespace or port, as the kernel checks a write to /proc/sys.
+TEST(VsdSysctl, HelpNamesTheOptionAndTheAlias) {
+  VsdRun run = run_vsd("--help");
+  EXPECT_NE(run.output.find("--sysctl NAME=VALUE"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("The same as --sysctl sloppy_tcp=1"), std::string::npos) << run.output;
+}
+
+TEST(VsdSysctl, AnUnknownNameExitsTwoNamingIt) {
+  VsdRun run = run_vsd("--port vslab-none0 --sysctl net.ipv4.vs.expire_nodest=1");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_EQ(run.output,
+            "vsd: unknown sysctl 'net.ipv4.vs.expire_nodest': vsd knows the net.ipv4.vs "
+            "settings of Linux 6.1\n");
+}
+
+TEST(VsdSysctl, AValueOutOfRangeExitsTwoWithTheRange) {
+  VsdRun run = run_vsd("--port vslab-none0 --sysctl drop_packet=7");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_EQ(run.output,
+            "vsd: invalid value '7' for net.ipv4.vs.drop_packet: allowed is 0 (off), 1 (on while "
+            "memory is short), 2, or 3 (always on)\n");
+}
+
+TEST(VsdSysctl, WithoutAnEqualsSignExitsTwo) {
+  VsdRun run = run_vsd("--port vslab-none0 --sysctl conn_reuse_mode");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_EQ(run.output, "vsd: --sysctl conn_reuse_mode: expected NAME=VALUE\n");
+}
+
+TEST(VsdSysctl, ADefenceModeOnIsRefusedWithWhatIsMissing) {
+  VsdRun run = run_vsd("--port vslab-none0 --sysctl secure_tcp=3");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.output.find("net.ipv4.vs.secure_tcp=3 is not supported by vsd"), std::string::npos)
+      << run.output;
+}
+
+// Good settings pass the check: vsd goes on and fails only later, on the port.
+TEST(VsdSysctl, KubeProxysSettingsAndTheAliasAreTaken) {
+  VsdRun run = run_vsd(
+      "--port vslab-none0 --sysctl expire_nodest_conn=1 --sysctl "
+      "net.ipv4.vs.expire_quiescent_template=1 --sysctl conn_reuse_mode=0 --sloppy-tcp "
+      "--socket /nonexistent/vsd.sock");
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_EQ(run.output.find("sysctl"), std::string::npos) << run.output;
+}
+
 }  // namespace

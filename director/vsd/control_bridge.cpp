@@ -116,6 +116,20 @@ void ControlBridge::zero(const std::optional<ServiceKey>& which) {
   on_dataplane([&] { dataplane_.zero(which); });
 }
 
+Sysctls ControlBridge::sysctls() const {
+  Sysctls out;
+  on_dataplane([&] { out = dataplane_.sysctls(); });
+  return out;
+}
+
+// Read, changed and written back in one call on the data plane: two clients setting two
+// names at once both take effect.
+std::string ControlBridge::set_sysctl(std::string_view name, std::string_view value) {
+  std::string error;
+  on_dataplane([&] { error = dataplane_.set_sysctl(name, value); });
+  return error;
+}
+
 std::vector<std::pair<std::string, uint64_t>> ControlBridge::counters() const {
   std::vector<std::pair<std::string, uint64_t>> out;
   on_dataplane([&] { out = dataplane_.counters(); });

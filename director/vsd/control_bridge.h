@@ -49,6 +49,8 @@ class ControlBridge final : public ctl::ControlTarget {
   std::string start_daemon(const sync::DaemonConfig& config) override;
   std::string stop_daemon(sync::Role role) override;
   std::vector<sync::DaemonConfig> daemons() const override;
+  Sysctls sysctls() const override;
+  std::string set_sysctl(std::string_view name, std::string_view value) override;
 
  private:
   void on_dataplane(const std::function<void()>& fn) const;

@@ -140,8 +140,12 @@ PreparedInstall BasicDataplane<Port>::prepare(const RuleSet& next) const {
 
 template <DataPort Port>
 std::string BasicDataplane<Port>::commit(PreparedInstall& plan) {
+  const uint64_t deletions = services_.deletions();
   if (auto error = services_.commit(plan.services); !error.empty()) return error;
   conns_.set_timeouts(plan.timeouts);
+  // A walk of the whole table, only when this install deleted a server.
+  if (sysctls_.expire_nodest_conn && services_.deletions() != deletions) [[unlikely]]
+    expire_deleted_destinations();
   std::swap(owned_, plan.owned);
   for (const auto& [port, next_hop] : plan.resolve)
     neighbours_.want(int(port), next_hop, now_ms_, arp_requests_);
@@ -370,8 +374,56 @@ void BasicDataplane<Port>::handle_ipv4(InFlight& f) {
     if (Conn* conn = conns_.find_out(proto_of(p), {p.src, p.sport}, {p.dst, p.dport}, &f.hints.out))
       return handle_reply(f, *conn);
   if (p.has_ports() && services_.has_fwmark_services() && handle_marked(f)) return;
+  if (sysctls_.nat_icmp_send && p.has_ports() && refuse_unclaimed_from_server(f)) return;
   if (owned_.count(p.dst.value)) return handle_to_director(f);
   route(f);
+}
+
+// ip_vs_out with nat_icmp_send: the real server still talks on a connection the director no
+// longer has (ip_vs_has_real_service: a live NAT destination's address and port); it hears
+// port unreachable, from the director's address on its side, unless it sent a RST.
+template <DataPort Port>
+bool BasicDataplane<Port>::refuse_unclaimed_from_server(InFlight& f) {
+  const auto& p = f.packet;
+  if (p.is_tcp() && p.has_tcp_flag(fwd::wire::tcp::kRst)) return false;
+  if (!services_.is_nat_real_server(proto_of(p), {p.src, p.sport})) return false;
+  count(Discard::NoService);
+  if (auto self = port_address_[f.port])
+    if (auto n = fwd::build_port_unreachable(scratch_, f.frame, p, *self,
+                                             {ports_[f.port]->mac(), ip_id_++}))
+      answer(f.port, n);
+  return true;
+}
+
+// ip_vs_in's order: a SYN first (expire_nodest_conn with a weight-0 server, then
+// conn_reuse_mode's states), then a deleted server. A connection under a persistence template
+// is reused, never rescheduled, by conn_reuse_mode (is_new_conn_expected): the template would
+// pick the same server anyway.
+template <DataPort Port>
+auto BasicDataplane<Port>::existing_fate(const Conn& conn, const fwd::PacketView& p) -> Existing {
+  const auto& dest = services_.dest(conn.dest());
+  if (p.is_tcp() && p.has_tcp_flag(fwd::wire::tcp::kSyn)) [[unlikely]] {
+    if (sysctls_.expire_nodest_conn && dest.config.weight == 0) return Existing::Reschedule;
+    if (sysctls_.conn_reuse_mode && !conn.has_template()) {
+      const TcpState state = conn.tcp_state();
+      if (state == TcpState::TimeWait || state == TcpState::Close ||
+          ((sysctls_.conn_reuse_mode & 2) && state == TcpState::FinWait && conn.no_output()))
+        return Existing::Reschedule;
+    }
+  }
+  if (dest.deleted) [[unlikely]]
+    return sysctls_.expire_nodest_conn ? Existing::Reschedule : Existing::Drop;
+  return Existing::Keep;
+}
+
+template <DataPort Port>
+void BasicDataplane<Port>::expire_deleted_destinations() {
+  // Collected first: expire_now relinks timers, which the walk should not see change.
+  std::vector<Conn*> gone;
+  conns_.for_each([&](Conn& conn) {
+    if (services_.dest(conn.dest()).deleted) gone.push_back(&conn);
+  });
+  for (Conn* conn : gone) conns_.expire_now(*conn, now_ms_);
 }
 
 // IPVS sees whole datagrams only: fragments are reassembled first, and the datagram goes on
@@ -446,7 +498,34 @@ bool BasicDataplane<Port>::handle_icmp_error(InFlight& f) {
     relay_to_server(f, *conn);
     return true;
   }
+  if (sysctls_.schedule_icmp) [[unlikely]]
+    if (Conn* conn = schedule_for_icmp(f, q)) {
+      relay_to_server(f, *conn);
+      return true;
+    }
   return false;
+}
+
+// The quote is the reply a client's side refused, VIP:vport -> CIP:cport: the flow is the
+// other way round. TCP is scheduled as tcp_conn_schedule would the quoted segment (a SYN, or
+// with sloppy_tcp anything but a RST), which needs its whole header quoted.
+template <DataPort Port>
+Conn* BasicDataplane<Port>::schedule_for_icmp(const InFlight& f, const fwd::QuotedPacket& q) {
+  if (!services_.is_vip(q.src)) return nullptr;
+  ServiceRuntime* svc = services_.lookup(proto_of(q), {q.src, q.sport});
+  if (!svc) return nullptr;
+  if (q.protocol == fwd::wire::ip::kProtoTcp) {
+    if (std::size_t(q.l4) + 20 > f.packet.l3_end()) return nullptr;
+    const uint8_t flags = f.frame[q.l4 + 13];
+    const bool rst = flags & fwd::wire::tcp::kRst, syn = flags & fwd::wire::tcp::kSyn;
+    if (rst || !(syn || sysctls_.sloppy_tcp)) return nullptr;
+  }
+  Refusal why = Refusal::NoDestination;
+  Conn* conn = create_connection(*svc, {proto_of(q), {q.dst, q.dport}, {q.src, q.sport}}, why);
+  // No state is set from an ICMP error: the entry keeps ip_vs_conn_new's 3 s, until the
+  // flow's own packets give it their state's timeout.
+  if (conn) conns_.apply_synced(*conn, TcpState::None, /*inactive=*/true, false, 3, now_ms_);
+  return conn;
 }
 
 template <DataPort Port>
@@ -491,6 +570,7 @@ void BasicDataplane<Port>::handle_to_vip(InFlight& f) {
   // As ip_vs_in: a packet of a connection stays with it; only a new one is classified and
   // looked up (fwmark first, then address and port, then the VIP's port-0 service).
   Conn* conn = conns_.find_in(proto_of(p), {p.src, p.sport}, {p.dst, p.dport}, &f.hints.in);
+  if (conn && !keep_existing(conn, p)) return count(Discard::DestinationGone);
   ServiceRuntime* svc =
       conn ? services_.service_of(conn->dest()) : services_.lookup(proto_of(p), {p.dst, p.dport});
   if (!svc) {
@@ -511,6 +591,7 @@ template <DataPort Port>
 bool BasicDataplane<Port>::handle_marked(InFlight& f) {
   const auto& p = f.packet;
   Conn* conn = conns_.find_in(proto_of(p), {p.src, p.sport}, {p.dst, p.dport}, &f.hints.in);
+  if (conn && !keep_existing(conn, p)) return count(Discard::DestinationGone), true;
   ServiceRuntime* svc = conn
                             ? services_.service_of(conn->dest())
                             : services_.find_mark(services_.mark_of(proto_of(p), {p.dst, p.dport}));
@@ -531,7 +612,8 @@ void BasicDataplane<Port>::serve(InFlight& f, ServiceRuntime& svc, Conn* conn, b
   fwd::Responder me{ports_[f.port]->mac(), 0};
   if (!conn) {
     const bool rst = p.has_tcp_flag(fwd::wire::tcp::kRst);
-    const bool schedules = sloppy_tcp_ ? !rst : p.has_tcp_flag(fwd::wire::tcp::kSyn) && !rst;
+    const bool schedules =
+        sysctls_.sloppy_tcp ? !rst : p.has_tcp_flag(fwd::wire::tcp::kSyn) && !rst;
     if (p.is_tcp() && !schedules) {
       // sloppy_tcp=0: only a SYN creates a connection; the rest meets the stack's RST.
       if (!to_vip) return route(f);
@@ -539,8 +621,12 @@ void BasicDataplane<Port>::serve(InFlight& f, ServiceRuntime& svc, Conn* conn, b
       return;
     }
     Refusal why = Refusal::NoDestination;
-    conn = create_connection(svc, p, why);
+    conn = create_connection(svc, {proto_of(p), {p.src, p.sport}, {p.dst, p.dport}}, why);
     if (!conn) {
+      // cache_bypass (ip_vs_leave): a fwmark service's packet goes on to where it was going,
+      // unless that is the director itself.
+      if (why == Refusal::NoDestination && sysctls_.cache_bypass && svc.config.key.fwmark != 0)
+        return to_vip ? count(Discard::NoDestination) : route(f);
       // ip_vs_leave: no destination: tell the client the port is unreachable.
       if (why == Refusal::NoDestination)
         if (auto n = fwd::build_port_unreachable(scratch_, f.frame, p, p.dst, me))
@@ -564,9 +650,8 @@ void BasicDataplane<Port>::serve(InFlight& f, ServiceRuntime& svc, Conn* conn, b
 }
 
 template <DataPort Port>
-Conn* BasicDataplane<Port>::create_connection(ServiceRuntime& svc, const fwd::PacketView& p,
+Conn* BasicDataplane<Port>::create_connection(ServiceRuntime& svc, const FlowKey& flow,
                                               Refusal& why) {
-  const FlowKey flow{proto_of(p), {p.src, p.sport}, {p.dst, p.dport}};
   why = Refusal::NoDestination;
   const auto choice =
       svc.config.persistent ? choose_persistent(svc, flow, why) : choose_destination(svc, flow);
@@ -605,8 +690,8 @@ auto BasicDataplane<Port>::choose_destination(ServiceRuntime& svc, const FlowKey
 
 // Persistence (ip_vs_core.c ip_vs_sched_persist): a live template for the client's masked
 // address sends it where it went before, whatever the scheduler would say; a template whose
-// destination was deleted no longer counts. A quiescent (weight 0) one still does, as with
-// expire_quiescent_template=0. Otherwise the scheduler chooses and a template remembers it.
+// destination was deleted no longer counts. A quiescent (weight 0) one still does unless
+// expire_quiescent_template is on. Otherwise the scheduler chooses and a template remembers it.
 template <DataPort Port>
 auto BasicDataplane<Port>::choose_persistent(ServiceRuntime& svc, const FlowKey& flow, Refusal& why)
     -> std::optional<Choice> {
@@ -619,7 +704,13 @@ auto BasicDataplane<Port>::choose_persistent(ServiceRuntime& svc, const FlowKey&
           ? TemplateKey::for_fwmark(flow.proto, flow.client.addr, mask, svc.config.key.fwmark)
           : TemplateKey::for_service(flow.proto, flow.client.addr, mask, svc.config.key.vip.v4());
   Conn* tmpl = conns_.find_template(key);
-  if (tmpl && services_.dest(tmpl->dest()).deleted) tmpl = nullptr;
+  // ip_vs_check_template: a template to a deleted server, or with expire_quiescent_template
+  // to a weight-0 one, is passed over, and a new one made under its key is the one found.
+  if (tmpl) {
+    const auto& was = services_.dest(tmpl->dest());
+    if (was.deleted || (sysctls_.expire_quiescent_template && was.config.weight == 0))
+      tmpl = nullptr;
+  }
   DestHandle h = 0;
   if (tmpl) {
     h = tmpl->dest();
@@ -812,7 +903,9 @@ void BasicDataplane<Port>::flush() {
 template <DataPort Port>
 void BasicDataplane<Port>::tick() {
   now_ms_ = clock_.now_ms();
-  if (now_ms_ - last_estimate_ms_ >= RateEstimator::kIntervalMs) {
+  // run_estimation=0 leaves the rates where they were; when it is on again, the first
+  // estimate covers the whole pause.
+  if (sysctls_.run_estimation && now_ms_ - last_estimate_ms_ >= RateEstimator::kIntervalMs) {
     services_.estimate_rates(now_ms_ - last_estimate_ms_);
     last_estimate_ms_ = now_ms_;
   }

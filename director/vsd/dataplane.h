@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "config/sysctl.h"
 #include "conn/clock.h"
 #include "conn/table.h"
 #include "ctl/protocol.h"
@@ -111,10 +112,23 @@ class BasicDataplane final : public ctl::ControlTarget {
   static constexpr std::size_t kListingChunk = 4096;
   static constexpr std::size_t kListingSlots = 65536;
   void zero(const std::optional<ServiceKey>& which) override { services_.zero(which); }
+  // The net.ipv4.vs.* settings (config/sysctl.h), read per packet as plain fields: at their
+  // defaults they cost the fast path nothing it did not do before. Taken between two batches.
+  void set_sysctls(const Sysctls& s) {
+    sysctls_ = s;
+    if (sync_master_) sync_master_->set_rules(sync_rules());
+  }
+  Sysctls sysctls() const override { return sysctls_; }
+  std::string set_sysctl(std::string_view name, std::string_view value) override {
+    Sysctls next = sysctls_;
+    std::string error = vsd::set_sysctl(next, name, value);
+    if (error.empty()) set_sysctls(next);
+    return error;
+  }
   // net.ipv4.vs.sloppy_tcp: a TCP segment of a flow with no connection creates one, SYN or
   // not (a RST never does). Directors behind ECMP need it: when the router's hash moves a flow
   // to another director, its next segment is mid-connection there.
-  void set_sloppy_tcp(bool on) { sloppy_tcp_ = on; }
+  void set_sloppy_tcp(bool on) { sysctls_.sloppy_tcp = on; }
 
   // The exception path: what goes to these addresses and is no service is the namespace's
   // kernel's to answer (ARP, echo, its other ports). Empty (the default): vsd answers for its
@@ -133,6 +147,9 @@ class BasicDataplane final : public ctl::ControlTarget {
   // stops; returns the one it replaced, to be freed by the caller.
   std::unique_ptr<sync::MasterTracker> swap_sync_master(std::unique_ptr<sync::MasterTracker> next);
   std::size_t table_capacity() const { return conns_.capacity(); }
+  sync::SendRules sync_rules() const {
+    return {uint32_t(sysctls_.sync_threshold), uint32_t(sysctls_.sync_period)};
+  }
   // Moves what waits to be sent into out (which it clears first).
   void take_sync(std::vector<sync::SyncConn>& out);
   // Backup: entries from a decoded message, in order, as ip_vs_proc_conn applies them.
@@ -185,6 +202,31 @@ class BasicDataplane final : public ctl::ControlTarget {
   void handle_to_vip(InFlight& f);
   bool handle_marked(InFlight& f);
   void serve(InFlight& f, ServiceRuntime& svc, Conn* conn, bool to_vip);
+  // What ip_vs_in does with a client packet's connection before anything else: keep it, or
+  // (expire_nodest_conn, conn_reuse_mode) expire it so that the packet is scheduled as a new
+  // flow, or drop the packet (its server was deleted). Returns the connection to go on with.
+  enum class Existing : uint8_t { Keep, Reschedule, Drop };
+  Existing existing_fate(const Conn& conn, const fwd::PacketView& p);
+  // False: drop the packet. Otherwise conn is the connection to go on with, or nullptr when
+  // the packet is to be scheduled as new (the old entry expires).
+  bool keep_existing(Conn*& conn, const fwd::PacketView& p) {
+    switch (existing_fate(*conn, p)) {
+      case Existing::Keep:
+        return true;
+      case Existing::Reschedule:
+        conns_.expire_now(*conn, now_ms_);
+        conn = nullptr;
+        return true;
+      case Existing::Drop:
+        return false;
+    }
+    return true;
+  }
+  // expire_nodest_conn: the connections of deleted servers go at once (ip_vs_conn.c
+  // ip_vs_expire_nodest_conn_flush, run when a server is deleted).
+  void expire_deleted_destinations();
+  // nat_icmp_send: a packet from a NAT real server that no connection claims; true: answered.
+  bool refuse_unclaimed_from_server(InFlight& f);
   void handle_reply(InFlight& f, Conn& conn);
   void handle_to_director(InFlight& f);
   void route(InFlight& f);
@@ -199,7 +241,10 @@ class BasicDataplane final : public ctl::ControlTarget {
   // ip_vs_leave answers); no room (the table, FULLNAT's local ports) is answered with nothing,
   // as the kernel drops when it cannot allocate: a flood's spoofed sources would hear it.
   enum class Refusal : uint8_t { NoDestination, NoRoom };
-  Conn* create_connection(ServiceRuntime& svc, const fwd::PacketView& p, Refusal& why);
+  Conn* create_connection(ServiceRuntime& svc, const FlowKey& flow, Refusal& why);
+  // schedule_icmp: an ICMP error from the client's side about a flow with no connection is
+  // scheduled as the flow's packet would be (ip_vs_in_icmp); nullptr when it is not.
+  Conn* schedule_for_icmp(const InFlight& f, const fwd::QuotedPacket& about);
   std::optional<Choice> choose_destination(ServiceRuntime& svc, const FlowKey& flow);
   std::optional<Choice> choose_persistent(ServiceRuntime& svc, const FlowKey& flow, Refusal& why);
   std::optional<Endpoint> allocate_local(const ServiceRuntime& svc, DestHandle dest, Proto proto,
@@ -295,7 +340,7 @@ class BasicDataplane final : public ctl::ControlTarget {
     uint64_t table_full = 0;  // no room for a new one
   } sync_counters_;
   uint16_t ip_id_ = 1;
-  bool sloppy_tcp_ = false;
+  Sysctls sysctls_;
   alignas(64) std::array<uint8_t, 65536 + 128> scratch_{};
   // Room for a 65535-byte datagram cut at 576 bytes (the smallest size IPv4 guarantees).
   alignas(64) std::array<uint8_t, 2 * 65536> fragment_{};

@@ -12,6 +12,7 @@ template <DataPort Port>
 std::unique_ptr<sync::MasterTracker> BasicDataplane<Port>::swap_sync_master(
     std::unique_ptr<sync::MasterTracker> next) {
   if (!next) sync_out_.clear();  // a master stopping sends nothing more, as the kernel's
+  if (next) next->set_rules(sync_rules());
   std::swap(next, sync_master_);
   return next;
 }

@@ -163,9 +163,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   bool sloppy_tcp = false;
   app.add_flag("--sloppy-tcp", sloppy_tcp,
-               "Make a connection for any TCP segment but a RST, not only for a SYN "
-               "(net.ipv4.vs.sloppy_tcp=1): for directors behind an ECMP router, which may hand "
+               "The same as --sysctl sloppy_tcp=1: make a connection for any TCP segment but a "
+               "RST, not only for a SYN; for directors behind an ECMP router, which may hand "
                "one a flow mid-connection");
+  std::vector<std::string> sysctl_args;
+  app.add_option("--sysctl", sysctl_args,
+                 "Set a net.ipv4.vs setting as the kernel has it (NAME with or without the "
+                 "net.ipv4.vs. prefix), e.g. expire_nodest_conn=1; repeat for each. `vsadm "
+                 "--sysctl` reads and changes them at run time")
+      ->type_name("NAME=VALUE");
   std::string rules_file;
   app.add_option("--rules", rules_file,
                  "ipvsadm rules (as `ipvsadm -S` writes them) to load at start; SIGHUP loads the "
@@ -208,6 +214,17 @@ int main(int argc, char** argv) {
   if (port_names.empty()) {
     std::cerr << "--port is required\nRun with --help for more information." << std::endl;
     return 2;
+  }
+  vsd::Sysctls sysctls;
+  if (sloppy_tcp) sysctls.sloppy_tcp = 1;
+  for (const auto& arg : sysctl_args) {
+    auto assignment = vsd::split_assignment(arg);
+    std::string error = assignment ? vsd::set_sysctl(sysctls, assignment->first, assignment->second)
+                                   : "--sysctl " + arg + ": expected NAME=VALUE";
+    if (!error.empty()) {
+      std::cerr << "vsd: " << error << std::endl;
+      return 2;
+    }
   }
   // Checked here rather than by CLI11, so that a wrong name exits 2 as a usage error does.
   auto faults = vsd::parse_test_faults(fault_names);
@@ -269,7 +286,7 @@ int main(int argc, char** argv) {
                     std::to_string(rules.value().services.size()) + " service(s)");
       return std::string();
     };
-    dataplane.set_sloppy_tcp(sloppy_tcp);
+    dataplane.set_sysctls(sysctls);
     if (initial_rules)
       if (auto error = load_rules(*initial_rules); !error.empty()) throw std::runtime_error(error);
     vsd::CallQueue calls;

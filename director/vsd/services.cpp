@@ -203,6 +203,7 @@ DestHandle Services::spare_or_new() {
 void Services::retire(DestHandle h) {
   DestRuntime& d = dests_[h];
   d.deleted = true;
+  ++deletions_;
   deleted_by_key_[{d.service, d.config.addr}] = h;
   deleted_.insert(h);
 }
@@ -369,6 +370,13 @@ void Services::zero(const std::optional<ServiceKey>& which) {
   } else if (auto* rt = table_->find(*which)) {
     zero_one(**rt);
   }
+}
+
+bool Services::is_nat_real_server(Proto proto, Endpoint server) const {
+  return std::any_of(dests_.begin(), dests_.end(), [&](const DestRuntime& d) {
+    return !d.deleted && d.runtime && d.config.method == Method::Nat && d.config.addr == server &&
+           (d.service.fwmark != 0 || d.service.proto == proto);
+  });
 }
 
 }  // namespace vsd

@@ -165,6 +165,11 @@ class Services {
   }
 
   DestRuntime& dest(DestHandle h) { return dests_[h]; }
+  // How many destinations were ever deleted: grows when an install deletes one.
+  uint64_t deletions() const { return deletions_; }
+  // Whether a live NAT destination has this address and port, for this protocol or under a
+  // fwmark service (ip_vs_has_real_service). O(destinations): asked only with nat_icmp_send.
+  bool is_nat_real_server(Proto proto, Endpoint server) const;
   std::size_t dest_count() const { return dests_.size(); }
 
   DirectorState state() const;
@@ -207,6 +212,7 @@ class Services {
   // The deleted handles, by what would take them back, and in order (the lowest spare first).
   std::unordered_map<DestKey, DestHandle, DestKeyHash> deleted_by_key_;
   std::set<DestHandle> deleted_;
+  uint64_t deletions_ = 0;
 };
 
 }  // namespace vsd

@@ -7,7 +7,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -92,6 +94,10 @@ Result BuiltinDut::admin(const std::vector<std::string>& args) {
   return run_with_input(argv, "");
 }
 
+Result BuiltinDut::set_ipvs_sysctl(const std::string& name, const std::string& value) {
+  return admin({"--sysctl", name + "=" + value});
+}
+
 void BuiltinDut::stop() {
   vsd_process_.stop(SIGTERM);
   output_fd_.reset();
@@ -132,6 +138,22 @@ bool BuiltinDut::accepts_control() const {
 
 // Where ldirectord looks for ipvsadm, in its order; vsadm is bound over each that exists.
 constexpr const char* kIpvsadmPaths[] = {"/sbin/ipvsadm", "/usr/sbin/ipvsadm"};
+
+Result Dut::set_ipvs_sysctl(const std::string& name, const std::string& /*value*/) {
+  return {1, name + "'s DUT (" + this->name() + ") has no way to set net.ipv4.vs." + name};
+}
+
+std::string ipvs_sysctl_script(const std::string& name, const std::string& value) {
+  const bool name_ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || c == '_';
+  });
+  const bool value_ok = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
+    return (c >= '0' && c <= '9') || c == '-' || c == ' ' || c == 'x';
+  });
+  if (!name_ok || !value_ok)
+    throw std::invalid_argument("not an IPVS sysctl assignment: " + name + "=" + value);
+  return "echo '" + value + "' > /proc/sys/net/ipv4/vs/" + name;
+}
 
 std::optional<std::string> Dut::health_checker_unavailable() const {
   return name() + " runs no program beside the director for a health checker";
@@ -196,6 +218,16 @@ std::unique_ptr<Dut> make_builtin_dut(const DutSpec& spec) {
     for (auto& arg : parse_builtin_config(read_config_text(spec.config_file), spec.config_file))
       vsd_args.push_back(std::move(arg));
   return std::make_unique<BuiltinDut>(spec.vsd_binary, spec.vsadm_binary, std::move(vsd_args));
+}
+
+std::unique_ptr<Dut> make_dut_from_environment(const std::string& vsd_binary,
+                                               const std::string& vsadm_binary) {
+  DutSpec spec;
+  if (const char* kind = std::getenv("VSLAB_DUT"); kind && *kind) spec.kind = kind;
+  if (const char* file = std::getenv("VSLAB_DUT_CONFIG"); file && *file) spec.config_file = file;
+  spec.vsd_binary = vsd_binary;
+  spec.vsadm_binary = vsadm_binary;
+  return make_dut(spec);
 }
 
 }  // namespace vslab::dut

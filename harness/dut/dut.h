@@ -61,6 +61,11 @@ class Dut {
   virtual Result restore(const std::string& rules) = 0;
   // One ipvsadm command, e.g. {"-L", "-n"}.
   virtual Result admin(const std::vector<std::string>& args) = 0;
+  // After start: net.ipv4.vs.NAME (the kernel's spelling, without the prefix) to VALUE, as
+  // `sysctl -w` sets it on a Linux director: vsd through `vsadm --sysctl`, a kernel through
+  // /proc/sys/net/ipv4/vs/NAME in its namespace or guest. The setting outlives the case: a
+  // caller puts the default back. A DUT that cannot says so in the Result.
+  virtual Result set_ipvs_sysctl(const std::string& name, const std::string& value);
   virtual void stop() = 0;
   // After start: why the director stopped running on its own (its process ended), or nothing
   // while it runs and where the harness cannot tell (the kernel, an external box). A run asks
@@ -97,6 +102,7 @@ class BuiltinDut final : public Dut {
   void start(const topo::LiveTopology& topology) override;
   Result restore(const std::string& rules) override;
   Result admin(const std::vector<std::string>& args) override;
+  Result set_ipvs_sysctl(const std::string& name, const std::string& value) override;
   void stop() override;
   // SIGKILL, as a crash would end it (a failover scenario's dead master); start() again
   // restarts it with no rules.
@@ -125,6 +131,11 @@ class BuiltinDut final : public Dut {
   std::string ready_line_;
 };
 
+// The shell script that writes VALUE to /proc/sys/net/ipv4/vs/NAME, for a kernel director;
+// throws std::invalid_argument for a name that is not one word of [a-z_] or a value that is not
+// integers (what the kernel's handlers read), so that nothing else reaches a shell.
+std::string ipvs_sysctl_script(const std::string& name, const std::string& value);
+
 // A builtin DUT's --dut-config: a TOML file with `vsd_args = ["--opt", "value"]`, options for
 // vsd after DutSpec::vsd_args (e.g. a test-only fault switch). Throws std::invalid_argument
 // with "FILE:LINE:COLUMN: message" lines.
@@ -132,6 +143,11 @@ std::vector<std::string> parse_builtin_config(std::string_view text,
                                               const std::string& source_name);
 // The builtin kind of dut/kinds.h: throws std::invalid_argument without both binaries.
 std::unique_ptr<Dut> make_builtin_dut(const DutSpec& spec);
+
+// The DUT that VSLAB_DUT names (builtin when unset; VSLAB_DUT_CONFIG its --dut-config), as
+// `vslab conform --dut` would build it: for tests that run on whichever DUT CTest picks.
+std::unique_ptr<Dut> make_dut_from_environment(const std::string& vsd_binary,
+                                               const std::string& vsadm_binary);
 
 // The DUT of spec.kind's line in dut/kinds.h. Throws std::invalid_argument for an unknown kind,
 // a missing binary or config file, or a config file that does not parse (its errors as

@@ -202,6 +202,11 @@ Result KernelDut::admin(const std::vector<std::string>& args) {
   return host_.run(in_netns(std::move(argv)), "");
 }
 
+Result KernelDut::set_ipvs_sysctl(const std::string& name, const std::string& value) {
+  if (netns_.empty()) return {-1, "kernel DUT: set_ipvs_sysctl before start"};
+  return host_.run(in_netns({"sh", "-c", ipvs_sysctl_script(name, value)}), "");
+}
+
 void KernelDut::stop() {
   if (netns_.empty()) return;
   // Best effort: the topology may be gone already, and its namespace with the table.

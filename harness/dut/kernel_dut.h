@@ -55,6 +55,7 @@ class KernelDut final : public Dut {
   // ipvsadm -C, then ipvsadm -R with the rules.
   Result restore(const std::string& rules) override;
   Result admin(const std::vector<std::string>& args) override;
+  Result set_ipvs_sysctl(const std::string& name, const std::string& value) override;
   void stop() override;
   // In the director's namespace as it is: any ipvsadm there configures this kernel's IPVS.
   std::optional<std::string> health_checker_unavailable() const override { return std::nullopt; }

@@ -69,6 +69,9 @@ class QemuKernelDut final : public Dut {
   void start(const topo::LiveTopology& topology) override;
   Result restore(const std::string& rules) override;
   Result admin(const std::vector<std::string>& args) override;
+  Result set_ipvs_sysctl(const std::string& name, const std::string& value) override {
+    return guest(ipvs_sysctl_script(name, value));
+  }
   void stop() override;
   // A shell script run by the guest's sh (busybox, iproute2, ipvsadm): what an admin types on
   // the director's console beyond ipvsadm, e.g. `ip addr del` of the VIP on a backup.

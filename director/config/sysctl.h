@@ -1,0 +1,77 @@
+// Linux IPVS's net.ipv4.vs.* settings as vsd takes them: every name the 6.1 kernel has, with
+// its default and the values its handler accepts, and what vsd does with it (docs/ipvs.md
+// section 11). The data plane reads a setting as a plain field of Sysctls; the table here is
+// only for the edges (vsd --sysctl, vsadm --sysctl), which check and convert.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace vsd {
+
+// The values vsd acts on, at the kernel's defaults. The others are known by name only (their
+// value is fixed: see SysctlSupport).
+struct Sysctls {
+  int32_t expire_nodest_conn = 0;
+  int32_t expire_quiescent_template = 0;
+  int32_t conn_reuse_mode = 1;
+  int32_t sloppy_tcp = 0;
+  int32_t nat_icmp_send = 0;
+  int32_t cache_bypass = 0;
+  int32_t schedule_icmp = 0;
+  int32_t run_estimation = 1;
+  // sync_threshold's two values: the sync master sends an entry when its count of client
+  // packets is threshold modulo period (period 0: at threshold only).
+  int32_t sync_threshold = 3;
+  int32_t sync_period = 50;
+  // Accepted and kept, with no effect in vsd (why: the table's `effect`).
+  int32_t sloppy_sctp = 0;
+  int32_t ignore_tunneled = 0;
+  int32_t snat_reroute = 1;
+  int32_t amemthresh = 1024;
+  int32_t am_droprate = 10;
+  int32_t conntrack = 0;
+  bool operator==(const Sysctls&) const = default;
+};
+
+enum class SysctlSupport : uint8_t {
+  Acts,         // vsd does what the kernel does with every value it accepts
+  NoEffect,     // any value the kernel accepts is taken and kept; vsd has nothing it changes
+  DefaultOnly,  // only the kernel's default is taken: another value names what is missing
+};
+
+struct SysctlInfo {
+  std::string_view name;      // as the kernel spells it, without net.ipv4.vs.
+  std::string_view fallback;  // the kernel's default, as /proc/sys prints it
+  std::string_view allowed;   // the values the kernel's handler takes, in words
+  SysctlSupport support;
+  int32_t Sysctls::*field;  // nullptr for DefaultOnly settings
+  std::string_view effect;  // what it changes in vsd, or why nothing / why only the default
+};
+
+// Every net.ipv4.vs.* setting of Linux 6.1, in /proc/sys order.
+std::span<const SysctlInfo> sysctl_table();
+
+// The entry for a name, with or without the "net.ipv4.vs." prefix (or its slash form
+// "net/ipv4/vs/"); nullptr for a name the kernel does not have.
+const SysctlInfo* find_sysctl(std::string_view name);
+
+// "NAME=VALUE" split at the first '='; nothing when there is none or a side is empty.
+std::optional<std::pair<std::string, std::string>> split_assignment(std::string_view text);
+
+// Sets one value, checked as the kernel's handler checks it. "" or the error, naming the
+// sysctl and the values allowed; `to` is unchanged on error.
+std::string set_sysctl(Sysctls& to, std::string_view name, std::string_view value);
+
+// A value as /proc/sys prints it; nothing for an unknown name.
+std::optional<std::string> get_sysctl(const Sysctls& from, std::string_view name);
+
+// "name = value" lines for every setting, as `sysctl net.ipv4.vs` prints them (prefixed).
+std::string list_sysctls(const Sysctls& from);
+
+}  // namespace vsd

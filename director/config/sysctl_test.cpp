@@ -1,0 +1,125 @@
+// The net.ipv4.vs.* table as vsd --sysctl and vsadm --sysctl check it: names with or without
+// the prefix, the kernel's ranges, the kernel's defaults, and refusals that name the setting.
+#include "config/sysctl.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+namespace vsd {
+namespace {
+
+TEST(Sysctl, DefaultsAreTheKernels) {
+  const Sysctls s;
+  EXPECT_EQ(get_sysctl(s, "conn_reuse_mode"), "1");
+  EXPECT_EQ(get_sysctl(s, "expire_nodest_conn"), "0");
+  EXPECT_EQ(get_sysctl(s, "expire_quiescent_template"), "0");
+  EXPECT_EQ(get_sysctl(s, "run_estimation"), "1");
+  EXPECT_EQ(get_sysctl(s, "snat_reroute"), "1");
+  EXPECT_EQ(get_sysctl(s, "pmtu_disc"), "1");
+  EXPECT_EQ(get_sysctl(s, "amemthresh"), "1024");
+  EXPECT_EQ(get_sysctl(s, "sync_threshold"), "3\t50");
+}
+
+TEST(Sysctl, KubeProxysThreeAreTaken) {
+  Sysctls s;
+  EXPECT_EQ(set_sysctl(s, "net.ipv4.vs.expire_nodest_conn", "1"), "");
+  EXPECT_EQ(set_sysctl(s, "expire_quiescent_template", "1"), "");
+  EXPECT_EQ(set_sysctl(s, "net/ipv4/vs/conn_reuse_mode", "0"), "");
+  EXPECT_EQ(s.expire_nodest_conn, 1);
+  EXPECT_EQ(s.expire_quiescent_template, 1);
+  EXPECT_EQ(s.conn_reuse_mode, 0);
+}
+
+TEST(Sysctl, IntegersAreReadAsTheKernelReadsThem) {
+  Sysctls s;
+  EXPECT_EQ(set_sysctl(s, "conn_reuse_mode", "0x2"), "");
+  EXPECT_EQ(s.conn_reuse_mode, 2);
+  EXPECT_EQ(set_sysctl(s, "conn_reuse_mode", " 3\n"), "");
+  EXPECT_EQ(s.conn_reuse_mode, 3);
+  EXPECT_EQ(set_sysctl(s, "sloppy_tcp", "-1"), "");
+  EXPECT_EQ(s.sloppy_tcp, -1);
+}
+
+TEST(Sysctl, AnUnknownNameIsRefusedByName) {
+  Sysctls s;
+  const auto error = set_sysctl(s, "net.ipv4.vs.no_such_thing", "1");
+  EXPECT_NE(error.find("unknown sysctl 'net.ipv4.vs.no_such_thing'"), std::string::npos) << error;
+  EXPECT_EQ(get_sysctl(s, "ip_forward"), std::nullopt);
+}
+
+TEST(Sysctl, AValueOutOfTheKernelsRangeNamesTheSettingAndTheRange) {
+  Sysctls s;
+  const Sysctls before = s;
+  for (auto [name, value] : {std::pair{"expire_nodest_conn", "yes"},
+                             {"expire_nodest_conn", "1 2"},
+                             {"expire_nodest_conn", "4294967296"},
+                             {"drop_entry", "4"},
+                             {"sync_ports", "3"},
+                             {"sync_retries", "-1"},
+                             {"sync_threshold", "50 3"},
+                             {"sync_version", "2"}}) {
+    const auto error = set_sysctl(s, name, value);
+    EXPECT_NE(error.find("invalid value '" + std::string(value) + "' for net.ipv4.vs." + name +
+                         ": allowed is "),
+              std::string::npos)
+        << error;
+  }
+  EXPECT_EQ(s, before);
+}
+
+TEST(Sysctl, ADefenceModeIsTakenOffOnly) {
+  Sysctls s;
+  EXPECT_EQ(set_sysctl(s, "secure_tcp", "0"), "");
+  const auto error = set_sysctl(s, "secure_tcp", "3");
+  EXPECT_NE(error.find("net.ipv4.vs.secure_tcp=3 is not supported by vsd, which takes only the "
+                       "default '0'"),
+            std::string::npos)
+      << error;
+}
+
+TEST(Sysctl, SyncThresholdTakesItsTwoValues) {
+  Sysctls s;
+  EXPECT_EQ(set_sysctl(s, "sync_threshold", "2 10"), "");
+  EXPECT_EQ(s.sync_threshold, 2);
+  EXPECT_EQ(s.sync_period, 10);
+  EXPECT_EQ(get_sysctl(s, "sync_threshold"), "2\t10");
+  EXPECT_EQ(set_sysctl(s, "sync_threshold", "5 0"), "");
+  EXPECT_NE(set_sysctl(s, "sync_threshold", "5"), "");
+  EXPECT_EQ(s.sync_threshold, 5);
+  EXPECT_EQ(s.sync_period, 0);
+}
+
+TEST(Sysctl, EveryNameOnceWithADefaultItAccepts) {
+  std::set<std::string_view> names;
+  for (const auto& info : sysctl_table()) {
+    EXPECT_TRUE(names.insert(info.name).second) << info.name;
+    Sysctls s;
+    EXPECT_EQ(set_sysctl(s, info.name, info.fallback), "") << info.name;
+    EXPECT_EQ(s, Sysctls{}) << info.name;
+    EXPECT_EQ(info.field == nullptr, info.support == SysctlSupport::DefaultOnly) << info.name;
+  }
+  EXPECT_EQ(names.size(), 29u);
+}
+
+TEST(Sysctl, AssignmentsSplitAtTheFirstEquals) {
+  EXPECT_EQ(split_assignment("conn_reuse_mode=0"),
+            (std::pair<std::string, std::string>{"conn_reuse_mode", "0"}));
+  EXPECT_EQ(split_assignment("sync_threshold=3 50"),
+            (std::pair<std::string, std::string>{"sync_threshold", "3 50"}));
+  EXPECT_EQ(split_assignment("conn_reuse_mode"), std::nullopt);
+  EXPECT_EQ(split_assignment("=1"), std::nullopt);
+  EXPECT_EQ(split_assignment("conn_reuse_mode="), std::nullopt);
+}
+
+TEST(Sysctl, TheListingHasEveryNameWithItsPrefix) {
+  Sysctls s;
+  s.conn_reuse_mode = 0;
+  const auto text = list_sysctls(s);
+  EXPECT_NE(text.find("net.ipv4.vs.conn_reuse_mode = 0\n"), std::string::npos);
+  EXPECT_NE(text.find("net.ipv4.vs.lblcr_expiration = 86400\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vsd
