@@ -12,9 +12,14 @@
 # - The ASan build runs every test but the format check (the Release run checked the same
 #   files), the external-DUT comparison in DR, TUN and FULLNAT (the external DUT is the same
 #   code in every mode, sanitized by the NAT one; every mode's cells run sanitized in
-#   matrix.builtin) and two of the three qemu kernel-reference tests (the guest kernel is not
-#   sanitized; the third takes the qemu DUT's code through the sanitizers): the asan test
-#   preset, CMakePresets.json. It compiles with -g1: the line tables its stack traces need.
+#   matrix.builtin), label mutate (it builds a Release vsd of its own) and the qemu tests whose
+#   sanitized code other tests run (the guest kernel is not sanitized): two of the three
+#   kernel-reference tests, the kernel's own sync tests and the failover pairs of guests
+#   (minutes of serial emulation; their vsd and scenario code run sanitized in SyncInterop and
+#   conformance/Failover): the asan test preset, CMakePresets.json. It compiles with -g1:
+#   the line tables its stack traces need.
+# - The mutate tests build their mutants on the Release build's objects, recompiling only the
+#   edited file (conformance/mutate/overlay.h), not vsd from nothing.
 # - The format check runs one clang-format for all files (scripts/check-format.sh).
 # - The Release build compiles the tests' own code at -O1; what they test stays at -O3
 #   (vslab_test, CMakeLists.txt).

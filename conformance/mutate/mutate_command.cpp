@@ -32,7 +32,7 @@ namespace {
 struct Options {
   std::string mutants, work, source = VSLAB_SOURCE_DIR, filter, markdown;
   std::vector<std::string> only;
-  bool quick = false, no_fixtures = false, no_baseline = false;
+  bool quick = false, no_fixtures = false, no_baseline = false, own_build = false;
   int jobs = 1, build_jobs = 2;
 };
 
@@ -154,7 +154,11 @@ int run_mutate(const Options& o) {
   const auto started = Clock::now();
   const std::string work =
       o.work.empty() ? fs::path(this_program()).parent_path().string() + "/mutate-work" : o.work;
-  Workspace workspace(o.source, work, o.build_jobs, [&](const std::string& l) { say("  " + l); });
+  // The build vslab runs from, when it is a Release build of the source: mutants are built on
+  // its objects (overlay.h) instead of in a tree of their own from nothing.
+  Workspace workspace(
+      o.source, work, o.build_jobs, [&](const std::string& l) { say("  " + l); },
+      o.own_build ? "" : fs::path(this_program()).parent_path().string());
   SuiteOptions suite{this_program(), o.filter,
                      o.no_fixtures ? std::vector<std::string>{} : fixture_cases(o.source)};
   say(fmt::format("vslab mutate: {} mutants, the matrix{} and {} fixtures each, -j{}",
@@ -286,6 +290,9 @@ void add_mutate_command(CLI::App& app, int& status) {
   cmd->add_option("--source", o->source,
                   "Source tree to copy (default: the one vslab was built from)")
       ->check(CLI::ExistingDirectory);
+  cmd->add_flag("--own-build", o->own_build,
+                "Build vsd from nothing in the work folder, not on the objects of the Release "
+                "build vslab runs from");
   cmd->add_option("--filter", o->filter, "Only these matrix cells (as conform --filter)");
   cmd->add_flag("--no-fixtures", o->no_fixtures, "Run the matrix only, not fixtures/pcap");
   cmd->add_flag("--no-baseline", o->no_baseline,

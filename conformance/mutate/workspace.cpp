@@ -92,13 +92,14 @@ std::string compiler_error(const std::string& output) {
 }  // namespace
 
 Workspace::Workspace(std::string source_root, std::string work_dir, int build_jobs,
-                     std::function<void(const std::string&)> log)
+                     std::function<void(const std::string&)> log, std::string seed_build)
     : source_(std::move(source_root)),
       work_(std::move(work_dir)),
       src_(work_ + "/src"),
       // The build tree is the work folder itself, so that tools that walk a source tree and
       // skip build trees (a CMakeCache.txt) skip the copy inside it too (vslab/layers.cpp).
       build_(work_),
+      seed_(std::move(seed_build)),
       jobs_(build_jobs),
       log_(std::move(log)) {}
 
@@ -107,10 +108,10 @@ bool Workspace::build_vsd(std::string& output) {
              output) == 0;
 }
 
-std::string Workspace::keep_binary(const std::string& name) {
+std::string Workspace::keep_binary(const std::string& from, const std::string& name) {
   const fs::path dir = fs::path(work_) / "bin" / name;
   fs::create_directories(dir);
-  fs::copy_file(fs::path(build_) / "vsd", dir / "vsd", fs::copy_options::overwrite_existing);
+  fs::copy_file(from, dir / "vsd", fs::copy_options::overwrite_existing);
   return (dir / "vsd").string();
 }
 
@@ -118,6 +119,16 @@ std::string Workspace::prepare() {
   log_("copying " + source_ + " to " + src_);
   fs::create_directories(src_);
   sync_tree(source_, src_);
+  if (!seed_.empty()) {
+    std::string why;
+    overlay_ = OverlayBuild::open(seed_, source_, src_, work_ + "/overlay", why);
+    if (overlay_) {
+      log_("building each mutant on top of " + seed_ + ": only the objects its edit changes");
+      baseline_ = keep_binary(overlay_->vsd(), "unmutated");
+      return baseline_;
+    }
+    log_("a build tree of its own: " + why);
+  }
   std::string output;
   if (!fs::exists(fs::path(build_) / "build.ninja")) {
     log_("configuring " + build_);
@@ -129,7 +140,7 @@ std::string Workspace::prepare() {
   }
   log_("building the unmutated vsd");
   if (!build_vsd(output)) throw std::runtime_error("the unmutated vsd does not build:\n" + output);
-  baseline_ = keep_binary("unmutated");
+  baseline_ = keep_binary(build_ + "/vsd", "unmutated");
   return baseline_;
 }
 
@@ -146,10 +157,15 @@ BuildResult Workspace::build(const Mutant& mutant) {
             "the text to find occurs " + std::to_string(occurrences) + " times in " + mutant.file};
   write_file(path, *edited);
   std::string output;
-  const bool built = build_vsd(output);
+  std::optional<std::string> binary;
+  if (overlay_) {
+    binary = overlay_->build(mutant.file, output);
+  } else if (build_vsd(output)) {
+    binary = build_ + "/vsd";
+  }
   BuildResult result;
-  if (built) {
-    result = {BuildResult::Outcome::Built, keep_binary(mutant.id), {}};
+  if (binary) {
+    result = {BuildResult::Outcome::Built, keep_binary(*binary, mutant.id), {}};
   } else {
     result = {BuildResult::Outcome::Failed, {}, compiler_error(output)};
   }
