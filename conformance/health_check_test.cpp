@@ -36,6 +36,7 @@
 #include <gtest/gtest.h>
 
 #include "dut/dut.h"
+#include "mode_bed.h"
 #include "os/child_process.h"
 #include "os/unique_fd.h"
 #include "os/whole_io.h"
@@ -413,16 +414,6 @@ class HealthBed {
   topo::LiveTopology live_;
   std::unique_ptr<dut::Dut> dut_;
 };
-
-// The DUT VSLAB_DUT names (builtin when unset), as `vslab conform --dut` would build it.
-std::unique_ptr<dut::Dut> dut_from_environment() {
-  dut::DutSpec spec;
-  if (const char* kind = std::getenv("VSLAB_DUT"); kind && *kind) spec.kind = kind;
-  if (const char* file = std::getenv("VSLAB_DUT_CONFIG"); file && *file) spec.config_file = file;
-  spec.vsd_binary = VSLAB_VSD_BINARY;
-  spec.vsadm_binary = VSLAB_VSADM_BINARY;
-  return dut::make_dut(spec);
-}
 
 class HealthCheck : public ::testing::Test {
  protected:

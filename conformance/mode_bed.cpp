@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "topology/data_dir.h"
@@ -20,6 +21,15 @@ std::string first_ipv4(const topo::Node& node) {
 }
 
 }  // namespace
+
+std::unique_ptr<dut::Dut> dut_from_environment() {
+  dut::DutSpec spec;
+  if (const char* kind = std::getenv("VSLAB_DUT"); kind && *kind) spec.kind = kind;
+  if (const char* file = std::getenv("VSLAB_DUT_CONFIG"); file && *file) spec.config_file = file;
+  spec.vsd_binary = VSLAB_VSD_BINARY;
+  spec.vsadm_binary = VSLAB_VSADM_BINARY;
+  return dut::make_dut(spec);
+}
 
 bool can_build_topologies() {
   return topo::have_net_admin();

@@ -52,6 +52,9 @@ struct Service {
   uint32_t persistence_timeout = 360;                   // seconds; -p without a value means 360
   Ipv4 persistence_mask = Ipv4::from_host(0xffffffff);  // -M
   bool one_packet = false;                              // -o (UDP)
+  // --pe: "" or "sip", the kernel's one persistence engine (ip_vs_pe_sip): a persistent
+  // service's templates are keyed by the datagram's SIP Call-ID too (docs/ipvs.md).
+  std::string persistence_engine;
   // --toa: FULLNAT TCP connections tell the real server the client's address in a TCP option
   // (spec 2 FULLNAT, DPVS's TOA); nothing for other methods.
   bool toa = false;

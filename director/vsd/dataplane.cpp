@@ -11,6 +11,7 @@
 #include "fwd/fullnat.h"
 #include "fwd/nat.h"
 #include "fwd/reply.h"
+#include "fwd/sip_call_id.h"
 #include "fwd/tun.h"
 #include "fwd/wire.h"
 #include "vsd/log.h"
@@ -152,8 +153,9 @@ std::string BasicDataplane<Port>::commit(PreparedInstall& plan) {
 template <DataPort Port>
 std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::counters() const {
   static constexpr const char* kDiscardNames[] = {
-      "not_ipv4",  "fragment", "no_service",  "no_destination", "table_full", "no_local_port",
-      "dest_gone", "no_route", "ttl_expired", "not_for_us",     "tx_failed",  "arp_not_on_link"};
+      "not_ipv4",      "fragment",        "no_service", "no_destination", "table_full",
+      "no_local_port", "dest_gone",       "no_route",   "ttl_expired",    "not_for_us",
+      "tx_failed",     "arp_not_on_link", "no_call_id"};
   static_assert(std::size(kDiscardNames) == std::size_t(Discard::Count));
   std::vector<std::pair<std::string, uint64_t>> out;
   for (std::size_t i = 1; i < fwd::kDropReasonCount; ++i)
@@ -516,7 +518,7 @@ void BasicDataplane<Port>::serve(InFlight& f, ServiceRuntime& svc, Conn* conn, b
       return;
     }
     Refusal why = Refusal::NoDestination;
-    conn = create_connection(svc, p, why);
+    conn = create_connection(svc, f.frame, p, why);
     if (!conn) {
       // ip_vs_leave: no destination: tell the client the port is unreachable.
       if (why == Refusal::NoDestination)
@@ -541,12 +543,22 @@ void BasicDataplane<Port>::serve(InFlight& f, ServiceRuntime& svc, Conn* conn, b
 }
 
 template <DataPort Port>
-Conn* BasicDataplane<Port>::create_connection(ServiceRuntime& svc, const fwd::PacketView& p,
-                                              Refusal& why) {
+Conn* BasicDataplane<Port>::create_connection(ServiceRuntime& svc, std::span<const uint8_t> frame,
+                                              const fwd::PacketView& p, Refusal& why) {
   const FlowKey flow{proto_of(p), {p.src, p.sport}, {p.dst, p.dport}};
   why = Refusal::NoDestination;
-  const auto choice =
-      svc.config.persistent ? choose_persistent(svc, flow, why) : choose_destination(svc, flow);
+  std::string_view pe_data;
+  if (svc.config.persistent && !svc.config.persistence_engine.empty()) {
+    // ip_vs_sched_persist drops what the engine finds no data in (its fill_param fails):
+    // anything but UDP, and a datagram without a Call-ID.
+    const bool whole = p.is_udp() && p.has_l4 && p.l3_end() <= frame.size();
+    auto call_id =
+        whole ? fwd::sip_call_id(frame.subspan(p.payload_offset(), p.payload_len())) : std::nullopt;
+    if (!call_id) return why = Refusal::NoPeData, count(Discard::NoCallId), nullptr;
+    pe_data = *call_id;
+  }
+  const auto choice = svc.config.persistent ? choose_persistent(svc, flow, pe_data, why)
+                                            : choose_destination(svc, flow);
   if (!choice) return nullptr;
   why = Refusal::NoRoom;
   auto& dest = services_.dest(choice->dest);
@@ -585,16 +597,19 @@ auto BasicDataplane<Port>::choose_destination(ServiceRuntime& svc, const FlowKey
 // destination was deleted no longer counts. A quiescent (weight 0) one still does, as with
 // expire_quiescent_template=0. Otherwise the scheduler chooses and a template remembers it.
 template <DataPort Port>
-auto BasicDataplane<Port>::choose_persistent(ServiceRuntime& svc, const FlowKey& flow, Refusal& why)
+auto BasicDataplane<Port>::choose_persistent(ServiceRuntime& svc, const FlowKey& flow,
+                                             std::string_view pe_data, Refusal& why)
     -> std::optional<Choice> {
   // ip_vs_sched_persist keys a fwmark service's template by <IPPROTO_IP, CIP & mask, mark>,
   // shared by every protocol; and when the packet's port is not the service's (fwmark and
   // port-0 services), the template points at RIP:0.
   const auto& mask = svc.config.persistence_mask;
-  const auto key =
+  auto key =
       svc.config.key.fwmark != 0
           ? TemplateKey::for_fwmark(flow.proto, flow.client.addr, mask, svc.config.key.fwmark)
           : TemplateKey::for_service(flow.proto, flow.client.addr, mask, svc.config.key.vip);
+  // The SIP engine's ct_match: the same key, and the same Call-ID.
+  key.pe_data = pe_data;
   Conn* tmpl = conns_.find_template(key);
   if (tmpl && services_.dest(tmpl->dest()).deleted) tmpl = nullptr;
   DestHandle h = 0;

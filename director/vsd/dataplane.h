@@ -49,6 +49,7 @@ enum class Discard : uint8_t {
   NotForUs,         // to the director's own address, not answered
   TxFailed,         // the egress ring was full
   ArpNotOnLink,     // ARP from a sender the port does not reach directly: nothing learnt
+  NoCallId,         // --pe sip: no Call-ID the kernel's engine would take, dropped as it does
   Count,
 };
 
@@ -194,10 +195,14 @@ class BasicDataplane final : public ctl::ControlTarget {
   // Why no connection was made. No destination is the client's to hear (port unreachable, as
   // ip_vs_leave answers); no room (the table, FULLNAT's local ports) is answered with nothing,
   // as the kernel drops when it cannot allocate: a flood's spoofed sources would hear it.
-  enum class Refusal : uint8_t { NoDestination, NoRoom };
-  Conn* create_connection(ServiceRuntime& svc, const fwd::PacketView& p, Refusal& why);
+  // NoDestination is answered (port unreachable); the others are silent drops.
+  enum class Refusal : uint8_t { NoDestination, NoRoom, NoPeData };
+  Conn* create_connection(ServiceRuntime& svc, std::span<const uint8_t> frame,
+                          const fwd::PacketView& p, Refusal& why);
   std::optional<Choice> choose_destination(ServiceRuntime& svc, const FlowKey& flow);
-  std::optional<Choice> choose_persistent(ServiceRuntime& svc, const FlowKey& flow, Refusal& why);
+  // pe_data: what the service's persistence engine keys the template by (empty: none).
+  std::optional<Choice> choose_persistent(ServiceRuntime& svc, const FlowKey& flow,
+                                          std::string_view pe_data, Refusal& why);
   std::optional<Endpoint> allocate_local(const ServiceRuntime& svc, DestHandle dest, Proto proto,
                                          Endpoint real_server);
 

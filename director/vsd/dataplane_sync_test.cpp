@@ -131,7 +131,7 @@ TEST_F(Backup, PassesOverWhatItCannotServe) {
   bad.push_back(tcp(3, "192.168.1.11", 1, cf::kMasq));
   bad.back().protocol = 132;  // SCTP
   bad.push_back(tcp(4, "192.168.1.11", 1, cf::kMasq));
-  bad.back().pe_data = {1};  // no persistence engines
+  bad.back().pe_data = {1};  // engine data on a connection, not a template
   bad.back().pe_name = "sip";
   bad.push_back(tcp(5, "192.168.1.11", 1, cf::kMasq));
   bad.back().ipv6 = true;
