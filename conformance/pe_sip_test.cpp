@@ -8,8 +8,10 @@
 // - another call is scheduled on its own (rr moves on);
 // - under the default mask, the same Call-ID from another client address is another template;
 // - a datagram with no Call-ID is dropped, and the scheduler does not move;
-// - -L lists "pe sip", -L -c --persistent-conn ends the template's line with "sip" and the
-//   Call-ID.
+// - TCP is dropped, silently;
+// - without -p the engine changes nothing;
+// - -L lists "pe sip" (only with -p), -S "--pe sip", -L -c --persistent-conn ends the
+//   template's line with "sip" and the Call-ID.
 // Each case has a service of its own (a port of its own), so one bed serves them all: a
 // qemu-kernel guest boots once.
 #include <gtest/gtest.h>
@@ -37,7 +39,9 @@ std::string service(uint16_t port, const std::string& persistence) {
 constexpr uint16_t kSameCall = 5060;    // -M 255.255.255.0
 constexpr uint16_t kPerAddress = 5061;  // default mask
 constexpr uint16_t kNoCallId = 5062;    // -M 255.255.255.0
-constexpr uint16_t kListing = 5063;     // -M 255.255.255.0
+constexpr uint16_t kListing = 5063;
+constexpr uint16_t kTcp = 5064;            // TCP, -p 60
+constexpr uint16_t kNotPersistent = 5065;  // -M 255.255.255.0
 
 std::string invite(const std::string& call_id) {
   return "INVITE sip:bob@10.20.0.100 SIP/2.0\r\n"
@@ -60,7 +64,10 @@ class PeSip : public testing::Test {
       bed_ = std::make_unique<ModeBed>("nat", "PeSip", true, dut_from_environment());
       bed_->restore(service(kSameCall, "-p 60 -M 255.255.255.0") + service(kPerAddress, "-p 60") +
                     service(kNoCallId, "-p 60 -M 255.255.255.0") +
-                    service(kListing, "-p 60 -M 255.255.255.0"));
+                    service(kListing, "-p 60 -M 255.255.255.0") +
+                    "-A -t 10.20.0.100:5064 -s rr -p 60 --pe sip\n"
+                    "-a -t 10.20.0.100:5064 -r 192.168.10.11:5060 -m\n" +
+                    service(kNotPersistent, ""));
     } catch (const dut::DutUnavailable& e) {
       unavailable_ = e.what();
       bed_.reset();
@@ -146,6 +153,28 @@ TEST_F(PeSip, ADatagramWithoutACallIdIsDroppedAndSchedulesNothing) {
   expect_no_other_frames();
 }
 
+TEST_F(PeSip, TcpIsDroppedSilently) {
+  auto syn = bed_->client_frame().tcp(40000, kTcp).flags(frames::SYN).pdu();
+  bed_->client().port->send(syn);
+  auto r = bed_->checker().expect_no_other_frames({bed_->client().port, bed_->rs(1).port});
+  EXPECT_TRUE(r.ok) << r.report;
+}
+
+TEST_F(PeSip, WithoutPersistenceTheEngineChangesNothing) {
+  EXPECT_EQ(served_by(datagram("10.10.0.2", 5060, kNotPersistent, invite("one-call"))), 3);
+  EXPECT_EQ(served_by(datagram("10.10.0.2", 5070, kNotPersistent, invite("one-call"))), 2);
+  auto services = bed_->admin({"-L", "-n", "-u", "10.20.0.100:" + std::to_string(kNotPersistent)});
+  ASSERT_TRUE(services.ok()) << services.output;
+  // ipvsadm names the engine on -L only within the persistence part; -S saves it anyway, and
+  // the kernel kept it (seen on Linux 6.1).
+  EXPECT_NE(services.output.find("UDP  10.20.0.100:5065 rr\n"), std::string::npos)
+      << services.output;
+  auto saved = bed_->admin({"-S", "-n"});
+  ASSERT_TRUE(saved.ok()) << saved.output;
+  EXPECT_NE(saved.output.find("-A -u 10.20.0.100:5065 -s rr --pe sip\n"), std::string::npos)
+      << saved.output;
+}
+
 TEST_F(PeSip, ListingsNameTheEngineAndTheTemplatesCallId) {
   EXPECT_EQ(served_by(datagram("10.10.0.2", 5060, kListing, invite("listed-call@host"))), 3);
   auto services = bed_->admin({"-L", "-n", "-u", "10.20.0.100:" + std::to_string(kListing)});
@@ -160,6 +189,11 @@ TEST_F(PeSip, ListingsNameTheEngineAndTheTemplatesCallId) {
   // port is 0 and its address the client's under -M.
   EXPECT_NE(conns.output.find(" NONE        10.10.0.0:0        10.20.0.100:5063   "
                               "192.168.10.13:5060 sip                listed-call@host\n"),
+            std::string::npos)
+      << conns.output;
+  // A connection's line has no engine columns, not even their blanks.
+  EXPECT_NE(conns.output.find(" UDP         10.10.0.2:5060     10.20.0.100:5063   "
+                              "192.168.10.13:5060\n"),
             std::string::npos)
       << conns.output;
   auto saved = bed_->admin({"-S", "-n"});
