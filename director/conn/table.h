@@ -3,8 +3,9 @@
 // wheel, and the per-destination ActiveConn/InActConn/PersistConn counters kept the way the
 // kernel keeps them.
 //
-// - Capacity is fixed at construction; nothing allocates afterwards. (The kernel allocates
-//   until memory runs out; we prefer a bound and a counter.)
+// - Capacity is fixed at construction; nothing allocates afterwards but the copy of a SIP
+//   template's Call-ID (--pe sip), one per such template as the kernel keeps one. (The kernel
+//   allocates until memory runs out; we prefer a bound and a counter.)
 // - Under pressure (docs/design.md, "The connection table under a flood"): once the entries in
 //   use reach ConnTableConfig::pressure_at, each insert first removes one embryonic entry
 //   found by a sweep (a half-open TCP connection, a NAT UDP flow that never had a reply,
