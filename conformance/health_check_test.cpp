@@ -36,6 +36,7 @@
 #include <gtest/gtest.h>
 
 #include "dut/dut.h"
+#include "mode_bed.h"
 #include "os/child_process.h"
 #include "os/unique_fd.h"
 #include "os/whole_io.h"
@@ -413,11 +414,6 @@ class HealthBed {
   topo::LiveTopology live_;
   std::unique_ptr<dut::Dut> dut_;
 };
-
-// The DUT VSLAB_DUT names (builtin when unset), as `vslab conform --dut` would build it.
-std::unique_ptr<dut::Dut> dut_from_environment() {
-  return dut::make_dut_from_environment(VSLAB_VSD_BINARY, VSLAB_VSADM_BINARY);
-}
 
 class HealthCheck : public ::testing::Test {
  protected:

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "topology/data_dir.h"
@@ -20,6 +21,10 @@ std::string first_ipv4(const topo::Node& node) {
 }
 
 }  // namespace
+
+std::unique_ptr<dut::Dut> dut_from_environment() {
+  return dut::make_dut_from_environment(VSLAB_VSD_BINARY, VSLAB_VSADM_BINARY);
+}
 
 bool can_build_topologies() {
   return topo::have_net_admin();

@@ -116,6 +116,10 @@ class ModeBed {
 // Skips the calling test unless namespaces can be made.
 bool can_build_topologies();
 
+// The DUT VSLAB_DUT names (builtin when unset; VSLAB_DUT_CONFIG its --dut-config), as
+// `vslab conform --dut` would build it.
+std::unique_ptr<dut::Dut> dut_from_environment();
+
 // The fixture every mode suite shares: a ModeBed per test, named after the test, with the
 // director's log printed when the test failed.
 class ModeTest : public testing::Test {

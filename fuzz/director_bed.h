@@ -1,7 +1,8 @@
 // The director the dataplane and control targets drive: vsd's data plane over two memory ports
 // (vsd/memory_bed.h's addresses: clients behind the router 10.0.0.254 on ext, the real servers
 // on int) on a clock the input moves, with a service of every forwarding method, both
-// protocols, persistence, a port-0 service and a firewall-mark service. A fresh one per input,
+// protocols, persistence (one service with the SIP engine), a port-0 service and a
+// firewall-mark service. A fresh one per input,
 // so that a crash reproduces from its input alone.
 #pragma once
 
@@ -39,6 +40,9 @@ inline constexpr const char* kBedRules = R"(-A -t 10.0.0.100:80 -s rr
 -A -t 10.0.0.100:443 -s sh -p 300
 -a -t 10.0.0.100:443 -r 192.168.1.11:443 -m
 -a -t 10.0.0.100:443 -r 192.168.1.12:443 -m
+-A -u 10.0.0.100:5060 -s rr -p 60 --pe sip
+-a -u 10.0.0.100:5060 -r 192.168.1.11:5060 -m
+-a -u 10.0.0.100:5060 -r 192.168.1.12:5060 -m
 -A -u 10.0.0.101:0 -s rr -p 60
 -a -u 10.0.0.101:0 -r 192.168.1.12 -g
 -A -f 7 -s rr

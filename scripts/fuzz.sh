@@ -11,7 +11,7 @@
 #   options: --time SECONDS (per target), --jobs N (targets at once, default 2), --no-build
 set -eu
 cd "$(dirname "$0")/.."
-all="frame reassembly sync dataplane control vsadm restore topology case pcap"
+all="frame reassembly sip_call_id sync dataplane control vsadm restore topology case pcap"
 time_per_target=10
 jobs=2
 build=yes

@@ -58,6 +58,9 @@ struct Service {
   // -M of an IPv6 service: a prefix length (1..128), as the kernel and ipvsadm take it.
   uint8_t persistence_prefix6 = 128;
   bool one_packet = false;  // -o (UDP)
+  // --pe: "" or "sip", the kernel's one persistence engine (ip_vs_pe_sip): a persistent
+  // service's templates are keyed by the datagram's SIP Call-ID too (docs/ipvs.md).
+  std::string persistence_engine;
   // --toa: FULLNAT TCP connections tell the real server the client's address in a TCP option
   // (spec 2 FULLNAT, DPVS's TOA); nothing for other methods.
   bool toa = false;

@@ -50,6 +50,10 @@ struct ConnectionEntry {
   // A fwmark persistence template: the kernel keys it with IPPROTO_IP, so it serves every
   // protocol and ipvsadm lists it as "IP", its virtual address being the mark (0.0.0.7:0).
   bool any_protocol = false;
+  // A template of a service with a persistence engine: its name ("sip") and the data it was
+  // keyed by (the Call-ID), as /proc/net/ip_vs_conn ends the line with them.
+  std::string pe_name = {};
+  std::string pe_data = {};
   bool operator==(const ConnectionEntry&) const = default;
 };
 

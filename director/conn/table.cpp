@@ -167,6 +167,7 @@ Conn* ConnTable::take_free_entry(uint64_t now_ms, const Conn* keep) {
 
 void ConnTable::release_entry(uint32_t index) {
   Conn& conn = pool_[index];
+  if (conn.has_pe_data()) pe_data_.erase(index);
   conn.timer_ = Conn::TimerLink{};
   conn.flags_ = 0;
   conn.in_next_ = free_head_;
@@ -277,6 +278,11 @@ Conn* ConnTable::insert_template(const NewTemplate& tmpl, uint64_t now_ms) {
   conn->control_ = 0;  // no dependents yet
 
   const uint32_t index = index_of(*conn);
+  if (!tmpl.key.pe_data.empty()) {
+    conn->local_port_ = Conn::kPeSip;
+    conn->out_next_ = pe_hash(tmpl.key.pe_data);
+    pe_data_.insert_or_assign(index, std::string(tmpl.key.pe_data));
+  }
   link_in(index);
   count_new(*conn);
   arm(index, now_ms + timeout_ms(*conn));
@@ -296,8 +302,26 @@ ConnTable::InKey ConnTable::in_key_of(const Conn& conn) {
   } else if (conn.is_template()) {
     kind = InKind::ServiceTemplate;
   }
-  return InKey{
-      proto, kind, conn.client_addr_, conn.client_port_, conn.virtual_addr_, conn.virtual_port_};
+  const bool pe = conn.has_pe_data();
+  return InKey{proto,
+               kind,
+               conn.client_addr_,
+               conn.client_port_,
+               conn.virtual_addr_,
+               conn.virtual_port_,
+               pe,
+               pe ? conn.out_next_ : 0};
+}
+
+uint32_t ConnTable::pe_hash(std::string_view data) const {
+  uint64_t h = hash_seed_ ^ data.size();
+  for (unsigned char c : data) h = mix64(h ^ c);
+  return uint32_t(h >> 32);
+}
+
+std::string_view ConnTable::pe_data_of(uint32_t index) const {
+  auto it = pe_data_.find(index);
+  return it == pe_data_.end() ? std::string_view() : std::string_view(it->second);
 }
 
 bool ConnTable::has_out_key(const Conn& conn) {
@@ -325,7 +349,8 @@ uint32_t ConnTable::in_bucket(const InKey& key) const {
   const uint64_t rest = uint64_t{static_cast<uint8_t>(key.proto)} << 40 |
                         uint64_t{static_cast<uint8_t>(key.kind)} << 32 |
                         uint64_t{key.client_port} << 16 | key.virtual_port;
-  return bucket_of(mix64(addresses ^ mix64(rest ^ hash_seed_)));
+  const uint64_t pe = key.keyed_by_pe ? (uint64_t{key.pe_hash} << 1 | 1) : 0;
+  return bucket_of(mix64(addresses ^ mix64(rest ^ hash_seed_) ^ pe));
 }
 
 uint32_t ConnTable::out_bucket(const OutKey& key) const {
@@ -373,12 +398,16 @@ Conn* ConnTable::find_in(Proto proto, Endpoint client, Endpoint virtual_addr, co
 }
 
 Conn* ConnTable::find_template(const TemplateKey& key) {
-  const InKey in_key =
-      key.fwmark != 0
-          ? InKey{Proto{}, InKind::FwmarkTemplate, key.client_net, 0, Ipv4{key.fwmark}, 0}
-          : InKey{key.proto, InKind::ServiceTemplate, key.client_net,
-                  0,         key.virtual_addr.addr,   key.virtual_addr.port};
-  return find_by_in_key(in_key, in_bucket(in_key));
+  InKey in_key = key.fwmark != 0 ? InKey{Proto{}, InKind::FwmarkTemplate, key.client_net,
+                                         0,       Ipv4{key.fwmark},       0}
+                                 : InKey{key.proto, InKind::ServiceTemplate, key.client_net,
+                                         0,         key.virtual_addr.addr,   key.virtual_addr.port};
+  if (key.pe_data.empty()) return find_by_in_key(in_key, in_bucket(in_key));
+  in_key.keyed_by_pe = true;
+  in_key.pe_hash = pe_hash(key.pe_data);
+  for (uint32_t i = in_buckets_[in_bucket(in_key)]; i != kNone; i = pool_[i].in_next_)
+    if (in_key_of(pool_[i]) == in_key && pe_data_of(i) == key.pe_data) return &pool_[i];
+  return nullptr;
 }
 
 Conn* ConnTable::find_out(Proto proto, Endpoint server, Endpoint peer, const Hint* hint) {
@@ -819,6 +848,10 @@ ConnectionEntry ConnTable::describe(const Conn& conn, uint64_t now_ms) const {
   entry.client = conn.client();
   entry.virtual_addr = conn.virtual_addr();
   entry.destination = conn.destination();
+  if (conn.has_pe_data()) {
+    entry.pe_name = "sip";
+    entry.pe_data = std::string(pe_data_of(index_of(conn)));
+  }
   return entry;
 }
 

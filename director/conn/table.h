@@ -3,8 +3,9 @@
 // wheel, and the per-destination ActiveConn/InActConn/PersistConn counters kept the way the
 // kernel keeps them.
 //
-// - Capacity is fixed at construction; nothing allocates afterwards. (The kernel allocates
-//   until memory runs out; we prefer a bound and a counter.)
+// - Capacity is fixed at construction; nothing allocates afterwards but the copy of a SIP
+//   template's Call-ID (--pe sip), one per such template as the kernel keeps one. (The kernel
+//   allocates until memory runs out; we prefer a bound and a counter.)
 // - Under pressure (docs/design.md, "The connection table under a flood"): once the entries in
 //   use reach ConnTableConfig::pressure_at, each insert first removes one embryonic entry
 //   found by a sweep (a half-open TCP connection, a NAT UDP flow that never had a reply,
@@ -28,6 +29,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "config/rules.h"
@@ -62,13 +64,16 @@ struct TemplateKey {
   Ipv4 client_net;        // CIP & mask
   Endpoint virtual_addr;  // VIP:vport, vport 0 for a port-0 service
   uint32_t fwmark = 0;    // fwmark services: the mark, and proto and virtual_addr are ignored
+  // A service with the SIP persistence engine: the datagram's Call-ID (ip_vs_pe_sip.c
+  // ct_match), compared byte for byte; templates keyed by one never match a key without one.
+  std::string_view pe_data;
 
   static TemplateKey for_service(Proto proto, Ipv4 client, Ipv4 mask, Endpoint virtual_addr) {
-    return TemplateKey{proto, client.masked(mask), virtual_addr, 0};
+    return TemplateKey{proto, client.masked(mask), virtual_addr, 0, {}};
   }
   // The kernel keys these with protocol IPPROTO_IP, so TCP and UDP from one client share one.
   static TemplateKey for_fwmark(Proto proto, Ipv4 client, Ipv4 mask, uint32_t fwmark) {
-    return TemplateKey{proto, client.masked(mask), Endpoint{}, fwmark};
+    return TemplateKey{proto, client.masked(mask), Endpoint{}, fwmark, {}};
   }
 };
 
@@ -145,6 +150,8 @@ class Conn {
 
   bool is_template() const { return flags_ & kTemplate; }
   bool is_fwmark_template() const { return flags_ & kFwmark; }
+  // A template keyed by a persistence engine's data too (--pe sip: the Call-ID).
+  bool has_pe_data() const { return is_template() && local_port_ == kPeSip; }
   uint32_t fwmark() const { return is_fwmark_template() ? virtual_addr_.value : 0; }
   bool is_one_packet() const { return flags_ & kOnePacket; }
   // IP_VS_CONN_F_NOOUTPUT: no reply seen through the director (DR, TUN; UDP until a reply).
@@ -167,6 +174,9 @@ class Conn {
   friend class ConnTable;
 
   static constexpr uint32_t kNone = 0xffffffff;  // no entry: ends chains and lists
+  // A template has no local side: its local_port_ names its persistence engine (0: none) and
+  // its out_next_ (templates are not in the out index) holds the hash of the engine's data.
+  static constexpr uint16_t kPeSip = 1;
 
   enum Flag : uint8_t {
     kTemplate = 1 << 0,    // IP_VS_CONN_F_TEMPLATE
@@ -302,6 +312,10 @@ class ConnTable {
   // --- connection synchronization (sync/) ------------------------------------------------
   // The entry's slot, fixed while it lives and below capacity(): what side tables index.
   uint32_t slot_of(const Conn& conn) const { return index_of(conn); }
+  // A template's persistence-engine data (the SIP Call-ID); empty for every other entry.
+  std::string_view pe_data(const Conn& conn) const {
+    return conn.has_pe_data() ? pe_data_of(index_of(conn)) : std::string_view();
+  }
   // A connection's persistence template, if it has one.
   const Conn* template_of(const Conn& conn) const {
     return conn.has_template() ? &pool_[conn.control_] : nullptr;
@@ -395,6 +409,8 @@ class ConnTable {
     uint16_t client_port;
     Ipv4 virtual_addr;
     uint16_t virtual_port;
+    bool keyed_by_pe = false;  // a template with persistence-engine data, of this hash
+    uint32_t pe_hash = 0;
     bool operator==(const InKey&) const = default;
   };
   struct OutKey {
@@ -429,6 +445,8 @@ class ConnTable {
   void link_out(uint32_t index);
   void unlink_out(uint32_t index);
   Conn* find_by_in_key(const InKey& key, uint32_t bucket);
+  uint32_t pe_hash(std::string_view data) const;
+  std::string_view pe_data_of(uint32_t index) const;
 
   // The TCP state machine applied to one segment (ip_vs_proto_tcp.c set_tcp_state).
   void apply_tcp_segment(Conn& conn, PacketFrom from, uint8_t tcp_flags);
@@ -496,6 +514,9 @@ class ConnTable {
   uint64_t early_drop_resume_ms_ = 0;  // after a sweep that found nothing: not before this
   ConnTimeouts timeouts_;
   ConnTableStats stats_;
+  // The persistence-engine data of the templates that have it, by slot: a copy per template,
+  // as the kernel keeps one (kmemdup in ip_vs_sip_fill_param), made when the template is.
+  std::unordered_map<uint32_t, std::string> pe_data_;
 };
 
 }  // namespace vsd

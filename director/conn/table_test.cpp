@@ -232,6 +232,59 @@ TEST_F(ConnTableTest, FwmarkTemplateIsSharedByProtocolsAndKeyedByMark) {
   EXPECT_EQ(t->fwmark(), 7u);
 }
 
+// --pe sip (ip_vs_pe_sip.c ct_match): the Call-ID is part of the key, compared whole; a key
+// without one never finds a template with one, nor the other way round.
+TEST_F(ConnTableTest, ASipTemplateIsFoundByItsCallIdToo) {
+  const Ipv4 mask = ip("255.255.255.255");
+  auto key = [&](std::string_view call_id) {
+    TemplateKey k = TemplateKey::for_service(Proto::Udp, ip("10.0.0.2"), mask, kVip);
+    k.pe_data = call_id;
+    return k;
+  };
+  NewTemplate a;
+  a.key = key("call-a@host");
+  a.destination = kRs1;
+  a.timeout_s = 60;
+  const std::string call_id = "call-a@host";  // another buffer: compared by content
+  Conn* t = table.insert_template(a, now());
+  ASSERT_NE(t, nullptr);
+  EXPECT_TRUE(t->has_pe_data());
+  EXPECT_EQ(table.find_template(key(call_id)), t);
+  EXPECT_EQ(table.find_template(key("call-a@hos")), nullptr);
+  EXPECT_EQ(table.find_template(key("call-b@host")), nullptr);
+  EXPECT_EQ(table.find_template(key("")), nullptr);
+  EXPECT_EQ(table.pe_data(*t), "call-a@host");
+  const ConnectionEntry listed = table.describe(*t, now());
+  EXPECT_EQ(listed.pe_name, "sip");
+  EXPECT_EQ(listed.pe_data, "call-a@host");
+  EXPECT_EQ(listed.client, at("10.0.0.2", 0));
+
+  NewTemplate plain = a;
+  plain.key.pe_data = {};
+  Conn* p = table.insert_template(plain, now());
+  EXPECT_EQ(table.find_template(key("")), p);
+  EXPECT_EQ(table.find_template(key("call-a@host")), t);
+  EXPECT_FALSE(p->has_pe_data());
+  EXPECT_TRUE(table.describe(*p, now()).pe_name.empty());
+}
+
+TEST_F(ConnTableTest, ASipTemplatesSlotReusedHoldsNoCallId) {
+  NewTemplate a;
+  a.key = TemplateKey::for_service(Proto::Udp, ip("10.0.0.2"), ip("255.255.255.255"), kVip);
+  a.key.pe_data = "gone-call";
+  a.destination = kRs1;
+  a.timeout_s = 1;
+  table.insert_template(a, now());
+  advance_s(1);
+  ASSERT_EQ(table.size(), 0u);
+  NewTemplate plain = a;
+  plain.key.pe_data = {};
+  Conn* p = table.insert_template(plain, now());
+  EXPECT_FALSE(p->has_pe_data());
+  EXPECT_EQ(table.pe_data(*p), "");
+  EXPECT_EQ(table.find_template(a.key), nullptr);
+}
+
 TEST_F(ConnTableTest, TemplateLivesItsTimeoutWithoutDependents) {
   table.insert_template(tcp_template("10.0.5.1", "255.255.255.255", 120), now());
   advance_ms(120'000 - 1);

@@ -84,12 +84,15 @@ void set_service_fields(Service& service, const ServiceSettings& settings) {
   service.persistence_mask = settings.persistence_mask;
   service.persistence_prefix6 = settings.persistence_prefix6;
   service.one_packet = settings.one_packet;
+  service.persistence_engine = settings.persistence_engine;
   service.toa = settings.toa;
 }
 
-// There are no persistence engines in vsd (the kernel has only "sip", as a module).
+// The kernel's one persistence engine is "sip" (ip_vs_pe_sip); ip_vs_pe_getbyname refuses any
+// other name with ENOENT, as it refuses an unknown scheduler.
 bool scheduler_and_engine_exist(const ServiceSettings& settings) {
-  return is_known_scheduler(settings.scheduler) && settings.persistence_engine.empty();
+  const std::string& engine = settings.persistence_engine;
+  return is_known_scheduler(settings.scheduler) && (engine.empty() || engine == "sip");
 }
 
 std::optional<Failure> add_service(Book& book, const Command& command) {

@@ -52,6 +52,17 @@ TEST(Apply, PersistenceWithoutValueIs360Seconds) {
   EXPECT_EQ(rules.services[0].persistence_timeout, 360u);
 }
 
+TEST(Apply, TheSipPersistenceEngineIsKnownAndEditedAway) {
+  RuleSet rules;
+  run_ok(rules, "-A -u 10.0.0.1:5060 -p 60 --pe sip");
+  EXPECT_EQ(rules.services[0].persistence_engine, "sip");
+  // ipvsadm sends every field on -E: without --pe the engine goes, as in the kernel.
+  run_ok(rules, "-E -u 10.0.0.1:5060 -p 60");
+  EXPECT_EQ(rules.services[0].persistence_engine, "");
+  run_ok(rules, "-E -u 10.0.0.1:5060 -p 60 --pe sip");
+  EXPECT_EQ(rules.services[0].persistence_engine, "sip");
+}
+
 TEST(Apply, NewDestinationIsDirectRoutingWithWeightOne) {
   RuleSet rules;
   run_ok(rules, "-A -t 10.0.0.1:80");
@@ -216,7 +227,7 @@ INSTANTIATE_TEST_SUITE_P(
     Kernel, ApplyRefusal,
     testing::Values(
         Refusal{"-E -t 10.0.0.1:80 -s nosuch", {255, "Scheduler or persistence engine not found"}},
-        Refusal{"-A -t 10.0.0.2:80 -p --pe sip",
+        Refusal{"-A -t 10.0.0.2:80 -p --pe nosuch",
                 {255, "Scheduler or persistence engine not found"}},
         Refusal{"-e -t 10.0.0.9:80 -r 10.0.1.1", {255, "Service not defined"}},
         Refusal{"-d -t 10.0.0.9:80 -r 10.0.1.1", {255, "Service not defined"}},

@@ -72,7 +72,7 @@ inline constexpr uint32_t kSchedFlag3 = 4;
 // field (see apply.h).
 struct ServiceSettings {
   std::string scheduler = "wlc";
-  std::string persistence_engine;  // --pe; vsd has none, so any name is refused when applied
+  std::string persistence_engine;  // --pe; only "sip" is known when applied, as in the kernel
   bool persistent = false;
   uint32_t persistence_timeout = 360;                   // -p without a value
   Ipv4 persistence_mask = Ipv4::from_host(0xffffffff);  // IPv4 services

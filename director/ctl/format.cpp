@@ -180,6 +180,8 @@ std::string service_settings_text(const Service& service, bool numeric) {
   if (service.persistent) {
     line += fmt::format(" persistent {}", service.persistence_timeout);
     if (auto mask = persistence_granularity(service)) line += " mask " + *mask;
+    // ipvsadm names the engine only inside the persistence part of the line.
+    if (!service.persistence_engine.empty()) line += " pe " + service.persistence_engine;
   }
   if (service.one_packet) line += " ops";
   if (service.toa) line += " toa";  // vsd's, as --toa is
@@ -250,6 +252,7 @@ std::string save_service(const Service& service, bool numeric) {
     out += fmt::format(" -p {}", service.persistence_timeout);
     if (auto mask = persistence_granularity(service)) out += " -M " + *mask;
   }
+  if (!service.persistence_engine.empty()) out += " --pe " + service.persistence_engine;
   if (service.one_packet) out += " -o";
   if (!service.sched_flags.empty()) out += " -b " + joined(service.sched_flags, ",");
   if (service.toa) out += " --toa";
@@ -398,8 +401,21 @@ void append_connections(const std::vector<ConnectionEntry>& entries, const ListO
     const auto written =
         fmt::format_to_n(expire, sizeof expire, "{:02}:{:02}", c.expires_s / 60, c.expires_s % 60);
     line.clear();
-    fmt::format_to(std::back_inserter(line), "{:<3} {:<6} {:<11} {:<18} {:<18} {}\n",
-                   c.any_protocol ? std::string_view("IP") : proto_name(c.proto),
+    const std::string_view proto = c.any_protocol ? std::string_view("IP") : proto_name(c.proto);
+    if (options.columns == Columns::PersistentConn && !c.pe_name.empty()) {
+      // print_conn with --persistent-conn: the engine's name and data end the line, the
+      // destination narrower than in the title. ipvsadm reads the data with sscanf's %s, so it
+      // shows it up to the first blank (a Call-ID has none).
+      fmt::format_to(std::back_inserter(line),
+                     "{:<3} {:<6} {:<11} {:<18} {:<18} {:<16} {:<18} {}\n", proto,
+                     std::string_view(expire, written.size), c.state,
+                     EndpointText(c.client, c.proto, named).view(),
+                     EndpointText(c.virtual_addr, c.proto, named).view(),
+                     EndpointText(c.destination, c.proto, named).view(), c.pe_name, c.pe_data);
+      out.append(line.data(), line.size());
+      continue;
+    }
+    fmt::format_to(std::back_inserter(line), "{:<3} {:<6} {:<11} {:<18} {:<18} {}\n", proto,
                    std::string_view(expire, written.size), c.state,
                    EndpointText(c.client, c.proto, named).view(),
                    EndpointText(c.virtual_addr, c.proto, named).view(),

@@ -6,6 +6,7 @@
 
 #include "ctl/apply.h"
 #include "ctl/port_names.h"
+#include "ctl/test_commands.h"
 
 namespace vsd::ctl {
 namespace {
@@ -333,6 +334,54 @@ TEST(FormatConnections, PersistentConnAddsPersistenceEngineColumnsToTheTitle) {
             "IPVS connection entries\n"
             "pro expire state       source             virtual            destination        "
             "pe name          pe_data\n");
+}
+
+TEST(FormatConnections, PersistentConnEndsASipTemplatesLineWithItsCallId) {
+  DirectorState state;
+  ConnectionEntry t;
+  t.proto = Proto::Udp;
+  t.expires_s = 59;
+  t.state = "NONE";
+  t.client = ep("10.10.0.2", 0);
+  t.virtual_addr = ep("10.20.0.100", 5060);
+  t.destination = ep("192.168.10.12", 5060);
+  t.pe_name = "sip";
+  t.pe_data = "a84b4c76e66710@pc33";
+  state.connections.push_back(t);
+  // ipvsadm's "%-3s %-6s %-11s %-18s %-18s %-16s %-18s %s".
+  EXPECT_EQ(format_connections(state, numeric(Columns::PersistentConn)),
+            "IPVS connection entries\n"
+            "pro expire state       source             virtual            destination        "
+            "pe name          pe_data\n"
+            "UDP 00:59  NONE        10.10.0.2:0        10.20.0.100:5060   192.168.10.12:5060 "
+            "sip                a84b4c76e66710@pc33\n");
+  // Without --persistent-conn the line is an ordinary one.
+  EXPECT_EQ(format_connections(state, numeric()),
+            "IPVS connection entries\n"
+            "pro expire state       source             virtual            destination\n"
+            "UDP 00:59  NONE        10.10.0.2:0        10.20.0.100:5060   192.168.10.12:5060\n");
+}
+
+// --pe sip: "pe sip" after the persistence part of -L's line, "--pe sip" after -p/-M in -S
+// (ipvsadm 1.31's print_service_entry), and what -S saves restores to the same rules.
+TEST(FormatPe, ListingAndSaveNameTheEngine) {
+  using test_lines::run_ok;
+  DirectorState state;
+  run_ok(state.rules, "-A -u 10.0.0.1:5060 -s rr -p 60 -M 255.255.255.0 --pe sip");
+  run_ok(state.rules, "-A -u 10.0.0.1:5061 -s rr -p 60 --pe sip -o");
+  EXPECT_EQ(format_services(state, numeric()),
+            "IP Virtual Server version 1.2.1 (size=4096)\n"
+            "Prot LocalAddress:Port Scheduler Flags\n"
+            "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n"
+            "UDP  10.0.0.1:5060 rr persistent 60 mask 255.255.255.0 pe sip\n"
+            "UDP  10.0.0.1:5061 rr persistent 60 pe sip ops\n");
+  const std::string saved = format_save(state.rules, true);
+  EXPECT_EQ(saved,
+            "-A -u 10.0.0.1:5060 -s rr -p 60 -M 255.255.255.0 --pe sip\n"
+            "-A -u 10.0.0.1:5061 -s rr -p 60 --pe sip -o\n");
+  RuleSet restored;
+  ASSERT_FALSE(apply_restore(restored, saved).has_value());
+  EXPECT_EQ(format_save(restored, true), saved);
 }
 
 TEST(FormatTimeouts, Defaults) {

@@ -227,6 +227,7 @@ void to_json(json& j, const Service& v) {
            {"persistence_mask", v.persistence_mask},
            {"persistence_prefix6", v.persistence_prefix6},
            {"one_packet", v.one_packet},
+           {"persistence_engine", v.persistence_engine},
            {"toa", v.toa},
            {"destinations", v.destinations},
            {"local_addresses", v.local_addresses}};
@@ -247,6 +248,8 @@ void from_json(const json& j, Service& v) {
   }
   v.one_packet = bool_field(j, "one_packet");
   v.toa = j.contains("toa") && bool_field(j, "toa");
+  if (j.contains("persistence_engine"))
+    v.persistence_engine = string_field(j, "persistence_engine");
   v.destinations = array_field<Destination>(j, "destinations");
   v.local_addresses = array_field<Ipv4>(j, "local_addresses");
 }
@@ -357,7 +360,9 @@ void to_json(json& j, const ConnectionEntry& v) {
            {"client", v.client},
            {"virtual_addr", v.virtual_addr},
            {"destination", v.destination},
-           {"any_protocol", v.any_protocol}};
+           {"any_protocol", v.any_protocol},
+           {"pe_name", v.pe_name},
+           {"pe_data", v.pe_data}};
 }
 void from_json(const json& j, ConnectionEntry& v) {
   v.proto = typed_field<Proto>(j, "proto");
@@ -368,6 +373,9 @@ void from_json(const json& j, ConnectionEntry& v) {
   v.client = typed_field<IpEndpoint>(j, "client");
   v.virtual_addr = typed_field<IpEndpoint>(j, "virtual_addr");
   v.destination = typed_field<IpEndpoint>(j, "destination");
+  // Optional: only templates of a service with --pe have them.
+  if (j.contains("pe_name")) v.pe_name = string_field(j, "pe_name");
+  if (j.contains("pe_data")) v.pe_data = string_field(j, "pe_data");
 }
 
 void to_json(json& j, const DirectorState& v) {

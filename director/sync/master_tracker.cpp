@@ -39,6 +39,12 @@ std::optional<SyncConn> to_sync_conn(const ConnTable& table, const Conn& conn, u
               (fwd != conn_flag::kMasq ? conn_flag::kNoOutput : 0);
     s.state = conn.is_assured() ? kTemplateAssured : kTemplateNone;
     s.fwmark = conn.is_fwmark_template() ? conn.fwmark() : fwmark;
+    // ip_vs_sync_conn sends a template's engine data and name as options.
+    if (conn.has_pe_data()) {
+      const std::string_view data = table.pe_data(conn);
+      s.pe_name = "sip";
+      s.pe_data.assign(data.begin(), data.end());
+    }
   } else {
     s.protocol = uint8_t(conn.proto());
     s.flags = fwd | (conn.is_active() ? 0 : conn_flag::kInactive) |

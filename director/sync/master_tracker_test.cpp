@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
 
 namespace vsd::sync {
@@ -110,6 +111,27 @@ TEST(MasterTracker, FullNatIsNotSent) {
   Bed b;
   Conn* c = b.add(Proto::Udp, Method::FullNat);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(b.client(*c), 0u);
+}
+
+// ip_vs_sync_conn sends a SIP template's engine name and Call-ID; other entries carry none.
+TEST(MasterTracker, ASipTemplateCarriesItsCallId) {
+  Bed b;
+  NewTemplate t;
+  t.key = TemplateKey::for_service(Proto::Udp, kClient.addr, ip(255, 255, 255, 255), kVip);
+  t.key.pe_data = "call@host";
+  t.destination = kRs;
+  t.method = Method::Nat;
+  t.timeout_s = 60;
+  Conn* tmpl = b.table.insert_template(t, b.now);
+  ASSERT_NE(tmpl, nullptr);
+  auto s = to_sync_conn(b.table, *tmpl, 0);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->pe_name, "sip");
+  EXPECT_EQ(std::string(s->pe_data.begin(), s->pe_data.end()), "call@host");
+  auto c = to_sync_conn(b.table, *b.add(Proto::Udp, Method::Nat, tmpl), 0);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_TRUE(c->pe_name.empty());
+  EXPECT_TRUE(c->pe_data.empty());
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "fwd/fullnat.h"
 #include "fwd/nat.h"
 #include "fwd/reply.h"
+#include "fwd/sip_call_id.h"
 #include "fwd/tun.h"
 #include "fwd/wire.h"
 #include "vsd/log.h"
@@ -159,7 +160,7 @@ std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::counters() c
   static constexpr const char* kDiscardNames[] = {
       "not_ipv4",      "fragment",        "no_service",   "no_destination", "table_full",
       "no_local_port", "dest_gone",       "no_route",     "ttl_expired",    "not_for_us",
-      "tx_failed",     "arp_not_on_link", "ipv6_service", "icmp_checksum"};
+      "tx_failed",     "arp_not_on_link", "ipv6_service", "icmp_checksum",  "no_call_id"};
   static_assert(std::size(kDiscardNames) == std::size_t(Discard::Count));
   std::vector<std::pair<std::string, uint64_t>> out;
   for (std::size_t i = 1; i < fwd::kDropReasonCount; ++i)
@@ -521,7 +522,8 @@ Conn* BasicDataplane<Port>::schedule_for_icmp(const InFlight& f, const fwd::Quot
     if (rst || !(syn || sysctls_.sloppy_tcp)) return nullptr;
   }
   Refusal why = Refusal::NoDestination;
-  Conn* conn = create_connection(*svc, {proto_of(q), {q.dst, q.dport}, {q.src, q.sport}}, why);
+  Conn* conn =
+      create_connection(*svc, {proto_of(q), {q.dst, q.dport}, {q.src, q.sport}}, std::nullopt, why);
   // No state is set from an ICMP error: the entry keeps ip_vs_conn_new's 3 s, until the
   // flow's own packets give it their state's timeout.
   if (conn) conns_.apply_synced(*conn, TcpState::None, /*inactive=*/true, false, 3, now_ms_);
@@ -621,7 +623,12 @@ void BasicDataplane<Port>::serve(InFlight& f, ServiceRuntime& svc, Conn* conn, b
       return;
     }
     Refusal why = Refusal::NoDestination;
-    conn = create_connection(svc, {proto_of(p), {p.src, p.sport}, {p.dst, p.dport}}, why);
+    const bool whole_udp = p.is_udp() && p.has_l4 && p.l3_end() <= f.frame.size();
+    conn = create_connection(
+        svc, {proto_of(p), {p.src, p.sport}, {p.dst, p.dport}},
+        whole_udp ? std::optional(f.frame.subspan(p.payload_offset(), p.payload_len()))
+                  : std::nullopt,
+        why);
     if (!conn) {
       // cache_bypass (ip_vs_leave): a fwmark service's packet goes on to where it was going,
       // unless that is the director itself.
@@ -651,10 +658,19 @@ void BasicDataplane<Port>::serve(InFlight& f, ServiceRuntime& svc, Conn* conn, b
 
 template <DataPort Port>
 Conn* BasicDataplane<Port>::create_connection(ServiceRuntime& svc, const FlowKey& flow,
+                                              std::optional<std::span<const uint8_t>> udp_payload,
                                               Refusal& why) {
   why = Refusal::NoDestination;
-  const auto choice =
-      svc.config.persistent ? choose_persistent(svc, flow, why) : choose_destination(svc, flow);
+  std::string_view pe_data;
+  if (svc.config.persistent && !svc.config.persistence_engine.empty()) {
+    // ip_vs_sched_persist drops what the engine finds no data in (its fill_param fails):
+    // anything but UDP, and a datagram without a Call-ID.
+    auto call_id = udp_payload ? fwd::sip_call_id(*udp_payload) : std::nullopt;
+    if (!call_id) return why = Refusal::NoPeData, count(Discard::NoCallId), nullptr;
+    pe_data = *call_id;
+  }
+  const auto choice = svc.config.persistent ? choose_persistent(svc, flow, pe_data, why)
+                                            : choose_destination(svc, flow);
   if (!choice) return nullptr;
   why = Refusal::NoRoom;
   auto& dest = services_.dest(choice->dest);
@@ -693,16 +709,19 @@ auto BasicDataplane<Port>::choose_destination(ServiceRuntime& svc, const FlowKey
 // destination was deleted no longer counts. A quiescent (weight 0) one still does unless
 // expire_quiescent_template is on. Otherwise the scheduler chooses and a template remembers it.
 template <DataPort Port>
-auto BasicDataplane<Port>::choose_persistent(ServiceRuntime& svc, const FlowKey& flow, Refusal& why)
+auto BasicDataplane<Port>::choose_persistent(ServiceRuntime& svc, const FlowKey& flow,
+                                             std::string_view pe_data, Refusal& why)
     -> std::optional<Choice> {
   // ip_vs_sched_persist keys a fwmark service's template by <IPPROTO_IP, CIP & mask, mark>,
   // shared by every protocol; and when the packet's port is not the service's (fwmark and
   // port-0 services), the template points at RIP:0.
   const auto& mask = svc.config.persistence_mask;
-  const auto key =
+  auto key =
       svc.config.key.fwmark != 0
           ? TemplateKey::for_fwmark(flow.proto, flow.client.addr, mask, svc.config.key.fwmark)
           : TemplateKey::for_service(flow.proto, flow.client.addr, mask, svc.config.key.vip.v4());
+  // The SIP engine's ct_match: the same key, and the same Call-ID.
+  key.pe_data = pe_data;
   Conn* tmpl = conns_.find_template(key);
   // ip_vs_check_template: a template to a deleted server, or with expire_quiescent_template
   // to a weight-0 one, is passed over, and a new one made under its key is the one found.

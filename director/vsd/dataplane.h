@@ -52,6 +52,7 @@ enum class Discard : uint8_t {
   ArpNotOnLink,     // ARP from a sender the port does not reach directly: nothing learnt
   Ipv6Service,      // IPv6 to the VIP of an IPv6 service: in the rules, not forwarded yet
   IcmpChecksum,     // an ICMP error about a connection with a bad checksum
+  NoCallId,         // --pe sip: no Call-ID the kernel's engine would take, dropped as it does
   Count,
 };
 
@@ -240,13 +241,18 @@ class BasicDataplane final : public ctl::ControlTarget {
   // Why no connection was made. No destination is the client's to hear (port unreachable, as
   // ip_vs_leave answers); no room (the table, FULLNAT's local ports) is answered with nothing,
   // as the kernel drops when it cannot allocate: a flood's spoofed sources would hear it.
-  enum class Refusal : uint8_t { NoDestination, NoRoom };
-  Conn* create_connection(ServiceRuntime& svc, const FlowKey& flow, Refusal& why);
+  // NoDestination is answered (port unreachable); the others are silent drops.
+  enum class Refusal : uint8_t { NoDestination, NoRoom, NoPeData };
+  // udp_payload: a datagram's whole payload, which --pe sip reads (nullopt: none to read).
+  Conn* create_connection(ServiceRuntime& svc, const FlowKey& flow,
+                          std::optional<std::span<const uint8_t>> udp_payload, Refusal& why);
   // schedule_icmp: an ICMP error from the client's side about a flow with no connection is
   // scheduled as the flow's packet would be (ip_vs_in_icmp); nullptr when it is not.
   Conn* schedule_for_icmp(const InFlight& f, const fwd::QuotedPacket& about);
   std::optional<Choice> choose_destination(ServiceRuntime& svc, const FlowKey& flow);
-  std::optional<Choice> choose_persistent(ServiceRuntime& svc, const FlowKey& flow, Refusal& why);
+  // pe_data: what the service's persistence engine keys the template by (empty: none).
+  std::optional<Choice> choose_persistent(ServiceRuntime& svc, const FlowKey& flow,
+                                          std::string_view pe_data, Refusal& why);
   std::optional<Endpoint> allocate_local(const ServiceRuntime& svc, DestHandle dest, Proto proto,
                                          Endpoint real_server);
 

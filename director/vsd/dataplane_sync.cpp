@@ -76,15 +76,18 @@ bool BasicDataplane<Port>::apply_synced_entry(const sync::SyncConn& s) {
     if (s.protocol != 6 && s.protocol != 17) return false;                // "Unsupported protocol"
     if (s.state >= (s.protocol == 6 ? kTcpStateCount : 1)) return false;  // "Invalid state"
   }
-  if (!s.pe_data.empty()) return false;  // no persistence engine: "no %s engine found"
+  // ip_vs_proc_conn: an engine the backup lacks refuses the entry ("no %s engine found"); the
+  // SIP engine's data keys the template as on the master.
+  if (!s.pe_data.empty() && (!is_template || s.pe_name != "sip")) return false;
+  const std::string_view pe_data(reinterpret_cast<const char*>(s.pe_data.data()), s.pe_data.size());
   const Endpoint client{s.caddr.as_v4(), s.cport};
   const Endpoint virtual_addr{s.vaddr.as_v4(), s.vport};
   const Endpoint destination{s.daddr.as_v4(), s.dport};
   const Proto proto = s.protocol == 17 ? Proto::Udp : Proto::Tcp;
   const bool fwmark_template = is_template && s.protocol == 0;
-  const TemplateKey key = fwmark_template
-                              ? TemplateKey{Proto::Tcp, client.addr, {}, s.vaddr.as_v4().value}
-                              : TemplateKey{proto, client.addr, virtual_addr, 0};
+  const TemplateKey key =
+      fwmark_template ? TemplateKey{Proto::Tcp, client.addr, {}, s.vaddr.as_v4().value, pe_data}
+                      : TemplateKey{proto, client.addr, virtual_addr, 0, pe_data};
   Conn* cp = is_template ? conns_.find_template(key) : conns_.find_in(proto, client, virtual_addr);
   if (cp && !is_template && cp->destination() != destination) {
     // Another real server: a live connection replaces it; an inactive one's message is the

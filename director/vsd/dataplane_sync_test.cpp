@@ -131,7 +131,7 @@ TEST_F(Backup, PassesOverWhatItCannotServe) {
   bad.push_back(tcp(3, "192.168.1.11", 1, cf::kMasq));
   bad.back().protocol = 132;  // SCTP
   bad.push_back(tcp(4, "192.168.1.11", 1, cf::kMasq));
-  bad.back().pe_data = {1};  // no persistence engines
+  bad.back().pe_data = {1};  // engine data on a connection, not a template
   bad.back().pe_name = "sip";
   bad.push_back(tcp(5, "192.168.1.11", 1, cf::kMasq));
   bad.back().ipv6 = true;
@@ -140,19 +140,25 @@ TEST_F(Backup, PassesOverWhatItCannotServe) {
   EXPECT_EQ(counter("sync_skipped"), 5u);
 }
 
-TEST_F(Backup, TemplatesAndTheirConnections) {
-  // A DR template for the persistent UDP service, then its connection (whose message says
-  // MASQ: the entry takes its destination's method, DR, as the kernel's binding does).
+// A DR template of client 10.9.0.2 for the persistent UDP service on port 53, to .11.
+sync::SyncConn udp_template() {
   sync::SyncConn t;
   t.protocol = 17;
   t.flags = cf::kTemplate | cf::kDroute | cf::kInactive | cf::kNoOutput;
-  t.state = sync::kTemplateAssured;
   t.vport = 53;
   t.dport = 53;
   t.timeout_s = 120;
   t.caddr = sync::Address::v4(ip("10.9.0.2"));
   t.vaddr = sync::Address::v4(ip("10.0.0.100"));
   t.daddr = sync::Address::v4(ip("192.168.1.11"));
+  return t;
+}
+
+TEST_F(Backup, TemplatesAndTheirConnections) {
+  // A DR template for the persistent UDP service, then its connection (whose message says
+  // MASQ: the entry takes its destination's method, DR, as the kernel's binding does).
+  sync::SyncConn t = udp_template();
+  t.state = sync::kTemplateAssured;
   sync::SyncConn c = t;
   c.flags = cf::kMasq | cf::kInactive;
   c.state = 0;
@@ -170,6 +176,24 @@ TEST_F(Backup, TemplatesAndTheirConnections) {
   EXPECT_EQ(conn.expires_s, 300u);
   EXPECT_EQ(dest(53, "192.168.1.11").persistent, 1u);
   EXPECT_EQ(dest(53, "192.168.1.11").inactive, 1u);
+}
+
+TEST_F(Backup, ASipTemplateKeepsItsCallIdAndAnotherEngineIsPassedOver) {
+  sync::SyncConn t = udp_template();
+  t.pe_name = "sip";
+  const std::string call_id = "abc@host";
+  t.pe_data.assign(call_id.begin(), call_id.end());
+  sync::SyncConn other = t;
+  other.pe_name = "nosuch";
+  const sync::SyncConn both[] = {t, other};
+  dp_->apply_sync(both);
+  auto l = listing();
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_EQ(l[0].pe_name, "sip");
+  EXPECT_EQ(l[0].pe_data, "abc@host");
+  // The same message again updates that template rather than making a second.
+  dp_->apply_sync({&t, 1});
+  EXPECT_EQ(listing().size(), 1u);
 }
 
 }  // namespace

@@ -71,7 +71,7 @@ add_module() {
 }
 for m in virtio virtio_ring virtio_mmio virtio_net virtio_console \
   ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_sed ip_vs_nq ip_vs_lblc ip_vs_lblcr \
-  ip_vs_dh ip_vs_sh ip_vs_mh ip_vs_fo ip_vs_ovf ipip; do
+  ip_vs_dh ip_vs_sh ip_vs_mh ip_vs_fo ip_vs_ovf ip_vs_pe_sip ipip; do
   add_module "$m"
 done
 while read -r m; do
