@@ -1,6 +1,7 @@
 #include "vsd/dataplane.h"
 
 #include <algorithm>
+#include <chrono>
 #include <iterator>
 #include <unordered_set>
 
@@ -9,6 +10,7 @@
 #include "fwd/dr.h"
 #include "fwd/fragment.h"
 #include "fwd/fullnat.h"
+#include "fwd/ip_options.h"
 #include "fwd/nat.h"
 #include "fwd/reply.h"
 #include "fwd/tun.h"
@@ -499,6 +501,15 @@ bool BasicDataplane<Port>::handle_marked(InFlight& f) {
   return true;
 }
 
+namespace {
+// Milliseconds since midnight UTC, what a timestamp option records (RFC 791).
+uint32_t utc_ms_of_day() {
+  using namespace std::chrono;
+  const auto ms = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  return uint32_t(ms % (24LL * 60 * 60 * 1000));
+}
+}  // namespace
+
 // A packet whose service is known: a new connection is made (TCP only on a SYN), then counted
 // and forwarded. to_vip: the destination is the director's, whose stack answers what IPVS does
 // not take; otherwise that is routed on.
@@ -537,6 +548,9 @@ void BasicDataplane<Port>::serve(InFlight& f, ServiceRuntime& svc, Conn* conn, b
     if (auto n = fwd::build_time_exceeded(scratch_, f.frame, p, p.dst, me)) answer(f.port, n);
     return;
   }
+  // A packet to the director's own address had its options stamped by the stack before IPVS
+  // saw it (spec section 2). One to another address (a fwmark service's) is left as it came.
+  if (to_vip && p.has_ip_options()) fwd::stamp_options_on_receipt(f.frame, p, p.dst, utc_ms_of_day());
   to_real_server(f, *conn);
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <sstream>
 
 namespace vslab::matrix::kinds {
 
@@ -28,6 +29,20 @@ int forwarded(MatrixBed& mb, const Tins::EthernetII& sent, Findings& f, const st
     }
   f.require(false, what + ": no real server received it");
   return 0;
+}
+
+std::vector<uint64_t> listed_stats(const std::string& listing, const std::string& address) {
+  std::istringstream lines(listing);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream in(line);
+    std::string first, addr;
+    if (!(in >> first >> addr) || addr != address) continue;
+    std::vector<uint64_t> values(5);
+    for (auto& v : values)
+      if (!(in >> v)) return {};
+    return values;
+  }
+  return {};
 }
 
 }  // namespace vslab::matrix::kinds

@@ -16,6 +16,10 @@ void icmp_error(MatrixBed&, const Cell&, Findings&);
 void unknown_flow(MatrixBed&, const Cell&, Findings&);
 void pmtu(MatrixBed&, const Cell&, Findings&);
 void no_service(MatrixBed&, const Cell&, Findings&);
+void fragments(MatrixBed&, const Cell&, Findings&);
+void ip_options(MatrixBed&, const Cell&, Findings&);
+void bad_checksum(MatrixBed&, const Cell&, Findings&);
+void tcp_flags(MatrixBed&, const Cell&, Findings&);
 }  // namespace kinds
 
 const std::vector<ScenarioKind>& scenario_kinds() {
@@ -39,6 +43,10 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       {"unknown-flow", {Tcp}, {}, everywhere, kinds::unknown_flow},
       {"pmtu", {Tcp}, {}, tun_only, kinds::pmtu},
       {"no-service", {Tcp, Udp}, {}, everywhere, kinds::no_service},
+      {"fragments", {Udp}, {}, everywhere, kinds::fragments},
+      {"ip-options", {Udp}, {}, everywhere, kinds::ip_options},
+      {"bad-checksum", {Tcp, Udp}, {}, everywhere, kinds::bad_checksum},
+      {"tcp-flags", {Tcp}, {}, everywhere, kinds::tcp_flags},
   };
   return all;
 }
