@@ -475,7 +475,7 @@ void BasicDataplane<Port>::handle_to_vip(InFlight& f) {
   if (!svc) {
     // The director's own stack would answer: RST, or port unreachable (spec section 3).
     count(Discard::NoService);
-    if (host_.contains(p.dst)) return;
+    if (host_.contains(p.dst) || !fwd::l4_checksum_ok(f.frame, p)) return;
     std::size_t n = p.is_tcp() ? fwd::build_tcp_reset(scratch_, f.frame, p, me)
                                : fwd::build_port_unreachable(scratch_, f.frame, p, p.dst, me);
     if (n) answer(f.port, n);
@@ -502,6 +502,15 @@ bool BasicDataplane<Port>::handle_marked(InFlight& f) {
 }
 
 namespace {
+// A SYN that meets a connection which has closed (TIME_WAIT, or CLOSE after a RST) opens a new
+// one, scheduled afresh, as IPVS does with conn_reuse_mode 1, its default; a connection made
+// under a persistence template keeps its server [src: ip_vs_core.c, ip_vs_in and
+// is_new_conn_expected; run: the tcp-flags kind on qemu-kernel].
+bool reused_port(const Conn& conn, const fwd::PacketView& p) {
+  if (!p.is_tcp() || !p.has_tcp_flag(fwd::wire::tcp::kSyn) || conn.has_template()) return false;
+  return conn.tcp_state() == TcpState::TimeWait || conn.tcp_state() == TcpState::Close;
+}
+
 // Milliseconds since midnight UTC, what a timestamp option records (RFC 791).
 uint32_t utc_ms_of_day() {
   using namespace std::chrono;
@@ -517,12 +526,19 @@ template <DataPort Port>
 void BasicDataplane<Port>::serve(InFlight& f, ServiceRuntime& svc, Conn* conn, bool to_vip) {
   const auto& p = f.packet;
   fwd::Responder me{ports_[f.port]->mac(), 0};
+  if (conn && reused_port(*conn, p)) {
+    // conn_reuse_mode 1: the closed connection ends now, the SYN starts a new one.
+    conns_.expire_now(*conn, now_ms_);
+    conns_.expire(now_ms_);
+    conn = nullptr;
+  }
   if (!conn) {
     const bool rst = p.has_tcp_flag(fwd::wire::tcp::kRst);
     const bool schedules = sloppy_tcp_ ? !rst : p.has_tcp_flag(fwd::wire::tcp::kSyn) && !rst;
     if (p.is_tcp() && !schedules) {
       // sloppy_tcp=0: only a SYN creates a connection; the rest meets the stack's RST.
       if (!to_vip) return route(f);
+      if (!fwd::l4_checksum_ok(f.frame, p)) return;  // tcp_v4_rcv drops it unanswered
       if (auto n = fwd::build_tcp_reset(scratch_, f.frame, p, me)) answer(f.port, n);
       return;
     }
