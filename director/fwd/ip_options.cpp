@@ -78,7 +78,8 @@ bool stamp_options_on_receipt(std::span<uint8_t> frame, const PacketView& packet
     if (length < 2 || at + length > options.size()) break;
     std::span<uint8_t> option = options.subspan(at, length);
     if (type == kRecordRoute && length >= 3) changed |= stamp_record_route(option, local);
-    if (type == kTimestamp && length >= 4) changed |= stamp_timestamp(option, local, ms_since_midnight);
+    if (type == kTimestamp && length >= 4)
+      changed |= stamp_timestamp(option, local, ms_since_midnight);
     at += length;
   }
   if (changed) store_be16(header, wire::ip::kChecksum, ipv4_header_checksum(header));

@@ -566,7 +566,8 @@ void BasicDataplane<Port>::serve(InFlight& f, ServiceRuntime& svc, Conn* conn, b
   }
   // A packet to the director's own address had its options stamped by the stack before IPVS
   // saw it (spec section 2). One to another address (a fwmark service's) is left as it came.
-  if (to_vip && p.has_ip_options()) fwd::stamp_options_on_receipt(f.frame, p, p.dst, utc_ms_of_day());
+  if (to_vip && p.has_ip_options())
+    fwd::stamp_options_on_receipt(f.frame, p, p.dst, utc_ms_of_day());
   to_real_server(f, *conn);
 }
 

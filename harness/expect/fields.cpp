@@ -119,16 +119,16 @@ struct Ipv4Names {
   const char* what;  // for Malformed text
   Field src, dst, ttl, proto, tos, df, mf, frag_offset, id, length, checksum, options;
 };
-constexpr Ipv4Names kOuterIpv4 = {"IPv4",       Field::IpSrc,    Field::IpDst,
-                                  Field::IpTtl, Field::IpProto,  Field::IpTos,
-                                  Field::IpDf,  Field::IpMf,     Field::IpFragOffset,
-                                  Field::IpId,  Field::IpLength, Field::IpChecksum,
-                                  Field::IpOptions};
-constexpr Ipv4Names kInnerIpv4 = {"inner IPv4",      Field::InnerIpSrc,    Field::InnerIpDst,
-                                  Field::InnerIpTtl, Field::InnerIpProto,  Field::InnerIpTos,
-                                  Field::InnerIpDf,  Field::InnerIpMf,     Field::InnerIpFragOffset,
-                                  Field::InnerIpId,  Field::InnerIpLength, Field::InnerIpChecksum,
-                                  Field::InnerIpOptions};
+constexpr Ipv4Names kOuterIpv4 = {
+    "IPv4",          Field::IpSrc,      Field::IpDst,    Field::IpTtl,        Field::IpProto,
+    Field::IpTos,    Field::IpDf,       Field::IpMf,     Field::IpFragOffset, Field::IpId,
+    Field::IpLength, Field::IpChecksum, Field::IpOptions};
+constexpr Ipv4Names kInnerIpv4 = {
+    "inner IPv4",         Field::InnerIpSrc,    Field::InnerIpDst,
+    Field::InnerIpTtl,    Field::InnerIpProto,  Field::InnerIpTos,
+    Field::InnerIpDf,     Field::InnerIpMf,     Field::InnerIpFragOffset,
+    Field::InnerIpId,     Field::InnerIpLength, Field::InnerIpChecksum,
+    Field::InnerIpOptions};
 
 // What one IPv6 header of a frame is called (the outer, or the inner of ip6ip6 or 6in4).
 struct Ipv6Names {

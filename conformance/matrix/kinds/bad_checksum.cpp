@@ -52,8 +52,8 @@ void bad_checksum(MatrixBed& mb, const Cell& c, Findings& f) {
   const bool tcp = c.proto == Proto::Tcp;
   bed.restore(mb.rules(c.proto, c.scheduler, {100}));
   const uint16_t cport = mb.next_client_port();
-  const auto sound = tcp ? mb.tcp_from_client(Tins::TCP::SYN, cport)
-                         : mb.udp_from_client(cport, "checksum");
+  const auto sound =
+      tcp ? mb.tcp_from_client(Tins::TCP::SYN, cport) : mb.udp_from_client(cport, "checksum");
   bed.client().port->send(spoiled(sound));
   auto want = mb.at_real_server(sound, 1);
   if (mb.mode() == Mode::FullNat) {
@@ -61,8 +61,8 @@ void bad_checksum(MatrixBed& mb, const Cell& c, Findings& f) {
     want.ignore(Field::L4Checksum);
   } else {
     const auto right = read16(want.bytes(), l4_checksum_at(want.bytes()));
-    want.expect_text(Field::L4Checksum, fmt::format("invalid (is 0x{:04x}, should be 0x{:04x})",
-                                                    wrong(right), right));
+    want.expect_text(Field::L4Checksum,
+                     fmt::format("invalid (is 0x{:04x}, should be 0x{:04x})", wrong(right), right));
   }
   f.check(bed.checker().expect_frame(*bed.rs(1).port, want, 2s),
           tcp ? "SYN with a wrong checksum" : "datagram with a wrong checksum");

@@ -103,8 +103,8 @@ void fragments(MatrixBed& mb, const Cell& c, Findings& f) {
     auto whole = datagram(mb, mb.next_client_port());
     auto pieces = port::fragments_of(whole, kFragmentSize);
     if (!f.require(pieces.size() == 3, what + ": the datagram did not cut in three")) return;
-    send_in(mb, pieces, in_order ? std::vector<std::size_t>{0, 1, 2}
-                                 : std::vector<std::size_t>{2, 0, 1});
+    send_in(mb, pieces,
+            in_order ? std::vector<std::size_t>{0, 1, 2} : std::vector<std::size_t>{2, 0, 1});
     int n = 0;
     for (const auto& want : expected_pieces(mb, whole))
       f.check(bed.checker().expect_frame(rs1, want, 2s), fmt::format("{}: piece {}", what, ++n));
