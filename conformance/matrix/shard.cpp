@@ -18,9 +18,10 @@ struct KindCost {
   double seconds;
 };
 constexpr KindCost kKindCosts[] = {
-    {"rewrite", 0.06}, {"scheduler", 0.05},  {"connection", 0.12}, {"persistence", 0.04},
-    {"weight0", 0.16}, {"thresholds", 0.06}, {"icmp-error", 0.04}, {"unknown-flow", 0.08},
-    {"pmtu", 0.04},    {"no-service", 0.08},
+    {"rewrite", 0.06},      {"scheduler", 0.05},  {"connection", 0.12}, {"persistence", 0.04},
+    {"weight0", 0.16},      {"thresholds", 0.06}, {"icmp-error", 0.04}, {"unknown-flow", 0.08},
+    {"pmtu", 0.04},         {"no-service", 0.08}, {"fragments", 0.05},  {"ip-options", 0.05},
+    {"bad-checksum", 0.05}, {"tcp-flags", 0.05},
 };
 constexpr double kOther = 0.1;
 constexpr double kNotApplicable = 0.001;
