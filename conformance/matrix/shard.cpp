@@ -19,10 +19,11 @@ struct KindCost {
   double seconds;
 };
 constexpr KindCost kKindCosts[] = {
-    {"rewrite", 0.06},    {"scheduler", 0.05},  {"connection", 0.12},  {"persistence", 0.04},
-    {"weight0", 0.16},    {"thresholds", 0.06}, {"icmp-error", 0.04},  {"unknown-flow", 0.08},
-    {"pmtu", 0.04},       {"no-service", 0.08}, {"client-icmp", 0.03}, {"ttl-one", 0.1},
-    {"unavailable", 0.1}, {"routed", 0.02},     {"port-zero", 0.04},
+    {"rewrite", 0.06},    {"scheduler", 0.05},    {"connection", 0.12},  {"persistence", 0.04},
+    {"weight0", 0.16},    {"thresholds", 0.06},   {"icmp-error", 0.04},  {"unknown-flow", 0.08},
+    {"pmtu", 0.04},       {"no-service", 0.08},   {"client-icmp", 0.03}, {"ttl-one", 0.1},
+    {"unavailable", 0.1}, {"routed", 0.02},       {"port-zero", 0.04},   {"fragments", 0.05},
+    {"ip-options", 0.05}, {"bad-checksum", 0.05}, {"tcp-flags", 0.05},
 };
 constexpr double kOther = 0.1;
 constexpr double kNotApplicable = 0.001;

@@ -267,4 +267,13 @@ bool icmp_checksum_ok(std::span<const uint8_t> frame, const PacketView& packet) 
   return checksum_verifies(frame.subspan(packet.l4, packet.l4_len()));
 }
 
+bool l4_checksum_ok(std::span<const uint8_t> frame, const PacketView& packet) {
+  if (packet.l3_end() > frame.size() || packet.l4 > packet.l3_end()) return false;
+  const auto l4 = frame.subspan(packet.l4, packet.l4_len());
+  if (packet.protocol == wire::ip::kProtoUdp && l4.size() >= 8 && load_be16(l4, 6) == 0)
+    return true;
+  return checksum_verifies(
+      l4, pseudo_header_sum(packet.src, packet.dst, packet.protocol, uint16_t(l4.size())));
+}
+
 }  // namespace vsd::fwd

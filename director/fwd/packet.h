@@ -176,4 +176,10 @@ std::size_t record_route_offset(std::span<const uint8_t> frame, const PacketView
 // (ip_vs_core.c ip_vs_in_icmp, handle_response_icmp); icmp_rcv drops bad echo requests.
 bool icmp_checksum_ok(std::span<const uint8_t> frame, const PacketView& packet);
 
+// The TCP or UDP checksum verifies (pseudo-header included; a UDP checksum of 0 is none).
+// IPVS never checks it, but the director's own stack does before it answers a packet IPVS did
+// not take: tcp_v4_rcv drops a bad segment without a RST, __udp4_lib_rcv a bad datagram without
+// a port unreachable.
+bool l4_checksum_ok(std::span<const uint8_t> frame, const PacketView& packet);
+
 }  // namespace vsd::fwd

@@ -1,6 +1,7 @@
 #include "vsd/dataplane.h"
 
 #include <algorithm>
+#include <chrono>
 #include <iterator>
 #include <unordered_set>
 
@@ -9,6 +10,7 @@
 #include "fwd/dr.h"
 #include "fwd/fragment.h"
 #include "fwd/fullnat.h"
+#include "fwd/ip_options.h"
 #include "fwd/nat.h"
 #include "fwd/reply.h"
 #include "fwd/sip_call_id.h"
@@ -578,7 +580,7 @@ void BasicDataplane<Port>::handle_to_vip(InFlight& f) {
   if (!svc) {
     // The director's own stack would answer: RST, or port unreachable (spec section 3).
     count(Discard::NoService);
-    if (host_.contains(p.dst)) return;
+    if (host_.contains(p.dst) || !fwd::l4_checksum_ok(f.frame, p)) return;
     std::size_t n = p.is_tcp() ? fwd::build_tcp_reset(scratch_, f.frame, p, me)
                                : fwd::build_port_unreachable(scratch_, f.frame, p, p.dst, me);
     if (n) answer(f.port, n);
@@ -605,6 +607,15 @@ bool BasicDataplane<Port>::handle_marked(InFlight& f) {
   return true;
 }
 
+namespace {
+// Milliseconds since midnight UTC, what a timestamp option records (RFC 791).
+uint32_t utc_ms_of_day() {
+  using namespace std::chrono;
+  const auto ms = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  return uint32_t(ms % (24LL * 60 * 60 * 1000));
+}
+}  // namespace
+
 // A packet whose service is known: a new connection is made (TCP only on a SYN), then counted
 // and forwarded. to_vip: the destination is the director's, whose stack answers what IPVS does
 // not take; otherwise that is routed on.
@@ -619,6 +630,7 @@ void BasicDataplane<Port>::serve(InFlight& f, ServiceRuntime& svc, Conn* conn, b
     if (p.is_tcp() && !schedules) {
       // sloppy_tcp=0: only a SYN creates a connection; the rest meets the stack's RST.
       if (!to_vip) return route(f);
+      if (!fwd::l4_checksum_ok(f.frame, p)) return;  // tcp_v4_rcv drops it unanswered
       if (auto n = fwd::build_tcp_reset(scratch_, f.frame, p, me)) answer(f.port, n);
       return;
     }
@@ -653,6 +665,10 @@ void BasicDataplane<Port>::serve(InFlight& f, ServiceRuntime& svc, Conn* conn, b
     if (auto n = fwd::build_time_exceeded(scratch_, f.frame, p, p.dst, me)) answer(f.port, n);
     return;
   }
+  // A packet to the director's own address had its options stamped by the stack before IPVS
+  // saw it (spec section 2). One to another address (a fwmark service's) is left as it came.
+  if (to_vip && p.has_ip_options())
+    fwd::stamp_options_on_receipt(f.frame, p, p.dst, utc_ms_of_day());
   to_real_server(f, *conn);
 }
 

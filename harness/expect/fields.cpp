@@ -117,16 +117,18 @@ std::string checksum_verdict(uint16_t on_wire, uint16_t should_be) {
 // one parser.
 struct Ipv4Names {
   const char* what;  // for Malformed text
-  Field src, dst, ttl, proto, tos, df, mf, frag_offset, id, length, checksum;
+  Field src, dst, ttl, proto, tos, df, mf, frag_offset, id, length, checksum, options;
 };
-constexpr Ipv4Names kOuterIpv4 = {"IPv4",       Field::IpSrc,    Field::IpDst,
-                                  Field::IpTtl, Field::IpProto,  Field::IpTos,
-                                  Field::IpDf,  Field::IpMf,     Field::IpFragOffset,
-                                  Field::IpId,  Field::IpLength, Field::IpChecksum};
-constexpr Ipv4Names kInnerIpv4 = {"inner IPv4",      Field::InnerIpSrc,    Field::InnerIpDst,
-                                  Field::InnerIpTtl, Field::InnerIpProto,  Field::InnerIpTos,
-                                  Field::InnerIpDf,  Field::InnerIpMf,     Field::InnerIpFragOffset,
-                                  Field::InnerIpId,  Field::InnerIpLength, Field::InnerIpChecksum};
+constexpr Ipv4Names kOuterIpv4 = {
+    "IPv4",          Field::IpSrc,      Field::IpDst,    Field::IpTtl,        Field::IpProto,
+    Field::IpTos,    Field::IpDf,       Field::IpMf,     Field::IpFragOffset, Field::IpId,
+    Field::IpLength, Field::IpChecksum, Field::IpOptions};
+constexpr Ipv4Names kInnerIpv4 = {
+    "inner IPv4",         Field::InnerIpSrc,    Field::InnerIpDst,
+    Field::InnerIpTtl,    Field::InnerIpProto,  Field::InnerIpTos,
+    Field::InnerIpDf,     Field::InnerIpMf,     Field::InnerIpFragOffset,
+    Field::InnerIpId,     Field::InnerIpLength, Field::InnerIpChecksum,
+    Field::InnerIpOptions};
 
 // What one IPv6 header of a frame is called (the outer, or the inner of ip6ip6 or 6in4).
 struct Ipv6Names {
@@ -339,6 +341,9 @@ class Dissector {
     }
     if (!has_bytes(b, header_size, fmt::format("{} header with options", names.what))) return {};
     add(names.checksum, checksum_verdict(be16(b, 10), correct_checksum(b.first(header_size), 10)));
+    // Compared as bytes: what a router writes into record route or timestamp is in them.
+    if (header_size > kIpv4MinHeaderSize)
+      add(names.options, hex_text(b.subspan(kIpv4MinHeaderSize, header_size - kIpv4MinHeaderSize)));
 
     uint16_t total_length = be16(b, 2);
     if (total_length < header_size) {
@@ -646,6 +651,8 @@ std::string field_name(Field f) {
       return "ip.len";
     case Field::IpChecksum:
       return "ip.csum";
+    case Field::IpOptions:
+      return "ip.opts";
     case Field::InnerIpSrc:
       return "inner.ip.src";
     case Field::InnerIpDst:
@@ -670,6 +677,8 @@ std::string field_name(Field f) {
       return "inner.ip.len";
     case Field::InnerIpChecksum:
       return "inner.ip.csum";
+    case Field::InnerIpOptions:
+      return "inner.ip.opts";
     case Field::SrcPort:
       return "l4.sport";
     case Field::DstPort:

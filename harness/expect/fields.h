@@ -39,6 +39,7 @@ enum class Field {
   IpId,
   IpLength,
   IpChecksum,  // "valid" or "invalid (...)"
+  IpOptions,   // IPv4 options as hex, when the header has any (IHL > 5)
   InnerIpSrc,  // IPIP: the encapsulated header
   InnerIpDst,
   InnerIpTtl,
@@ -51,6 +52,7 @@ enum class Field {
   InnerIpId,
   InnerIpLength,
   InnerIpChecksum,
+  InnerIpOptions,
   SrcPort,  // TCP or UDP
   DstPort,
   TcpFlags,  // "SYN|ACK" style

@@ -326,6 +326,17 @@ TEST(Dissect, Ipv4OptionsAreCoveredByTheHeaderChecksum) {
   EXPECT_EQ(text_of(bytes, "ip.csum"), "invalid (is 0x63c5, should be 0x63c6)");
 }
 
+TEST(Dissect, Ipv4OptionsAreComparedAsBytes) {
+  Tins::IP ip = udp_abc();
+  for (int i = 0; i < 4; ++i) ip.noop();
+  std::vector<uint8_t> bytes = wire(Tins::EthernetII() / ip);
+  EXPECT_EQ(text_of(bytes, "ip.opts"), "01010101");
+  bytes.at(14 + 20 + 3) = 0;
+  EXPECT_EQ(text_of(bytes, "ip.opts"), "01010100");
+  // A header without options has no such field.
+  EXPECT_EQ(find(dissect(wire(Tins::EthernetII() / udp_abc())), "ip.opts"), nullptr);
+}
+
 TEST(Dissect, ArpRequest) {
   Tins::EthernetII request = Tins::ARP::make_arp_request("10.0.0.2", "10.0.0.1", kClientMac);
   Named want = {{"eth.dst", "ff:ff:ff:ff:ff:ff"}, {"eth.src", "02:00:00:00:00:01"},

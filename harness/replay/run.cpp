@@ -504,7 +504,14 @@ class Replay {
 
 expect::FrameExpectation build_expectation(const Expectation& x, const std::string& port,
                                            const Roles& roles, const Variables& variables) {
-  expect::FrameExpectation want(parse_frame(x.base));
+  auto parsed = parse_frame(x.base);
+  // libtins recomputes checksums and does not take every IPv4 option apart, so a frame it does
+  // not serialise back byte for byte (a wrong L4 checksum, record route: `vslab diff` expects
+  // what A delivered) is expected as its own bytes, where no field is set on it.
+  const bool round_trips = parsed.serialize() == x.base;
+  expect::FrameExpectation want = round_trips || !x.set.empty()
+                                      ? expect::FrameExpectation(parsed)
+                                      : expect::FrameExpectation(Tins::RawPDU(x.base));
   for (const auto& [field, value] : x.set) apply_set(want, field, value, port, roles, variables);
   for (auto m : x.masks) {
     for (auto& v : m.values) v = resolve_text(m.field, v, port, roles, variables);

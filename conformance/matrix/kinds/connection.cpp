@@ -3,7 +3,6 @@
 #include <chrono>
 #include <functional>
 #include <sstream>
-#include <thread>
 #include <utility>
 
 #include <fmt/format.h>
@@ -32,35 +31,6 @@ std::string listed_state(MatrixBed& mb, const std::string& cip, uint16_t cport) 
       return state;
   }
   return {};
-}
-
-// The five counters of a `-L -n --stats --exact` line whose address is `address` (the service
-// line "TCP  VIP:vport" or a destination line "  -> RIP:rport"), empty when there is none.
-std::vector<uint64_t> listed_stats(const std::string& listing, const std::string& address) {
-  std::istringstream lines(listing);
-  for (std::string line; std::getline(lines, line);) {
-    std::istringstream in(line);
-    std::string first, addr;
-    if (!(in >> first >> addr) || addr != address) continue;
-    std::vector<uint64_t> values(5);
-    for (auto& v : values)
-      if (!(in >> v)) return {};
-    return values;
-  }
-  return {};
-}
-
-// Re-reads what `read` returns until it equals `want` or `patience` has passed (the kernel's
-// totals come from an estimator that runs every 2 s: spec 9); the last reading.
-template <typename T>
-T read_until(const std::function<T()>& read, const T& want, std::chrono::milliseconds patience) {
-  auto deadline = std::chrono::steady_clock::now() + patience;
-  T got = read();
-  while (got != want && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(50ms);  // a polling interval, not a synchronisation
-    got = read();
-  }
-  return got;
 }
 
 }  // namespace

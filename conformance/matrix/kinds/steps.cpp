@@ -87,4 +87,18 @@ std::optional<ListedConn> listed_connection(MatrixBed& mb, const std::string& so
   return std::nullopt;
 }
 
+std::vector<uint64_t> listed_stats(const std::string& listing, const std::string& address) {
+  std::istringstream lines(listing);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream in(line);
+    std::string first, addr;
+    if (!(in >> first >> addr) || addr != address) continue;
+    std::vector<uint64_t> values(5);
+    for (auto& v : values)
+      if (!(in >> v)) return {};
+    return values;
+  }
+  return {};
+}
+
 }  // namespace vslab::matrix::kinds

@@ -3,10 +3,12 @@
 // and the connection table as `-L -n -c` lists it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <tins/tins.h>
@@ -48,5 +50,23 @@ struct ListedConn {
 };
 // The line whose source is `source` ("CIP:cport"); none when not listed.
 std::optional<ListedConn> listed_connection(MatrixBed& mb, const std::string& source);
+
+// The five counters of a `-L -n --stats --exact` line whose address is `address` (the service
+// line "TCP  VIP:vport" or a destination line "  -> RIP:rport"), empty when there is none.
+std::vector<uint64_t> listed_stats(const std::string& listing, const std::string& address);
+
+// Re-reads what `read` returns until it equals `want` or `patience` has passed (the kernel's
+// totals come from an estimator that runs every 2 s: spec 9); the last reading.
+template <typename T>
+T read_until(const std::function<T()>& read, const T& want, std::chrono::milliseconds patience) {
+  auto deadline = std::chrono::steady_clock::now() + patience;
+  T got = read();
+  while (got != want && std::chrono::steady_clock::now() < deadline) {
+    // A polling interval, not a synchronisation.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    got = read();
+  }
+  return got;
+}
 
 }  // namespace vslab::matrix::kinds

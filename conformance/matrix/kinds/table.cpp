@@ -21,6 +21,10 @@ void ttl_one(MatrixBed&, const Cell&, Findings&);
 void unavailable(MatrixBed&, const Cell&, Findings&);
 void routed(MatrixBed&, const Cell&, Findings&);
 void port_zero(MatrixBed&, const Cell&, Findings&);
+void fragments(MatrixBed&, const Cell&, Findings&);
+void ip_options(MatrixBed&, const Cell&, Findings&);
+void bad_checksum(MatrixBed&, const Cell&, Findings&);
+void tcp_flags(MatrixBed&, const Cell&, Findings&);
 }  // namespace kinds
 
 const std::vector<ScenarioKind>& scenario_kinds() {
@@ -53,6 +57,10 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       {"unavailable", {Tcp, Udp}, {}, everywhere, kinds::unavailable},
       {"routed", {Udp}, {}, nat_only, kinds::routed},
       {"port-zero", {Tcp}, {}, everywhere, kinds::port_zero},
+      {"fragments", {Udp}, {}, everywhere, kinds::fragments},
+      {"ip-options", {Udp}, {}, everywhere, kinds::ip_options},
+      {"bad-checksum", {Tcp, Udp}, {}, everywhere, kinds::bad_checksum},
+      {"tcp-flags", {Tcp}, {}, everywhere, kinds::tcp_flags},
   };
   return all;
 }
