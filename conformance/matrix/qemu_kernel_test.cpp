@@ -43,8 +43,8 @@ TEST(QemuKernelReference, RealIpvsPassesTheRrCellsOfEveryKindInNatDrAndTun) {
   // cell of NAT, DR and TUN passed but those of the kinds that do not apply to the mode.
   using Kinds = std::set<std::string>;
   EXPECT_EQ(not_applicable["nat"], (Kinds{"pmtu"})) << out.text;
-  EXPECT_EQ(not_applicable["dr"], (Kinds{"icmp-error", "pmtu"})) << out.text;
-  EXPECT_EQ(not_applicable["tun"], (Kinds{"icmp-error"})) << out.text;
+  EXPECT_EQ(not_applicable["dr"], (Kinds{"icmp-error", "pmtu", "routed"})) << out.text;
+  EXPECT_EQ(not_applicable["tun"], (Kinds{"routed"})) << out.text;
   EXPECT_EQ(outcomes["fullnat pass"], 0) << out.text;
   EXPECT_EQ(out.exit_code, 0) << out.text;
 }
