@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 namespace vslab::mutate {
 namespace {
 
@@ -81,6 +84,29 @@ TEST(MutantSet, EditsTheOnePlaceOrReportsStale) {
   EXPECT_EQ(n, 2);
   EXPECT_EQ(apply_edit("a = b - 1;", m, n), std::nullopt);
   EXPECT_EQ(n, 0);
+}
+
+std::string read_source(const std::string& relative) {
+  std::ifstream in(std::string(VSLAB_SOURCE_DIR) + "/" + relative, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Sources move: a shipped mutant whose find text no longer stands exactly once would be
+// reported STALE by the next full run instead of judged. Caught here, when the code moves.
+TEST(MutantSet, EveryShippedMutantStillEditsOnePlace) {
+  const auto mutants =
+      parse_mutants(read_source("conformance/mutate/mutants.toml"), "mutants.toml");
+  ASSERT_GE(mutants.size(), 60u);
+  for (const auto& m : mutants) {
+    if (m.file.empty()) continue;  // a --test-fault mutant
+    const std::string source = read_source(m.file);
+    ASSERT_FALSE(source.empty()) << m.id << ": " << m.file << " is missing";
+    int found = -1;
+    EXPECT_TRUE(apply_edit(source, m, found).has_value())
+        << m.id << ": its find text occurs " << found << " times in " << m.file;
+  }
 }
 
 }  // namespace
