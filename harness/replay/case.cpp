@@ -697,6 +697,16 @@ void write_case(const std::filesystem::path& dir, const CaseToWrite& c) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw std::runtime_error(dir.string() + ": " + ec.message());
+  // A case read from this folder takes every in-*.pcap and every expect-*.pcap its file does
+  // not name as part of it: those an earlier case left here must go first.
+  std::vector<std::filesystem::path> stale;
+  for (const auto& f : std::filesystem::directory_iterator(dir, ec)) {
+    const auto name = f.path().filename().string();
+    if (f.path().extension() == ".pcap" &&
+        (name.rfind("in-", 0) == 0 || std::regex_match(name, kExpectFile)))
+      stale.push_back(f.path());
+  }
+  for (const auto& f : stale) std::filesystem::remove(f, ec);
   // Inputs: one pcap per port; timestamps 1 ms apart keep the order across ports.
   std::map<std::string, std::vector<port::Frame>> in, out;
   for (std::size_t i = 0; i < c.inputs.size(); ++i) {

@@ -119,6 +119,34 @@ TEST_F(CaseTest, AWrittenCaseReadsBackAsWritten) {
   EXPECT_EQ(c.admin[0].args, w.admin[0].args);
 }
 
+// A case written where an earlier one was: the earlier inputs and expectations do not become
+// part of it (an expect-*.pcap no [[expect]] names would be expected as it is).
+TEST_F(CaseTest, ACaseWrittenOverAnotherKeepsNoneOfItsFrames) {
+  write_input(syn("10.10.0.9"), "in-rs2.pcap");
+  port::write_pcap((dir_ / "expect-client.pcap").string(), {{syn(), {1, 0}}});
+  port::write_pcap((dir_ / "captured-client.pcap").string(), {{syn(), {1, 0}}});
+  CaseToWrite w;
+  w.description = "the second case";
+  w.topology = "nat";
+  w.rules = "-A -t 10.20.0.100:80 -s rr\n";
+  w.inputs = {{"client", {syn(), {}}}};
+  CaseToWrite::Expected x;
+  x.ports = {"rs1"};
+  x.after_input = 1;
+  x.frame = syn("10.10.0.2", "192.168.10.11");
+  w.expected = {x};
+  write_case(dir_, w);
+
+  auto r = load_case(dir_, kTopologies);
+  ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors.front());
+  ASSERT_EQ(r.value->inputs.size(), 1u);
+  EXPECT_EQ(r.value->inputs[0].port, "client");
+  ASSERT_EQ(r.value->expectations.size(), 1u);
+  EXPECT_EQ(r.value->expectations[0].ports, x.ports);
+  // What was captured is the reader's to look at, not the case's: it stays.
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "captured-client.pcap"));
+}
+
 TEST_F(CaseTest, ExpectPcapsNamedByNoExpectAreExpectedAsTheyAre) {
   write_input(syn());
   port::write_pcap((dir_ / "expect-rs3.pcap").string(),
