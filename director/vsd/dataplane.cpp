@@ -653,8 +653,8 @@ void BasicDataplane<Port>::serve(InFlight& f, ServiceRuntime& svc, Conn* conn, b
       return;
     }
   }
+  // Both callers asked existing_fate first: a deleted server's connection never comes here.
   auto& dest = services_.dest(conn->dest());
-  if (dest.deleted) return count(Discard::DestinationGone);
   conns_.on_packet(*conn, PacketFrom::Client, p.tcp_flags, now_ms_);
   note_for_sync(svc, *conn);
   add(svc.totals, true, p.ip_total_len);
