@@ -79,10 +79,15 @@ std::optional<ListedConn> listed_connection(MatrixBed& mb, const std::string& so
   for (std::string line; std::getline(lines, line);) {
     std::istringstream in(line);
     ListedConn c;
-    std::string expire;
-    if (in >> c.proto >> expire >> c.state >> c.source >> c.virtual_addr >> c.destination &&
-        c.source == source)
-      return c;
+    if (!(in >> c.proto >> c.expire >> c.state >> c.source >> c.virtual_addr >> c.destination) ||
+        c.source != source)
+      continue;
+    unsigned minutes = 0, seconds = 0;
+    char colon = 0;
+    std::istringstream expire(c.expire);
+    if (expire >> minutes >> colon >> seconds && colon == ':' && seconds < 60)
+      c.expire_s = int(minutes * 60 + seconds);
+    return c;
   }
   return std::nullopt;
 }

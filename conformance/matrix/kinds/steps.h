@@ -46,7 +46,8 @@ std::string send_with_bad_icmp_checksum(port::Port& port, const Tins::EthernetII
 
 // One line of `-L -n -c`.
 struct ListedConn {
-  std::string proto, state, source, virtual_addr, destination;
+  std::string proto, expire, state, source, virtual_addr, destination;
+  int expire_s = -1;  // `expire` ("mm:ss") in seconds; -1 when it does not read so
 };
 // The line whose source is `source` ("CIP:cport"); none when not listed.
 std::optional<ListedConn> listed_connection(MatrixBed& mb, const std::string& source);

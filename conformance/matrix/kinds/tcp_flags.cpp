@@ -7,82 +7,14 @@
 // old entry [src: ip_vs_core.c, is_new_conn_expected].
 #include <fmt/format.h>
 
-#include "matrix/kinds/steps.h"
+#include "matrix/kinds/tcp_flow.h"
 
 namespace vslab::matrix::kinds {
 
 using namespace std::chrono_literals;
-using expect::FrameExpectation;
 using Tins::TCP;
 
 namespace {
-
-// One connection of the cell: the client's segments to the real server that has it, and (NAT,
-// FULLNAT) the server's back to the client.
-class Flow {
- public:
-  Flow(MatrixBed& mb, Findings& f) : mb_(mb), f_(f), cport_(mb.next_client_port()) {}
-
-  int rs() const { return rs_; }
-
-  // The segment reaches the connection's real server, or any when `scheduled` (a new
-  // connection); false when it did not.
-  bool client_sends(uint8_t flags, uint32_t seq, uint32_t ack, const std::string& what,
-                    bool scheduled = false) {
-    auto seg = mb_.tcp_from_client(flags, cport_, "", seq, ack);
-    if (rs_ == 0 || scheduled) return (rs_ = forwarded(mb_, seg, f_, what)) != 0;
-    mb_.bed().client().port->send(seg);
-    return f_.check(
-        mb_.bed().checker().expect_frame(*mb_.bed().rs(rs_).port, mb_.at_real_server(seg, rs_), 2s),
-        what);
-  }
-
-  // The real server answers on the connection as it received it; the client gets it from
-  // VIP:vport (spec 2).
-  bool server_sends(uint8_t flags, uint32_t seq, uint32_t ack, const std::string& what) {
-    auto& bed = mb_.bed();
-    const port::CapturedFrame* got = nullptr;
-    for (const auto& fr : bed.rs(rs_).port->captured())
-      if (fr.claimed) got = &fr;
-    if (!f_.require(got != nullptr, what + ": nothing reached the real server")) return false;
-    Tins::EthernetII at_rs(got->bytes.data(), uint32_t(got->bytes.size()));
-    const auto& ip_in = at_rs.rfind_pdu<Tins::IP>();
-    const auto& tcp_in = at_rs.rfind_pdu<Tins::TCP>();
-    Tins::IP ip(ip_in.src_addr(), ip_in.dst_addr());
-    ip.ttl(64);
-    TCP tcp(tcp_in.sport(), tcp_in.dport());
-    tcp.flags(flags);
-    tcp.seq(seq);
-    tcp.ack_seq(ack);
-    tcp.window(65160);
-    auto answer = Tins::EthernetII(at_rs.src_addr(), bed.rs(rs_).mac) / ip / tcp;
-    bed.rs(rs_).port->send(answer);
-    FrameExpectation back(answer);
-    back.eth_src(bed.client_gateway_mac())
-        .eth_dst(bed.client().mac)
-        .ip_src(bed.vip())
-        .ip_dst(bed.client().ip)
-        .ttl(62)
-        .sport(mb_.vport())
-        .dport(cport_);
-    return f_.check(bed.checker().expect_frame(*bed.client().port, back, 2s), what);
-  }
-
-  // SYN, (NAT, FULLNAT) SYN+ACK, ACK: ESTABLISHED, client at 1001, server at 5001.
-  bool establish(const std::string& which) {
-    if (!client_sends(TCP::SYN, 1000, 0, which + ": SYN")) return false;
-    if (replies_pass_director(mb_.mode()) &&
-        !server_sends(TCP::SYN | TCP::ACK, 5000, 1001, which + ": SYN+ACK"))
-      return false;
-    return client_sends(TCP::ACK, 1001, 5001, which + ": ACK");
-  }
-
- private:
-  MatrixBed& mb_;
-  Findings& f_;
-  uint16_t cport_;
-  int rs_ = 0;
-};
 
 // The service's Conns in `-L -n --stats --exact` reads `want` (the kernel's after its estimator).
 bool connections_are(MatrixBed& mb, uint64_t want, Findings& f, const std::string& after) {
@@ -107,7 +39,7 @@ void tcp_flags(MatrixBed& mb, const Cell& c, Findings& f) {
   const bool both_sides = replies_pass_director(mb.mode());
 
   // A connection closed, its FIN+ACKs sent twice, then a SYN on the same ports.
-  Flow closed(mb, f);
+  TcpFlow closed(mb, f);
   if (!closed.establish("close")) return;
   if (!closed.client_sends(TCP::FIN | TCP::ACK, 1001, 5001, "client's FIN+ACK") ||
       !closed.client_sends(TCP::FIN | TCP::ACK, 1001, 5001, "client's FIN+ACK again"))
@@ -127,19 +59,19 @@ void tcp_flags(MatrixBed& mb, const Cell& c, Findings& f) {
   if (!connections_are(mb, both_sides ? 2 : 1, f, "the SYN after the close")) return;
 
   // A RST in SYN_RECV, then a SYN on the same ports.
-  Flow reset_early(mb, f);
+  TcpFlow reset_early(mb, f);
   if (!reset_early.client_sends(TCP::SYN, 1000, 0, "SYN before a RST") ||
       !reset_early.client_sends(TCP::RST, 1001, 0, "RST in SYN_RECV") ||
       !reset_early.client_sends(TCP::SYN, 3000, 0, "SYN after the RST", true))
     return;
 
   // A RST from the client in ESTABLISHED; (NAT, FULLNAT) one from the server.
-  Flow reset_by_client(mb, f);
+  TcpFlow reset_by_client(mb, f);
   if (!reset_by_client.establish("client's reset") ||
       !reset_by_client.client_sends(TCP::RST | TCP::ACK, 1001, 5001, "client's RST"))
     return;
   if (both_sides) {
-    Flow reset_by_server(mb, f);
+    TcpFlow reset_by_server(mb, f);
     if (!reset_by_server.establish("server's reset") ||
         !reset_by_server.server_sends(TCP::RST | TCP::ACK, 5001, 1001, "server's RST"))
       return;

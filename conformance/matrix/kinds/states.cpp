@@ -1,0 +1,203 @@
+// The states kind: connections walked through the TCP state machine with segments from each
+// side, and a UDP flow, reading after every step the state and the expire column of
+// `-L -n -c`. Each packet restarts an entry's timer with its new state's timeout, so the
+// column shows that timeout less the moment the listing takes: the defaults of spec 5's table,
+// then those `--set tcp tcpfin udp` changes (ESTABLISHED, FIN_WAIT, UDP) and only those. The
+// walks are the scheduler's no matter; rr's cells run them.
+#include <optional>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "matrix/kinds/tcp_flow.h"
+
+namespace vslab::matrix::kinds {
+
+using namespace std::chrono_literals;
+using Tins::TCP;
+
+namespace {
+
+// Spec 5, "Timeouts": the defaults.
+constexpr int kSynRecv = 60, kEstablished = 900, kFinWait = 120, kTimeWait = 120;
+constexpr int kCloseWait = 60, kUdp = 300;
+// What the cell's --set makes of ESTABLISHED, FIN_WAIT and UDP: unlike any default.
+constexpr int kSetTcp = 600, kSetTcpFin = 50, kSetUdp = 200;
+
+std::string mm_ss(int seconds) {
+  return fmt::format("{:02}:{:02}", seconds / 60, seconds % 60);
+}
+
+// The three values `-L --timeout` prints (tcp tcpfin udp); empty when it prints no such line.
+std::vector<int> listed_timeouts(MatrixBed& mb) {
+  const std::string out = mb.bed().admin({"-L", "--timeout"}).output;
+  const auto colon = out.find("):");
+  if (colon == std::string::npos) return {};
+  std::istringstream in(out.substr(colon + 2));
+  std::vector<int> values(3);
+  for (int& v : values)
+    if (!(in >> v)) return {};
+  return values;
+}
+
+// The cell changes the director's timeouts, which outlive it: puts back what it found.
+class TimeoutsKept {
+ public:
+  explicit TimeoutsKept(MatrixBed& mb) : mb_(mb), found_(listed_timeouts(mb)) {}
+  ~TimeoutsKept() {
+    if (found_.size() != 3) return;
+    try {
+      mb_.bed().admin({"--set", std::to_string(found_[0]), std::to_string(found_[1]),
+                       std::to_string(found_[2])});
+    } catch (const std::exception&) {
+      // The DUT is gone; the bed's own teardown reports that.
+    }
+  }
+  const std::vector<int>& found() const { return found_; }
+
+ private:
+  MatrixBed& mb_;
+  std::vector<int> found_;
+};
+
+// `-L -n -c` lists the entry from the client's port `cport` in `state`, with `timeout_s` on
+// its clock less at most the seconds a listing may lag behind the packet.
+bool listed_as(MatrixBed& mb, uint16_t cport, const std::string& state, int timeout_s, Findings& f,
+               const std::string& after) {
+  auto& bed = mb.bed();
+  const std::string source = bed.client().ip + ":" + std::to_string(cport);
+  const int lag_s = 3 * bed.dut().slowness();
+  std::optional<ListedConn> got;
+  auto fits = [&] {
+    return got && got->state == state && got->expire_s <= timeout_s &&
+           got->expire_s >= timeout_s - lag_s;
+  };
+  read_until<bool>(
+      [&] {
+        got = listed_connection(mb, source);
+        return fits();
+      },
+      true, 1s * bed.dut().slowness());
+  return f.require(
+      fits(), fmt::format("-L -n -c after {}: state {} expire {} where the spec says {} with its "
+                          "timeout, {} (less up to {} s)",
+                          after, got ? got->state : "(not listed)", got ? got->expire : "-", state,
+                          mm_ss(timeout_s), lag_s));
+}
+
+bool set_timeouts(MatrixBed& mb, int tcp, int tcp_fin, int udp, const std::vector<int>& before,
+                  Findings& f) {
+  auto r =
+      mb.bed().admin({"--set", std::to_string(tcp), std::to_string(tcp_fin), std::to_string(udp)});
+  if (!f.require(r.ok(), "--set: " + r.output)) return false;
+  // A 0 leaves its value as it was (spec 5).
+  std::vector<int> want{tcp, tcp_fin, udp};
+  for (std::size_t i = 0; i < want.size() && i < before.size(); ++i)
+    if (want[i] == 0) want[i] = before[i];
+  auto got = listed_timeouts(mb);
+  return f.require(got == want,
+                   fmt::format("-L --timeout after --set {} {} {}: {} where the "
+                               "spec says {}",
+                               tcp, tcp_fin, udp, fmt::join(got, " "), fmt::join(want, " ")));
+}
+
+// Spec 5's tables: the client closes first, then (NAT, FULLNAT) the server; the entry ends in
+// TIME_WAIT, or in FIN_WAIT where the director sees the client alone.
+bool client_closes(MatrixBed& mb, Findings& f) {
+  TcpFlow flow(mb, f);
+  auto listed = [&](const std::string& state, int timeout_s, const std::string& after) {
+    return listed_as(mb, flow.cport(), state, timeout_s, f, after);
+  };
+  if (!flow.establish("client closes") ||
+      !listed("ESTABLISHED", kEstablished, "the handshake's ACK") ||
+      !flow.client_sends(TCP::FIN | TCP::ACK, 1001, 5001, "client's FIN"))
+    return false;
+  if (!replies_pass_director(mb.mode()))
+    return listed("FIN_WAIT", kFinWait, "the client's FIN (input-only)") &&
+           flow.client_sends(TCP::ACK, 1002, 5001, "client's ACK after its FIN") &&
+           listed("FIN_WAIT", kFinWait, "the client's ACK after its FIN");
+  return listed("CLOSE_WAIT", kCloseWait, "the client's FIN (input)") &&
+         flow.server_sends(TCP::FIN | TCP::ACK, 5001, 1002, "server's FIN") &&
+         listed("TIME_WAIT", kTimeWait, "the server's FIN in CLOSE_WAIT") &&
+         flow.client_sends(TCP::ACK, 1002, 5002, "last ACK") &&
+         listed("TIME_WAIT", kTimeWait, "the last ACK");
+}
+
+// NAT, FULLNAT: the server closes first (output), the client acknowledges and closes.
+bool server_closes(MatrixBed& mb, int fin_wait_s, Findings& f) {
+  TcpFlow flow(mb, f);
+  auto listed = [&](const std::string& state, int timeout_s, const std::string& after) {
+    return listed_as(mb, flow.cport(), state, timeout_s, f, after);
+  };
+  return flow.establish("server closes") &&
+         flow.server_sends(TCP::FIN | TCP::ACK, 5001, 1001, "server's FIN") &&
+         listed("FIN_WAIT", fin_wait_s, "the server's FIN (output)") &&
+         flow.client_sends(TCP::ACK, 1001, 5002, "client's ACK of the server's FIN") &&
+         listed("FIN_WAIT", fin_wait_s, "the client's ACK in FIN_WAIT") &&
+         flow.client_sends(TCP::FIN | TCP::ACK, 1001, 5002, "client's FIN") &&
+         listed("TIME_WAIT", kTimeWait, "the client's FIN in FIN_WAIT");
+}
+
+void tcp_walk(MatrixBed& mb, const std::vector<int>& before, Findings& f) {
+  const bool both_sides = replies_pass_director(mb.mode());
+  // A half-open connection: the client's RST leaves SYN_RECV as it is.
+  TcpFlow half_open(mb, f);
+  if (!half_open.client_sends(TCP::SYN, 1000, 0, "SYN") ||
+      !listed_as(mb, half_open.cport(), "SYN_RECV", kSynRecv, f, "the SYN") ||
+      !half_open.client_sends(TCP::RST, 1001, 0, "client's RST in SYN_RECV") ||
+      !listed_as(mb, half_open.cport(), "SYN_RECV", kSynRecv, f, "the client's RST in SYN_RECV"))
+    return;
+  if (!client_closes(mb, f)) return;
+  if (both_sides && !server_closes(mb, kFinWait, f)) return;
+
+  // --set changes ESTABLISHED and FIN_WAIT; SYN_RECV and TIME_WAIT keep theirs.
+  if (!set_timeouts(mb, kSetTcp, kSetTcpFin, 0, before, f)) return;
+  TcpFlow after_set(mb, f);
+  auto listed = [&](const std::string& state, int timeout_s, const std::string& after) {
+    return listed_as(mb, after_set.cport(), state, timeout_s, f, after + " (after --set)");
+  };
+  if (!after_set.client_sends(TCP::SYN, 1000, 0, "SYN after --set") ||
+      !listed("SYN_RECV", kSynRecv, "the SYN") ||
+      !(both_sides ? after_set.server_sends(TCP::SYN | TCP::ACK, 5000, 1001, "SYN+ACK after --set")
+                   : true) ||
+      !after_set.client_sends(TCP::ACK, 1001, 5001, "ACK after --set") ||
+      !listed("ESTABLISHED", kSetTcp, "the handshake's ACK"))
+    return;
+  if (!both_sides) {
+    if (after_set.client_sends(TCP::FIN | TCP::ACK, 1001, 5001, "client's FIN after --set"))
+      listed("FIN_WAIT", kSetTcpFin, "the client's FIN");
+    return;
+  }
+  server_closes(mb, kSetTcpFin, f);
+}
+
+// A UDP flow is listed in state UDP; its next datagram after --set gets the new timeout.
+void udp_walk(MatrixBed& mb, const std::vector<int>& before, Findings& f) {
+  const uint16_t cport = mb.next_client_port();
+  if (!forwarded(mb, mb.udp_from_client(cport, "first"), f, "first datagram") ||
+      !listed_as(mb, cport, "UDP", kUdp, f, "the first datagram") ||
+      !set_timeouts(mb, 0, 0, kSetUdp, before, f) ||
+      !forwarded(mb, mb.udp_from_client(cport, "second"), f, "datagram after --set"))
+    return;
+  listed_as(mb, cport, "UDP", kSetUdp, f, "the datagram after --set");
+}
+
+}  // namespace
+
+void states(MatrixBed& mb, const Cell& c, Findings& f) {
+  mb.bed().restore(mb.rules(c.proto, c.scheduler, kRoomy));
+  TimeoutsKept kept(mb);
+  const std::vector<int> defaults{kEstablished, kFinWait, kUdp};
+  // The walks expect the defaults; a director left otherwise is a finding of its own.
+  if (!f.require(kept.found() == defaults,
+                 fmt::format("-L --timeout before the walk: {} where the spec's defaults are {}",
+                             fmt::join(kept.found(), " "), fmt::join(defaults, " "))))
+    return;
+  if (c.proto == Proto::Udp)
+    udp_walk(mb, kept.found(), f);
+  else
+    tcp_walk(mb, kept.found(), f);
+}
+
+}  // namespace vslab::matrix::kinds

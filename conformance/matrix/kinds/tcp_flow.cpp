@@ -1,0 +1,55 @@
+#include "matrix/kinds/tcp_flow.h"
+
+#include <chrono>
+
+namespace vslab::matrix::kinds {
+
+using namespace std::chrono_literals;
+using Tins::TCP;
+
+bool TcpFlow::client_sends(uint8_t flags, uint32_t seq, uint32_t ack, const std::string& what,
+                           bool scheduled) {
+  auto seg = mb_.tcp_from_client(flags, cport_, "", seq, ack);
+  if (rs_ == 0 || scheduled) return (rs_ = forwarded(mb_, seg, f_, what)) != 0;
+  mb_.bed().client().port->send(seg);
+  return f_.check(
+      mb_.bed().checker().expect_frame(*mb_.bed().rs(rs_).port, mb_.at_real_server(seg, rs_), 2s),
+      what);
+}
+
+bool TcpFlow::server_sends(uint8_t flags, uint32_t seq, uint32_t ack, const std::string& what) {
+  auto& bed = mb_.bed();
+  const port::CapturedFrame* got = last_claimed(mb_, rs_);
+  if (!f_.require(got != nullptr, what + ": nothing reached the real server")) return false;
+  Tins::EthernetII at_rs(got->bytes.data(), uint32_t(got->bytes.size()));
+  const auto& ip_in = at_rs.rfind_pdu<Tins::IP>();
+  const auto& tcp_in = at_rs.rfind_pdu<Tins::TCP>();
+  Tins::IP ip(ip_in.src_addr(), ip_in.dst_addr());
+  ip.ttl(64);
+  TCP tcp(tcp_in.sport(), tcp_in.dport());
+  tcp.flags(flags);
+  tcp.seq(seq);
+  tcp.ack_seq(ack);
+  tcp.window(65160);
+  auto answer = Tins::EthernetII(at_rs.src_addr(), bed.rs(rs_).mac) / ip / tcp;
+  bed.rs(rs_).port->send(answer);
+  expect::FrameExpectation back(answer);
+  back.eth_src(bed.client_gateway_mac())
+      .eth_dst(bed.client().mac)
+      .ip_src(bed.vip())
+      .ip_dst(bed.client().ip)
+      .ttl(62)
+      .sport(mb_.vport())
+      .dport(cport_);
+  return f_.check(bed.checker().expect_frame(*bed.client().port, back, 2s), what);
+}
+
+bool TcpFlow::establish(const std::string& which) {
+  if (!client_sends(TCP::SYN, 1000, 0, which + ": SYN")) return false;
+  if (replies_pass_director(mb_.mode()) &&
+      !server_sends(TCP::SYN | TCP::ACK, 5000, 1001, which + ": SYN+ACK"))
+    return false;
+  return client_sends(TCP::ACK, 1001, 5001, which + ": ACK");
+}
+
+}  // namespace vslab::matrix::kinds

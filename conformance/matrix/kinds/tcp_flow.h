@@ -1,0 +1,37 @@
+// One TCP connection of a cell, driven from both ends: the client's segments to the real
+// server that has it, and (NAT, FULLNAT) the server's back to the client, each checked where
+// it arrives. Kinds about the TCP state machine walk a connection with it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "matrix/kinds/steps.h"
+
+namespace vslab::matrix::kinds {
+
+class TcpFlow {
+ public:
+  TcpFlow(MatrixBed& mb, Findings& f) : mb_(mb), f_(f), cport_(mb.next_client_port()) {}
+
+  int rs() const { return rs_; }
+  uint16_t cport() const { return cport_; }
+
+  // The segment reaches the connection's real server, or any when `scheduled` (a new
+  // connection); false when it did not.
+  bool client_sends(uint8_t flags, uint32_t seq, uint32_t ack, const std::string& what,
+                    bool scheduled = false);
+  // The real server answers on the connection as it received it; the client gets it from
+  // VIP:vport (spec 2).
+  bool server_sends(uint8_t flags, uint32_t seq, uint32_t ack, const std::string& what);
+  // SYN, (NAT, FULLNAT) SYN+ACK, ACK: ESTABLISHED, client at 1001, server at 5001.
+  bool establish(const std::string& which);
+
+ private:
+  MatrixBed& mb_;
+  Findings& f_;
+  uint16_t cport_;
+  int rs_ = 0;
+};
+
+}  // namespace vslab::matrix::kinds
