@@ -107,6 +107,14 @@ std::string word_after(const std::string& command, const std::string& flag) {
   return command.substr(at, command.find(' ', at) - at);
 }
 
+bool lists_file(const std::set<std::string>& inputs, const std::string& build,
+                const std::string& file) {
+  const auto wanted = fs::path(file).lexically_normal();
+  for (const auto& input : inputs)
+    if ((fs::path(build) / input).lexically_normal() == wanted) return true;
+  return false;
+}
+
 std::string replace_word(const std::string& command, const std::string& from,
                          const std::string& to) {
   std::string out;
@@ -210,7 +218,7 @@ std::optional<std::string> OverlayBuild::build(const std::string& file, std::str
     if (!object.empty()) {
       auto found = deps.find(object);
       affected = word_after(command, "-c") == edited ||
-                 (found != deps.end() && found->second.contains(edited));
+                 (found != deps.end() && lists_file(found->second, build_, edited));
     } else {
       for (const auto& path : remade)
         if (replace_word(command, path, "\x01") != command) affected = true;

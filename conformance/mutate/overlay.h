@@ -6,6 +6,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,10 @@ class OverlayBuild {
   std::vector<std::string> commands_;  // ninja's for vsd, in order
 };
 
+// Whether `inputs`, an object's headers and source as `ninja -t deps` lists them (relative to
+// the build folder `build`, or absolute), hold `file` (absolute).
+bool lists_file(const std::set<std::string>& inputs, const std::string& build,
+                const std::string& file);
 // The word in `command` after `flag` ("-o", "-c", "qc"), or "" when there is none.
 std::string word_after(const std::string& command, const std::string& flag);
 // `command` with every whole word `from` (bounded by spaces, or followed by a suffix such as

@@ -2,6 +2,8 @@
 // replaced as a whole word only (an object's name is a suffix of a longer one's).
 #include "mutate/overlay.h"
 
+#include <set>
+
 #include <gtest/gtest.h>
 
 namespace vslab::mutate {
@@ -28,6 +30,16 @@ TEST(OverlayCommands, ReplaceWordTakesWholeWordsAndTheirDepFileOnly) {
             "ar qc l.a d/fullnat.cpp.o d/nat.cpp.o.bak");
   EXPECT_EQ(replace_word("c++ d/vsd.dir/main.cpp.o -o vsd l.a", "vsd", "/w/vsd"),
             "c++ d/vsd.dir/main.cpp.o -o /w/vsd l.a");
+}
+
+TEST(OverlayCommands, AHeaderIsFoundInTheDepsAsNinjaWritesThem) {
+  // ninja writes the source tree's headers relative to the build folder.
+  const std::set<std::string> deps{"../../director/conn/tcp_state.cpp", "/usr/include/c++/12/array",
+                                   "../../director/config/rules.h"};
+  EXPECT_TRUE(lists_file(deps, "/s/build/release", "/s/director/config/rules.h"));
+  EXPECT_TRUE(lists_file(deps, "/s/build/release", "/usr/include/c++/12/array"));
+  EXPECT_FALSE(lists_file(deps, "/s/build/release", "/s/director/conn/table.h"));
+  EXPECT_FALSE(lists_file(deps, "/t/build/release", "/s/director/config/rules.h"));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@ using Tins::TCP;
 bool TcpFlow::client_sends(uint8_t flags, uint32_t seq, uint32_t ack, const std::string& what,
                            bool scheduled) {
   auto seg = mb_.tcp_from_client(flags, cport_, "", seq, ack);
+  last_sent_ = std::chrono::steady_clock::now();
   if (rs_ == 0 || scheduled) return (rs_ = forwarded(mb_, seg, f_, what)) != 0;
   mb_.bed().client().port->send(seg);
   return f_.check(
@@ -32,6 +33,7 @@ bool TcpFlow::server_sends(uint8_t flags, uint32_t seq, uint32_t ack, const std:
   tcp.ack_seq(ack);
   tcp.window(65160);
   auto answer = Tins::EthernetII(at_rs.src_addr(), bed.rs(rs_).mac) / ip / tcp;
+  last_sent_ = std::chrono::steady_clock::now();
   bed.rs(rs_).port->send(answer);
   expect::FrameExpectation back(answer);
   back.eth_src(bed.client_gateway_mac())

@@ -3,6 +3,7 @@
 // it arrives. Kinds about the TCP state machine walk a connection with it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -16,6 +17,9 @@ class TcpFlow {
 
   int rs() const { return rs_; }
   uint16_t cport() const { return cport_; }
+  // When the last segment of either side was sent: what the director did with it happened
+  // after this.
+  std::chrono::steady_clock::time_point last_sent() const { return last_sent_; }
 
   // The segment reaches the connection's real server, or any when `scheduled` (a new
   // connection); false when it did not.
@@ -32,6 +36,7 @@ class TcpFlow {
   Findings& f_;
   uint16_t cport_;
   int rs_ = 0;
+  std::chrono::steady_clock::time_point last_sent_;
 };
 
 }  // namespace vslab::matrix::kinds
