@@ -48,19 +48,24 @@ class TimeoutsKept {
  public:
   explicit TimeoutsKept(MatrixBed& mb) : mb_(mb), found_(listed_timeouts(mb)) {}
   ~TimeoutsKept() {
-    if (found_.size() != 3) return;
     try {
-      mb_.bed().admin({"--set", std::to_string(found_[0]), std::to_string(found_[1]),
-                       std::to_string(found_[2])});
+      put_back();
     } catch (const std::exception&) {
       // The DUT is gone; the bed's own teardown reports that.
     }
   }
   const std::vector<int>& found() const { return found_; }
+  void put_back() {
+    if (found_.size() != 3 || put_back_) return;
+    put_back_ = true;
+    mb_.bed().admin(
+        {"--set", std::to_string(found_[0]), std::to_string(found_[1]), std::to_string(found_[2])});
+  }
 
  private:
   MatrixBed& mb_;
   std::vector<int> found_;
+  bool put_back_ = false;
 };
 
 // `-L -n -c` lists the entry from the client's port `cport` in `state`, with `timeout_s` on
@@ -206,6 +211,10 @@ void states(MatrixBed& mb, const Cell& c, Findings& f) {
     udp_walk(mb, kept.found(), f);
   else
     tcp_walk(mb, kept.found(), f);
+  // A frame after the last command: a case made of the cell (vslab diff, a failure case)
+  // replays every command before one of its frames, the put-back too.
+  kept.put_back();
+  mb.barrier();
 }
 
 }  // namespace vslab::matrix::kinds
