@@ -63,7 +63,7 @@ background_build() {
   mkdir -p build
   echo "== $background_name: started in the background (build/$background_name.log)"
   # Its own process group (setsid), so that an early exit stops the whole build.
-  CMAKE_BUILD_PARALLEL_LEVEL=2 setsid nice -n 19 sh -c "began=\$(date +%s); $*; status=\$?
+  setsid nice -n 19 sh -c "began=\$(date +%s); $*; status=\$?
     echo \"== $background_name: built in \$((\$(date +%s) - began)) s (exit \$status)\"
     exit \$status" >"build/$background_name.log" 2>&1 &
   background_pid=$!
