@@ -72,6 +72,8 @@ long host_tsc_khz() {
 }
 
 std::string tail_of(const std::string& text, std::size_t lines) {
+  // A guest that died before its first word leaves an empty console.
+  if (text.empty()) return text;
   std::size_t at = text.size();
   for (std::size_t n = 0; n <= lines && at != std::string::npos && at > 0; ++n)
     at = text.rfind('\n', at - 1);
