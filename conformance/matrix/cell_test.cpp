@@ -50,8 +50,9 @@ TEST(MatrixCells, ASixSelectsTheIpv6CellsAndLeavesIpv4NamesAsTheyWere) {
   }
   // The IPv4 matrix: 728 cells before the family axis; 336 more from the kinds client-icmp,
   // ttl-one, unavailable (two protocols), routed and port-zero, 14 schedulers x 4 modes each;
-  // and 56 rows x 5 from fragments, ip-options, bad-checksum (two protocols) and tcp-flags.
-  EXPECT_EQ(ipv4, 1344u);
+  // and 56 rows x 5 from fragments, ip-options, bad-checksum (two protocols) and tcp-flags;
+  // and 56 each from fullnat-local and reassembly-timeout (which run in one of them each).
+  EXPECT_EQ(ipv4, 1456u);
   EXPECT_GT(ipv6, 0u);
   // A kind's IPv6 cells exist only where its IPv6 run is written.
   EXPECT_THROW(cell_named("nat", "rr", "scheduler", "tcp6"), std::invalid_argument);
@@ -76,6 +77,10 @@ TEST(MatrixKinds, SayWhyTheyDoNotApply) {
             "not applicable: the tunnel's 20 bytes make PMTU a TUN matter");
   EXPECT_EQ(not_applicable(cell_named("tun", "rr", "pmtu", "tcp")), "");
   EXPECT_EQ(not_applicable(cell_named("fullnat", "sh", "icmp-error", "udp")), "");
+  EXPECT_EQ(not_applicable(cell_named("fullnat", "rr", "fullnat-local", "tcp")), "");
+  EXPECT_EQ(not_applicable(cell_named("nat", "rr", "fullnat-local", "tcp")),
+            "not applicable: local addresses and ports are FULLNAT's; one scheduler (rr) covers "
+            "them");
 }
 
 }  // namespace
