@@ -1,10 +1,10 @@
 // The fullnat-local kind: how a FULLNAT director picks the local end of a connection and what
 // it tells the real server about the client (spec 2, FULLNAT). A service with both of the
-// topology's local addresses and TOA, one real server: consecutive connections leave from
-// the local addresses in turn; the client's segment that completes the handshake carries the
-// TOA option (kind 254: the client's port and address) first; and while a connection lives no
-// other flow to the same real server gets its (LIP, lport), even after more new flows than
-// there are local ports.
+// topology's local addresses and TOA, one real server: connections leave from every local
+// address in turn; the client's segment that completes the handshake carries the TOA option
+// (kind 254: the client's port and address) first; and while a connection lives no other flow
+// to the same real server gets its (LIP, lport), even after more new flows than there are
+// local ports. The scheduler has no part in it, so it runs in fullnat/rr alone (about 4 s).
 #include <set>
 
 #include <fmt/format.h>
