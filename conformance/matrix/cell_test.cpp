@@ -50,9 +50,10 @@ TEST(MatrixCells, ASixSelectsTheIpv6CellsAndLeavesIpv4NamesAsTheyWere) {
   }
   // The IPv4 matrix: 728 cells before the family axis; 336 more from the kinds client-icmp,
   // ttl-one, unavailable (two protocols), routed and port-zero, 14 schedulers x 4 modes each;
-  // 56 rows x 5 from fragments, ip-options, bad-checksum (two protocols) and tcp-flags; and
-  // 56 x 2 from states (tcp, udp), which runs in the rr rows alone.
-  EXPECT_EQ(ipv4, 1456u);
+  // 56 rows x 5 from fragments, ip-options, bad-checksum (two protocols) and tcp-flags;
+  // 56 x 2 from states (tcp, udp), which runs in the rr rows alone; and 56 each from
+  // fullnat-local and reassembly-timeout (which run in one of them each).
+  EXPECT_EQ(ipv4, 1568u);
   EXPECT_GT(ipv6, 0u);
   // A kind's IPv6 cells exist only where its IPv6 run is written.
   EXPECT_THROW(cell_named("nat", "rr", "scheduler", "tcp6"), std::invalid_argument);
@@ -80,6 +81,10 @@ TEST(MatrixKinds, SayWhyTheyDoNotApply) {
   EXPECT_EQ(not_applicable(cell_named("dr", "rr", "states", "udp")), "");
   EXPECT_EQ(not_applicable(cell_named("dr", "wlc", "states", "tcp")),
             "not applicable: the state walk is no scheduler's matter; rr's cell runs it");
+  EXPECT_EQ(not_applicable(cell_named("fullnat", "rr", "fullnat-local", "tcp")), "");
+  EXPECT_EQ(not_applicable(cell_named("nat", "rr", "fullnat-local", "tcp")),
+            "not applicable: local addresses and ports are FULLNAT's; one scheduler (rr) covers "
+            "them");
 }
 
 }  // namespace

@@ -42,9 +42,12 @@ TEST(QemuKernelReference, RealIpvsPassesTheRrCellsOfEveryKindInNatDrAndTun) {
   // The guest did run: no DUT-unavailable skips hide a broken qemu or kernel package. Every
   // cell of NAT, DR and TUN passed but those of the kinds that do not apply to the mode.
   using Kinds = std::set<std::string>;
-  EXPECT_EQ(not_applicable["nat"], (Kinds{"pmtu"})) << out.text;
-  EXPECT_EQ(not_applicable["dr"], (Kinds{"icmp-error", "pmtu", "routed"})) << out.text;
-  EXPECT_EQ(not_applicable["tun"], (Kinds{"routed"})) << out.text;
+  EXPECT_EQ(not_applicable["nat"], (Kinds{"pmtu", "fullnat-local"})) << out.text;
+  EXPECT_EQ(not_applicable["dr"],
+            (Kinds{"icmp-error", "pmtu", "routed", "fullnat-local", "reassembly-timeout"}))
+      << out.text;
+  EXPECT_EQ(not_applicable["tun"], (Kinds{"routed", "fullnat-local", "reassembly-timeout"}))
+      << out.text;
   EXPECT_EQ(outcomes["fullnat pass"], 0) << out.text;
   EXPECT_EQ(out.exit_code, 0) << out.text;
 }

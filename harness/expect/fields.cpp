@@ -584,10 +584,15 @@ class Dissector {
     add_number(Field::QuotedIpProto, b[9]);
     add_hex_number(Field::QuotedIpTos, b[1], 2);
     add_number(Field::QuotedIpId, be16(b, 4));
+    std::size_t header_size = (b[0] & 0x0f) * 4u;
+    // A director that rewrites the quoted header owes it a fresh checksum (spec 3): a stale one
+    // makes the client's stack match the error to nothing.
+    if (header_size >= kIpv4MinHeaderSize && b.size() >= header_size)
+      add(Field::QuotedIpChecksum,
+          checksum_verdict(be16(b, 10), correct_checksum(b.first(header_size), 10)));
     bool has_ports = b[9] == kProtoTcp || b[9] == kProtoUdp;
     bool is_first_fragment = (be16(b, 6) & 0x1fff) == 0;
     if (!has_ports || !is_first_fragment) return;
-    std::size_t header_size = (b[0] & 0x0f) * 4u;
     if (header_size < kIpv4MinHeaderSize) {
       malformed(fmt::format("quoted IPv4 header length {} (IHL {}) is below {}", header_size,
                             b[0] & 0x0f, kIpv4MinHeaderSize));
@@ -723,6 +728,8 @@ std::string field_name(Field f) {
       return "quoted.ip6.flow";
     case Field::QuotedIpId:
       return "quoted.ip.id";
+    case Field::QuotedIpChecksum:
+      return "quoted.ip.csum";
     case Field::QuotedSrcPort:
       return "quoted.sport";
     case Field::QuotedDstPort:

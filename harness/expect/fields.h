@@ -75,6 +75,7 @@ enum class Field {
   QuotedIpTos,
   QuotedIpFlowLabel,
   QuotedIpId,
+  QuotedIpChecksum,  // IPv4: "valid" or "invalid (...)", when the whole header is quoted
   QuotedSrcPort,
   QuotedDstPort,
   L4Checksum,  // "valid", "zero" (UDP without checksum) or "invalid (...)"

@@ -225,12 +225,23 @@ TEST(Dissect, IcmpPortUnreachableQuotesTheUdpDatagram) {
       {"quoted.ip.proto", "17"},
       {"quoted.ip.tos", "0x00"},
       {"quoted.ip.id", "1"},
+      {"quoted.ip.csum", "valid"},
       {"quoted.sport", "40000"},
       {"quoted.dport", "53"},
       {"icmp.csum", "valid"},
       {"payload", "31 bytes: 4500001f00010000401166cb0a0000010a0000029c400035000b8afd616263"}};
   EXPECT_EQ(icmp_fields, want);
   EXPECT_EQ(text_of(bytes, "ip.len"), "59");  // 20 + 8 + 31
+}
+
+// A quoted header rewritten without its checksum following: the quoted destination moved by
+// one, the checksum left at the hand-made 66cb, which now should be 66ca.
+TEST(Dissect, AQuotedHeaderWithAStaleChecksumSaysSo) {
+  std::vector<uint8_t> bytes = wire(port_unreachable());
+  const std::size_t quoted_ip = 14 + 20 + 8;
+  ++bytes.at(quoted_ip + 19);
+  EXPECT_EQ(text_of(bytes, "quoted.ip.dst"), "10.0.0.3");
+  EXPECT_EQ(text_of(bytes, "quoted.ip.csum"), "invalid (is 0x66cb, should be 0x66ca)");
 }
 
 TEST(Dissect, IcmpFragmentationNeededGivesNextHopMtu) {

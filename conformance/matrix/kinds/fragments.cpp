@@ -1,8 +1,9 @@
 // The fragments kind: a UDP datagram to a service arrives in fragments in order, out of order,
-// and with a fragment that partly overlaps another. IPVS sees only whole datagrams: the director
-// reassembles, schedules the datagram once and sends it on cut again at the size of the largest
-// fragment that came in, in order; an overlap throws the whole datagram away (spec 3,
-// "Fragments").
+// with IP options, and with a fragment that partly overlaps another. IPVS sees only whole
+// datagrams: the director reassembles, schedules the datagram once and sends it on cut again at
+// the size of the largest fragment that came in, in order, options without the copy flag only
+// in the first fragment; an overlap throws the whole datagram away (spec 3, "Fragments"). TUN:
+// fragments with DF make a datagram with DF, which the tunnel's MTU then turns back.
 #include <fmt/format.h>
 
 #include "matrix/kinds/steps.h"
@@ -69,11 +70,31 @@ Tins::EthernetII at_rs1(MatrixBed& mb, const Tins::EthernetII& whole) {
   return Tins::EthernetII(bed.rs(1).mac, bed.mac("router", "eth2")) / outer / ip;
 }
 
+// Two options no stack acts on (RFC 4727's experiment numbers): 30 without the copy flag, 158
+// with it. A fragment after the first keeps only the copied one, the other overwritten by NOPs
+// so that every fragment's header has the same length (RFC 791 3.1; spec 2, "IP options").
+const std::vector<uint8_t> kOptions{30, 4, 0xab, 0xcd, 158, 4, 0x12, 0x34};
+const std::vector<uint8_t> kOptionsAfterFirst{1, 1, 1, 1, 158, 4, 0x12, 0x34};
+
+// `frame` cut at kFragmentSize, each fragment with `options` in its header (the first with all
+// of them, the others with what RFC 791 copies); none: as port::fragments_of cuts it.
+std::vector<Tins::EthernetII> cut(const Tins::EthernetII& frame, bool options) {
+  if (!options) return port::fragments_of(frame, kFragmentSize);
+  std::vector<Tins::EthernetII> out;
+  for (const auto& piece : port::fragments_of(frame, kFragmentSize - kOptions.size())) {
+    auto bytes = with_options(Tins::EthernetII(piece).serialize(),
+                              out.empty() ? kOptions : kOptionsAfterFirst);
+    out.emplace_back(bytes.data(), uint32_t(bytes.size()));
+  }
+  return out;
+}
+
 // What rs1 must receive for `whole`: its fragments at kFragmentSize, in order.
-std::vector<FrameExpectation> expected_pieces(MatrixBed& mb, const Tins::EthernetII& whole) {
+std::vector<FrameExpectation> expected_pieces(MatrixBed& mb, const Tins::EthernetII& whole,
+                                              bool options = false) {
   std::vector<FrameExpectation> out;
   bool first = true;
-  for (const auto& piece : port::fragments_of(at_rs1(mb, whole), kFragmentSize)) {
+  for (const auto& piece : cut(at_rs1(mb, whole), options)) {
     FrameExpectation want(piece);
     // TUN's outer ID is the director's to choose (spec 2); FULLNAT's lport too, and the UDP
     // checksum covers it.
@@ -89,6 +110,47 @@ std::vector<FrameExpectation> expected_pieces(MatrixBed& mb, const Tins::Etherne
 void send_in(MatrixBed& mb, const std::vector<Tins::EthernetII>& pieces,
              const std::vector<std::size_t>& order) {
   for (auto i : order) mb.bed().client().port->send(pieces.at(i));
+}
+
+// Two fragments with DF, 756 and 752 bytes of IP, of a 1488-byte datagram: each fits every
+// link, the whole datagram not the tunnel (+20). The reassembled datagram carries DF as its
+// largest fragment did (spec 3, "Fragments"), so the tunnel's MTU test turns it back as it
+// does a DF packet that came whole: fragmentation needed from the VIP, next-hop MTU 1480,
+// quoting the datagram with DF and its TTL lowered (spec 2, TUN "PMTU").
+void too_big_for_the_tunnel(MatrixBed& mb, Findings& f) {
+  auto& bed = mb.bed();
+  const std::string what = "fragments with DF of a datagram too big for the tunnel";
+  const uint16_t cport = mb.next_client_port();
+  auto whole = mb.udp_from_client(cport, std::string(1460, 'd'));
+  auto& whole_ip = whole.rfind_pdu<Tins::IP>();
+  whole_ip.flags(Tins::IP::DONT_FRAGMENT);
+  whole_ip.id(cport);
+  auto pieces = port::fragments_of(whole, 760);
+  if (!f.require(pieces.size() == 2, what + ": the datagram did not cut in two")) return;
+  for (auto& piece : pieces) {
+    auto& ip = piece.rfind_pdu<Tins::IP>();
+    ip.flags(Tins::IP::Flags(ip.flags() | Tins::IP::DONT_FRAGMENT));
+  }
+  send_in(mb, pieces, {0, 1});
+  Tins::IP quoted = whole_ip;
+  quoted.ttl(62);
+  auto quoted_bytes = Tins::IP(quoted).serialize();
+  quoted_bytes.resize(576 - 20 - 8);  // an ICMP error fits in 576 bytes
+  Tins::ICMP frag_needed(Tins::ICMP::DEST_UNREACHABLE);
+  frag_needed.code(4);
+  frag_needed.mtu(1480);
+  Tins::IP ip(bed.client().ip, bed.vip());
+  ip.ttl(63);
+  ip.tos(0xc0);
+  FrameExpectation want(Tins::EthernetII(bed.client().mac, bed.client_gateway_mac()) / ip /
+                        frag_needed /
+                        Tins::RawPDU(quoted_bytes.data(), uint32_t(quoted_bytes.size())));
+  want.ignore(Field::IpId).ignore(Field::IpDf).ignore(Field::Payload);
+  f.check(bed.checker().expect_frame(*bed.client().port, want, 2s),
+          what + ": fragmentation needed to the client (the reassembled datagram keeps DF)");
+  mb.barrier();
+  f.check(bed.checker().expect_no_other_frames(bed.rs_ports(), 10ms),
+          what + ": real servers (a datagram with DF is not cut to fit the tunnel)");
 }
 
 }  // namespace
@@ -110,6 +172,20 @@ void fragments(MatrixBed& mb, const Cell& c, Findings& f) {
       f.check(bed.checker().expect_frame(rs1, want, 2s), fmt::format("{}: piece {}", what, ++n));
   }
 
+  if (mb.mode() != Mode::Tun) {
+    // TUN cuts the outer packet, whose header has no options; the others cut the datagram.
+    const std::string what = "fragments with IP options";
+    auto whole = datagram(mb, mb.next_client_port());
+    auto pieces = cut(whole, true);
+    if (!f.require(pieces.size() == 3, what + ": the datagram did not cut in three")) return;
+    send_in(mb, pieces, {0, 1, 2});
+    int n = 0;
+    for (const auto& want : expected_pieces(mb, whole, true))
+      f.check(
+          bed.checker().expect_frame(rs1, want, 2s),
+          fmt::format("{}: piece {} (options without the copy flag only in the first)", what, ++n));
+  }
+
   // A fragment that covers the end of the first and the start of the second (264..528 against
   // 0..400 and 400..800): RFC 5722, the datagram is thrown away; the two fragments after it
   // start one that never completes.
@@ -127,6 +203,7 @@ void fragments(MatrixBed& mb, const Cell& c, Findings& f) {
           "overlapping fragments: real servers");
   f.check(bed.checker().expect_no_other_frames({bed.client().port}, 0ms),
           "overlapping fragments: client");
+  if (mb.mode() == Mode::Tun) too_big_for_the_tunnel(mb, f);
 }
 
 }  // namespace vslab::matrix::kinds

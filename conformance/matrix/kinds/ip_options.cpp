@@ -58,37 +58,6 @@ std::vector<OptionCase> option_cases(const std::string& vip, const std::string& 
   return out;
 }
 
-void store16(std::vector<uint8_t>& b, std::size_t at, std::size_t value) {
-  b[at] = uint8_t(value >> 8);
-  b[at + 1] = uint8_t(value);
-}
-
-// Recomputes the header checksum of the IPv4 header at `ip`.
-void fix_header_checksum(std::vector<uint8_t>& b, std::size_t ip) {
-  const std::size_t header = std::size_t(b[ip] & 0x0f) * 4;
-  store16(b, ip + 10, 0);
-  uint32_t sum = 0;
-  for (std::size_t i = 0; i < header; i += 2) sum += uint32_t(b[ip + i] << 8 | b[ip + i + 1]);
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  store16(b, ip + 10, uint16_t(~sum));
-}
-
-// `bytes` (Ethernet, IPv4 without options, or IPIP around such a packet) with `options` put
-// into the innermost IPv4 header: IHL, total lengths and header checksums made to fit. The
-// L4 checksum does not cover options. Built by hand: libtins does not round-trip every option.
-std::vector<uint8_t> with_options(std::vector<uint8_t> bytes, const std::vector<uint8_t>& options) {
-  constexpr std::size_t outer = 14, fixed = 20;
-  const bool ipip = bytes[outer + 9] == 4;
-  const std::size_t ip = ipip ? outer + fixed : outer;
-  bytes.insert(bytes.begin() + long(ip + fixed), options.begin(), options.end());
-  bytes[ip] = uint8_t(0x40 | (fixed + options.size()) / 4);
-  for (std::size_t at : ipip ? std::vector<std::size_t>{outer, ip} : std::vector<std::size_t>{ip}) {
-    store16(bytes, at + 2, (std::size_t(bytes[at + 2]) << 8 | bytes[at + 3]) + options.size());
-    fix_header_checksum(bytes, at);
-  }
-  return bytes;
-}
-
 }  // namespace
 
 void ip_options(MatrixBed& mb, const Cell& c, Findings& f) {

@@ -44,6 +44,12 @@ expect::FrameExpectation vip_icmp_error_at_client(MatrixBed& mb, uint8_t type, u
 // describes that checksum (Field::L4Checksum), for a director that sends it on as it is.
 std::string send_with_bad_icmp_checksum(port::Port& port, const Tins::EthernetII& frame);
 
+// `bytes` (Ethernet, IPv4 without options, or IPIP around such a packet) with `options` (a
+// multiple of 4 bytes) put into the innermost IPv4 header: IHL, total lengths and header
+// checksums made to fit. The L4 checksum does not cover options. Built by hand: libtins does
+// not round-trip every option.
+std::vector<uint8_t> with_options(std::vector<uint8_t> bytes, const std::vector<uint8_t>& options);
+
 // One line of `-L -n -c`.
 struct ListedConn {
   std::string proto, expire, state, source, virtual_addr, destination;

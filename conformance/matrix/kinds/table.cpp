@@ -26,6 +26,8 @@ void ip_options(MatrixBed&, const Cell&, Findings&);
 void bad_checksum(MatrixBed&, const Cell&, Findings&);
 void tcp_flags(MatrixBed&, const Cell&, Findings&);
 void states(MatrixBed&, const Cell&, Findings&);
+void fullnat_local(MatrixBed&, const Cell&, Findings&);
+void reassembly_timeout(MatrixBed&, const Cell&, Findings&);
 }  // namespace kinds
 
 const std::vector<ScenarioKind>& scenario_kinds() {
@@ -43,6 +45,16 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       {Mode::Tun}, {}, "not applicable: the tunnel's 20 bytes make PMTU a TUN matter"};
   static const Applicability rr_only{
       {}, {"rr"}, "not applicable: the state walk is no scheduler's matter; rr's cell runs it"};
+  // The local end's allocation does not depend on the scheduler: one cell does.
+  static const Applicability fullnat_rr{
+      {Mode::FullNat},
+      {"rr"},
+      "not applicable: local addresses and ports are FULLNAT's; one scheduler (rr) covers them"};
+  // The director's own stack answers, whatever the method and scheduler; the cell waits 30 s.
+  static const Applicability nat_rr{
+      {Mode::Nat},
+      {"rr"},
+      "not applicable: the director's own reassembly, run once (nat/rr): it waits 30 s"};
   static const std::vector<ScenarioKind> all{
       // name, protocols, IPv6 protocols, where it runs, what it does
       {"rewrite", {Tcp, Udp, Icmp}, {Tcp, Udp}, everywhere, kinds::rewrite},
@@ -65,6 +77,8 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       {"bad-checksum", {Tcp, Udp}, {}, everywhere, kinds::bad_checksum},
       {"tcp-flags", {Tcp}, {}, everywhere, kinds::tcp_flags},
       {"states", {Tcp, Udp}, {}, rr_only, kinds::states},
+      {"fullnat-local", {Tcp}, {}, fullnat_rr, kinds::fullnat_local},
+      {"reassembly-timeout", {Udp}, {}, nat_rr, kinds::reassembly_timeout},
   };
   return all;
 }
