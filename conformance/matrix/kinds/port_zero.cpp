@@ -1,7 +1,8 @@
 // The port-zero kind: the VIP's port-0 service (persistent, as ipvsadm requires) with
 // destinations of port 0 takes a SYN to any port, and the connection goes to the packet's
 // port on the real server (spec 4: a destination port 0 keeps the packet's port), as the
-// forwarded segment and `-L -n -c` show.
+// forwarded segment and `-L -n -c` show; the client's template is keyed with ports 0 and
+// names RIP:0 (spec 7).
 #include <fmt/format.h>
 
 #include "matrix/kinds/steps.h"
@@ -32,10 +33,19 @@ void port_zero(MatrixBed& mb, const Cell& c, Findings& f) {
   const std::string source = bed.client().ip + ":" + std::to_string(cport);
   const std::string dest = mb.rip(rs) + ":" + std::to_string(mb.vport());
   auto listed = listed_connection(mb, source);
-  f.require(listed && listed->destination == dest,
-            fmt::format("-L -n -c: {}'s destination is {} where the spec says {} (the "
-                        "packet's port)",
-                        source, listed ? listed->destination : "(not listed)", dest));
+  if (!f.require(listed && listed->destination == dest,
+                 fmt::format("-L -n -c: {}'s destination is {} where the spec says {} (the "
+                             "packet's port)",
+                             source, listed ? listed->destination : "(not listed)", dest)))
+    return;
+  const std::string tmpl_source = bed.client().ip + ":0";
+  const std::string tmpl_vip = bed.vip() + ":0", tmpl_dest = mb.rip(rs) + ":0";
+  auto tmpl = listed_connection(mb, tmpl_source);
+  f.require(tmpl && tmpl->virtual_addr == tmpl_vip && tmpl->destination == tmpl_dest,
+            fmt::format("-L -n -c: the template of {} lists {} -> {} where the spec says {} "
+                        "-> {} (port 0 throughout)",
+                        tmpl_source, tmpl ? tmpl->virtual_addr : "(not listed)",
+                        tmpl ? tmpl->destination : "-", tmpl_vip, tmpl_dest));
 }
 
 }  // namespace vslab::matrix::kinds

@@ -79,12 +79,19 @@ std::optional<ListedConn> listed_connection(MatrixBed& mb, const std::string& so
   for (std::string line; std::getline(lines, line);) {
     std::istringstream in(line);
     ListedConn c;
-    std::string expire;
-    if (in >> c.proto >> expire >> c.state >> c.source >> c.virtual_addr >> c.destination &&
+    if (in >> c.proto >> c.expire >> c.state >> c.source >> c.virtual_addr >> c.destination &&
         c.source == source)
       return c;
   }
   return std::nullopt;
+}
+
+int ListedConn::expire_seconds() const {
+  unsigned minutes = 0, seconds = 0;
+  char colon = 0;
+  std::istringstream in(expire);
+  if (!(in >> minutes >> colon >> seconds) || colon != ':' || seconds > 59) return -1;
+  return static_cast<int>(minutes * 60 + seconds);
 }
 
 std::vector<uint64_t> listed_stats(const std::string& listing, const std::string& address) {

@@ -44,9 +44,10 @@ expect::FrameExpectation vip_icmp_error_at_client(MatrixBed& mb, uint8_t type, u
 // describes that checksum (Field::L4Checksum), for a director that sends it on as it is.
 std::string send_with_bad_icmp_checksum(port::Port& port, const Tins::EthernetII& frame);
 
-// One line of `-L -n -c`.
+// One line of `-L -n -c`; `expire` as listed, mm:ss.
 struct ListedConn {
-  std::string proto, state, source, virtual_addr, destination;
+  std::string proto, expire, state, source, virtual_addr, destination;
+  int expire_seconds() const;  // -1 when `expire` is not mm:ss
 };
 // The line whose source is `source` ("CIP:cport"); none when not listed.
 std::optional<ListedConn> listed_connection(MatrixBed& mb, const std::string& source);
