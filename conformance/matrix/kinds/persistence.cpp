@@ -15,7 +15,7 @@ namespace {
 
 // The template's listed expiry (seconds; -1 when it is not listed).
 int template_expire(MatrixBed& mb, const std::string& source) {
-  auto t = listed_connection(mb, source);
+  auto t = listed_connection(mb, source, mb.bed().vip() + ":" + std::to_string(mb.vport()));
   return t ? t->expire_seconds() : -1;
 }
 

@@ -40,12 +40,12 @@ void port_zero(MatrixBed& mb, const Cell& c, Findings& f) {
     return;
   const std::string tmpl_source = bed.client().ip + ":0";
   const std::string tmpl_vip = bed.vip() + ":0", tmpl_dest = mb.rip(rs) + ":0";
-  auto tmpl = listed_connection(mb, tmpl_source);
-  f.require(tmpl && tmpl->virtual_addr == tmpl_vip && tmpl->destination == tmpl_dest,
-            fmt::format("-L -n -c: the template of {} lists {} -> {} where the spec says {} "
-                        "-> {} (port 0 throughout)",
-                        tmpl_source, tmpl ? tmpl->virtual_addr : "(not listed)",
-                        tmpl ? tmpl->destination : "-", tmpl_vip, tmpl_dest));
+  auto tmpl = listed_connection(mb, tmpl_source, tmpl_vip);
+  f.require(
+      tmpl && tmpl->destination == tmpl_dest,
+      fmt::format("-L -n -c: the template {} -> {} names {} where the spec says {} "
+                  "(port 0 throughout)",
+                  tmpl_source, tmpl_vip, tmpl ? tmpl->destination : "(not listed)", tmpl_dest));
 }
 
 }  // namespace vslab::matrix::kinds

@@ -74,13 +74,14 @@ std::string send_with_bad_icmp_checksum(port::Port& port, const Tins::EthernetII
   return fmt::format("invalid (is 0x{:04x}, should be 0x{:04x})", bad, good);
 }
 
-std::optional<ListedConn> listed_connection(MatrixBed& mb, const std::string& source) {
+std::optional<ListedConn> listed_connection(MatrixBed& mb, const std::string& source,
+                                            const std::string& virtual_addr) {
   std::istringstream lines(mb.bed().admin({"-L", "-n", "-c"}).output);
   for (std::string line; std::getline(lines, line);) {
     std::istringstream in(line);
     ListedConn c;
     if (in >> c.proto >> c.expire >> c.state >> c.source >> c.virtual_addr >> c.destination &&
-        c.source == source)
+        c.source == source && (virtual_addr.empty() || c.virtual_addr == virtual_addr))
       return c;
   }
   return std::nullopt;
