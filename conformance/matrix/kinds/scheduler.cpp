@@ -105,7 +105,8 @@ void scheduler(MatrixBed& mb, const Cell& c, Findings& f) {
   bed.restore(mb.rules(Proto::Tcp, c.scheduler, weights));
   int keyed_server = 0;  // dh: every connection's server
   if (s == "dh") keyed_server = bucket_server(golden_ratio_bucket(bed.vip()), {1, 1, 1});
-  const int clients = s == "mh" ? 24 : 6;
+  // twos is random: enough draws that one landing on each boundary is all but certain.
+  const int clients = s == "mh" ? 24 : s == dut::kTwosScheduler ? 18 : 6;
   std::map<int, int> per_server;
   for (int client = 10; client < 10 + clients; ++client) {
     const std::string addr = fmt::format("10.10.0.{}", client);
@@ -115,7 +116,10 @@ void scheduler(MatrixBed& mb, const Cell& c, Findings& f) {
       auto syn = mb.tcp_from_client(Tins::TCP::SYN, mb.next_client_port(), addr);
       bed.client().port->send(syn);
       int got = mb.server_reached(syn, 2s);
-      if (!f.require(got != 0, addr + ": connection reached no real server")) return;
+      if (!f.require(got != 0,
+                     fmt::format("{}: {} sent the connection to no server (rs1..rs3 all available)",
+                                 addr, s)))
+        return;
       if (k == 0) {
         first = got;
         ++per_server[got];
