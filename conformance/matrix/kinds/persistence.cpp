@@ -1,9 +1,25 @@
-// The persistence kind: with -p, a client's later connections follow its first (spec 7).
+// The persistence kind: with -p, a client's later connections follow its first, and each of
+// them gives the template its whole timeout again (spec 7).
+#include <chrono>
+#include <functional>
+
 #include <fmt/format.h>
 
 #include "matrix/kinds/steps.h"
 
 namespace vslab::matrix::kinds {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// The template's listed expiry (seconds; -1 when it is not listed).
+int template_expire(MatrixBed& mb, const std::string& source) {
+  auto t = listed_connection(mb, source, mb.bed().vip() + ":" + std::to_string(mb.vport()));
+  return t ? t->expire_seconds() : -1;
+}
+
+}  // namespace
 
 void persistence(MatrixBed& mb, const Cell& c, Findings& f) {
   auto& bed = mb.bed();
@@ -20,6 +36,29 @@ void persistence(MatrixBed& mb, const Cell& c, Findings& f) {
                                              i + 1, got, first)))
       return;
   }
+  // The refresh takes real time to show, and does not depend on the scheduler: rr's cells
+  // check it. Once the template's expiry has run down by two seconds (which absorbs the
+  // listing's rounding), a new connection of the client must put it back to the full timeout.
+  if (c.scheduler != "rr") return;
+  const std::string tmpl = mb.bed().client().ip + ":0";
+  const int full = template_expire(mb, tmpl);
+  if (!f.require(full > 50, fmt::format("-L -n -c: the template {} expires in {} s, not about "
+                                        "the -p 60 it was given",
+                                        tmpl, full)))
+    return;
+  const int aged =
+      read_until<bool>([&] { return template_expire(mb, tmpl) <= full - 2; }, true, 10s) ? full - 2
+                                                                                         : -1;
+  if (!f.require(aged > 0, fmt::format("-L -n -c: the template {}'s expiry stayed at {} s for 10 s",
+                                       tmpl, template_expire(mb, tmpl))))
+    return;
+  auto syn = mb.tcp_from_client(Tins::TCP::SYN, mb.next_client_port());
+  if (forwarded(mb, syn, f, "a connection after the template aged") == 0) return;
+  const int refreshed = template_expire(mb, tmpl);
+  f.require(refreshed >= full - 1,
+            fmt::format("-L -n -c: the template {} expires in {} s after a new connection used it "
+                        "at {} s or less; the spec gives it the whole timeout again (about {} s)",
+                        tmpl, refreshed, aged, full));
 }
 
 }  // namespace vslab::matrix::kinds

@@ -1,7 +1,12 @@
 // The scheduler kind: successive new connections reach the servers the row's scheduler picks
-// (spec 6), checked exactly where the spec fixes the sequence and by key elsewhere.
+// (spec 6), checked exactly where the spec fixes the sequence or the server of a key (dh, sh:
+// the kernel's bucket hash, computed here), and by key and share elsewhere.
+#include <arpa/inet.h>
+
 #include <map>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -24,15 +29,43 @@ struct Sequence {
 const std::map<std::string_view, Sequence>& sequences() {
   static const std::map<std::string_view, Sequence> all{
       {"rr", {{1, 1, 1}, {3, 2, 1, 3, 2, 1}}},
-      {"wrr", {{4, 3, 2}, {3, 2, 1, 1, 2, 1, 3, 2, 1}}},
+      // Weights whose gcd is 2: cw steps 3, 1, 3, ... (di 2, mw 3), so rs1 takes every other
+      // round on its own: 3, 2, 1, 1, ...
+      {"wrr", {{4, 2, 2}, {3, 2, 1, 1, 3, 2, 1, 1, 3, 2}}},
       {"lc", {{1, 1, 1}, {3, 2, 1, 3, 2, 1}}},
       {"wlc", {{1, 2, 0}, {2, 1, 2, 2, 1, 2, 2, 1, 2}}},
       {"sed", {{3, 1, 0}, {1, 1, 2, 1, 1, 1, 2}}},
       {"nq", {{3, 1, 0}, {2, 1, 1, 1, 1, 1, 2}}},
       {"fo", {{3, 3, 1}, {2, 2, 2, 2}}},
       {"ovf", {{2, 2, 1}, {2, 2, 2, 1, 1, 1, 3, 3}}},
+      // One key (the VIP), two servers of weight 1 (list rs2, rs1): the set grows to rs1 at the
+      // third (rs2's 2 active > 1 while rs1 has 2 * 0 < 1); from the fifth on both carry equal
+      // loads in turn, and the tie goes to the newest member, rs1; no server is then below
+      // half its weight, so the chosen member is not "overloaded" and keeps it.
+      {"lblcr", {{1, 1, 0}, {2, 2, 1, 1, 1, 2, 1}}},
   };
   return all;
+}
+
+// dh and sh: the bucket of a key, the top 8 bits of the key (in host order) times 0x61C88647,
+// kept to 32 bits (spec 6).
+unsigned golden_ratio_bucket(const std::string& ipv4) {
+  in_addr a{};
+  if (inet_pton(AF_INET, ipv4.c_str(), &a) != 1) throw std::runtime_error("not IPv4: " + ipv4);
+  return static_cast<uint32_t>(ntohl(a.s_addr) * 0x61C88647u) >> 24;
+}
+
+// The server that bucket `b` of a table dealt over rs3, rs2, rs1 (list order) holds, each taking
+// as many buckets in a row as `turns` says (dh: one each; sh: its weight).
+int bucket_server(unsigned b, const std::vector<int>& turns_of_rs) {
+  int round = 0;
+  for (int rs = 3; rs >= 1; --rs) round += turns_of_rs[rs - 1];
+  int at = static_cast<int>(b) % round;
+  for (int rs = 3; rs >= 1; --rs) {
+    if (at < turns_of_rs[rs - 1]) return rs;
+    at -= turns_of_rs[rs - 1];
+  }
+  return 0;
 }
 
 }  // namespace
@@ -60,22 +93,51 @@ void scheduler(MatrixBed& mb, const Cell& c, Findings& f) {
     return;
   }
   // Hashing and locality schedulers: each key keeps its server (sh, mh: the client address;
-  // dh, lblc, lblcr: the VIP), and every connection is scheduled somewhere (all weights 1).
-  bed.restore(mb.rules(Proto::Tcp, c.scheduler, kRoomy));
-  for (int client = 10; client < 16; ++client) {
+  // dh, lblc: the VIP), and every connection is scheduled somewhere. sh deals its buckets by
+  // weight and dh one each, so the server of a key follows from the hash; mh fills its table
+  // in proportion to the weights, so rs3 at 8 of 10 holds most clients; twos at weight 1 has
+  // draws that land on every boundary (each draw picks some server: spec 6).
+  const std::string_view s = c.scheduler;
+  std::vector<int> weights = kRoomy;
+  if (s == "sh") weights = {1, 2, 3};
+  if (s == "mh") weights = {1, 1, 8};
+  if (s == dut::kTwosScheduler) weights = {1, 1, 1};
+  bed.restore(mb.rules(Proto::Tcp, c.scheduler, weights));
+  int keyed_server = 0;  // dh: every connection's server
+  if (s == "dh") keyed_server = bucket_server(golden_ratio_bucket(bed.vip()), {1, 1, 1});
+  // twos is random: enough draws that one landing on each boundary is all but certain.
+  const int clients = s == "mh" ? 24 : s == dut::kTwosScheduler ? 18 : 6;
+  std::map<int, int> per_server;
+  for (int client = 10; client < 10 + clients; ++client) {
     const std::string addr = fmt::format("10.10.0.{}", client);
+    const int want = s == "sh" ? bucket_server(golden_ratio_bucket(addr), weights) : keyed_server;
     int first = 0;
-    for (int k = 0; k < 2; ++k) {
+    for (int k = 0; k < (client < 16 ? 2 : 1); ++k) {
       auto syn = mb.tcp_from_client(Tins::TCP::SYN, mb.next_client_port(), addr);
       bed.client().port->send(syn);
       int got = mb.server_reached(syn, 2s);
-      if (!f.require(got != 0, addr + ": connection reached no real server")) return;
-      if (k == 0) first = got;
-      if (c.scheduler != dut::kTwosScheduler &&
+      if (!f.require(got != 0,
+                     fmt::format("{}: {} sent the connection to no server (rs1..rs3 all available)",
+                                 addr, s)))
+        return;
+      if (k == 0) {
+        first = got;
+        ++per_server[got];
+      }
+      if (s != dut::kTwosScheduler &&
           !f.require(got == first, fmt::format("{}: rs{} then rs{}", addr, first, got)))
+        return;
+      if (want != 0 && !f.require(got == want, fmt::format("{}: {} sent it to rs{} where its "
+                                                           "hash bucket's server is rs{}",
+                                                           addr, s, got, want)))
         return;
     }
   }
+  if (s == "mh")
+    f.require(per_server[3] * 2 > clients,
+              fmt::format("mh gave rs3 (weight 8 of 10) {} of {} clients, rs2 {}, rs1 {}: the "
+                          "table is not filled in proportion to the weights",
+                          per_server[3], clients, per_server[2], per_server[1]));
 }
 
 }  // namespace vslab::matrix::kinds

@@ -106,22 +106,27 @@ std::string send_with_bad_icmp_checksum(port::Port& port, const Tins::EthernetII
   return fmt::format("invalid (is 0x{:04x}, should be 0x{:04x})", bad, good);
 }
 
-std::optional<ListedConn> listed_connection(MatrixBed& mb, const std::string& source) {
+std::optional<ListedConn> listed_connection(MatrixBed& mb, const std::string& source,
+                                            const std::string& virtual_addr) {
   std::istringstream lines(mb.bed().admin({"-L", "-n", "-c"}).output);
   for (std::string line; std::getline(lines, line);) {
     std::istringstream in(line);
     ListedConn c;
     if (!(in >> c.proto >> c.expire >> c.state >> c.source >> c.virtual_addr >> c.destination) ||
-        c.source != source)
+        c.source != source || (!virtual_addr.empty() && c.virtual_addr != virtual_addr))
       continue;
-    unsigned minutes = 0, seconds = 0;
-    char colon = 0;
-    std::istringstream expire(c.expire);
-    if (expire >> minutes >> colon >> seconds && colon == ':' && seconds < 60)
-      c.expire_s = int(minutes * 60 + seconds);
+    c.expire_s = c.expire_seconds();
     return c;
   }
   return std::nullopt;
+}
+
+int ListedConn::expire_seconds() const {
+  unsigned minutes = 0, seconds = 0;
+  char colon = 0;
+  std::istringstream in(expire);
+  if (!(in >> minutes >> colon >> seconds) || colon != ':' || seconds > 59) return -1;
+  return static_cast<int>(minutes * 60 + seconds);
 }
 
 std::vector<uint64_t> listed_stats(const std::string& listing, const std::string& address) {

@@ -53,10 +53,14 @@ std::vector<uint8_t> with_options(std::vector<uint8_t> bytes, const std::vector<
 // One line of `-L -n -c`.
 struct ListedConn {
   std::string proto, expire, state, source, virtual_addr, destination;
-  int expire_s = -1;  // `expire` ("mm:ss") in seconds; -1 when it does not read so
+  int expire_s = -1;           // expire_seconds() of the line as read
+  int expire_seconds() const;  // `expire` ("mm:ss") in seconds; -1 when it does not read so
 };
-// The line whose source is `source` ("CIP:cport"); none when not listed.
-std::optional<ListedConn> listed_connection(MatrixBed& mb, const std::string& source);
+// The line whose source is `source` ("CIP:cport") and, unless empty, whose virtual address is
+// `virtual_addr` (a client's templates of several services share their source); none when not
+// listed.
+std::optional<ListedConn> listed_connection(MatrixBed& mb, const std::string& source,
+                                            const std::string& virtual_addr = "");
 
 // The five counters of a `-L -n --stats --exact` line whose address is `address` (the service
 // line "TCP  VIP:vport" or a destination line "  -> RIP:rport"), empty when there is none.

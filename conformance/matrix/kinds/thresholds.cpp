@@ -1,7 +1,10 @@
 // The thresholds kind: a server at its upper threshold (-x) gets no further connection
 // (spec 8), except from lblc, which gives the server it recorded for the VIP new connections
 // while its active ones do not exceed its weight, flag or not (spec 6, as Linux 6.1 does).
+// rr's cells also watch the flag clear as connections expire: below -y, or without -y below
+// three quarters of -x, and not at those counts.
 #include <map>
+#include <sstream>
 #include <vector>
 
 #include <fmt/format.h>
@@ -11,6 +14,99 @@
 namespace vslab::matrix::kinds {
 
 using namespace std::chrono_literals;
+
+namespace {
+
+// Active + inactive connections of rs`rs` as `-L -n` lists them (-1: not listed).
+int listed_count(MatrixBed& mb, int rs) {
+  std::istringstream lines(mb.bed().admin({"-L", "-n"}).output);
+  const std::string addr = mb.rip(rs) + ":" + std::to_string(mb.rport());
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream in(line);
+    std::string arrow, listed, method;
+    int weight = 0, active = 0, inactive = 0;
+    if (in >> arrow >> listed >> method >> weight >> active >> inactive && arrow == "->" &&
+        listed == addr)
+      return active + inactive;
+  }
+  return -1;
+}
+
+// Spec 8 on the way down. rs1 (-x 4 -y 2) and rs2 (-x 4) take four SYN-only connections each
+// and are both OVERLOADED; two of each are ACKed into ESTABLISHED, whose timeout is 1 s for
+// the cell (spec 5, --set), and expire. At count 2, rs1 is at its lower threshold, not below
+// it, and stays off; rs2 is below three quarters of its upper (2 * 4 < 4 * 3) and is back:
+// both new connections go to rs2.
+void flag_clears(MatrixBed& mb, Findings& f) {
+  auto& bed = mb.bed();
+  mb.fresh_service();
+  std::string rules = mb.rules(Proto::Tcp, "rr", {1, 1}, "", "-x 4");
+  const auto rs1_line = rules.find(mb.rip(1) + ":");
+  rules.insert(rules.find('\n', rs1_line), " -y 2");
+  bed.restore(rules);
+  // The timeouts are the DUT's, not the service's: back to the default whatever happens.
+  struct DefaultTimeout {
+    conformance::ModeBed& bed;
+    ~DefaultTimeout() {
+      try {
+        bed.admin({"--set", "900", "0", "0"});
+      } catch (...) {  // the DUT is gone: nothing to restore
+      }
+    }
+  } restore_timeout{bed};
+  bed.admin({"--set", "1", "0", "0"});
+  std::map<int, std::vector<uint16_t>> ports_of;
+  for (int i = 0; i < 8; ++i) {
+    const uint16_t cport = mb.next_client_port();
+    auto syn = mb.tcp_from_client(Tins::TCP::SYN, cport);
+    bed.client().port->send(syn);
+    int got = mb.server_reached(syn, 2s);
+    if (!f.require(got == 1 || got == 2,
+                   fmt::format("connection {} of 8 reached rs{}, not rs1 or rs2 (both below "
+                               "their upper threshold 4)",
+                               i + 1, got)))
+      return;
+    ports_of[got].push_back(cport);
+  }
+  if (!f.require(ports_of[1].size() == 4 && ports_of[2].size() == 4,
+                 fmt::format("rs1 got {} and rs2 {} of 8 connections; with -x 4 each takes 4",
+                             ports_of[1].size(), ports_of[2].size())))
+    return;
+  auto over = mb.tcp_from_client(Tins::TCP::SYN, mb.next_client_port());
+  bed.client().port->send(over);
+  mb.barrier();
+  if (!f.require(mb.server_reached(over, 0ms) == 0,
+                 "a ninth connection reached a server although both hold their upper threshold "
+                 "4 and are OVERLOADED"))
+    return;
+  for (int rs = 1; rs <= 2; ++rs)
+    for (int k = 0; k < 2; ++k) {
+      auto ack = mb.tcp_from_client(Tins::TCP::ACK, ports_of[rs][k], "", 1001, 1);
+      bed.client().port->send(ack);
+      if (!f.require(mb.server_reached(ack, 2s) == rs,
+                     fmt::format("the ACK of rs{}'s connection did not reach it", rs)))
+        return;
+    }
+  auto down_to_two = [&] { return listed_count(mb, 1) == 2 && listed_count(mb, 2) == 2; };
+  if (!f.require(read_until<bool>(down_to_two, true, 10s),
+                 fmt::format("-L -n: rs1 and rs2 still count {} and {} connections 10 s after two "
+                             "of each went ESTABLISHED with a 1 s timeout; the spec says 2 each",
+                             listed_count(mb, 1), listed_count(mb, 2))))
+    return;
+  for (int i = 0; i < 2; ++i) {
+    auto syn = mb.tcp_from_client(Tins::TCP::SYN, mb.next_client_port());
+    bed.client().port->send(syn);
+    int got = mb.server_reached(syn, 2s);
+    if (!f.require(got == 2, fmt::format("with rs1 at count 2 = its lower threshold (still "
+                                         "OVERLOADED) and rs2 at count {} < 3/4 of its upper "
+                                         "threshold 4 (back on), new connection {} reached rs{} "
+                                         "where the spec says rs2",
+                                         2 + i, i + 1, got)))
+      return;
+  }
+}
+
+}  // namespace
 
 void thresholds(MatrixBed& mb, const Cell& c, Findings& f) {
   auto& bed = mb.bed();
@@ -39,6 +135,7 @@ void thresholds(MatrixBed& mb, const Cell& c, Findings& f) {
       return;
   }
   if (!f.require(!per_server.empty(), "no connection was scheduled at all")) return;
+  if (c.scheduler == "rr") return flag_clears(mb, f);
   if (!recorded_server_takes_two) return;
   // lblc: SYNs 1-2 on the first wlc choice, 3-4 on the next, 5-6 on the last.
   for (std::size_t i = 0; i < reached.size(); i += 2)
