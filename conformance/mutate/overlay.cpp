@@ -55,20 +55,6 @@ bool is_boundary(const std::string& s, std::size_t at) {
   return at >= s.size() || s[at] == ' ';
 }
 
-// What `ninja -t deps` says each object was compiled from: object -> its headers and source.
-std::map<std::string, std::set<std::string>> parse_deps(const std::string& text) {
-  std::map<std::string, std::set<std::string>> deps;
-  std::set<std::string>* current = nullptr;
-  for (const auto& line : lines_of(text)) {
-    if (line[0] != ' ') {
-      current = &deps[line.substr(0, line.find(':'))];
-    } else if (current) {
-      current->insert(line.substr(line.find_first_not_of(' ')));
-    }
-  }
-  return deps;
-}
-
 // `command` with the source root changed for the copy's, except inside the build folder's own
 // paths (the build may lie in the source tree, and the copy in the build).
 std::string from_copy(const std::string& command, const std::string& source,
@@ -97,6 +83,23 @@ fs::file_time_type mtime_of(const fs::path& path) {
 }
 
 }  // namespace
+
+std::map<std::string, std::set<std::string>> parse_deps(const std::string& text,
+                                                        const std::string& build_dir) {
+  std::map<std::string, std::set<std::string>> deps;
+  std::set<std::string>* current = nullptr;
+  for (const auto& line : lines_of(text)) {
+    if (line[0] != ' ') {
+      current = &deps[line.substr(0, line.find(':'))];
+    } else if (current) {
+      // A compiler run through ccache with base_dir names the headers relative to the build.
+      const fs::path input = line.substr(line.find_first_not_of(' '));
+      current->insert(
+          (input.is_absolute() ? input : fs::path(build_dir) / input).lexically_normal().string());
+    }
+  }
+  return deps;
+}
 
 std::string word_after(const std::string& command, const std::string& flag) {
   const std::string needle = " " + flag + " ";
@@ -170,7 +173,7 @@ std::optional<OverlayBuild> OverlayBuild::open(const std::string& build_dir,
     why = "ninja -t deps failed: " + output;
     return std::nullopt;
   }
-  const auto deps = parse_deps(output);
+  const auto deps = parse_deps(output, overlay.build_);
   const auto vsd_time = mtime_of(build / "vsd");
   for (const auto& command : overlay.commands_) {
     const std::string made =
@@ -184,7 +187,7 @@ std::optional<OverlayBuild> OverlayBuild::open(const std::string& build_dir,
     auto found = deps.find(made);
     if (found == deps.end()) continue;
     for (const auto& input : found->second)
-      if (mtime_of(build / input) > made_time) {
+      if (mtime_of(input) > made_time) {
         why = made + " is older than " + input + ": build vsd first";
         return std::nullopt;
       }
@@ -193,12 +196,12 @@ std::optional<OverlayBuild> OverlayBuild::open(const std::string& build_dir,
 }
 
 std::optional<std::string> OverlayBuild::build(const std::string& file, std::string& output) {
-  const std::string edited = source_ + "/" + file;
+  const std::string edited = (fs::path(source_) / file).lexically_normal().string();
   const bool is_source = file.ends_with(".cpp");
   std::map<std::string, std::set<std::string>> deps;
   if (!is_source) {
     if (!shell(build_, "ninja -t deps", output)) return std::nullopt;
-    deps = parse_deps(output);
+    deps = parse_deps(output, build_);
   }
   // Everything made again, by its path in the build: the objects the file goes into, then each
   // archive or link that takes one of them.
@@ -209,7 +212,10 @@ std::optional<std::string> OverlayBuild::build(const std::string& file, std::str
     bool affected = false;
     if (!object.empty()) {
       auto found = deps.find(object);
-      affected = word_after(command, "-c") == edited ||
+      const fs::path compiled = word_after(command, "-c");
+      affected = (compiled.is_absolute() ? compiled : fs::path(build_) / compiled)
+                         .lexically_normal()
+                         .string() == edited ||
                  (found != deps.end() && found->second.contains(edited));
     } else {
       for (const auto& path : remade)
@@ -231,8 +237,13 @@ std::optional<std::string> OverlayBuild::build(const std::string& file, std::str
     if (!shell(build_, rewritten, output)) return std::nullopt;
     last = made;
   }
-  // A file vsd is not made from: the mutant's vsd is the unmutated one.
-  if (last.empty()) return vsd();
+  // Running the unmutated vsd would judge nothing: a mutant must reach an object of vsd.
+  if (last.empty()) {
+    output = file +
+             " goes into no object of vsd (neither compiled as one nor included by one, "
+             "as ninja -t deps lists them)";
+    return std::nullopt;
+  }
   if (last != "vsd") {
     output = "the last command run made " + last + ", not vsd";
     return std::nullopt;

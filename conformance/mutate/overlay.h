@@ -5,7 +5,9 @@
 // a build of vsd from nothing in a tree of the tool's own (issue 28: CI's cold clone).
 #pragma once
 
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,10 @@ class OverlayBuild {
   std::vector<std::string> commands_;  // ninja's for vsd, in order
 };
 
+// What `ninja -t deps` says each object was compiled from: object -> its source and headers,
+// each as an absolute, normalised path (those given relative are taken from `build_dir`).
+std::map<std::string, std::set<std::string>> parse_deps(const std::string& text,
+                                                        const std::string& build_dir);
 // The word in `command` after `flag` ("-o", "-c", "qc"), or "" when there is none.
 std::string word_after(const std::string& command, const std::string& flag);
 // `command` with every whole word `from` (bounded by spaces, or followed by a suffix such as

@@ -30,5 +30,25 @@ TEST(OverlayCommands, ReplaceWordTakesWholeWordsAndTheirDepFileOnly) {
             "c++ d/vsd.dir/main.cpp.o -o /w/vsd l.a");
 }
 
+// ccache with base_dir has the compiler name headers relative to the build, so ninja's deps
+// hold "../../director/fwd/elements.h": a header mutant must still find the objects it reaches.
+TEST(OverlayDeps, RelativeAndAbsoluteInputsAreTheSameAbsolutePaths) {
+  const std::string text =
+      "director/CMakeFiles/fwd.dir/nat.cpp.o: #deps 3, deps mtime 1 (VALID)\n"
+      "    /src/director/fwd/nat.cpp\n"
+      "    ../../director/fwd/elements.h\n"
+      "    /usr/include/c++/12/vector\n"
+      "\n"
+      "director/CMakeFiles/fwd.dir/dr.cpp.o: #deps 1, deps mtime 1 (VALID)\n"
+      "    ../../director/./fwd/dr.cpp\n";
+  const auto deps = parse_deps(text, "/src/build/release");
+  ASSERT_EQ(deps.size(), 2u);
+  const auto& nat = deps.at("director/CMakeFiles/fwd.dir/nat.cpp.o");
+  EXPECT_EQ(nat, (std::set<std::string>{"/src/director/fwd/nat.cpp", "/src/director/fwd/elements.h",
+                                        "/usr/include/c++/12/vector"}));
+  EXPECT_EQ(deps.at("director/CMakeFiles/fwd.dir/dr.cpp.o"),
+            std::set<std::string>{"/src/director/fwd/dr.cpp"});
+}
+
 }  // namespace
 }  // namespace vslab::mutate

@@ -25,6 +25,7 @@ void fragments(MatrixBed&, const Cell&, Findings&);
 void ip_options(MatrixBed&, const Cell&, Findings&);
 void bad_checksum(MatrixBed&, const Cell&, Findings&);
 void tcp_flags(MatrixBed&, const Cell&, Findings&);
+void listing(MatrixBed&, const Cell&, Findings&);
 }  // namespace kinds
 
 const std::vector<ScenarioKind>& scenario_kinds() {
@@ -40,6 +41,11 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       "not applicable: the real servers' own traffic does not cross a {} director"};
   static const Applicability tun_only{
       {Mode::Tun}, {}, "not applicable: the tunnel's 20 bytes make PMTU a TUN matter"};
+  static const Applicability rr_only{
+      {},
+      {"rr"},
+      "not applicable: the listings' columns do not depend on the scheduler (the rr cells "
+      "check them)"};
   static const std::vector<ScenarioKind> all{
       // name, protocols, IPv6 protocols, where it runs, what it does
       {"rewrite", {Tcp, Udp, Icmp}, {Tcp, Udp}, everywhere, kinds::rewrite},
@@ -61,6 +67,7 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       {"ip-options", {Udp}, {}, everywhere, kinds::ip_options},
       {"bad-checksum", {Tcp, Udp}, {}, everywhere, kinds::bad_checksum},
       {"tcp-flags", {Tcp}, {}, everywhere, kinds::tcp_flags},
+      {"listing", {Tcp}, {}, rr_only, kinds::listing},
   };
   return all;
 }
