@@ -239,8 +239,12 @@ std::optional<std::string> OverlayBuild::build(const std::string& file, std::str
     if (!shell(build_, rewritten, output)) return std::nullopt;
     last = made;
   }
-  // A file vsd is not made from: the mutant's vsd is the unmutated one.
-  if (last.empty()) return vsd();
+  // Running the unmutated vsd would judge nothing: a mutant must reach an object of vsd.
+  if (last.empty()) {
+    output = file + " goes into no object of vsd (neither compiled as one nor included by one, "
+             "as ninja -t deps lists them)";
+    return std::nullopt;
+  }
   if (last != "vsd") {
     output = "the last command run made " + last + ", not vsd";
     return std::nullopt;

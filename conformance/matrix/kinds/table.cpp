@@ -28,6 +28,7 @@ void tcp_flags(MatrixBed&, const Cell&, Findings&);
 void states(MatrixBed&, const Cell&, Findings&);
 void fullnat_local(MatrixBed&, const Cell&, Findings&);
 void reassembly_timeout(MatrixBed&, const Cell&, Findings&);
+void listing(MatrixBed&, const Cell&, Findings&);
 }  // namespace kinds
 
 const std::vector<ScenarioKind>& scenario_kinds() {
@@ -55,6 +56,11 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       {Mode::Nat},
       {"rr"},
       "not applicable: the director's own reassembly, run once (nat/rr): it waits 30 s"};
+  static const Applicability listing_rr{
+      {},
+      {"rr"},
+      "not applicable: the listings' columns do not depend on the scheduler (the rr cells "
+      "check them)"};
   static const std::vector<ScenarioKind> all{
       // name, protocols, IPv6 protocols, where it runs, what it does
       {"rewrite", {Tcp, Udp, Icmp}, {Tcp, Udp}, everywhere, kinds::rewrite},
@@ -79,6 +85,7 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       {"states", {Tcp, Udp}, {}, rr_only, kinds::states},
       {"fullnat-local", {Tcp}, {}, fullnat_rr, kinds::fullnat_local},
       {"reassembly-timeout", {Udp}, {}, nat_rr, kinds::reassembly_timeout},
+      {"listing", {Tcp}, {}, listing_rr, kinds::listing},
   };
   return all;
 }
