@@ -281,12 +281,13 @@ class Pair {
     return true;
   }
 
-  // Whether `d` lists a connection for each of the flows' three services.
-  bool lists_the_flows(Director& d) {
+  // Whether `d` lists a connection from each of the flows' client ends (by the client's port:
+  // an external box may still list connections of an earlier run to the same services).
+  bool lists_the_flows(Director& d, const std::vector<std::string>& client_ends) {
     auto r = d.dut().admin({"-L", "-n", "-c"});
     if (!r.ok()) return false;
-    for (const char* port : {":80", ":81", ":53"})
-      if (r.output.find(layout_.vip + port) == std::string::npos) return false;
+    for (const auto& end : client_ends)
+      if (r.output.find(end + " ") == std::string::npos) return false;
     return true;
   }
 
@@ -414,9 +415,11 @@ PhaseReport measure(Pair& pair, const FlowTargets& targets, Failure failure,
   phase.failure = failure;
   phase.phase = name;
   FlowSet flows(targets);
-  if (sync) {
+  // A master cut off from its links cannot hear the sync of flows made meanwhile.
+  if (sync && !cut_off_while_synced(phase)) {
     const auto deadline = Clock::now() + seconds(10);
-    while (!pair.lists_the_flows(to)) {
+    const auto ends = flows.client_ends();
+    while (!pair.lists_the_flows(to, ends)) {
       if (Clock::now() >= deadline)
         throw std::runtime_error(to.role + " never listed the flows' connections by sync");
       poll(nullptr, 0, 50);
@@ -608,8 +611,9 @@ ScenarioReport run_failover(const ScenarioOptions& options,
     report.skipped = "keepalived is not installed (scripts/setup.sh installs it)";
     return report;
   }
-  report.master_name = dut::ExternalDut(options.master_box).name();
-  report.backup_name = dut::ExternalDut(options.backup_box).name();
+  auto box_name = [](const dut::ExternalConfig& c) { return c.name.empty() ? c.source : c.name; };
+  report.master_name = box_name(options.master_box);
+  report.backup_name = box_name(options.backup_box);
   std::vector<Failure> runnable;
   for (Failure f : options.failures) {
     auto missing = missing_commands(options, f);
