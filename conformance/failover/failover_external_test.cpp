@@ -21,15 +21,6 @@
 namespace vslab::failover {
 namespace {
 
-std::string quoted_toml(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
 // The box's conform config, and the commands a failover run needs of it.
 dut::ExternalConfig failover_config(const dut::HandStartedBox& box, const std::string& name) {
   // What topologies/failover.toml's pair moves between the boxes (the VIP, the real servers'
@@ -38,10 +29,10 @@ dut::ExternalConfig failover_config(const dut::HandStartedBox& box, const std::s
   std::string text = dut::external_config_text(box);
   text.replace(text.find("vsd by hand"), 11, name);
   text += "[failover]\n";
-  text += "kill = " + quoted_toml(box.kill_command(floating)) + "\n";
-  text += "revive = " + quoted_toml(box.revive_command()) + "\n";
-  text += "take_vip = " + quoted_toml(box.take_vip_command()) + "\n";
-  text += "release_vip = " + quoted_toml(box.release_vip_command()) + "\n";
+  text += "kill = " + dut::quoted_toml(box.kill_command(floating)) + "\n";
+  text += "revive = " + dut::quoted_toml(box.revive_command()) + "\n";
+  text += "take_vip = " + dut::quoted_toml(box.take_vip_command()) + "\n";
+  text += "release_vip = " + dut::quoted_toml(box.release_vip_command()) + "\n";
   const std::string path = box.dir() + "/failover.toml";
   std::ofstream(path) << text;
   return dut::read_external_config(path);

@@ -69,6 +69,8 @@ void remove_boxes_of_dead_processes() {
   }
 }
 
+}  // namespace
+
 std::string quoted_toml(const std::string& text) {
   std::string out = "\"";
   for (char c : text) {
@@ -77,8 +79,6 @@ std::string quoted_toml(const std::string& text) {
   }
   return out + "\"";
 }
-
-}  // namespace
 
 std::string built_vsd_binary() {
   return VSLAB_VSD_BINARY;

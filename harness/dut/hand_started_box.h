@@ -81,6 +81,8 @@ class HandStartedBox {
 // on the box's control socket, each director interface on its root-namespace veth, and every
 // mode and every scheduler ipvsadm knows claimed.
 std::string external_config_text(const HandStartedBox& box);
+// A TOML basic string of the text (quotes and backslashes escaped), for configs written by tests.
+std::string quoted_toml(const std::string& text);
 // Writes that config to <box.dir()>/dut.toml (removed with the box) and returns the path.
 std::string write_external_config(const HandStartedBox& box);
 
