@@ -356,6 +356,20 @@ void FlowSet::poke_idle(Clock::time_point deadline) {
   idle_->exchange(deadline);
 }
 
+std::vector<std::string> FlowSet::client_ends() const {
+  std::vector<std::string> ends;
+  for (int fd : {upload_->pair.client.get(), idle_->pair.client.get(), udp_->client.get()}) {
+    sockaddr_in own{};
+    socklen_t size = sizeof own;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&own), &size) != 0)
+      throw std::runtime_error(std::string("getsockname: ") + std::strerror(errno));
+    char text[INET_ADDRSTRLEN] = {};
+    ::inet_ntop(AF_INET, &own.sin_addr, text, sizeof text);
+    ends.push_back(fmt::format("{}:{}", text, ntohs(own.sin_port)));
+  }
+  return ends;
+}
+
 std::vector<FlowReport> FlowSet::finish(Clock::time_point event, Clock::time_point moved) {
   stop_ = true;
   upload_thread_.join();

@@ -62,6 +62,9 @@ class FlowSet {
   // The idle connection sends a request now and waits for its echo (or a reset) until the
   // deadline.
   void poke_idle(Clock::time_point deadline);
+  // The client's end of each flow, "10.10.0.2:40312", as a director's connection listing
+  // (ipvsadm -L -n -c) shows its source: whether a director has these flows, not others.
+  std::vector<std::string> client_ends() const;
   // Stops the flows and reports each: gaps from `event` on (the kill, the pulled link); a flow
   // has resumed when it made progress after `moved` (the new master held the VIP).
   std::vector<FlowReport> finish(Clock::time_point event, Clock::time_point moved);

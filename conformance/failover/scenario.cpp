@@ -10,6 +10,7 @@
 #include "dut/qemu/qemu_kernel_dut.h"
 #include "failover/vrrp.h"
 #include "os/interrupt.h"
+#include "topology/arp_probe.h"
 #include "topology/data_dir.h"
 #include "topology/live.h"
 #include "topology/parse.h"
@@ -78,13 +79,29 @@ struct NoSync : std::runtime_error {
 struct Director {
   std::string role;  // the topology's role: "director" (the master) or "backup"
   int priority = 0;
-  std::string netns;
-  std::unique_ptr<dut::BuiltinDut> vsd;              // one of these two
+  std::string netns;                                 // none for an external box
+  std::unique_ptr<dut::BuiltinDut> vsd;              // one of these three
   std::unique_ptr<dut::qemu::QemuKernelDut> kernel;  // the guest holds its addresses
+  std::unique_ptr<dut::ExternalDut> box;             // not ours: its config's commands act on it
   std::unique_ptr<Keepalived> keepalived;
-  bool down = true;  // not started yet, or killed and not started again: nothing answers in it
-  dut::Dut& dut() { return vsd ? static_cast<dut::Dut&>(*vsd) : *kernel; }
+  bool down = true;     // not started yet, or killed and not started again: nothing answers in it
+  bool killed = false;  // a box killed by its command, to be revived by its command
+  dut::Dut& dut() {
+    if (vsd) return *vsd;
+    if (kernel) return *kernel;
+    return *box;
+  }
 };
+
+// An external box's config command that must succeed.
+void must(const std::optional<dut::Result>& result, const dut::ExternalDut& box,
+          const std::string& key) {
+  // The cases that need a command skip when it is missing (missing_commands), so this is a bug.
+  if (!result) throw std::logic_error("no " + box.config_key(key));
+  if (!result->ok())
+    throw std::runtime_error(fmt::format("{} ({}): `{}` exited with {}: {}", box.role(), box.name(),
+                                         key, result->exit_code, result->output));
+}
 
 // The guest's shell for a floating address: added and announced by a gratuitous ARP (busybox
 // arping), or removed.
@@ -104,13 +121,19 @@ std::string guest_release(const std::vector<FloatingAddress>& addresses) {
 
 class Pair {
  public:
-  Pair(const ScenarioOptions& options, const Layout& layout, const topo::LiveTopology& live)
+  // master_box, backup_box: the external boxes, made before the topology (whose bring-up
+  // lends them their ports), or null.
+  Pair(const ScenarioOptions& options, const Layout& layout, const topo::LiveTopology& live,
+       std::unique_ptr<dut::ExternalDut> master_box, std::unique_ptr<dut::ExternalDut> backup_box)
       : options_(options), layout_(layout), live_(live) {
     master_.role = "director";
     master_.priority = 150;
     backup_.role = "backup";
     backup_.priority = 100;
+    master_.box = std::move(master_box);
+    backup_.box = std::move(backup_box);
     for (Director* d : {&master_, &backup_}) {
+      if (d->box) continue;
       d->netns = live.netns(live.topology().find_role(d->role)->name);
       const auto kind = d == &master_ ? options.master_kind : options.backup_kind;
       if (kind == DirectorKind::QemuKernel) {
@@ -135,6 +158,13 @@ class Pair {
   ~Pair() {
     for (Director* d : {&master_, &backup_}) {
       if (d->keepalived) d->keepalived->kill();
+      // A box stays as it was found, as far as it answers: no sync daemons, no VIP of ours.
+      if (d->box && !d->down) {
+        if (options_.sync) stop_sync(*d);
+        if (options_.mover == VipMover::Harness)
+          for (const auto& a : layout_.floating)
+            d->box->run_vip_command(d->box->config().failover.release_vip, a.cidr, a.dev);
+      }
       d->dut().stop();
     }
   }
@@ -149,16 +179,29 @@ class Pair {
     start_vrrp(d);
   }
   void start_director(Director& d) {
+    if (d.box && d.killed)
+      must(d.box->run_failover_command(d.box->config().failover.revive), *d.box,
+           "[failover] revive");
     d.dut().start(live_);
     d.down = false;
+    // As with the guest: whatever the box holds from before, the VIP mover alone decides.
+    if (d.box && options_.mover == VipMover::Harness)
+      for (const auto& a : layout_.floating)
+        must(d.box->run_vip_command(d.box->config().failover.release_vip, a.cidr, a.dev), *d.box,
+             "[failover] release_vip");
     // The guest's setup puts the topology's VIP on it; the VIP mover alone decides who holds it.
     if (d.kernel) guest_shell(d, guest_release(layout_.floating));
     auto r = d.dut().restore(rules_of(layout_));
     if (!r.ok()) throw std::runtime_error(d.role + ": vsadm -R: " + r.output);
     if (options_.sync) start_sync(d);
   }
+  // A box that runs its own VRRP gets it back by its command (after a kill; else it runs).
   void start_vrrp(Director& d) {
     if (d.keepalived) d.keepalived->start();
+    if (d.box && d.killed && options_.mover == VipMover::Keepalived)
+      must(d.box->run_failover_command(d.box->config().failover.start_vrrp), *d.box,
+           "[failover] start_vrrp");
+    d.killed = false;
   }
 
   // A crash: keepalived and vsd SIGKILLed. What a killed keepalived leaves on the interfaces
@@ -168,6 +211,12 @@ class Pair {
     d.down = true;
     // The guest's addresses die with it.
     if (d.kernel) return d.kernel->kill();
+    // The box's command is the crash, its addresses included (a dead box answers for none).
+    if (d.box) {
+      d.killed = true;
+      return must(d.box->run_failover_command(d.box->config().failover.kill), *d.box,
+                  "[failover] kill");
+    }
     if (d.keepalived) d.keepalived->kill();
     if (auto error = release_addresses(d.netns, layout_.floating); !error.empty())
       throw std::runtime_error(error);
@@ -191,19 +240,31 @@ class Pair {
   // The harness as the VIP mover (no keepalived): what keepalived would do on a transition.
   void move_vip(Director& from, Director& to) {
     if (options_.mover != VipMover::Harness) return;
-    if (from.kernel) {
+    if (from.box) {
+      // A cut-off box is told through its command's own path (ssh over a management network);
+      // a dead one lost its addresses with its kill.
+      if (!from.down)
+        for (const auto& a : layout_.floating)
+          must(from.box->run_vip_command(from.box->config().failover.release_vip, a.cidr, a.dev),
+               *from.box, "[failover] release_vip");
+    } else if (from.kernel) {
       // A cut-off guest is told through its channel, as an admin on its console would.
       if (!from.down) guest_shell(from, guest_release(layout_.floating));
     } else if (auto error = release_addresses(from.netns, layout_.floating); !error.empty()) {
       throw std::runtime_error(error);
     }
-    if (to.kernel)
+    if (to.box) {
+      for (const auto& a : layout_.floating)
+        must(to.box->run_vip_command(to.box->config().failover.take_vip, a.cidr, a.dev), *to.box,
+             "[failover] take_vip");
+    } else if (to.kernel) {
       guest_shell(to, guest_take(layout_.floating));
-    else if (auto error = take_addresses(to.netns, layout_.floating); !error.empty())
+    } else if (auto error = take_addresses(to.netns, layout_.floating); !error.empty())
       throw std::runtime_error(error);
   }
 
   bool holds_vip(Director& d) {
+    if (d.box) return vip_answers_from(d);
     if (!d.kernel) return holds_address(d.netns, layout_.vip);
     if (d.down) return false;
     return guest_shell(d, "ip -o addr show to " + layout_.vip + "/32\n").find(layout_.vip) !=
@@ -220,12 +281,13 @@ class Pair {
     return true;
   }
 
-  // Whether `d` lists a connection for each of the flows' three services.
-  bool lists_the_flows(Director& d) {
+  // Whether `d` lists a connection from each of the flows' client ends (by the client's port:
+  // an external box may still list connections of an earlier run to the same services).
+  bool lists_the_flows(Director& d, const std::vector<std::string>& client_ends) {
     auto r = d.dut().admin({"-L", "-n", "-c"});
     if (!r.ok()) return false;
-    for (const char* port : {":80", ":81", ":53"})
-      if (r.output.find(layout_.vip + port) == std::string::npos) return false;
+    for (const auto& end : client_ends)
+      if (r.output.find(end + " ") == std::string::npos) return false;
     return true;
   }
 
@@ -248,9 +310,13 @@ class Pair {
   // Both daemons on both directors, as the kernel allows: each sends what it serves and takes
   // what the other sends, so the failback finds the backup's connections too.
   void start_sync(Director& d) {
+    // A box's daemons of an earlier run would make the start fail ("already running").
+    if (d.box) stop_sync(d);
+    const std::string interface =
+        d.box ? d.box->box_interface(layout_.sync_interface) : layout_.sync_interface;
     for (const char* state : {"master", "backup"}) {
-      auto r = d.dut().admin({"--start-daemon", state, "--mcast-interface", layout_.sync_interface,
-                              "--syncid", std::to_string(kSyncId)});
+      auto r = d.dut().admin({"--start-daemon", state, "--mcast-interface", interface, "--syncid",
+                              std::to_string(kSyncId)});
       if (!r.ok()) {
         if (d.vsd && (r.output.find("unknown option") != std::string::npos ||
                       r.output.find("start-daemon") != std::string::npos))
@@ -259,6 +325,34 @@ class Pair {
         throw std::runtime_error(d.role + ": vsadm --start-daemon " + state + ": " + r.output);
       }
     }
+  }
+
+  // Best effort: none may be running.
+  void stop_sync(Director& d) {
+    for (const char* state : {"master", "backup"}) d.dut().admin({"--stop-daemon", state});
+  }
+
+  // The harness cannot look inside a box: the VIP is where it answers ARP on its segment, asked
+  // from the router (a probe, so the router's own neighbour entry stays as it was).
+  bool vip_answers_from(Director& d) {
+    if (d.down) return false;
+    const auto& t = live_.topology();
+    const std::string& dev = layout_.floating.front().dev;
+    const std::string node = t.find_role(d.role)->name;
+    const std::string router = t.find_role("router")->name;
+    std::string router_ifname;
+    for (const auto& bridge : t.bridges) {
+      bool box_here = false;
+      for (const auto& p : bridge.ports) box_here |= p.node == node && p.ifname == dev;
+      for (const auto& p : bridge.ports)
+        if (box_here && p.node == router) router_ifname = p.ifname;
+    }
+    if (router_ifname.empty())
+      throw std::logic_error("topology '" + t.name + "': the router shares no bridge with " + node +
+                             ":" + dev);
+    auto answer = topo::arp_probe(live_.netns(router), router_ifname, layout_.vip,
+                                  std::chrono::milliseconds(300));
+    return answer && *answer == live_.mac(node, dev);
   }
 
   std::string guest_shell(Director& d, const std::string& script) {
@@ -321,9 +415,11 @@ PhaseReport measure(Pair& pair, const FlowTargets& targets, Failure failure,
   phase.failure = failure;
   phase.phase = name;
   FlowSet flows(targets);
-  if (sync) {
+  // A master cut off from its links cannot hear the sync of flows made meanwhile.
+  if (sync && !cut_off_while_synced(phase)) {
     const auto deadline = Clock::now() + seconds(10);
-    while (!pair.lists_the_flows(to)) {
+    const auto ends = flows.client_ends();
+    while (!pair.lists_the_flows(to, ends)) {
       if (Clock::now() >= deadline)
         throw std::runtime_error(to.role + " never listed the flows' connections by sync");
       poll(nullptr, 0, 50);
@@ -370,8 +466,18 @@ void run_one(const ScenarioOptions& options, Failure failure, ScenarioReport& re
     for (const auto& e : parsed.errors) errors += e + "\n";
     throw std::runtime_error(errors);
   }
-  topo::LiveTopology live(*parsed.topology);
-  Pair pair(options, layout, live);
+  // The boxes first: the bring-up lends each its ports.
+  std::unique_ptr<dut::ExternalDut> boxes[2];
+  topo::BringUpOptions bring_up;
+  for (int i = 0; i < 2; ++i) {
+    const bool master = i == 0;
+    if ((master ? options.master_kind : options.backup_kind) != DirectorKind::External) continue;
+    boxes[i] = std::make_unique<dut::ExternalDut>(master ? options.master_box : options.backup_box);
+    boxes[i]->set_role(master ? "director" : "backup");
+    bring_up.add_external_boxes(boxes[i]->bring_up_options());
+  }
+  topo::LiveTopology live(*parsed.topology, bring_up);
+  Pair pair(options, layout, live, std::move(boxes[0]), std::move(boxes[1]));
   FlowTargets targets;
   targets.client_netns = live.netns(live.topology().find_role("client")->name);
   for (const char* rs : {"rs1", "rs2"}) targets.server_netns.push_back(live.netns(rs));
@@ -436,6 +542,32 @@ void run_one(const ScenarioOptions& options, Failure failure, ScenarioReport& re
   }
 }
 
+// The config keys a case needs of the external boxes and they lack: "[failover] kill in F".
+std::vector<std::string> missing_commands(const ScenarioOptions& o, Failure failure) {
+  std::vector<std::string> missing;
+  for (int i = 0; i < 2; ++i) {
+    const bool master = i == 0;
+    if ((master ? o.master_kind : o.backup_kind) != DirectorKind::External) continue;
+    const auto& config = master ? o.master_box : o.backup_box;
+    auto need = [&](const std::optional<std::string>& command, const std::string& key) {
+      if (!command)
+        missing.push_back(key + " in " + (config.source.empty() ? "the config" : config.source));
+    };
+    const auto& f = config.failover;
+    if (o.sync) need(config.admin, "[dut] admin");
+    if (o.mover == VipMover::Harness) {
+      need(f.take_vip, "[failover] take_vip");
+      need(f.release_vip, "[failover] release_vip");
+    }
+    if (master && failure == Failure::Kill) {
+      need(f.kill, "[failover] kill");
+      need(f.revive, "[failover] revive");
+      if (o.mover == VipMover::Keepalived) need(f.start_vrrp, "[failover] start_vrrp");
+    }
+  }
+  return missing;
+}
+
 }  // namespace
 
 std::string name_of(Failure failure) {
@@ -473,12 +605,33 @@ ScenarioReport run_failover(const ScenarioOptions& options,
     report.skipped = "needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root)";
     return report;
   }
-  if (options.mover == VipMover::Keepalived && Keepalived::binary().empty()) {
+  const bool any_vsd =
+      options.master_kind == DirectorKind::Vsd || options.backup_kind == DirectorKind::Vsd;
+  if (any_vsd && options.mover == VipMover::Keepalived && Keepalived::binary().empty()) {
     report.skipped = "keepalived is not installed (scripts/setup.sh installs it)";
     return report;
   }
+  auto box_name = [](const dut::ExternalConfig& c) { return c.name.empty() ? c.source : c.name; };
+  report.master_name = box_name(options.master_box);
+  report.backup_name = box_name(options.backup_box);
+  std::vector<Failure> runnable;
+  for (Failure f : options.failures) {
+    auto missing = missing_commands(options, f);
+    if (missing.empty()) {
+      runnable.push_back(f);
+      continue;
+    }
+    std::string text = name_of(f) + ": not configured: ";
+    for (std::size_t i = 0; i < missing.size(); ++i) text += (i ? ", " : "") + missing[i];
+    report.skipped_cases.push_back(text);
+  }
+  if (runnable.empty()) {
+    for (const auto& line : report.skipped_cases)
+      report.skipped += (report.skipped.empty() ? "" : "; ") + line;
+    return report;
+  }
   try {
-    for (Failure f : options.failures) {
+    for (Failure f : runnable) {
       os::throw_if_interrupted();
       run_one(options, f, report, progress);
     }
@@ -498,6 +651,9 @@ static std::string pair_name(const ScenarioReport& report) {
   auto name = [](DirectorKind k) {
     return k == DirectorKind::Vsd ? "vsd" : "Linux IPVS under qemu";
   };
+  if (report.master_kind == DirectorKind::External)
+    return fmt::format("external pair (master {}, backup {})", report.master_name,
+                       report.backup_name);
   if (report.master_kind == DirectorKind::Vsd && report.backup_kind == DirectorKind::Vsd)
     return "builtin pair (vsd --vips-follow-host)";
   if (report.master_kind == report.backup_kind)
@@ -507,12 +663,15 @@ static std::string pair_name(const ScenarioReport& report) {
 }
 
 std::string format_report(const ScenarioReport& report) {
-  std::string out = fmt::format(
-      "vslab failover: {}, {}, the VIP moved by {}, {}\n", pair_name(report),
-      report.mode == "dr" ? "DR" : "NAT",
-      report.mover == VipMover::Keepalived ? "keepalived's VRRP (advert_int 0.5 s)" : "the harness",
-      report.sync ? "with connection sync" : "without connection sync");
+  std::string out = fmt::format("vslab failover: {}, {}, the VIP moved by {}, {}\n",
+                                pair_name(report), report.mode == "dr" ? "DR" : "NAT",
+                                report.mover == VipMover::Harness ? "the harness"
+                                : report.master_kind == DirectorKind::External
+                                    ? "the boxes' own VRRP (seen by ARP from the router)"
+                                    : "keepalived's VRRP (advert_int 0.5 s)",
+                                report.sync ? "with connection sync" : "without connection sync");
   if (!report.skipped.empty()) return out + "skipped: " + report.skipped + "\n";
+  for (const auto& line : report.skipped_cases) out += "skipped " + line + "\n";
   out += report.sync
              ? "Predicted: the new master has every connection by sync; no flow is reset, each "
                "goes on after a gap.\nExcept the link case's failback: the returning master "

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "dut/dut.h"
+#include "dut/external_dut.h"
 #include "failover/flows.h"
 
 namespace vslab::failover {
@@ -19,8 +20,9 @@ namespace vslab::failover {
 enum class Failure { Kill, PullLink };
 enum class VipMover { Keepalived, Harness };
 // What a director of the pair is: vsd, or Linux IPVS in a qemu guest (dut/qemu), which has no
-// keepalived: the harness moves its VIP through the guest's shell.
-enum class DirectorKind { Vsd, QemuKernel };
+// keepalived: the harness moves its VIP through the guest's shell; or a real box (dut/external),
+// wired to this machine's interfaces, whose events are its config's [failover] commands.
+enum class DirectorKind { Vsd, QemuKernel, External };
 
 struct ScenarioOptions {
   std::string vsd_binary, vsadm_binary;  // for a director that is vsd
@@ -30,6 +32,10 @@ struct ScenarioOptions {
   std::vector<Failure> failures{Failure::Kill, Failure::PullLink};
   // nat (topologies/failover.toml) or dr (topologies/failover-dr.toml).
   std::string mode = "nat";
+  // For an External director: the master's box stands for the node "director", the backup's
+  // for "backup". With VipMover::Keepalived the boxes run their own VRRP and the harness only
+  // watches where the VIP answers ARP; with Harness it runs their take_vip/release_vip.
+  dut::ExternalConfig master_box, backup_box;
 };
 
 struct PhaseReport {
@@ -43,6 +49,9 @@ struct PhaseReport {
 
 struct ScenarioReport {
   std::string skipped;  // why nothing ran (a missing feature), or empty
+  // A case that did not run while others did: "kill: not configured: [failover] revive in F".
+  std::vector<std::string> skipped_cases;
+  std::string master_name, backup_name;  // external boxes' names, for the heading
   std::vector<PhaseReport> phases;
   bool sync = false;
   VipMover mover = VipMover::Keepalived;

@@ -497,6 +497,53 @@ TEST_F(ExternalDutCommands, HandsItsPortsAndKnownMacsToTheBringUp) {
             (std::map<std::string, std::string>{{"eth1", "02:ab:00:00:00:01"}}));
 }
 
+// A failover pair's box: its [failover] commands, {cidr} {address} {dev} filled in quoted, and
+// {dev} the box's own name for the topology interface where its port gives one.
+TEST(ExternalDutFailover, RunsItsCommandsWithTheAddressAndTheBoxsInterface) {
+  std::string text(kGoodConfig);
+  text.replace(text.find("mac = \"02:AB:00:00:00:01\""), 26, "box_interface = \"ens1f1\"");
+  text += R"([failover]
+kill = "ssh box systemctl kill -s KILL keepalived"
+take_vip = "ssh box ip addr add {cidr} dev {dev} && arping -U -I {dev} {address}"
+)";
+  std::vector<std::string> ran;
+  ExternalDut dut(parse_external_config(text, kFile),
+                  [&](const std::string& command, const std::string&) {
+                    ran.push_back(command);
+                    return Result{0, ""};
+                  });
+  EXPECT_EQ(dut.box_interface("eth1"), "ens1f1");
+  EXPECT_EQ(dut.box_interface("eth0"), "eth0");
+  ASSERT_TRUE(dut.run_failover_command(dut.config().failover.kill).has_value());
+  ASSERT_TRUE(
+      dut.run_vip_command(dut.config().failover.take_vip, "192.168.10.1/32", "eth1").has_value());
+  EXPECT_FALSE(dut.run_failover_command(dut.config().failover.revive).has_value());
+  EXPECT_FALSE(
+      dut.run_vip_command(dut.config().failover.release_vip, "10.20.0.100/32", "eth0").has_value());
+  ASSERT_EQ(ran.size(), 2u);
+  EXPECT_EQ(ran[0], "ssh box systemctl kill -s KILL keepalived");
+  EXPECT_EQ(ran[1],
+            "ssh box ip addr add 192.168.10.1/32 dev ens1f1 && arping -U -I ens1f1 192.168.10.1");
+}
+
+TEST(ExternalDutFailover, RefusesAVipCommandWithoutTheAddressAndUnknownKeys) {
+  std::string text(kGoodConfig);
+  EXPECT_TRUE(fails_with(text + "[failover]\ntake_vip = \"ssh box vip-up\"\n",
+                         "box.toml:13:12: ", {"'take_vip' names no address", "{cidr}"}));
+  EXPECT_TRUE(
+      fails_with(text + "[failover]\nkil = \"x\"\n", "box.toml:13:1: ", {"unknown key 'kil'"}));
+}
+
+// A pair's second box lends its ports for the node of its role, not the director's.
+TEST(ExternalDutFailover, ABackupBoxHandsItsPortsForTheBackupNode) {
+  ExternalDut dut(parse_external_config(kGoodConfig, kFile));
+  dut.set_role("backup");
+  auto options = dut.bring_up_options();
+  EXPECT_TRUE(options.external_director_ports.empty());
+  EXPECT_EQ(options.external_boxes.at("backup").ports,
+            (topo::ExternalPorts{{"eth0", "xd-ext"}, {"eth1", "xd-int"}}));
+}
+
 TEST(ExternalDut, WithoutAnAdminTemplateAdminSaysSo) {
   auto config = parse_external_config(kGoodConfig, kFile);
   config.admin.reset();

@@ -57,7 +57,7 @@ class ExternalConfigReader {
   explicit ExternalConfigReader(ConfigErrors& errors) : errors_(errors) {}
 
   ExternalConfig read(const toml::table& root) {
-    reject_unknown_keys(root, {"dut", "ports", "claims"}, "at top level", errors_);
+    reject_unknown_keys(root, {"dut", "ports", "claims", "failover"}, "at top level", errors_);
     if (const toml::table* dut = table_or_missing(
             root, "dut",
             "no [dut] table: say how the box takes rules, e.g. [dut] restore = \"ssh box "
@@ -73,6 +73,8 @@ class ExternalConfigReader {
             "no [claims] table: list what the box supports, e.g. [claims] modes = [\"nat\"] "
             "and schedulers = [\"rr\", \"wrr\"]; other cases skip as not claimed"))
       read_claims(*claims);
+    if (const toml::table* failover = optional_table(root, "failover", errors_))
+      read_failover(*failover);
     return std::move(config_);
   }
 
@@ -121,7 +123,7 @@ class ExternalConfigReader {
         existing = Located<std::string>{text->get(), value.source().begin};
       } else if (const toml::table* entry = value.as_table()) {
         const std::string where = "in port '" + ifname + "'";
-        reject_unknown_keys(*entry, {"interface", "mac"}, where, errors_);
+        reject_unknown_keys(*entry, {"interface", "mac", "box_interface"}, where, errors_);
         existing = required_string(*entry, "interface", "port '" + ifname + "'", errors_);
         if (auto mac = optional_string(*entry, "mac", errors_)) {
           port.mac = unicast_mac(mac->value);
@@ -129,6 +131,11 @@ class ExternalConfigReader {
             errors_.add(mac->pos, fmt::format("'{}' is not a unicast MAC of the form "
                                               "xx:xx:xx:xx:xx:xx",
                                               mac->value));
+        }
+        if (auto own = optional_string(*entry, "box_interface", errors_)) {
+          if (!topo::is_valid_interface_name(own->value))
+            errors_.add(own->pos, fmt::format("'{}' is not a valid interface name", own->value));
+          port.box_interface = own->value;
         }
       } else {
         errors_.add(value.source().begin,
@@ -172,9 +179,46 @@ class ExternalConfigReader {
     }
   }
 
+  void read_failover(const toml::table& failover) {
+    reject_unknown_keys(failover, {"kill", "revive", "start_vrrp", "take_vip", "release_vip"},
+                        "in [failover]", errors_);
+    auto& f = config_.failover;
+    for (auto [key, command] :
+         {std::pair("kill", &f.kill), std::pair("revive", &f.revive),
+          std::pair("start_vrrp", &f.start_vrrp), std::pair("take_vip", &f.take_vip),
+          std::pair("release_vip", &f.release_vip)}) {
+      auto text = optional_string(failover, key, errors_);
+      if (!text) continue;
+      if (is_blank(text->value))
+        errors_.add(text->pos, fmt::format("'{}' is empty: leave it out, and the cases that need "
+                                           "it skip",
+                                           key));
+      // An address command without the address would act on no VIP at all.
+      const bool for_vip = std::string_view(key).ends_with("_vip");
+      if (for_vip && text->value.find("{cidr}") == std::string::npos &&
+          text->value.find("{address}") == std::string::npos)
+        errors_.add(text->pos, fmt::format("'{}' names no address: put {{cidr}} (10.20.0.100/32) "
+                                           "or {{address}} where it goes, and {{dev}} for the "
+                                           "interface",
+                                           key));
+      *command = text->value;
+    }
+  }
+
   ConfigErrors& errors_;
   ExternalConfig config_;
 };
+
+// Replaces every "{name}" of the template by its value.
+std::string filled(std::string text, const std::map<std::string, std::string>& values) {
+  for (const auto& [name, value] : values) {
+    const std::string placeholder = "{" + name + "}";
+    for (auto at = text.find(placeholder); at != std::string::npos;
+         at = text.find(placeholder, at + value.size()))
+      text.replace(at, placeholder.size(), value);
+  }
+  return text;
+}
 
 Result run_in_shell(const std::string& command, const std::string& input) {
   return run_with_input({"/bin/sh", "-c", command}, input);
@@ -192,7 +236,9 @@ ExternalConfig parse_external_config(std::string_view text, const std::string& s
 }
 
 ExternalConfig read_external_config(const std::string& path) {
-  return parse_external_config(read_config_text(path), path);
+  auto config = parse_external_config(read_config_text(path), path);
+  config.source = path;
+  return config;
 }
 
 ExternalDut::ExternalDut(ExternalConfig config, Shell shell)
@@ -212,15 +258,24 @@ bool ExternalDut::claims_scheduler(const std::string& name) const {
 
 topo::BringUpOptions ExternalDut::bring_up_options() const {
   topo::BringUpOptions options;
+  topo::BringUpOptions::ExternalBox box;
   for (const auto& [ifname, port] : config_.ports) {
-    options.external_director_ports[ifname] = port.interface;
-    if (port.mac) options.external_director_macs[ifname] = *port.mac;
+    box.ports[ifname] = port.interface;
+    if (port.mac) box.macs[ifname] = *port.mac;
+  }
+  if (role_ == "director") {
+    options.external_director_ports = std::move(box.ports);
+    options.external_director_macs = std::move(box.macs);
+  } else {
+    options.external_boxes[role_] = std::move(box);
   }
   return options;
 }
 
 void ExternalDut::start(const topo::LiveTopology& topology) {
-  if (topology.external_director_ports() != bring_up_options().external_director_ports)
+  topo::ExternalPorts mine;
+  for (const auto& [ifname, port] : config_.ports) mine[ifname] = port.interface;
+  if (topology.external_ports(role_) != mine)
     throw std::logic_error(
         fmt::format("topology '{}' was not brought up for {}: pass the DUT's bring_up_options() to "
                     "LiveTopology, so that its ports are wired in",
@@ -238,7 +293,7 @@ void ExternalDut::start(const topo::LiveTopology& topology) {
   for (const auto& [ifname, port] : config_.ports) {
     if (port.mac) continue;
     try {
-      topology.mac(topology.topology().find_role("director")->name, ifname);
+      topology.mac(topology.topology().find_role(role_)->name, ifname);
     } catch (const std::exception&) {
     }
   }
@@ -274,6 +329,32 @@ std::optional<std::string> ExternalDut::admin_command(const std::vector<std::str
        at = command.find(kPlaceholder, at + words.size()))
     command.replace(at, kPlaceholder.size(), words);
   return command;
+}
+
+std::string ExternalDut::box_interface(const std::string& ifname) const {
+  auto port = config_.ports.find(ifname);
+  if (port == config_.ports.end() || !port->second.box_interface) return ifname;
+  return *port->second.box_interface;
+}
+
+std::string ExternalDut::config_key(const std::string& table_key) const {
+  return table_key + " in " + (config_.source.empty() ? name() + "'s config" : config_.source);
+}
+
+std::optional<Result> ExternalDut::run_failover_command(const std::optional<std::string>& command) {
+  if (!command) return std::nullopt;
+  return shell_(*command, "");
+}
+
+std::optional<Result> ExternalDut::run_vip_command(const std::optional<std::string>& command,
+                                                   const std::string& cidr,
+                                                   const std::string& ifname) {
+  if (!command) return std::nullopt;
+  const std::string address = cidr.substr(0, cidr.find('/'));
+  return shell_(filled(*command, {{"cidr", topo::shell_quote({cidr})},
+                                  {"address", topo::shell_quote({address})},
+                                  {"dev", topo::shell_quote({box_interface(ifname)})}}),
+                "");
 }
 
 std::unique_ptr<Dut> make_external_dut(const DutSpec& spec) {

@@ -35,6 +35,17 @@ void must(const std::vector<std::string>& argv) {
         fmt::format("hand-started box: `{}` failed: {}", topo::shell_quote(argv), result.output));
 }
 
+// The vsd whose pid a box's vsd.pid holds, SIGKILLed: one revived by a failover config's
+// command is no child of ours and would outlive the namespace. Only a process named vsd.
+void kill_recorded_vsd(const std::string& dir) {
+  std::ifstream in(dir + "/vsd.pid");
+  pid_t pid = 0;
+  if (!(in >> pid) || pid <= 0) return;
+  std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+  std::string name;
+  if (std::getline(comm, name) && name == "vsd") ::kill(pid, SIGKILL);
+}
+
 // A box of a test process that died without its destructor (kill -9, a CTest timeout) leaves
 // its namespace, and with it the veths to this namespace: remove those of dead processes, so
 // that their names are free again. Only names of this file's making are touched.
@@ -51,11 +62,14 @@ void remove_boxes_of_dead_processes() {
       continue;
     }
     if (pid <= 0 || std::filesystem::exists("/proc/" + std::to_string(pid))) continue;
+    kill_recorded_vsd("/run/" + name);
     topo::delete_netns(name);
     std::error_code ec;
     std::filesystem::remove_all("/run/" + name, ec);
   }
 }
+
+}  // namespace
 
 std::string quoted_toml(const std::string& text) {
   std::string out = "\"";
@@ -66,8 +80,6 @@ std::string quoted_toml(const std::string& text) {
   return out + "\"";
 }
 
-}  // namespace
-
 std::string built_vsd_binary() {
   return VSLAB_VSD_BINARY;
 }
@@ -76,9 +88,10 @@ std::string built_vsadm_binary() {
   return VSLAB_VSADM_BINARY;
 }
 
-HandStartedBox::HandStartedBox(const topo::Node& director, std::string vsd_binary,
-                               std::string vsadm_binary)
-    : vsd_(std::move(vsd_binary)), vsadm_(std::move(vsadm_binary)) {
+HandStartedBox::HandStartedBox(const topo::Node& director, std::vector<std::string> vsd_args,
+                               std::string vsd_binary, std::string vsadm_binary)
+    : vsd_(std::move(vsd_binary)), vsadm_(std::move(vsadm_binary)), vsd_args_(std::move(vsd_args)) {
+  for (const auto& iface : director.interfaces) port_names_.push_back(iface.name);
   // The pid keeps processes that CTest runs in parallel apart; the sequence, boxes of one.
   static std::atomic<int> sequence{0};
   const int n = ++sequence;
@@ -96,7 +109,7 @@ HandStartedBox::HandStartedBox(const topo::Node& director, std::string vsd_binar
           "hand-started box: {} exists already: remove it with `ip link del {}`", here, here));
   try {
     build(director);
-    start_vsd(director);
+    start_vsd();
   } catch (...) {
     clean_up();
     throw;
@@ -184,9 +197,15 @@ void HandStartedBox::build(const topo::Node& director) {
 
 // As director/README.md says: `ip netns exec NS vsd --port eth0 [--port eth1] --socket S &`.
 // vsd puts the ingress drop on its ports itself.
-void HandStartedBox::start_vsd(const topo::Node& director) {
+std::vector<std::string> HandStartedBox::vsd_argv() const {
   std::vector<std::string> argv{"ip", "netns", "exec", netns_, vsd_, "--socket", socket()};
-  for (const auto& iface : director.interfaces) argv.insert(argv.end(), {"--port", iface.name});
+  for (const auto& name : port_names_) argv.insert(argv.end(), {"--port", name});
+  argv.insert(argv.end(), vsd_args_.begin(), vsd_args_.end());
+  return argv;
+}
+
+void HandStartedBox::start_vsd() {
+  const auto argv = vsd_argv();
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("hand-started box: pipe failed");
   os::UniqueFd output(out[0]), output_end(out[1]);
@@ -223,11 +242,43 @@ void HandStartedBox::start_vsd(const topo::Node& director) {
     }
     said.append(buffer, size_t(n));
   }
+  // ip netns exec execs vsd in place: the pid is vsd's.
+  std::ofstream(dir_ + "/vsd.pid") << vsd_process_.pid() << "\n";
+}
+
+std::string HandStartedBox::kill_command(const std::vector<std::string>& floating_cidrs) const {
+  std::string command;
+  for (const auto& cidr : floating_cidrs)
+    for (const auto& name : port_names_)
+      command += fmt::format("ip -n {} addr del {} dev {} 2>/dev/null; ", netns_, cidr, name);
+  return command + fmt::format("kill -KILL \"$(cat {}/vsd.pid)\"", dir_);
+}
+
+std::string HandStartedBox::revive_command() const {
+  const std::string vsadm = topo::shell_quote({vsadm_, "--socket", socket()});
+  // Polled, not waited for blindly: the socket answers once vsd is ready.
+  return fmt::format(
+      "{} </dev/null >/dev/null 2>>{}/vsd.log & echo $! >{}/vsd.pid; n=0; "
+      "until {} -L -n >/dev/null 2>&1; do n=$((n+1)); [ $n -le 200 ] || exit 1; sleep 0.05; done",
+      topo::shell_quote(vsd_argv()), dir_, dir_, vsadm);
+}
+
+std::string HandStartedBox::take_vip_command() const {
+  return fmt::format(
+      "ip -n {0} addr replace {{cidr}} dev {{dev}} && ip netns exec {0} busybox arping -q -U -c 1 "
+      "-I "
+      "{{dev}} {{address}}",
+      netns_);
+}
+
+std::string HandStartedBox::release_vip_command() const {
+  return fmt::format("ip -n {} addr del {{cidr}} dev {{dev}} 2>/dev/null || true", netns_);
 }
 
 void HandStartedBox::clean_up() noexcept {
   try {
     vsd_process_.stop(SIGTERM);
+    kill_recorded_vsd(dir_);
     // The veths go with the namespace their box ends are in, wherever the other ends are
     // (still lent to a topology whose owner died, too).
     if (made_netns_) topo::delete_netns(netns_);

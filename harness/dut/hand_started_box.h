@@ -10,6 +10,7 @@
 #include <sys/types.h>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "os/child_process.h"
 #include "topology/model.h"
@@ -27,7 +28,10 @@ class HandStartedBox {
   // offloads, the node's loopback addresses, sysctls and routes, and starts vsd on all of its
   // interfaces; returns once vsd said it is ready. Throws std::runtime_error (having removed
   // what it made) when a step fails or an interface of that name exists already.
-  explicit HandStartedBox(const topo::Node& director, std::string vsd_binary = built_vsd_binary(),
+  // vsd_args: more options for vsd after its ports (e.g. "--vips-follow-host" for a box of a
+  // failover pair, which must not answer for a VIP it does not hold).
+  explicit HandStartedBox(const topo::Node& director, std::vector<std::string> vsd_args = {},
+                          std::string vsd_binary = built_vsd_binary(),
                           std::string vsadm_binary = built_vsadm_binary());
   // Stops vsd and removes the namespace, its veths and its files.
   ~HandStartedBox();
@@ -48,12 +52,25 @@ class HandStartedBox {
   std::string log() const;  // what vsd wrote to stderr
   bool vsd_running() const;
 
+  // Shell commands for a failover config's [failover], as a person would write them for a box
+  // reached by `ip netns exec`: the crash (the floating addresses removed, as a dead box answers
+  // for none of them, then vsd SIGKILLed by the pid in <dir>/vsd.pid), and vsd started again
+  // with no rules, returning once its control socket answers (or failing after 10 s).
+  std::string kill_command(const std::vector<std::string>& floating_cidrs) const;
+  std::string revive_command() const;
+  // take_vip and release_vip: the address on {dev} in the box's namespace, announced by a
+  // gratuitous ARP; or removed.
+  std::string take_vip_command() const;
+  std::string release_vip_command() const;
+
  private:
   void build(const topo::Node& director);
-  void start_vsd(const topo::Node& director);
+  void start_vsd();
   void clean_up() noexcept;
+  std::vector<std::string> vsd_argv() const;  // in the namespace, as started by hand
 
   std::string vsd_, vsadm_;
+  std::vector<std::string> vsd_args_, port_names_;
   std::string netns_, dir_;
   std::map<std::string, std::string> ports_;
   bool made_netns_ = false;
@@ -64,6 +81,8 @@ class HandStartedBox {
 // on the box's control socket, each director interface on its root-namespace veth, and every
 // mode and every scheduler ipvsadm knows claimed.
 std::string external_config_text(const HandStartedBox& box);
+// A TOML basic string of the text (quotes and backslashes escaped), for configs written by tests.
+std::string quoted_toml(const std::string& text);
 // Writes that config to <box.dir()>/dut.toml (removed with the box) and returns the path.
 std::string write_external_config(const HandStartedBox& box);
 

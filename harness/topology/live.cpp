@@ -15,11 +15,39 @@
 
 namespace vslab::topo {
 
+void BringUpOptions::add_external_boxes(const BringUpOptions& other) {
+  auto add = [&](const std::string& role, const ExternalBox& box) {
+    if (box.ports.empty()) return;
+    const bool taken = role == "director" ? !external_director_ports.empty()
+                                          : external_boxes.contains(role) &&
+                                                !external_boxes.at(role).ports.empty();
+    if (taken)
+      throw std::invalid_argument("two external boxes lend ports for the node of role " + role);
+    if (role == "director") {
+      external_director_ports = box.ports;
+      external_director_macs = box.macs;
+    } else {
+      external_boxes[role] = box;
+    }
+  };
+  add("director", {other.external_director_ports, other.external_director_macs});
+  for (const auto& [role, box] : other.external_boxes) add(role, box);
+}
+
 LiveTopology::LiveTopology(Topology topology, BringUpOptions options)
     : topology_(std::move(topology)),
-      naming_{options.prefix.empty() ? new_run_prefix() : options.prefix},
-      external_(std::move(options.external_director_ports)),
-      external_macs_(std::move(options.external_director_macs)) {
+      naming_{options.prefix.empty() ? new_run_prefix() : options.prefix} {
+  if (!options.external_director_ports.empty())
+    external_["director"] = std::move(options.external_director_ports);
+  if (!options.external_director_macs.empty())
+    external_macs_["director"] = std::move(options.external_director_macs);
+  for (auto& [role, box] : options.external_boxes) {
+    if (role == "director")
+      throw std::invalid_argument(
+          "the director's external ports go in external_director_ports, not external_boxes");
+    if (!box.ports.empty()) external_[role] = std::move(box.ports);
+    if (!box.macs.empty()) external_macs_[role] = std::move(box.macs);
+  }
   if (!options.prefix.empty())
     if (auto problem = prefix_problem(options.prefix))
       throw std::invalid_argument("run prefix " + *problem);
@@ -27,16 +55,17 @@ LiveTopology::LiveTopology(Topology topology, BringUpOptions options)
   for (const auto& place : external_port_places(topology_, naming_, external_)) {
     auto state = read_link_state(place.existing);
     if (!state)
-      throw std::runtime_error(fmt::format(
-          "topology '{}': external port '{}' (for director:{}) is not an interface of this "
-          "namespace",
-          topology_.name, place.existing, place.director_ifname));
+      throw std::runtime_error(
+          fmt::format("topology '{}': external port '{}' (for {}:{}) is not an interface of this "
+                      "namespace",
+                      topology_.name, place.existing, place.node, place.director_ifname));
     handovers_.push_back({place.existing, place.netns, place.moved_name, *state});
   }
-  for (const auto& [ifname, mac] : external_macs_)
-    if (!external_.contains(ifname))
-      throw std::invalid_argument(
-          fmt::format("a MAC is given for director:{}, which is not an external port", ifname));
+  for (const auto& [role, macs] : external_macs_)
+    for (const auto& [ifname, mac] : macs)
+      if (!external_ports(role).contains(ifname))
+        throw std::invalid_argument(
+            fmt::format("a MAC is given for {}:{}, which is not an external port", role, ifname));
   // The record comes first, so that a kill at any later point leaves something gc can find,
   // including which ports to give back.
   RunRecord record{naming_.prefix,
@@ -66,10 +95,22 @@ LiveTopology::~LiveTopology() {
   if (!released_) tear_down();
 }
 
+std::string LiveTopology::external_role(const std::string& node) const {
+  for (const auto& [role, ports] : external_) {
+    const Node* box = topology_.find_role(role);
+    if (box && box->name == node) return role;
+  }
+  return {};
+}
+
 bool LiveTopology::is_external(const std::string& node) const {
-  if (external_.empty()) return false;
-  const Node* director = topology_.find_role("director");
-  return director && director->name == node;
+  return !external_role(node).empty();
+}
+
+const ExternalPorts& LiveTopology::external_ports(const std::string& role) const {
+  static const ExternalPorts none;
+  auto found = external_.find(role);
+  return found == external_.end() ? none : found->second;
 }
 
 std::string LiveTopology::netns(const std::string& node) const {
@@ -85,21 +126,22 @@ std::string LiveTopology::netns(const std::string& node) const {
 }
 
 std::string LiveTopology::mac(const std::string& node, const std::string& ifname) const {
-  if (is_external(node)) return external_mac(ifname);
+  if (auto role = external_role(node); !role.empty()) return external_mac(role, ifname);
   return interface_mac(topology_, node, ifname);
 }
 
-std::string LiveTopology::external_mac(const std::string& ifname) const {
+std::string LiveTopology::external_mac(const std::string& role, const std::string& ifname) const {
   std::lock_guard lock(external_macs_mutex_);
-  if (auto known = external_macs_.find(ifname); known != external_macs_.end()) return known->second;
-  const Node* director = topology_.find_role("director");
-  const Interface* iface = director->find_interface(ifname);
+  auto& macs = external_macs_[role];
+  if (auto known = macs.find(ifname); known != macs.end()) return known->second;
+  const Node* box = topology_.find_role(role);
+  const Interface* iface = box->find_interface(ifname);
   if (!iface)
     throw std::invalid_argument(
-        fmt::format("director node '{}' has no interface '{}'", director->name, ifname));
-  auto place = std::find_if(handovers_.begin(), handovers_.end(), [&](const PortHandover& h) {
-    return h.original == external_.at(ifname);
-  });
+        fmt::format("{} node '{}' has no interface '{}'", role, box->name, ifname));
+  const ExternalPorts& ports = external_.at(role);
+  auto place = std::find_if(handovers_.begin(), handovers_.end(),
+                            [&](const PortHandover& h) { return h.original == ports.at(ifname); });
   std::string address, address6;
   for (const auto& a : iface->addresses) (a.is_v6 ? address6 : address) = a.address;
   // The box answers ARP (or, for an IPv6-only port, neighbour solicitations) for its own
@@ -112,14 +154,14 @@ std::string LiveTopology::external_mac(const std::string& ifname) const {
     learned = ndp_probe(place->netns, place->moved_name, address6, std::chrono::seconds(2));
   if (!learned)
     throw std::runtime_error(fmt::format(
-        "the MAC of the external director's port {} ({}) is not known: {}; declare it in the "
+        "the MAC of the external {}'s port {} ({}) is not known: {}; declare it in the "
         "DUT config ([ports] {} = {{ interface = \"{}\", mac = \"xx:xx:xx:xx:xx:xx\" }})",
-        ifname, external_.at(ifname),
+        role, ifname, ports.at(ifname),
         !address.empty()    ? "no ARP answer for " + address + " within 2 s"
         : !address6.empty() ? "no neighbour advertisement for " + address6 + " within 2 s"
                             : "the topology gives that interface no address to ask for",
-        ifname, external_.at(ifname)));
-  external_macs_[ifname] = *learned;
+        ifname, ports.at(ifname)));
+  macs[ifname] = *learned;
   return *learned;
 }
 

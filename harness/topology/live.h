@@ -30,6 +30,16 @@ struct BringUpOptions {
   // Their MACs where the box's config says them (director interface -> MAC); the others are
   // learned by an ARP probe the first time mac() is asked for them.
   std::map<std::string, std::string> external_director_macs;
+  // More boxes beside the director (a failover pair's backup), by their nodes' roles; each
+  // lends its ports and declares MACs as the director's fields above do.
+  struct ExternalBox {
+    ExternalPorts ports;
+    std::map<std::string, std::string> macs;
+  };
+  std::map<std::string, ExternalBox> external_boxes;
+  // Adds another DUT's boxes (a pair's second director); throws std::invalid_argument when
+  // both lend ports for the same role.
+  void add_external_boxes(const BringUpOptions& other);
 };
 
 class LiveTopology {
@@ -45,12 +55,14 @@ class LiveTopology {
   const Naming& naming() const { return naming_; }
   // Throws for an unknown node, and for an external director, which has no namespace here.
   std::string netns(const std::string& node) const;
-  // For an external director's interface: the box's own MAC (declared, or learned by ARP
-  // from the namespace its port was lent to); throws when it cannot be known.
+  // For an external box's interface: the box's own MAC (declared, or learned by ARP from the
+  // namespace its port was lent to); throws when it cannot be known.
   std::string mac(const std::string& node, const std::string& ifname) const;
-  // True for the director node when it is an external box.
+  // True for a node that is an external box (the director, or another role given boxes).
   bool is_external(const std::string& node) const;
-  const ExternalPorts& external_director_ports() const { return external_; }
+  const ExternalPorts& external_director_ports() const { return external_ports("director"); }
+  // The ports lent for the box of that role (empty when it is no box).
+  const ExternalPorts& external_ports(const std::string& role) const;
 
   // Runs argv inside the node's namespace (ip netns exec).
   CommandResult exec(const std::string& node, const std::vector<std::string>& argv) const;
@@ -64,13 +76,16 @@ class LiveTopology {
   void release() { released_ = true; }
 
  private:
-  std::string external_mac(const std::string& ifname) const;
+  std::string external_mac(const std::string& role, const std::string& ifname) const;
+  // The role of the external box a node stands for, or empty.
+  std::string external_role(const std::string& node) const;
 
   Topology topology_;
   Naming naming_;
-  ExternalPorts external_;
+  ExternalBoxes external_;  // by role
   std::vector<PortHandover> handovers_;
-  mutable std::map<std::string, std::string> external_macs_;  // declared, then learned
+  // Role -> interface -> MAC: declared, then learned.
+  mutable std::map<std::string, std::map<std::string, std::string>> external_macs_;
   mutable std::mutex external_macs_mutex_;
   bool up_ = false;
   bool released_ = false;

@@ -33,18 +33,24 @@ std::vector<std::string> ethtool_offloads(const std::string& netns, const std::s
           onoff(o.gro)};
 }
 
-// The director node an external port map stands for: the node with role "director".
-const Node* external_director(const Topology& topology, const ExternalPorts& external) {
-  return external.empty() ? nullptr : topology.find_role("director");
+// The nodes external port maps stand for, each by its role; nullptr where the topology has no
+// node of that role.
+std::vector<std::pair<const Node*, const ExternalPorts*>> external_nodes(
+    const Topology& topology, const ExternalBoxes& external) {
+  std::vector<std::pair<const Node*, const ExternalPorts*>> nodes;
+  for (const auto& [role, ports] : external)
+    if (!ports.empty()) nodes.emplace_back(topology.find_role(role), &ports);
+  return nodes;
 }
 
 class ScriptBuilder {
  public:
-  ScriptBuilder(const Topology& t, const Naming& n, const ExternalPorts& external)
+  ScriptBuilder(const Topology& t, const Naming& n, const ExternalBoxes& external)
       : topo_(t), naming_(n) {
-    for (auto& place : external_port_places(t, n, external))
-      places_.emplace(place.director_ifname, std::move(place));
-    if (const Node* director = external_director(t, external)) external_node_ = director->name;
+    for (auto& place : external_port_places(t, n, external)) {
+      external_nodes_.insert(place.node);
+      places_.emplace(std::pair(place.node, place.director_ifname), std::move(place));
+    }
   }
 
   std::vector<Command> build() {
@@ -78,16 +84,14 @@ class ScriptBuilder {
         "IPv6 on, without duplicate address detection, in " + netns);
   }
 
-  bool is_external(const std::string& node) const {
-    return !external_node_.empty() && node == external_node_;
-  }
+  bool is_external(const std::string& node) const { return external_nodes_.contains(node); }
 
   // The existing interface takes the place of the director's peer; the commands after this
   // configure it as they would the veth end it replaces.
   void hand_over(const ExternalPortPlace& place) {
     add({"ip", "link", "set", "dev", place.existing, "netns", place.netns, "name",
          place.moved_name},
-        fmt::format("lend {} (external {}:{}) to {}", place.existing, external_node_,
+        fmt::format("lend {} (external {}:{}) to {}", place.existing, place.node,
                     place.director_ifname, place.peer));
   }
 
@@ -123,7 +127,8 @@ class ScriptBuilder {
 
   void create_link(const Link& link) {
     if (is_external(link.a.node) || is_external(link.b.node)) {
-      hand_over(places_.at(is_external(link.a.node) ? link.a.ifname : link.b.ifname));
+      const auto& box = is_external(link.a.node) ? link.a : link.b;
+      hand_over(places_.at({box.node, box.ifname}));
       return;
     }
     add({"ip", "-n", naming_.node_netns(link.a.node), "link", "add", link.a.ifname, "type", "veth",
@@ -139,7 +144,7 @@ class ScriptBuilder {
       auto peer = bridge_port_ifname(b, p);
       const Interface* iface = topo_.find_node(port.node)->find_interface(port.ifname);
       if (is_external(port.node))
-        hand_over(places_.at(port.ifname));
+        hand_over(places_.at({port.node, port.ifname}));
       else
         add({"ip", "-n", naming_.node_netns(port.node), "link", "add", port.ifname, "type", "veth",
              "peer", "name", peer, "netns", sw},
@@ -194,8 +199,9 @@ class ScriptBuilder {
 
   const Topology& topo_;
   const Naming& naming_;
-  std::map<std::string, ExternalPortPlace> places_;  // by director interface
-  std::string external_node_;                        // empty: the director is a namespace
+  // By the box's node and its interface.
+  std::map<std::pair<std::string, std::string>, ExternalPortPlace> places_;
+  std::set<std::string> external_nodes_;  // the nodes that are boxes, with no namespace
   std::vector<Command> commands_;
 };
 
@@ -235,82 +241,112 @@ std::string bridge_port_ifname(std::size_t bridge_index, std::size_t port_index)
   return fmt::format("b{}p{}", bridge_index, port_index);
 }
 
+ExternalBoxes director_box(const ExternalPorts& ports) {
+  if (ports.empty()) return {};
+  return {{"director", ports}};
+}
+
 std::optional<std::string> external_ports_problem(const Topology& topology,
-                                                  const ExternalPorts& external) {
-  if (external.empty()) return std::nullopt;
-  const Node* director = external_director(topology, external);
-  if (!director)
-    return fmt::format(
-        "topology '{}' has no node with role director for the external ports "
-        "to stand for",
-        topology.name);
-  std::vector<std::string> own;
-  for (const auto& iface : director->interfaces) own.push_back(iface.name);
-  std::map<std::string, std::string> lent_for;  // existing interface -> director interface
-  for (const auto& [ifname, existing] : external) {
-    if (!director->find_interface(ifname))
+                                                  const ExternalBoxes& external) {
+  std::map<std::string, std::string> lent_for;  // existing interface -> node:interface
+  std::set<std::string> boxes;
+  for (const auto& [role, ports] : external) {
+    if (ports.empty()) continue;
+    const Node* box = topology.find_role(role);
+    if (!box)
       return fmt::format(
-          "the external port map names '{}', which is not an interface of "
-          "director node '{}' (it has {})",
-          ifname, director->name, joined(own));
-    if (!is_valid_interface_name(existing))
-      return fmt::format("'{}' (for {}:{}) is not a valid interface name", existing, director->name,
-                         ifname);
-    auto [earlier, inserted] = lent_for.emplace(existing, ifname);
-    if (!inserted)
-      return fmt::format("'{}' stands for both {}:{} and {}:{}", existing, director->name,
-                         earlier->second, director->name, ifname);
+          "topology '{}' has no node with role {} for the external ports "
+          "to stand for",
+          topology.name, role);
+    boxes.insert(box->name);
+    std::vector<std::string> own;
+    for (const auto& iface : box->interfaces) own.push_back(iface.name);
+    for (const auto& [ifname, existing] : ports) {
+      if (!box->find_interface(ifname))
+        return fmt::format(
+            "the external port map names '{}', which is not an interface of "
+            "{} node '{}' (it has {})",
+            ifname, role, box->name, joined(own));
+      if (!is_valid_interface_name(existing))
+        return fmt::format("'{}' (for {}:{}) is not a valid interface name", existing, box->name,
+                           ifname);
+      auto [earlier, inserted] = lent_for.emplace(existing, box->name + ":" + ifname);
+      if (!inserted)
+        return fmt::format("'{}' stands for both {} and {}:{}", existing, earlier->second,
+                           box->name, ifname);
+    }
+    for (const auto& ifname : own)
+      if (!ports.contains(ifname))
+        return fmt::format("{}:{} has no existing interface in the external port map", box->name,
+                           ifname);
   }
-  for (const auto& ifname : own)
-    if (!external.contains(ifname))
-      return fmt::format("{}:{} has no existing interface in the external port map", director->name,
-                         ifname);
   for (const auto& link : topology.links)
-    if (link.a.node == director->name && link.b.node == director->name)
+    if (boxes.contains(link.a.node) && boxes.contains(link.b.node))
       return fmt::format("link {} <-> {} would join two external ports to each other", link.a.str(),
                          link.b.str());
   return std::nullopt;
 }
 
+std::optional<std::string> external_ports_problem(const Topology& topology,
+                                                  const ExternalPorts& external) {
+  return external_ports_problem(topology, director_box(external));
+}
+
 std::vector<ExternalPortPlace> external_port_places(const Topology& topology, const Naming& naming,
-                                                    const ExternalPorts& external) {
+                                                    const ExternalBoxes& external) {
   if (auto problem = external_ports_problem(topology, external))
     throw std::invalid_argument(*problem);
   std::vector<ExternalPortPlace> places;
-  const Node* director = external_director(topology, external);
-  if (!director) return places;
-  for (const auto& link : topology.links) {
-    for (const auto& [mine, peer] : {std::pair(link.a, link.b), std::pair(link.b, link.a)}) {
-      if (mine.node != director->name) continue;
-      places.push_back({mine.ifname, external.at(mine.ifname), naming.node_netns(peer.node),
-                        peer.ifname, peer.str()});
+  for (const auto& [box, ports] : external_nodes(topology, external)) {
+    for (const auto& link : topology.links) {
+      for (const auto& [mine, peer] : {std::pair(link.a, link.b), std::pair(link.b, link.a)}) {
+        if (mine.node != box->name) continue;
+        places.push_back({mine.ifname, ports->at(mine.ifname), naming.node_netns(peer.node),
+                          peer.ifname, peer.str(), box->name});
+      }
     }
-  }
-  for (std::size_t b = 0; b < topology.bridges.size(); ++b) {
-    const auto& bridge = topology.bridges[b];
-    for (std::size_t p = 0; p < bridge.ports.size(); ++p) {
-      if (bridge.ports[p].node != director->name) continue;
-      const auto& ifname = bridge.ports[p].ifname;
-      places.push_back({ifname, external.at(ifname), naming.switch_netns(),
-                        bridge_port_ifname(b, p), "bridge " + bridge.name});
+    for (std::size_t b = 0; b < topology.bridges.size(); ++b) {
+      const auto& bridge = topology.bridges[b];
+      for (std::size_t p = 0; p < bridge.ports.size(); ++p) {
+        if (bridge.ports[p].node != box->name) continue;
+        const auto& ifname = bridge.ports[p].ifname;
+        places.push_back({ifname, ports->at(ifname), naming.switch_netns(),
+                          bridge_port_ifname(b, p), "bridge " + bridge.name, box->name});
+      }
     }
   }
   return places;
 }
 
+std::vector<ExternalPortPlace> external_port_places(const Topology& topology, const Naming& naming,
+                                                    const ExternalPorts& external) {
+  return external_port_places(topology, naming, director_box(external));
+}
+
 std::vector<std::string> netns_names(const Topology& topology, const Naming& naming,
-                                     const ExternalPorts& external) {
-  const Node* director = external_director(topology, external);
+                                     const ExternalBoxes& external) {
+  std::set<const Node*> boxes;
+  for (const auto& [box, ports] : external_nodes(topology, external)) boxes.insert(box);
   std::vector<std::string> names;
   for (const auto& node : topology.nodes)
-    if (&node != director) names.push_back(naming.node_netns(node.name));
+    if (!boxes.contains(&node)) names.push_back(naming.node_netns(node.name));
   if (!topology.bridges.empty()) names.push_back(naming.switch_netns());
   return names;
 }
 
+std::vector<std::string> netns_names(const Topology& topology, const Naming& naming,
+                                     const ExternalPorts& external) {
+  return netns_names(topology, naming, director_box(external));
+}
+
+std::vector<Command> bring_up_commands(const Topology& topology, const Naming& naming,
+                                       const ExternalBoxes& external) {
+  return ScriptBuilder(topology, naming, external).build();
+}
+
 std::vector<Command> bring_up_commands(const Topology& topology, const Naming& naming,
                                        const ExternalPorts& external) {
-  return ScriptBuilder(topology, naming, external).build();
+  return bring_up_commands(topology, naming, director_box(external));
 }
 
 std::string quiet_host_nft(const std::string& ifname) {

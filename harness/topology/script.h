@@ -41,28 +41,41 @@ bool uses_ipv6(const Node& node);
 // that interface), which is moved into the place of the director's peer: the other end of its
 // link, renamed to that end's name, or its port on a bridge.
 using ExternalPorts = std::map<std::string, std::string>;
+// Several external boxes (a failover pair: roles "director" and "backup"), each by the role of
+// the node it stands for. The functions below that take ExternalPorts mean the director alone.
+using ExternalBoxes = std::map<std::string, ExternalPorts>;
+ExternalBoxes director_box(const ExternalPorts& ports);
 
 // Where one lent interface goes.
 struct ExternalPortPlace {
-  std::string director_ifname;
-  std::string existing;    // the interface lent
-  std::string netns;       // the peer's namespace, or the switch namespace
-  std::string moved_name;  // the peer's interface name, or the bridge port's
-  std::string peer;        // for messages: "router:eth1", "bridge rsnet"
+  std::string director_ifname;  // the interface of the box's node (of whichever role)
+  std::string existing;         // the interface lent
+  std::string netns;            // the peer's namespace, or the switch namespace
+  std::string moved_name;       // the peer's interface name, or the bridge port's
+  std::string peer;             // for messages: "router:eth1", "bridge rsnet"
+  std::string node;             // the box's node: "director", "backup"
 };
 
 // Why `external` does not fit the topology (no director, an interface left out...), or nothing.
 std::optional<std::string> external_ports_problem(const Topology& topology,
                                                   const ExternalPorts& external);
+std::optional<std::string> external_ports_problem(const Topology& topology,
+                                                  const ExternalBoxes& external);
 // Throws std::invalid_argument with external_ports_problem()'s text.
 std::vector<ExternalPortPlace> external_port_places(const Topology& topology, const Naming& naming,
                                                     const ExternalPorts& external);
+std::vector<ExternalPortPlace> external_port_places(const Topology& topology, const Naming& naming,
+                                                    const ExternalBoxes& external);
 
 std::vector<std::string> netns_names(const Topology& topology, const Naming& naming,
                                      const ExternalPorts& external = {});
+std::vector<std::string> netns_names(const Topology& topology, const Naming& naming,
+                                     const ExternalBoxes& external);
 // Throws std::invalid_argument when `external` does not fit the topology.
 std::vector<Command> bring_up_commands(const Topology& topology, const Naming& naming,
                                        const ExternalPorts& external = {});
+std::vector<Command> bring_up_commands(const Topology& topology, const Naming& naming,
+                                       const ExternalBoxes& external);
 
 // An nft script (for `nft` inside a host's namespace) that keeps the host's own kernel from
 // answering what a test sends it (RSTs, port unreachable): every IPv4 and IPv6 frame arriving
