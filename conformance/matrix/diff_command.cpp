@@ -212,10 +212,10 @@ CellResult diff_cell(MatrixBed& mb, const Cell& cell, Against& b, const DiffOpti
                      b.dut->claims_mode(mode) ? "scheduler" : "mode",
                      b.dut->claims_mode(mode) ? scheduler : mode),
          "", false};
-  } else if (!b.dut->claims_family(number(cell.family))) {
+  } else if (!b.dut->claims_family_in(number(cell.family), mode)) {
     d = {replay::DiffResult::Kind::Skip,
          fmt::format("SKIP {}: B ({}): {}", cell.id(), o.against,
-                     b.dut->unclaimed_family(number(cell.family))),
+                     b.dut->unclaimed_family_in(number(cell.family), mode)),
          "", false};
   } else {
     auto on_a = run_cell(mb, cell, dir / "A-own-check");

@@ -52,7 +52,7 @@ TEST(QemuKernelReference, RealIpvsPassesTheRrCellsOfEveryKindInNatDrAndTun) {
   EXPECT_EQ(out.exit_code, 0) << out.text;
 }
 
-// The IPv6 cases too: Linux IPVS is their reference while vsd has no IPv6 data plane.
+// The IPv6 cases too: Linux IPVS is their reference (vsd forwards IPv6 in NAT and DR only).
 TEST(QemuKernelReference, RealIpvsPassesThePcapCasesOfNatDrAndTun) {
   std::string cases;
   for (const char* name : {"nat-tcp-handshake", "nat-udp-readdressed", "nat-icmp-error",

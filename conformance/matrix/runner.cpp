@@ -71,8 +71,9 @@ void run_mode(Mode mode, const std::vector<const Cell*>& cells, const RunOptions
         (!claims->claims_mode(std::string(name(cell->mode))) ||
          !claims->claims_scheduler(std::string(cell->scheduler)))) {
       r.detail = "not claimed by the DUT (" + claims->name() + ")";
-    } else if (r.detail.empty() && claims && !claims->claims_family(number(cell->family))) {
-      r.detail = claims->unclaimed_family(number(cell->family));
+    } else if (r.detail.empty() && claims &&
+               !claims->claims_family_in(number(cell->family), std::string(name(cell->mode)))) {
+      r.detail = claims->unclaimed_family_in(number(cell->family), std::string(name(cell->mode)));
     } else if (r.detail.empty() && !unavailable.empty()) {
       r.detail = unavailable;
     } else if (r.detail.empty()) {

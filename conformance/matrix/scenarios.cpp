@@ -21,8 +21,8 @@ CellResult run_cell(MatrixBed& bed, const Cell& cell, const std::filesystem::pat
     result.detail = "not claimed by the DUT (" + dut.name() + ")";
     return result;
   }
-  if (!dut.claims_family(number(cell.family))) {
-    result.detail = dut.unclaimed_family(number(cell.family));
+  if (!dut.claims_family_in(number(cell.family), std::string(name(cell.mode)))) {
+    result.detail = dut.unclaimed_family_in(number(cell.family), std::string(name(cell.mode)));
     return result;
   }
   auto start = std::chrono::steady_clock::now();

@@ -31,6 +31,47 @@ TEST(Routes, ParsesProcNetRoute) {
   EXPECT_EQ(routes[2].ifname, "eth1");
 }
 
+// /proc/net/ipv6_route of the NAT topology's director, as Linux 6.1 prints it: the connected
+// prefixes, the default route, the link-local ones, and the local and multicast routes (on lo
+// and ff00::/8) that are no way out.
+const char* kNatDirector6 =
+    "fd000020000000000000000000000000 40 00000000000000000000000000000000 00 "
+    "00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth0\n"
+    "fd000168001000000000000000000000 40 00000000000000000000000000000000 00 "
+    "00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth1\n"
+    "00000000000000000000000000000000 00 00000000000000000000000000000000 00 "
+    "fd000020000000000000000000000001 00000400 00000001 00000000 00000003     eth0\n"
+    "fd000020000000000000000000000002 80 00000000000000000000000000000000 00 "
+    "00000000000000000000000000000000 00000000 00000002 00000000 80200001       lo\n"
+    "ff000000000000000000000000000000 08 00000000000000000000000000000000 00 "
+    "00000000000000000000000000000000 00000100 00000003 00000000 00000001     eth0\n"
+    "fd000099000000000000000000000000 40 00000000000000000000000000000000 00 "
+    "00000000000000000000000000000000 00000100 00000001 00000000 00000000     eth1\n";
+
+TEST(Routes, ParsesProcNetIpv6Route) {
+  auto routes = RoutingTable::parse_proc_net_ipv6_route(kNatDirector6);
+  ASSERT_EQ(routes.size(), 3u);  // not lo's, not multicast, not a route that is down
+  EXPECT_EQ(routes[0].ifname, "eth0");
+  EXPECT_EQ(routes[0].prefix, 64);
+  EXPECT_EQ(routes[0].destination[1], 0x00);
+  EXPECT_EQ(routes[0].destination[3], 0x20);
+  EXPECT_EQ(routes[1].ifname, "eth1");
+  EXPECT_EQ(routes[2].prefix, 0);
+  EXPECT_EQ(routes[2].gateway[15], 0x01);
+  EXPECT_EQ(routes[2].metric, 0x400u);
+}
+
+TEST(Routes, SamePrefixComparesOnlyThePrefix) {
+  const Ip6 a{0xfd, 0, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00};
+  const Ip6 b{0xfd, 0, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02};
+  const Ip6 c{0xfd, 0, 0, 0x21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02};
+  EXPECT_TRUE(same_prefix(a, b, 64));
+  EXPECT_FALSE(same_prefix(a, b, 128));
+  EXPECT_TRUE(same_prefix(a, c, 31));
+  EXPECT_FALSE(same_prefix(a, c, 32));
+  EXPECT_TRUE(same_prefix(a, c, 0));
+}
+
 TEST(Routes, ConnectedDestinationIsItsOwnNextHop) {
   auto hop = nat_director().lookup(*Ipv4::parse("192.168.10.12"));
   ASSERT_TRUE(hop);

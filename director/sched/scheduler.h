@@ -4,6 +4,7 @@
 // by name; the core never names a scheduler.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -28,7 +29,19 @@ struct SchedDest {
   bool available() const { return weight > 0 && !overloaded; }
 };
 
-// What a scheduler may key on: the new connection's addresses and ports.
+// An IPv6 address as the schedulers that hash addresses take it: sh, dh, mh, lblc and lblcr
+// all fold it to 32 bits as ip6[0] ^ ip6[1] ^ ip6[2] ^ ip6[3] before hashing (the kernel's
+// ip_vs_*_hashkey with AF_INET6), so an IPv6 flow reaches them as an IPv4 key of its folded
+// addresses and hashes as it does in the kernel.
+constexpr Ipv4 fold_ipv6(const std::array<uint8_t, 16>& a) {
+  uint32_t fold = 0;
+  for (std::size_t i = 0; i < a.size(); i += 4)
+    fold ^= uint32_t(a[i]) << 24 | uint32_t(a[i + 1]) << 16 | uint32_t(a[i + 2]) << 8 | a[i + 3];
+  return Ipv4{fold};
+}
+
+// What a scheduler may key on: the new connection's addresses and ports (an IPv6 flow's
+// folded by fold_ipv6).
 struct FlowKey {
   Proto proto = Proto::Tcp;
   Endpoint client;

@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <stdexcept>
 #include <unordered_set>
@@ -44,10 +45,17 @@ std::string ipv6_services_warning(const RuleSet& before, const RuleSet& after) {
   std::unordered_set<ServiceKey, ServiceKeyHash> had;
   for (const Service& s : before.services)
     if (s.family() == Family::V6) had.insert(s.key);
+  // What the IPv6 stages do not forward yet (vsd/dataplane_ipv6.cpp).
+  auto unforwarded = [](const Service& s) {
+    if (s.persistent || s.key.fwmark != 0) return true;
+    return std::any_of(s.destinations.begin(), s.destinations.end(), [](const Destination& d) {
+      return d.method != Method::Nat && d.method != Method::Dr;
+    });
+  };
   std::size_t added = 0;
   const Service* first = nullptr;
   for (const Service& s : after.services) {
-    if (s.family() != Family::V6 || had.contains(s.key)) continue;
+    if (s.family() != Family::V6 || had.contains(s.key) || !unforwarded(s)) continue;
     if (added++ == 0) first = &s;
   }
   if (added == 0) return "";
@@ -55,9 +63,9 @@ std::string ipv6_services_warning(const RuleSet& before, const RuleSet& after) {
       added == 1 ? "IPv6 service " + first->key.str()
                  : std::to_string(added) + " IPv6 services (" + first->key.str() + ", ...)";
   return which +
-         " added: vsd keeps, lists and saves IPv6 services but does not forward IPv6 yet; "
-         "frames to an IPv6 VIP are dropped and counted as discard_ipv6_service "
-         "(vsadm --counters)";
+         " added that vsd does not forward over IPv6 yet (it forwards NAT and DR without "
+         "persistence or fwmarks): their frames are dropped and counted as "
+         "discard_ipv6_unsupported (vsadm --counters)";
 }
 
 void ControlBridge::on_dataplane(const std::function<void()>& fn) const {

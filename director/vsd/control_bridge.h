@@ -19,8 +19,8 @@
 
 namespace vsd {
 
-// The one line vsd logs when an install adds IPv6 services (the data plane forwards IPv4 alone
-// so far), or "" when it adds none.
+// The one line vsd logs when an install adds IPv6 services its data plane does not forward yet
+// (TUN, FULLNAT, persistence, fwmarks), or "" when it adds none.
 std::string ipv6_services_warning(const RuleSet& before, const RuleSet& after);
 
 class ControlBridge final : public ctl::ControlTarget {

@@ -102,6 +102,16 @@ BasicDataplane<Port>::BasicDataplane(std::vector<std::unique_ptr<Port>>& ports, 
   std::stable_sort(port_routes_.begin(), port_routes_.end(), [](const auto& a, const auto& b) {
     return a.mask.value != b.mask.value ? a.mask.value > b.mask.value : a.metric < b.metric;
   });
+  port_address6_.resize(ports_.size());
+  for (const auto& a : routes_.addresses6())
+    if (auto it = port_by_name_.find(a.ifname); it != port_by_name_.end())
+      if (!port_address6_[it->second]) port_address6_[it->second] = a.addr;
+  for (const auto& r : routes_.routes6())
+    if (auto it = port_by_name_.find(r.ifname); it != port_by_name_.end())
+      port_routes6_.push_back({r.destination, r.prefix, r.gateway, r.metric, it->second});
+  std::stable_sort(port_routes6_.begin(), port_routes6_.end(), [](const auto& a, const auto& b) {
+    return a.prefix != b.prefix ? a.prefix > b.prefix : a.metric < b.metric;
+  });
   install(RuleSet{});
 }
 
@@ -127,12 +137,19 @@ PreparedInstall BasicDataplane<Port>::prepare(const RuleSet& next) const {
   // A VIP or local address is answered for on the port its subnet is reached through.
   for (auto a : plan.services.table->owned)
     if (auto e = egress_to(a)) plan.owned.emplace(a.value, e->port);
+  for (const auto& vip : plan.services.table->vips6)
+    if (auto e = egress6_to(vip)) plan.owned6.emplace(vip, e->port);
   // The real servers of what changed are resolved now, so the first packet of a connection
   // need not wait.
   std::unordered_set<uint64_t> seen;
   for (const auto& change : plan.services.changes) {
     const Service& svc = change.created ? change.runtime->config : change.config;
-    if (svc.family() != Family::V4) continue;  // not forwarded (services.h)
+    if (svc.family() != Family::V4) {
+      for (const auto& d : svc.destinations)
+        if (auto e = egress6_to(d.addr.addr.bytes))
+          plan.resolve6.emplace_back(e->port, e->next_hop);
+      continue;
+    }
     for (const auto& d : svc.destinations)
       if (auto e = egress_to(d.addr.addr.v4()))
         if (seen.insert(uint64_t(e->port) << 32 | e->next_hop.value).second)
@@ -146,13 +163,18 @@ std::string BasicDataplane<Port>::commit(PreparedInstall& plan) {
   const uint64_t deletions = services_.deletions();
   if (auto error = services_.commit(plan.services); !error.empty()) return error;
   conns_.set_timeouts(plan.timeouts);
+  conns6_.set_timeouts(plan.timeouts);
   // A walk of the whole table, only when this install deleted a server.
   if (sysctls_.expire_nodest_conn && services_.deletions() != deletions) [[unlikely]]
     expire_deleted_destinations();
   std::swap(owned_, plan.owned);
+  std::swap(owned6_, plan.owned6);
   for (const auto& [port, next_hop] : plan.resolve)
     neighbours_.want(int(port), next_hop, now_ms_, arp_requests_);
   send_arp_requests();
+  for (const auto& [port, next_hop] : plan.resolve6)
+    neighbours6_.want(int(port), next_hop, now_ms_, solicits_);
+  send_solicits();
   flush();
   return {};
 }
@@ -160,9 +182,9 @@ std::string BasicDataplane<Port>::commit(PreparedInstall& plan) {
 template <DataPort Port>
 std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::counters() const {
   static constexpr const char* kDiscardNames[] = {
-      "not_ipv4",      "fragment",        "no_service",   "no_destination", "table_full",
-      "no_local_port", "dest_gone",       "no_route",     "ttl_expired",    "not_for_us",
-      "tx_failed",     "arp_not_on_link", "ipv6_service", "icmp_checksum",  "no_call_id"};
+      "not_ipv4",      "fragment",        "no_service",       "no_destination", "table_full",
+      "no_local_port", "dest_gone",       "no_route",         "ttl_expired",    "not_for_us",
+      "tx_failed",     "arp_not_on_link", "ipv6_unsupported", "icmp_checksum",  "no_call_id"};
   static_assert(std::size(kDiscardNames) == std::size_t(Discard::Count));
   std::vector<std::pair<std::string, uint64_t>> out;
   for (std::size_t i = 1; i < fwd::kDropReasonCount; ++i)
@@ -213,6 +235,7 @@ std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::counters() c
   out.emplace_back("conn_early_dropped", t.early_dropped);
   out.emplace_back("conn_early_drop_misses", t.early_drop_misses);
   out.emplace_back("conn_short_syn_recv", t.short_syn_recv);
+  for (auto& c : ipv6_counters()) out.push_back(std::move(c));
   return out;
 }
 
@@ -260,23 +283,15 @@ void BasicDataplane<Port>::handle(std::size_t port, std::span<uint8_t> frame, bo
       handle_arp(port, frame);
       return;
     case fwd::Verdict::NotIpv4:
-      count(is_for_ipv6_service(frame) ? Discard::Ipv6Service : Discard::NotIpv4);
+      if (frame.size() > fwd::wire::eth::kHeaderLen &&
+          fwd::load_be16(frame, fwd::wire::eth::kType) == fwd::wire::eth::kTypeIpv6)
+        return handle_ipv6(port, frame);
+      count(Discard::NotIpv4);
       return;
     case fwd::Verdict::Drop:
       drops_[std::size_t(c.drop)]++;
       return;
   }
-}
-
-// Off the IPv4 path: only frames classify() left as not IPv4 come here.
-template <DataPort Port>
-bool BasicDataplane<Port>::is_for_ipv6_service(std::span<const uint8_t> frame) const {
-  constexpr std::size_t kIpv6DestAt = fwd::wire::eth::kHeaderLen + 24;
-  if (!services_.has_ipv6_services() || frame.size() < kIpv6DestAt + 16) return false;
-  if (fwd::load_be16(frame, fwd::wire::eth::kType) != fwd::wire::eth::kTypeIpv6) return false;
-  std::array<uint8_t, 16> dest{};
-  std::copy_n(frame.begin() + kIpv6DestAt, dest.size(), dest.begin());
-  return services_.is_ipv6_vip(dest);
 }
 
 template <DataPort Port>
@@ -948,6 +963,9 @@ void BasicDataplane<Port>::tick() {
   reassembler_.expire(now_ms_);
   neighbours_.tick(now_ms_, arp_requests_);
   send_arp_requests();
+  conns6_.expire(now_ms_);
+  neighbours6_.tick(now_ms_, solicits_);
+  send_solicits();
 }
 
 template class BasicDataplane<PacketSocket>;

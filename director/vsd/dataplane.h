@@ -10,6 +10,7 @@
 #pragma once
 
 #include <array>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -19,14 +20,17 @@
 #include "config/sysctl.h"
 #include "conn/clock.h"
 #include "conn/table.h"
+#include "conn/table6.h"
 #include "ctl/protocol.h"
 #include "fwd/elements.h"
 #include "fwd/forwarder.h"
+#include "fwd/ipv6.h"
 #include "fwd/packet.h"
 #include "fwd/reassembly.h"
 #include "io/host_addresses.h"
 #include "io/memory_port.h"
 #include "io/neighbours.h"
+#include "io/neighbours6.h"
 #include "io/packet_socket.h"
 #include "io/port.h"
 #include "io/routes.h"
@@ -50,7 +54,8 @@ enum class Discard : uint8_t {
   NotForUs,         // to the director's own address, not answered
   TxFailed,         // the egress ring was full
   ArpNotOnLink,     // ARP from a sender the port does not reach directly: nothing learnt
-  Ipv6Service,      // IPv6 to the VIP of an IPv6 service: in the rules, not forwarded yet
+  Ipv6Unsupported,  // IPv6 to an IPv6 VIP that vsd has no IPv6 path for (TUN, FULLNAT, an
+                    // extension header): dropped and counted
   IcmpChecksum,     // an ICMP error about a connection with a bad checksum
   NoCallId,         // --pe sip: no Call-ID the kernel's engine would take, dropped as it does
   Count,
@@ -65,6 +70,8 @@ struct PreparedInstall {
   Timeouts timeouts;
   std::unordered_map<uint32_t, std::size_t> owned;    // address -> the port it is answered on
   std::vector<std::pair<std::size_t, Ipv4>> resolve;  // (port, next hop) of changed services
+  std::map<Ip6, std::size_t> owned6;                  // IPv6 VIP -> the port it is answered on
+  std::vector<std::pair<std::size_t, Ip6>> resolve6;  // as resolve, for IPv6 real servers
 };
 
 template <DataPort Port>
@@ -194,8 +201,22 @@ class BasicDataplane final : public ctl::ControlTarget {
 
   // The stages, in the order a frame meets them.
   void handle_arp(std::size_t port, std::span<uint8_t> frame);
-  // An IPv6 frame to the VIP of an IPv6 service (counted apart from other non-IPv4 frames).
-  bool is_for_ipv6_service(std::span<const uint8_t> frame) const;
+  // --- the IPv6 stages (dataplane_ipv6.cpp), beside IPv4's and never on its path ----------
+  // Neighbour discovery for the IPv6 VIPs, echo to them, and NAT and DR for IPv6 services:
+  // classify() leaves an IPv6 frame as NotIpv4, and only then does it come here.
+  void handle_ipv6(std::size_t port, std::span<uint8_t> frame);
+  void handle_neighbour_discovery(std::size_t port, std::span<uint8_t> frame,
+                                  const fwd::Packet6& p);
+  void handle_to_vip6(std::size_t port, std::span<uint8_t> frame, const fwd::Packet6& p);
+  void handle_reply6(std::span<uint8_t> frame, const fwd::Packet6& p, Conn6& conn);
+  struct Egress6 {
+    std::size_t port = 0;
+    Ip6 next_hop{};
+  };
+  std::optional<Egress6> egress6_to(const Ip6& destination) const;
+  void emit6(const Egress6& egress, std::span<uint8_t> frame);
+  void send_solicits();
+  std::vector<std::pair<std::string, uint64_t>> ipv6_counters() const;
   void handle_ipv4(InFlight& f);
   void handle_fragment(const InFlight& f);
   void reassembly_timed_out(std::span<const uint8_t> first_fragment);
@@ -322,6 +343,34 @@ class BasicDataplane final : public ctl::ControlTarget {
   std::array<Hints, kLookAheadSlots> look_ahead_hints_{};
   std::size_t look_ahead_next_ = 0;
   NeighbourTable neighbours_;
+  // The IPv6 side: its connections, neighbours, routes through our ports and VIPs.
+  Conn6Table conns6_;
+  Neighbour6Table neighbours6_;
+  std::vector<Neighbour6Table::Solicit> solicits_;
+  std::vector<Neighbour6Table::Parked> released6_;
+  struct PortRoute6 {
+    Ip6 destination{};
+    int prefix = 0;
+    Ip6 gateway{};
+    uint32_t metric = 0;
+    std::size_t port = 0;
+  };
+  std::vector<PortRoute6> port_routes6_;           // longest prefix first
+  std::vector<std::optional<Ip6>> port_address6_;  // each port's first global IPv6 address
+  std::map<Ip6, std::size_t> owned6_;              // IPv6 VIPs and the port each is answered on
+  struct Ipv6Counters {
+    uint64_t to_real_server = 0;  // client packets forwarded (NAT, DR)
+    uint64_t to_client = 0;       // NAT replies forwarded
+    uint64_t nd_answered = 0;     // advertisements sent for a VIP
+    uint64_t echo_answered = 0;   // echo replies from a VIP
+    uint64_t no_service = 0;      // to a VIP port no service serves
+    uint64_t no_destination = 0;  // the scheduler found none available
+    uint64_t hop_limit = 0;       // would leave with hop limit 0: dropped
+    uint64_t no_route = 0;        // no route to the real server or the client
+    uint64_t table_full = 0;      // no room for a new connection
+    uint64_t not_first = 0;       // TCP without SYN and no connection: dropped
+    uint64_t host = 0;            // the host's own IPv6, left to its kernel
+  } ipv6_;
   fwd::Reassembler reassembler_;
   // Addresses the director answers ARP for, with the port they live behind: its own, the
   // VIPs and the FULLNAT local addresses.

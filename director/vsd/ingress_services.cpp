@@ -9,7 +9,7 @@ IngressServices ingress_services_of(const RuleSet& rules) {
   IngressServices out;
   std::unordered_set<uint32_t> served;  // the marks of fwmark services
   for (const auto& svc : rules.services) {
-    // IPv6 services are not forwarded yet (services.h): the kernel keeps their frames.
+    // The chain passes all IPv6 (io/ingress_drop.h): an IPv6 service needs no element.
     if (svc.family() != Family::V4) continue;
     if (svc.key.fwmark != 0) {
       served.insert(svc.key.fwmark);

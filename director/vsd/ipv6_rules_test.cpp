@@ -1,8 +1,8 @@
 // vsd with IPv6 services, as a program in topologies/nat.toml: it takes them (-R and one by
 // one), keeps them beside the IPv4 ones, lists and saves them as ipvsadm does, and refuses
-// what the kernel or vsd cannot do with nothing lost. Its data plane forwards IPv4 alone so far:
-// an IPv6 frame to an IPv6 VIP is dropped and counted (discard_ipv6_service), and adding such a
-// service logs one warning that says so.
+// what the kernel or vsd cannot do with nothing lost. Its data plane forwards IPv6 in NAT and DR:
+// an IPv6 SYN to an IPv6 VIP reaches the real server rewritten, IPv6 of no service is left to the
+// host, and adding a service it does not forward over IPv6 yet logs one warning that says so.
 #include <chrono>
 #include <string>
 
@@ -24,7 +24,7 @@ using namespace std::chrono_literals;
 // ipvsadm -S -n of a rule set of both families, as ipvsadm 1.31 printed it.
 constexpr const char* kSaved = ctl::test_oracle::kIpv6SaveNumeric;
 
-constexpr const char* kWarning = "but does not forward IPv6 yet";
+constexpr const char* kWarning = "that vsd does not forward over IPv6 yet";
 
 int occurrences(const std::string& text, const std::string& what) {
   int n = 0;
@@ -47,9 +47,10 @@ TEST_F(Ipv6Rules, RestoreThenSaveGivesBackWhatIpvsadmSaved) {
   auto saved = dut.admin({"-S", "-n"});
   ASSERT_TRUE(saved.ok()) << saved.output;
   EXPECT_EQ(saved.output, kSaved);
-  // One warning for the install that added the IPv6 services, naming one and the count.
+  // One warning for the install that added the IPv6 services vsd does not forward (two
+  // persistent ones, one fwmark service), naming one and the count.
   EXPECT_EQ(occurrences(dut.log(), kWarning), 1) << dut.log();
-  EXPECT_NE(dut.log().find("5 IPv6 services (TCP [2001:db8::80]:80, ...) added"), std::string::npos)
+  EXPECT_NE(dut.log().find("3 IPv6 services (TCP [2001:db8::81]:80, ...) added"), std::string::npos)
       << dut.log();
   // A listing of one IPv6 service, as ipvsadm -L -n -t [2001:db8::80]:80 printed it.
   auto one = dut.admin({"-L", "-n", "-t", "[2001:db8::80]:80"});
@@ -89,9 +90,11 @@ TEST_F(Ipv6Rules, RefusalsChangeNothing) {
   EXPECT_EQ(saved.output, kSaved);
 }
 
-// IPv6 to an IPv6 service's VIP is vsd's to drop and count; the rest of IPv6 stays "not IPv4",
-// and IPv4 to the same rule set is forwarded as before.
-TEST_F(Ipv6Rules, Ipv6FramesToAnIpv6VipAreCountedAndDropped) {
+// IPv6 to an IPv6 NAT service's VIP is forwarded, rewritten, to its real server; IPv6 to an
+// address of no service is the host's (counted as ipv6_host); a persistent IPv6 service, which
+// the IPv6 stages do not forward yet, is warned about once and its frames counted as
+// discard_ipv6_unsupported; IPv4 to the same rule set is forwarded as before.
+TEST_F(Ipv6Rules, Ipv6FramesToAnIpv6VipAreForwardedInNat) {
   NatBed bed;
   auto& live = bed.live();
   auto& dut = bed.dut();
@@ -100,8 +103,12 @@ TEST_F(Ipv6Rules, Ipv6FramesToAnIpv6VipAreCountedAndDropped) {
       dut.admin({"-a", "-t", "[fd00:20::100]:80", "-r", "[fd00:168:10::11]:8080", "-m"}).ok());
   ASSERT_TRUE(dut.admin({"-A", "-t", "10.20.0.100:80", "-s", "rr"}).ok());
   ASSERT_TRUE(dut.admin({"-a", "-t", "10.20.0.100:80", "-r", "192.168.10.11:8080", "-m"}).ok());
+  EXPECT_EQ(occurrences(dut.log(), kWarning), 0) << dut.log();
+  ASSERT_TRUE(dut.admin({"-A", "-t", "[fd00:20::100]:81", "-s", "rr", "-p", "60"}).ok());
+  ASSERT_TRUE(
+      dut.admin({"-a", "-t", "[fd00:20::100]:81", "-r", "[fd00:168:10::11]:8081", "-m"}).ok());
   EXPECT_EQ(occurrences(dut.log(), kWarning), 1) << dut.log();
-  EXPECT_NE(dut.log().find("IPv6 service TCP [fd00:20::100]:80 added"), std::string::npos)
+  EXPECT_NE(dut.log().find("IPv6 service TCP [fd00:20::100]:81 added"), std::string::npos)
       << dut.log();
 
   port::Port wire(live.netns("router"), "eth1", "router-eth1");
@@ -109,42 +116,58 @@ TEST_F(Ipv6Rules, Ipv6FramesToAnIpv6VipAreCountedAndDropped) {
   const auto director = live.mac("director", "eth0");
   auto counters = [&] { return parse_counters(dut.admin({"--counters"}).output); };
   const auto before = counters();
-  auto syn6 = [&](const char* dst, uint16_t sport) {
+  auto syn6 = [&](const char* dst, uint16_t sport, uint16_t dport) {
     return frames::frame()
         .eth(wire.mac(), director)
         .ipv6("fd00:10::2", dst)
-        .tcp(sport, 80)
+        .tcp(sport, dport)
         .flags(frames::SYN)
         .bytes();
   };
-  for (uint16_t sport = 41000; sport < 41003; ++sport) wire.send(syn6("fd00:20::100", sport));
-  wire.send(syn6("fd00:20::200", 41010));  // no service there
+  for (uint16_t sport = 41000; sport < 41003; ++sport) wire.send(syn6("fd00:20::100", sport, 80));
+  wire.send(syn6("fd00:20::200", 41010, 80));  // no service there
+  wire.send(syn6("fd00:20::100", 41020, 81));  // persistent: not forwarded yet
   wire.send(frames::frame()
                 .eth(wire.mac(), director)
                 .ipv4("10.10.0.2", "10.20.0.100")
                 .tcp(42000, 80)
                 .flags(frames::SYN)
                 .bytes());
-  auto ipv4_syn_arrived = [&](auto&) {
-    for (const auto& f : rs1.captured()) {
-      Tins::EthernetII e(f.bytes.data(), f.bytes.size());
-      if (auto* tcp = e.find_pdu<Tins::TCP>(); tcp && tcp->sport() == 42000) return true;
-    }
-    return false;
+  auto arrived = [&](uint16_t sport) {
+    return [&rs1, sport](auto&) {
+      for (const auto& f : rs1.captured()) {
+        Tins::EthernetII e(f.bytes.data(), f.bytes.size());
+        if (auto* tcp = e.find_pdu<Tins::TCP>(); tcp && tcp->sport() == sport) return true;
+      }
+      return false;
+    };
   };
-  ASSERT_TRUE(rs1.wait_until(ipv4_syn_arrived, 2s)) << dut.log();
+  ASSERT_TRUE(rs1.wait_until(arrived(42000), 2s)) << dut.log();
+  ASSERT_TRUE(rs1.wait_until(arrived(41002), 3s)) << dut.log();
+  int forwarded6 = 0;
+  for (const auto& f : rs1.captured()) {
+    Tins::EthernetII e(f.bytes.data(), f.bytes.size());
+    const auto* ip6 = e.find_pdu<Tins::IPv6>();
+    const auto* tcp = e.find_pdu<Tins::TCP>();
+    // What the client sent, as rs1 received it (rs1's own answers are captured too).
+    if (ip6 == nullptr || tcp == nullptr || ip6->src_addr().to_string() != "fd00:10::2") continue;
+    EXPECT_NE(tcp->sport(), 41010) << "IPv6 to an address of no service was forwarded";
+    EXPECT_NE(tcp->sport(), 41020) << "a persistent IPv6 service's SYN was forwarded";
+    EXPECT_EQ(ip6->dst_addr().to_string(), "fd00:168:10::11");
+    EXPECT_EQ(tcp->dport(), 8080);
+    ++forwarded6;
+  }
+  EXPECT_EQ(forwarded6, 3);
   std::map<std::string, uint64_t> after;
   const auto deadline = std::chrono::steady_clock::now() + 2s;
   do {
     after = counters();
-  } while (after["discard_ipv6_service"] < before.at("discard_ipv6_service") + 3 &&
+  } while (after["discard_ipv6_unsupported"] < before.at("discard_ipv6_unsupported") + 1 &&
            std::chrono::steady_clock::now() < deadline);
-  EXPECT_EQ(after["discard_ipv6_service"], before.at("discard_ipv6_service") + 3);
-  EXPECT_GE(after["discard_not_ipv4"], before.at("discard_not_ipv4") + 1);
-  for (const auto& f : rs1.captured()) {
-    Tins::EthernetII e(f.bytes.data(), f.bytes.size());
-    EXPECT_EQ(e.find_pdu<Tins::IPv6>(), nullptr) << "vsd forwarded IPv6 to a real server";
-  }
+  EXPECT_EQ(after["discard_ipv6_unsupported"], before.at("discard_ipv6_unsupported") + 1);
+  EXPECT_EQ(after["ipv6_to_real_server"], before.at("ipv6_to_real_server") + 3);
+  EXPECT_GE(after["ipv6_host"], before.at("ipv6_host") + 1);
+  EXPECT_EQ(after["conn6_entries"], 3u);
 }
 
 }  // namespace

@@ -17,16 +17,12 @@ struct IpEndpointHash {
   }
 };
 
-// What the IPv4 schedulers see of a destination: an IPv4 one as it is; an IPv6 one (of an
-// IPv6 service, which no packet reaches yet) as a fold of its address, so that schedulers that
-// hash their servers still tell them apart.
+// What the schedulers see of a destination: an IPv4 one as it is; an IPv6 one as the XOR of
+// its four 32-bit words, the fold the kernel's hashing schedulers make of an IPv6 address
+// (fold_ipv6 in sched/scheduler.h).
 Endpoint scheduler_endpoint(const IpEndpoint& e) {
   if (e.addr.is_v4()) return e.v4();
-  uint32_t fold = 0;
-  for (std::size_t i = 0; i < e.addr.bytes.size(); i += 4)
-    fold ^= uint32_t(e.addr.bytes[i]) << 24 | uint32_t(e.addr.bytes[i + 1]) << 16 |
-            uint32_t(e.addr.bytes[i + 2]) << 8 | e.addr.bytes[i + 3];
-  return Endpoint{Ipv4{fold}, e.port};
+  return Endpoint{fold_ipv6(e.addr.bytes), e.port};
 }
 
 std::string too_many_destinations(std::size_t in_rules, std::size_t handles) {
@@ -52,10 +48,13 @@ void index_table(ServiceTable& t) {
   for (std::size_t i = 0; i < rules.services.size(); ++i) {
     const Service& svc = rules.services[i];
     ServiceRuntime* rt = t.services[i].get();
-    // The data plane forwards IPv4 alone: an IPv6 service is in the rules (listed, saved) and
-    // its VIP is known, so that its frames are counted as dropped, but no lookup finds it.
+    // IPv6 address services are found by the IPv6 stages' own lookup; an IPv6 fwmark service
+    // has no classifier to give it packets yet (the mark rules are IPv4).
     if (svc.family() != Family::V4) {
-      if (svc.key.fwmark == 0) t.vips6.push_back(svc.key.vip.addr.bytes);
+      if (svc.key.fwmark == 0) {
+        t.vips6.push_back(svc.key.vip.addr.bytes);
+        t.by_vip6[{svc.key.proto, svc.key.vip.addr.bytes, svc.key.vip.port}] = rt;
+      }
       continue;
     }
     if (svc.key.fwmark != 0) {

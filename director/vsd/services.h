@@ -8,10 +8,12 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -73,9 +75,10 @@ struct ServiceTable {
   MarkClassifier marks;
   std::vector<uint32_t> vips;  // sorted: asked for every packet
   std::vector<Ipv4> owned;
-  // The VIPs of IPv6 address services, sorted: an IPv6 frame to one is counted and dropped, as
-  // the data plane forwards IPv4 alone so far.
+  // The VIPs of IPv6 address services, sorted, and the services by (protocol, VIP, port):
+  // what the IPv6 stages look up (vsd/dataplane_ipv6.cpp), off the IPv4 path.
   std::vector<std::array<uint8_t, 16>> vips6;
+  std::map<std::tuple<Proto, std::array<uint8_t, 16>, uint16_t>, ServiceRuntime*> by_vip6;
 
   const std::shared_ptr<ServiceRuntime>* find(const ServiceKey& key) const {
     auto it = index.find(key);
@@ -151,7 +154,14 @@ class Services {
     return std::binary_search(table_->vips.begin(), table_->vips.end(), a.value);
   }
   const std::vector<Ipv4>& owned_addresses() const { return table_->owned; }
-  // Whether an IPv6 destination address is the VIP of an IPv6 service (not forwarded yet).
+  // The IPv6 address service for a packet to [vip]:port, or the VIP's port-0 service.
+  ServiceRuntime* find6(Proto proto, const std::array<uint8_t, 16>& vip, uint16_t port) {
+    auto it = table_->by_vip6.find({proto, vip, port});
+    if (it == table_->by_vip6.end()) it = table_->by_vip6.find({proto, vip, 0});
+    return it == table_->by_vip6.end() ? nullptr : it->second;
+  }
+  const std::vector<std::array<uint8_t, 16>>& vips6() const { return table_->vips6; }
+  // Whether an IPv6 destination address is the VIP of an IPv6 service.
   bool is_ipv6_vip(const std::array<uint8_t, 16>& a) const {
     return std::binary_search(table_->vips6.begin(), table_->vips6.end(), a);
   }

@@ -598,8 +598,8 @@ ReplayOutcome replay_case(const Case& c, const ReplayOptions& options) {
     return outcome(
         ReplayOutcome::Kind::Skip, "SKIP",
         fmt::format("not claimed: the {} DUT does not claim mode {}", dut->name(), mode));
-  if (is_ipv6_case(c) && !dut->claims_family(6))
-    return outcome(ReplayOutcome::Kind::Skip, "SKIP", dut->unclaimed_family(6));
+  if (is_ipv6_case(c) && !dut->claims_family_in(6, mode))
+    return outcome(ReplayOutcome::Kind::Skip, "SKIP", dut->unclaimed_family_in(6, mode));
   try {
     ReplaySession session(c.topology_model, options.dut, c.quiet_hosts);
     return session.run(c, options);

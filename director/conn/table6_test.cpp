@@ -1,0 +1,70 @@
+// The IPv6 connection table: found by the client's key and (NAT) by the reply's, TCP state and
+// timeouts as the IPv4 table's, bounded, and expired.
+#include "conn/table6.h"
+
+#include <gtest/gtest.h>
+
+namespace vsd {
+namespace {
+
+Ip6 addr(uint8_t last) {
+  return Ip6{0xfd, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, last};
+}
+
+const FlowKey6 kFlow{Proto::Tcp, {addr(2), 40000}, {addr(0x64), 80}};
+const Endpoint6 kServer{addr(0x11), 8080};
+
+TEST(Conn6Table, NatEntriesAreFoundByTheirReply) {
+  Conn6Table t;
+  Conn6* c = t.insert(kFlow, kServer, Method::Nat, 3, 0);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(t.find_in(kFlow), c);
+  EXPECT_EQ(t.find_out({Proto::Tcp, kServer, kFlow.from}), c);
+  EXPECT_EQ(t.find_out({Proto::Udp, kServer, kFlow.from}), nullptr);
+  EXPECT_EQ(c->dest, 3u);
+}
+
+TEST(Conn6Table, DrEntriesHaveNoReplyKey) {
+  Conn6Table t;
+  ASSERT_NE(t.insert(kFlow, kServer, Method::Dr, 0, 0), nullptr);
+  EXPECT_EQ(t.find_out({Proto::Tcp, kServer, kFlow.from}), nullptr);
+}
+
+TEST(Conn6Table, TcpFollowsTheStateMachineAndItsTimeouts) {
+  Conn6Table t;
+  Conn6* c = t.insert(kFlow, kServer, Method::Nat, 0, 0);
+  t.on_packet(*c, true, tcp_flag::kSyn, 0);
+  EXPECT_EQ(c->state, TcpState::SynRecv);
+  t.on_packet(*c, false, tcp_flag::kSyn | tcp_flag::kAck, 10);
+  t.on_packet(*c, true, tcp_flag::kAck, 20);
+  EXPECT_EQ(c->state, TcpState::Established);
+  EXPECT_EQ(c->expires_ms, 20 + 900 * 1000u);
+  t.set_timeouts({60, 0, 0});
+  t.on_packet(*c, true, tcp_flag::kAck, 30);
+  EXPECT_EQ(c->expires_ms, 30 + 60 * 1000u);
+}
+
+TEST(Conn6Table, ExpiresEntriesAndTheirReplyKeys) {
+  Conn6Table t;
+  const FlowKey6 udp{Proto::Udp, kFlow.from, kFlow.to};
+  t.insert(udp, kServer, Method::Nat, 0, 0);
+  t.expire(299 * 1000);
+  EXPECT_EQ(t.size(), 1u);
+  t.expire(300 * 1000);
+  EXPECT_EQ(t.size(), 0u);
+  EXPECT_EQ(t.find_out({Proto::Udp, kServer, kFlow.from}), nullptr);
+  EXPECT_EQ(t.stats().expired, 1u);
+}
+
+TEST(Conn6Table, RefusesPastItsCapacity) {
+  Conn6Table t(2);
+  for (uint16_t port = 1; port <= 3; ++port) {
+    FlowKey6 k = kFlow;
+    k.from.port = port;
+    EXPECT_EQ(t.insert(k, kServer, Method::Nat, 0, 0) != nullptr, port <= 2);
+  }
+  EXPECT_EQ(t.stats().refused_full, 1u);
+}
+
+}  // namespace
+}  // namespace vsd

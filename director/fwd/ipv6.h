@@ -1,0 +1,103 @@
+// IPv6 frames on the director's path: the parse of a fixed header with TCP, UDP or ICMPv6
+// right behind it, the rewrites NAT and DR make (hop limit, addresses, ports, the L4 checksum
+// over the IPv6 pseudo-header), and the neighbour discovery and echo frames the director sends
+// for its VIPs (RFC 4861, RFC 4443). Kept beside the IPv4 functions, never on their path.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "net/addr.h"
+#include "net/ip6.h"
+
+namespace vsd::fwd {
+
+using vsd::Ip6;
+
+namespace wire6 {
+inline constexpr std::size_t kHeaderLen = 40;
+inline constexpr std::size_t kPayloadLen = 4;
+inline constexpr std::size_t kNextHeader = 6;
+inline constexpr std::size_t kHopLimit = 7;
+inline constexpr std::size_t kSrc = 8;
+inline constexpr std::size_t kDst = 24;
+inline constexpr uint8_t kProtoIcmp6 = 58;
+inline constexpr uint8_t kEchoRequest = 128;
+inline constexpr uint8_t kEchoReply = 129;
+inline constexpr uint8_t kNeighborSolicit = 135;
+inline constexpr uint8_t kNeighborAdvert = 136;
+inline constexpr uint8_t kOptSourceLinkAddr = 1;
+inline constexpr uint8_t kOptTargetLinkAddr = 2;
+}  // namespace wire6
+
+// What the stages read of an IPv6 frame. Only a header followed directly by TCP, UDP or
+// ICMPv6 is taken apart; anything behind an extension header is `other`.
+struct Packet6 {
+  Ip6 src{}, dst{};
+  uint8_t next_header = 0;
+  uint8_t hop_limit = 0;
+  uint16_t payload_len = 0;  // from the header, checked against the frame
+  bool other = false;        // an extension header or another protocol: not looked into
+  uint16_t sport = 0, dport = 0;
+  uint8_t tcp_flags = 0;
+  uint8_t icmp_type = 0, icmp_code = 0;
+  static constexpr std::size_t kL3 = 14;
+  static constexpr std::size_t kL4 = kL3 + wire6::kHeaderLen;
+  bool is_tcp() const { return !other && next_header == 6; }
+  bool is_udp() const { return !other && next_header == 17; }
+  bool is_icmp() const { return !other && next_header == wire6::kProtoIcmp6; }
+  bool has_ports() const { return is_tcp() || is_udp(); }
+  std::size_t l3_end() const { return kL4 + payload_len; }
+};
+
+// nullopt: not IPv6 over Ethernet, version not 6, or shorter than its header says (or than
+// its L4 header).
+std::optional<Packet6> parse_ipv6(std::span<const uint8_t> frame);
+
+// The ones-complement sum of the IPv6 pseudo-header (RFC 8200 8.1).
+uint16_t pseudo_header_sum6(const Ip6& src, const Ip6& dst, uint8_t next_header,
+                            uint32_t upper_length);
+// The L4 checksum of the frame's TCP, UDP or ICMPv6 payload verifies.
+bool l4_checksum_ok6(std::span<const uint8_t> frame, const Packet6& p);
+
+// NAT, client to real server: destination address and port become the real server's, the
+// hop limit goes down by one, the L4 checksum follows; Ethernet from `from` to next hop
+// (filled in on output).
+void nat_in6(std::span<uint8_t> frame, const Packet6& p, const Ip6& rip, uint16_t rport,
+             const Mac& from);
+// NAT, real server to client: the source becomes VIP:vport.
+void nat_out6(std::span<uint8_t> frame, const Packet6& p, const Ip6& vip, uint16_t vport,
+              const Mac& from);
+// DR: the frame as it came, hop limit less one, from `from` (the real server's MAC is filled
+// in on output).
+void dr_forward6(std::span<uint8_t> frame, const Mac& from);
+
+// A Neighbor Solicitation's target, when the frame is a well-formed one (hop limit 255, code
+// 0, checksum right, from a unicast source: duplicate address detection is not answered).
+std::optional<Ip6> solicited_target(std::span<const uint8_t> frame, const Packet6& p);
+// A Neighbor Advertisement's target and the MAC it gives for it (its option, or the frame's
+// source).
+struct Advertised {
+  Ip6 target{};
+  Mac mac;
+};
+std::optional<Advertised> parse_advert(std::span<const uint8_t> frame, const Packet6& p);
+
+// Builders of the director's own frames into `out`; each returns the frame's length, 0 when
+// `out` is too small.
+// The advertisement answering `solicitation` (solicited, override) for `target` at `mac`.
+std::size_t build_advert(std::span<uint8_t> out, std::span<const uint8_t> solicitation,
+                         const Packet6& p, const Ip6& target, const Mac& mac);
+// A solicitation for `target` from `source` (the port's address) at `mac`, to the target's
+// solicited-node multicast group.
+std::size_t build_solicit(std::span<uint8_t> out, const Ip6& source, const Mac& mac,
+                          const Ip6& target);
+// The echo reply to `request` (an ICMPv6 echo request with a right checksum), from its
+// destination, hop limit 64.
+std::size_t build_echo_reply6(std::span<uint8_t> out, std::span<const uint8_t> request,
+                              const Packet6& p, const Mac& mac);
+
+}  // namespace vsd::fwd

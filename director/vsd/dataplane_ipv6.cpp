@@ -1,0 +1,237 @@
+// The IPv6 stages of the data plane (vsd/dataplane.h): neighbour discovery and echo for the
+// IPv6 VIPs, then NAT and DR for IPv6 services, as the IPv4 stages do them (spec 2), with the
+// hop limit for the TTL. Reached only for frames classify() left as not IPv4, so the IPv4 path
+// is the same instructions it was. Not here yet: TUN (ip6ip6), FULLNAT, persistence, fwmark
+// services, ICMPv6 errors (relayed or sent), fragments and extension headers; a packet that
+// would need one is counted (discard_ipv6_unsupported, ipv6_*) and dropped.
+#include <algorithm>
+
+#include "fwd/bytes.h"
+#include "fwd/wire.h"
+#include "vsd/dataplane.h"
+
+namespace vsd {
+namespace {
+
+Proto proto_of6(const fwd::Packet6& p) {
+  return p.is_tcp() ? Proto::Tcp : Proto::Udp;
+}
+
+void add6(Counters& c, bool in, std::size_t bytes) {
+  (in ? c.in_packets : c.out_packets)++;
+  (in ? c.in_bytes : c.out_bytes) += bytes;
+}
+
+// What the counters count of a packet, as for IPv4: the IP datagram, header included.
+std::size_t ip_bytes(const fwd::Packet6& p) {
+  return fwd::wire6::kHeaderLen + p.payload_len;
+}
+
+}  // namespace
+
+template <DataPort Port>
+void BasicDataplane<Port>::handle_ipv6(std::size_t port, std::span<uint8_t> frame) {
+  const auto p = fwd::parse_ipv6(frame);
+  if (!p) return count(Discard::NotIpv4);
+  if (p->is_icmp() &&
+      (p->icmp_type == fwd::wire6::kNeighborSolicit || p->icmp_type == fwd::wire6::kNeighborAdvert))
+    return handle_neighbour_discovery(port, frame, *p);
+  if (services_.has_ipv6_services() && services_.is_ipv6_vip(p->dst))
+    return handle_to_vip6(port, frame, *p);
+  if (p->has_ports())
+    if (Conn6* conn = conns6_.find_out({proto_of6(*p), {p->src, p->sport}, {p->dst, p->dport}}))
+      return handle_reply6(frame, *p, *conn);
+  ipv6_.host++;
+}
+
+template <DataPort Port>
+void BasicDataplane<Port>::handle_neighbour_discovery(std::size_t port, std::span<uint8_t> frame,
+                                                      const fwd::Packet6& p) {
+  if (p.icmp_type == fwd::wire6::kNeighborAdvert) {
+    const auto advert = fwd::parse_advert(frame, p);
+    if (!advert) return;
+    neighbours6_.learn(int(port), advert->target, advert->mac, now_ms_, released6_);
+    for (auto& parked : released6_)
+      if (const Mac* mac = neighbours6_.lookup(parked.port, parked.next_hop)) {
+        fwd::store_mac(parked.frame, fwd::wire::eth::kDst, *mac);
+        if (!ports_[std::size_t(parked.port)]->queue(parked.frame)) count(Discard::TxFailed);
+      }
+    released6_.clear();
+    return;
+  }
+  // A solicitation for a VIP on the port it lives behind is answered, as ARP for an IPv4 VIP
+  // is; the host's own addresses are its kernel's (the ingress chain passes it every
+  // solicitation), and with --vips-follow-host the kernel answers for the VIPs it holds.
+  const auto target = fwd::solicited_target(frame, p);
+  if (!target || vips_follow_host_) return;
+  auto it = owned6_.find(*target);
+  if (it == owned6_.end() || it->second != port) return;
+  if (auto n = fwd::build_advert(scratch_, frame, p, *target, ports_[port]->mac())) {
+    ipv6_.nd_answered++;
+    answer(port, n);
+  }
+}
+
+template <DataPort Port>
+void BasicDataplane<Port>::handle_to_vip6(std::size_t port, std::span<uint8_t> frame,
+                                          const fwd::Packet6& p) {
+  if (p.is_icmp()) {
+    // Echo to a VIP is the director's to answer, as for IPv4 (spec 3); other ICMPv6 to a VIP
+    // (errors about a connection) is not relayed yet.
+    if (p.icmp_type != fwd::wire6::kEchoRequest || vips_follow_host_) return;
+    if (!fwd::l4_checksum_ok6(frame, p)) return;
+    if (auto n = fwd::build_echo_reply6(scratch_, frame, p, ports_[port]->mac())) {
+      ipv6_.echo_answered++;
+      answer(port, n);
+    }
+    return;
+  }
+  if (!p.has_ports()) return count(Discard::Ipv6Unsupported);
+  const Proto proto = proto_of6(p);
+  const FlowKey6 key{proto, {p.src, p.sport}, {p.dst, p.dport}};
+  Conn6* conn = conns6_.find_in(key);
+  // One-packet scheduling (-o): each datagram is scheduled and no entry outlives it.
+  Conn6 one_packet;
+  // A connection to a deleted server drops its packets, as ip_vs_in does with
+  // expire_nodest_conn=0; with it on, the packet is scheduled anew.
+  if (conn && services_.dest(conn->dest).deleted && sysctls_.expire_nodest_conn) conn = nullptr;
+  if (conn && services_.dest(conn->dest).deleted) return;
+  if (!conn) {
+    ServiceRuntime* svc = services_.find6(proto, p.dst, p.dport);
+    if (!svc) return void(ipv6_.no_service++);
+    // Persistence needs templates keyed by IPv6 addresses, which the table does not have yet:
+    // scheduling each connection on its own would break the affinity the rules ask for.
+    if (svc->config.persistent) return count(Discard::Ipv6Unsupported);
+    const bool rst = p.tcp_flags & fwd::wire::tcp::kRst;
+    const bool syn = p.tcp_flags & fwd::wire::tcp::kSyn;
+    if (p.is_tcp() && (rst || (!syn && !sysctls_.sloppy_tcp))) return void(ipv6_.not_first++);
+    const FlowKey flow{proto, {fold_ipv6(p.src), p.sport}, {fold_ipv6(p.dst), p.dport}};
+    const auto chosen = services_.schedule(*svc, flow, now_ms_);
+    if (!chosen) return void(ipv6_.no_destination++);
+    auto& dest = services_.dest(*chosen);
+    if (dest.config.method != Method::Nat && dest.config.method != Method::Dr)
+      return count(Discard::Ipv6Unsupported);
+    // The port-0 rule (spec 4): a destination port 0 keeps the packet's.
+    Endpoint6 server{dest.config.addr.addr.bytes, dest.config.addr.port};
+    if (server.port == 0) server.port = p.dport;
+    if (svc->config.one_packet && p.is_udp()) {
+      one_packet = {key, server, dest.config.method, *chosen, TcpState::None, 0};
+      conn = &one_packet;
+    } else {
+      conn = conns6_.insert(key, server, dest.config.method, *chosen, now_ms_);
+      if (!conn) return void(ipv6_.table_full++);
+    }
+    dest.totals.conns++;
+    svc->totals.conns++;
+  }
+  if (conn != &one_packet) conns6_.on_packet(*conn, true, p.tcp_flags, now_ms_);
+  add6(services_.dest(conn->dest).totals, true, ip_bytes(p));
+  if (auto* svc = services_.service_of(conn->dest)) add6(svc->totals, true, ip_bytes(p));
+  if (p.hop_limit <= 1) return void(ipv6_.hop_limit++);
+  const auto egress = egress6_to(conn->destination.addr);
+  if (!egress) return void(ipv6_.no_route++);
+  const Mac& from = ports_[egress->port]->mac();
+  if (conn->method == Method::Nat)
+    fwd::nat_in6(frame, p, conn->destination.addr, conn->destination.port, from);
+  else
+    fwd::dr_forward6(frame, from);
+  ipv6_.to_real_server++;
+  emit6(*egress, frame);
+}
+
+template <DataPort Port>
+void BasicDataplane<Port>::handle_reply6(std::span<uint8_t> frame, const fwd::Packet6& p,
+                                         Conn6& conn) {
+  conns6_.on_packet(conn, false, p.tcp_flags, now_ms_);
+  add6(services_.dest(conn.dest).totals, false, ip_bytes(p));
+  if (auto* svc = services_.service_of(conn.dest)) add6(svc->totals, false, ip_bytes(p));
+  if (p.hop_limit <= 1) return void(ipv6_.hop_limit++);
+  const auto egress = egress6_to(conn.in.from.addr);
+  if (!egress) return void(ipv6_.no_route++);
+  fwd::nat_out6(frame, p, conn.in.to.addr, conn.in.to.port, ports_[egress->port]->mac());
+  ipv6_.to_client++;
+  emit6(*egress, frame);
+}
+
+template <DataPort Port>
+auto BasicDataplane<Port>::egress6_to(const Ip6& destination) const -> std::optional<Egress6> {
+  for (const auto& r : port_routes6_)
+    if (same_prefix(destination, r.destination, r.prefix))
+      return Egress6{r.port, r.gateway == Ip6{} ? destination : r.gateway};
+  return std::nullopt;
+}
+
+template <DataPort Port>
+void BasicDataplane<Port>::emit6(const Egress6& egress, std::span<uint8_t> frame) {
+  // IPv6 routers do not fragment (RFC 8200 5): what does not fit the port is dropped, where a
+  // kernel would answer Packet Too Big (not sent yet).
+  if (frame.size() > std::size_t(ports_[egress.port]->mtu()) + fwd::wire::eth::kHeaderLen)
+    return count(Discard::TxFailed);
+  if (const Mac* mac = neighbours6_.lookup(int(egress.port), egress.next_hop)) {
+    fwd::store_mac(frame, fwd::wire::eth::kDst, *mac);
+    if (!ports_[egress.port]->queue(frame)) count(Discard::TxFailed);
+    return;
+  }
+  neighbours6_.park(int(egress.port), egress.next_hop, frame, now_ms_, solicits_);
+  send_solicits();
+}
+
+template <DataPort Port>
+void BasicDataplane<Port>::send_solicits() {
+  for (const auto& s : solicits_) {
+    const auto port = std::size_t(s.port);
+    // A solicitation needs a source the answer can come back to: the port's own address.
+    if (!port_address6_[port]) continue;
+    if (auto n = fwd::build_solicit(scratch_, *port_address6_[port], ports_[port]->mac(), s.target))
+      answer(port, n);
+  }
+  solicits_.clear();
+}
+
+template <DataPort Port>
+std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::ipv6_counters() const {
+  const auto& n = neighbours6_.counters();
+  const auto& t = conns6_.stats();
+  return {
+      {"ipv6_to_real_server", ipv6_.to_real_server},
+      {"ipv6_to_client", ipv6_.to_client},
+      {"ipv6_nd_answered", ipv6_.nd_answered},
+      {"ipv6_echo_answered", ipv6_.echo_answered},
+      {"ipv6_no_service", ipv6_.no_service},
+      {"ipv6_no_destination", ipv6_.no_destination},
+      {"ipv6_hop_limit", ipv6_.hop_limit},
+      {"ipv6_no_route", ipv6_.no_route},
+      {"ipv6_table_full", ipv6_.table_full},
+      {"ipv6_not_first", ipv6_.not_first},
+      {"ipv6_host", ipv6_.host},
+      {"nd_solicits_sent", n.solicits_sent},
+      {"nd_resolved", n.resolved},
+      {"nd_dropped_unresolved", n.dropped_unresolved},
+      {"nd_unsolicited", n.unsolicited},
+      {"nd_table_full", n.table_full},
+      {"nd_entries", neighbours6_.size()},
+      {"conn6_entries", conns6_.size()},
+      {"conn6_inserted", t.inserted},
+      {"conn6_expired", t.expired},
+      {"conn6_refused_full", t.refused_full},
+  };
+}
+
+#define VSD_IPV6_MEMBERS(Port)                                                                    \
+  template void BasicDataplane<Port>::handle_ipv6(std::size_t, std::span<uint8_t>);               \
+  template void BasicDataplane<Port>::handle_neighbour_discovery(std::size_t, std::span<uint8_t>, \
+                                                                 const fwd::Packet6&);            \
+  template void BasicDataplane<Port>::handle_to_vip6(std::size_t, std::span<uint8_t>,             \
+                                                     const fwd::Packet6&);                        \
+  template void BasicDataplane<Port>::handle_reply6(std::span<uint8_t>, const fwd::Packet6&,      \
+                                                    Conn6&);                                      \
+  template auto BasicDataplane<Port>::egress6_to(const Ip6&) const->std::optional<Egress6>;       \
+  template void BasicDataplane<Port>::emit6(const Egress6&, std::span<uint8_t>);                  \
+  template void BasicDataplane<Port>::send_solicits();                                            \
+  template std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::ipv6_counters()    \
+      const;
+VSD_IPV6_MEMBERS(PacketSocket)
+VSD_IPV6_MEMBERS(MemoryPort)
+#undef VSD_IPV6_MEMBERS
+
+}  // namespace vsd
