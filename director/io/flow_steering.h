@@ -1,0 +1,45 @@
+// Which worker a frame belongs to when vsd spreads flows over several threads (docs/design.md,
+// "More than one core"): a classic BPF program for a PACKET_FANOUT_CBPF group, so the kernel
+// hands each frame to the worker that owns its flow's state and no worker ever reads or writes
+// another's connection table.
+//
+// A flow is owned by its client's address: the source of a packet from the client side, the
+// destination of a reply from a real server. The program tells the two apart by the director's
+// server-side addresses (VIPs, real servers, FULLNAT local addresses): a packet from one of them
+// is keyed by its destination, any other by its source. An ICMP error is keyed the same way by
+// the packet it quotes, whose direction is the reverse of the error's: an error about a packet
+// to a real server quotes the client as source, one about a reply to the client quotes the VIP
+// as source and the client as destination. The address alone, not the port: every fragment of a
+// datagram carries it (ports ride in the first only), and a persistence template (keyed by the
+// client's address) sits with all its connections.
+#pragma once
+
+#include <linux/filter.h>
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace vsd {
+
+// The worker of a client address (host order) among `workers`: what the program computes.
+constexpr uint32_t worker_of_client(uint32_t client, uint32_t workers) {
+  return ((client * 0x9e3779b1u) >> 16) % workers;
+}
+
+// Two instructions per address: past this many the program would not fit BPF_MAXINSNS.
+constexpr std::size_t kMaxSteeringAddresses = 2000;
+
+// The program for `workers` workers (1 to 65535) and the server-side addresses (host order,
+// at most kMaxSteeringAddresses; throws std::invalid_argument beyond). A frame that is not
+// IPv4, or too short for what it is read at, goes to worker 0.
+std::vector<sock_filter> steering_program(std::span<const uint32_t> server_side, uint32_t workers);
+
+// Joins an AF_PACKET socket (bound to its interface) to fanout group `group` of the namespace,
+// steered by `program`; the first socket to join makes the group. Throws std::runtime_error.
+void join_steered_fanout(int fd, uint16_t group, std::span<const sock_filter> program);
+// Replaces the group's program (through any member's socket): a rule change that adds or
+// removes a server-side address. Throws std::runtime_error.
+void set_steering_program(int fd, std::span<const sock_filter> program);
+
+}  // namespace vsd
