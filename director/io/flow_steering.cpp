@@ -115,12 +115,21 @@ sock_fprog fprog_of(std::span<const sock_filter> program) {
 
 }  // namespace
 
-void join_steered_fanout(int fd, uint16_t group, std::span<const sock_filter> program) {
-  // Rollover stays off: a frame goes to its owner or, its ring full, is dropped there, never
-  // to a worker without the flow's state.
-  const int arg = int(group) | (PACKET_FANOUT_CBPF << 16);
+// Rollover stays off: a frame goes to its owner or, its ring full, is dropped there, never to a
+// worker without the flow's state.
+uint16_t make_steered_fanout(int fd, std::span<const sock_filter> program) {
+  const int arg = (PACKET_FANOUT_CBPF | PACKET_FANOUT_FLAG_UNIQUEID) << 16;
   if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) != 0) fail("PACKET_FANOUT");
   set_steering_program(fd, program);
+  int got = 0;
+  socklen_t len = sizeof got;
+  if (getsockopt(fd, SOL_PACKET, PACKET_FANOUT, &got, &len) != 0) fail("PACKET_FANOUT (read)");
+  return uint16_t(got & 0xffff);
+}
+
+void join_steered_fanout(int fd, uint16_t group) {
+  const int arg = int(group) | (PACKET_FANOUT_CBPF << 16);
+  if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) != 0) fail("PACKET_FANOUT");
 }
 
 void set_steering_program(int fd, std::span<const sock_filter> program) {

@@ -35,9 +35,12 @@ constexpr std::size_t kMaxSteeringAddresses = 2000;
 // IPv4, or too short for what it is read at, goes to worker 0.
 std::vector<sock_filter> steering_program(std::span<const uint32_t> server_side, uint32_t workers);
 
-// Joins an AF_PACKET socket (bound to its interface) to fanout group `group` of the namespace,
-// steered by `program`; the first socket to join makes the group. Throws std::runtime_error.
-void join_steered_fanout(int fd, uint16_t group, std::span<const sock_filter> program);
+// Makes a fanout group of an AF_PACKET socket (bound to its interface), with an id the kernel
+// picks unused in the namespace, steered by `program`; returns the id, for the other workers'
+// sockets to join it. Throws std::runtime_error.
+uint16_t make_steered_fanout(int fd, std::span<const sock_filter> program);
+// Joins a socket (bound to the same interface) to the group.
+void join_steered_fanout(int fd, uint16_t group);
 // Replaces the group's program (through any member's socket): a rule change that adds or
 // removes a server-side address. Throws std::runtime_error.
 void set_steering_program(int fd, std::span<const sock_filter> program);

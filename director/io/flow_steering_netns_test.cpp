@@ -44,8 +44,8 @@ void put32(std::vector<uint8_t>& f, std::size_t at, uint32_t v) {
 }
 
 // An IPv4 header (20 bytes) at `at`, its identification the frame's number.
-void ipv4_header(std::vector<uint8_t>& f, std::size_t at, uint8_t proto, uint32_t src,
-                 uint32_t dst, uint16_t id) {
+void ipv4_header(std::vector<uint8_t>& f, std::size_t at, uint8_t proto, uint32_t src, uint32_t dst,
+                 uint16_t id) {
   f[at] = 0x45;
   f[at + 4] = uint8_t(id >> 8);
   f[at + 5] = uint8_t(id);
@@ -88,7 +88,7 @@ class Fanout {
   Fanout(const std::string& netns, uint32_t workers) {
     topo::NetnsGuard in(netns);
     const auto program = steering_program(kServerSide, workers);
-    const uint16_t group = uint16_t(getpid());
+    uint16_t group = 0;
     for (uint32_t w = 0; w < workers; ++w) {
       vslab::os::UniqueFd fd(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)));
       if (!fd) throw std::runtime_error("socket");
@@ -98,7 +98,11 @@ class Fanout {
       addr.sll_ifindex = static_cast<int>(if_nametoindex("eth0"));
       if (bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
         throw std::runtime_error("bind");
-      join_steered_fanout(fd.get(), group, program);
+      if (w == 0) {
+        group = make_steered_fanout(fd.get(), program);
+      } else {
+        join_steered_fanout(fd.get(), group);
+      }
       fds_.push_back(std::move(fd));
     }
   }
@@ -115,8 +119,8 @@ class Fanout {
         uint8_t buf[256];
         sockaddr_ll from{};
         socklen_t len = sizeof from;
-        ssize_t n = recvfrom(pfds[w].fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from),
-                             &len);
+        ssize_t n =
+            recvfrom(pfds[w].fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
         if (n < 20 || from.sll_pkttype == PACKET_OUTGOING) continue;
         const bool ip = buf[12] == 0x08 && buf[13] == 0x00;
         const std::size_t at = ip ? 18 : 14;
