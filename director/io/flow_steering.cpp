@@ -49,7 +49,7 @@ struct Program {
   }
 };
 
-enum Label : int { kNotIpv4, kKeyed, kByDestination, kAddresses };
+enum Label : int { kNotIpv4, kKeyed, kByDestination, kAddresses, kDstPort, kSrcPort, kPortKeyed };
 
 [[noreturn]] void fail(const char* what) {
   throw std::runtime_error(std::string(what) + ": " + std::strerror(errno));
@@ -57,12 +57,14 @@ enum Label : int { kNotIpv4, kKeyed, kByDestination, kAddresses };
 
 }  // namespace
 
-std::vector<sock_filter> steering_program(std::span<const uint32_t> server_side, uint32_t workers) {
+std::vector<sock_filter> steering_program(std::span<const uint32_t> server_side,
+                                          std::span<const uint32_t> locals, uint32_t workers) {
   if (workers == 0 || workers > 65535)
     throw std::invalid_argument("steering: " + std::to_string(workers) + " workers");
-  if (server_side.size() > kMaxSteeringAddresses)
-    throw std::invalid_argument("steering: " + std::to_string(server_side.size()) +
-                                " server-side addresses, at most " +
+  if (server_side.size() + 2 * locals.size() > kMaxSteeringAddresses)
+    throw std::invalid_argument("steering: " + std::to_string(server_side.size()) + " + 2 x " +
+                                std::to_string(locals.size()) +
+                                " server-side and local addresses, at most " +
                                 std::to_string(kMaxSteeringAddresses) + " fit the program");
   Program p;
   p.add(op(BPF_LD | BPF_H | BPF_ABS, uint32_t(SKF_AD_OFF + SKF_AD_PROTOCOL)));
@@ -87,7 +89,16 @@ std::vector<sock_filter> steering_program(std::span<const uint32_t> server_side,
   p.add(op(BPF_MISC | BPF_TAX, 0));
 
   p.here(kAddresses);
+  p.add(op(BPF_LD | BPF_W | BPF_IND, net(16)));  // the destination
+  for (uint32_t address : locals) {
+    p.add(op(BPF_JMP | BPF_JEQ | BPF_K, address, 0, 1));
+    p.jump_to(kDstPort);
+  }
   p.add(op(BPF_LD | BPF_W | BPF_IND, net(12)));  // the source
+  for (uint32_t address : locals) {
+    p.add(op(BPF_JMP | BPF_JEQ | BPF_K, address, 0, 1));
+    p.jump_to(kSrcPort);
+  }
   for (uint32_t address : server_side) {
     p.add(op(BPF_JMP | BPF_JEQ | BPF_K, address, 0, 1));
     p.jump_to(kByDestination);
@@ -100,6 +111,24 @@ std::vector<sock_filter> steering_program(std::span<const uint32_t> server_side,
   // worker_of_client, in 32-bit arithmetic as the C++ does it.
   p.add(op(BPF_ALU | BPF_MUL | BPF_K, 0x9e3779b1u));
   p.add(op(BPF_ALU | BPF_RSH | BPF_K, 16));
+  p.add(op(BPF_ALU | BPF_MOD | BPF_K, workers));
+  p.add(op(BPF_RET | BPF_A, 0));
+  // A local port: X past the header at X (its IHL), then the port's 16 bits.
+  auto past_header = [&p] {
+    p.add(op(BPF_LD | BPF_B | BPF_IND, net(0)));
+    p.add(op(BPF_ALU | BPF_AND | BPF_K, 0xf));
+    p.add(op(BPF_ALU | BPF_LSH | BPF_K, 2));
+    p.add(op(BPF_ALU | BPF_ADD | BPF_X, 0));
+    p.add(op(BPF_MISC | BPF_TAX, 0));
+  };
+  p.here(kDstPort);
+  past_header();
+  p.add(op(BPF_LD | BPF_H | BPF_IND, net(2)));
+  p.jump_to(kPortKeyed);
+  p.here(kSrcPort);
+  past_header();
+  p.add(op(BPF_LD | BPF_H | BPF_IND, net(0)));
+  p.here(kPortKeyed);
   p.add(op(BPF_ALU | BPF_MOD | BPF_K, workers));
   p.add(op(BPF_RET | BPF_A, 0));
   p.here(kNotIpv4);

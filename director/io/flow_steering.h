@@ -12,6 +12,13 @@
 // as source and the client as destination. The address alone, not the port: every fragment of a
 // datagram carries it (ports ride in the first only), and a persistence template (keyed by the
 // client's address) sits with all its connections.
+//
+// FULLNAT replies come to a local address and port, not to the client: worker w gives its
+// connections only local ports with lport % N == w (ConnTable::set_local_port_class), and the
+// program sends a packet to a local address by its destination port, and an ICMP error quoting
+// a packet from a local address by the quote's source port. A fragment of such a reply after
+// the first carries no port: it goes where its bytes at the port's place say (FULLNAT replies
+// are rarely fragmented; the real server's path MTU is the director's).
 #pragma once
 
 #include <linux/filter.h>
@@ -27,13 +34,16 @@ constexpr uint32_t worker_of_client(uint32_t client, uint32_t workers) {
   return ((client * 0x9e3779b1u) >> 16) % workers;
 }
 
-// Two instructions per address: past this many the program would not fit BPF_MAXINSNS.
+// Two instructions per address (four per local address): past this many the program would not
+// fit BPF_MAXINSNS.
 constexpr std::size_t kMaxSteeringAddresses = 2000;
 
-// The program for `workers` workers (1 to 65535) and the server-side addresses (host order,
-// at most kMaxSteeringAddresses; throws std::invalid_argument beyond). A frame that is not
-// IPv4, or too short for what it is read at, goes to worker 0.
-std::vector<sock_filter> steering_program(std::span<const uint32_t> server_side, uint32_t workers);
+// The program for `workers` workers (1 to 65535), the server-side addresses and the FULLNAT
+// local addresses among them (host order; server_side + 2 * locals at most
+// kMaxSteeringAddresses, else std::invalid_argument). A frame that is not IPv4, or too short
+// for what it is read at, goes to worker 0.
+std::vector<sock_filter> steering_program(std::span<const uint32_t> server_side,
+                                          std::span<const uint32_t> locals, uint32_t workers);
 
 // Makes a fanout group of an AF_PACKET socket (bound to its interface), with an id the kernel
 // picks unused in the namespace, steered by `program`; returns the id, for the other workers'

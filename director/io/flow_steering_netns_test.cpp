@@ -32,7 +32,9 @@ namespace topo = vslab::topo;
 constexpr uint32_t kVip = 0x0a000064;     // 10.0.0.100
 constexpr uint32_t kServer = 0xc0a8010b;  // 192.168.1.11
 constexpr uint32_t kRouter = 0x0a090909;  // 10.9.9.9, on the client's side
-constexpr uint32_t kServerSide[] = {kVip, kServer, 0xc0a8010c};
+constexpr uint32_t kLocal = 0xc0a80102;   // 192.168.1.2, FULLNAT's local address
+constexpr uint32_t kServerSide[] = {kVip, kLocal, kServer, 0xc0a8010c};
+constexpr uint32_t kLocals[] = {kLocal};
 constexpr uint8_t kTcp = 6, kIcmp = 1;
 
 uint32_t client(uint32_t i) {
@@ -66,20 +68,30 @@ std::vector<uint8_t> ethernet(std::size_t payload, uint16_t type = 0x0800) {
   return f;
 }
 
-std::vector<uint8_t> segment(uint32_t src, uint32_t dst, uint16_t id) {
+void put16(std::vector<uint8_t>& f, std::size_t at, uint16_t v) {
+  f[at] = uint8_t(v >> 8);
+  f[at + 1] = uint8_t(v);
+}
+
+std::vector<uint8_t> segment(uint32_t src, uint32_t dst, uint16_t id, uint16_t sport = 40000,
+                             uint16_t dport = 80) {
   auto f = ethernet(20 + 20);
   ipv4_header(f, 14, kTcp, src, dst, id);
+  put16(f, 34, sport);
+  put16(f, 36, dport);
   return f;
 }
 
 // An error from `from` about the segment quoted (src -> dst).
 std::vector<uint8_t> icmp_error(uint32_t from, uint32_t to, uint32_t quoted_src,
-                                uint32_t quoted_dst, uint16_t id) {
+                                uint32_t quoted_dst, uint16_t id, uint16_t quoted_sport = 40000) {
   auto f = ethernet(20 + 8 + 20 + 8);
   ipv4_header(f, 14, kIcmp, from, to, id);
   f[34] = 3;  // destination unreachable
   f[35] = 3;  // port unreachable
   ipv4_header(f, 42, kTcp, quoted_src, quoted_dst, 0);
+  put16(f, 62, quoted_sport);
+  put16(f, 64, 8080);
   return f;
 }
 
@@ -87,7 +99,7 @@ class Fanout {
  public:
   Fanout(const std::string& netns, uint32_t workers) {
     topo::NetnsGuard in(netns);
-    const auto program = steering_program(kServerSide, workers);
+    const auto program = steering_program(kServerSide, kLocals, workers);
     uint16_t group = 0;
     for (uint32_t w = 0; w < workers; ++w) {
       vslab::os::UniqueFd fd(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)));
@@ -171,6 +183,9 @@ TEST_P(FlowSteeringOnVeth, AConnectionAndItsErrorsMeetOneWorker) {
     const uint32_t c = client(i);
     const uint32_t owner = worker_of_client(c, workers);
     used.insert(owner);
+    // The FULLNAT local port the owner would give the client's connection: one of its class.
+    const uint16_t lport = uint16_t(1024 + 7 * i);
+    const uint32_t port_owner = lport % workers;
     struct Case {
       const char* what;
       std::vector<uint8_t> frame;
@@ -186,7 +201,17 @@ TEST_P(FlowSteeringOnVeth, AConnectionAndItsErrorsMeetOneWorker) {
       const uint16_t number = uint16_t(frame[18] << 8 | frame[19]);
       EXPECT_EQ(fanout.receiver_of(number), owner) << what << ", client " << i;
     }
-    id = uint16_t(id + 4);
+    const Case fullnat[] = {
+        {"server's reply to a local port", segment(kServer, kLocal, id + 4, 8080, lport)},
+        {"error about a packet from a local port",
+         icmp_error(kServer, kLocal, kLocal, kServer, id + 5, lport)},
+    };
+    for (const auto& [what, frame] : fullnat) {
+      sender.send_frame(frame);
+      const uint16_t number = uint16_t(frame[18] << 8 | frame[19]);
+      EXPECT_EQ(fanout.receiver_of(number), port_owner) << what << " " << lport;
+    }
+    id = uint16_t(id + 6);
   }
   EXPECT_EQ(used.size(), workers) << "64 clients left a worker without a flow";
 
@@ -202,10 +227,12 @@ INSTANTIATE_TEST_SUITE_P(Workers, FlowSteeringOnVeth, ::testing::Values(2u, 3u))
 
 TEST(SteeringProgram, RefusesWhatCannotFit) {
   std::vector<uint32_t> many(kMaxSteeringAddresses + 1, 1);
-  EXPECT_THROW(steering_program(many, 2), std::invalid_argument);
-  EXPECT_THROW(steering_program(kServerSide, 0), std::invalid_argument);
+  EXPECT_THROW(steering_program(many, {}, 2), std::invalid_argument);
+  EXPECT_THROW(steering_program(kServerSide, kLocals, 0), std::invalid_argument);
   many.pop_back();
-  EXPECT_LE(steering_program(many, 2).size(), std::size_t(BPF_MAXINSNS));
+  EXPECT_LE(steering_program(many, {}, 2).size(), std::size_t(BPF_MAXINSNS));
+  many.resize(kMaxSteeringAddresses / 2);
+  EXPECT_LE(steering_program({}, many, 2).size(), std::size_t(BPF_MAXINSNS));
 }
 
 }  // namespace

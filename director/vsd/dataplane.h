@@ -142,6 +142,10 @@ class BasicDataplane final : public ctl::ControlTarget {
   // With more than one worker (vsd --workers), every worker learns from every ARP frame, and
   // only one answers: off for the others.
   void set_answers_arp(bool on) { answers_arp_ = on; }
+  // Worker `worker` of `workers`: FULLNAT local ports of its own class (io/flow_steering.h).
+  void set_worker(uint16_t worker, uint16_t workers) {
+    conns_.set_local_port_class(worker, workers);
+  }
 
   // --- connection synchronization (sync/, vsd/sync_daemons.h) ------------------------------
   // Master on: each client packet applies the kernel's send rules (sync/master_tracker.h) and

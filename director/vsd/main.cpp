@@ -195,7 +195,7 @@ int main(int argc, char** argv) {
   app.add_option("--workers", workers,
                  "Data-plane threads: the kernel spreads the clients over them, each with its own "
                  "rings, connection table and schedulers (--conn-table-size is shared out "
-                 "evenly). FULLNAT and the sync daemons need 1 so far")
+                 "evenly). The sync daemons need 1 so far")
       ->check(CLI::Range(1u, 64u))
       ->capture_default_str();
   std::vector<std::string> fault_names;
@@ -297,6 +297,9 @@ int main(int argc, char** argv) {
     }
     std::vector<vsd::Dataplane*> dataplanes{&dataplane};
     for (auto& w : more_workers) dataplanes.push_back(&w->dataplane());
+    if (workers > 1)
+      for (uint32_t w = 0; w < workers; ++w)
+        dataplanes[w]->set_worker(uint16_t(w), uint16_t(workers));
     for (auto* dp : dataplanes) {
       dp->set_host_addresses(host);
       dp->set_vips_follow_host(vips_follow_host);

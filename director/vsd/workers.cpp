@@ -33,15 +33,20 @@ std::vector<uint32_t> server_side_addresses(const RuleSet& rules) {
   return out;
 }
 
+std::vector<uint32_t> local_addresses(const RuleSet& rules) {
+  std::vector<uint32_t> out;
+  for (const Service& s : rules.services)
+    for (Ipv4 local : s.local_addresses) out.push_back(local.value);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 std::string refused_with_workers(const RuleSet& rules, uint32_t workers) {
   if (workers <= 1) return "";
-  for (const Service& s : rules.services)
-    for (const Destination& d : s.destinations)
-      if (d.method == Method::FullNat)
-        return "service " + s.key.str() + ": FULLNAT is served by one worker only so far (vsd " +
-               "--workers " + std::to_string(workers) + "); run vsd with --workers 1";
-  if (auto n = server_side_addresses(rules).size(); n > kMaxSteeringAddresses)
-    return std::to_string(n) + " VIPs and real-server addresses: vsd --workers " +
+  if (auto n = server_side_addresses(rules).size() + 2 * local_addresses(rules).size();
+      n > kMaxSteeringAddresses)
+    return std::to_string(n) + " VIPs, real-server and (twice) local addresses: vsd --workers " +
            std::to_string(workers) + " steers flows by at most " +
            std::to_string(kMaxSteeringAddresses) + "; run vsd with --workers 1";
   return "";
@@ -75,29 +80,41 @@ ssize_t ArpListener::receive() {
 FlowSteering::FlowSteering(const std::vector<std::vector<PacketSocket*>>& ports,
                            const RuleSet& rules)
     : owners_(ports.front()), workers_(uint32_t(ports.size())) {
-  const auto program = steering_program(server_side_addresses(rules), workers_);
+  const auto program =
+      steering_program(server_side_addresses(rules), local_addresses(rules), workers_);
   for (std::size_t p = 0; p < owners_.size(); ++p) {
     const uint16_t group = owners_[p]->make_fanout(program);
     for (std::size_t w = 1; w < ports.size(); ++w) ports[w][p]->join_fanout(group);
   }
 }
 
-void FlowSteering::set(std::vector<uint32_t> addresses) {
-  const auto program = steering_program(addresses, workers_);
+// The addresses of every rule set given, each once.
+void FlowSteering::set(const std::vector<const RuleSet*>& rules) {
+  std::vector<uint32_t> server_side, locals;
+  for (const RuleSet* r : rules) {
+    auto s = server_side_addresses(*r);
+    server_side.insert(server_side.end(), s.begin(), s.end());
+    auto l = local_addresses(*r);
+    locals.insert(locals.end(), l.begin(), l.end());
+  }
+  for (auto* v : {&server_side, &locals}) {
+    std::sort(v->begin(), v->end());
+    v->erase(std::unique(v->begin(), v->end()), v->end());
+  }
+  const auto program = steering_program(server_side, locals, workers_);
   for (PacketSocket* port : owners_) port->set_fanout_program(program);
 }
 
 std::string FlowSteering::before(const RuleSet& now, const RuleSet& next) {
   if (auto why = refused_with_workers(next, workers_); !why.empty()) return why;
-  auto both = server_side_addresses(now);
-  auto added = server_side_addresses(next);
-  both.insert(both.end(), added.begin(), added.end());
-  std::sort(both.begin(), both.end());
-  both.erase(std::unique(both.begin(), both.end()), both.end());
-  if (both.size() > kMaxSteeringAddresses) both = std::move(added);
   try {
-    set(std::move(both));
-  } catch (const std::runtime_error& e) {
+    try {
+      set({&now, &next});
+    } catch (const std::invalid_argument&) {
+      // Both sets together do not fit: the next one's alone, a moment early.
+      set({&next});
+    }
+  } catch (const std::exception& e) {
     return e.what();
   }
   return "";
@@ -105,8 +122,8 @@ std::string FlowSteering::before(const RuleSet& now, const RuleSet& next) {
 
 void FlowSteering::after(const RuleSet& next) {
   try {
-    set(server_side_addresses(next));
-  } catch (const std::runtime_error& e) {
+    set({&next});
+  } catch (const std::exception& e) {
     log_error(std::string("vsd: ") + e.what());
   }
 }

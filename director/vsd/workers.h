@@ -25,9 +25,11 @@ namespace vsd {
 // The server-side addresses of the rules (VIPs, real servers, FULLNAT local addresses), IPv4
 // only, sorted and each once: what the steering program keys by destination.
 std::vector<uint32_t> server_side_addresses(const RuleSet& rules);
+// The FULLNAT local addresses alone, the same way.
+std::vector<uint32_t> local_addresses(const RuleSet& rules);
 
-// Why these rules cannot be served by more than one worker, or "". FULLNAT: a real server
-// answers its local address and port, from which the program cannot tell the client.
+// Why these rules cannot be served by more than one worker, or "": more addresses than the
+// steering program holds.
 std::string refused_with_workers(const RuleSet& rules, uint32_t workers);
 
 // Every ARP frame of a port, copied to a socket of its own (the fanout gives them to worker 0).
@@ -65,7 +67,7 @@ class FlowSteering {
   void after(const RuleSet& next);
 
  private:
-  void set(std::vector<uint32_t> addresses);
+  void set(const std::vector<const RuleSet*>& rules);
   std::vector<PacketSocket*> owners_;  // worker 0's socket on each port
   uint32_t workers_;
 };
