@@ -165,8 +165,9 @@ void Worker::start() {
   });
 }
 
-// vsd's main loop (main.cpp) without the signals: a batch from each port, the ARP copies, the
-// flush and the timers, the control thread's calls between two batches.
+// vsd's main loop (main.cpp) without the signals: a batch from each port, the flush and the
+// timers, the control thread's calls between two batches; the ARP copies when poll() says
+// they wait (no system call per batch for them while frames stream).
 void Worker::run() {
   std::vector<pollfd> fds;
   for (auto& p : ports_) fds.push_back({p->rx_fd(), POLLIN, 0});
@@ -183,7 +184,6 @@ void Worker::run() {
                  [&](std::span<const uint8_t> frame, LookAhead stage) {
                    dp.prefetch(frame, stage);
                  }) > 0;
-      arp_[i].drain([&](std::span<uint8_t> frame) { dp.handle(i, frame); });
     }
     dp.flush();
     dp.tick();
@@ -202,6 +202,9 @@ void Worker::run() {
     if (n < 0 && errno != EINTR) throw std::runtime_error(std::string("poll: ") + strerror(errno));
     if (fds[stop_at].revents & POLLIN) break;
     const auto polled = IdleSpin::Clock::now();
+    for (std::size_t i = 0; i < arp_.size(); ++i)
+      if (fds[ports_.size() + i].revents & POLLIN)
+        arp_[i].drain([&](std::span<uint8_t> frame) { dp.handle(i, frame); });
     busy = serve();
     if (fds[calls_at].revents & POLLIN) calls_.run_pending();
     while (!busy && spin.wait(frame_waiting)) {
