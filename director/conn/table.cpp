@@ -82,7 +82,7 @@ ConnTable::ConnTable(const ConnTableConfig& config, const Timeouts& timeouts)
       static_cast<DestLoad*>(std::calloc(config.max_destinations, sizeof(DestLoad))));
   if (!dest_loads_.loads) throw std::bad_alloc();
   dest_loads_.count = config.max_destinations;
-  local_port_cursors_.fill(kFirstLocalPort);
+  set_local_port_class(0, 1);
 
   if (!config.defences) {
     pressure_at_ = std::size_t{config.capacity} + 1;  // never reached
@@ -815,11 +815,20 @@ std::optional<uint16_t> ConnTable::pick_local_port(Proto proto, Ipv4 local, Endp
   uint16_t& cursor = local_port_cursors_[mix64(local.value ^ hash_seed_) & 0xff];
   for (int probe = 0; probe < kLocalPortProbes; ++probe) {
     const uint16_t port = cursor;
-    cursor = port == 0xffff ? kFirstLocalPort : static_cast<uint16_t>(port + 1);
+    const uint32_t next = uint32_t(port) + local_port_step_;
+    cursor = next > 0xffff ? first_local_port_ : static_cast<uint16_t>(next);
     if (!find_out(proto, server, Endpoint{local, port})) return port;
   }
   ++stats_.local_ports_exhausted;
   return std::nullopt;
+}
+
+void ConnTable::set_local_port_class(uint16_t residue, uint16_t modulus) {
+  uint32_t first = kFirstLocalPort;
+  while (first % modulus != residue) ++first;
+  first_local_port_ = static_cast<uint16_t>(first);
+  local_port_step_ = modulus;
+  local_port_cursors_.fill(first_local_port_);
 }
 
 // --- listing ------------------------------------------------------------------------------

@@ -343,6 +343,10 @@ class ConnTable {
   // at most kLocalPortProbes candidates, then nothing (counted).
   static constexpr int kLocalPortProbes = 64;
   std::optional<uint16_t> pick_local_port(Proto proto, Ipv4 local, Endpoint server);
+  // vsd --workers N: worker w's table picks only ports with port % N == w, so that the
+  // kernel can steer a real server's reply to it by its destination port
+  // (io/flow_steering.h). (0, 1), every port, until set. Before any port is picked.
+  void set_local_port_class(uint16_t residue, uint16_t modulus);
 
   // --- destinations ---------------------------------------------------------------------
   // Counters for one destination handle. A handle may be given to a new destination only
@@ -507,6 +511,8 @@ class ConnTable {
   };
   DestLoads dest_loads_;
   std::array<uint16_t, 256> local_port_cursors_{};  // per LIP, by hash
+  uint16_t first_local_port_ = 0;                   // the lowest port of the class
+  uint16_t local_port_step_ = 1;
   std::size_t pressure_at_ = 0;
   uint64_t pressure_syn_recv_ms_ = 0;
   bool was_under_pressure_ = false;

@@ -739,6 +739,24 @@ TEST_F(LocalPorts, SearchIsBoundedAndCounted) {
   EXPECT_EQ(table.pick_local_port(Proto::Tcp, kLip, kRs1), 1024 + ConnTable::kLocalPortProbes);
 }
 
+// vsd --workers 3: worker 2 picks 1025, 1028, ... and wraps to 1025, never a port of another
+// worker's class (the kernel steers a reply to lport % 3).
+TEST(LocalPortRange, AWorkersPortsAreOfItsClass) {
+  ConnTable table(ConnTableConfig{1u << 16, 1});
+  table.set_local_port_class(2, 3);
+  EXPECT_EQ(table.pick_local_port(Proto::Udp, kLip, kRs1), 1025);
+  EXPECT_EQ(table.pick_local_port(Proto::Udp, kLip, kRs1), 1028);
+  // 1025 to 65534, the last of the class: a whole round brings the cursor back to 1028.
+  constexpr int kClassPorts = (65534 - 1025) / 3 + 1;
+  uint16_t last = 0;
+  for (int i = 0; i < kClassPorts; ++i) {
+    last = *table.pick_local_port(Proto::Udp, kLip, kRs1);
+    ASSERT_EQ(last % 3, 2) << last;
+    ASSERT_GE(last, 1025);
+  }
+  EXPECT_EQ(last, 1028);
+}
+
 TEST(LocalPortRange, CursorWrapsToTheFirstUnprivilegedPort) {
   ConnTable table(ConnTableConfig{1u << 16, 1});
   uint16_t last = 0;

@@ -136,6 +136,30 @@ void PacketSocket::flush() {
   if (send(tx_fd_.get(), nullptr, 0, 0) >= 0) tx_pending_ = 0;
 }
 
+uint16_t PacketSocket::make_fanout(std::span<const sock_filter> program) {
+  try {
+    return make_steered_fanout(rx_.fd(), program);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error("port " + ifname_ + ": " + e.what());
+  }
+}
+
+void PacketSocket::join_fanout(uint16_t group) {
+  try {
+    join_steered_fanout(rx_.fd(), group);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error("port " + ifname_ + ": " + e.what());
+  }
+}
+
+void PacketSocket::set_fanout_program(std::span<const sock_filter> program) {
+  try {
+    set_steering_program(rx_.fd(), program);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error("port " + ifname_ + ": " + e.what());
+  }
+}
+
 void PacketSocket::collect_rx_ring_drops() {
   counters_.rx_ring_drops += rx_.take_drops();
 }

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 
+#include "io/flow_steering.h"
 #include "io/port.h"
 #include "io/rx_ring.h"
 #include "net/addr.h"
@@ -64,6 +65,13 @@ class PacketSocket {
   bool queue(std::span<const uint8_t> frame);
   // Asks the kernel to send what is queued.
   void flush();
+
+  // vsd --workers: makes the port's fanout group of this RX ring, steered by the program
+  // (io/flow_steering.h), and returns its id; joins another worker's ring to it; replaces the
+  // group's program. Throw std::runtime_error.
+  uint16_t make_fanout(std::span<const sock_filter> program);
+  void join_fanout(uint16_t group);
+  void set_fanout_program(std::span<const sock_filter> program);
 
   PortCounters& counters() { return counters_; }
   // Adds what the kernel dropped at the RX ring since the last call to

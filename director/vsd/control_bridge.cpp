@@ -68,8 +68,39 @@ std::string ipv6_services_warning(const RuleSet& before, const RuleSet& after) {
          "discard_ipv6_unsupported (vsadm --counters)";
 }
 
-void ControlBridge::on_dataplane(const std::function<void()>& fn) const {
-  if (!calls_.call(fn)) throw std::runtime_error("vsd is shutting down");
+void ControlBridge::on_dataplane(const Lane& lane, const std::function<void()>& fn) const {
+  if (!lane.calls->call(fn)) throw std::runtime_error("vsd is shutting down");
+}
+
+void add_worker_state(DirectorState& into, const DirectorState& worker) {
+  auto add = [](Counters& a, const Counters& b) {
+    a.conns += b.conns;
+    a.in_packets += b.in_packets;
+    a.out_packets += b.out_packets;
+    a.in_bytes += b.in_bytes;
+    a.out_bytes += b.out_bytes;
+  };
+  // Every worker holds the same rules, so the same services and destinations in one order.
+  const std::size_t services = std::min(into.services.size(), worker.services.size());
+  for (std::size_t i = 0; i < services; ++i) {
+    ServiceState& s = into.services[i];
+    const ServiceState& w = worker.services[i];
+    add(s.totals, w.totals);
+    add(s.rates, w.rates);
+    const std::size_t dests = std::min(s.destinations.size(), w.destinations.size());
+    for (std::size_t j = 0; j < dests; ++j) {
+      DestinationState& d = s.destinations[j];
+      const DestinationState& wd = w.destinations[j];
+      d.active += wd.active;
+      d.inactive += wd.inactive;
+      d.persistent += wd.persistent;
+      d.overloaded = d.overloaded || wd.overloaded;
+      add(d.totals, wd.totals);
+      add(d.rates, wd.rates);
+    }
+  }
+  into.connections.insert(into.connections.end(), worker.connections.begin(),
+                          worker.connections.end());
 }
 
 RuleSet ControlBridge::rules() const {
@@ -87,12 +118,22 @@ std::string ControlBridge::install(const RuleSet& next) {
   // Everything that grows with the rules is done here, on this thread; the data plane's part
   // is proportional to what changed. What it replaced comes back in the plan and is freed
   // here when the plan goes.
-  PreparedInstall plan = dataplane_.prepare(next);
-  std::string error = plan.services.error;
+  std::vector<PreparedInstall> plans;
+  plans.reserve(lanes_.size());
+  for (const Lane& lane : lanes_) {
+    plans.push_back(lane.dataplane->prepare(next));
+    if (!plans.back().services.error.empty()) return plans.back().services.error;
+  }
+  std::shared_ptr<const RuleSet> installed = plans.front().services.table->rules;
+  if (hooks_.before)
+    if (auto error = hooks_.before(*rules_, *installed); !error.empty()) return error;
+  // The workers hold the same rules and took the same installs, so a commit one refuses the
+  // first refuses too, before any has changed.
+  std::string error;
+  for (std::size_t i = 0; i < lanes_.size() && error.empty(); ++i)
+    on_dataplane(lanes_[i], [&] { error = lanes_[i].dataplane->commit(plans[i]); });
   if (!error.empty()) return error;
-  std::shared_ptr<const RuleSet> installed = plan.services.table->rules;
-  on_dataplane([&] { error = dataplane_.commit(plan); });
-  if (!error.empty()) return error;
+  if (hooks_.after) hooks_.after(*installed);
   if (auto warning = ipv6_services_warning(*rules_, *installed); !warning.empty())
     log_warn(warning);
   rules_ = std::move(installed);
@@ -110,37 +151,56 @@ DirectorState ControlBridge::state() const {
 
 DirectorState ControlBridge::summary() const {
   DirectorState out;
-  on_dataplane([&] { out = dataplane_.summary(); });
+  on_dataplane(lanes_.front(), [&] { out = lanes_.front().dataplane->summary(); });
+  for (std::size_t i = 1; i < lanes_.size(); ++i) {
+    DirectorState worker;
+    on_dataplane(lanes_[i], [&] { worker = lanes_[i].dataplane->summary(); });
+    add_worker_state(out, worker);
+  }
   return out;
 }
 
 std::size_t ControlBridge::connections(std::size_t from, std::vector<ConnectionEntry>& out) const {
-  std::size_t next = ctl::kNoMoreConnections;
-  on_dataplane([&] { next = dataplane_.connections(from, out); });
-  return next;
+  constexpr std::size_t kInLane = (std::size_t{1} << kLaneShift) - 1;
+  std::size_t in_lane = from & kInLane;
+  for (std::size_t lane = from >> kLaneShift; lane < lanes_.size(); ++lane, in_lane = 0) {
+    std::size_t next = ctl::kNoMoreConnections;
+    on_dataplane(lanes_[lane], [&] { next = lanes_[lane].dataplane->connections(in_lane, out); });
+    if (next != ctl::kNoMoreConnections) return lane << kLaneShift | next;
+  }
+  return ctl::kNoMoreConnections;
 }
 
 void ControlBridge::zero(const std::optional<ServiceKey>& which) {
-  on_dataplane([&] { dataplane_.zero(which); });
+  for (const Lane& lane : lanes_) on_dataplane(lane, [&] { lane.dataplane->zero(which); });
 }
 
 Sysctls ControlBridge::sysctls() const {
   Sysctls out;
-  on_dataplane([&] { out = dataplane_.sysctls(); });
+  on_dataplane(lanes_.front(), [&] { out = lanes_.front().dataplane->sysctls(); });
   return out;
 }
 
 // Read, changed and written back in one call on the data plane: two clients setting two
-// names at once both take effect.
+// names at once both take effect. A name or value one worker refuses, the first refuses,
+// before any has changed.
 std::string ControlBridge::set_sysctl(std::string_view name, std::string_view value) {
   std::string error;
-  on_dataplane([&] { error = dataplane_.set_sysctl(name, value); });
+  for (std::size_t i = 0; i < lanes_.size() && error.empty(); ++i)
+    on_dataplane(lanes_[i], [&] { error = lanes_[i].dataplane->set_sysctl(name, value); });
   return error;
 }
 
 std::vector<std::pair<std::string, uint64_t>> ControlBridge::counters() const {
   std::vector<std::pair<std::string, uint64_t>> out;
-  on_dataplane([&] { out = dataplane_.counters(); });
+  on_dataplane(lanes_.front(), [&] { out = lanes_.front().dataplane->counters(); });
+  for (std::size_t i = 1; i < lanes_.size(); ++i) {
+    std::vector<std::pair<std::string, uint64_t>> worker;
+    on_dataplane(lanes_[i], [&] { worker = lanes_[i].dataplane->counters(); });
+    // The same names in the same order on every worker.
+    for (std::size_t j = 0; j < std::min(out.size(), worker.size()); ++j)
+      out[j].second += worker[j].second;
+  }
   if (sync_) {
     const auto& c = sync_->counters();
     out.emplace_back("sync_messages_sent", c.messages_sent);
@@ -154,6 +214,7 @@ std::vector<std::pair<std::string, uint64_t>> ControlBridge::counters() const {
 }
 
 std::string ControlBridge::start_daemon(const sync::DaemonConfig& config) {
+  if (!sync_ && !no_sync_reason_.empty()) return no_sync_reason_;
   return sync_ ? sync_->start(config) : ctl::ControlTarget::start_daemon(config);
 }
 

@@ -375,8 +375,8 @@ void BasicDataplane<Port>::handle_arp(std::size_t port, std::span<uint8_t> frame
   }
   released_.clear();
   // The kernel answers for the host's own addresses: one answer to each request.
-  if (for_us && arp->operation == fwd::wire::arp::kOpRequest && !vips_follow_host_ &&
-      !host_.contains(arp->target_ip)) {
+  if (answers_arp_ && for_us && arp->operation == fwd::wire::arp::kOpRequest &&
+      !vips_follow_host_ && !host_.contains(arp->target_ip)) {
     auto n = fwd::build_arp_reply(scratch_, *arp, ports_[port]->mac());
     if (n) answer(port, n);
   }

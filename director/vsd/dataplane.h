@@ -146,6 +146,13 @@ class BasicDataplane final : public ctl::ControlTarget {
   // adds and removes it): vsd then answers ARP and echo for no address at all, and the kernel
   // answers for what the host holds, so a backup that does not hold the VIP stays silent.
   void set_vips_follow_host(bool on) { vips_follow_host_ = on; }
+  // With more than one worker (vsd --workers), every worker learns from every ARP frame, and
+  // only one answers: off for the others.
+  void set_answers_arp(bool on) { answers_arp_ = on; }
+  // Worker `worker` of `workers`: FULLNAT local ports of its own class (io/flow_steering.h).
+  void set_worker(uint16_t worker, uint16_t workers) {
+    conns_.set_local_port_class(worker, workers);
+  }
 
   // --- connection synchronization (sync/, vsd/sync_daemons.h) ------------------------------
   // Master on: each client packet applies the kernel's send rules (sync/master_tracker.h) and
@@ -377,6 +384,7 @@ class BasicDataplane final : public ctl::ControlTarget {
   std::unordered_map<uint32_t, std::size_t> owned_;
   HostAddresses host_;
   bool vips_follow_host_ = false;
+  bool answers_arp_ = true;
   std::vector<NeighbourTable::Request> arp_requests_;
   std::vector<NeighbourTable::Parked> released_;
   std::array<uint64_t, fwd::kDropReasonCount> drops_{};

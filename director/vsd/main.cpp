@@ -38,6 +38,7 @@
 #include "vsd/log.h"
 #include "vsd/rules_file.h"
 #include "vsd/sync_daemons.h"
+#include "vsd/workers.h"
 #include "vslab_version.h"
 
 namespace {
@@ -190,6 +191,13 @@ int main(int argc, char** argv) {
                  "latency at light load, that much CPU); 0 sleeps at once")
       ->check(CLI::Range(0u, 100000u))
       ->capture_default_str();
+  uint32_t workers = 1;
+  app.add_option("--workers", workers,
+                 "Data-plane threads: the kernel spreads the clients over them, each with its own "
+                 "rings, connection table and schedulers (--conn-table-size is shared out "
+                 "evenly). The sync daemons need 1 so far")
+      ->check(CLI::Range(1u, 64u))
+      ->capture_default_str();
   std::vector<std::string> fault_names;
   app.add_option("--test-fault", fault_names,
                  "For conformance self-tests only, never in service: make this director wrong on "
@@ -272,34 +280,79 @@ int main(int argc, char** argv) {
     vsd::fwd::ReassemblyLimits reassembly;
     reassembly.timeout_ms = uint64_t(ipfrag_time) * 1000;
     vsd::ConnTableConfig table;
-    table.capacity = conn_table_size;
-    vsd::Dataplane dataplane(ports, vsd::RoutingTable::read_from_kernel(),
-                             vsd::Dataplane::default_clock(), reassembly, table);
-    dataplane.set_host_addresses(host);
-    dataplane.set_vips_follow_host(vips_follow_host);
+    table.capacity = std::max<uint32_t>(conn_table_size / workers, 16);
+    const auto routes = vsd::RoutingTable::read_from_kernel();
+    vsd::Dataplane dataplane(ports, routes, vsd::Dataplane::default_clock(), reassembly, table);
+    // Workers 1 and up (vsd/workers.h): this thread is worker 0.
+    std::vector<std::unique_ptr<vsd::Worker>> more_workers;
+    for (uint32_t w = 1; w < workers; ++w) {
+      std::vector<std::unique_ptr<vsd::PacketSocket>> own;
+      for (std::size_t i = 0; i < port_names.size(); ++i)
+        own.push_back(std::make_unique<vsd::PacketSocket>(port_names[i], mtus[i]));
+      auto worker =
+          std::make_unique<vsd::Worker>(std::move(own), std::chrono::microseconds(idle_spin_us));
+      worker->set_dataplane(std::make_unique<vsd::Dataplane>(
+          worker->ports(), routes, vsd::Dataplane::default_clock(), reassembly, table));
+      more_workers.push_back(std::move(worker));
+    }
+    std::vector<vsd::Dataplane*> dataplanes{&dataplane};
+    for (auto& w : more_workers) dataplanes.push_back(&w->dataplane());
+    if (workers > 1)
+      for (uint32_t w = 0; w < workers; ++w)
+        dataplanes[w]->set_worker(uint16_t(w), uint16_t(workers));
+    for (auto* dp : dataplanes) {
+      dp->set_host_addresses(host);
+      dp->set_vips_follow_host(vips_follow_host);
+    }
     // Runs on this thread, the data plane's, between two batches, as a control call does.
     auto load_rules = [&](const vsd::ctl::Result<vsd::RuleSet>& rules) {
-      std::string error = rules.ok() ? dataplane.install(rules.value()) : rules.failure().message;
+      std::string error =
+          rules.ok() ? vsd::refused_with_workers(rules.value(), workers) : rules.failure().message;
+      for (auto* dp : dataplanes)
+        if (error.empty()) error = dp->install(rules.value());
       if (!error.empty()) return error;
       services_changed(rules.value());
       vsd::log_info("vsd: rules loaded from " + rules_file + ": " +
                     std::to_string(rules.value().services.size()) + " service(s)");
       return std::string();
     };
-    dataplane.set_sysctls(sysctls);
+    for (auto* dp : dataplanes) dp->set_sysctls(sysctls);
     if (initial_rules)
       if (auto error = load_rules(*initial_rules); !error.empty()) throw std::runtime_error(error);
     vsd::CallQueue calls;
-    vsd::ControlBridge bridge(dataplane, calls, services_changed);
+    std::vector<vsd::Lane> lanes{{&dataplane, &calls}};
+    for (auto& w : more_workers) lanes.push_back({&w->dataplane(), &w->calls()});
+    std::optional<vsd::FlowSteering> steering;
+    vsd::InstallHooks hooks;
+    if (workers > 1) {
+      std::vector<std::vector<vsd::PacketSocket*>> rings(1);
+      for (auto& p : ports) rings[0].push_back(p.get());
+      for (auto& w : more_workers) {
+        rings.emplace_back();
+        for (auto& p : w->ports()) rings.back().push_back(p.get());
+      }
+      steering.emplace(rings, initial_rules ? initial_rules->value() : vsd::RuleSet{});
+      hooks.before = [&](const vsd::RuleSet& now, const vsd::RuleSet& next) {
+        return steering->before(now, next);
+      };
+      hooks.after = [&](const vsd::RuleSet& next) { steering->after(next); };
+    }
+    vsd::ControlBridge bridge(lanes, services_changed, hooks);
     // Declared before the guards below: they close the call queue before the daemons' threads,
     // which may be waiting on it, are joined.
     vsd::SyncDaemons sync_daemons(dataplane, calls);
-    bridge.set_sync_daemons(&sync_daemons);
+    if (workers == 1) {
+      bridge.set_sync_daemons(&sync_daemons);
+    } else {
+      bridge.set_no_sync_reason("the sync daemons need vsd --workers 1 so far");
+    }
     // The data plane stops answering for a new host address before the chain lets the kernel
     // see it: a moment of silence rather than two answers.
     vsd::HostWatch host_watch(host, [&](const vsd::HostAddresses& fresh) {
-      if (calls.call([&] { dataplane.set_host_addresses(fresh); }))
-        update_ingress(ingress_drop.set_host(fresh));
+      bool all = calls.call([&] { dataplane.set_host_addresses(fresh); });
+      for (auto& w : more_workers)
+        all = all && w->calls().call([&] { w->dataplane().set_host_addresses(fresh); });
+      if (all) update_ingress(ingress_drop.set_host(fresh));
     });
     // Leaving this scope by an exception: a watch waiting on the data plane is let go before
     // it is joined (the normal exit closes the queue itself).
@@ -331,6 +384,16 @@ int main(int argc, char** argv) {
     fds.push_back({sig_fd, POLLIN, 0});
     const std::size_t calls_at = ports.size(), signal_at = ports.size() + 1;
 
+    for (auto& w : more_workers) w->start();
+    // Leaving this scope: the workers stop with worker 0; their queues refuse calls from then
+    // on, and they are freed after everything that may call them.
+    struct StopWorkers {
+      std::vector<std::unique_ptr<vsd::Worker>>& workers;
+      ~StopWorkers() {
+        for (auto& w : workers) w->stop();
+      }
+    } stop_workers{more_workers};
+    if (workers > 1) vsd::log_info("vsd: " + std::to_string(workers) + " workers");
     vsd::log_info("vsd: ready on " + std::to_string(ports.size()) + " port(s), control " +
                   socket_path);
     std::cout << "vsd: ready" << std::endl;

@@ -14,6 +14,8 @@
 #include <tins/tins.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -22,6 +24,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fwd/bytes.h"
@@ -224,6 +227,70 @@ void BM_path(benchmark::State& state, Method method, bool to_servers) {
   if (missing != 0) return state.SkipWithError("frames did not come out of the data plane");
   state.SetItemsProcessed(static_cast<int64_t>(items));
   perf::report_paired(state, row_ns, copy_baseline_ns(batch, egress, state.iterations()));
+}
+
+// --- more than one worker: vsd --workers N ----------------------------------------------------
+//
+// BM_workers/nat/in: the BM_path/nat/in batch in N threads at once, each with a Bed of its own
+// as each vsd worker has its own data plane, table and ports (shared nothing). Each thread runs
+// worker_batches batches; the figure is frames per second of wall-clock time from the start of
+// all to the end of the last, with 1 thread and then 2 in the same iteration, and
+// x_one_worker = rate(2) / rate(1). On this 2-core machine the second thread competes with
+// whatever else runs: the wall clock, not thread CPU time, is what shows it. --worker_batches=N
+// changes the number (the smoke test's is small).
+uint64_t worker_batches = 20000;
+
+double workers_rate(std::size_t workers) {
+  std::vector<std::unique_ptr<Bed>> beds;
+  std::vector<Batch> batches;
+  for (std::size_t w = 0; w < workers; ++w) {
+    beds.push_back(std::make_unique<Bed>(Method::Nat));
+    beds.back()->clear();
+    batches.emplace_back(client_frames(Tins::TCP::ACK));
+  }
+  std::atomic<std::size_t> ready{0};
+  std::atomic<bool> go{false};
+  std::atomic<uint64_t> missing{0};
+  auto run = [&](std::size_t w) {
+    Bed& bed = *beds[w];
+    Batch& batch = batches[w];
+    MemoryDataplane& dp = bed.dataplane();
+    ready.fetch_add(1);
+    while (!go.load(std::memory_order_acquire)) {
+    }
+    uint64_t lost = 0;
+    for (uint64_t b = 0; b < worker_batches; ++b) {
+      batch.refill();
+      for (std::size_t i = 0; i < batch.size(); ++i) dp.handle(kExt, batch.frame(i));
+      dp.flush();
+      dp.tick();
+      lost += batch.size() - bed.port(kInt).sent_count();
+      bed.clear();
+    }
+    missing.fetch_add(lost);
+  };
+  std::vector<std::thread> threads;
+  for (std::size_t w = 0; w < workers; ++w) threads.emplace_back(run, w);
+  while (ready.load() != workers) {
+  }
+  const auto start = std::chrono::steady_clock::now();
+  go.store(true, std::memory_order_release);
+  for (auto& t : threads) t.join();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (missing.load() != 0) throw std::runtime_error("frames did not come out of the data plane");
+  return double(workers * worker_batches * kBatch) / seconds;
+}
+
+void BM_workers(benchmark::State& state) {
+  double one = 0, two = 0;
+  for (auto _ : state) {
+    one = workers_rate(1);
+    two = workers_rate(2);
+  }
+  state.counters["one_worker_mpps"] = one / 1e6;
+  state.counters["two_workers_mpps"] = two / 1e6;
+  state.counters["x_one_worker"] = two / one;
 }
 
 // --- many connections: vsd's look-ahead over a large table -----------------------------------
@@ -513,14 +580,20 @@ void BM_classify(benchmark::State& state) {
 
 int main(int argc, char** argv) {
   using vsd::Method;
-  const std::string capacity_flag = "--table_capacity=";
-  for (int i = 1; i < argc; ++i)
-    if (std::string(argv[i]).starts_with(capacity_flag)) {
-      vsd::table_capacity = uint32_t(std::stoul(std::string(argv[i]).substr(capacity_flag.size())));
-      std::copy(argv + i + 1, argv + argc, argv + i);
-      --argc;
-      break;
+  const std::string capacity_flag = "--table_capacity=", batches_flag = "--worker_batches=";
+  for (int i = 1; i < argc;) {
+    const std::string arg = argv[i];
+    if (arg.starts_with(capacity_flag)) {
+      vsd::table_capacity = uint32_t(std::stoul(arg.substr(capacity_flag.size())));
+    } else if (arg.starts_with(batches_flag)) {
+      vsd::worker_batches = std::stoull(arg.substr(batches_flag.size()));
+    } else {
+      ++i;
+      continue;
     }
+    std::copy(argv + i + 1, argv + argc, argv + i);
+    --argc;
+  }
   benchmark::RegisterBenchmark("BM_baseline_copy", vsd::BM_baseline_copy);
   benchmark::RegisterBenchmark("BM_path/nat/in", vsd::BM_path, Method::Nat, true);
   benchmark::RegisterBenchmark("BM_path/nat/out", vsd::BM_path, Method::Nat, false);
@@ -544,6 +617,9 @@ int main(int argc, char** argv) {
                                    flows, few);
     }
   benchmark::RegisterBenchmark("BM_classify/mix", vsd::BM_classify);
+  benchmark::RegisterBenchmark("BM_workers/nat/in", vsd::BM_workers)
+      ->Iterations(3)
+      ->Unit(benchmark::kMillisecond);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
