@@ -25,6 +25,17 @@ class Flow {
 
   int rs() const { return rs_; }
 
+  // After a SYN rescheduled the connection: its old entry, in `state`, is gone from `-L -n -c`.
+  // The director ends it at its next timer tick, not at once: until then it still counts on
+  // its server, and a connection scheduled in between by lc, wlc ... depends on how long that
+  // tick is (Linux: a jiffy, after ip_vs_conn_expire_now). Later connections wait for it.
+  bool old_entry_ends(const std::string& state, const std::string& what) {
+    auto& bed = mb_.bed();
+    return f_.require(bed.wait_unlisted({state, bed.client().ip + ":" + std::to_string(cport_),
+                                         bed.vip() + ":" + std::to_string(mb_.vport())}),
+                      what + ": the old " + state + " entry is still listed");
+  }
+
   // The segment reaches the connection's real server, or any when `scheduled` (a new
   // connection); false when it did not.
   bool client_sends(uint8_t flags, uint32_t seq, uint32_t ack, const std::string& what,
@@ -124,6 +135,7 @@ void tcp_flags(MatrixBed& mb, const Cell& c, Findings& f) {
   if (!closed.client_sends(TCP::SYN, 9000, 0, "SYN after the close", both_sides)) return;
   if (!both_sides && !f.require(closed.rs() == first_rs, "SYN after the close: another server"))
     return;
+  if (both_sides && !closed.old_entry_ends("TIME_WAIT", "SYN after the close")) return;
   if (!connections_are(mb, both_sides ? 2 : 1, f, "the SYN after the close")) return;
 
   // A RST in SYN_RECV, then a SYN on the same ports.
