@@ -46,6 +46,10 @@ class ModeBed {
   void begin_case(const std::string& case_name,
                   const std::filesystem::path& failure_dir = check::default_failure_dir());
   dut::Result admin(const std::vector<std::string>& args);
+  // Lists `-L -n -c` until no line holds all of `words` (an entry the director is ending) or
+  // the DUT's share of a 5 s deadline passes; false then. The wait joins rule_edits, so a
+  // case written from the run waits at the same point.
+  bool wait_unlisted(const std::vector<std::string>& words);
 
   // Since begin_case: the rules last restored, and the commands that changed them afterwards
   // (not listings), each after how many frames the ports had sent: what a case file needs to
@@ -53,6 +57,7 @@ class ModeBed {
   struct RuleEdit {
     std::size_t sent_before = 0;
     std::vector<std::string> args;
+    std::vector<std::string> until_unlisted;  // a wait: replay::AdminStep's
   };
   const std::string& restored_rules() const { return restored_rules_; }
   const std::vector<RuleEdit>& rule_edits() const { return rule_edits_; }

@@ -229,7 +229,7 @@ CellResult diff_cell(MatrixBed& mb, const Cell& cell, Against& b, const DiffOpti
       // The restore's leading -C only empties what earlier cells left; a replay starts empty.
       if (a.rules.rfind("-C\n", 0) == 0) a.rules.erase(0, 3);
       for (const auto& edit : bed.rule_edits())
-        a.admin.push_back({int(edit.sent_before) + 1, edit.args});
+        a.admin.push_back({int(edit.sent_before) + 1, edit.args, edit.until_unlisted});
       for (auto& [port, frame] : bed.checker().sent_since_start())
         a.sent.push_back({port->label(), frame});
       a.received = received_on(bed);

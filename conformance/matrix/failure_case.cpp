@@ -65,7 +65,7 @@ std::optional<std::filesystem::path> write_failure_case(MatrixBed& mb, const Cel
   for (auto& [port, frame] : checker.sent_since_start())
     c.inputs.push_back({node_of(port), std::move(frame)});
   for (const auto& edit : bed.rule_edits())
-    c.admin.push_back({int(edit.sent_before) + 1, edit.args});
+    c.admin.push_back({int(edit.sent_before) + 1, edit.args, edit.until_unlisted});
   // The checks up to the first that failed: the case fails where the cell did.
   for (const auto& r : journal) {
     if (r.want) {

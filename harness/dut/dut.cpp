@@ -13,6 +13,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <set>
+#include <sstream>
 #include <stdexcept>
 
 #include <fmt/core.h>
@@ -228,6 +231,19 @@ std::unique_ptr<Dut> make_dut_from_environment(const std::string& vsd_binary,
   spec.vsd_binary = vsd_binary;
   spec.vsadm_binary = vsadm_binary;
   return make_dut(spec);
+}
+
+bool lists_line_with(const std::string& listing, const std::vector<std::string>& words) {
+  std::istringstream lines(listing);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream in(line);
+    std::set<std::string> held{std::istream_iterator<std::string>(in),
+                               std::istream_iterator<std::string>()};
+    if (std::all_of(words.begin(), words.end(), [&](const auto& w) { return held.count(w); }))
+      return true;
+  }
+  return false;
 }
 
 }  // namespace vslab::dut

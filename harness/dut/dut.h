@@ -181,4 +181,8 @@ std::string beside_this_program(const std::string& name);
 DutSpec dut_spec(const std::string& kind, const std::string& config_file,
                  const std::string& vsd_binary, const std::string& vsadm_binary);
 
+// Whether a line of `listing` (an admin command's output) holds every one of `words` as a whole
+// whitespace-separated word: "CLOSE" is not "CLOSE_WAIT".
+bool lists_line_with(const std::string& listing, const std::vector<std::string>& words);
+
 }  // namespace vslab::dut

@@ -594,7 +594,8 @@ class CaseReader {
 
   void read_admin() {
     for (const toml::table* table : tables_of(root_, "admin", diagnostics_)) {
-      reject_unknown_keys(*table, {"before_input", "args"}, "in [[admin]]", diagnostics_);
+      reject_unknown_keys(*table, {"before_input", "args", "until_unlisted"}, "in [[admin]]",
+                          diagnostics_);
       AdminStep step;
       step.before_input = integer_or(*table, "before_input", 1, std::max(1, input_count_), 1);
       auto args = string_or_strings(table->get("args"), "args", diagnostics_);
@@ -603,6 +604,14 @@ class CaseReader {
                          "[[admin]] needs 'args': one ipvsadm command as an array of strings");
       else
         step.args = values_of(*args);
+      if (table->contains("until_unlisted")) {
+        auto words =
+            string_or_strings(table->get("until_unlisted"), "until_unlisted", diagnostics_);
+        if (words && !words->empty())
+          step.until_unlisted = values_of(*words);
+        else if (words)
+          diagnostics_.add(table, "'until_unlisted' needs at least one word");
+      }
       case_.admin.push_back(std::move(step));
     }
   }
@@ -776,9 +785,12 @@ void write_case(const std::filesystem::path& dir, const CaseToWrite& c) {
                          : toml_string(std::get<std::string>(value))));
     toml += fmt::format("\n[[patch]]\ninput = {}\nset = {{ {} }}\n", p.input, fmt::join(set, ", "));
   }
-  for (const auto& a : c.admin)
+  for (const auto& a : c.admin) {
     toml += fmt::format("\n[[admin]]\nbefore_input = {}\nargs = {}\n", a.before_input,
                         toml_strings(a.args));
+    if (!a.until_unlisted.empty())
+      toml += fmt::format("until_unlisted = {}\n", toml_strings(a.until_unlisted));
+  }
   for (const auto& [file, frames] : out) port::write_pcap((dir / file).string(), frames);
   std::ofstream f(dir / "case.toml");
   f << toml;

@@ -62,9 +62,15 @@ struct Expectation {
 };
 
 // Rewrites run before input `before_input` is sent (e.g. set a server's weight to 0).
+// With `until_unlisted` the command is a listing, run again until no line of its output
+// holds all those words: a wait for the director to end an entry (a connection a SYN
+// rescheduled ends at the next timer tick, spec 5), so that what follows does not depend on
+// how long that tick is on the DUT.
 struct AdminStep {
   int before_input = 1;
   std::vector<std::string> args;  // one ipvsadm command
+  std::vector<std::string> until_unlisted;
+  bool operator==(const AdminStep&) const = default;
 };
 
 // An input frame's fields set from variables captured earlier (a FULLNAT reply to LIP:lport).

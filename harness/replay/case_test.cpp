@@ -10,6 +10,7 @@
 #include <fstream>
 #include <regex>
 
+#include "dut/dut.h"
 #include "frames/frame_builder.h"
 
 namespace vslab::replay {
@@ -92,7 +93,8 @@ TEST_F(CaseTest, AWrittenCaseReadsBackAsWritten) {
   x.timeout_ms = 750;
   w.expected = {x};
   w.no_other = std::vector<std::string>{"client", "rs3"};
-  w.admin = {{2, {"-e", "-t", "10.20.0.100:80", "-r", "192.168.10.11:8080", "-m", "-w", "0"}}};
+  w.admin = {{2, {"-e", "-t", "10.20.0.100:80", "-r", "192.168.10.11:8080", "-m", "-w", "0"}, {}},
+             {3, {"-L", "-n", "-c"}, {"TIME_WAIT", "10.10.0.2:40000"}}};
   write_case(dir_, w);
 
   auto r = load_case(dir_, kTopologies);
@@ -114,9 +116,7 @@ TEST_F(CaseTest, AWrittenCaseReadsBackAsWritten) {
   EXPECT_EQ(c.expectations[0].masks, x.masks);
   EXPECT_EQ(c.expectations[0].timeout_ms, 750);
   EXPECT_EQ(c.no_other, w.no_other);
-  ASSERT_EQ(c.admin.size(), 1u);
-  EXPECT_EQ(c.admin[0].before_input, 2);
-  EXPECT_EQ(c.admin[0].args, w.admin[0].args);
+  EXPECT_EQ(c.admin, w.admin);
 }
 
 // A case written where an earlier one was: the earlier inputs and expectations do not become
@@ -220,6 +220,8 @@ TEST_F(CaseTest, EachMistakeIsOneLineWithItsPosition) {
   expect_error(std::string(kGood) + "rules_file = \"r.txt\"\n", 4, "not both");
   expect_error(std::string(kGood) + "[[expect]]\nport = \"rs1\"\n", 4, "needs 'from_input'");
   expect_error(std::string(kGood) + "[[admin]]\nbefore_input = 1\n", 4, "needs 'args'");
+  expect_error(std::string(kGood) + "[[admin]]\nargs = [\"-L\"]\nuntil_unlisted = []\n", 4,
+               "at least one word");
   expect_error(
       std::string(kGood) +
           "[[expect]]\nport = \"rs1\"\nfrom_input = 1\nin_range = { \"l4.sport\" = [9, 1] }\n",
@@ -284,6 +286,21 @@ TEST_F(CaseTest, FieldNamesAreTheDiffsNames) {
   EXPECT_EQ(field_by_name("quoted.dport"), expect::Field::QuotedDstPort);
   EXPECT_EQ(field_by_name("udp.csum"), expect::Field::L4Checksum);  // as the diff prints it
   EXPECT_FALSE(field_by_name("ip.tll"));
+}
+
+// The wait of an until_unlisted step ends when no line holds all its words, as whole words.
+TEST(ListsLineWith, EveryWordWholeOnOneLine) {
+  const std::string listing =
+      "IPVS connection entries\n"
+      "pro expire state       source             virtual            destination\n"
+      "TCP 01:59  TIME_WAIT   10.10.0.2:20155    10.20.0.100:1092   192.168.10.13:8080\n"
+      "TCP 00:59  SYN_RECV    10.10.0.2:20155    10.20.0.100:1092   192.168.10.12:8080\n"
+      "TCP 00:09  CLOSE_WAIT  10.10.0.2:20156    10.20.0.100:1092   192.168.10.11:8080\n";
+  EXPECT_TRUE(dut::lists_line_with(listing, {"TIME_WAIT", "10.10.0.2:20155", "10.20.0.100:1092"}));
+  EXPECT_FALSE(dut::lists_line_with(listing, {"TIME_WAIT", "10.10.0.2:20156"}));
+  EXPECT_FALSE(dut::lists_line_with(listing, {"CLOSE", "10.10.0.2:20156"}));  // not CLOSE_WAIT
+  EXPECT_FALSE(dut::lists_line_with(listing, {"TIME_WAIT", "10.10.0.2:2015"}));
+  EXPECT_FALSE(dut::lists_line_with("", {"TIME_WAIT"}));
 }
 
 }  // namespace

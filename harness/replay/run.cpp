@@ -445,6 +445,16 @@ class Replay {
           throw Failure(fmt::format("admin before input {} ({}) refused: {}", number,
                                     fmt::join(step.args, " "), r.output),
                         "");
+        const auto deadline = std::chrono::steady_clock::now() + 5s * dut.slowness();
+        while (!step.until_unlisted.empty() &&
+               dut::lists_line_with(r.output, step.until_unlisted)) {
+          if (std::chrono::steady_clock::now() > deadline)
+            throw Failure(fmt::format("admin before input {}: {} still lists [{}] after {} s",
+                                      number, fmt::join(step.args, " "),
+                                      fmt::join(step.until_unlisted, " "), 5 * dut.slowness()),
+                          "");
+          r = dut.admin(step.args);
+        }
       }
       std::vector<uint8_t> bytes = in.frame.bytes;
       for (const auto& p : case_.patches) {

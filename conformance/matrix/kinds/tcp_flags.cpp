@@ -56,6 +56,7 @@ void tcp_flags(MatrixBed& mb, const Cell& c, Findings& f) {
   if (!closed.client_sends(TCP::SYN, 9000, 0, "SYN after the close", both_sides)) return;
   if (!both_sides && !f.require(closed.rs() == first_rs, "SYN after the close: another server"))
     return;
+  if (both_sides && !closed.old_entry_ends("TIME_WAIT", "SYN after the close")) return;
   if (!connections_are(mb, both_sides ? 2 : 1, f, "the SYN after the close")) return;
 
   // A RST in SYN_RECV, then a SYN on the same ports.

@@ -54,4 +54,11 @@ bool TcpFlow::establish(const std::string& which) {
   return client_sends(TCP::ACK, 1001, 5001, which + ": ACK");
 }
 
+bool TcpFlow::old_entry_ends(const std::string& state, const std::string& what) {
+  auto& bed = mb_.bed();
+  return f_.require(bed.wait_unlisted({state, bed.client().ip + ":" + std::to_string(cport_),
+                                       bed.vip() + ":" + std::to_string(mb_.vport())}),
+                    what + ": the old " + state + " entry is still listed");
+}
+
 }  // namespace vslab::matrix::kinds

@@ -30,6 +30,11 @@ class TcpFlow {
   bool server_sends(uint8_t flags, uint32_t seq, uint32_t ack, const std::string& what);
   // SYN, (NAT, FULLNAT) SYN+ACK, ACK: ESTABLISHED, client at 1001, server at 5001.
   bool establish(const std::string& which);
+  // After a SYN rescheduled the connection: its old entry, in `state`, is gone from `-L -n -c`.
+  // The director ends it at its next timer tick, not at once: until then it still counts on
+  // its server, and a connection scheduled in between by lc, wlc ... depends on how long that
+  // tick is (Linux: a jiffy, after ip_vs_conn_expire_now). Later connections wait for it.
+  bool old_entry_ends(const std::string& state, const std::string& what);
 
  private:
   MatrixBed& mb_;

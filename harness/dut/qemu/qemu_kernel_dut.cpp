@@ -71,15 +71,6 @@ long host_tsc_khz() {
   return 0;
 }
 
-std::string tail_of(const std::string& text, std::size_t lines) {
-  // A guest that died before its first word leaves an empty console.
-  if (text.empty()) return text;
-  std::size_t at = text.size();
-  for (std::size_t n = 0; n <= lines && at != std::string::npos && at > 0; ++n)
-    at = text.rfind('\n', at - 1);
-  return at == std::string::npos ? text : text.substr(at + 1);
-}
-
 }  // namespace
 
 QemuKernelConfig parse_qemu_kernel_config(std::string_view text, const std::string& source_name) {
@@ -317,7 +308,7 @@ void QemuKernelDut::start_qemu(const topo::Node& director,
     std::string message = fmt::format(
         "qemu-kernel DUT: the guest did not come up within {} s: {}\nqemu said: {}\nconsole "
         "(last lines):\n{}",
-        config_.boot_timeout_s, e.what(), trimmed(qemu_log), tail_of(console(), 20));
+        config_.boot_timeout_s, e.what(), trimmed(qemu_log), console_tail(console(), 20));
     stop();
     throw std::runtime_error(message);
   }
@@ -366,6 +357,20 @@ void QemuKernelDut::stop() {
 std::string QemuKernelDut::console() const {
   std::ifstream in(console_path_);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+std::string console_tail(const std::string& console, std::size_t lines) {
+  // A guest that never ran its kernel (a bad image, qemu stuck before the boot) printed
+  // nothing, and the message must still say that the guest did not come up.
+  if (console.find_first_not_of(" \t\r\n") == std::string::npos)
+    return "(nothing: the guest printed nothing on its console)";
+  std::size_t cut = console.size();
+  for (std::size_t n = 0; n <= lines; ++n) {
+    if (cut == 0) return console;
+    cut = console.rfind('\n', cut - 1);
+    if (cut == std::string::npos) return console;
+  }
+  return console.substr(cut + 1);
 }
 
 std::unique_ptr<Dut> make_qemu_kernel_dut(const DutSpec& spec) {

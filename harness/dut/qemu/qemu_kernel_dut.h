@@ -44,6 +44,10 @@ std::string guest_setup_script(const topo::Node& director,
                                const std::string& vip_cidr, const std::string& vip_interface,
                                const std::string& vip6_cidr = "");
 
+// The last `lines` lines of the guest's console for a boot failure's message, or a sentence
+// saying that it is empty.
+std::string console_tail(const std::string& console, std::size_t lines);
+
 // ipvsadm's arguments as one shell command line for the guest's sh.
 std::string shell_command(const std::vector<std::string>& argv);
 

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "dut/qemu/guest_channel.h"
 #include "dut/run.h"
 #include "topology/parse.h"
@@ -36,6 +38,28 @@ TEST(GuestShellCommand, AShellSplitsItIntoTheSameWords) {
   auto printed = run_with_input({"sh", "-c", "printf '[%s]' " + shell_command(argv)}, "");
   ASSERT_TRUE(printed.ok()) << printed.output;
   EXPECT_EQ(printed.output, "[-A][-t][10.0.0.1:80][-s][rr][it's][two words][$HOME][][a\"b]");
+}
+
+// A guest that never booted left an empty console; the boot failure's message took its tail
+// with substr past the end, and the harness reported basic_string::substr instead.
+TEST(ConsoleTail, AnEmptyConsoleSaysSoInsteadOfThrowing) {
+  for (const std::string empty : {"", "\n", " \r\n"}) {
+    std::string tail;
+    ASSERT_NO_THROW(tail = console_tail(empty, 20)) << "console '" << empty << "'";
+    EXPECT_EQ(tail, "(nothing: the guest printed nothing on its console)");
+  }
+}
+
+TEST(ConsoleTail, KeepsTheLastLines) {
+  EXPECT_EQ(console_tail("one line, no newline", 20), "one line, no newline");
+  EXPECT_EQ(console_tail("a\nb\n", 20), "a\nb\n");
+  EXPECT_EQ(console_tail("\nlate\n", 20), "\nlate\n");
+  std::string many;
+  for (int i = 1; i <= 30; ++i) many += "line " + std::to_string(i) + "\n";
+  const std::string tail = console_tail(many, 20);
+  EXPECT_TRUE(tail.starts_with("line 11\n")) << tail;
+  EXPECT_TRUE(tail.ends_with("line 30\n")) << tail;
+  EXPECT_EQ(std::count(tail.begin(), tail.end(), '\n'), 20);
 }
 
 topo::Topology topology(const std::string& name) {
