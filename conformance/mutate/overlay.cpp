@@ -241,7 +241,8 @@ std::optional<std::string> OverlayBuild::build(const std::string& file, std::str
   }
   // Running the unmutated vsd would judge nothing: a mutant must reach an object of vsd.
   if (last.empty()) {
-    output = file + " goes into no object of vsd (neither compiled as one nor included by one, "
+    output = file +
+             " goes into no object of vsd (neither compiled as one nor included by one, "
              "as ninja -t deps lists them)";
     return std::nullopt;
   }
