@@ -55,10 +55,23 @@ void persistence(MatrixBed& mb, const Cell& c, Findings& f) {
   auto syn = mb.tcp_from_client(Tins::TCP::SYN, mb.next_client_port());
   if (forwarded(mb, syn, f, "a connection after the template aged") == 0) return;
   const int refreshed = template_expire(mb, tmpl);
-  f.require(refreshed >= full - 1,
-            fmt::format("-L -n -c: the template {} expires in {} s after a new connection used it "
-                        "at {} s or less; the spec gives it the whole timeout again (about {} s)",
-                        tmpl, refreshed, aged, full));
+  if (!f.require(refreshed >= full - 1,
+                 fmt::format("-L -n -c: the template {} expires in {} s after a new connection "
+                             "used it at {} s or less; the spec gives it the whole timeout again "
+                             "(about {} s)",
+                             tmpl, refreshed, aged, full)))
+    return;
+  // Spec 7: a template whose server is gone sends nobody there; the client's next connection
+  // is scheduled anew (-d names the server by address alone: ipvsadm refuses a method there).
+  const std::string vip = mb.bed().vip() + ":" + std::to_string(mb.vport());
+  auto del = mb.bed().admin({"-d", "-t", vip, "-r", mb.server_args(first)[1]});
+  if (!f.require(del.ok(), "-d refused: " + del.output)) return;
+  auto after = mb.tcp_from_client(Tins::TCP::SYN, mb.next_client_port());
+  const int got = forwarded(mb, after, f, "a connection after the template's server was deleted");
+  f.require(got != 0 && got != first,
+            fmt::format("a connection after rs{} was deleted reached rs{}: its template still "
+                        "sent the client to the deleted server",
+                        first, got));
 }
 
 }  // namespace vslab::matrix::kinds
