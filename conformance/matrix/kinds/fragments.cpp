@@ -132,20 +132,7 @@ void too_big_for_the_tunnel(MatrixBed& mb, Findings& f) {
     ip.flags(Tins::IP::Flags(ip.flags() | Tins::IP::DONT_FRAGMENT));
   }
   send_in(mb, pieces, {0, 1});
-  Tins::IP quoted = whole_ip;
-  quoted.ttl(62);
-  auto quoted_bytes = Tins::IP(quoted).serialize();
-  quoted_bytes.resize(576 - 20 - 8);  // an ICMP error fits in 576 bytes
-  Tins::ICMP frag_needed(Tins::ICMP::DEST_UNREACHABLE);
-  frag_needed.code(4);
-  frag_needed.mtu(1480);
-  Tins::IP ip(bed.client().ip, bed.vip());
-  ip.ttl(63);
-  ip.tos(0xc0);
-  FrameExpectation want(Tins::EthernetII(bed.client().mac, bed.client_gateway_mac()) / ip /
-                        frag_needed /
-                        Tins::RawPDU(quoted_bytes.data(), uint32_t(quoted_bytes.size())));
-  want.ignore(Field::IpId).ignore(Field::IpDf).ignore(Field::Payload);
+  auto want = tunnel_frag_needed_at_client(mb, whole_ip);
   f.check(bed.checker().expect_frame(*bed.client().port, want, 2s),
           what + ": fragmentation needed to the client (the reassembled datagram keeps DF)");
   mb.barrier();

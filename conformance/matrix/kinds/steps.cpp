@@ -96,6 +96,25 @@ expect::FrameExpectation vip_icmp_error_at_client(MatrixBed& mb, uint8_t type, u
   return want;
 }
 
+expect::FrameExpectation tunnel_frag_needed_at_client(MatrixBed& mb, const Tins::IP& about) {
+  auto& bed = mb.bed();
+  Tins::IP quoted = about;
+  quoted.ttl(62);
+  auto quoted_bytes = Tins::IP(quoted).serialize();
+  quoted_bytes.resize(576 - 20 - 8);  // an ICMP error fits in 576 bytes
+  Tins::ICMP frag_needed(Tins::ICMP::DEST_UNREACHABLE);
+  frag_needed.code(4);
+  frag_needed.mtu(1480);
+  Tins::IP ip(bed.client().ip, bed.vip());
+  ip.ttl(63);
+  ip.tos(0xc0);
+  expect::FrameExpectation want(Tins::EthernetII(bed.client().mac, bed.client_gateway_mac()) / ip /
+                                frag_needed /
+                                Tins::RawPDU(quoted_bytes.data(), uint32_t(quoted_bytes.size())));
+  want.ignore(expect::Field::IpId).ignore(expect::Field::IpDf).ignore(expect::Field::Payload);
+  return want;
+}
+
 std::string send_with_bad_icmp_checksum(port::Port& port, const Tins::EthernetII& frame) {
   auto bytes = Tins::EthernetII(frame).serialize();
   const std::size_t icmp = 14 + std::size_t(bytes.at(14) & 0x0f) * 4;

@@ -40,6 +40,12 @@ const port::CapturedFrame* last_claimed(MatrixBed& mb, int rs);
 expect::FrameExpectation vip_icmp_error_at_client(MatrixBed& mb, uint8_t type, uint8_t code,
                                                   const Tins::IP& about, uint16_t mtu = 0);
 
+// What the client receives for `about`, a packet that does not fit a TUN director's tunnel
+// (spec 2, TUN): fragmentation needed from the VIP, next-hop MTU 1480 (the tunnel's 20 bytes
+// off), quoting the packet with its TTL decremented (62) as far as 576 bytes allow; TOS 0xc0,
+// the router takes one off the TTL. ID, DF and the quote's bytes are not judged.
+expect::FrameExpectation tunnel_frag_needed_at_client(MatrixBed& mb, const Tins::IP& about);
+
 // Sends the ICMP message `frame` with its ICMP checksum wrong by one; returns how a check
 // describes that checksum (Field::L4Checksum), for a director that sends it on as it is.
 std::string send_with_bad_icmp_checksum(port::Port& port, const Tins::EthernetII& frame);
