@@ -218,20 +218,21 @@ TEST_F(ConformCliRoot, AFailingCellIsAFailureWithItsLineAndAReplayOnTheSameDirec
 
 TEST_F(ConformCliRoot, ADutThatDoesNotStartIsAnErrorNotAFailure) {
   Scratch s;
-  // -j 2: the cells run in a worker, whose lines reach the log as its cells finish.
+  // -j 2: the cells run in a worker, whose lines reach the log as its cells finish. Five
+  // cells: tcp, udp, icmp and (vsd forwards IPv6 in NAT) tcp6, udp6.
   auto out = run(kVslab + " conform --filter 'nat/rr/rewrite/*' -j 2 --vsd /bin/false --json " +
                  s / "r.json" + " --junit " + s / "r.xml" + " --pcap-dir " + s / "pcaps");
   EXPECT_EQ(out.exit_code, 1) << out.text;
   EXPECT_LT(out.text.find("ERROR  nat/rr/rewrite/tcp"), out.text.find("mode/sched")) << out.text;
   auto j = read_json(s / "r.json");
   ASSERT_FALSE(j.is_discarded());
-  EXPECT_EQ(j["totals"]["errors"], 3) << j.dump(2);
+  EXPECT_EQ(j["totals"]["errors"], 5) << j.dump(2);
   EXPECT_EQ(j["totals"]["failed"], 0) << j.dump(2);
   EXPECT_EQ(j["properties"]["dut_flags"], "--dut builtin --vsd /bin/false");
   std::ifstream in(s / "r.xml");
   std::stringstream xml;
   xml << in.rdbuf();
-  EXPECT_NE(xml.str().find("failures=\"0\" errors=\"3\""), std::string::npos) << xml.str();
+  EXPECT_NE(xml.str().find("failures=\"0\" errors=\"5\""), std::string::npos) << xml.str();
   EXPECT_NE(xml.str().find("<error type=\"error\" message=\"bed for nat: "), std::string::npos)
       << xml.str();
   EXPECT_EQ(xml.str().find("<failure"), std::string::npos) << xml.str();

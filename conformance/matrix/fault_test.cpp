@@ -66,7 +66,8 @@ TEST_F(MatrixFault, ARepliesLeftFromTheRealServerFailTheRewriteCellsOnIpSrc) {
   auto run = conform_with_fault("no-nat-reply-rewrite", "nat/rr/*");
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_EQ(run.failed, (std::set<std::string>{"nat/rr/rewrite/tcp", "nat/rr/rewrite/udp",
-                                               "nat/rr/connection/tcp", "nat/rr/tcp-flags/tcp"}))
+                                               "nat/rr/connection/tcp", "nat/rr/tcp-flags/tcp",
+                                               "nat/rr/states/tcp"}))
       << run.details;
   EXPECT_NE(run.details.find("! ip.src"), std::string::npos) << run.details;
 }

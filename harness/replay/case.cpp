@@ -597,7 +597,8 @@ class CaseReader {
       reject_unknown_keys(*table, {"before_input", "args", "until_unlisted"}, "in [[admin]]",
                           diagnostics_);
       AdminStep step;
-      step.before_input = integer_or(*table, "before_input", 1, std::max(1, input_count_), 1);
+      // One past the last input: after every input (a journal's step after its last frame).
+      step.before_input = integer_or(*table, "before_input", 1, input_count_ + 1, 1);
       auto args = string_or_strings(table->get("args"), "args", diagnostics_);
       if (!args || args->empty())
         diagnostics_.add(table,

@@ -158,6 +158,16 @@ TEST_F(CaseTest, ExpectPcapsNamedByNoExpectAreExpectedAsTheyAre) {
   EXPECT_EQ(r.value->expectations[1].frame, 2);
 }
 
+TEST_F(CaseTest, AnAdminStepMayComeAfterTheLastInput) {
+  write_input(syn());
+  auto r = parse_case(std::string(kGood) + "no_other = [\"rs1\"]\n" +
+                          "[[admin]]\nbefore_input = 2\nargs = [\"-L\", \"-n\"]\n",
+                      dir_, kTopologies);
+  ASSERT_TRUE(r.ok()) << r.errors.front();
+  ASSERT_EQ(r.value->admin.size(), 1u);
+  EXPECT_EQ(r.value->admin[0].before_input, 2);
+}
+
 TEST_F(CaseTest, ReaddressMapsTheCapturesAddressesOntoTheTopology) {
   write_input(syn("203.0.113.7", "198.51.100.10"));
   auto r = parse_case(std::string(kGood) +
@@ -220,6 +230,9 @@ TEST_F(CaseTest, EachMistakeIsOneLineWithItsPosition) {
   expect_error(std::string(kGood) + "rules_file = \"r.txt\"\n", 4, "not both");
   expect_error(std::string(kGood) + "[[expect]]\nport = \"rs1\"\n", 4, "needs 'from_input'");
   expect_error(std::string(kGood) + "[[admin]]\nbefore_input = 1\n", 4, "needs 'args'");
+  // One past the last input runs after every input; two past is a mistake.
+  expect_error(std::string(kGood) + "[[admin]]\nbefore_input = 3\nargs = [\"-L\"]\n", 5,
+               "'before_input' 3 is out of range (1..2)");
   expect_error(std::string(kGood) + "[[admin]]\nargs = [\"-L\"]\nuntil_unlisted = []\n", 4,
                "at least one word");
   expect_error(

@@ -426,18 +426,8 @@ class Replay {
         check(x, int(i + 1));
       }
     };
-    for (std::size_t i = 0; i < case_.inputs.size(); ++i) {
-      const int number = int(i + 1);
-      const auto& in = case_.inputs[i];
-      if (case_.timing == Timing::AfterExpected) check_until(number - 1);
-      if (case_.timing == Timing::Recorded && i > 0) {
-        const auto& a = case_.inputs[i - 1].frame.timestamp;
-        const auto& b = in.frame.timestamp;
-        auto gap = std::chrono::seconds(b.tv_sec - a.tv_sec) +
-                   std::chrono::microseconds(b.tv_usec - a.tv_usec);
-        // Reproducing the capture's pacing, not waiting for anything: capped at 10 s.
-        if (gap > 0us) std::this_thread::sleep_for(std::min<std::chrono::microseconds>(gap, 10s));
-      }
+    // The [[admin]] steps to run before input `number` (one past the last: after every input).
+    auto run_admin_before = [&](int number) {
       for (const auto& step : case_.admin) {
         if (step.before_input != number) continue;
         auto r = dut.admin(step.args);
@@ -456,6 +446,20 @@ class Replay {
           r = dut.admin(step.args);
         }
       }
+    };
+    for (std::size_t i = 0; i < case_.inputs.size(); ++i) {
+      const int number = int(i + 1);
+      const auto& in = case_.inputs[i];
+      if (case_.timing == Timing::AfterExpected) check_until(number - 1);
+      if (case_.timing == Timing::Recorded && i > 0) {
+        const auto& a = case_.inputs[i - 1].frame.timestamp;
+        const auto& b = in.frame.timestamp;
+        auto gap = std::chrono::seconds(b.tv_sec - a.tv_sec) +
+                   std::chrono::microseconds(b.tv_usec - a.tv_usec);
+        // Reproducing the capture's pacing, not waiting for anything: capped at 10 s.
+        if (gap > 0us) std::this_thread::sleep_for(std::min<std::chrono::microseconds>(gap, 10s));
+      }
+      run_admin_before(number);
       std::vector<uint8_t> bytes = in.frame.bytes;
       for (const auto& p : case_.patches) {
         if (p.input != number) continue;
@@ -468,6 +472,7 @@ class Replay {
       port(in.port).send(std::span<const uint8_t>(bytes));
     }
     check_until(int(case_.inputs.size()));
+    run_admin_before(int(case_.inputs.size()) + 1);
     for (std::size_t i = 0; i < case_.expectations.size(); ++i)
       if (!checked[i]) check(case_.expectations[i], int(i + 1));
 

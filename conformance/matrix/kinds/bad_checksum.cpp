@@ -51,9 +51,20 @@ void bad_checksum(MatrixBed& mb, const Cell& c, Findings& f) {
   auto& bed = mb.bed();
   const bool tcp = c.proto == Proto::Tcp;
   bed.restore(mb.rules(c.proto, c.scheduler, {100}));
-  const uint16_t cport = mb.next_client_port();
-  const auto sound =
-      tcp ? mb.tcp_from_client(Tins::TCP::SYN, cport) : mb.udp_from_client(cport, "checksum");
+  // A UDP checksum of 0 means none, and a director writes a sum that comes out 0 as 0xffff
+  // (RFC 768): neither is this kind's matter, so the client port is one for which neither the
+  // wrong checksum sent nor the one forwarded is 0.
+  auto pick = [&] {
+    const uint16_t cport = mb.next_client_port();
+    return tcp ? mb.tcp_from_client(Tins::TCP::SYN, cport) : mb.udp_from_client(cport, "checksum");
+  };
+  auto zero_sum = [&](const std::vector<uint8_t>& bytes) {
+    return !tcp && wrong(read16(bytes, l4_checksum_at(bytes))) == 0;
+  };
+  auto sound = pick();
+  while (zero_sum(Tins::EthernetII(sound).serialize()) ||
+         (mb.mode() != Mode::FullNat && zero_sum(mb.at_real_server(sound, 1).bytes())))
+    sound = pick();
   bed.client().port->send(spoiled(sound));
   auto want = mb.at_real_server(sound, 1);
   if (mb.mode() == Mode::FullNat) {
