@@ -5,7 +5,6 @@
 // -M 255.255.255.0 share one template (spec 7), so the counts differ: one template, two
 // connections. The columns do not depend on the scheduler, so only the rr cells run it.
 #include <algorithm>
-#include <optional>
 #include <sstream>
 #include <vector>
 
@@ -61,31 +60,6 @@ std::vector<std::string> service_words(const std::string& listing, const std::st
     return words;
   }
   return {};
-}
-
-struct ListedExpiry {
-  std::string state, expire;
-  std::optional<int> seconds;  // the expire column read as mm:ss
-};
-
-// The `-L -n -c` line from `source` to `virt` (a client's templates for other services share
-// its source).
-std::optional<ListedExpiry> listed_expiry(const std::string& listing, const std::string& source,
-                                          const std::string& virt) {
-  std::istringstream lines(listing);
-  for (std::string line; std::getline(lines, line);) {
-    std::istringstream in(line);
-    std::string proto, src, to;
-    ListedExpiry e;
-    if (!(in >> proto >> e.expire >> e.state >> src >> to) || src != source || to != virt) continue;
-    int minutes = 0, secs = 0;
-    char colon = 0;
-    std::istringstream mmss(e.expire);
-    if (mmss >> minutes >> colon >> secs && colon == ':' && secs < 60 && mmss.peek() == EOF)
-      e.seconds = minutes * 60 + secs;
-    return e;
-  }
-  return std::nullopt;
 }
 
 }  // namespace
@@ -153,7 +127,6 @@ void listing(MatrixBed& mb, const Cell& c, Findings& f) {
 
   // Spec 9: the expire column is the time left as minutes:seconds; a SYN_RECV entry starts at
   // its 60 s, the template at the persistence timeout, each only a little less by now.
-  const auto conns = bed.admin({"-L", "-n", "-c"}).output;
   const int slack = 5 * bed.dut().slowness();
   struct Entry {
     std::string what, source, state;
@@ -162,7 +135,7 @@ void listing(MatrixBed& mb, const Cell& c, Findings& f) {
   for (const Entry& e :
        {Entry{"the connection", cip + ":" + std::to_string(cport), "SYN_RECV", kSynRecvTimeout},
         Entry{"its template", slash24(cip) + ":0", "NONE", kPersistence}}) {
-    auto listed = listed_expiry(conns, e.source, service);
+    auto listed = listed_connection(mb, e.source, service);
     if (!f.require(listed.has_value(),
                    fmt::format("-L -n -c lists no line for {} from {}", e.what, e.source)))
       return;
@@ -170,7 +143,7 @@ void listing(MatrixBed& mb, const Cell& c, Findings& f) {
                    fmt::format("-L -n -c: {} from {} in state {} where the spec says {}", e.what,
                                e.source, listed->state, e.state)))
       return;
-    const int s = listed->seconds.value_or(-1);
+    const int s = listed->expire_s;
     if (!f.require(
             s <= e.timeout && s >= e.timeout - slack,
             fmt::format("-L -n -c: {} from {} has expire {} ({} s) where the spec says "
