@@ -25,6 +25,7 @@ namespace {
 
 struct Options {
   std::string mode = "nat";
+  std::vector<int> families{4};
   std::string dut = "builtin";
   std::string dut_config, vsd_binary, vsadm_binary;
   bool baselines = false;
@@ -48,15 +49,17 @@ struct Options {
 struct Config {
   std::unique_ptr<Setup> setup;
   bool is_dut = false;
-  uint32_t flows = 0;  // connection rows: their flow count; 0: the main flow count
+  uint32_t flows = 0;          // connection rows: their flow count; 0: the main flow count
+  const Setup* raw = nullptr;  // the raw path of the same family, paired with every run
 };
 
 Row& row_for(Report& report, const std::string& config, uint32_t size, uint32_t flows, bool is_dut,
-             bool connections) {
+             bool connections, int family) {
   for (auto& row : report.rows)
     if (row.config == config && row.frame_size == size && row.flows == flows) return row;
   Row row;
   row.config = config;
+  row.family = family;
   row.frame_size = size;
   row.flows = flows;
   row.is_dut = is_dut;
@@ -90,6 +93,12 @@ int run_bench(const Options& o) {
     std::cerr << "vslab bench: " << first_dut->name() << " does not claim mode " << o.mode << "\n";
     return 2;
   }
+  for (int family : o.families)
+    if (!first_dut->claims_family_in(family, o.mode)) {
+      std::cerr << "vslab bench: " << first_dut->name() << " does not claim IPv" << family
+                << " in mode " << o.mode << "\n";
+      return 2;
+    }
 
   Report report;
   report.mode = o.mode;
@@ -107,36 +116,46 @@ int run_bench(const Options& o) {
   InterruptGuard interrupts;
   try {
     std::cerr << "vslab bench: bringing up the topologies\n";
-    auto raw = make_raw(o.topology_dir);
+    // One raw path per family: every configuration is paired with the raw run of its own
+    // family's frames.
+    std::vector<std::unique_ptr<Setup>> raws;
     std::vector<Config> configs;
-    if (o.baselines) {
-      configs.push_back({make_linux_forward(o.topology_dir, false), false, 0});
-      configs.push_back({make_linux_forward(o.topology_dir, true), false, 0});
-      configs.push_back({make_bounce(o.topology_dir, o.cores, o.bounce_idle_spin_us), false, 0});
-    }
     std::string label = (o.dut == "builtin" ? "vsd" : first_dut->name()) + " " + o.mode;
-    configs.push_back(
-        {make_dut(o.topology_dir, std::move(first_dut), o.mode, label, o.cores), true, 0});
-    // Each connection-count row has a DUT of its own, so its table holds those flows only.
-    if (configs.back().setup->skip_reason().empty())
-      for (uint32_t n : o.connections)
-        configs.push_back({make_dut(o.topology_dir, new_dut(), o.mode,
-                                    fmt::format("{} {} conns", label, n), o.cores),
-                           true, n});
+    for (int family : o.families) {
+      raws.push_back(make_raw(o.topology_dir, false, family));
+      const Setup* raw = raws.back().get();
+      if (o.baselines) {
+        configs.push_back({make_linux_forward(o.topology_dir, false, family), false, 0, raw});
+        configs.push_back({make_linux_forward(o.topology_dir, true, family), false, 0, raw});
+        configs.push_back(
+            {make_bounce(o.topology_dir, o.cores, o.bounce_idle_spin_us, family), false, 0, raw});
+      }
+      auto dut = first_dut ? std::move(first_dut) : new_dut();
+      configs.push_back(
+          {make_dut(o.topology_dir, std::move(dut), o.mode, label, o.cores, false, family), true, 0,
+           raw});
+      // Each connection-count row has a DUT of its own, so its table holds those flows only.
+      if (configs.back().setup->skip_reason().empty())
+        for (uint32_t n : o.connections)
+          configs.push_back({make_dut(o.topology_dir, new_dut(), o.mode,
+                                      fmt::format("{} {} conns", label, n), o.cores, false, family),
+                             true, n, raw});
+    }
 
     for (const auto& c : configs)
       for (uint32_t size : frame_sizes) {
         if (c.flows && size != frame_sizes.front()) continue;
         Row& row = row_for(report, c.setup->name(), size, c.flows ? c.flows : o.flows, c.is_dut,
-                           c.flows != 0);
+                           c.flows != 0, c.setup->path().family);
         row.skip_reason = c.setup->skip_reason();
       }
-    Row* raw_rows[64] = {};
-    for (std::size_t i = 0; i < frame_sizes.size() && i < 64; ++i)
-      raw_rows[i] = &row_for(report, "raw", frame_sizes[i], o.flows, false, false);
-    // row_for may grow the vector: take the addresses again after the last insertion.
-    for (std::size_t i = 0; i < frame_sizes.size() && i < 64; ++i)
-      raw_rows[i] = &row_for(report, "raw", frame_sizes[i], o.flows, false, false);
+    for (const auto& raw : raws)
+      for (uint32_t size : frame_sizes)
+        row_for(report, raw->name(), size, o.flows, false, false, raw->path().family);
+    // Looked up each time: row_for may grow the vector.
+    auto raw_row = [&](const Config& c, uint32_t size) -> Row& {
+      return row_for(report, c.raw->name(), size, o.flows, false, false, c.raw->path().family);
+    };
 
     // Rounds go over every configuration, so a slow spell of the machine hits all alike.
     for (int round = 1; round <= o.pairs; ++round)
@@ -146,11 +165,12 @@ int run_bench(const Options& o) {
           if (!c.setup->skip_reason().empty() || (c.flows && si != 0)) continue;
           RunSpec spec{size, c.flows ? c.flows : o.flows, 0, o.duration, false};
           Pair p;
-          p.raw = measure(*raw, spec, o.cores);
+          p.raw = measure(*c.raw, spec, o.cores);
           p.config = measure(*c.setup, spec, o.cores);
-          row_for(report, c.setup->name(), size, spec.flows, c.is_dut, c.flows != 0)
+          row_for(report, c.setup->name(), size, spec.flows, c.is_dut, c.flows != 0,
+                  c.setup->path().family)
               .pairs.push_back(p);
-          if (!c.flows) raw_rows[si]->pairs.push_back({p.raw, p.raw});
+          if (!c.flows) raw_row(c, size).pairs.push_back({p.raw, p.raw});
           std::cerr << fmt::format(
               "round {}/{} {:>4} B {:<26} {:.2f} of raw ({:.3f} / {:.3f} Mpps, loss {:.2f}%)\n",
               round, o.pairs, size + 4, c.setup->name(), p.ratio(), p.config.delivered_pps / 1e6,
@@ -162,8 +182,9 @@ int run_bench(const Options& o) {
         for (uint32_t size : frame_sizes) {
           if (!c.setup->skip_reason().empty() || c.flows) continue;
           RunSpec spec{size, o.flows, 0, o.duration, false};
-          Sample raw_sample = measure(*raw, spec, o.cores);
-          Row& row = row_for(report, c.setup->name(), size, o.flows, c.is_dut, false);
+          Sample raw_sample = measure(*c.raw, spec, o.cores);
+          Row& row = row_for(report, c.setup->name(), size, o.flows, c.is_dut, false,
+                             c.setup->path().family);
           row.no_drop_raw_pps = raw_sample.delivered_pps;
           row.no_drop_pps = no_drop_rate(*c.setup, spec, o.cores, raw_sample.offered_pps,
                                          report.loss_threshold, o.no_drop_steps);
@@ -187,10 +208,11 @@ int run_bench(const Options& o) {
         if (!c.setup->skip_reason().empty() || c.flows) continue;
         const LatencyLoad& load = report.latency_loads[li];
         RunSpec spec{frame_sizes.front(), o.flows, load.rate_pps, o.duration, true};
-        Row& row = row_for(report, c.setup->name(), spec.frame_size, o.flows, c.is_dut, false);
+        Row& row = row_for(report, c.setup->name(), spec.frame_size, o.flows, c.is_dut, false,
+                           c.setup->path().family);
         LatencyPoint point;
         point.load_average = load_average();
-        Sample raw_sample = measure(*raw, spec, o.cores);
+        Sample raw_sample = measure(*c.raw, spec, o.cores);
         Sample s = measure(*c.setup, spec, o.cores);
         point.raw = percentiles(raw_sample.latencies_ns);
         point.config = percentiles(s.latencies_ns);
@@ -199,7 +221,8 @@ int run_bench(const Options& o) {
         row.latencies[li] = point;
         if (li == 0) row.latency_ns = std::move(s.latencies_ns);
         // The raw row shows the first raw run at each load.
-        Row& raw_row = *raw_rows[0];
+        Row& raw_row = row_for(report, c.raw->name(), spec.frame_size, o.flows, false, false,
+                               c.raw->path().family);
         raw_row.latencies.resize(report.latency_loads.size());
         if (raw_row.latencies[li].config.count == 0) {
           LatencyPoint raw_point = point;
@@ -216,6 +239,7 @@ int run_bench(const Options& o) {
             point.load_average);
       }
 
+    // TCP connections in IPv4 only: wrk and nginx against bench.toml's IPv4 addresses.
     if (o.cps_seconds > 0 && configs.back().setup->skip_reason().empty()) {
       CpsRow row;
       row.config = label;
@@ -258,7 +282,7 @@ int run_bench(const Options& o) {
   report.load_after = load_average();
   // Raw rows first, then the rest in the order measured.
   std::stable_partition(report.rows.begin(), report.rows.end(),
-                        [](const Row& r) { return r.config == "raw"; });
+                        [](const Row& r) { return r.config == "raw" + family_suffix(r.family); });
   std::cout << format_table(report) << std::flush;
   int status = 0;
   if (!o.json_file.empty()) {
@@ -293,6 +317,12 @@ void add_bench_command(CLI::App& app, int& status) {
   cmd->add_flag("--baselines", o->baselines,
                 "Also measure Linux forwarding, nftables DNAT (numgen inc) and the AF_PACKET "
                 "bounce forwarder with the ingress drop");
+  cmd->add_option("--family", o->families,
+                  "Address families of the load: 4, 6 or 4,6 (each configuration in each, "
+                  "paired with a raw run of its own family; with both, IPv6 against IPv4)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({4, 6}))
+      ->capture_default_str();
   cmd->add_option("--sizes", o->sizes, "Frame sizes in bytes with the FCS (64..1518)")
       ->delimiter(',')
       ->check(CLI::Range(64u, 1518u))

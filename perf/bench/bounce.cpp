@@ -10,6 +10,7 @@
 
 #include "bench/rings.h"
 #include "fwd/checksum.h"
+#include "fwd/ipv6.h"
 #include "io/idle_spin.h"
 #include "io/ingress_drop.h"
 #include "io/packet_socket.h"
@@ -118,12 +119,20 @@ bool BounceForwarder::forward(uint8_t* f, uint32_t length, uint32_t slot,
                               std::size_t& next_server) {
   TxRing& tx = *rings_->tx;
   const std::size_t servers = config_.rewrite_to.size();
-  if (length < 34 || length > kMaxFrame || f[12] != 0x08 || f[13] != 0) return false;
+  if (length < 34 || length > kMaxFrame) return false;
+  const bool ipv6 = f[12] == 0x86 && f[13] == 0xdd;
+  if (!ipv6 && (f[12] != 0x08 || f[13] != 0)) return false;
   uint8_t* ip = f + 14;
-  if ((ip[0] >> 4) != 4 || ip[8] <= 1) return false;
+  if (!ipv6 && ((ip[0] >> 4) != 4 || ip[8] <= 1)) return false;
   if (!tx.is_free(slot)) {
     tx.kick();
     if (!tx.is_free(slot)) return false;
+  }
+  if (ipv6) {
+    if (!forward6(f, length, next_server)) return false;
+    std::memcpy(tx.data(slot), f, length);
+    tx.submit(slot, length);
+    return true;
   }
   std::memcpy(f, config_.next_hop.bytes.data(), 6);
   std::memcpy(f + 6, rings_->out_mac.bytes.data(), 6);
@@ -150,6 +159,20 @@ bool BounceForwarder::forward(uint8_t* f, uint32_t length, uint32_t slot,
   put16(ip + 10, check);
   std::memcpy(tx.data(slot), f, length);
   tx.submit(slot, length);
+  return true;
+}
+
+bool BounceForwarder::forward6(uint8_t* f, uint32_t length, std::size_t& next_server) {
+  std::span<uint8_t> frame(f, length);
+  auto p = vsd::fwd::parse_ipv6(frame);
+  if (!p || p->hop_limit <= 1) return false;
+  if (!config_.rewrite_to6.empty() && p->has_ports()) {
+    vsd::fwd::nat_in6(frame, *p, config_.rewrite_to6[next_server], p->dport, rings_->out_mac);
+    next_server = next_server + 1 == config_.rewrite_to6.size() ? 0 : next_server + 1;
+  } else {
+    vsd::fwd::dr_forward6(frame, rings_->out_mac);
+  }
+  std::memcpy(f, config_.next_hop.bytes.data(), 6);
   return true;
 }
 

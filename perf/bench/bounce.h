@@ -5,7 +5,9 @@
 // robin over the real servers, RFC 1624 updates of the IP and UDP/TCP checksums), one send()
 // per batch of what was ready (256 frames at most, as vsd's drain()), and vsd's idle spin
 // before it sleeps in poll() (io/idle_spin.h). The rewrite matches what the AF_PACKET
-// forwarder of docs/benchmarking.md measured (0.72 of raw with the drop).
+// forwarder of docs/benchmarking.md measured (0.72 of raw with the drop). IPv6 frames get
+// vsd's own IPv6 NAT rewrite (fwd::nat_in6: hop limit, destination, UDP checksum), so the
+// bounce stays the ceiling of vsd's IPv6 path too.
 #pragma once
 
 #include <atomic>
@@ -17,6 +19,7 @@
 
 #include "bench/setups.h"
 #include "net/addr.h"
+#include "net/ip6.h"
 
 namespace vslab::bench {
 
@@ -24,6 +27,7 @@ struct BounceConfig {
   std::string netns, in_ifname, out_ifname;
   vsd::Mac next_hop;                  // the real server's MAC
   std::vector<vsd::Ipv4> rewrite_to;  // the real servers' addresses
+  std::vector<vsd::Ip6> rewrite_to6;  // the same in IPv6
   Cores cores;                        // the director's core and priority are the bounce's
   unsigned idle_spin_us = 0;
 };
@@ -46,6 +50,7 @@ class BounceForwarder {
   void run();
   // Rewrites one frame and queues it in TX slot `slot`; false when it is not forwarded.
   bool forward(uint8_t* frame, uint32_t length, uint32_t slot, std::size_t& next_server);
+  bool forward6(uint8_t* frame, uint32_t length, std::size_t& next_server);
 
   BounceConfig config_;
   std::unique_ptr<Rings> rings_;

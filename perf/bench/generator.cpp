@@ -39,6 +39,8 @@ struct Generator::Ring {
 Generator::Generator(const GeneratorConfig& config) : config_(config) {
   if (config_.frame_size < 60 || config_.frame_size > 1514)
     throw std::invalid_argument("frame size must be 64..1518 bytes with the FCS");
+  if (config_.frame_size < frame_size_for(config_.family, 0, config_.stamp))
+    throw std::invalid_argument("frame size too small for an IPv6 frame (frame_size_for)");
   auto ring = std::make_unique<Ring>();
   {
     topo::NetnsGuard in(config_.netns);
@@ -95,7 +97,8 @@ void Generator::run() {
       }
       if (config_.stamp) {
         Stamp s{Stamp::kMagic, sequence++, now_ns(CLOCK_REALTIME)};
-        std::memcpy(f + Stamp::kOffset, &s, sizeof s);
+        std::memcpy(f + Stamp::offset(config_.family), &s, sizeof s);
+        if (config_.family == 6) refresh_udp_checksum6(config_, f);
       }
       tx.submit(slot, config_.frame_size);
       slot = slot + 1 == slots ? 0 : slot + 1;

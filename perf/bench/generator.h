@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "net/addr.h"
+#include "net/ip6.h"
 
 namespace vslab::bench {
 
@@ -18,6 +19,9 @@ namespace vslab::bench {
 struct Stamp {
   static constexpr uint32_t kMagic = 0x76736c62;  // "vslb"
   static constexpr std::size_t kOffset = 14 + 20 + 8;
+  // Behind an IPv6 header, 20 bytes further in (which is also where an IPv4 TUN frame has it).
+  static constexpr std::size_t kOffset6 = 14 + 40 + 8;
+  static constexpr std::size_t offset(int family) { return family == 6 ? kOffset6 : kOffset; }
   uint32_t magic;
   uint32_t sequence;
   uint64_t sent_ns;  // CLOCK_REALTIME, as the kernel stamps received frames
@@ -27,13 +31,18 @@ struct GeneratorConfig {
   std::string netns;   // the client's namespace
   std::string ifname;  // its port
   vsd::Mac dst_mac;    // the next hop: the director's port, or the sink itself (raw)
+  int family = 4;      // 6: IPv6 frames from src_ip6 to dst_ip6
   vsd::Ipv4 src_ip;    // flow i comes from src_ip + i / 60000, port 1024 + i % 60000
   vsd::Ipv4 dst_ip;    // the VIP
+  vsd::Ip6 src_ip6{};  // flow i: i / 60000 added to the last 32 bits
+  vsd::Ip6 dst_ip6{};
   uint16_t dst_port = 80;
   uint32_t frame_size = 60;  // bytes without the FCS: 60 is a 64-byte frame on a wire
   uint32_t flows = 4096;
   double rate_pps = 0;  // 0: as fast as the core goes
-  bool stamp = false;   // write a Stamp into every frame as it is sent (no UDP checksum then)
+  // Write a Stamp into every frame as it is sent: no UDP checksum then in IPv4; IPv6 has no
+  // such option, so its checksum is computed again with the stamp.
+  bool stamp = false;
   int core = 0;
 };
 

@@ -61,6 +61,68 @@ TEST(BenchFrames, ReaddressedFrameEqualsOneBuiltForTheNewFlow) {
   EXPECT_EQ(moved, built);
 }
 
+GeneratorConfig config6_with(uint32_t flows, uint32_t frame_size) {
+  auto c = config_with(flows);
+  c.family = 6;
+  c.src_ip6 = BenchAddresses::client6();
+  c.dst_ip6 = BenchAddresses::vip6();
+  c.frame_size = frame_size;
+  return c;
+}
+
+// The UDP checksum of an IPv6 frame verifies: the sum over pseudo-header and datagram is all
+// ones (RFC 8200 8.1), computed here without the generator's own code.
+void expect_udp6_checksum_right(const std::vector<uint8_t>& f) {
+  ASSERT_EQ(f[12], 0x86);
+  ASSERT_EQ(f[13], 0xdd);
+  const std::size_t length = std::size_t(f[18] << 8 | f[19]);
+  ASSERT_EQ(length + 54, f.size());
+  uint32_t sum = 0;
+  for (std::size_t i = 22; i < 54; i += 2) sum += uint32_t(f[i] << 8 | f[i + 1]);  // addresses
+  sum += uint32_t(length) + 17;
+  for (std::size_t i = 54; i < f.size(); i += 2)
+    sum += uint32_t(f[i] << 8 | (i + 1 < f.size() ? f[i + 1] : 0));
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  EXPECT_EQ(sum, 0xffffu) << "UDP checksum over IPv6";
+  EXPECT_NE(f[60] << 8 | f[61], 0) << "IPv6 UDP always carries a checksum";
+}
+
+TEST(BenchFrames, Ipv6FramesAreAtLeast66BytesOnTheWire) {
+  EXPECT_EQ(frame_size_for(4, 60, true), 60u);
+  EXPECT_EQ(frame_size_for(6, 60, false), 62u);
+  EXPECT_EQ(frame_size_for(6, 60, true), uint32_t(Stamp::kOffset6 + sizeof(Stamp)));
+  EXPECT_EQ(frame_size_for(6, 1514, true), 1514u);
+}
+
+TEST(BenchFrames, Ipv6FramesCarryRightChecksumsAndReaddressLikeBuiltOnes) {
+  auto c = config6_with(1000000, 62);
+  vsd::Mac mac = *vsd::Mac::parse("02:00:00:00:00:02");
+  for (uint32_t flow : {0u, 59999u, 60000u, 999999u}) {
+    std::vector<uint8_t> f(c.frame_size);
+    build_frame(c, mac, flow, f.data());
+    expect_udp6_checksum_right(f);
+    EXPECT_EQ(f[21], 64) << "hop limit";
+    EXPECT_EQ(flow_address6(c, flow)[15], uint8_t(2 + flow / Generator::kPortsPerAddress));
+  }
+  c.frame_size = 1001;  // odd: the checksum's padded last byte
+  std::vector<uint8_t> moved(c.frame_size), built(c.frame_size);
+  build_frame(c, mac, 5, moved.data());
+  readdress(c, moved.data(), 5, 700123);
+  build_frame(c, mac, 700123, built.data());
+  EXPECT_EQ(moved, built);
+  expect_udp6_checksum_right(moved);
+}
+
+TEST(BenchRules, Ipv6ServiceInBrackets) {
+  EXPECT_EQ(bench_rules("dr", false, 6),
+            "-A -u [fd00:10::100]:80 -s rr\n"
+            "-a -u [fd00:10::100]:80 -r [fd00:168:10::11]:80 -g -w 1\n"
+            "-a -u [fd00:10::100]:80 -r [fd00:168:10::12]:80 -g -w 1\n"
+            "-a -u [fd00:10::100]:80 -r [fd00:168:10::13]:80 -g -w 1\n");
+  EXPECT_NE(bench_rules("fullnat", false, 6).find("--add-laddr -z fd00:168:10::20f -u "),
+            std::string::npos);
+}
+
 TEST(BenchRules, NatServiceOverThreeRealServers) {
   EXPECT_EQ(bench_rules("nat"),
             "-A -u 10.10.0.100:80 -s rr\n"

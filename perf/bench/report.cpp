@@ -11,6 +11,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include "bench/setups.h"
 #include "topology/netns.h"
 
 namespace vslab::bench {
@@ -38,7 +39,7 @@ uint32_t wire_size(uint32_t frame_size) {
 // generator's core when everything offered arrives (that core also runs the kernel's receive
 // work on veth: docs/benchmarking.md).
 std::string limited_by(const Row& row) {
-  if (row.config == "raw") return "generator";
+  if (row.config == "raw" + family_suffix(row.family)) return "generator";
   double loss = median_over(row, [](const Pair& p) { return p.config.loss(); });
   double cpu1 = median_over(row, [](const Pair& p) { return p.config.cpu_busy[1]; });
   if (loss > 0.01) return fmt::format("device ({:.0f}% lost, core1 {:.0f}%)", loss * 100, cpu1);
@@ -59,10 +60,38 @@ std::string ratio_text(const std::optional<Spread>& s) {
   return fmt::format("{:.2f} ({:.2f}-{:.2f})", s->median, s->min, s->max);
 }
 
-const Row* find_row(const Report& r, const std::string& config, uint32_t size) {
+// `config` is the name without the family's suffix.
+const Row* find_row(const Report& r, const std::string& config, uint32_t size, int family) {
+  const std::string name = config + family_suffix(family);
   for (const auto& row : r.rows)
-    if (row.config == config && row.frame_size == size && !row.is_connections_row) return &row;
+    if (row.config == name && row.frame_size == size && !row.is_connections_row) return &row;
   return nullptr;
+}
+
+// With --family 4,6: each IPv6 row against its IPv4 twin of the same run, by the delivered rate
+// (what an operator gets) and by the ratio to each family's own raw run (the generator's own
+// IPv6 cost taken out).
+std::string format_family_quotients(const Report& r) {
+  std::string lines;
+  const std::string suffix = family_suffix(6);
+  for (const auto& row : r.rows) {
+    if (row.family != 6 || row.is_connections_row || row.pairs.empty()) continue;
+    const std::string base = row.config.substr(0, row.config.size() - suffix.size());
+    const Row* v4 = find_row(r, base, row.frame_size, 4);
+    if (!v4 || v4->pairs.empty()) continue;
+    const double rate6 = median_over(row, [](const Pair& p) { return p.config.delivered_pps; });
+    const double rate4 = median_over(*v4, [](const Pair& p) { return p.config.delivered_pps; });
+    auto spread6 = ratio_spread(row), spread4 = ratio_spread(*v4);
+    if (rate4 <= 0 || !spread6 || !spread4 || spread4->median <= 0) continue;
+    lines += fmt::format(
+        "{:<26} {:>5} B: {:.2f}x the IPv4 rate ({:.3f} / {:.3f} Mpps), {:.2f}x "
+        "its ratio to raw\n",
+        row.config, wire_size(row.frame_size), rate6 / rate4, rate6 / 1e6, rate4 / 1e6,
+        spread6->median / spread4->median);
+  }
+  if (lines.empty()) return lines;
+  return "\nIPv6 against IPv4 in the same run (medians; IPv6's smallest frame is 66 bytes):\n" +
+         lines;
 }
 
 std::string percentiles_text(const Percentiles& p) {
@@ -103,12 +132,13 @@ std::string format_latency(const Report& r) {
                        low <= high ? fmt::format("{:.1f}-{:.1f}", low, high) : std::string("-"));
   }
   out += "\n";
-  const Row* kernel = nullptr;
-  for (const auto& row : r.rows)
-    if (row.config == "linux-forward" && !row.latencies.empty()) kernel = &row;
-  if (!kernel) return out;
   for (const auto& row : r.rows) {
     if (!row.is_dut || row.is_connections_row || row.latencies.empty()) continue;
+    const Row* kernel = nullptr;
+    for (const auto& k : r.rows)
+      if (k.config == "linux-forward" + family_suffix(row.family) && !k.latencies.empty())
+        kernel = &k;
+    if (!kernel) continue;
     std::string line = row.config + " over linux-forward:";
     for (std::size_t i = 0; i < r.latency_loads.size(); ++i) {
       if (i >= row.latencies.size() || i >= kernel->latencies.size() ||
@@ -186,12 +216,12 @@ std::string format_table(const Report& r) {
     if (!dut) continue;
     std::string line = fmt::format("{} at {} bytes:", row.config, wire_size(row.frame_size));
     for (const char* base : {"af-packet-bounce", "nft-dnat", "linux-forward"}) {
-      const Row* b = find_row(r, base, row.frame_size);
+      const Row* b = find_row(r, base, row.frame_size, row.family);
       auto bs = b ? ratio_spread(*b) : std::nullopt;
       if (bs && bs->median > 0) line += fmt::format(" {:.2f}x {}", dut->median / bs->median, base);
     }
     line += fmt::format(" {:.2f}x raw", dut->median);
-    const Row* bounce = find_row(r, "af-packet-bounce", row.frame_size);
+    const Row* bounce = find_row(r, "af-packet-bounce", row.frame_size, row.family);
     auto dut_ns = director_ns(row);
     auto bounce_ns = bounce ? director_ns(*bounce) : std::nullopt;
     if (dut_ns && bounce_ns && *dut_ns > 0)
@@ -202,6 +232,7 @@ std::string format_table(const Report& r) {
   }
   if (!versus.empty())
     out += "\nDUT against the baselines (quotients of median ratios to raw):\n" + versus;
+  out += format_family_quotients(r);
 
   const Row* few = nullptr;
   const Row* many = nullptr;
@@ -273,6 +304,7 @@ std::string to_json(const Report& r) {
   json rows = json::array();
   for (const auto& row : r.rows) {
     json j{{"config", row.config},
+           {"family", row.family},
            {"dut", row.is_dut},
            {"connections_row", row.is_connections_row},
            {"frame_bytes", wire_size(row.frame_size)},

@@ -33,7 +33,8 @@ struct LatencyLoad {
 };
 
 struct Row {
-  std::string config;
+  std::string config;  // with " IPv6" for an IPv6 load (setups.h family_suffix)
+  int family = 4;
   bool is_dut = false;
   bool is_connections_row = false;  // the DUT with a given number of established connections
   uint32_t frame_size = 60;         // without the FCS

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "bench/frames.h"
 #include "bench/generator.h"
 #include "bench/sink.h"
 #include "topology/netns.h"
@@ -104,10 +105,13 @@ Sample measure(const Setup& setup, const RunSpec& spec, const Cores& cores) {
   g.netns = path.client_netns;
   g.ifname = path.client_ifname;
   g.dst_mac = path.next_hop;
+  g.family = path.family;
   g.src_ip = BenchAddresses::kClient;
   g.dst_ip = path.destination;
+  g.src_ip6 = BenchAddresses::client6();
+  g.dst_ip6 = path.destination6;
   g.dst_port = BenchAddresses::kPort;
-  g.frame_size = spec.frame_size;
+  g.frame_size = frame_size_for(path.family, spec.frame_size, spec.latency);
   g.flows = spec.flows;
   g.rate_pps = spec.rate_pps;
   g.stamp = spec.latency;

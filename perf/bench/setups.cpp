@@ -1,5 +1,6 @@
 #include "bench/setups.h"
 
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <sched.h>
 #include <unistd.h>
@@ -96,9 +97,11 @@ class TopologySetup : public Setup {
   void use_destination(vsd::Ipv4 address) { path_.destination = path_.server = address; }
   // next_hop_node: the node whose eth0 the generator addresses its frames to.
   TopologySetup(std::string name, std::unique_ptr<topo::LiveTopology> live,
-                const std::string& next_hop_node)
+                const std::string& next_hop_node, int family)
       : live_(std::move(live)) {
-    name_ = std::move(name);
+    name_ = std::move(name) + family_suffix(family);
+    path_.family = family;
+    path_.destination6 = BenchAddresses::vip6();
     path_.client_netns = live_->netns("client");
     path_.sink_netns = live_->netns("rs1");
     path_.next_hop = mac_in(*live_, next_hop_node, "eth0");
@@ -112,14 +115,16 @@ class TopologySetup : public Setup {
 
 class BounceSetup final : public TopologySetup {
  public:
-  BounceSetup(std::unique_ptr<topo::LiveTopology> live, const Cores& cores, unsigned idle_spin_us)
-      : TopologySetup("af-packet-bounce", std::move(live), "director") {
+  BounceSetup(std::unique_ptr<topo::LiveTopology> live, const Cores& cores, unsigned idle_spin_us,
+              int family)
+      : TopologySetup("af-packet-bounce", std::move(live), "director", family) {
     BounceConfig config;
     config.netns = live_->netns("director");
     config.in_ifname = "eth0";
     config.out_ifname = "eth1";
     config.next_hop = mac_in(*live_, "rs1", "eth0");
     config.rewrite_to = BenchAddresses::real_servers();
+    config.rewrite_to6 = BenchAddresses::real_servers6();
     config.cores = cores;
     config.idle_spin_us = idle_spin_us;
     forwarder_ = std::make_unique<BounceForwarder>(config);
@@ -135,8 +140,9 @@ class BounceSetup final : public TopologySetup {
 class DutSetup final : public TopologySetup {
  public:
   DutSetup(std::string label, std::unique_ptr<topo::LiveTopology> live,
-           std::unique_ptr<dut::Dut> dut)
-      : TopologySetup(std::move(label), std::move(live), "director"), dut_(std::move(dut)) {}
+           std::unique_ptr<dut::Dut> dut, int family)
+      : TopologySetup(std::move(label), std::move(live), "director", family),
+        dut_(std::move(dut)) {}
   ~DutSetup() override {
     if (dut_) dut_->stop();
   }
@@ -151,7 +157,7 @@ class DutSetup final : public TopologySetup {
       skip_reason_ = dut_->name() + " cannot run here: " + e.what();
       return;
     }
-    auto result = dut_->restore(bench_rules(mode, tcp));
+    auto result = dut_->restore(bench_rules(mode, tcp, path_.family));
     if (!result.ok())
       throw std::runtime_error(dut_->name() + " refused the bench rules: " + result.output);
     pin_namespace(live_->netns("director"), cores);
@@ -169,7 +175,24 @@ void place_director_thread(const Cores& cores) {
   if (cores.director_realtime) pthread_setschedparam(pthread_self(), SCHED_FIFO, &fifo);
 }
 
-std::string bench_rules(const std::string& mode, bool tcp) {
+vsd::Ip6 BenchAddresses::ip6(const char* text) {
+  vsd::Ip6 a{};
+  if (inet_pton(AF_INET6, text, a.data()) != 1)
+    throw std::invalid_argument(std::string("not an IPv6 address: ") + text);
+  return a;
+}
+
+std::string BenchAddresses::str(const vsd::Ip6& address) {
+  char text[INET6_ADDRSTRLEN];
+  inet_ntop(AF_INET6, address.data(), text, sizeof text);
+  return text;
+}
+
+std::string family_suffix(int family) {
+  return family == 6 ? " IPv6" : "";
+}
+
+std::string bench_rules(const std::string& mode, bool tcp, int family) {
   std::string flag;
   if (mode == "nat")
     flag = "-m";
@@ -182,79 +205,94 @@ std::string bench_rules(const std::string& mode, bool tcp) {
   else
     throw std::invalid_argument("vslab bench: --mode " + mode +
                                 ": not a forwarding method (nat, dr, tun or fullnat)");
-  auto vip = fmt::format("{}:{}", BenchAddresses::kVip.str(), BenchAddresses::kPort);
+  // ipvsadm's forms: IPv6 addresses in brackets before a port.
+  std::vector<std::string> rips, lips;
+  std::string vip;
+  if (family == 6) {
+    vip = fmt::format("[{}]", BenchAddresses::str(BenchAddresses::vip6()));
+    for (const auto& rip : BenchAddresses::real_servers6())
+      rips.push_back(fmt::format("[{}]", BenchAddresses::str(rip)));
+    for (const auto& lip : BenchAddresses::local_addresses6())
+      lips.push_back(BenchAddresses::str(lip));
+  } else {
+    vip = BenchAddresses::kVip.str();
+    for (const auto& rip : BenchAddresses::real_servers()) rips.push_back(rip.str());
+    for (const auto& lip : BenchAddresses::local_addresses()) lips.push_back(lip.str());
+  }
+  vip += fmt::format(":{}", BenchAddresses::kPort);
   const char* proto = tcp ? "-t" : "-u";
   std::string rules = fmt::format("-A {} {} -s rr\n", proto, vip);
-  for (const auto& rip : BenchAddresses::real_servers())
-    rules += fmt::format("-a {} {} -r {}:{} {} -w 1\n", proto, vip, rip.str(),
-                         BenchAddresses::kPort, flag);
+  for (const auto& rip : rips)
+    rules +=
+        fmt::format("-a {} {} -r {}:{} {} -w 1\n", proto, vip, rip, BenchAddresses::kPort, flag);
   if (mode == "fullnat")
-    for (const auto& lip : BenchAddresses::local_addresses())
-      rules += fmt::format("--add-laddr -z {} {} {}\n", lip.str(), proto, vip);
+    for (const auto& lip : lips) rules += fmt::format("--add-laddr -z {} {} {}\n", lip, proto, vip);
   return rules;
 }
 
-std::unique_ptr<Setup> make_raw(const std::string& topology_dir, bool tcp) {
+std::unique_ptr<Setup> make_raw(const std::string& topology_dir, bool tcp, int family) {
   auto live = bring_up(topology_dir, "raw.toml", !tcp);
-  auto setup = std::make_unique<TopologySetup>("raw", std::move(live), "rs1");
+  auto setup = std::make_unique<TopologySetup>("raw", std::move(live), "rs1", family);
   // raw.toml's rs1 is 10.10.0.1: the address a TCP client must reach it on.
   if (tcp) setup->use_destination(vsd::Ipv4::from_octets(10, 10, 0, 1));
   return setup;
 }
 
-std::unique_ptr<Setup> make_linux_forward(const std::string& topology_dir, bool nft_dnat) {
+std::unique_ptr<Setup> make_linux_forward(const std::string& topology_dir, bool nft_dnat,
+                                          int family) {
   auto live = bring_up(topology_dir, "bench.toml");
-  run_in(*live, "director", {"sysctl", "-qw", "net.ipv4.ip_forward=1"});
-  auto vip = BenchAddresses::kVip.str();
-  auto rips = BenchAddresses::real_servers();
+  const bool v6 = family == 6;
+  std::string vip;
+  std::vector<std::string> rips;
+  if (v6) {
+    vip = BenchAddresses::str(BenchAddresses::vip6());
+    for (const auto& rip : BenchAddresses::real_servers6())
+      rips.push_back(BenchAddresses::str(rip));
+    run_in(*live, "director", {"sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"});
+  } else {
+    vip = BenchAddresses::kVip.str();
+    for (const auto& rip : BenchAddresses::real_servers()) rips.push_back(rip.str());
+    run_in(*live, "director", {"sysctl", "-qw", "net.ipv4.ip_forward=1"});
+  }
   if (nft_dnat) {
     // What a user would pick instead of a director (the nftables DNAT row of docs/benchmarking.md):
     // conntrack and DNAT round robin over the real servers.
-    run_in(*live, "director", {"nft", "add", "table", "ip", "vslab_lb"});
+    const std::string table_family = v6 ? "ip6" : "ip";
+    run_in(*live, "director", {"nft", "add", "table", table_family, "vslab_lb"});
     run_in(*live, "director",
-           {"nft", "add", "chain", "ip", "vslab_lb", "pre",
+           {"nft", "add", "chain", table_family, "vslab_lb", "pre",
             "{ type nat hook prerouting priority dstnat; }"});
-    run_in(
-        *live, "director",
-        {"nft",
-         "add",
-         "rule",
-         "ip",
-         "vslab_lb",
-         "pre",
-         "ip",
-         "daddr",
-         vip,
-         "udp",
-         "dport",
-         std::to_string(BenchAddresses::kPort),
-         "dnat",
-         "to",
-         "numgen",
-         "inc",
-         "mod",
-         "3",
-         "map",
-         fmt::format("{{ 0 : {}, 1 : {}, 2 : {} }}", rips[0].str(), rips[1].str(), rips[2].str())});
+    run_in(*live, "director",
+           {"nft",        "add",
+            "rule",       table_family,
+            "vslab_lb",   "pre",
+            table_family, "daddr",
+            vip,          "udp",
+            "dport",      std::to_string(BenchAddresses::kPort),
+            "dnat",       "to",
+            "numgen",     "inc",
+            "mod",        "3",
+            "map",        fmt::format("{{ 0 : {}, 1 : {}, 2 : {} }}", rips[0], rips[1], rips[2])});
   } else {
     // Plain routing: the VIP is reached through the first real server.
-    run_in(*live, "director", {"ip", "route", "add", vip + "/32", "via", rips[0].str()});
+    run_in(*live, "director",
+           {"ip", v6 ? "-6" : "-4", "route", "add", vip + (v6 ? "/128" : "/32"), "via", rips[0]});
   }
   auto name = nft_dnat ? "nft-dnat" : "linux-forward";
-  auto setup = std::make_unique<TopologySetup>(name, std::move(live), "director");
-  return setup;
+  return std::make_unique<TopologySetup>(name, std::move(live), "director", family);
 }
 
 std::unique_ptr<Setup> make_bounce(const std::string& topology_dir, const Cores& cores,
-                                   unsigned idle_spin_us) {
-  return std::make_unique<BounceSetup>(bring_up(topology_dir, "bench.toml"), cores, idle_spin_us);
+                                   unsigned idle_spin_us, int family) {
+  return std::make_unique<BounceSetup>(bring_up(topology_dir, "bench.toml"), cores, idle_spin_us,
+                                       family);
 }
 
 std::unique_ptr<Setup> make_dut(const std::string& topology_dir, std::unique_ptr<dut::Dut> dut,
                                 const std::string& mode, const std::string& label,
-                                const Cores& cores, bool tcp) {
+                                const Cores& cores, bool tcp, int family) {
   auto live = bring_up(topology_dir, "bench.toml", !tcp);
-  auto setup = std::make_unique<DutSetup>(label, std::move(live), std::move(dut));
+  auto setup = std::make_unique<DutSetup>(label, std::move(live), std::move(dut), family);
   setup->start(mode, cores, tcp);
   return setup;
 }

@@ -11,6 +11,7 @@
 
 #include "dut/dut.h"
 #include "net/addr.h"
+#include "net/ip6.h"
 #include "topology/live.h"
 
 namespace vslab::bench {
@@ -22,6 +23,8 @@ struct Path {
   vsd::Mac next_hop;  // the generator's destination MAC
   vsd::Ipv4 destination;
   vsd::Ipv4 server;  // an address of the real server's own (where a web server is checked)
+  int family = 4;    // 6: the load is IPv6, to destination6
+  vsd::Ip6 destination6{};
 };
 
 // Which cores run what (docs/benchmarking.md: generator on 0, director on 1).
@@ -50,6 +53,23 @@ struct BenchAddresses {
   // LIP offers 64512 source ports per real server, so 16 hold the 1M-connection row with
   // most ports still free (a port search probes at most 64 before it gives up).
   static constexpr int kLocalAddressCount = 16;
+  // The same in IPv6 (--family 6).
+  static vsd::Ip6 client6() { return ip6("fd00:10::2"); }
+  static vsd::Ip6 vip6() { return ip6("fd00:10::100"); }
+  static std::vector<vsd::Ip6> real_servers6() {
+    return {ip6("fd00:168:10::11"), ip6("fd00:168:10::12"), ip6("fd00:168:10::13")};
+  }
+  static std::vector<vsd::Ip6> local_addresses6() {
+    std::vector<vsd::Ip6> out;
+    for (int i = 0; i < kLocalAddressCount; ++i) {
+      auto a = ip6("fd00:168:10::200");
+      a[15] = uint8_t(a[15] + i);
+      out.push_back(a);
+    }
+    return out;
+  }
+  static vsd::Ip6 ip6(const char* text);
+  static std::string str(const vsd::Ip6& address);
   static std::vector<vsd::Ipv4> local_addresses() {
     std::vector<vsd::Ipv4> out;
     for (int i = 0; i < kLocalAddressCount; ++i)
@@ -76,22 +96,27 @@ class Setup {
   std::string skip_reason_;
 };
 
-// topology_dir holds bench.toml and raw.toml.
+// topology_dir holds bench.toml and raw.toml. family 6: the configuration's load is IPv6 (its
+// name gets " IPv6"), the baselines' rules and the DUT's service are IPv6 ones.
 // tcp: for connections per second (cps.h): the real server's kernel keeps its frames (no sink
 // filter), and the DUT's service is TCP.
-std::unique_ptr<Setup> make_raw(const std::string& topology_dir, bool tcp = false);
-std::unique_ptr<Setup> make_linux_forward(const std::string& topology_dir, bool nft_dnat);
+std::unique_ptr<Setup> make_raw(const std::string& topology_dir, bool tcp = false, int family = 4);
+std::unique_ptr<Setup> make_linux_forward(const std::string& topology_dir, bool nft_dnat,
+                                          int family = 4);
 // idle_spin_us: how long the bounce spins before it sleeps (vsd's --idle-spin-us).
 std::unique_ptr<Setup> make_bounce(const std::string& topology_dir, const Cores& cores,
-                                   unsigned idle_spin_us);
+                                   unsigned idle_spin_us, int family = 4);
 // Starts the DUT in the director's namespace with the mode's rules (rr over the three real
 // servers, UDP VIP:80) and pins whatever runs in that namespace to the director's core. A DUT
 // that cannot run here (DutUnavailable) gives a Setup with a skip reason.
 std::unique_ptr<Setup> make_dut(const std::string& topology_dir, std::unique_ptr<dut::Dut> dut,
                                 const std::string& mode, const std::string& label,
-                                const Cores& cores, bool tcp = false);
+                                const Cores& cores, bool tcp = false, int family = 4);
 
 // The rules a DUT gets for a mode, in ipvsadm save format; throws for a mode bench cannot run.
-std::string bench_rules(const std::string& mode, bool tcp = false);
+std::string bench_rules(const std::string& mode, bool tcp = false, int family = 4);
+
+// What a configuration's name gets for the family of its load: "" or " IPv6".
+std::string family_suffix(int family);
 
 }  // namespace vslab::bench

@@ -40,8 +40,9 @@ void Sink::run() {
     while (tpacket_block_desc* block = ring_->ready_block()) {
       if (config_.latency && recording_.load(std::memory_order_relaxed)) {
         RxRing::for_each_frame(block, [&](const tpacket3_hdr& h, const uint8_t* f) {
-          // The Stamp sits after the UDP header; a TUN frame carries 20 bytes more in front.
-          for (std::size_t at : {Stamp::kOffset, Stamp::kOffset + 20}) {
+          // The Stamp sits after the UDP header; a TUN frame carries an outer header more in
+          // front (IPv4's 20 bytes is where IPv6's stamp is; ip6ip6 adds 40).
+          for (std::size_t at : {Stamp::kOffset, Stamp::kOffset6, Stamp::kOffset6 + 40}) {
             Stamp s;
             if (h.tp_snaplen < at + sizeof s) break;
             std::memcpy(&s, f + at, sizeof s);
@@ -65,7 +66,10 @@ void install_sink_filter(const std::string& ifname) {
            {"nft", "add", "table", "netdev", table},
            {"nft", "add", "chain", "netdev", table, "in",
             "{ type filter hook ingress device \"" + ifname + "\" priority 0; policy accept; }"},
-           {"nft", "add", "rule", "netdev", table, "in", "ether", "type", "ip", "drop"}}) {
+           {"nft", "add", "rule", "netdev", table, "in", "ether", "type", "ip", "drop"},
+           // IPv6's load only (UDP, and ip6ip6 for TUN): neighbour discovery must still reach
+           // the real server's kernel.
+           {"nft", "add", "rule", "netdev", table, "in", "ip6", "nexthdr", "{ 17, 41 }", "drop"}}) {
     auto r = topo::run_command(argv);
     if (!r.ok())
       throw std::runtime_error("sink filter on " + ifname + ": " + topo::shell_quote(argv) + ": " +

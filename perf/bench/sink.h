@@ -1,8 +1,8 @@
 // The sink of `vslab bench`: a TPACKET_V3 RX ring on the real server's port that counts what
 // arrives. Rate runs count each block's frames without touching them; latency runs read the
 // Stamp of every frame against the kernel's receive timestamp. The real server's namespace
-// drops IPv4 at its netdev ingress (after this tap), so its kernel neither answers nor spends
-// a cycle on the load, in every configuration alike.
+// drops IPv4, and IPv6's UDP and ip6ip6, at its netdev ingress (after this tap), so its kernel
+// neither answers nor spends a cycle on the load, in every configuration alike.
 #pragma once
 
 #include <atomic>
