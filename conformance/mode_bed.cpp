@@ -156,9 +156,13 @@ bool ModeBed::echo_vip(bool ipv6, std::chrono::milliseconds timeout, bool part_o
     std::string client6;
     for (const auto& a : topology().find_node(client_.node)->interfaces.front().addresses)
       if (a.is_v6) client6 = a.address;
-    Tins::EthernetII frame = Tins::EthernetII(client_gateway_mac(), client_.mac) /
-                             Tins::IPv6(*topology().lvs.vip6, client6) / echo /
-                             Tins::RawPDU("warm-up");
+    // libtins leaves a new IPv6 header's hop limit at 0: the router would answer with a
+    // hop-limit error (once a difference in `vslab diff`: the echo never reached the DUT,
+    // and the error it left stayed among the case's frames).
+    Tins::IPv6 ip(*topology().lvs.vip6, client6);
+    ip.hop_limit(64);
+    Tins::EthernetII frame =
+        Tins::EthernetII(client_gateway_mac(), client_.mac) / ip / echo / Tins::RawPDU("warm-up");
     part_of_case ? client_.port->send(frame) : client_.port->send_unrecorded(frame);
   } else {
     Tins::ICMP echo(Tins::ICMP::ECHO_REQUEST);

@@ -1,7 +1,7 @@
 // The kernel reference: real Linux IPVS (Debian's 6.1 kernel booted under qemu, the
 // qemu-kernel DUT) through the same matrix cells and pcap cases as vsd. A reduced set, for
-// CI (ctest -L qemu): the rr cells of every scenario kind in NAT, DR and TUN, and the pcap
-// cases of those modes. Runs the real vslab binary.
+// CI (ctest -L qemu): the rr cells of every scenario kind in NAT, DR and TUN, IPv4 and IPv6,
+// and the pcap cases of those modes. Runs the real vslab binary.
 #include <fstream>
 #include <map>
 #include <set>
@@ -24,9 +24,15 @@ TEST(QemuKernelReference, RealIpvsPassesTheRrCellsOfEveryKindInNatDrAndTun) {
   auto json = nlohmann::json::parse(in);
   std::map<std::string, int> outcomes;                          // "mode outcome" -> cells
   std::map<std::string, std::set<std::string>> not_applicable;  // mode -> kinds
+  std::map<std::string, int> ipv6_cells, ipv6_passed;           // mode -> cells
   for (const auto& cell : json["cells"]) {
     const std::string mode = cell["mode"], outcome = cell["outcome"];
     ++outcomes[mode + " " + outcome];
+    const std::string proto = cell["proto"];
+    if (proto.ends_with("6")) {
+      ++ipv6_cells[mode];
+      if (outcome == "pass") ++ipv6_passed[mode];
+    }
     if (outcome == "skip") {
       // What may skip: FULLNAT (not in mainline), and the cells no director could run.
       const std::string detail = cell["detail"];
@@ -49,6 +55,12 @@ TEST(QemuKernelReference, RealIpvsPassesTheRrCellsOfEveryKindInNatDrAndTun) {
   EXPECT_EQ(not_applicable["tun"], (Kinds{"routed", "fullnat-local", "reassembly-timeout"}))
       << out.text;
   EXPECT_EQ(outcomes["fullnat pass"], 0) << out.text;
+  // IPv6 (issue 24): every IPv6 rr cell of NAT, DR and TUN passed on real IPVS (ip6ip6 for
+  // TUN), whichever kinds have IPv6 cells by now; the rewrite kind's tcp6 and udp6 at least.
+  for (const char* mode : {"nat", "dr", "tun"}) {
+    EXPECT_GE(ipv6_cells[mode], 2) << mode << "\n" << out.text;
+    EXPECT_EQ(ipv6_passed[mode], ipv6_cells[mode]) << mode << "\n" << out.text;
+  }
   EXPECT_EQ(out.exit_code, 0) << out.text;
 }
 
@@ -66,16 +78,15 @@ TEST(QemuKernelReference, RealIpvsPassesThePcapCasesOfNatDrAndTun) {
 }
 
 // The differential test on real IPVS: vsd and the kernel deliver the same frames, field by
-// field, in the IPv4 rr cells (the IPv6 ones are not yet: on builtin the bed's IPv6 warm-up
-// echo comes back a second time as a hop-limit error after the answer; issue 24's note) and in the
-// lblc cells where the threshold flag and lblc's record meet (once a difference:
+// field, in the NAT rr cells, IPv4 and IPv6, and DR's IPv6 ones (issue 24), and in the lblc
+// cells where the threshold flag and lblc's record meet (once a difference:
 // conformance/README.md); and where vsd is wrong on purpose (wrr off by one, vsd --test-fault) the
 // diff names the frame.
 TEST(QemuKernelReference, DiffOfVsdAgainstRealIpvs) {
   const std::string out_dir = testing::TempDir() + "vslab-qemu-diff";
-  auto same = run(std::string(VSLAB_BINARY) +
-                  " diff --dut builtin --against qemu-kernel --filter 'nat/rr/*[!6]' -j 1 --out " +
-                  out_dir);
+  auto same =
+      run(std::string(VSLAB_BINARY) +
+          " diff --dut builtin --against qemu-kernel --filter 'nat/rr/*' -j 1 --out " + out_dir);
   EXPECT_EQ(same.exit_code, 0) << same.text;
   // Every nat/rr cell compared and the same: none differs, none could not be compared, and
   // the SAME lines are all the cells that were not skipped (the matrix grows by kinds).
@@ -88,6 +99,16 @@ TEST(QemuKernelReference, DiffOfVsdAgainstRealIpvs) {
   EXPECT_NE(same.text.find(": " + std::to_string(same_lines) + " same, "), std::string::npos)
       << same.text;
   EXPECT_GE(same_lines, 10u) << same.text;
+  EXPECT_NE(same.text.find("\nSAME nat/rr/rewrite/tcp6"), std::string::npos) << same.text;
+  EXPECT_NE(same.text.find("\nSAME nat/rr/rewrite/udp6"), std::string::npos) << same.text;
+
+  auto dr6 =
+      run(std::string(VSLAB_BINARY) +
+          " diff --dut builtin --against qemu-kernel --filter 'dr/rr/*6' -j 1 --out " + out_dir);
+  EXPECT_EQ(dr6.exit_code, 0) << dr6.text;
+  EXPECT_NE(dr6.text.find(" 0 differ, "), std::string::npos) << dr6.text;
+  EXPECT_NE(dr6.text.find("\nSAME dr/rr/rewrite/tcp6"), std::string::npos) << dr6.text;
+  EXPECT_NE(dr6.text.find("\nSAME dr/rr/rewrite/udp6"), std::string::npos) << dr6.text;
 
   auto lblc = run(std::string(VSLAB_BINARY) +
                   " diff --dut builtin --against qemu-kernel --filter 'dr/lblc/thresholds/*'"
