@@ -156,6 +156,36 @@ TEST(BenchReport, RatioSpreadIsMedianMinMaxOfPairs) {
   EXPECT_DOUBLE_EQ(s->max, 0.8);
 }
 
+Row row_of(const std::string& config, int family, double raw_pps, double pps, double ns) {
+  Row row;
+  row.config = config + family_suffix(family);
+  row.family = family;
+  row.is_dut = config != "raw";
+  row.flows = 4096;
+  Pair p;
+  p.raw.delivered_pps = raw_pps;
+  p.config.delivered_pps = pps;
+  if (ns > 0) p.config.director_ns_per_frame = ns;
+  row.pairs.push_back(p);
+  return row;
+}
+
+TEST(BenchReport, Ipv6RowsAgainstTheirIpv4Twins) {
+  Report r;
+  r.rows = {row_of("raw", 4, 100, 100, 0), row_of("raw", 6, 80, 80, 0),
+            row_of("vsd nat", 4, 100, 50, 1000), row_of("vsd nat", 6, 80, 45, 1250)};
+  const std::string text = format_table(r);
+  EXPECT_NE(text.find("IPv6 against IPv4 in the same run"), std::string::npos) << text;
+  // 45 / 50 of the rate; (45/80) / (50/100) of the ratio to raw; 1000 / 1250 by CPU.
+  EXPECT_NE(text.find("vsd nat IPv6                  64 B: 0.90x the IPv4 rate (0.000 / 0.000 "
+                      "Mpps), 1.12x its ratio to raw; CPU per frame 1250 ns vs 1000 ns (0.80 of "
+                      "its IPv4 rate)"),
+            std::string::npos)
+      << text;
+  r.rows = {row_of("raw", 4, 100, 100, 0), row_of("vsd nat", 4, 100, 50, 1000)};
+  EXPECT_EQ(format_table(r).find("IPv6 against IPv4"), std::string::npos) << "IPv4 alone";
+}
+
 TEST(BenchReport, Percentiles) {
   std::vector<uint32_t> ns;
   for (uint32_t i = 1; i <= 1000; ++i) ns.push_back(i * 1000);  // 1..1000 us
