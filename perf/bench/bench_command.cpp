@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -93,7 +94,11 @@ int run_bench(const Options& o) {
     std::cerr << "vslab bench: " << first_dut->name() << " does not claim mode " << o.mode << "\n";
     return 2;
   }
-  for (int family : o.families)
+  // Each family once, IPv4 first: "6,4,6" is "4,6".
+  std::vector<int> families = o.families;
+  std::sort(families.begin(), families.end());
+  families.erase(std::unique(families.begin(), families.end()), families.end());
+  for (int family : families)
     if (!first_dut->claims_family_in(family, o.mode)) {
       std::cerr << "vslab bench: " << first_dut->name() << " does not claim IPv" << family
                 << " in mode " << o.mode << "\n";
@@ -121,7 +126,7 @@ int run_bench(const Options& o) {
     std::vector<std::unique_ptr<Setup>> raws;
     std::vector<Config> configs;
     std::string label = (o.dut == "builtin" ? "vsd" : first_dut->name()) + " " + o.mode;
-    for (int family : o.families) {
+    for (int family : families) {
       raws.push_back(make_raw(o.topology_dir, false, family));
       const Setup* raw = raws.back().get();
       if (o.baselines) {
