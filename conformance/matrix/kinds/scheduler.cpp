@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "dut/schedulers.h"
 #include "matrix/kinds/steps.h"
@@ -26,12 +27,17 @@ struct Sequence {
   std::vector<int> weights;
   std::vector<int> servers;
 };
-const std::map<std::string_view, Sequence>& sequences() {
-  static const std::map<std::string_view, Sequence> all{
+// wrr has two: its step di and the end of its round each show only with the right weights.
+const std::multimap<std::string_view, Sequence>& sequences() {
+  static const std::multimap<std::string_view, Sequence> all{
       {"rr", {{1, 1, 1}, {3, 2, 1, 3, 2, 1}}},
       // Weights whose gcd is 2: cw steps 3, 1, 3, ... (di 2, mw 3), so rs1 takes every other
       // round on its own: 3, 2, 1, 1, ...
       {"wrr", {{4, 2, 2}, {3, 2, 1, 1, 3, 2, 1, 1, 3, 2}}},
+      // gcd 1: the adds leave cw at 1 (rs1 alone set it to mw 1); then 3, 2, 1 and, reaching
+      // 0, the round starts again at 3 (a pass at cw 0 would take every server once more):
+      // 3, 2, 1 | 1 | 2, 1 | 3, 2, 1 | 1.
+      {"wrr", {{3, 2, 1}, {3, 2, 1, 1, 2, 1, 3, 2, 1, 1}}},
       {"lc", {{1, 1, 1}, {3, 2, 1, 3, 2, 1}}},
       {"wlc", {{1, 2, 0}, {2, 1, 2, 2, 1, 2, 2, 1, 2}}},
       {"sed", {{3, 1, 0}, {1, 1, 2, 1, 1, 1, 2}}},
@@ -72,11 +78,15 @@ int bucket_server(unsigned b, const std::vector<int>& turns_of_rs) {
 
 void scheduler(MatrixBed& mb, const Cell& c, Findings& f) {
   auto& bed = mb.bed();
-  if (auto it = sequences().find(c.scheduler); it != sequences().end()) {
+  const auto [first, last] = sequences().equal_range(c.scheduler);
+  for (auto it = first; it != last; ++it) {
     // A weight of 0 here means "not added": wlc, sed and nq use two servers.
     std::vector<int> weights;
     for (int w : it->second.weights)
       if (w > 0) weights.push_back(w);
+    // A new service for each sequence: a restore that keeps the service (vsd's atomic -R)
+    // keeps the scheduler's place too, as an edit of the weights would in the kernel.
+    if (it != first) bed.restore("");
     bed.restore(mb.rules(Proto::Tcp, c.scheduler, weights));
     const auto& want = it->second.servers;
     for (std::size_t i = 0; i < want.size(); ++i) {
@@ -86,12 +96,12 @@ void scheduler(MatrixBed& mb, const Cell& c, Findings& f) {
       // The journal (a failure's case file) holds what the spec wants, met or not.
       bed.checker().record(*bed.rs(want[i]).port, mb.at_real_server(syn, want[i]), got == want[i]);
       if (!f.require(got == want[i],
-                     fmt::format("connection {} reached rs{} where the spec says rs{}", i + 1, got,
-                                 want[i])))
+                     fmt::format("weights {}: connection {} reached rs{} where the spec says rs{}",
+                                 fmt::join(it->second.weights, ","), i + 1, got, want[i])))
         return;
     }
-    return;
   }
+  if (first != last) return;
   // Hashing and locality schedulers: each key keeps its server (sh, mh: the client address;
   // dh, lblc: the VIP), and every connection is scheduled somewhere. sh deals its buckets by
   // weight and dh one each, so the server of a key follows from the hash; mh fills its table
