@@ -1,8 +1,8 @@
 // The IPv6 stages of the data plane (vsd/dataplane.h): neighbour discovery and echo for the
-// IPv6 VIPs, then NAT and DR for IPv6 services, as the IPv4 stages do them (spec 2), with the
-// hop limit for the TTL. Reached only for frames classify() left as not IPv4, so the IPv4 path
-// is the same instructions it was. Not here yet: TUN (ip6ip6), FULLNAT, persistence, fwmark
-// services, ICMPv6 errors (relayed or sent), fragments and extension headers; a packet that
+// IPv6 VIPs, then NAT, DR and TUN (dataplane_tun6.cpp) for IPv6 services, as the IPv4 stages do
+// them (spec 2), with the hop limit for the TTL. Reached only for frames classify() left as not
+// IPv4, so the IPv4 path is the same instructions it was. Not here yet: FULLNAT, persistence,
+// fwmark services, ICMPv6 errors (relayed or sent), fragments and extension headers; a packet that
 // would need one is counted (discard_ipv6_unsupported, ipv6_*) and dropped.
 #include <algorithm>
 
@@ -109,8 +109,7 @@ void BasicDataplane<Port>::handle_to_vip6(std::size_t port, std::span<uint8_t> f
     const auto chosen = services_.schedule(*svc, flow, now_ms_);
     if (!chosen) return void(ipv6_.no_destination++);
     auto& dest = services_.dest(*chosen);
-    if (dest.config.method != Method::Nat && dest.config.method != Method::Dr)
-      return count(Discard::Ipv6Unsupported);
+    if (dest.config.method == Method::FullNat) return count(Discard::Ipv6Unsupported);
     // The port-0 rule (spec 4): a destination port 0 keeps the packet's.
     Endpoint6 server{dest.config.addr.addr.bytes, dest.config.addr.port};
     if (server.port == 0) server.port = p.dport;
@@ -130,6 +129,7 @@ void BasicDataplane<Port>::handle_to_vip6(std::size_t port, std::span<uint8_t> f
   if (p.hop_limit <= 1) return void(ipv6_.hop_limit++);
   const auto egress = egress6_to(conn->destination.addr);
   if (!egress) return void(ipv6_.no_route++);
+  if (conn->method == Method::Tun) return tunnel6(port, frame, p, conn->destination.addr, *egress);
   const Mac& from = ports_[egress->port]->mac();
   if (conn->method == Method::Nat)
     fwd::nat_in6(frame, p, conn->destination.addr, conn->destination.port, from);
@@ -204,6 +204,9 @@ std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::ipv6_counter
       {"ipv6_table_full", ipv6_.table_full},
       {"ipv6_not_first", ipv6_.not_first},
       {"ipv6_host", ipv6_.host},
+      {"ipv6_tunnelled", ipv6_.tunnelled},
+      {"ipv6_too_big", ipv6_.too_big},
+      {"ipv6_narrow_tunnel", ipv6_.narrow_tunnel},
       {"nd_solicits_sent", n.solicits_sent},
       {"nd_resolved", n.resolved},
       {"nd_dropped_unresolved", n.dropped_unresolved},
