@@ -25,29 +25,49 @@ Conn6* Conn6Table::find_out(const FlowKey6& key) {
   return it == out_.end() ? nullptr : it->second;
 }
 
+std::size_t Ip6Hash::operator()(const Ip6& a) const noexcept {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (uint8_t b : a) h = (h ^ b) * 0x100000001b3ull;
+  return std::size_t(h);
+}
+
 Conn6* Conn6Table::insert(const FlowKey6& in, Endpoint6 destination, Method method, uint32_t dest,
-                          uint64_t now_ms) {
+                          uint64_t now_ms, Endpoint6 local) {
   if (in_.size() >= capacity_) return stats_.refused_full++, nullptr;
   auto [it, fresh] = in_.try_emplace(in);
   Conn6& c = it->second;
-  if (!fresh) out_.erase(reply_key(c));
-  c = Conn6{in, destination, method, dest, TcpState::None, 0};
+  if (!fresh && replies_come_back(c.method)) out_.erase(reply_key(c));
+  c = Conn6{in, destination, method, dest, TcpState::None, 0, local};
   c.expires_ms = now_ms + timeout_ms(c);
-  // Only NAT's replies come back through the director (DR's and TUN's go straight to the
-  // client), so only its entries are found by their reply.
-  if (method == Method::Nat) out_[reply_key(c)] = &c;
+  // Only NAT's and FULLNAT's replies come back through the director (DR's and TUN's go
+  // straight to the client), so only their entries are found by their reply.
+  if (replies_come_back(method)) out_[reply_key(c)] = &c;
   stats_.inserted++;
   return &c;
 }
 
 void Conn6Table::on_packet(Conn6& conn, bool from_client, uint8_t tcp_flags, uint64_t now_ms) {
   if (conn.in.proto == Proto::Tcp) {
-    const TcpDirection direction = !from_client                 ? TcpDirection::Output
-                                   : conn.method == Method::Nat ? TcpDirection::Input
-                                                                : TcpDirection::InputOnly;
+    const TcpDirection direction = !from_client                     ? TcpDirection::Output
+                                   : replies_come_back(conn.method) ? TcpDirection::Input
+                                                                    : TcpDirection::InputOnly;
     conn.state = next_tcp_state(conn.state, direction, tcp_flags);
   }
   conn.expires_ms = now_ms + timeout_ms(conn);
+}
+
+std::optional<uint16_t> Conn6Table::pick_local_port(Proto proto, const Ip6& local,
+                                                    const Endpoint6& server) {
+  constexpr uint16_t kFirst = 1024;
+  constexpr int kProbes = 64;
+  uint16_t& cursor = local_port_cursors_.try_emplace(local, kFirst).first->second;
+  for (int probe = 0; probe < kProbes; ++probe) {
+    const uint16_t port = cursor;
+    cursor = port == 0xffff ? kFirst : uint16_t(port + 1);
+    if (!out_.contains({proto, server, {local, port}})) return port;
+  }
+  stats_.local_ports_exhausted++;
+  return std::nullopt;
 }
 
 uint64_t Conn6Table::timeout_ms(const Conn6& c) const {
@@ -65,7 +85,7 @@ void Conn6Table::expire(uint64_t now_ms) {
       ++it;
       continue;
     }
-    if (it->second.method == Method::Nat) out_.erase(reply_key(it->second));
+    if (replies_come_back(it->second.method)) out_.erase(reply_key(it->second));
     it = in_.erase(it);
     stats_.expired++;
   }

@@ -66,5 +66,35 @@ TEST(Conn6Table, RefusesPastItsCapacity) {
   EXPECT_EQ(t.stats().refused_full, 1u);
 }
 
+TEST(Conn6Table, FullNatEntriesAreFoundByTheReplyToTheirLocalEnd) {
+  Conn6Table t;
+  const Endpoint6 local{addr(0x20), 1024};
+  Conn6* c = t.insert(kFlow, kServer, Method::FullNat, 1, 0, local);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(t.find_out({Proto::Tcp, kServer, local}), c);
+  EXPECT_EQ(t.find_out({Proto::Tcp, kServer, kFlow.from}), nullptr);
+  // Its TCP state follows both directions, as NAT's does.
+  t.on_packet(*c, true, tcp_flag::kSyn, 0);
+  t.on_packet(*c, false, tcp_flag::kSyn | tcp_flag::kAck, 1);
+  t.on_packet(*c, true, tcp_flag::kAck, 2);
+  EXPECT_EQ(c->state, TcpState::Established);
+  t.expire(16 * 60 * 1000);
+  EXPECT_EQ(t.find_out({Proto::Tcp, kServer, local}), nullptr);
+}
+
+TEST(Conn6Table, ALocalPortInUseTowardsTheServerIsPassedOver) {
+  Conn6Table t;
+  const Ip6 lip = addr(0x20);
+  for (uint16_t port = 1024; port <= 1030; ++port) {
+    FlowKey6 k = kFlow;
+    k.from.port = port;
+    ASSERT_NE(t.insert(k, kServer, Method::FullNat, 1, 0, {lip, port}), nullptr);
+  }
+  EXPECT_EQ(t.pick_local_port(Proto::Tcp, lip, kServer), 1031);
+  // Another protocol, server or local address does not collide.
+  EXPECT_EQ(t.pick_local_port(Proto::Udp, addr(0x21), kServer), 1024);
+  EXPECT_EQ(t.pick_local_port(Proto::Udp, lip, kServer), 1032);
+}
+
 }  // namespace
 }  // namespace vsd

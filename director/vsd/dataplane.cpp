@@ -139,6 +139,10 @@ PreparedInstall BasicDataplane<Port>::prepare(const RuleSet& next) const {
     if (auto e = egress_to(a)) plan.owned.emplace(a.value, e->port);
   for (const auto& vip : plan.services.table->vips6)
     if (auto e = egress6_to(vip)) plan.owned6.emplace(vip, e->port);
+  // FULLNAT's IPv6 local addresses are answered for where the real servers reach them.
+  for (const auto& svc : next.services)
+    for (const auto& lip : svc.local_addresses6)
+      if (auto e = egress6_to(lip.bytes)) plan.owned6.emplace(lip.bytes, e->port);
   // The real servers of what changed are resolved now, so the first packet of a connection
   // need not wait.
   std::unordered_set<uint64_t> seen;

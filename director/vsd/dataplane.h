@@ -226,6 +226,10 @@ class BasicDataplane final : public ctl::ControlTarget {
   // Packet Too Big back out of the ingress port when the tunnel cannot carry it.
   void tunnel6(std::size_t port, std::span<const uint8_t> frame, const fwd::Packet6& p,
                const Ip6& real_server, const Egress6& egress);
+  // FULLNAT over IPv6 (dataplane_fullnat6.cpp): a local address of the service's IPv6 pool, in
+  // turn per destination, and a port on it that no connection to the real server uses.
+  std::optional<Endpoint6> allocate_local6(const ServiceRuntime& svc, DestHandle dest, Proto proto,
+                                           const Endpoint6& real_server);
   void send_solicits();
   std::vector<std::pair<std::string, uint64_t>> ipv6_counters() const;
   void handle_ipv4(InFlight& f);
@@ -384,6 +388,7 @@ class BasicDataplane final : public ctl::ControlTarget {
     uint64_t tunnelled = 0;       // client packets sent in ip6ip6 (TUN)
     uint64_t too_big = 0;         // answered with Packet Too Big: past the tunnel's MTU
     uint64_t narrow_tunnel = 0;   // dropped: the tunnel's MTU is below IPv6's 1280
+    uint64_t no_local_port = 0;   // FULLNAT: no local address, or no free port on any
   } ipv6_;
   fwd::Reassembler reassembler_;
   // Addresses the director answers ARP for, with the port they live behind: its own, the
@@ -397,6 +402,7 @@ class BasicDataplane final : public ctl::ControlTarget {
   std::array<uint64_t, fwd::kDropReasonCount> drops_{};
   std::array<uint64_t, std::size_t(Discard::Count)> discards_{};
   std::unordered_map<uint32_t, std::size_t> laddr_cursor_;
+  std::unordered_map<uint32_t, std::size_t> laddr6_cursor_;
   std::unique_ptr<sync::MasterTracker> sync_master_;
   std::vector<sync::SyncConn> sync_out_;
   struct SyncCounters {
