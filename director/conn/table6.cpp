@@ -1,5 +1,9 @@
 #include "conn/table6.h"
 
+#include <iterator>
+
+#include "conn/table.h"
+
 namespace vsd {
 
 std::size_t FlowKey6Hash::operator()(const FlowKey6& k) const noexcept {
@@ -37,7 +41,9 @@ Conn6* Conn6Table::insert(const FlowKey6& in, Endpoint6 destination, Method meth
   auto [it, fresh] = in_.try_emplace(in);
   Conn6& c = it->second;
   if (!fresh && replies_come_back(c.method)) out_.erase(reply_key(c));
+  if (!fresh && loads_) loads_->count_ipv6_gone(c.dest, c.active);
   c = Conn6{in, destination, method, dest, TcpState::None, 0, local};
+  if (loads_) loads_->count_ipv6_new(dest);
   c.expires_ms = now_ms + timeout_ms(c);
   // Only NAT's and FULLNAT's replies come back through the director (DR's and TUN's go
   // straight to the client), so only their entries are found by their reply.
@@ -52,6 +58,12 @@ void Conn6Table::on_packet(Conn6& conn, bool from_client, uint8_t tcp_flags, uin
                                    : replies_come_back(conn.method) ? TcpDirection::Input
                                                                     : TcpDirection::InputOnly;
     conn.state = next_tcp_state(conn.state, direction, tcp_flags);
+    // ip_vs_proto_tcp.c set_tcp_state: the entry changes column as it enters or leaves
+    // ESTABLISHED.
+    if (const bool active = tcp_state_is_active(conn.state); active != conn.active) {
+      conn.active = active;
+      if (loads_) loads_->count_ipv6_change(conn.dest, active);
+    }
   }
   conn.expires_ms = now_ms + timeout_ms(conn);
 }
@@ -70,6 +82,27 @@ std::optional<uint16_t> Conn6Table::pick_local_port(Proto proto, const Ip6& loca
   return std::nullopt;
 }
 
+std::size_t Conn6Table::describe_from(std::size_t skip, std::size_t max_entries, uint64_t now_ms,
+                                      std::vector<ConnectionEntry>& out) const {
+  if (skip >= in_.size()) return kListed;
+  auto it = std::next(in_.begin(), std::ptrdiff_t(skip));
+  std::size_t taken = 0;
+  for (; it != in_.end() && taken < max_entries; ++it, ++taken) {
+    const Conn6& c = it->second;
+    ConnectionEntry e;
+    e.proto = c.in.proto;
+    e.expires_s = c.expires_ms > now_ms ? uint32_t((c.expires_ms - now_ms) / 1000) : 0;
+    e.state = c.in.proto == Proto::Tcp   ? std::string(tcp_state_name(c.state))
+              : c.in.proto == Proto::Udp ? "UDP"
+                                         : "ICMP";
+    e.client = {IpAddr::v6(c.in.from.addr), c.in.from.port};
+    e.virtual_addr = {IpAddr::v6(c.in.to.addr), c.in.to.port};
+    e.destination = {IpAddr::v6(c.destination.addr), c.destination.port};
+    out.push_back(std::move(e));
+  }
+  return it == in_.end() ? kListed : skip + taken;
+}
+
 uint64_t Conn6Table::timeout_ms(const Conn6& c) const {
   const uint32_t seconds = c.in.proto == Proto::Tcp   ? timeouts_.tcp_s(c.state)
                            : c.in.proto == Proto::Udp ? timeouts_.udp_s()
@@ -86,6 +119,7 @@ void Conn6Table::expire(uint64_t now_ms) {
       continue;
     }
     if (replies_come_back(it->second.method)) out_.erase(reply_key(it->second));
+    if (loads_) loads_->count_ipv6_gone(it->second.dest, it->second.active);
     it = in_.erase(it);
     stats_.expired++;
   }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "config/rules.h"
+#include "config/state.h"
 #include "conn/tcp_state.h"
 #include "net/addr.h"
 #include "net/ip6.h"
@@ -47,8 +48,11 @@ struct Conn6 {
   uint32_t dest = 0;  // the destination's handle (vsd/services.h)
   TcpState state = TcpState::None;
   uint64_t expires_ms = 0;
-  Endpoint6 local{};  // FULLNAT: LIP:lport, the source the real server sees and answers
+  Endpoint6 local{};    // FULLNAT: LIP:lport, the source the real server sees and answers
+  bool active = false;  // counted in ActiveConn (TCP ESTABLISHED), else in InActConn
 };
+
+class ConnTable;
 
 // The methods whose replies come back through the director, and are found by them.
 constexpr bool replies_come_back(Method m) {
@@ -75,6 +79,15 @@ class Conn6Table {
   // Removes what expired; looks only once a second.
   void expire(uint64_t now_ms);
   void set_timeouts(const Timeouts& t) { timeouts_.apply(t); }
+  // Where each entry is counted on its destination (ActiveConn/InActConn): the IPv4 table's
+  // counters, which the schedulers and thresholds read. Before the first insert.
+  void count_loads_on(ConnTable* loads) { loads_ = loads; }
+
+  // -L -c: up to max_entries entries as the listing shows them, from the skip-th on; returns
+  // where the next chunk starts, or kListed when none is left.
+  static constexpr std::size_t kListed = std::size_t(-1);
+  std::size_t describe_from(std::size_t skip, std::size_t max_entries, uint64_t now_ms,
+                            std::vector<ConnectionEntry>& out) const;
 
   std::size_t size() const { return in_.size(); }
   struct Stats {
@@ -89,6 +102,7 @@ class Conn6Table {
   uint64_t timeout_ms(const Conn6& c) const;
 
   std::size_t capacity_;
+  ConnTable* loads_ = nullptr;
   ConnTimeouts timeouts_;
   // Nodes stay where they are while the map grows: out_ points into in_.
   std::unordered_map<FlowKey6, Conn6, FlowKey6Hash> in_;
