@@ -67,7 +67,9 @@ struct Service {
   // In scheduling order: a new destination goes to the head of the list (ip_vs_ctl.c
   // __ip_vs_add_dest), so the newest is first.
   std::vector<Destination> destinations;
-  std::vector<Ipv4> local_addresses;  // FULLNAT pool (--add-laddr); IPv4 only so far
+  std::vector<Ipv4> local_addresses;     // FULLNAT pool (--add-laddr) of an IPv4 service
+  std::vector<IpAddr> local_addresses6;  // and of an IPv6 one: kept apart, as the IPv4 path reads
+                                         // its pool per packet
   bool operator==(const Service&) const = default;
 
   Family family() const { return key.family(); }

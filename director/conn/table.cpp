@@ -554,6 +554,26 @@ void ConnTable::expire_now(Conn& conn, uint64_t now_ms) {
 
 // --- destination counters -----------------------------------------------------------------
 
+namespace {
+
+// ip_vs_bind_dest: at -x the destination is overloaded.
+void note_more(DestLoad& load) {
+  if (load.upper_threshold != 0 && load.total() >= load.upper_threshold) load.overloaded = true;
+}
+
+// ip_vs_unbind_dest: below -y, or without -y below three quarters of -x.
+void note_fewer(DestLoad& load) {
+  if (load.lower_threshold != 0) {
+    if (load.total() < load.lower_threshold) load.overloaded = false;
+  } else if (load.upper_threshold != 0) {
+    if (uint64_t{load.total()} * 4 < uint64_t{load.upper_threshold} * 3) load.overloaded = false;
+  } else {
+    load.overloaded = false;
+  }
+}
+
+}  // namespace
+
 void ConnTable::count_new(const Conn& conn) {
   DestLoad& load = dest_loads_[conn.dest_];
   if (conn.is_template()) {
@@ -563,7 +583,7 @@ void ConnTable::count_new(const Conn& conn) {
   } else {
     ++load.inactive;
   }
-  if (load.upper_threshold != 0 && load.total() >= load.upper_threshold) load.overloaded = true;
+  note_more(load);
 }
 
 void ConnTable::count_gone(const Conn& conn) {
@@ -575,14 +595,25 @@ void ConnTable::count_gone(const Conn& conn) {
   } else {
     --load.inactive;
   }
-  // ip_vs_unbind_dest: below -y, or without -y below three quarters of -x.
-  if (load.lower_threshold != 0) {
-    if (load.total() < load.lower_threshold) load.overloaded = false;
-  } else if (load.upper_threshold != 0) {
-    if (uint64_t{load.total()} * 4 < uint64_t{load.upper_threshold} * 3) load.overloaded = false;
-  } else {
-    load.overloaded = false;
-  }
+  note_fewer(load);
+}
+
+void ConnTable::count_ipv6_new(uint32_t dest) {
+  DestLoad& load = dest_loads_[dest];
+  ++load.inactive;
+  note_more(load);
+}
+
+void ConnTable::count_ipv6_gone(uint32_t dest, bool active) {
+  DestLoad& load = dest_loads_[dest];
+  --(active ? load.active : load.inactive);
+  note_fewer(load);
+}
+
+void ConnTable::count_ipv6_change(uint32_t dest, bool now_active) {
+  DestLoad& load = dest_loads_[dest];
+  --(now_active ? load.inactive : load.active);
+  ++(now_active ? load.active : load.inactive);
 }
 
 void ConnTable::count_state_change(Conn& conn, TcpState next) {

@@ -356,6 +356,12 @@ class ConnTable {
   std::size_t max_destinations() const { return dest_loads_.size(); }
   // -x/-y on a destination; clears the overload flag as ip_vs_ctl.c __ip_vs_update_dest does.
   void set_dest_thresholds(uint32_t dest, uint32_t upper, uint32_t lower);
+  // The IPv6 table's connections (conn/table6.h), counted on their destination as this table
+  // counts its own, so that ActiveConn/InActConn, the schedulers and -x/-y see them: a new one
+  // is inactive, one that goes leaves its column, one whose TCP state moves may change column.
+  void count_ipv6_new(uint32_t dest);
+  void count_ipv6_gone(uint32_t dest, bool active);
+  void count_ipv6_change(uint32_t dest, bool now_active);
 
   // --- timeouts -------------------------------------------------------------------------
   // `--set tcp tcpfin udp`; connections pick the new values up at their next packet.

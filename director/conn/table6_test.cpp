@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "conn/table.h"
+
 namespace vsd {
 namespace {
 
@@ -64,6 +66,86 @@ TEST(Conn6Table, RefusesPastItsCapacity) {
     EXPECT_EQ(t.insert(k, kServer, Method::Nat, 0, 0) != nullptr, port <= 2);
   }
   EXPECT_EQ(t.stats().refused_full, 1u);
+}
+
+TEST(Conn6Table, FullNatEntriesAreFoundByTheReplyToTheirLocalEnd) {
+  Conn6Table t;
+  const Endpoint6 local{addr(0x20), 1024};
+  Conn6* c = t.insert(kFlow, kServer, Method::FullNat, 1, 0, local);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(t.find_out({Proto::Tcp, kServer, local}), c);
+  EXPECT_EQ(t.find_out({Proto::Tcp, kServer, kFlow.from}), nullptr);
+  // Its TCP state follows both directions, as NAT's does.
+  t.on_packet(*c, true, tcp_flag::kSyn, 0);
+  t.on_packet(*c, false, tcp_flag::kSyn | tcp_flag::kAck, 1);
+  t.on_packet(*c, true, tcp_flag::kAck, 2);
+  EXPECT_EQ(c->state, TcpState::Established);
+  t.expire(16 * 60 * 1000);
+  EXPECT_EQ(t.find_out({Proto::Tcp, kServer, local}), nullptr);
+}
+
+TEST(Conn6Table, ALocalPortInUseTowardsTheServerIsPassedOver) {
+  Conn6Table t;
+  const Ip6 lip = addr(0x20);
+  for (uint16_t port = 1024; port <= 1030; ++port) {
+    FlowKey6 k = kFlow;
+    k.from.port = port;
+    ASSERT_NE(t.insert(k, kServer, Method::FullNat, 1, 0, {lip, port}), nullptr);
+  }
+  EXPECT_EQ(t.pick_local_port(Proto::Tcp, lip, kServer), 1031);
+  // Another protocol, server or local address does not collide.
+  EXPECT_EQ(t.pick_local_port(Proto::Udp, addr(0x21), kServer), 1024);
+  EXPECT_EQ(t.pick_local_port(Proto::Udp, lip, kServer), 1032);
+}
+
+// ActiveConn/InActConn as the IPv4 table counts them (ip_vs_bind_dest, set_tcp_state): a new
+// entry inactive, ESTABLISHED active, and gone from its column when it expires.
+TEST(Conn6Table, CountsEachEntryOnItsDestination) {
+  ConnTableConfig config;
+  config.capacity = 1024;
+  config.max_destinations = 16;
+  ConnTable loads(config);
+  Conn6Table t;
+  t.count_loads_on(&loads);
+  Conn6* c = t.insert(kFlow, kServer, Method::Nat, 5, 0);
+  FlowKey6 udp = kFlow;
+  udp.proto = Proto::Udp;
+  t.insert(udp, kServer, Method::Nat, 5, 0);
+  EXPECT_EQ(loads.dest_load(5).inactive, 2u);
+  EXPECT_EQ(loads.dest_load(5).active, 0u);
+  t.on_packet(*c, true, tcp_flag::kSyn, 0);
+  t.on_packet(*c, false, tcp_flag::kSyn | tcp_flag::kAck, 1);
+  t.on_packet(*c, true, tcp_flag::kAck, 2);
+  EXPECT_EQ(loads.dest_load(5).active, 1u);
+  EXPECT_EQ(loads.dest_load(5).inactive, 1u);
+  t.on_packet(*c, true, tcp_flag::kFin | tcp_flag::kAck, 3);
+  EXPECT_EQ(loads.dest_load(5).active, 0u);
+  EXPECT_EQ(loads.dest_load(5).inactive, 2u);
+  t.expire(3600 * 1000);
+  EXPECT_EQ(loads.dest_load(5).total(), 0u);
+}
+
+TEST(Conn6Table, ListsItsEntriesInChunks) {
+  Conn6Table t;
+  Conn6* c = t.insert(kFlow, kServer, Method::Nat, 0, 0);
+  t.on_packet(*c, true, tcp_flag::kSyn, 0);
+  FlowKey6 udp = kFlow;
+  udp.proto = Proto::Udp;
+  t.insert(udp, kServer, Method::Dr, 0, 0);
+  std::vector<ConnectionEntry> out;
+  EXPECT_EQ(t.describe_from(0, 1, 500, out), 1u);
+  EXPECT_EQ(t.describe_from(1, 1, 500, out), Conn6Table::kListed);
+  EXPECT_EQ(t.describe_from(2, 1, 500, out), Conn6Table::kListed);
+  ASSERT_EQ(out.size(), 2u);
+  const auto& tcp = out[0].proto == Proto::Tcp ? out[0] : out[1];
+  const auto& datagram = out[0].proto == Proto::Tcp ? out[1] : out[0];
+  EXPECT_EQ(tcp.state, "SYN_RECV");
+  EXPECT_EQ(tcp.expires_s, 59u);  // 60 s from 0, read at 0.5 s
+  EXPECT_EQ(tcp.client.str(), "[fd00:10::2]:40000");
+  EXPECT_EQ(tcp.virtual_addr.str(), "[fd00:10::64]:80");
+  EXPECT_EQ(tcp.destination.str(), "[fd00:10::11]:8080");
+  EXPECT_EQ(datagram.state, "UDP");
+  EXPECT_EQ(datagram.expires_s, 299u);
 }
 
 }  // namespace

@@ -194,23 +194,39 @@ void set_timeouts(RuleSet& rules, const Timeouts& given) {
 std::optional<Failure> add_local_address(Book& book, const Command& command) {
   Service* service = book.find(*command.service);
   if (service == nullptr) return kernel_refused(kServiceNotDefined);
-  if (service->family() != Family::V4) {
-    return refused("vsd: FULLNAT local addresses are IPv4 only so far, and " + service->key.str() +
-                   " is an IPv6 service");
+  const IpAddr& local = *command.local_address;
+  if (local.family != service->family()) {
+    return refused("vsd: local address " + local.str() + " is not of the family of " +
+                   service->key.str());
+  }
+  if (local.family == Family::V6) {
+    auto& pool = service->local_addresses6;
+    if (std::find(pool.begin(), pool.end(), local) != pool.end())
+      return kernel_refused(kLocalAddressExists);
+    pool.push_back(local);
+    return std::nullopt;
   }
   auto& pool = service->local_addresses;
-  if (std::find(pool.begin(), pool.end(), *command.local_address) != pool.end()) {
+  if (std::find(pool.begin(), pool.end(), local.v4()) != pool.end()) {
     return kernel_refused(kLocalAddressExists);
   }
-  pool.push_back(*command.local_address);  // DPVS appends to its pool
+  pool.push_back(local.v4());  // DPVS appends to its pool
   return std::nullopt;
 }
 
 std::optional<Failure> delete_local_address(Book& book, const Command& command) {
   Service* service = book.find(*command.service);
   if (service == nullptr) return kernel_refused(kServiceNotDefined);
+  const IpAddr& local = *command.local_address;
+  if (local.family == Family::V6) {
+    auto& pool = service->local_addresses6;
+    auto it = std::find(pool.begin(), pool.end(), local);
+    if (it == pool.end()) return kernel_refused(kNoSuchLocalAddress);
+    pool.erase(it);
+    return std::nullopt;
+  }
   auto& pool = service->local_addresses;
-  auto it = std::find(pool.begin(), pool.end(), *command.local_address);
+  auto it = std::find(pool.begin(), pool.end(), local.v4());
   if (it == pool.end()) return kernel_refused(kNoSuchLocalAddress);
   pool.erase(it);
   return std::nullopt;

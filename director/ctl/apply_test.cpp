@@ -393,14 +393,31 @@ TEST(ApplyIpv6, ATunnelAcrossFamiliesIsRefusedByVsd) {
   EXPECT_EQ(rules, before);
 }
 
-TEST(ApplyIpv6, LocalAddressesAreForIpv4ServicesAlone) {
+// An IPv6 service's FULLNAT pool holds IPv6 local addresses (its own list, saved and listed
+// after the IPv4 ones); an address of the other family is refused and changes nothing.
+TEST(ApplyIpv6, LocalAddressesAreOfTheServicesFamily) {
   RuleSet rules;
   run_ok(rules, "-A -t [2001:db8::80]:80 -s rr");
+  run_ok(rules, "--add-laddr -z 2001:db8:2::1 -t [2001:db8::80]:80");
+  run_ok(rules, "--add-laddr -z 2001:db8:2::2 -t [2001:db8::80]:80");
+  EXPECT_EQ(run(rules, "--add-laddr -z 2001:db8:2::1 -t [2001:db8::80]:80"),
+            (Failure{255, "Local address already exists"}));
+  run_ok(rules, "--del-laddr -z 2001:db8:2::1 -t [2001:db8::80]:80");
+  ASSERT_EQ(rules.services[0].local_addresses6.size(), 1u);
+  EXPECT_EQ(rules.services[0].local_addresses6[0].str(), "2001:db8:2::2");
+  const RuleSet before = rules;
   auto failure = run(rules, "--add-laddr -z 10.0.5.1 -t [2001:db8::80]:80");
   ASSERT_TRUE(failure);
   EXPECT_EQ(failure->exit_code, 255);
-  EXPECT_NE(failure->message.find("IPv4 only"), std::string::npos) << failure->message;
-  EXPECT_TRUE(rules.services[0].local_addresses.empty());
+  EXPECT_NE(failure->message.find("not of the family"), std::string::npos) << failure->message;
+  run_ok(rules, "-A -t 10.0.0.1:80 -s rr");
+  EXPECT_TRUE(run(rules, "--add-laddr -z 2001:db8:2::3 -t 10.0.0.1:80"));
+  for (const Service& s : rules.services) {
+    EXPECT_TRUE(s.local_addresses.empty()) << s.key.str();
+    if (s.family() == Family::V6) {
+      EXPECT_EQ(s.local_addresses6, before.services[0].local_addresses6);
+    }
+  }
 }
 
 TEST(Schedulers, TheKernelsNames) {

@@ -905,7 +905,7 @@ class CommandParser {
 
   std::optional<Failure> read_local_address(const std::string& value) {
     if (auto failure = mark(kLaddr)) return failure;
-    auto addr = Ipv4::parse(value);
+    auto addr = IpAddr::parse(value);
     if (!addr) return usage_error("illegal local address specified");
     command_.local_address = *addr;
     return std::nullopt;

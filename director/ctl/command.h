@@ -87,12 +87,12 @@ struct Command {
   Op op = Op::List;
   // -t/-u/-f; fwmark keys have proto TCP and the zero address of their family (-6: IPv6).
   std::optional<ServiceKey> service;
-  ServiceSettings settings;           // -A, -E
-  Destination destination;            // -a, -e, -d; DR/TUN ports already forced
-  std::optional<Ipv4> local_address;  // -z
-  MarkRule mark_rule;                 // --add-mark, --del-mark; its mark is the -f MARK
-  Timeouts timeouts;                  // --set; 0 keeps the current value
-  ListOptions list;                   // -L, -S, --get-laddr
+  ServiceSettings settings;             // -A, -E
+  Destination destination;              // -a, -e, -d; DR/TUN ports already forced
+  std::optional<IpAddr> local_address;  // -z, IPv4 or IPv6
+  MarkRule mark_rule;                   // --add-mark, --del-mark; its mark is the -f MARK
+  Timeouts timeouts;                    // --set; 0 keeps the current value
+  ListOptions list;                     // -L, -S, --get-laddr
   // --start-daemon (every field), --stop-daemon (role and syncid): what ipvsadm sends, defaults
   // unfilled (mcast_ifn "eth0" when not given, as ipvsadm does).
   sync::DaemonConfig daemon;

@@ -268,6 +268,9 @@ std::string save_service(const Service& service, bool numeric) {
   for (Ipv4 local : service.local_addresses) {
     out += fmt::format("--add-laddr -z {} {}\n", local.str(), option);
   }
+  for (const IpAddr& local : service.local_addresses6) {
+    out += fmt::format("--add-laddr -z {} {}\n", local.str(), option);
+  }
   return out;
 }
 
@@ -277,11 +280,13 @@ std::string save_service(const Service& service, bool numeric) {
 std::string local_addresses_entry(const Service& service) {
   const std::string name =
       service.key.fwmark != 0 ? service_label(service.key, true) : service.key.vip.str();
-  std::string out = fmt::format("{:<20} {:<8} \n", name, service.local_addresses.size());
-  for (Ipv4 local : service.local_addresses) {
-    // vsd does not count per local address; DPVS's CONFLICTS and CONNS read 0.
+  std::string out = fmt::format("{:<20} {:<8} \n", name,
+                                service.local_addresses.size() + service.local_addresses6.size());
+  // vsd does not count per local address; DPVS's CONFLICTS and CONNS read 0.
+  for (Ipv4 local : service.local_addresses)
     out += fmt::format("{:<20} {:<8} {:<20} {:<10} {:<10}\n", "", "", local.str(), 0, 0);
-  }
+  for (const IpAddr& local : service.local_addresses6)
+    out += fmt::format("{:<20} {:<8} {:<20} {:<10} {:<10}\n", "", "", local.str(), 0, 0);
   return out;
 }
 

@@ -487,6 +487,21 @@ TEST(FormatLocalAddresses, OneService) {
             (Failure{1, "No such service"}));
 }
 
+// An IPv6 service's pool: -S saves it as it was given, and a restore gives the same rules back.
+TEST(FormatLocalAddresses, AnIpv6PoolIsSavedAndRestored) {
+  const std::string saved =
+      "-A -t [2001:db8::80]:80 -s rr\n"
+      "-a -t [2001:db8::80]:80 -r [2001:db8:1::11]:80 -b -w 1\n"
+      "--add-laddr -z 2001:db8:2::1 -t [2001:db8::80]:80\n"
+      "--add-laddr -z 2001:db8:2::2 -t [2001:db8::80]:80\n";
+  RuleSet rules;
+  ASSERT_EQ(apply_restore(rules, saved), std::nullopt);
+  EXPECT_EQ(format_save(rules, true), saved);
+  auto text = format_local_addresses(rules, std::nullopt);
+  ASSERT_TRUE(text.ok());
+  EXPECT_NE(text.value().find("2001:db8:2::2"), std::string::npos) << text.value();
+}
+
 // --- dispatch -------------------------------------------------------------------------------
 
 TEST(FormatCommand, ListTimeoutsAndSave) {

@@ -230,7 +230,8 @@ void to_json(json& j, const Service& v) {
            {"persistence_engine", v.persistence_engine},
            {"toa", v.toa},
            {"destinations", v.destinations},
-           {"local_addresses", v.local_addresses}};
+           {"local_addresses", v.local_addresses},
+           {"local_addresses6", v.local_addresses6}};
 }
 void from_json(const json& j, Service& v) {
   v.key = typed_field<ServiceKey>(j, "key");
@@ -252,6 +253,9 @@ void from_json(const json& j, Service& v) {
     v.persistence_engine = string_field(j, "persistence_engine");
   v.destinations = array_field<Destination>(j, "destinations");
   v.local_addresses = array_field<Ipv4>(j, "local_addresses");
+  // Absent from a client older than IPv6 FULLNAT.
+  if (j.contains("local_addresses6"))
+    v.local_addresses6 = array_field<IpAddr>(j, "local_addresses6");
 }
 
 void to_json(json& j, const MarkProto& v) {

@@ -90,6 +90,7 @@ BasicDataplane<Port>::BasicDataplane(std::vector<std::unique_ptr<Port>>& ports, 
       services_(conns_, clock_),
       reassembler_(reassembly) {
   now_ms_ = last_estimate_ms_ = clock_.now_ms();
+  conns6_.count_loads_on(&conns_);
   reassembler_.on_expired([this](std::span<const uint8_t> first) { reassembly_timed_out(first); });
   for (std::size_t i = 0; i < ports_.size(); ++i) {
     port_by_name_[ports_[i]->name()] = i;
@@ -139,6 +140,10 @@ PreparedInstall BasicDataplane<Port>::prepare(const RuleSet& next) const {
     if (auto e = egress_to(a)) plan.owned.emplace(a.value, e->port);
   for (const auto& vip : plan.services.table->vips6)
     if (auto e = egress6_to(vip)) plan.owned6.emplace(vip, e->port);
+  // FULLNAT's IPv6 local addresses are answered for where the real servers reach them.
+  for (const auto& svc : next.services)
+    for (const auto& lip : svc.local_addresses6)
+      if (auto e = egress6_to(lip.bytes)) plan.owned6.emplace(lip.bytes, e->port);
   // The real servers of what changed are resolved now, so the first packet of a connection
   // need not wait.
   std::unordered_set<uint64_t> seen;
@@ -252,15 +257,22 @@ DirectorState BasicDataplane<Port>::state() const {
   auto s = summary();
   uint64_t now = clock_.now_ms();
   conns_.for_each([&](const Conn& c) { s.connections.push_back(conns_.describe(c, now)); });
+  for (std::size_t at = 0; at != Conn6Table::kListed;)
+    at = conns6_.describe_from(at, kListingChunk, now, s.connections);
   return s;
 }
 
 template <DataPort Port>
 std::size_t BasicDataplane<Port>::connections(std::size_t from,
                                               std::vector<ConnectionEntry>& out) const {
+  // The IPv4 table's slots first, then the IPv6 table's entries, numbered on from its capacity.
+  const std::size_t ipv4_end = conns_.capacity();
+  if (from < ipv4_end)
+    return std::min(conns_.describe_from(from, kListingChunk, kListingSlots, clock_.now_ms(), out),
+                    ipv4_end);
   const std::size_t next =
-      conns_.describe_from(from, kListingChunk, kListingSlots, clock_.now_ms(), out);
-  return next >= conns_.capacity() ? ctl::kNoMoreConnections : next;
+      conns6_.describe_from(from - ipv4_end, kListingChunk, clock_.now_ms(), out);
+  return next == Conn6Table::kListed ? ctl::kNoMoreConnections : ipv4_end + next;
 }
 
 // --- the per-packet path ---------------------------------------------------------------

@@ -222,6 +222,14 @@ class BasicDataplane final : public ctl::ControlTarget {
   };
   std::optional<Egress6> egress6_to(const Ip6& destination) const;
   void emit6(const Egress6& egress, std::span<uint8_t> frame);
+  // TUN over IPv6 (dataplane_tun6.cpp): the packet in ip6ip6 towards its real server, or a
+  // Packet Too Big back out of the ingress port when the tunnel cannot carry it.
+  void tunnel6(std::size_t port, std::span<const uint8_t> frame, const fwd::Packet6& p,
+               const Ip6& real_server, const Egress6& egress);
+  // FULLNAT over IPv6 (dataplane_fullnat6.cpp): a local address of the service's IPv6 pool, in
+  // turn per destination, and a port on it that no connection to the real server uses.
+  std::optional<Endpoint6> allocate_local6(const ServiceRuntime& svc, DestHandle dest, Proto proto,
+                                           const Endpoint6& real_server);
   void send_solicits();
   std::vector<std::pair<std::string, uint64_t>> ipv6_counters() const;
   void handle_ipv4(InFlight& f);
@@ -366,7 +374,7 @@ class BasicDataplane final : public ctl::ControlTarget {
   std::vector<std::optional<Ip6>> port_address6_;  // each port's first global IPv6 address
   std::map<Ip6, std::size_t> owned6_;              // IPv6 VIPs and the port each is answered on
   struct Ipv6Counters {
-    uint64_t to_real_server = 0;  // client packets forwarded (NAT, DR)
+    uint64_t to_real_server = 0;  // client packets forwarded (NAT, DR, TUN)
     uint64_t to_client = 0;       // NAT replies forwarded
     uint64_t nd_answered = 0;     // advertisements sent for a VIP
     uint64_t echo_answered = 0;   // echo replies from a VIP
@@ -377,6 +385,10 @@ class BasicDataplane final : public ctl::ControlTarget {
     uint64_t table_full = 0;      // no room for a new connection
     uint64_t not_first = 0;       // TCP without SYN and no connection: dropped
     uint64_t host = 0;            // the host's own IPv6, left to its kernel
+    uint64_t tunnelled = 0;       // client packets sent in ip6ip6 (TUN)
+    uint64_t too_big = 0;         // answered with Packet Too Big: past the tunnel's MTU
+    uint64_t narrow_tunnel = 0;   // dropped: the tunnel's MTU is below IPv6's 1280
+    uint64_t no_local_port = 0;   // FULLNAT: no local address, or no free port on any
   } ipv6_;
   fwd::Reassembler reassembler_;
   // Addresses the director answers ARP for, with the port they live behind: its own, the
@@ -390,6 +402,7 @@ class BasicDataplane final : public ctl::ControlTarget {
   std::array<uint64_t, fwd::kDropReasonCount> drops_{};
   std::array<uint64_t, std::size_t(Discard::Count)> discards_{};
   std::unordered_map<uint32_t, std::size_t> laddr_cursor_;
+  std::unordered_map<uint32_t, std::size_t> laddr6_cursor_;
   std::unique_ptr<sync::MasterTracker> sync_master_;
   std::vector<sync::SyncConn> sync_out_;
   struct SyncCounters {

@@ -1,12 +1,14 @@
 // The IPv6 stages of the data plane (vsd/dataplane.h): neighbour discovery and echo for the
-// IPv6 VIPs, then NAT and DR for IPv6 services, as the IPv4 stages do them (spec 2), with the
-// hop limit for the TTL. Reached only for frames classify() left as not IPv4, so the IPv4 path
-// is the same instructions it was. Not here yet: TUN (ip6ip6), FULLNAT, persistence, fwmark
-// services, ICMPv6 errors (relayed or sent), fragments and extension headers; a packet that
-// would need one is counted (discard_ipv6_unsupported, ipv6_*) and dropped.
+// IPv6 VIPs, then NAT, DR, TUN (dataplane_tun6.cpp) and FULLNAT (its local end in
+// dataplane_fullnat6.cpp; no TOA over IPv6 yet) for IPv6 services, as the IPv4 stages do them
+// (spec 2), with the hop limit for the TTL. Reached only for frames classify() left as not IPv4,
+// so the IPv4 path is the same instructions it was. Not here yet: persistence, fwmark services,
+// ICMPv6 errors (relayed or sent), fragments and extension headers; a packet that would need one is
+// counted (discard_ipv6_unsupported, ipv6_*) and dropped.
 #include <algorithm>
 
 #include "fwd/bytes.h"
+#include "fwd/fullnat6.h"
 #include "fwd/wire.h"
 #include "vsd/dataplane.h"
 
@@ -109,16 +111,20 @@ void BasicDataplane<Port>::handle_to_vip6(std::size_t port, std::span<uint8_t> f
     const auto chosen = services_.schedule(*svc, flow, now_ms_);
     if (!chosen) return void(ipv6_.no_destination++);
     auto& dest = services_.dest(*chosen);
-    if (dest.config.method != Method::Nat && dest.config.method != Method::Dr)
-      return count(Discard::Ipv6Unsupported);
     // The port-0 rule (spec 4): a destination port 0 keeps the packet's.
     Endpoint6 server{dest.config.addr.addr.bytes, dest.config.addr.port};
     if (server.port == 0) server.port = p.dport;
+    Endpoint6 local{};
+    if (dest.config.method == Method::FullNat) {
+      const auto allocated = allocate_local6(*svc, *chosen, proto, server);
+      if (!allocated) return void(ipv6_.no_local_port++);
+      local = *allocated;
+    }
     if (svc->config.one_packet && p.is_udp()) {
-      one_packet = {key, server, dest.config.method, *chosen, TcpState::None, 0};
+      one_packet = {key, server, dest.config.method, *chosen, TcpState::None, 0, local};
       conn = &one_packet;
     } else {
-      conn = conns6_.insert(key, server, dest.config.method, *chosen, now_ms_);
+      conn = conns6_.insert(key, server, dest.config.method, *chosen, now_ms_, local);
       if (!conn) return void(ipv6_.table_full++);
     }
     dest.totals.conns++;
@@ -130,9 +136,13 @@ void BasicDataplane<Port>::handle_to_vip6(std::size_t port, std::span<uint8_t> f
   if (p.hop_limit <= 1) return void(ipv6_.hop_limit++);
   const auto egress = egress6_to(conn->destination.addr);
   if (!egress) return void(ipv6_.no_route++);
+  if (conn->method == Method::Tun) return tunnel6(port, frame, p, conn->destination.addr, *egress);
   const Mac& from = ports_[egress->port]->mac();
   if (conn->method == Method::Nat)
     fwd::nat_in6(frame, p, conn->destination.addr, conn->destination.port, from);
+  else if (conn->method == Method::FullNat)
+    fwd::fullnat_in6(frame, p, {conn->local.addr, conn->local.port},
+                     {conn->destination.addr, conn->destination.port}, from);
   else
     fwd::dr_forward6(frame, from);
   ipv6_.to_real_server++;
@@ -148,7 +158,12 @@ void BasicDataplane<Port>::handle_reply6(std::span<uint8_t> frame, const fwd::Pa
   if (p.hop_limit <= 1) return void(ipv6_.hop_limit++);
   const auto egress = egress6_to(conn.in.from.addr);
   if (!egress) return void(ipv6_.no_route++);
-  fwd::nat_out6(frame, p, conn.in.to.addr, conn.in.to.port, ports_[egress->port]->mac());
+  const Mac& from = ports_[egress->port]->mac();
+  if (conn.method == Method::FullNat)
+    fwd::fullnat_out6(frame, p, {conn.in.to.addr, conn.in.to.port},
+                      {conn.in.from.addr, conn.in.from.port}, from);
+  else
+    fwd::nat_out6(frame, p, conn.in.to.addr, conn.in.to.port, from);
   ipv6_.to_client++;
   emit6(*egress, frame);
 }
@@ -204,6 +219,10 @@ std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::ipv6_counter
       {"ipv6_table_full", ipv6_.table_full},
       {"ipv6_not_first", ipv6_.not_first},
       {"ipv6_host", ipv6_.host},
+      {"ipv6_tunnelled", ipv6_.tunnelled},
+      {"ipv6_too_big", ipv6_.too_big},
+      {"ipv6_narrow_tunnel", ipv6_.narrow_tunnel},
+      {"ipv6_no_local_port", ipv6_.no_local_port},
       {"nd_solicits_sent", n.solicits_sent},
       {"nd_resolved", n.resolved},
       {"nd_dropped_unresolved", n.dropped_unresolved},
@@ -214,6 +233,7 @@ std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::ipv6_counter
       {"conn6_inserted", t.inserted},
       {"conn6_expired", t.expired},
       {"conn6_refused_full", t.refused_full},
+      {"conn6_local_ports_exhausted", t.local_ports_exhausted},
   };
 }
 

@@ -103,18 +103,17 @@ class BuiltinDut final : public Dut {
              std::vector<std::string> vsd_args = {});
   ~BuiltinDut() override;
   std::string name() const override { return "builtin"; }
-  // vsd forwards IPv6 in NAT and DR; its other modes' IPv6 cells skip, naming what is missing.
+  // vsd forwards IPv6 in every mode: NAT, DR, TUN (ip6ip6) and FULLNAT.
   bool claims_family_in(int family, const std::string& mode) const override {
-    return family == 4 || (family == 6 && (mode == "nat" || mode == "dr"));
+    return family == 4 ||
+           (family == 6 && (mode == "nat" || mode == "dr" || mode == "tun" || mode == "fullnat"));
   }
   std::string unclaimed_family_in(int family, const std::string& mode) const override {
     if (family != 6) return Dut::unclaimed_family(family);
-    if (mode == "tun") return "vsd: no IPv6 tunnel (ip6ip6) in its TUN mode yet";
-    if (mode == "fullnat") return "vsd: no IPv6 FULLNAT yet (IPv6 local addresses)";
     return "vsd: no IPv6 data plane in mode " + mode;
   }
   std::string unclaimed_family(int family) const override {
-    return family == 6 ? "vsd: IPv6 is forwarded in NAT and DR only"
+    return family == 6 ? "vsd: IPv6 is forwarded in NAT, DR, TUN and FULLNAT only"
                        : Dut::unclaimed_family(family);
   }
   void start(const topo::LiveTopology& topology) override;

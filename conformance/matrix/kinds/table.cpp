@@ -71,7 +71,7 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       {"thresholds", {Tcp}, {}, everywhere, kinds::thresholds},
       {"icmp-error", {Udp}, {}, errors_come_back, kinds::icmp_error},
       {"unknown-flow", {Tcp}, {}, everywhere, kinds::unknown_flow},
-      {"pmtu", {Tcp}, {}, tun_only, kinds::pmtu},
+      {"pmtu", {Tcp}, {Tcp}, tun_only, kinds::pmtu},
       {"no-service", {Tcp, Udp}, {}, everywhere, kinds::no_service},
       {"client-icmp", {Udp}, {}, everywhere, kinds::client_icmp},
       {"ttl-one", {Tcp}, {}, everywhere, kinds::ttl_one},
