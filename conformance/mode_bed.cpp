@@ -147,6 +147,11 @@ void ModeBed::warm_path_to_vip(const std::string& rules) {
 }
 
 bool ModeBed::echo_vip_from(const std::string& source, std::chrono::milliseconds timeout) {
+  hold_client_address(source);
+  return echo_vip(false, timeout, true, source);
+}
+
+void ModeBed::hold_client_address(const std::string& source) {
   if (held_sources_.insert(source).second) {
     // A /32: no route of the client's changes, its host only answers ARP for the address.
     auto add =
@@ -155,7 +160,6 @@ bool ModeBed::echo_vip_from(const std::string& source, std::chrono::milliseconds
     if (!add.ok() && add.output.find("File exists") == std::string::npos)
       throw std::runtime_error("ip addr add " + source + " on " + client_.node + ": " + add.output);
   }
-  return echo_vip(false, timeout, true, source);
 }
 
 bool ModeBed::echo_vip(bool ipv6, std::chrono::milliseconds timeout, bool part_of_case,

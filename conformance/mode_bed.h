@@ -106,6 +106,10 @@ class ModeBed {
   // director that spreads clients over cores by their address answers it behind that client's
   // frames, not the first client's.
   bool echo_vip_from(const std::string& source, std::chrono::milliseconds timeout);
+  // Makes the client's host hold another IPv4 address of its link (once per bed), so that what
+  // the director or the router sends to it is delivered, and no neighbour entry of the router
+  // for it has failed before a scenario's first frame from it.
+  void hold_client_address(const std::string& source);
 
  private:
   // The router's first frames to the VIP wait in its neighbour queue while it resolves the

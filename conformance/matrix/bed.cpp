@@ -91,7 +91,7 @@ Tins::EthernetII MatrixBed::tcp_from_client(uint8_t flags, uint16_t cport,
   auto frame = bed_->from_client(tcp);
   if (!client.empty()) {
     frame.rfind_pdu<Tins::IP>().src_addr(client);
-    other_clients_.insert(client);
+    if (other_clients_.insert(client).second) bed_->hold_client_address(client);
   }
   return frame;
 }
@@ -171,8 +171,10 @@ void MatrixBed::barrier() {
   // A director on several cores orders each client's frames, not all of them (kernel IPVS by
   // the CPU a flow's queue lands on, vsd --workers by the client's address): one echo from
   // every client address the scenario used since the last barrier.
+  // One more try each: the router may still be resolving a client address held just now.
   for (const std::string& client : other_clients_)
-    if (!bed_->echo_vip_from(client, std::chrono::seconds(2)))
+    if (!bed_->echo_vip_from(client, std::chrono::seconds(2)) &&
+        !bed_->echo_vip_from(client, std::chrono::seconds(2)))
       throw std::runtime_error("the director did not answer an echo to the VIP from " + client);
   other_clients_.clear();
   // Frames to the real servers cross a router of their own; give them a moment more than the

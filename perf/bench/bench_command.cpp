@@ -125,9 +125,9 @@ int run_bench(const Options& o) {
       configs.push_back({make_linux_forward(o.topology_dir, true), false, 0});
       configs.push_back({make_bounce(o.topology_dir, o.cores, o.bounce_idle_spin_us), false, 0});
     }
-    std::string label = (o.dut == "builtin" ? "vsd" : first_dut->name()) + " " + o.mode;
-    auto workers_label = [&](uint32_t n) { return fmt::format("{} {}w", label, n); };
-    if (!o.workers.empty()) label = workers_label(o.workers.front());
+    const std::string dut_label = (o.dut == "builtin" ? "vsd" : first_dut->name()) + " " + o.mode;
+    auto workers_label = [&](uint32_t n) { return fmt::format("{} {}w", dut_label, n); };
+    const std::string label = o.workers.empty() ? dut_label : workers_label(o.workers.front());
     configs.push_back(
         {make_dut(o.topology_dir, std::move(first_dut), o.mode, label, o.cores), true, 0});
     for (std::size_t i = 1; i < o.workers.size(); ++i)
