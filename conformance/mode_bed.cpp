@@ -146,7 +146,24 @@ void ModeBed::warm_path_to_vip(const std::string& rules) {
   }
 }
 
-bool ModeBed::echo_vip(bool ipv6, std::chrono::milliseconds timeout, bool part_of_case) {
+bool ModeBed::echo_vip_from(const std::string& source, std::chrono::milliseconds timeout) {
+  hold_client_address(source);
+  return echo_vip(false, timeout, true, source);
+}
+
+void ModeBed::hold_client_address(const std::string& source) {
+  if (held_sources_.insert(source).second) {
+    // A /32: no route of the client's changes, its host only answers ARP for the address.
+    auto add =
+        live_->exec(client_.node, {"ip", "addr", "add", source + "/32", "dev",
+                                   topology().find_node(client_.node)->interfaces.front().name});
+    if (!add.ok() && add.output.find("File exists") == std::string::npos)
+      throw std::runtime_error("ip addr add " + source + " on " + client_.node + ": " + add.output);
+  }
+}
+
+bool ModeBed::echo_vip(bool ipv6, std::chrono::milliseconds timeout, bool part_of_case,
+                       const std::string& source) {
   // An id of its own (0xb000..) keeps the answer apart from the scenarios' echoes.
   const uint16_t id = uint16_t(0xb000 | (next_echo_id_++ & 0x0fff));
   if (ipv6) {
@@ -168,7 +185,8 @@ bool ModeBed::echo_vip(bool ipv6, std::chrono::milliseconds timeout, bool part_o
     Tins::ICMP echo(Tins::ICMP::ECHO_REQUEST);
     echo.id(id);
     echo.sequence(1);
-    const auto frame = from_client(echo / Tins::RawPDU(part_of_case ? "barrier" : "warm-up"));
+    auto frame = from_client(echo / Tins::RawPDU(part_of_case ? "barrier" : "warm-up"));
+    if (!source.empty()) frame.rfind_pdu<Tins::IP>().src_addr(source);
     part_of_case ? client_.port->send(frame) : client_.port->send_unrecorded(frame);
   }
   return client_.port->wait_until(

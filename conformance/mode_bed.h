@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -98,7 +99,17 @@ class ModeBed {
   // Sends an echo request from the client to the VIP (IPv4, or the topology's vip6) and waits
   // up to `timeout` for the answer, which it claims; whether one came. An echo that is not
   // part_of_case stays out of the inputs a failure case records.
-  bool echo_vip(bool ipv6, std::chrono::milliseconds timeout, bool part_of_case = true);
+  bool echo_vip(bool ipv6, std::chrono::milliseconds timeout, bool part_of_case = true,
+                const std::string& source = "");
+  // The same from another IPv4 address of the client's link (a scenario's second client),
+  // which the client's host is first made to hold, so that the answer can reach it. A
+  // director that spreads clients over cores by their address answers it behind that client's
+  // frames, not the first client's.
+  bool echo_vip_from(const std::string& source, std::chrono::milliseconds timeout);
+  // Makes the client's host hold another IPv4 address of its link (once per bed), so that what
+  // the director or the router sends to it is delivered, and no neighbour entry of the router
+  // for it has failed before a scenario's first frame from it.
+  void hold_client_address(const std::string& source);
 
  private:
   // The router's first frames to the VIP wait in its neighbour queue while it resolves the
@@ -114,7 +125,8 @@ class ModeBed {
   std::unique_ptr<check::FrameChecker> checker_;
   std::string restored_rules_;
   std::vector<RuleEdit> rule_edits_;
-  bool warm_[2] = {false, false};  // IPv4, IPv6
+  bool warm_[2] = {false, false};       // IPv4, IPv6
+  std::set<std::string> held_sources_;  // what echo_vip_from added to the client's host
   uint16_t next_echo_id_ = 1;
 };
 

@@ -89,7 +89,10 @@ Tins::EthernetII MatrixBed::tcp_from_client(uint8_t flags, uint16_t cport,
   if (flags & Tins::TCP::ACK) tcp.ack_seq(ack);
   tcp.window(64240);
   auto frame = bed_->from_client(tcp);
-  if (!client.empty()) frame.rfind_pdu<Tins::IP>().src_addr(client);
+  if (!client.empty()) {
+    frame.rfind_pdu<Tins::IP>().src_addr(client);
+    if (other_clients_.insert(client).second) bed_->hold_client_address(client);
+  }
   return frame;
 }
 
@@ -165,6 +168,15 @@ int MatrixBed::server_reached(const Tins::EthernetII& sent, std::chrono::millise
 void MatrixBed::barrier() {
   if (!bed_->echo_vip(false, std::chrono::seconds(2)))
     throw std::runtime_error("the director did not answer an echo to the VIP");
+  // A director on several cores orders each client's frames, not all of them (kernel IPVS by
+  // the CPU a flow's queue lands on, vsd --workers by the client's address): one echo from
+  // every client address the scenario used since the last barrier.
+  // One more try each: the router may still be resolving a client address held just now.
+  for (const std::string& client : other_clients_)
+    if (!bed_->echo_vip_from(client, std::chrono::seconds(2)) &&
+        !bed_->echo_vip_from(client, std::chrono::seconds(2)))
+      throw std::runtime_error("the director did not answer an echo to the VIP from " + client);
+  other_clients_.clear();
   // Frames to the real servers cross a router of their own; give them a moment more than the
   // answer took to come back.
   auto settle = std::chrono::steady_clock::now() + std::chrono::milliseconds(25);

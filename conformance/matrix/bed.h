@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,7 @@ class MatrixBed {
   Mode mode_;
   std::unique_ptr<conformance::ModeBed> bed_;
   uint16_t next_port_ = 20000;
+  std::set<std::string> other_clients_;  // source addresses given since the last barrier()
   uint16_t vport_ = 80;
 };
 

@@ -556,20 +556,55 @@ void ConnTable::expire_now(Conn& conn, uint64_t now_ms) {
 
 namespace {
 
+// ip_vs_unbind_dest: the overload flag goes below -y, or without -y below three quarters of
+// -x, and at once without thresholds.
+bool below_lower_threshold(uint32_t total, uint32_t lower, uint32_t upper) {
+  if (lower != 0) return total < lower;
+  if (upper != 0) return uint64_t{total} * 4 < uint64_t{upper} * 3;
+  return true;
+}
+
 // ip_vs_bind_dest: at -x the destination is overloaded.
 void note_more(DestLoad& load) {
   if (load.upper_threshold != 0 && load.total() >= load.upper_threshold) load.overloaded = true;
 }
 
-// ip_vs_unbind_dest: below -y, or without -y below three quarters of -x.
 void note_fewer(DestLoad& load) {
-  if (load.lower_threshold != 0) {
-    if (load.total() < load.lower_threshold) load.overloaded = false;
-  } else if (load.upper_threshold != 0) {
-    if (uint64_t{load.total()} * 4 < uint64_t{load.upper_threshold} * 3) load.overloaded = false;
-  } else {
+  if (below_lower_threshold(load.total(), load.lower_threshold, load.upper_threshold))
     load.overloaded = false;
-  }
+}
+
+std::atomic<uint32_t>& shared_counter(SharedDestLoad& shared, const Conn& conn) {
+  if (conn.is_template()) return shared.persistent;
+  return conn.is_active() ? shared.active : shared.inactive;
+}
+
+void move_shared(std::atomic<uint32_t>& from, std::atomic<uint32_t>& to) {
+  from.fetch_sub(1, std::memory_order_relaxed);
+  to.fetch_add(1, std::memory_order_relaxed);
+}
+
+// The kernel's ip_vs_bind_dest / ip_vs_unbind_dest on the director's counts.
+void add_shared(SharedDestLoad& shared, std::atomic<uint32_t>& counter) {
+  counter.fetch_add(1, std::memory_order_relaxed);
+  const uint32_t upper = shared.upper_threshold.load(std::memory_order_relaxed);
+  if (upper != 0 && shared.total() >= upper)
+    shared.overloaded.store(true, std::memory_order_relaxed);
+}
+
+void subtract_shared(SharedDestLoad& shared, std::atomic<uint32_t>& counter) {
+  counter.fetch_sub(1, std::memory_order_relaxed);
+  if (below_lower_threshold(shared.total(), shared.lower_threshold.load(std::memory_order_relaxed),
+                            shared.upper_threshold.load(std::memory_order_relaxed)))
+    shared.overloaded.store(false, std::memory_order_relaxed);
+}
+
+void count_new_shared(SharedDestLoad& shared, const Conn& conn) {
+  add_shared(shared, shared_counter(shared, conn));
+}
+
+void count_gone_shared(SharedDestLoad& shared, const Conn& conn) {
+  subtract_shared(shared, shared_counter(shared, conn));
 }
 
 }  // namespace
@@ -584,6 +619,24 @@ void ConnTable::count_new(const Conn& conn) {
     ++load.inactive;
   }
   note_more(load);
+  if (SharedDestLoad* shared = load.shared) {
+    if (shared == scheduled_ && !conn.is_template() && !conn.is_active())
+      scheduled_ = nullptr;  // counted when it was scheduled
+    else
+      count_new_shared(*shared, conn);
+  }
+}
+
+void ConnTable::count_scheduled(SharedDestLoad& shared) {
+  if (scheduled_) {
+    scheduled_->inactive.fetch_sub(1, std::memory_order_relaxed);
+    scheduled_ = nullptr;
+  }
+  shared.inactive.fetch_add(1, std::memory_order_relaxed);
+  const uint32_t upper = shared.upper_threshold.load(std::memory_order_relaxed);
+  if (upper != 0 && shared.total() >= upper)
+    shared.overloaded.store(true, std::memory_order_relaxed);
+  scheduled_ = &shared;
 }
 
 void ConnTable::count_gone(const Conn& conn) {
@@ -596,24 +649,33 @@ void ConnTable::count_gone(const Conn& conn) {
     --load.inactive;
   }
   note_fewer(load);
+  if (load.shared) count_gone_shared(*load.shared, conn);
 }
 
+// IPv6 connections are scheduled by worker 0 alone (the steering sends it every frame that is
+// not IPv4), but their counts go to the director's too, as IPv4's do.
 void ConnTable::count_ipv6_new(uint32_t dest) {
   DestLoad& load = dest_loads_[dest];
   ++load.inactive;
   note_more(load);
+  if (load.shared) add_shared(*load.shared, load.shared->inactive);
 }
 
 void ConnTable::count_ipv6_gone(uint32_t dest, bool active) {
   DestLoad& load = dest_loads_[dest];
   --(active ? load.active : load.inactive);
   note_fewer(load);
+  if (load.shared)
+    subtract_shared(*load.shared, active ? load.shared->active : load.shared->inactive);
 }
 
 void ConnTable::count_ipv6_change(uint32_t dest, bool now_active) {
   DestLoad& load = dest_loads_[dest];
   --(now_active ? load.inactive : load.active);
   ++(now_active ? load.active : load.inactive);
+  if (load.shared)
+    move_shared(now_active ? load.shared->inactive : load.shared->active,
+                now_active ? load.shared->active : load.shared->inactive);
 }
 
 void ConnTable::count_state_change(Conn& conn, TcpState next) {
@@ -624,10 +686,12 @@ void ConnTable::count_state_change(Conn& conn, TcpState next) {
     --load.active;
     ++load.inactive;
     conn.flags_ |= Conn::kInactive;
+    if (load.shared) move_shared(load.shared->active, load.shared->inactive);
   } else if (was_inactive && becomes_active) {
     --load.inactive;
     ++load.active;
     conn.flags_ &= ~Conn::kInactive;
+    if (load.shared) move_shared(load.shared->inactive, load.shared->active);
   }
 }
 
@@ -636,6 +700,12 @@ void ConnTable::set_dest_thresholds(uint32_t dest, uint32_t upper, uint32_t lowe
   if (upper == 0 || upper > load.upper_threshold) load.overloaded = false;
   load.upper_threshold = upper;
   load.lower_threshold = lower;
+  if (SharedDestLoad* shared = load.shared) {
+    if (upper == 0 || upper > shared->upper_threshold.load(std::memory_order_relaxed))
+      shared->overloaded.store(false, std::memory_order_relaxed);
+    shared->upper_threshold.store(upper, std::memory_order_relaxed);
+    shared->lower_threshold.store(lower, std::memory_order_relaxed);
+  }
 }
 
 // --- timer wheel --------------------------------------------------------------------------

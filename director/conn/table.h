@@ -21,6 +21,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -85,6 +86,24 @@ struct NewTemplate {
   uint32_t timeout_s = 360;  // the service's persistence timeout (-p)
 };
 
+// vsd --workers N: one destination's counters and overload flag as the whole director has
+// them, beside each worker's own (DestLoad). Kernel IPVS keeps one struct ip_vs_dest for all
+// CPUs, with atomic counters; the workers' tables write these when a connection is counted
+// (made, gone, active <-> inactive), never for a packet that changes none, and the
+// schedulers and the thresholds read them, so every worker schedules from the director's
+// counts. Relaxed: like the kernel's, a count may be one behind another CPU's change.
+struct SharedDestLoad {
+  std::atomic<uint32_t> active{0};
+  std::atomic<uint32_t> inactive{0};
+  std::atomic<uint32_t> persistent{0};
+  std::atomic<uint32_t> upper_threshold{0};
+  std::atomic<uint32_t> lower_threshold{0};
+  std::atomic<bool> overloaded{false};
+  uint32_t total() const {
+    return active.load(std::memory_order_relaxed) + inactive.load(std::memory_order_relaxed);
+  }
+};
+
 // One destination's counters, as struct ip_vs_dest keeps them, and its thresholds (-x, -y).
 struct DestLoad {
   uint32_t active = 0;      // ActiveConn
@@ -93,6 +112,9 @@ struct DestLoad {
   uint32_t upper_threshold = 0;
   uint32_t lower_threshold = 0;
   bool overloaded = false;  // no scheduler may pick it (spec 8)
+  // With several workers, the director's counts (ConnTable::share_dest_load): the thresholds
+  // are decided on those, and the local ones above stay this table's share.
+  SharedDestLoad* shared = nullptr;
   // What the thresholds compare (ip_vs_conn.c ip_vs_dest_totalconns): templates excluded.
   uint32_t total() const { return active + inactive; }
   // Whether any connection or template is counted here.
@@ -362,6 +384,18 @@ class ConnTable {
   void count_ipv6_new(uint32_t dest);
   void count_ipv6_gone(uint32_t dest, bool active);
   void count_ipv6_change(uint32_t dest, bool now_active);
+  // vsd --workers N: from now on the handle's counts also go to `shared`, which decides its
+  // overload flag; nullptr: this table's counts alone (one worker). The caller keeps `shared`
+  // alive while the handle points to it, and gives a handle with entries only the object it
+  // had (its counts are in it).
+  void share_dest_load(uint32_t dest, SharedDestLoad* shared) {
+    dest_loads_.at(dest).shared = shared;
+  }
+  // The new connection just scheduled to `shared`'s destination, counted there now, while the
+  // scheduler's lock is held (vsd/shared_scheduling.h): the next insert of a connection to it
+  // takes this count instead of adding one. One at a time: a count no insert took (the table
+  // was full) is given back at the next call.
+  void count_scheduled(SharedDestLoad& shared);
 
   // --- timeouts -------------------------------------------------------------------------
   // `--set tcp tcpfin udp`; connections pick the new values up at their next packet.
@@ -516,6 +550,7 @@ class ConnTable {
     const DestLoad& at(std::size_t i) const { return const_cast<DestLoads*>(this)->at(i); }
   };
   DestLoads dest_loads_;
+  SharedDestLoad* scheduled_ = nullptr;             // count_scheduled's, until an insert takes it
   std::array<uint16_t, 256> local_port_cursors_{};  // per LIP, by hash
   uint16_t first_local_port_ = 0;                   // the lowest port of the class
   uint16_t local_port_step_ = 1;

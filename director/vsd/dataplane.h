@@ -153,6 +153,9 @@ class BasicDataplane final : public ctl::ControlTarget {
   void set_worker(uint16_t worker, uint16_t workers) {
     conns_.set_local_port_class(worker, workers);
   }
+  // With more than one worker: schedule from the state all share (vsd/shared_scheduling.h);
+  // the leader (worker 0) takes every install first. Before the first install.
+  void share_scheduling(SharedScheduling* shared, bool leader) { services_.share(shared, leader); }
 
   // --- connection synchronization (sync/, vsd/sync_daemons.h) ------------------------------
   // Master on: each client packet applies the kernel's send rules (sync/master_tracker.h) and

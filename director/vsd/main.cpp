@@ -282,6 +282,8 @@ int main(int argc, char** argv) {
     vsd::ConnTableConfig table;
     table.capacity = std::max<uint32_t>(conn_table_size / workers, 16);
     const auto routes = vsd::RoutingTable::read_from_kernel();
+    // Declared before the data planes: their installs find the shared objects here.
+    vsd::SharedScheduling shared_scheduling;
     vsd::Dataplane dataplane(ports, routes, vsd::Dataplane::default_clock(), reassembly, table);
     // Workers 1 and up (vsd/workers.h): this thread is worker 0.
     std::vector<std::unique_ptr<vsd::Worker>> more_workers;
@@ -298,8 +300,10 @@ int main(int argc, char** argv) {
     std::vector<vsd::Dataplane*> dataplanes{&dataplane};
     for (auto& w : more_workers) dataplanes.push_back(&w->dataplane());
     if (workers > 1)
-      for (uint32_t w = 0; w < workers; ++w)
+      for (uint32_t w = 0; w < workers; ++w) {
         dataplanes[w]->set_worker(uint16_t(w), uint16_t(workers));
+        dataplanes[w]->share_scheduling(&shared_scheduling, w == 0);
+      }
     for (auto* dp : dataplanes) {
       dp->set_host_addresses(host);
       dp->set_vips_follow_host(vips_follow_host);

@@ -259,6 +259,10 @@ std::string Services::commit(PreparedServices& plan) {
       dest.deleted = false;
       dest.config = d;
       if (dest.runtime != change.runtime) dest.runtime = change.runtime;
+      if (shared_) {
+        dest.shared_load = shared_->dest_load(rt.config.key, d.addr);
+        conns_.share_dest_load(h, dest.shared_load.get());
+      }
       conns_.set_dest_thresholds(h, d.upper_threshold, d.lower_threshold);
       dests.push_back(h);
     }
@@ -270,6 +274,12 @@ std::string Services::commit(PreparedServices& plan) {
     rt.dests = std::move(dests);
     rt.view.resize(rt.dests.size());
     const bool new_scheduler = change.created || change.scheduler != nullptr;
+    if (shared_ && new_scheduler) {
+      rt.scheduler = shared_->adopt(rt.config.key, std::move(rt.scheduler), generation_, leader_);
+      rt.shared_scheduler = dynamic_cast<SharedScheduler*>(rt.scheduler.get());
+    } else if (new_scheduler) {
+      rt.shared_scheduler = nullptr;
+    }
     tell_scheduler(rt, new_scheduler,
                    new_scheduler || change.config.destinations != rt.config.destinations);
   }
@@ -292,6 +302,7 @@ ServiceRuntime* Services::lookup(Proto proto, Endpoint dest) {
 
 std::optional<DestHandle> Services::schedule(ServiceRuntime& service, const FlowKey& flow,
                                              uint64_t now_ms) {
+  if (service.shared_scheduler) return schedule_shared(service, flow, now_ms);
   for (std::size_t j = 0; j < service.dests.size(); ++j)
     service.view[j] = sched_view(service.dests[j]);
   int i = service.scheduler->pick(service.view, flow, now_ms);
@@ -299,9 +310,28 @@ std::optional<DestHandle> Services::schedule(ServiceRuntime& service, const Flow
   return service.dests[i];
 }
 
+// With several workers: the counts read, the pick and the new connection's count under the
+// service's lock, so that another worker's next pick sees this one counted.
+std::optional<DestHandle> Services::schedule_shared(ServiceRuntime& service, const FlowKey& flow,
+                                                    uint64_t now_ms) {
+  std::lock_guard lock(service.shared_scheduler->mutex());
+  for (std::size_t j = 0; j < service.dests.size(); ++j)
+    service.view[j] = sched_view(service.dests[j]);
+  int i = service.shared_scheduler->pick_locked(service.view, flow, now_ms);
+  if (i < 0 || static_cast<std::size_t>(i) >= service.dests.size()) return std::nullopt;
+  const DestHandle h = service.dests[i];
+  if (SharedDestLoad* shared = conns_.dest_load(h).shared) conns_.count_scheduled(*shared);
+  return h;
+}
+
 SchedDest Services::sched_view(DestHandle h) const {
   const auto& d = dests_[h];
   const auto& load = conns_.dest_load(h);
+  if (const SharedDestLoad* shared = load.shared)
+    return {scheduler_endpoint(d.config.addr), d.config.weight,
+            shared->active.load(std::memory_order_relaxed),
+            shared->inactive.load(std::memory_order_relaxed),
+            shared->overloaded.load(std::memory_order_relaxed)};
   return {scheduler_endpoint(d.config.addr), d.config.weight, load.active, load.inactive,
           load.overloaded};
 }
@@ -348,7 +378,10 @@ DirectorState Services::state() const {
       ds.active = load.active;
       ds.inactive = load.inactive;
       ds.persistent = load.persistent;
-      ds.overloaded = load.overloaded;
+      // Each worker lists its own share of the counts (the bridge sums them), and the flag
+      // the thresholds set on the director's.
+      ds.overloaded =
+          load.shared ? load.shared->overloaded.load(std::memory_order_relaxed) : load.overloaded;
       ds.totals = d.totals;
       ds.rates = d.rates.rates();
       ss.destinations.push_back(ds);

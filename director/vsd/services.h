@@ -23,6 +23,7 @@
 #include "conn/clock.h"
 #include "conn/table.h"
 #include "sched/scheduler.h"
+#include "vsd/shared_scheduling.h"
 
 namespace vsd {
 
@@ -51,6 +52,8 @@ struct DestRuntime {
   std::shared_ptr<ServiceRuntime> runtime;
   Counters totals;
   RateEstimator rates;
+  // vsd --workers N: the director's counts, which the connection table's handle points to.
+  std::shared_ptr<SharedDestLoad> shared_load;
 };
 
 struct ServiceRuntime {
@@ -58,6 +61,8 @@ struct ServiceRuntime {
   std::unique_ptr<Scheduler> scheduler;
   std::vector<DestHandle> dests;  // list order, newest first
   std::vector<SchedDest> view;    // refreshed before each pick
+  // vsd --workers N: the scheduler when it is the one every worker shares (it is `scheduler`).
+  SharedScheduler* shared_scheduler = nullptr;
   Counters totals;
   RateEstimator rates;
   bool removed = false;  // no longer in the rules (its deleted destinations may linger)
@@ -123,6 +128,14 @@ class Services {
   // the one installed is refused.
   PreparedServices prepare(const RuleSet& rules) const;
   std::string commit(PreparedServices& plan);
+
+  // vsd --workers N: schedule from the state every worker shares (vsd/shared_scheduling.h)
+  // from the next commit on. The leader commits each rule set first (worker 0). Before the
+  // first install.
+  void share(SharedScheduling* shared, bool leader) {
+    shared_ = shared;
+    leader_ = leader;
+  }
 
   const RuleSet& rules() const { return *table_->rules; }
   std::shared_ptr<const RuleSet> rules_ptr() const { return table_->rules; }
@@ -193,6 +206,8 @@ class Services {
     return uint64_t(uint8_t(p)) << 48 | uint64_t(vip.port) << 32 | vip.addr.value;
   }
   SchedDest sched_view(DestHandle h) const;
+  std::optional<DestHandle> schedule_shared(ServiceRuntime& service, const FlowKey& flow,
+                                            uint64_t now_ms);
   struct DestKeyHash {
     std::size_t operator()(const std::pair<ServiceKey, IpEndpoint>& k) const noexcept {
       return ServiceKeyHash{}(k.first) ^ ((hash_of(k.second.addr) ^ k.second.port) << 1);
@@ -213,6 +228,8 @@ class Services {
 
   ConnTable& conns_;
   const Clock& clock_;
+  SharedScheduling* shared_ = nullptr;
+  bool leader_ = false;
   std::shared_ptr<const ServiceTable> table_;
   uint64_t generation_ = 0;
   // A handle is an index here: deleted ones stay for their connections, and are taken back by

@@ -29,6 +29,8 @@ struct Options {
   std::vector<int> families{4};
   std::string dut = "builtin";
   std::string dut_config, vsd_binary, vsadm_binary;
+  // Builtin only: a DUT row per count, vsd --workers N, measured in the same rounds.
+  std::vector<uint32_t> workers;
   bool baselines = false;
   std::vector<uint32_t> sizes{64};
   uint32_t flows = 4096;
@@ -81,9 +83,18 @@ int run_bench(const Options& o) {
     return 2;
   }
   std::unique_ptr<dut::Dut> first_dut;
-  auto new_dut = [&] {
-    return dut::make_dut(dut::dut_spec(o.dut, o.dut_config, o.vsd_binary, o.vsadm_binary));
+  if (!o.workers.empty() && o.dut != "builtin") {
+    std::cerr << "vslab bench: --workers is for --dut builtin (vsd's own option)\n";
+    return 2;
+  }
+  // workers 0: vsd's default (no --workers).
+  auto new_dut_with = [&](uint32_t workers) {
+    auto spec = dut::dut_spec(o.dut, o.dut_config, o.vsd_binary, o.vsadm_binary);
+    if (workers != 0)
+      spec.vsd_args.insert(spec.vsd_args.end(), {"--workers", std::to_string(workers)});
+    return dut::make_dut(std::move(spec));
   };
+  auto new_dut = [&] { return new_dut_with(o.workers.empty() ? 0 : o.workers.front()); };
   try {
     first_dut = new_dut();
   } catch (const std::invalid_argument& e) {
@@ -125,7 +136,9 @@ int run_bench(const Options& o) {
     // family's frames.
     std::vector<std::unique_ptr<Setup>> raws;
     std::vector<Config> configs;
-    std::string label = (o.dut == "builtin" ? "vsd" : first_dut->name()) + " " + o.mode;
+    const std::string dut_label = (o.dut == "builtin" ? "vsd" : first_dut->name()) + " " + o.mode;
+    auto workers_label = [&](uint32_t n) { return fmt::format("{} {}w", dut_label, n); };
+    const std::string label = o.workers.empty() ? dut_label : workers_label(o.workers.front());
     for (int family : families) {
       raws.push_back(make_raw(o.topology_dir, false, family));
       const Setup* raw = raws.back().get();
@@ -139,6 +152,10 @@ int run_bench(const Options& o) {
       configs.push_back(
           {make_dut(o.topology_dir, std::move(dut), o.mode, label, o.cores, false, family), true, 0,
            raw});
+      for (std::size_t i = 1; i < o.workers.size(); ++i)
+        configs.push_back({make_dut(o.topology_dir, new_dut_with(o.workers[i]), o.mode,
+                                    workers_label(o.workers[i]), o.cores, false, family),
+                           true, 0, raw});
       // Each connection-count row has a DUT of its own, so its table holds those flows only.
       if (configs.back().setup->skip_reason().empty())
         for (uint32_t n : o.connections)
@@ -318,6 +335,10 @@ void add_bench_command(CLI::App& app, int& status) {
   cmd->add_option("--dut", o->dut, dut::dut_kinds_help())->capture_default_str();
   cmd->add_option("--dut-config", o->dut_config, "The DUT's TOML file (kernel, external)");
   cmd->add_option("--vsd", o->vsd_binary, "vsd binary (default: beside vslab)");
+  cmd->add_option("--workers", o->workers,
+                  "Builtin DUT: one row per count, vsd --workers N, in the same rounds (e.g. 1,2)")
+      ->delimiter(',')
+      ->check(CLI::Range(1u, 64u));
   cmd->add_option("--vsadm", o->vsadm_binary, "vsadm binary (default: beside vslab)");
   cmd->add_flag("--baselines", o->baselines,
                 "Also measure Linux forwarding, nftables DNAT (numgen inc) and the AF_PACKET "

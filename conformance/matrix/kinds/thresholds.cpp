@@ -121,6 +121,9 @@ void thresholds(MatrixBed& mb, const Cell& c, Findings& f) {
     syns.push_back(mb.tcp_from_client(Tins::TCP::SYN, mb.next_client_port(),
                                       fmt::format("10.10.0.{}", 40 + i)));
     bed.client().port->send(syns.back());
+    // lblc's pairs follow the order the SYNs are scheduled in, and six clients may be
+    // scheduled on several cores at once: each is handled before the next is sent.
+    if (recorded_server_takes_two) mb.barrier();
   }
   mb.barrier();
   std::map<int, int> per_server;
