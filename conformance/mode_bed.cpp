@@ -156,9 +156,12 @@ bool ModeBed::echo_vip(bool ipv6, std::chrono::milliseconds timeout, bool part_o
     std::string client6;
     for (const auto& a : topology().find_node(client_.node)->interfaces.front().addresses)
       if (a.is_v6) client6 = a.address;
-    Tins::EthernetII frame = Tins::EthernetII(client_gateway_mac(), client_.mac) /
-                             Tins::IPv6(*topology().lvs.vip6, client6) / echo /
-                             Tins::RawPDU("warm-up");
+    // libtins leaves the hop limit 0, which the router answers with Time Exceeded: the
+    // echo never reached the director and the warm-up waited out its whole timeout.
+    Tins::IPv6 ip(*topology().lvs.vip6, client6);
+    ip.hop_limit(64);
+    Tins::EthernetII frame =
+        Tins::EthernetII(client_gateway_mac(), client_.mac) / ip / echo / Tins::RawPDU("warm-up");
     part_of_case ? client_.port->send(frame) : client_.port->send_unrecorded(frame);
   } else {
     Tins::ICMP echo(Tins::ICMP::ECHO_REQUEST);
