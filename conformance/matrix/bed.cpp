@@ -162,8 +162,8 @@ int MatrixBed::server_reached(const Tins::EthernetII& sent, std::chrono::millise
   return rs;
 }
 
-void MatrixBed::barrier() {
-  if (!bed_->echo_vip(false, std::chrono::seconds(2)))
+void MatrixBed::barrier(Family family) {
+  if (!bed_->echo_vip(family == Family::Ipv6, std::chrono::seconds(2)))
     throw std::runtime_error("the director did not answer an echo to the VIP");
   // Frames to the real servers cross a router of their own; give them a moment more than the
   // answer took to come back.
