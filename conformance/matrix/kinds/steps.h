@@ -46,7 +46,7 @@ expect::FrameExpectation vip_icmp_error_at_client(MatrixBed& mb, uint8_t type, u
 // the router takes one off the TTL. ID, DF and the quote's bytes are not judged.
 expect::FrameExpectation tunnel_frag_needed_at_client(MatrixBed& mb, const Tins::IP& about);
 
-// Sends the ICMP message `frame` with its ICMP checksum wrong by one; returns how a check
+// Sends the ICMP or ICMPv6 message `frame` with its checksum wrong by one; returns how a check
 // describes that checksum (Field::L4Checksum), for a director that sends it on as it is.
 std::string send_with_bad_icmp_checksum(port::Port& port, const Tins::EthernetII& frame);
 
