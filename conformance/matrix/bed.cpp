@@ -165,8 +165,8 @@ int MatrixBed::server_reached(const Tins::EthernetII& sent, std::chrono::millise
   return rs;
 }
 
-void MatrixBed::barrier() {
-  if (!bed_->echo_vip(false, std::chrono::seconds(2)))
+void MatrixBed::barrier(Family family) {
+  if (!bed_->echo_vip(family == Family::Ipv6, std::chrono::seconds(2)))
     throw std::runtime_error("the director did not answer an echo to the VIP");
   // A director on several cores orders each client's frames, not all of them (kernel IPVS by
   // the CPU a flow's queue lands on, vsd --workers by the client's address): one echo from

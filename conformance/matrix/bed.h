@@ -74,8 +74,9 @@ class MatrixBed {
   // VIP, which the director answers itself (spec 3), comes back, and the real servers' ports
   // have been read a little longer. A check that frames reached no server then needs one
   // short window for all of them instead of a long one each (a director handles one port's
-  // frames in order). Throws when no answer comes.
-  void barrier();
+  // frames in order). Throws when no answer comes. An IPv6 cell's echo goes to the vip6: its
+  // rules may name no IPv4 service.
+  void barrier(Family family = Family::Ipv4);
 
  private:
   expect::FrameExpectation dr_at_real_server(const Tins::EthernetII& sent, int rs) const;

@@ -33,6 +33,8 @@ TEST(MatrixCells, EachIdNamesOneCellAndReadsBackToIt) {
   EXPECT_TRUE(ids.count("fullnat/twos/pmtu/tcp"));
   EXPECT_TRUE(ids.count("nat/rr/rewrite/tcp6"));
   EXPECT_TRUE(ids.count("tun/rr/rewrite/udp6"));
+  EXPECT_TRUE(ids.count("dr/wlc/no-service/tcp6"));
+  EXPECT_TRUE(ids.count("nat/rr/icmp-error/udp6"));
 }
 
 TEST(MatrixCells, ASixSelectsTheIpv6CellsAndLeavesIpv4NamesAsTheyWere) {
@@ -55,7 +57,9 @@ TEST(MatrixCells, ASixSelectsTheIpv6CellsAndLeavesIpv4NamesAsTheyWere) {
   // fullnat-local and reassembly-timeout (which run in one of them each); and 56 from
   // listing (the rr rows).
   EXPECT_EQ(ipv4, 1624u);
-  EXPECT_GT(ipv6, 0u);
+  // The IPv6 cells, 56 rows x 8: rewrite (tcp6, udp6), icmp-error (udp6), unknown-flow
+  // (tcp6), no-service (tcp6, udp6), client-icmp (udp6) and ttl-one (tcp6).
+  EXPECT_EQ(ipv6, 448u);
   // A kind's IPv6 cells exist only where its IPv6 run is written.
   EXPECT_THROW(cell_named("nat", "rr", "scheduler", "tcp6"), std::invalid_argument);
   EXPECT_THROW(cell_named("nat", "rr", "rewrite", "icmp6"), std::invalid_argument);

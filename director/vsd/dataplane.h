@@ -235,6 +235,16 @@ class BasicDataplane final : public ctl::ControlTarget {
                                            const Endpoint6& real_server);
   void send_solicits();
   std::vector<std::pair<std::string, uint64_t>> ipv6_counters() const;
+  // ICMPv6 (dataplane_icmp6.cpp): the director's own errors and resets from the VIP, and the
+  // errors about a connection passed on (ip_vs_in_icmp_v6, ip_vs_out_icmp_v6).
+  void send_icmp6_error(std::size_t port, std::span<const uint8_t> frame, const fwd::Packet6& p,
+                        uint8_t type, uint8_t code);
+  // What the stack answers a packet to a VIP that IPVS does not take: a RST for TCP when
+  // `reset`, else port unreachable.
+  void refuse6(std::size_t port, std::span<const uint8_t> frame, const fwd::Packet6& p, bool reset);
+  void handle_icmp6_error_to_vip(std::span<uint8_t> frame, const fwd::Packet6& p);
+  // False: not an error about a NAT connection, left to the rest of the IPv6 path.
+  bool handle_icmp6_error_from_server(std::span<uint8_t> frame, const fwd::Packet6& p);
   void handle_ipv4(InFlight& f);
   void handle_fragment(const InFlight& f);
   void reassembly_timed_out(std::span<const uint8_t> first_fragment);
@@ -392,6 +402,9 @@ class BasicDataplane final : public ctl::ControlTarget {
     uint64_t too_big = 0;         // answered with Packet Too Big: past the tunnel's MTU
     uint64_t narrow_tunnel = 0;   // dropped: the tunnel's MTU is below IPv6's 1280
     uint64_t no_local_port = 0;   // FULLNAT: no local address, or no free port on any
+    uint64_t errors_sent = 0;     // ICMPv6 errors from a VIP (hop limit, port unreachable)
+    uint64_t resets_sent = 0;     // RSTs from a VIP:port no service or connection takes
+    uint64_t errors_relayed = 0;  // ICMPv6 errors about a connection passed on
   } ipv6_;
   fwd::Reassembler reassembler_;
   // Addresses the director answers ARP for, with the port they live behind: its own, the

@@ -2,13 +2,15 @@
 // IPv6 VIPs, then NAT, DR, TUN (dataplane_tun6.cpp) and FULLNAT (its local end in
 // dataplane_fullnat6.cpp; no TOA over IPv6 yet) for IPv6 services, as the IPv4 stages do them
 // (spec 2), with the hop limit for the TTL. Reached only for frames classify() left as not IPv4,
-// so the IPv4 path is the same instructions it was. Not here yet: persistence, fwmark services,
-// ICMPv6 errors (relayed or sent), fragments and extension headers; a packet that would need one is
-// counted (discard_ipv6_unsupported, ipv6_*) and dropped.
+// so the IPv4 path is the same instructions it was. ICMPv6 errors, sent and relayed:
+// dataplane_icmp6.cpp. Not here yet: persistence, fwmark services, fragments and extension
+// headers; a packet that would need one is counted (discard_ipv6_unsupported, ipv6_*) and
+// dropped.
 #include <algorithm>
 
 #include "fwd/bytes.h"
 #include "fwd/fullnat6.h"
+#include "fwd/icmp6.h"
 #include "fwd/wire.h"
 #include "vsd/dataplane.h"
 
@@ -43,6 +45,9 @@ void BasicDataplane<Port>::handle_ipv6(std::size_t port, std::span<uint8_t> fram
   if (p->has_ports())
     if (Conn6* conn = conns6_.find_out({proto_of6(*p), {p->src, p->sport}, {p->dst, p->dport}}))
       return handle_reply6(frame, *p, *conn);
+  if (p->is_icmp() && fwd::is_icmp6_error(p->icmp_type) &&
+      handle_icmp6_error_from_server(frame, *p))
+    return;
   ipv6_.host++;
 }
 
@@ -78,8 +83,9 @@ template <DataPort Port>
 void BasicDataplane<Port>::handle_to_vip6(std::size_t port, std::span<uint8_t> frame,
                                           const fwd::Packet6& p) {
   if (p.is_icmp()) {
-    // Echo to a VIP is the director's to answer, as for IPv4 (spec 3); other ICMPv6 to a VIP
-    // (errors about a connection) is not relayed yet.
+    // Echo to a VIP is the director's to answer, as for IPv4 (spec 3); an error is about a
+    // connection's reply, from the client's side.
+    if (fwd::is_icmp6_error(p.icmp_type)) return handle_icmp6_error_to_vip(frame, p);
     if (p.icmp_type != fwd::wire6::kEchoRequest || vips_follow_host_) return;
     if (!fwd::l4_checksum_ok6(frame, p)) return;
     if (auto n = fwd::build_echo_reply6(scratch_, frame, p, ports_[port]->mac())) {
@@ -100,16 +106,26 @@ void BasicDataplane<Port>::handle_to_vip6(std::size_t port, std::span<uint8_t> f
   if (conn && services_.dest(conn->dest).deleted) return;
   if (!conn) {
     ServiceRuntime* svc = services_.find6(proto, p.dst, p.dport);
-    if (!svc) return void(ipv6_.no_service++);
+    if (!svc) {
+      ipv6_.no_service++;
+      return refuse6(port, frame, p, /*reset=*/true);
+    }
     // Persistence needs templates keyed by IPv6 addresses, which the table does not have yet:
     // scheduling each connection on its own would break the affinity the rules ask for.
     if (svc->config.persistent) return count(Discard::Ipv6Unsupported);
     const bool rst = p.tcp_flags & fwd::wire::tcp::kRst;
     const bool syn = p.tcp_flags & fwd::wire::tcp::kSyn;
-    if (p.is_tcp() && (rst || (!syn && !sysctls_.sloppy_tcp))) return void(ipv6_.not_first++);
+    if (p.is_tcp() && (rst || (!syn && !sysctls_.sloppy_tcp))) {
+      ipv6_.not_first++;
+      return refuse6(port, frame, p, /*reset=*/true);
+    }
     const FlowKey flow{proto, {fold_ipv6(p.src), p.sport}, {fold_ipv6(p.dst), p.dport}};
     const auto chosen = services_.schedule(*svc, flow, now_ms_);
-    if (!chosen) return void(ipv6_.no_destination++);
+    if (!chosen) {
+      // ip_vs_leave: no socket to reset from, port unreachable for TCP too.
+      ipv6_.no_destination++;
+      return refuse6(port, frame, p, /*reset=*/false);
+    }
     auto& dest = services_.dest(*chosen);
     // The port-0 rule (spec 4): a destination port 0 keeps the packet's.
     Endpoint6 server{dest.config.addr.addr.bytes, dest.config.addr.port};
@@ -133,7 +149,10 @@ void BasicDataplane<Port>::handle_to_vip6(std::size_t port, std::span<uint8_t> f
   if (conn != &one_packet) conns6_.on_packet(*conn, true, p.tcp_flags, now_ms_);
   add6(services_.dest(conn->dest).totals, true, ip_bytes(p));
   if (auto* svc = services_.service_of(conn->dest)) add6(svc->totals, true, ip_bytes(p));
-  if (p.hop_limit <= 1) return void(ipv6_.hop_limit++);
+  if (p.hop_limit <= 1) {
+    ipv6_.hop_limit++;
+    return send_icmp6_error(port, frame, p, fwd::icmp6::kTimeExceeded, fwd::icmp6::kCodeHopLimit);
+  }
   const auto egress = egress6_to(conn->destination.addr);
   if (!egress) return void(ipv6_.no_route++);
   if (conn->method == Method::Tun) return tunnel6(port, frame, p, conn->destination.addr, *egress);
@@ -223,6 +242,9 @@ std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::ipv6_counter
       {"ipv6_too_big", ipv6_.too_big},
       {"ipv6_narrow_tunnel", ipv6_.narrow_tunnel},
       {"ipv6_no_local_port", ipv6_.no_local_port},
+      {"ipv6_errors_sent", ipv6_.errors_sent},
+      {"ipv6_resets_sent", ipv6_.resets_sent},
+      {"ipv6_errors_relayed", ipv6_.errors_relayed},
       {"nd_solicits_sent", n.solicits_sent},
       {"nd_resolved", n.resolved},
       {"nd_dropped_unresolved", n.dropped_unresolved},

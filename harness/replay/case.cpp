@@ -441,9 +441,12 @@ class CaseReader {
       return true;
     }
     in6_addr ipv6{};
+    const bool v6_literal = inet_pton(AF_INET6, text.c_str(), &ipv6) == 1;
+    // quoted.ip.src/dst name the quoted header of an ICMP or an ICMPv6 error alike.
+    const bool either_family = field.rfind("quoted.ip.", 0) == 0;
     bool literal = is_mac_field(field)    ? bool(parse_mac(text))
-                   : is_ipv6_field(field) ? inet_pton(AF_INET6, text.c_str(), &ipv6) == 1
-                                          : bool(parse_ipv4(text));
+                   : is_ipv6_field(field) ? v6_literal
+                                          : bool(parse_ipv4(text)) || (either_family && v6_literal);
     if (!literal)
       diagnostics_.add(at, fmt::format("'{}' for {} is neither a role (client, gateway, vip, "
                                        "lip, rs1, node:ifname, port, $variable) nor an address",

@@ -196,6 +196,17 @@ TEST_F(CaseTest, AnIpv6FieldTakesIpv6LiteralsAndAnIpv4FieldDoesNot) {
                    "[[expect]]\nport = \"rs1\"\nfrom_input = 1\nset = { \"ip6.dst\" = "
                    "\"10.20.0.2\" }\n",
                7, "neither a role");
+  // The quoted header's fields serve ICMP and ICMPv6 errors alike: either family.
+  auto quoted = parse_case(std::string(kGood) +
+                               "[[expect]]\nport = \"rs3\"\nfrom_input = 1\n"
+                               "text = { \"quoted.ip.src\" = \"fd00:10::2\", "
+                               "\"quoted.ip.dst\" = \"10.20.0.100\" }\n",
+                           dir_, kTopologies);
+  ASSERT_TRUE(quoted.ok()) << quoted.errors.front();
+  expect_error(std::string(kGood) +
+                   "[[expect]]\nport = \"rs1\"\nfrom_input = 1\ntext = { \"quoted.ip.src\" = "
+                   "\"fd00:10::zz\" }\n",
+               7, "neither a role");
 }
 
 TEST_F(CaseTest, EachMistakeIsOneLineWithItsPosition) {

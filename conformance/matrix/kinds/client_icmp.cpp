@@ -39,6 +39,7 @@ FrameExpectation translated(MatrixBed& mb, const Tins::EthernetII& error,
 }  // namespace
 
 void client_icmp(MatrixBed& mb, const Cell& c, Findings& f) {
+  if (c.family == Family::Ipv6) return client_icmp6(mb, c, f);
   auto& bed = mb.bed();
   bed.restore(mb.rules(Proto::Udp, c.scheduler, kRoomy));
   uint16_t cport = mb.next_client_port();

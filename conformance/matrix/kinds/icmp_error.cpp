@@ -70,6 +70,7 @@ std::pair<Tins::EthernetII, FrameExpectation> tunnel_frag_needed(MatrixBed& mb,
 }  // namespace
 
 void icmp_error(MatrixBed& mb, const Cell& c, Findings& f) {
+  if (c.family == Family::Ipv6) return icmp_error6(mb, c, f);
   auto& bed = mb.bed();
   bed.restore(mb.rules(Proto::Udp, c.scheduler, kRoomy));
   uint16_t cport = mb.next_client_port();

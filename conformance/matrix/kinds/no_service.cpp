@@ -58,6 +58,7 @@ FrameExpectation datagram_answered(MatrixBed& mb) {
 }  // namespace
 
 void no_service(MatrixBed& mb, const Cell& c, Findings& f) {
+  if (c.family == Family::Ipv6) return no_service6(mb, c, f);
   auto& bed = mb.bed();
   // The cell's own service, on another port, so the VIP has one of this protocol.
   bed.restore(mb.rules(c.proto, c.scheduler, kRoomy));

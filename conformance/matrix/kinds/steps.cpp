@@ -117,7 +117,9 @@ expect::FrameExpectation tunnel_frag_needed_at_client(MatrixBed& mb, const Tins:
 
 std::string send_with_bad_icmp_checksum(port::Port& port, const Tins::EthernetII& frame) {
   auto bytes = Tins::EthernetII(frame).serialize();
-  const std::size_t icmp = 14 + std::size_t(bytes.at(14) & 0x0f) * 4;
+  // ICMPv6 right behind the fixed IPv6 header; ICMP behind the IPv4 header's IHL.
+  const bool ipv6 = bytes.at(12) == 0x86 && bytes.at(13) == 0xdd;
+  const std::size_t icmp = 14 + (ipv6 ? 40 : std::size_t(bytes.at(14) & 0x0f) * 4);
   const auto good = uint16_t(bytes.at(icmp + 2) << 8 | bytes.at(icmp + 3));
   bytes.at(icmp + 3) = uint8_t(bytes.at(icmp + 3) + 1);
   const auto bad = uint16_t(bytes.at(icmp + 2) << 8 | bytes.at(icmp + 3));

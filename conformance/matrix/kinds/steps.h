@@ -46,7 +46,7 @@ expect::FrameExpectation vip_icmp_error_at_client(MatrixBed& mb, uint8_t type, u
 // the router takes one off the TTL. ID, DF and the quote's bytes are not judged.
 expect::FrameExpectation tunnel_frag_needed_at_client(MatrixBed& mb, const Tins::IP& about);
 
-// Sends the ICMP message `frame` with its ICMP checksum wrong by one; returns how a check
+// Sends the ICMP or ICMPv6 message `frame` with its checksum wrong by one; returns how a check
 // describes that checksum (Field::L4Checksum), for a director that sends it on as it is.
 std::string send_with_bad_icmp_checksum(port::Port& port, const Tins::EthernetII& frame);
 
@@ -55,6 +55,14 @@ std::string send_with_bad_icmp_checksum(port::Port& port, const Tins::EthernetII
 // checksums made to fit. The L4 checksum does not cover options. Built by hand: libtins does
 // not round-trip every option.
 std::vector<uint8_t> with_options(std::vector<uint8_t> bytes, const std::vector<uint8_t>& options);
+
+// The IPv6 cells of ttl-one, no-service, unknown-flow, icmp-error and client-icmp
+// (kinds/icmp6.cpp).
+void ttl_one6(MatrixBed& mb, const Cell& c, Findings& f);
+void no_service6(MatrixBed& mb, const Cell& c, Findings& f);
+void unknown_flow6(MatrixBed& mb, const Cell& c, Findings& f);
+void icmp_error6(MatrixBed& mb, const Cell& c, Findings& f);
+void client_icmp6(MatrixBed& mb, const Cell& c, Findings& f);
 
 // One line of `-L -n -c`.
 struct ListedConn {

@@ -10,6 +10,7 @@ namespace vslab::matrix::kinds {
 using namespace std::chrono_literals;
 
 void ttl_one(MatrixBed& mb, const Cell& c, Findings& f) {
+  if (c.family == Family::Ipv6) return ttl_one6(mb, c, f);
   auto& bed = mb.bed();
   bed.restore(mb.rules(Proto::Tcp, c.scheduler, kRoomy));
   const uint16_t cport = mb.next_client_port();

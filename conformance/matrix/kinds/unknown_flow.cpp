@@ -8,6 +8,7 @@ using namespace std::chrono_literals;
 using expect::FrameExpectation;
 
 void unknown_flow(MatrixBed& mb, const Cell& c, Findings& f) {
+  if (c.family == Family::Ipv6) return unknown_flow6(mb, c, f);
   auto& bed = mb.bed();
   bed.restore(mb.rules(Proto::Tcp, c.scheduler, kRoomy));
   // Spec 3: a non-SYN segment of no connection gets RST from VIP:vport, seq = its ack.
