@@ -15,10 +15,12 @@ namespace {
 
 TEST(MatrixNames, ModesAndProtocolsReadBackFromTheirNames) {
   for (Mode m : kModes) EXPECT_EQ(parse_mode(name(m)), m) << name(m);
-  for (Proto p : {Proto::Tcp, Proto::Udp, Proto::Icmp}) EXPECT_EQ(parse_proto(name(p)), p);
+  for (Proto p : {Proto::Tcp, Proto::Udp, Proto::Icmp, Proto::Sctp})
+    EXPECT_EQ(parse_proto(name(p)), p);
   EXPECT_EQ(name(Mode::FullNat), "fullnat");
   EXPECT_FALSE(parse_mode("NAT"));
-  EXPECT_FALSE(parse_proto("sctp"));
+  EXPECT_FALSE(parse_proto("SCTP"));
+  EXPECT_FALSE(parse_proto("dccp"));
 }
 
 TEST(MatrixCells, EachIdNamesOneCellAndReadsBackToIt) {
@@ -33,6 +35,8 @@ TEST(MatrixCells, EachIdNamesOneCellAndReadsBackToIt) {
   EXPECT_TRUE(ids.count("fullnat/twos/pmtu/tcp"));
   EXPECT_TRUE(ids.count("nat/rr/rewrite/tcp6"));
   EXPECT_TRUE(ids.count("tun/rr/rewrite/udp6"));
+  EXPECT_TRUE(ids.count("dr/wlc/rewrite/sctp"));
+  EXPECT_TRUE(ids.count("nat/rr/states/sctp"));
 }
 
 TEST(MatrixCells, ASixSelectsTheIpv6CellsAndLeavesIpv4NamesAsTheyWere) {
@@ -53,8 +57,8 @@ TEST(MatrixCells, ASixSelectsTheIpv6CellsAndLeavesIpv4NamesAsTheyWere) {
   // 56 rows x 5 from fragments, ip-options, bad-checksum (two protocols) and tcp-flags;
   // 56 x 2 from states (tcp, udp), which runs in the rr rows alone; 56 each from
   // fullnat-local and reassembly-timeout (which run in one of them each); and 56 from
-  // listing (the rr rows).
-  EXPECT_EQ(ipv4, 1624u);
+  // listing (the rr rows); 56 x 2 from SCTP, rewrite's sctp cells and states' (rr rows).
+  EXPECT_EQ(ipv4, 1736u);
   EXPECT_GT(ipv6, 0u);
   // A kind's IPv6 cells exist only where its IPv6 run is written.
   EXPECT_THROW(cell_named("nat", "rr", "scheduler", "tcp6"), std::invalid_argument);
@@ -62,7 +66,7 @@ TEST(MatrixCells, ASixSelectsTheIpv6CellsAndLeavesIpv4NamesAsTheyWere) {
 }
 
 TEST(MatrixCells, AnUnknownNameIsRefused) {
-  EXPECT_THROW(cell_named("nat", "rr", "rewrite", "sctp"), std::invalid_argument);
+  EXPECT_THROW(cell_named("nat", "rr", "scheduler", "sctp"), std::invalid_argument);
   EXPECT_THROW(cell_named("nat", "nope", "rewrite", "tcp"), std::invalid_argument);
   EXPECT_THROW(cell_named("nat", "rr", "nope", "tcp"), std::invalid_argument);
   EXPECT_THROW(cell_named("lvs", "rr", "rewrite", "tcp"), std::invalid_argument);
