@@ -57,8 +57,10 @@ std::string MatrixBed::rules(Proto proto, std::string_view scheduler,
   auto endpoint = [v6](const std::string& address, uint16_t port) {
     return (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
   };
-  const std::string service =
-      (proto == Proto::Udp ? "-u " : "-t ") + endpoint(v6 ? vip6() : bed_->vip(), vport_);
+  const char* option = proto == Proto::Udp    ? "-u "
+                       : proto == Proto::Sctp ? "--sctp-service "
+                                              : "-t ";
+  const std::string service = option + endpoint(v6 ? vip6() : bed_->vip(), vport_);
   // -C first: a restore adds to what is there, as ipvsadm -R does.
   std::string out = fmt::format("-C\n-A {} -s {}{}\n", service, scheduler,
                                 service_options.empty() ? "" : " " + service_options);
@@ -98,6 +100,15 @@ Tins::EthernetII MatrixBed::tcp_from_client(uint8_t flags, uint16_t cport,
 
 Tins::EthernetII MatrixBed::udp_from_client(uint16_t cport, const std::string& payload) {
   return bed_->from_client(Tins::UDP(vport_, cport) / Tins::RawPDU(payload));
+}
+
+Tins::EthernetII MatrixBed::sctp_from_client(uint16_t cport, uint8_t chunk_type, uint32_t tag) {
+  // The verification tag of every packet but an INIT is the peer's initiate tag (RFC 9260 8.5).
+  const uint32_t vtag = chunk_type == frames::sctp::kInit ? 0 : tag + 0x100;
+  auto frame = bed_->from_client(Tins::RawPDU(
+      frames::sctp_packet(cport, vport_, vtag, {frames::sctp_chunk(chunk_type, tag, "request")})));
+  frame.rfind_pdu<Tins::IP>().protocol(frames::kProtoSctp);
+  return frame;
 }
 
 expect::FrameExpectation MatrixBed::at_real_server(const Tins::EthernetII& sent, int rs) const {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "dut/dut.h"
+#include "frames/sctp.h"
 #include "matrix/cell.h"
 #include "mode_bed.h"
 
@@ -61,6 +62,9 @@ class MatrixBed {
   Tins::EthernetII tcp_from_client(uint8_t flags, uint16_t cport, const std::string& client = "",
                                    uint32_t seq = 1000, uint32_t ack = 0);
   Tins::EthernetII udp_from_client(uint16_t cport, const std::string& payload);
+  // An SCTP packet of one chunk of `chunk_type` (frames/sctp.h) from cport to VIP:vport; the
+  // client's association uses initiate tag `tag`, the server's tag + 0x100.
+  Tins::EthernetII sctp_from_client(uint16_t cport, uint8_t chunk_type, uint32_t tag = 0x1000);
 
   // What rs`rs` receives for a client frame the director forwards (spec 2, per method).
   expect::FrameExpectation at_real_server(const Tins::EthernetII& sent, int rs) const;

@@ -45,6 +45,8 @@ std::string_view name(Proto proto) {
       return "tcp";
     case Proto::Udp:
       return "udp";
+    case Proto::Sctp:
+      return "sctp";
     case Proto::Icmp:
       return "icmp";
   }
@@ -52,7 +54,7 @@ std::string_view name(Proto proto) {
 }
 
 std::optional<Proto> parse_proto(std::string_view text) {
-  for (Proto p : {Proto::Tcp, Proto::Udp, Proto::Icmp})
+  for (Proto p : {Proto::Tcp, Proto::Udp, Proto::Sctp, Proto::Icmp})
     if (name(p) == text) return p;
   return std::nullopt;
 }

@@ -31,8 +31,8 @@ inline constexpr std::array<Mode, 4> kModes{Mode::Nat, Mode::Dr, Mode::Tun, Mode
 // directions of a connection and may translate the port.
 bool replies_pass_director(Mode mode);
 
-enum class Proto { Tcp, Udp, Icmp };
-std::string_view name(Proto proto);  // tcp, udp, icmp
+enum class Proto { Tcp, Udp, Icmp, Sctp };
+std::string_view name(Proto proto);  // tcp, udp, icmp, sctp
 std::optional<Proto> parse_proto(std::string_view text);
 
 // The address family of a cell's traffic. An IPv6 cell's protocol is named with a 6 (tcp6, udp6,

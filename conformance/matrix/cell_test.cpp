@@ -15,10 +15,12 @@ namespace {
 
 TEST(MatrixNames, ModesAndProtocolsReadBackFromTheirNames) {
   for (Mode m : kModes) EXPECT_EQ(parse_mode(name(m)), m) << name(m);
-  for (Proto p : {Proto::Tcp, Proto::Udp, Proto::Icmp}) EXPECT_EQ(parse_proto(name(p)), p);
+  for (Proto p : {Proto::Tcp, Proto::Udp, Proto::Icmp, Proto::Sctp})
+    EXPECT_EQ(parse_proto(name(p)), p);
   EXPECT_EQ(name(Mode::FullNat), "fullnat");
   EXPECT_FALSE(parse_mode("NAT"));
-  EXPECT_FALSE(parse_proto("sctp"));
+  EXPECT_FALSE(parse_proto("SCTP"));
+  EXPECT_FALSE(parse_proto("dccp"));
 }
 
 TEST(MatrixCells, EachIdNamesOneCellAndReadsBackToIt) {
@@ -35,6 +37,8 @@ TEST(MatrixCells, EachIdNamesOneCellAndReadsBackToIt) {
   EXPECT_TRUE(ids.count("tun/rr/rewrite/udp6"));
   EXPECT_TRUE(ids.count("dr/wlc/no-service/tcp6"));
   EXPECT_TRUE(ids.count("nat/rr/icmp-error/udp6"));
+  EXPECT_TRUE(ids.count("dr/wlc/rewrite/sctp"));
+  EXPECT_TRUE(ids.count("nat/rr/states/sctp"));
 }
 
 TEST(MatrixCells, ASixSelectsTheIpv6CellsAndLeavesIpv4NamesAsTheyWere) {
@@ -55,18 +59,18 @@ TEST(MatrixCells, ASixSelectsTheIpv6CellsAndLeavesIpv4NamesAsTheyWere) {
   // 56 rows x 5 from fragments, ip-options, bad-checksum (two protocols) and tcp-flags;
   // 56 x 2 from states (tcp, udp), which runs in the rr rows alone; 56 each from
   // fullnat-local and reassembly-timeout (which run in one of them each); and 56 from
-  // listing (the rr rows).
-  EXPECT_EQ(ipv4, 1624u);
-  // The IPv6 cells, 56 rows x 8: rewrite (tcp6, udp6), icmp-error (udp6), unknown-flow
-  // (tcp6), no-service (tcp6, udp6), client-icmp (udp6) and ttl-one (tcp6).
-  EXPECT_EQ(ipv6, 448u);
+  // listing (the rr rows); 56 x 2 from SCTP, rewrite's sctp cells and states' (rr rows).
+  EXPECT_EQ(ipv4, 1736u);
+  // The IPv6 cells, 56 rows x 9: rewrite (tcp6, udp6), pmtu (tcp6), icmp-error (udp6),
+  // unknown-flow (tcp6), no-service (tcp6, udp6), client-icmp (udp6) and ttl-one (tcp6).
+  EXPECT_EQ(ipv6, 504u);
   // A kind's IPv6 cells exist only where its IPv6 run is written.
   EXPECT_THROW(cell_named("nat", "rr", "scheduler", "tcp6"), std::invalid_argument);
   EXPECT_THROW(cell_named("nat", "rr", "rewrite", "icmp6"), std::invalid_argument);
 }
 
 TEST(MatrixCells, AnUnknownNameIsRefused) {
-  EXPECT_THROW(cell_named("nat", "rr", "rewrite", "sctp"), std::invalid_argument);
+  EXPECT_THROW(cell_named("nat", "rr", "scheduler", "sctp"), std::invalid_argument);
   EXPECT_THROW(cell_named("nat", "nope", "rewrite", "tcp"), std::invalid_argument);
   EXPECT_THROW(cell_named("nat", "rr", "nope", "tcp"), std::invalid_argument);
   EXPECT_THROW(cell_named("lvs", "rr", "rewrite", "tcp"), std::invalid_argument);

@@ -54,8 +54,9 @@ constexpr std::array kTable{
                "connection to a weight-0 server is scheduled anew"},
     SysctlInfo{"sloppy_tcp", "0", kAnyInt, S::Acts, &Sysctls::sloppy_tcp,
                "any TCP segment but a RST makes a connection, not only a SYN"},
-    SysctlInfo{"sloppy_sctp", "0", kAnyInt, S::NoEffect, &Sysctls::sloppy_sctp,
-               "vsd has no SCTP services"},
+    SysctlInfo{"sloppy_sctp", "0", kAnyInt, S::Acts, &Sysctls::sloppy_sctp,
+               "any SCTP packet but one starting with an ABORT makes a connection, not only an "
+               "INIT"},
     SysctlInfo{"expire_quiescent_template", "0", kAnyInt, S::Acts,
                &Sysctls::expire_quiescent_template,
                "a persistence template whose server has weight 0 is no longer used: the "

@@ -21,6 +21,7 @@ struct Sysctls {
   int32_t expire_quiescent_template = 0;
   int32_t conn_reuse_mode = 1;
   int32_t sloppy_tcp = 0;
+  int32_t sloppy_sctp = 0;
   int32_t nat_icmp_send = 0;
   int32_t cache_bypass = 0;
   int32_t schedule_icmp = 0;
@@ -30,7 +31,6 @@ struct Sysctls {
   int32_t sync_threshold = 3;
   int32_t sync_period = 50;
   // Accepted and kept, with no effect in vsd (why: the table's `effect`).
-  int32_t sloppy_sctp = 0;
   int32_t ignore_tunneled = 0;
   int32_t snat_reroute = 1;
   int32_t amemthresh = 1024;

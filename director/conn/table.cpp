@@ -43,6 +43,8 @@ std::string_view Conn::state_name() const {
       return tcp_state_name(state_);
     case Proto::Udp:
       return "UDP";
+    case Proto::Sctp:
+      return sctp_state_name(sctp_state());
     case Proto::Icmp:
       return "ICMP";
   }
@@ -110,6 +112,8 @@ bool ConnTable::is_embryonic(const Conn& conn) {
       // DR and TUN never see a reply, so theirs would all look embryonic: not taken.
       return (conn.flags_ & Conn::kNoOutput) &&
              (conn.method_ == Method::Nat || conn.method_ == Method::FullNat);
+    case Proto::Sctp:
+      return sctp_state_is_embryonic(conn.sctp_state());
     case Proto::Icmp:
       return false;
   }
@@ -191,6 +195,9 @@ uint64_t ConnTable::timeout_ms(const Conn& conn) const {
         break;
       case Proto::Udp:
         seconds = timeouts_.udp_s();
+        break;
+      case Proto::Sctp:
+        seconds = sctp_timeout_s(conn.sctp_state());
         break;
       case Proto::Icmp:
         seconds = timeouts_.icmp_s();
@@ -485,15 +492,34 @@ void ConnTable::on_packet(Conn& conn, PacketFrom from, uint8_t tcp_flags, uint64
   refresh(conn, now_ms);
 }
 
-void ConnTable::apply_tcp_segment(Conn& conn, PacketFrom from, uint8_t tcp_flags) {
-  // A DR/TUN connection uses the input-only table until a reply shows up (set_tcp_state).
-  TcpDirection direction = TcpDirection::Input;
-  if (from == PacketFrom::Server) {
-    direction = TcpDirection::Output;
-    conn.flags_ &= ~Conn::kNoOutput;
-  } else if (conn.flags_ & Conn::kNoOutput) {
-    direction = TcpDirection::InputOnly;
+void ConnTable::on_sctp_packet(Conn& conn, PacketFrom from, std::optional<uint8_t> chunk_type,
+                               uint64_t now_ms) {
+  if (conn.proto_ == Proto::Sctp && !conn.is_template() && chunk_type) {
+    const TcpDirection direction = direction_of(conn, from);
+    const SctpState before = conn.sctp_state();
+    const SctpState next = next_sctp_state(before, direction, *chunk_type);
+    if (next != before) {
+      count_activity_change(conn, sctp_state_is_active(next));
+      conn.state_ = static_cast<TcpState>(next);
+      if (next == SctpState::Established && conn.has_template())
+        pool_[conn.control_].flags_ |= Conn::kAssured;
+    }
   }
+  refresh(conn, now_ms);
+}
+
+TcpDirection ConnTable::direction_of(Conn& conn, PacketFrom from) {
+  // A DR/TUN connection uses the input-only table until a reply shows up (set_tcp_state,
+  // set_sctp_state).
+  if (from == PacketFrom::Server) {
+    conn.flags_ &= ~Conn::kNoOutput;
+    return TcpDirection::Output;
+  }
+  return (conn.flags_ & Conn::kNoOutput) ? TcpDirection::InputOnly : TcpDirection::Input;
+}
+
+void ConnTable::apply_tcp_segment(Conn& conn, PacketFrom from, uint8_t tcp_flags) {
+  const TcpDirection direction = direction_of(conn, from);
   const TcpState next = next_tcp_state(conn.state_, direction, tcp_flags);
   if (next == conn.state_) return;
   count_state_change(conn, next);
@@ -524,7 +550,7 @@ void ConnTable::apply_synced(Conn& conn, TcpState state, bool inactive, bool ass
       ++load.inactive;
       conn.flags_ |= Conn::kInactive;
     }
-    conn.state_ = conn.proto_ == Proto::Tcp ? state : TcpState::None;
+    conn.state_ = conn.proto_ == Proto::Tcp || conn.proto_ == Proto::Sctp ? state : TcpState::None;
   }
   restart_timer(conn, now_ms, std::min(uint64_t{timeout_s} * 1000, kMaxTimeoutMs));
 }
@@ -679,9 +705,12 @@ void ConnTable::count_ipv6_change(uint32_t dest, bool now_active) {
 }
 
 void ConnTable::count_state_change(Conn& conn, TcpState next) {
+  count_activity_change(conn, tcp_state_is_active(next));
+}
+
+void ConnTable::count_activity_change(Conn& conn, bool becomes_active) {
   DestLoad& load = dest_loads_[conn.dest_];
   const bool was_inactive = conn.flags_ & Conn::kInactive;
-  const bool becomes_active = tcp_state_is_active(next);
   if (!was_inactive && !becomes_active) {
     --load.active;
     ++load.inactive;

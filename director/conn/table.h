@@ -37,6 +37,7 @@
 #include "config/state.h"
 #include "conn/function_ref.h"
 #include "conn/huge_pages.h"
+#include "conn/sctp_state.h"
 #include "conn/tcp_state.h"
 #include "net/addr.h"
 
@@ -169,6 +170,11 @@ class Conn {
   }
   uint32_t dest() const { return dest_; }
   TcpState tcp_state() const { return state_; }  // NONE for UDP, ICMP and templates
+  // An SCTP connection's state (the same byte holds it); NONE for every other entry.
+  SctpState sctp_state() const {
+    return proto_ == Proto::Sctp && !is_template() ? static_cast<SctpState>(state_)
+                                                   : SctpState::None;
+  }
 
   bool is_template() const { return flags_ & kTemplate; }
   bool is_fwmark_template() const { return flags_ & kFwmark; }
@@ -321,8 +327,13 @@ class ConnTable {
   // --- per packet and per use -----------------------------------------------------------
   // One packet of a connection: the TCP state transition (and the counters it moves), then
   // the timeout restarts from now with the new state's value (set_tcp_state, ip_vs_conn_put).
-  // tcp_flags are the TCP header's flag bits; ignored for UDP and ICMP.
+  // tcp_flags are the TCP header's flag bits; ignored for UDP, SCTP and ICMP.
   void on_packet(Conn& conn, PacketFrom from, uint8_t tcp_flags, uint64_t now_ms);
+  // The same for an SCTP packet, moved by its deciding chunk (sctp_deciding_chunk; nothing
+  // when it has none: the state stays, set_sctp_state). The template of a connection that
+  // gets established is assured, as for TCP.
+  void on_sctp_packet(Conn& conn, PacketFrom from, std::optional<uint8_t> chunk_type,
+                      uint64_t now_ms);
   // Restart the timeout from now, unchanged: for a template each time a new connection is
   // scheduled through it. O(1).
   void refresh(Conn& conn, uint64_t now_ms);
@@ -499,6 +510,9 @@ class ConnTable {
   void count_new(const Conn& conn);
   void count_gone(const Conn& conn);
   void count_state_change(Conn& conn, TcpState next);
+  void count_activity_change(Conn& conn, bool becomes_active);
+  // Whose direction table a packet is looked up in; a reply clears NOOUTPUT.
+  static TcpDirection direction_of(Conn& conn, PacketFrom from);
 
   // Timer wheel
   Conn::TimerLink& timer_link(uint32_t node);

@@ -49,6 +49,7 @@ enum class Opt : uint8_t {
   // options
   Tcp,
   Udp,
+  Sctp,
   Fwmark,
   Scheduler,
   Persistent,
@@ -127,6 +128,7 @@ constexpr std::array kOptions = {
     OptionSpec{"stop-daemon", 0, Opt::StopDaemon, Arg::Required},
     OptionSpec{"tcp-service", 't', Opt::Tcp, Arg::Required},
     OptionSpec{"udp-service", 'u', Opt::Udp, Arg::Required},
+    OptionSpec{"sctp-service", 0, Opt::Sctp, Arg::Required},
     OptionSpec{"fwmark-service", 'f', Opt::Fwmark, Arg::Required},
     OptionSpec{"scheduler", 's', Opt::Scheduler, Arg::Required},
     OptionSpec{"persistent", 'p', Opt::Persistent, Arg::Optional},
@@ -695,6 +697,8 @@ class CommandParser {
         return read_service(value, Proto::Tcp);
       case Opt::Udp:
         return read_service(value, Proto::Udp);
+      case Opt::Sctp:
+        return read_service(value, Proto::Sctp);
       case Opt::Fwmark:
         return read_fwmark(value);
       case Opt::Scheduler:

@@ -58,7 +58,10 @@ std::string service_option(const ServiceKey& key, bool numeric) {
     return fmt::format("-f {}{}", mark_as_ipvsadm_prints_it(key.fwmark),
                        key.family() == Family::V6 ? " -6" : "");
   }
-  const char* option = key.proto == Proto::Udp ? "-u" : "-t";
+  // ipvsadm's option_from_protocol: SCTP has no short option.
+  const char* option = key.proto == Proto::Udp    ? "-u"
+                       : key.proto == Proto::Sctp ? "--sctp-service"
+                                                  : "-t";
   return fmt::format("{} {}", option, endpoint_text(key.vip, key.proto, numeric));
 }
 

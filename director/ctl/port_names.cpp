@@ -15,6 +15,8 @@ const char* services_protocol(Proto proto) {
       return "tcp";
     case Proto::Udp:
       return "udp";
+    case Proto::Sctp:
+      return "sctp";
     case Proto::Icmp:
       return nullptr;
   }
@@ -58,7 +60,7 @@ PortNames::PortNames() {
   std::array<char, 4096> buffer{};
   setservent(0);
   while (getservent_r(&entry, buffer.data(), buffer.size(), &found) == 0 && found != nullptr) {
-    for (Proto proto : {Proto::Tcp, Proto::Udp}) {
+    for (Proto proto : {Proto::Tcp, Proto::Udp, Proto::Sctp}) {
       if (std::string_view(found->s_proto) != services_protocol(proto)) continue;
       const uint16_t port = ntohs(static_cast<uint16_t>(found->s_port));
       names_.try_emplace(uint32_t(proto) << 16 | port, found->s_name);

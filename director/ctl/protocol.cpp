@@ -149,10 +149,12 @@ void from_json(const json& j, Proto& v) {
     v = Proto::Tcp;
   } else if (text == "UDP") {
     v = Proto::Udp;
+  } else if (text == "SCTP") {
+    v = Proto::Sctp;
   } else if (text == "ICMP") {
     v = Proto::Icmp;
   } else {
-    bad("'" + text + "' is not a protocol (TCP, UDP or ICMP)");
+    bad("'" + text + "' is not a protocol (TCP, UDP, SCTP or ICMP)");
   }
 }
 

@@ -157,9 +157,9 @@ TEST(ProtocolJson, DecodingNamesTheBadField) {
   expect_decoding_error(R"({"services":[],"timeouts":{"tcp":"900","tcp_fin":120,"udp":1}})", "tcp");
   expect_decoding_error(R"({"services":{},"timeouts":{"tcp":1,"tcp_fin":1,"udp":1}})", "services");
   expect_decoding_error(
-      R"({"services":[{"key":{"proto":"SCTP","vip":"10.0.0.1:80"}}],
+      R"({"services":[{"key":{"proto":"DCCP","vip":"10.0.0.1:80"}}],
           "timeouts":{"tcp":1,"tcp_fin":1,"udp":1}})",
-      "SCTP");
+      "DCCP");
   expect_decoding_error(
       R"({"services":[{"key":{"proto":"TCP","vip":"10.0.0.1:99999"}}],
           "timeouts":{"tcp":1,"tcp_fin":1,"udp":1}})",

@@ -12,6 +12,7 @@
 
 #include "fwd/bytes.h"
 #include "fwd/checksum.h"
+#include "fwd/crc32c.h"
 #include "fwd/packet.h"
 #include "fwd/test_faults.h"
 #include "fwd/wire.h"
@@ -47,13 +48,23 @@ inline std::size_t l4_checksum_at(const PacketView& packet) {
 struct ChecksumChanges {
   ChecksumUpdate ip;
   ChecksumUpdate l4;
+  bool sctp_port_changed = false;  // SCTP's CRC32c is computed again, from scratch
 };
+
+// SCTP's CRC covers neither addresses nor a pseudo-header: only a changed port makes it
+// computed again, and then from scratch, a wrong one made right (sctp_snat_handler).
+inline void write_sctp_checksum(std::span<uint8_t> frame, const PacketView& packet) {
+  if (packet.l3_end() > frame.size() || packet.l4 > packet.l3_end()) return;
+  const auto sctp = frame.subspan(packet.l4, packet.l4_len());
+  store_sctp_checksum(sctp, sctp_checksum(sctp));
+}
 
 // UDP keeps a zero checksum zero.
 inline void write_checksums(std::span<uint8_t> frame, const PacketView& packet,
                             const ChecksumChanges& changes) {
   const std::size_t ip_at = packet.l3 + wire::ip::kChecksum;
   store_be16(frame, ip_at, changes.ip.applied_to(load_be16(frame, ip_at)));
+  if (changes.sctp_port_changed) return write_sctp_checksum(frame, packet);
   const std::size_t l4_at = l4_checksum_at(packet);
   if (l4_at == 0) return;
   const uint16_t l4 = load_be16(frame, l4_at);
@@ -112,13 +123,15 @@ inline void set_ip_dst(std::span<uint8_t> frame, const PacketView& packet, Ipv4 
   set_ip_address(frame, packet, wire::ip::kDst, address, changes);
 }
 
-// Sets a TCP/UDP port field (the same offsets in both headers), for the L4 checksum.
+// Sets a TCP/UDP/SCTP port field (the same offsets in the three headers), for the L4
+// checksum.
 inline void set_port(std::span<uint8_t> frame, const PacketView& packet, std::size_t field,
                      uint16_t port, ChecksumChanges& changes) {
   const std::size_t at = packet.l4 + field;
   const uint16_t old_port = load_be16(frame, at);
   store_be16(frame, at, port);
   changes.l4.replace16(old_port, port);
+  if (packet.is_sctp() && old_port != port) changes.sctp_port_changed = true;
 }
 
 inline void set_src_port(std::span<uint8_t> frame, const PacketView& packet, uint16_t port,

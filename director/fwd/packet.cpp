@@ -181,6 +181,17 @@ DropReason parse_udp(std::span<const uint8_t> frame, PacketView& packet) {
   return DropReason::None;
 }
 
+// The common header only: which chunk moves the state is the connection table's matter
+// (conn/sctp_state.h), read from the frame.
+DropReason parse_sctp(std::span<const uint8_t> frame, PacketView& packet) {
+  if (packet.l4_len() < wire::sctp::kHeaderLen) return DropReason::L4Truncated;
+  packet.l4_header_len = uint8_t(wire::sctp::kHeaderLen);
+  packet.sport = load_be16(frame, packet.l4 + wire::sctp::kSrcPort);
+  packet.dport = load_be16(frame, packet.l4 + wire::sctp::kDstPort);
+  packet.has_l4 = true;
+  return DropReason::None;
+}
+
 bool is_error_ipvs_relates(uint8_t icmp_type) {
   return icmp_type == wire::icmp::kDestUnreachable || icmp_type == wire::icmp::kSourceQuench ||
          icmp_type == wire::icmp::kTimeExceeded;
@@ -208,6 +219,8 @@ DropReason parse_transport(std::span<const uint8_t> frame, PacketView& packet) {
       return parse_tcp(frame, packet);
     case wire::ip::kProtoUdp:
       return parse_udp(frame, packet);
+    case wire::ip::kProtoSctp:
+      return parse_sctp(frame, packet);
     case wire::ip::kProtoIcmp:
       return parse_icmp(frame, packet);
     default:

@@ -39,7 +39,7 @@ enum class DropReason : uint8_t {
   BadIpOptions,      // an option overruns the header or has a bad length or pointer
                      // (ip_options_compile); ip_rcv_finish drops the packet
   SourceRouted,      // LSRR/SSRR: dropped while accept_source_route is 0, the default
-  L4Truncated,       // datagram too short for its TCP (20), UDP (8) or ICMP (8) header
+  L4Truncated,       // datagram too short for its TCP (20), UDP (8), SCTP (12) or ICMP (8) header
   BadTcpDataOffset,  // TCP data offset below 5 words or past the end of the datagram
   Count,
 };
@@ -61,7 +61,7 @@ struct QuotedPacket {
   uint16_t fragment_offset = 0;  // in bytes; non-zero means the quote holds no L4 header
   Ipv4 src;
   Ipv4 dst;
-  bool has_ports = false;  // TCP or UDP, not a later fragment, and 4 bytes of ports quoted
+  bool has_ports = false;  // TCP, UDP or SCTP, not a later fragment, 4 bytes of ports quoted
   uint16_t sport = 0;
   uint16_t dport = 0;
 };
@@ -83,11 +83,11 @@ struct PacketView {
   Ipv4 src;
   Ipv4 dst;
 
-  // Transport fields, set only for a whole (unfragmented) TCP, UDP or ICMP datagram: IPVS
+  // Transport fields, set only for a whole (unfragmented) TCP, UDP, SCTP or ICMP datagram: IPVS
   // reassembles before it looks at ports (ip_vs_core.c ip_vs_in), so vsd does too.
   bool has_l4 = false;
-  uint8_t l4_header_len = 0;  // TCP data offset*4; 8 for UDP and ICMP
-  uint16_t sport = 0;         // TCP/UDP
+  uint8_t l4_header_len = 0;  // TCP data offset*4; 8 for UDP and ICMP, 12 for SCTP
+  uint16_t sport = 0;         // TCP/UDP/SCTP
   uint16_t dport = 0;
   uint8_t tcp_flags = 0;  // wire::tcp::kSyn, ...
   uint8_t icmp_type = 0;
@@ -105,8 +105,9 @@ struct PacketView {
   constexpr bool has_ip_options() const { return ip_header_len > wire::ip::kMinHeaderLen; }
   constexpr bool is_tcp() const { return protocol == wire::ip::kProtoTcp; }
   constexpr bool is_udp() const { return protocol == wire::ip::kProtoUdp; }
+  constexpr bool is_sctp() const { return protocol == wire::ip::kProtoSctp; }
   constexpr bool is_icmp() const { return protocol == wire::ip::kProtoIcmp; }
-  constexpr bool has_ports() const { return has_l4 && (is_tcp() || is_udp()); }
+  constexpr bool has_ports() const { return has_l4 && (is_tcp() || is_udp() || is_sctp()); }
   constexpr bool has_tcp_flag(uint8_t flag) const { return (tcp_flags & flag) != 0; }
   // The packet must not be forwarded: the caller answers with time exceeded (spec section 2).
   constexpr bool ttl_expires() const { return ttl <= 1; }
@@ -147,8 +148,9 @@ inline std::optional<QuotedPacket> parse_quoted(std::span<const uint8_t> frame, 
       uint16_t((load_be16(ip, wire::ip::kFlagsFragment) & wire::ip::kOffsetMask) * 8);
   quoted.src = load_ipv4(ip, wire::ip::kSrc);
   quoted.dst = load_ipv4(ip, wire::ip::kDst);
-  bool carries_ports =
-      quoted.protocol == wire::ip::kProtoTcp || quoted.protocol == wire::ip::kProtoUdp;
+  bool carries_ports = quoted.protocol == wire::ip::kProtoTcp ||
+                       quoted.protocol == wire::ip::kProtoUdp ||
+                       quoted.protocol == wire::ip::kProtoSctp;
   if (carries_ports && quoted.fragment_offset == 0 && ip.size() >= header_len + 4) {
     quoted.has_ports = true;
     quoted.sport = load_be16(ip, header_len + wire::tcp::kSrcPort);
@@ -160,7 +162,7 @@ inline std::optional<QuotedPacket> parse_quoted(std::span<const uint8_t> frame, 
 // The addresses and ports of an (untagged) Ethernet frame's IPv4 packet, read as parse_quoted
 // reads a quote: only what reading them needs is checked, no checksum, no total length. For a
 // guess made ahead of classify(), as the data plane's look-ahead makes one; has_ports says
-// whether the ports were there (TCP or UDP, not a later fragment).
+// whether the ports were there (TCP, UDP or SCTP, not a later fragment).
 inline std::optional<QuotedPacket> peek_ipv4(std::span<const uint8_t> frame) {
   if (frame.size() < wire::eth::kHeaderLen ||
       load_be16(frame, wire::eth::kType) != wire::eth::kTypeIpv4)

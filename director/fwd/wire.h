@@ -56,6 +56,7 @@ inline constexpr uint8_t kProtoIcmp = 1;
 inline constexpr uint8_t kProtoIpip = 4;
 inline constexpr uint8_t kProtoTcp = 6;
 inline constexpr uint8_t kProtoUdp = 17;
+inline constexpr uint8_t kProtoSctp = 132;
 inline constexpr uint8_t kDefaultTtl = 64;  // Linux net.ipv4.ip_default_ttl
 inline constexpr uint16_t kMinMtu = 68;     // RFC 791: every host must take 68 bytes unfragmented
 }  // namespace ip
@@ -84,6 +85,17 @@ inline constexpr std::size_t kLength = 4;
 inline constexpr std::size_t kChecksum = 6;
 inline constexpr std::size_t kHeaderLen = 8;
 }  // namespace udp
+
+// RFC 9260: a 12-byte common header, then chunks of type, flags and a 16-bit length that
+// counts the chunk's own 4-byte header and not its padding to a multiple of 4.
+namespace sctp {
+inline constexpr std::size_t kSrcPort = 0;
+inline constexpr std::size_t kDstPort = 2;
+inline constexpr std::size_t kVerificationTag = 4;
+inline constexpr std::size_t kChecksum = 8;  // CRC32c, little-endian on the wire
+inline constexpr std::size_t kHeaderLen = 12;
+inline constexpr std::size_t kChunkHeaderLen = 4;
+}  // namespace sctp
 
 namespace tcp {
 inline constexpr std::size_t kSrcPort = 0;

@@ -55,6 +55,8 @@ std::string_view proto_name(Proto p) {
       return "TCP";
     case Proto::Udp:
       return "UDP";
+    case Proto::Sctp:
+      return "SCTP";
     case Proto::Icmp:
       return "ICMP";
   }

@@ -39,8 +39,8 @@ struct alignas(8) Mac {
   constexpr auto operator<=>(const Mac&) const = default;
 };
 
-enum class Proto : uint8_t { Icmp = 1, Tcp = 6, Udp = 17 };
-std::string_view proto_name(Proto p);  // "TCP", "UDP", "ICMP" (ipvsadm's spelling)
+enum class Proto : uint8_t { Icmp = 1, Tcp = 6, Udp = 17, Sctp = 132 };
+std::string_view proto_name(Proto p);  // "TCP", "UDP", "SCTP", "ICMP" (ipvsadm's spelling)
 
 // An address and a port (port 0 where none applies).
 struct Endpoint {

@@ -68,6 +68,8 @@ MasterTracker::MasterTracker(std::size_t capacity, SendRules rules)
 bool MasterTracker::needed(const Conn& conn, Slot& slot, uint32_t pkts) const {
   const uint8_t state = uint8_t(conn.tcp_state());
   bool force = false;
+  // vsd's sync does not carry SCTP states yet (docs/ipvs.md, "SCTP services").
+  if (conn.proto() == Proto::Sctp) return false;
   if (!conn.is_template() && conn.proto() == Proto::Tcp) {
     if (!tcp_state_is_synced(conn.tcp_state())) return false;
     force = state != slot.old_state && conn.tcp_state() != TcpState::Established;

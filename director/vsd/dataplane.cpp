@@ -22,12 +22,35 @@ namespace vsd {
 namespace {
 
 Proto proto_of(const fwd::PacketView& p) {
-  return p.is_tcp() ? Proto::Tcp : p.is_udp() ? Proto::Udp : Proto::Icmp;
+  return p.is_tcp()    ? Proto::Tcp
+         : p.is_udp()  ? Proto::Udp
+         : p.is_sctp() ? Proto::Sctp
+                       : Proto::Icmp;
 }
 
-// Of a packet with ports: TCP or UDP.
+// Of a packet with ports: TCP, UDP or SCTP.
 Proto proto_of(const fwd::QuotedPacket& q) {
-  return q.protocol == fwd::wire::ip::kProtoTcp ? Proto::Tcp : Proto::Udp;
+  switch (q.protocol) {
+    case fwd::wire::ip::kProtoTcp:
+      return Proto::Tcp;
+    case fwd::wire::ip::kProtoSctp:
+      return Proto::Sctp;
+    default:
+      return Proto::Udp;
+  }
+}
+
+// An SCTP packet's first chunk type; nothing when it holds no whole chunk header.
+std::optional<uint8_t> first_sctp_chunk(std::span<const uint8_t> frame, const fwd::PacketView& p) {
+  const std::size_t at = std::size_t(p.l4) + fwd::wire::sctp::kHeaderLen;
+  if (at + fwd::wire::sctp::kChunkHeaderLen > p.l3_end() || p.l3_end() > frame.size())
+    return std::nullopt;
+  return frame[at];
+}
+
+std::span<const uint8_t> sctp_packet_of(std::span<const uint8_t> frame, const fwd::PacketView& p) {
+  if (p.l3_end() > frame.size() || p.l4 > p.l3_end()) return {};
+  return frame.subspan(p.l4, p.l4_len());
 }
 
 // The one place a forwarding method names its forwarder, as ip_vs_bind_xmit binds
@@ -187,9 +210,10 @@ std::string BasicDataplane<Port>::commit(PreparedInstall& plan) {
 template <DataPort Port>
 std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::counters() const {
   static constexpr const char* kDiscardNames[] = {
-      "not_ipv4",      "fragment",        "no_service",       "no_destination", "table_full",
-      "no_local_port", "dest_gone",       "no_route",         "ttl_expired",    "not_for_us",
-      "tx_failed",     "arp_not_on_link", "ipv6_unsupported", "icmp_checksum",  "no_call_id"};
+      "not_ipv4",         "fragment",      "no_service", "no_destination",
+      "table_full",       "no_local_port", "dest_gone",  "no_route",
+      "ttl_expired",      "not_for_us",    "tx_failed",  "arp_not_on_link",
+      "ipv6_unsupported", "icmp_checksum", "no_call_id", "not_scheduled"};
   static_assert(std::size(kDiscardNames) == std::size_t(Discard::Count));
   std::vector<std::pair<std::string, uint64_t>> out;
   for (std::size_t i = 1; i < fwd::kDropReasonCount; ++i)
@@ -430,7 +454,8 @@ bool BasicDataplane<Port>::refuse_unclaimed_from_server(InFlight& f) {
 // is reused, never rescheduled, by conn_reuse_mode (is_new_conn_expected): the template would
 // pick the same server anyway.
 template <DataPort Port>
-auto BasicDataplane<Port>::existing_fate(const Conn& conn, const fwd::PacketView& p) -> Existing {
+auto BasicDataplane<Port>::existing_fate(const Conn& conn, const fwd::PacketView& p,
+                                         std::span<const uint8_t> frame) -> Existing {
   const auto& dest = services_.dest(conn.dest());
   if (p.is_tcp() && p.has_tcp_flag(fwd::wire::tcp::kSyn)) [[unlikely]] {
     if (sysctls_.expire_nodest_conn && dest.config.weight == 0) return Existing::Reschedule;
@@ -440,6 +465,13 @@ auto BasicDataplane<Port>::existing_fate(const Conn& conn, const fwd::PacketView
           ((sysctls_.conn_reuse_mode & 2) && state == TcpState::FinWait && conn.no_output()))
         return Existing::Reschedule;
     }
+  }
+  // is_new_conn for SCTP: an INIT first; is_new_conn_expected: the old one is CLOSED. Both
+  // only with conn_reuse_mode on, as ip_vs_in asks.
+  if (p.is_sctp() && sysctls_.conn_reuse_mode && first_sctp_chunk(frame, p) == sctp_chunk::kInit)
+      [[unlikely]] {
+    if (sysctls_.expire_nodest_conn && dest.config.weight == 0) return Existing::Reschedule;
+    if (!conn.has_template() && conn.sctp_state() == SctpState::Closed) return Existing::Reschedule;
   }
   if (dest.deleted) [[unlikely]]
     return sysctls_.expire_nodest_conn ? Existing::Reschedule : Existing::Drop;
@@ -601,13 +633,15 @@ void BasicDataplane<Port>::handle_to_vip(InFlight& f) {
   // As ip_vs_in: a packet of a connection stays with it; only a new one is classified and
   // looked up (fwmark first, then address and port, then the VIP's port-0 service).
   Conn* conn = conns_.find_in(proto_of(p), {p.src, p.sport}, {p.dst, p.dport}, &f.hints.in);
-  if (conn && !keep_existing(conn, p)) return count(Discard::DestinationGone);
+  if (conn && !keep_existing(conn, p, f.frame)) return count(Discard::DestinationGone);
   ServiceRuntime* svc =
       conn ? services_.service_of(conn->dest()) : services_.lookup(proto_of(p), {p.dst, p.dport});
   if (!svc) {
     // The director's own stack would answer: RST, or port unreachable (spec section 3).
     count(Discard::NoService);
-    if (host_.contains(p.dst) || !fwd::l4_checksum_ok(f.frame, p)) return;
+    // SCTP is left unanswered [unverified: what the kernel's stack answers depends on whether
+    // its sctp module is loaded].
+    if (p.is_sctp() || host_.contains(p.dst) || !fwd::l4_checksum_ok(f.frame, p)) return;
     std::size_t n = p.is_tcp() ? fwd::build_tcp_reset(scratch_, f.frame, p, me)
                                : fwd::build_port_unreachable(scratch_, f.frame, p, p.dst, me);
     if (n) answer(f.port, n);
@@ -622,7 +656,7 @@ template <DataPort Port>
 bool BasicDataplane<Port>::handle_marked(InFlight& f) {
   const auto& p = f.packet;
   Conn* conn = conns_.find_in(proto_of(p), {p.src, p.sport}, {p.dst, p.dport}, &f.hints.in);
-  if (conn && !keep_existing(conn, p)) return count(Discard::DestinationGone), true;
+  if (conn && !keep_existing(conn, p, f.frame)) return count(Discard::DestinationGone), true;
   ServiceRuntime* svc = conn
                             ? services_.service_of(conn->dest())
                             : services_.find_mark(services_.mark_of(proto_of(p), {p.dst, p.dport}));
@@ -661,6 +695,17 @@ void BasicDataplane<Port>::serve(InFlight& f, ServiceRuntime& svc, Conn* conn, b
       if (auto n = fwd::build_tcp_reset(scratch_, f.frame, p, me)) answer(f.port, n);
       return;
     }
+    if (p.is_sctp()) {
+      // sctp_conn_schedule: an INIT (with sloppy_sctp anything but an ABORT) starts one; a
+      // packet without a chunk is dropped; the rest is passed on unscheduled, which for a VIP
+      // is to the director's own stack, where no SCTP socket takes it [unverified whether the
+      // kernel's stack answers it].
+      const auto chunk = first_sctp_chunk(f.frame, p);
+      if (!chunk) return count(Discard::NotScheduled);
+      const bool starts =
+          *chunk != sctp_chunk::kAbort && (*chunk == sctp_chunk::kInit || sysctls_.sloppy_sctp);
+      if (!starts) return to_vip ? count(Discard::NotScheduled) : route(f);
+    }
     Refusal why = Refusal::NoDestination;
     const bool whole_udp = p.is_udp() && p.has_l4 && p.l3_end() <= f.frame.size();
     conn = create_connection(
@@ -682,7 +727,7 @@ void BasicDataplane<Port>::serve(InFlight& f, ServiceRuntime& svc, Conn* conn, b
   }
   // Both callers asked existing_fate first: a deleted server's connection never comes here.
   auto& dest = services_.dest(conn->dest());
-  conns_.on_packet(*conn, PacketFrom::Client, p.tcp_flags, now_ms_);
+  advance(*conn, PacketFrom::Client, f);
   note_for_sync(svc, *conn);
   add(svc.totals, true, p.ip_total_len);
   add(dest.totals, true, p.ip_total_len);
@@ -809,6 +854,14 @@ std::optional<Endpoint> BasicDataplane<Port>::allocate_local(const ServiceRuntim
 }
 
 template <DataPort Port>
+void BasicDataplane<Port>::advance(Conn& conn, PacketFrom from, const InFlight& f) {
+  if (f.packet.is_sctp()) [[unlikely]]
+    return conns_.on_sctp_packet(conn, from, sctp_deciding_chunk(sctp_packet_of(f.frame, f.packet)),
+                                 now_ms_);
+  conns_.on_packet(conn, from, f.packet.tcp_flags, now_ms_);
+}
+
+template <DataPort Port>
 void BasicDataplane<Port>::to_real_server(InFlight& f, Conn& conn) {
   auto egress = egress_to(conn.destination().addr);
   if (!egress) return count(Discard::NoRoute);
@@ -824,7 +877,7 @@ void BasicDataplane<Port>::handle_reply(InFlight& f, Conn& conn) {
   const auto& p = f.packet;
   auto egress = egress_to(conn.client().addr);
   if (!egress) return count(Discard::NoRoute);
-  conns_.on_packet(conn, PacketFrom::Server, p.tcp_flags, now_ms_);
+  advance(conn, PacketFrom::Server, f);
   auto& dest = services_.dest(conn.dest());
   add(dest.totals, false, p.ip_total_len);
   if (auto* svc = services_.service_of(conn.dest())) add(svc->totals, false, p.ip_total_len);

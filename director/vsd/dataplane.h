@@ -58,6 +58,7 @@ enum class Discard : uint8_t {
                     // extension header): dropped and counted
   IcmpChecksum,     // an ICMP error about a connection with a bad checksum
   NoCallId,         // --pe sip: no Call-ID the kernel's engine would take, dropped as it does
+  NotScheduled,     // SCTP of no connection that does not start one (not an INIT)
   Count,
 };
 
@@ -256,11 +257,12 @@ class BasicDataplane final : public ctl::ControlTarget {
   // (expire_nodest_conn, conn_reuse_mode) expire it so that the packet is scheduled as a new
   // flow, or drop the packet (its server was deleted). Returns the connection to go on with.
   enum class Existing : uint8_t { Keep, Reschedule, Drop };
-  Existing existing_fate(const Conn& conn, const fwd::PacketView& p);
+  Existing existing_fate(const Conn& conn, const fwd::PacketView& p,
+                         std::span<const uint8_t> frame);
   // False: drop the packet. Otherwise conn is the connection to go on with, or nullptr when
   // the packet is to be scheduled as new (the old entry expires).
-  bool keep_existing(Conn*& conn, const fwd::PacketView& p) {
-    switch (existing_fate(*conn, p)) {
+  bool keep_existing(Conn*& conn, const fwd::PacketView& p, std::span<const uint8_t> frame) {
+    switch (existing_fate(*conn, p, frame)) {
       case Existing::Keep:
         return true;
       case Existing::Reschedule:
@@ -278,6 +280,8 @@ class BasicDataplane final : public ctl::ControlTarget {
   // nat_icmp_send: a packet from a NAT real server that no connection claims; true: answered.
   bool refuse_unclaimed_from_server(InFlight& f);
   void handle_reply(InFlight& f, Conn& conn);
+  // A packet's state transition and timeout restart, by its protocol's state machine.
+  void advance(Conn& conn, PacketFrom from, const InFlight& f);
   void handle_to_director(InFlight& f);
   void route(InFlight& f);
 

@@ -3,6 +3,8 @@
 // broken test, not a device failing it.
 #include "expect/expectation.h"
 
+#include "frames/sctp.h"
+
 #include <algorithm>
 #include <cctype>
 #include <limits>
@@ -155,8 +157,20 @@ void set_port(Tins::PDU& frame, std::string_view edit, bool is_source, int port)
     is_source ? tcp->sport(value) : tcp->dport(value);
   } else if (auto* udp = dynamic_cast<Tins::UDP*>(l4)) {
     is_source ? udp->sport(value) : udp->dport(value);
+  } else if (auto* raw = dynamic_cast<Tins::RawPDU*>(l4);
+             raw && l4->parent_pdu() && dynamic_cast<IP*>(l4->parent_pdu()) &&
+             static_cast<IP*>(l4->parent_pdu())->protocol() == frames::kProtoSctp &&
+             raw->payload().size() >= 12) {
+    // SCTP (frames/sctp.h): a changed port comes with a CRC32c computed again, as a director
+    // that rewrites one must send it (docs/ipvs.md, "SCTP services").
+    auto& bytes = raw->payload();
+    const std::size_t at = is_source ? 0 : 2;
+    bytes[at] = uint8_t(value >> 8);
+    bytes[at + 1] = uint8_t(value);
+    const uint32_t crc = frames::sctp_checksum_of(bytes);
+    for (int i = 0; i < 4; ++i) bytes[8 + i] = uint8_t(crc >> (8 * i));
   } else {
-    throw_missing(edit, "TCP or UDP header under its innermost IP header");
+    throw_missing(edit, "TCP, UDP or SCTP header under its innermost IP header");
   }
 }
 

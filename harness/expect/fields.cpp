@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "frames/sctp.h"
+
 namespace vslab::expect {
 namespace {
 
@@ -23,6 +25,8 @@ constexpr uint8_t kProtoIcmp = 1;
 constexpr uint8_t kProtoIpip = 4;
 constexpr uint8_t kProtoTcp = 6;
 constexpr uint8_t kProtoUdp = 17;
+constexpr uint8_t kProtoSctp = 132;
+constexpr std::size_t kSctpHeaderSize = 12;
 constexpr uint8_t kProtoIpv6 = 41;
 constexpr uint8_t kProtoIcmpv6 = 58;
 constexpr uint8_t kExtHopByHop = 0;
@@ -396,6 +400,9 @@ class Dissector {
       case kProtoUdp:
         udp(ip);
         break;
+      case kProtoSctp:
+        sctp(ip);
+        break;
       case kProtoIcmp:
         if (!ip.is_v6)
           icmp(ip);
@@ -483,6 +490,28 @@ class Dissector {
       l4_checksum(ip, datagram, 6, "udp.csum");
     }
     add(Field::Payload, payload_text(datagram.subspan(kUdpHeaderSize)));
+  }
+
+  // The common header; the chunks are the payload. The checksum is a CRC32c over the packet
+  // alone (no pseudo-header), kept least significant byte first.
+  void sctp(const IpPacket& ip) {
+    Bytes b = ip.body;
+    if (!has_bytes(b, kSctpHeaderSize, "SCTP common header")) return;
+    add_number(Field::SrcPort, be16(b, 0), "sctp.sport");
+    add_number(Field::DstPort, be16(b, 2), "sctp.dport");
+    const uint32_t on_wire = frames::sctp_checksum_on_wire(b);
+    if (ip.is_partial) {
+      add(Field::L4Checksum, fmt::format("0x{:08x} (fragment, not verified)", on_wire),
+          "sctp.csum");
+    } else {
+      const uint32_t should_be = frames::sctp_checksum_of(b);
+      add(Field::L4Checksum,
+          on_wire == should_be
+              ? std::string("valid")
+              : fmt::format("invalid (is 0x{:08x}, should be 0x{:08x})", on_wire, should_be),
+          "sctp.csum");
+    }
+    add(Field::Payload, payload_text(b.subspan(kSctpHeaderSize)));
   }
 
   void icmp(const IpPacket& ip) {
@@ -590,7 +619,7 @@ class Dissector {
     if (header_size >= kIpv4MinHeaderSize && b.size() >= header_size)
       add(Field::QuotedIpChecksum,
           checksum_verdict(be16(b, 10), correct_checksum(b.first(header_size), 10)));
-    bool has_ports = b[9] == kProtoTcp || b[9] == kProtoUdp;
+    bool has_ports = b[9] == kProtoTcp || b[9] == kProtoUdp || b[9] == kProtoSctp;
     bool is_first_fragment = (be16(b, 6) & 0x1fff) == 0;
     if (!has_ports || !is_first_fragment) return;
     if (header_size < kIpv4MinHeaderSize) {

@@ -53,7 +53,7 @@ enum class Field {
   InnerIpLength,
   InnerIpChecksum,
   InnerIpOptions,
-  SrcPort,  // TCP or UDP
+  SrcPort,  // TCP, UDP or SCTP
   DstPort,
   TcpFlags,  // "SYN|ACK" style
   TcpSeq,

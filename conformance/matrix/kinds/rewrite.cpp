@@ -1,6 +1,7 @@
 // The rewrite kind: a client's first packet reaches a real server rewritten as the mode does
 // (spec 2), the reply comes back from the VIP where the director sees it, and an echo to the
-// VIP is the director's to answer (spec 3). Its IPv6 cells (tcp6, udp6) do the first two over
+// VIP is the director's to answer (spec 3). Its sctp cells send an SCTP INIT and answer it
+// with an INIT ACK. Its IPv6 cells (tcp6, udp6) do the first two over
 // IPv6, the hop limit standing for the TTL.
 #include <memory>
 
@@ -17,7 +18,9 @@ namespace {
 // What the client receives for rs`rs`'s answer to the client's `sent` (NAT and FULLNAT: the
 // director sees replies), in the family of `sent`. `answer` is built from what rs`rs` actually
 // received.
-void reply_comes_back(MatrixBed& mb, int rs, const Tins::EthernetII& sent, bool tcp, Findings& f) {
+void reply_comes_back(MatrixBed& mb, int rs, const Tins::EthernetII& sent, Proto proto,
+                      Findings& f) {
+  const bool tcp = proto == Proto::Tcp;
   auto& bed = mb.bed();
   const port::CapturedFrame* got = nullptr;
   for (const auto& c : bed.rs(rs).port->captured())
@@ -41,7 +44,17 @@ void reply_comes_back(MatrixBed& mb, int rs, const Tins::EthernetII& sent, bool 
     cip = sent.rfind_pdu<Tins::IP>().src_addr().to_string();
   }
   Tins::EthernetII reply = Tins::EthernetII(at_rs.src_addr(), bed.rs(rs).mac) / *ip;
-  if (tcp) {
+  uint16_t cport = 0;
+  if (proto == Proto::Sctp) {
+    // The INIT ACK, from RIP:rport as the real server received the INIT.
+    const auto& raw = at_rs.rfind_pdu<Tins::RawPDU>().payload();
+    const uint16_t from = uint16_t(raw[2] << 8 | raw[3]), to = uint16_t(raw[0] << 8 | raw[1]);
+    reply.rfind_pdu<Tins::IP>().protocol(frames::kProtoSctp);
+    reply /= Tins::RawPDU(frames::sctp_packet(
+        from, to, 0x1000, {frames::sctp_chunk(frames::sctp::kInitAck, 0x1100)}));
+    const auto& asked = sent.rfind_pdu<Tins::RawPDU>().payload();
+    cport = uint16_t(asked[0] << 8 | asked[1]);
+  } else if (tcp) {
     const auto& seg = at_rs.rfind_pdu<Tins::TCP>();
     Tins::TCP synack(seg.sport(), seg.dport());
     synack.flags(Tins::TCP::SYN | Tins::TCP::ACK);
@@ -53,8 +66,10 @@ void reply_comes_back(MatrixBed& mb, int rs, const Tins::EthernetII& sent, bool 
     reply /= Tins::UDP(dgram.sport(), dgram.dport()) / Tins::RawPDU("answer");
   }
   bed.rs(rs).port->send(reply);
-  // Spec 2: VIP:vport -> CIP:cport, TTL (hop limit) - 1 at the director and the router.
-  uint16_t cport = tcp ? sent.rfind_pdu<Tins::TCP>().sport() : sent.rfind_pdu<Tins::UDP>().sport();
+  // Spec 2: VIP:vport -> CIP:cport, TTL (hop limit) - 1 at the director and the router; an
+  // SCTP port changed back gets its CRC32c computed again (the checksum stays "valid").
+  if (proto != Proto::Sctp)
+    cport = tcp ? sent.rfind_pdu<Tins::TCP>().sport() : sent.rfind_pdu<Tins::UDP>().sport();
   FrameExpectation back(reply);
   back.eth_src(bed.client_gateway_mac())
       .eth_dst(bed.client().mac)
@@ -103,13 +118,17 @@ void rewrite(MatrixBed& mb, const Cell& c, Findings& f) {
   bed.restore(mb.rules(c.proto, c.scheduler, kRoomy, "", "", c.family));
   uint16_t cport = mb.next_client_port();
   Tins::EthernetII sent;
-  if (v6)
+  if (c.proto == Proto::Sctp)
+    // An INIT, the one chunk that makes a connection: NAT changes its port, so the real server
+    // must get a CRC32c computed again; DR and TUN leave the packet's bytes alone.
+    sent = mb.sctp_from_client(cport, frames::sctp::kInit);
+  else if (v6)
     sent = tcp ? mb.tcp6_from_client(Tins::TCP::SYN, cport) : mb.udp6_from_client(cport, "query");
   else
     sent = tcp ? mb.tcp_from_client(Tins::TCP::SYN, cport) : mb.udp_from_client(cport, "query");
   int rs = forwarded(mb, sent, f, "to the real server");
   if (rs == 0) return;
-  if (replies_pass_director(mb.mode())) reply_comes_back(mb, rs, sent, tcp, f);
+  if (replies_pass_director(mb.mode())) reply_comes_back(mb, rs, sent, c.proto, f);
 }
 
 }  // namespace vslab::matrix::kinds

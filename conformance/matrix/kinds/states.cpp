@@ -2,8 +2,10 @@
 // side, and a UDP flow, reading after every step the state and the expire column of
 // `-L -n -c`. Each packet restarts an entry's timer with its new state's timeout, so the
 // column shows that timeout less the moment the listing takes: the defaults of spec 5's table,
-// then those `--set tcp tcpfin udp` changes (ESTABLISHED, FIN_WAIT, UDP) and only those. The
-// walks are the scheduler's no matter; rr's cells run them.
+// then those `--set tcp tcpfin udp` changes (ESTABLISHED, FIN_WAIT, UDP) and only those. Its
+// sctp cell walks an SCTP association through the kernel's SCTP states (`-L --timeout` keeps
+// showing tcp, tcpfin and udp only). The walks are the scheduler's no matter; rr's cells run
+// them.
 #include <algorithm>
 #include <chrono>
 #include <optional>
@@ -12,6 +14,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "matrix/kinds/sctp_flow.h"
 #include "matrix/kinds/tcp_flow.h"
 
 namespace vslab::matrix::kinds {
@@ -196,6 +199,40 @@ void udp_walk(MatrixBed& mb, const std::vector<int>& before, Findings& f) {
     sends("second", "datagram after --set", kSetUdp);
 }
 
+// docs/ipvs.md, "SCTP": the kernel's states as -L -c names them, with their timeouts (which
+// ipvsadm cannot change): INIT1 and REJECTED 4 s, ESTABLISHED 15 min, the rest 61 s.
+constexpr int kSctpInit1 = 4, kSctpEstablished = 900, kSctpRto = 61;
+
+// An association set up and shut down, the client's side first. NAT and FULLNAT see both
+// sides (the input and output tables); DR and TUN the client's alone (input-only), where the
+// client's COOKIE ECHO stands for the whole handshake.
+void sctp_walk(MatrixBed& mb, Findings& f) {
+  namespace chunk = frames::sctp;
+  SctpFlow flow(mb, f);
+  auto step = [&](bool from_client, uint8_t type, const std::string& what, const std::string& state,
+                  int timeout_s) {
+    const bool sent = from_client ? flow.client_sends(type, what) : flow.server_sends(type, what);
+    return sent &&
+           listed_as(mb, flow.cport(), state, timeout_s, flow.last_sent(), f, "the " + what);
+  };
+  if (!step(true, chunk::kInit, "client's INIT", "INIT1", kSctpInit1)) return;
+  if (!replies_pass_director(mb.mode())) {
+    step(true, chunk::kCookieEcho, "client's COOKIE ECHO (input-only)", "ESTABLISHED",
+         kSctpEstablished) &&
+        step(true, chunk::kData, "client's DATA", "ESTABLISHED", kSctpEstablished) &&
+        step(true, chunk::kShutdownAck, "client's SHUTDOWN ACK", "CLOSED", kSctpRto);
+    return;
+  }
+  step(false, chunk::kInitAck, "server's INIT ACK", "C-SENT", kSctpRto) &&
+      step(true, chunk::kCookieEcho, "client's COOKIE ECHO", "C-REPLIED", kSctpRto) &&
+      step(false, chunk::kCookieAck, "server's COOKIE ACK", "ESTABLISHED", kSctpEstablished) &&
+      step(true, chunk::kData, "client's DATA", "ESTABLISHED", kSctpEstablished) &&
+      step(false, chunk::kSack, "server's SACK", "ESTABLISHED", kSctpEstablished) &&
+      step(true, chunk::kShutdown, "client's SHUTDOWN", "S-RECEIVED", kSctpRto) &&
+      step(false, chunk::kShutdownAck, "server's SHUTDOWN ACK", "S-ACK-SENT", kSctpRto) &&
+      step(true, chunk::kShutdownComplete, "client's SHUTDOWN COMPLETE", "CLOSED", kSctpRto);
+}
+
 }  // namespace
 
 void states(MatrixBed& mb, const Cell& c, Findings& f) {
@@ -209,6 +246,8 @@ void states(MatrixBed& mb, const Cell& c, Findings& f) {
     return;
   if (c.proto == Proto::Udp)
     udp_walk(mb, kept.found(), f);
+  else if (c.proto == Proto::Sctp)
+    sctp_walk(mb, f);
   else
     tcp_walk(mb, kept.found(), f);
   // A frame after the last command: a case made of the cell (vslab diff, a failure case)
