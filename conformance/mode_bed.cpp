@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include <fmt/format.h>
+
 #include "topology/data_dir.h"
 #include "topology/netns.h"
 #include "topology/parse.h"
@@ -18,6 +20,16 @@ std::string first_ipv4(const topo::Node& node) {
   for (const auto& a : node.interfaces.front().addresses)
     if (!a.is_v6) return a.address;
   throw std::runtime_error(node.name + " has no IPv4 address");
+}
+
+// The endpoints that share a segment (a link or a bridge) with `end`, itself included.
+std::vector<topo::Endpoint> segment_of(const topo::Topology& t, const topo::Endpoint& end) {
+  for (const auto& link : t.links)
+    if (link.a == end || link.b == end) return {link.a, link.b};
+  for (const auto& bridge : t.bridges)
+    for (const auto& port : bridge.ports)
+      if (port == end) return bridge.ports;
+  return {end};
 }
 
 }  // namespace
@@ -82,10 +94,74 @@ ModeBed::ModeBed(const std::string& mode, const std::string& case_name, bool qui
     if (quiet_hosts) quiet(rs->name);
   }
   if (quiet_hosts) quiet(client_.node);
+  open_director_links();
+  make_checker(case_name, check::default_failure_dir());
+  dut_->start(*live_);
+}
+
+void ModeBed::open_director_links() {
+  const auto* director = live_->topology().find_role("director");
+  if (!director) return;
+  for (auto& end : topo::far_ends(live_->topology(), live_->naming(), director->name)) {
+    const std::string label = director->name + "-" + end.ifname;
+    links_.push_back({end.ifname, fmt::format("the director's link to {} ({})", end.peer, label),
+                      std::make_unique<port::Port>(end.netns, end.far_ifname, label)});
+  }
+}
+
+void ModeBed::make_checker(const std::string& case_name, const std::filesystem::path& failure_dir) {
   std::vector<port::Port*> all;
   for (auto& p : ports_) all.push_back(p.get());
-  checker_ = std::make_unique<check::FrameChecker>(case_name, all);
-  dut_->start(*live_);
+  checker_ = std::make_unique<check::FrameChecker>(case_name, all, failure_dir);
+  const auto& t = live_->topology();
+  const auto* director = t.find_role("director");
+  if (!director) return;
+  auto link_on = [&](const std::vector<topo::Endpoint>& segment) -> DirectorLink* {
+    for (const auto& e : segment)
+      if (e.node == director->name)
+        for (auto& l : links_)
+          if (l.ifname == e.ifname) return &l;
+    return nullptr;
+  };
+  for (Host* host : {&client_, &rs_[0], &rs_[1], &rs_[2]}) {
+    const auto host_segment =
+        segment_of(t, {host->node, t.find_node(host->node)->interfaces.front().name});
+    if (DirectorLink* direct = link_on(host_segment)) {
+      // One L2 segment: the host receives what the director sent, unchanged.
+      checker_->set_upstream(*host->port, {direct->port.get(), direct->name,
+                                           [](const expect::FrameExpectation& w) { return w; }});
+      continue;
+    }
+    // A router on both segments: one hop before the host the frame is the director's to the
+    // router, with a TTL one higher.
+    for (const auto& hop : host_segment) {
+      if (hop.node == host->node) continue;
+      for (const auto& iface : t.find_node(hop.node)->interfaces) {
+        const auto router_segment = segment_of(t, {hop.node, iface.name});
+        DirectorLink* link = link_on(router_segment);
+        if (!link) continue;
+        // MACs asked for when judged: an external box's is learned by ARP once it runs.
+        topo::Endpoint from{director->name, link->ifname}, to{hop.node, iface.name};
+        checker_->set_upstream(*host->port, {link->port.get(), link->name,
+                                             [this, from, to](expect::FrameExpectation w) {
+                                               w.eth_src(mac(from.node, from.ifname))
+                                                   .eth_dst(mac(to.node, to.ifname))
+                                                   .ttl(w.ttl() + 1);
+                                               return w;
+                                             }});
+      }
+    }
+  }
+}
+
+std::optional<check::FrameChecker::LinkFinding> ModeBed::rs_link_finding(
+    const std::function<expect::FrameExpectation(int rs)>& want_at) {
+  std::optional<check::FrameChecker::LinkFinding> best;
+  for (int rs = 1; rs <= int(rs_.size()); ++rs) {
+    auto finding = checker_->judge_upstream(*rs_[rs - 1].port, want_at(rs));
+    if (finding && (!best || finding->mismatches < best->mismatches)) best = std::move(finding);
+  }
+  return best;
 }
 
 void ModeBed::begin_case(const std::string& case_name, const std::filesystem::path& failure_dir) {
@@ -93,9 +169,11 @@ void ModeBed::begin_case(const std::string& case_name, const std::filesystem::pa
     p->poll_now();
     p->captured().clear();
   }
-  std::vector<port::Port*> all;
-  for (auto& p : ports_) all.push_back(p.get());
-  checker_ = std::make_unique<check::FrameChecker>(case_name, all, failure_dir);
+  for (auto& l : links_) {
+    l.port->poll_now();
+    l.port->captured().clear();
+  }
+  make_checker(case_name, failure_dir);
   restored_rules_.clear();
   rule_edits_.clear();
 }

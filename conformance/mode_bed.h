@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -96,6 +97,12 @@ class ModeBed {
                       std::chrono::milliseconds timeout);
   std::string dut_log() const;
 
+  // The best LinkFinding (check.h) of the director's links towards the real servers for a
+  // frame expected at rs`rs` as want_at(rs): what the director put on the wire for a frame no
+  // real server received. Empty when no real server's link is watched.
+  std::optional<check::FrameChecker::LinkFinding> rs_link_finding(
+      const std::function<expect::FrameExpectation(int rs)>& want_at);
+
   // Sends an echo request from the client to the VIP (IPv4, or the topology's vip6) and waits
   // up to `timeout` for the answer, which it claims; whether one came. An echo that is not
   // part_of_case stays out of the inputs a failure case records.
@@ -122,6 +129,17 @@ class ModeBed {
   std::vector<std::unique_ptr<port::Port>> ports_;
   Host client_;
   std::vector<Host> rs_;
+  // Capture on the far end of each of the director's ports (topo::far_ends): what it
+  // transmits, for any DUT, since an external box's port is lent into the same place.
+  void open_director_links();
+  // A new checker over the hosts' ports that judges at the director's links too.
+  void make_checker(const std::string& case_name, const std::filesystem::path& failure_dir);
+  struct DirectorLink {
+    std::string ifname;  // the director's
+    std::string name;    // "the director's link to bridge rsnet (director:eth1)"
+    std::unique_ptr<port::Port> port;
+  };
+  std::vector<DirectorLink> links_;
   std::unique_ptr<check::FrameChecker> checker_;
   std::string restored_rules_;
   std::vector<RuleEdit> rule_edits_;

@@ -59,7 +59,8 @@ inline void write_sctp_checksum(std::span<uint8_t> frame, const PacketView& pack
   store_sctp_checksum(sctp, sctp_checksum(sctp));
 }
 
-// UDP keeps a zero checksum zero.
+// A UDP datagram sent without a checksum (0) leaves with one computed in full over what it now
+// carries, as Linux's NAT handlers do: only a checksum that is there is updated (spec 2, NAT).
 inline void write_checksums(std::span<uint8_t> frame, const PacketView& packet,
                             const ChecksumChanges& changes) {
   const std::size_t ip_at = packet.l3 + wire::ip::kChecksum;
@@ -68,6 +69,14 @@ inline void write_checksums(std::span<uint8_t> frame, const PacketView& packet,
   const std::size_t l4_at = l4_checksum_at(packet);
   if (l4_at == 0) return;
   const uint16_t l4 = load_be16(frame, l4_at);
+  if (packet.is_udp() && l4 == 0) {
+    const auto datagram = std::span<const uint8_t>(frame).subspan(
+        packet.l4, packet.l3 + packet.ip_total_len - packet.l4);
+    store_be16(frame, l4_at,
+               udp_checksum(load_ipv4(frame, packet.l3 + wire::ip::kSrc),
+                            load_ipv4(frame, packet.l3 + wire::ip::kDst), datagram));
+    return;
+  }
   store_be16(frame, l4_at,
              packet.is_udp() ? changes.l4.applied_to_udp(l4) : changes.l4.applied_to(l4));
 }

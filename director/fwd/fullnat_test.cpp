@@ -75,7 +75,7 @@ TEST(FullnatOut, RewritesBothEndpointsBack) {
   EXPECT_TRUE(l4_checksum_valid(frame));
 }
 
-TEST(FullnatIn, UpdatesAUdpChecksumAndKeepsAZeroOneZero) {
+TEST(FullnatIn, UpdatesAUdpChecksumAndComputesAZeroOne) {
   Bytes frame = client_datagram();
   fullnat_in(span_of(frame), view_of(frame), kLocal, kRealServer, kToRealServer);
   EXPECT_TRUE(l4_checksum_valid(frame));
@@ -85,7 +85,8 @@ TEST(FullnatIn, UpdatesAUdpChecksumAndKeepsAZeroOneZero) {
   Bytes unchecked = client_datagram();
   put_be16(unchecked, 34 + 6, 0);
   fullnat_in(span_of(unchecked), view_of(unchecked), kLocal, kRealServer, kToRealServer);
-  EXPECT_EQ(be16(unchecked, 34 + 6), 0);
+  EXPECT_NE(be16(unchecked, 34 + 6), 0);
+  EXPECT_TRUE(l4_checksum_valid(unchecked));
   EXPECT_TRUE(ip_checksum_valid(unchecked));
 }
 

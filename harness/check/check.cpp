@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 
 #include "port/pcap_file.h"
 
@@ -131,11 +132,68 @@ CheckResult FrameChecker::expect_frame(port::Port& port, const expect::FrameExpe
                                  port.label(), candidates, closest_cmp.mismatches());
     result.report = result.summary + "\n" + closest_cmp.diff();
   }
+  if (auto link = judge_upstream(port, want)) {
+    // The link's finding leads: a frame dropped on the way shows only there.
+    result.summary += "; " + link->line;
+    result.report =
+        result.summary + "\n" + result.report.substr(result.report.find('\n') + 1) + link->diff;
+    result.pcaps.insert(result.pcaps.end(), link->pcaps.begin(), link->pcaps.end());
+  }
   if (!result.pcaps.empty()) result.report += "pcaps: " + case_dir_.string() + "/{";
   for (std::size_t i = 0; i < result.pcaps.size(); ++i)
     result.report += (i ? ", " : "") + std::filesystem::path(result.pcaps[i]).filename().string();
   if (!result.pcaps.empty()) result.report += "}\n";
   return result;
+}
+
+void FrameChecker::set_upstream(const port::Port& host, Upstream upstream) {
+  std::erase_if(upstreams_, [&](const auto& u) { return u.first == &host; });
+  upstreams_.emplace_back(&host, std::move(upstream));
+}
+
+std::optional<FrameChecker::LinkFinding> FrameChecker::judge_upstream(
+    const port::Port& host, const expect::FrameExpectation& want) {
+  auto it = std::find_if(upstreams_.begin(), upstreams_.end(),
+                         [&](const auto& u) { return u.first == &host; });
+  if (it == upstreams_.end()) return std::nullopt;
+  const Upstream& up = it->second;
+  // The link is upstream: whatever reached the host crossed it earlier, so what it holds now
+  // is all there is to judge; no waiting.
+  up.link->poll_now();
+  const auto at_link = up.at_link(want);
+  LinkFinding finding;
+  finding.mismatches = SIZE_MAX;
+  expect::Comparison closest;
+  for (const auto& f : up.link->captured()) {
+    if (noise_(f.bytes)) continue;
+    auto cmp = at_link.compare(f.bytes);
+    if (cmp.mismatches() < finding.mismatches) {
+      finding.mismatches = cmp.mismatches();
+      closest = std::move(cmp);
+    }
+  }
+  if (finding.mismatches == SIZE_MAX) {
+    finding.line = up.name + " carried no frame either";
+    return finding;
+  }
+  auto expected_bytes = at_link.bytes();
+  finding.pcaps = write_pcaps(*up.link, &expected_bytes);
+  if (finding.mismatches == 0) {
+    finding.line = "it left on " + up.name + " as expected, and was lost beyond";
+    return finding;
+  }
+  std::vector<std::string> fields;
+  for (const auto& row : closest.rows) {
+    if (row.ok) continue;
+    if (fields.size() == 3) {
+      fields.push_back(fmt::format("{} more", finding.mismatches - 3));
+      break;
+    }
+    fields.push_back(fmt::format("{} expected {} seen {}", row.name, row.expected, row.captured));
+  }
+  finding.line = fmt::format("on {}: {}", up.name, fmt::join(fields, "; "));
+  finding.diff = "on " + up.name + ", the closest frame:\n" + closest.diff();
+  return finding;
 }
 
 CheckResult FrameChecker::expect_no_other_frames(const std::vector<port::Port*>& ports,

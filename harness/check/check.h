@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -41,6 +42,29 @@ class FrameChecker {
                std::filesystem::path failure_dir = default_failure_dir());
 
   void set_noise_filter(NoiseFilter filter) { noise_ = std::move(filter); }
+
+  // The capture of a link that a host's frames crossed on their way (the far end of the
+  // director's port that faces the host's segment), and how a frame expected at the host looks
+  // there. A frame that a bridge or router between drops (a bad header checksum, a wrong
+  // destination MAC) then fails naming the field, not as "nothing arrived".
+  struct Upstream {
+    port::Port* link = nullptr;
+    std::string name;  // "the director's link to bridge rsnet (director:eth1)"
+    std::function<expect::FrameExpectation(const expect::FrameExpectation&)> at_link;
+  };
+  void set_upstream(const port::Port& host, Upstream upstream);
+
+  // How the frames on the upstream link of `host` compare with `want` (as expected at the
+  // host), judged one hop earlier; nothing when `host` has no upstream. A failed expect_frame
+  // adds this to its report by itself.
+  struct LinkFinding {
+    std::size_t mismatches = 0;  // of the closest frame; SIZE_MAX when the link carried none
+    std::string line;            // one line naming the fields that differ
+    std::string diff;            // the closest frame's table
+    std::vector<std::string> pcaps;
+  };
+  std::optional<LinkFinding> judge_upstream(const port::Port& host,
+                                            const expect::FrameExpectation& want);
 
   // Waits up to timeout for an unclaimed frame on port that matches want, and claims it.
   CheckResult expect_frame(port::Port& port, const expect::FrameExpectation& want,
@@ -79,6 +103,7 @@ class FrameChecker {
   std::vector<Record> journal_;
   std::filesystem::path case_dir_;
   NoiseFilter noise_ = is_neighbour_noise;
+  std::vector<std::pair<const port::Port*, Upstream>> upstreams_;
 };
 
 }  // namespace vslab::check

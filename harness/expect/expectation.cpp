@@ -252,6 +252,10 @@ FrameExpectation& FrameExpectation::ttl(int ttl) {
     outer_ip(*frame_, "ttl").ttl(checked_int<uint8_t>(ttl, "ttl"));
   return *this;
 }
+int FrameExpectation::ttl() const {
+  if (Tins::IPv6* ip6 = outer_ipv6(*frame_)) return ip6->hop_limit();
+  return outer_ip(*frame_, "ttl").ttl();
+}
 FrameExpectation& FrameExpectation::tos(int tos) {
   if (Tins::IPv6* ip6 = outer_ipv6(*frame_))
     ip6->traffic_class(checked_int<uint8_t>(tos, "tos"));

@@ -48,6 +48,7 @@ class FrameExpectation {
   FrameExpectation& ip_src(const std::string& addr);
   FrameExpectation& ip_dst(const std::string& addr);
   FrameExpectation& ttl(int ttl);
+  int ttl() const;  // the outer TTL (hop limit) expected
   FrameExpectation& tos(int tos);
   FrameExpectation& df(bool df);
   FrameExpectation& ip_id(int id);

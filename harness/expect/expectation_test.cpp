@@ -81,6 +81,7 @@ TEST(FrameExpectation, EditedTtlDiffersOnlyInTtlAndChecksumStaysValid) {
   FrameExpectation want = FrameExpectation(tcp_syn()).ttl(63);
   Comparison c = want.compare(wire(tcp_syn()));
 
+  EXPECT_EQ(want.ttl(), 63);
   EXPECT_EQ(mismatched_names(c), std::vector<std::string>{"ip.ttl"});
   EXPECT_EQ(row(c, "ip.ttl")->expected, "63");
   EXPECT_EQ(row(c, "ip.ttl")->captured, "64");

@@ -297,25 +297,28 @@ std::vector<ExternalPortPlace> external_port_places(const Topology& topology, co
   if (auto problem = external_ports_problem(topology, external))
     throw std::invalid_argument(*problem);
   std::vector<ExternalPortPlace> places;
-  for (const auto& [box, ports] : external_nodes(topology, external)) {
-    for (const auto& link : topology.links) {
-      for (const auto& [mine, peer] : {std::pair(link.a, link.b), std::pair(link.b, link.a)}) {
-        if (mine.node != box->name) continue;
-        places.push_back({mine.ifname, ports->at(mine.ifname), naming.node_netns(peer.node),
-                          peer.ifname, peer.str(), box->name});
-      }
-    }
-    for (std::size_t b = 0; b < topology.bridges.size(); ++b) {
-      const auto& bridge = topology.bridges[b];
-      for (std::size_t p = 0; p < bridge.ports.size(); ++p) {
-        if (bridge.ports[p].node != box->name) continue;
-        const auto& ifname = bridge.ports[p].ifname;
-        places.push_back({ifname, ports->at(ifname), naming.switch_netns(),
-                          bridge_port_ifname(b, p), "bridge " + bridge.name, box->name});
-      }
-    }
-  }
+  for (const auto& [box, ports] : external_nodes(topology, external))
+    for (auto& end : far_ends(topology, naming, box->name))
+      places.push_back({end.ifname, ports->at(end.ifname), std::move(end.netns),
+                        std::move(end.far_ifname), std::move(end.peer), box->name});
   return places;
+}
+
+std::vector<FarEnd> far_ends(const Topology& topology, const Naming& naming,
+                             const std::string& node) {
+  std::vector<FarEnd> ends;
+  for (const auto& link : topology.links)
+    for (const auto& [mine, peer] : {std::pair(link.a, link.b), std::pair(link.b, link.a)})
+      if (mine.node == node)
+        ends.push_back({mine.ifname, naming.node_netns(peer.node), peer.ifname, peer.str()});
+  for (std::size_t b = 0; b < topology.bridges.size(); ++b) {
+    const auto& bridge = topology.bridges[b];
+    for (std::size_t p = 0; p < bridge.ports.size(); ++p)
+      if (bridge.ports[p].node == node)
+        ends.push_back({bridge.ports[p].ifname, naming.switch_netns(), bridge_port_ifname(b, p),
+                        "bridge " + bridge.name});
+  }
+  return ends;
 }
 
 std::vector<ExternalPortPlace> external_port_places(const Topology& topology, const Naming& naming,

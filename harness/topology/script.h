@@ -67,6 +67,18 @@ std::vector<ExternalPortPlace> external_port_places(const Topology& topology, co
 std::vector<ExternalPortPlace> external_port_places(const Topology& topology, const Naming& naming,
                                                     const ExternalBoxes& external);
 
+// Where each interface of `node` meets the rest of the topology: the other end of its link, or
+// its port on a bridge. An external box's port is lent into exactly this place, so a capture
+// there (receiving) sees what the node transmits on that interface, whatever the node is.
+struct FarEnd {
+  std::string ifname;      // the node's interface
+  std::string netns;       // the far end's namespace, or the switch namespace
+  std::string far_ifname;  // the far end's interface name, or the bridge port's
+  std::string peer;        // "router:eth1", "bridge rsnet"
+};
+std::vector<FarEnd> far_ends(const Topology& topology, const Naming& naming,
+                             const std::string& node);
+
 std::vector<std::string> netns_names(const Topology& topology, const Naming& naming,
                                      const ExternalPorts& external = {});
 std::vector<std::string> netns_names(const Topology& topology, const Naming& naming,

@@ -87,6 +87,20 @@ TEST(Script, MakesVethsInsideTheirNamespacesAndBridgePortsInTheSwitchNamespace) 
   }
 }
 
+TEST(Script, FarEndsAreTheLinkPeerAndTheBridgePort) {
+  auto ends = far_ends(parsed(), Naming{"p"}, "b");
+  ASSERT_EQ(ends.size(), 2u);
+  EXPECT_EQ(ends[0].ifname, "eth0");
+  EXPECT_EQ(ends[0].netns, "p-a");
+  EXPECT_EQ(ends[0].far_ifname, "eth0");
+  EXPECT_EQ(ends[0].peer, "a:eth0");
+  EXPECT_EQ(ends[1].ifname, "eth1");
+  EXPECT_EQ(ends[1].netns, "p.sw");
+  EXPECT_EQ(ends[1].far_ifname, "b0p0");
+  EXPECT_EQ(ends[1].peer, "bridge seg");
+  EXPECT_TRUE(far_ends(parsed(), Naming{"p"}, "nobody").empty());
+}
+
 TEST(Script, SetsMacsMtuAndOffloads) {
   auto all = lines(parsed());
   // Generated MACs follow the positions in the file: node 1 interface 1 is 02:76:73:01:01:00.

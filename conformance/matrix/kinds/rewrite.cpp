@@ -1,9 +1,11 @@
 // The rewrite kind: a client's first packet reaches a real server rewritten as the mode does
 // (spec 2), the reply comes back from the VIP where the director sees it, and an echo to the
 // VIP is the director's to answer (spec 3). Its sctp cells send an SCTP INIT and answer it
-// with an INIT ACK. Its IPv6 cells (tcp6, udp6) do the first two over
-// IPv6, the hop limit standing for the TTL.
+// with an INIT ACK. Its IPv6 cells (tcp6, udp6) do the first two over IPv6, the hop limit
+// standing for the TTL. The IPv4 UDP cells of NAT and FULLNAT also pass a datagram without a
+// checksum both ways.
 #include <memory>
+#include <vector>
 
 #include "matrix/kinds/steps.h"
 
@@ -15,11 +17,21 @@ using expect::FrameExpectation;
 
 namespace {
 
+// `frame`'s bytes with the UDP checksum 0: sent without one (libtins always computes it).
+std::vector<uint8_t> without_udp_checksum(const Tins::EthernetII& frame) {
+  auto bytes = Tins::EthernetII(frame).serialize();
+  const std::size_t udp = 14 + std::size_t(bytes.at(14) & 0x0f) * 4;
+  bytes.at(udp + 6) = 0;
+  bytes.at(udp + 7) = 0;
+  return bytes;
+}
+
 // What the client receives for rs`rs`'s answer to the client's `sent` (NAT and FULLNAT: the
 // director sees replies), in the family of `sent`. `answer` is built from what rs`rs` actually
-// received.
+// received; with `no_checksum` a UDP answer goes without a checksum, and must come back with
+// one computed (spec 2, NAT).
 void reply_comes_back(MatrixBed& mb, int rs, const Tins::EthernetII& sent, Proto proto,
-                      Findings& f) {
+                      Findings& f, bool no_checksum = false) {
   const bool tcp = proto == Proto::Tcp;
   auto& bed = mb.bed();
   const port::CapturedFrame* got = nullptr;
@@ -65,7 +77,10 @@ void reply_comes_back(MatrixBed& mb, int rs, const Tins::EthernetII& sent, Proto
     const auto& dgram = at_rs.rfind_pdu<Tins::UDP>();
     reply /= Tins::UDP(dgram.sport(), dgram.dport()) / Tins::RawPDU("answer");
   }
-  bed.rs(rs).port->send(reply);
+  if (no_checksum)
+    bed.rs(rs).port->send(without_udp_checksum(reply));
+  else
+    bed.rs(rs).port->send(reply);
   // Spec 2: VIP:vport -> CIP:cport, TTL (hop limit) - 1 at the director and the router; an
   // SCTP port changed back gets its CRC32c computed again (the checksum stays "valid").
   if (proto != Proto::Sctp)
@@ -78,7 +93,21 @@ void reply_comes_back(MatrixBed& mb, int rs, const Tins::EthernetII& sent, Proto
       .ttl(62)
       .sport(mb.vport())
       .dport(cport);
-  f.check(bed.checker().expect_frame(*bed.client().port, back), "reply to the client");
+  f.check(bed.checker().expect_frame(*bed.client().port, back),
+          no_checksum ? "reply without a UDP checksum to the client" : "reply to the client");
+}
+
+// Spec 2, NAT (and FULLNAT, which rewrites as NAT does): a datagram sent without a checksum
+// leaves with one computed over what it carries after the rewrite, both ways, where the
+// director rewrites addresses; DR and TUN leave the datagram as it came.
+void datagram_without_checksum(MatrixBed& mb, Findings& f) {
+  auto sent = mb.udp_from_client(mb.next_client_port(), "no checksum");
+  mb.bed().client().port->send(without_udp_checksum(sent));
+  // The expectation's checksum is recomputed: "valid".
+  const int rs = reached_server(
+      mb, [&](int rs) { return mb.at_real_server(sent, rs); }, f,
+      "a datagram without a UDP checksum, to the real server");
+  if (rs != 0) reply_comes_back(mb, rs, sent, Proto::Udp, f, true);
 }
 
 }  // namespace
@@ -128,7 +157,9 @@ void rewrite(MatrixBed& mb, const Cell& c, Findings& f) {
     sent = tcp ? mb.tcp_from_client(Tins::TCP::SYN, cport) : mb.udp_from_client(cport, "query");
   int rs = forwarded(mb, sent, f, "to the real server");
   if (rs == 0) return;
-  if (replies_pass_director(mb.mode())) reply_comes_back(mb, rs, sent, c.proto, f);
+  if (!replies_pass_director(mb.mode())) return;
+  reply_comes_back(mb, rs, sent, c.proto, f);
+  if (c.proto == Proto::Udp && !v6) datagram_without_checksum(mb, f);
 }
 
 }  // namespace vslab::matrix::kinds

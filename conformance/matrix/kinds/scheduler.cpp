@@ -3,6 +3,7 @@
 // the kernel's bucket hash, computed here), and by key and share elsewhere.
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -23,9 +24,13 @@ namespace {
 // Deterministic schedulers: weights of rs1..rs3 and the servers successive new connections
 // (SYN-only, so they stay active: spec 5) reach, derived from spec 6 (scan order rs3, rs2,
 // rs1; the same derivations as conformance/scheduler_test.cpp, which shows the working).
+// The connections numbered in `reset` (from 1) are established and then reset by the client
+// once they reach their server: CLOSE, inactive for its 10 s, so the load
+// `(active << 8) + inactive` (spec 5) meets inactive connections beside active ones.
 struct Sequence {
   std::vector<int> weights;
   std::vector<int> servers;
+  std::vector<std::size_t> reset = {};
 };
 // wrr has two: its step di and the end of its round each show only with the right weights.
 const std::multimap<std::string_view, Sequence>& sequences() {
@@ -38,8 +43,14 @@ const std::multimap<std::string_view, Sequence>& sequences() {
       // 0, the round starts again at 3 (a pass at cw 0 would take every server once more):
       // 3, 2, 1 | 1 | 2, 1 | 3, 2, 1 | 1.
       {"wrr", {{3, 2, 1}, {3, 2, 1, 1, 2, 1, 3, 2, 1, 1}}},
-      {"lc", {{1, 1, 1}, {3, 2, 1, 3, 2, 1}}},
-      {"wlc", {{1, 2, 0}, {2, 1, 2, 2, 1, 2, 2, 1, 2}}},
+      // Loads rs3, rs2, rs1 before each: 0 0 0; 256 0 0; 256 1 0 (the second reset); 256 1
+      // 256: rs2, whose one inactive connection weighs less than an active one; 256 2 256 (the
+      // fourth reset): rs2 again; 256 258 256: rs3, the first of the least.
+      {"lc", {{1, 1, 1}, {3, 2, 1, 2, 2, 3}, {2, 4}}},
+      // Loads rs2 (weight 2), rs1 (weight 1): 0 0; 256 0; 256 1 (the second reset): rs1, as
+      // 256 * 1 > 1 * 2; 256 257: rs2 (256 * 1 > 257 * 2 is false); 512 257: rs2 (512 > 514
+      // is false); 768 257: rs1.
+      {"wlc", {{1, 2, 0}, {2, 1, 1, 2, 2, 1}, {2}}},
       {"sed", {{3, 1, 0}, {1, 1, 2, 1, 1, 1, 2}}},
       {"nq", {{3, 1, 0}, {2, 1, 1, 1, 1, 1, 2}}},
       {"fo", {{3, 3, 1}, {2, 2, 2, 2}}},
@@ -99,6 +110,20 @@ void scheduler(MatrixBed& mb, const Cell& c, Findings& f) {
                      fmt::format("weights {}: connection {} reached rs{} where the spec says rs{}",
                                  fmt::join(it->second.weights, ","), i + 1, got, want[i])))
         return;
+      const auto& reset = it->second.reset;
+      if (std::find(reset.begin(), reset.end(), i + 1) == reset.end()) continue;
+      // An ACK first: a client's RST in SYN_RECV leaves the state as it is (spec 5); in
+      // ESTABLISHED it closes. Seen at the server, each has moved the state before the next SYN.
+      const uint16_t cport = syn.rfind_pdu<Tins::TCP>().sport();
+      for (uint8_t flags : {uint8_t(Tins::TCP::ACK), uint8_t(Tins::TCP::RST)}) {
+        const int reached = forwarded(mb, mb.tcp_from_client(flags, cport, "", 1001, 5001), f,
+                                      fmt::format("the client's {} of connection {}",
+                                                  flags == Tins::TCP::RST ? "RST" : "ACK", i + 1));
+        if (!f.require(reached == want[i], fmt::format("connection {}'s segment reached rs{}, "
+                                                       "not its server rs{}",
+                                                       i + 1, reached, want[i])))
+          return;
+      }
     }
   }
   if (first != last) return;

@@ -51,6 +51,11 @@ int forwarded_as(MatrixBed& mb, const Tins::EthernetII& sent,
                  const std::function<expect::FrameExpectation(int rs)>& want_at, Findings& f,
                  const std::string& what) {
   mb.bed().client().port->send(sent);
+  return reached_server(mb, want_at, f, what);
+}
+
+int reached_server(MatrixBed& mb, const std::function<expect::FrameExpectation(int rs)>& want_at,
+                   Findings& f, const std::string& what) {
   int rs = mb.bed().claiming_server(want_at, 2s);
   if (rs != 0) {
     mb.bed().checker().record(*mb.bed().rs(rs).port, want_at(rs), true);
@@ -69,7 +74,13 @@ int forwarded_as(MatrixBed& mb, const Tins::EthernetII& sent,
       f.check(mb.bed().checker().expect_frame(*mb.bed().rs(i).port, want_at(i), 10ms), what);
       return 0;
     }
-  f.require(false, what + ": no real server received it");
+  // What the director sent towards them, which a bridge or router between may have dropped.
+  std::string link;
+  if (auto found = mb.bed().rs_link_finding(want_at)) {
+    link = "; " + found->line + "\n" + found->diff;
+    f.pcaps.insert(f.pcaps.end(), found->pcaps.begin(), found->pcaps.end());
+  }
+  f.require(false, what + ": no real server received it" + link);
   return 0;
 }
 

@@ -30,6 +30,10 @@ int forwarded_as(MatrixBed& mb, const Tins::EthernetII& sent,
                  const std::function<expect::FrameExpectation(int rs)>& want_at, Findings& f,
                  const std::string& what);
 
+// The same for a frame the caller sent itself (bytes libtins would not keep as they are).
+int reached_server(MatrixBed& mb, const std::function<expect::FrameExpectation(int rs)>& want_at,
+                   Findings& f, const std::string& what);
+
 // The last frame rs`rs` received that a check claimed (nullptr: none).
 const port::CapturedFrame* last_claimed(MatrixBed& mb, int rs);
 
