@@ -36,11 +36,11 @@
 #   mutate overlay recompiles one of its files, and the fast path keeps its code generation.
 #   Measured cold (no ccache), CPU seconds (user+sys) of the same files compiled one by one and
 #   as a batch, Release flags: tests take 19-36% (fwd 32.8 -> 11.5, io 14.9 -> 5.4, sched 23.6
-#   -> 4.5), libraries 55% (harness/dut 37.6 -> 20.5). 194 files go into 47 batches: the Release
-#   build's 347 compiles and 151 links become 200 and 72, about 1160 -> 780 CPU-s (estimated from
-#   those ratios). With the ASan build's flags the same test batches take 35% (76.1 -> 26.6),
-#   about 1240 -> 860 CPU-s for that build. Links are ~0.1 CPU-s each (Release): a faster linker
-#   would not pay.
+#   -> 4.5), libraries 55% (harness/dut 37.6 -> 20.5, topology 34.7 -> 18.9). 194 files go into
+#   47 batches: the Release build's 347 compiles and 151 links become 200 and 72, about 1160 ->
+#   780 CPU-s (estimated from those ratios). With the ASan build's flags the same batches take
+#   35% (tests, 76.1 -> 26.6) and 62% (libraries, 76.5 -> 47.3): about 1240 -> 860 CPU-s for
+#   that build. Links are ~0.1 CPU-s each (Release): a faster linker would not pay.
 set -eu
 cd "$(dirname "$0")/.."
 
