@@ -19,6 +19,7 @@
 #include "matrix/runner.h"
 #include "matrix/shard.h"
 #include "os/interrupt.h"
+#include "os/text.h"
 #include "report/report.h"
 #include "topology/netns.h"
 
@@ -44,9 +45,7 @@ struct ConformOptions {
   bool verbose = false;
 };
 
-std::string first_line(const std::string& text) {
-  return text.substr(0, text.find('\n'));
-}
+using os::first_line;
 
 // The seconds each cell took in an earlier run's JSON report; its skipped cells cost what a
 // skip costs, so only the cells that ran are taken.

@@ -17,15 +17,14 @@
 #include "matrix/scenarios.h"
 #include "os/child_process.h"
 #include "os/interrupt.h"
+#include "os/text.h"
 #include "os/unique_fd.h"
 #include "os/whole_io.h"
 
 namespace vslab::matrix {
 namespace {
 
-std::string first_line(const std::string& text) {
-  return text.substr(0, text.find('\n'));
-}
+using os::first_line;
 
 std::string interrupted_by() {
   return os::signal_name(os::interrupt_signal());

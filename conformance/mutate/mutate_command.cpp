@@ -22,6 +22,7 @@
 #include "mutate/verdicts.h"
 #include "mutate/workspace.h"
 #include "os/interrupt.h"
+#include "os/text.h"
 
 namespace vslab::mutate {
 
@@ -42,9 +43,7 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-std::string first_line(const std::string& s) {
-  return s.substr(0, s.find('\n'));
-}
+using os::first_line;
 
 std::string this_program() {
   return fs::read_symlink("/proc/self/exe").string();

@@ -1,5 +1,6 @@
 // verdicts.cpp: the mutation table.
 #include "mutate/verdicts.h"
+#include "os/text.h"
 
 #include <algorithm>
 #include <cctype>
@@ -29,9 +30,7 @@ std::string note(const MutantResult& r) {
   }
 }
 
-std::string first_line(const std::string& s) {
-  return s.substr(0, s.find('\n'));
-}
+using os::first_line;
 
 }  // namespace
 

@@ -14,6 +14,11 @@ struct Frame {
   timeval timestamp{};
 };
 
+// Whether `a` is no later than `b`: captures merged or matched in time order.
+inline bool before_or_same(const timeval& a, const timeval& b) {
+  return a.tv_sec != b.tv_sec ? a.tv_sec < b.tv_sec : a.tv_usec <= b.tv_usec;
+}
+
 // Throws std::runtime_error "PATH: why" when the file cannot be written.
 void write_pcap(const std::string& path, const std::vector<Frame>& frames);
 

@@ -48,9 +48,7 @@ bool is_real_server(const std::string& port, const topo::Topology& t) {
   return node && node->role.rfind("rs", 0) == 0;
 }
 
-bool before_or_same(const timeval& a, const timeval& b) {
-  return a.tv_sec != b.tv_sec ? a.tv_sec < b.tv_sec : a.tv_usec <= b.tv_usec;
-}
+using port::before_or_same;
 
 // A FULLNAT lport as A chose it, and the variable the case captures it in.
 struct LocalPort {

@@ -70,9 +70,7 @@ struct HostTaps {
   std::unique_ptr<Tap> sent, received;
 };
 
-bool before_or_same(const timeval& a, const timeval& b) {
-  return a.tv_sec != b.tv_sec ? a.tv_sec < b.tv_sec : a.tv_usec <= b.tv_usec;
-}
+using port::before_or_same;
 
 }  // namespace
 

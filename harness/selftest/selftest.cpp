@@ -51,10 +51,6 @@ topo::Topology load(const std::string& file) {
   return std::move(*parsed.topology);
 }
 
-Row row(std::string check, const port::Port& port, check::CheckResult result) {
-  return {std::move(check), port.label(), std::move(result)};
-}
-
 }  // namespace
 
 SelftestBed::SelftestBed(const std::string& topology_file, const std::string& case_name,

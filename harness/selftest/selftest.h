@@ -25,6 +25,11 @@ struct Row {
   check::CheckResult result;
 };
 
+// The row of `check`, seen on `port`.
+inline Row row(std::string check, const port::Port& port, check::CheckResult result) {
+  return {std::move(check), port.label(), std::move(result)};
+}
+
 // The selftest topology, up, with capture running on the client's and the server's ports.
 class SelftestBed {
  public:

@@ -11,10 +11,6 @@ namespace {
 
 using expect::Field;
 
-Row row(std::string check, const port::Port& port, check::CheckResult result) {
-  return {std::move(check), port.label(), std::move(result)};
-}
-
 }  // namespace
 
 Row SelftestBed::tcp6_syn_is_routed() {

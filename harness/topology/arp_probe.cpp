@@ -16,24 +16,19 @@
 
 #include <fmt/core.h>
 
+#include "os/byte_order.h"
 #include "os/unique_fd.h"
 #include "topology/netns.h"
 
 namespace vslab::topo {
 namespace {
 
+using os::get16;
+using os::put16;
+
 constexpr std::size_t kArpFrameLength = 14 + 28;
 constexpr uint16_t kOpRequest = 1, kOpReply = 2;
 constexpr auto kResendEvery = std::chrono::milliseconds(250);
-
-void put16(uint8_t* at, uint16_t value) {
-  at[0] = uint8_t(value >> 8);
-  at[1] = uint8_t(value);
-}
-
-uint16_t get16(const uint8_t* at) {
-  return uint16_t(at[0] << 8 | at[1]);
-}
 
 std::array<uint8_t, kArpFrameLength> probe_frame(const uint8_t* own_mac, in_addr target) {
   std::array<uint8_t, kArpFrameLength> f{};

@@ -7,20 +7,19 @@
 
 #include <fmt/core.h>
 
+#include "os/byte_order.h"
 #include "topology/arp_probe.h"
 
 namespace vslab::topo {
 namespace {
+
+using os::get16;
 
 constexpr uint16_t kEthTypeIpv6 = 0x86dd;
 constexpr uint8_t kNextHeaderIcmpv6 = 58;
 constexpr uint8_t kNeighbourSolicitation = 135, kNeighbourAdvertisement = 136;
 constexpr uint8_t kTargetLinkAddressOption = 2;
 constexpr std::size_t kEth = 14, kIpv6 = 40, kNs = 24;
-
-uint16_t get16(const uint8_t* at) {
-  return uint16_t(at[0] << 8 | at[1]);
-}
 
 // RFC 1071 over the IPv6 pseudo-header (RFC 8200 8.1) and the message.
 uint16_t icmpv6_checksum(const uint8_t* ip, const uint8_t* message, std::size_t length) {

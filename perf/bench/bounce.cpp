@@ -15,27 +15,21 @@
 #include "io/ingress_drop.h"
 #include "io/packet_socket.h"
 #include "io/rx_ring.h"
+#include "os/byte_order.h"
 #include "topology/netns.h"
 
 namespace vslab::bench {
 namespace {
+
+using os::get16;
+using os::get32;
+using os::put16;
 
 constexpr uint32_t kTxSlots = 4096;
 // The interfaces of bench.toml keep the default MTU.
 constexpr uint32_t kMtu = 1500;
 // The largest frame forwarded: what a 2 KiB TX slot holds.
 constexpr uint32_t kMaxFrame = 2048 - TxRing::kDataOffset - TxRing::kVnetBytes;
-
-uint16_t get16(const uint8_t* at) {
-  return uint16_t(at[0] << 8 | at[1]);
-}
-uint32_t get32(const uint8_t* at) {
-  return uint32_t(get16(at)) << 16 | get16(at + 2);
-}
-void put16(uint8_t* at, uint16_t v) {
-  at[0] = uint8_t(v >> 8);
-  at[1] = uint8_t(v);
-}
 
 }  // namespace
 

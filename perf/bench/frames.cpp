@@ -5,24 +5,15 @@
 
 #include "fwd/checksum.h"
 #include "fwd/ipv6.h"
+#include "os/byte_order.h"
 
 namespace vslab::bench {
 namespace {
 
-void put16(uint8_t* at, uint16_t v) {
-  at[0] = uint8_t(v >> 8);
-  at[1] = uint8_t(v);
-}
-void put32(uint8_t* at, uint32_t v) {
-  put16(at, uint16_t(v >> 16));
-  put16(at + 2, uint16_t(v));
-}
-uint16_t get16(const uint8_t* at) {
-  return uint16_t(at[0] << 8 | at[1]);
-}
-uint32_t get32(const uint8_t* at) {
-  return uint32_t(get16(at)) << 16 | get16(at + 2);
-}
+using os::get16;
+using os::get32;
+using os::put16;
+using os::put32;
 
 constexpr std::size_t kIp6Header = 40;
 
