@@ -73,6 +73,13 @@ void run_mode(Mode mode, const std::vector<const Cell*>& cells, const RunOptions
     } else if (r.detail.empty() && claims &&
                !claims->claims_family_in(number(cell->family), std::string(name(cell->mode)))) {
       r.detail = claims->unclaimed_family_in(number(cell->family), std::string(name(cell->mode)));
+    } else if (std::string missing =
+                   r.detail.empty() && claims
+                       ? claims->missing_feature(cell->kind->name, number(cell->family),
+                                                 std::string(name(cell->mode)))
+                       : "";
+               !missing.empty()) {
+      r.detail = missing;
     } else if (r.detail.empty() && !unavailable.empty()) {
       r.detail = unavailable;
     } else if (r.detail.empty()) {

@@ -25,6 +25,9 @@ CellResult run_cell(MatrixBed& bed, const Cell& cell, const std::filesystem::pat
     result.detail = dut.unclaimed_family_in(number(cell.family), std::string(name(cell.mode)));
     return result;
   }
+  result.detail =
+      dut.missing_feature(cell.kind->name, number(cell.family), std::string(name(cell.mode)));
+  if (!result.detail.empty()) return result;
   auto start = std::chrono::steady_clock::now();
   Findings findings;
   std::string error;

@@ -30,8 +30,8 @@ std::vector<uint8_t> without_udp_checksum(const Tins::EthernetII& frame) {
 // director sees replies), in the family of `sent`. `answer` is built from what rs`rs` actually
 // received; with `no_checksum` a UDP answer goes without a checksum, and must come back with
 // one computed (spec 2, NAT).
-void reply_comes_back(MatrixBed& mb, int rs, const Tins::EthernetII& sent, Proto proto,
-                      Findings& f, bool no_checksum = false) {
+void reply_comes_back(MatrixBed& mb, int rs, const Tins::EthernetII& sent, Proto proto, Findings& f,
+                      bool no_checksum = false) {
   const bool tcp = proto == Proto::Tcp;
   auto& bed = mb.bed();
   const port::CapturedFrame* got = nullptr;

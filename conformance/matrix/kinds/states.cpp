@@ -9,13 +9,13 @@
 #include <algorithm>
 #include <chrono>
 #include <optional>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "matrix/kinds/sctp_flow.h"
 #include "matrix/kinds/tcp_flow.h"
+#include "matrix/kinds/timeouts_kept.h"
 
 namespace vslab::matrix::kinds {
 
@@ -33,43 +33,6 @@ constexpr int kSetTcp = 600, kSetTcpFin = 50, kSetUdp = 200;
 std::string mm_ss(int seconds) {
   return fmt::format("{:02}:{:02}", seconds / 60, seconds % 60);
 }
-
-// The three values `-L --timeout` prints (tcp tcpfin udp); empty when it prints no such line.
-std::vector<int> listed_timeouts(MatrixBed& mb) {
-  const std::string out = mb.bed().admin({"-L", "--timeout"}).output;
-  const auto colon = out.find("):");
-  if (colon == std::string::npos) return {};
-  std::istringstream in(out.substr(colon + 2));
-  std::vector<int> values(3);
-  for (int& v : values)
-    if (!(in >> v)) return {};
-  return values;
-}
-
-// The cell changes the director's timeouts, which outlive it: puts back what it found.
-class TimeoutsKept {
- public:
-  explicit TimeoutsKept(MatrixBed& mb) : mb_(mb), found_(listed_timeouts(mb)) {}
-  ~TimeoutsKept() {
-    try {
-      put_back();
-    } catch (const std::exception&) {
-      // The DUT is gone; the bed's own teardown reports that.
-    }
-  }
-  const std::vector<int>& found() const { return found_; }
-  void put_back() {
-    if (found_.size() != 3 || put_back_) return;
-    put_back_ = true;
-    mb_.bed().admin(
-        {"--set", std::to_string(found_[0]), std::to_string(found_[1]), std::to_string(found_[2])});
-  }
-
- private:
-  MatrixBed& mb_;
-  std::vector<int> found_;
-  bool put_back_ = false;
-};
 
 // `-L -n -c` lists the entry from the client's port `cport` in `state`, with `timeout_s` on
 // its clock less the seconds since `sent` (the packet that set it left the sender then), and a

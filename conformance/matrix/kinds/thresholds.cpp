@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "matrix/kinds/steps.h"
+#include "matrix/kinds/timeouts_kept.h"
 
 namespace vslab::matrix::kinds {
 
@@ -44,16 +45,8 @@ void flag_clears(MatrixBed& mb, Findings& f) {
   const auto rs1_line = rules.find(mb.rip(1) + ":");
   rules.insert(rules.find('\n', rs1_line), " -y 2");
   bed.restore(rules);
-  // The timeouts are the DUT's, not the service's: back to the default whatever happens.
-  struct DefaultTimeout {
-    conformance::ModeBed& bed;
-    ~DefaultTimeout() {
-      try {
-        bed.admin({"--set", "900", "0", "0"});
-      } catch (...) {  // the DUT is gone: nothing to restore
-      }
-    }
-  } restore_timeout{bed};
+  // The timeouts are the DUT's, not the service's: back to what they were whatever happens.
+  TimeoutsKept kept(mb);
   bed.admin({"--set", "1", "0", "0"});
   std::map<int, std::vector<uint16_t>> ports_of;
   for (int i = 0; i < 8; ++i) {
