@@ -60,10 +60,10 @@ class Scratch {
 TEST(ConformCli, ListPrintsTheSelectedCellsAndRunsNothing) {
   auto out = run(kVslab + " conform --filter 'nat/rr/rewrite/*' --list");
   EXPECT_EQ(out.exit_code, 0) << out.text;
-  EXPECT_EQ(
-      lines_of(out.text),
-      (std::vector<std::string>{"nat/rr/rewrite/tcp", "nat/rr/rewrite/udp", "nat/rr/rewrite/icmp",
-                                "nat/rr/rewrite/tcp6", "nat/rr/rewrite/udp6"}));
+  EXPECT_EQ(lines_of(out.text),
+            (std::vector<std::string>{"nat/rr/rewrite/tcp", "nat/rr/rewrite/udp",
+                                      "nat/rr/rewrite/icmp", "nat/rr/rewrite/sctp",
+                                      "nat/rr/rewrite/tcp6", "nat/rr/rewrite/udp6"}));
 }
 
 TEST(ConformCli, ShardsSplitTheSelectionExactlyOnce) {
@@ -189,10 +189,11 @@ TEST_F(ConformCliRoot, AFailingCellIsAFailureWithItsLineAndAReplayOnTheSameDirec
       << out.text;
   auto j = read_json(s / "r.json");
   ASSERT_FALSE(j.is_discarded());
-  // The IPv6 cells (tcp6, udp6) pass: the fault is in the IPv4 DR forwarder alone.
-  EXPECT_EQ(j["totals"], (nlohmann::json{{"cells", 5},
+  // The IPv6 cells (tcp6, udp6) pass: the fault is in the IPv4 DR forwarder alone; sctp fails
+  // with tcp and udp.
+  EXPECT_EQ(j["totals"], (nlohmann::json{{"cells", 6},
                                          {"passed", 3},
-                                         {"failed", 2},
+                                         {"failed", 3},
                                          {"errors", 0},
                                          {"skipped", 0},
                                          {"not_run", 0},
@@ -206,7 +207,7 @@ TEST_F(ConformCliRoot, AFailingCellIsAFailureWithItsLineAndAReplayOnTheSameDirec
   std::ifstream in(s / "r.xml");
   std::stringstream xml;
   xml << in.rdbuf();
-  EXPECT_NE(xml.str().find("failures=\"2\" errors=\"0\""), std::string::npos) << xml.str();
+  EXPECT_NE(xml.str().find("failures=\"3\" errors=\"0\""), std::string::npos) << xml.str();
   EXPECT_NE(xml.str().find("<failure type=\"failure\""), std::string::npos) << xml.str();
   EXPECT_NE(xml.str().find("timestamp=\""), std::string::npos) << xml.str();
   if (std::system("command -v xmllint >/dev/null 2>&1") == 0) {
@@ -218,21 +219,21 @@ TEST_F(ConformCliRoot, AFailingCellIsAFailureWithItsLineAndAReplayOnTheSameDirec
 
 TEST_F(ConformCliRoot, ADutThatDoesNotStartIsAnErrorNotAFailure) {
   Scratch s;
-  // -j 2: the cells run in a worker, whose lines reach the log as its cells finish. Five
-  // cells: tcp, udp, icmp and (vsd forwards IPv6 in NAT) tcp6, udp6.
+  // -j 2: the cells run in a worker, whose lines reach the log as its cells finish. Six
+  // cells: tcp, udp, icmp, sctp and (vsd forwards IPv6 in NAT) tcp6, udp6.
   auto out = run(kVslab + " conform --filter 'nat/rr/rewrite/*' -j 2 --vsd /bin/false --json " +
                  s / "r.json" + " --junit " + s / "r.xml" + " --pcap-dir " + s / "pcaps");
   EXPECT_EQ(out.exit_code, 1) << out.text;
   EXPECT_LT(out.text.find("ERROR  nat/rr/rewrite/tcp"), out.text.find("mode/sched")) << out.text;
   auto j = read_json(s / "r.json");
   ASSERT_FALSE(j.is_discarded());
-  EXPECT_EQ(j["totals"]["errors"], 5) << j.dump(2);
+  EXPECT_EQ(j["totals"]["errors"], 6) << j.dump(2);
   EXPECT_EQ(j["totals"]["failed"], 0) << j.dump(2);
   EXPECT_EQ(j["properties"]["dut_flags"], "--dut builtin --vsd /bin/false");
   std::ifstream in(s / "r.xml");
   std::stringstream xml;
   xml << in.rdbuf();
-  EXPECT_NE(xml.str().find("failures=\"0\" errors=\"5\""), std::string::npos) << xml.str();
+  EXPECT_NE(xml.str().find("failures=\"0\" errors=\"6\""), std::string::npos) << xml.str();
   EXPECT_NE(xml.str().find("<error type=\"error\" message=\"bed for nat: "), std::string::npos)
       << xml.str();
   EXPECT_EQ(xml.str().find("<failure"), std::string::npos) << xml.str();
@@ -240,7 +241,7 @@ TEST_F(ConformCliRoot, ADutThatDoesNotStartIsAnErrorNotAFailure) {
 
 TEST_F(ConformCliRoot, QuietPrintsOnlyProblemsAndTheSummary) {
   Scratch s;
-  // nat/rr/persistence/tcp errs (vsd does not start), nat/rr/pmtu/tcp skips.
+  // nat/rr/persistence/tcp errs (vsd does not start), nat/rr/pmtu/tcp and tcp6 skip.
   auto out = run(kVslab + " conform --filter 'nat/rr/p[em]*' -q --vsd /bin/false --pcap-dir " +
                  s / "pcaps");
   EXPECT_EQ(out.exit_code, 1) << out.text;
@@ -250,7 +251,7 @@ TEST_F(ConformCliRoot, QuietPrintsOnlyProblemsAndTheSummary) {
   EXPECT_NE(out.text.find("ERROR  nat/rr/persistence/tcp"), std::string::npos) << out.text;
   EXPECT_NE(out.text.find("Errors:\n- nat/rr/persistence/tcp: bed for nat"), std::string::npos)
       << out.text;
-  EXPECT_NE(out.text.find("2 cells: 0 passed, 0 failed, 1 errors, 1 skipped;"), std::string::npos)
+  EXPECT_NE(out.text.find("3 cells: 0 passed, 0 failed, 1 errors, 2 skipped;"), std::string::npos)
       << out.text;
 }
 

@@ -79,6 +79,7 @@ TEST_F(VslabDiff, ANatDirectorThatLeavesRepliesAloneDiffersOnIpSrc) {
   // The echo is the director's own answer, no real server's reply: the same on both.
   EXPECT_EQ(d.result, (std::map<std::string, std::string>{{"nat/rr/rewrite/tcp", "diff"},
                                                           {"nat/rr/rewrite/udp", "diff"},
+                                                          {"nat/rr/rewrite/sctp", "diff"},
                                                           {"nat/rr/rewrite/icmp", "same"}}))
       << d.output.text;
   EXPECT_NE(d.line["nat/rr/rewrite/udp"].find("client frame 1: ip.src A=10.20.0.100 B=192.168."),
@@ -97,6 +98,7 @@ TEST_F(VslabDiff, ADirectorThatKeepsTheTtlDiffersOnIpTtlForForwardedFramesOnly) 
   EXPECT_EQ(d.output.exit_code, 1) << d.output.text;
   EXPECT_EQ(d.result, (std::map<std::string, std::string>{{"dr/rr/rewrite/tcp", "diff"},
                                                           {"dr/rr/rewrite/udp", "diff"},
+                                                          {"dr/rr/rewrite/sctp", "diff"},
                                                           {"dr/rr/rewrite/icmp", "same"}}))
       << d.output.text;
   EXPECT_NE(d.line["dr/rr/rewrite/tcp"].find("ip.ttl A=62 B=63"), std::string::npos)

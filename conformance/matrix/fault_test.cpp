@@ -66,8 +66,9 @@ TEST_F(MatrixFault, ARepliesLeftFromTheRealServerFailTheRewriteCellsOnIpSrc) {
   auto run = conform_with_fault("no-nat-reply-rewrite", "nat/rr/*");
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_EQ(run.failed, (std::set<std::string>{"nat/rr/rewrite/tcp", "nat/rr/rewrite/udp",
-                                               "nat/rr/connection/tcp", "nat/rr/tcp-flags/tcp",
-                                               "nat/rr/states/tcp"}))
+                                               "nat/rr/rewrite/sctp", "nat/rr/connection/tcp",
+                                               "nat/rr/tcp-flags/tcp", "nat/rr/states/tcp",
+                                               "nat/rr/states/sctp"}))
       << run.details;
   EXPECT_NE(run.details.find("! ip.src"), std::string::npos) << run.details;
 }
@@ -85,7 +86,8 @@ TEST_F(MatrixFault, NoTtlDecrementFailsTheCellsThatCheckAForwardedHeader) {
   auto run = conform_with_fault("no-ttl-decrement", "dr/rr/rewrite/*");
   EXPECT_EQ(run.exit_code, 1);
   // The echo is the director's own answer, not a forwarded packet: it passes.
-  EXPECT_EQ(run.failed, (std::set<std::string>{"dr/rr/rewrite/tcp", "dr/rr/rewrite/udp"}))
+  EXPECT_EQ(run.failed,
+            (std::set<std::string>{"dr/rr/rewrite/tcp", "dr/rr/rewrite/udp", "dr/rr/rewrite/sctp"}))
       << run.details;
   EXPECT_NE(run.details.find("! ip.ttl"), std::string::npos) << run.details;
 }
@@ -94,7 +96,7 @@ TEST_F(MatrixFault, NoTtlDecrementFailsTheCellsThatCheckAForwardedHeader) {
 // fails on the same field, and passes on a correct one (so the case itself is right).
 TEST_F(MatrixFault, AFailedCellWritesACaseThatReplaysAndFailsTheSameWay) {
   for (const auto& [fault, cell, field] :
-       {std::tuple{"no-nat-reply-rewrite", "nat/rr/rewrite/udp", "! ip.src"},
+       {std::tuple{"no-nat-reply-rewrite", "nat/rr/rewrite/tcp", "! ip.src"},
         std::tuple{"no-ttl-decrement", "dr/rr/rewrite/tcp", "! ip.ttl"},
         std::tuple{"wrr-off-by-one", "dr/wrr/scheduler/tcp", "rs3"}}) {
     SCOPED_TRACE(cell);

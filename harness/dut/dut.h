@@ -116,8 +116,9 @@ class BuiltinDut final : public Dut {
   }
   std::string missing_feature(std::string_view kind, int family,
                               const std::string& mode) const override {
-    if (family == 6 && (mode == "tun" || mode == "fullnat") &&
-        (kind == "icmp-error" || kind == "client-icmp"))
+    // A client's error about a tunnelled connection, and any error of a FULLNAT one.
+    if (family == 6 && ((mode == "tun" && kind == "client-icmp") ||
+                        (mode == "fullnat" && (kind == "icmp-error" || kind == "client-icmp"))))
       return "vsd: no ICMPv6 errors relayed for IPv6 " + mode + " connections yet";
     return "";
   }
