@@ -220,13 +220,17 @@ void ModeBed::warm_path_to_vip(const std::string& rules) {
     if (warm_[family] || !names[family]) continue;
     // A DUT that does not answer echoes still gets the burst in order most of the time.
     warm_[family] = true;
-    echo_vip(family == 1, std::chrono::seconds(1), /*part_of_case=*/false);
+    // Long enough for a fresh router's neighbour discovery too: an answer after the wait
+    // would stay among the case's frames.
+    echo_vip(family == 1, std::chrono::seconds(3), /*part_of_case=*/false);
   }
 }
 
 bool ModeBed::echo_vip_from(const std::string& source, std::chrono::milliseconds timeout) {
   hold_client_address(source);
-  return echo_vip(false, timeout, true, source);
+  // Harness order, not the scenario's: a case replayed elsewhere (vslab replay, diff) has no
+  // such address on its client, so the echo stays out of what the case records.
+  return echo_vip(false, timeout, false, source);
 }
 
 void ModeBed::hold_client_address(const std::string& source) {

@@ -29,7 +29,11 @@ TEST(QemuKernelReference, RealIpvsPassesTheRrCellsOfEveryKindInNatDrAndTun) {
     const std::string mode = cell["mode"], outcome = cell["outcome"];
     ++outcomes[mode + " " + outcome];
     const std::string proto = cell["proto"];
-    if (proto.ends_with("6")) {
+    // An IPv6 cell of a kind that does not apply to the mode (pmtu/tcp6 outside TUN) is no
+    // cell the kernel could pass.
+    const bool applies = outcome != "skip" || cell["detail"].get<std::string>().find(
+                                                  "not applicable") == std::string::npos;
+    if (proto.ends_with("6") && applies) {
       ++ipv6_cells[mode];
       if (outcome == "pass") ++ipv6_passed[mode];
     }
