@@ -1,5 +1,7 @@
 #include "matrix/kinds/sctp_flow.h"
 
+#include "matrix/kinds/tcp_flow.h"
+
 namespace vslab::matrix::kinds {
 
 using namespace std::chrono_literals;
@@ -37,15 +39,7 @@ bool SctpFlow::server_sends(uint8_t chunk_type, const std::string& what) {
                           {frames::sctp_chunk(chunk_type, kServerTag, "reply")}));
   last_sent_ = std::chrono::steady_clock::now();
   bed.rs(rs_).port->send(answer);
-  expect::FrameExpectation back(answer);
-  back.eth_src(bed.client_gateway_mac())
-      .eth_dst(bed.client().mac)
-      .ip_src(bed.vip())
-      .ip_dst(bed.client().ip)
-      .ttl(62)
-      .sport(mb_.vport())
-      .dport(cport_);
-  return f_.check(bed.checker().expect_frame(*bed.client().port, back, 2s), what);
+  return answer_reaches_client(mb_, answer, cport_, f_, what);
 }
 
 }  // namespace vslab::matrix::kinds

@@ -18,6 +18,20 @@ bool TcpFlow::client_sends(uint8_t flags, uint32_t seq, uint32_t ack, const std:
       what);
 }
 
+bool answer_reaches_client(MatrixBed& mb, const Tins::EthernetII& answer, uint16_t cport,
+                           Findings& f, const std::string& what) {
+  auto& bed = mb.bed();
+  expect::FrameExpectation back(answer);
+  back.eth_src(bed.client_gateway_mac())
+      .eth_dst(bed.client().mac)
+      .ip_src(bed.vip())
+      .ip_dst(bed.client().ip)
+      .ttl(62)
+      .sport(mb.vport())
+      .dport(cport);
+  return f.check(bed.checker().expect_frame(*bed.client().port, back, 2s), what);
+}
+
 bool TcpFlow::server_sends(uint8_t flags, uint32_t seq, uint32_t ack, const std::string& what) {
   auto& bed = mb_.bed();
   const port::CapturedFrame* got = last_claimed(mb_, rs_);
@@ -35,15 +49,7 @@ bool TcpFlow::server_sends(uint8_t flags, uint32_t seq, uint32_t ack, const std:
   auto answer = Tins::EthernetII(at_rs.src_addr(), bed.rs(rs_).mac) / ip / tcp;
   last_sent_ = std::chrono::steady_clock::now();
   bed.rs(rs_).port->send(answer);
-  expect::FrameExpectation back(answer);
-  back.eth_src(bed.client_gateway_mac())
-      .eth_dst(bed.client().mac)
-      .ip_src(bed.vip())
-      .ip_dst(bed.client().ip)
-      .ttl(62)
-      .sport(mb_.vport())
-      .dport(cport_);
-  return f_.check(bed.checker().expect_frame(*bed.client().port, back, 2s), what);
+  return answer_reaches_client(mb_, answer, cport_, f_, what);
 }
 
 bool TcpFlow::establish(const std::string& which) {

@@ -11,6 +11,11 @@
 
 namespace vslab::matrix::kinds {
 
+// A real server's IPv4 `answer` to the client's flow from `cport` reaches the client as NAT
+// and FULLNAT rewrite it: from [VIP]:vport, TTL less one at the director and the router.
+bool answer_reaches_client(MatrixBed& mb, const Tins::EthernetII& answer, uint16_t cport,
+                           Findings& f, const std::string& what);
+
 class TcpFlow {
  public:
   TcpFlow(MatrixBed& mb, Findings& f) : mb_(mb), f_(f), cport_(mb.next_client_port()) {}
