@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -122,20 +123,22 @@ std::string guest_setup_script(const topo::Node& director,
   index = 0;
   for (const auto& iface : director.interfaces) {
     s << fmt::format("ip link set dev vslab{} name {}\n", index++, quoted(iface.name));
+    const bool has_ipv6 =
+        std::ranges::any_of(iface.addresses, [](const auto& a) { return a.is_v6; });
+    if (has_ipv6) {
+      // On (the guest starts with IPv6 off) and without duplicate address detection, so the
+      // addresses are usable at once, as in the topology's namespaces. Before the link comes
+      // up: the link-local address made then would otherwise stay tentative for a second or
+      // two, and while it is, Linux sends no neighbour solicitation from that port (a DR
+      // director's first frame to a real server waited for it and was lost).
+      s << fmt::format(
+          "sysctl -qw net.ipv6.conf.{0}.disable_ipv6=0 net.ipv6.conf.{0}.accept_dad=0\n",
+          iface.name);
+    }
     s << fmt::format("ip link set dev {} mtu {} up\n", quoted(iface.name), iface.mtu);
-    bool ipv6_on = false;
-    for (const auto& address : iface.addresses) {
-      if (address.is_v6 && !ipv6_on) {
-        // On (the guest starts with IPv6 off) and without duplicate address detection, so the
-        // addresses are usable at once, as in the topology's namespaces.
-        s << fmt::format(
-            "sysctl -qw net.ipv6.conf.{0}.disable_ipv6=0 net.ipv6.conf.{0}.accept_dad=0\n",
-            iface.name);
-        ipv6_on = true;
-      }
+    for (const auto& address : iface.addresses)
       s << fmt::format("ip addr add {} dev {}{}\n", address.str(), quoted(iface.name),
                        address.is_v6 ? " nodad" : "");
-    }
   }
   for (const auto& address : director.loopback_addresses)
     s << fmt::format("ip addr add {} dev lo\n", address.str());

@@ -111,13 +111,16 @@ TEST(GuestSetupScript, GivesADualStackDirectorItsIpv6AddressesForwardingAndVip) 
                                    "10.20.0.100/32", "eth0", "fd00:20::100/128");
   auto on = position(
       script, "sysctl -qw net.ipv6.conf.eth0.disable_ipv6=0 net.ipv6.conf.eth0.accept_dad=0");
+  auto up = position(script, "ip link set dev eth0 mtu 1500 up");
   auto address = position(script, "ip addr add fd00:20::2/64 dev eth0 nodad");
   position(script, "ip addr add fd00:168:10::1/64 dev eth1 nodad");
   auto route = position(script, "ip -6 route replace default via fd00:20::1");
   auto forwarding = position(script, "sysctl -qw net.ipv6.conf.all.forwarding=1");
   auto vip = position(script, "ip addr replace fd00:20::100/128 dev eth0 nodad");
   auto own_sysctl = position(script, "sysctl -qw net.ipv6.conf.all.forwarding=0");
-  EXPECT_LT(on, address);
+  // Before the link is up: its link-local address is then never tentative.
+  EXPECT_LT(on, up);
+  EXPECT_LT(up, address);
   EXPECT_LT(address, route);
   EXPECT_LT(own_sysctl, forwarding);  // kernel IPVS's forwarding wins over the topology's
   EXPECT_LT(forwarding, vip);
