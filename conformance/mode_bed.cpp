@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <iterator>
+#include <sstream>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -204,11 +206,25 @@ ModeBed::~ModeBed() {
 }
 
 void ModeBed::restore(const std::string& rules) {
-  restored_rules_ = rules;
-  rule_edits_.clear();
   auto r = dut_->restore(rules);
   if (!r.ok())
     throw std::runtime_error("rules refused (" + std::to_string(r.exit_code) + "): " + r.output);
+  if (checker_ && checker_->sent_now() > 0) {
+    // A second set of rules after frames were sent (the scheduler kind's second sequence): a
+    // case written from the run sets the first up front and must reach the second at the
+    // same point, so it joins the edits as the commands that make it: -C, then each line.
+    rule_edits_.push_back({checker_->sent_now(), {"-C"}, {}});
+    std::istringstream lines(rules);
+    for (std::string line; std::getline(lines, line);) {
+      std::istringstream words(line);
+      std::vector<std::string> args{std::istream_iterator<std::string>(words), {}};
+      if (!args.empty() && args != std::vector<std::string>{"-C"})
+        rule_edits_.push_back({checker_->sent_now(), std::move(args), {}});
+    }
+  } else {
+    restored_rules_ = rules;
+    rule_edits_.clear();
+  }
   warm_path_to_vip(rules);
 }
 

@@ -2,10 +2,14 @@
 // quiet hosts, ports capturing, DUT started and given the rules, then inject and check.
 #include "replay/run.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
+#include <set>
+#include <span>
 #include <thread>
 
 #include <fmt/format.h>
@@ -176,6 +180,45 @@ struct ReplaySession::Parts {
       if (!drop.ok()) throw std::runtime_error("nft on " + node->name + ": " + drop.output);
     }
   }
+
+  // A case's host sends from an address it does not have (a scenario's second client, say,
+  // which the run that wrote the case gave the host): the host takes it as a /32, as ModeBed
+  // did, so that the router's ARP for it is answered and the director's answers come back.
+  // Only addresses on the subnet of the port's own: any other is not this link's to resolve.
+  void hold_source(const std::string& name, std::span<const uint8_t> frame) {
+    const auto* node = roles->port_node(name);
+    if (!node || !(node->role == "client" || node->role.rfind("rs", 0) == 0)) return;
+    std::string text;
+    try {
+      Tins::EthernetII eth(frame.data(), uint32_t(frame.size()));
+      const auto* ip = eth.find_pdu<Tins::IP>();
+      if (!ip) return;
+      text = ip->src_addr().to_string();
+    } catch (const Tins::exception_base&) {
+      return;  // not a frame the replay could send anyway
+    }
+    // Network order, both.
+    auto value = [](const std::string& a) {
+      in_addr v{};
+      inet_pton(AF_INET, a.c_str(), &v);
+      return v.s_addr;
+    };
+    const uint32_t source = value(text);
+    const auto& iface = node->interfaces.front();
+    bool on_link = false;
+    for (const auto& a : iface.addresses) {
+      if (a.is_v6) continue;
+      const uint32_t own = value(a.address);
+      if (own == source) return;
+      const uint32_t mask = a.prefix == 0 ? 0 : htonl(~uint32_t(0) << (32 - a.prefix));
+      on_link = on_link || (own & mask) == (source & mask);
+    }
+    if (!on_link || !held.insert(node->name + " " + text).second) return;
+    auto add = live->exec(node->name, {"ip", "addr", "add", text + "/32", "dev", iface.name});
+    if (!add.ok() && add.output.find("File exists") == std::string::npos)
+      throw std::runtime_error("ip addr add " + text + " on " + node->name + ": " + add.output);
+  }
+  std::set<std::string> held;  // "node address"
 
   // Ports and the DUT go before the topology does.
   ~Parts() {
@@ -469,6 +512,7 @@ class Replay {
           throw Failure(fmt::format("patch of input {}: {}", number, e.what()), "");
         }
       }
+      session_.hold_source(in.port, bytes);
       port(in.port).send(std::span<const uint8_t>(bytes));
     }
     check_until(int(case_.inputs.size()));
