@@ -34,6 +34,7 @@
 #include "io/packet_socket.h"
 #include "io/port.h"
 #include "io/routes.h"
+#include "net/source_address6.h"
 #include "sync/master_tracker.h"
 #include "sync/message.h"
 #include "vsd/services.h"
@@ -390,6 +391,11 @@ class BasicDataplane final : public ctl::ControlTarget {
   std::vector<PortRoute6> port_routes6_;           // longest prefix first
   std::vector<std::optional<Ip6>> port_address6_;  // each port's first global IPv6 address
   std::map<Ip6, std::size_t> owned6_;              // IPv6 VIPs and the port each is answered on
+  // Per port, what an IPv6 packet vsd originates may leave from (net/source_address6.h),
+  // newest first as Linux lists an interface's addresses: the VIPs it answers for (a kernel
+  // director adds its VIP after the interface's own addresses), then the port's addresses in
+  // the order the host lists them (getifaddrs: the kernel's order).
+  std::vector<std::vector<Ip6Prefix>> source_candidates6_;
   struct Ipv6Counters {
     uint64_t to_real_server = 0;  // client packets forwarded (NAT, DR, TUN)
     uint64_t to_client = 0;       // NAT replies forwarded

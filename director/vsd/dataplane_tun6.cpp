@@ -1,7 +1,7 @@
 // TUN over IPv6 (vsd/dataplane.h): a client's packet to an IPv6 TUN destination leaves in
-// ip6ip6 from the egress port's IPv6 address (fwd/tun6.h), or is answered with Packet Too Big
-// from the VIP when the tunnel cannot carry it, as ip_vs_tunnel_xmit_v6 does. Kept apart from
-// dataplane_ipv6.cpp so that each IPv6 method has its own file.
+// ip6ip6 from the address Linux would pick on the egress port (fwd/tun6.h), or is answered with
+// Packet Too Big from the VIP when the tunnel cannot carry it, as ip_vs_tunnel_xmit_v6 does. Kept
+// apart from dataplane_ipv6.cpp so that each IPv6 method has its own file.
 #include "fwd/tun6.h"
 #include "vsd/dataplane.h"
 
@@ -11,9 +11,11 @@ template <DataPort Port>
 void BasicDataplane<Port>::tunnel6(std::size_t port, std::span<const uint8_t> frame,
                                    const fwd::Packet6& p, const Ip6& real_server,
                                    const Egress6& egress) {
-  // The outer source is the egress port's own address (the DIP), what the route to the real
-  // server would pick; without one there is nothing to send from.
-  const auto& local = port_address6_[egress.port];
+  // The outer source is what Linux's source address selection picks on the egress port for
+  // the real server (ip_vs_tunnel_xmit_v6 leaves it to the route): a VIP answered there unless
+  // the port's address shares a longer prefix with the real server (net/source_address6.h);
+  // without one there is nothing to send from.
+  const auto local = source_address6(source_candidates6_[egress.port], real_server);
   if (!local) return void(ipv6_.no_route++);
   const fwd::Tunnel6 tunnel{*local, real_server, uint32_t(ports_[egress.port]->mtu()),
                             ports_[egress.port]->mac()};
