@@ -185,7 +185,7 @@ dut::Result ModeBed::admin(const std::vector<std::string>& args) {
   static const std::vector<std::string> listings{"-L", "-l", "--list", "-S", "--save"};
   if (result.ok() && !args.empty() &&
       std::find(listings.begin(), listings.end(), args.front()) == listings.end())
-    rule_edits_.push_back({checker_->sent_now(), args, {}});
+    rule_edits_.push_back({checker_->sent_now(), checker_->journal().size(), args, {}});
   return result;
 }
 
@@ -193,7 +193,7 @@ bool ModeBed::wait_unlisted(const std::vector<std::string>& words) {
   const std::vector<std::string> listing{"-L", "-n", "-c"};
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(5) * dut_->slowness();
-  rule_edits_.push_back({checker_->sent_now(), listing, words});
+  rule_edits_.push_back({checker_->sent_now(), checker_->journal().size(), listing, words});
   for (;;) {
     auto r = dut_->admin(listing);
     if (r.ok() && !dut::lists_line_with(r.output, words)) return true;

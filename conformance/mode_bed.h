@@ -58,6 +58,9 @@ class ModeBed {
   // set the director up the same way.
   struct RuleEdit {
     std::size_t sent_before = 0;
+    // How many checks the checker had made: a case cut at a failed check keeps the edits made
+    // before it (the frames sent do not tell, when none was sent in between).
+    std::size_t checks_before = 0;
     std::vector<std::string> args;
     std::vector<std::string> until_unlisted;  // a wait: replay::AdminStep's
   };

@@ -41,8 +41,9 @@ std::optional<std::filesystem::path> write_failure_case(MatrixBed& mb, const Cel
   auto& bed = mb.bed();
   auto& checker = bed.checker();
   const auto& journal = checker.journal();
-  if (std::none_of(journal.begin(), journal.end(), [](const auto& r) { return !r.ok; }))
-    return std::nullopt;
+  const auto failed =
+      std::find_if(journal.begin(), journal.end(), [](const auto& r) { return !r.ok; });
+  if (failed == journal.end()) return std::nullopt;
   auto node_of = [&](const port::Port* p) {
     if (p == bed.client().port) return bed.client().node;
     for (int rs = 1; rs <= 3; ++rs)
@@ -62,10 +63,16 @@ std::optional<std::filesystem::path> write_failure_case(MatrixBed& mb, const Cel
   if (rules.rfind("-C\n", 0) == 0) rules.erase(0, 3);
   c.rules = rules;
   c.timing = replay::Timing::AfterExpected;
-  for (auto& [port, frame] : checker.sent_since_start())
-    c.inputs.push_back({node_of(port), std::move(frame)});
+  // The cell goes on after a failed check (its later steps have findings of their own), but
+  // the case ends there: a frame sent afterwards has no expectation in the case, so a correct
+  // director's answer to it would be an unexpected frame, and the case would fail everywhere.
+  auto sent = checker.sent_since_start();
+  sent.resize(std::min(sent.size(), failed->sent_before));
+  for (auto& [port, frame] : sent) c.inputs.push_back({node_of(port), std::move(frame)});
+  const auto checks_before_failure = std::size_t(failed - journal.begin());
   for (const auto& edit : bed.rule_edits())
-    c.admin.push_back({int(edit.sent_before) + 1, edit.args, edit.until_unlisted});
+    if (edit.checks_before <= checks_before_failure)
+      c.admin.push_back({int(edit.sent_before) + 1, edit.args, edit.until_unlisted});
   // The checks up to the first that failed: the case fails where the cell did.
   for (const auto& r : journal) {
     if (r.want) {

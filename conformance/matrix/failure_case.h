@@ -1,6 +1,7 @@
 // A failed cell written down as a pcap bug report (fixtures/pcap layout, harness/replay): the
-// rules the cell set, every frame it injected in order, and the checks it made up to the one
-// that failed, so that `vslab replay DIR` runs the same exchange on any DUT.
+// rules the cell set, and the frames it injected, the rule edits it made and the checks it
+// made, in order, up to the check that failed, so that `vslab replay DIR` runs the same
+// exchange on any DUT.
 #pragma once
 
 #include <filesystem>

@@ -93,10 +93,12 @@ TEST_F(MatrixFault, NoTtlDecrementFailsTheCellsThatCheckAForwardedHeader) {
 }
 
 // A failed cell is a bug report: the case it writes replays on the same faulty director and
-// fails on the same field, and passes on a correct one (so the case itself is right).
+// fails on the same field, and passes on a correct one (so the case itself is right). The udp
+// cell goes on after its failed reply (a datagram without a checksum, both ways): the case
+// must end at the failure, or a correct director's answers to the rest are unexpected frames.
 TEST_F(MatrixFault, AFailedCellWritesACaseThatReplaysAndFailsTheSameWay) {
   for (const auto& [fault, cell, field] :
-       {std::tuple{"no-nat-reply-rewrite", "nat/rr/rewrite/tcp", "! ip.src"},
+       {std::tuple{"no-nat-reply-rewrite", "nat/rr/rewrite/udp", "! ip.src"},
         std::tuple{"no-ttl-decrement", "dr/rr/rewrite/tcp", "! ip.ttl"},
         std::tuple{"wrr-off-by-one", "dr/wrr/scheduler/tcp", "rs3"}}) {
     SCOPED_TRACE(cell);

@@ -120,7 +120,8 @@ class Bed {
   // scheduler that follows arrival order is not consistent by accident).
   std::vector<Probe> probe_each_director() {
     progress_(fmt::format("sending {} UDP flows to each director in turn", options_.probes));
-    auto flows = open_udp_flows(live_->netns(client_), vip_, options_.port, options_.probes);
+    probe_flows_ = open_udp_flows(live_->netns(client_), vip_, options_.port, options_.probes);
+    auto& flows = probe_flows_;
     std::vector<Probe> probes(flows.size());
     for (std::size_t i = 0; i < flows.size(); ++i) probes[i].client_port = flows[i].port;
     for (std::size_t d = 0; d < director_names_.size(); ++d) {
@@ -156,6 +157,15 @@ class Bed {
     for (auto& f : tcp) add("TCP", f);
     for (auto& f : udp) add("UDP", f);
 
+    // A flow's director is the one that lists its port: a UDP port listed before its flow
+    // sent anything would make every director that lists it look like the flow's (the TCP
+    // flows' handshakes have made their entries already).
+    const auto listed_unsent = listings();
+    for (const auto& f : flows)
+      for (std::size_t d = 0; d < director_names_.size() && f.proto == "UDP"; ++d)
+        if (listed_unsent[d].contains({f.proto, f.client_port}))
+          throw std::runtime_error(fmt::format("{} is listed by {} before it sent anything", f.id(),
+                                               director_names_[d]));
     const auto before = ask_each(all, kAnswerTimeoutMs);
     const auto listed_before = listings();
     removed = director_names_.front();
@@ -200,6 +210,10 @@ class Bed {
   std::unique_ptr<topo::LiveTopology> live_;
   std::vector<std::unique_ptr<dut::BuiltinDut>> directors_;
   std::unique_ptr<NameServers> name_servers_;
+  // The probes' sockets stay open to the end, so that no flow opened later gets a probe's
+  // client port: every director holds an entry for each probe (UDP's 300 s), and a flow on
+  // such a port would be listed everywhere before it sent anything.
+  std::vector<ClientFlow> probe_flows_;
 };
 
 }  // namespace

@@ -7,10 +7,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
 
 #include <fmt/core.h>
 
@@ -61,6 +63,18 @@ std::string error_name(int error) {
   }
 }
 
+// A question is "?N\n", N the ask's number; its answer "NAME ?N\n" names the real server and
+// the question it answers.
+std::string question_of(uint64_t ask) {
+  return fmt::format("?{}\n", ask);
+}
+
+std::string answer_of(const std::string& name, std::string_view question) {
+  std::string answer = name + " " + std::string(question);
+  if (answer.back() != '\n') answer += '\n';
+  return answer;
+}
+
 }  // namespace
 
 NameServers::NameServers(const std::vector<Server>& servers, const std::string& address,
@@ -95,6 +109,7 @@ void NameServers::serve() {
   struct Accepted {
     os::UniqueFd fd;
     std::string name;
+    std::string unanswered;  // the start of a question whose end has not come yet
   };
   std::vector<Accepted> accepted;
   std::vector<pollfd> fds;
@@ -114,13 +129,14 @@ void NameServers::serve() {
       if (fds[1 + 2 * i].revents & POLLIN)
         for (int fd;
              (fd = accept4(l.tcp.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0;)
-          accepted.push_back({os::UniqueFd(fd), l.name});
+          accepted.push_back({os::UniqueFd(fd), l.name, {}});
       if (fds[2 + 2 * i].revents & POLLIN) {
         sockaddr_in from{};
         socklen_t len = sizeof from;
-        while (recvfrom(l.udp.get(), buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from),
-                        &len) >= 0) {
-          sendto(l.udp.get(), l.name.data(), l.name.size(), 0,
+        for (ssize_t n; (n = recvfrom(l.udp.get(), buf, sizeof buf, 0,
+                                      reinterpret_cast<sockaddr*>(&from), &len)) >= 0;) {
+          const auto answer = answer_of(l.name, std::string_view(buf, std::size_t(n)));
+          sendto(l.udp.get(), answer.data(), answer.size(), 0,
                  reinterpret_cast<const sockaddr*>(&from), len);
           len = sizeof from;
         }
@@ -133,7 +149,15 @@ void NameServers::serve() {
       if (i + first < fds.size() && fds[i + first].revents) {
         const ssize_t n = recv(a.fd.get(), buf, sizeof buf, 0);
         if (n == 0 || (n < 0 && errno != EAGAIN)) continue;  // closed or reset: drop it
-        if (n > 0) send(a.fd.get(), a.name.data(), a.name.size(), MSG_NOSIGNAL);
+        if (n > 0) {
+          a.unanswered.append(buf, std::size_t(n));
+          std::string answers;
+          for (std::size_t end; (end = a.unanswered.find('\n')) != std::string::npos;) {
+            answers += answer_of(a.name, std::string_view(a.unanswered).substr(0, end + 1));
+            a.unanswered.erase(0, end + 1);
+          }
+          send(a.fd.get(), answers.data(), answers.size(), MSG_NOSIGNAL);
+        }
       }
       open.push_back(std::move(a));
     }
@@ -194,10 +218,18 @@ std::vector<ClientFlow> open_udp_flows(const std::string& netns, const std::stri
 }
 
 std::vector<Answer> ask_each(const std::vector<ClientFlow*>& flows, int timeout_ms) {
+  // Every ask has a number of its own, which the answers carry back: an answer that came too
+  // late for an earlier ask (a loaded machine) is still on its way, or waits in the socket,
+  // and must not pass for this ask's.
+  static std::atomic<uint64_t> asks{0};
+  const std::string question = question_of(++asks);
+  const std::string answer_tail = " " + question;
   std::vector<Answer> answers(flows.size());
   std::vector<bool> waiting(flows.size(), false);
+  std::vector<std::string> received(flows.size());
   for (std::size_t i = 0; i < flows.size(); ++i) {
-    if (send(flows[i]->fd.get(), "?", 1, MSG_NOSIGNAL) == 1)
+    if (send(flows[i]->fd.get(), question.data(), question.size(), MSG_NOSIGNAL) ==
+        ssize_t(question.size()))
       waiting[i] = true;
     else
       answers[i].error = error_name(errno);
@@ -223,11 +255,23 @@ std::vector<Answer> ask_each(const std::vector<ClientFlow*>& flows, int timeout_
       char buf[256];
       const ssize_t n = recv(flows[i]->fd.get(), buf, sizeof buf, 0);
       if (n < 0 && errno == EAGAIN) continue;
-      waiting[i] = false;
-      if (n > 0)
-        answers[i].server.assign(buf, static_cast<std::size_t>(n));
-      else
+      if (n <= 0) {
+        waiting[i] = false;
         answers[i].error = n == 0 ? "closed" : error_name(errno);
+        continue;
+      }
+      // UDP: one answer a datagram; TCP: answers one after another in the stream.
+      auto& in = received[i];
+      in.append(buf, std::size_t(n));
+      for (std::size_t end; waiting[i] && (end = in.find('\n')) != std::string::npos;) {
+        const std::string line = in.substr(0, end + 1);
+        in.erase(0, end + 1);
+        if (line.size() > answer_tail.size() &&
+            line.compare(line.size() - answer_tail.size(), answer_tail.size(), answer_tail) == 0) {
+          answers[i].server = line.substr(0, line.size() - answer_tail.size());
+          waiting[i] = false;
+        }
+      }
     }
   }
   return answers;

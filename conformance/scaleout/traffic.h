@@ -1,7 +1,7 @@
 // Real TCP and UDP for the scale-out scenario: servers in the real servers' namespaces that
-// answer every message with their own name, and clients that open many flows and ask, flow by
-// flow, which real server answers. Sockets are opened inside a namespace and used from this
-// one (docs/design.md: a socket stays bound to the namespace it was opened in).
+// answer every question with their own name and the question, and clients that open many flows
+// and ask, flow by flow, which real server answers. Sockets are opened inside a namespace and used
+// from this one (docs/design.md: a socket stays bound to the namespace it was opened in).
 #pragma once
 
 #include <cstdint>
@@ -58,7 +58,8 @@ struct Answer {
   std::string server;
   std::string error;  // "reset", "closed", "refused", "no answer within N ms", ...
 };
-// Sends a message on each flow (all first, then waits), and collects one answer per flow.
+// Sends a question on each flow (all first, then waits), and collects the answer to it, one
+// per flow; a late answer to an earlier ask on the same flow is passed over, not taken for it.
 std::vector<Answer> ask_each(const std::vector<ClientFlow*>& flows, int timeout_ms);
 
 }  // namespace vslab::scaleout
