@@ -5,6 +5,8 @@
 // quote. Plain: one lookup at a time, each on its own. LookAhead: as the data plane looks up a
 // batch of frames (vsd/dataplane.h prefetch, io/port.h kLookAheadDistance): the bucket of the
 // key 6 ahead, the entry of the key 4 ahead and the chain of the key 2 ahead, then the lookup.
+// NodeMapBefore: the IPv6 table's former layout (a std::unordered_map), against the same IPv4
+// lookups, for the figure before the change.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -13,6 +15,7 @@
 #include <memory>
 #include <numeric>
 #include <random>
+#include <unordered_map>
 #include <vector>
 
 #include "conn/table.h"
@@ -134,12 +137,49 @@ void BM_LookupIn6vs4_LookAhead(benchmark::State& state) {
   report(state, v6_ns, v4_ns);
 }
 
+// What the IPv6 table was before it took the IPv4 table's index: a std::unordered_map node per
+// connection (key and a connection's worth of payload), the key hashed byte by byte (FNV-1a).
+struct FnvKey6Hash {
+  std::size_t operator()(const FlowKey6& k) const noexcept {
+    uint64_t h = 0xcbf29ce484222325ull ^ uint8_t(k.proto);
+    auto mix = [&h](uint8_t b) { h = (h ^ b) * 0x100000001b3ull; };
+    for (const Endpoint6* e : {&k.from, &k.to}) {
+      for (uint8_t b : e->addr) mix(b);
+      mix(uint8_t(e->port >> 8));
+      mix(uint8_t(e->port));
+    }
+    return std::size_t(h);
+  }
+};
+using NodeMap6 = std::unordered_map<FlowKey6, std::array<uint8_t, 72>, FnvKey6Hash>;
+
+void BM_LookupIn6vs4_NodeMapBefore(benchmark::State& state) {
+  const auto n = static_cast<uint32_t>(state.range(0));
+  Tables& t = tables(n);
+  static std::map<uint32_t, NodeMap6> maps;
+  NodeMap6& m = maps[n];
+  if (m.empty())
+    for (uint32_t i = 0; i < n; ++i) m[key6_of(i)] = {};
+  double v6_ns = 0, v4_ns = 0;
+  for (auto _ : state) {
+    const uint64_t items = std::max<uint64_t>(n, kMinItems);
+    auto at = [&](uint64_t k) { return t.order[k % n]; };
+    v6_ns =
+        ns_per_lookup(items, [&](uint64_t k) { benchmark::DoNotOptimize(m.find(key6_of(at(k)))); });
+    v4_ns = ns_per_lookup(items, [&](uint64_t k) {
+      benchmark::DoNotOptimize(t.v4->find_in(Proto::Tcp, client_of(at(k)), kVip));
+    });
+  }
+  report(state, v6_ns, v4_ns);
+}
+
 void sizes(benchmark::internal::Benchmark* b) {
   b->Arg(1'000)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->Iterations(3);
 }
 
 BENCHMARK(BM_LookupIn6vs4_Plain)->Apply(sizes);
 BENCHMARK(BM_LookupIn6vs4_LookAhead)->Apply(sizes);
+BENCHMARK(BM_LookupIn6vs4_NodeMapBefore)->Apply(sizes);
 
 }  // namespace
 }  // namespace vsd
