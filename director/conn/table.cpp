@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <random>
 #include <stdexcept>
 
 namespace vsd {
@@ -17,22 +16,6 @@ constexpr uint64_t kMaxTimeoutMs = 20ull * 24 * 3600 * 1000;
 constexpr uint32_t kTemplateKeepAliveS = 60;
 
 constexpr uint16_t kFirstLocalPort = 1024;  // FULLNAT lports: 1024..65535
-
-// The finaliser of MurmurHash3 (public domain): every input bit reaches every output bit.
-uint64_t mix64(uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ULL;
-  x ^= x >> 33;
-  return x;
-}
-
-// A per-table secret so that clients cannot aim all their flows at one chain.
-uint64_t random_seed() {
-  std::random_device device;
-  return (uint64_t{device()} << 32) ^ device();
-}
 
 }  // namespace
 
@@ -67,10 +50,9 @@ ConnTable::ConnTable(const ConnTableConfig& config, const Timeouts& timeouts)
   // As many buckets as entries (a full table averages one entry a chain), not the next power
   // of two: that would cost up to 8 more bytes an entry, 72 in all. Hashes are reduced to a
   // bucket by a multiply (bucket_of).
-  in_buckets_.assign(config.capacity, kNone);
-  out_buckets_.assign(config.capacity, kNone);
-  bucket_count_ = config.capacity;
-  hash_seed_ = random_seed();
+  in_index_.assign(config.capacity);
+  out_index_.assign(config.capacity);
+  hash_seed_ = random_hash_seed();
 
   wheel_heads_.resize(kWheelLists + 1);
   for (uint32_t list = 0; list <= kDueList; ++list) {
@@ -345,56 +327,41 @@ ConnTable::OutKey ConnTable::out_key_of(const Conn& conn) {
                 conn.client_port_};
 }
 
-// A hash's top 32 bits scaled onto 0..buckets-1 (Lemire's multiply-shift range reduction):
-// any bucket count, no division.
-uint32_t ConnTable::bucket_of(uint64_t hash) const {
-  return static_cast<uint32_t>(((hash >> 32) * bucket_count_) >> 32);
-}
-
 uint32_t ConnTable::in_bucket(const InKey& key) const {
   const uint64_t addresses = uint64_t{key.client.value} << 32 | key.virtual_addr.value;
   const uint64_t rest = uint64_t{static_cast<uint8_t>(key.proto)} << 40 |
                         uint64_t{static_cast<uint8_t>(key.kind)} << 32 |
                         uint64_t{key.client_port} << 16 | key.virtual_port;
   const uint64_t pe = key.keyed_by_pe ? (uint64_t{key.pe_hash} << 1 | 1) : 0;
-  return bucket_of(mix64(addresses ^ mix64(rest ^ hash_seed_) ^ pe));
+  return in_index_.bucket_of(mix64(addresses ^ mix64(rest ^ hash_seed_) ^ pe));
 }
 
 uint32_t ConnTable::out_bucket(const OutKey& key) const {
   const uint64_t addresses = uint64_t{key.server.value} << 32 | key.peer.value;
   const uint64_t rest = uint64_t{static_cast<uint8_t>(key.proto)} << 32 |
                         uint64_t{key.server_port} << 16 | key.peer_port;
-  return bucket_of(mix64(addresses ^ mix64(rest ^ ~hash_seed_)));
+  return out_index_.bucket_of(mix64(addresses ^ mix64(rest ^ ~hash_seed_)));
 }
 
 void ConnTable::link_in(uint32_t index) {
-  uint32_t& head = in_buckets_[in_bucket(in_key_of(pool_[index]))];
-  pool_[index].in_next_ = head;
-  head = index;
+  in_index_.link(pool_.data(), index, in_bucket(in_key_of(pool_[index])));
 }
 
 void ConnTable::unlink_in(uint32_t index) {
-  uint32_t* link = &in_buckets_[in_bucket(in_key_of(pool_[index]))];
-  while (*link != index) link = &pool_[*link].in_next_;
-  *link = pool_[index].in_next_;
+  in_index_.unlink(pool_.data(), index, in_bucket(in_key_of(pool_[index])));
 }
 
 void ConnTable::link_out(uint32_t index) {
-  uint32_t& head = out_buckets_[out_bucket(out_key_of(pool_[index]))];
-  pool_[index].out_next_ = head;
-  head = index;
+  out_index_.link(pool_.data(), index, out_bucket(out_key_of(pool_[index])));
 }
 
 void ConnTable::unlink_out(uint32_t index) {
-  uint32_t* link = &out_buckets_[out_bucket(out_key_of(pool_[index]))];
-  while (*link != index) link = &pool_[*link].out_next_;
-  *link = pool_[index].out_next_;
+  out_index_.unlink(pool_.data(), index, out_bucket(out_key_of(pool_[index])));
 }
 
 Conn* ConnTable::find_by_in_key(const InKey& key, uint32_t bucket) {
-  for (uint32_t i = in_buckets_[bucket]; i != kNone; i = pool_[i].in_next_)
-    if (in_key_of(pool_[i]) == key) return &pool_[i];
-  return nullptr;
+  const uint32_t i = in_index_.find(pool_.data(), key, bucket);
+  return i == kNone ? nullptr : &pool_[i];
 }
 
 Conn* ConnTable::find_in(Proto proto, Endpoint client, Endpoint virtual_addr, const Hint* hint) {
@@ -412,7 +379,7 @@ Conn* ConnTable::find_template(const TemplateKey& key) {
   if (key.pe_data.empty()) return find_by_in_key(in_key, in_bucket(in_key));
   in_key.keyed_by_pe = true;
   in_key.pe_hash = pe_hash(key.pe_data);
-  for (uint32_t i = in_buckets_[in_bucket(in_key)]; i != kNone; i = pool_[i].in_next_)
+  for (uint32_t i = in_index_.head(in_bucket(in_key)); i != kNone; i = pool_[i].in_next_)
     if (in_key_of(pool_[i]) == in_key && pe_data_of(i) == key.pe_data) return &pool_[i];
   return nullptr;
 }
@@ -420,61 +387,37 @@ Conn* ConnTable::find_template(const TemplateKey& key) {
 Conn* ConnTable::find_out(Proto proto, Endpoint server, Endpoint peer, const Hint* hint) {
   const OutKey key{proto, server.addr, server.port, peer.addr, peer.port};
   const bool hinted = hint && hint->is_for(Hint::Side::Out, proto, server, peer);
-  for (uint32_t i = out_buckets_[hinted ? hint->bucket_ : out_bucket(key)]; i != kNone;
-       i = pool_[i].out_next_)
-    if (out_key_of(pool_[i]) == key) return &pool_[i];
-  return nullptr;
+  const uint32_t i = out_index_.find(pool_.data(), key, hinted ? hint->bucket_ : out_bucket(key));
+  return i == kNone ? nullptr : &pool_[i];
 }
 
 ConnTable::Hint ConnTable::prefetch_in(Proto proto, Endpoint client, Endpoint virtual_addr) const {
   const uint32_t bucket = in_bucket(InKey{proto, InKind::Connection, client.addr, client.port,
                                           virtual_addr.addr, virtual_addr.port});
-  __builtin_prefetch(&in_buckets_[bucket]);
+  in_index_.prefetch_bucket(bucket);
   return Hint{Hint::Side::In, proto, client, virtual_addr, bucket};
 }
 
 ConnTable::Hint ConnTable::prefetch_out(Proto proto, Endpoint server, Endpoint peer) const {
   const uint32_t bucket = out_bucket(OutKey{proto, server.addr, server.port, peer.addr, peer.port});
-  __builtin_prefetch(&out_buckets_[bucket]);
+  out_index_.prefetch_bucket(bucket);
   return Hint{Hint::Side::Out, proto, server, peer, bucket};
 }
 
-namespace {
-
-// Both lines of a 56-byte entry that straddles two: a packet reads and writes fields from its
-// first byte to its destination, past byte 28, and the second line's miss would otherwise
-// come due in the middle of the handling. The same line twice costs nothing.
-void prefetch_lines(const Conn& entry) {
-  const char* first = reinterpret_cast<const char*>(&entry);
-  __builtin_prefetch(first);
-  __builtin_prefetch(first + sizeof(Conn) - 1);
-}
-
-}  // namespace
-
 void ConnTable::prefetch_entry(const Hint& hint) const {
-  if (hint.side_ == Hint::Side::None) return;
-  const auto& buckets = hint.side_ == Hint::Side::In ? in_buckets_ : out_buckets_;
-  const uint32_t head = buckets[hint.bucket_];
-  if (head != kNone) prefetch_lines(pool_[head]);
+  if (hint.side_ == Hint::Side::In) in_index_.prefetch_entry(pool_.data(), hint.bucket_);
+  if (hint.side_ == Hint::Side::Out) out_index_.prefetch_entry(pool_.data(), hint.bucket_);
 }
 
 void ConnTable::prefetch_chain(const Hint& hint) const {
-  if (hint.side_ == Hint::Side::None) return;
   const Endpoint a{hint.addr_a_, hint.port_a_}, b{hint.addr_b_, hint.port_b_};
-  if (hint.side_ == Hint::Side::In) {
-    const uint32_t head = in_buckets_[hint.bucket_];
-    if (head == kNone) return;
-    const InKey key{hint.proto_, InKind::Connection, a.addr, a.port, b.addr, b.port};
-    const uint32_t next = pool_[head].in_next_;
-    if (next != kNone && !(in_key_of(pool_[head]) == key)) prefetch_lines(pool_[next]);
-  } else {
-    const uint32_t head = out_buckets_[hint.bucket_];
-    if (head == kNone) return;
-    const OutKey key{hint.proto_, a.addr, a.port, b.addr, b.port};
-    const uint32_t next = pool_[head].out_next_;
-    if (next != kNone && !(out_key_of(pool_[head]) == key)) prefetch_lines(pool_[next]);
-  }
+  if (hint.side_ == Hint::Side::In)
+    in_index_.prefetch_chain(pool_.data(),
+                             InKey{hint.proto_, InKind::Connection, a.addr, a.port, b.addr, b.port},
+                             hint.bucket_);
+  if (hint.side_ == Hint::Side::Out)
+    out_index_.prefetch_chain(pool_.data(), OutKey{hint.proto_, a.addr, a.port, b.addr, b.port},
+                              hint.bucket_);
 }
 
 // --- packets ------------------------------------------------------------------------------
@@ -1009,7 +952,8 @@ std::size_t ConnTable::describe_from(std::size_t from, std::size_t max_entries,
 
 double ConnTable::bytes_per_entry() const {
   const double bytes = static_cast<double>(
-      sizeof(Conn) * pool_.size() + sizeof(uint32_t) * (in_buckets_.size() + out_buckets_.size()));
+      sizeof(Conn) * pool_.size() +
+      sizeof(uint32_t) * (in_index_.bucket_count() + out_index_.bucket_count()));
   return bytes / static_cast<double>(pool_.size());
 }
 

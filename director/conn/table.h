@@ -35,6 +35,7 @@
 
 #include "config/rules.h"
 #include "config/state.h"
+#include "conn/chained_index.h"
 #include "conn/function_ref.h"
 #include "conn/huge_pages.h"
 #include "conn/sctp_state.h"
@@ -492,7 +493,9 @@ class ConnTable {
   static InKey in_key_of(const Conn& conn);
   static bool has_out_key(const Conn& conn);
   static OutKey out_key_of(const Conn& conn);
-  uint32_t bucket_of(uint64_t hash) const;
+  // The two indexes' sides of an entry (conn/chained_index.h).
+  using InTraits = IndexTraits<Conn, InKey, &ConnTable::in_key_of, &Conn::in_next_>;
+  using OutTraits = IndexTraits<Conn, OutKey, &ConnTable::out_key_of, &Conn::out_next_>;
   uint32_t in_bucket(const InKey& key) const;
   uint32_t out_bucket(const OutKey& key) const;
   void link_in(uint32_t index);
@@ -534,9 +537,8 @@ class ConnTable {
   uint64_t quiet_until(uint64_t tick) const;
 
   std::vector<Conn, HugePageAllocator<Conn>> pool_;
-  std::vector<uint32_t, HugePageAllocator<uint32_t>> in_buckets_;
-  std::vector<uint32_t, HugePageAllocator<uint32_t>> out_buckets_;
-  uint64_t bucket_count_ = 0;  // as many buckets as entries, in each index
+  ChainedIndex<InTraits> in_index_;  // as many buckets as entries, in each index
+  ChainedIndex<OutTraits> out_index_;
   uint64_t hash_seed_ = 0;
   uint32_t free_head_ = kNone;
   std::size_t live_ = 0;

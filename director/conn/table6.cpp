@@ -1,53 +1,126 @@
 #include "conn/table6.h"
 
-#include <iterator>
+#include <bit>
+#include <cstring>
+#include <stdexcept>
+#include <string>
 
 #include "conn/table.h"
 
 namespace vsd {
+namespace {
 
-std::size_t FlowKey6Hash::operator()(const FlowKey6& k) const noexcept {
-  // FNV-1a over what tells flows apart; not exposed to a chosen-key flood more than the
-  // bound on entries allows.
-  uint64_t h = 0xcbf29ce484222325ull ^ uint8_t(k.proto);
-  auto mix = [&h](uint8_t b) { h = (h ^ b) * 0x100000001b3ull; };
-  for (const Endpoint6* e : {&k.from, &k.to}) {
-    for (uint8_t b : e->addr) mix(b);
-    mix(uint8_t(e->port >> 8));
-    mix(uint8_t(e->port));
-  }
-  return std::size_t(h);
+uint64_t half_of(const Ip6& a, std::size_t half) {
+  uint64_t word;
+  std::memcpy(&word, a.data() + 8 * half, sizeof word);
+  return word;
 }
 
-Conn6* Conn6Table::find_in(const FlowKey6& key) {
-  auto it = in_.find(key);
-  return it == in_.end() ? nullptr : &it->second;
+// Every bit of the key into one word: a multiply per 8 bytes of address, then the finaliser,
+// where hashing the 37 bytes one at a time cost a multiply each.
+uint64_t hash_key(const FlowKey6& k, uint64_t seed) {
+  constexpr uint64_t kOdd = 0x9e3779b97f4a7c15ULL;
+  uint64_t h = seed ^ (uint64_t{uint8_t(k.proto)} << 32 | uint64_t{k.from.port} << 16 | k.to.port);
+  for (uint64_t word : {half_of(k.from.addr, 0), half_of(k.from.addr, 1), half_of(k.to.addr, 0),
+                        half_of(k.to.addr, 1)})
+    h = std::rotl((h ^ word) * kOdd, 29);
+  return mix64(h);
 }
 
-Conn6* Conn6Table::find_out(const FlowKey6& key) {
-  auto it = out_.find(key);
-  return it == out_.end() ? nullptr : it->second;
-}
+}  // namespace
 
 std::size_t Ip6Hash::operator()(const Ip6& a) const noexcept {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (uint8_t b : a) h = (h ^ b) * 0x100000001b3ull;
-  return std::size_t(h);
+  return std::size_t(mix64(half_of(a, 0) ^ mix64(half_of(a, 1))));
+}
+
+Conn6Table::Conn6Table(std::size_t capacity) {
+  if (capacity == 0 || capacity > (std::size_t{1} << 31))
+    throw std::invalid_argument("IPv6 connection table capacity must be 1..2^31, not " +
+                                std::to_string(capacity));
+  pool_.resize(capacity);
+  for (uint32_t i = 0; i + 1 < capacity; ++i) pool_[i].in_next_ = i + 1;
+  free_head_ = 0;
+  in_index_.assign(capacity);
+  out_index_.assign(capacity);
+  hash_seed_ = random_hash_seed();
+}
+
+uint32_t Conn6Table::bucket_in(const FlowKey6& key) const {
+  return in_index_.bucket_of(hash_key(key, hash_seed_));
+}
+
+uint32_t Conn6Table::bucket_out(const FlowKey6& key) const {
+  return out_index_.bucket_of(hash_key(key, ~hash_seed_));
+}
+
+Conn6* Conn6Table::find_in(const FlowKey6& key, const Hint* hint) {
+  const bool hinted = hint && hint->is_for(Hint::Side::In, key);
+  const uint32_t i = in_index_.find(pool_.data(), key, hinted ? hint->bucket_ : bucket_in(key));
+  return i == kNoEntry ? nullptr : &pool_[i];
+}
+
+Conn6* Conn6Table::find_out(const FlowKey6& key, const Hint* hint) {
+  const bool hinted = hint && hint->is_for(Hint::Side::Out, key);
+  const uint32_t i = out_index_.find(pool_.data(), key, hinted ? hint->bucket_ : bucket_out(key));
+  return i == kNoEntry ? nullptr : &pool_[i];
+}
+
+Conn6Table::Hint Conn6Table::prefetch_in(const FlowKey6& key) const {
+  const uint32_t bucket = bucket_in(key);
+  in_index_.prefetch_bucket(bucket);
+  return Hint{Hint::Side::In, key, bucket};
+}
+
+Conn6Table::Hint Conn6Table::prefetch_out(const FlowKey6& key) const {
+  const uint32_t bucket = bucket_out(key);
+  out_index_.prefetch_bucket(bucket);
+  return Hint{Hint::Side::Out, key, bucket};
+}
+
+void Conn6Table::prefetch_entry(const Hint& hint) const {
+  if (hint.side_ == Hint::Side::In) in_index_.prefetch_entry(pool_.data(), hint.bucket_);
+  if (hint.side_ == Hint::Side::Out) out_index_.prefetch_entry(pool_.data(), hint.bucket_);
+}
+
+void Conn6Table::prefetch_chain(const Hint& hint) const {
+  if (hint.side_ == Hint::Side::In) in_index_.prefetch_chain(pool_.data(), hint.key_, hint.bucket_);
+  if (hint.side_ == Hint::Side::Out)
+    out_index_.prefetch_chain(pool_.data(), hint.key_, hint.bucket_);
+}
+
+void Conn6Table::remove(uint32_t index) {
+  Conn6& c = pool_[index];
+  in_index_.unlink(pool_.data(), index, bucket_in(c.in));
+  if (replies_come_back(c.method)) out_index_.unlink(pool_.data(), index, bucket_out(reply_key(c)));
+  if (loads_) loads_->count_ipv6_gone(c.dest, c.active);
+  c.live_ = false;
+  c.in_next_ = free_head_;
+  free_head_ = index;
+  --live_;
 }
 
 Conn6* Conn6Table::insert(const FlowKey6& in, Endpoint6 destination, Method method, uint32_t dest,
                           uint64_t now_ms, Endpoint6 local) {
-  if (in_.size() >= capacity_) return stats_.refused_full++, nullptr;
-  auto [it, fresh] = in_.try_emplace(in);
-  Conn6& c = it->second;
-  if (!fresh && replies_come_back(c.method)) out_.erase(reply_key(c));
-  if (!fresh && loads_) loads_->count_ipv6_gone(c.dest, c.active);
-  c = Conn6{in, destination, method, dest, TcpState::None, 0, local};
-  if (loads_) loads_->count_ipv6_new(dest);
+  if (Conn6* old = find_in(in)) remove(index_of(*old));
+  if (free_head_ == kNoEntry) return stats_.refused_full++, nullptr;
+  const uint32_t index = free_head_;
+  Conn6& c = pool_[index];
+  free_head_ = c.in_next_;
+  high_water_ = std::max(high_water_, index + 1);
+  c = Conn6{};
+  c.in = in;
+  c.destination = destination;
+  c.method = method;
+  c.dest = dest;
+  c.local = local;
+  c.live_ = true;
   c.expires_ms = now_ms + timeout_ms(c);
+  in_index_.link(pool_.data(), index, bucket_in(in));
   // Only NAT's and FULLNAT's replies come back through the director (DR's and TUN's go
   // straight to the client), so only their entries are found by their reply.
-  if (replies_come_back(method)) out_[reply_key(c)] = &c;
+  if (replies_come_back(method)) out_index_.link(pool_.data(), index, bucket_out(reply_key(c)));
+  if (loads_) loads_->count_ipv6_new(dest);
+  ++live_;
   stats_.inserted++;
   return &c;
 }
@@ -76,19 +149,20 @@ std::optional<uint16_t> Conn6Table::pick_local_port(Proto proto, const Ip6& loca
   for (int probe = 0; probe < kProbes; ++probe) {
     const uint16_t port = cursor;
     cursor = port == 0xffff ? kFirst : uint16_t(port + 1);
-    if (!out_.contains({proto, server, {local, port}})) return port;
+    if (!find_out({proto, server, {local, port}})) return port;
   }
   stats_.local_ports_exhausted++;
   return std::nullopt;
 }
 
-std::size_t Conn6Table::describe_from(std::size_t skip, std::size_t max_entries, uint64_t now_ms,
+std::size_t Conn6Table::describe_from(std::size_t from, std::size_t max_entries,
+                                      std::size_t max_slots, uint64_t now_ms,
                                       std::vector<ConnectionEntry>& out) const {
-  if (skip >= in_.size()) return kListed;
-  auto it = std::next(in_.begin(), std::ptrdiff_t(skip));
-  std::size_t taken = 0;
-  for (; it != in_.end() && taken < max_entries; ++it, ++taken) {
-    const Conn6& c = it->second;
+  std::size_t slot = std::min<std::size_t>(from, high_water_);
+  const std::size_t last = slot + std::min<std::size_t>(max_slots, high_water_ - slot);
+  for (std::size_t taken = 0; slot < last && taken < max_entries; ++slot) {
+    const Conn6& c = pool_[slot];
+    if (!c.live_) continue;
     ConnectionEntry e;
     e.proto = c.in.proto;
     e.expires_s = c.expires_ms > now_ms ? uint32_t((c.expires_ms - now_ms) / 1000) : 0;
@@ -99,8 +173,9 @@ std::size_t Conn6Table::describe_from(std::size_t skip, std::size_t max_entries,
     e.virtual_addr = {IpAddr::v6(c.in.to.addr), c.in.to.port};
     e.destination = {IpAddr::v6(c.destination.addr), c.destination.port};
     out.push_back(std::move(e));
+    ++taken;
   }
-  return it == in_.end() ? kListed : skip + taken;
+  return slot >= high_water_ ? kListed : slot;
 }
 
 uint64_t Conn6Table::timeout_ms(const Conn6& c) const {
@@ -113,14 +188,10 @@ uint64_t Conn6Table::timeout_ms(const Conn6& c) const {
 void Conn6Table::expire(uint64_t now_ms) {
   if (now_ms < next_expiry_ms_) return;
   next_expiry_ms_ = now_ms + 1000;
-  for (auto it = in_.begin(); it != in_.end();) {
-    if (it->second.expires_ms > now_ms) {
-      ++it;
-      continue;
-    }
-    if (replies_come_back(it->second.method)) out_.erase(reply_key(it->second));
-    if (loads_) loads_->count_ipv6_gone(it->second.dest, it->second.active);
-    it = in_.erase(it);
+  for (uint32_t index = 0; index < high_water_ && live_ != 0; ++index) {
+    const Conn6& c = pool_[index];
+    if (!c.live_ || c.expires_ms > now_ms) continue;
+    remove(index);
     stats_.expired++;
   }
 }

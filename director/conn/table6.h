@@ -1,11 +1,17 @@
 // The connections of IPv6 flows, beside the IPv4 table (conn/table.h) rather than in it: the
 // IPv4 table's entries are laid out for two cache lines per packet with 4-byte addresses, and
 // widening them to 16 would cost every IPv4 packet. Each connection is found by its client-side
-// key (CIP:cport -> VIP:vport) and, for methods whose replies come back (NAT), by its reply key
-// (RIP:rport -> CIP:cport). TCP follows the IPVS state machine (conn/tcp_state.h) and every
-// entry expires by the same timeouts as IPv4's. Expiry walks the table once a second: IPv6
-// traffic is the smaller share for now; a timer wheel like the IPv4 table's is the next step
-// when it is not.
+// key (CIP:cport -> VIP:vport) and, for methods whose replies come back (NAT, FULLNAT), by its
+// reply key (RIP:rport -> CIP:cport, or LIP:lport). TCP follows the IPVS state machine
+// (conn/tcp_state.h) and every entry expires by the same timeouts as IPv4's.
+//
+// Laid out as the IPv4 table is, by the same index (conn/chained_index.h): a fixed pool of
+// entries allocated once, a bucket per entry in each index, chains threaded through the
+// entries, a seeded hash; and the data plane's look-ahead (prefetch_in/out, prefetch_entry,
+// prefetch_chain) starts loading bucket and entry some frames before the lookup. Expiry walks
+// the slots in use once a second rather than keeping a timer wheel: IPv6 traffic is the
+// smaller share for now; a wheel like the IPv4 table's is the next step when it is not.
+// Single-threaded, as the IPv4 table: the data plane's (worker 0's) alone.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +21,8 @@
 
 #include "config/rules.h"
 #include "config/state.h"
+#include "conn/chained_index.h"
+#include "conn/huge_pages.h"
 #include "conn/tcp_state.h"
 #include "net/addr.h"
 #include "net/ip6.h"
@@ -33,23 +41,28 @@ struct FlowKey6 {
   bool operator==(const FlowKey6&) const = default;
 };
 
-struct FlowKey6Hash {
-  std::size_t operator()(const FlowKey6& k) const noexcept;
-};
-
 struct Ip6Hash {
   std::size_t operator()(const Ip6& a) const noexcept;
 };
 
-struct Conn6 {
+// One connection. The table owns it; a pointer stays valid until the entry expires. The
+// links come first, then what a lookup compares and what the forward path reads, so that a
+// chain walked past reads one line of an entry.
+class Conn6 {
+  friend class Conn6Table;
+  uint32_t in_next_ = kNoEntry;   // chain of the "in" index; the free list while free
+  uint32_t out_next_ = kNoEntry;  // chain of the "out" index
+  bool live_ = false;
+
+ public:
   FlowKey6 in;            // CIP:cport -> VIP:vport
   Endpoint6 destination;  // RIP:rport
   Method method = Method::Nat;
-  uint32_t dest = 0;  // the destination's handle (vsd/services.h)
   TcpState state = TcpState::None;
-  uint64_t expires_ms = 0;
-  Endpoint6 local{};    // FULLNAT: LIP:lport, the source the real server sees and answers
   bool active = false;  // counted in ActiveConn (TCP ESTABLISHED), else in InActConn
+  uint32_t dest = 0;    // the destination's handle (vsd/services.h)
+  uint64_t expires_ms = 0;
+  Endpoint6 local{};  // FULLNAT: LIP:lport, the source the real server sees and answers
 };
 
 class ConnTable;
@@ -61,13 +74,45 @@ constexpr bool replies_come_back(Method m) {
 
 class Conn6Table {
  public:
-  // Bounded as the IPv4 table is by its capacity: past it a new flow is refused.
-  explicit Conn6Table(std::size_t capacity = 1u << 16) : capacity_(capacity) {}
+  static constexpr std::size_t kDefaultCapacity = 1u << 16;
+  // Bounded as the IPv4 table is by its capacity: past it a new flow is refused. Allocates
+  // every entry now. Throws std::invalid_argument for 0 or above 2^31.
+  explicit Conn6Table(std::size_t capacity = kDefaultCapacity);
+  Conn6Table(const Conn6Table&) = delete;
+  Conn6Table& operator=(const Conn6Table&) = delete;
 
-  Conn6* find_in(const FlowKey6& key);
-  // A reply from RIP:rport to CIP:cport, of a connection whose method sees replies.
-  Conn6* find_out(const FlowKey6& key);
-  // nullptr when full. `local`: FULLNAT's LIP:lport (pick_local_port).
+  // Where a find_in/find_out will look, worked out a few frames ahead by prefetch_in/out and
+  // handed back to that lookup so that its key is hashed once. It keeps its key: a lookup of
+  // another key, or from the other side, ignores it, so a stale hint costs a compare, never a
+  // wrong answer. Only the table that made it may be given it (the bucket depends on the seed).
+  class Hint {
+   public:
+    Hint() = default;  // made for no key: every lookup ignores it
+
+   private:
+    friend class Conn6Table;
+    enum class Side : uint8_t { None, In, Out };
+    Hint(Side side, const FlowKey6& key, uint32_t bucket)
+        : side_(side), key_(key), bucket_(bucket) {}
+    bool is_for(Side side, const FlowKey6& key) const { return side_ == side && key_ == key; }
+    Side side_ = Side::None;
+    FlowKey6 key_;
+    uint32_t bucket_ = 0;
+  };
+
+  Conn6* find_in(const FlowKey6& key, const Hint* hint = nullptr);
+  // A reply from RIP:rport to CIP:cport (NAT) or LIP:lport (FULLNAT), of a connection whose
+  // method sees replies.
+  Conn6* find_out(const FlowKey6& key, const Hint* hint = nullptr);
+  // The look-ahead's steps (conn/chained_index.h), as ConnTable's: the bucket, then the entry
+  // it points to, then the chain's second entry when the first is another key's.
+  Hint prefetch_in(const FlowKey6& key) const;
+  Hint prefetch_out(const FlowKey6& key) const;
+  void prefetch_entry(const Hint& hint) const;
+  void prefetch_chain(const Hint& hint) const;
+
+  // nullptr when full. `local`: FULLNAT's LIP:lport (pick_local_port). A key already in the
+  // table is replaced: its entry goes (off its destination's counts) and the new one is found.
   Conn6* insert(const FlowKey6& in, Endpoint6 destination, Method method, uint32_t dest,
                 uint64_t now_ms, Endpoint6 local = {});
   // A FULLNAT local port on `local` towards `server` that no connection uses (nullopt: none
@@ -83,13 +128,15 @@ class Conn6Table {
   // counters, which the schedulers and thresholds read. Before the first insert.
   void count_loads_on(ConnTable* loads) { loads_ = loads; }
 
-  // -L -c: up to max_entries entries as the listing shows them, from the skip-th on; returns
-  // where the next chunk starts, or kListed when none is left.
+  // -L -c a chunk at a time, as ConnTable::describe_from: the live entries from slot `from`
+  // on, until max_entries are appended or max_slots slots are looked at; returns the slot to
+  // go on from, or kListed when none is left. An entry keeps its slot while it lives.
   static constexpr std::size_t kListed = std::size_t(-1);
-  std::size_t describe_from(std::size_t skip, std::size_t max_entries, uint64_t now_ms,
-                            std::vector<ConnectionEntry>& out) const;
+  std::size_t describe_from(std::size_t from, std::size_t max_entries, std::size_t max_slots,
+                            uint64_t now_ms, std::vector<ConnectionEntry>& out) const;
 
-  std::size_t size() const { return in_.size(); }
+  std::size_t size() const { return live_; }
+  std::size_t capacity() const { return pool_.size(); }
   struct Stats {
     uint64_t inserted = 0, expired = 0, refused_full = 0, local_ports_exhausted = 0;
   };
@@ -99,14 +146,26 @@ class Conn6Table {
   static FlowKey6 reply_key(const Conn6& c) {
     return {c.in.proto, c.destination, c.method == Method::FullNat ? c.local : c.in.from};
   }
+  static const FlowKey6& in_key(const Conn6& c) { return c.in; }
+  using InTraits = IndexTraits<Conn6, FlowKey6, &Conn6Table::in_key, &Conn6::in_next_>;
+  using OutTraits = IndexTraits<Conn6, FlowKey6, &Conn6Table::reply_key, &Conn6::out_next_>;
   uint64_t timeout_ms(const Conn6& c) const;
+  uint32_t bucket_in(const FlowKey6& key) const;
+  uint32_t bucket_out(const FlowKey6& key) const;
+  uint32_t index_of(const Conn6& c) const { return uint32_t(&c - pool_.data()); }
+  // Off both indexes and its destination's counts, back on the free list.
+  void remove(uint32_t index);
 
-  std::size_t capacity_;
+  std::vector<Conn6, HugePageAllocator<Conn6>> pool_;
+  ChainedIndex<InTraits> in_index_;
+  ChainedIndex<OutTraits> out_index_;
+  uint64_t hash_seed_ = 0;
+  uint32_t free_head_ = kNoEntry;
+  // Slots at and above this were never used: what expiry and listing need not look at.
+  uint32_t high_water_ = 0;
+  std::size_t live_ = 0;
   ConnTable* loads_ = nullptr;
   ConnTimeouts timeouts_;
-  // Nodes stay where they are while the map grows: out_ points into in_.
-  std::unordered_map<FlowKey6, Conn6, FlowKey6Hash> in_;
-  std::unordered_map<FlowKey6, Conn6*, FlowKey6Hash> out_;
   uint64_t next_expiry_ms_ = 0;
   std::unordered_map<Ip6, uint16_t, Ip6Hash> local_port_cursors_;
   Stats stats_;

@@ -287,7 +287,7 @@ DirectorState BasicDataplane<Port>::state() const {
   uint64_t now = clock_.now_ms();
   conns_.for_each([&](const Conn& c) { s.connections.push_back(conns_.describe(c, now)); });
   for (std::size_t at = 0; at != Conn6Table::kListed;)
-    at = conns6_.describe_from(at, kListingChunk, now, s.connections);
+    at = conns6_.describe_from(at, kListingChunk, kListingSlots, now, s.connections);
   return s;
 }
 
@@ -300,7 +300,7 @@ std::size_t BasicDataplane<Port>::connections(std::size_t from,
     return std::min(conns_.describe_from(from, kListingChunk, kListingSlots, clock_.now_ms(), out),
                     ipv4_end);
   const std::size_t next =
-      conns6_.describe_from(from - ipv4_end, kListingChunk, clock_.now_ms(), out);
+      conns6_.describe_from(from - ipv4_end, kListingChunk, kListingSlots, clock_.now_ms(), out);
   return next == Conn6Table::kListed ? ctl::kNoMoreConnections : ipv4_end + next;
 }
 
@@ -326,7 +326,7 @@ void BasicDataplane<Port>::handle(std::size_t port, std::span<uint8_t> frame, bo
     case fwd::Verdict::NotIpv4:
       if (frame.size() > fwd::wire::eth::kHeaderLen &&
           fwd::load_be16(frame, fwd::wire::eth::kType) == fwd::wire::eth::kTypeIpv6)
-        return handle_ipv6(port, frame);
+        return handle_ipv6(port, frame, hints6_of(ahead));
       count(Discard::NotIpv4);
       return;
     case fwd::Verdict::Drop:
@@ -339,12 +339,19 @@ template <DataPort Port>
 void BasicDataplane<Port>::prefetch(std::span<const uint8_t> frame, LookAhead stage) {
   if (stage != LookAhead::Bucket) {
     if (const Hints* ahead = look_ahead_for(frame.data())) {
+      // A frame's slot holds hints for its own family; the other family's are made for no
+      // key and cost a compare.
+      const Hints6& ahead6 = *hints6_of(ahead);
       if (stage == LookAhead::Entry) {
         conns_.prefetch_entry(ahead->in);
         conns_.prefetch_entry(ahead->out);
+        conns6_.prefetch_entry(ahead6.in);
+        conns6_.prefetch_entry(ahead6.out);
       } else {
         conns_.prefetch_chain(ahead->in);
         conns_.prefetch_chain(ahead->out);
+        conns6_.prefetch_chain(ahead6.in);
+        conns6_.prefetch_chain(ahead6.out);
       }
     }
     return;
@@ -352,7 +359,8 @@ void BasicDataplane<Port>::prefetch(std::span<const uint8_t> frame, LookAhead st
   // Fragments and other protocols are not looked up by their ports, so they are not worth a
   // guess.
   const auto ip = fwd::peek_ipv4(frame);
-  if (!ip || !ip->has_ports) return;
+  if (!ip) return prefetch_ipv6(frame);
+  if (!ip->has_ports) return;
   const Proto proto = proto_of(*ip);
   const Endpoint src{ip->src, ip->sport};
   const Endpoint dst{ip->dst, ip->dport};
@@ -365,6 +373,7 @@ void BasicDataplane<Port>::prefetch(std::span<const uint8_t> frame, LookAhead st
   hints.out = to_vip ? ConnTable::Hint{} : conns_.prefetch_out(proto, src, dst);
   hints.in = to_vip || services_.has_fwmark_services() ? conns_.prefetch_in(proto, src, dst)
                                                        : ConnTable::Hint{};
+  look_ahead_hints6_[slot] = Hints6{};
 }
 
 template <DataPort Port>

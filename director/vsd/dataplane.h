@@ -189,6 +189,11 @@ class BasicDataplane final : public ctl::ControlTarget {
   struct Hints {
     ConnTable::Hint in, out;
   };
+  // The same for an IPv6 frame, in the slot of the same number (look_ahead_hints6_): kept
+  // apart so that an IPv4 frame carries only its own along its stages.
+  struct Hints6 {
+    Conn6Table::Hint in, out;
+  };
   // Frames between their first look-ahead and their handle(): the Bucket stage's distance
   // + 1 in a drain.
   static constexpr std::size_t kLookAheadSlots = 8;
@@ -198,6 +203,12 @@ class BasicDataplane final : public ctl::ControlTarget {
   // The same, taken: its slot is free for another frame (the hints stay readable until the
   // next look-ahead).
   Hints* take_look_ahead(const uint8_t* frame);
+  const Hints6* hints6_of(const Hints* ahead) const {
+    return ahead ? &look_ahead_hints6_[std::size_t(ahead - look_ahead_hints_.data())] : nullptr;
+  }
+  // prefetch()'s Bucket stage for an IPv6 frame: as handle_ipv6 looks up, a VIP's packet from
+  // the client, any other as a reply.
+  void prefetch_ipv6(std::span<const uint8_t> frame);
 
   // An IPv4 frame on its way through the stages: where it came in, what classify() made of
   // it, and what the stages learnt of it, passed along rather than kept in members.
@@ -216,10 +227,11 @@ class BasicDataplane final : public ctl::ControlTarget {
   // --- the IPv6 stages (dataplane_ipv6.cpp), beside IPv4's and never on its path ----------
   // Neighbour discovery for the IPv6 VIPs, echo to them, and NAT and DR for IPv6 services:
   // classify() leaves an IPv6 frame as NotIpv4, and only then does it come here.
-  void handle_ipv6(std::size_t port, std::span<uint8_t> frame);
+  void handle_ipv6(std::size_t port, std::span<uint8_t> frame, const Hints6* ahead);
   void handle_neighbour_discovery(std::size_t port, std::span<uint8_t> frame,
                                   const fwd::Packet6& p);
-  void handle_to_vip6(std::size_t port, std::span<uint8_t> frame, const fwd::Packet6& p);
+  void handle_to_vip6(std::size_t port, std::span<uint8_t> frame, const fwd::Packet6& p,
+                      const Conn6Table::Hint* hint);
   void handle_reply6(std::span<uint8_t> frame, const fwd::Packet6& p, Conn6& conn);
   struct Egress6 {
     std::size_t port = 0;
@@ -374,6 +386,7 @@ class BasicDataplane final : public ctl::ControlTarget {
   // drain runs, and a slot is cleared when its frame is handled.
   std::array<const uint8_t*, kLookAheadSlots> look_ahead_frames_{};
   std::array<Hints, kLookAheadSlots> look_ahead_hints_{};
+  std::array<Hints6, kLookAheadSlots> look_ahead_hints6_{};
   std::size_t look_ahead_next_ = 0;
   NeighbourTable neighbours_;
   // The IPv6 side: its connections, neighbours, routes through our ports and VIPs.

@@ -34,16 +34,32 @@ std::size_t ip_bytes(const fwd::Packet6& p) {
 }  // namespace
 
 template <DataPort Port>
-void BasicDataplane<Port>::handle_ipv6(std::size_t port, std::span<uint8_t> frame) {
+void BasicDataplane<Port>::prefetch_ipv6(std::span<const uint8_t> frame) {
+  const auto p = fwd::parse_ipv6(frame);
+  if (!p || !p->has_ports()) return;
+  const std::size_t slot = look_ahead_next_++ % kLookAheadSlots;
+  look_ahead_frames_[slot] = frame.data();
+  look_ahead_hints_[slot] = Hints{};
+  Hints6& hints = look_ahead_hints6_[slot];
+  const FlowKey6 key{proto_of6(*p), {p->src, p->sport}, {p->dst, p->dport}};
+  const bool to_vip = services_.has_ipv6_services() && services_.is_ipv6_vip(p->dst);
+  hints.in = to_vip ? conns6_.prefetch_in(key) : Conn6Table::Hint{};
+  hints.out = to_vip ? Conn6Table::Hint{} : conns6_.prefetch_out(key);
+}
+
+template <DataPort Port>
+void BasicDataplane<Port>::handle_ipv6(std::size_t port, std::span<uint8_t> frame,
+                                       const Hints6* ahead) {
   const auto p = fwd::parse_ipv6(frame);
   if (!p) return count(Discard::NotIpv4);
   if (p->is_icmp() &&
       (p->icmp_type == fwd::wire6::kNeighborSolicit || p->icmp_type == fwd::wire6::kNeighborAdvert))
     return handle_neighbour_discovery(port, frame, *p);
   if (services_.has_ipv6_services() && services_.is_ipv6_vip(p->dst))
-    return handle_to_vip6(port, frame, *p);
+    return handle_to_vip6(port, frame, *p, ahead ? &ahead->in : nullptr);
   if (p->has_ports())
-    if (Conn6* conn = conns6_.find_out({proto_of6(*p), {p->src, p->sport}, {p->dst, p->dport}}))
+    if (Conn6* conn = conns6_.find_out({proto_of6(*p), {p->src, p->sport}, {p->dst, p->dport}},
+                                       ahead ? &ahead->out : nullptr))
       return handle_reply6(frame, *p, *conn);
   if (p->is_icmp() && fwd::is_icmp6_error(p->icmp_type) &&
       handle_icmp6_error_from_server(frame, *p))
@@ -81,7 +97,7 @@ void BasicDataplane<Port>::handle_neighbour_discovery(std::size_t port, std::spa
 
 template <DataPort Port>
 void BasicDataplane<Port>::handle_to_vip6(std::size_t port, std::span<uint8_t> frame,
-                                          const fwd::Packet6& p) {
+                                          const fwd::Packet6& p, const Conn6Table::Hint* hint) {
   if (p.is_icmp()) {
     // Echo to a VIP is the director's to answer, as for IPv4 (spec 3); an error is about a
     // connection's reply, from the client's side.
@@ -97,7 +113,7 @@ void BasicDataplane<Port>::handle_to_vip6(std::size_t port, std::span<uint8_t> f
   if (!p.has_ports()) return count(Discard::Ipv6Unsupported);
   const Proto proto = proto_of6(p);
   const FlowKey6 key{proto, {p.src, p.sport}, {p.dst, p.dport}};
-  Conn6* conn = conns6_.find_in(key);
+  Conn6* conn = conns6_.find_in(key, hint);
   // One-packet scheduling (-o): each datagram is scheduled and no entry outlives it.
   Conn6 one_packet;
   // A connection to a deleted server drops its packets, as ip_vs_in does with
@@ -137,7 +153,11 @@ void BasicDataplane<Port>::handle_to_vip6(std::size_t port, std::span<uint8_t> f
       local = *allocated;
     }
     if (svc->config.one_packet && p.is_udp()) {
-      one_packet = {key, server, dest.config.method, *chosen, TcpState::None, 0, local};
+      one_packet.in = key;
+      one_packet.destination = server;
+      one_packet.method = dest.config.method;
+      one_packet.dest = *chosen;
+      one_packet.local = local;
       conn = &one_packet;
     } else {
       conn = conns6_.insert(key, server, dest.config.method, *chosen, now_ms_, local);
@@ -259,18 +279,19 @@ std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::ipv6_counter
   };
 }
 
-#define VSD_IPV6_MEMBERS(Port)                                                                    \
-  template void BasicDataplane<Port>::handle_ipv6(std::size_t, std::span<uint8_t>);               \
-  template void BasicDataplane<Port>::handle_neighbour_discovery(std::size_t, std::span<uint8_t>, \
-                                                                 const fwd::Packet6&);            \
-  template void BasicDataplane<Port>::handle_to_vip6(std::size_t, std::span<uint8_t>,             \
-                                                     const fwd::Packet6&);                        \
-  template void BasicDataplane<Port>::handle_reply6(std::span<uint8_t>, const fwd::Packet6&,      \
-                                                    Conn6&);                                      \
-  template auto BasicDataplane<Port>::egress6_to(const Ip6&) const->std::optional<Egress6>;       \
-  template void BasicDataplane<Port>::emit6(const Egress6&, std::span<uint8_t>);                  \
-  template void BasicDataplane<Port>::send_solicits();                                            \
-  template std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::ipv6_counters()    \
+#define VSD_IPV6_MEMBERS(Port)                                                                     \
+  template void BasicDataplane<Port>::prefetch_ipv6(std::span<const uint8_t>);                     \
+  template void BasicDataplane<Port>::handle_ipv6(std::size_t, std::span<uint8_t>, const Hints6*); \
+  template void BasicDataplane<Port>::handle_neighbour_discovery(std::size_t, std::span<uint8_t>,  \
+                                                                 const fwd::Packet6&);             \
+  template void BasicDataplane<Port>::handle_to_vip6(                                              \
+      std::size_t, std::span<uint8_t>, const fwd::Packet6&, const Conn6Table::Hint*);              \
+  template void BasicDataplane<Port>::handle_reply6(std::span<uint8_t>, const fwd::Packet6&,       \
+                                                    Conn6&);                                       \
+  template auto BasicDataplane<Port>::egress6_to(const Ip6&) const->std::optional<Egress6>;        \
+  template void BasicDataplane<Port>::emit6(const Egress6&, std::span<uint8_t>);                   \
+  template void BasicDataplane<Port>::send_solicits();                                             \
+  template std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::ipv6_counters()     \
       const;
 VSD_IPV6_MEMBERS(PacketSocket)
 VSD_IPV6_MEMBERS(MemoryPort)
