@@ -213,13 +213,14 @@ void ModeBed::restore(const std::string& rules) {
     // A second set of rules after frames were sent (the scheduler kind's second sequence): a
     // case written from the run sets the first up front and must reach the second at the
     // same point, so it joins the edits as the commands that make it: -C, then each line.
-    rule_edits_.push_back({checker_->sent_now(), {"-C"}, {}});
+    rule_edits_.push_back({checker_->sent_now(), checker_->journal().size(), {"-C"}, {}});
     std::istringstream lines(rules);
     for (std::string line; std::getline(lines, line);) {
       std::istringstream words(line);
       std::vector<std::string> args{std::istream_iterator<std::string>(words), {}};
       if (!args.empty() && args != std::vector<std::string>{"-C"})
-        rule_edits_.push_back({checker_->sent_now(), std::move(args), {}});
+        rule_edits_.push_back(
+            {checker_->sent_now(), checker_->journal().size(), std::move(args), {}});
     }
   } else {
     restored_rules_ = rules;
