@@ -54,7 +54,11 @@ void BasicDataplane<Port>::handle_icmp6_error_to_vip(std::size_t port, std::span
   const auto q = fwd::parse_quote6(frame, p);
   if (!q) return;
   Conn6* conn = conns6_.find_in({proto_of_quote(*q), {q->dst, q->dport}, {q->src, q->sport}});
-  if (!conn || !fwd::l4_checksum_ok6(frame, p)) return;
+  if (!conn) return;
+  // Only NAT and FULLNAT, which rewrite the error, check its checksum: ip_vs_in_icmp_v6 checks
+  // none, and Linux 6.1 sends a DR or TUN client's error with a bad one on as it came.
+  const bool rewritten = conn->method == Method::Nat || conn->method == Method::FullNat;
+  if (rewritten && !fwd::l4_checksum_ok6(frame, p)) return;
   count_error(services_.dest(conn->dest).totals, true, p);
   if (auto* svc = services_.service_of(conn->dest)) count_error(svc->totals, true, p);
   if (p.hop_limit <= 1) return void(ipv6_.hop_limit++);
