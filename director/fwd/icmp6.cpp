@@ -61,6 +61,19 @@ void forward_error(std::span<uint8_t> frame, const Packet6& p, const Mac& from) 
   write_l4_checksum(frame, wire6::kProtoIcmp6, p.payload_len, 2);
 }
 
+// The error from `from_end` to `to_end` quoting `to_end` -> `from_end`: what the receiver sent
+// on its side of the connection, coming back from where it sent it.
+void rewrite_both_ends(std::span<uint8_t> frame, const Packet6& p, const Address6& from_end,
+                       const Address6& to_end, const Mac& from) {
+  put_ip6(frame, kL3 + wire6::kSrc, from_end.addr);
+  put_ip6(frame, kL3 + wire6::kDst, to_end.addr);
+  put_ip6(frame, kQuote + wire6::kSrc, to_end.addr);
+  put_ip6(frame, kQuote + wire6::kDst, from_end.addr);
+  store_be16(frame, kQuote + wire6::kHeaderLen, to_end.port);
+  store_be16(frame, kQuote + wire6::kHeaderLen + 2, from_end.port);
+  forward_error(frame, p, from);
+}
+
 }  // namespace
 
 bool may_send_icmp6_error(const Packet6& p) {
@@ -140,6 +153,16 @@ void nat_icmp6_out(std::span<uint8_t> frame, const Packet6& p, const Ip6& vip, u
   put_ip6(frame, kQuote + wire6::kDst, vip);
   store_be16(frame, kQuote + wire6::kHeaderLen + 2, vport);
   forward_error(frame, p, from);
+}
+
+void fullnat_icmp6_in(std::span<uint8_t> frame, const Packet6& p, const Address6& local,
+                      const Address6& real_server, const Mac& from) {
+  rewrite_both_ends(frame, p, local, real_server, from);
+}
+
+void fullnat_icmp6_out(std::span<uint8_t> frame, const Packet6& p, const Address6& virtual_service,
+                       const Address6& client, const Mac& from) {
+  rewrite_both_ends(frame, p, virtual_service, client, from);
 }
 
 }  // namespace vsd::fwd

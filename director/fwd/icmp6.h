@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 
+#include "fwd/fullnat6.h"
 #include "fwd/ipv6.h"
 
 namespace vsd::fwd {
@@ -67,5 +68,16 @@ void nat_icmp6_in(std::span<uint8_t> frame, const Packet6& p, const Ip6& rip, ui
                   const Mac& from);
 void nat_icmp6_out(std::span<uint8_t> frame, const Packet6& p, const Ip6& vip, uint16_t vport,
                    const Mac& from);
+
+// FULLNAT (not in mainline; the IPv4 fullnat_icmp_in/out of fwd/nat.h in IPv6): both ends of
+// the outer header and of the quote are the connection's on the side the error goes to. From
+// the client's side about a reply (quoting VIP:vport -> CIP:cport): from LIP to RIP, quoting
+// RIP:rport -> LIP:lport as the real server sent it. From the real servers' side about a
+// forwarded packet (quoting LIP:lport -> RIP:rport): from VIP to CIP, quoting CIP:cport ->
+// VIP:vport as the client sent it. Hop limit, checksums and Ethernet as NAT's.
+void fullnat_icmp6_in(std::span<uint8_t> frame, const Packet6& p, const Address6& local,
+                      const Address6& real_server, const Mac& from);
+void fullnat_icmp6_out(std::span<uint8_t> frame, const Packet6& p, const Address6& virtual_service,
+                       const Address6& client, const Mac& from);
 
 }  // namespace vsd::fwd

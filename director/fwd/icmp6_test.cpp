@@ -19,6 +19,7 @@ constexpr const char* kServerMac = "02:00:00:00:00:03";
 constexpr const char* kCip = "fd00:10::2";
 constexpr const char* kVip = "fd00:20::100";
 constexpr const char* kRip = "fd00:168:10::11";
+constexpr const char* kLip = "fd00:168:10::200";
 
 Ip6 ip6(const char* text) {
   Tins::IPv6Address a(text);
@@ -216,6 +217,79 @@ TEST(NatIcmp6, AQuoteWithoutItsPortsOrOfAnotherProtocolIsNotMatched) {
   icmp_quote[6] = 58;
   const Bytes other = error_frame(kDirectorMac, kServerMac, kCip, kRip, 64, 1, 4, icmp_quote);
   EXPECT_FALSE(parse_quote6(other, *parse_ipv6(other)));
+}
+
+TEST(FullNatIcmp6, ARealServersErrorReachesTheClientAsAboutItsOwnPacket) {
+  // rs1's port unreachable to the local address about LIP:1025 -> RIP:5353.
+  const Bytes forwarded = udp_to(kRip, 5353, kLip, 1025, 5, 62);
+  Bytes frame = error_frame(kDirectorMac, kServerMac, kLip, kRip, 64, 1, 4, packet_of(forwarded));
+  const auto p = parse_ipv6(frame);
+  ASSERT_TRUE(p);
+  const auto q = parse_quote6(frame, *p);
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->src, ip6(kLip));
+  EXPECT_EQ(q->sport, 1025);
+  fullnat_icmp6_out(frame, *p, {ip6(kVip), 53}, {ip6(kCip), 40001}, mac(kDirectorMac));
+  // The quote reads CIP:40001 -> VIP:53, its UDP checksum still the forwarded datagram's.
+  Bytes quote = packet_of(forwarded);
+  const Bytes as_sent = packet_of(udp_to(kVip, 53, kCip, 40001, 5, 62));
+  std::copy(as_sent.begin() + 8, as_sent.begin() + 44, quote.begin() + 8);  // addresses, ports
+  EXPECT_EQ(frame, error_frame(kDirectorMac, kDirectorMac, kCip, kVip, 63, 1, 4, quote));
+}
+
+TEST(FullNatIcmp6, AClientsErrorReachesTheRealServerFromTheLocalAddress) {
+  // The client's port unreachable about the reply VIP:53 -> CIP:40001.
+  const Bytes reply = udp_to(kCip, 40001, kVip, 53, 5, 62);
+  Bytes frame = error_frame(kDirectorMac, kClientMac, kVip, kCip, 63, 1, 4, packet_of(reply));
+  const auto p = parse_ipv6(frame);
+  ASSERT_TRUE(p);
+  fullnat_icmp6_in(frame, *p, {ip6(kLip), 1025}, {ip6(kRip), 5353}, mac(kDirectorMac));
+  // As the real server sent its answer: RIP:5353 -> LIP:1025.
+  Bytes quote = packet_of(reply);
+  const Bytes as_sent = packet_of(udp_to(kLip, 1025, kRip, 5353, 5, 62));
+  std::copy(as_sent.begin() + 8, as_sent.begin() + 44, quote.begin() + 8);
+  EXPECT_EQ(frame, error_frame(kDirectorMac, kDirectorMac, kRip, kLip, 62, 1, 4, quote));
+  EXPECT_EQ(recomputed(frame), frame);
+}
+
+// Every length of a quote, from none to one byte short of its ports, and every next header but
+// TCP's and UDP's: nothing is matched, nothing read past the frame (the sanitizer build would
+// say so), and the error is left as it came.
+TEST(FullNatIcmp6, TruncatedOrForeignQuotesAreNeverMatched) {
+  const Bytes whole = packet_of(udp_to(kRip, 5353, kLip, 1025));
+  for (std::size_t n = 0; n < 44; ++n) {
+    const Bytes quote(whole.begin(), whole.begin() + std::ptrdiff_t(n));
+    const Bytes frame = error_frame(kDirectorMac, kServerMac, kLip, kRip, 64, 1, 4, quote);
+    const auto p = parse_ipv6(frame);
+    ASSERT_TRUE(p) << n;
+    EXPECT_FALSE(parse_quote6(frame, *p)) << n << " bytes quoted";
+  }
+  for (int next = 0; next < 256; ++next) {
+    if (next == 6 || next == 17) continue;
+    Bytes quote = whole;
+    quote[6] = uint8_t(next);
+    const Bytes frame = error_frame(kDirectorMac, kServerMac, kLip, kRip, 64, 1, 4, quote);
+    EXPECT_FALSE(parse_quote6(frame, *parse_ipv6(frame))) << "next header " << next;
+  }
+  // An IPv4 header where the IPv6 one should be, and an informational message (echo reply)
+  // carrying what looks like a quote.
+  Bytes v4 = whole;
+  v4[0] = 0x45;
+  const Bytes v4_frame = error_frame(kDirectorMac, kServerMac, kLip, kRip, 64, 1, 4, v4);
+  EXPECT_FALSE(parse_quote6(v4_frame, *parse_ipv6(v4_frame)));
+  const Bytes echo = error_frame(kDirectorMac, kServerMac, kLip, kRip, 64, 129, 0, whole);
+  EXPECT_FALSE(parse_quote6(echo, *parse_ipv6(echo)));
+}
+
+// The outer header claims more payload than the frame holds (a quote cut off on the wire):
+// the packet does not parse, so no quote is looked for.
+TEST(FullNatIcmp6, AnErrorShorterThanItsHeaderSaysIsNotParsed) {
+  Bytes frame = error_frame(kDirectorMac, kServerMac, kLip, kRip, 64, 1, 4,
+                            packet_of(udp_to(kRip, 5353, kLip, 1025)));
+  for (std::size_t cut = 1; cut < 48; ++cut) {
+    const Bytes shorter(frame.begin(), frame.end() - std::ptrdiff_t(cut));
+    EXPECT_FALSE(parse_ipv6(shorter)) << cut << " bytes cut";
+  }
 }
 
 }  // namespace

@@ -239,9 +239,9 @@ class BasicDataplane final : public ctl::ControlTarget {
   };
   std::optional<Egress6> egress6_to(const Ip6& destination) const;
   void emit6(const Egress6& egress, std::span<uint8_t> frame);
-  // TUN over IPv6 (dataplane_tun6.cpp): the packet in ip6ip6 towards its real server, or a
-  // Packet Too Big back out of the ingress port when the tunnel cannot carry it.
-  void tunnel6(std::size_t port, std::span<const uint8_t> frame, const fwd::Packet6& p,
+  // TUN over IPv6 (dataplane_tun6.cpp): the packet in ip6ip6 towards its real server (true),
+  // or a Packet Too Big back out of the ingress port when the tunnel cannot carry it.
+  bool tunnel6(std::size_t port, std::span<const uint8_t> frame, const fwd::Packet6& p,
                const Ip6& real_server, const Egress6& egress);
   // FULLNAT over IPv6 (dataplane_fullnat6.cpp): a local address of the service's IPv6 pool, in
   // turn per destination, and a port on it that no connection to the real server uses.
@@ -256,8 +256,8 @@ class BasicDataplane final : public ctl::ControlTarget {
   // What the stack answers a packet to a VIP that IPVS does not take: a RST for TCP when
   // `reset`, else port unreachable.
   void refuse6(std::size_t port, std::span<const uint8_t> frame, const fwd::Packet6& p, bool reset);
-  void handle_icmp6_error_to_vip(std::span<uint8_t> frame, const fwd::Packet6& p);
-  // False: not an error about a NAT connection, left to the rest of the IPv6 path.
+  void handle_icmp6_error_to_vip(std::size_t port, std::span<uint8_t> frame, const fwd::Packet6& p);
+  // False: not an error about a NAT or FULLNAT connection, left to the rest of the IPv6 path.
   bool handle_icmp6_error_from_server(std::span<uint8_t> frame, const fwd::Packet6& p);
   void handle_ipv4(InFlight& f);
   void handle_fragment(const InFlight& f);

@@ -101,7 +101,7 @@ void BasicDataplane<Port>::handle_to_vip6(std::size_t port, std::span<uint8_t> f
   if (p.is_icmp()) {
     // Echo to a VIP is the director's to answer, as for IPv4 (spec 3); an error is about a
     // connection's reply, from the client's side.
-    if (fwd::is_icmp6_error(p.icmp_type)) return handle_icmp6_error_to_vip(frame, p);
+    if (fwd::is_icmp6_error(p.icmp_type)) return handle_icmp6_error_to_vip(port, frame, p);
     if (p.icmp_type != fwd::wire6::kEchoRequest || vips_follow_host_) return;
     if (!fwd::l4_checksum_ok6(frame, p)) return;
     if (auto n = fwd::build_echo_reply6(scratch_, frame, p, ports_[port]->mac())) {
@@ -175,7 +175,10 @@ void BasicDataplane<Port>::handle_to_vip6(std::size_t port, std::span<uint8_t> f
   }
   const auto egress = egress6_to(conn->destination.addr);
   if (!egress) return void(ipv6_.no_route++);
-  if (conn->method == Method::Tun) return tunnel6(port, frame, p, conn->destination.addr, *egress);
+  if (conn->method == Method::Tun) {
+    if (tunnel6(port, frame, p, conn->destination.addr, *egress)) ipv6_.to_real_server++;
+    return;
+  }
   const Mac& from = ports_[egress->port]->mac();
   if (conn->method == Method::Nat)
     fwd::nat_in6(frame, p, conn->destination.addr, conn->destination.port, from);

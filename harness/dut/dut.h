@@ -114,14 +114,6 @@ class BuiltinDut final : public Dut {
     return family == 4 ||
            (family == 6 && (mode == "nat" || mode == "dr" || mode == "tun" || mode == "fullnat"));
   }
-  std::string missing_feature(std::string_view kind, int family,
-                              const std::string& mode) const override {
-    // A client's error about a tunnelled connection, and any error of a FULLNAT one.
-    if (family == 6 && ((mode == "tun" && kind == "client-icmp") ||
-                        (mode == "fullnat" && (kind == "icmp-error" || kind == "client-icmp"))))
-      return "vsd: no ICMPv6 errors relayed for IPv6 " + mode + " connections yet";
-    return "";
-  }
   std::string unclaimed_family_in(int family, const std::string& mode) const override {
     if (family != 6) return Dut::unclaimed_family(family);
     return "vsd: no IPv6 data plane in mode " + mode;
