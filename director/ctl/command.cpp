@@ -1068,7 +1068,7 @@ class CommandParser {
     return std::nullopt;
   }
 
-  std::optional<Failure> check_service_settings() const {
+  std::optional<Failure> check_service_settings() {
     const ServiceKey& key = *command_.service;
     if (key.fwmark == 0 && key.vip.port == 0 && !command_.settings.persistent) {
       return usage_error("Zero port specified for non-persistent service");
@@ -1076,6 +1076,8 @@ class CommandParser {
     if (command_.settings.one_packet && key.fwmark == 0 && key.proto != Proto::Udp) {
       return usage_error("One-Packet Scheduling is only for UDP virtual services");
     }
+    // ipvsadm puts its default in an empty name, so `-s ''` asks for wlc as no -s does.
+    if (command_.settings.scheduler.empty()) command_.settings.scheduler = "wlc";
     return std::nullopt;
   }
 

@@ -19,6 +19,19 @@ using namespace test_lines;
 
 // --- what commands mean ----------------------------------------------------------------------
 
+TEST(ParseCommand, AnEmptySchedulerIsTheDefault) {
+  // ipvsadm fills an empty scheduler name with DEF_SCHED after the option checks, for -A and
+  // -E alike; -b's flags were checked against the empty name before that.
+  for (const char* op : {"-A", "-E"}) {
+    auto c = parse_command({op, "-t", "10.0.0.1:80", "-s", ""});
+    ASSERT_TRUE(c.ok()) << op << ": " << c.failure().message;
+    EXPECT_EQ(c.value().settings.scheduler, "wlc") << op;
+  }
+  auto flagged = parse_command({"-A", "-t", "10.0.0.1:80", "-s", "", "-b", "sh-port"});
+  ASSERT_FALSE(flagged.ok());
+  EXPECT_EQ(flagged.failure().message, "incompatible scheduler flag `sh-port'");
+}
+
 TEST(ParseCommand, AddServiceTakesIpvsadmDefaults) {
   Command c = parsed("-A -t 10.0.0.1:80");
   EXPECT_EQ(c.op, Op::AddService);
