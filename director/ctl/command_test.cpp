@@ -32,6 +32,26 @@ TEST(ParseCommand, AnEmptySchedulerIsTheDefault) {
   EXPECT_EQ(flagged.failure().message, "incompatible scheduler flag `sh-port'");
 }
 
+TEST(ParseCommand, AddressesAndMasksAreReadAsInetAtonReadsThem) {
+  // ipvsadm's parse_service and parse_netmask call inet_aton: short, hex and octal forms.
+  EXPECT_EQ(parsed("-A -t 10.1:80").service, tcp("10.0.0.1", 80));
+  EXPECT_EQ(parsed("-A -t 0x0a000002:80").service, tcp("10.0.0.2", 80));
+  EXPECT_EQ(parsed("-A -t 012.0.0.3:80").service, tcp("10.0.0.3", 80));
+  EXPECT_EQ(parsed("-A -t 10.0.0.1:80 -p -M 0xffffff00").settings.persistence_mask,
+            Ipv4::from_octets(255, 255, 255, 0));
+  EXPECT_EQ(parsed("-A -t 10.0.0.1:80 -p -M 255.255.255").settings.persistence_mask,
+            Ipv4::from_octets(255, 255, 0, 255));
+  // No contiguity check: 24 is an address, 0.0.0.24.
+  EXPECT_EQ(parsed("-A -t 10.0.0.1:80 -p -M 24").settings.persistence_mask,
+            Ipv4::from_octets(0, 0, 0, 24));
+  EXPECT_EQ(failure_of("-A -t 10.0.0.1:80 -p -M 256.0.0.0").message,
+            "illegal virtual server persistent mask specified");
+  EXPECT_EQ(failure_of("-A -t 10.0.0.256:80").message,
+            "illegal virtual server address[:port] specified");
+  EXPECT_EQ(failure_of("-A -t 10.0.0.1.2:80").message,
+            "illegal virtual server address[:port] specified");
+}
+
 TEST(ParseCommand, AddServiceTakesIpvsadmDefaults) {
   Command c = parsed("-A -t 10.0.0.1:80");
   EXPECT_EQ(c.op, Op::AddService);
@@ -356,7 +376,7 @@ TEST(ParseCommandErrors, OnePacketSchedulingIsForUdp) {
 }
 
 TEST(ParseCommandErrors, BadValues) {
-  EXPECT_EQ(failure_of("-A -t 10.0.0.1:80 -p -M 255.255"),
+  EXPECT_EQ(failure_of("-A -t 10.0.0.1:80 -p -M 255.255.255.0.0"),
             (Failure{2, "illegal virtual server persistent mask specified"}));
   EXPECT_EQ(failure_of("-A -f 0"), (Failure{2, "invalid fwmark value `0' specified"}));
   EXPECT_EQ(failure_of("--add-laddr -z nothing -t 10.0.0.1:80"),
