@@ -37,19 +37,17 @@ TEST(ParseCommand, AddressesAndMasksAreReadAsInetAtonReadsThem) {
   EXPECT_EQ(parsed("-A -t 10.1:80").service, tcp("10.0.0.1", 80));
   EXPECT_EQ(parsed("-A -t 0x0a000002:80").service, tcp("10.0.0.2", 80));
   EXPECT_EQ(parsed("-A -t 012.0.0.3:80").service, tcp("10.0.0.3", 80));
-  EXPECT_EQ(parsed("-A -t 10.0.0.1:80 -p -M 0xffffff00").settings.persistence_mask,
-            Ipv4::from_octets(255, 255, 255, 0));
-  EXPECT_EQ(parsed("-A -t 10.0.0.1:80 -p -M 255.255.255").settings.persistence_mask,
-            Ipv4::from_octets(255, 255, 0, 255));
   // No contiguity check: 24 is an address, 0.0.0.24.
-  EXPECT_EQ(parsed("-A -t 10.0.0.1:80 -p -M 24").settings.persistence_mask,
-            Ipv4::from_octets(0, 0, 0, 24));
+  for (auto [mask, want] : {std::pair{"0xffffff00", Ipv4::from_octets(255, 255, 255, 0)},
+                            {"255.255.255", Ipv4::from_octets(255, 255, 0, 255)},
+                            {"24", Ipv4::from_octets(0, 0, 0, 24)}})
+    EXPECT_EQ(parsed(std::string("-A -t 10.0.0.1:80 -p -M ") + mask).settings.persistence_mask,
+              want)
+        << mask;
+  for (const char* bad : {"-A -t 10.0.0.256:80", "-A -t 10.0.0.1.2:80"})
+    EXPECT_EQ(failure_of(bad).message, "illegal virtual server address[:port] specified") << bad;
   EXPECT_EQ(failure_of("-A -t 10.0.0.1:80 -p -M 256.0.0.0").message,
             "illegal virtual server persistent mask specified");
-  EXPECT_EQ(failure_of("-A -t 10.0.0.256:80").message,
-            "illegal virtual server address[:port] specified");
-  EXPECT_EQ(failure_of("-A -t 10.0.0.1.2:80").message,
-            "illegal virtual server address[:port] specified");
 }
 
 TEST(ParseCommand, AddServiceTakesIpvsadmDefaults) {
