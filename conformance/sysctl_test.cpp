@@ -3,16 +3,20 @@
 // under `ctest -L qemu`, where the guest writes /proc/sys/net/ipv4/vs/NAME). Expectations are
 // the kernel's: expire_nodest_conn (a deleted server's connection used again), conn_reuse_mode
 // (a SYN on a TIME_WAIT connection's ports), expire_quiescent_template (a persistence template
-// to a weight-0 server), nat_icmp_send (a real server's packet no connection claims) and
-// schedule_icmp (a client-side ICMP error about a flow with no connection).
+// to a weight-0 server), nat_icmp_send (a real server's packet no connection claims),
+// schedule_icmp (a client-side ICMP error about a flow with no connection) and pmtu_disc (on
+// the TUN topology: a DF packet too big for the tunnel).
 // The matrix's kind for a deleted server's connection runs at the default settings; this one
 // turns expire_nodest_conn on and off.
 #include <gtest/gtest.h>
 #include <tins/tins.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "dut/dut.h"
 #include "mode_bed.h"
@@ -36,11 +40,11 @@ class IpvsSysctl : public ::testing::Test {
     for (const auto& [name, fallback] : changed_) bed_->dut().set_ipvs_sysctl(name, fallback);
     if (HasFailure()) std::cerr << "DUT log:\n" << bed_->dut_log();
   }
-  void start(const std::string& rules) {
+  void start(const std::string& rules, const std::string& mode = "nat") {
     const auto* info = testing::UnitTest::GetInstance()->current_test_info();
     try {
       bed_ = std::make_unique<ModeBed>(
-          "nat", std::string(info->test_suite_name()) + "." + info->name(), true,
+          mode, std::string(info->test_suite_name()) + "." + info->name(), true,
           dut::make_dut_from_environment(VSLAB_VSD_BINARY, VSLAB_VSADM_BINARY));
     } catch (const dut::DutUnavailable& e) {
       GTEST_SKIP() << e.what();
@@ -304,6 +308,68 @@ TEST_P(ScheduleIcmp, AnErrorAboutAFlowWithNoConnection) {
 }
 
 INSTANTIATE_TEST_SUITE_P(sysctl, ScheduleIcmp, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "On" : "Off"; });
+
+// --- pmtu_disc ------------------------------------------------------------------------------
+
+class PmtuDisc : public IpvsSysctl, public ::testing::WithParamInterface<bool> {};
+
+// A datagram of 1500 bytes with DF fits every link but not the tunnel (+20). pmtu_disc on:
+// fragmentation needed from the VIP, nothing tunnelled. Off: ensure_mtu_is_adequate lets it
+// through, and the 1520-byte IPIP packet from the director's address leaves in two fragments
+// (1480 bytes of it, then 20), which the router passes on to rs1 one TTL lower. DF is not kept
+// on fragments (ip_do_fragment).
+TEST_P(PmtuDisc, ADfPacketTooBigForTheTunnel) {
+  const std::string vip_port = "10.40.0.100:80";
+  start("-A -u " + vip_port + " -s rr\n-a -u " + vip_port + " -r 10.50.0.11:80 -i\n", "tun");
+  if (IsSkipped()) return;
+  ASSERT_EQ(bed_->vip() + ":80", vip_port);
+  set("pmtu_disc", GetParam() ? "1" : "0", "1");
+  auto sent = bed_->client_frame().udp(40500, 80).payload(std::string(1500 - 28, 'p')).pdu();
+  bed_->client().port->send(sent);
+  auto frag_needed = [&](std::vector<port::CapturedFrame>& frames) {
+    for (auto& f : frames) {
+      Tins::EthernetII eth(f.bytes.data(), uint32_t(f.bytes.size()));
+      const auto* ip = eth.find_pdu<Tins::IP>();
+      const auto* icmp = eth.find_pdu<Tins::ICMP>();
+      if (ip && icmp && icmp->type() == Tins::ICMP::DEST_UNREACHABLE && icmp->code() == 4 &&
+          ip->src_addr().to_string() == bed_->vip() && icmp->mtu() == 1480)
+        return true;
+    }
+    return false;
+  };
+  // The outer fragments at rs1: (offset in bytes, IP total length, more fragments).
+  std::vector<std::tuple<uint32_t, uint16_t, bool>> pieces;
+  auto outer_fragments = [&](std::vector<port::CapturedFrame>& frames) {
+    pieces.clear();
+    for (auto& f : frames) {
+      Tins::EthernetII eth(f.bytes.data(), uint32_t(f.bytes.size()));
+      const auto* ip = eth.find_pdu<Tins::IP>();
+      if (!ip || ip->protocol() != 4 || ip->dst_addr().to_string() != bed_->rs(1).ip) continue;
+      EXPECT_EQ(ip->src_addr().to_string(), "10.40.0.2");
+      EXPECT_EQ(ip->flags() & Tins::IP::DONT_FRAGMENT, 0) << "DF on a fragment";
+      EXPECT_EQ(ip->ttl(), 61) << "64, less the routers' two hops and the director's";
+      pieces.emplace_back(uint32_t(ip->fragment_offset()) * 8, ip->tot_len(),
+                          (ip->flags() & Tins::IP::MORE_FRAGMENTS) != 0);
+    }
+    return pieces.size() >= 2;
+  };
+  if (GetParam()) {
+    EXPECT_TRUE(bed_->client().port->wait_until(frag_needed, wait()))
+        << "no fragmentation needed (MTU 1480) from the VIP";
+    EXPECT_FALSE(bed_->rs(1).port->wait_until(outer_fragments, 500ms * slowness_));
+    EXPECT_TRUE(pieces.empty()) << "something was tunnelled";
+  } else {
+    ASSERT_TRUE(bed_->rs(1).port->wait_until(outer_fragments, wait()))
+        << "the tunnelled packet did not reach rs1 in two fragments";
+    std::sort(pieces.begin(), pieces.end());
+    using Piece = std::tuple<uint32_t, uint16_t, bool>;
+    EXPECT_EQ(pieces, (std::vector<Piece>{{0, 1500, true}, {1480, 40, false}}));
+    EXPECT_FALSE(bed_->client().port->wait_until(frag_needed, 0ms));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(sysctl, PmtuDisc, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "On" : "Off"; });
 
 }  // namespace

@@ -39,6 +39,8 @@ TEST(MatrixCells, EachIdNamesOneCellAndReadsBackToIt) {
   EXPECT_TRUE(ids.count("nat/rr/icmp-error/udp6"));
   EXPECT_TRUE(ids.count("dr/wlc/rewrite/sctp"));
   EXPECT_TRUE(ids.count("nat/rr/states/sctp"));
+  EXPECT_TRUE(ids.count("tun/sh/no-service/sctp"));
+  EXPECT_TRUE(ids.count("dr/rr/unavailable/sctp"));
 }
 
 TEST(MatrixCells, ASixSelectsTheIpv6CellsAndLeavesIpv4NamesAsTheyWere) {
@@ -59,8 +61,9 @@ TEST(MatrixCells, ASixSelectsTheIpv6CellsAndLeavesIpv4NamesAsTheyWere) {
   // 56 rows x 5 from fragments, ip-options, bad-checksum (two protocols) and tcp-flags;
   // 56 x 2 from states (tcp, udp), which runs in the rr rows alone; 56 each from
   // fullnat-local and reassembly-timeout (which run in one of them each); and 56 from
-  // listing (the rr rows); 56 x 2 from SCTP, rewrite's sctp cells and states' (rr rows).
-  EXPECT_EQ(ipv4, 1736u);
+  // listing (the rr rows); 56 x 2 from SCTP, rewrite's sctp cells and states' (rr rows);
+  // 56 x 2 more from SCTP's no-service and unavailable cells.
+  EXPECT_EQ(ipv4, 1848u);
   // The IPv6 cells, 56 rows x 9: rewrite (tcp6, udp6), pmtu (tcp6), icmp-error (udp6),
   // unknown-flow (tcp6), no-service (tcp6, udp6), client-icmp (udp6) and ttl-one (tcp6).
   EXPECT_EQ(ipv6, 504u);

@@ -74,8 +74,9 @@ constexpr std::array kTable{
     SysctlInfo{"nat_icmp_send", "0", kAnyInt, S::Acts, &Sysctls::nat_icmp_send,
                "a packet from a NAT real server's address and port that belongs to no "
                "connection (a RST excepted) is answered with port unreachable and dropped"},
-    SysctlInfo{"pmtu_disc", "1", kAnyInt, S::DefaultOnly, nullptr,
-               "vsd always answers a too-big DF packet with fragmentation needed"},
+    SysctlInfo{"pmtu_disc", "1", kAnyInt, S::Acts, &Sysctls::pmtu_disc,
+               "0: a TUN packet with DF too big for the tunnel is not answered with "
+               "fragmentation needed; it is wrapped, and the outer packet fragmented"},
     SysctlInfo{"backup_only", "0", kAnyInt, S::DefaultOnly, nullptr,
                "vsd forwards whether or not a backup sync daemon runs"},
     SysctlInfo{"conn_reuse_mode", "1", "an integer (bit 0 and bit 1 count)", S::Acts,

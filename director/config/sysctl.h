@@ -26,6 +26,7 @@ struct Sysctls {
   int32_t cache_bypass = 0;
   int32_t schedule_icmp = 0;
   int32_t run_estimation = 1;
+  int32_t pmtu_disc = 1;
   // sync_threshold's two values: the sync master sends an entry when its count of client
   // packets is threshold modulo period (period 0: at threshold only).
   int32_t sync_threshold = 3;

@@ -79,6 +79,15 @@ TEST(Sysctl, ADefenceModeIsTakenOffOnly) {
       << error;
 }
 
+TEST(Sysctl, PmtuDiscIsTakenOnAndOff) {
+  Sysctls s;
+  EXPECT_EQ(set_sysctl(s, "net.ipv4.vs.pmtu_disc", "0"), "");
+  EXPECT_EQ(s.pmtu_disc, 0);
+  EXPECT_EQ(get_sysctl(s, "pmtu_disc"), "0");
+  EXPECT_EQ(set_sysctl(s, "pmtu_disc", "7"), "");
+  EXPECT_EQ(s.pmtu_disc, 7);
+}
+
 TEST(Sysctl, SyncThresholdTakesItsTwoValues) {
   Sysctls s;
   EXPECT_EQ(set_sysctl(s, "sync_threshold", "2 10"), "");

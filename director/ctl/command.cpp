@@ -494,12 +494,23 @@ struct AddressAndPort {
   bool has_port = false;
 };
 
+// An IPv4 address as ipvsadm reads one, with inet_aton: one to four parts, each decimal, octal
+// (leading 0) or hex (0x), the last filling the bytes left ("10.1" is 10.0.0.1, "0xffffff00"
+// 255.255.255.0), and anything after a blank ignored. glibc's own inet_aton, so that what it
+// takes is exactly what ipvsadm takes.
+std::optional<Ipv4> ipv4_as_aton(std::string_view text) {
+  const std::string s(text);
+  in_addr parsed{};
+  if (inet_aton(s.c_str(), &parsed) == 0) return std::nullopt;
+  return Ipv4::from_host(ntohl(parsed.s_addr));
+}
+
 // ipvsadm's parse_service: "a.b.c.d[:port]", "[ipv6]:port" or a bare IPv6 address (no port:
 // the whole word is the address, "2001:db8::1:80" included); the port by number or by service
 // name for `proto`. Its quirks are kept: "[ipv6]" without ":port" is refused, and a bracketed
 // IPv4 address loses its port ("[10.0.0.1]:80" is 10.0.0.1 without one), as the brackets are
 // cut before the IPv4 branch looks for a colon. Host names are not resolved: vsd's
-// configuration is numeric.
+// configuration is numeric. The IPv4 address is read by inet_aton (ipv4_as_aton).
 std::optional<AddressAndPort> parse_address(std::string_view text, std::optional<Proto> proto) {
   if (all_digits(text)) return std::nullopt;  // ipvsadm refuses a bare number
   AddressAndPort result;
@@ -517,7 +528,7 @@ std::optional<AddressAndPort> parse_address(std::string_view text, std::optional
     const std::size_t colon = text.rfind(':');
     port_text.reset();
     if (colon != std::string_view::npos) port_text = text.substr(colon + 1);
-    auto addr = Ipv4::parse(text.substr(0, colon));
+    auto addr = ipv4_as_aton(text.substr(0, colon));
     if (!addr) return std::nullopt;
     result.endpoint.addr = *addr;
   }
@@ -843,7 +854,9 @@ class CommandParser {
       command_.settings.persistence_prefix6 = static_cast<uint8_t>(len);
       return std::nullopt;
     }
-    auto mask = Ipv4::parse(value);
+    // parse_netmask: inet_aton, and no check that the bits are contiguous (the kernel makes
+    // none either): "24" is 0.0.0.24.
+    auto mask = ipv4_as_aton(value);
     if (!mask) return usage_error("illegal virtual server persistent mask specified");
     command_.settings.persistence_mask = *mask;
     return std::nullopt;
@@ -1068,7 +1081,7 @@ class CommandParser {
     return std::nullopt;
   }
 
-  std::optional<Failure> check_service_settings() const {
+  std::optional<Failure> check_service_settings() {
     const ServiceKey& key = *command_.service;
     if (key.fwmark == 0 && key.vip.port == 0 && !command_.settings.persistent) {
       return usage_error("Zero port specified for non-persistent service");
@@ -1076,6 +1089,8 @@ class CommandParser {
     if (command_.settings.one_packet && key.fwmark == 0 && key.proto != Proto::Udp) {
       return usage_error("One-Packet Scheduling is only for UDP virtual services");
     }
+    // ipvsadm puts its default in an empty name, so `-s ''` asks for wlc as no -s does.
+    if (command_.settings.scheduler.empty()) command_.settings.scheduler = "wlc";
     return std::nullopt;
   }
 

@@ -19,6 +19,37 @@ using namespace test_lines;
 
 // --- what commands mean ----------------------------------------------------------------------
 
+TEST(ParseCommand, AnEmptySchedulerIsTheDefault) {
+  // ipvsadm fills an empty scheduler name with DEF_SCHED after the option checks, for -A and
+  // -E alike; -b's flags were checked against the empty name before that.
+  for (const char* op : {"-A", "-E"}) {
+    auto c = parse_command({op, "-t", "10.0.0.1:80", "-s", ""});
+    ASSERT_TRUE(c.ok()) << op << ": " << c.failure().message;
+    EXPECT_EQ(c.value().settings.scheduler, "wlc") << op;
+  }
+  auto flagged = parse_command({"-A", "-t", "10.0.0.1:80", "-s", "", "-b", "sh-port"});
+  ASSERT_FALSE(flagged.ok());
+  EXPECT_EQ(flagged.failure().message, "incompatible scheduler flag `sh-port'");
+}
+
+TEST(ParseCommand, AddressesAndMasksAreReadAsInetAtonReadsThem) {
+  // ipvsadm's parse_service and parse_netmask call inet_aton: short, hex and octal forms.
+  EXPECT_EQ(parsed("-A -t 10.1:80").service, tcp("10.0.0.1", 80));
+  EXPECT_EQ(parsed("-A -t 0x0a000002:80").service, tcp("10.0.0.2", 80));
+  EXPECT_EQ(parsed("-A -t 012.0.0.3:80").service, tcp("10.0.0.3", 80));
+  // No contiguity check: 24 is an address, 0.0.0.24.
+  for (auto [mask, want] : {std::pair{"0xffffff00", Ipv4::from_octets(255, 255, 255, 0)},
+                            {"255.255.255", Ipv4::from_octets(255, 255, 0, 255)},
+                            {"24", Ipv4::from_octets(0, 0, 0, 24)}})
+    EXPECT_EQ(parsed(std::string("-A -t 10.0.0.1:80 -p -M ") + mask).settings.persistence_mask,
+              want)
+        << mask;
+  for (const char* bad : {"-A -t 10.0.0.256:80", "-A -t 10.0.0.1.2:80"})
+    EXPECT_EQ(failure_of(bad).message, "illegal virtual server address[:port] specified") << bad;
+  EXPECT_EQ(failure_of("-A -t 10.0.0.1:80 -p -M 256.0.0.0").message,
+            "illegal virtual server persistent mask specified");
+}
+
 TEST(ParseCommand, AddServiceTakesIpvsadmDefaults) {
   Command c = parsed("-A -t 10.0.0.1:80");
   EXPECT_EQ(c.op, Op::AddService);
@@ -343,7 +374,7 @@ TEST(ParseCommandErrors, OnePacketSchedulingIsForUdp) {
 }
 
 TEST(ParseCommandErrors, BadValues) {
-  EXPECT_EQ(failure_of("-A -t 10.0.0.1:80 -p -M 255.255"),
+  EXPECT_EQ(failure_of("-A -t 10.0.0.1:80 -p -M 255.255.255.0.0"),
             (Failure{2, "illegal virtual server persistent mask specified"}));
   EXPECT_EQ(failure_of("-A -f 0"), (Failure{2, "invalid fwmark value `0' specified"}));
   EXPECT_EQ(failure_of("--add-laddr -z nothing -t 10.0.0.1:80"),

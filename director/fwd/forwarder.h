@@ -44,6 +44,8 @@ struct Link {
 struct Workspace {
   std::span<uint8_t> scratch;
   uint16_t& next_ip_id;
+  // net.ipv4.vs.pmtu_disc: 0 lets TUN wrap a too-big DF packet and fragment the outer one.
+  bool pmtu_disc = true;
 };
 
 // What to send.

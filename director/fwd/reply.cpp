@@ -210,6 +210,14 @@ std::size_t build_port_unreachable(std::span<uint8_t> out, std::span<const uint8
   return build_icmp_error(out, frame, packet, error, source, responder);
 }
 
+std::size_t build_protocol_unreachable(std::span<uint8_t> out, std::span<const uint8_t> frame,
+                                       const PacketView& packet, Ipv4 source,
+                                       const Responder& responder) {
+  IcmpError error{.type = wire::icmp::kDestUnreachable,
+                  .code = wire::icmp::kCodeProtocolUnreachable};
+  return build_icmp_error(out, frame, packet, error, source, responder);
+}
+
 std::size_t build_frag_needed(std::span<uint8_t> out, std::span<const uint8_t> frame,
                               const PacketView& packet, Ipv4 source, uint16_t next_hop_mtu,
                               const Responder& responder) {

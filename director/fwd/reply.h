@@ -68,6 +68,12 @@ std::size_t build_port_unreachable(std::span<uint8_t> out, std::span<const uint8
                                    const PacketView& packet, Ipv4 source,
                                    const Responder& responder);
 
+// Protocol unreachable (type 3 code 2): what ip_local_deliver answers for a protocol the stack
+// has no handler of, as SCTP on a director without the sctp module (spec section 3).
+std::size_t build_protocol_unreachable(std::span<uint8_t> out, std::span<const uint8_t> frame,
+                                       const PacketView& packet, Ipv4 source,
+                                       const Responder& responder);
+
 // Fragmentation needed (type 3 code 4) with the next-hop MTU, for a DF packet too big to
 // forward (spec section 2 "PMTU": TUN reports egress MTU - 20). The quote shows the packet with
 // its TTL already decremented: IPVS decrements before it checks the MTU (ip_vs_xmit.c

@@ -183,6 +183,15 @@ TEST(PortUnreachable, KeepsTheTosBitsIcmpSendKeeps) {
   EXPECT_EQ(parse(out).rfind_pdu<Tins::IP>().tos(), 0xdc);
 }
 
+TEST(ProtocolUnreachable, IsCode2QuotingThePacketFromTheVip) {
+  Bytes frame = client_udp(12);
+  Bytes out(2000);
+  out.resize(build_protocol_unreachable(span_of(out), span_of(frame), view_of(frame), ip(kVip),
+                                        kDirector));
+  expect_icmp_error(out, 3, 2, 0xc0, ip_packet_of(frame, 40));
+  EXPECT_EQ(parse(out).rfind_pdu<Tins::IP>().src_addr().to_string(), kVip);
+}
+
 TEST(FragNeeded, ReportsTheMtuAndQuotesThePacketWithItsTtlDecremented) {
   // Spec section 2 "PMTU": type 3 code 4, MTU 1480, from the VIP, TOS 0xc0, TTL decremented.
   Bytes frame = client_tcp(Tins::TCP::ACK, 1000, 1, 1460);  // 1500 bytes of IP, DF

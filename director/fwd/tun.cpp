@@ -49,8 +49,9 @@ void write_eth_header(std::span<uint8_t> frame, const EthAddrs& eth) {
 TunResult tun_encapsulate(std::span<const uint8_t> frame, const PacketView& packet,
                           const TunnelParams& tunnel, std::span<uint8_t> out) {
   bool too_big = packet.ip_total_len + kIpipOverhead > tunnel.egress_mtu;
-  // IPVS answers a too-big DF packet with frag-needed, except an ICMP error it relays.
-  bool answer_frag_needed = packet.dont_fragment && !packet.is_icmp_error;
+  // IPVS answers a too-big DF packet with frag-needed, except an ICMP error it relays, and
+  // except with pmtu_disc off, where ensure_mtu_is_adequate lets every tunnelled packet pass.
+  bool answer_frag_needed = tunnel.pmtu_disc && packet.dont_fragment && !packet.is_icmp_error;
   if (too_big && answer_frag_needed) return {TunVerdict::NeedsFragNeeded, 0};
   std::size_t length = kInnerL3 + packet.ip_total_len;
   bool fits_ipv4 = packet.ip_total_len + kIpipOverhead <= kMaxIpPacket;
@@ -70,7 +71,7 @@ TunResult tun_encapsulate(std::span<const uint8_t> frame, const PacketView& pack
   uint16_t id = workspace.next_ip_id++;
   if (id == 0) id = workspace.next_ip_id++;
   const uint16_t mtu = uint16_t(link.mtu);
-  TunnelParams tunnel{*link.address, conn.real_server.addr, mtu, id, link.eth};
+  TunnelParams tunnel{*link.address, conn.real_server.addr, mtu, id, link.eth, workspace.pmtu_disc};
   auto r = tun_encapsulate(frame, packet, tunnel, workspace.scratch);
   switch (r.verdict) {
     case TunVerdict::Ok:

@@ -23,6 +23,9 @@ struct TunnelParams {
   uint16_t egress_mtu;  // MTU of the port towards the real server
   uint16_t ip_id;       // outer ID when the inner packet has no DF: fresh and non-zero
   EthAddrs eth;         // src = the director's port, dst = next hop towards the RS
+  // net.ipv4.vs.pmtu_disc: off, a too-big DF packet is wrapped all the same (the outer packet
+  // is then fragmented on output) instead of answered with frag-needed.
+  bool pmtu_disc = true;
 };
 
 enum class TunVerdict : uint8_t {

@@ -97,6 +97,21 @@ TEST(TunEncapsulate, ADfPacketThatFitsOnlyWithoutTheTunnelNeedsFragNeeded) {
   EXPECT_EQ(encapsulate(client_packet(1480, true), out).verdict, TunVerdict::Ok);
 }
 
+TEST(TunEncapsulate, WithPmtuDiscOffATooBigDfPacketIsWrappedForFragmentation) {
+  // ensure_mtu_is_adequate lets a tunnelled packet pass when pmtu_disc is 0; the outer header
+  // keeps the inner DF (ID 0), and output cuts it.
+  Bytes out(4000);
+  auto params = tunnel();
+  params.pmtu_disc = false;
+  Bytes frame = client_packet(1481, true);
+  TunResult result = tun_encapsulate(std::span<const uint8_t>(frame.data(), frame.size()),
+                                     view_of(frame), params, span_of(out));
+  ASSERT_EQ(result.verdict, TunVerdict::NeedsFragmentation);
+  EXPECT_EQ(result.length, 14u + 20 + 1481);
+  EXPECT_EQ(out[14 + 6] & 0x40, 0x40);
+  EXPECT_EQ(out[14 + 4] | out[14 + 5], 0);
+}
+
 TEST(TunEncapsulate, ATooBigPacketWithoutDfIsWrappedForFragmentation) {
   Bytes out(4000);
   TunResult result = encapsulate(client_packet(1481, false), out);

@@ -72,6 +72,7 @@ inline constexpr uint8_t kDestUnreachable = 3;
 inline constexpr uint8_t kSourceQuench = 4;
 inline constexpr uint8_t kEchoRequest = 8;
 inline constexpr uint8_t kTimeExceeded = 11;
+inline constexpr uint8_t kCodeProtocolUnreachable = 2;
 inline constexpr uint8_t kCodePortUnreachable = 3;
 inline constexpr uint8_t kCodeFragNeeded = 4;
 inline constexpr uint8_t kCodeTtlExceeded = 0;

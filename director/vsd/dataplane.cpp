@@ -653,9 +653,16 @@ void BasicDataplane<Port>::handle_to_vip(InFlight& f) {
   if (!svc) {
     // The director's own stack would answer: RST, or port unreachable (spec section 3).
     count(Discard::NoService);
-    // SCTP is left unanswered [unverified: what the kernel's stack answers depends on whether
-    // its sctp module is loaded].
-    if (p.is_sctp() || host_.contains(p.dst) || !fwd::l4_checksum_ok(f.frame, p)) return;
+    if (host_.contains(p.dst)) return;
+    // SCTP: the kernel's stack has no handler for it unless an SCTP socket loaded the sctp
+    // module; without one it answers protocol unreachable, checking no CRC (the qemu-kernel
+    // DUT's no-service/sctp cell).
+    if (p.is_sctp()) {
+      if (auto n = fwd::build_protocol_unreachable(scratch_, f.frame, p, p.dst, me))
+        answer(f.port, n);
+      return;
+    }
+    if (!fwd::l4_checksum_ok(f.frame, p)) return;
     std::size_t n = p.is_tcp() ? fwd::build_tcp_reset(scratch_, f.frame, p, me)
                                : fwd::build_port_unreachable(scratch_, f.frame, p, p.dst, me);
     if (n) answer(f.port, n);

@@ -342,7 +342,7 @@ class BasicDataplane final : public ctl::ControlTarget {
   std::optional<Egress> egress_to(Ipv4 destination) const;
   // The port's own MAC as source; emit() fills in the destination. Kept, not built per frame.
   const fwd::EthAddrs& eth_from(std::size_t port) const { return port_links_[port].eth; }
-  fwd::Workspace workspace() { return {scratch_, ip_id_}; }
+  fwd::Workspace workspace() { return {scratch_, ip_id_, sysctls_.pmtu_disc != 0}; }
   // Fills in the next hop's MAC and queues the frame, cut at refragment_at (or the MTU) first
   // when longer, or parks it until ARP answers.
   void emit(const Egress& egress, std::span<uint8_t> frame, uint16_t refragment_at);

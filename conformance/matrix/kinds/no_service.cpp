@@ -1,5 +1,6 @@
-// The no-service kind: a SYN or a UDP datagram to a port of the VIP that has no service is not
-// scheduled; the director's own stack answers it from the VIP (spec 3).
+// The no-service kind: a SYN, a UDP datagram or an SCTP INIT to a port of the VIP that has no
+// service is not scheduled; the director's own stack answers it from the VIP (spec 3).
+#include "frames/sctp.h"
 #include "matrix/kinds/steps.h"
 
 namespace vslab::matrix::kinds {
@@ -55,6 +56,23 @@ FrameExpectation datagram_answered(MatrixBed& mb) {
   return want;
 }
 
+// Sends an INIT to the port; what the client receives. IPVS passes it to the director's stack,
+// and a Linux 6.1 director that has not loaded the sctp module (nothing loads it but an SCTP
+// socket) has no handler for protocol 132: ip_local_deliver answers protocol unreachable,
+// which the qemu-kernel DUT shows (docs/ipvs.md, "SCTP services").
+FrameExpectation init_answered(MatrixBed& mb) {
+  auto& bed = mb.bed();
+  const uint16_t cport = mb.next_client_port();
+  auto init = bed.from_client(Tins::RawPDU(
+      frames::sctp_packet(cport, kPortWithoutService, 0,
+                          {frames::sctp_chunk(frames::sctp::kInit, 0x1000, "request")})));
+  init.rfind_pdu<Tins::IP>().protocol(frames::kProtoSctp);
+  bed.client().port->send(init);
+  Tins::IP about = init.rfind_pdu<Tins::IP>();
+  about.ttl(about.ttl() - 1);  // as the director received it, past the router
+  return vip_icmp_error_at_client(mb, 3, 2, about);
+}
+
 }  // namespace
 
 void no_service(MatrixBed& mb, const Cell& c, Findings& f) {
@@ -62,7 +80,9 @@ void no_service(MatrixBed& mb, const Cell& c, Findings& f) {
   auto& bed = mb.bed();
   // The cell's own service, on another port, so the VIP has one of this protocol.
   bed.restore(mb.rules(c.proto, c.scheduler, kRoomy));
-  auto want = c.proto == Proto::Tcp ? syn_answered(mb) : datagram_answered(mb);
+  auto want = c.proto == Proto::Tcp    ? syn_answered(mb)
+              : c.proto == Proto::Sctp ? init_answered(mb)
+                                       : datagram_answered(mb);
   f.check(bed.checker().expect_frame(*bed.client().port, want, 2s), "the VIP's own answer");
   f.check(bed.checker().expect_no_other_frames(bed.rs_ports(), 50ms), "real servers");
 }

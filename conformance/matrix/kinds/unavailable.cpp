@@ -1,6 +1,8 @@
 // The unavailable kind: a service with no available destination makes no entry and answers
-// the client with port unreachable from the VIP, for TCP as for UDP (spec 3, ip_vs_leave).
-// The tcp cell's servers are all at weight 0, the udp cell's service has none at all.
+// the client with port unreachable from the VIP, for TCP, UDP and an SCTP INIT alike (spec 3,
+// ip_vs_leave: sctp_conn_schedule leaves an INIT it cannot schedule as tcp and udp do). The tcp
+// and sctp cells' servers are all at weight 0, the udp cell's service has none at all.
+#include "frames/sctp.h"
 #include "matrix/kinds/steps.h"
 
 namespace vslab::matrix::kinds {
@@ -9,10 +11,12 @@ using namespace std::chrono_literals;
 
 void unavailable(MatrixBed& mb, const Cell& c, Findings& f) {
   auto& bed = mb.bed();
-  const bool tcp = c.proto == Proto::Tcp;
-  bed.restore(mb.rules(c.proto, c.scheduler, tcp ? std::vector<int>{0, 0, 0} : std::vector<int>{}));
+  const bool udp = c.proto == Proto::Udp;
+  bed.restore(mb.rules(c.proto, c.scheduler, udp ? std::vector<int>{} : std::vector<int>{0, 0, 0}));
   const uint16_t cport = mb.next_client_port();
-  auto sent = tcp ? mb.tcp_from_client(Tins::TCP::SYN, cport) : mb.udp_from_client(cport, "query");
+  auto sent = c.proto == Proto::Tcp    ? mb.tcp_from_client(Tins::TCP::SYN, cport)
+              : c.proto == Proto::Sctp ? mb.sctp_from_client(cport, frames::sctp::kInit)
+                                       : mb.udp_from_client(cport, "query");
   bed.client().port->send(sent);
   Tins::IP about = sent.rfind_pdu<Tins::IP>();
   about.ttl(about.ttl() - 1);  // as the director received it, past the router
