@@ -72,7 +72,7 @@ TEST_F(VslabDiff, TheBuiltinDirectorAgainstItselfDiffersNowhere) {
   }
 }
 
-TEST_F(VslabDiff, TwoVsdsLabelTheirOwnIpv6AnswersAliveButNotAlike) {
+TEST_F(VslabDiff, TwoVsdsLabelTheirOwnIpv6AnswersByFlowNotByValue) {
   // Each vsd draws its own flow label key, so A's and B's RSTs and ICMPv6 errors carry labels
   // of different values: the diff judges them non-zero and one per flow (case_of_run). The
   // glob takes ttl-one, no-service, unknown-flow and unavailable.
