@@ -72,6 +72,16 @@ TEST_F(VslabDiff, TheBuiltinDirectorAgainstItselfDiffersNowhere) {
   }
 }
 
+TEST_F(VslabDiff, TwoVsdsLabelTheirOwnIpv6AnswersByFlowNotByValue) {
+  // Each vsd draws its own flow label key, so A's and B's RSTs and ICMPv6 errors carry labels
+  // of different values: the diff judges them non-zero and one per flow (case_of_run). The
+  // glob takes ttl-one, no-service, unknown-flow and unavailable.
+  auto d = diff("-j 2 --filter 'nat/rr/[tnu][tno]*/*6'");
+  EXPECT_EQ(d.output.exit_code, 0) << d.output.text;
+  ASSERT_FALSE(d.result.empty()) << d.output.text;
+  for (const auto& [id, result] : d.result) EXPECT_EQ(result, "same") << d.line[id];
+}
+
 TEST_F(VslabDiff, ANatDirectorThatLeavesRepliesAloneDiffersOnIpSrc) {
   // IPv4 only ([!6]): vsd has no IPv6 cells to compare yet.
   auto d = diff("--filter 'nat/rr/rewrite/*[!6]'", "no-nat-reply-rewrite");

@@ -92,13 +92,14 @@ TEST(QemuKernelReference, DiffOfVsdAgainstRealIpvs) {
     return run(std::string(VSLAB_BINARY) + " diff --dut builtin --against qemu-kernel --filter '" +
                filter + "' -j 1 --out " + out_dir);
   };
-  // IPv6: the rewrite kind's cells; the director's own ICMPv6 answers (ttl-one, no-service,
-  // unknown-flow) differ in their flow label: the kernel sets one of its own (auto flow
-  // labels), vsd 0 (open, issue 24).
+  // IPv6: every nat/rr cell, the director's own ICMPv6 errors and RSTs among them (ttl-one,
+  // no-service, unknown-flow), whose flow labels are each stack's keyed hash of the flow
+  // (auto_flowlabels): compared non-zero and one per flow (conformance/README.md).
   auto same = diff("nat/rr/*[!6]");
-  auto same6 = diff("nat/rr/rewrite/*6");
+  auto same6 = diff("nat/rr/*6");
   EXPECT_EQ(same6.exit_code, 0) << same6.text;
   EXPECT_NE(same6.text.find(" 0 differ, "), std::string::npos) << same6.text;
+  EXPECT_NE(same6.text.find(", 0 not compared"), std::string::npos) << same6.text;
   EXPECT_EQ(same.exit_code, 0) << same.text;
   // Every nat/rr cell compared and the same: none differs, none could not be compared, and
   // the SAME lines are all the cells that were not skipped (the matrix grows by kinds).
@@ -116,7 +117,8 @@ TEST(QemuKernelReference, DiffOfVsdAgainstRealIpvs) {
   EXPECT_EQ(dr6.exit_code, 0) << dr6.text;
   EXPECT_NE(dr6.text.find(" 0 differ, "), std::string::npos) << dr6.text;
   for (const char* cell :
-       {"nat/rr/rewrite/tcp6", "nat/rr/rewrite/udp6", "dr/rr/rewrite/tcp6", "dr/rr/rewrite/udp6"})
+       {"nat/rr/rewrite/tcp6", "nat/rr/rewrite/udp6", "dr/rr/rewrite/tcp6", "dr/rr/rewrite/udp6",
+        "nat/rr/ttl-one/tcp6", "nat/rr/no-service/tcp6", "nat/rr/unknown-flow/tcp6"})
     EXPECT_NE((same6.text + dr6.text).find(std::string("\nSAME ") + cell), std::string::npos)
         << cell << "\n"
         << same6.text << dr6.text;

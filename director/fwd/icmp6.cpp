@@ -4,6 +4,7 @@
 
 #include "fwd/bytes.h"
 #include "fwd/checksum.h"
+#include "fwd/flow_label.h"
 #include "fwd/wire.h"
 
 namespace vsd::fwd {
@@ -28,20 +29,20 @@ bool multicast(const Ip6& a) {
   return a[0] == 0xff;
 }
 
-// The Ethernet and IPv6 headers of an answer to `frame`: back to its source MAC, from `source`
-// to its source address, traffic class `tclass`, no flow label, hop limit 64.
+// The Ethernet and IPv6 headers of an answer to `frame`: back to its source MAC, along `flow`
+// (from its source to its destination, the label the kernel's stack gives the flow), traffic
+// class `tclass`, hop limit 64.
 void answer_header(std::span<uint8_t> out, std::span<const uint8_t> frame, const Mac& mac,
-                   const Ip6& source, const Ip6& destination, uint8_t tclass, uint16_t payload_len,
-                   uint8_t next_header) {
+                   const Flow6& flow, uint8_t tclass, uint16_t payload_len) {
   store_mac(out, wire::eth::kDst, load_mac(frame, wire::eth::kSrc));
   store_mac(out, wire::eth::kSrc, mac);
   store_be16(out, wire::eth::kType, wire::eth::kTypeIpv6);
-  store_be32(out, kL3, 0x60000000u | uint32_t(tclass) << 20);
+  store_be32(out, kL3, ipv6_first_word(tclass, flow));
   store_be16(out, kL3 + wire6::kPayloadLen, payload_len);
-  out[kL3 + wire6::kNextHeader] = next_header;
+  out[kL3 + wire6::kNextHeader] = flow.next_header;
   out[kL3 + wire6::kHopLimit] = 64;
-  put_ip6(out, kL3 + wire6::kSrc, source);
-  put_ip6(out, kL3 + wire6::kDst, destination);
+  put_ip6(out, kL3 + wire6::kSrc, flow.src);
+  put_ip6(out, kL3 + wire6::kDst, flow.dst);
 }
 
 // The checksum of the TCP, UDP or ICMPv6 message of `length` bytes at kL4 under the frame's
@@ -88,7 +89,8 @@ std::size_t build_icmp6_error(std::span<uint8_t> out, std::span<const uint8_t> f
   const std::size_t quoted = std::min(p.l3_end() - kL3, room);
   const std::size_t length = 8 + quoted;
   if (out.size() < kL4 + length) return 0;
-  answer_header(out, frame, mac, source, p.src, 0, uint16_t(length), wire6::kProtoIcmp6);
+  const Flow6 flow{source, p.src, wire6::kProtoIcmp6, 0, icmp6_flow_port(type, code)};
+  answer_header(out, frame, mac, flow, 0, uint16_t(length));
   out[kL4] = type;
   out[kL4 + 1] = code;
   store_be32(out, kL4 + 4, rest);
@@ -103,7 +105,7 @@ std::size_t build_tcp_reset6(std::span<uint8_t> out, std::span<const uint8_t> fr
   constexpr std::size_t kSegment = 20;
   if (out.size() < kL4 + kSegment) return 0;
   const uint8_t tclass = uint8_t(load_be32(frame, kL3) >> 20) & 0xfc;
-  answer_header(out, frame, mac, p.dst, p.src, tclass, kSegment, 6);
+  answer_header(out, frame, mac, {p.dst, p.src, 6, p.dport, p.sport}, tclass, kSegment);
   std::fill_n(out.begin() + std::ptrdiff_t(kL4), kSegment, 0);
   store_be16(out, kL4 + wire::tcp::kSrcPort, p.dport);
   store_be16(out, kL4 + wire::tcp::kDstPort, p.sport);

@@ -44,18 +44,29 @@ Bytes recomputed(const Bytes& frame) {
   return e.serialize();
 }
 
-Tins::IPv6 header(const char* dst, const char* src, uint8_t hop_limit) {
+Tins::IPv6 header(const char* dst, const char* src, uint8_t hop_limit, uint32_t label = 0) {
   Tins::IPv6 ip(dst, src);
   ip.hop_limit(hop_limit);
+  ip.flow_label(label);
   return ip;
+}
+
+// The flow label of a frame the director built: its own choice (flow_label_test.cpp), taken
+// over into the frame libtins builds, after the checks every such label must pass.
+uint32_t own_label(const Bytes& frame) {
+  const uint32_t label =
+      uint32_t(frame.at(15) & 0x0f) << 16 | uint32_t(frame.at(16)) << 8 | frame.at(17);
+  EXPECT_NE(label, 0u) << "the kernel labels what its stack originates (auto_flowlabels=1)";
+  return label;
 }
 
 // The error libtins builds: `type`/`code` from src to dst quoting `quote` bytes.
 Bytes error_frame(const char* eth_dst, const char* eth_src, const char* dst, const char* src,
-                  uint8_t hop_limit, uint8_t type, uint8_t code, const Bytes& quote) {
+                  uint8_t hop_limit, uint8_t type, uint8_t code, const Bytes& quote,
+                  uint32_t label = 0) {
   Tins::ICMPv6 icmp(static_cast<Tins::ICMPv6::Types>(type));
   icmp.code(code);
-  auto frame = eth(eth_dst, eth_src) / header(dst, src, hop_limit) / icmp /
+  auto frame = eth(eth_dst, eth_src) / header(dst, src, hop_limit, label) / icmp /
                Tins::RawPDU(quote.data(), uint32_t(quote.size()));
   return frame.serialize();
 }
@@ -81,8 +92,24 @@ TEST(Icmp6Error, PortUnreachableFromTheVipQuotesTheDatagram) {
   const auto n = build_icmp6_error(out, datagram, *p, icmp6::kDestUnreachable,
                                    icmp6::kCodePortUnreachable, 0, p->dst, mac(kDirectorMac));
   out.resize(n);
-  EXPECT_EQ(out, error_frame(kClientMac, kDirectorMac, kCip, kVip, 64, 1, 4, packet_of(datagram)));
+  EXPECT_EQ(out, error_frame(kClientMac, kDirectorMac, kCip, kVip, 64, 1, 4, packet_of(datagram),
+                             own_label(out)));
   EXPECT_EQ(out, recomputed(out));
+}
+
+TEST(Icmp6Error, OneLabelPerClientAndMessageWhateverThePacket) {
+  // icmp6_send hashes the addresses and the type and code, not the offending packet's ports.
+  auto label_of_error = [](uint16_t sport, uint8_t type, uint8_t code, const char* client) {
+    const Bytes datagram = udp_to(kVip, 8999, client, sport);
+    const auto p = parse_ipv6(datagram);
+    Bytes out(2048);
+    out.resize(build_icmp6_error(out, datagram, *p, type, code, 0, p->dst, mac(kDirectorMac)));
+    return own_label(out);
+  };
+  const uint32_t label = label_of_error(40001, 1, 4, kCip);
+  EXPECT_EQ(label_of_error(40002, 1, 4, kCip), label);
+  EXPECT_NE(label_of_error(40001, 3, 0, kCip), label);
+  EXPECT_NE(label_of_error(40001, 1, 4, "fd00:10::3"), label);
 }
 
 TEST(Icmp6Error, TheQuoteStopsWhereTheErrorWouldPass1280Bytes) {
@@ -96,7 +123,7 @@ TEST(Icmp6Error, TheQuoteStopsWhereTheErrorWouldPass1280Bytes) {
   out.resize(n);
   Bytes quote = packet_of(datagram);
   quote.resize(1280 - 48);
-  Bytes want = error_frame(kClientMac, kDirectorMac, kCip, kVip, 64, 3, 0, quote);
+  Bytes want = error_frame(kClientMac, kDirectorMac, kCip, kVip, 64, 3, 0, quote, own_label(out));
   // libtins writes RFC 4884's length into a long time exceeded; icmp6_send leaves it 0.
   ASSERT_EQ(out.size(), want.size());
   EXPECT_TRUE(l4_checksum_ok6(out, *parse_ipv6(out)));
@@ -135,7 +162,7 @@ TEST(TcpReset6, ASynGetsRstAckWithItsSequencePlusOne) {
   rst.seq(0);
   rst.ack_seq(1001);
   rst.window(0);
-  Tins::IPv6 back = header(kCip, kVip, 64);
+  Tins::IPv6 back = header(kCip, kVip, 64, own_label(out));
   back.traffic_class(0x28);
   auto want = eth(kClientMac, kDirectorMac) / back / rst;
   EXPECT_EQ(out, want.serialize());
@@ -154,7 +181,7 @@ TEST(TcpReset6, AnAckGetsRstAtItsAckAndARstNothing) {
   rst.flags(Tins::TCP::RST);
   rst.seq(777);
   rst.window(0);
-  auto want = eth(kClientMac, kDirectorMac) / header(kCip, kVip, 64) / rst;
+  auto want = eth(kClientMac, kDirectorMac) / header(kCip, kVip, 64, own_label(out)) / rst;
   EXPECT_EQ(out, want.serialize());
 
   Tins::TCP reset(8999, 40000);
@@ -163,6 +190,22 @@ TEST(TcpReset6, AnAckGetsRstAtItsAckAndARstNothing) {
   const Bytes rst_bytes = rst_frame.serialize();
   Bytes none(256);
   EXPECT_EQ(build_tcp_reset6(none, rst_bytes, *parse_ipv6(rst_bytes), mac(kDirectorMac)), 0u);
+}
+
+TEST(TcpReset6, EachConnectionsResetsKeepOneLabel) {
+  // tcp_v6_send_reset with no socket: the hash of the RST's addresses and ports.
+  auto label_of_reset = [](uint16_t cport, uint8_t flags) {
+    Tins::TCP segment(8999, cport);
+    segment.flags(flags);
+    auto sent = eth(kDirectorMac, kClientMac) / header(kVip, kCip, 63) / segment;
+    const Bytes frame = sent.serialize();
+    Bytes out(256);
+    out.resize(build_tcp_reset6(out, frame, *parse_ipv6(frame), mac(kDirectorMac)));
+    return own_label(out);
+  };
+  const uint32_t label = label_of_reset(40000, Tins::TCP::SYN);
+  EXPECT_EQ(label_of_reset(40000, Tins::TCP::ACK), label);
+  EXPECT_NE(label_of_reset(40001, Tins::TCP::SYN), label);
 }
 
 TEST(NatIcmp6, ARealServersErrorReachesTheClientFromTheVip) {

@@ -4,6 +4,7 @@
 
 #include "fwd/bytes.h"
 #include "fwd/checksum.h"
+#include "fwd/flow_label.h"
 #include "fwd/wire.h"
 
 namespace vsd::fwd {
@@ -216,8 +217,10 @@ std::size_t build_echo_reply6(std::span<uint8_t> out, std::span<const uint8_t> r
   std::copy_n(request.begin(), length, out.begin());
   write_header(out, load_mac(request, wire::eth::kSrc), mac, p.dst, p.src, p.payload_len,
                wire6::kProtoIcmp6, 64);
-  // The request's traffic class comes back, as icmpv6_echo_reply keeps it; no flow label.
-  store_be32(out, kL3, 0x60000000u | (load_be32(request, kL3) & 0x0ff00000u));
+  // The request's traffic class comes back, as icmpv6_echo_reply keeps it; the label is the
+  // stack's for the flow, which the identifier and sequence are no part of (flow_label.h).
+  const Flow6 flow{p.dst, p.src, wire6::kProtoIcmp6, 0, icmp6_flow_port(wire6::kEchoReply, 0)};
+  store_be32(out, kL3, ipv6_first_word(uint8_t(load_be32(request, kL3) >> 20), flow));
   // Only the type changes in what the checksum covers: the pseudo-header's two addresses
   // swap places, which leaves their sum as it was.
   out[kL4] = wire6::kEchoReply;

@@ -245,7 +245,18 @@ TEST(Echo6, RepliesFromTheVipWithTheRequestsTrafficClass) {
   EXPECT_EQ(rip.dst_addr().to_string(), kCip);
   EXPECT_EQ(rip.hop_limit(), 64);
   EXPECT_EQ(rip.traffic_class(), 0x28);
-  EXPECT_EQ(rip.flow_label(), 0u);
+  // Not the request's label (flowlabel_reflect=0): the stack's own for the flow, one for every
+  // echo between the two addresses.
+  EXPECT_NE(rip.flow_label(), 0u);
+  EXPECT_NE(rip.flow_label(), 0x12345u);
+  echo.identifier(8);
+  ip.flow_label(0);
+  auto second = eth(kDirectorMac, kClientMac) / ip / echo / Tins::RawPDU("pong");
+  Bytes again = serialize(second);
+  std::array<uint8_t, 256> out2{};
+  ASSERT_EQ(build_echo_reply6(out2, again, *parse_ipv6(again), Mac{{0x02, 0, 0, 0, 0, 0x02}}),
+            again.size());
+  EXPECT_EQ(uint32_t(out2[15] & 0x0f) << 16 | uint32_t(out2[16]) << 8 | out2[17], rip.flow_label());
   const auto& icmp = e.rfind_pdu<Tins::ICMPv6>();
   EXPECT_EQ(icmp.type(), Tins::ICMPv6::ECHO_REPLY);
   EXPECT_EQ(icmp.identifier(), 7);

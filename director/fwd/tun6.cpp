@@ -7,6 +7,7 @@
 
 #include "fwd/bytes.h"
 #include "fwd/checksum.h"
+#include "fwd/flow_label.h"
 #include "fwd/wire.h"
 
 namespace vsd::fwd {
@@ -34,10 +35,11 @@ uint8_t traffic_class(std::span<const uint8_t> frame) {
   return uint8_t(load_be32(frame, kL3) >> 20);
 }
 
-void put_header(std::span<uint8_t> out, uint8_t tclass, uint16_t payload_len, uint8_t next_header,
-                uint8_t hop_limit, const Ip6& src, const Ip6& dst) {
+// `label`: the header's flow label (the low 20 bits of its first word).
+void put_header(std::span<uint8_t> out, uint8_t tclass, uint32_t label, uint16_t payload_len,
+                uint8_t next_header, uint8_t hop_limit, const Ip6& src, const Ip6& dst) {
   store_be16(out, wire::eth::kType, wire::eth::kTypeIpv6);
-  store_be32(out, kL3, 0x60000000u | uint32_t(tclass) << 20);
+  store_be32(out, kL3, 0x60000000u | uint32_t(tclass) << 20 | (label & 0xfffffu));
   store_be16(out, kL3 + wire6::kPayloadLen, payload_len);
   out[kL3 + wire6::kNextHeader] = next_header;
   out[kL3 + wire6::kHopLimit] = hop_limit;
@@ -60,7 +62,7 @@ Tun6Result tun_encapsulate6(std::span<const uint8_t> frame, const Packet6& p, co
   const uint8_t hop_limit = uint8_t(p.hop_limit - 1);
   out[kInnerL3 + wire6::kHopLimit] = hop_limit;
   store_mac(out, wire::eth::kSrc, tunnel.from);
-  put_header(out, encapsulated_traffic_class(traffic_class(frame)), uint16_t(inner_len),
+  put_header(out, encapsulated_traffic_class(traffic_class(frame)), 0, uint16_t(inner_len),
              kProtoIpv6InIpv6, hop_limit, tunnel.local, tunnel.real_server);
   return {Tun6Verdict::Ok, length, mtu};
 }
@@ -79,7 +81,10 @@ std::size_t build_packet_too_big6(std::span<uint8_t> out, std::span<const uint8_
   store_mac(out, wire::eth::kSrc, mac);
   const Ip6 vip = get_ip6(frame, kL3 + wire6::kDst);
   const Ip6 client = get_ip6(frame, kL3 + wire6::kSrc);
-  put_header(out, 0, uint16_t(message), wire6::kProtoIcmp6, kIcmpHopLimit, vip, client);
+  // The director's own error (icmp6_send): the stack's label for the flow.
+  const uint32_t label = auto_flow_label(
+      process_flow_key(), {vip, client, wire6::kProtoIcmp6, 0, icmp6_flow_port(kPacketTooBig, 0)});
+  put_header(out, 0, label, uint16_t(message), wire6::kProtoIcmp6, kIcmpHopLimit, vip, client);
   out[kL4] = kPacketTooBig;
   out[kL4 + 1] = 0;
   store_be16(out, kL4 + 2, 0);

@@ -47,7 +47,11 @@ struct FrameExpectation::Mask {
       case Kind::InRange:
         return captured && captured->number && lo <= *captured->number && *captured->number <= hi;
       case Kind::ExactText:
-        return captured && captured->text == texts.front();
+        // A numeric field's number in decimal names it too: a value captured from another
+        // frame (replay's $variables hold numbers) matches a field dissected as hex.
+        return captured &&
+               (captured->text == texts.front() ||
+                (captured->number && std::to_string(*captured->number) == texts.front()));
     }
     return false;
   }

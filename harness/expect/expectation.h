@@ -65,6 +65,7 @@ class FrameExpectation {
   FrameExpectation& in_range(Field f, uint64_t lo, uint64_t hi);
   // Accept any value for the checksum field but require it to be as captured ("valid",
   // "zero", "invalid (...)"): e.g. expect(Field::L4Checksum, "zero") for a zero UDP checksum.
+  // A numeric field also matches its number in decimal ("74565" for ip6.flow 0x12345).
   FrameExpectation& expect_text(Field f, std::string text);
 
   // The expected frame as bytes (checksums recomputed), for expect-<port>.pcap.

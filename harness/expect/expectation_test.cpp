@@ -220,6 +220,16 @@ TEST(FrameExpectation, ExpectTextPinsAChecksumVerdict) {
   EXPECT_FALSE(c.ok());
 }
 
+TEST(FrameExpectation, ExpectTextNamesANumericFieldByItsNumberToo) {
+  // ip.tos dissects as "0x28": its number 40 names it as well, 41 does not.
+  Tins::EthernetII frame = tcp_syn();
+  frame.rfind_pdu<Tins::IP>().tos(0x28);
+  const auto bytes = wire(frame);
+  EXPECT_TRUE(FrameExpectation(frame).expect_text(Field::IpTos, "0x28").compare(bytes).ok());
+  EXPECT_TRUE(FrameExpectation(frame).expect_text(Field::IpTos, "40").compare(bytes).ok());
+  EXPECT_FALSE(FrameExpectation(frame).expect_text(Field::IpTos, "41").compare(bytes).ok());
+}
+
 TEST(FrameExpectation, LaterMaskOnAFieldReplacesTheEarlierOne) {
   FrameExpectation want =
       FrameExpectation(tcp_syn()).ignore(Field::IpTtl).any_of(Field::IpTtl, {"1"});

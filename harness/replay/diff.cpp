@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -138,6 +139,13 @@ CaseToWrite case_of_run(const Observed& a, const topo::Topology& topology,
   c.admin = a.admin;
   c.quiet_hosts = a.quiet_hosts;
   std::vector<LocalPort> lports;
+  // A label none of the hosts sent is one the director chose (an automatic flow label, a keyed
+  // hash: docs/ipvs.md section 3): B's must be non-zero too, and the frames A gave one label
+  // must carry one label from B. A label a host sent is compared as it is.
+  std::set<uint64_t> sent_labels;
+  for (const auto& in : a.sent)
+    if (auto label = Fields(in.frame.bytes).number(Field::IpFlowLabel)) sent_labels.insert(*label);
+  std::map<uint64_t, std::string> label_variables;  // A's label -> where B's is captured
   for (const auto& got : a.received) {
     CaseToWrite::Expected x;
     x.ports = {got.port};
@@ -149,6 +157,23 @@ CaseToWrite case_of_run(const Observed& a, const topo::Topology& topology,
     if (x.after_input == 0) x.after_input = 1;
     x.masks = unspecified_fields(got.frame.bytes, got.port, topology);
     x.timeout_ms = 2000;
+    if (auto label = Fields(got.frame.bytes).number(Field::IpFlowLabel);
+        label && *label != 0 && sent_labels.count(*label) == 0) {
+      const auto [at, first] =
+          label_variables.try_emplace(*label, fmt::format("flow{}", label_variables.size() + 1));
+      Mask m;
+      m.field = expect::field_name(Field::IpFlowLabel);
+      if (first) {
+        m.kind = Mask::Kind::InRange;
+        m.lo = 1;
+        m.hi = 0xfffff;
+        x.capture[at->second] = m.field;
+      } else {
+        m.kind = Mask::Kind::Text;
+        m.values = {"$" + at->second};
+      }
+      x.masks.push_back(m);
+    }
     const bool lport_masked = std::any_of(x.masks.begin(), x.masks.end(), [](const Mask& m) {
       return m.field == expect::field_name(Field::SrcPort);
     });

@@ -42,7 +42,9 @@ std::vector<Mask> unspecified_fields(std::span<const uint8_t> frame, const std::
 // A's run as a case: A's inputs, and each frame A's hosts received as an expectation on its
 // port (after the inputs sent before it arrived; masks: unspecified_fields), nothing else
 // allowed anywhere. A FULLNAT lport is captured, and the real server's later frames to it are
-// patched to B's choice.
+// patched to B's choice. An IPv6 flow label that A chose (non-zero, sent by no host) is
+// expected non-zero, and the same in every frame where A's was the same (the first captures
+// B's, the others expect it).
 CaseToWrite case_of_run(const Observed& a, const topo::Topology& topology,
                         const std::string& description);
 
