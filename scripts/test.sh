@@ -28,8 +28,9 @@
 #   and skip, not all of nat/rr; and neither it nor ExternalMatchesBuiltin.Nat nor MatrixFault
 #   runs nat/rr/reassembly-timeout/udp, which waits out vsd's 30 s ipfrag_time for an ICMP
 #   error of vsd's own (matrix.builtin and vsd_workers2_matrix run it, also sanitized). Before
-#   and after, each alone on a loaded machine (load 16-21, as root): sharding 186 -> 66 s,
-#   external NAT 297 -> 67 s, fault 87 -> 57 s; in CI about 133, 110 and 65 s before.
+#   and after, each test alone as root, pairs run back to back (load 4-5, about CI's): sharding
+#   133 -> 19 s, external NAT 105 -> 52 s, fault 65 -> 35 s. The ASan run runs the three too
+#   (not measured there).
 # - The mutate tests build their mutants on the Release build's objects, recompiling only the
 #   edited file (conformance/mutate/overlay.h), not vsd from nothing.
 # - The format check runs one clang-format for all files (scripts/check-format.sh).
