@@ -62,8 +62,15 @@ class MatrixFault : public testing::Test {
 };
 
 TEST_F(MatrixFault, ARepliesLeftFromTheRealServerFailTheRewriteCellsOnIpSrc) {
-  // NAT replies keep the RIP: only the cells that check a reply's source see it.
-  auto run = conform_with_fault("no-nat-reply-rewrite", "nat/rr/*");
+  // NAT replies keep the RIP: only the cells that check a reply's source see it. Every
+  // nat/rr cell but reassembly-timeout, which waits 30 s for an ICMP error of the director's
+  // own (no reply of a real server to rewrite: the fault cannot reach it); two runs, as
+  // fnmatch has no "all but": the kinds not starting with 'r', then rewrite and routed.
+  auto run = conform_with_fault("no-nat-reply-rewrite", "nat/rr/[!r]*");
+  auto rewrite_and_routed = conform_with_fault("no-nat-reply-rewrite", "nat/rr/r[eo][wu]*");
+  EXPECT_EQ(rewrite_and_routed.exit_code, 1);
+  run.failed.merge(rewrite_and_routed.failed);
+  run.details += rewrite_and_routed.details;
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_EQ(run.failed, (std::set<std::string>{"nat/rr/rewrite/tcp", "nat/rr/rewrite/udp",
                                                "nat/rr/rewrite/sctp", "nat/rr/connection/tcp",
