@@ -74,8 +74,21 @@ std::string MatrixBed::rules(Proto proto, std::string_view scheduler,
   return out;
 }
 
-std::vector<std::string> MatrixBed::server_args(int rs) const {
-  return {"-r", rip(rs) + ":" + std::to_string(rport()), method_switch(mode_)};
+std::vector<std::string> MatrixBed::server_args(int rs, Family family) const {
+  const std::string address =
+      family == Family::Ipv6 ? "[" + ipv6_of("rs" + std::to_string(rs)) + "]" : rip(rs);
+  return {"-r", address + ":" + std::to_string(rport()), method_switch(mode_)};
+}
+
+std::string MatrixBed::service_address(Family family) const {
+  const std::string address = family == Family::Ipv6 ? "[" + vip6() + "]" : bed_->vip();
+  return address + ":" + std::to_string(vport_);
+}
+
+Tins::EthernetII MatrixBed::tcp_in(Family family, uint8_t flags, uint16_t cport,
+                                   const std::string& client, uint32_t seq, uint32_t ack) {
+  return family == Family::Ipv6 ? tcp6_from_client(flags, cport, seq, client, ack)
+                                : tcp_from_client(flags, cport, client, seq, ack);
 }
 
 uint16_t MatrixBed::next_client_port() {

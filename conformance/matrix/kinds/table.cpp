@@ -64,7 +64,7 @@ const std::vector<ScenarioKind>& scenario_kinds() {
   static const std::vector<ScenarioKind> all{
       // name, protocols, IPv6 protocols, where it runs, what it does
       {"rewrite", {Tcp, Udp, Icmp, Sctp}, {Tcp, Udp}, everywhere, kinds::rewrite},
-      {"scheduler", {Tcp}, {}, everywhere, kinds::scheduler},
+      {"scheduler", {Tcp}, {Tcp}, everywhere, kinds::scheduler},
       {"connection", {Tcp}, {}, everywhere, kinds::connection},
       {"persistence", {Tcp}, {}, everywhere, kinds::persistence},
       {"weight0", {Tcp}, {}, everywhere, kinds::weight0},
