@@ -67,7 +67,7 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       {"scheduler", {Tcp}, {Tcp}, everywhere, kinds::scheduler},
       {"connection", {Tcp}, {}, everywhere, kinds::connection},
       {"persistence", {Tcp}, {}, everywhere, kinds::persistence},
-      {"weight0", {Tcp}, {}, everywhere, kinds::weight0},
+      {"weight0", {Tcp}, {Tcp}, everywhere, kinds::weight0},
       {"thresholds", {Tcp}, {}, everywhere, kinds::thresholds},
       {"icmp-error", {Udp}, {Udp}, errors_come_back, kinds::icmp_error},
       {"unknown-flow", {Tcp}, {Tcp}, everywhere, kinds::unknown_flow},
