@@ -75,7 +75,7 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       {"no-service", {Tcp, Udp}, {Tcp, Udp}, everywhere, kinds::no_service},
       {"client-icmp", {Udp}, {Udp}, everywhere, kinds::client_icmp},
       {"ttl-one", {Tcp}, {Tcp}, everywhere, kinds::ttl_one},
-      {"unavailable", {Tcp, Udp}, {}, everywhere, kinds::unavailable},
+      {"unavailable", {Tcp, Udp}, {Tcp, Udp}, everywhere, kinds::unavailable},
       {"routed", {Udp}, {}, nat_only, kinds::routed},
       {"port-zero", {Tcp}, {}, everywhere, kinds::port_zero},
       {"fragments", {Udp}, {}, everywhere, kinds::fragments},

@@ -1,6 +1,7 @@
 // The unavailable kind: a service with no available destination makes no entry and answers
 // the client with port unreachable from the VIP, for TCP as for UDP (spec 3, ip_vs_leave).
-// The tcp cell's servers are all at weight 0, the udp cell's service has none at all.
+// The tcp cell's servers are all at weight 0, the udp cell's service has none at all. Its IPv6
+// cells (tcp6, udp6) are unavailable6 (kinds/icmp6.cpp).
 #include "matrix/kinds/steps.h"
 
 namespace vslab::matrix::kinds {
@@ -8,6 +9,7 @@ namespace vslab::matrix::kinds {
 using namespace std::chrono_literals;
 
 void unavailable(MatrixBed& mb, const Cell& c, Findings& f) {
+  if (c.family == Family::Ipv6) return unavailable6(mb, c, f);
   auto& bed = mb.bed();
   const bool tcp = c.proto == Proto::Tcp;
   bed.restore(mb.rules(c.proto, c.scheduler, tcp ? std::vector<int>{0, 0, 0} : std::vector<int>{}));
