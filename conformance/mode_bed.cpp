@@ -247,15 +247,20 @@ bool ModeBed::echo_vip_from(const std::string& source, std::chrono::milliseconds
   hold_client_address(source);
   // Harness order, not the scenario's: a case replayed elsewhere (vslab replay, diff) has no
   // such address on its client, so the echo stays out of what the case records.
-  return echo_vip(false, timeout, false, source);
+  return echo_vip(source.find(':') != std::string::npos, timeout, false, source);
 }
 
 void ModeBed::hold_client_address(const std::string& source) {
   if (held_sources_.insert(source).second) {
-    // A /32: no route of the client's changes, its host only answers ARP for the address.
-    auto add =
-        live_->exec(client_.node, {"ip", "addr", "add", source + "/32", "dev",
-                                   topology().find_node(client_.node)->interfaces.front().name});
+    // A /32 (/128): no route of the client's changes, its host only answers ARP (neighbour
+    // solicitations) for the address; without duplicate address detection it does so at once.
+    const bool v6 = source.find(':') != std::string::npos;
+    std::vector<std::string> cmd{
+        "ip",  "addr",
+        "add", source + (v6 ? "/128" : "/32"),
+        "dev", topology().find_node(client_.node)->interfaces.front().name};
+    if (v6) cmd.push_back("nodad");
+    auto add = live_->exec(client_.node, cmd);
     if (!add.ok() && add.output.find("File exists") == std::string::npos)
       throw std::runtime_error("ip addr add " + source + " on " + client_.node + ": " + add.output);
   }
@@ -275,7 +280,7 @@ bool ModeBed::echo_vip(bool ipv6, std::chrono::milliseconds timeout, bool part_o
     // libtins leaves a new IPv6 header's hop limit at 0: the router would answer with a
     // hop-limit error (once a difference in `vslab diff`: the echo never reached the DUT,
     // and the error it left stayed among the case's frames).
-    Tins::IPv6 ip(*topology().lvs.vip6, client6);
+    Tins::IPv6 ip(*topology().lvs.vip6, source.empty() ? client6 : source);
     ip.hop_limit(64);
     Tins::EthernetII frame =
         Tins::EthernetII(client_gateway_mac(), client_.mac) / ip / echo / Tins::RawPDU("warm-up");

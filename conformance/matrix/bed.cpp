@@ -37,6 +37,9 @@ MatrixBed::MatrixBed(Mode mode, std::unique_ptr<dut::Dut> dut) : mode_(mode) {
 void MatrixBed::fresh_service() {
   // 1024.. stays clear of the real servers' 8080 and of the client ports (20000..).
   vport_ = vport_ < 1024 ? 1024 : uint16_t(vport_ + 1);
+  // Another cell's clients: the barrier of this one orders none of its frames, and their
+  // family's VIP may have no service in this cell's rules to answer an echo.
+  other_clients_.clear();
   if (vport_ >= 8000) throw std::runtime_error("the bed ran out of fresh virtual ports");
 }
 
@@ -74,8 +77,21 @@ std::string MatrixBed::rules(Proto proto, std::string_view scheduler,
   return out;
 }
 
-std::vector<std::string> MatrixBed::server_args(int rs) const {
-  return {"-r", rip(rs) + ":" + std::to_string(rport()), method_switch(mode_)};
+std::vector<std::string> MatrixBed::server_args(int rs, Family family) const {
+  const std::string address =
+      family == Family::Ipv6 ? "[" + ipv6_of("rs" + std::to_string(rs)) + "]" : rip(rs);
+  return {"-r", address + ":" + std::to_string(rport()), method_switch(mode_)};
+}
+
+std::string MatrixBed::service_address(Family family) const {
+  const std::string address = family == Family::Ipv6 ? "[" + vip6() + "]" : bed_->vip();
+  return address + ":" + std::to_string(vport_);
+}
+
+Tins::EthernetII MatrixBed::tcp_in(Family family, uint8_t flags, uint16_t cport,
+                                   const std::string& client, uint32_t seq, uint32_t ack) {
+  return family == Family::Ipv6 ? tcp6_from_client(flags, cport, seq, client, ack)
+                                : tcp_from_client(flags, cport, client, seq, ack);
 }
 
 uint16_t MatrixBed::next_client_port() {
@@ -184,8 +200,10 @@ void MatrixBed::barrier(Family family) {
   // every client address the scenario used since the last barrier.
   // One more try each: the router may still be resolving a client address held just now.
   for (const std::string& client : other_clients_)
-    if (!bed_->echo_vip_from(client, std::chrono::seconds(2)) &&
-        !bed_->echo_vip_from(client, std::chrono::seconds(2)))
+    if ((client.find(':') != std::string::npos) != (family == Family::Ipv6))
+      continue;  // an echo to the other family's VIP, which the cell's rules may not serve
+    else if (!bed_->echo_vip_from(client, std::chrono::seconds(2)) &&
+             !bed_->echo_vip_from(client, std::chrono::seconds(2)))
       throw std::runtime_error("the director did not answer an echo to the VIP from " + client);
   other_clients_.clear();
   // Frames to the real servers cross a router of their own; give them a moment more than the

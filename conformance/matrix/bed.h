@@ -42,7 +42,10 @@ class MatrixBed {
   std::string rip(int rs) const { return bed_->rs(rs).ip; }
   // "-r RIP:rport METHOD", as -e and -d name rs`rs` (ipvsadm forces DR/TUN ports, so the
   // method must come with the address).
-  std::vector<std::string> server_args(int rs) const;
+  // With Family::Ipv6, "-r [RIP6]:rport METHOD".
+  std::vector<std::string> server_args(int rs, Family family = Family::Ipv4) const;
+  // "VIP:vport" or "[VIP6]:vport", as -e, -d and -L name the service.
+  std::string service_address(Family family) const;
   uint16_t rport() const;
   std::string lip() const;  // FULLNAT's local address
 
@@ -52,9 +55,14 @@ class MatrixBed {
   std::string ipv6_of(const std::string& role) const;
   std::string vip6() const;
   std::string lip6() const;
-  // The client's frames to [vip6]:vport, hop limit 64.
-  Tins::EthernetII tcp6_from_client(uint8_t flags, uint16_t cport, uint32_t seq = 1000);
+  // The client's frames to [vip6]:vport, hop limit 64; a segment from `client` (the client's own
+  // IPv6 address when empty) as tcp_from_client's.
+  Tins::EthernetII tcp6_from_client(uint8_t flags, uint16_t cport, uint32_t seq = 1000,
+                                    const std::string& client = "", uint32_t ack = 0);
   Tins::EthernetII udp6_from_client(uint16_t cport, const std::string& payload);
+  // tcp_from_client or tcp6_from_client, as `family` says.
+  Tins::EthernetII tcp_in(Family family, uint8_t flags, uint16_t cport,
+                          const std::string& client = "", uint32_t seq = 1000, uint32_t ack = 0);
 
   // Client ports never repeat within one bed, so no cell meets a connection of another.
   uint16_t next_client_port();

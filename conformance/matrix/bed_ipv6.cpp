@@ -32,14 +32,17 @@ std::string MatrixBed::lip6() const {
   return pool.front();
 }
 
-Tins::EthernetII MatrixBed::tcp6_from_client(uint8_t flags, uint16_t cport, uint32_t seq) {
+Tins::EthernetII MatrixBed::tcp6_from_client(uint8_t flags, uint16_t cport, uint32_t seq,
+                                             const std::string& client, uint32_t ack) {
   auto frame = frames::frame()
                    .eth(bed_->client().mac, bed_->client_gateway_mac())
-                   .ipv6(ipv6_of("client"), vip6())
+                   .ipv6(client.empty() ? ipv6_of("client") : client, vip6())
                    .tcp(cport, vport_)
                    .flags(flags)
                    .seq(seq)
                    .window(64240);
+  if (flags & Tins::TCP::ACK) frame.ack(ack);
+  if (!client.empty() && other_clients_.insert(client).second) bed_->hold_client_address(client);
   return frame.pdu();
 }
 

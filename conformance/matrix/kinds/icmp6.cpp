@@ -1,9 +1,9 @@
 // The IPv6 cells of the kinds about ICMP and the director's own answers (ttl-one, no-service,
-// unknown-flow, icmp-error, client-icmp), as a kernel director holding the vip6 sends them: its
-// stack's errors and resets from the VIP (icmp6_send, tcp_v6_send_reset: hop limit 64, traffic
-// class 0 on errors, the segment's without ECN on a RST) and the errors about a connection passed
-// on as ip_vs_in_icmp_v6 and ip_vs_out_icmp_v6 do. The flow label of the director's own frames is
-// a keyed hash of the flow (auto_flowlabels, docs/ipvs.md section 3): any value but 0.
+// unknown-flow, icmp-error, client-icmp, unavailable), as a kernel director holding the vip6 sends
+// them: its stack's errors and resets from the VIP (icmp6_send, tcp_v6_send_reset: hop limit 64,
+// traffic class 0 on errors, the segment's without ECN on a RST) and the errors about a connection
+// passed on as ip_vs_in_icmp_v6 and ip_vs_out_icmp_v6 do. The flow label of the director's own
+// frames is a keyed hash of the flow (auto_flowlabels, docs/ipvs.md section 3): any value but 0.
 #include "matrix/kinds/steps.h"
 
 namespace vslab::matrix::kinds {
@@ -114,6 +114,27 @@ void no_service6(MatrixBed& mb, const Cell& c, Findings& f) {
   auto want = c.proto == Proto::Tcp ? syn6_answered(mb, cport) : datagram6_answered(mb, cport);
   f.check(bed.checker().expect_frame(*bed.client().port, want, 2s), "the VIP's own answer");
   f.check(bed.checker().expect_no_other_frames(bed.rs_ports(), 50ms), "real servers");
+}
+
+void unavailable6(MatrixBed& mb, const Cell& c, Findings& f) {
+  auto& bed = mb.bed();
+  const bool tcp = c.proto == Proto::Tcp;
+  bed.restore(mb.rules(c.proto, c.scheduler, tcp ? std::vector<int>{0, 0, 0} : std::vector<int>{},
+                       "", "", c.family));
+  const uint16_t cport = mb.next_client_port();
+  auto sent =
+      tcp ? mb.tcp6_from_client(Tins::TCP::SYN, cport) : mb.udp6_from_client(cport, "query");
+  bed.client().port->send(sent);
+  // ip_vs_leave over IPv6: ICMPv6 port unreachable (type 1, code 4) from the VIP, for TCP too.
+  Tins::IPv6 about = sent.rfind_pdu<Tins::IPv6>();
+  about.hop_limit(uint8_t(about.hop_limit() - 1));
+  f.check(bed.checker().expect_frame(*bed.client().port, vip_icmp6_error_at_client(mb, 1, 4, about),
+                                     2s),
+          "port unreachable from the VIP");
+  mb.barrier(Family::Ipv6);
+  f.check(bed.checker().expect_no_other_frames(bed.rs_ports(), 20ms), "real servers");
+  f.require(!listed_connection(mb, "[" + mb.ipv6_of("client") + "]:" + std::to_string(cport)),
+            "-L -n -c lists an entry for a packet no destination took");
 }
 
 void unknown_flow6(MatrixBed& mb, const Cell& c, Findings& f) {

@@ -1,6 +1,8 @@
 // The scheduler kind: successive new connections reach the servers the row's scheduler picks
 // (spec 6), checked exactly where the spec fixes the sequence or the server of a key (dh, sh:
-// the kernel's bucket hash, computed here), and by key and share elsewhere.
+// the kernel's bucket hash, computed here), and by key and share elsewhere. Its IPv6 cell (tcp6)
+// does the same over the topology's IPv6 addresses: an IPv6 key is folded to 32 bits (its four
+// words XORed) before the same hash (spec 6).
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -64,12 +66,27 @@ const std::multimap<std::string_view, Sequence>& sequences() {
   return all;
 }
 
-// dh and sh: the bucket of a key, the top 8 bits of the key (in host order) times 0x61C88647,
-// kept to 32 bits (spec 6).
-unsigned golden_ratio_bucket(const std::string& ipv4) {
+// The 32 bits dh and sh hash for an address, in host order: an IPv4 address itself, an IPv6
+// address's four 32-bit words XORed together (the kernel's ip_vs_*_hashkey with AF_INET6).
+uint32_t hash_key(const std::string& address) {
   in_addr a{};
-  if (inet_pton(AF_INET, ipv4.c_str(), &a) != 1) throw std::runtime_error("not IPv4: " + ipv4);
-  return static_cast<uint32_t>(ntohl(a.s_addr) * 0x61C88647u) >> 24;
+  if (inet_pton(AF_INET, address.c_str(), &a) == 1) return ntohl(a.s_addr);
+  in6_addr a6{};
+  if (inet_pton(AF_INET6, address.c_str(), &a6) != 1)
+    throw std::runtime_error("not an IP address: " + address);
+  uint32_t fold = 0;
+  for (int word = 0; word < 4; ++word) {
+    uint32_t w = 0;
+    for (int i = 0; i < 4; ++i) w = w << 8 | a6.s6_addr[word * 4 + i];
+    fold ^= w;
+  }
+  return fold;
+}
+
+// dh and sh: the bucket of a key, the top 8 bits of the key's hash_key times 0x61C88647, kept
+// to 32 bits (spec 6).
+unsigned golden_ratio_bucket(const std::string& address) {
+  return static_cast<uint32_t>(hash_key(address) * 0x61C88647u) >> 24;
 }
 
 // The server that bucket `b` of a table dealt over rs3, rs2, rs1 (list order) holds, each taking
@@ -89,6 +106,11 @@ int bucket_server(unsigned b, const std::vector<int>& turns_of_rs) {
 
 void scheduler(MatrixBed& mb, const Cell& c, Findings& f) {
   auto& bed = mb.bed();
+  const bool v6 = c.family == Family::Ipv6;
+  auto segment = [&](uint8_t flags, uint16_t cport, const std::string& client = "",
+                     uint32_t seq = 1000, uint32_t ack = 0) {
+    return mb.tcp_in(c.family, flags, cport, client, seq, ack);
+  };
   const auto [first, last] = sequences().equal_range(c.scheduler);
   for (auto it = first; it != last; ++it) {
     // A weight of 0 here means "not added": wlc, sed and nq use two servers.
@@ -98,10 +120,10 @@ void scheduler(MatrixBed& mb, const Cell& c, Findings& f) {
     // A new service for each sequence: a restore that keeps the service (vsd's atomic -R)
     // keeps the scheduler's place too, as an edit of the weights would in the kernel.
     if (it != first) bed.restore("");
-    bed.restore(mb.rules(Proto::Tcp, c.scheduler, weights));
+    bed.restore(mb.rules(Proto::Tcp, c.scheduler, weights, "", "", c.family));
     const auto& want = it->second.servers;
     for (std::size_t i = 0; i < want.size(); ++i) {
-      auto syn = mb.tcp_from_client(Tins::TCP::SYN, mb.next_client_port());
+      auto syn = segment(Tins::TCP::SYN, mb.next_client_port());
       bed.client().port->send(syn);
       int got = mb.server_reached(syn, 2s, false);
       // The journal (a failure's case file) holds what the spec wants, met or not.
@@ -116,7 +138,7 @@ void scheduler(MatrixBed& mb, const Cell& c, Findings& f) {
       // ESTABLISHED it closes. Seen at the server, each has moved the state before the next SYN.
       const uint16_t cport = syn.rfind_pdu<Tins::TCP>().sport();
       for (uint8_t flags : {uint8_t(Tins::TCP::ACK), uint8_t(Tins::TCP::RST)}) {
-        const int reached = forwarded(mb, mb.tcp_from_client(flags, cport, "", 1001, 5001), f,
+        const int reached = forwarded(mb, segment(flags, cport, "", 1001, 5001), f,
                                       fmt::format("the client's {} of connection {}",
                                                   flags == Tins::TCP::RST ? "RST" : "ACK", i + 1));
         if (!f.require(reached == want[i], fmt::format("connection {}'s segment reached rs{}, "
@@ -137,18 +159,21 @@ void scheduler(MatrixBed& mb, const Cell& c, Findings& f) {
   if (s == "sh") weights = {1, 2, 3};
   if (s == "mh") weights = {1, 1, 8};
   if (s == dut::kTwosScheduler) weights = {1, 1, 1};
-  bed.restore(mb.rules(Proto::Tcp, c.scheduler, weights));
+  bed.restore(mb.rules(Proto::Tcp, c.scheduler, weights, "", "", c.family));
   int keyed_server = 0;  // dh: every connection's server
-  if (s == "dh") keyed_server = bucket_server(golden_ratio_bucket(bed.vip()), {1, 1, 1});
+  if (s == "dh")
+    keyed_server = bucket_server(golden_ratio_bucket(v6 ? mb.vip6() : bed.vip()), {1, 1, 1});
   // twos is random: enough draws that one landing on each boundary is all but certain.
   const int clients = s == "mh" ? 24 : s == dut::kTwosScheduler ? 18 : 6;
   std::map<int, int> per_server;
   for (int client = 10; client < 10 + clients; ++client) {
-    const std::string addr = fmt::format("10.10.0.{}", client);
+    // Beside the client's own address on its segment (fd00:10::2 for IPv6).
+    const std::string addr =
+        v6 ? fmt::format("fd00:10::{}", client) : fmt::format("10.10.0.{}", client);
     const int want = s == "sh" ? bucket_server(golden_ratio_bucket(addr), weights) : keyed_server;
     int first = 0;
     for (int k = 0; k < (client < 16 ? 2 : 1); ++k) {
-      auto syn = mb.tcp_from_client(Tins::TCP::SYN, mb.next_client_port(), addr);
+      auto syn = segment(Tins::TCP::SYN, mb.next_client_port(), addr);
       bed.client().port->send(syn);
       int got = mb.server_reached(syn, 2s);
       if (!f.require(got != 0,

@@ -60,13 +60,14 @@ std::string send_with_bad_icmp_checksum(port::Port& port, const Tins::EthernetII
 // not round-trip every option.
 std::vector<uint8_t> with_options(std::vector<uint8_t> bytes, const std::vector<uint8_t>& options);
 
-// The IPv6 cells of ttl-one, no-service, unknown-flow, icmp-error and client-icmp
+// The IPv6 cells of ttl-one, no-service, unknown-flow, icmp-error, client-icmp and unavailable
 // (kinds/icmp6.cpp).
 void ttl_one6(MatrixBed& mb, const Cell& c, Findings& f);
 void no_service6(MatrixBed& mb, const Cell& c, Findings& f);
 void unknown_flow6(MatrixBed& mb, const Cell& c, Findings& f);
 void icmp_error6(MatrixBed& mb, const Cell& c, Findings& f);
 void client_icmp6(MatrixBed& mb, const Cell& c, Findings& f);
+void unavailable6(MatrixBed& mb, const Cell& c, Findings& f);
 
 // One line of `-L -n -c`.
 struct ListedConn {

@@ -64,10 +64,10 @@ const std::vector<ScenarioKind>& scenario_kinds() {
   static const std::vector<ScenarioKind> all{
       // name, protocols, IPv6 protocols, where it runs, what it does
       {"rewrite", {Tcp, Udp, Icmp, Sctp}, {Tcp, Udp}, everywhere, kinds::rewrite},
-      {"scheduler", {Tcp}, {}, everywhere, kinds::scheduler},
+      {"scheduler", {Tcp}, {Tcp}, everywhere, kinds::scheduler},
       {"connection", {Tcp}, {}, everywhere, kinds::connection},
       {"persistence", {Tcp}, {}, everywhere, kinds::persistence},
-      {"weight0", {Tcp}, {}, everywhere, kinds::weight0},
+      {"weight0", {Tcp}, {Tcp}, everywhere, kinds::weight0},
       {"thresholds", {Tcp}, {}, everywhere, kinds::thresholds},
       {"icmp-error", {Udp}, {Udp}, errors_come_back, kinds::icmp_error},
       {"unknown-flow", {Tcp}, {Tcp}, everywhere, kinds::unknown_flow},
@@ -75,7 +75,7 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       {"no-service", {Tcp, Udp, Sctp}, {Tcp, Udp}, everywhere, kinds::no_service},
       {"client-icmp", {Udp}, {Udp}, everywhere, kinds::client_icmp},
       {"ttl-one", {Tcp}, {Tcp}, everywhere, kinds::ttl_one},
-      {"unavailable", {Tcp, Udp, Sctp}, {}, everywhere, kinds::unavailable},
+      {"unavailable", {Tcp, Udp, Sctp}, {Tcp, Udp}, everywhere, kinds::unavailable},
       {"routed", {Udp}, {}, nat_only, kinds::routed},
       {"port-zero", {Tcp}, {}, everywhere, kinds::port_zero},
       {"fragments", {Udp}, {}, everywhere, kinds::fragments},

@@ -1,7 +1,8 @@
 // The unavailable kind: a service with no available destination makes no entry and answers
 // the client with port unreachable from the VIP, for TCP, UDP and an SCTP INIT alike (spec 3,
 // ip_vs_leave: sctp_conn_schedule leaves an INIT it cannot schedule as tcp and udp do). The tcp
-// and sctp cells' servers are all at weight 0, the udp cell's service has none at all.
+// and sctp cells' servers are all at weight 0, the udp cell's service has none at all. Its IPv6
+// cells (tcp6, udp6) are unavailable6 (kinds/icmp6.cpp).
 #include "frames/sctp.h"
 #include "matrix/kinds/steps.h"
 
@@ -10,6 +11,7 @@ namespace vslab::matrix::kinds {
 using namespace std::chrono_literals;
 
 void unavailable(MatrixBed& mb, const Cell& c, Findings& f) {
+  if (c.family == Family::Ipv6) return unavailable6(mb, c, f);
   auto& bed = mb.bed();
   const bool udp = c.proto == Proto::Udp;
   bed.restore(mb.rules(c.proto, c.scheduler, udp ? std::vector<int>{} : std::vector<int>{0, 0, 0}));
