@@ -98,6 +98,68 @@ class ReplayOnBuiltin : public testing::Test {
   topo::Topology topology_;
 };
 
+// A client address the topology does not give the client (a scenario's second client, as the
+// thresholds kind sends from): rs3's answer comes back to it only if the replay holds the
+// address on the client, where the router's ARP for it is answered.
+TEST_F(ReplayOnBuiltin, ACaseFromASecondClientAddressGetsItsAnswerBack) {
+  Roles roles(topology_);
+  auto mac = [&](const std::string& r) { return frames::Mac(roles.find(r)->mac); };
+  auto ip = [&](const std::string& r) { return frames::Ipv4(roles.find(r)->ip); };
+  const frames::Ipv4 second("10.10.0.77");
+  CaseToWrite c = syn_case();
+  c.description = "rs3's SYN-ACK reaches a second client address (written by replay_netns_test).";
+  auto syn = frames::frame()
+                 .eth(mac("client"), mac("gateway"))
+                 .ipv4(second, ip("vip"))
+                 .ttl(64)
+                 .id(0x4242)
+                 .tcp(40000, 80)
+                 .flags(frames::SYN)
+                 .seq(1000)
+                 .pdu();
+  auto syn_ack = frames::frame()
+                     .eth(mac("rs3"), mac("director:eth1"))
+                     .ipv4(ip("rs3"), second)
+                     .ttl(64)
+                     .id(0x4343)
+                     .tcp(8080, 40000)
+                     .flags(frames::SYN | frames::ACK)
+                     .seq(5000)
+                     .ack(1001)
+                     .pdu();
+  auto at_client = frames::frame()
+                       .eth(mac("gateway"), mac("client"))
+                       .ipv4(ip("vip"), second)
+                       .ttl(62)
+                       .id(0x4343)
+                       .tcp(80, 40000)
+                       .flags(frames::SYN | frames::ACK)
+                       .seq(5000)
+                       .ack(1001)
+                       .pdu();
+  c.inputs = {{"client", {syn.serialize(), {}}}, {"rs3", {syn_ack.serialize(), {}}}};
+  c.expected.front().frame = frames::frame()
+                                 .eth(mac("director:eth1"), mac("rs3"))
+                                 .ipv4(second, ip("rs3"))
+                                 .ttl(62)
+                                 .id(0x4242)
+                                 .tcp(40000, 8080)
+                                 .flags(frames::SYN)
+                                 .seq(1000)
+                                 .pdu()
+                                 .serialize();
+  c.expected.front().after_input = 1;
+  CaseToWrite::Expected back;
+  back.ports = {"client"};
+  back.frame = at_client.serialize();
+  back.masks = {{"l4.csum", Mask::Kind::Text, {"valid"}, 0, 0}};
+  back.timeout_ms = 3000;
+  c.expected.push_back(back);
+  write_case(dir_ / "nat-syn", c);
+  auto r = replay({});
+  EXPECT_EQ(r.kind, ReplayOutcome::Kind::Pass) << r.line << "\n" << r.report;
+}
+
 TEST_F(ReplayOnBuiltin, AWrittenCasePassesOnACorrectDirector) {
   auto r = replay({});
   EXPECT_EQ(r.kind, ReplayOutcome::Kind::Pass) << r.line << "\n" << r.report;

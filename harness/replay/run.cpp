@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -182,39 +183,56 @@ struct ReplaySession::Parts {
   }
 
   // A case's host sends from an address it does not have (a scenario's second client, say,
-  // which the run that wrote the case gave the host): the host takes it as a /32, as ModeBed
-  // did, so that the router's ARP for it is answered and the director's answers come back.
-  // Only addresses on the subnet of the port's own: any other is not this link's to resolve.
+  // which the run that wrote the case gave the host): the host takes it as a /32 (IPv6: /128),
+  // as ModeBed did, so that the router's ARP or neighbour solicitation for it is answered and
+  // the director's answers come back. Only addresses on the subnet of one of the port's own
+  // of the same family: any other is not this link's to resolve.
   void hold_source(const std::string& name, std::span<const uint8_t> frame) {
     const auto* node = roles->port_node(name);
     if (!node || !(node->role == "client" || node->role.rfind("rs", 0) == 0)) return;
     std::string text;
+    bool v6 = false;
     try {
       Tins::EthernetII eth(frame.data(), uint32_t(frame.size()));
-      const auto* ip = eth.find_pdu<Tins::IP>();
-      if (!ip) return;
-      text = ip->src_addr().to_string();
+      if (const auto* ip = eth.find_pdu<Tins::IP>()) {
+        text = ip->src_addr().to_string();
+      } else if (const auto* ip6 = eth.find_pdu<Tins::IPv6>()) {
+        text = ip6->src_addr().to_string();
+        v6 = true;
+      } else {
+        return;
+      }
     } catch (const Tins::exception_base&) {
       return;  // not a frame the replay could send anyway
     }
-    // Network order, both.
-    auto value = [](const std::string& a) {
-      in_addr v{};
-      inet_pton(AF_INET, a.c_str(), &v);
-      return v.s_addr;
+    // Addresses as bytes in network order, compared bit by bit up to a prefix length.
+    auto bytes = [v6](const std::string& a) {
+      std::array<uint8_t, 16> b{};
+      inet_pton(v6 ? AF_INET6 : AF_INET, a.c_str(), b.data());
+      return b;
     };
-    const uint32_t source = value(text);
+    auto same_prefix = [](const std::array<uint8_t, 16>& x, const std::array<uint8_t, 16>& y,
+                          int bits) {
+      for (std::size_t i = 0; bits > 0; ++i, bits -= 8) {
+        const uint8_t mask = bits >= 8 ? 0xff : uint8_t(0xff00 >> bits);
+        if ((x[i] & mask) != (y[i] & mask)) return false;
+      }
+      return true;
+    };
+    const auto source = bytes(text);
     const auto& iface = node->interfaces.front();
     bool on_link = false;
     for (const auto& a : iface.addresses) {
-      if (a.is_v6) continue;
-      const uint32_t own = value(a.address);
+      if (a.is_v6 != v6) continue;
+      const auto own = bytes(a.address);
       if (own == source) return;
-      const uint32_t mask = a.prefix == 0 ? 0 : htonl(~uint32_t(0) << (32 - a.prefix));
-      on_link = on_link || (own & mask) == (source & mask);
+      on_link = on_link || same_prefix(own, source, a.prefix);
     }
     if (!on_link || !held.insert(node->name + " " + text).second) return;
-    auto add = live->exec(node->name, {"ip", "addr", "add", text + "/32", "dev", iface.name});
+    std::vector<std::string> argv{"ip",  "addr",    "add", text + (v6 ? "/128" : "/32"),
+                                  "dev", iface.name};
+    if (v6) argv.push_back("nodad");  // usable at once, as the topology's own addresses
+    auto add = live->exec(node->name, argv);
     if (!add.ok() && add.output.find("File exists") == std::string::npos)
       throw std::runtime_error("ip addr add " + text + " on " + node->name + ": " + add.output);
   }
