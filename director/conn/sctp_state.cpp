@@ -6,7 +6,6 @@ namespace vsd {
 namespace {
 
 using S = SctpState;
-constexpr S NO = S::None;
 constexpr S I1 = S::Init1;
 constexpr S IN = S::Init;
 constexpr S CS = S::CookieSent;
