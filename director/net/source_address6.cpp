@@ -47,15 +47,17 @@ int policy_label6(const Ip6& a) {
   return label;
 }
 
-std::optional<Ip6> source_address6(std::span<const Ip6Prefix> candidates, const Ip6& destination) {
+std::optional<Ip6> source_address6(std::span<const SourceCandidate6> candidates,
+                                   const Ip6& destination) {
   const bool link_local = is_link_local(destination);
   const int want_label = policy_label6(destination);
   const Ip6Prefix* best = nullptr;
   int best_label_match = -1, best_match = -1;
-  for (const auto& c : candidates) {
+  for (const auto& candidate : candidates) {
+    const Ip6Prefix& c = candidate.address;
     if (is_link_local(c.addr) != link_local) continue;
     if (c.addr == destination) return c.addr;  // rule 1
-    const int label_match = policy_label6(c.addr) == want_label ? 1 : 0;
+    const int label_match = candidate.label == want_label ? 1 : 0;
     const int match = std::min(shared_bits(c.addr, destination), c.prefix);
     if (label_match > best_label_match || (label_match == best_label_match && match > best_match)) {
       best = &c;

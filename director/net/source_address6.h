@@ -23,9 +23,17 @@ struct Ip6Prefix {
   int prefix = 128;
 };
 
-std::optional<Ip6> source_address6(std::span<const Ip6Prefix> candidates, const Ip6& destination);
-
 // Rule 6's label of an address in Linux's default policy table.
 int policy_label6(const Ip6& a);
+
+// A candidate with its label, worked out once where the candidates are set (not per packet).
+struct SourceCandidate6 {
+  Ip6Prefix address;
+  int label = 1;
+  explicit SourceCandidate6(Ip6Prefix a) : address(a), label(policy_label6(a.addr)) {}
+};
+
+std::optional<Ip6> source_address6(std::span<const SourceCandidate6> candidates,
+                                   const Ip6& destination);
 
 }  // namespace vsd

@@ -10,6 +10,13 @@
 namespace vsd {
 namespace {
 
+// The candidates as a port lists them, each with its label.
+struct Candidates : std::vector<SourceCandidate6> {
+  Candidates(std::initializer_list<Ip6Prefix> list) {
+    for (const auto& a : list) emplace_back(a);
+  }
+};
+
 Ip6 ip6(const std::string& text) {
   Ip6 a{};
   EXPECT_EQ(inet_pton(AF_INET6, text.c_str(), a.data()), 1) << text;
@@ -21,41 +28,40 @@ Ip6 ip6(const std::string& text) {
 // left from the VIP (seen in the qemu guest, Linux 6.1): the VIP shares 119 bits with the real
 // server and may count all of them, the port's address shares 123 but counts 64.
 TEST(SourceAddress6, AVipOnThePortBeatsItsSlash64ForARealServerInTheVipsPrefix) {
-  const std::vector<Ip6Prefix> port{{ip6("fd00:40::100"), 128}, {ip6("fd00:40::2"), 64}};
+  const Candidates port{{ip6("fd00:40::100"), 128}, {ip6("fd00:40::2"), 64}};
   EXPECT_EQ(source_address6(port, ip6("fd00:40::13")), ip6("fd00:40::100"));
   // Listed the other way round (the VIP older), the same: rule 8, not the order, decides.
-  const std::vector<Ip6Prefix> older_vip{{ip6("fd00:40::2"), 64}, {ip6("fd00:40::100"), 128}};
+  const Candidates older_vip{{ip6("fd00:40::2"), 64}, {ip6("fd00:40::100"), 128}};
   EXPECT_EQ(source_address6(older_vip, ip6("fd00:40::13")), ip6("fd00:40::100"));
 }
 
 // topologies/tun.toml's real servers are in fd00:50::/64: the VIP and the port's address both
 // share 27 bits with them, a tie the newer address wins; the kernel's packets left from the VIP.
 TEST(SourceAddress6, ATieGoesToTheNewerAddressListedFirst) {
-  const std::vector<Ip6Prefix> port{{ip6("fd00:40::100"), 128}, {ip6("fd00:40::2"), 64}};
+  const Candidates port{{ip6("fd00:40::100"), 128}, {ip6("fd00:40::2"), 64}};
   EXPECT_EQ(source_address6(port, ip6("fd00:50::13")), ip6("fd00:40::100"));
 }
 
 TEST(SourceAddress6, ARealServerOutsideTheVipsPrefixGetsThePortsAddress) {
-  const std::vector<Ip6Prefix> port{{ip6("2001:db8:1::100"), 128}, {ip6("fd00:40::2"), 64}};
+  const Candidates port{{ip6("2001:db8:1::100"), 128}, {ip6("fd00:40::2"), 64}};
   // Both fd00::/7 (label 5) against 2001:db8:1::100 (::/0's label 1): rule 6.
   EXPECT_EQ(source_address6(port, ip6("fd00:40::13")), ip6("fd00:40::2"));
   // Same label, rule 8: fd00:40::/64 counts 64 bits, the VIP's /128 only the 32 it shares.
-  const std::vector<Ip6Prefix> ula{{ip6("fd00:99::100"), 128}, {ip6("fd00:40::2"), 64}};
+  const Candidates ula{{ip6("fd00:99::100"), 128}, {ip6("fd00:40::2"), 64}};
   EXPECT_EQ(source_address6(ula, ip6("fd00:40::13")), ip6("fd00:40::2"));
 }
 
 TEST(SourceAddress6, TiesKeepTheCandidateListedFirst) {
-  const std::vector<Ip6Prefix> port{{ip6("fd00:40::2"), 64}, {ip6("fd00:40::3"), 64}};
+  const Candidates port{{ip6("fd00:40::2"), 64}, {ip6("fd00:40::3"), 64}};
   EXPECT_EQ(source_address6(port, ip6("fd00:40::13")), ip6("fd00:40::2"));
 }
 
 TEST(SourceAddress6, ALinkLocalAddressOnlyForALinkLocalDestination) {
-  const std::vector<Ip6Prefix> port{{ip6("fe80::1"), 64}, {ip6("fd00:40::2"), 64}};
+  const Candidates port{{ip6("fe80::1"), 64}, {ip6("fd00:40::2"), 64}};
   EXPECT_EQ(source_address6(port, ip6("fd00:40::13")), ip6("fd00:40::2"));
   EXPECT_EQ(source_address6(port, ip6("fe80::9")), ip6("fe80::1"));
-  EXPECT_EQ(source_address6(std::vector<Ip6Prefix>{{ip6("fe80::1"), 64}}, ip6("fd00:40::13")),
-            std::nullopt);
-  EXPECT_EQ(source_address6({}, ip6("fd00:40::13")), std::nullopt);
+  EXPECT_EQ(source_address6(Candidates{{ip6("fe80::1"), 64}}, ip6("fd00:40::13")), std::nullopt);
+  EXPECT_EQ(source_address6(Candidates{}, ip6("fd00:40::13")), std::nullopt);
 }
 
 TEST(SourceAddress6, LabelsOfLinuxsDefaultPolicyTable) {

@@ -198,10 +198,11 @@ std::string BasicDataplane<Port>::commit(PreparedInstall& plan) {
   std::swap(owned_, plan.owned);
   std::swap(owned6_, plan.owned6);
   source_candidates6_.assign(ports_.size(), {});
-  for (const auto& [vip, port] : owned6_) source_candidates6_[port].push_back({vip, 128});
+  for (const auto& [vip, port] : owned6_)
+    source_candidates6_[port].emplace_back(Ip6Prefix{vip, 128});
   for (const auto& a : routes_.addresses6())
     if (auto it = port_by_name_.find(a.ifname); it != port_by_name_.end())
-      source_candidates6_[it->second].push_back({a.addr, a.prefix});
+      source_candidates6_[it->second].emplace_back(Ip6Prefix{a.addr, a.prefix});
   for (const auto& [port, next_hop] : plan.resolve)
     neighbours_.want(int(port), next_hop, now_ms_, arp_requests_);
   send_arp_requests();

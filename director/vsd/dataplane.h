@@ -408,7 +408,7 @@ class BasicDataplane final : public ctl::ControlTarget {
   // newest first as Linux lists an interface's addresses: the VIPs it answers for (a kernel
   // director adds its VIP after the interface's own addresses), then the port's addresses in
   // the order the host lists them (getifaddrs: the kernel's order).
-  std::vector<std::vector<Ip6Prefix>> source_candidates6_;
+  std::vector<std::vector<SourceCandidate6>> source_candidates6_;
   struct Ipv6Counters {
     uint64_t to_real_server = 0;  // client packets forwarded (NAT, DR, TUN)
     uint64_t to_client = 0;       // NAT replies forwarded
