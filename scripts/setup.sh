@@ -12,7 +12,7 @@ main_packages="g++ cmake ninja-build pkg-config
 libtins-dev libpcap-dev libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev
 libgtest-dev libnftables-dev iproute2 ethtool nftables iputils-ping procps"
 test_packages="clang-format dpkg-dev libgmock-dev libbenchmark-dev
-tcpdump busybox curl libxml2-utils ipvsadm ldirectord keepalived
+tcpdump busybox curl libxml2-utils ipvsadm ldirectord libnet-inet6glue-perl keepalived
 qemu-system-x86 xz-utils binutils gnuplot-nox wrk nginx-light
 clang-14 libclang-rt-14-dev llvm-14"
 
