@@ -15,9 +15,12 @@ namespace vsd::ctl {
 namespace {
 
 using test_lines::ep;
+using test_lines::ep6;
+using test_lines::fwmark6;
 using test_lines::parsed;
 using test_lines::run_ok;
 using test_lines::tcp;
+using test_lines::tcp6;
 
 std::string listing(const RuleSet& rules, const std::string& line) {
   DirectorState state;
@@ -28,7 +31,7 @@ std::string listing(const RuleSet& rules, const std::string& line) {
 }
 
 const Destination* find_destination(const RuleSet& rules, const ServiceKey& key,
-                                    const Endpoint& addr) {
+                                    const IpEndpoint& addr) {
   for (const Service& service : rules.services) {
     if (!(service.key == key)) continue;
     for (const Destination& dest : service.destinations) {
@@ -177,6 +180,54 @@ TEST(Ldirectord, FirewallMarkListing) {
             "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n"
             "FWM  7 rr\n"
             "  -> 192.168.10.11:80             Route   1      0          0         \n");
+}
+
+// The same over IPv6 (virtual6=, real6=, fallback6=): ldirectord writes every address as
+// [addr]:port (getnameinfo's compressed form), adds " -6" after a firewall mark, takes netmask=
+// as a prefix length, and reads the listing back with "\[[0-9A-Fa-f:]+\]:\d+" for an address
+// and an optional " IPv6" after a mark ("FWM  7 IPv6 rr" is its service "7 fwm6"). The
+// listings' widths are ipvsadm's, as director/ctl/format_ipv6_test.cpp holds them.
+TEST(Ldirectord, Ipv6Forms) {
+  RuleSet rules;
+  run_ok(rules, "-A -t [fd00:20::100]:80 -s rr ");
+  run_ok(rules, "-E -t [fd00:20::100]:80 -s wlc -p 300 -M 64 ");
+  run_ok(rules, "-A -f 7 -6 -s rr ");
+  run_ok(rules, "-a -t [fd00:20::100]:80 -x 20 -y 10 -r [fd00:168:10::11]:8080 -m -w 1");
+  run_ok(rules, "-a -t [fd00:20::100]:80 -x 0 -y 0 -r [fd00:168:10::12]:8080 -m -w 1");
+  // quiescent (its -e, without -x/-y, would clear thresholds: rs2 has none to lose)
+  run_ok(rules, "-e -t [fd00:20::100]:80 -r [fd00:168:10::12]:8080 -m -w 0");
+  run_ok(rules, "-a -f 7 -6 -x 0 -y 0 -r [fd00:168:10::13]:80 -g -w 1");
+  const Destination* rs2 =
+      find_destination(rules, tcp6("fd00:20::100", 80), ep6("fd00:168:10::12", 8080));
+  ASSERT_NE(rs2, nullptr);
+  EXPECT_EQ(rs2->weight, 0);
+
+  EXPECT_EQ(listing(rules, "-L -n"),
+            "IP Virtual Server version 1.2.1 (size=4096)\n"
+            "Prot LocalAddress:Port Scheduler Flags\n"
+            "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n"
+            "TCP  [fd00:20::100]:80 wlc persistent 300 mask 64\n"
+            "  -> [fd00:168:10::11]:8080       Masq    1      0          0         \n"
+            "  -> [fd00:168:10::12]:8080       Masq    0      0          0         \n"
+            "FWM  7 IPv6 rr\n"
+            "  -> [fd00:168:10::13]:80         Route   1      0          0         \n");
+  EXPECT_EQ(listing(rules, "-L -n --thresholds"),
+            "IP Virtual Server version 1.2.1 (size=4096)\n"
+            "Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn \n"
+            "  -> RemoteAddress:Port\n"
+            "TCP  [fd00:20::100]:80 wlc persistent 300 mask 64\n"
+            "  -> [fd00:168:10::11]:8080       20         10         0          0         \n"
+            "  -> [fd00:168:10::12]:8080       0          0          0          0         \n"
+            "FWM  7 IPv6 rr\n"
+            "  -> [fd00:168:10::13]:80         0          0          0          0         \n");
+
+  // cleanstop: each real server, then each virtual service.
+  run_ok(rules, "-d -t [fd00:20::100]:80 -r [fd00:168:10::11]:8080");
+  run_ok(rules, "-d -f 7 -6 -r [fd00:168:10::13]:80");
+  EXPECT_EQ(find_destination(rules, fwmark6(7), ep6("fd00:168:10::13", 80)), nullptr);
+  run_ok(rules, "-D -t [fd00:20::100]:80");
+  run_ok(rules, "-D -f 7 -6");
+  EXPECT_TRUE(rules.services.empty());
 }
 
 }  // namespace
