@@ -13,6 +13,14 @@
 #   leave, so it does not load them. The stage "NAME: build (what is left)" is the wait for it.
 # - CTest starts the serial tests and the long ones first (their COST, CMakeLists.txt), so
 #   that no minute-long test starts last and runs alone.
+# - The qemu tests (label qemu: 500-660 s of the Release run, three of them in the ASan run) boot
+#   one guest at a time (RESOURCE_LOCK qemu_guest), and a test of one guest takes two of the -j3
+#   slots, so one other test runs beside it (VSLAB_QEMU_TEST_PROPERTIES, CMakeLists.txt); they
+#   ran serially, the other tests waiting the whole time. The two tests of two guests at once
+#   (the kernel reference's rr cells on two conform workers, the kernel pair's failover) still
+#   run alone. Measured at load 12-15 (other builds beside), -j3, four qemu tests of one guest and
+#   22 conformance tests beside them: 240 -> 217 s; the qemu tests took 145 s alone and 162 s
+#   beside a neighbour.
 # - The ASan build runs every test but the format check (the Release run checked the same
 #   files), the external-DUT comparison in DR, TUN and FULLNAT (the external DUT is the same
 #   code in every mode, sanitized by the NAT one; every mode's cells run sanitized in
