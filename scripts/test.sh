@@ -20,7 +20,11 @@
 #   (the kernel reference's rr cells on two conform workers, the kernel pair's failover) still
 #   run alone. Measured at load 12-15 (other builds beside), -j3, four qemu tests of one guest and
 #   22 conformance tests beside them: 240 -> 217 s; the qemu tests took 145 s alone and 162 s
-#   beside a neighbour.
+#   beside a neighbour. In a whole run the tests that are neither qemu nor serial now go by in
+#   the qemu tests' shadow, one at a time (CTest starts the serial ones when nothing else runs):
+#   of the Release ctest, about the 120-280 s they took at -j3 (estimated from the last
+#   rehearsal and CTest's cost data), and of the ASan one up to a third of its three qemu tests.
+#   The twelve qemu/sysctl tests boot a guest each (31-122 s a test at load 13-20).
 # - The ASan build runs every test but the format check (the Release run checked the same
 #   files), the external-DUT comparison in DR, TUN and FULLNAT (the external DUT is the same
 #   code in every mode, sanitized by the NAT one; every mode's cells run sanitized in
