@@ -13,6 +13,18 @@
 #   leave, so it does not load them. The stage "NAME: build (what is left)" is the wait for it.
 # - CTest starts the serial tests and the long ones first (their COST, CMakeLists.txt), so
 #   that no minute-long test starts last and runs alone.
+# - The qemu tests (label qemu: 500-660 s of the Release run, three of them in the ASan run) boot
+#   one guest at a time (RESOURCE_LOCK qemu_guest), and a test of one guest takes two of the -j3
+#   slots, so one other test runs beside it (VSLAB_QEMU_TEST_PROPERTIES, CMakeLists.txt); they
+#   ran serially, the other tests waiting the whole time. The two tests of two guests at once
+#   (the kernel reference's rr cells on two conform workers, the kernel pair's failover) still
+#   run alone. Measured at load 12-15 (other builds beside), -j3, four qemu tests of one guest and
+#   22 conformance tests beside them: 240 -> 217 s; the qemu tests took 145 s alone and 162 s
+#   beside a neighbour. In a whole run the tests that are neither qemu nor serial now go by in
+#   the qemu tests' shadow, one at a time (CTest starts the serial ones when nothing else runs):
+#   of the Release ctest, about the 120-280 s they took at -j3 (estimated from the last
+#   rehearsal and CTest's cost data), and of the ASan one up to a third of its three qemu tests.
+#   The twelve qemu/sysctl tests boot a guest each (31-122 s a test at load 13-20).
 # - The ASan build runs every test but the format check (the Release run checked the same
 #   files), the external-DUT comparison in DR, TUN and FULLNAT (the external DUT is the same
 #   code in every mode, sanitized by the NAT one; every mode's cells run sanitized in

@@ -271,9 +271,27 @@ class Pair {
            std::string::npos;
   }
 
-  // Polls until `d` holds the VIP; false at the deadline.
+  // Whether the router sends the VIP's frames to `d`: its neighbour entry for the VIP names d's
+  // MAC, or it has none (its next frame asks, and a holder answers). A director that takes the
+  // VIP over from a live one (a failback's backup, released by VRRP a moment later) holds it
+  // before its gratuitous ARP has moved the router's entry; until then the client's segments
+  // still reach the old holder, whose entries carry the flows on.
+  bool router_sends_vip_to(Director& d) {
+    const auto& t = live_.topology();
+    auto r = topo::run_command(
+        {"ip", "-n", live_.netns(t.find_role("router")->name), "neigh", "show", "to", layout_.vip});
+    if (!r.ok()) return false;
+    const std::string lladdr = " lladdr ";
+    const auto at = r.output.find(lladdr);
+    if (at == std::string::npos) return true;
+    const std::string mac = live_.mac(t.find_role(d.role)->name, layout_.floating.front().dev);
+    return r.output.compare(at + lladdr.size(), mac.size(), mac) == 0;
+  }
+
+  // Polls until `d` holds the VIP and the router sends the VIP's frames to it: only then do the
+  // flows meet `d` (a flow measured before would be the old holder's); false at the deadline.
   bool wait_for_vip(Director& d, Clock::time_point deadline) {
-    while (!holds_vip(d)) {
+    while (!holds_vip(d) || !router_sends_vip_to(d)) {
       os::throw_if_interrupted();
       if (Clock::now() >= deadline) return false;
       poll(nullptr, 0, 10);

@@ -40,8 +40,9 @@ struct ScenarioOptions {
 
 struct PhaseReport {
   Failure failure = Failure::Kill;
-  std::string phase;                   // "failover" or "failback"
-  std::optional<double> vip_moved_ms;  // from the event until the new master held the VIP
+  std::string phase;  // "failover" or "failback"
+  // From the event until the new master held the VIP and the router sent the VIP's frames to it.
+  std::optional<double> vip_moved_ms;
   std::vector<FlowReport> flows;
   std::vector<std::string> problems;  // where the pair did not do what the spec predicts
   std::string error;                  // no verdict: the bed or the pair broke
