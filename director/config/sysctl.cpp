@@ -14,23 +14,29 @@ using S = SysctlSupport;
 
 constexpr std::string_view kAnyInt = "an integer (0 off, anything else on)";
 constexpr std::string_view kDefence = "0 (off), 1 (on while memory is short), 2, or 3 (always on)";
+// proc_dointvec_jiffies keeps seconds * HZ in an int: HZ is 250 in Debian's kernel.
+constexpr int64_t kMaxJiffySeconds = std::numeric_limits<int32_t>::max() / 250;
+constexpr std::string_view kSeconds = "an integer of seconds, -8589934 to 8589934";
 
 // What 6.1's vs_vars holds, in its order (debug_level is only built with CONFIG_IP_VS_DEBUG,
 // which Debian leaves off).
 constexpr std::array kTable{
-    SysctlInfo{"amemthresh", "1024", "an integer (pages)", S::NoEffect, &Sysctls::amemthresh,
-               "only the defence modes read it, and vsd takes them off only"},
-    SysctlInfo{"am_droprate", "10", "an integer", S::NoEffect, &Sysctls::am_droprate,
-               "only drop_packet reads it, and vsd takes drop_packet=0 only"},
-    SysctlInfo{"drop_entry", "0", kDefence, S::DefaultOnly, nullptr,
-               "vsd's table has a fixed size (--conn-table-size) and drops half-open entries "
-               "early when nearly full, instead of watching free memory"},
-    SysctlInfo{"drop_packet", "0", kDefence, S::DefaultOnly, nullptr,
-               "vsd refuses new connections only when its fixed-size table is full"},
+    SysctlInfo{"amemthresh", "1024", "an integer (pages)", S::Acts, &Sysctls::amemthresh,
+               "the defence modes at 1 or 2 are on while the host's free and buffer memory "
+               "(MemFree + Buffers of /proc/meminfo) is below this many pages"},
+    SysctlInfo{"am_droprate", "10", "an integer", S::Acts, &Sysctls::am_droprate,
+               "drop_packet=3 drops one new connection in this many"},
+    SysctlInfo{"drop_entry", "0", kDefence, S::Acts, &Sysctls::drop_entry,
+               "on: every second, 1/32 of the connection table is looked at at random, and "
+               "half-open connections and some idle ones with few packets are removed"},
+    SysctlInfo{"drop_packet", "0", kDefence, S::Acts, &Sysctls::drop_packet,
+               "on: one packet in N that would make a new connection is dropped (N: am_droprate "
+               "at 3, amemthresh over the shortfall at 1 and 2)"},
     SysctlInfo{"conntrack", "0", kAnyInt, S::NoEffect, &Sysctls::conntrack,
                "vsd forwards beside netfilter, which never sees its connections"},
-    SysctlInfo{"secure_tcp", "0", kDefence, S::DefaultOnly, nullptr,
-               "vsd has no defence state table; its table shortens SYN_RECV when nearly full"},
+    SysctlInfo{"secure_tcp", "0", kDefence, S::Acts, &Sysctls::secure_tcp,
+               "on: TCP moves by the kernel's secure state tables, where only the server's "
+               "segments establish a connection (SYNACK until then)"},
     SysctlInfo{"snat_reroute", "1", kAnyInt, S::NoEffect, &Sysctls::snat_reroute,
                "vsd routes a NAT reply by its destination alone, with no policy routing by "
                "source for the rewritten VIP to change"},
@@ -92,10 +98,11 @@ constexpr std::array kTable{
                "packet, which no service serves"},
     SysctlInfo{"run_estimation", "1", kAnyInt, S::Acts, &Sysctls::run_estimation,
                "0 stops the rate estimator: -L --rate keeps its last figures"},
-    SysctlInfo{"lblc_expiration", "86400", "an integer (seconds)", S::DefaultOnly, nullptr,
-               "vsd's lblc forgets an idle destination after the kernel's default"},
-    SysctlInfo{"lblcr_expiration", "86400", "an integer (seconds)", S::DefaultOnly, nullptr,
-               "vsd's lblcr forgets an idle set after the kernel's default"},
+    SysctlInfo{"lblc_expiration", "86400", kSeconds, S::Acts, &Sysctls::lblc_expiration,
+               "lblc's periodic full check forgets a record unused for this long"},
+    SysctlInfo{"lblcr_expiration", "86400", kSeconds, S::Acts, &Sysctls::lblcr_expiration,
+               "lblcr forgets a set unused for this long, and drops a member from a set "
+               "unchanged for this long"},
 };
 
 std::string_view trim(std::string_view s) {
@@ -139,6 +146,8 @@ bool kernel_accepts(std::string_view name, const std::vector<int64_t>& v) {
   if (!is_int(x)) return false;
   if (name == "drop_entry" || name == "drop_packet" || name == "secure_tcp")
     return x >= 0 && x <= 3;
+  if (name == "lblc_expiration" || name == "lblcr_expiration")
+    return x >= -kMaxJiffySeconds && x <= kMaxJiffySeconds;
   if (name == "sync_version") return x == 0 || x == 1;
   if (name == "sync_ports") return x >= 1 && (x & (x - 1)) == 0;
   if (name == "sync_retries") return x >= 0 && x <= 3;

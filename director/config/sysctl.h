@@ -31,11 +31,18 @@ struct Sysctls {
   // packets is threshold modulo period (period 0: at threshold only).
   int32_t sync_threshold = 3;
   int32_t sync_period = 50;
+  // The defence modes, 0 to 3 (conn/defence.h): a mode at 1 shows as 2 while memory is short.
+  int32_t drop_entry = 0;
+  int32_t drop_packet = 0;
+  int32_t secure_tcp = 0;
+  int32_t amemthresh = 1024;  // pages
+  int32_t am_droprate = 10;
+  // Seconds: how long lblc and lblcr keep a record nobody uses (sched/locality_table.h).
+  int32_t lblc_expiration = 24 * 60 * 60;
+  int32_t lblcr_expiration = 24 * 60 * 60;
   // Accepted and kept, with no effect in vsd (why: the table's `effect`).
   int32_t ignore_tunneled = 0;
   int32_t snat_reroute = 1;
-  int32_t amemthresh = 1024;
-  int32_t am_droprate = 10;
   int32_t conntrack = 0;
   bool operator==(const Sysctls&) const = default;
 };

@@ -69,14 +69,39 @@ TEST(Sysctl, AValueOutOfTheKernelsRangeNamesTheSettingAndTheRange) {
   EXPECT_EQ(s, before);
 }
 
-TEST(Sysctl, ADefenceModeIsTakenOffOnly) {
+TEST(Sysctl, ASettingVsdHasOnlyTheDefaultOfIsRefusedWithWhatIsMissing) {
   Sysctls s;
-  EXPECT_EQ(set_sysctl(s, "secure_tcp", "0"), "");
-  const auto error = set_sysctl(s, "secure_tcp", "3");
-  EXPECT_NE(error.find("net.ipv4.vs.secure_tcp=3 is not supported by vsd, which takes only the "
+  EXPECT_EQ(set_sysctl(s, "backup_only", "0"), "");
+  const auto error = set_sysctl(s, "backup_only", "1");
+  EXPECT_NE(error.find("net.ipv4.vs.backup_only=1 is not supported by vsd, which takes only the "
                        "default '0'"),
             std::string::npos)
       << error;
+}
+
+TEST(Sysctl, TheDefenceModesTakeZeroToThree) {
+  Sysctls s;
+  for (const char* name : {"drop_entry", "drop_packet", "secure_tcp"}) {
+    for (const char* value : {"0", "1", "2", "3"}) {
+      EXPECT_EQ(set_sysctl(s, name, value), "") << name << "=" << value;
+      EXPECT_EQ(get_sysctl(s, name), value);
+    }
+    EXPECT_NE(set_sysctl(s, name, "-1"), "");
+    EXPECT_EQ(get_sysctl(s, name), "3");
+  }
+  EXPECT_EQ(set_sysctl(s, "am_droprate", "3"), "");
+  EXPECT_EQ(s.am_droprate, 3);
+}
+
+// proc_dointvec_jiffies: seconds times HZ (250) must fit an int, either sign.
+TEST(Sysctl, TheLocalityExpirationsAreSecondsThatFitInJiffies) {
+  Sysctls s;
+  EXPECT_EQ(set_sysctl(s, "lblc_expiration", "120"), "");
+  EXPECT_EQ(s.lblc_expiration, 120);
+  EXPECT_EQ(set_sysctl(s, "lblcr_expiration", "-8589934"), "");
+  EXPECT_EQ(get_sysctl(s, "lblcr_expiration"), "-8589934");
+  EXPECT_NE(set_sysctl(s, "lblc_expiration", "8589935"), "");
+  EXPECT_EQ(s.lblc_expiration, 120);
 }
 
 TEST(Sysctl, PmtuDiscIsTakenOnAndOff) {

@@ -39,8 +39,9 @@ ConnTable::ConnTable(const ConnTableConfig& config, const Timeouts& timeouts)
   if (config.capacity == 0 || config.capacity > ConnTableConfig::kMaxCapacity)
     throw std::invalid_argument("connection table capacity must be 1..2^31-1024, not " +
                                 std::to_string(config.capacity));
-  if (config.max_destinations == 0)
-    throw std::invalid_argument("connection table needs at least one destination handle");
+  if (config.max_destinations == 0 || config.max_destinations > kMaxDestinations)
+    throw std::invalid_argument("connection table needs 1..2^24 destination handles, not " +
+                                std::to_string(config.max_destinations));
 
   pool_.resize(config.capacity);
   for (uint32_t i = 0; i < config.capacity; ++i) pool_[i].in_next_ = i + 1;
@@ -210,6 +211,7 @@ Conn* ConnTable::insert(const NewConn& fresh, uint64_t now_ms, Conn* control_tem
     conn->local_port_ = fresh.local.port;
   }
   conn->dest_ = fresh.dest;
+  conn->in_pkts_ = 0;
   // Every destination hands its connections IP_VS_CONN_F_INACTIVE, and NOOUTPUT unless it
   // masquerades (ip_vs_ctl.c __ip_vs_update_dest); ONE_PACKET survives for UDP only
   // (ip_vs_conn.c ip_vs_bind_dest).
@@ -263,6 +265,7 @@ Conn* ConnTable::insert_template(const NewTemplate& tmpl, uint64_t now_ms) {
   conn->dest_addr_ = tmpl.destination.addr;
   conn->dest_port_ = tmpl.destination.port;
   conn->dest_ = tmpl.dest;
+  conn->in_pkts_ = 0;
   conn->local_addr_or_timeout_ = tmpl.timeout_s;
   conn->control_ = 0;  // no dependents yet
 
@@ -423,6 +426,7 @@ void ConnTable::prefetch_chain(const Hint& hint) const {
 // --- packets ------------------------------------------------------------------------------
 
 void ConnTable::on_packet(Conn& conn, PacketFrom from, uint8_t tcp_flags, uint64_t now_ms) {
+  if (from == PacketFrom::Client && conn.in_pkts_ != 255) ++conn.in_pkts_;
   if (conn.proto_ == Proto::Tcp && !conn.is_template()) {
     const TcpState before = conn.state_;
     apply_tcp_segment(conn, from, tcp_flags);
@@ -437,6 +441,7 @@ void ConnTable::on_packet(Conn& conn, PacketFrom from, uint8_t tcp_flags, uint64
 
 void ConnTable::on_sctp_packet(Conn& conn, PacketFrom from, std::optional<uint8_t> chunk_type,
                                uint64_t now_ms) {
+  if (from == PacketFrom::Client && conn.in_pkts_ != 255) ++conn.in_pkts_;
   if (conn.proto_ == Proto::Sctp && !conn.is_template() && chunk_type) {
     const TcpDirection direction = direction_of(conn, from);
     const SctpState before = conn.sctp_state();
@@ -463,7 +468,7 @@ TcpDirection ConnTable::direction_of(Conn& conn, PacketFrom from) {
 
 void ConnTable::apply_tcp_segment(Conn& conn, PacketFrom from, uint8_t tcp_flags) {
   const TcpDirection direction = direction_of(conn, from);
-  const TcpState next = next_tcp_state(conn.state_, direction, tcp_flags);
+  const TcpState next = next_tcp_state(conn.state_, direction, tcp_flags, secure_tcp_);
   if (next == conn.state_) return;
   count_state_change(conn, next);
   conn.state_ = next;
@@ -519,6 +524,50 @@ void ConnTable::expire_now(Conn& conn, uint64_t now_ms) {
   conn.expires_ms_ = static_cast<uint32_t>(now_ms);
   disarm(index);
   arm_due(index);
+}
+
+// --- drop_entry ---------------------------------------------------------------------------
+
+bool ConnTable::idle_entry_goes(const Conn& conn, uint64_t now_ms) {
+  // Not before 60 s without a packet (the timer last armed a whole timeout before expiry).
+  if (now_ms + timeout_ms(conn) < expiry_of(conn, now_ms) + 60'000) return false;
+  const uint32_t packets = conn.in_pkts_;
+  if (packets == 0 || packets > 8) return false;
+  // One in `packets` of the entries with that many goes, the first one found included.
+  int8_t& counter = idle_drop_counters_[packets];
+  if (--counter > 0) return false;
+  counter = static_cast<int8_t>(packets);
+  return true;
+}
+
+std::size_t ConnTable::drop_random_entries(std::mt19937& random, uint64_t now_ms) {
+  std::size_t dropped = 0;
+  for (uint32_t round = 0; round < kDropEntryGroups / 32; ++round) {
+    const uint32_t group = static_cast<uint32_t>(random()) & (kDropEntryGroups - 1);
+    for (std::size_t slot = group; slot < pool_.size(); slot += kDropEntryGroups) {
+      Conn& conn = pool_[slot];
+      // Free, or already gone (ip_vs_conn_del unhashes at once: a group drawn twice does not
+      // see it again).
+      if (conn.timer_.prev == kNone || (conn.flags_ & Conn::kDoomed)) continue;
+      bool goes = false;
+      if (conn.is_template()) {
+        goes = conn.dependents() == 0 && !conn.is_assured();
+      } else if (conn.proto_ == Proto::Tcp) {
+        goes = conn.state_ == TcpState::SynRecv || conn.state_ == TcpState::SynAck ||
+               (conn.state_ == TcpState::Established && idle_entry_goes(conn, now_ms));
+      } else if (conn.proto_ == Proto::Sctp) {
+        const SctpState state = conn.sctp_state();
+        goes = state == SctpState::Init1 || state == SctpState::Init ||
+               (state == SctpState::Established && idle_entry_goes(conn, now_ms));
+      } else {
+        goes = idle_entry_goes(conn, now_ms);
+      }
+      if (!goes) continue;
+      expire_now(conn, now_ms);
+      ++dropped;
+    }
+  }
+  return dropped;
 }
 
 // --- destination counters -----------------------------------------------------------------

@@ -27,6 +27,7 @@
 #include <cstdlib>
 #include <memory>
 #include <optional>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -143,7 +144,7 @@ struct ConnTableConfig {
   // Destination handles are below this: what the rules' destinations (and deleted ones still
   // counted on) may number. 24 bytes each, taken from the kernel's zero pages until a handle
   // is used, so the default costs memory only for the destinations there are.
-  uint32_t max_destinations = 1u << 20;
+  uint32_t max_destinations = 1u << 20;  // at most kMaxDestinations
   // The defences start when this many entries are in use; 0: seven eighths of the capacity
   // (the role of amemthresh, which measures free memory where vsd has a fixed table).
   uint32_t pressure_at = 0;
@@ -239,7 +240,9 @@ class Conn {
   TcpState state_ = TcpState::None;
   uint32_t in_next_ = kNone;  // chain of the "in" index; the free list while free
   uint32_t expires_ms_ = 0;   // low 32 bits of the absolute expiry time
-  uint32_t dest_ = 0;         // read per packet too (the data plane's service_of)
+  uint32_t dest_ : 24 = 0;    // read per packet too (the data plane's service_of)
+  // Client packets seen, saturating at 255 (the kernel's cp->in_pkts; drop_entry reads it).
+  uint32_t in_pkts_ : 8 = 0;
   Ipv4 dest_addr_;
   uint16_t dest_port_ = 0;
   uint16_t local_port_ = 0;
@@ -386,6 +389,8 @@ class ConnTable {
   // Counters for one destination handle. A handle may be given to a new destination only
   // once its counters are back to zero.
   const DestLoad& dest_load(uint32_t dest) const { return dest_loads_.at(dest); }
+  // An entry keeps its destination's handle in 24 bits.
+  static constexpr uint32_t kMaxDestinations = 1u << 24;
   // Destination handles are below this (ConnTableConfig::max_destinations).
   std::size_t max_destinations() const { return dest_loads_.size(); }
   // -x/-y on a destination; clears the overload flag as ip_vs_ctl.c __ip_vs_update_dest does.
@@ -412,6 +417,26 @@ class ConnTable {
   // --- timeouts -------------------------------------------------------------------------
   // `--set tcp tcpfin udp`; connections pick the new values up at their next packet.
   void set_timeouts(const Timeouts& timeouts) { timeouts_.apply(timeouts); }
+  // net.ipv4.vs.secure_tcp in effect (conn/defence.h): TCP moves by the secure tables
+  // (conn/tcp_state.h) from the next segment on.
+  void set_secure_tcp(bool on) { secure_tcp_ = on; }
+  bool secure_tcp() const { return secure_tcp_; }
+
+  // --- net.ipv4.vs.drop_entry -----------------------------------------------------------
+  // One second's round of ip_vs_random_dropentry. The kernel looks at 128 random buckets of
+  // its 4096-bucket hash table (1/32 of it, drawn with replacement), into which entries fall
+  // by a hash seeded at random; here the slots are the 4096 groups (slot modulo 4096), 128
+  // drawn from `random` the same way. An entry looked at goes (expire_now) when it is a TCP
+  // connection in SYN_RECV or SYNACK, SCTP in INIT1 or INIT, a template neither assured nor in
+  // use; or, idle for 60 s at least and with 1 to 8 client packets, an ESTABLISHED TCP or SCTP
+  // connection or any UDP or ICMP one, one in n of those found with n packets (todrop_entry's
+  // counters, kept from round to round). A template something depends on stays. Returns how
+  // many went.
+  static constexpr uint32_t kDropEntryGroups = 4096;  // CONFIG_IP_VS_TAB_BITS 12
+  std::size_t drop_random_entries(std::mt19937& random, uint64_t now_ms);
+  // Client packets the entry has seen, up to 255 (the kernel's cp->in_pkts, which only the
+  // random drop reads here).
+  static uint32_t client_packets(const Conn& conn) { return conn.in_pkts_; }
   const ConnTimeouts& timeouts() const { return timeouts_; }
 
   // --- listing --------------------------------------------------------------------------
@@ -576,6 +601,10 @@ class ConnTable {
   uint32_t early_drop_hand_ = 0;       // where the next sweep starts
   uint64_t early_drop_resume_ms_ = 0;  // after a sweep that found nothing: not before this
   ConnTimeouts timeouts_;
+  bool secure_tcp_ = false;
+  // todrop_entry: whether the idle entry with i client packets goes (drop_random_entries).
+  bool idle_entry_goes(const Conn& conn, uint64_t now_ms);
+  std::array<int8_t, 9> idle_drop_counters_{};  // todrop_counter, by client packets
   ConnTableStats stats_;
   // The persistence-engine data of the templates that have it, by slot: a copy per template,
   // as the kernel keeps one (kmemdup in ip_vs_sip_fill_param), made when the template is.

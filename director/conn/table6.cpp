@@ -130,7 +130,7 @@ void Conn6Table::on_packet(Conn6& conn, bool from_client, uint8_t tcp_flags, uin
     const TcpDirection direction = !from_client                     ? TcpDirection::Output
                                    : replies_come_back(conn.method) ? TcpDirection::Input
                                                                     : TcpDirection::InputOnly;
-    conn.state = next_tcp_state(conn.state, direction, tcp_flags);
+    conn.state = next_tcp_state(conn.state, direction, tcp_flags, secure_tcp_);
     // ip_vs_proto_tcp.c set_tcp_state: the entry changes column as it enters or leaves
     // ESTABLISHED.
     if (const bool active = tcp_state_is_active(conn.state); active != conn.active) {

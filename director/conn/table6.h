@@ -124,6 +124,8 @@ class Conn6Table {
   // Removes what expired; looks only once a second.
   void expire(uint64_t now_ms);
   void set_timeouts(const Timeouts& t) { timeouts_.apply(t); }
+  // net.ipv4.vs.secure_tcp in effect: TCP moves by the secure tables (conn/tcp_state.h).
+  void set_secure_tcp(bool on) { secure_tcp_ = on; }
   // Where each entry is counted on its destination (ActiveConn/InActConn): the IPv4 table's
   // counters, which the schedulers and thresholds read. Before the first insert.
   void count_loads_on(ConnTable* loads) { loads_ = loads; }
@@ -166,6 +168,7 @@ class Conn6Table {
   std::size_t live_ = 0;
   ConnTable* loads_ = nullptr;
   ConnTimeouts timeouts_;
+  bool secure_tcp_ = false;
   uint64_t next_expiry_ms_ = 0;
   std::unordered_map<Ip6, uint16_t, Ip6Hash> local_port_cursors_;
   Stats stats_;

@@ -1,5 +1,5 @@
-// The tables below are the behaviour of net/netfilter/ipvs/ip_vs_proto_tcp.c (tcp_states,
-// the default table; the secure_tcp "dos" variant is not implemented), as in Linux 5.x/6.1.
+// The tables below are the behaviour of net/netfilter/ipvs/ip_vs_proto_tcp.c (tcp_states, the
+// default table, and tcp_states_dos, the one secure_tcp switches to), as in Linux 5.x/6.1.
 #include "conn/tcp_state.h"
 
 namespace vsd {
@@ -15,8 +15,8 @@ constexpr TcpState cl = TcpState::Close;
 constexpr TcpState cw = TcpState::CloseWait;
 constexpr TcpState la = TcpState::LastAck;
 constexpr TcpState li = TcpState::Listen;
-// No cell of the default tables leads to NONE or SYNACK (only the secure_tcp tables reach
-// SYNACK), so neither needs a short name.
+constexpr TcpState sa = TcpState::SynAck;  // reached only through the secure_tcp tables
+// No cell leads to NONE, so it needs no short name.
 
 // The flag that decides a segment's row.
 enum Event : uint8_t { kSynEvent, kFinEvent, kAckEvent, kRstEvent, kEventCount };
@@ -50,14 +50,40 @@ constexpr Table kInputOnly = {{
     /* RST */ {cl, cl, cl, sr, cl, cl, cl, cl, la, li, cl},
 }};
 
-const Table& table_for(TcpDirection direction) {
+// secure_tcp on (tcp_timeout_change): a connection is believed only once the server has
+// spoken. The client's SYN in SYN_RECV and the server's SYN+ACK lead to SYNACK, which only the
+// server's ACK (OUTPUT) leaves for ESTABLISHED; the client's ACK no longer establishes a
+// connection in SYN_RECV, and without replies (INPUT-ONLY) a new SYN lands in SYNACK. The timeouts
+// stay the same: SYNACK's 120 s is its own.
+constexpr Table kInputSecure = {{
+    /* SYN */ {sr, es, es, sr, sr, sr, sr, sr, sr, sr, sa},
+    /* FIN */ {cl, cw, ss, tw, tw, tw, cl, cw, la, li, sa},
+    /* ACK */ {es, es, ss, sr, fw, tw, cl, cw, cl, li, sa},
+    /* RST */ {cl, cl, cl, sr, cl, cl, cl, cl, la, li, cl},
+}};
+
+constexpr Table kOutputSecure = {{
+    /* SYN */ {ss, es, ss, sa, ss, ss, ss, ss, ss, li, sa},
+    /* FIN */ {tw, fw, ss, tw, fw, tw, cl, tw, la, li, tw},
+    /* ACK */ {es, es, ss, es, fw, tw, cl, cw, la, es, es},
+    /* RST */ {cl, cl, ss, cl, cl, tw, cl, cl, cl, cl, cl},
+}};
+
+constexpr Table kInputOnlySecure = {{
+    /* SYN */ {sa, es, es, sr, sa, sa, sa, sa, sa, sa, sa},
+    /* FIN */ {cl, fw, ss, tw, fw, tw, cl, cw, la, li, tw},
+    /* ACK */ {es, es, ss, es, fw, tw, cl, cw, cl, li, es},
+    /* RST */ {cl, cl, cl, sr, cl, cl, cl, cl, la, li, cl},
+}};
+
+const Table& table_for(TcpDirection direction, bool secure) {
   switch (direction) {
     case TcpDirection::Input:
-      return kInput;
+      return secure ? kInputSecure : kInput;
     case TcpDirection::Output:
-      return kOutput;
+      return secure ? kOutputSecure : kOutput;
     case TcpDirection::InputOnly:
-      return kInputOnly;
+      return secure ? kInputOnlySecure : kInputOnly;
   }
   return kInput;
 }
@@ -90,10 +116,10 @@ std::string_view tcp_state_name(TcpState state) {
   return i < kStateNames.size() ? kStateNames[i] : "ERR!";
 }
 
-TcpState next_tcp_state(TcpState current, TcpDirection direction, uint8_t tcp_flags) {
+TcpState next_tcp_state(TcpState current, TcpDirection direction, uint8_t tcp_flags, bool secure) {
   Event event;
   if (!deciding_event(tcp_flags, event)) return TcpState::Close;
-  return table_for(direction)[event][static_cast<std::size_t>(current)];
+  return table_for(direction, secure)[event][static_cast<std::size_t>(current)];
 }
 
 bool tcp_state_is_active(TcpState state) {

@@ -49,8 +49,10 @@ enum class TcpDirection : uint8_t {
 
 // The state after a segment with these flags. Only one flag decides, in priority RST, SYN,
 // FIN, ACK; a segment with none of the four (say PSH alone) moves the entry to CLOSE, because
-// set_tcp_state starts from CLOSE and finds no table row to replace it.
-TcpState next_tcp_state(TcpState current, TcpDirection direction, uint8_t tcp_flags);
+// set_tcp_state starts from CLOSE and finds no table row to replace it. secure: the tables
+// net.ipv4.vs.secure_tcp switches to while it is on (tcp_states_dos).
+TcpState next_tcp_state(TcpState current, TcpDirection direction, uint8_t tcp_flags,
+                        bool secure = false);
 
 // Whether a connection in this state counts in the destination's ActiveConn:
 // ESTABLISHED, SYN_SENT, SYN_RECV and SYNACK (tcp_state_active_table; before Linux 4.7 only

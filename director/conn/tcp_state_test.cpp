@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <string>
 #include <vector>
 
@@ -275,6 +277,69 @@ TEST(ConnTimeouts, ZeroKeepsTheCurrentValue) {
   ConnTimeouts t(Timeouts{100, 20, 30});
   t.apply(Timeouts{0, 0, 45});
   EXPECT_EQ(t.as_set(), (Timeouts{100, 20, 45}));
+}
+
+// --- secure_tcp (tcp_states_dos) ---------------------------------------------------------
+
+// The cells where the kernel's tcp_states_dos differs from tcp_states: (direction, from,
+// flags) -> state. Every other cell is the default table's.
+struct SecureCell {
+  TcpDirection direction;
+  TcpState from;
+  uint8_t flags;
+  TcpState to;
+};
+
+TEST(TcpStateSecure, DiffersFromTheDefaultTablesExactlyInTheKernelsCells) {
+  using enum TcpState;
+  const std::vector<SecureCell> differing = {
+      {TcpDirection::Input, SynAck, kSyn, SynAck},
+      {TcpDirection::Input, SynAck, kFin, SynAck},
+      {TcpDirection::Input, SynRecv, kAck, SynRecv},
+      {TcpDirection::Input, SynAck, kAck, SynAck},
+      {TcpDirection::Input, SynAck, kRst, Close},
+      {TcpDirection::Output, SynRecv, kSyn, SynAck},
+      {TcpDirection::Output, SynAck, kSyn, SynAck},
+      {TcpDirection::InputOnly, None, kSyn, SynAck},
+      {TcpDirection::InputOnly, FinWait, kSyn, SynAck},
+      {TcpDirection::InputOnly, TimeWait, kSyn, SynAck},
+      {TcpDirection::InputOnly, Close, kSyn, SynAck},
+      {TcpDirection::InputOnly, CloseWait, kSyn, SynAck},
+      {TcpDirection::InputOnly, LastAck, kSyn, SynAck},
+      {TcpDirection::InputOnly, Listen, kSyn, SynAck},
+      {TcpDirection::InputOnly, SynAck, kSyn, SynAck},
+  };
+  std::size_t found = 0;
+  for (auto direction : {TcpDirection::Input, TcpDirection::Output, TcpDirection::InputOnly})
+    for (std::size_t i = 0; i < kTcpStateCount; ++i)
+      for (uint8_t flags : {kSyn, kFin, kAck, kRst}) {
+        const auto from = static_cast<TcpState>(i);
+        const TcpState secure = next_tcp_state(from, direction, flags, true);
+        const auto cell = std::find_if(differing.begin(), differing.end(), [&](const auto& c) {
+          return c.direction == direction && c.from == from && c.flags == flags;
+        });
+        if (cell == differing.end()) {
+          EXPECT_EQ(secure, next_tcp_state(from, direction, flags))
+              << direction_name(direction) << " " << tcp_state_name(from) << " flags "
+              << int(flags);
+        } else {
+          ++found;
+          EXPECT_EQ(secure, cell->to) << direction_name(direction) << " " << tcp_state_name(from);
+        }
+      }
+  EXPECT_EQ(found, differing.size());
+}
+
+// What `-L -c` shows of a NAT handshake: SYNACK until the server's own ACK.
+TEST(TcpStateSecure, ANatHandshakeWaitsInSynAckForTheServer) {
+  TcpState s = next_tcp_state(TcpState::None, TcpDirection::Input, kSyn, true);
+  EXPECT_EQ(s, TcpState::SynRecv);
+  s = next_tcp_state(s, TcpDirection::Output, kSyn | kAck, true);
+  EXPECT_EQ(s, TcpState::SynAck);
+  s = next_tcp_state(s, TcpDirection::Input, kAck, true);
+  EXPECT_EQ(s, TcpState::SynAck);
+  s = next_tcp_state(s, TcpDirection::Output, kAck, true);
+  EXPECT_EQ(s, TcpState::Established);
 }
 
 }  // namespace

@@ -2,7 +2,8 @@
 // destination address (the VIP for a plain service) keeps the real server it was last given,
 // until that server is gone, quiesced or overloaded in lblc's sense (its threshold flag does
 // not count); then wlc picks a new one and the record is replaced. Records unused for a day
-// are forgotten, or for 6 minutes once the table holds too many (locality_table.h).
+// (lblc_expiration) are forgotten, or for 6 minutes once the table holds too many
+// (locality_table.h).
 #include "sched/dest_list.h"
 #include "sched/locality.h"
 #include "sched/locality_table.h"
@@ -17,18 +18,20 @@ namespace {
 class LocalityLeastConnection final : public Scheduler {
  public:
   explicit LocalityLeastConnection(const SchedulerOptions& options)
-      : records_(options.created_ms) {}
+      : records_(options.created_ms), expiration_(options.expiration) {}
   // No add_dest/del_dest/upd_dest callbacks in ip_vs_lblc.c: a change touches no record.
   void on_change(std::span<const SchedDest>) override {}
   int pick(std::span<const SchedDest> dests, const FlowKey& flow, uint64_t now_ms) override;
 
  private:
   LocalityTable<Endpoint> records_;  // keyed by the packet's destination address
+  const LocalityExpiration* expiration_;
 };
 
 int LocalityLeastConnection::pick(std::span<const SchedDest> dests, const FlowKey& flow,
                                   uint64_t now_ms) {
-  records_.run_timers(now_ms);
+  records_.run_timers(now_ms, expiration_ ? expiration_->lblc_ms.load(std::memory_order_relaxed)
+                                          : LocalityExpiration::kDefaultMs);
   const Ipv4 key = flow.virtual_addr.addr;
   auto* record = records_.find(key);
   if (record) {

@@ -2,8 +2,8 @@
 // 6): each packet destination address (the VIP for a plain service) keeps a set of real
 // servers; a connection goes to the set member with the least overhead per weight, and when
 // there is none fit, or it is overloaded in lblc's sense, wlc picks a server from the whole
-// list and it joins the set. A set that has not changed for a day loses its most loaded member
-// at its next use; whole sets are forgotten as lblc's records are (locality_table.h).
+// list and it joins the set. A set that has not changed for a day (lblcr_expiration) loses its most
+// loaded member at its next use; whole sets are forgotten as lblc's records are (locality_table.h).
 #include <algorithm>
 #include <vector>
 
@@ -21,7 +21,7 @@ namespace {
 class LocalityLeastConnectionReplicated final : public Scheduler {
  public:
   explicit LocalityLeastConnectionReplicated(const SchedulerOptions& options)
-      : sets_(options.created_ms) {}
+      : sets_(options.created_ms), expiration_(options.expiration) {}
   // No add_dest/del_dest/upd_dest callbacks in ip_vs_lblcr.c: a change touches no set.
   void on_change(std::span<const SchedDest>) override {}
   int pick(std::span<const SchedDest> dests, const FlowKey& flow, uint64_t now_ms) override;
@@ -50,6 +50,7 @@ class LocalityLeastConnectionReplicated final : public Scheduler {
 
   using Sets = LocalityTable<ServerSet>;
   Sets sets_;  // keyed by the packet's destination address
+  const LocalityExpiration* expiration_;
 };
 
 // ip_vs_dest_set_min: the first member that is in the list, not flagged overloaded and of
@@ -97,7 +98,9 @@ int LocalityLeastConnectionReplicated::most_loaded_member(ServerSet& set,
 
 int LocalityLeastConnectionReplicated::pick(std::span<const SchedDest> dests, const FlowKey& flow,
                                             uint64_t now_ms) {
-  sets_.run_timers(now_ms);
+  const int64_t expiration_ms = expiration_ ? expiration_->lblcr_ms.load(std::memory_order_relaxed)
+                                            : LocalityExpiration::kDefaultMs;
+  sets_.run_timers(now_ms, expiration_ms);
   const Ipv4 key = flow.virtual_addr.addr;
   auto* record = sets_.find(key);
   if (!record) {
@@ -111,7 +114,8 @@ int LocalityLeastConnectionReplicated::pick(std::span<const SchedDest> dests, co
   // returns may be the very one it just removed (with equal loads, both rules take the first).
   const int member = least_loaded_member(set, dests);
   // time_after: strictly more than lblcr_expiration since the set last changed.
-  if (set.members.size() > 1 && now_ms > set.lastmod_ms + Sets::kExpirationMs) {
+  if (set.members.size() > 1 &&
+      static_cast<int64_t>(now_ms) > static_cast<int64_t>(set.lastmod_ms) + expiration_ms) {
     if (const int most = most_loaded_member(set, dests); most >= 0) {
       set.members.erase(set.members.begin() + most);
       set.lastmod_ms = now_ms;

@@ -39,18 +39,16 @@ class LocalityTable {
   static constexpr uint64_t kCheckIntervalMs = 60'000;     // CHECK_EXPIRE_INTERVAL
   static constexpr uint64_t kEntryTimeoutMs = 6 * 60'000;  // ENTRY_TIMEOUT
   // COUNT_FOR_FULL_EXPIRATION: one tick in this many, counted only over ticks that find the
-  // table within max_size, drops every record unused for kExpirationMs.
+  // table within max_size, drops every record unused for lblc_expiration (lblcr_expiration).
   static constexpr uint32_t kTicksPerFullCheck = 30;
-  // DEFAULT_EXPIRATION, the default of the sysctls lblc_expiration and lblcr_expiration; vsd has
-  // no such sysctl and keeps the default.
-  static constexpr uint64_t kExpirationMs = 24 * 3600 * 1000;
 
   // created_ms: init_service, which arms the timer one interval ahead.
   explicit LocalityTable(uint64_t created_ms)
       : buckets_(kBuckets), next_tick_ms_(created_ms + kCheckIntervalMs) {}
 
-  // Runs the timer ticks due at or before now_ms. Call it before every lookup.
-  void run_timers(uint64_t now_ms);
+  // Runs the timer ticks due at or before now_ms. Call it before every lookup. expiration_ms:
+  // lblc_expiration or lblcr_expiration as it is now (the kernel reads it at each full check).
+  void run_timers(uint64_t now_ms, int64_t expiration_ms);
 
   // The record for addr, or nullptr. Valid until the next insert or run_timers.
   Entry* find(Ipv4 addr) {
@@ -84,10 +82,10 @@ class LocalityTable {
 
  private:
   // Drops the records of one bucket unused for idle_ms at tick_ms; returns how many.
-  int64_t drop_unused(std::vector<Entry>& bucket, uint64_t tick_ms, uint64_t idle_ms);
+  int64_t drop_unused(std::vector<Entry>& bucket, uint64_t tick_ms, int64_t idle_ms);
   // ip_vs_lblc_full_check: every bucket once, from the one after the rover round to the rover,
-  // which is where it leaves the rover.
-  void full_check(uint64_t tick_ms);
+  // which is where it leaves the rover; a record unused for expiration_ms goes.
+  void full_check(uint64_t tick_ms, int64_t expiration_ms);
   // The rest of ip_vs_lblc_check_expire, for a table beyond max_size: buckets from the one
   // after the rover lose their records unused for ENTRY_TIMEOUT until a third more records
   // than the excess (at most max_size / 2) are gone; the rover stays on the last bucket seen.
@@ -104,10 +102,10 @@ class LocalityTable {
 
 template <class Value>
 int64_t LocalityTable<Value>::drop_unused(std::vector<Entry>& bucket, uint64_t tick_ms,
-                                          uint64_t idle_ms) {
+                                          int64_t idle_ms) {
   // time_before(now, lastuse + idle) keeps a record: it goes at lastuse + idle exactly.
   const auto gone = std::remove_if(bucket.begin(), bucket.end(), [&](const Entry& entry) {
-    return tick_ms >= entry.lastuse_ms + idle_ms;
+    return static_cast<int64_t>(tick_ms) >= static_cast<int64_t>(entry.lastuse_ms) + idle_ms;
   });
   const auto dropped = static_cast<int64_t>(bucket.end() - gone);
   bucket.erase(gone, bucket.end());
@@ -117,8 +115,8 @@ int64_t LocalityTable<Value>::drop_unused(std::vector<Entry>& bucket, uint64_t t
 }
 
 template <class Value>
-void LocalityTable<Value>::full_check(uint64_t tick_ms) {
-  for (auto& bucket : buckets_) drop_unused(bucket, tick_ms, kExpirationMs);
+void LocalityTable<Value>::full_check(uint64_t tick_ms, int64_t expiration_ms) {
+  for (auto& bucket : buckets_) drop_unused(bucket, tick_ms, expiration_ms);
 }
 
 template <class Value>
@@ -128,7 +126,7 @@ int64_t LocalityTable<Value>::collect(uint64_t tick_ms) {
   uint32_t at = rover_;
   for (uint32_t i = 0; i < kBuckets; ++i) {
     at = (at + 1) & (kBuckets - 1);
-    const int64_t here = drop_unused(buckets_[at], tick_ms, kEntryTimeoutMs);
+    const int64_t here = drop_unused(buckets_[at], tick_ms, int64_t{kEntryTimeoutMs});
     dropped += here;
     goal -= here;
     if (goal <= 0) break;
@@ -138,13 +136,13 @@ int64_t LocalityTable<Value>::collect(uint64_t tick_ms) {
 }
 
 template <class Value>
-void LocalityTable<Value>::run_timers(uint64_t now_ms) {
+void LocalityTable<Value>::run_timers(uint64_t now_ms, int64_t expiration_ms) {
   while (next_tick_ms_ <= now_ms) {
     const uint64_t tick = next_tick_ms_;
     const uint64_t due = (now_ms - tick) / kCheckIntervalMs + 1;  // ticks up to now, this one too
     uint64_t ticks = 1;
     if (counter_ % kTicksPerFullCheck == 0) {
-      full_check(tick);
+      full_check(tick, expiration_ms);
       counter_ = 1;
     } else if (counted_ <= kMaxSize) {
       // Ticks that only count: nothing else changes until the one that does the full check,

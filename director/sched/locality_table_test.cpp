@@ -127,5 +127,67 @@ TEST_P(LocalityExpiry, ACollectionStopsAfterTheBucketThatMeetsItsGoal) {
 INSTANTIATE_TEST_SUITE_P(Sched, LocalityExpiry, ::testing::Values("lblc", "lblcr"),
                          [](const auto& info) { return info.param; });
 
+// net.ipv4.vs.lblc_expiration / lblcr_expiration: the full check (every 30th tick, a minute
+// apart) forgets records unused for that long, reading the value as it is at the check; the
+// other scheduler's setting does not count.
+class LocalityExpirationSysctl : public ::testing::TestWithParam<std::string> {
+ protected:
+  void set_own(std::chrono::milliseconds ms) {
+    (GetParam() == "lblc" ? expiration.lblc_ms : expiration.lblcr_ms).store(ms.count());
+  }
+  void set_other(std::chrono::milliseconds ms) {
+    (GetParam() == "lblc" ? expiration.lblcr_ms : expiration.lblc_ms).store(ms.count());
+  }
+  // As LocalityExpiry's: rs1 means the record held, rs2 that it was forgotten.
+  void record_rs1_at(std::chrono::milliseconds at) {
+    svc.add(1).add(2);
+    svc.advance(at);
+    svc.dest(2).active = 1;
+    EXPECT_EQ(svc.pick(tcp_to(kVip)), 1);
+  }
+
+  LocalityExpiration expiration;
+  FlowService svc{make_scheduler(GetParam(), SchedulerOptions{{}, 0, &expiration})};
+};
+
+TEST_P(LocalityExpirationSysctl, TenMinutesForgetsAtTheFirstFullCheck) {
+  set_own(10min);
+  record_rs1_at(10s);
+  svc.advance(30min + 1s - 10s);
+  EXPECT_EQ(svc.pick(tcp_to(kVip)), 2);
+}
+
+TEST_P(LocalityExpirationSysctl, NothingIsForgottenBetweenFullChecks) {
+  set_own(10min);
+  record_rs1_at(10s);
+  svc.advance(29min + 59s - 10s);  // unused for 29 min 49 s, but the check comes at 30 min
+  EXPECT_EQ(svc.pick(tcp_to(kVip)), 1);
+}
+
+TEST_P(LocalityExpirationSysctl, TheValueAtTheCheckCounts) {
+  record_rs1_at(10s);
+  svc.advance(20min);
+  set_own(10min);
+  svc.advance(10min + 1s - 10s);
+  EXPECT_EQ(svc.pick(tcp_to(kVip)), 2);
+}
+
+TEST_P(LocalityExpirationSysctl, TheOtherSchedulersSettingDoesNotCount) {
+  set_other(10min);
+  record_rs1_at(10s);
+  svc.advance(30min + 1s - 10s);
+  EXPECT_EQ(svc.pick(tcp_to(kVip)), 1);
+}
+
+TEST_P(LocalityExpirationSysctl, ANegativeValueForgetsEveryRecordAtTheCheck) {
+  set_own(-1s);
+  record_rs1_at(29min);
+  svc.advance(1min + 1s);
+  EXPECT_EQ(svc.pick(tcp_to(kVip)), 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Schedulers, LocalityExpirationSysctl, ::testing::Values("lblc", "lblcr"),
+                         [](const auto& info) { return info.param; });
+
 }  // namespace
 }  // namespace vsd::sched_test

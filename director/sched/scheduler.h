@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -60,11 +61,22 @@ class Scheduler {
   virtual int pick(std::span<const SchedDest> dests, const FlowKey& flow, uint64_t now_ms) = 0;
 };
 
+// net.ipv4.vs.lblc_expiration and lblcr_expiration, in ms, as the director has them now: lblc
+// and lblcr read them at each use, as the kernel reads its sysctls. Negative is allowed (every
+// record is then old enough to go).
+struct LocalityExpiration {
+  static constexpr int64_t kDefaultMs = 24 * 3600 * 1000;  // DEFAULT_EXPIRATION
+  std::atomic<int64_t> lblc_ms{kDefaultMs};
+  std::atomic<int64_t> lblcr_ms{kDefaultMs};
+};
+
 struct SchedulerOptions {
   std::vector<std::string> flags;  // -b: sh-fallback, sh-port, mh-fallback, mh-port
   // When the service gets the scheduler (the kernel's init_service), on the clock of pick():
   // the kernel arms lblc's and lblcr's periodic timers there.
   uint64_t created_ms = 0;
+  // The director's, which outlives its schedulers; nullptr: the kernel's defaults.
+  const LocalityExpiration* expiration = nullptr;
 };
 
 using SchedulerFactory = std::function<std::unique_ptr<Scheduler>(const SchedulerOptions&)>;

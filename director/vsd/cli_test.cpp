@@ -178,10 +178,10 @@ TEST(VsdSysctl, WithoutAnEqualsSignExitsTwo) {
   EXPECT_EQ(run.output, "vsd: --sysctl conn_reuse_mode: expected NAME=VALUE\n");
 }
 
-TEST(VsdSysctl, ADefenceModeOnIsRefusedWithWhatIsMissing) {
-  VsdRun run = run_vsd("--port vslab-none0 --sysctl secure_tcp=3");
+TEST(VsdSysctl, ASettingVsdHasOnlyTheDefaultOfIsRefusedWithWhatIsMissing) {
+  VsdRun run = run_vsd("--port vslab-none0 --sysctl backup_only=1");
   EXPECT_EQ(run.exit_code, 2);
-  EXPECT_NE(run.output.find("net.ipv4.vs.secure_tcp=3 is not supported by vsd"), std::string::npos)
+  EXPECT_NE(run.output.find("net.ipv4.vs.backup_only=1 is not supported by vsd"), std::string::npos)
       << run.output;
 }
 

@@ -216,10 +216,10 @@ std::string BasicDataplane<Port>::commit(PreparedInstall& plan) {
 template <DataPort Port>
 std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::counters() const {
   static constexpr const char* kDiscardNames[] = {
-      "not_ipv4",         "fragment",      "no_service", "no_destination",
-      "table_full",       "no_local_port", "dest_gone",  "no_route",
-      "ttl_expired",      "not_for_us",    "tx_failed",  "arp_not_on_link",
-      "ipv6_unsupported", "icmp_checksum", "no_call_id", "not_scheduled"};
+      "not_ipv4",      "fragment",        "no_service",       "no_destination", "table_full",
+      "no_local_port", "dest_gone",       "no_route",         "ttl_expired",    "not_for_us",
+      "tx_failed",     "arp_not_on_link", "ipv6_unsupported", "icmp_checksum",  "no_call_id",
+      "not_scheduled", "drop_packet"};
   static_assert(std::size(kDiscardNames) == std::size_t(Discard::Count));
   std::vector<std::pair<std::string, uint64_t>> out;
   for (std::size_t i = 1; i < fwd::kDropReasonCount; ++i)
@@ -770,6 +770,10 @@ template <DataPort Port>
 Conn* BasicDataplane<Port>::create_connection(ServiceRuntime& svc, const FlowKey& flow,
                                               std::optional<std::span<const uint8_t>> udp_payload,
                                               Refusal& why) {
+  // ip_vs_todrop, in each protocol's conn_schedule once the service is known, before the
+  // persistence engine and the scheduler see the packet.
+  if (defence_.drop_new_connection()) [[unlikely]]
+    return why = Refusal::Defence, count(Discard::DropPacket), nullptr;
   why = Refusal::NoDestination;
   std::string_view pe_data;
   if (svc.config.persistent && !svc.config.persistence_engine.empty()) {
@@ -1046,6 +1050,12 @@ void BasicDataplane<Port>::tick() {
     services_.estimate_rates(now_ms_ - last_estimate_ms_);
     last_estimate_ms_ = now_ms_;
   }
+  if (now_ms_ >= next_defence_ms_) {
+    // defense_work: the level first, then the random drop it may have turned on.
+    next_defence_ms_ = now_ms_ + Defence::kPeriodMs;
+    update_defence();
+    if (defence_.drop_entry()) conns_.drop_random_entries(drop_entry_random_, now_ms_);
+  }
   conns_.expire(now_ms_);
   reassembler_.expire(now_ms_);
   neighbours_.tick(now_ms_, arp_requests_);
@@ -1053,6 +1063,18 @@ void BasicDataplane<Port>::tick() {
   conns6_.expire(now_ms_);
   neighbours6_.tick(now_ms_, solicits_);
   send_solicits();
+}
+
+template <DataPort Port>
+void BasicDataplane<Port>::update_defence() {
+  // Only modes 1 and 2 look at memory: at 0 and 3 the host's is not read at all.
+  const auto watches = [](int32_t mode) { return mode == 1 || mode == 2; };
+  int64_t available = std::numeric_limits<int64_t>::max();
+  if (watches(sysctls_.drop_entry) || watches(sysctls_.drop_packet) || watches(sysctls_.secure_tcp))
+    if (auto pages = memory_source_()) available = *pages;
+  defence_.update(sysctls_, available);
+  conns_.set_secure_tcp(defence_.secure_tcp());
+  conns6_.set_secure_tcp(defence_.secure_tcp());
 }
 
 template class BasicDataplane<PacketSocket>;

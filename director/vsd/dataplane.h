@@ -10,8 +10,11 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <random>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -19,6 +22,7 @@
 
 #include "config/sysctl.h"
 #include "conn/clock.h"
+#include "conn/defence.h"
 #include "conn/table.h"
 #include "conn/table6.h"
 #include "ctl/protocol.h"
@@ -60,6 +64,7 @@ enum class Discard : uint8_t {
   IcmpChecksum,     // an ICMP error about a connection with a bad checksum
   NoCallId,         // --pe sip: no Call-ID the kernel's engine would take, dropped as it does
   NotScheduled,     // SCTP of no connection that does not start one (not an INIT)
+  DropPacket,       // a new connection's packet dropped by net.ipv4.vs.drop_packet
   Count,
 };
 
@@ -125,8 +130,20 @@ class BasicDataplane final : public ctl::ControlTarget {
   // The net.ipv4.vs.* settings (config/sysctl.h), read per packet as plain fields: at their
   // defaults they cost the fast path nothing it did not do before. Taken between two batches.
   void set_sysctls(const Sysctls& s) {
+    const bool modes_changed = s.drop_entry != sysctls_.drop_entry ||
+                               s.drop_packet != sysctls_.drop_packet ||
+                               s.secure_tcp != sysctls_.secure_tcp;
     sysctls_ = s;
+    // proc_do_defense_mode: a mode written with a new value is applied at once.
+    if (modes_changed) update_defence();
+    services_.set_locality_expiration(int64_t{s.lblc_expiration} * 1000,
+                                      int64_t{s.lblcr_expiration} * 1000);
     if (sync_master_) sync_master_->set_rules(sync_rules());
+  }
+  // Where the defence modes at 1 or 2 read the available memory (pages); the host's by
+  // default (conn/defence.h available_pages). For tests.
+  void set_memory_source(std::function<std::optional<int64_t>()> source) {
+    memory_source_ = std::move(source);
   }
   Sysctls sysctls() const override { return sysctls_; }
   std::string set_sysctl(std::string_view name, std::string_view value) override {
@@ -308,7 +325,7 @@ class BasicDataplane final : public ctl::ControlTarget {
   // ip_vs_leave answers); no room (the table, FULLNAT's local ports) is answered with nothing,
   // as the kernel drops when it cannot allocate: a flood's spoofed sources would hear it.
   // NoDestination is answered (port unreachable); the others are silent drops.
-  enum class Refusal : uint8_t { NoDestination, NoRoom, NoPeData };
+  enum class Refusal : uint8_t { NoDestination, NoRoom, NoPeData, Defence };
   // udp_payload: a datagram's whole payload, which --pe sip reads (nullopt: none to read).
   Conn* create_connection(ServiceRuntime& svc, const FlowKey& flow,
                           std::optional<std::span<const uint8_t>> udp_payload, Refusal& why);
@@ -380,6 +397,13 @@ class BasicDataplane final : public ctl::ControlTarget {
   const Clock& clock_;
   uint64_t now_ms_ = 0;
   uint64_t last_estimate_ms_ = 0;
+  // The defence modes (net.ipv4.vs.drop_entry, drop_packet, secure_tcp), worked out every
+  // Defence::kPeriodMs in tick() and when a mode changes.
+  void update_defence();
+  Defence defence_;
+  uint64_t next_defence_ms_ = 0;
+  std::function<std::optional<int64_t>()> memory_source_ = available_pages;
+  std::mt19937 drop_entry_random_{std::random_device{}()};
   ConnTable conns_;
   Services services_;
   // Found again by the frame's address: frames stay where they are in the RX ring while a

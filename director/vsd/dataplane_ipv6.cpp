@@ -135,6 +135,7 @@ void BasicDataplane<Port>::handle_to_vip6(std::size_t port, std::span<uint8_t> f
       ipv6_.not_first++;
       return refuse6(port, frame, p, /*reset=*/true);
     }
+    if (defence_.drop_new_connection()) return count(Discard::DropPacket);  // ip_vs_todrop
     const FlowKey flow{proto, {fold_ipv6(p.src), p.sport}, {fold_ipv6(p.dst), p.dport}};
     const auto chosen = services_.schedule(*svc, flow, now_ms_);
     if (!chosen) {

@@ -116,7 +116,7 @@ PreparedServices Services::prepare(const RuleSet& rules) const {
       return plan;
     }
     auto fresh_scheduler = [&] {
-      return make_scheduler(svc.scheduler, {svc.sched_flags, clock_.now_ms()});
+      return make_scheduler(svc.scheduler, {svc.sched_flags, clock_.now_ms(), &expiration_});
     };
     auto at = now.index.find(svc.key);
     if (at == now.index.end()) {

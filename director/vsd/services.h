@@ -118,6 +118,13 @@ class Services {
   Services(ConnTable& conns, const Clock& clock);
   explicit Services(ConnTable& conns);
 
+  // net.ipv4.vs.lblc_expiration and lblcr_expiration, in ms: every lblc and lblcr scheduler of
+  // these services, made before or after, reads them from here at its next pick.
+  void set_locality_expiration(int64_t lblc_ms, int64_t lblcr_ms) {
+    expiration_.lblc_ms.store(lblc_ms, std::memory_order_relaxed);
+    expiration_.lblcr_ms.store(lblcr_ms, std::memory_order_relaxed);
+  }
+
   // Replaces the rule set. Returns "" or why it was refused (nothing changes then). Both
   // steps on this thread: prepare, then commit.
   std::string install(const RuleSet& rules);
@@ -228,6 +235,7 @@ class Services {
 
   ConnTable& conns_;
   const Clock& clock_;
+  LocalityExpiration expiration_;
   SharedScheduling* shared_ = nullptr;
   bool leader_ = false;
   std::shared_ptr<const ServiceTable> table_;

@@ -1,12 +1,14 @@
 // What each net.ipv4.vs setting vsd acts on changes in the data plane (Dataplane::set_sysctls),
 // against the kernel's default, over memory ports: expire_nodest_conn, conn_reuse_mode,
-// expire_quiescent_template, nat_icmp_send, cache_bypass and run_estimation. Expectations are
+// expire_quiescent_template, nat_icmp_send, cache_bypass, run_estimation and the defence modes
+// (drop_packet, secure_tcp, drop_entry). Expectations are
 // the kernel's (docs/ipvs.md section 11): ip_vs_in's order for a packet of an existing
 // connection, ip_vs_check_template, ip_vs_out, ip_vs_leave, the estimator's timer.
 #include <gtest/gtest.h>
 #include <tins/tins.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -471,6 +473,70 @@ TEST_F(SysctlEffects, RunEstimationOffLeavesTheRatesWhereTheyWere) {
   dp_->set_sysctls({});
   tick_after(RateEstimator::kIntervalMs);
   EXPECT_LT(dp_->state().services.at(0).rates.in_packets, rates.in_packets);
+}
+
+// --- the defence modes -----------------------------------------------------------------------
+
+// drop_packet=1 with memory short (512 of amemthresh's 1024 pages: rate 1024 / 512 = 2, the
+// counter set to 2): every second new connection is dropped, and the setting reads 2. Memory
+// back: it reads 1 again and nothing is dropped.
+TEST_F(SysctlEffects, DropPacketOneDropsWhileMemoryIsShort) {
+  int64_t pages = 512;
+  dp_->set_memory_source([&] { return std::optional<int64_t>(pages); });
+  start(two_servers(Proto::Tcp, Method::Nat), {"drop_packet=1"});
+  EXPECT_EQ(dp_->sysctls().drop_packet, 2);
+  for (uint16_t i = 0; i < 6; ++i) from_client(Proto::Tcp, Tins::TCP::SYN, uint16_t(41000 + i));
+  EXPECT_EQ(servers_reached().size(), 3u);
+  EXPECT_EQ(dp_->state().connections.size(), 3u);
+  pages = 1 << 20;
+  tick_after(Defence::kPeriodMs);
+  EXPECT_EQ(dp_->sysctls().drop_packet, 1);
+  clear();
+  for (uint16_t i = 0; i < 6; ++i) from_client(Proto::Tcp, Tins::TCP::SYN, uint16_t(41100 + i));
+  EXPECT_EQ(servers_reached().size(), 6u);
+}
+
+// secure_tcp=3: the client's ACK does not establish a NAT connection; the server's does.
+TEST_F(SysctlEffects, SecureTcpThreeWaitsInSynAckForTheServer) {
+  start(two_servers(Proto::Tcp, Method::Nat), {"secure_tcp=3"});
+  from_client(Proto::Tcp, Tins::TCP::SYN);
+  EXPECT_EQ(connection_state(), "SYN_RECV");
+  from_server(kRs1, Tins::TCP::SYN | Tins::TCP::ACK);
+  EXPECT_EQ(connection_state(), "SYNACK");
+  from_client(Proto::Tcp, Tins::TCP::ACK);
+  EXPECT_EQ(connection_state(), "SYNACK");
+  from_server(kRs1, Tins::TCP::ACK);
+  EXPECT_EQ(connection_state(), "ESTABLISHED");
+  // Off again: the next handshake is established by the client's ACK.
+  dp_->set_sysctls({});
+  from_client(Proto::Tcp, Tins::TCP::SYN, kCport + 1);
+  from_client(Proto::Tcp, Tins::TCP::ACK, kCport + 1);
+  std::string state;
+  for (const auto& c : dp_->state().connections)
+    if (c.client.port == kCport + 1) state = c.state;
+  EXPECT_EQ(state, "ESTABLISHED");
+}
+
+// drop_entry=3: an established connection with 2 client packets, idle, is looked at by some
+// second's round (1/32 of the table each second) once it has been idle for 60 s, and the first
+// such one found goes, long before its 900 s are up. With a 4096-entry table a slot is missed
+// by a round with probability (4095/4096)^128, so by 840 rounds with about 1e-11.
+TEST_F(SysctlEffects, DropEntryThreeRemovesAnIdleConnectionLongBeforeItsTimeout) {
+  start(two_servers(Proto::Tcp, Method::Nat), {"drop_entry=3"});
+  from_client(Proto::Tcp, Tins::TCP::SYN);
+  from_server(kRs1, Tins::TCP::SYN | Tins::TCP::ACK);
+  from_client(Proto::Tcp, Tins::TCP::ACK);
+  ASSERT_EQ(connection_state(), "ESTABLISHED");
+  int second = 0;
+  for (; second < 59; ++second) {
+    tick_after(1000);
+    ASSERT_EQ(connection_state(), "ESTABLISHED") << "gone after " << second + 1 << " s";
+  }
+  while (second < 899 && !connection_state().empty()) {
+    tick_after(1000);
+    ++second;
+  }
+  EXPECT_EQ(connection_state(), "") << "still there after " << second << " s";
 }
 
 }  // namespace
