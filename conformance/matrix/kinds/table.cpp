@@ -68,7 +68,7 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       {"connection", {Tcp}, {}, everywhere, kinds::connection},
       {"persistence", {Tcp}, {}, everywhere, kinds::persistence},
       {"weight0", {Tcp}, {Tcp}, everywhere, kinds::weight0},
-      {"thresholds", {Tcp}, {}, everywhere, kinds::thresholds},
+      {"thresholds", {Tcp}, {Tcp}, everywhere, kinds::thresholds},
       {"icmp-error", {Udp}, {Udp}, errors_come_back, kinds::icmp_error},
       {"unknown-flow", {Tcp}, {Tcp}, everywhere, kinds::unknown_flow},
       {"pmtu", {Tcp}, {Tcp}, tun_only, kinds::pmtu},
