@@ -82,7 +82,7 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       {"ip-options", {Udp}, {}, everywhere, kinds::ip_options},
       {"bad-checksum", {Tcp, Udp}, {}, everywhere, kinds::bad_checksum},
       {"tcp-flags", {Tcp}, {}, everywhere, kinds::tcp_flags},
-      {"states", {Tcp, Udp, Sctp}, {}, rr_only, kinds::states},
+      {"states", {Tcp, Udp, Sctp}, {Tcp, Udp}, rr_only, kinds::states},
       {"fullnat-local", {Tcp}, {}, fullnat_rr, kinds::fullnat_local},
       {"reassembly-timeout", {Udp}, {}, nat_rr, kinds::reassembly_timeout},
       {"listing", {Tcp}, {}, listing_rr, kinds::listing},
