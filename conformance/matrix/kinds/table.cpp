@@ -65,7 +65,7 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       // name, protocols, IPv6 protocols, where it runs, what it does
       {"rewrite", {Tcp, Udp, Icmp, Sctp}, {Tcp, Udp}, everywhere, kinds::rewrite},
       {"scheduler", {Tcp}, {Tcp}, everywhere, kinds::scheduler},
-      {"connection", {Tcp}, {}, everywhere, kinds::connection},
+      {"connection", {Tcp}, {Tcp}, everywhere, kinds::connection},
       {"persistence", {Tcp}, {}, everywhere, kinds::persistence},
       {"weight0", {Tcp}, {Tcp}, everywhere, kinds::weight0},
       {"thresholds", {Tcp}, {Tcp}, everywhere, kinds::thresholds},
