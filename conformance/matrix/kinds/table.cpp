@@ -81,7 +81,7 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       {"fragments", {Udp}, {}, everywhere, kinds::fragments},
       {"ip-options", {Udp}, {}, everywhere, kinds::ip_options},
       {"bad-checksum", {Tcp, Udp}, {}, everywhere, kinds::bad_checksum},
-      {"tcp-flags", {Tcp}, {}, everywhere, kinds::tcp_flags},
+      {"tcp-flags", {Tcp}, {Tcp}, everywhere, kinds::tcp_flags},
       {"states", {Tcp, Udp, Sctp}, {Tcp, Udp}, rr_only, kinds::states},
       {"fullnat-local", {Tcp}, {}, fullnat_rr, kinds::fullnat_local},
       {"reassembly-timeout", {Udp}, {}, nat_rr, kinds::reassembly_timeout},
