@@ -80,7 +80,7 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       {"port-zero", {Tcp}, {}, everywhere, kinds::port_zero},
       {"fragments", {Udp}, {}, everywhere, kinds::fragments},
       {"ip-options", {Udp}, {}, everywhere, kinds::ip_options},
-      {"bad-checksum", {Tcp, Udp}, {}, everywhere, kinds::bad_checksum},
+      {"bad-checksum", {Tcp, Udp}, {Tcp, Udp}, everywhere, kinds::bad_checksum},
       {"tcp-flags", {Tcp}, {Tcp}, everywhere, kinds::tcp_flags},
       {"states", {Tcp, Udp, Sctp}, {Tcp, Udp}, rr_only, kinds::states},
       {"fullnat-local", {Tcp}, {}, fullnat_rr, kinds::fullnat_local},
