@@ -120,6 +120,12 @@ void BasicDataplane<Port>::handle_to_vip6(std::size_t port, std::span<uint8_t> f
   // expire_nodest_conn=0; with it on, the packet is scheduled anew.
   if (conn && services_.dest(conn->dest).deleted && sysctls_.expire_nodest_conn) conn = nullptr;
   if (conn && services_.dest(conn->dest).deleted) return;
+  // conn_reuse_mode, as existing_fate for IPv4: a SYN that meets a closed connection starts a
+  // new one, scheduled afresh; insert() below replaces the old entry. (Bit 2's FIN_WAIT rule
+  // needs an entry that knows it saw no reply, which Conn6 does not record.)
+  if (conn && p.is_tcp() && (p.tcp_flags & fwd::wire::tcp::kSyn) && sysctls_.conn_reuse_mode &&
+      (conn->state == TcpState::TimeWait || conn->state == TcpState::Close))
+    conn = nullptr;
   if (!conn) {
     ServiceRuntime* svc = services_.find6(proto, p.dst, p.dport);
     if (!svc) {

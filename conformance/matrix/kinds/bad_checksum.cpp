@@ -2,7 +2,9 @@
 // IPVS does not verify it: the packet is scheduled and forwarded, its checksum updated
 // incrementally for what the mode changes, so it arrives exactly as wrong (spec 2, NAT). A TCP
 // segment of no connection with a wrong checksum is not IPVS's and meets the director's own TCP,
-// which drops it without the RST a sound one gets (spec 3).
+// which drops it without the RST a sound one gets (spec 3). Its IPv6 cells (tcp6, udp6) do the
+// same over IPv6, whose upper-layer checksum covers the IPv6 pseudo-header: the director's
+// update follows the addresses it changes there, and its own TCP drops the bad bare ACK too.
 #include <fmt/format.h>
 
 #include "matrix/kinds/steps.h"
@@ -23,9 +25,14 @@ uint16_t wrong(uint16_t right) {
   return uint16_t(~sum);
 }
 
-// Where the L4 checksum of the innermost IPv4 packet of `frame` lies.
+// Where the L4 checksum of the innermost IP packet of `frame` lies: IPv4 (IPIP around it or
+// not) or IPv6 without extension headers (ip6ip6 around it or not).
 std::size_t l4_checksum_at(const std::vector<uint8_t>& frame) {
   std::size_t ip = 14;
+  if (frame[12] == 0x86 && frame[13] == 0xdd) {
+    if (frame[ip + 6] == 41) ip += 40;  // ip6ip6
+    return ip + 40 + (frame[ip + 6] == 6 ? 16 : 6);
+  }
   if (frame[ip + 9] == 4) ip += std::size_t(frame[ip] & 0x0f) * 4;  // IPIP
   const std::size_t l4 = ip + std::size_t(frame[ip] & 0x0f) * 4;
   return l4 + (frame[ip + 9] == 6 ? 16 : 6);
@@ -50,13 +57,16 @@ std::vector<uint8_t> spoiled(const Tins::EthernetII& frame) {
 void bad_checksum(MatrixBed& mb, const Cell& c, Findings& f) {
   auto& bed = mb.bed();
   const bool tcp = c.proto == Proto::Tcp;
-  bed.restore(mb.rules(c.proto, c.scheduler, {100}));
+  const Family family = c.family;
+  bed.restore(mb.rules(c.proto, c.scheduler, {100}, "", "", family));
   // A UDP checksum of 0 means none, and a director writes a sum that comes out 0 as 0xffff
   // (RFC 768): neither is this kind's matter, so the client port is one for which neither the
   // wrong checksum sent nor the one forwarded is 0.
   auto pick = [&] {
     const uint16_t cport = mb.next_client_port();
-    return tcp ? mb.tcp_from_client(Tins::TCP::SYN, cport) : mb.udp_from_client(cport, "checksum");
+    if (tcp) return mb.tcp_in(family, Tins::TCP::SYN, cport);
+    return family == Family::Ipv6 ? mb.udp6_from_client(cport, "checksum")
+                                  : mb.udp_from_client(cport, "checksum");
   };
   auto zero_sum = [&](const std::vector<uint8_t>& bytes) {
     return !tcp && wrong(read16(bytes, l4_checksum_at(bytes))) == 0;
@@ -80,9 +90,9 @@ void bad_checksum(MatrixBed& mb, const Cell& c, Findings& f) {
   if (tcp) {
     // A bare ACK of no connection: a sound one gets a RST from the VIP (the unknown-flow kind).
     bed.client().port->send(
-        spoiled(mb.tcp_from_client(Tins::TCP::ACK, mb.next_client_port(), "", 777, 999)));
+        spoiled(mb.tcp_in(family, Tins::TCP::ACK, mb.next_client_port(), "", 777, 999)));
   }
-  mb.barrier();
+  mb.barrier(family);
   f.check(bed.checker().expect_no_other_frames(bed.rs_ports(), 10ms), "real servers");
   f.check(bed.checker().expect_no_other_frames({bed.client().port}, 0ms), "client");
 }

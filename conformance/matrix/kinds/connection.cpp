@@ -1,5 +1,7 @@
 // The connection kind: one whole TCP connection through the director, its states in
 // `-L -n -c`, its destination's active and inactive counts and the --stats counters (spec 5, 9).
+// Its IPv6 cell (tcp6) runs the connection over IPv6: addresses listed [addr]:port, and the
+// bytes counted are the IPv6 packets' (the 40-byte header and what follows it).
 #include <chrono>
 #include <functional>
 #include <sstream>
@@ -9,7 +11,7 @@
 #include <fmt/ranges.h>
 
 #include "listed_counts.h"
-#include "matrix/kinds/steps.h"
+#include "matrix/kinds/tcp_flow.h"
 
 namespace vslab::matrix::kinds {
 
@@ -19,10 +21,10 @@ using expect::FrameExpectation;
 namespace {
 
 // The state `-L -n -c` lists for the connection CIP:cport -> VIP:vport ("" when not listed).
-std::string listed_state(MatrixBed& mb, const std::string& cip, uint16_t cport) {
+std::string listed_state(MatrixBed& mb, Family family, const std::string& cip, uint16_t cport) {
   auto listing = mb.bed().admin({"-L", "-n", "-c"});
   const std::string source = cip + ":" + std::to_string(cport);
-  const std::string virt = mb.bed().vip() + ":" + std::to_string(mb.vport());
+  const std::string virt = mb.service_address(family);
   std::istringstream lines(listing.output);
   for (std::string line; std::getline(lines, line);) {
     std::istringstream in(line);
@@ -37,20 +39,28 @@ std::string listed_state(MatrixBed& mb, const std::string& cip, uint16_t cport) 
 
 void connection(MatrixBed& mb, const Cell& c, Findings& f) {
   auto& bed = mb.bed();
-  bed.restore(mb.rules(Proto::Tcp, c.scheduler, kRoomy));
+  const Family family = c.family;
+  const bool v6 = family == Family::Ipv6;
+  bed.restore(mb.rules(Proto::Tcp, c.scheduler, kRoomy, "", "", family));
   const bool replies_seen = replies_pass_director(mb.mode());
-  const std::string cip = bed.client().ip;
+  // As -L -c lists the client's address.
+  const std::string cip = listed_client(mb, family);
+  // The size of a frame's IP packet, header included: what the director counts in bytes.
+  auto ip_size = [](const Tins::EthernetII& frame) {
+    if (const auto* ip6 = frame.find_pdu<Tins::IPv6>()) return uint64_t(ip6->size());
+    return uint64_t(frame.rfind_pdu<Tins::IP>().size());
+  };
   const uint16_t cport = mb.next_client_port();
   uint64_t in_packets = 0, in_bytes = 0, out_packets = 0, out_bytes = 0;
 
   auto state_is = [&](const std::string& want, const std::string& after) {
-    auto got = read_until<std::string>([&] { return listed_state(mb, cip, cport); }, want,
+    auto got = read_until<std::string>([&] { return listed_state(mb, family, cip, cport); }, want,
                                        1s * bed.dut().slowness());
     return f.require(got == want, fmt::format("-L -n -c after {}: state {} where the spec says {}",
                                               after, got.empty() ? "(not listed)" : got, want));
   };
   auto counts_are = [&](int rs, int active, int inactive, const std::string& after) {
-    const std::string dest = mb.rip(rs) + ":" + std::to_string(mb.rport());
+    const std::string dest = mb.server_args(rs, family)[1];
     auto read = [&] {
       auto c = conformance::listed_counts_of(bed.admin({"-L", "-n"}).output, dest);
       return std::pair{c.active, c.inactive};
@@ -65,10 +75,10 @@ void connection(MatrixBed& mb, const Cell& c, Findings& f) {
   int rs = 0;
   auto client_sends = [&](uint8_t flags, uint32_t seq, uint32_t ack, const std::string& data,
                           const std::string& what) {
-    auto seg = mb.tcp_from_client(flags, cport, "", seq, ack);
+    auto seg = mb.tcp_in(family, flags, cport, "", seq, ack);
     if (!data.empty()) seg.rfind_pdu<Tins::TCP>() /= Tins::RawPDU(data);
     ++in_packets;
-    in_bytes += seg.rfind_pdu<Tins::IP>().size();
+    in_bytes += ip_size(seg);
     if (rs == 0) return (rs = forwarded(mb, seg, f, what)) != 0;
     bed.client().port->send(seg);
     return f.check(bed.checker().expect_frame(*bed.rs(rs).port, mb.at_real_server(seg, rs), 2s),
@@ -82,26 +92,17 @@ void connection(MatrixBed& mb, const Cell& c, Findings& f) {
       if (fr.claimed) got = &fr;
     if (!f.require(got != nullptr, what + ": nothing reached the real server")) return false;
     Tins::EthernetII at_rs(got->bytes.data(), uint32_t(got->bytes.size()));
-    const auto& ip_in = at_rs.rfind_pdu<Tins::IP>();
-    const auto& tcp_in = at_rs.rfind_pdu<Tins::TCP>();
-    Tins::IP ip(ip_in.src_addr(), ip_in.dst_addr());
-    ip.ttl(64);
-    Tins::TCP tcp(tcp_in.sport(), tcp_in.dport());
-    tcp.flags(flags);
-    tcp.seq(seq);
-    tcp.ack_seq(ack);
-    tcp.window(65160);
-    auto answer = Tins::EthernetII(at_rs.src_addr(), bed.rs(rs).mac) / ip / tcp;
+    auto answer = server_answer(at_rs, bed.rs(rs).mac, flags, seq, ack);
     if (!data.empty()) answer /= Tins::RawPDU(data);
     ++out_packets;
-    out_bytes += answer.rfind_pdu<Tins::IP>().size();
+    out_bytes += ip_size(answer);
     bed.rs(rs).port->send(answer);
     // Spec 2: VIP:vport -> CIP:cport, TTL - 1 at the director and the router.
     FrameExpectation back(answer);
     back.eth_src(bed.client_gateway_mac())
         .eth_dst(bed.client().mac)
-        .ip_src(bed.vip())
-        .ip_dst(cip)
+        .ip_src(v6 ? mb.vip6() : bed.vip())
+        .ip_dst(v6 ? mb.ipv6_of("client") : bed.client().ip)
         .ttl(62)
         .sport(mb.vport())
         .dport(cport);
@@ -138,8 +139,8 @@ void connection(MatrixBed& mb, const Cell& c, Findings& f) {
   // Spec 9: one connection; packets and bytes (IP datagrams, as the example's 40-byte SYNs)
   // in from the client and out from the real server, for the service and the destination.
   const std::vector<uint64_t> want{1, in_packets, out_packets, in_bytes, out_bytes};
-  const std::string service = bed.vip() + ":" + std::to_string(mb.vport());
-  const std::string dest = mb.rip(rs) + ":" + std::to_string(mb.rport());
+  const std::string service = mb.service_address(family);
+  const std::string dest = mb.server_args(rs, family)[1];
   using Both = std::pair<std::vector<uint64_t>, std::vector<uint64_t>>;
   auto got = read_until<Both>(
       [&] {

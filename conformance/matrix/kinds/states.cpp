@@ -5,7 +5,8 @@
 // then those `--set tcp tcpfin udp` changes (ESTABLISHED, FIN_WAIT, UDP) and only those. Its
 // sctp cell walks an SCTP association through the kernel's SCTP states (`-L --timeout` keeps
 // showing tcp, tcpfin and udp only). The walks are the scheduler's no matter; rr's cells run
-// them.
+// them. The IPv6 cells (tcp6, udp6) walk the same over IPv6, the entries listed
+// [CIP6]:cport.
 #include <algorithm>
 #include <chrono>
 #include <optional>
@@ -37,10 +38,12 @@ std::string mm_ss(int seconds) {
 // `-L -n -c` lists the entry from the client's port `cport` in `state`, with `timeout_s` on
 // its clock less the seconds since `sent` (the packet that set it left the sender then), and a
 // second for the listing's rounding down and the director's clock ticking.
-bool listed_as(MatrixBed& mb, uint16_t cport, const std::string& state, int timeout_s,
-               std::chrono::steady_clock::time_point sent, Findings& f, const std::string& after) {
+bool listed_as(MatrixBed& mb, Family family, uint16_t cport, const std::string& state,
+               int timeout_s, std::chrono::steady_clock::time_point sent, Findings& f,
+               const std::string& after) {
   auto& bed = mb.bed();
-  const std::string source = bed.client().ip + ":" + std::to_string(cport);
+  const std::string client = listed_client(mb, family);
+  const std::string source = client + ":" + std::to_string(cport);
   std::optional<ListedConn> got;
   int least = timeout_s;
   auto fits = [&] {
@@ -79,10 +82,10 @@ bool set_timeouts(MatrixBed& mb, int tcp, int tcp_fin, int udp, const std::vecto
 
 // Spec 5's tables: the client closes first, then (NAT, FULLNAT) the server; the entry ends in
 // TIME_WAIT, or in FIN_WAIT where the director sees the client alone.
-bool client_closes(MatrixBed& mb, Findings& f) {
-  TcpFlow flow(mb, f);
+bool client_closes(MatrixBed& mb, Family family, Findings& f) {
+  TcpFlow flow(mb, f, family);
   auto listed = [&](const std::string& state, int timeout_s, const std::string& after) {
-    return listed_as(mb, flow.cport(), state, timeout_s, flow.last_sent(), f, after);
+    return listed_as(mb, family, flow.cport(), state, timeout_s, flow.last_sent(), f, after);
   };
   if (!flow.establish("client closes") ||
       !listed("ESTABLISHED", kEstablished, "the handshake's ACK") ||
@@ -100,10 +103,10 @@ bool client_closes(MatrixBed& mb, Findings& f) {
 }
 
 // NAT, FULLNAT: the server closes first (output), the client acknowledges and closes.
-bool server_closes(MatrixBed& mb, int fin_wait_s, Findings& f) {
-  TcpFlow flow(mb, f);
+bool server_closes(MatrixBed& mb, Family family, int fin_wait_s, Findings& f) {
+  TcpFlow flow(mb, f, family);
   auto listed = [&](const std::string& state, int timeout_s, const std::string& after) {
-    return listed_as(mb, flow.cport(), state, timeout_s, flow.last_sent(), f, after);
+    return listed_as(mb, family, flow.cport(), state, timeout_s, flow.last_sent(), f, after);
   };
   return flow.establish("server closes") &&
          flow.server_sends(TCP::FIN | TCP::ACK, 5001, 1001, "server's FIN") &&
@@ -114,25 +117,25 @@ bool server_closes(MatrixBed& mb, int fin_wait_s, Findings& f) {
          listed("TIME_WAIT", kTimeWait, "the client's FIN in FIN_WAIT");
 }
 
-void tcp_walk(MatrixBed& mb, const std::vector<int>& before, Findings& f) {
+void tcp_walk(MatrixBed& mb, Family family, const std::vector<int>& before, Findings& f) {
   const bool both_sides = replies_pass_director(mb.mode());
   // A half-open connection: the client's RST leaves SYN_RECV as it is.
-  TcpFlow half_open(mb, f);
+  TcpFlow half_open(mb, f, family);
   if (!half_open.client_sends(TCP::SYN, 1000, 0, "SYN") ||
-      !listed_as(mb, half_open.cport(), "SYN_RECV", kSynRecv, half_open.last_sent(), f,
+      !listed_as(mb, family, half_open.cport(), "SYN_RECV", kSynRecv, half_open.last_sent(), f,
                  "the SYN") ||
       !half_open.client_sends(TCP::RST, 1001, 0, "client's RST in SYN_RECV") ||
-      !listed_as(mb, half_open.cport(), "SYN_RECV", kSynRecv, half_open.last_sent(), f,
+      !listed_as(mb, family, half_open.cport(), "SYN_RECV", kSynRecv, half_open.last_sent(), f,
                  "the client's RST in SYN_RECV"))
     return;
-  if (!client_closes(mb, f)) return;
-  if (both_sides && !server_closes(mb, kFinWait, f)) return;
+  if (!client_closes(mb, family, f)) return;
+  if (both_sides && !server_closes(mb, family, kFinWait, f)) return;
 
   // --set changes ESTABLISHED and FIN_WAIT; SYN_RECV and TIME_WAIT keep theirs.
   if (!set_timeouts(mb, kSetTcp, kSetTcpFin, 0, before, f)) return;
-  TcpFlow after_set(mb, f);
+  TcpFlow after_set(mb, f, family);
   auto listed = [&](const std::string& state, int timeout_s, const std::string& after) {
-    return listed_as(mb, after_set.cport(), state, timeout_s, after_set.last_sent(), f,
+    return listed_as(mb, family, after_set.cport(), state, timeout_s, after_set.last_sent(), f,
                      after + " (after --set)");
   };
   if (!after_set.client_sends(TCP::SYN, 1000, 0, "SYN after --set") ||
@@ -147,16 +150,18 @@ void tcp_walk(MatrixBed& mb, const std::vector<int>& before, Findings& f) {
       listed("FIN_WAIT", kSetTcpFin, "the client's FIN");
     return;
   }
-  server_closes(mb, kSetTcpFin, f);
+  server_closes(mb, family, kSetTcpFin, f);
 }
 
 // A UDP flow is listed in state UDP; its next datagram after --set gets the new timeout.
-void udp_walk(MatrixBed& mb, const std::vector<int>& before, Findings& f) {
+void udp_walk(MatrixBed& mb, Family family, const std::vector<int>& before, Findings& f) {
   const uint16_t cport = mb.next_client_port();
   auto sends = [&](const std::string& payload, const std::string& what, int timeout_s) {
     const auto sent = std::chrono::steady_clock::now();
-    return forwarded(mb, mb.udp_from_client(cport, payload), f, what) &&
-           listed_as(mb, cport, "UDP", timeout_s, sent, f, "the " + what);
+    const auto dgram = family == Family::Ipv6 ? mb.udp6_from_client(cport, payload)
+                                              : mb.udp_from_client(cport, payload);
+    return forwarded(mb, dgram, f, what) &&
+           listed_as(mb, family, cport, "UDP", timeout_s, sent, f, "the " + what);
   };
   if (sends("first", "first datagram", kUdp) && set_timeouts(mb, 0, 0, kSetUdp, before, f))
     sends("second", "datagram after --set", kSetUdp);
@@ -175,8 +180,8 @@ void sctp_walk(MatrixBed& mb, Findings& f) {
   auto step = [&](bool from_client, uint8_t type, const std::string& what, const std::string& state,
                   int timeout_s) {
     const bool sent = from_client ? flow.client_sends(type, what) : flow.server_sends(type, what);
-    return sent &&
-           listed_as(mb, flow.cport(), state, timeout_s, flow.last_sent(), f, "the " + what);
+    return sent && listed_as(mb, Family::Ipv4, flow.cport(), state, timeout_s, flow.last_sent(), f,
+                             "the " + what);
   };
   if (!step(true, chunk::kInit, "client's INIT", "INIT1", kSctpInit1)) return;
   if (!replies_pass_director(mb.mode())) {
@@ -199,7 +204,7 @@ void sctp_walk(MatrixBed& mb, Findings& f) {
 }  // namespace
 
 void states(MatrixBed& mb, const Cell& c, Findings& f) {
-  mb.bed().restore(mb.rules(c.proto, c.scheduler, kRoomy));
+  mb.bed().restore(mb.rules(c.proto, c.scheduler, kRoomy, "", "", c.family));
   TimeoutsKept kept(mb);
   const std::vector<int> defaults{kEstablished, kFinWait, kUdp};
   // The walks expect the defaults; a director left otherwise is a finding of its own.
@@ -208,15 +213,15 @@ void states(MatrixBed& mb, const Cell& c, Findings& f) {
                              fmt::join(kept.found(), " "), fmt::join(defaults, " "))))
     return;
   if (c.proto == Proto::Udp)
-    udp_walk(mb, kept.found(), f);
+    udp_walk(mb, c.family, kept.found(), f);
   else if (c.proto == Proto::Sctp)
     sctp_walk(mb, f);
   else
-    tcp_walk(mb, kept.found(), f);
+    tcp_walk(mb, c.family, kept.found(), f);
   // A frame after the last command: a case made of the cell (vslab diff, a failure case)
   // replays every command before one of its frames, the put-back too.
   kept.put_back();
-  mb.barrier();
+  mb.barrier(c.family);
 }
 
 }  // namespace vslab::matrix::kinds

@@ -138,6 +138,10 @@ std::string send_with_bad_icmp_checksum(port::Port& port, const Tins::EthernetII
   return fmt::format("invalid (is 0x{:04x}, should be 0x{:04x})", bad, good);
 }
 
+std::string listed_client(MatrixBed& mb, Family family) {
+  return family == Family::Ipv6 ? fmt::format("[{}]", mb.ipv6_of("client")) : mb.bed().client().ip;
+}
+
 std::optional<ListedConn> listed_connection(MatrixBed& mb, const std::string& source,
                                             const std::string& virtual_addr) {
   std::istringstream lines(mb.bed().admin({"-L", "-n", "-c"}).output);

@@ -69,6 +69,9 @@ void icmp_error6(MatrixBed& mb, const Cell& c, Findings& f);
 void client_icmp6(MatrixBed& mb, const Cell& c, Findings& f);
 void unavailable6(MatrixBed& mb, const Cell& c, Findings& f);
 
+// The client's own address as `-L -n -c` writes it before its port: CIP, or [CIP6].
+std::string listed_client(MatrixBed& mb, Family family);
+
 // One line of `-L -n -c`.
 struct ListedConn {
   std::string proto, expire, state, source, virtual_addr, destination;

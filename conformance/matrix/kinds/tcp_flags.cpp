@@ -4,7 +4,8 @@
 // retransmitted FIN+ACK, a RST in SYN_RECV followed by a new SYN, a RST from either side of an
 // established connection. With conn_reuse_mode 1 (the default) a SYN that meets a TIME_WAIT
 // entry ends it and is scheduled as a new connection; one that meets FIN_WAIT goes on in the
-// old entry [src: ip_vs_core.c, is_new_conn_expected].
+// old entry [src: ip_vs_core.c, is_new_conn_expected]. Its IPv6 cell (tcp6) does the same
+// over IPv6.
 #include <fmt/format.h>
 
 #include "matrix/kinds/tcp_flow.h"
@@ -17,9 +18,10 @@ using Tins::TCP;
 namespace {
 
 // The service's Conns in `-L -n --stats --exact` reads `want` (the kernel's after its estimator).
-bool connections_are(MatrixBed& mb, uint64_t want, Findings& f, const std::string& after) {
+bool connections_are(MatrixBed& mb, Family family, uint64_t want, Findings& f,
+                     const std::string& after) {
   auto& bed = mb.bed();
-  const std::string service = bed.vip() + ":" + std::to_string(mb.vport());
+  const std::string service = mb.service_address(family);
   auto got = read_until<uint64_t>(
       [&] {
         auto values = listed_stats(bed.admin({"-L", "-n", "--stats", "--exact"}).output, service);
@@ -35,11 +37,12 @@ bool connections_are(MatrixBed& mb, uint64_t want, Findings& f, const std::strin
 
 void tcp_flags(MatrixBed& mb, const Cell& c, Findings& f) {
   auto& bed = mb.bed();
-  bed.restore(mb.rules(Proto::Tcp, c.scheduler, kRoomy));
+  const Family family = c.family;
+  bed.restore(mb.rules(Proto::Tcp, c.scheduler, kRoomy, "", "", family));
   const bool both_sides = replies_pass_director(mb.mode());
 
   // A connection closed, its FIN+ACKs sent twice, then a SYN on the same ports.
-  TcpFlow closed(mb, f);
+  TcpFlow closed(mb, f, family);
   if (!closed.establish("close")) return;
   if (!closed.client_sends(TCP::FIN | TCP::ACK, 1001, 5001, "client's FIN+ACK") ||
       !closed.client_sends(TCP::FIN | TCP::ACK, 1001, 5001, "client's FIN+ACK again"))
@@ -57,27 +60,27 @@ void tcp_flags(MatrixBed& mb, const Cell& c, Findings& f) {
   if (!both_sides && !f.require(closed.rs() == first_rs, "SYN after the close: another server"))
     return;
   if (both_sides && !closed.old_entry_ends("TIME_WAIT", "SYN after the close")) return;
-  if (!connections_are(mb, both_sides ? 2 : 1, f, "the SYN after the close")) return;
+  if (!connections_are(mb, family, both_sides ? 2 : 1, f, "the SYN after the close")) return;
 
   // A RST in SYN_RECV, then a SYN on the same ports.
-  TcpFlow reset_early(mb, f);
+  TcpFlow reset_early(mb, f, family);
   if (!reset_early.client_sends(TCP::SYN, 1000, 0, "SYN before a RST") ||
       !reset_early.client_sends(TCP::RST, 1001, 0, "RST in SYN_RECV") ||
       !reset_early.client_sends(TCP::SYN, 3000, 0, "SYN after the RST", true))
     return;
 
   // A RST from the client in ESTABLISHED; (NAT, FULLNAT) one from the server.
-  TcpFlow reset_by_client(mb, f);
+  TcpFlow reset_by_client(mb, f, family);
   if (!reset_by_client.establish("client's reset") ||
       !reset_by_client.client_sends(TCP::RST | TCP::ACK, 1001, 5001, "client's RST"))
     return;
   if (both_sides) {
-    TcpFlow reset_by_server(mb, f);
+    TcpFlow reset_by_server(mb, f, family);
     if (!reset_by_server.establish("server's reset") ||
         !reset_by_server.server_sends(TCP::RST | TCP::ACK, 5001, 1001, "server's RST"))
       return;
   }
-  mb.barrier();
+  mb.barrier(family);
   f.check(bed.checker().expect_no_other_frames(bed.rs_ports(), 10ms), "real servers");
   f.check(bed.checker().expect_no_other_frames({bed.client().port}, 0ms), "client");
 }

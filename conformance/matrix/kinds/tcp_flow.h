@@ -11,14 +11,22 @@
 
 namespace vslab::matrix::kinds {
 
-// A real server's IPv4 `answer` to the client's flow from `cport` reaches the client as NAT
-// and FULLNAT rewrite it: from [VIP]:vport, TTL less one at the director and the router.
+// A real server's `answer` to the client's flow from `cport` reaches the client as NAT and
+// FULLNAT rewrite it: from VIP:vport (the vip6 for an IPv6 answer), TTL or hop limit less one
+// at the director and the router.
 bool answer_reaches_client(MatrixBed& mb, const Tins::EthernetII& answer, uint16_t cport,
                            Findings& f, const std::string& what);
 
+// The real server's segment back on the connection it received `at_rs` on, as its stack sends
+// it: addresses and ports swapped, TTL or hop limit 64.
+Tins::EthernetII server_answer(const Tins::EthernetII& at_rs, const Tins::HWAddress<6>& rs_mac,
+                               uint8_t flags, uint32_t seq, uint32_t ack);
+
 class TcpFlow {
  public:
-  TcpFlow(MatrixBed& mb, Findings& f) : mb_(mb), f_(f), cport_(mb.next_client_port()) {}
+  // An IPv6 flow (Family::Ipv6) goes from the client's IPv6 address to [vip6]:vport.
+  TcpFlow(MatrixBed& mb, Findings& f, Family family = Family::Ipv4)
+      : mb_(mb), f_(f), family_(family), cport_(mb.next_client_port()) {}
 
   int rs() const { return rs_; }
   uint16_t cport() const { return cport_; }
@@ -44,6 +52,7 @@ class TcpFlow {
  private:
   MatrixBed& mb_;
   Findings& f_;
+  Family family_;
   uint16_t cport_;
   int rs_ = 0;
   std::chrono::steady_clock::time_point last_sent_;
