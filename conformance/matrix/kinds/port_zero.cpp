@@ -16,21 +16,20 @@ void port_zero(MatrixBed& mb, const Cell& c, Findings& f) {
   const bool v6 = c.family == Family::Ipv6;
   // An address as -L -n -c and ipvsadm's rules write it with a port: [addr]:port over IPv6.
   auto at = [v6](const std::string& address, uint16_t port) {
-    return (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
+    return v6 ? fmt::format("[{}]:{}", address, port) : fmt::format("{}:{}", address, port);
   };
   auto rip = [&](int rs) { return v6 ? mb.ipv6_of("rs" + std::to_string(rs)) : mb.rip(rs); };
   const std::string vip = v6 ? mb.vip6() : bed.vip();
   const std::string client = v6 ? mb.ipv6_of("client") : bed.client().ip;
-  const std::string service = "-t " + at(vip, 0);
+  const std::string service = fmt::format("-t {}", at(vip, 0));
   std::string rules = fmt::format("-C\n-A {} -s {} -p 60\n", service, c.scheduler);
-  // DR and TUN: no port, ipvsadm gives them the service's, 0. NAT and FULLNAT servers may have
-  // a port of their own (rport), which a port-0 service's connection does not take, nor its
-  // template (spec 7).
-  const std::string rport =
-      replies_pass_director(mb.mode()) ? fmt::format(":{}", mb.rport()) : std::string();
+  // DR and TUN: no port (an IPv6 address without brackets, as ipvsadm takes it), ipvsadm gives
+  // them the service's, 0. NAT and FULLNAT servers may have a port of their own (rport), which a
+  // port-0 service's connection does not take, nor its template (spec 7).
+  const bool rport = replies_pass_director(mb.mode());
   for (int rs = 1; rs <= 3; ++rs)
-    rules += fmt::format("-a {} -r {}{} {} -w 100\n", service, v6 ? "[" + rip(rs) + "]" : rip(rs),
-                         rport, mb.server_args(rs)[2]);
+    rules += fmt::format("-a {} -r {} {} -w 100\n", service,
+                         rport ? at(rip(rs), mb.rport()) : rip(rs), mb.server_args(rs)[2]);
   if (mb.mode() == Mode::FullNat)
     rules += fmt::format("--add-laddr -z {} {}\n", v6 ? mb.lip6() : mb.lip(), service);
   bed.restore(rules);
