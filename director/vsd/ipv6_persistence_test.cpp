@@ -113,16 +113,14 @@ TEST_F(Ipv6Persistence, AClientsPrefixStaysOnOneServerAndItsTemplateIsListed) {
   const auto counters = parse_counters(dut.admin({"--counters"}).output);
   EXPECT_EQ(counters.at("conn6_entries"), 4u);
   EXPECT_EQ(counters.at("discard_ipv6_unsupported"), 0u);
-  // PersistConn, after Forward and Weight on -L -n --persistent-conn's destination line: the
-  // template.
+  // PersistConn, after Weight on -L -n --persistent-conn's destination line: the template.
   const auto persist = dut.admin({"-L", "-n", "--persistent-conn"}).output;
   std::istringstream lines(persist);
   std::string persist_conn;
   for (std::string line; std::getline(lines, line);) {
     std::istringstream in(line);
-    std::string arrow, address, forward, weight;
-    if (in >> arrow >> address >> forward >> weight && arrow == "->" &&
-        address == "[" + rip + "]:8080")
+    std::string arrow, address, weight;
+    if (in >> arrow >> address >> weight && arrow == "->" && address == "[" + rip + "]:8080")
       in >> persist_conn;
   }
   EXPECT_EQ(persist_conn, "1") << persist;
