@@ -11,10 +11,6 @@ namespace {
 // capped so that an expiry is always well within 2^31 ms of the wheel's time.
 constexpr uint64_t kMaxTimeoutMs = 20ull * 24 * 3600 * 1000;
 
-// A template that is due while connections still depend on it is looked at again this much
-// later (ip_vs_conn.c ip_vs_conn_expire, "expire_later").
-constexpr uint32_t kTemplateKeepAliveS = 60;
-
 constexpr uint16_t kFirstLocalPort = 1024;  // FULLNAT lports: 1024..65535
 
 }  // namespace
@@ -685,6 +681,17 @@ void ConnTable::count_ipv6_gone(uint32_t dest, bool active) {
   note_fewer(load);
   if (load.shared)
     subtract_shared(*load.shared, active ? load.shared->active : load.shared->inactive);
+}
+
+void ConnTable::count_ipv6_template(uint32_t dest, bool made) {
+  DestLoad& load = dest_loads_[dest];
+  if (made) {
+    ++load.persistent;
+    if (load.shared) add_shared(*load.shared, load.shared->persistent);
+  } else {
+    --load.persistent;
+    if (load.shared) subtract_shared(*load.shared, load.shared->persistent);
+  }
 }
 
 void ConnTable::count_ipv6_change(uint32_t dest, bool now_active) {

@@ -45,6 +45,10 @@
 
 namespace vsd {
 
+// A template that is due while connections still depend on it is looked at again this much
+// later, and has this timeout from then on (ip_vs_conn.c ip_vs_conn_expire, "expire_later").
+inline constexpr uint32_t kTemplateKeepAliveS = 60;
+
 // Which side sent a packet of an existing connection.
 enum class PacketFrom : uint8_t { Client, Server };
 
@@ -401,6 +405,8 @@ class ConnTable {
   void count_ipv6_new(uint32_t dest);
   void count_ipv6_gone(uint32_t dest, bool active);
   void count_ipv6_change(uint32_t dest, bool now_active);
+  // An IPv6 persistence template made (or gone), in the destination's PersistConn.
+  void count_ipv6_template(uint32_t dest, bool made);
   // vsd --workers N: from now on the handle's counts also go to `shared`, which decides its
   // overload flag; nullptr: this table's counts alone (one worker). The caller keeps `shared`
   // alive while the handle points to it, and gives a handle with entries only the object it

@@ -12,6 +12,13 @@
 // the slots in use once a second rather than keeping a timer wheel: IPv6 traffic is the
 // smaller share for now; a wheel like the IPv4 table's is the next step when it is not.
 // Single-threaded, as the IPv4 table: the data plane's (worker 0's) alone.
+//
+// Persistence templates (ip_vs_core.c ip_vs_sched_persist) live in the same pool and the same
+// "in" index as the connections, told apart by the key's kind: a template's key is the client's
+// address cut to the service's prefix (-M), port 0, and the service's [VIP]:vport (vport 0 for
+// a port-0 service), or for a fwmark service the mark in the VIP's place and any protocol. A
+// template expires after the persistence timeout unless connections still depend on it, as
+// the IPv4 table's.
 #pragma once
 
 #include <cstdint>
@@ -35,9 +42,14 @@ struct Endpoint6 {
   bool operator==(const Endpoint6&) const = default;
 };
 
+// What an "in" key names: a connection, or a persistence template of an address service or
+// of a fwmark service (the kernel's IPPROTO_IP template, which serves every protocol).
+enum class KeyKind6 : uint8_t { Connection, ServiceTemplate, FwmarkTemplate };
+
 struct FlowKey6 {
   Proto proto = Proto::Tcp;
   Endpoint6 from, to;
+  KeyKind6 kind = KeyKind6::Connection;
   bool operator==(const FlowKey6&) const = default;
 };
 
@@ -53,6 +65,11 @@ class Conn6 {
   uint32_t in_next_ = kNoEntry;   // chain of the "in" index; the free list while free
   uint32_t out_next_ = kNoEntry;  // chain of the "out" index
   bool live_ = false;
+  bool assured_ = false;  // a template one of whose connections got established
+  // A connection: its template's slot, or kNoEntry. A template: how many connections depend
+  // on it.
+  uint32_t control_ = kNoEntry;
+  uint32_t template_timeout_s_ = 0;  // a template's whole timeout (the kernel's ct->timeout)
 
  public:
   FlowKey6 in;            // CIP:cport -> VIP:vport
@@ -63,6 +80,12 @@ class Conn6 {
   uint32_t dest = 0;    // the destination's handle (vsd/services.h)
   uint64_t expires_ms = 0;
   Endpoint6 local{};  // FULLNAT: LIP:lport, the source the real server sees and answers
+
+  bool is_template() const { return in.kind != KeyKind6::Connection; }
+  // IP_VS_CTPL_S_ASSURED, what -L -c lists as the template's state.
+  bool is_assured() const { return assured_; }
+  uint32_t dependents() const { return is_template() ? control_ : 0; }
+  bool has_template() const { return !is_template() && control_ != kNoEntry; }
 };
 
 class ConnTable;
@@ -113,15 +136,41 @@ class Conn6Table {
 
   // nullptr when full. `local`: FULLNAT's LIP:lport (pick_local_port). A key already in the
   // table is replaced: its entry goes (off its destination's counts) and the new one is found.
+  // With a template, the template lives at least as long as the connection does.
   Conn6* insert(const FlowKey6& in, Endpoint6 destination, Method method, uint32_t dest,
-                uint64_t now_ms, Endpoint6 local = {});
+                uint64_t now_ms, Endpoint6 local = {}, Conn6* control_template = nullptr);
+
+  // The keys of persistence templates: the client's address cut to `prefix` bits (the
+  // service's -M), port 0, and the service's [VIP]:vport, or for a fwmark service the mark
+  // where the VIP goes (as the kernel stores it: its four bytes first), any protocol.
+  static FlowKey6 service_template_key(Proto proto, const Ip6& client, int prefix,
+                                       Endpoint6 virtual_addr);
+  static FlowKey6 fwmark_template_key(const Ip6& client, int prefix, uint32_t fwmark);
+  Conn6* find_template(const FlowKey6& key) { return find_in(key); }
+  // A template to `destination` (RIP:rport, or RIP:0 where the packet's port is not the
+  // service's), counted in the destination's PersistConn, living timeout_s (-p) from now and
+  // again from each refresh(). nullptr when full.
+  Conn6* insert_template(const FlowKey6& key, Endpoint6 destination, Method method, uint32_t dest,
+                         uint32_t timeout_s, uint64_t now_ms);
+  // ip_vs_check_template's verdict on a template whose server may no longer be used: it is
+  // moved out of its key's way ([VIP]:65535 -> [RIP]:65535, as the kernel rehashes it), so
+  // that a new template takes the key, and lives out its timer.
+  void invalidate_template(Conn6& tmpl);
+  // The entry's whole timeout again from now: a template's, each time a connection is
+  // scheduled through it.
+  void refresh(Conn6& conn, uint64_t now_ms) { conn.expires_ms = now_ms + timeout_ms(conn); }
+  // A connection's template, if it has one.
+  const Conn6* template_of(const Conn6& conn) const {
+    return conn.has_template() ? &pool_[conn.control_] : nullptr;
+  }
   // A FULLNAT local port on `local` towards `server` that no connection uses (nullopt: none
   // found in a bounded probe), from a cursor per address that walks 1024..65535.
   std::optional<uint16_t> pick_local_port(Proto proto, const Ip6& local, const Endpoint6& server);
   // A packet of the connection: TCP moves its state (the direction as IPVS looks it up), and
   // the entry lives on for its state's timeout.
   void on_packet(Conn6& conn, bool from_client, uint8_t tcp_flags, uint64_t now_ms);
-  // Removes what expired; looks only once a second.
+  // Removes what expired; looks only once a second. A template due while connections depend
+  // on it is kept 60 s more, as the IPv4 table keeps one (ip_vs_conn_expire, "expire_later").
   void expire(uint64_t now_ms);
   void set_timeouts(const Timeouts& t) { timeouts_.apply(t); }
   // net.ipv4.vs.secure_tcp in effect: TCP moves by the secure tables (conn/tcp_state.h).
@@ -151,7 +200,14 @@ class Conn6Table {
   static const FlowKey6& in_key(const Conn6& c) { return c.in; }
   using InTraits = IndexTraits<Conn6, FlowKey6, &Conn6Table::in_key, &Conn6::in_next_>;
   using OutTraits = IndexTraits<Conn6, FlowKey6, &Conn6Table::reply_key, &Conn6::out_next_>;
+  // Templates are in no "out" index: nothing answers them.
+  static bool has_reply_key(const Conn6& c) {
+    return !c.is_template() && replies_come_back(c.method);
+  }
   uint64_t timeout_ms(const Conn6& c) const;
+  // A fresh live entry keyed `in` (replacing one with that key), linked nowhere yet;
+  // nullptr when full.
+  Conn6* take_entry(const FlowKey6& in, Endpoint6 destination, Method method, uint32_t dest);
   uint32_t bucket_in(const FlowKey6& key) const;
   uint32_t bucket_out(const FlowKey6& key) const;
   uint32_t index_of(const Conn6& c) const { return uint32_t(&c - pool_.data()); }

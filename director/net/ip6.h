@@ -18,4 +18,12 @@ constexpr bool same_prefix(const Ip6& a, const Ip6& b, int prefix) {
   return true;
 }
 
+// The address cut to its first `prefix` bits, the rest zero (the kernel's ipv6_addr_prefix).
+constexpr Ip6 prefix_of(const Ip6& a, int prefix) {
+  Ip6 out{};
+  for (int i = 0; i < 16 && prefix > 0; ++i, prefix -= 8)
+    out[std::size_t(i)] = a[std::size_t(i)] & (prefix >= 8 ? 0xff : uint8_t(0xff00 >> prefix));
+  return out;
+}
+
 }  // namespace vsd

@@ -21,7 +21,7 @@
 namespace vsd {
 
 // The one line vsd logs when an install adds IPv6 services its data plane does not forward yet
-// (TUN, FULLNAT, persistence, fwmarks), or "" when it adds none.
+// (fwmark services, a persistence engine), or "" when it adds none.
 std::string ipv6_services_warning(const RuleSet& before, const RuleSet& after);
 
 // One worker's data plane and the queue its thread runs calls from (vsd --workers).

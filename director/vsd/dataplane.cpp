@@ -80,13 +80,8 @@ bool is_services_port(const ServiceRuntime& svc, const FlowKey& flow) {
   return flow.virtual_addr.port == svc.config.key.vip.port;
 }
 
-// The port-0 rules: a destination port 0 (port-0 and fwmark services) keeps the packet's port
-// (spec 4); so does every destination of a persistent service the packet's port is not the
-// port of.
 Endpoint real_server_of(const ServiceRuntime& svc, Endpoint dest, const FlowKey& flow) {
-  if (dest.port == 0 || (svc.config.persistent && !is_services_port(svc, flow)))
-    dest.port = flow.virtual_addr.port;
-  return dest;
+  return {dest.addr, svc.real_server_port(dest.port, flow.virtual_addr.port)};
 }
 
 void add(Counters& c, bool in, std::size_t bytes) {
@@ -839,11 +834,7 @@ auto BasicDataplane<Port>::choose_persistent(ServiceRuntime& svc, const FlowKey&
   Conn* tmpl = conns_.find_template(key);
   // ip_vs_check_template: a template to a deleted server, or with expire_quiescent_template
   // to a weight-0 one, is passed over, and a new one made under its key is the one found.
-  if (tmpl) {
-    const auto& was = services_.dest(tmpl->dest());
-    if (was.deleted || (sysctls_.expire_quiescent_template && was.config.weight == 0))
-      tmpl = nullptr;
-  }
+  if (tmpl && !template_serves(tmpl->dest())) tmpl = nullptr;
   DestHandle h = 0;
   if (tmpl) {
     h = tmpl->dest();
@@ -861,6 +852,12 @@ auto BasicDataplane<Port>::choose_persistent(ServiceRuntime& svc, const FlowKey&
   }
   conns_.refresh(*tmpl, now_ms_);
   return Choice{h, tmpl};
+}
+
+template <DataPort Port>
+bool BasicDataplane<Port>::template_serves(DestHandle h) {
+  const auto& dest = services_.dest(h);
+  return !dest.deleted && !(sysctls_.expire_quiescent_template && dest.config.weight == 0);
 }
 
 // FULLNAT's local end: the service's local addresses in turn, per destination, each asked

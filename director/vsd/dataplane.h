@@ -264,6 +264,12 @@ class BasicDataplane final : public ctl::ControlTarget {
   // turn per destination, and a port on it that no connection to the real server uses.
   std::optional<Endpoint6> allocate_local6(const ServiceRuntime& svc, DestHandle dest, Proto proto,
                                            const Endpoint6& real_server);
+  // Persistence over IPv6 (ip_vs_sched_persist): the destination of the client's live
+  // template, or the scheduler's, remembered in a new template (tmpl: the template the
+  // connection is to depend on). Nothing when no destination is available, or (no_room)
+  // when the table had no room for the template.
+  std::optional<DestHandle> choose_persistent6(ServiceRuntime& svc, const fwd::Packet6& p,
+                                               const FlowKey& flow, Conn6*& tmpl, bool& no_room);
   void send_solicits();
   std::vector<std::pair<std::string, uint64_t>> ipv6_counters() const;
   // ICMPv6 (dataplane_icmp6.cpp): the director's own errors and resets from the VIP, and the
@@ -338,6 +344,9 @@ class BasicDataplane final : public ctl::ControlTarget {
                                           std::string_view pe_data, Refusal& why);
   std::optional<Endpoint> allocate_local(const ServiceRuntime& svc, DestHandle dest, Proto proto,
                                          Endpoint real_server);
+  // ip_vs_check_template: whether a template's destination may still take the client's new
+  // connections (not deleted; not at weight 0 with expire_quiescent_template on).
+  bool template_serves(DestHandle dest);
 
   // Through the connection's forwarder (fwd/forwarder.h), bound when it was made.
   void to_real_server(InFlight& f, Conn& conn);

@@ -1,11 +1,12 @@
 // The IPv6 stages of the data plane (vsd/dataplane.h): neighbour discovery and echo for the
 // IPv6 VIPs, then NAT, DR, TUN (dataplane_tun6.cpp) and FULLNAT (its local end in
 // dataplane_fullnat6.cpp; no TOA over IPv6 yet) for IPv6 services, as the IPv4 stages do them
-// (spec 2), with the hop limit for the TTL. Reached only for frames classify() left as not IPv4,
-// so the IPv4 path is the same instructions it was. ICMPv6 errors, sent and relayed:
-// dataplane_icmp6.cpp. Not here yet: persistence, fwmark services, fragments and extension
-// headers; a packet that would need one is counted (discard_ipv6_unsupported, ipv6_*) and
-// dropped.
+// (spec 2), with the hop limit for the TTL, and persistence (-p, -M as a prefix length) by
+// templates in the IPv6 table, port-0 services included. Reached only for frames classify()
+// left as not IPv4, so the IPv4 path is the same instructions it was. ICMPv6 errors, sent and
+// relayed: dataplane_icmp6.cpp. Not here yet: fwmark services, the SIP persistence engine,
+// fragments and extension headers; a packet that would need one is counted
+// (discard_ipv6_unsupported, ipv6_*) and dropped.
 #include <algorithm>
 
 #include "fwd/bytes.h"
@@ -132,9 +133,9 @@ void BasicDataplane<Port>::handle_to_vip6(std::size_t port, std::span<uint8_t> f
       ipv6_.no_service++;
       return refuse6(port, frame, p, /*reset=*/true);
     }
-    // Persistence needs templates keyed by IPv6 addresses, which the table does not have yet:
-    // scheduling each connection on its own would break the affinity the rules ask for.
-    if (svc->config.persistent) return count(Discard::Ipv6Unsupported);
+    // The SIP engine reads IPv4 datagrams only so far: scheduling each call on its own would
+    // break the affinity the rules ask for.
+    if (!svc->config.persistence_engine.empty()) return count(Discard::Ipv6Unsupported);
     const bool rst = p.tcp_flags & fwd::wire::tcp::kRst;
     const bool syn = p.tcp_flags & fwd::wire::tcp::kSyn;
     if (p.is_tcp() && (rst || (!syn && !sysctls_.sloppy_tcp))) {
@@ -143,16 +144,19 @@ void BasicDataplane<Port>::handle_to_vip6(std::size_t port, std::span<uint8_t> f
     }
     if (defence_.drop_new_connection()) return count(Discard::DropPacket);  // ip_vs_todrop
     const FlowKey flow{proto, {fold_ipv6(p.src), p.sport}, {fold_ipv6(p.dst), p.dport}};
-    const auto chosen = services_.schedule(*svc, flow, now_ms_);
+    Conn6* tmpl = nullptr;
+    bool no_room = false;
+    const auto chosen = svc->config.persistent ? choose_persistent6(*svc, p, flow, tmpl, no_room)
+                                               : services_.schedule(*svc, flow, now_ms_);
+    if (no_room) return void(ipv6_.table_full++);
     if (!chosen) {
       // ip_vs_leave: no socket to reset from, port unreachable for TCP too.
       ipv6_.no_destination++;
       return refuse6(port, frame, p, /*reset=*/false);
     }
     auto& dest = services_.dest(*chosen);
-    // The port-0 rule (spec 4): a destination port 0 keeps the packet's.
-    Endpoint6 server{dest.config.addr.addr.bytes, dest.config.addr.port};
-    if (server.port == 0) server.port = p.dport;
+    Endpoint6 server{dest.config.addr.addr.bytes,
+                     svc->real_server_port(dest.config.addr.port, p.dport)};
     Endpoint6 local{};
     if (dest.config.method == Method::FullNat) {
       const auto allocated = allocate_local6(*svc, *chosen, proto, server);
@@ -167,7 +171,7 @@ void BasicDataplane<Port>::handle_to_vip6(std::size_t port, std::span<uint8_t> f
       one_packet.local = local;
       conn = &one_packet;
     } else {
-      conn = conns6_.insert(key, server, dest.config.method, *chosen, now_ms_, local);
+      conn = conns6_.insert(key, server, dest.config.method, *chosen, now_ms_, local, tmpl);
       if (!conn) return void(ipv6_.table_full++);
     }
     dest.totals.conns++;
@@ -196,6 +200,41 @@ void BasicDataplane<Port>::handle_to_vip6(std::size_t port, std::span<uint8_t> f
     fwd::dr_forward6(frame, from);
   ipv6_.to_real_server++;
   emit6(*egress, frame);
+}
+
+// As choose_persistent for IPv4: a live template for the client's prefix (-M, a prefix length
+// for IPv6) sends it where it went before; one whose server was deleted, or is quiescent with
+// expire_quiescent_template, is set aside as the kernel's ip_vs_check_template does, and the
+// scheduler's choice gets a new template. Port-0 and fwmark services' templates name RIP:0.
+template <DataPort Port>
+std::optional<DestHandle> BasicDataplane<Port>::choose_persistent6(ServiceRuntime& svc,
+                                                                   const fwd::Packet6& p,
+                                                                   const FlowKey& flow,
+                                                                   Conn6*& tmpl, bool& no_room) {
+  const auto& key = svc.config.key;
+  const int prefix = svc.config.persistence_prefix6;
+  const bool services_port = p.dport == key.vip.port;
+  const FlowKey6 tkey = key.fwmark != 0
+                            ? Conn6Table::fwmark_template_key(p.src, prefix, key.fwmark)
+                            : Conn6Table::service_template_key(proto_of6(p), p.src, prefix,
+                                                               {key.vip.addr.bytes, key.vip.port});
+  tmpl = conns6_.find_template(tkey);
+  if (tmpl && !template_serves(tmpl->dest)) {
+    conns6_.invalidate_template(*tmpl);
+    tmpl = nullptr;
+  }
+  if (!tmpl) {
+    const auto chosen = services_.schedule(svc, flow, now_ms_);
+    if (!chosen) return std::nullopt;
+    const auto& dest = services_.dest(*chosen);
+    const Endpoint6 target{dest.config.addr.addr.bytes,
+                           services_port ? dest.config.addr.port : uint16_t(0)};
+    tmpl = conns6_.insert_template(tkey, target, dest.config.method, *chosen,
+                                   svc.config.persistence_timeout, now_ms_);
+    if (!tmpl) return no_room = true, std::nullopt;
+  }
+  conns6_.refresh(*tmpl, now_ms_);
+  return tmpl->dest;
 }
 
 template <DataPort Port>
@@ -298,6 +337,8 @@ std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::ipv6_counter
       std::size_t, std::span<uint8_t>, const fwd::Packet6&, const Conn6Table::Hint*);              \
   template void BasicDataplane<Port>::handle_reply6(std::span<uint8_t>, const fwd::Packet6&,       \
                                                     Conn6&);                                       \
+  template std::optional<DestHandle> BasicDataplane<Port>::choose_persistent6(                     \
+      ServiceRuntime&, const fwd::Packet6&, const FlowKey&, Conn6*&, bool&);                       \
   template auto BasicDataplane<Port>::egress6_to(const Ip6&) const->std::optional<Egress6>;        \
   template void BasicDataplane<Port>::emit6(const Egress6&, std::span<uint8_t>);                   \
   template void BasicDataplane<Port>::send_solicits();                                             \

@@ -2,7 +2,8 @@
 // one), keeps them beside the IPv4 ones, lists and saves them as ipvsadm does, and refuses
 // what the kernel or vsd cannot do with nothing lost. Its data plane forwards IPv6 in NAT and DR:
 // an IPv6 SYN to an IPv6 VIP reaches the real server rewritten, IPv6 of no service is left to the
-// host, and adding a service it does not forward over IPv6 yet logs one warning that says so.
+// host, and adding a service it does not forward over IPv6 yet (fwmark) logs one warning that
+// says so.
 #include <chrono>
 #include <string>
 
@@ -47,11 +48,10 @@ TEST_F(Ipv6Rules, RestoreThenSaveGivesBackWhatIpvsadmSaved) {
   auto saved = dut.admin({"-S", "-n"});
   ASSERT_TRUE(saved.ok()) << saved.output;
   EXPECT_EQ(saved.output, kSaved);
-  // One warning for the install that added the IPv6 services vsd does not forward (two
-  // persistent ones, one fwmark service), naming one and the count.
+  // One warning for the install that added the IPv6 service vsd does not forward (the fwmark
+  // service; the persistent ones it forwards), naming it.
   EXPECT_EQ(occurrences(dut.log(), kWarning), 1) << dut.log();
-  EXPECT_NE(dut.log().find("3 IPv6 services (TCP [2001:db8::81]:80, ...) added"), std::string::npos)
-      << dut.log();
+  EXPECT_NE(dut.log().find("IPv6 service FWM 7 IPv6 added"), std::string::npos) << dut.log();
   // A listing of one IPv6 service, as ipvsadm -L -n -t [2001:db8::80]:80 printed it.
   auto one = dut.admin({"-L", "-n", "-t", "[2001:db8::80]:80"});
   ASSERT_TRUE(one.ok()) << one.output;
@@ -91,9 +91,9 @@ TEST_F(Ipv6Rules, RefusalsChangeNothing) {
 }
 
 // IPv6 to an IPv6 NAT service's VIP is forwarded, rewritten, to its real server; IPv6 to an
-// address of no service is the host's (counted as ipv6_host); a persistent IPv6 service, which
-// the IPv6 stages do not forward yet, is warned about once and its frames counted as
-// discard_ipv6_unsupported; IPv4 to the same rule set is forwarded as before.
+// address of no service is the host's (counted as ipv6_host); a persistent IPv6 service is
+// forwarded with no warning, an IPv6 fwmark service, which the IPv6 stages do not serve yet, is
+// warned about once; IPv4 to the same rule set is forwarded as before.
 TEST_F(Ipv6Rules, Ipv6FramesToAnIpv6VipAreForwardedInNat) {
   NatBed bed;
   auto& live = bed.live();
@@ -107,9 +107,10 @@ TEST_F(Ipv6Rules, Ipv6FramesToAnIpv6VipAreForwardedInNat) {
   ASSERT_TRUE(dut.admin({"-A", "-t", "[fd00:20::100]:81", "-s", "rr", "-p", "60"}).ok());
   ASSERT_TRUE(
       dut.admin({"-a", "-t", "[fd00:20::100]:81", "-r", "[fd00:168:10::11]:8081", "-m"}).ok());
+  EXPECT_EQ(occurrences(dut.log(), kWarning), 0) << dut.log();
+  ASSERT_TRUE(dut.admin({"-A", "-f", "9", "-6", "-s", "rr"}).ok());
   EXPECT_EQ(occurrences(dut.log(), kWarning), 1) << dut.log();
-  EXPECT_NE(dut.log().find("IPv6 service TCP [fd00:20::100]:81 added"), std::string::npos)
-      << dut.log();
+  EXPECT_NE(dut.log().find("IPv6 service FWM 9 IPv6 added"), std::string::npos) << dut.log();
 
   port::Port wire(live.netns("router"), "eth1", "router-eth1");
   port::Port rs1(live.netns("rs1"), "eth0", "rs1");
@@ -126,7 +127,7 @@ TEST_F(Ipv6Rules, Ipv6FramesToAnIpv6VipAreForwardedInNat) {
   };
   for (uint16_t sport = 41000; sport < 41003; ++sport) wire.send(syn6("fd00:20::100", sport, 80));
   wire.send(syn6("fd00:20::200", 41010, 80));  // no service there
-  wire.send(syn6("fd00:20::100", 41020, 81));  // persistent: not forwarded yet
+  wire.send(syn6("fd00:20::100", 41020, 81));  // persistent: rs1's port 8081
   wire.send(frames::frame()
                 .eth(wire.mac(), director)
                 .ipv4("10.10.0.2", "10.20.0.100")
@@ -144,6 +145,7 @@ TEST_F(Ipv6Rules, Ipv6FramesToAnIpv6VipAreForwardedInNat) {
   };
   ASSERT_TRUE(rs1.wait_until(arrived(42000), 2s)) << dut.log();
   ASSERT_TRUE(rs1.wait_until(arrived(41002), 3s)) << dut.log();
+  ASSERT_TRUE(rs1.wait_until(arrived(41020), 3s)) << dut.log();
   int forwarded6 = 0;
   for (const auto& f : rs1.captured()) {
     Tins::EthernetII e(f.bytes.data(), f.bytes.size());
@@ -152,22 +154,22 @@ TEST_F(Ipv6Rules, Ipv6FramesToAnIpv6VipAreForwardedInNat) {
     // What the client sent, as rs1 received it (rs1's own answers are captured too).
     if (ip6 == nullptr || tcp == nullptr || ip6->src_addr().to_string() != "fd00:10::2") continue;
     EXPECT_NE(tcp->sport(), 41010) << "IPv6 to an address of no service was forwarded";
-    EXPECT_NE(tcp->sport(), 41020) << "a persistent IPv6 service's SYN was forwarded";
     EXPECT_EQ(ip6->dst_addr().to_string(), "fd00:168:10::11");
-    EXPECT_EQ(tcp->dport(), 8080);
+    EXPECT_EQ(tcp->dport(), tcp->sport() == 41020 ? 8081 : 8080);
     ++forwarded6;
   }
-  EXPECT_EQ(forwarded6, 3);
+  EXPECT_EQ(forwarded6, 4);
   std::map<std::string, uint64_t> after;
   const auto deadline = std::chrono::steady_clock::now() + 2s;
   do {
     after = counters();
-  } while (after["discard_ipv6_unsupported"] < before.at("discard_ipv6_unsupported") + 1 &&
+  } while (after["ipv6_to_real_server"] < before.at("ipv6_to_real_server") + 4 &&
            std::chrono::steady_clock::now() < deadline);
-  EXPECT_EQ(after["discard_ipv6_unsupported"], before.at("discard_ipv6_unsupported") + 1);
-  EXPECT_EQ(after["ipv6_to_real_server"], before.at("ipv6_to_real_server") + 3);
+  EXPECT_EQ(after["discard_ipv6_unsupported"], before.at("discard_ipv6_unsupported"));
+  EXPECT_EQ(after["ipv6_to_real_server"], before.at("ipv6_to_real_server") + 4);
   EXPECT_GE(after["ipv6_host"], before.at("ipv6_host") + 1);
-  EXPECT_EQ(after["conn6_entries"], 3u);
+  // Four connections and the persistent service's template.
+  EXPECT_EQ(after["conn6_entries"], 5u);
 }
 
 }  // namespace

@@ -66,6 +66,14 @@ struct ServiceRuntime {
   Counters totals;
   RateEstimator rates;
   bool removed = false;  // no longer in the rules (its deleted destinations may linger)
+
+  // The port a new connection takes on its real server (spec 4, the port-0 rules): a
+  // destination port 0 (port-0 and fwmark services) keeps the packet's; so does every
+  // destination of a persistent service the packet's port is not the port of.
+  uint16_t real_server_port(uint16_t dest_port, uint16_t packet_port) const {
+    const bool services_port = packet_port == config.key.vip.port;
+    return dest_port == 0 || (config.persistent && !services_port) ? packet_port : dest_port;
+  }
 };
 
 // What the data plane looks services up in. Built whole on the control thread and never
