@@ -53,7 +53,8 @@ class Neighbour6Table {
   const Mac* lookup(int port, const Ip6& next_hop) const {
     const Words w = ip6_words(next_hop);
     Recent& recent = recent_[recent_slot(port, w)];
-    if (recent.entry == nullptr || recent.port != port || recent.addr != w) {
+    if (recent.entry == nullptr || recent.port != port ||
+        ((recent.addr[0] ^ w[0]) | (recent.addr[1] ^ w[1])) != 0) {
       auto it = entries_.find({port, next_hop});
       if (it == entries_.end()) return nullptr;
       recent = {w, port, &it->second};

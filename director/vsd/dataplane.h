@@ -401,7 +401,8 @@ class BasicDataplane final : public ctl::ControlTarget {
     Ip6 gateway{};
     uint32_t metric = 0;
     std::size_t port = 0;
-    Prefix6 match;  // destination/prefix as egress6_to tests it per packet
+    Prefix6 match;         // destination/prefix as egress6_to tests it per packet
+    bool on_link = false;  // no gateway: the destination is its own next hop
   };
   std::vector<PortRoute6> port_routes6_;           // longest prefix first
   std::vector<std::optional<Ip6>> port_address6_;  // each port's first global IPv6 address

@@ -44,8 +44,13 @@ void BasicDataplane<Port>::prefetch_ipv6(std::span<const uint8_t> frame) {
   const Proto proto = p->next_header == 6 ? Proto::Tcp : Proto::Udp;
   const FlowKey6 key{proto, {p->src, p->sport}, {p->dst, p->dport}};
   const bool to_vip = services_.has_ipv6_services() && services_.is_ipv6_vip(p->dst);
-  hints.in = to_vip ? conns6_.prefetch_in(key) : Conn6Table::Hint{};
-  hints.out = to_vip ? Conn6Table::Hint{} : conns6_.prefetch_out(key);
+  if (to_vip) {
+    conns6_.prefetch_in(key, hints.in);
+    hints.out = Conn6Table::Hint{};
+  } else {
+    conns6_.prefetch_out(key, hints.out);
+    hints.in = Conn6Table::Hint{};
+  }
 }
 
 template <DataPort Port>
@@ -214,8 +219,7 @@ void BasicDataplane<Port>::handle_reply6(std::span<uint8_t> frame, const fwd::Pa
 template <DataPort Port>
 auto BasicDataplane<Port>::egress6_to(const Ip6& destination) const -> std::optional<Egress6> {
   for (const auto& r : port_routes6_)
-    if (r.match.contains(destination))
-      return Egress6{r.port, r.gateway == Ip6{} ? destination : r.gateway};
+    if (r.match.contains(destination)) return Egress6{r.port, r.on_link ? destination : r.gateway};
   return std::nullopt;
 }
 
