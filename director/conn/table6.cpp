@@ -67,15 +67,29 @@ Conn6* Conn6Table::find_out(const FlowKey6& key, const Hint* hint) {
 }
 
 Conn6Table::Hint Conn6Table::prefetch_in(const FlowKey6& key) const {
-  const uint32_t bucket = bucket_in(key);
-  in_index_.prefetch_bucket(bucket);
-  return Hint{Hint::Side::In, key, bucket};
+  Hint hint;
+  prefetch_in(key, hint);
+  return hint;
 }
 
 Conn6Table::Hint Conn6Table::prefetch_out(const FlowKey6& key) const {
-  const uint32_t bucket = bucket_out(key);
-  out_index_.prefetch_bucket(bucket);
-  return Hint{Hint::Side::Out, key, bucket};
+  Hint hint;
+  prefetch_out(key, hint);
+  return hint;
+}
+
+void Conn6Table::prefetch_in(const FlowKey6& key, Hint& into) const {
+  into.bucket_ = bucket_in(key);
+  in_index_.prefetch_bucket(into.bucket_);
+  into.side_ = Hint::Side::In;
+  into.key_ = key;
+}
+
+void Conn6Table::prefetch_out(const FlowKey6& key, Hint& into) const {
+  into.bucket_ = bucket_out(key);
+  out_index_.prefetch_bucket(into.bucket_);
+  into.side_ = Hint::Side::Out;
+  into.key_ = key;
 }
 
 void Conn6Table::prefetch_entry(const Hint& hint) const {

@@ -39,7 +39,7 @@ namespace vsd {
 struct Endpoint6 {
   Ip6 addr{};
   uint16_t port = 0;
-  bool operator==(const Endpoint6&) const = default;
+  bool operator==(const Endpoint6& o) const { return port == o.port && same_ip6(addr, o.addr); }
 };
 
 // What an "in" key names: a connection, or a persistence template of an address service or
@@ -131,6 +131,11 @@ class Conn6Table {
   // it points to, then the chain's second entry when the first is another key's.
   Hint prefetch_in(const FlowKey6& key) const;
   Hint prefetch_out(const FlowKey6& key) const;
+  // The same, written where the caller keeps it (the data plane's look-ahead slot): a hint is
+  // some 48 bytes, and a copy of one just returned reads it back in other widths than it was
+  // written in, which stalls the load on each frame.
+  void prefetch_in(const FlowKey6& key, Hint& into) const;
+  void prefetch_out(const FlowKey6& key, Hint& into) const;
   void prefetch_entry(const Hint& hint) const;
   void prefetch_chain(const Hint& hint) const;
 

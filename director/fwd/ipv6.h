@@ -7,9 +7,12 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 
+#include "fwd/bytes.h"
+#include "fwd/wire.h"
 #include "net/addr.h"
 #include "net/ip6.h"
 
@@ -56,6 +59,29 @@ struct Packet6 {
 // nullopt: not IPv6 over Ethernet, version not 6, or shorter than its header says (or than
 // its L4 header).
 std::optional<Packet6> parse_ipv6(std::span<const uint8_t> frame);
+
+// What the look-ahead reads of an IPv6 frame: the ends of TCP or UDP right behind the fixed
+// header, checked against nothing but the frame's size. Inline and no more, as peek_ipv4 is:
+// it is a guess for every frame, which parse_ipv6 checks when the frame is handled.
+struct Peek6 {
+  Ip6 src, dst;
+  uint8_t next_header;
+  uint16_t sport, dport;
+};
+inline std::optional<Peek6> peek_ipv6(std::span<const uint8_t> frame) {
+  constexpr std::size_t kL3 = Packet6::kL3, kL4 = Packet6::kL4;
+  if (frame.size() < kL4 + 4 || load_be16(frame, wire::eth::kType) != wire::eth::kTypeIpv6)
+    return std::nullopt;
+  const uint8_t next_header = frame[kL3 + wire6::kNextHeader];
+  if (next_header != 6 && next_header != 17) return std::nullopt;
+  Peek6 p;
+  std::memcpy(p.src.data(), frame.data() + kL3 + wire6::kSrc, p.src.size());
+  std::memcpy(p.dst.data(), frame.data() + kL3 + wire6::kDst, p.dst.size());
+  p.next_header = next_header;
+  p.sport = load_be16(frame, kL4);
+  p.dport = load_be16(frame, kL4 + 2);
+  return p;
+}
 
 // The ones-complement sum of the IPv6 pseudo-header (RFC 8200 8.1).
 uint16_t pseudo_header_sum6(const Ip6& src, const Ip6& dst, uint8_t next_header,

@@ -8,11 +8,6 @@ std::size_t Neighbour6Table::KeyHash::operator()(const Key& k) const noexcept {
   return std::size_t(h);
 }
 
-const Mac* Neighbour6Table::lookup(int port, const Ip6& next_hop) const {
-  auto it = entries_.find({port, next_hop});
-  return it == entries_.end() || !it->second.mac ? nullptr : &*it->second.mac;
-}
-
 Neighbour6Table::Entry* Neighbour6Table::entry_for(const Key& k) {
   if (auto it = entries_.find(k); it != entries_.end()) return &it->second;
   if (entries_.size() >= kMaxEntries) return counters_.table_full++, nullptr;
@@ -73,6 +68,7 @@ void Neighbour6Table::tick(uint64_t now_ms, std::vector<Solicit>& to_send) {
       // Never answered: its frames go, and so does the entry (or the MAC it had).
       counters_.dropped_unresolved += e.parked.size();
       it = entries_.erase(it);
+      recent_.fill({});
       continue;
     }
     if (waiting || (e.mac && e.solicits == 0 && now_ms - e.learnt_ms >= kRefreshMs))

@@ -5,6 +5,7 @@
 // (bounded bytes) and are dropped when three solicitations a second apart go unanswered.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -41,7 +42,25 @@ class Neighbour6Table {
     uint64_t table_full = 0;
   };
 
-  const Mac* lookup(int port, const Ip6& next_hop) const;
+  Neighbour6Table() = default;
+  // The cache of recent lookups points into this table's own entries.
+  Neighbour6Table(const Neighbour6Table&) = delete;
+  Neighbour6Table& operator=(const Neighbour6Table&) = delete;
+
+  // The MAC of next_hop on port, when known; nullptr otherwise. Asked once per forwarded
+  // frame, so the last few answers are kept by key in front of the map, as NeighbourTable
+  // keeps IPv4's: a hit is a hash of two words and a compare, no walk of a bucket.
+  const Mac* lookup(int port, const Ip6& next_hop) const {
+    const Words w = ip6_words(next_hop);
+    Recent& recent = recent_[recent_slot(port, w)];
+    if (recent.entry == nullptr || recent.port != port ||
+        ((recent.addr[0] ^ w[0]) | (recent.addr[1] ^ w[1])) != 0) {
+      auto it = entries_.find({port, next_hop});
+      if (it == entries_.end()) return nullptr;
+      recent = {w, port, &it->second};
+    }
+    return recent.entry->mac ? &*recent.entry->mac : nullptr;
+  }
   // Keeps a copy of the frame until next_hop answers, soliciting it if no solicitation is out.
   void park(int port, const Ip6& next_hop, std::span<const uint8_t> frame, uint64_t now_ms,
             std::vector<Solicit>& to_send);
@@ -76,7 +95,22 @@ class Neighbour6Table {
   Entry* entry_for(const Key& k);
   void solicit(const Key& k, Entry& e, uint64_t now_ms, std::vector<Solicit>& to_send);
 
+  // unordered_map keeps its nodes in place when it grows; an erase clears recent_, which is
+  // all that points into it. A learnt MAC changes the entry in place, which recent_ reads.
   std::unordered_map<Key, Entry, KeyHash> entries_;
+  using Words = std::array<uint64_t, 2>;
+  struct Recent {
+    Words addr{};
+    int port = 0;
+    const Entry* entry = nullptr;
+  };
+  static constexpr unsigned kRecentBits = 4;
+  static constexpr std::size_t kRecentSlots = std::size_t{1} << kRecentBits;
+  static std::size_t recent_slot(int port, const Words& w) {
+    const uint64_t k = (w[0] ^ w[1]) + uint32_t(port);
+    return std::size_t((k * 0x9e3779b97f4a7c15ull) >> (64 - kRecentBits));  // Fibonacci hashing
+  }
+  mutable std::array<Recent, kRecentSlots> recent_{};
   Counters counters_;
 };
 

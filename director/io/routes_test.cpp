@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 namespace vsd {
 namespace {
 
@@ -70,6 +72,51 @@ TEST(Routes, SamePrefixComparesOnlyThePrefix) {
   EXPECT_TRUE(same_prefix(a, c, 31));
   EXPECT_FALSE(same_prefix(a, c, 32));
   EXPECT_TRUE(same_prefix(a, c, 0));
+}
+
+// The order of the bytes, which the sorted VIP list was sorted by (std::array's <).
+TEST(Routes, Ip6LessOrdersAsTheBytesDo) {
+  std::mt19937 random(7);
+  auto address = [&] {
+    Ip6 a{};
+    for (auto& b : a) b = uint8_t(random() % 4 == 0 ? 0 : random());
+    return a;
+  };
+  for (int i = 0; i < 2000; ++i) {
+    const Ip6 a = address();
+    Ip6 b = i % 2 ? address() : a;
+    if (i % 4 == 0) b[std::size_t(random() % 16)] ^= uint8_t(1u << (random() % 8));
+    EXPECT_EQ(ip6_less(a, b), a < b);
+    EXPECT_EQ(ip6_less(b, a), b < a);
+  }
+  const Ip6 low{0x00, 0xff};
+  const Ip6 high{0x01};
+  EXPECT_TRUE(ip6_less(low, high));
+  EXPECT_FALSE(ip6_less(high, low));
+  EXPECT_FALSE(ip6_less(low, low));
+}
+
+TEST(Routes, Prefix6HoldsWhatItsLengthSays) {
+  const Ip6 a{0xfd, 0, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00};
+  const Ip6 b{0xfd, 0, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02};
+  const Ip6 c{0xfd, 0, 0, 0x21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02};
+  EXPECT_TRUE(Prefix6(a, 64).contains(b));
+  EXPECT_FALSE(Prefix6(a, 128).contains(b));
+  EXPECT_TRUE(Prefix6(a, 128).contains(a));
+  EXPECT_TRUE(Prefix6(a, 31).contains(c));
+  EXPECT_FALSE(Prefix6(a, 32).contains(c));
+  EXPECT_TRUE(Prefix6(a, 0).contains(c));
+  // Host bits set in the route's own address do not matter, as in a route's destination.
+  EXPECT_FALSE(Prefix6(b, 120).contains(a));
+  EXPECT_TRUE(Prefix6(b, 112).contains(a));
+  // Every length, against an address differing from `a` in one bit at each position: in the
+  // prefix exactly when the bit lies past its length.
+  for (int length = 0; length <= 128; ++length)
+    for (int bit = 0; bit < 128; ++bit) {
+      Ip6 d = a;
+      d[std::size_t(bit / 8)] ^= uint8_t(0x80 >> (bit % 8));
+      EXPECT_EQ(Prefix6(a, length).contains(d), bit >= length) << length << " " << bit;
+    }
 }
 
 TEST(Routes, ConnectedDestinationIsItsOwnNextHop) {

@@ -127,7 +127,8 @@ BasicDataplane<Port>::BasicDataplane(std::vector<std::unique_ptr<Port>>& ports, 
       if (!port_address6_[it->second]) port_address6_[it->second] = a.addr;
   for (const auto& r : routes_.routes6())
     if (auto it = port_by_name_.find(r.ifname); it != port_by_name_.end())
-      port_routes6_.push_back({r.destination, r.prefix, r.gateway, r.metric, it->second});
+      port_routes6_.push_back({r.destination, r.prefix, r.gateway, r.metric, it->second,
+                               Prefix6(r.destination, r.prefix), r.gateway == Ip6{}});
   std::stable_sort(port_routes6_.begin(), port_routes6_.end(), [](const auto& a, const auto& b) {
     return a.prefix != b.prefix ? a.prefix > b.prefix : a.metric < b.metric;
   });

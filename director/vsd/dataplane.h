@@ -38,6 +38,7 @@
 #include "io/packet_socket.h"
 #include "io/port.h"
 #include "io/routes.h"
+#include "net/ip6.h"
 #include "net/source_address6.h"
 #include "sync/master_tracker.h"
 #include "sync/message.h"
@@ -433,6 +434,8 @@ class BasicDataplane final : public ctl::ControlTarget {
     Ip6 gateway{};
     uint32_t metric = 0;
     std::size_t port = 0;
+    Prefix6 match;         // destination/prefix as egress6_to tests it per packet
+    bool on_link = false;  // no gateway: the destination is its own next hop
   };
   std::vector<PortRoute6> port_routes6_;           // longest prefix first
   std::vector<std::optional<Ip6>> port_address6_;  // each port's first global IPv6 address

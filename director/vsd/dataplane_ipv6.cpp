@@ -36,16 +36,22 @@ std::size_t ip_bytes(const fwd::Packet6& p) {
 
 template <DataPort Port>
 void BasicDataplane<Port>::prefetch_ipv6(std::span<const uint8_t> frame) {
-  const auto p = fwd::parse_ipv6(frame);
-  if (!p || !p->has_ports()) return;
+  const auto p = fwd::peek_ipv6(frame);
+  if (!p) return;
   const std::size_t slot = look_ahead_next_++ % kLookAheadSlots;
   look_ahead_frames_[slot] = frame.data();
   look_ahead_hints_[slot] = Hints{};
   Hints6& hints = look_ahead_hints6_[slot];
-  const FlowKey6 key{proto_of6(*p), {p->src, p->sport}, {p->dst, p->dport}};
+  const Proto proto = p->next_header == 6 ? Proto::Tcp : Proto::Udp;
+  const FlowKey6 key{proto, {p->src, p->sport}, {p->dst, p->dport}};
   const bool to_vip = services_.has_ipv6_services() && services_.is_ipv6_vip(p->dst);
-  hints.in = to_vip ? conns6_.prefetch_in(key) : Conn6Table::Hint{};
-  hints.out = to_vip ? Conn6Table::Hint{} : conns6_.prefetch_out(key);
+  if (to_vip) {
+    conns6_.prefetch_in(key, hints.in);
+    hints.out = Conn6Table::Hint{};
+  } else {
+    conns6_.prefetch_out(key, hints.out);
+    hints.in = Conn6Table::Hint{};
+  }
 }
 
 template <DataPort Port>
@@ -259,8 +265,7 @@ void BasicDataplane<Port>::handle_reply6(std::span<uint8_t> frame, const fwd::Pa
 template <DataPort Port>
 auto BasicDataplane<Port>::egress6_to(const Ip6& destination) const -> std::optional<Egress6> {
   for (const auto& r : port_routes6_)
-    if (same_prefix(destination, r.destination, r.prefix))
-      return Egress6{r.port, r.gateway == Ip6{} ? destination : r.gateway};
+    if (r.match.contains(destination)) return Egress6{r.port, r.on_link ? destination : r.gateway};
   return std::nullopt;
 }
 

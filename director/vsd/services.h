@@ -22,6 +22,7 @@
 #include "config/state.h"
 #include "conn/clock.h"
 #include "conn/table.h"
+#include "net/ip6.h"
 #include "sched/scheduler.h"
 #include "vsd/shared_scheduling.h"
 
@@ -191,7 +192,7 @@ class Services {
   const std::vector<std::array<uint8_t, 16>>& vips6() const { return table_->vips6; }
   // Whether an IPv6 destination address is the VIP of an IPv6 service.
   bool is_ipv6_vip(const std::array<uint8_t, 16>& a) const {
-    return std::binary_search(table_->vips6.begin(), table_->vips6.end(), a);
+    return std::binary_search(table_->vips6.begin(), table_->vips6.end(), a, ip6_less);
   }
   bool has_ipv6_services() const { return !table_->vips6.empty(); }
 
