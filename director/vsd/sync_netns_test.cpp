@@ -4,10 +4,10 @@
 // a synced entry expires its state's whole timeout after the message that carried it). Then
 // stopping, and the refusals in ipvsadm's words.
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <net/if.h>
 #include <unistd.h>
 
 #include <algorithm>
