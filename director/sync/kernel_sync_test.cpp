@@ -366,7 +366,10 @@ TEST_F(KernelSync, Version0MasterSendsTheOldFormatAsVsdBuildsIt) {
                    .dport = 80,
                    .caddr = Address::v4(*Ipv4::parse(kClient)),
                    .vaddr = Address::v4(*Ipv4::parse(kVip)),
-                   .daddr = Address::v4(*Ipv4::parse(address_of(a.server_node)))};
+                   .daddr = Address::v4(*Ipv4::parse(address_of(a.server_node))),
+                   .seq = {},
+                   .pe_data = {},
+                   .pe_name = {}};
   MessageBuilder v0(kSyncId, 1472, 0);
   ASSERT_TRUE(v0.add(c));
   const std::vector<uint8_t> want(v0.bytes().begin(), v0.bytes().end());

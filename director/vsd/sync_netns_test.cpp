@@ -21,6 +21,8 @@
 
 #include <gtest/gtest.h>
 
+#include "frames/frame_builder.h"
+#include "port/port.h"
 #include "sync_bed.h"
 
 namespace vsd {
@@ -266,6 +268,50 @@ TEST_F(SyncDaemon, OtherSyncIdIsIgnoredAndStopSays) {
   auto twice = m.vsadm({"--stop-daemon", "master"});
   EXPECT_EQ(twice.exit_code, 255);
   EXPECT_EQ(twice.output, "No daemon is running\n");
+}
+
+// An IPv6 connection through the master (segments from the router's side, the master's
+// neighbour on the VIP's segment): the backup comes to list it, from the 72-byte entries the
+// master multicast.
+TEST_F(SyncDaemon, Ipv6ConnectionsReachTheBackup) {
+  auto& m = bed_->master();
+  auto& b = bed_->backup();
+  for (VsdProcess* v : {&m, &b}) {
+    ASSERT_TRUE(v->vsadm({"-A", "-t", "[fd00:20::100]:80", "-s", "rr"}).ok());
+    ASSERT_TRUE(
+        v->vsadm({"-a", "-t", "[fd00:20::100]:80", "-r", "[fd00:168:10::11]:8080", "-m"}).ok());
+  }
+  ASSERT_TRUE(
+      b.vsadm({"--start-daemon", "backup", "--mcast-interface", "eth1", "--syncid", "7"}).ok());
+  ASSERT_TRUE(
+      m.vsadm({"--start-daemon", "master", "--mcast-interface", "eth1", "--syncid", "7"}).ok());
+  auto& live = bed_->live();
+  vslab::port::Port wire(live.netns("router"), "eth1", "router-eth1");
+  const auto master_mac = live.mac("master", "eth0");
+  for (uint16_t flags : {vslab::frames::SYN, vslab::frames::ACK, vslab::frames::ACK})
+    wire.send(vslab::frames::frame()
+                  .eth(wire.mac(), master_mac)
+                  .ipv6("fd00:10::2", "fd00:20::100")
+                  .tcp(41000, 80)
+                  .flags(flags)
+                  .bytes());
+  const std::string want =
+      "TCP ESTABLISHED [fd00:10::2]:41000 [fd00:20::100]:80 "
+      "[fd00:168:10::11]:8080";
+  Listing backup;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  do {
+    backup = parse_listing(b.vsadm({"-L", "-n", "-c"}).output);
+    if (!backup.entries.empty()) break;
+    poll(nullptr, 0, 100);  // the next look, not a synchronisation
+  } while (std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(backup.entries, std::vector<std::string>{want})
+      << "master:\n"
+      << m.vsadm({"-L", "-n", "-c"}).output << m.log() << b.log();
+  ASSERT_EQ(backup.entries.size(), 1u);
+  const int left = seconds_of(backup.expire[want]);
+  EXPECT_GT(left, 900 - 20);
+  EXPECT_LE(left, 900);
 }
 
 // net.ipv4.vs.sync_version=0 on the master: what goes on the segment is the old format
