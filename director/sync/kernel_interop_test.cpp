@@ -246,9 +246,11 @@ TEST_F(SyncInterop, KernelMasterSendsIpv6ConnectionsAVsdBackupTakes) {
     if (HasFailure()) return;
     GTEST_SKIP() << *why;
   }
-  // The guest holds the IPv6 VIP (IPVS takes a packet at LOCAL_IN).
+  // The guest holds the IPv6 VIP (IPVS takes a packet at LOCAL_IN); the guest's ports start
+  // with IPv6 off where the topology gives them no IPv6 address.
   bed_->kernel_shell(
-      fmt::format("ip -6 addr add fd00:20::100/128 dev eth0 nodad && "
+      fmt::format("sysctl -qw net.ipv6.conf.eth0.disable_ipv6=0 net.ipv6.conf.eth0.accept_dad=0 && "
+                  "ip -6 addr add fd00:20::100/128 dev eth0 nodad && "
                   "ipvsadm --start-daemon master --mcast-interface {} --syncid 7",
                   kSyncInterface));
   auto mac = bed_->live().exec(kKernelNode, {"cat", "/sys/class/net/eth0/address"});
