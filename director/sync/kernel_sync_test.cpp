@@ -377,5 +377,23 @@ TEST_F(KernelSync, Version0MasterSendsTheOldFormatAsVsdBuildsIt) {
   EXPECT_EQ(decode_message(datagrams[0].payload).verdict, MessageVerdict::Version0);
 }
 
+// net.ipv4.vs.backup_only=1: alone it changes nothing; with a backup daemon running, IPVS
+// passes the VIP's packets to the guest's stack, which holds the VIP and has no listener:
+// the client's SYN is answered with a RST (vsd answers the same, vsd/sysctl_effects_test.cpp).
+TEST_F(KernelSync, BackupOnlyLeavesTheVipToTheStackWhileABackupDaemonRuns) {
+  bed_->kernel_shell("sysctl -qw net.ipv4.vs.backup_only=1");
+  EXPECT_NO_THROW(bed_->connect(40021, 80));
+  bed_->kernel_shell(fmt::format("ipvsadm --start-daemon backup --mcast-interface {} --syncid {}",
+                                 kSyncInterface, kSyncId));
+  try {
+    bed_->connect(40022, 80);
+    ADD_FAILURE() << "served with backup_only and a backup daemon";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("Connection refused"), std::string::npos) << e.what();
+  }
+  bed_->kernel_shell("ipvsadm --stop-daemon backup");
+  EXPECT_NO_THROW(bed_->connect(40023, 80));
+}
+
 }  // namespace
 }  // namespace vsd::sync::interop
