@@ -162,8 +162,8 @@ class BasicDataplane final : public ctl::ControlTarget {
 
   // --- connection synchronization (sync/, vsd/sync_daemons.h) ------------------------------
   // Master on: each client packet applies the kernel's send rules (sync/master_tracker.h) and
-  // what is to be sent waits here for take_sync(); off: nothing is kept. Costs a side table of
-  // 8 bytes per connection table entry while on.
+  // what is to be sent waits here for take_sync(); off: nothing is kept. Costs side tables of
+  // 16 bytes per entry of both connection tables while on.
   // Installs the tracker (made off this thread for the table's capacity()) or, with nullptr,
   // stops; returns the one it replaced, to be freed by the caller.
   std::unique_ptr<sync::MasterTracker> swap_sync_master(std::unique_ptr<sync::MasterTracker> next);
