@@ -61,11 +61,14 @@ class MasterTracker {
   void on_new6(uint32_t slot, uint64_t now_ms = 0) {
     if (slot < slots6_.size()) slots6_[slot] = fresh(now_ms);
   }
-  // An entry a backup made from a message: counted as the kernel counts it (in_pkts set to the
-  // threshold, old_state to the state it got).
-  void on_synced(uint32_t slot, TcpState state) { synced(slots_[slot], state); }
-  void on_synced6(uint32_t slot, TcpState state) {
-    if (slot < slots6_.size()) synced(slots6_[slot], state);
+  // An entry a backup made or updated from a message: counted as the kernel counts it (in_pkts
+  // set to the threshold, old_state to the state it got); a new one's last send is now, as
+  // ip_vs_conn_new sets it.
+  void on_synced(uint32_t slot, TcpState state, bool made, uint64_t now_ms) {
+    synced(slots_[slot], state, made, now_ms);
+  }
+  void on_synced6(uint32_t slot, TcpState state, bool made, uint64_t now_ms) {
+    if (slot < slots6_.size()) synced(slots6_[slot], state, made, now_ms);
   }
   // One packet from the client of conn (after its state transition); what is to be sent is
   // appended to out.
@@ -92,7 +95,8 @@ class MasterTracker {
     uint64_t sync_end_ms = 0;
   };
   static Slot fresh(uint64_t now_ms) { return {0, 0, now_ms & ~uint64_t(3)}; }
-  void synced(Slot& slot, TcpState state) const {
+  void synced(Slot& slot, TcpState state, bool made, uint64_t now_ms) const {
+    if (made) slot.sync_end_ms = now_ms & ~uint64_t(3);
     slot.in_pkts = rules_.threshold;
     slot.old_state = uint8_t(state);
   }

@@ -129,6 +129,7 @@ bool BasicDataplane<Port>::apply_synced_entry(const sync::SyncConn& s) {
     cp = nullptr;
   }
   const TcpState state = is_template ? TcpState::None : TcpState(s.state);
+  const bool made = !cp;
   if (!cp) {
     ServiceRuntime* svc = nullptr;
     const auto dest = synced_destination(s, svc);
@@ -155,7 +156,7 @@ bool BasicDataplane<Port>::apply_synced_entry(const sync::SyncConn& s) {
                                     : conns_.timeouts().udp_s();
   conns_.apply_synced(*cp, state, flags & cf::kInactive,
                       is_template && s.state == sync::kTemplateAssured, timeout, now_ms_);
-  if (sync_master_) sync_master_->on_synced(conns_.slot_of(*cp), state);
+  if (sync_master_) sync_master_->on_synced(conns_.slot_of(*cp), state, made, now_ms_);
   return true;
 }
 
@@ -180,6 +181,7 @@ bool BasicDataplane<Port>::apply_synced_entry6(const sync::SyncConn& s) {
     cp = nullptr;
   }
   const TcpState state = TcpState(s.state);
+  const bool made = !cp;
   if (!cp) {
     const auto dest = synced_destination6(s);
     if (!dest) return false;
@@ -192,7 +194,7 @@ bool BasicDataplane<Port>::apply_synced_entry6(const sync::SyncConn& s) {
     ++sync_counters_.updated;
   }
   conns6_.apply_synced(*cp, state, flags & cf::kInactive, s.timeout_s, now_ms_);
-  if (sync_master_) sync_master_->on_synced6(conns6_.slot_of(*cp), state);
+  if (sync_master_) sync_master_->on_synced6(conns6_.slot_of(*cp), state, made, now_ms_);
   return true;
 }
 
