@@ -40,17 +40,21 @@ constexpr std::array kTable{
     SysctlInfo{"snat_reroute", "1", kAnyInt, S::NoEffect, &Sysctls::snat_reroute,
                "vsd routes a NAT reply by its destination alone, with no policy routing by "
                "source for the rewritten VIP to change"},
-    SysctlInfo{"sync_version", "1", "0 or 1", S::DefaultOnly, nullptr,
-               "vsd's master sends the version 1 format"},
+    SysctlInfo{"sync_version", "1", "0 or 1", S::Acts, &Sysctls::sync_version,
+               "0: vsd's master sends the old format (no fwmark, timeout or IPv6: IPv6 "
+               "connections are not sent at all), 1: the current one"},
     SysctlInfo{"sync_ports", "1", "a power of 2, at least 1", S::DefaultOnly, nullptr,
                "vsd's sync daemon uses one socket"},
-    SysctlInfo{"sync_persist_mode", "0", kAnyInt, S::DefaultOnly, nullptr,
-               "vsd's master syncs every connection of a persistent service"},
+    SysctlInfo{"sync_persist_mode", "0", kAnyInt, S::Acts, &Sysctls::sync_persist_mode,
+               "not 0: vsd's master sends the templates of a persistent service and none of "
+               "the connections under them"},
     SysctlInfo{"sync_qlen_max", "65536", "an unsigned integer", S::DefaultOnly, nullptr,
                "vsd queues at most 65536 entries to send (the kernel's default depends on "
                "memory)"},
-    SysctlInfo{"sync_sock_size", "0", "an integer (bytes, 0 for the system's)", S::DefaultOnly,
-               nullptr, "vsd's sync sockets keep the system's buffer sizes"},
+    SysctlInfo{"sync_sock_size", "0", "an integer (bytes, 0 for the system's)", S::Acts,
+               &Sysctls::sync_sock_size,
+               "> 0: a sync daemon started after it gets a send (master) or receive (backup) "
+               "buffer of twice the value, capped by the system's maximum"},
     SysctlInfo{"cache_bypass", "0", kAnyInt, S::Acts, &Sysctls::cache_bypass,
                "a packet of a fwmark service with no destination available goes on to its own "
                "destination address instead of being refused"},
@@ -73,18 +77,23 @@ constexpr std::array kTable{
                S::Acts, &Sysctls::sync_threshold,
                "vsd's sync master sends an entry when its count of client packets is threshold "
                "modulo period (period 0: at threshold only)"},
-    SysctlInfo{"sync_refresh_period", "0", "an integer (seconds)", S::DefaultOnly, nullptr,
-               "vsd's master syncs by sync_threshold"},
-    SysctlInfo{"sync_retries", "0", "0 to 3", S::DefaultOnly, nullptr,
-               "vsd's master sends each entry once"},
+    SysctlInfo{"sync_refresh_period", "0", "an integer (seconds)", S::Acts,
+               &Sysctls::sync_refresh_period,
+               "> 0: vsd's master sends an entry again only when its end of life moved by the "
+               "period (or half its timeout, at least 10 s), and with sync_threshold's period 0 "
+               "whatever its packet count"},
+    SysctlInfo{"sync_retries", "0", "0 to 3", S::Acts, &Sysctls::sync_retries,
+               "with sync_refresh_period: that many resends of an entry, an eighth of the "
+               "period apart"},
     SysctlInfo{"nat_icmp_send", "0", kAnyInt, S::Acts, &Sysctls::nat_icmp_send,
                "a packet from a NAT real server's address and port that belongs to no "
                "connection (a RST excepted) is answered with port unreachable and dropped"},
     SysctlInfo{"pmtu_disc", "1", kAnyInt, S::Acts, &Sysctls::pmtu_disc,
                "0: a TUN packet with DF too big for the tunnel is not answered with "
                "fragmentation needed; it is wrapped, and the outer packet fragmented"},
-    SysctlInfo{"backup_only", "0", kAnyInt, S::DefaultOnly, nullptr,
-               "vsd forwards whether or not a backup sync daemon runs"},
+    SysctlInfo{"backup_only", "0", kAnyInt, S::Acts, &Sysctls::backup_only,
+               "not 0 while a backup sync daemon runs: vsd serves no virtual service; a packet "
+               "to a VIP is answered as one to a port with no service"},
     SysctlInfo{"conn_reuse_mode", "1", "an integer (bit 0 and bit 1 count)", S::Acts,
                &Sysctls::conn_reuse_mode,
                "not 0: a SYN that finds a connection in TIME_WAIT or CLOSE (with bit 1 also "

@@ -40,6 +40,14 @@ struct Sysctls {
   // Seconds: how long lblc and lblcr keep a record nobody uses (sched/locality_table.h).
   int32_t lblc_expiration = 24 * 60 * 60;
   int32_t lblcr_expiration = 24 * 60 * 60;
+  // The rest of the master's send rules (sync/master_tracker.h) and what its daemons take.
+  int32_t sync_version = 1;         // 0: the old format, which has no IPv6 form
+  int32_t sync_persist_mode = 0;    // not 0: a persistent service's connections are not sent
+  int32_t sync_refresh_period = 0;  // seconds; > 0: sent again only once its end moved this much
+  int32_t sync_retries = 0;         // resends within a refresh period
+  int32_t sync_sock_size = 0;       // > 0: the daemons' socket buffers, from their next start
+  // Not 0, with a backup daemon running: vsd serves no virtual service.
+  int32_t backup_only = 0;
   // Accepted and kept, with no effect in vsd (why: the table's `effect`).
   int32_t ignore_tunneled = 0;
   int32_t snat_reroute = 1;

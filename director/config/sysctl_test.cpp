@@ -137,6 +137,30 @@ TEST(Sysctl, EveryNameOnceWithADefaultItAccepts) {
   EXPECT_EQ(names.size(), 29u);
 }
 
+// The sync settings vsd now acts on keep what they are set to, in the kernel's ranges.
+TEST(Sysctl, SyncSettingsAndBackupOnlyAreKept) {
+  Sysctls s;
+  EXPECT_EQ(set_sysctl(s, "sync_version", "0"), "");
+  EXPECT_EQ(set_sysctl(s, "net.ipv4.vs.sync_refresh_period", "30"), "");
+  EXPECT_EQ(set_sysctl(s, "sync_retries", "3"), "");
+  EXPECT_EQ(set_sysctl(s, "sync_persist_mode", "1"), "");
+  EXPECT_EQ(set_sysctl(s, "sync_sock_size", "262144"), "");
+  EXPECT_EQ(set_sysctl(s, "backup_only", "7"), "");
+  EXPECT_EQ(s.sync_version, 0);
+  EXPECT_EQ(s.sync_refresh_period, 30);
+  EXPECT_EQ(s.sync_retries, 3);
+  EXPECT_EQ(s.sync_persist_mode, 1);
+  EXPECT_EQ(s.sync_sock_size, 262144);
+  EXPECT_EQ(s.backup_only, 7);
+  EXPECT_EQ(get_sysctl(s, "backup_only"), "7");
+  const Sysctls before = s;
+  EXPECT_NE(set_sysctl(s, "sync_retries", "4"), "");
+  EXPECT_NE(set_sysctl(s, "sync_version", "2"), "");
+  EXPECT_EQ(s, before);
+  // Still only the default: one sending socket.
+  EXPECT_NE(set_sysctl(s, "sync_ports", "2").find("not supported by vsd"), std::string::npos);
+}
+
 TEST(Sysctl, AssignmentsSplitAtTheFirstEquals) {
   EXPECT_EQ(split_assignment("conn_reuse_mode=0"),
             (std::pair<std::string, std::string>{"conn_reuse_mode", "0"}));

@@ -214,6 +214,17 @@ void Conn6Table::on_packet(Conn6& conn, bool from_client, uint8_t tcp_flags, uin
   conn.expires_ms = now_ms + timeout_ms(conn);
 }
 
+void Conn6Table::apply_synced(Conn6& conn, TcpState state, bool inactive, uint32_t timeout_s,
+                              uint64_t now_ms) {
+  conn.state = state;
+  if (const bool active = !inactive; active != conn.active) {
+    conn.active = active;
+    if (loads_) loads_->count_ipv6_change(conn.dest, active);
+  }
+  // A message with no timeout (version 0 ones) leaves the state's own.
+  conn.expires_ms = now_ms + (timeout_s ? uint64_t(timeout_s) * 1000 : timeout_ms(conn));
+}
+
 std::optional<uint16_t> Conn6Table::pick_local_port(Proto proto, const Ip6& local,
                                                     const Endpoint6& server) {
   constexpr uint16_t kFirst = 1024;

@@ -174,6 +174,22 @@ class Conn6Table {
   // A packet of the connection: TCP moves its state (the direction as IPVS looks it up), and
   // the entry lives on for its state's timeout.
   void on_packet(Conn6& conn, bool from_client, uint8_t tcp_flags, uint64_t now_ms);
+  // What a sync message says of an entry (ip_vs_proc_conn): its state, its column on the
+  // destination (not ESTABLISHED counts as inactive, as INACTIVE says), and a timeout of
+  // timeout_s from now (0: the state's own); a later packet goes on from there by the state
+  // machine.
+  void apply_synced(Conn6& conn, TcpState state, bool inactive, uint32_t timeout_s,
+                    uint64_t now_ms);
+  // Its whole timeout in its state, what a sync master sends (cp->timeout).
+  uint32_t timeout_s(const Conn6& c) const { return uint32_t(timeout_ms(c) / 1000); }
+  // The entry's place in the pool, stable while it lives (a sync master's side table).
+  uint32_t slot_of(const Conn6& c) const { return index_of(c); }
+  // Removes the entry now (a sync message for its key names another real server).
+  void expire_now(Conn6& c) {
+    remove(index_of(c));
+    stats_.expired++;
+  }
+
   // Removes what expired; looks only once a second. A template due while connections depend
   // on it is kept 60 s more, as the IPv4 table keeps one (ip_vs_conn_expire, "expire_later").
   void expire(uint64_t now_ms);

@@ -7,6 +7,8 @@
 #include <fmt/core.h>
 #include <gtest/gtest.h>
 
+#include "frames/frame_builder.h"
+#include "port/port.h"
 #include "sync/sync_bed.h"
 #include "topology/netns.h"
 
@@ -184,6 +186,86 @@ TEST_F(SyncInterop, KernelMasterKeepsAVsdBackupInStep) {
   bed_->route_through(kKernelNode);
   auto flows = drive(*bed_);
   expect_backup_follows(/*vsd_is_master=*/false);
+}
+
+// --- IPv6 connections ---------------------------------------------------------------------
+
+// An IPv6 NAT service on both directors. No IPv6 address is needed on the segments: the
+// client's segments are sent from the router's port to the master's MAC, and the master syncs a
+// connection before it forwards (a forwarding that finds no IPv6 route changes nothing of it).
+constexpr const char* kRules6 =
+    "-A -t [fd00:20::100]:80 -s rr\n"
+    "-a -t [fd00:20::100]:80 -r [fd00:168:10::11]:8080 -m -w 1\n";
+constexpr const char* kWant6Source = "[fd00:10::2]:41000";
+
+// The client's handshake and one data segment: the master's 3rd client packet is sent.
+void drive6(SyncBed& bed, const std::string& master_mac) {
+  vslab::port::Port wire(bed.live().netns("router"), "eth1", "router-eth1-6");
+  for (uint16_t flags : {vslab::frames::SYN, vslab::frames::ACK, vslab::frames::ACK})
+    wire.send(vslab::frames::frame()
+                  .eth(wire.mac(), master_mac)
+                  .ipv6("fd00:10::2", "fd00:20::100")
+                  .tcp(41000, 80)
+                  .flags(flags)
+                  .bytes());
+}
+
+void expect_ipv6_entry(const std::vector<ListedConn>& listing) {
+  ASSERT_EQ(listing.size(), 1u) << text_of(listing);
+  EXPECT_EQ(listing[0].protocol, "TCP");
+  EXPECT_EQ(listing[0].state, "ESTABLISHED");
+  EXPECT_EQ(listing[0].source, kWant6Source);
+  EXPECT_EQ(listing[0].virtual_address, "[fd00:20::100]:80");
+  EXPECT_EQ(listing[0].destination, "[fd00:168:10::11]:8080");
+  EXPECT_LE(listing[0].expire_s, 900);
+  EXPECT_GT(listing[0].expire_s, 900 - 30);
+}
+
+TEST_F(SyncInterop, VsdMasterSendsIpv6ConnectionsAKernelBackupTakes) {
+  bed_->restore(kRules6);
+  if (auto why = start_vsd_daemon("master")) {
+    if (HasFailure()) return;
+    GTEST_SKIP() << *why;
+  }
+  bed_->kernel_shell(
+      fmt::format("ipvsadm --start-daemon backup --mcast-interface {} --syncid 7", kSyncInterface));
+  drive6(*bed_, bed_->live().mac(kVsdNode, "eth0"));
+  std::vector<ListedConn> backup;
+  wait_for(
+      [&] {
+        backup = kernel_listing();
+        return !backup.empty();
+      },
+      30s);
+  expect_ipv6_entry(backup);
+}
+
+TEST_F(SyncInterop, KernelMasterSendsIpv6ConnectionsAVsdBackupTakes) {
+  bed_->restore(kRules6);
+  if (auto why = start_vsd_daemon("backup")) {
+    if (HasFailure()) return;
+    GTEST_SKIP() << *why;
+  }
+  // The guest holds the IPv6 VIP (IPVS takes a packet at LOCAL_IN); the guest's ports start
+  // with IPv6 off where the topology gives them no IPv6 address.
+  bed_->kernel_shell(
+      fmt::format("sysctl -qw net.ipv6.conf.eth0.disable_ipv6=0 net.ipv6.conf.eth0.accept_dad=0 && "
+                  "ip -6 addr add fd00:20::100/128 dev eth0 nodad && "
+                  "ipvsadm --start-daemon master --mcast-interface {} --syncid 7",
+                  kSyncInterface));
+  auto mac = bed_->live().exec(kKernelNode, {"cat", "/sys/class/net/eth0/address"});
+  ASSERT_TRUE(mac.ok()) << mac.output;
+  drive6(*bed_, mac.output.substr(0, mac.output.find_first_of(" \n")));
+  std::vector<ListedConn> backup;
+  wait_for(
+      [&] {
+        backup = vsd_listing();
+        return !backup.empty();
+      },
+      30s);
+  expect_ipv6_entry(backup);
+  // What the kernel master had.
+  expect_ipv6_entry(kernel_listing());
 }
 
 }  // namespace

@@ -338,5 +338,62 @@ TEST_F(KernelSync, BackupListsWhatItIsSentWithTheSentStateAndTimeout) {
     EXPECT_NE(table.find(line), std::string::npos) << line << " not in:\n" << table;
 }
 
+// net.ipv4.vs.sync_version=0 on the kernel master: the datagram is the old format, byte for
+// byte what vsd's builder makes of the same connection at version 0 (the conntrack flag, bit
+// 16, does not fit the 16-bit flags).
+TEST_F(KernelSync, Version0MasterSendsTheOldFormatAsVsdBuildsIt) {
+  vslab::port::Port wire(bed_->live().netns(kKernelNode), "vslabq1", "director2-eth1-tap");
+  bed_->kernel_shell(
+      fmt::format("sysctl -w net.ipv4.vs.sync_version=0 && "
+                  "ipvsadm --start-daemon master --mcast-interface {} --syncid {}",
+                  kSyncInterface, kSyncId));
+  auto a = bed_->connect(40011, 80);
+  bed_->send(a);  // the 3rd client packet: ESTABLISHED, sent
+  std::vector<SyncDatagram> datagrams;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        wire.poll_now();
+        std::vector<vslab::port::Frame> frames(wire.captured().begin(), wire.captured().end());
+        datagrams = sync_datagrams(frames);
+        return !datagrams.empty();
+      },
+      30s));
+  const SyncConn c{.protocol = 6,
+                   .flags = conn_flag::kMasq,
+                   .state = 1,
+                   .cport = 40011,
+                   .vport = 80,
+                   .dport = 80,
+                   .caddr = Address::v4(*Ipv4::parse(kClient)),
+                   .vaddr = Address::v4(*Ipv4::parse(kVip)),
+                   .daddr = Address::v4(*Ipv4::parse(address_of(a.server_node))),
+                   .seq = {},
+                   .pe_data = {},
+                   .pe_name = {}};
+  MessageBuilder v0(kSyncId, 1472, 0);
+  ASSERT_TRUE(v0.add(c));
+  const std::vector<uint8_t> want(v0.bytes().begin(), v0.bytes().end());
+  EXPECT_EQ(datagrams[0].payload, want);
+  EXPECT_EQ(decode_message(datagrams[0].payload).verdict, MessageVerdict::Version0);
+}
+
+// net.ipv4.vs.backup_only=1: alone it changes nothing; with a backup daemon running, IPVS
+// passes the VIP's packets to the guest's stack, which holds the VIP and has no listener:
+// the client's SYN is answered with a RST (vsd answers the same, vsd/sysctl_effects_test.cpp).
+TEST_F(KernelSync, BackupOnlyLeavesTheVipToTheStackWhileABackupDaemonRuns) {
+  bed_->kernel_shell("sysctl -qw net.ipv4.vs.backup_only=1");
+  EXPECT_NO_THROW(bed_->connect(40021, 80));
+  bed_->kernel_shell(fmt::format("ipvsadm --start-daemon backup --mcast-interface {} --syncid {}",
+                                 kSyncInterface, kSyncId));
+  try {
+    bed_->connect(40022, 80);
+    ADD_FAILURE() << "served with backup_only and a backup daemon";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("Connection refused"), std::string::npos) << e.what();
+  }
+  bed_->kernel_shell("ipvsadm --stop-daemon backup");
+  EXPECT_NO_THROW(bed_->connect(40023, 80));
+}
+
 }  // namespace
 }  // namespace vsd::sync::interop

@@ -1,6 +1,8 @@
 // The master's send rules (master_tracker.h), decision by decision as ip_vs_sync_conn_needed
-// takes them with sync_refresh_period 0.
+// and ip_vs_sync_conn (v1) or ip_vs_sync_conn_v0 take them.
 #include "sync/master_tracker.h"
+
+#include <algorithm>
 
 namespace vsd::sync {
 
@@ -62,40 +64,106 @@ std::optional<SyncConn> to_sync_conn(const ConnTable& table, const Conn& conn, u
   return s;
 }
 
-MasterTracker::MasterTracker(std::size_t capacity, SendRules rules)
-    : rules_(rules), slots_(capacity) {}
+std::optional<SyncConn> to_sync_conn(const Conn6Table& table, const Conn6& conn, uint32_t fwmark) {
+  if (conn.method == Method::FullNat) return std::nullopt;
+  SyncConn s;
+  s.ipv6 = true;
+  s.protocol = uint8_t(conn.in.proto);
+  const uint32_t fwd = forwarding_flag(conn.method);
+  const bool tcp = conn.in.proto == Proto::Tcp;
+  // An IPv6 entry counts as an IPv4 one does: INACTIVE outside ESTABLISHED, NOOUTPUT where
+  // replies bypass the director.
+  s.flags = fwd | (tcp && conn.active ? 0 : conn_flag::kInactive) |
+            (replies_come_back(conn.method) ? 0 : conn_flag::kNoOutput);
+  s.state = tcp ? uint16_t(conn.state) : 0;
+  s.fwmark = fwmark;
+  s.cport = conn.in.from.port;
+  s.vport = conn.in.to.port;
+  s.dport = conn.destination.port;
+  s.caddr.bytes = conn.in.from.addr;
+  s.vaddr.bytes = conn.in.to.addr;
+  s.daddr.bytes = conn.destination.addr;
+  s.timeout_s = table.timeout_s(conn);
+  return s;
+}
 
-bool MasterTracker::needed(const Conn& conn, Slot& slot, uint32_t pkts) const {
-  const uint8_t state = uint8_t(conn.tcp_state());
-  bool force = false;
+MasterTracker::MasterTracker(std::size_t capacity, SendRules rules, std::size_t capacity6)
+    : rules_(rules), slots_(capacity), slots6_(capacity6) {}
+
+bool MasterTracker::needed(const Entry& e, Slot& slot, uint32_t pkts, uint64_t now_ms) const {
+  const uint8_t state = uint8_t(e.state);
+  const uint64_t orig = slot.sync_end_ms;
+  uint64_t next = (now_ms + e.timeout_ms) & ~uint64_t(3);
   // vsd's sync does not carry SCTP states yet (docs/ipvs.md, "SCTP services").
-  if (conn.proto() == Proto::Sctp) return false;
-  if (!conn.is_template() && conn.proto() == Proto::Tcp) {
-    if (!tcp_state_is_synced(conn.tcp_state())) return false;
-    force = state != slot.old_state && conn.tcp_state() != TcpState::Established;
-  }
-  if (!force) {
-    if (rules_.period > 0) {
-      if (!conn.is_template() && pkts % rules_.period != rules_.threshold) return false;
-    } else if (pkts != rules_.threshold) {
-      return false;
+  if (e.proto == Proto::Sctp) return false;
+  bool force = false;
+  if (!e.is_template) {
+    if (rules_.persist_mode && e.under_template) return false;
+    if (e.proto == Proto::Tcp) {
+      if (!tcp_state_is_synced(e.state)) return false;
+      force = state != slot.old_state;
+      if (force && e.state != TcpState::Established) {
+        slot.old_state = state;
+        slot.sync_end_ms = next;
+        return true;
+      }
     }
   }
+  if (rules_.refresh_period_ms > 0) {
+    const int64_t moved = int64_t(next) - int64_t(orig);
+    const int64_t least = std::max<int64_t>(int64_t(e.timeout_ms / 2), 10'000);
+    if (std::abs(moved) < std::min<int64_t>(rules_.refresh_period_ms, least)) {
+      const uint32_t retries = uint32_t(orig & 3);
+      if (retries >= rules_.retries) return false;
+      // A resend waits an eighth of the period after the send it repeats.
+      const int64_t sent_at = int64_t(orig) - int64_t(e.timeout_ms);
+      if (int64_t(now_ms) < sent_at + int64_t(rules_.refresh_period_ms / 8)) return false;
+      next |= retries + 1;
+    }
+  }
+  if (rules_.period > 0) {
+    if (!e.is_template && pkts % rules_.period != rules_.threshold) return false;
+  } else if (rules_.refresh_period_ms == 0 && pkts != rules_.threshold) {
+    return false;
+  }
   slot.old_state = state;
+  slot.sync_end_ms = next;
   return true;
 }
 
 void MasterTracker::on_client_packet(const ConnTable& table, const Conn& conn, uint32_t fwmark,
-                                     std::vector<SyncConn>& out) {
+                                     std::vector<SyncConn>& out, uint64_t now_ms) {
+  const Conn* tmpl = table.template_of(conn);
+  // The old format skips a one-packet connection with its template (ip_vs_sync_conn_v0
+  // returns before it looks at the template).
+  if (rules_.version == 0 && conn.is_one_packet()) return;
   Slot& slot = slots_[table.slot_of(conn)];
   const uint32_t pkts = conn.is_one_packet() ? rules_.threshold : ++slot.in_pkts;
-  if (!conn.is_one_packet() && needed(conn, slot, pkts))
+  const Entry e{false, tmpl != nullptr, conn.proto(), conn.tcp_state(),
+                uint64_t(table.timeout_s(conn)) * 1000};
+  if (!conn.is_one_packet() && needed(e, slot, pkts, now_ms))
     if (auto s = to_sync_conn(table, conn, fwmark)) out.push_back(std::move(*s));
-  const Conn* tmpl = table.template_of(conn);
   if (!tmpl) return;
   Slot& tslot = slots_[table.slot_of(*tmpl)];
-  if (needed(*tmpl, tslot, ++tslot.in_pkts))
+  const Entry t{true, false, tmpl->proto(), TcpState::None,
+                uint64_t(table.timeout_s(*tmpl)) * 1000};
+  if (needed(t, tslot, ++tslot.in_pkts, now_ms))
     if (auto s = to_sync_conn(table, *tmpl, fwmark)) out.push_back(std::move(*s));
+}
+
+void MasterTracker::on_client_packet6(const Conn6Table& table, const Conn6& conn, uint32_t fwmark,
+                                      std::vector<SyncConn>& out, uint64_t now_ms) {
+  // The old format has no IPv6 form: ip_vs_sync_conn_v0 passes such a connection over, and its
+  // template with it.
+  if (rules_.version == 0) return;
+  const uint32_t index = table.slot_of(conn);
+  if (index >= slots6_.size()) return;
+  Slot& slot = slots6_[index];
+  const Entry e{false, false, conn.in.proto, conn.state, uint64_t(table.timeout_s(conn)) * 1000};
+  if (needed(e, slot, ++slot.in_pkts, now_ms))
+    if (auto s = to_sync_conn(table, conn, fwmark)) out.push_back(std::move(*s));
+  // IPv6 persistence templates, once the IPv6 table has them, go as the IPv4 ones above: an
+  // Entry with is_template, their own slot, and under_template set on their connections.
 }
 
 }  // namespace vsd::sync

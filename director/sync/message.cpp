@@ -185,20 +185,31 @@ std::size_t SyncConn::wire_size() const {
   return n;
 }
 
-MessageBuilder::MessageBuilder(uint8_t syncid, std::size_t maxlen)
-    : syncid_(syncid), maxlen_(maxlen) {
+MessageBuilder::MessageBuilder(uint8_t syncid, std::size_t maxlen, uint8_t version)
+    : syncid_(syncid), maxlen_(maxlen), version_(version) {
   clear();
 }
 
 void MessageBuilder::clear() {
   count_ = 0;
+  if (version_ == 0) {
+    bytes_.assign(kHeaderV0Size, 0);
+    bytes_[1] = syncid_;
+    put16(bytes_, 2, uint16_t(kHeaderV0Size));
+    return;
+  }
   bytes_.assign(kHeaderSize, 0);
   bytes_[1] = syncid_;
   put16(bytes_, 2, uint16_t(kHeaderSize));
   bytes_[5] = kProtocolVersion;
 }
 
+bool MessageBuilder::full() const {
+  return version_ == 0 && bytes_.size() + kEntryV0FullSize > maxlen_;
+}
+
 bool MessageBuilder::add(const SyncConn& conn) {
+  if (version_ == 0) return add_v0(conn);
   check_encodable(conn);
   const std::size_t len = conn.wire_size();
   const std::size_t pad = (4 - bytes_.size()) & 3;
@@ -210,6 +221,38 @@ bool MessageBuilder::add(const SyncConn& conn) {
   ++count_;
   put16(bytes_, 2, uint16_t(bytes_.size()));
   bytes_[4] = uint8_t(count_);
+  return true;
+}
+
+bool MessageBuilder::add_v0(const SyncConn& c) {
+  if (c.ipv6) throw std::invalid_argument("sync: version 0 has no IPv6 entry");
+  const bool with_seq = c.flags & conn_flag::kSeqMask;
+  const std::size_t len = with_seq ? kEntryV0FullSize : kEntryV0Size;
+  if (count_ == 255 || full()) return false;
+  const std::size_t at = bytes_.size();
+  bytes_.resize(at + len, 0);
+  bytes_[at + 1] = c.protocol;
+  put16(bytes_, at + 2, c.cport);
+  put16(bytes_, at + 4, c.vport);
+  put16(bytes_, at + 6, c.dport);
+  std::memcpy(&bytes_[at + 8], c.caddr.bytes.data(), 4);
+  std::memcpy(&bytes_[at + 12], c.vaddr.bytes.data(), 4);
+  std::memcpy(&bytes_[at + 16], c.daddr.bytes.data(), 4);
+  put16(bytes_, at + 20, uint16_t(c.flags & ~conn_flag::kHashed));
+  put16(bytes_, at + 22, c.state);
+  if (with_seq) {
+    // Copied from the conn as it is (memcpy of in_seq, out_seq): host order, not network.
+    const SeqOption seq = c.seq.value_or(SeqOption{});
+    std::size_t p = at + kEntryV0Size;
+    for (const SeqAdjust* a : {&seq.in, &seq.out})
+      for (uint32_t v : {a->init_seq, a->delta, a->previous_delta}) {
+        std::memcpy(&bytes_[p], &v, 4);
+        p += 4;
+      }
+  }
+  ++count_;
+  bytes_[0] = uint8_t(count_);
+  put16(bytes_, 2, uint16_t(bytes_.size()));
   return true;
 }
 

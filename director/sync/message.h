@@ -15,6 +15,13 @@
 // 2 persistence-engine data (up to 255 bytes), 3 persistence-engine name (up to 16 bytes);
 // a type with bit 6 (0x40) set is optional and skipped when unknown.
 // Every multi-byte field is in network byte order.
+//
+// Version 0 (what a master sends with net.ipv4.vs.sync_version=0, ip_vs_sync_conn_v0): a 4-byte
+// header (0 nr_conns, 1 syncid, 2-3 size), then 24-byte entries with no padding:
+//   0 reserved (0)  1 protocol  2-3 cport  4-5 vport  6-7 dport  8-11 caddr  12-15 vaddr
+//   16-19 daddr  20-21 flags (the low 16 bits)  22-23 state
+// and after an entry whose flags have a sequence bit, the two struct ip_vs_seq (24 bytes). No
+// IPv6, fwmark, timeout or options: a kernel master sends no IPv6 connection in it at all.
 #pragma once
 
 #include <array>
@@ -36,6 +43,9 @@ inline constexpr uint16_t kDefaultPort = 8848;
 inline constexpr uint8_t kDefaultTtl = 1;
 
 inline constexpr std::size_t kHeaderSize = 8;
+inline constexpr std::size_t kHeaderV0Size = 4;
+inline constexpr std::size_t kEntryV0Size = 24;      // SIMPLE_CONN_SIZE
+inline constexpr std::size_t kEntryV0FullSize = 48;  // FULL_CONN_SIZE: with the sequence data
 inline constexpr std::size_t kEntryV4Size = 36;
 inline constexpr std::size_t kEntryV6Size = 72;
 inline constexpr std::size_t kSeqOptionSize = 24;     // two struct ip_vs_seq, 3 x 32 bits each
@@ -126,15 +136,21 @@ struct SyncConn {
 
 // Builds one datagram the way a kernel master fills its sync buffer: the header, then each
 // entry padded to 4 bytes from the message's start, while it fits in maxlen bytes (the
-// kernel's sync_maxlen) and fewer than 256 are in (nr_conns is 8 bits).
+// kernel's sync_maxlen) and fewer than 256 are in (nr_conns is 8 bits). Version 0: entries of
+// 24 or 48 bytes, and the message is full (full()) once fewer than 48 bytes are left, as
+// ip_vs_sync_conn_v0 queues its buffer then.
 class MessageBuilder {
  public:
-  MessageBuilder(uint8_t syncid, std::size_t maxlen);
+  MessageBuilder(uint8_t syncid, std::size_t maxlen, uint8_t version = kProtocolVersion);
   // Appends the entry; false (and nothing appended) when it does not fit. An entry larger
   // than maxlen on its own goes alone into an empty message, as the kernel sizes a new buffer
   // for it. Throws std::invalid_argument for one no kernel could decode: options over their
   // limits, or a size over 4095 bytes.
+  // Version 0 throws std::invalid_argument for an IPv6 entry, which the format cannot hold.
   bool add(const SyncConn& conn);
+  // Version 0: no room left for another entry of the largest size; to be sent now.
+  bool full() const;
+  uint8_t version() const { return version_; }
   std::size_t count() const { return count_; }
   bool empty() const { return count_ == 0; }
   // The datagram: header with the final size and count, the entries.
@@ -143,8 +159,11 @@ class MessageBuilder {
   void clear();
 
  private:
+  bool add_v0(const SyncConn& conn);
+
   uint8_t syncid_;
   std::size_t maxlen_;
+  uint8_t version_;
   std::size_t count_ = 0;
   std::vector<uint8_t> bytes_;
 };

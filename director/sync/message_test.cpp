@@ -174,6 +174,49 @@ TEST(SyncMessageBuilder, FillsUpToMaxlenLikeTheKernelsBuffer) {
   EXPECT_EQ(b.bytes()[1], 3);
 }
 
+// sync_version=0 (ip_vs_sync_conn_v0): a 4-byte header (nr_conns first), 24-byte entries with
+// no type, size, fwmark or timeout, the flags in 16 bits; the buffer goes once fewer than 48
+// bytes (FULL_CONN_SIZE) are left: with 1472 bytes, 4 + 60 * 24 = 1444 and 1444 + 48 > 1472.
+TEST(SyncMessageBuilder, Version0IsTheOldLayoutAndFillsAsTheKernelsV0Buffer) {
+  MessageBuilder b(9, 1472, 0);
+  SyncConn c = established_nat();
+  c.flags = conn_flag::kDroute | conn_flag::kNoOutput | conn_flag::kInactive | 0x10000;
+  c.fwmark = 7;
+  c.timeout_s = 900;
+  ASSERT_TRUE(b.add(c));
+  const auto m = b.bytes();
+  ASSERT_EQ(m.size(), 28u);
+  EXPECT_EQ(m[0], 1);  // nr_conns
+  EXPECT_EQ(m[1], 9);  // syncid
+  EXPECT_EQ(m[2] << 8 | m[3], 28);
+  const Bytes entry(m.begin() + 4, m.end());
+  const Bytes expected = {0,    6,                             // reserved, protocol
+                          0x9c, 0x40, 0x00, 0x50, 0x1f, 0x90,  // 40000, 80, 8080
+                          10,   0,    0,    2,    10,   20,   0,
+                          100,  10,   30,   0,    11,   0x01, 0x83,  // the flags' low 16 bits only
+                          0x00, 0x01};                               // ESTABLISHED
+  EXPECT_EQ(entry, expected);
+  // The kernel's backup takes this for the old format, which vsd's codec does not decode.
+  EXPECT_EQ(decode_message(m).verdict, MessageVerdict::Version0);
+  int added = 1;
+  while (!b.full()) {
+    ASSERT_TRUE(b.add(c));
+    ++added;
+  }
+  EXPECT_EQ(added, 60);
+  EXPECT_EQ(b.bytes().size(), 1444u);
+  EXPECT_FALSE(b.add(c));
+  // A connection with sequence data: 48 bytes.
+  MessageBuilder seq(0, 1472, 0);
+  c.flags |= conn_flag::kInSeq;
+  ASSERT_TRUE(seq.add(c));
+  EXPECT_EQ(seq.bytes().size(), 4u + 48);
+  // No IPv6 form: refused, as the kernel's master never gets so far with one.
+  SyncConn v6 = c;
+  v6.ipv6 = true;
+  EXPECT_THROW(MessageBuilder(0, 1472, 0).add(v6), std::invalid_argument);
+}
+
 TEST(SyncMessageBuilder, AnEntryLargerThanMaxlenGoesAloneAndTheCountStopsAt255) {
   MessageBuilder small(0, 20);
   EXPECT_TRUE(small.add(established_nat()));

@@ -179,9 +179,9 @@ TEST(VsdSysctl, WithoutAnEqualsSignExitsTwo) {
 }
 
 TEST(VsdSysctl, ASettingVsdHasOnlyTheDefaultOfIsRefusedWithWhatIsMissing) {
-  VsdRun run = run_vsd("--port vslab-none0 --sysctl backup_only=1");
+  VsdRun run = run_vsd("--port vslab-none0 --sysctl sync_ports=2");
   EXPECT_EQ(run.exit_code, 2);
-  EXPECT_NE(run.output.find("net.ipv4.vs.backup_only=1 is not supported by vsd"), std::string::npos)
+  EXPECT_NE(run.output.find("net.ipv4.vs.sync_ports=2 is not supported by vsd"), std::string::npos)
       << run.output;
 }
 

@@ -438,7 +438,8 @@ void BasicDataplane<Port>::handle_ipv4(InFlight& f) {
   if (p.has_ports())
     if (Conn* conn = conns_.find_out(proto_of(p), {p.src, p.sport}, {p.dst, p.dport}, &f.hints.out))
       return handle_reply(f, *conn);
-  if (p.has_ports() && services_.has_fwmark_services() && handle_marked(f)) return;
+  if (p.has_ports() && services_.has_fwmark_services() && !backup_only_now() && handle_marked(f))
+    return;
   if (sysctls_.nat_icmp_send && p.has_ports() && refuse_unclaimed_from_server(f)) return;
   if (owned_.count(p.dst.value)) return handle_to_director(f);
   route(f);
@@ -643,10 +644,16 @@ void BasicDataplane<Port>::handle_to_vip(InFlight& f) {
   if (!p.has_ports()) return count(Discard::NotForUs);
   // As ip_vs_in: a packet of a connection stays with it; only a new one is classified and
   // looked up (fwmark first, then address and port, then the VIP's port-0 service).
-  Conn* conn = conns_.find_in(proto_of(p), {p.src, p.sport}, {p.dst, p.dport}, &f.hints.in);
+  // backup_only with a backup daemon running: IPVS passes every packet to the stack, which
+  // answers as for a port with no service (ip_vs_in_hook's sysctl_backup_only).
+  const bool ipvs_off = backup_only_now();
+  Conn* conn = ipvs_off
+                   ? nullptr
+                   : conns_.find_in(proto_of(p), {p.src, p.sport}, {p.dst, p.dport}, &f.hints.in);
   if (conn && !keep_existing(conn, p, f.frame)) return count(Discard::DestinationGone);
-  ServiceRuntime* svc =
-      conn ? services_.service_of(conn->dest()) : services_.lookup(proto_of(p), {p.dst, p.dport});
+  ServiceRuntime* svc = ipvs_off ? nullptr
+                        : conn   ? services_.service_of(conn->dest())
+                                 : services_.lookup(proto_of(p), {p.dst, p.dport});
   if (!svc) {
     // The director's own stack would answer: RST, or port unreachable (spec section 3).
     count(Discard::NoService);

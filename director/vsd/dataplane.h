@@ -9,6 +9,7 @@
 // a new kind of port is one more line there.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <functional>
 #include <map>
@@ -179,15 +180,25 @@ class BasicDataplane final : public ctl::ControlTarget {
 
   // --- connection synchronization (sync/, vsd/sync_daemons.h) ------------------------------
   // Master on: each client packet applies the kernel's send rules (sync/master_tracker.h) and
-  // what is to be sent waits here for take_sync(); off: nothing is kept. Costs a side table of
-  // 8 bytes per connection table entry while on.
+  // what is to be sent waits here for take_sync(); off: nothing is kept. Costs side tables of
+  // 16 bytes per entry of both connection tables while on.
   // Installs the tracker (made off this thread for the table's capacity()) or, with nullptr,
   // stops; returns the one it replaced, to be freed by the caller.
   std::unique_ptr<sync::MasterTracker> swap_sync_master(std::unique_ptr<sync::MasterTracker> next);
   std::size_t table_capacity() const { return conns_.capacity(); }
+  std::size_t table6_capacity() const { return conns6_.capacity(); }
   sync::SendRules sync_rules() const {
-    return {uint32_t(sysctls_.sync_threshold), uint32_t(sysctls_.sync_period)};
+    return {uint32_t(sysctls_.sync_threshold),
+            uint32_t(sysctls_.sync_period),
+            uint32_t(std::max(sysctls_.sync_refresh_period, 0)) * 1000u,
+            uint32_t(sysctls_.sync_retries),
+            sysctls_.sync_persist_mode != 0,
+            uint8_t(sysctls_.sync_version)};
   }
+  // A backup daemon runs (vsd/sync_daemons.h): with backup_only set, vsd then serves no
+  // virtual service (sysctl_backup_only: ip_vs_in passes every packet to the stack).
+  void set_sync_backup_running(bool on) { sync_backup_running_ = on; }
+  bool backup_only_now() const { return sysctls_.backup_only && sync_backup_running_; }
   // Moves what waits to be sent into out (which it clears first).
   void take_sync(std::vector<sync::SyncConn>& out);
   // Backup: entries from a decoded message, in order, as ip_vs_proc_conn applies them.
@@ -383,10 +394,21 @@ class BasicDataplane final : public ctl::ControlTarget {
   }
   void note_for_sync_slow(const ServiceRuntime& svc, const Conn& conn);
   void sync_new_entry(const Conn& conn) {
-    if (sync_master_) sync_master_->on_new(conns_.slot_of(conn));
+    if (sync_master_) sync_master_->on_new(conns_.slot_of(conn), now_ms_);
+  }
+  void note_for_sync6(const ServiceRuntime& svc, const Conn6& conn) {
+    if (sync_master_) note_for_sync6_slow(svc, conn);
+  }
+  void note_for_sync6_slow(const ServiceRuntime& svc, const Conn6& conn);
+  // What the tracker appended past `before` is counted, and cut at kSyncQueueMax.
+  void count_sync_queued(std::size_t before);
+  void sync_new_entry6(const Conn6& conn) {
+    if (sync_master_) sync_master_->on_new6(conns6_.slot_of(conn), now_ms_);
   }
   // One entry of a sync message; false: skipped (counted by the caller).
   bool apply_synced_entry(const sync::SyncConn& s);
+  bool apply_synced_entry6(const sync::SyncConn& s);
+  std::optional<DestHandle> synced_destination6(const sync::SyncConn& s);
   std::optional<DestHandle> synced_destination(const sync::SyncConn& s, ServiceRuntime*& svc);
   bool owns(std::size_t port, Ipv4 address) const;
 
@@ -480,6 +502,7 @@ class BasicDataplane final : public ctl::ControlTarget {
   std::unordered_map<uint32_t, std::size_t> laddr6_cursor_;
   std::unique_ptr<sync::MasterTracker> sync_master_;
   std::vector<sync::SyncConn> sync_out_;
+  bool sync_backup_running_ = false;
   struct SyncCounters {
     uint64_t queued = 0;      // entries noted for sending
     uint64_t queue_full = 0;  // dropped: kSyncQueueMax waiting

@@ -118,6 +118,12 @@ void BasicDataplane<Port>::handle_to_vip6(std::size_t port, std::span<uint8_t> f
     return;
   }
   if (!p.has_ports()) return count(Discard::Ipv6Unsupported);
+  // backup_only with a backup daemon running: IPVS passes the packet to the stack, which
+  // answers as for a port with no service.
+  if (backup_only_now()) {
+    ipv6_.no_service++;
+    return refuse6(port, frame, p, /*reset=*/true);
+  }
   const Proto proto = proto_of6(p);
   const FlowKey6 key{proto, {p.src, p.sport}, {p.dst, p.dport}};
   Conn6* conn = conns6_.find_in(key, hint);
@@ -179,13 +185,18 @@ void BasicDataplane<Port>::handle_to_vip6(std::size_t port, std::span<uint8_t> f
     } else {
       conn = conns6_.insert(key, server, dest.config.method, *chosen, now_ms_, local, tmpl);
       if (!conn) return void(ipv6_.table_full++);
+      sync_new_entry6(*conn);
     }
     dest.totals.conns++;
     svc->totals.conns++;
   }
   if (conn != &one_packet) conns6_.on_packet(*conn, true, p.tcp_flags, now_ms_);
   add6(services_.dest(conn->dest).totals, true, ip_bytes(p));
-  if (auto* svc = services_.service_of(conn->dest)) add6(svc->totals, true, ip_bytes(p));
+  if (auto* svc = services_.service_of(conn->dest)) {
+    add6(svc->totals, true, ip_bytes(p));
+    // ip_vs_in's sync step; a one-packet connection is never sent (and has no template).
+    if (conn != &one_packet) note_for_sync6(*svc, *conn);
+  }
   if (p.hop_limit <= 1) {
     ipv6_.hop_limit++;
     return send_icmp6_error(port, frame, p, fwd::icmp6::kTimeExceeded, fwd::icmp6::kCodeHopLimit);

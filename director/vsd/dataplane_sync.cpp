@@ -26,7 +26,19 @@ void BasicDataplane<Port>::take_sync(std::vector<sync::SyncConn>& out) {
 template <DataPort Port>
 void BasicDataplane<Port>::note_for_sync_slow(const ServiceRuntime& svc, const Conn& conn) {
   const std::size_t before = sync_out_.size();
-  sync_master_->on_client_packet(conns_, conn, svc.config.key.fwmark, sync_out_);
+  sync_master_->on_client_packet(conns_, conn, svc.config.key.fwmark, sync_out_, now_ms_);
+  count_sync_queued(before);
+}
+
+template <DataPort Port>
+void BasicDataplane<Port>::note_for_sync6_slow(const ServiceRuntime& svc, const Conn6& conn) {
+  const std::size_t before = sync_out_.size();
+  sync_master_->on_client_packet6(conns6_, conn, svc.config.key.fwmark, sync_out_, now_ms_);
+  count_sync_queued(before);
+}
+
+template <DataPort Port>
+void BasicDataplane<Port>::count_sync_queued(std::size_t before) {
   sync_counters_.queued += sync_out_.size() - before;
   if (sync_out_.size() > kSyncQueueMax) {
     sync_counters_.queue_full += sync_out_.size() - kSyncQueueMax;
@@ -43,9 +55,27 @@ void BasicDataplane<Port>::apply_sync(std::span<const sync::SyncConn> conns) {
   }
 }
 
+namespace {
+
+// In the service ip_vs_find_dest found, the destination by address and port, where a fwmark
+// service's DR and TUN destinations are looked for with port 0 first.
+std::optional<DestHandle> synced_dest_in(Services& services, const ServiceRuntime& svc,
+                                         const sync::SyncConn& s, const IpAddr& daddr) {
+  uint16_t port = s.dport;
+  if (s.fwmark && (s.flags & cf::kFwdMask) != cf::kMasq) port = 0;
+  for (uint16_t want : {port, uint16_t(port ^ s.dport)}) {
+    for (DestHandle h : svc.dests) {
+      const auto& d = services.dest(h);
+      if (!d.deleted && d.config.addr == IpEndpoint{daddr, want}) return h;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 // ip_vs_find_dest: the service by fwmark, else by address and port, else the VIP's port-0
-// service; in it the destination by address and port, where a fwmark service's DR and TUN
-// destinations are looked for with port 0 first.
+// service; in it the destination (synced_dest_in).
 template <DataPort Port>
 std::optional<DestHandle> BasicDataplane<Port>::synced_destination(const sync::SyncConn& s,
                                                                    ServiceRuntime*& svc) {
@@ -56,20 +86,22 @@ std::optional<DestHandle> BasicDataplane<Port>::synced_destination(const sync::S
     if (!svc) svc = services_.find(proto, {s.vaddr.as_v4(), 0});
   }
   if (!svc) return std::nullopt;
-  uint16_t port = s.dport;
-  if (s.fwmark && (s.flags & cf::kFwdMask) != cf::kMasq) port = 0;
-  for (uint16_t want : {port, uint16_t(port ^ s.dport)}) {
-    for (DestHandle h : svc->dests) {
-      const auto& d = services_.dest(h);
-      if (!d.deleted && d.config.addr == Endpoint{s.daddr.as_v4(), want}) return h;
-    }
-  }
-  return std::nullopt;
+  return synced_dest_in(services_, *svc, s, s.daddr.as_v4());
+}
+
+// The same for an IPv6 entry: find6 looks at [vaddr]:vport, then the VIP's port-0 service.
+template <DataPort Port>
+std::optional<DestHandle> BasicDataplane<Port>::synced_destination6(const sync::SyncConn& s) {
+  ServiceRuntime* svc = s.fwmark ? services_.find_mark(s.fwmark) : nullptr;
+  if (!svc && (s.protocol == 6 || s.protocol == 17))
+    svc = services_.find6(Proto(s.protocol), s.vaddr.bytes, s.vport);
+  if (!svc) return std::nullopt;
+  return synced_dest_in(services_, *svc, s, IpAddr::v6(s.daddr.bytes));
 }
 
 template <DataPort Port>
 bool BasicDataplane<Port>::apply_synced_entry(const sync::SyncConn& s) {
-  if (s.ipv6) return false;  // the data plane is IPv4 only
+  if (s.ipv6) return apply_synced_entry6(s);
   const uint32_t flags = (s.flags & cf::kBackupMask) | cf::kSync;
   const bool is_template = flags & cf::kTemplate;
   if (!is_template) {
@@ -97,6 +129,7 @@ bool BasicDataplane<Port>::apply_synced_entry(const sync::SyncConn& s) {
     cp = nullptr;
   }
   const TcpState state = is_template ? TcpState::None : TcpState(s.state);
+  const bool made = !cp;
   if (!cp) {
     ServiceRuntime* svc = nullptr;
     const auto dest = synced_destination(s, svc);
@@ -123,19 +156,62 @@ bool BasicDataplane<Port>::apply_synced_entry(const sync::SyncConn& s) {
                                     : conns_.timeouts().udp_s();
   conns_.apply_synced(*cp, state, flags & cf::kInactive,
                       is_template && s.state == sync::kTemplateAssured, timeout, now_ms_);
-  if (sync_master_) sync_master_->on_synced(conns_.slot_of(*cp), state);
+  if (sync_master_) sync_master_->on_synced(conns_.slot_of(*cp), state, made, now_ms_);
   return true;
 }
 
-#define VSD_SYNC_MEMBERS(Port)                                                                \
-  template std::unique_ptr<sync::MasterTracker> BasicDataplane<Port>::swap_sync_master(       \
-      std::unique_ptr<sync::MasterTracker>);                                                  \
-  template void BasicDataplane<Port>::take_sync(std::vector<sync::SyncConn>&);                \
-  template void BasicDataplane<Port>::note_for_sync_slow(const ServiceRuntime&, const Conn&); \
-  template void BasicDataplane<Port>::apply_sync(std::span<const sync::SyncConn>);            \
-  template bool BasicDataplane<Port>::apply_synced_entry(const sync::SyncConn&);              \
-  template std::optional<DestHandle> BasicDataplane<Port>::synced_destination(                \
-      const sync::SyncConn&, ServiceRuntime*&);
+// ip_vs_proc_conn for an IPv6 entry, in the IPv6 table (conn/table6.h), with the IPv4 path's
+// rules: the same checks of protocol and state, the same replacement of an entry that names
+// another real server, the message's state, column and timeout.
+template <DataPort Port>
+bool BasicDataplane<Port>::apply_synced_entry6(const sync::SyncConn& s) {
+  const uint32_t flags = (s.flags & cf::kBackupMask) | cf::kSync;
+  // The IPv6 table keeps no persistence templates yet, so it has nothing to make of one.
+  if (flags & cf::kTemplate) return false;
+  if (s.protocol != 6 && s.protocol != 17) return false;                // "Unsupported protocol"
+  if (s.state >= (s.protocol == 6 ? kTcpStateCount : 1)) return false;  // "Invalid state"
+  if (!s.pe_data.empty()) return false;  // engine data belongs to templates only
+  const Proto proto = Proto(s.protocol);
+  const FlowKey6 key{proto, {s.caddr.bytes, s.cport}, {s.vaddr.bytes, s.vport}};
+  const Endpoint6 destination{s.daddr.bytes, s.dport};
+  Conn6* cp = conns6_.find_in(key);
+  if (cp && cp->destination != destination) {
+    if (flags & cf::kInactive) return ++sync_counters_.ignored, true;
+    conns6_.expire_now(*cp);
+    cp = nullptr;
+  }
+  const TcpState state = TcpState(s.state);
+  const bool made = !cp;
+  if (!cp) {
+    const auto dest = synced_destination6(s);
+    if (!dest) return false;
+    const auto& d = services_.dest(*dest);
+    if (d.config.method == Method::FullNat) return false;
+    cp = conns6_.insert(key, destination, d.config.method, *dest, now_ms_);
+    if (!cp) return ++sync_counters_.table_full, false;
+    ++sync_counters_.created;
+  } else {
+    ++sync_counters_.updated;
+  }
+  conns6_.apply_synced(*cp, state, flags & cf::kInactive, s.timeout_s, now_ms_);
+  if (sync_master_) sync_master_->on_synced6(conns6_.slot_of(*cp), state, made, now_ms_);
+  return true;
+}
+
+#define VSD_SYNC_MEMBERS(Port)                                                                  \
+  template std::unique_ptr<sync::MasterTracker> BasicDataplane<Port>::swap_sync_master(         \
+      std::unique_ptr<sync::MasterTracker>);                                                    \
+  template void BasicDataplane<Port>::take_sync(std::vector<sync::SyncConn>&);                  \
+  template void BasicDataplane<Port>::note_for_sync_slow(const ServiceRuntime&, const Conn&);   \
+  template void BasicDataplane<Port>::apply_sync(std::span<const sync::SyncConn>);              \
+  template bool BasicDataplane<Port>::apply_synced_entry(const sync::SyncConn&);                \
+  template std::optional<DestHandle> BasicDataplane<Port>::synced_destination(                  \
+      const sync::SyncConn&, ServiceRuntime*&);                                                 \
+  template void BasicDataplane<Port>::note_for_sync6_slow(const ServiceRuntime&, const Conn6&); \
+  template void BasicDataplane<Port>::count_sync_queued(std::size_t);                           \
+  template bool BasicDataplane<Port>::apply_synced_entry6(const sync::SyncConn&);               \
+  template std::optional<DestHandle> BasicDataplane<Port>::synced_destination6(                 \
+      const sync::SyncConn&);
 VSD_SYNC_MEMBERS(PacketSocket)
 VSD_SYNC_MEMBERS(MemoryPort)
 #undef VSD_SYNC_MEMBERS

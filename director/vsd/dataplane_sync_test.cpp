@@ -2,12 +2,14 @@
 // entries a message makes or updates, as ip_vs_proc_conn does, over memory ports and a clock
 // that stands still until the test moves it.
 #include <gtest/gtest.h>
+#include <tins/tins.h>
 
 #include <memory>
 #include <vector>
 
 #include "conn/clock.h"
 #include "ctl/apply.h"
+#include "fwd/test_frames.h"
 #include "io/memory_port.h"
 #include "sync/message.h"
 #include "vsd/dataplane.h"
@@ -194,6 +196,168 @@ TEST_F(Backup, ASipTemplateKeepsItsCallIdAndAnotherEngineIsPassedOver) {
   // The same message again updates that template rather than making a second.
   dp_->apply_sync({&t, 1});
   EXPECT_EQ(listing().size(), 1u);
+}
+
+// --- IPv6 ------------------------------------------------------------------------------------
+
+IpEndpoint ep6(const char* addr, uint16_t port) {
+  return {*IpAddr::parse(addr), port};
+}
+
+sync::Address addr6(const char* text) {
+  sync::Address a;
+  a.bytes = IpAddr::parse(text)->bytes;
+  return a;
+}
+
+// An IPv6 service beside the IPv4 ones: the backup's entries go in the IPv6 table, found and
+// counted as ip_vs_proc_conn finds them; the master's come from IPv6 client packets.
+class Sync6 : public Backup {
+ protected:
+  Sync6() {
+    RuleSet rules;
+    EXPECT_EQ(ctl::apply_restore(rules,
+                                 "-A -t [2001:db8::100]:80 -s rr\n"
+                                 "-a -t [2001:db8::100]:80 -r [2001:db8:1::11]:8080 -m\n"
+                                 "-a -t [2001:db8::100]:80 -r [2001:db8:1::12]:8080 -m\n"
+                                 "-A -u [2001:db8::100]:53 -s rr\n"
+                                 "-a -u [2001:db8::100]:53 -r [2001:db8:1::11]:53 -g\n"),
+              std::nullopt);
+    EXPECT_EQ(dp_->install(rules), "");
+  }
+  static sync::SyncConn tcp6(uint16_t cport, const char* rs, uint16_t state, uint32_t flags) {
+    sync::SyncConn s;
+    s.ipv6 = true;
+    s.protocol = 6;
+    s.flags = flags;
+    s.state = state;
+    s.cport = cport;
+    s.vport = 80;
+    s.dport = 8080;
+    s.timeout_s = state == 1 ? 900 : 60;
+    s.caddr = addr6("2001:db8:9::2");
+    s.vaddr = addr6("2001:db8::100");
+    s.daddr = addr6(rs);
+    return s;
+  }
+  DestinationState dest6(const char* addr) {
+    for (const auto& svc : dp_->summary().services)
+      for (const auto& d : svc.destinations)
+        if (d.addr.addr == *IpAddr::parse(addr)) return d;
+    ADD_FAILURE() << "no destination " << addr;
+    return {};
+  }
+  // One TCP segment from [2001:db8:9::2]:cport to the VIP's port 80, on the client's side.
+  void from_client6(uint16_t cport, uint16_t flags) {
+    namespace t = fwd::testing;
+    auto pdu = Tins::EthernetII("02:00:00:00:00:01", "02:00:00:00:00:99") /
+               Tins::IPv6("2001:db8::100", "2001:db8:9::2") / t::tcp(cport, 80, flags) /
+               Tins::RawPDU(t::payload_bytes(8));
+    t::Bytes frame = t::serialize(pdu);
+    dp_->handle(0, frame);
+    dp_->flush();
+  }
+};
+
+TEST_F(Sync6, BackupMakesAndUpdatesIpv6Entries) {
+  const sync::SyncConn s = tcp6(40000, "2001:db8:1::12", 1, cf::kMasq);
+  dp_->apply_sync({&s, 1});
+  auto l = listing();
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_EQ(l[0].state, "ESTABLISHED");
+  EXPECT_EQ(l[0].expires_s, 900u);
+  EXPECT_EQ(l[0].client, ep6("2001:db8:9::2", 40000));
+  EXPECT_EQ(l[0].virtual_addr, ep6("2001:db8::100", 80));
+  EXPECT_EQ(l[0].destination, ep6("2001:db8:1::12", 8080));
+  EXPECT_EQ(dest6("2001:db8:1::12").active, 1u);
+  // The client's FIN on the master: CLOSE_WAIT, INACTIVE, its timeout from now.
+  clock_.advance(100'000);
+  dp_->tick();
+  const sync::SyncConn closing = tcp6(40000, "2001:db8:1::12", 7, cf::kMasq | cf::kInactive);
+  dp_->apply_sync({&closing, 1});
+  l = listing();
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_EQ(l[0].state, "CLOSE_WAIT");
+  EXPECT_EQ(l[0].expires_s, 60u);
+  EXPECT_EQ(dest6("2001:db8:1::12").active, 0u);
+  EXPECT_EQ(dest6("2001:db8:1::12").inactive, 1u);
+  // The last word of a connection replaced by one to another server: ignored; a live one
+  // elsewhere replaces it.
+  const sync::SyncConn stale = tcp6(40000, "2001:db8:1::11", 5, cf::kMasq | cf::kInactive);
+  dp_->apply_sync({&stale, 1});
+  EXPECT_EQ(listing().at(0).destination, ep6("2001:db8:1::12", 8080));
+  const sync::SyncConn moved = tcp6(40000, "2001:db8:1::11", 1, cf::kMasq);
+  dp_->apply_sync({&moved, 1});
+  l = listing();
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_EQ(l[0].destination, ep6("2001:db8:1::11", 8080));
+  EXPECT_EQ(counter("sync_created"), 2u);
+  EXPECT_EQ(counter("sync_updated"), 1u);
+  EXPECT_EQ(counter("sync_ignored"), 1u);
+}
+
+TEST_F(Sync6, BackupTakesUdpAndPassesOverWhatItCannotServe) {
+  sync::SyncConn udp = tcp6(5353, "2001:db8:1::11", 0, cf::kDroute | cf::kInactive);
+  udp.protocol = 17;
+  udp.vport = udp.dport = 53;
+  udp.timeout_s = 300;
+  dp_->apply_sync({&udp, 1});
+  auto l = listing();
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_EQ(l[0].state, "UDP");
+  EXPECT_EQ(l[0].destination, ep6("2001:db8:1::11", 53));
+  // No such real server, no such VIP, an IPv6 template (the IPv6 table keeps none), a bad state.
+  std::vector<sync::SyncConn> skipped(4, tcp6(40001, "2001:db8:1::99", 1, cf::kMasq));
+  skipped[1].daddr = addr6("2001:db8:1::11");
+  skipped[1].vaddr = addr6("2001:db8::999");
+  skipped[2].daddr = addr6("2001:db8:1::11");
+  skipped[2].flags |= cf::kTemplate;
+  skipped[3].daddr = addr6("2001:db8:1::11");
+  skipped[3].state = kTcpStateCount;
+  dp_->apply_sync(skipped);
+  EXPECT_EQ(listing().size(), 1u);
+  EXPECT_EQ(counter("sync_skipped"), 4u);
+}
+
+// The master: IPv6 client segments through the data plane make the entries its send rules pick,
+// in the IPv6 form, with what the frames and the rules say.
+TEST_F(Sync6, MasterSendsIpv6ConnectionsFromTheirClientPackets) {
+  dp_->swap_sync_master(std::make_unique<sync::MasterTracker>(
+      dp_->table_capacity(), sync::SendRules{}, dp_->table6_capacity()));
+  std::vector<sync::SyncConn> out;
+  std::vector<int> sent_at;
+  for (int i = 1; i <= 4; ++i) {
+    from_client6(40000, i == 1 ? Tins::TCP::SYN : Tins::TCP::ACK);
+    dp_->take_sync(out);
+    if (!out.empty()) sent_at.push_back(i);
+    if (i == 3) {
+      ASSERT_EQ(out.size(), 1u);
+      const auto& s = out[0];
+      EXPECT_TRUE(s.ipv6);
+      EXPECT_EQ(s.protocol, 6);
+      EXPECT_EQ(s.state, 1);  // ESTABLISHED
+      EXPECT_EQ(s.flags, cf::kMasq);
+      EXPECT_EQ(s.timeout_s, 900u);
+      EXPECT_EQ(s.caddr, addr6("2001:db8:9::2"));
+      EXPECT_EQ(s.vaddr, addr6("2001:db8::100"));
+      EXPECT_EQ(s.cport, 40000);
+      EXPECT_EQ(s.vport, 80);
+      EXPECT_EQ(s.dport, 8080);
+      EXPECT_TRUE(s.daddr == addr6("2001:db8:1::11") || s.daddr == addr6("2001:db8:1::12"));
+      // What the backup makes of it, through the codec.
+      const auto bytes = sync::encode_message(0, out);
+      EXPECT_EQ(bytes.size(), sync::kHeaderSize + sync::kEntryV6Size);
+      EXPECT_EQ(sync::decode_message(bytes).conns.at(0), s);
+    }
+  }
+  EXPECT_EQ(sent_at, (std::vector<int>{3}));
+  // sync_version=0: no IPv6 entry at all.
+  ASSERT_EQ(dp_->set_sysctl("sync_version", "0"), "");
+  for (int i = 1; i <= 60; ++i) {
+    from_client6(40001, i == 1 ? Tins::TCP::SYN : Tins::TCP::ACK);
+    dp_->take_sync(out);
+    EXPECT_TRUE(out.empty()) << i;
+  }
 }
 
 }  // namespace

@@ -109,6 +109,15 @@ std::string make_receive_socket(const sync::DaemonConfig& c, unsigned ifindex,
   return "";
 }
 
+// set_sock_size: the value doubled, within the system's limits, as SO_SNDBUF / SO_RCVBUF take
+// it; net.ipv4.vs.sync_sock_size.
+std::string set_buffer_size(int fd, bool send_buffer, int size) {
+  const int option = send_buffer ? SO_SNDBUF : SO_RCVBUF;
+  if (setsockopt(fd, SOL_SOCKET, option, &size, sizeof size) != 0)
+    return system_error(send_buffer ? "SO_SNDBUF" : "SO_RCVBUF");
+  return "";
+}
+
 // Waits up to timeout_ms for fd to be readable or the stop eventfd to fire; false: stop.
 bool wait_for(int fd, int stop_fd, short events, int timeout_ms) {
   pollfd fds[2] = {{stop_fd, POLLIN, 0}, {fd, events, 0}};
@@ -140,15 +149,25 @@ std::string SyncDaemons::start(const sync::DaemonConfig& requested) {
   d->config = sync::with_defaults(requested, *mtu);
   d->stop_fd.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!d->stop_fd) return system_error("eventfd");
-  const std::string error = d->config.role == sync::Role::Master
-                                ? make_send_socket(d->config, ifindex, d->socket)
-                                : make_receive_socket(d->config, ifindex, d->socket);
+  const bool master = d->config.role == sync::Role::Master;
+  std::string error = master ? make_send_socket(d->config, ifindex, d->socket)
+                             : make_receive_socket(d->config, ifindex, d->socket);
   if (!error.empty()) return error;
-  if (d->config.role == sync::Role::Master) {
-    // The side table is made here, off the data plane, which only swaps it in.
-    auto tracker = std::make_unique<sync::MasterTracker>(dataplane_.table_capacity());
+  Sysctls sysctls;
+  if (!calls_.call([&] { sysctls = dataplane_.sysctls(); })) return "vsd is shutting down";
+  // make_send_sock / make_receive_sock: the buffer is sized at start only.
+  if (sysctls.sync_sock_size > 0) {
+    error = set_buffer_size(d->socket.get(), master, sysctls.sync_sock_size);
+    if (!error.empty()) return error;
+  }
+  if (master) {
+    // The side tables are made here, off the data plane, which only swaps them in.
+    auto tracker = std::make_unique<sync::MasterTracker>(
+        dataplane_.table_capacity(), sync::SendRules{}, dataplane_.table6_capacity());
     if (!calls_.call([&] { tracker = dataplane_.swap_sync_master(std::move(tracker)); }))
       return "vsd is shutting down";
+  } else if (!calls_.call([&] { dataplane_.set_sync_backup_running(true); })) {
+    return "vsd is shutting down";
   }
   Daemon& running = *d;
   d->thread = std::thread([this, &running] {
@@ -172,6 +191,8 @@ std::string SyncDaemons::stop(sync::Role role) {
   if (role == sync::Role::Master) {
     std::unique_ptr<sync::MasterTracker> old;
     calls_.call([&] { old = dataplane_.swap_sync_master(nullptr); });
+  } else {
+    calls_.call([&] { dataplane_.set_sync_backup_running(false); });
   }
   log_info("vsd: sync daemon stopped: " + std::string(sync::role_name(role)));
   return "";
@@ -189,6 +210,7 @@ void SyncDaemons::run_master(Daemon& d) {
   sync::MessageBuilder message(d.config.syncid, d.config.sync_maxlen);
   MonoClock::time_point first_use;
   std::vector<sync::SyncConn> batch;
+  uint8_t version = sync::kProtocolVersion;
   auto send_message = [&] {
     const auto bytes = message.bytes();
     for (int attempt = 0; attempt < 2; ++attempt) {
@@ -205,13 +227,27 @@ void SyncDaemons::run_master(Daemon& d) {
     message.clear();
   };
   while (wait_for(-1, d.stop_fd.get(), 0, kSendDelayMs)) {
-    if (!calls_.call([&] { dataplane_.take_sync(batch); })) return;  // vsd is stopping
+    const bool running = calls_.call([&] {
+      dataplane_.take_sync(batch);
+      version = uint8_t(dataplane_.sysctls().sync_version);
+    });
+    if (!running) return;  // vsd is stopping
+    // sync_version changed: what was gathered goes as it is (ip_vs_sync_switch_mode), the
+    // rest in the new format.
+    if (version != message.version()) {
+      if (!message.empty()) send_message();
+      message = sync::MessageBuilder(d.config.syncid, d.config.sync_maxlen, version);
+    }
     for (const auto& conn : batch) {
+      // Noted under the other version, in a form the new one lacks.
+      if (version == 0 && conn.ipv6) continue;
       if (message.empty()) first_use = MonoClock::now();
-      if (message.add(conn)) continue;
-      send_message();
-      first_use = MonoClock::now();
-      message.add(conn);
+      if (!message.add(conn)) {
+        send_message();
+        first_use = MonoClock::now();
+        message.add(conn);
+      }
+      if (message.full()) send_message();
     }
     if (!message.empty() && MonoClock::now() - first_use >= kFlushTime) send_message();
   }

@@ -4,6 +4,7 @@
 // a synced entry expires its state's whole timeout after the message that carried it). Then
 // stopping, and the refusals in ipvsadm's words.
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -11,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <set>
 #include <sstream>
@@ -19,6 +21,8 @@
 
 #include <gtest/gtest.h>
 
+#include "frames/frame_builder.h"
+#include "port/port.h"
 #include "sync_bed.h"
 
 namespace vsd {
@@ -264,6 +268,97 @@ TEST_F(SyncDaemon, OtherSyncIdIsIgnoredAndStopSays) {
   auto twice = m.vsadm({"--stop-daemon", "master"});
   EXPECT_EQ(twice.exit_code, 255);
   EXPECT_EQ(twice.output, "No daemon is running\n");
+}
+
+// An IPv6 connection through the master (segments from the router's side, the master's
+// neighbour on the VIP's segment): the backup comes to list it, from the 72-byte entries the
+// master multicast.
+TEST_F(SyncDaemon, Ipv6ConnectionsReachTheBackup) {
+  auto& m = bed_->master();
+  auto& b = bed_->backup();
+  for (VsdProcess* v : {&m, &b}) {
+    ASSERT_TRUE(v->vsadm({"-A", "-t", "[fd00:20::100]:80", "-s", "rr"}).ok());
+    ASSERT_TRUE(
+        v->vsadm({"-a", "-t", "[fd00:20::100]:80", "-r", "[fd00:168:10::11]:8080", "-m"}).ok());
+  }
+  ASSERT_TRUE(
+      b.vsadm({"--start-daemon", "backup", "--mcast-interface", "eth1", "--syncid", "7"}).ok());
+  ASSERT_TRUE(
+      m.vsadm({"--start-daemon", "master", "--mcast-interface", "eth1", "--syncid", "7"}).ok());
+  auto& live = bed_->live();
+  vslab::port::Port wire(live.netns("router"), "eth1", "router-eth1");
+  const auto master_mac = live.mac("master", "eth0");
+  for (uint16_t flags : {vslab::frames::SYN, vslab::frames::ACK, vslab::frames::ACK})
+    wire.send(vslab::frames::frame()
+                  .eth(wire.mac(), master_mac)
+                  .ipv6("fd00:10::2", "fd00:20::100")
+                  .tcp(41000, 80)
+                  .flags(flags)
+                  .bytes());
+  const std::string want =
+      "TCP ESTABLISHED [fd00:10::2]:41000 [fd00:20::100]:80 "
+      "[fd00:168:10::11]:8080";
+  Listing backup;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  do {
+    backup = parse_listing(b.vsadm({"-L", "-n", "-c"}).output);
+    if (!backup.entries.empty()) break;
+    poll(nullptr, 0, 100);  // the next look, not a synchronisation
+  } while (std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(backup.entries, std::vector<std::string>{want})
+      << "master:\n"
+      << m.vsadm({"-L", "-n", "-c"}).output << m.log() << b.log();
+  ASSERT_EQ(backup.entries.size(), 1u);
+  const int left = seconds_of(backup.expire[want]);
+  EXPECT_GT(left, 900 - 20);
+  EXPECT_LE(left, 900);
+}
+
+// net.ipv4.vs.sync_version=0 on the master: what goes on the segment is the old format
+// (ip_vs_sync_conn_v0), read off the wire by a plain socket in the backup's namespace.
+TEST_F(SyncDaemon, Version0IsWhatGoesOnTheWire) {
+  auto& m = bed_->master();
+  auto& live = bed_->live();
+  UniqueFd group;
+  {
+    NetnsGuard inside(live.netns("backup"));
+    group.reset(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    const int one = 1;
+    setsockopt(group.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    auto a = endpoint("224.0.0.81", 8848);
+    ASSERT_EQ(bind(group.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ip_mreqn mreq{};
+    inet_pton(AF_INET, "224.0.0.81", &mreq.imr_multiaddr);
+    mreq.imr_ifindex = int(if_nametoindex("eth1"));
+    ASSERT_EQ(setsockopt(group.get(), IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq), 0);
+  }
+  auto set = m.vsadm({"--sysctl", "sync_version=0"});
+  ASSERT_TRUE(set.ok()) << set.output;
+  ASSERT_TRUE(
+      m.vsadm({"--start-daemon", "master", "--mcast-interface", "eth1", "--syncid", "5"}).ok());
+  UniqueFd web1 = listener_in(live.netns("rs1"), SOCK_STREAM, 80);
+  UniqueFd web2 = listener_in(live.netns("rs2"), SOCK_STREAM, 80);
+  OpenConnection c;
+  ASSERT_EQ(open_connection(live.netns("client"), web2, 80, c), "");
+  // A message that does not fill goes 2 s after its first entry.
+  ASSERT_TRUE(readable(group.get(), 10000)) << m.log();
+  uint8_t d[1500];
+  const ssize_t n = recv(group.get(), d, sizeof d, 0);
+  ASSERT_GE(n, 28);
+  EXPECT_EQ(d[0], (n - 4) / 24);  // nr_conns first
+  EXPECT_EQ(d[1], 5);             // syncid
+  EXPECT_EQ(d[2] << 8 | d[3], n);
+  EXPECT_EQ((n - 4) % 24, 0);
+  const uint8_t* e = d + 4;  // the first entry: the connection, ESTABLISHED at its 3rd packet
+  EXPECT_EQ(e[0], 0);
+  EXPECT_EQ(e[1], 6);
+  EXPECT_EQ(e[4] << 8 | e[5], 80);  // vport
+  EXPECT_EQ(e[6] << 8 | e[7], 80);  // dport
+  const uint8_t vip[4] = {10, 20, 0, 100}, rs2[4] = {192, 168, 10, 12};
+  EXPECT_EQ(std::memcmp(e + 12, vip, 4), 0);
+  EXPECT_EQ(std::memcmp(e + 16, rs2, 4), 0);
+  EXPECT_EQ(e[20] << 8 | e[21], 0);  // flags: MASQ, active
+  EXPECT_EQ(e[22] << 8 | e[23], 1);  // ESTABLISHED
 }
 
 }  // namespace

@@ -457,6 +457,38 @@ TEST_F(SysctlEffects, SyncThresholdDecidesWhichClientPacketsAreSynced) {
   EXPECT_EQ(packets_synced(6002, 25), (std::vector<int>{4}));
 }
 
+// --- backup_only ----------------------------------------------------------------------------
+
+// ip_vs_in_hook: with backup_only set and a backup daemon running, IPVS passes every packet to
+// the stack, whose answer for a port nobody listens on is a RST from the VIP; either alone
+// changes nothing.
+TEST_F(SysctlEffects, BackupOnlyStopsServiceWhileABackupDaemonRuns) {
+  start(two_servers(Proto::Tcp, Method::Nat), {"backup_only=1"});
+  from_client(Proto::Tcp, Tins::TCP::SYN, 41000);
+  EXPECT_EQ(servers_reached(), std::vector<std::string>{kRs1});
+  clear();
+  dp_->set_sync_backup_running(true);
+  for (uint16_t cport : {uint16_t(41000), uint16_t(41001)}) {  // a connection's and a new one
+    from_client(Proto::Tcp, cport == 41000 ? Tins::TCP::ACK : Tins::TCP::SYN, cport);
+    EXPECT_TRUE(servers_reached().empty()) << cport;
+    ASSERT_EQ(ports_[kExt]->sent_count(), 1u) << cport;
+    auto f = ports_[kExt]->sent(0);
+    auto eth = t::parse(t::Bytes(f.begin(), f.end()));
+    const auto* ip = eth.find_pdu<Tins::IP>();
+    const auto* tcp = eth.find_pdu<Tins::TCP>();
+    ASSERT_TRUE(ip && tcp);
+    EXPECT_EQ(ip->src_addr().to_string(), t::kVip);
+    EXPECT_EQ(ip->dst_addr().to_string(), "172.16.0.7");
+    EXPECT_EQ(tcp->sport(), 80);
+    EXPECT_EQ(tcp->dport(), cport);
+    EXPECT_TRUE(tcp->get_flag(Tins::TCP::RST));
+    clear();
+  }
+  ASSERT_EQ(dp_->set_sysctl("backup_only", "0"), "");
+  from_client(Proto::Tcp, Tins::TCP::SYN, 41002);
+  EXPECT_EQ(servers_reached().size(), 1u);
+}
+
 // --- run_estimation -------------------------------------------------------------------------
 
 TEST_F(SysctlEffects, RunEstimationOffLeavesTheRatesWhereTheyWere) {
