@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <span>
 
+#include "fwd/ipv6.h"
+
 namespace vsd::fwd {
 
 // One output buffer for a fragment and how much of it fragment_ipv4 used.
@@ -52,9 +54,8 @@ std::size_t fragment_ipv6(std::span<const uint8_t> frame, uint16_t fragment_size
                           std::span<FragmentBuffer> outs);
 
 // The size ip6_fragment cuts a reassembled datagram at: its largest fragment, at least 1280.
-inline constexpr uint16_t kIpv6MinMtu = 1280;
 inline uint16_t ipv6_refragment_size(uint16_t largest_fragment) {
-  return largest_fragment < kIpv6MinMtu ? kIpv6MinMtu : largest_fragment;
+  return largest_fragment < kIpv6MinMtu ? uint16_t(kIpv6MinMtu) : largest_fragment;
 }
 
 }  // namespace vsd::fwd

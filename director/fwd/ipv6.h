@@ -45,6 +45,8 @@ inline constexpr std::size_t kMaxExtensionHeaders = 8;
 // The fragment header: next header, reserved, offset (13 bits, in 8-byte units) with M in bit 0,
 // identification.
 inline constexpr std::size_t kFragmentHeaderLen = 8;
+// RFC 8200 5: every IPv6 link carries 1280 bytes.
+inline constexpr uint32_t kIpv6MinMtu = 1280;
 
 // What the stages read of an IPv6 frame: the fixed header, the extension headers before the
 // upper-layer header (their bytes kept as they came), and TCP, UDP or ICMPv6 behind them.

@@ -3,9 +3,12 @@
 // dataplane_fullnat6.cpp; no TOA over IPv6 yet) for IPv6 services, as the IPv4 stages do them
 // (spec 2), with the hop limit for the TTL. Reached only for frames classify() left as not IPv4,
 // so the IPv4 path is the same instructions it was. ICMPv6 errors, sent and relayed:
-// dataplane_icmp6.cpp. Not here yet: persistence, fwmark services, fragments and extension
-// headers; a packet that would need one is counted (discard_ipv6_unsupported, ipv6_*) and
-// dropped.
+// dataplane_icmp6.cpp. Fragments are gathered first (dataplane_frag6.cpp) and the whole
+// datagram comes through here, to leave cut again (emit6); hop-by-hop, destination options and
+// routing headers are stepped over to the TCP or UDP header (fwd::parse_ipv6) and travel as
+// they came. Not here yet: persistence and fwmark services, and ICMPv6 behind extension headers
+// or a chain parse_ipv6 will not walk; such a packet to a VIP is counted
+// (discard_ipv6_unsupported, ipv6_*) and dropped.
 #include <algorithm>
 
 #include "fwd/bytes.h"
