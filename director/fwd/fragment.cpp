@@ -1,4 +1,5 @@
-// fragment.cpp: ip_do_fragment's cut of an IPv4 packet, header by header.
+// fragment.cpp: ip_do_fragment's cut of an IPv4 packet and ip6_fragment's of an IPv6 one,
+// header by header.
 #include "fwd/fragment.h"
 
 #include <algorithm>
@@ -6,6 +7,7 @@
 
 #include "fwd/bytes.h"
 #include "fwd/checksum.h"
+#include "fwd/ipv6.h"
 #include "fwd/wire.h"
 
 namespace vsd::fwd {
@@ -97,6 +99,77 @@ std::size_t fragment_ipv4(std::span<const uint8_t> frame, uint16_t fragment_size
     done += chunk;
   } while (done < payload_len);
   return count;
+}
+
+namespace {
+
+// Where the fragmentable part starts and the byte that names its first header, as
+// ip6_find_1stfragopt walks; nullopt for a chain that runs out of the packet, carries a fragment
+// header already, or is longer than parse_ipv6 walks.
+struct Unfragmentable {
+  std::size_t end = 0;
+  std::size_t names_at = 0;
+};
+
+std::optional<Unfragmentable> unfragmentable_of(std::span<const uint8_t> frame,
+                                                std::size_t l3_end) {
+  Unfragmentable u{kL3 + wire6::kHeaderLen, kL3 + wire6::kNextHeader};
+  bool routing_seen = false;
+  for (std::size_t n = 0; n <= kMaxExtensionHeaders; ++n) {
+    const uint8_t type = frame[u.names_at];
+    if (type == kExtFragment) return std::nullopt;
+    if (type == kExtRouting) routing_seen = true;
+    const bool kept =
+        type == kExtHopByHop || type == kExtRouting || (type == kExtDestination && !routing_seen);
+    if (!kept) return u;
+    if (u.end + 8 > l3_end) return std::nullopt;
+    const std::size_t len = (frame[u.end + 1] + 1u) * 8u;
+    if (u.end + len > l3_end) return std::nullopt;
+    u.names_at = u.end;
+    u.end += len;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::size_t fragment_ipv6(std::span<const uint8_t> frame, uint16_t fragment_size, uint32_t id,
+                          std::span<FragmentBuffer> outs) {
+  if (frame.size() < kL3 + wire6::kHeaderLen ||
+      load_be16(frame, wire::eth::kType) != wire::eth::kTypeIpv6 || (frame[kL3] >> 4) != 6)
+    return 0;
+  const std::size_t l3_end = kL3 + wire6::kHeaderLen + load_be16(frame, kL3 + wire6::kPayloadLen);
+  if (l3_end > frame.size()) return 0;
+  const auto unfragmentable = unfragmentable_of(frame, l3_end);
+  if (!unfragmentable) return 0;
+  const std::size_t head = unfragmentable->end;  // Ethernet + unfragmentable headers
+  const std::size_t size = std::max<std::size_t>(fragment_size, kIpv6MinMtu);
+  const std::size_t headers = head - kL3 + kFragmentHeaderLen;
+  if (size < headers + 8) return 0;
+  const std::size_t per_fragment = (size - headers) & ~std::size_t(7);
+  const uint8_t first_fragmentable = frame[unfragmentable->names_at];
+  std::size_t n = 0;
+  for (std::size_t offset = 0, left = l3_end - head; left > 0; ++n) {
+    const std::size_t data = left > per_fragment ? per_fragment : left;
+    const bool more = data < left;
+    if (n == outs.size()) return 0;
+    const std::size_t length = head + kFragmentHeaderLen + data;
+    std::span<uint8_t> out = outs[n].buffer;
+    if (out.size() < length) return 0;
+    std::copy_n(frame.begin(), head, out.begin());
+    out[unfragmentable->names_at] = kExtFragment;
+    store_be16(out, kL3 + wire6::kPayloadLen, uint16_t(length - kL3 - wire6::kHeaderLen));
+    out[head] = first_fragmentable;
+    out[head + 1] = 0;
+    store_be16(out, head + 2, uint16_t(offset | (more ? 1 : 0)));
+    store_be32(out, head + 4, id);
+    std::copy_n(frame.begin() + std::ptrdiff_t(head + offset), data,
+                out.begin() + std::ptrdiff_t(head + kFragmentHeaderLen));
+    outs[n].length = length;
+    offset += data;
+    left -= data;
+  }
+  return n;
 }
 
 }  // namespace vsd::fwd

@@ -1,11 +1,14 @@
-// Generic IPv4 fragmentation of a datagram at a size, as the kernel's ip_do_fragment: what
-// the data plane does to a packet bigger than its egress MTU without DF (TUN's outer packet), or
-// to a reassembled datagram going on at the size it arrived in (spec section 3). IPv4 only.
+// Fragmentation of a datagram at a size, as the kernel's ip_do_fragment (IPv4) and
+// ip6_fragment (IPv6): what the data plane does to a packet bigger than its egress MTU without
+// DF (TUN's outer packet), or to a reassembled datagram going on at the size it arrived in
+// (spec section 3).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
+
+#include "fwd/ipv6.h"
 
 namespace vsd::fwd {
 
@@ -37,5 +40,22 @@ struct FragmentBuffer {
 // bytes of payload, the second fragment at offset 1480.
 std::size_t fragment_ipv4(std::span<const uint8_t> frame, uint16_t fragment_size,
                           std::span<FragmentBuffer> outs);
+
+// IPv6 routers never fragment, but a datagram nf_defrag_ipv6 reassembled leaves IPVS cut again
+// (ip6_fragment, reached because the datagram is longer than IP6CB's frag_max_size): into
+// fragments of at most `fragment_size` bytes of IP, which ip6_fragment raises to IPV6_MIN_MTU
+// (1280) when smaller. The unfragmentable part (ip6_find_1stfragopt: hop-by-hop, routing, and
+// destination options up to a routing header, or any destination options when no routing
+// header follows) is repeated in every fragment, then a fragment header with `id`; every
+// fragment but the last carries a multiple of 8 bytes. Returns how many of `outs` were filled,
+// or 0 when the frame is not a well-formed IPv6 packet without a fragment header, the size leaves
+// no room for 8 bytes of payload, or `outs` run out.
+std::size_t fragment_ipv6(std::span<const uint8_t> frame, uint16_t fragment_size, uint32_t id,
+                          std::span<FragmentBuffer> outs);
+
+// The size ip6_fragment cuts a reassembled datagram at: its largest fragment, at least 1280.
+inline uint16_t ipv6_refragment_size(uint16_t largest_fragment) {
+  return largest_fragment < kIpv6MinMtu ? uint16_t(kIpv6MinMtu) : largest_fragment;
+}
 
 }  // namespace vsd::fwd

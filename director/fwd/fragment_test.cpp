@@ -1,9 +1,11 @@
 // IPv4 fragmentation checked against spec section 2 "TUN" (the fragment sizes of a wrapped
-// datagram) and RFC 791 (which options later fragments keep).
+// datagram) and RFC 791 (which options later fragments keep); IPv6 against ip6_fragment's rules
+// (the unfragmentable part repeated, 1280 at least).
 #include "fwd/fragment.h"
 
 #include <gtest/gtest.h>
 
+#include "fwd/ipv6.h"
 #include "fwd/test_frames.h"
 #include "fwd/tun.h"
 
@@ -137,6 +139,81 @@ TEST(FragmentIpv4, LaterFragmentsKeepOnlyCopiedOptions) {
   EXPECT_EQ(ip_total_len(third), 52u);
   EXPECT_EQ(be16(third, 14 + 6), 80 / 8);
   for (const Bytes& piece : {first, second, third}) EXPECT_TRUE(ip_checksum_valid(piece));
+}
+
+}  // namespace
+}  // namespace vsd::fwd
+
+namespace vsd::fwd {
+namespace {
+
+using namespace testing;
+
+struct Pieces6 {
+  std::vector<Bytes> storage = std::vector<Bytes>(8, Bytes(2000));
+  std::vector<FragmentBuffer> buffers;
+  Pieces6() {
+    for (auto& b : storage) buffers.push_back({b, 0});
+  }
+  Bytes piece(std::size_t i) const {
+    return Bytes(storage[i].begin(), storage[i].begin() + std::ptrdiff_t(buffers[i].length));
+  }
+};
+
+TEST(FragmentIpv6, CutsAt1280WithTheUnfragmentableHeadersInEveryPiece) {
+  // Hop-by-hop and a destination options header before no routing header: both stay in front
+  // of the fragment header (ip6_find_1stfragopt); 16 bytes of them.
+  const Bytes whole =
+      udp6_datagram(2992, {pad_extension(kExtHopByHop), pad_extension(kExtDestination)});
+  Pieces6 out;
+  ASSERT_EQ(fragment_ipv6(whole, 1280, 0x01020304, out.buffers), 3u);
+  // 1280 - 40 - 16 - 8 = 1216 bytes a piece; 3000 = 1216 + 1216 + 568.
+  const std::vector<std::size_t> data{1216, 1216, 568};
+  std::size_t offset = 0;
+  for (std::size_t i = 0; i < 3; ++i) {
+    const Bytes piece = out.piece(i);
+    auto p = parse_ipv6(piece);
+    ASSERT_TRUE(p);
+    ASSERT_TRUE(p->fragment);
+    EXPECT_EQ(p->fragment_at, 14 + 40 + 16);
+    EXPECT_EQ(p->fragment_offset, offset);
+    EXPECT_EQ(p->more_fragments, i < 2);
+    EXPECT_EQ(p->fragment_id, 0x01020304u);
+    EXPECT_EQ(p->upper_len(), data[i]);
+    EXPECT_EQ(piece[p->fragment_at], 17);  // the fragment header names UDP
+    EXPECT_TRUE(std::equal(whole.begin() + 14 + 56 + std::ptrdiff_t(offset),
+                           whole.begin() + 14 + 56 + std::ptrdiff_t(offset + data[i]),
+                           piece.begin() + std::ptrdiff_t(p->l4_at)));
+    offset += data[i];
+  }
+}
+
+TEST(FragmentIpv6, ASizeBelowTheMinimumMtuIsRaisedTo1280) {
+  const Bytes whole = udp6_datagram(1192);  // 1200 bytes of UDP
+  Pieces6 out;
+  ASSERT_EQ(fragment_ipv6(whole, 420, 9, out.buffers), 1u);
+  auto p = parse_ipv6(out.piece(0));
+  ASSERT_TRUE(p);
+  EXPECT_FALSE(p->more_fragments);
+  EXPECT_EQ(p->upper_len(), 1200u);
+}
+
+TEST(FragmentIpv6, DestinationOptionsAfterARoutingHeaderAreFragmentable) {
+  const Bytes whole = udp6_datagram(2000, {routing_extension(), pad_extension(kExtDestination)});
+  Pieces6 out;
+  ASSERT_EQ(fragment_ipv6(whole, 1280, 9, out.buffers), 2u);
+  auto p = parse_ipv6(out.piece(0));
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->fragment_at, 14 + 40 + 8);
+  EXPECT_EQ(out.piece(0)[p->fragment_at], kExtDestination);
+}
+
+TEST(FragmentIpv6, RefusesAFragmentOrTooFewBuffers) {
+  const Bytes whole = udp6_datagram(3000);
+  Pieces6 out;
+  EXPECT_EQ(fragment_ipv6(whole, 1280, 1, std::span(out.buffers).first(2)), 0u);
+  ASSERT_EQ(fragment_ipv6(whole, 1280, 1, out.buffers), 3u);
+  EXPECT_EQ(fragment_ipv6(out.piece(0), 1280, 1, out.buffers), 0u);
 }
 
 }  // namespace

@@ -10,7 +10,6 @@ namespace vsd::fwd {
 namespace {
 
 constexpr std::size_t kL3 = Packet6::kL3;
-constexpr std::size_t kL4 = Packet6::kL4;
 
 void replace_address(std::span<uint8_t> frame, std::size_t at, const Ip6& addr,
                      ChecksumUpdate& update) {
@@ -30,9 +29,9 @@ void rewrite_both(std::span<uint8_t> frame, const Packet6& p, const Address6& sr
   ChecksumUpdate update;
   replace_address(frame, kL3 + wire6::kSrc, src.addr, update);
   replace_address(frame, kL3 + wire6::kDst, dst.addr, update);
-  replace_port(frame, kL4, src.port, update);
-  replace_port(frame, kL4 + 2, dst.port, update);
-  const std::size_t sum_at = kL4 + (p.is_tcp() ? 16 : 6);
+  replace_port(frame, p.l4_at, src.port, update);
+  replace_port(frame, p.l4_at + 2u, dst.port, update);
+  const std::size_t sum_at = p.l4_at + (p.is_tcp() ? 16u : 6u);
   const uint16_t old = load_be16(frame, sum_at);
   store_be16(frame, sum_at, p.is_udp() ? update.applied_to_udp(old) : update.applied_to(old));
   frame[kL3 + wire6::kHopLimit]--;

@@ -111,12 +111,12 @@ std::size_t build_tcp_reset6(std::span<uint8_t> out, std::span<const uint8_t> fr
   store_be16(out, kL4 + wire::tcp::kDstPort, p.sport);
   out[kL4 + wire::tcp::kDataOffset] = 5 << 4;
   if (p.tcp_flags & wire::tcp::kAckFlag) {
-    store_be32(out, kL4 + wire::tcp::kSeq, load_be32(frame, kL4 + wire::tcp::kAck));
+    store_be32(out, kL4 + wire::tcp::kSeq, load_be32(frame, p.l4_at + wire::tcp::kAck));
     out[kL4 + wire::tcp::kFlags] = wire::tcp::kRst;
   } else {
-    const std::size_t header = std::size_t(frame[kL4 + wire::tcp::kDataOffset] >> 4) * 4;
-    const std::size_t data = p.payload_len > header ? p.payload_len - header : 0;
-    const uint32_t ack = load_be32(frame, kL4 + wire::tcp::kSeq) + uint32_t(data) +
+    const std::size_t header = std::size_t(frame[p.l4_at + wire::tcp::kDataOffset] >> 4) * 4;
+    const std::size_t data = p.upper_len() > header ? p.upper_len() - header : 0;
+    const uint32_t ack = load_be32(frame, p.l4_at + wire::tcp::kSeq) + uint32_t(data) +
                          ((p.tcp_flags & wire::tcp::kSyn) ? 1 : 0) +
                          ((p.tcp_flags & wire::tcp::kFin) ? 1 : 0);
     store_be32(out, kL4 + wire::tcp::kAck, ack);

@@ -22,6 +22,7 @@ inline constexpr uint8_t kTimeExceeded = 3;
 inline constexpr uint8_t kParameterProblem = 4;
 inline constexpr uint8_t kCodePortUnreachable = 4;
 inline constexpr uint8_t kCodeHopLimit = 0;
+inline constexpr uint8_t kCodeFragmentReassemblyTime = 1;
 // RFC 4443 2.4(c): an error message fits in the minimum IPv6 MTU.
 inline constexpr std::size_t kMaxError = 1280;
 }  // namespace icmp6

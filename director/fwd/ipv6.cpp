@@ -36,7 +36,7 @@ void rewrite(std::span<uint8_t> frame, const Packet6& p, std::size_t addr_at, co
   for (std::size_t i = 0; i < addr.size(); i += 2)
     update.replace16(load_be16(frame, addr_at + i), uint16_t(addr[i] << 8 | addr[i + 1]));
   update.replace16(load_be16(frame, port_at), port);
-  const std::size_t sum_at = kL4 + checksum_offset(p);
+  const std::size_t sum_at = p.l4_at + checksum_offset(p);
   const uint16_t old = load_be16(frame, sum_at);
   store_be16(frame, sum_at, p.is_udp() ? update.applied_to_udp(old) : update.applied_to(old));
   store_ip6(frame, addr_at, addr);
@@ -90,6 +90,45 @@ bool neighbour_message_ok(std::span<const uint8_t> frame, const Packet6& p, uint
 
 }  // namespace
 
+namespace {
+
+// Walks the extension headers from the fixed header's next header, as ipv6_find_hdr does for
+// IPVS (any routing header is stepped over, whatever its segments left), recording the fragment
+// header. False when a header runs past the payload, hop-by-hop options come anywhere but first,
+// or the chain is longer than kMaxExtensionHeaders: the packet is then not looked into.
+bool walk_extension_headers(std::span<const uint8_t> frame, Packet6& p) {
+  std::size_t names_at = kL3 + wire6::kNextHeader;
+  for (std::size_t n = 0; n < kMaxExtensionHeaders; ++n) {
+    const uint8_t type = frame[names_at];
+    const bool extension = type == kExtHopByHop || type == kExtRouting || type == kExtDestination ||
+                           type == kExtFragment;
+    if (!extension) {
+      p.next_header = type;
+      return true;
+    }
+    if (type == kExtHopByHop && n != 0) return false;  // RFC 8200 4.3: only right after the header
+    const std::size_t at = p.l4_at;
+    if (at + 8 > p.l3_end()) return false;
+    const std::size_t len = type == kExtFragment ? kFragmentHeaderLen : (frame[at + 1] + 1u) * 8u;
+    if (at + len > p.l3_end()) return false;
+    if (type == kExtFragment) {
+      if (p.fragment) return false;  // one fragment header per packet
+      p.fragment = true;
+      p.fragment_at = uint16_t(at);
+      p.names_fragment_at = uint16_t(names_at);
+      const uint16_t word = load_be16(frame, at + 2);
+      p.fragment_offset = uint16_t(word & ~7u);
+      p.more_fragments = (word & 1) != 0;
+      p.fragment_id = load_be32(frame, at + 4);
+    }
+    names_at = at;
+    p.l4_at = uint16_t(at + len);
+  }
+  return false;
+}
+
+}  // namespace
+
 std::optional<Packet6> parse_ipv6(std::span<const uint8_t> frame) {
   if (frame.size() < kL4 || load_be16(frame, wire::eth::kType) != wire::eth::kTypeIpv6)
     return std::nullopt;
@@ -101,6 +140,14 @@ std::optional<Packet6> parse_ipv6(std::span<const uint8_t> frame) {
   p.hop_limit = frame[kL3 + wire6::kHopLimit];
   p.payload_len = load_be16(frame, kL3 + wire6::kPayloadLen);
   if (p.l3_end() > frame.size()) return std::nullopt;
+  if (!walk_extension_headers(frame, p)) {
+    // A chain the walk refuses; a fragment header already seen still makes it a fragment,
+    // which reassembly then refuses too.
+    p.other = true;
+    return p;
+  }
+  // A fragment after the first has no upper-layer header; the first's is read after reassembly.
+  if (p.fragment) return p;
   const std::size_t need = p.next_header == 6                    ? 20
                            : p.next_header == 17                 ? 8
                            : p.next_header == wire6::kProtoIcmp6 ? 4
@@ -109,15 +156,16 @@ std::optional<Packet6> parse_ipv6(std::span<const uint8_t> frame) {
     p.other = true;
     return p;
   }
-  if (p.payload_len < need) return std::nullopt;
-  if (p.is_icmp()) {
-    p.icmp_type = frame[kL4];
-    p.icmp_code = frame[kL4 + 1];
+  if (p.upper_len() < need) return std::nullopt;
+  const std::size_t l4 = p.l4_at;
+  if (p.next_header == wire6::kProtoIcmp6) {
+    p.icmp_type = frame[l4];
+    p.icmp_code = frame[l4 + 1];
     return p;
   }
-  p.sport = load_be16(frame, kL4);
-  p.dport = load_be16(frame, kL4 + 2);
-  if (p.is_tcp()) p.tcp_flags = frame[kL4 + 13];
+  p.sport = load_be16(frame, l4);
+  p.dport = load_be16(frame, l4 + 2);
+  if (p.is_tcp()) p.tcp_flags = frame[l4 + 13];
   return p;
 }
 
@@ -137,20 +185,21 @@ uint16_t pseudo_header_sum6(const Ip6& src, const Ip6& dst, uint8_t next_header,
 }
 
 bool l4_checksum_ok6(std::span<const uint8_t> frame, const Packet6& p) {
-  if (p.other) return false;
-  const uint16_t pseudo = pseudo_header_sum6(p.src, p.dst, p.next_header, p.payload_len);
-  return checksum_verifies(frame.subspan(kL4, p.payload_len), pseudo);
+  if (p.other || p.fragment) return false;
+  const auto upper = uint32_t(p.upper_len());
+  const uint16_t pseudo = pseudo_header_sum6(p.src, p.dst, p.next_header, upper);
+  return checksum_verifies(frame.subspan(p.l4_at, upper), pseudo);
 }
 
 void nat_in6(std::span<uint8_t> frame, const Packet6& p, const Ip6& rip, uint16_t rport,
              const Mac& from) {
-  rewrite(frame, p, kL3 + wire6::kDst, rip, kL4 + 2, rport);
+  rewrite(frame, p, kL3 + wire6::kDst, rip, p.l4_at + 2u, rport);
   forward_header(frame, from);
 }
 
 void nat_out6(std::span<uint8_t> frame, const Packet6& p, const Ip6& vip, uint16_t vport,
               const Mac& from) {
-  rewrite(frame, p, kL3 + wire6::kSrc, vip, kL4, vport);
+  rewrite(frame, p, kL3 + wire6::kSrc, vip, p.l4_at, vport);
   forward_header(frame, from);
 }
 

@@ -36,28 +36,61 @@ inline constexpr uint8_t kOptSourceLinkAddr = 1;
 inline constexpr uint8_t kOptTargetLinkAddr = 2;
 }  // namespace wire6
 
-// What the stages read of an IPv6 frame. Only a header followed directly by TCP, UDP or
-// ICMPv6 is taken apart; anything behind an extension header is `other`.
+// Extension headers the parse walks through to find the upper-layer header, as ipv6_find_hdr
+// does for IPVS: hop-by-hop options (first only), routing, destination options, fragment.
+inline constexpr uint8_t kExtHopByHop = 0;
+inline constexpr uint8_t kExtRouting = 43;
+inline constexpr uint8_t kExtFragment = 44;
+inline constexpr uint8_t kExtDestination = 60;
+inline constexpr uint8_t kNoNextHeader = 59;
+// At most this many extension headers are walked; a longer chain is not looked into.
+inline constexpr std::size_t kMaxExtensionHeaders = 8;
+// The fragment header: next header, reserved, offset (13 bits, in 8-byte units) with M in bit 0,
+// identification.
+inline constexpr std::size_t kFragmentHeaderLen = 8;
+// RFC 8200 5: every IPv6 link carries 1280 bytes.
+inline constexpr uint32_t kIpv6MinMtu = 1280;
+
+// What the stages read of an IPv6 frame: the fixed header, the extension headers before the
+// upper-layer header (their bytes kept as they came), and TCP, UDP or ICMPv6 behind them.
 struct Packet6 {
   Ip6 src{}, dst{};
-  uint8_t next_header = 0;
+  uint8_t next_header = 0;  // the upper-layer protocol, after the extension headers
   uint8_t hop_limit = 0;
   uint16_t payload_len = 0;  // from the header, checked against the frame
-  bool other = false;        // an extension header or another protocol: not looked into
+  bool other = false;        // another protocol, or a chain not walked: not looked into
   uint16_t sport = 0, dport = 0;
   uint8_t tcp_flags = 0;
   uint8_t icmp_type = 0, icmp_code = 0;
   static constexpr std::size_t kL3 = 14;
-  static constexpr std::size_t kL4 = kL3 + wire6::kHeaderLen;
-  bool is_tcp() const { return !other && next_header == 6; }
-  bool is_udp() const { return !other && next_header == 17; }
-  bool is_icmp() const { return !other && next_header == wire6::kProtoIcmp6; }
+  static constexpr std::size_t kL4 = kL3 + wire6::kHeaderLen;  // behind a bare header
+  // Where the upper-layer header starts: kL4 unless extension headers come first.
+  uint16_t l4_at = kL4;
+  // The fragment header, when there is one: where it is, where the byte naming it is (the
+  // fixed header's next header or the previous extension header's), its offset in bytes, M
+  // and identification. l4_at then points past it, at the fragment's data.
+  bool fragment = false;
+  uint16_t fragment_at = 0;
+  uint16_t names_fragment_at = 0;
+  uint16_t fragment_offset = 0;
+  bool more_fragments = false;
+  uint32_t fragment_id = 0;
+  bool is_tcp() const { return !other && !fragment && next_header == 6; }
+  bool is_udp() const { return !other && !fragment && next_header == 17; }
+  // ICMPv6 is taken only right behind the fixed header: the director's own messages and the
+  // errors it relays never carry extension headers.
+  bool is_icmp() const {
+    return !other && !fragment && l4_at == kL4 && next_header == wire6::kProtoIcmp6;
+  }
   bool has_ports() const { return is_tcp() || is_udp(); }
+  bool has_extension_headers() const { return l4_at != kL4; }
   std::size_t l3_end() const { return kL4 + payload_len; }
+  // The upper-layer length the pseudo-header counts (RFC 8200 8.1).
+  std::size_t upper_len() const { return l3_end() - l4_at; }
 };
 
-// nullopt: not IPv6 over Ethernet, version not 6, or shorter than its header says (or than
-// its L4 header).
+// nullopt: not IPv6 over Ethernet, version not 6, shorter than its header says, an extension
+// header running past the payload, or an upper-layer header cut short.
 std::optional<Packet6> parse_ipv6(std::span<const uint8_t> frame);
 
 // What the look-ahead reads of an IPv6 frame: the ends of TCP or UDP right behind the fixed

@@ -7,6 +7,8 @@
 
 #include <vector>
 
+#include "fwd/test_frames.h"
+
 namespace vsd::fwd {
 namespace {
 
@@ -81,6 +83,82 @@ TEST(ParseIpv6, RefusesATruncatedFrameAndLeavesExtensionHeadersAlone) {
   ASSERT_TRUE(p);
   EXPECT_TRUE(p->other);
   EXPECT_FALSE(p->has_ports());
+}
+
+TEST(ParseIpv6, WalksHopByHopDestinationAndRoutingHeadersToUdp) {
+  Bytes frame = testing::udp6_datagram(
+      100, {testing::pad_extension(kExtHopByHop), testing::pad_extension(kExtDestination),
+            testing::routing_extension()});
+  auto p = parse_ipv6(frame);
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(p->is_udp());
+  EXPECT_TRUE(p->has_extension_headers());
+  EXPECT_EQ(p->l4_at, Packet6::kL4 + 24);
+  EXPECT_EQ(p->sport, 40001);
+  EXPECT_EQ(p->dport, 53);
+  EXPECT_EQ(p->upper_len(), 8u + 100u);
+  EXPECT_TRUE(l4_checksum_ok6(frame, *p));
+}
+
+TEST(ParseIpv6, NatOverExtensionHeadersRewritesTheUdpHeaderBehindThem) {
+  Bytes frame = testing::udp6_datagram(
+      40, {testing::pad_extension(kExtHopByHop), testing::pad_extension(kExtDestination)});
+  const Bytes before = frame;
+  auto p = parse_ipv6(frame);
+  ASSERT_TRUE(p);
+  nat_in6(frame, *p, ip6(kRip), 5353, *Mac::parse(kDirectorMac));
+  auto q = parse_ipv6(frame);
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->dport, 5353);
+  EXPECT_EQ(q->dst, ip6(kRip));
+  EXPECT_TRUE(l4_checksum_ok6(frame, *q));
+  // The extension headers travel unchanged.
+  EXPECT_TRUE(std::equal(before.begin() + Packet6::kL4, before.begin() + Packet6::kL4 + 16,
+                         frame.begin() + Packet6::kL4));
+}
+
+TEST(ParseIpv6, AChainItCannotWalkIsNotLookedInto) {
+  // Hop-by-hop options after another header (RFC 8200 4.3).
+  Bytes late_hop = testing::udp6_datagram(
+      20, {testing::pad_extension(kExtDestination), testing::pad_extension(kExtHopByHop)});
+  auto p = parse_ipv6(late_hop);
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(p->other);
+  EXPECT_FALSE(p->has_ports());
+  // More headers than kMaxExtensionHeaders.
+  std::vector<testing::Extension6> many(kMaxExtensionHeaders + 1,
+                                        testing::pad_extension(kExtDestination));
+  p = parse_ipv6(testing::udp6_datagram(20, many));
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(p->other);
+  // A header whose length runs past the payload.
+  Bytes long_header = testing::udp6_datagram(20, {testing::pad_extension(kExtDestination)});
+  long_header[Packet6::kL4 + 1] = 200;
+  p = parse_ipv6(long_header);
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(p->other);
+  // Every truncation of a frame with a chain parses or is refused, never read past the end.
+  Bytes chain = testing::udp6_datagram(
+      8, {testing::pad_extension(kExtHopByHop), testing::routing_extension()});
+  for (std::size_t n = 0; n < chain.size(); ++n) {
+    Bytes cut(chain.begin(), chain.begin() + std::ptrdiff_t(n));
+    EXPECT_FALSE(parse_ipv6(cut)) << n;
+  }
+}
+
+TEST(ParseIpv6, ReadsTheFragmentHeader) {
+  Bytes frame = testing::udp6_datagram(64, {testing::pad_extension(kExtHopByHop),
+                                            {kExtFragment, {0, 0, 0x05, 0x91, 0, 0, 0x12, 0x34}}});
+  auto p = parse_ipv6(frame);
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(p->fragment);
+  EXPECT_FALSE(p->has_ports());
+  EXPECT_EQ(p->fragment_at, Packet6::kL4 + 8);
+  EXPECT_EQ(p->names_fragment_at, Packet6::kL4);
+  EXPECT_EQ(p->fragment_offset, 0x0590);
+  EXPECT_TRUE(p->more_fragments);
+  EXPECT_EQ(p->fragment_id, 0x1234u);
+  EXPECT_EQ(p->l4_at, Packet6::kL4 + 16);
 }
 
 TEST(ParseIpv6, ABadChecksumIsSeen) {

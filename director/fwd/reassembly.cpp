@@ -1,5 +1,7 @@
 // Reassembler: the datagram table (hash chains + an age list, both over preallocated slots)
-// and the payload block pool. Rules follow ip_fragment.c ip_frag_queue / ip_frag_reasm.
+// and the payload block pool. Rules follow ip_fragment.c ip_frag_queue / ip_frag_reasm and
+// nf_conntrack_reasm.c nf_ct_frag6_queue / nf_ct_frag6_reasm, which share inet_fragment.c's
+// queue (inet_frag_queue_insert's overlap and duplicate rules).
 #include "fwd/reassembly.h"
 
 #include <algorithm>
@@ -27,16 +29,13 @@ std::string_view reassembly_drop_name(ReassemblyDrop reason) {
 namespace {
 
 constexpr uint32_t kMaxIpLength = 65535;
+constexpr std::size_t kL3 = Packet6::kL3;
 
 // ECN codepoints as bits, so a datagram remembers which it has seen (ip_fragment.c
 // ip4_frag_ecn: IPFRAG_ECN_NOT_ECT, _ECT_1, _ECT_0, _CE).
 constexpr uint8_t kEcnNotEct = 1;
 constexpr uint8_t kEcnCe = 8;
 constexpr uint8_t kEcnMask = 0x03;
-
-uint8_t ecn_bit(uint8_t tos) {
-  return uint8_t(1u << (tos & kEcnMask));
-}
 
 // True when the view's offsets all lie inside the frame and describe one IPv4 header whose
 // bytes, with the link header before it, fit the stored copy: classify() guarantees this, but
@@ -52,6 +51,27 @@ bool view_fits(std::span<const uint8_t> frame, const PacketView& packet, std::si
   if (packet.l3_end() > frame.size()) return false;
   if (packet.fragment_offset % 8 != 0) return false;
   return std::size_t(packet.fragment_offset) <= std::size_t(wire::ip::kOffsetMask) * 8;
+}
+
+Ip6 widened(Ipv4 address) {
+  Ip6 out{};
+  const uint32_t value = address.value;
+  for (std::size_t i = 0; i < 4; ++i) out[i] = uint8_t(value >> (24 - 8 * i));
+  return out;
+}
+
+uint64_t half(const Ip6& a, std::size_t from) {
+  uint64_t h = 0;
+  for (std::size_t i = from; i < from + 8; ++i) h = h << 8 | a[i];
+  return h;
+}
+
+uint64_t mix(uint64_t h) {
+  h *= 0x9e3779b97f4a7c15ull;
+  h ^= h >> 29;
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 32;
+  return h;
 }
 
 }  // namespace
@@ -76,12 +96,11 @@ Reassembler::Reassembler(const ReassemblyLimits& limits)
 }
 
 uint32_t Reassembler::bucket_of(const Key& key) const {
-  uint64_t h = (uint64_t(key.src.value) << 32 | key.dst.value) ^ seed_;
-  h ^= uint64_t(key.id) << 8 ^ key.protocol;
-  h *= 0x9e3779b97f4a7c15ull;
-  h ^= h >> 29;
-  h *= 0xbf58476d1ce4e5b9ull;
-  h ^= h >> 32;
+  uint64_t h = mix(half(key.src, 0) ^ seed_);
+  h = mix(h ^ half(key.src, 8));
+  h = mix(h ^ half(key.dst, 0));
+  h = mix(h ^ half(key.dst, 8));
+  h = mix(h ^ (uint64_t(key.id) << 16 | uint64_t(key.protocol) << 1 | uint64_t(key.v6)));
   return uint32_t(h & (buckets_.size() - 1));
 }
 
@@ -222,15 +241,61 @@ ReassemblyResult Reassembler::add(std::span<const uint8_t> frame, const PacketVi
                                   uint64_t now_ms) {
   if (!packet.is_fragment()) return dropped(ReassemblyDrop::NotFragment);
   if (!view_fits(frame, packet, kMaxStoredHeader)) return dropped(ReassemblyDrop::BadView);
-  expire(now_ms);
-
-  uint32_t offset = packet.fragment_offset;
-  uint32_t end = offset + uint32_t(packet.l4_len());
+  Piece piece;
+  piece.key = {widened(packet.src), widened(packet.dst), packet.ip_id, packet.protocol, false};
+  piece.offset = packet.fragment_offset;
+  piece.end = piece.offset + uint32_t(packet.l4_len());
   // A fragment that is not the last carries whole 8-byte units; the kernel trims the rest.
-  if (packet.more_fragments) end &= ~uint32_t(7);
+  if (packet.more_fragments) piece.end &= ~uint32_t(7);
+  piece.more = packet.more_fragments;
+  piece.payload = frame.subspan(packet.l4, piece.end - piece.offset);
+  piece.header = frame.first(packet.l4);
+  piece.l3 = packet.l3;
+  piece.size = uint16_t(packet.ip_header_len + (piece.end - piece.offset));
+  piece.df = packet.dont_fragment;
+  piece.ecn = packet.tos & kEcnMask;
+  piece.max_end = kMaxIpLength - wire::ip::kMinHeaderLen;
+  return add_piece(piece, now_ms);
+}
 
-  Key key{packet.src, packet.dst, packet.protocol, packet.ip_id};
-  uint32_t index = find(key);
+ReassemblyResult Reassembler::add6(std::span<const uint8_t> frame, const Packet6& packet,
+                                   uint64_t now_ms) {
+  if (!packet.fragment) return dropped(ReassemblyDrop::NotFragment);
+  // parse_ipv6 keeps every header inside the frame; a chain it refused is not taken.
+  if (packet.other || packet.l3_end() > frame.size() || packet.l4_at > packet.l3_end() ||
+      packet.l4_at > kMaxStoredHeader)
+    return dropped(ReassemblyDrop::BadView);
+  Piece piece;
+  piece.key = {packet.src, packet.dst, packet.fragment_id, 0, true};
+  piece.offset = packet.fragment_offset;
+  piece.end = piece.offset + uint32_t(packet.upper_len());
+  piece.more = packet.more_fragments;
+  // nf_ct_frag6_queue: a fragment with M must end on an 8-byte unit; the queue is killed.
+  if (piece.more && (piece.end & 7) != 0) {
+    const uint32_t index = find(piece.key);
+    if (index != kNone) discard(index, ReassemblyDrop::BadFragment);
+    if (index == kNone) ++counters_.drops[std::size_t(ReassemblyDrop::BadFragment)];
+    return {ReassemblyStatus::Dropped, ReassemblyDrop::BadFragment, {}, 0};
+  }
+  piece.payload = frame.subspan(packet.l4_at, piece.end - piece.offset);
+  piece.header = frame.first(packet.l4_at);
+  piece.l3 = uint16_t(kL3);
+  piece.size = uint16_t(std::min<uint32_t>(kMaxIpLength, wire6::kHeaderLen + packet.payload_len));
+  piece.ecn = uint8_t(load_be32(frame, kL3) >> 20) & kEcnMask;
+  // nf_ct_frag6_queue refuses an end past IPV6_MAXPLEN; nf_ct_frag6_reasm a payload length
+  // past it once the unfragmentable headers are added (finish()).
+  piece.max_end = kMaxIpLength;
+  piece.fragment_at = packet.fragment_at;
+  piece.names_fragment_at = packet.names_fragment_at;
+  return add_piece(piece, now_ms);
+}
+
+ReassemblyResult Reassembler::add_piece(const Piece& piece, uint64_t now_ms) {
+  expire(now_ms);
+  const uint32_t offset = piece.offset;
+  const uint32_t end = piece.end;
+
+  uint32_t index = find(piece.key);
   auto fail = [&](ReassemblyDrop reason) {
     if (index == kNone) return dropped(reason);
     discard(index, reason);
@@ -238,11 +303,11 @@ ReassemblyResult Reassembler::add(std::span<const uint8_t> frame, const PacketVi
   };
 
   if (end == offset) return fail(ReassemblyDrop::BadFragment);
-  if (wire::ip::kMinHeaderLen + end > kMaxIpLength) return fail(ReassemblyDrop::TooBig);
+  if (end > piece.max_end) return fail(ReassemblyDrop::TooBig);
 
   if (index != kNone) {
     const Datagram& datagram = datagrams_[index];
-    if (!packet.more_fragments) {
+    if (!piece.more) {
       // Bytes already beyond this end, or a second last fragment with another end.
       if (end < datagram.length || (datagram.last_in && end != datagram.length)) {
         return fail(ReassemblyDrop::BadFragment);
@@ -253,7 +318,7 @@ ReassemblyResult Reassembler::add(std::span<const uint8_t> frame, const PacketVi
     bool all = false;
     if (range_state(datagram, offset, end, all)) {
       if (!all) return fail(ReassemblyDrop::Overlap);
-      if (!bytes_equal(datagram, offset, frame.subspan(packet.l4, end - offset))) {
+      if (!bytes_equal(datagram, offset, piece.payload)) {
         return dropped(ReassemblyDrop::ConflictingDuplicate);
       }
       ++counters_.duplicates;
@@ -266,25 +331,27 @@ ReassemblyResult Reassembler::add(std::span<const uint8_t> frame, const PacketVi
     if (in_progress_ >= limits_.max_datagrams) return dropped(ReassemblyDrop::TooManyDatagrams);
     std::size_t needed = (end - 1) / kBlockSize - offset / kBlockSize + 1;
     if (needed > free_blocks_.size()) return dropped(ReassemblyDrop::OutOfMemory);
-    index = create(key, now_ms);
+    index = create(piece.key, now_ms);
   }
 
   Datagram& datagram = datagrams_[index];
-  if (!packet.more_fragments) datagram.last_in = true;
+  datagram.v6 = piece.key.v6;
+  if (!piece.more) datagram.last_in = true;
   datagram.length = std::max(datagram.length, end);
-  store(datagram, offset, frame.subspan(packet.l4, end - offset));
+  store(datagram, offset, piece.payload);
   datagram.received += end - offset;
-  datagram.ecn_seen |= ecn_bit(packet.tos);
-  auto size = uint16_t(packet.ip_header_len + (end - offset));
-  datagram.largest = std::max(datagram.largest, size);
-  if (packet.dont_fragment) datagram.largest_df = std::max(datagram.largest_df, size);
+  datagram.ecn_seen |= uint8_t(1u << piece.ecn);
+  datagram.largest = std::max(datagram.largest, piece.size);
+  if (piece.df) datagram.largest_df = std::max(datagram.largest_df, piece.size);
   if (offset == 0) {
     datagram.first_in = true;
-    datagram.l3 = uint8_t(packet.l3);
-    datagram.ip_header_len = packet.ip_header_len;
-    datagram.header_len = uint8_t(packet.l4);
+    datagram.l3 = uint8_t(piece.l3);
+    datagram.header_len = uint8_t(piece.header.size());
+    datagram.ip_header_len = uint8_t(piece.header.size() - piece.l3);
+    datagram.fragment_at = uint8_t(piece.fragment_at);
+    datagram.names_fragment_at = uint8_t(piece.names_fragment_at);
     datagram.first_len = uint16_t(end);
-    std::copy_n(frame.begin(), packet.l4, datagram.header.begin());
+    std::copy(piece.header.begin(), piece.header.end(), datagram.header.begin());
   }
   ++counters_.fragments_kept;
 
@@ -294,31 +361,26 @@ ReassemblyResult Reassembler::add(std::span<const uint8_t> frame, const PacketVi
 
 ReassemblyResult Reassembler::finish(uint32_t index) {
   Datagram& datagram = datagrams_[index];
-  // Every byte from 0 to length came, so the first fragment did too.
-  uint32_t ip_length = datagram.ip_header_len + datagram.length;
-  if (ip_length > kMaxIpLength) {
+  // Every byte from 0 to length came, so the first fragment did too. IPv6 loses the fragment
+  // header; the limit is on the payload length there (nf_ct_frag6_reasm), the total length
+  // for IPv4.
+  const uint32_t headers = datagram.ip_header_len - (datagram.v6 ? kFragmentHeaderLen : 0);
+  const uint32_t ip_length = headers + datagram.length;
+  if (ip_length - (datagram.v6 ? wire6::kHeaderLen : 0) > kMaxIpLength) {
     discard(index, ReassemblyDrop::TooBig);
     return {ReassemblyStatus::Dropped, ReassemblyDrop::TooBig, {}, 0};
   }
-  // ip_frag_ecn_table: Not-ECT with anything else is invalid; CE with ECT marks the whole CE.
+  // ip_frag_ecn_table, for both families: Not-ECT with anything else is invalid; CE with ECT
+  // marks the whole CE.
   if ((datagram.ecn_seen & kEcnNotEct) != 0 && datagram.ecn_seen != kEcnNotEct) {
     discard(index, ReassemblyDrop::EcnMismatch);
     return {ReassemblyStatus::Dropped, ReassemblyDrop::EcnMismatch, {}, 0};
   }
 
-  std::span<uint8_t> out(output_.data(), datagram.l3 + ip_length);
-  std::copy_n(datagram.header.begin(), datagram.header_len, out.begin());
-  std::span<uint8_t> ip = out.subspan(datagram.l3);
-  store_be16(ip, wire::ip::kTotalLen, uint16_t(ip_length));
-  // ip_frag_reasm sets DF only when the largest fragment carried it, so a DF datagram is never
-  // forwarded larger than its sender's fragments.
-  bool dont_fragment = datagram.largest_df != 0 && datagram.largest_df == datagram.largest;
-  store_be16(ip, wire::ip::kFlagsFragment, dont_fragment ? wire::ip::kDontFragment : 0);
-  if ((datagram.ecn_seen & kEcnCe) != 0) ip[wire::ip::kTos] |= kEcnMask;
-  store_be16(ip, wire::ip::kChecksum, 0);
-  store_be16(ip, wire::ip::kChecksum, ipv4_header_checksum(ip.first(datagram.ip_header_len)));
-
-  std::size_t at = datagram.header_len;
+  std::span<uint8_t> out =
+      datagram.v6 ? finish_header6(datagram) : finish_header4(datagram, ip_length);
+  std::size_t at = out.size();
+  out = std::span<uint8_t>(output_.data(), at + datagram.length);
   for (uint32_t done = 0; done < datagram.length;) {
     uint32_t n = std::min<uint32_t>(kBlockSize, datagram.length - done);
     std::memcpy(&out[at + done], &block_bytes_[datagram.blocks[done / kBlockSize] * kBlockSize], n);
@@ -329,6 +391,37 @@ ReassemblyResult Reassembler::finish(uint32_t index) {
   release(index);
   ++counters_.completed;
   return result;
+}
+
+std::span<uint8_t> Reassembler::finish_header4(const Datagram& datagram, uint32_t ip_length) {
+  std::span<uint8_t> out(output_.data(), datagram.header_len);
+  std::copy_n(datagram.header.begin(), datagram.header_len, out.begin());
+  std::span<uint8_t> ip = out.subspan(datagram.l3);
+  store_be16(ip, wire::ip::kTotalLen, uint16_t(ip_length));
+  // ip_frag_reasm sets DF only when the largest fragment carried it, so a DF datagram is never
+  // forwarded larger than its sender's fragments.
+  bool dont_fragment = datagram.largest_df != 0 && datagram.largest_df == datagram.largest;
+  store_be16(ip, wire::ip::kFlagsFragment, dont_fragment ? wire::ip::kDontFragment : 0);
+  if ((datagram.ecn_seen & kEcnCe) != 0) ip[wire::ip::kTos] |= kEcnMask;
+  store_be16(ip, wire::ip::kChecksum, 0);
+  store_be16(ip, wire::ip::kChecksum, ipv4_header_checksum(ip.first(datagram.ip_header_len)));
+  return out;
+}
+
+std::span<uint8_t> Reassembler::finish_header6(const Datagram& datagram) {
+  // nf_ct_frag6_reasm: the fragment header goes, the header that named it names what it named.
+  const std::size_t fragment_at = datagram.fragment_at;
+  const std::size_t after = fragment_at + kFragmentHeaderLen;
+  std::span<uint8_t> out(output_.data(), datagram.header_len - kFragmentHeaderLen);
+  std::copy_n(datagram.header.begin(), fragment_at, out.begin());
+  std::copy(datagram.header.begin() + std::ptrdiff_t(after),
+            datagram.header.begin() + datagram.header_len,
+            out.begin() + std::ptrdiff_t(fragment_at));
+  out[datagram.names_fragment_at] = datagram.header[fragment_at];
+  const std::size_t payload = out.size() - kL3 - wire6::kHeaderLen + datagram.length;
+  store_be16(out, kL3 + wire6::kPayloadLen, uint16_t(payload));
+  if ((datagram.ecn_seen & kEcnCe) != 0) out[kL3 + 1] |= uint8_t(kEcnMask << 4);
+  return out;
 }
 
 std::size_t Reassembler::expire(uint64_t now_ms) {
@@ -358,6 +451,11 @@ std::span<const uint8_t> Reassembler::first_fragment(const Datagram& datagram) {
   }
   // A first fragment whose payload was not whole 8-byte units was trimmed when stored.
   std::span<uint8_t> ip = out.subspan(datagram.l3);
+  if (datagram.v6) {
+    store_be16(ip, wire6::kPayloadLen,
+               uint16_t(datagram.ip_header_len - wire6::kHeaderLen + datagram.first_len));
+    return out;
+  }
   store_be16(ip, wire::ip::kTotalLen, uint16_t(datagram.ip_header_len + datagram.first_len));
   store_be16(ip, wire::ip::kChecksum, 0);
   store_be16(ip, wire::ip::kChecksum, ipv4_header_checksum(ip.first(datagram.ip_header_len)));

@@ -1,7 +1,10 @@
-// IPv4 reassembly for the fragment slow path (spec section 3): IPVS sees only whole datagrams,
-// so vsd gathers fragments as the kernel's ip_defrag does (net/ipv4/ip_fragment.c,
-// inet_fragment.c) and hands the caller the whole datagram as one Ethernet frame. Every buffer
-// is allocated at construction; adding a fragment allocates nothing.
+// Reassembly for the fragment slow path (spec section 3): IPVS sees only whole datagrams, so vsd
+// gathers fragments as the kernel's ip_defrag (net/ipv4/ip_fragment.c) and nf_defrag_ipv6
+// (net/ipv6/netfilter/nf_conntrack_reasm.c) do, both over inet_fragment.c's queue, and hands
+// the caller the whole datagram as one Ethernet frame. One table serves either family (vsd keeps
+// one per family, as the kernel does, each with its own limits); only the header a fragment
+// brings and the one a whole datagram gets differ. Every buffer is allocated at construction;
+// adding a fragment allocates nothing.
 #pragma once
 
 #include <array>
@@ -12,18 +15,24 @@
 #include <string_view>
 #include <vector>
 
+#include "fwd/ipv6.h"
 #include "fwd/packet.h"
 #include "net/addr.h"
 
 namespace vsd::fwd {
 
-// Defaults are the kernel's: ipfrag_time 30 s, ipfrag_high_thresh 4 MiB. The kernel has no
-// count limit; max_datagrams bounds the table vsd preallocates.
+// Defaults are the kernel's for IPv4: ipfrag_time 30 s, ipfrag_high_thresh 4 MiB (IPv6's
+// nf_conntrack_frag6_timeout is 60 s: kReassemblyLimits6). The kernel has no count limit;
+// max_datagrams bounds the table vsd preallocates.
 struct ReassemblyLimits {
   std::size_t max_datagrams = 1024;
   std::size_t max_bytes = std::size_t(4) << 20;  // payload storage, counted in whole blocks
   uint64_t timeout_ms = 30000;                   // from the datagram's first fragment
 };
+
+// nf_defrag_ipv6's defaults: nf_conntrack_frag6_timeout 60 s, nf_conntrack_frag6_high_thresh
+// 4 MiB.
+inline constexpr ReassemblyLimits kReassemblyLimits6{1024, std::size_t(4) << 20, 60000};
 
 enum class ReassemblyStatus : uint8_t {
   Kept,      // stored (or an exact duplicate of bytes already held): the datagram waits
@@ -35,10 +44,12 @@ enum class ReassemblyStatus : uint8_t {
 // of the datagram held so far, as the kernel's inet_frag_kill does.
 enum class ReassemblyDrop : uint8_t {
   None,
-  NotFragment,           // neither MF nor an offset: the caller should not have passed it
-  BadView,               // the PacketView does not describe the frame (offsets outside it)
+  NotFragment,           // IPv4: neither MF nor an offset; IPv6: no fragment header
+  BadView,               // the view does not describe the frame (offsets outside it), or its
+                         // headers are longer than a datagram's stored header
   BadFragment,           // discards: empty, past the end the last fragment set, or a second
-                         // last fragment with a different end (ip_frag_queue)
+                         // last fragment with a different end (ip_frag_queue); IPv6 also a
+                         // fragment with M whose length is not a multiple of 8
   Overlap,               // discards: covers received bytes partly (RFC 5722 as the kernel
                          // applies it to IPv4 since 4.19, CVE-2018-5391)
   ConflictingDuplicate,  // lies wholly within received bytes but differs from them: the first
@@ -70,10 +81,14 @@ struct ReassemblyResult {
   ReassemblyDrop drop = ReassemblyDrop::None;
   // Complete only: the first fragment's Ethernet header and IPv4 header (options kept) with
   // total length set, MF and offset cleared, DF set only when the largest fragment had it,
-  // CE merged into TOS, checksum recomputed; then the payload. Valid until the next add().
+  // CE merged into TOS, checksum recomputed; then the payload. IPv6: the first fragment's
+  // Ethernet header, IPv6 header and extension headers with the fragment header taken out (the
+  // header before it names what the fragment header named), payload length set, CE merged into
+  // the traffic class; then the payload. Valid until the next add().
   std::span<uint8_t> frame;
   // Complete only: the IP length (header + payload) of the largest fragment received, duplicates
-  // not counted: the size the director fragments at again (the kernel's frag_max_size).
+  // not counted: the size the director fragments at again (the kernel's frag_max_size; for
+  // IPv6, 40 + the largest fragment's payload length, its fragment header counted).
   uint16_t largest_fragment = 0;
 };
 
@@ -85,6 +100,8 @@ class Reassembler {
   // frame is copied, so the caller may release it whatever the result. Datagrams older than
   // the timeout are expired first.
   ReassemblyResult add(std::span<const uint8_t> frame, const PacketView& packet, uint64_t now_ms);
+  // The same for an IPv6 fragment; `packet` is parse_ipv6()'s view of `frame` (fragment true).
+  ReassemblyResult add6(std::span<const uint8_t> frame, const Packet6& packet, uint64_t now_ms);
 
   // Drops the datagrams whose first fragment came timeout_ms or more before now_ms; returns
   // how many (counters().expired too). add() expires first as well.
@@ -92,8 +109,9 @@ class Reassembler {
 
   // Called for each expired datagram whose first fragment had come, with that fragment as it
   // arrived (Ethernet and IP header, then the payload it carried, the IP total length matching
-  // it), so the caller can send "fragment reassembly time exceeded" as the kernel's ip_expire
-  // does; the span is valid during the call only.
+  // it; for IPv6 its fragment header kept), so the caller can send "fragment reassembly time
+  // exceeded" as the kernel's ip_expire and ip6frag_expire_frag_queue do; the span is valid
+  // during the call only.
   using ExpiredHandler = std::function<void(std::span<const uint8_t> first_fragment)>;
   void on_expired(ExpiredHandler handler) { on_expired_ = std::move(handler); }
 
@@ -110,15 +128,38 @@ class Reassembler {
   static constexpr uint32_t kNone = UINT32_MAX;
   static constexpr std::size_t kUnitsPerBlock = kBlockSize / 8;  // 8-byte fragment units
   static constexpr std::size_t kWordsPerBlock = kUnitsPerBlock / 64;
-  static constexpr std::size_t kMaxStoredHeader = 14 + 60;  // Ethernet + IPv4 with options
+  // Ethernet + IPv6 + the extension headers before a fragment header (IPv4 with options is
+  // shorter); a fragment with longer headers is refused as BadView.
+  static constexpr std::size_t kMaxStoredHeader = 14 + 40 + 96;
 
-  // The kernel's ipq key: ip_frag.c ip4_frag_match compares saddr, daddr, protocol and id.
+  // The kernel's queue keys: ip4_frag_match compares saddr, daddr, protocol and id;
+  // ip6frag_key saddr, daddr and the 32-bit id. IPv4 addresses sit in the first four bytes,
+  // `v6` keeps the families apart.
   struct Key {
-    Ipv4 src;
-    Ipv4 dst;
+    Ip6 src{};
+    Ip6 dst{};
+    uint32_t id = 0;
     uint8_t protocol = 0;
-    uint16_t id = 0;
+    bool v6 = false;
     bool operator==(const Key&) const = default;
+  };
+
+  // One fragment as either family's front end describes it to the common queue.
+  struct Piece {
+    Key key;
+    uint32_t offset = 0;  // of the payload, in bytes
+    uint32_t end = 0;     // offset + payload bytes kept
+    bool more = false;
+    std::span<const uint8_t> payload;
+    std::span<const uint8_t> header;  // Ethernet up to the payload (IPv6: fragment header too)
+    uint16_t l3 = 0;
+    uint16_t size = 0;     // what counts towards frag_max_size
+    bool df = false;       // IPv4 only
+    uint8_t ecn = 0;       // the ECN codepoint
+    uint32_t max_end = 0;  // the payload end past which the datagram is too big
+    // IPv6: where the fragment header is and the byte naming it, from the frame's start.
+    uint16_t fragment_at = 0;
+    uint16_t names_fragment_at = 0;
   };
 
   struct Datagram {
@@ -126,9 +167,12 @@ class Reassembler {
     bool last_in = false;   // the MF=0 fragment came: length is final
     bool first_in = false;  // offset 0 came: header holds its Ethernet + IPv4 header
     uint8_t ecn_seen = 0;   // bit per ECN codepoint received
+    bool v6 = false;
     uint8_t header_len = 0;
     uint8_t l3 = 0;
-    uint8_t ip_header_len = 0;
+    uint8_t ip_header_len = 0;  // IPv6: fixed, extension and fragment headers
+    uint8_t fragment_at = 0;    // IPv6 only, as in Piece
+    uint8_t names_fragment_at = 0;
     uint16_t first_len = 0;  // payload bytes the first fragment brought
     uint32_t length = 0;     // payload end: the highest seen, final once last_in
     uint32_t received = 0;   // payload bytes held; never counts a byte twice
@@ -152,7 +196,10 @@ class Reassembler {
   bool bytes_equal(const Datagram& datagram, uint32_t from, std::span<const uint8_t> bytes) const;
   std::size_t blocks_missing(const Datagram& datagram, uint32_t from, uint32_t to) const;
   void store(Datagram& datagram, uint32_t from, std::span<const uint8_t> bytes);
+  ReassemblyResult add_piece(const Piece& piece, uint64_t now_ms);
   ReassemblyResult finish(uint32_t index);
+  std::span<uint8_t> finish_header4(const Datagram& datagram, uint32_t ip_length);
+  std::span<uint8_t> finish_header6(const Datagram& datagram);
   ReassemblyResult dropped(ReassemblyDrop reason);
 
   ReassemblyLimits limits_;

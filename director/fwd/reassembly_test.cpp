@@ -443,3 +443,135 @@ TEST(Reassembler, SurvivesViewsThatLie) {
 
 }  // namespace
 }  // namespace vsd::fwd
+
+namespace vsd::fwd {
+namespace {
+
+using namespace testing;
+
+// Bytes [from, from + length) of an IPv6 datagram's fragmentable part (behind `unfragmentable`
+// bytes of extension headers) as a fragment with identification `id`, built by hand: the
+// unfragmentable headers, a fragment header naming what the last of them named, the bytes.
+Bytes fragment6(const Bytes& whole, std::size_t from, std::size_t length, bool more,
+                uint32_t id = 0xabcd0001, std::size_t unfragmentable = 0) {
+  const std::size_t head = 14 + 40 + unfragmentable;
+  const std::size_t names = unfragmentable == 0 ? 14 + 6 : head - 8;
+  Bytes out(whole.begin(), whole.begin() + std::ptrdiff_t(head));
+  const uint8_t next = out[names];
+  out[names] = kExtFragment;
+  const uint16_t word = uint16_t(from | (more ? 1 : 0));
+  const Bytes header{next,
+                     0,
+                     uint8_t(word >> 8),
+                     uint8_t(word),
+                     uint8_t(id >> 24),
+                     uint8_t(id >> 16),
+                     uint8_t(id >> 8),
+                     uint8_t(id)};
+  out.insert(out.end(), header.begin(), header.end());
+  auto start = whole.begin() + std::ptrdiff_t(head + from);
+  out.insert(out.end(), start, start + std::ptrdiff_t(length));
+  put_be16(out, 14 + 4, uint16_t(out.size() - 14 - 40));
+  return out;
+}
+
+ReassemblyResult add6(Reassembler& reassembler, const Bytes& frame, uint64_t now_ms = 0) {
+  auto p = parse_ipv6(frame);
+  EXPECT_TRUE(p);
+  if (!p) return {};
+  return reassembler.add6(frame, *p, now_ms);
+}
+
+// 1208 bytes of UDP (8 + 1200) in three fragments: 400, 400, 408.
+struct ThreeFragments6 {
+  Bytes whole = udp6_datagram(1200);
+  Bytes first = fragment6(whole, 0, 400, true);
+  Bytes second = fragment6(whole, 400, 400, true);
+  Bytes third = fragment6(whole, 800, 408, false);
+};
+
+TEST(Reassembler6, FragmentsInAnyOrderGiveTheWholeDatagramWithoutTheFragmentHeader) {
+  ThreeFragments6 f;
+  for (const auto& order : std::vector<std::vector<const Bytes*>>{
+           {&f.first, &f.second, &f.third}, {&f.third, &f.first, &f.second}}) {
+    Reassembler reassembler(kReassemblyLimits6);
+    ReassemblyResult r;
+    for (const Bytes* piece : order) r = add6(reassembler, *piece);
+    ASSERT_EQ(r.status, ReassemblyStatus::Complete);
+    EXPECT_EQ(bytes_of(r.frame), f.whole);
+    // frag_max_size: 40 + the largest payload length (fragment header counted).
+    EXPECT_EQ(r.largest_fragment, 40 + 8 + 408);
+  }
+}
+
+TEST(Reassembler6, KeepsTheUnfragmentableHeadersAndRenamesTheNextHeader) {
+  const Bytes whole = udp6_datagram(600, {pad_extension(kExtHopByHop), routing_extension()});
+  Reassembler reassembler(kReassemblyLimits6);
+  EXPECT_EQ(add6(reassembler, fragment6(whole, 304, 304, false, 7, 16)).status,
+            ReassemblyStatus::Kept);
+  auto r = add6(reassembler, fragment6(whole, 0, 304, true, 7, 16));
+  ASSERT_EQ(r.status, ReassemblyStatus::Complete);
+  EXPECT_EQ(bytes_of(r.frame), whole);
+  auto p = parse_ipv6(r.frame);
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(p->is_udp());
+  EXPECT_TRUE(l4_checksum_ok6(r.frame, *p));
+}
+
+TEST(Reassembler6, AnOverlapDiscardsTheWholeDatagram) {
+  ThreeFragments6 f;
+  Reassembler reassembler(kReassemblyLimits6);
+  add6(reassembler, f.first);
+  auto r = add6(reassembler, fragment6(f.whole, 264, 264, true));
+  EXPECT_EQ(r.status, ReassemblyStatus::Dropped);
+  EXPECT_EQ(r.drop, ReassemblyDrop::Overlap);
+  EXPECT_EQ(reassembler.datagrams_in_progress(), 0u);
+  // What follows starts a datagram that lacks its first fragment.
+  EXPECT_EQ(add6(reassembler, f.second).status, ReassemblyStatus::Kept);
+  EXPECT_EQ(add6(reassembler, f.third).status, ReassemblyStatus::Kept);
+}
+
+TEST(Reassembler6, AFragmentWithMoreThatIsNotWholeUnitsKillsTheQueue) {
+  ThreeFragments6 f;
+  Reassembler reassembler(kReassemblyLimits6);
+  add6(reassembler, f.first);
+  auto r = add6(reassembler, fragment6(f.whole, 400, 404, true));
+  EXPECT_EQ(r.drop, ReassemblyDrop::BadFragment);
+  EXPECT_EQ(reassembler.datagrams_in_progress(), 0u);
+}
+
+TEST(Reassembler6, AnAtomicFragmentCompletesAtOnce) {
+  const Bytes whole = udp6_datagram(100);
+  Reassembler reassembler(kReassemblyLimits6);
+  auto r = add6(reassembler, fragment6(whole, 0, 108, false));
+  ASSERT_EQ(r.status, ReassemblyStatus::Complete);
+  EXPECT_EQ(bytes_of(r.frame), whole);
+  EXPECT_EQ(r.largest_fragment, 40 + 8 + 108);
+}
+
+TEST(Reassembler6, FamiliesDoNotMeetAndIdsAreThirtyTwoBits) {
+  const Bytes whole = udp6_datagram(1200);
+  Reassembler reassembler(kReassemblyLimits6);
+  add6(reassembler, fragment6(whole, 0, 600, true, 0x00010001));
+  // Same low 16 bits, another datagram.
+  EXPECT_EQ(add6(reassembler, fragment6(whole, 600, 608, false, 0x00020001)).status,
+            ReassemblyStatus::Kept);
+  EXPECT_EQ(reassembler.datagrams_in_progress(), 2u);
+}
+
+TEST(Reassembler6, ExpiresAfterSixtySecondsAndHandsBackTheFirstFragment) {
+  ThreeFragments6 f;
+  Reassembler reassembler(kReassemblyLimits6);
+  Bytes expired;
+  reassembler.on_expired([&](std::span<const uint8_t> first) { expired = bytes_of(first); });
+  add6(reassembler, f.first, 1000);
+  add6(reassembler, f.third, 30000);
+  EXPECT_EQ(reassembler.expire(60999), 0u);
+  EXPECT_EQ(reassembler.expire(61000), 1u);
+  // The first fragment as it came: its fragment header kept, its payload length matching.
+  EXPECT_EQ(expired, f.first);
+  EXPECT_EQ(add6(reassembler, f.second, 61000).status, ReassemblyStatus::Kept);
+}
+
+}  // namespace
+}  // namespace vsd::fwd

@@ -230,4 +230,39 @@ inline PacketView view_of(const Bytes& frame) {
   return result.packet;
 }
 
+// A UDP datagram over IPv6 from fd00:10::2:40001 to fd00:20::100:53 with `data_len` bytes of
+// data, its checksum right, and `extensions` (each a type and its whole header bytes, next
+// header and length fields included; the next header fields are filled in) between the fixed
+// header and UDP. libtins writes the packet without them; they are spliced in after, which
+// leaves the UDP checksum right (the pseudo-header does not count extension headers).
+struct Extension6 {
+  uint8_t type = 0;
+  Bytes bytes;
+};
+inline Extension6 pad_extension(uint8_t type) {
+  return {type, {0, 0, 1, 4, 0, 0, 0, 0}};  // one PadN option of four zero bytes
+}
+inline Extension6 routing_extension() {
+  return {43, {0, 0, 0, 0, 0, 0, 0, 0}};  // type 0, segments left 0, no addresses
+}
+inline Bytes udp6_datagram(std::size_t data_len, const std::vector<Extension6>& extensions = {}) {
+  auto frame = ethernet(kClientMac, kDirectorExtMac) /
+               Tins::IPv6(Tins::IPv6Address("fd00:20::100"), Tins::IPv6Address("fd00:10::2")) /
+               Tins::UDP(53, 40001) / Tins::RawPDU(payload_bytes(data_len));
+  Bytes out = serialize(frame);
+  constexpr std::size_t kL3 = 14, kL4 = kL3 + 40;
+  std::size_t names = kL3 + 6, at = kL4, added = 0;
+  for (const auto& e : extensions) {
+    Bytes header = e.bytes;
+    header[0] = out[names];  // what came next, for now
+    out[names] = e.type;
+    out.insert(out.begin() + std::ptrdiff_t(at), header.begin(), header.end());
+    names = at;
+    at += header.size();
+    added += header.size();
+  }
+  put_be16(out, kL3 + 4, uint16_t(be16(out, kL3 + 4) + added));
+  return out;
+}
+
 }  // namespace vsd::fwd::testing

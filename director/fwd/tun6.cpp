@@ -54,7 +54,8 @@ Tun6Result tun_encapsulate6(std::span<const uint8_t> frame, const Packet6& p, co
   const uint32_t mtu = tun6_mtu(tunnel.egress_mtu);
   if (mtu < kIpv6MinMtu) return {Tun6Verdict::TunnelTooNarrow, 0, mtu};
   const std::size_t inner_len = wire6::kHeaderLen + p.payload_len;
-  if (inner_len > mtu) return {Tun6Verdict::PacketTooBig, 0, mtu};
+  const std::size_t checked = tunnel.largest_fragment != 0 ? tunnel.largest_fragment : inner_len;
+  if (checked > mtu) return {Tun6Verdict::PacketTooBig, 0, mtu};
   const std::size_t length = kInnerL3 + inner_len;
   if (inner_len > 0xffff || out.size() < length || p.l3_end() > frame.size())
     return {Tun6Verdict::BufferTooSmall, 0, mtu};

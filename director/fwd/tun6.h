@@ -13,8 +13,6 @@
 namespace vsd::fwd {
 
 inline constexpr std::size_t kIp6ip6Overhead = wire6::kHeaderLen;
-// RFC 8200 5: every IPv6 link carries 1280 bytes; a tunnel narrower than that is refused.
-inline constexpr uint32_t kIpv6MinMtu = 1280;
 inline constexpr uint8_t kProtoIpv6InIpv6 = 41;
 
 struct Tunnel6 {
@@ -22,6 +20,9 @@ struct Tunnel6 {
   Ip6 real_server{};    // outer destination (RIP)
   uint32_t egress_mtu;  // MTU of the port towards the real server
   Mac from;             // the egress port's MAC; the next hop's is filled in on output
+  // A reassembled datagram's largest fragment (IP6CB's frag_max_size), 0 for a packet that came
+  // whole: __mtu_check_toobig_v6 then holds that against the MTU instead of the length.
+  uint32_t largest_fragment = 0;
 };
 
 enum class Tun6Verdict : uint8_t {
@@ -46,7 +47,8 @@ constexpr uint32_t tun6_mtu(uint32_t egress_mtu) {
 // down by one first (IPVS's decrement_ttl); the outer header then takes it as its own hop
 // limit, the inner traffic class with ECN encapsulated (RFC 3168 9.1.1: CE becomes ECT(0)), flow
 // label 0, next header 41, from tunnel.local to tunnel.real_server. The MTU check runs on the
-// packet as it arrived, as __mtu_check_toobig_v6 does. The input frame is not changed.
+// packet as it arrived (its largest fragment, when it came in fragments), as
+// __mtu_check_toobig_v6 does. The input frame is not changed.
 Tun6Result tun_encapsulate6(std::span<const uint8_t> frame, const Packet6& p, const Tunnel6& tunnel,
                             std::span<uint8_t> out);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <iterator>
+#include <random>
 #include <unordered_set>
 
 #include <nlohmann/json.hpp>
@@ -110,6 +111,9 @@ BasicDataplane<Port>::BasicDataplane(std::vector<std::unique_ptr<Port>>& ports, 
   now_ms_ = last_estimate_ms_ = clock_.now_ms();
   conns6_.count_loads_on(&conns_);
   reassembler_.on_expired([this](std::span<const uint8_t> first) { reassembly_timed_out(first); });
+  reassembler6_.on_expired(
+      [this](std::span<const uint8_t> first) { reassembly6_timed_out(first); });
+  fragment_id6_ = uint32_t(std::random_device{}());
   for (std::size_t i = 0; i < ports_.size(); ++i) {
     port_by_name_[ports_[i]->name()] = i;
     port_address_.push_back(routes_.address_of(ports_[i]->name()));
@@ -237,6 +241,11 @@ std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::counters() c
   out.emplace_back("frag_expired", frag.expired);
   for (std::size_t i = 1; i < fwd::kReassemblyDropCount; ++i)
     out.emplace_back("frag_drop_" + std::string(fwd::kReassemblyDropNames[i]), frag.drops[i]);
+  const auto& frag6 = reassembler6_.counters();
+  out.emplace_back("frag6_completed", frag6.completed);
+  out.emplace_back("frag6_expired", frag6.expired);
+  for (std::size_t i = 1; i < fwd::kReassemblyDropCount; ++i)
+    out.emplace_back("frag6_drop_" + std::string(fwd::kReassemblyDropNames[i]), frag6.drops[i]);
   const auto& n = neighbours_.counters();
   out.emplace_back("sync_queued", sync_counters_.queued);
   out.emplace_back("sync_queue_full", sync_counters_.queue_full);
@@ -1063,6 +1072,7 @@ void BasicDataplane<Port>::tick() {
   }
   conns_.expire(now_ms_);
   reassembler_.expire(now_ms_);
+  reassembler6_.expire(now_ms_);
   neighbours_.tick(now_ms_, arp_requests_);
   send_arp_requests();
   conns6_.expire(now_ms_);

@@ -61,8 +61,8 @@ enum class Discard : uint8_t {
   NotForUs,         // to the director's own address, not answered
   TxFailed,         // the egress ring was full
   ArpNotOnLink,     // ARP from a sender the port does not reach directly: nothing learnt
-  Ipv6Unsupported,  // IPv6 to an IPv6 VIP that vsd has no IPv6 path for (TUN, FULLNAT, an
-                    // extension header): dropped and counted
+  Ipv6Unsupported,  // IPv6 to an IPv6 VIP that vsd has no IPv6 path for (persistence, an
+                    // extension header chain the walk refuses): dropped and counted
   IcmpChecksum,     // an ICMP error about a connection with a bad checksum
   NoCallId,         // --pe sip: no Call-ID the kernel's engine would take, dropped as it does
   NotScheduled,     // SCTP of no connection that does not start one (not an INIT)
@@ -262,12 +262,18 @@ class BasicDataplane final : public ctl::ControlTarget {
   void handle_to_vip6(std::size_t port, std::span<uint8_t> frame, const fwd::Packet6& p,
                       const Conn6Table::Hint* hint);
   void handle_reply6(std::span<uint8_t> frame, const fwd::Packet6& p, Conn6& conn);
+  // nf_defrag_ipv6 before IPVS: fragments are gathered, the whole datagram takes the path a
+  // packet that came whole takes, then leaves cut again (refragment6_).
+  void handle_fragment6(std::size_t port, std::span<const uint8_t> frame, const fwd::Packet6& p);
+  void reassembly6_timed_out(std::span<const uint8_t> first_fragment);
   struct Egress6 {
     std::size_t port = 0;
     Ip6 next_hop{};
   };
   std::optional<Egress6> egress6_to(const Ip6& destination) const;
   void emit6(const Egress6& egress, std::span<uint8_t> frame);
+  // emit6 for a reassembled datagram: each fragment ip6_fragment would cut it into, sent on.
+  void emit6_fragmented(const Egress6& egress, std::span<uint8_t> frame);
   // TUN over IPv6 (dataplane_tun6.cpp): the packet in ip6ip6 towards its real server (true),
   // or a Packet Too Big back out of the ingress port when the tunnel cannot carry it.
   bool tunnel6(std::size_t port, std::span<const uint8_t> frame, const fwd::Packet6& p,
@@ -486,8 +492,16 @@ class BasicDataplane final : public ctl::ControlTarget {
     uint64_t errors_sent = 0;     // ICMPv6 errors from a VIP (hop limit, port unreachable)
     uint64_t resets_sent = 0;     // RSTs from a VIP:port no service or connection takes
     uint64_t errors_relayed = 0;  // ICMPv6 errors about a connection passed on
+    uint64_t fragments_sent = 0;  // fragments of reassembled datagrams sent on
   } ipv6_;
   fwd::Reassembler reassembler_;
+  fwd::Reassembler reassembler6_{fwd::kReassemblyLimits6};
+  // While a reassembled IPv6 datagram goes through the stages: the largest fragment it came
+  // in (IP6CB's frag_max_size), which emit6 cuts it at again; 0 for a packet that came whole.
+  uint16_t refragment6_ = 0;
+  // ip6_fragment takes a fresh identification for each datagram it cuts (ipv6_select_ident);
+  // a counter from a random start gives each one its own.
+  uint32_t fragment_id6_ = 0;
   // Addresses the director answers ARP for, with the port they live behind: its own, the
   // VIPs and the FULLNAT local addresses.
   std::unordered_map<uint32_t, std::size_t> owned_;

@@ -4,12 +4,16 @@
 // (spec 2), with the hop limit for the TTL, and persistence (-p, -M as a prefix length) by
 // templates in the IPv6 table, port-0 services included. Reached only for frames classify()
 // left as not IPv4, so the IPv4 path is the same instructions it was. ICMPv6 errors, sent and
-// relayed: dataplane_icmp6.cpp. Not here yet: fwmark services, the SIP persistence engine,
-// fragments and extension headers; a packet that would need one is counted
+// relayed: dataplane_icmp6.cpp. Fragments are gathered first (dataplane_frag6.cpp) and the
+// whole datagram comes through here, to leave cut again (emit6); hop-by-hop, destination
+// options and routing headers are stepped over to the TCP or UDP header (fwd::parse_ipv6) and
+// travel as they came. Not here yet: fwmark services, the SIP persistence engine, and ICMPv6
+// behind extension headers or a chain parse_ipv6 will not walk; such a packet to a VIP is counted
 // (discard_ipv6_unsupported, ipv6_*) and dropped.
 #include <algorithm>
 
 #include "fwd/bytes.h"
+#include "fwd/fragment.h"
 #include "fwd/fullnat6.h"
 #include "fwd/icmp6.h"
 #include "fwd/wire.h"
@@ -59,6 +63,7 @@ void BasicDataplane<Port>::handle_ipv6(std::size_t port, std::span<uint8_t> fram
                                        const Hints6* ahead) {
   const auto p = fwd::parse_ipv6(frame);
   if (!p) return count(Discard::NotIpv4);
+  if (p->fragment) return handle_fragment6(port, frame, *p);
   if (p->is_icmp() &&
       (p->icmp_type == fwd::wire6::kNeighborSolicit || p->icmp_type == fwd::wire6::kNeighborAdvert))
     return handle_neighbour_discovery(port, frame, *p);
@@ -282,6 +287,10 @@ auto BasicDataplane<Port>::egress6_to(const Ip6& destination) const -> std::opti
 
 template <DataPort Port>
 void BasicDataplane<Port>::emit6(const Egress6& egress, std::span<uint8_t> frame) {
+  // A reassembled datagram longer than its largest fragment leaves cut again, as
+  // __ip6_finish_output sends it through ip6_fragment.
+  if (refragment6_ != 0 && frame.size() > std::size_t(refragment6_) + fwd::wire::eth::kHeaderLen)
+    return emit6_fragmented(egress, frame);
   // IPv6 routers do not fragment (RFC 8200 5): what does not fit the port is dropped, where a
   // kernel would answer Packet Too Big (not sent yet).
   if (frame.size() > std::size_t(ports_[egress.port]->mtu()) + fwd::wire::eth::kHeaderLen)
@@ -293,6 +302,26 @@ void BasicDataplane<Port>::emit6(const Egress6& egress, std::span<uint8_t> frame
   }
   neighbours6_.park(int(egress.port), egress.next_hop, frame, now_ms_, solicits_);
   send_solicits();
+}
+
+template <DataPort Port>
+void BasicDataplane<Port>::emit6_fragmented(const Egress6& egress, std::span<uint8_t> frame) {
+  const uint16_t size = fwd::ipv6_refragment_size(refragment6_);
+  constexpr std::size_t kMaxPieces = 64;
+  std::array<fwd::FragmentBuffer, kMaxPieces> pieces;
+  const std::size_t piece_size = std::size_t(size) + fwd::wire::eth::kHeaderLen;
+  const std::size_t available = std::min(kMaxPieces, fragment_.size() / piece_size);
+  for (std::size_t i = 0; i < available; ++i)
+    pieces[i] = {std::span<uint8_t>(fragment_.data() + i * piece_size, piece_size), 0};
+  const std::size_t n =
+      fwd::fragment_ipv6(frame, size, fragment_id6_++, std::span(pieces.data(), available));
+  if (n == 0) return count(Discard::TxFailed);
+  const uint16_t saved = std::exchange(refragment6_, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    ipv6_.fragments_sent++;
+    emit6(egress, pieces[i].buffer.first(pieces[i].length));
+  }
+  refragment6_ = saved;
 }
 
 template <DataPort Port>
@@ -330,6 +359,7 @@ std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::ipv6_counter
       {"ipv6_errors_sent", ipv6_.errors_sent},
       {"ipv6_resets_sent", ipv6_.resets_sent},
       {"ipv6_errors_relayed", ipv6_.errors_relayed},
+      {"ipv6_fragments_sent", ipv6_.fragments_sent},
       {"nd_solicits_sent", n.solicits_sent},
       {"nd_resolved", n.resolved},
       {"nd_dropped_unresolved", n.dropped_unresolved},
@@ -357,6 +387,7 @@ std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::ipv6_counter
       ServiceRuntime&, const fwd::Packet6&, const FlowKey&, Conn6*&, bool&);                       \
   template auto BasicDataplane<Port>::egress6_to(const Ip6&) const->std::optional<Egress6>;        \
   template void BasicDataplane<Port>::emit6(const Egress6&, std::span<uint8_t>);                   \
+  template void BasicDataplane<Port>::emit6_fragmented(const Egress6&, std::span<uint8_t>);        \
   template void BasicDataplane<Port>::send_solicits();                                             \
   template std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::ipv6_counters()     \
       const;

@@ -19,7 +19,7 @@ bool BasicDataplane<Port>::tunnel6(std::size_t port, std::span<const uint8_t> fr
   const auto local = source_address6(source_candidates6_[egress.port], real_server);
   if (!local) return ipv6_.no_route++, false;
   const fwd::Tunnel6 tunnel{*local, real_server, uint32_t(ports_[egress.port]->mtu()),
-                            ports_[egress.port]->mac()};
+                            ports_[egress.port]->mac(), refragment6_};
   const auto r = fwd::tun_encapsulate6(frame, p, tunnel, scratch_);
   switch (r.verdict) {
     case fwd::Tun6Verdict::Ok:

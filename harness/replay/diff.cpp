@@ -115,6 +115,9 @@ std::vector<Mask> unspecified_fields(std::span<const uint8_t> frame, const std::
     if (type == 3u || type == 11u || type == 12u) masks.push_back(ignore(Field::Payload));
   }
   if (proto == 4u && f.number(Field::IpDf) == 0u) masks.push_back(ignore(Field::IpId));
+  // An IPv6 fragment header reaching a host came from the director's ip6_fragment (it forwards
+  // only whole datagrams), whose identification is its own (ipv6_select_ident).
+  if (f.has(Field::IpFlowLabel) && f.has(Field::IpId)) masks.push_back(ignore(Field::IpId));
   const auto& lips = topology.lvs.local_addresses;
   if (f.has(Field::SrcPort) && is_real_server(port, topology) &&
       std::find(lips.begin(), lips.end(), f.text(Field::IpSrc)) != lips.end()) {

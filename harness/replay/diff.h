@@ -34,6 +34,7 @@ struct Observed {
 // - payload of an ICMP error: how much of the offending packet is quoted (the quoted header
 //   fields, quoted.*, are still compared);
 // - ip.id of an IPIP packet without DF: "a fresh non-zero value" (spec 2, TUN);
+// - ip6.frag.id of an IPv6 fragment: the director cut it (ip6_fragment) and picked the id;
 // - l4.sport of a FULLNAT packet to a real server (from a local address): lport is the
 //   director's choice (spec 2, FULLNAT), checked to lie in 1024..65535.
 std::vector<Mask> unspecified_fields(std::span<const uint8_t> frame, const std::string& port,

@@ -109,3 +109,40 @@ TEST(CaseOfRun, TheDirectorsOwnLabelsAreComparedByFlowAndTheHostsAsTheyAre) {
 
 }  // namespace
 }  // namespace vslab::replay
+
+namespace vslab::replay {
+namespace {
+
+bool masks_field(const std::vector<Mask>& masks, const std::string& field) {
+  return std::any_of(masks.begin(), masks.end(), [&](const Mask& m) { return m.field == field; });
+}
+
+TEST(UnspecifiedFields, AnIpv6FragmentsIdentificationIsTheDirectorsOwn) {
+  const topo::Topology topology;
+  auto fragment = frames::frame()
+                      .eth("02:76:73:01:01:00", "02:76:73:02:01:00")
+                      .ipv6(kFlowCip, kFlowVip)
+                      .udp(20000, 53)
+                      .payload(std::string(100, 'x'))
+                      .fragment6(0x12345678, 0, true, 64)
+                      .bytes();
+  EXPECT_TRUE(masks_field(unspecified_fields(fragment, "rs1", topology), "ip.id"));
+  // (The mask names the field as IPv4 does.) A whole IPv6 packet has no identification to leave
+  // out; an IPv4 one with DF keeps its ID.
+  auto whole = frames::frame()
+                   .eth("02:76:73:01:01:00", "02:76:73:02:01:00")
+                   .ipv6(kFlowCip, kFlowVip)
+                   .udp(20000, 53)
+                   .bytes();
+  EXPECT_FALSE(masks_field(unspecified_fields(whole, "rs1", topology), "ip.id"));
+  auto ipv4 = frames::frame()
+                  .eth("02:76:73:01:01:00", "02:76:73:02:01:00")
+                  .ipv4("10.10.0.2", "10.20.0.100")
+                  .dont_fragment()
+                  .udp(20000, 53)
+                  .bytes();
+  EXPECT_FALSE(masks_field(unspecified_fields(ipv4, "rs1", topology), "ip.id"));
+}
+
+}  // namespace
+}  // namespace vslab::replay

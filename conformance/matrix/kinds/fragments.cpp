@@ -3,7 +3,8 @@
 // datagrams: the director reassembles, schedules the datagram once and sends it on cut again at
 // the size of the largest fragment that came in, in order, options without the copy flag only
 // in the first fragment; an overlap throws the whole datagram away (spec 3, "Fragments"). TUN:
-// fragments with DF make a datagram with DF, which the tunnel's MTU then turns back.
+// fragments with DF make a datagram with DF, which the tunnel's MTU then turns back. Its IPv6
+// cells (udp6) are fragments6.cpp.
 #include <fmt/format.h>
 
 #include "matrix/kinds/steps.h"
@@ -143,6 +144,7 @@ void too_big_for_the_tunnel(MatrixBed& mb, Findings& f) {
 }  // namespace
 
 void fragments(MatrixBed& mb, const Cell& c, Findings& f) {
+  if (c.family == Family::Ipv6) return fragments6(mb, c, f);
   auto& bed = mb.bed();
   bed.restore(mb.rules(Proto::Udp, c.scheduler, {100}));
   auto& rs1 = *bed.rs(1).port;

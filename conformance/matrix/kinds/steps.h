@@ -68,6 +68,8 @@ void unknown_flow6(MatrixBed& mb, const Cell& c, Findings& f);
 void icmp_error6(MatrixBed& mb, const Cell& c, Findings& f);
 void client_icmp6(MatrixBed& mb, const Cell& c, Findings& f);
 void unavailable6(MatrixBed& mb, const Cell& c, Findings& f);
+// The IPv6 cells of fragments (kinds/fragments6.cpp).
+void fragments6(MatrixBed& mb, const Cell& c, Findings& f);
 
 // The client's own address as `-L -n -c` writes it before its port: CIP, or [CIP6].
 std::string listed_client(MatrixBed& mb, Family family);

@@ -78,7 +78,7 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       {"unavailable", {Tcp, Udp, Sctp}, {Tcp, Udp}, everywhere, kinds::unavailable},
       {"routed", {Udp}, {}, nat_only, kinds::routed},
       {"port-zero", {Tcp}, {Tcp}, everywhere, kinds::port_zero},
-      {"fragments", {Udp}, {}, everywhere, kinds::fragments},
+      {"fragments", {Udp}, {Udp}, everywhere, kinds::fragments},
       {"ip-options", {Udp}, {}, everywhere, kinds::ip_options},
       {"bad-checksum", {Tcp, Udp}, {Tcp, Udp}, everywhere, kinds::bad_checksum},
       {"tcp-flags", {Tcp}, {Tcp}, everywhere, kinds::tcp_flags},
