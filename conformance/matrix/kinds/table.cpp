@@ -23,6 +23,7 @@ void routed(MatrixBed&, const Cell&, Findings&);
 void port_zero(MatrixBed&, const Cell&, Findings&);
 void fragments(MatrixBed&, const Cell&, Findings&);
 void ip_options(MatrixBed&, const Cell&, Findings&);
+void tunnel_error(MatrixBed&, const Cell&, Findings&);
 void bad_checksum(MatrixBed&, const Cell&, Findings&);
 void tcp_flags(MatrixBed&, const Cell&, Findings&);
 void states(MatrixBed&, const Cell&, Findings&);
@@ -44,6 +45,11 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       "not applicable: the real servers' own traffic does not cross a {} director"};
   static const Applicability tun_only{
       {Mode::Tun}, {}, "not applicable: the tunnel's 20 bytes make PMTU a TUN matter"};
+  // What IPVS does with an error about its tunnel does not depend on the scheduler.
+  static const Applicability tun_rr{
+      {Mode::Tun},
+      {"rr"},
+      "not applicable: errors about the IPIP tunnel are TUN's; one scheduler (rr) covers them"};
   static const Applicability rr_only{
       {}, {"rr"}, "not applicable: the state walk is no scheduler's matter; rr's cell runs it"};
   // The local end's allocation does not depend on the scheduler: one cell does.
@@ -72,6 +78,7 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       {"icmp-error", {Udp}, {Udp}, errors_come_back, kinds::icmp_error},
       {"unknown-flow", {Tcp}, {Tcp}, everywhere, kinds::unknown_flow},
       {"pmtu", {Tcp}, {Tcp}, tun_only, kinds::pmtu},
+      {"tunnel-error", {Udp}, {}, tun_rr, kinds::tunnel_error},
       {"no-service", {Tcp, Udp, Sctp}, {Tcp, Udp}, everywhere, kinds::no_service},
       {"client-icmp", {Udp}, {Udp}, everywhere, kinds::client_icmp},
       {"ttl-one", {Tcp}, {Tcp}, everywhere, kinds::ttl_one},
