@@ -904,6 +904,13 @@ void BasicDataplane<Port>::handle_reply(InFlight& f, Conn& conn) {
   add(dest.totals, false, p.ip_total_len);
   if (auto* svc = services_.service_of(conn.dest())) add(svc->totals, false, p.ip_total_len);
   if (p.ttl_expires()) return count(Discard::TtlExpired);
+  // The reply is forwarded by the director's stack around IPVS: its options are stamped on
+  // receipt and on the way out (spec section 2, "IP options"); it leaves from the VIP.
+  if (p.has_ip_options()) {
+    const Ipv4 vip = conn.virtual_addr().addr;
+    fwd::stamp_options_forwarded(f.frame, p, port_links_[f.port].address.value_or(vip), vip,
+                                 utc_ms_of_day());
+  }
   auto ws = workspace();
   send(f, *egress,
        forwarder_of(conn).out(f.frame, p, view_of(conn), port_links_[egress->port], ws));

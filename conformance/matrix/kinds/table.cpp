@@ -23,6 +23,7 @@ void routed(MatrixBed&, const Cell&, Findings&);
 void port_zero(MatrixBed&, const Cell&, Findings&);
 void fragments(MatrixBed&, const Cell&, Findings&);
 void ip_options(MatrixBed&, const Cell&, Findings&);
+void reply_options(MatrixBed&, const Cell&, Findings&);
 void tunnel_error(MatrixBed&, const Cell&, Findings&);
 void bad_checksum(MatrixBed&, const Cell&, Findings&);
 void tcp_flags(MatrixBed&, const Cell&, Findings&);
@@ -50,6 +51,11 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       {Mode::Tun},
       {"rr"},
       "not applicable: errors about the IPIP tunnel are TUN's; one scheduler (rr) covers them"};
+  static const Applicability nat_rr_replies{
+      {Mode::Nat},
+      {"rr"},
+      "not applicable: only NAT's replies cross the director, and the options do not depend "
+      "on the scheduler (rr covers them)"};
   static const Applicability rr_only{
       {}, {"rr"}, "not applicable: the state walk is no scheduler's matter; rr's cell runs it"};
   // The local end's allocation does not depend on the scheduler: one cell does.
@@ -87,6 +93,7 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       {"port-zero", {Tcp}, {}, everywhere, kinds::port_zero},
       {"fragments", {Udp}, {}, everywhere, kinds::fragments},
       {"ip-options", {Udp}, {}, everywhere, kinds::ip_options},
+      {"reply-options", {Udp}, {}, nat_rr_replies, kinds::reply_options},
       {"bad-checksum", {Tcp, Udp}, {}, everywhere, kinds::bad_checksum},
       {"tcp-flags", {Tcp}, {}, everywhere, kinds::tcp_flags},
       {"states", {Tcp, Udp, Sctp}, {}, rr_only, kinds::states},
