@@ -720,13 +720,19 @@ void BasicDataplane<Port>::serve(InFlight& f, ServiceRuntime& svc, Conn* conn, b
     if (p.is_sctp()) {
       // sctp_conn_schedule: an INIT (with sloppy_sctp anything but an ABORT) starts one; a
       // packet without a chunk is dropped; the rest is passed on unscheduled, which for a VIP
-      // is to the director's own stack, where no SCTP socket takes it [unverified whether the
-      // kernel's stack answers it].
+      // is to the director's own stack: without the sctp module it answers protocol
+      // unreachable, as for a port of no service (the unknown-flow kind's sctp cells).
       const auto chunk = first_sctp_chunk(f.frame, p);
       if (!chunk) return count(Discard::NotScheduled);
       const bool starts =
           *chunk != sctp_chunk::kAbort && (*chunk == sctp_chunk::kInit || sysctls_.sloppy_sctp);
-      if (!starts) return to_vip ? count(Discard::NotScheduled) : route(f);
+      if (!starts && !to_vip) return route(f);
+      if (!starts) {
+        count(Discard::NotScheduled);
+        if (auto n = fwd::build_protocol_unreachable(scratch_, f.frame, p, p.dst, me))
+          answer(f.port, n);
+        return;
+      }
     }
     Refusal why = Refusal::NoDestination;
     const bool whole_udp = p.is_udp() && p.has_l4 && p.l3_end() <= f.frame.size();

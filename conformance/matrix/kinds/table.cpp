@@ -82,7 +82,7 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       {"weight0", {Tcp}, {Tcp}, everywhere, kinds::weight0},
       {"thresholds", {Tcp}, {}, everywhere, kinds::thresholds},
       {"icmp-error", {Udp}, {Udp}, errors_come_back, kinds::icmp_error},
-      {"unknown-flow", {Tcp}, {Tcp}, everywhere, kinds::unknown_flow},
+      {"unknown-flow", {Tcp, Sctp}, {Tcp}, everywhere, kinds::unknown_flow},
       {"pmtu", {Tcp}, {Tcp}, tun_only, kinds::pmtu},
       {"tunnel-error", {Udp}, {}, tun_rr, kinds::tunnel_error},
       {"no-service", {Tcp, Udp, Sctp}, {Tcp, Udp}, everywhere, kinds::no_service},
