@@ -10,6 +10,8 @@
 // - a datagram with no Call-ID is dropped, and the scheduler does not move;
 // - TCP is dropped, silently;
 // - without -p the engine changes nothing;
+// - a real server's own first datagram to a client makes the connection (and template) the
+//   client's answers then follow (the engine's conn_out);
 // - -L lists "pe sip" (only with -p), -S "--pe sip", -L -c --persistent-conn ends the
 //   template's line with "sip" and the Call-ID.
 // Each case has a service of its own (a port of its own), so one bed serves them all: a
@@ -28,11 +30,11 @@ using expect::FrameExpectation;
 
 // topologies/nat.toml: VIP 10.20.0.100, clients behind the router, real servers
 // 192.168.10.11-13 added as rs1, rs2, rs3, so rr's order is rs3, rs2, rs1 (spec 6).
-std::string service(uint16_t port, const std::string& persistence) {
+std::string service(uint16_t port, const std::string& persistence, uint16_t rport = 5060) {
   const std::string vs = "10.20.0.100:" + std::to_string(port);
   std::string rules = "-A -u " + vs + " -s rr " + persistence + " --pe sip\n";
   for (const char* rs : {"192.168.10.11", "192.168.10.12", "192.168.10.13"})
-    rules += "-a -u " + vs + " -r " + rs + ":5060 -m\n";
+    rules += "-a -u " + vs + " -r " + rs + ":" + std::to_string(rport) + " -m\n";
   return rules;
 }
 
@@ -42,6 +44,10 @@ constexpr uint16_t kNoCallId = 5062;    // -M 255.255.255.0
 constexpr uint16_t kListing = 5063;
 constexpr uint16_t kTcp = 5064;            // TCP, -p 60
 constexpr uint16_t kNotPersistent = 5065;  // -M 255.255.255.0
+// -p 60 -M 255.255.255.0, real servers on a port no other service names: the destination a
+// real server's own datagram comes from is then this service's alone.
+constexpr uint16_t kConnOut = 5066;
+constexpr uint16_t kConnOutServerPort = 5070;
 
 std::string invite(const std::string& call_id) {
   return "INVITE sip:bob@10.20.0.100 SIP/2.0\r\n"
@@ -67,7 +73,8 @@ class PeSip : public testing::Test {
                     service(kListing, "-p 60 -M 255.255.255.0") +
                     "-A -t 10.20.0.100:5064 -s rr -p 60 --pe sip\n"
                     "-a -t 10.20.0.100:5064 -r 192.168.10.11:5060 -m\n" +
-                    service(kNotPersistent, ""));
+                    service(kNotPersistent, "") +
+                    service(kConnOut, "-p 60 -M 255.255.255.0", kConnOutServerPort));
     } catch (const dut::DutUnavailable& e) {
       unavailable_ = e.what();
       bed_.reset();
@@ -97,10 +104,10 @@ class PeSip : public testing::Test {
   }
 
   // Sends the datagram and says which real server got it, NAT-rewritten field by field
-  // (spec 2: TTL - 2, RIP:5060, the director's inner MAC); 0 when none did within a second.
-  int served_by(const Tins::EthernetII& sent) {
+  // (spec 2: TTL - 2, RIP:rport, the director's inner MAC); 0 when none did within a second.
+  int served_by(const Tins::EthernetII& sent, uint16_t rport = 5060) {
     bed_->client().port->send(sent);
-    return bed_->claiming_server([&](int rs) { return bed_->nat_at_real_server(sent, rs, 5060); },
+    return bed_->claiming_server([&](int rs) { return bed_->nat_at_real_server(sent, rs, rport); },
                                  std::chrono::seconds(1));
   }
 
@@ -201,6 +208,40 @@ TEST_F(PeSip, ListingsNameTheEngineAndTheTemplatesCallId) {
   EXPECT_NE(saved.output.find("-A -u 10.20.0.100:5063 -s rr -p 60 -M 255.255.255.0 --pe sip\n"),
             std::string::npos)
       << saved.output;
+}
+
+TEST_F(PeSip, ARealServersOwnCallMakesItsConnectionAndTemplate) {
+  // rs2 calls the client first, from RIP:5070 to CIP:40100. The engine's conn_out makes the
+  // connection the datagram would be a reply of, and it leaves as one: VIP:5066 -> CIP:40100,
+  // TTL less one at the director and one at the router.
+  const std::string call = invite("server-call@192.168.10.12");
+  Tins::IP ip("10.10.0.2", "192.168.10.12");
+  ip.ttl(64);
+  Tins::EthernetII first = Tins::EthernetII(bed_->mac("director", "eth1"), bed_->rs(2).mac) / ip /
+                           Tins::UDP(40100, kConnOutServerPort) / Tins::RawPDU(call);
+  bed_->rs(2).port->send(first);
+  FrameExpectation want(first);
+  want.eth_src(bed_->client_gateway_mac())
+      .eth_dst(bed_->client().mac)
+      .ip_src("10.20.0.100")
+      .ttl(62)
+      .sport(kConnOut);
+  auto r = bed_->checker().expect_frame(*bed_->client().port, want, std::chrono::seconds(1));
+  EXPECT_TRUE(r.ok) << r.report;
+  // The client's answer on that flow belongs to the connection: rs2.
+  EXPECT_EQ(served_by(datagram("10.10.0.2", 40100, kConnOut, call), kConnOutServerPort), 2);
+  // The same call from another client port goes by the template to rs2, where rr on this
+  // fresh service would have chosen rs3.
+  EXPECT_EQ(served_by(datagram("10.10.0.2", 40101, kConnOut, call), kConnOutServerPort), 2);
+  auto conns = bed_->admin({"-L", "-n", "-c", "--persistent-conn"});
+  ASSERT_TRUE(conns.ok()) << conns.output;
+  // A UDP connection's reply assures its template (udp_state_transition), and the datagram
+  // went out as one.
+  EXPECT_NE(conns.output.find(" ASSURED     10.10.0.0:0        10.20.0.100:5066   "
+                              "192.168.10.12:5070 sip                server-call@192.168.10.12\n"),
+            std::string::npos)
+      << conns.output;
+  expect_no_other_frames();
 }
 
 }  // namespace

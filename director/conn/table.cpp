@@ -431,6 +431,10 @@ void ConnTable::on_packet(Conn& conn, PacketFrom from, uint8_t tcp_flags, uint64
       ++stats_.short_syn_recv;
   } else if (from == PacketFrom::Server) {
     conn.flags_ &= uint8_t(~Conn::kNoOutput);
+    // udp_state_transition: a UDP connection's reply assures its template (the qemu-kernel
+    // guest lists it ASSURED after one).
+    if (conn.proto_ == Proto::Udp && !conn.is_template() && conn.has_template())
+      pool_[conn.control_].flags_ |= Conn::kAssured;
   }
   refresh(conn, now_ms);
 }

@@ -108,6 +108,49 @@ TEST(Forwarders, RelayErrorsFromTheRealServersSideAsTheSpecSays) {
   EXPECT_EQ(kTunIpv4.server_error_to(error, kConn), ip(kCip));
 }
 
+// A router's frag-needed about the IPIP packet (DIP -> RIP around the client's datagram),
+// reporting `mtu`: what TUN's forwarder makes of it for the client.
+Sent tunnel_frag_needed(Bench& bench, uint16_t mtu, bool client_df) {
+  Bytes tunnelled = client_tcp(Tins::TCP::ACK, 10, client_df);
+  Bytes wrapped(200);
+  TunResult wrap =
+      tun_encapsulate(span_of(tunnelled), view_of(tunnelled),
+                      {ip(kDip), ip(kRip), 1500, 7, {mac(kRsMac), mac(kRsMac)}}, span_of(wrapped));
+  EXPECT_EQ(wrap.verdict, TunVerdict::Ok);
+  wrapped.resize(wrap.length);
+  Tins::ICMP icmp(Tins::ICMP::DEST_UNREACHABLE);
+  icmp.code(4);
+  icmp.mtu(mtu);
+  const Bytes quoted(wrapped.begin() + 14, wrapped.end());
+  auto error_frame =
+      ethernet(kRsMac, kDirectorIntMac) / ipv4("192.168.1.254", kDip) / icmp / Tins::RawPDU(quoted);
+  Bytes error = serialize(error_frame);
+  PacketView packet = view_of(error);
+  auto inner = parse_quoted(span_of(error), packet.quoted.l4, packet.l3_end());
+  EXPECT_TRUE(inner.has_value());
+  if (!inner) return {};
+  return kTunIpv4.server_error(span_of(error), packet, *inner, kConn, link_to_real_server(),
+                               bench.workspace);
+}
+
+TEST(TunForwarder, FragNeededAboutTheTunnelReachesOnlyAClientThatSetDf) {
+  Bench bench;
+  // ip_vs_in_icmp: the MTU less the tunnel's 20 bytes, from the VIP.
+  Sent told = tunnel_frag_needed(bench, 1400, true);
+  ASSERT_EQ(told.what, Xmit::Scratch);
+  auto at_client = parse(Bytes(bench.scratch.begin(), bench.scratch.begin() + told.length));
+  EXPECT_EQ(at_client.rfind_pdu<Tins::IP>().src_addr().to_string(), kVip);
+  EXPECT_EQ(at_client.rfind_pdu<Tins::IP>().dst_addr().to_string(), kCip);
+  EXPECT_EQ(at_client.rfind_pdu<Tins::ICMP>().mtu(), 1380);
+  // No more than 68 and the tunnel's 20: passed on as the router gave it.
+  Sent tiny = tunnel_frag_needed(bench, 80, true);
+  ASSERT_EQ(tiny.what, Xmit::Scratch);
+  auto tiny_at_client = parse(Bytes(bench.scratch.begin(), bench.scratch.begin() + tiny.length));
+  EXPECT_EQ(tiny_at_client.rfind_pdu<Tins::ICMP>().mtu(), 80);
+  // Without DF the client does no PMTU discovery: it is told nothing.
+  EXPECT_EQ(tunnel_frag_needed(bench, 1400, false).what, Xmit::Nothing);
+}
+
 // Every entry point a packet may reach is there: a forwarder that relays errors from the real
 // server's side says where to and how.
 TEST(Forwarders, EveryEntryPointAPacketMayReachIsThere) {

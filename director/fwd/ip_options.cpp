@@ -58,10 +58,9 @@ bool stamp_timestamp(std::span<uint8_t> option, Ipv4 local, uint32_t ms) {
   }
 }
 
-}  // namespace
-
-bool stamp_options_on_receipt(std::span<uint8_t> frame, const PacketView& packet, Ipv4 local,
-                              uint32_t ms_since_midnight) {
+// `recorded`: what record route gets; `stamped`: the address a timestamp option names.
+bool stamp_options(std::span<uint8_t> frame, const PacketView& packet, Ipv4 recorded, Ipv4 stamped,
+                   uint32_t ms_since_midnight) {
   if (!packet.has_ip_options() || packet.l3 + packet.ip_header_len > frame.size()) return false;
   std::span<uint8_t> header = frame.subspan(packet.l3, packet.ip_header_len);
   std::span<uint8_t> options = header.subspan(wire::ip::kMinHeaderLen);
@@ -77,13 +76,25 @@ bool stamp_options_on_receipt(std::span<uint8_t> frame, const PacketView& packet
     const std::size_t length = options[at + 1];
     if (length < 2 || at + length > options.size()) break;
     std::span<uint8_t> option = options.subspan(at, length);
-    if (type == kRecordRoute && length >= 3) changed |= stamp_record_route(option, local);
+    if (type == kRecordRoute && length >= 3) changed |= stamp_record_route(option, recorded);
     if (type == kTimestamp && length >= 4)
-      changed |= stamp_timestamp(option, local, ms_since_midnight);
+      changed |= stamp_timestamp(option, stamped, ms_since_midnight);
     at += length;
   }
   if (changed) store_be16(header, wire::ip::kChecksum, ipv4_header_checksum(header));
   return changed;
+}
+
+}  // namespace
+
+bool stamp_options_on_receipt(std::span<uint8_t> frame, const PacketView& packet, Ipv4 local,
+                              uint32_t ms_since_midnight) {
+  return stamp_options(frame, packet, local, local, ms_since_midnight);
+}
+
+bool stamp_options_forwarded(std::span<uint8_t> frame, const PacketView& packet, Ipv4 received_on,
+                             Ipv4 sent_from, uint32_t ms_since_midnight) {
+  return stamp_options(frame, packet, sent_from, received_on, ms_since_midnight);
 }
 
 }  // namespace vsd::fwd

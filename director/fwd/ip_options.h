@@ -20,4 +20,12 @@ namespace vsd::fwd {
 bool stamp_options_on_receipt(std::span<uint8_t> frame, const PacketView& packet, Ipv4 local,
                               uint32_t ms_since_midnight);
 
+// The same for a packet the director forwards (a NAT real server's reply): on receipt the
+// stack stamps as above with `received_on`, the director's address towards the sender; then
+// ip_forward_options writes over the record route slot it took the address the packet leaves
+// from, `sent_from` (after IPVS put the VIP in as source, the VIP). A timestamp keeps
+// `received_on`.
+bool stamp_options_forwarded(std::span<uint8_t> frame, const PacketView& packet, Ipv4 received_on,
+                             Ipv4 sent_from, uint32_t ms_since_midnight);
+
 }  // namespace vsd::fwd

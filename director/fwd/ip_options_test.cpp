@@ -72,6 +72,17 @@ TEST(IpOptions, TimestampsGoInTheNextSlotWithTheAddressWhereAsked) {
             (std::vector<uint8_t>{68, 12, 13, 1, 10, 20, 0, 100, 1, 2, 3, 4}));
 }
 
+TEST(IpOptions, AForwardedPacketRecordsWhereItLeavesAndStampsWhereItCameIn) {
+  const Ipv4 dip = Ipv4::from_octets(192, 168, 10, 1), vip = Ipv4::from_octets(10, 20, 0, 100);
+  Bytes route = with_options({1, 7, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0});
+  ASSERT_TRUE(stamp_options_forwarded(span_of(route), view_of(route), dip, vip, 5));
+  EXPECT_EQ(options_of(route), (std::vector<uint8_t>{1, 7, 11, 8, 10, 20, 0, 100, 0, 0, 0, 0}));
+  EXPECT_TRUE(header_checksum_ok(route));
+  Bytes stamp = with_options({68, 12, 5, 0x01, 0, 0, 0, 0, 0, 0, 0, 0});
+  ASSERT_TRUE(stamp_options_forwarded(span_of(stamp), view_of(stamp), dip, vip, 0x01020304));
+  EXPECT_EQ(options_of(stamp), (std::vector<uint8_t>{68, 12, 13, 1, 192, 168, 10, 1, 1, 2, 3, 4}));
+}
+
 TEST(IpOptions, APrespecifiedTimestampIsStampedOnlyForTheLocalAddress) {
   const auto local = Ipv4::from_octets(10, 20, 0, 100);
   Bytes other = with_options({68, 12, 5, 0x03, 192, 0, 2, 1, 0, 0, 0, 0});

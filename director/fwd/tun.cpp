@@ -18,6 +18,8 @@ namespace {
 constexpr std::size_t kOuterL3 = wire::eth::kHeaderLen;
 constexpr std::size_t kInnerL3 = kOuterL3 + kIpipOverhead;
 constexpr std::size_t kMaxIpPacket = 0xffff;
+// RFC 791: the datagram every IPv4 host takes unfragmented.
+constexpr uint32_t kMinIpv4Mtu = 68;
 
 void set_ipv4_checksum(std::span<uint8_t> header) {
   store_be16(header, wire::ip::kChecksum, ipv4_header_checksum(header));
@@ -109,8 +111,13 @@ Sent tun_ipv4_server_error(std::span<uint8_t> frame, const PacketView& packet,
   uint32_t rest = load_be32(frame, packet.l4 + wire::icmp::kRestOfHeader);
   if (packet.icmp_type == wire::icmp::kDestUnreachable &&
       packet.icmp_code == wire::icmp::kCodeFragNeeded) {
+    // A client that did not set DF does no path MTU discovery: ip_vs_in_icmp tells it nothing
+    // (the route to the real server alone learns the MTU) and takes the error all the same.
+    const uint16_t inner_flags = load_be16(frame, inner.l3 + wire::ip::kFlagsFragment);
+    if (!(inner_flags & wire::ip::kDontFragment)) return Sent{Xmit::Nothing};
+    // Below 68 bytes and the tunnel's 20, the MTU goes on as the router gave it.
     uint32_t mtu = rest & 0xffff;
-    rest = mtu > kIpipOverhead ? mtu - kIpipOverhead : 0;
+    if (mtu > kMinIpv4Mtu + kIpipOverhead) rest = mtu - kIpipOverhead;
   }
   IcmpError error{packet.icmp_type, packet.icmp_code, rest, false};
   auto n = build_icmp_error(workspace.scratch, frame, quoted, error, conn.virtual_service.addr,

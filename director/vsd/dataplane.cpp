@@ -447,11 +447,67 @@ void BasicDataplane<Port>::handle_ipv4(InFlight& f) {
   if (p.has_ports())
     if (Conn* conn = conns_.find_out(proto_of(p), {p.src, p.sport}, {p.dst, p.dport}, &f.hints.out))
       return handle_reply(f, *conn);
+  if (p.is_udp() && p.has_l4 && services_.has_conn_out_services() && !backup_only_now() &&
+      start_from_server(f))
+    return;
   if (p.has_ports() && services_.has_fwmark_services() && !backup_only_now() && handle_marked(f))
     return;
   if (sysctls_.nat_icmp_send && p.has_ports() && refuse_unclaimed_from_server(f)) return;
   if (owned_.count(p.dst.value)) return handle_to_director(f);
   route(f);
+}
+
+// ip_vs_out's requests a real server starts (__ip_vs_rs_conn_out, the SIP engine's conn_out,
+// ip_vs_new_conn_out): a UDP datagram from a NAT destination's address and port that no
+// connection claims, when that destination's service has an engine, makes the connection
+// CIP:cport -> VIP:vport -> RIP:rport it would have been a reply of, and goes out as such. A
+// persistent service first keys a template by the client's masked address and the datagram's
+// Call-ID, pointing at this server (one pointing elsewhere is replaced); without a Call-ID
+// nothing is made and the datagram goes on as it came. False: not taken.
+template <DataPort Port>
+bool BasicDataplane<Port>::start_from_server(InFlight& f) {
+  const auto& p = f.packet;
+  const auto h = services_.nat_real_server(Proto::Udp, {p.src, p.sport});
+  if (!h) return false;
+  ServiceRuntime* svc = services_.service_of(*h);
+  if (!svc || svc->config.persistence_engine.empty()) return false;
+  const auto& key = svc->config.key;
+  if (key.fwmark != 0 || key.vip.port == 0 || p.sport == 0) return false;
+  if (p.l3_end() > f.frame.size()) return false;
+  const Endpoint vip = key.vip.v4();
+  const Endpoint client{p.dst, p.dport};
+  Conn* tmpl = nullptr;
+  if (svc->config.persistent) {
+    const auto call_id = fwd::sip_call_id(f.frame.subspan(p.payload_offset(), p.payload_len()));
+    if (!call_id) return false;
+    auto tkey =
+        TemplateKey::for_service(Proto::Udp, client.addr, svc->config.persistence_mask, vip);
+    tkey.pe_data = *call_id;
+    tmpl = conns_.find_template(tkey);
+    if (tmpl) {
+      const auto& was = services_.dest(tmpl->dest());
+      if (tmpl->dest() != *h || was.deleted ||
+          (sysctls_.expire_quiescent_template && was.config.weight == 0))
+        tmpl = nullptr;
+    }
+    if (!tmpl) {
+      tmpl = conns_.insert_template(
+          {tkey, {p.src, p.sport}, Method::Nat, *h, svc->config.persistence_timeout}, now_ms_);
+      if (!tmpl) return count(Discard::TableFull), false;
+      sync_new_entry(*tmpl);
+    }
+    conns_.refresh(*tmpl, now_ms_);
+  }
+  auto& dest = services_.dest(*h);
+  NewConn nc{Proto::Udp, client,      vip, {p.src, p.sport},
+             {},         Method::Nat, *h,  svc->config.one_packet};
+  Conn* conn = conns_.insert(nc, now_ms_, tmpl);
+  if (!conn) return count(Discard::TableFull), false;
+  sync_new_entry(*conn);
+  dest.totals.conns++;
+  svc->totals.conns++;
+  handle_reply(f, *conn);
+  return true;
 }
 
 // ip_vs_out with nat_icmp_send: the real server still talks on a connection the director no
@@ -732,13 +788,19 @@ void BasicDataplane<Port>::serve(InFlight& f, ServiceRuntime& svc, Conn* conn, b
     if (p.is_sctp()) {
       // sctp_conn_schedule: an INIT (with sloppy_sctp anything but an ABORT) starts one; a
       // packet without a chunk is dropped; the rest is passed on unscheduled, which for a VIP
-      // is to the director's own stack, where no SCTP socket takes it [unverified whether the
-      // kernel's stack answers it].
+      // is to the director's own stack: without the sctp module it answers protocol
+      // unreachable, as for a port of no service (the unknown-flow kind's sctp cells).
       const auto chunk = first_sctp_chunk(f.frame, p);
       if (!chunk) return count(Discard::NotScheduled);
       const bool starts =
           *chunk != sctp_chunk::kAbort && (*chunk == sctp_chunk::kInit || sysctls_.sloppy_sctp);
-      if (!starts) return to_vip ? count(Discard::NotScheduled) : route(f);
+      if (!starts && !to_vip) return route(f);
+      if (!starts) {
+        count(Discard::NotScheduled);
+        if (auto n = fwd::build_protocol_unreachable(scratch_, f.frame, p, p.dst, me))
+          answer(f.port, n);
+        return;
+      }
     }
     Refusal why = Refusal::NoDestination;
     const bool whole_udp = p.is_udp() && p.has_l4 && p.l3_end() <= f.frame.size();
@@ -922,6 +984,13 @@ void BasicDataplane<Port>::handle_reply(InFlight& f, Conn& conn) {
   add(dest.totals, false, p.ip_total_len);
   if (auto* svc = services_.service_of(conn.dest())) add(svc->totals, false, p.ip_total_len);
   if (p.ttl_expires()) return count(Discard::TtlExpired);
+  // The reply is forwarded by the director's stack around IPVS: its options are stamped on
+  // receipt and on the way out (spec section 2, "IP options"); it leaves from the VIP.
+  if (p.has_ip_options()) {
+    const Ipv4 vip = conn.virtual_addr().addr;
+    fwd::stamp_options_forwarded(f.frame, p, port_links_[f.port].address.value_or(vip), vip,
+                                 utc_ms_of_day());
+  }
   auto ws = workspace();
   send(f, *egress,
        forwarder_of(conn).out(f.frame, p, view_of(conn), port_links_[egress->port], ws));

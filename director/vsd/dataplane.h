@@ -333,6 +333,7 @@ class BasicDataplane final : public ctl::ControlTarget {
   void expire_deleted_destinations();
   // nat_icmp_send: a packet from a NAT real server that no connection claims; true: answered.
   bool refuse_unclaimed_from_server(InFlight& f);
+  bool start_from_server(InFlight& f);
   void handle_reply(InFlight& f, Conn& conn);
   // A packet's state transition and timeout restart, by its protocol's state machine.
   void advance(Conn& conn, PacketFrom from, const InFlight& f);

@@ -139,6 +139,43 @@ TEST_F(PeSipPlane, TheTemplateListsTheCallIdAndLivesThePersistenceTimeout) {
   EXPECT_EQ(served_by("172.16.0.1", 5060, invite("listed@host")), "192.168.1.12");
 }
 
+// The engine's conn_out: rs .12's own datagram from its service port to a client makes the
+// connection it would be a reply of, and its template, and leaves from the VIP.
+TEST_F(PeSipPlane, ARealServersOwnCallMakesItsConnectionAndTemplate) {
+  const std::string call = invite("from-server@host");
+  auto from_server = Tins::EthernetII(kIntMac.str(), t::kRsMac) /
+                     t::ipv4("192.168.1.12", "172.16.0.1") / Tins::UDP(40000, 5060) /
+                     Tins::RawPDU(std::vector<uint8_t>(call.begin(), call.end()));
+  ports_[kExt]->clear();
+  handle(kInt, t::serialize(from_server));
+  ASSERT_EQ(ports_[kExt]->sent_count(), 1u);
+  auto sent = ports_[kExt]->sent(0);
+  auto out = t::parse(t::Bytes(sent.begin(), sent.end()));
+  EXPECT_EQ(out.rfind_pdu<Tins::IP>().src_addr().to_string(), kVip);
+  EXPECT_EQ(out.rfind_pdu<Tins::UDP>().sport(), 5060);
+  EXPECT_EQ(out.rfind_pdu<Tins::UDP>().dport(), 40000);
+  auto t = templates();
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].pe_data, "from-server@host");
+  EXPECT_EQ(t[0].state, "ASSURED");  // the datagram went out as the connection's reply
+  // The client's answer follows the connection; the call from another port, the template
+  // (rr alone would have chosen .11).
+  EXPECT_EQ(served_by("172.16.0.1", 40000, call), "192.168.1.12");
+  EXPECT_EQ(served_by("172.16.0.1", 40001, call), "192.168.1.12");
+  // Without a Call-ID nothing is made: the datagram is routed as it came.
+  auto no_call = Tins::EthernetII(kIntMac.str(), t::kRsMac) /
+                 t::ipv4("192.168.1.13", "172.16.0.9") / Tins::UDP(40000, 5060) /
+                 Tins::RawPDU(std::string("OPTIONS x SIP/2.0\r\n\r\n"));
+  ports_[kExt]->clear();
+  handle(kInt, t::serialize(no_call));
+  ASSERT_EQ(ports_[kExt]->sent_count(), 1u);
+  auto routed = ports_[kExt]->sent(0);
+  EXPECT_EQ(
+      t::parse(t::Bytes(routed.begin(), routed.end())).rfind_pdu<Tins::IP>().src_addr().to_string(),
+      "192.168.1.13");
+  EXPECT_EQ(templates().size(), 1u);
+}
+
 TEST_F(PeSipPlane, TcpIsDroppedAsTheKernelsEngineTakesOnlyUdp) {
   install("255.255.255.255", Proto::Tcp);
   auto syn = Tins::EthernetII(kExtMac.str(), kRouterMac.str()) / t::ipv4("172.16.0.1", kVip) /

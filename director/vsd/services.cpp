@@ -57,6 +57,7 @@ void index_table(ServiceTable& t) {
       }
       continue;
     }
+    if (!svc.persistence_engine.empty()) t.conn_out = true;
     if (svc.key.fwmark != 0) {
       t.by_mark[svc.key.fwmark] = rt;
     } else {
@@ -404,11 +405,13 @@ void Services::zero(const std::optional<ServiceKey>& which) {
   }
 }
 
-bool Services::is_nat_real_server(Proto proto, Endpoint server) const {
-  return std::any_of(dests_.begin(), dests_.end(), [&](const DestRuntime& d) {
+std::optional<DestHandle> Services::nat_real_server(Proto proto, Endpoint server) const {
+  auto it = std::find_if(dests_.begin(), dests_.end(), [&](const DestRuntime& d) {
     return !d.deleted && d.runtime && d.config.method == Method::Nat && d.config.addr == server &&
            (d.service.fwmark != 0 || d.service.proto == proto);
   });
+  if (it == dests_.end()) return std::nullopt;
+  return DestHandle(it - dests_.begin());
 }
 
 }  // namespace vsd

@@ -87,6 +87,9 @@ struct ServiceTable {
   std::unordered_map<uint64_t, ServiceRuntime*> by_vip;
   std::unordered_map<uint32_t, ServiceRuntime*> by_mark;
   MarkClassifier marks;
+  // An IPv4 service has a persistence engine (SIP), whose conn_out makes connections for its
+  // real servers' own datagrams: only then is an unclaimed one from a real server looked at.
+  bool conn_out = false;
   std::vector<uint32_t> vips;  // sorted: asked for every packet
   std::vector<Ipv4> owned;
   // The VIPs of IPv6 address services, sorted, and the services by (protocol, VIP, port):
@@ -208,7 +211,14 @@ class Services {
   uint64_t deletions() const { return deletions_; }
   // Whether a live NAT destination has this address and port, for this protocol or under a
   // fwmark service (ip_vs_has_real_service). O(destinations): asked only with nat_icmp_send.
-  bool is_nat_real_server(Proto proto, Endpoint server) const;
+  bool is_nat_real_server(Proto proto, Endpoint server) const {
+    return nat_real_server(proto, server).has_value();
+  }
+  // A live NAT destination at `server` of a `proto` (or fwmark) service, as
+  // ip_vs_find_real_service finds one: the first the table holds when several services name
+  // the same real server and port.
+  std::optional<DestHandle> nat_real_server(Proto proto, Endpoint server) const;
+  bool has_conn_out_services() const { return table_->conn_out; }
   std::size_t dest_count() const { return dests_.size(); }
 
   DirectorState state() const;

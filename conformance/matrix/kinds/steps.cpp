@@ -107,6 +107,18 @@ expect::FrameExpectation vip_icmp_error_at_client(MatrixBed& mb, uint8_t type, u
   return want;
 }
 
+void expect_vip_icmp_error_for(MatrixBed& mb, const Tins::EthernetII& sent, uint8_t type,
+                               uint8_t code, Findings& f, const std::string& what) {
+  auto& bed = mb.bed();
+  bed.client().port->send(sent);
+  Tins::IP about = sent.rfind_pdu<Tins::IP>();
+  about.ttl(about.ttl() - 1);
+  f.check(bed.checker().expect_frame(*bed.client().port,
+                                     vip_icmp_error_at_client(mb, type, code, about),
+                                     std::chrono::seconds(2)),
+          what);
+}
+
 expect::FrameExpectation tunnel_frag_needed_at_client(MatrixBed& mb, const Tins::IP& about) {
   auto& bed = mb.bed();
   Tins::IP quoted = about;

@@ -44,6 +44,11 @@ const port::CapturedFrame* last_claimed(MatrixBed& mb, int rs);
 expect::FrameExpectation vip_icmp_error_at_client(MatrixBed& mb, uint8_t type, uint8_t code,
                                                   const Tins::IP& about, uint16_t mtu = 0);
 
+// Sends `sent` from the client and checks, under `what`, that the client gets the director's
+// own ICMP error of `type` and `code` about it (as the director received it, past the router).
+void expect_vip_icmp_error_for(MatrixBed& mb, const Tins::EthernetII& sent, uint8_t type,
+                               uint8_t code, Findings& f, const std::string& what);
+
 // What the client receives for `about`, a packet that does not fit a TUN director's tunnel
 // (spec 2, TUN): fragmentation needed from the VIP, next-hop MTU 1480 (the tunnel's 20 bytes
 // off), quoting the packet with its TTL decremented (62) as far as 576 bytes allow; TOS 0xc0,

@@ -23,6 +23,8 @@ void routed(MatrixBed&, const Cell&, Findings&);
 void port_zero(MatrixBed&, const Cell&, Findings&);
 void fragments(MatrixBed&, const Cell&, Findings&);
 void ip_options(MatrixBed&, const Cell&, Findings&);
+void reply_options(MatrixBed&, const Cell&, Findings&);
+void tunnel_error(MatrixBed&, const Cell&, Findings&);
 void bad_checksum(MatrixBed&, const Cell&, Findings&);
 void tcp_flags(MatrixBed&, const Cell&, Findings&);
 void states(MatrixBed&, const Cell&, Findings&);
@@ -44,6 +46,16 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       "not applicable: the real servers' own traffic does not cross a {} director"};
   static const Applicability tun_only{
       {Mode::Tun}, {}, "not applicable: the tunnel's 20 bytes make PMTU a TUN matter"};
+  // What IPVS does with an error about its tunnel does not depend on the scheduler.
+  static const Applicability tun_rr{
+      {Mode::Tun},
+      {"rr"},
+      "not applicable: errors about the IPIP tunnel are TUN's; one scheduler (rr) covers them"};
+  static const Applicability nat_rr_replies{
+      {Mode::Nat},
+      {"rr"},
+      "not applicable: only NAT's replies cross the director, and the options do not depend "
+      "on the scheduler (rr covers them)"};
   static const Applicability rr_only{
       {}, {"rr"}, "not applicable: the state walk is no scheduler's matter; rr's cell runs it"};
   // The local end's allocation does not depend on the scheduler: one cell does.
@@ -70,8 +82,9 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       {"weight0", {Tcp}, {Tcp}, everywhere, kinds::weight0},
       {"thresholds", {Tcp}, {Tcp}, everywhere, kinds::thresholds},
       {"icmp-error", {Udp}, {Udp}, errors_come_back, kinds::icmp_error},
-      {"unknown-flow", {Tcp}, {Tcp}, everywhere, kinds::unknown_flow},
+      {"unknown-flow", {Tcp, Sctp}, {Tcp}, everywhere, kinds::unknown_flow},
       {"pmtu", {Tcp}, {Tcp}, tun_only, kinds::pmtu},
+      {"tunnel-error", {Udp}, {}, tun_rr, kinds::tunnel_error},
       {"no-service", {Tcp, Udp, Sctp}, {Tcp, Udp}, everywhere, kinds::no_service},
       {"client-icmp", {Udp}, {Udp}, everywhere, kinds::client_icmp},
       {"ttl-one", {Tcp}, {Tcp}, everywhere, kinds::ttl_one},
@@ -80,6 +93,7 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       {"port-zero", {Tcp}, {Tcp}, everywhere, kinds::port_zero},
       {"fragments", {Udp}, {Udp}, everywhere, kinds::fragments},
       {"ip-options", {Udp}, {}, everywhere, kinds::ip_options},
+      {"reply-options", {Udp}, {}, nat_rr_replies, kinds::reply_options},
       {"bad-checksum", {Tcp, Udp}, {Tcp, Udp}, everywhere, kinds::bad_checksum},
       {"tcp-flags", {Tcp}, {Tcp}, everywhere, kinds::tcp_flags},
       {"states", {Tcp, Udp, Sctp}, {Tcp, Udp}, rr_only, kinds::states},

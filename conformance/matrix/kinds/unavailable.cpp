@@ -8,8 +8,6 @@
 
 namespace vslab::matrix::kinds {
 
-using namespace std::chrono_literals;
-
 void unavailable(MatrixBed& mb, const Cell& c, Findings& f) {
   if (c.family == Family::Ipv6) return unavailable6(mb, c, f);
   auto& bed = mb.bed();
@@ -19,12 +17,7 @@ void unavailable(MatrixBed& mb, const Cell& c, Findings& f) {
   auto sent = c.proto == Proto::Tcp    ? mb.tcp_from_client(Tins::TCP::SYN, cport)
               : c.proto == Proto::Sctp ? mb.sctp_from_client(cport, frames::sctp::kInit)
                                        : mb.udp_from_client(cport, "query");
-  bed.client().port->send(sent);
-  Tins::IP about = sent.rfind_pdu<Tins::IP>();
-  about.ttl(about.ttl() - 1);  // as the director received it, past the router
-  f.check(
-      bed.checker().expect_frame(*bed.client().port, vip_icmp_error_at_client(mb, 3, 3, about), 2s),
-      "port unreachable from the VIP");
+  expect_vip_icmp_error_for(mb, sent, 3, 3, f, "port unreachable from the VIP");
   mb.barrier();
   f.check(bed.checker().expect_no_other_frames(bed.rs_ports(), 20ms), "real servers");
   f.require(!listed_connection(mb, bed.client().ip + ":" + std::to_string(cport)),
