@@ -52,11 +52,12 @@ TEST(QemuKernelReference, RealIpvsPassesTheRrCellsOfEveryKindInNatDrAndTun) {
   // The guest did run: no DUT-unavailable skips hide a broken qemu or kernel package. Every
   // cell of NAT, DR and TUN passed but those of the kinds that do not apply to the mode.
   using Kinds = std::set<std::string>;
-  EXPECT_EQ(not_applicable["nat"], (Kinds{"pmtu", "fullnat-local"})) << out.text;
-  EXPECT_EQ(not_applicable["dr"],
-            (Kinds{"icmp-error", "pmtu", "routed", "fullnat-local", "reassembly-timeout"}))
+  EXPECT_EQ(not_applicable["nat"], (Kinds{"pmtu", "tunnel-error", "fullnat-local"})) << out.text;
+  EXPECT_EQ(not_applicable["dr"], (Kinds{"icmp-error", "pmtu", "tunnel-error", "routed",
+                                         "reply-options", "fullnat-local", "reassembly-timeout"}))
       << out.text;
-  EXPECT_EQ(not_applicable["tun"], (Kinds{"routed", "fullnat-local", "reassembly-timeout"}))
+  EXPECT_EQ(not_applicable["tun"],
+            (Kinds{"routed", "reply-options", "fullnat-local", "reassembly-timeout"}))
       << out.text;
   EXPECT_EQ(outcomes["fullnat pass"], 0) << out.text;
   // IPv6 (issue 24): every IPv6 rr cell of NAT, DR and TUN passed on real IPVS (ip6ip6 for
