@@ -71,10 +71,10 @@ TEST(Sysctl, AValueOutOfTheKernelsRangeNamesTheSettingAndTheRange) {
 
 TEST(Sysctl, ASettingVsdHasOnlyTheDefaultOfIsRefusedWithWhatIsMissing) {
   Sysctls s;
-  EXPECT_EQ(set_sysctl(s, "backup_only", "0"), "");
-  const auto error = set_sysctl(s, "backup_only", "1");
-  EXPECT_NE(error.find("net.ipv4.vs.backup_only=1 is not supported by vsd, which takes only the "
-                       "default '0'"),
+  EXPECT_EQ(set_sysctl(s, "sync_ports", "1"), "");
+  const auto error = set_sysctl(s, "sync_ports", "2");
+  EXPECT_NE(error.find("net.ipv4.vs.sync_ports=2 is not supported by vsd, which takes only the "
+                       "default '1'"),
             std::string::npos)
       << error;
 }
