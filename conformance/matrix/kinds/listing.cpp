@@ -3,7 +3,8 @@
 // line, each server's thresholds, its persistent, active and inactive counts, and the time left
 // of a connection and of its template as minutes:seconds. Two clients of one /24 under
 // -M 255.255.255.0 share one template (spec 7), so the counts differ: one template, two
-// connections. The columns do not depend on the scheduler, so only the rr cells run it.
+// connections. The columns do not depend on the scheduler, so only the rr cells run it. The
+// IPv6 cell (tcp6) is kinds/listing6.cpp.
 #include <algorithm>
 #include <sstream>
 #include <vector>
@@ -65,6 +66,7 @@ std::vector<std::string> service_words(const std::string& listing, const std::st
 }  // namespace
 
 void listing(MatrixBed& mb, const Cell& c, Findings& f) {
+  if (c.family == Family::Ipv6) return listing6(mb, c, f);
   auto& bed = mb.bed();
   const std::vector<int> weights{5, 3, 1};
   bed.restore(mb.rules(Proto::Tcp, c.scheduler, weights,

@@ -75,6 +75,8 @@ void client_icmp6(MatrixBed& mb, const Cell& c, Findings& f);
 void unavailable6(MatrixBed& mb, const Cell& c, Findings& f);
 // The IPv6 cells of fragments (kinds/fragments6.cpp).
 void fragments6(MatrixBed& mb, const Cell& c, Findings& f);
+// The IPv6 cell of listing (kinds/listing6.cpp).
+void listing6(MatrixBed& mb, const Cell& c, Findings& f);
 
 // The client's own address as `-L -n -c` writes it before its port: CIP, or [CIP6].
 std::string listed_client(MatrixBed& mb, Family family);

@@ -99,7 +99,7 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       {"states", {Tcp, Udp, Sctp}, {Tcp, Udp}, rr_only, kinds::states},
       {"fullnat-local", {Tcp}, {}, fullnat_rr, kinds::fullnat_local},
       {"reassembly-timeout", {Udp}, {}, nat_rr, kinds::reassembly_timeout},
-      {"listing", {Tcp}, {}, listing_rr, kinds::listing},
+      {"listing", {Tcp}, {Tcp}, listing_rr, kinds::listing},
   };
   return all;
 }
