@@ -163,12 +163,14 @@ void run(MatrixBed& mb, const Cell& c, Findings& f) {
   }
   if (!has_lines(f, "-L -n --rate", rate, want)) return;
 
-  // -S -n: the prefix length as -M takes it; ipvsadm 1.31 saves no thresholds.
+  // -S -n: the prefix length as -M takes it; ipvsadm 1.31 saves no thresholds, and writes
+  // --tun-type ipip after a TUN destination (docs/ipvs.md section 2).
   const std::string sw = mb.server_args(1, v6)[2];
+  const std::string tun_type = mb.mode() == Mode::Tun ? " --tun-type ipip" : "";
   want = {fmt::format("-A -t {} -s {} -p {} -M {}", service, c.scheduler, kPersistence, kPrefix)};
   for (int s = 1; s <= 3; ++s)
-    want.push_back(
-        fmt::format("-a -t {} -r {} {} -w {}", service, dest(s), sw, weights[std::size_t(s - 1)]));
+    want.push_back(fmt::format("-a -t {} -r {} {} -w {}{}", service, dest(s), sw,
+                               weights[std::size_t(s - 1)], tun_type));
   if (!has_lines(f, "-S -n", bed.admin({"-S", "-n"}).output, want)) return;
 
   // -L -n -c: print_conn's "%-3s %02d:%02d  %-11s %-18s %-18s %s"; the expire column is the time
