@@ -180,6 +180,10 @@ class Conn6Table {
   // machine.
   void apply_synced(Conn6& conn, TcpState state, bool inactive, uint32_t timeout_s,
                     uint64_t now_ms);
+  // A synced template's IP_VS_CTPL_S_ASSURED, as the master's message says it.
+  void mark_assured(Conn6& tmpl) {
+    if (tmpl.is_template()) tmpl.assured_ = true;
+  }
   // Its whole timeout in its state, what a sync master sends (cp->timeout).
   uint32_t timeout_s(const Conn6& c) const { return uint32_t(timeout_ms(c) / 1000); }
   // The entry's place in the pool, stable while it lives (a sync master's side table).

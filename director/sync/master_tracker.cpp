@@ -71,11 +71,25 @@ std::optional<SyncConn> to_sync_conn(const Conn6Table& table, const Conn6& conn,
   s.protocol = uint8_t(conn.in.proto);
   const uint32_t fwd = forwarding_flag(conn.method);
   const bool tcp = conn.in.proto == Proto::Tcp;
-  // An IPv6 entry counts as an IPv4 one does: INACTIVE outside ESTABLISHED, NOOUTPUT where
-  // replies bypass the director.
-  s.flags = fwd | (tcp && conn.active ? 0 : conn_flag::kInactive) |
-            (replies_come_back(conn.method) ? 0 : conn_flag::kNoOutput);
-  s.state = tcp ? uint16_t(conn.state) : 0;
+  if (conn.is_template()) {
+    // As an IPv4 template: its destination's flags, IPPROTO_IP for a fwmark service's, whose
+    // key holds the mark where the VIP goes (its four bytes, big endian, first).
+    const bool by_mark = conn.in.kind == KeyKind6::FwmarkTemplate;
+    if (by_mark) {
+      s.protocol = 0;
+      fwmark = 0;
+      for (std::size_t i = 0; i < 4; ++i) fwmark = (fwmark << 8) | conn.in.to.addr[i];
+    }
+    s.flags = conn_flag::kTemplate | fwd | conn_flag::kInactive |
+              (fwd != conn_flag::kMasq ? conn_flag::kNoOutput : 0);
+    s.state = conn.is_assured() ? kTemplateAssured : kTemplateNone;
+  } else {
+    // An IPv6 entry counts as an IPv4 one does: INACTIVE outside ESTABLISHED, NOOUTPUT where
+    // replies bypass the director.
+    s.flags = fwd | (tcp && conn.active ? 0 : conn_flag::kInactive) |
+              (replies_come_back(conn.method) ? 0 : conn_flag::kNoOutput);
+    s.state = tcp ? uint16_t(conn.state) : 0;
+  }
   s.fwmark = fwmark;
   s.cport = conn.in.from.port;
   s.vport = conn.in.to.port;
@@ -158,12 +172,21 @@ void MasterTracker::on_client_packet6(const Conn6Table& table, const Conn6& conn
   if (rules_.version == 0) return;
   const uint32_t index = table.slot_of(conn);
   if (index >= slots6_.size()) return;
+  const Conn6* tmpl = table.template_of(conn);
   Slot& slot = slots6_[index];
-  const Entry e{false, false, conn.in.proto, conn.state, uint64_t(table.timeout_s(conn)) * 1000};
+  const Entry e{false, tmpl != nullptr, conn.in.proto, conn.state,
+                uint64_t(table.timeout_s(conn)) * 1000};
   if (needed(e, slot, ++slot.in_pkts, now_ms))
     if (auto s = to_sync_conn(table, conn, fwmark)) out.push_back(std::move(*s));
-  // IPv6 persistence templates, once the IPv6 table has them, go as the IPv4 ones above: an
-  // Entry with is_template, their own slot, and under_template set on their connections.
+  // ip_vs_sync_conn: the template goes after its connection, by its own slot's rules.
+  if (!tmpl) return;
+  const uint32_t tindex = table.slot_of(*tmpl);
+  if (tindex >= slots6_.size()) return;
+  Slot& tslot = slots6_[tindex];
+  const Entry t{true, false, tmpl->in.proto, TcpState::None,
+                uint64_t(table.timeout_s(*tmpl)) * 1000};
+  if (needed(t, tslot, ++tslot.in_pkts, now_ms))
+    if (auto s = to_sync_conn(table, *tmpl, fwmark)) out.push_back(std::move(*s));
 }
 
 }  // namespace vsd::sync

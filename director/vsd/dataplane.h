@@ -415,6 +415,7 @@ class BasicDataplane final : public ctl::ControlTarget {
   // One entry of a sync message; false: skipped (counted by the caller).
   bool apply_synced_entry(const sync::SyncConn& s);
   bool apply_synced_entry6(const sync::SyncConn& s);
+  bool apply_synced_template6(const sync::SyncConn& s);
   std::optional<DestHandle> synced_destination6(const sync::SyncConn& s);
   std::optional<DestHandle> synced_destination(const sync::SyncConn& s, ServiceRuntime*& svc);
   bool owns(std::size_t port, Ipv4 address) const;

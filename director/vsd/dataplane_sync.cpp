@@ -166,8 +166,7 @@ bool BasicDataplane<Port>::apply_synced_entry(const sync::SyncConn& s) {
 template <DataPort Port>
 bool BasicDataplane<Port>::apply_synced_entry6(const sync::SyncConn& s) {
   const uint32_t flags = (s.flags & cf::kBackupMask) | cf::kSync;
-  // The IPv6 table keeps no persistence templates yet, so it has nothing to make of one.
-  if (flags & cf::kTemplate) return false;
+  if (flags & cf::kTemplate) return apply_synced_template6(s);
   if (s.protocol != 6 && s.protocol != 17) return false;                // "Unsupported protocol"
   if (s.state >= (s.protocol == 6 ? kTcpStateCount : 1)) return false;  // "Invalid state"
   if (!s.pe_data.empty()) return false;  // engine data belongs to templates only
@@ -198,6 +197,42 @@ bool BasicDataplane<Port>::apply_synced_entry6(const sync::SyncConn& s) {
   return true;
 }
 
+// ip_vs_proc_conn for an IPv6 template: keyed as the master keyed it (the client's prefix is
+// already cut, port 0; a fwmark service's by the mark in the VIP's place, IPPROTO_IP), made
+// where missing, its timeout and assured flag taken from the message. A synced connection is
+// not tied to it (the kernel's backup sets no cp->control either).
+template <DataPort Port>
+bool BasicDataplane<Port>::apply_synced_template6(const sync::SyncConn& s) {
+  // vsd's SIP engine keys IPv4 templates only.
+  if (!s.pe_data.empty()) return false;
+  const bool by_mark = s.protocol == 0;
+  if (!by_mark && s.protocol != 6 && s.protocol != 17) return false;
+  const FlowKey6 key = by_mark ? Conn6Table::fwmark_template_key(s.caddr.bytes, 128, s.fwmark)
+                               : Conn6Table::service_template_key(Proto(s.protocol), s.caddr.bytes,
+                                                                  128, {s.vaddr.bytes, s.vport});
+  Conn6* cp = conns6_.find_template(key);
+  const bool made = !cp;
+  // Version 0 has no IPv6 form, so a template's message always carries its timeout; 3
+  // minutes, as for IPv4, should one come without.
+  const uint32_t timeout = s.timeout_s ? s.timeout_s : 180;
+  if (!cp) {
+    const auto dest = synced_destination6(s);
+    if (!dest) return false;
+    const auto& d = services_.dest(*dest);
+    if (d.config.method == Method::FullNat) return false;
+    cp = conns6_.insert_template(key, {s.daddr.bytes, s.dport}, d.config.method, *dest, timeout,
+                                 now_ms_);
+    if (!cp) return ++sync_counters_.table_full, false;
+    ++sync_counters_.created;
+  } else {
+    ++sync_counters_.updated;
+  }
+  conns6_.apply_synced(*cp, TcpState::None, true, timeout, now_ms_);
+  if (s.state == sync::kTemplateAssured) conns6_.mark_assured(*cp);
+  if (sync_master_) sync_master_->on_synced6(conns6_.slot_of(*cp), TcpState::None, made, now_ms_);
+  return true;
+}
+
 #define VSD_SYNC_MEMBERS(Port)                                                                  \
   template std::unique_ptr<sync::MasterTracker> BasicDataplane<Port>::swap_sync_master(         \
       std::unique_ptr<sync::MasterTracker>);                                                    \
@@ -210,6 +245,7 @@ bool BasicDataplane<Port>::apply_synced_entry6(const sync::SyncConn& s) {
   template void BasicDataplane<Port>::note_for_sync6_slow(const ServiceRuntime&, const Conn6&); \
   template void BasicDataplane<Port>::count_sync_queued(std::size_t);                           \
   template bool BasicDataplane<Port>::apply_synced_entry6(const sync::SyncConn&);               \
+  template bool BasicDataplane<Port>::apply_synced_template6(const sync::SyncConn&);            \
   template std::optional<DestHandle> BasicDataplane<Port>::synced_destination6(                 \
       const sync::SyncConn&);
 VSD_SYNC_MEMBERS(PacketSocket)

@@ -221,7 +221,10 @@ class Sync6 : public Backup {
                                  "-a -t [2001:db8::100]:80 -r [2001:db8:1::11]:8080 -m\n"
                                  "-a -t [2001:db8::100]:80 -r [2001:db8:1::12]:8080 -m\n"
                                  "-A -u [2001:db8::100]:53 -s rr\n"
-                                 "-a -u [2001:db8::100]:53 -r [2001:db8:1::11]:53 -g\n"),
+                                 "-a -u [2001:db8::100]:53 -r [2001:db8:1::11]:53 -g\n"
+                                 "-A -t [2001:db8::100]:443 -s rr -p 300 -M 64\n"
+                                 "-a -t [2001:db8::100]:443 -r [2001:db8:1::11]:443 -g\n"
+                                 "-a -t [2001:db8::100]:443 -r [2001:db8:1::12]:443 -g\n"),
               std::nullopt);
     EXPECT_EQ(dp_->install(rules), "");
   }
@@ -240,18 +243,19 @@ class Sync6 : public Backup {
     s.daddr = addr6(rs);
     return s;
   }
-  DestinationState dest6(const char* addr) {
+  // The first destination at addr, or at [addr]:port where port is given.
+  DestinationState dest6(const char* addr, uint16_t port = 0) {
     for (const auto& svc : dp_->summary().services)
       for (const auto& d : svc.destinations)
-        if (d.addr.addr == *IpAddr::parse(addr)) return d;
+        if (d.addr.addr == *IpAddr::parse(addr) && (port == 0 || d.addr.port == port)) return d;
     ADD_FAILURE() << "no destination " << addr;
     return {};
   }
-  // One TCP segment from [2001:db8:9::2]:cport to the VIP's port 80, on the client's side.
-  void from_client6(uint16_t cport, uint16_t flags) {
+  // One TCP segment from [2001:db8:9::2]:cport to the VIP's port vport, on the client's side.
+  void from_client6(uint16_t cport, uint16_t flags, uint16_t vport = 80) {
     namespace t = fwd::testing;
     auto pdu = Tins::EthernetII("02:00:00:00:00:01", "02:00:00:00:00:99") /
-               Tins::IPv6("2001:db8::100", "2001:db8:9::2") / t::tcp(cport, 80, flags) /
+               Tins::IPv6("2001:db8::100", "2001:db8:9::2") / t::tcp(cport, vport, flags) /
                Tins::RawPDU(t::payload_bytes(8));
     t::Bytes frame = t::serialize(pdu);
     dp_->handle(0, frame);
@@ -306,12 +310,15 @@ TEST_F(Sync6, BackupTakesUdpAndPassesOverWhatItCannotServe) {
   ASSERT_EQ(l.size(), 1u);
   EXPECT_EQ(l[0].state, "UDP");
   EXPECT_EQ(l[0].destination, ep6("2001:db8:1::11", 53));
-  // No such real server, no such VIP, an IPv6 template (the IPv6 table keeps none), a bad state.
+  // No such real server, no such VIP, an IPv6 template with SIP engine data (vsd's engine keys
+  // IPv4 templates only), a bad state.
   std::vector<sync::SyncConn> skipped(4, tcp6(40001, "2001:db8:1::99", 1, cf::kMasq));
   skipped[1].daddr = addr6("2001:db8:1::11");
   skipped[1].vaddr = addr6("2001:db8::999");
   skipped[2].daddr = addr6("2001:db8:1::11");
   skipped[2].flags |= cf::kTemplate;
+  skipped[2].pe_name = "sip";
+  skipped[2].pe_data = {'a', '@', 'b'};
   skipped[3].daddr = addr6("2001:db8:1::11");
   skipped[3].state = kTcpStateCount;
   dp_->apply_sync(skipped);
@@ -358,6 +365,91 @@ TEST_F(Sync6, MasterSendsIpv6ConnectionsFromTheirClientPackets) {
     dp_->take_sync(out);
     EXPECT_TRUE(out.empty()) << i;
   }
+}
+
+// ip_vs_proc_conn for an IPv6 template: the backup makes it under the key the master used (the
+// client's /64 already cut, port 0), with the message's timeout and assured flag, counted in
+// the server's PersistConn; a second message updates it.
+TEST_F(Sync6, BackupMakesIpv6Templates) {
+  sync::SyncConn t = tcp6(0, "2001:db8:1::12", sync::kTemplateAssured,
+                          cf::kTemplate | cf::kDroute | cf::kInactive | cf::kNoOutput);
+  t.caddr = addr6("2001:db8:9::");
+  t.vport = t.dport = 443;
+  t.timeout_s = 300;
+  dp_->apply_sync({&t, 1});
+  auto l = listing();
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_EQ(l[0].state, "ASSURED");
+  EXPECT_EQ(l[0].expires_s, 300u);
+  EXPECT_EQ(l[0].client, ep6("2001:db8:9::", 0));
+  EXPECT_EQ(l[0].virtual_addr, ep6("2001:db8::100", 443));
+  EXPECT_EQ(l[0].destination, ep6("2001:db8:1::12", 443));
+  EXPECT_EQ(dest6("2001:db8:1::12", 443).persistent, 1u);
+  clock_.advance(100'000);
+  dp_->tick();
+  dp_->apply_sync({&t, 1});
+  l = listing();
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_EQ(l[0].expires_s, 300u);
+  EXPECT_EQ(counter("sync_created"), 1u);
+  EXPECT_EQ(counter("sync_updated"), 1u);
+  // The backup's own scheduling finds it: two connections of a client of the /64, which rr
+  // alone would spread over both servers, both go to the template's.
+  for (uint16_t cport : {40002, 40003}) from_client6(cport, Tins::TCP::SYN, 443);
+  int to_template_server = 0;
+  for (const auto& e : listing())
+    if (e.client.port == 40002 || e.client.port == 40003)
+      to_template_server += e.destination == ep6("2001:db8:1::12", 443);
+  EXPECT_EQ(to_template_server, 2);
+}
+
+// ip_vs_sync_conn: a connection under an IPv6 template is sent with its template after it, the
+// template as the kernel sends one (TEMPLATE, its destination's method, INACTIVE, NOOUTPUT for
+// DR; keyed by the client's /64, port 0; the -p timeout), at every client packet the send rules
+// let through; what the backup makes of the pair is the master's template and connection.
+TEST_F(Sync6, MasterSendsAnIpv6TemplateWithItsConnection) {
+  dp_->swap_sync_master(std::make_unique<sync::MasterTracker>(
+      dp_->table_capacity(), sync::SendRules{}, dp_->table6_capacity()));
+  std::vector<sync::SyncConn> out, all;
+  for (int i = 1; i <= 3; ++i) {
+    from_client6(40000, i == 1 ? Tins::TCP::SYN : Tins::TCP::ACK, 443);
+    dp_->take_sync(out);
+    all.insert(all.end(), out.begin(), out.end());
+  }
+  // The template at each of the three packets (templates have no packet threshold), the
+  // connection with the third, before its template.
+  ASSERT_EQ(all.size(), 4u);
+  const auto& conn = all[2];
+  const auto& tmpl = all[3];
+  EXPECT_FALSE(conn.flags & cf::kTemplate);
+  EXPECT_EQ(conn.state, 1);  // ESTABLISHED
+  EXPECT_TRUE(tmpl.ipv6);
+  EXPECT_EQ(tmpl.protocol, 6);
+  EXPECT_EQ(tmpl.flags, cf::kTemplate | cf::kDroute | cf::kInactive | cf::kNoOutput);
+  EXPECT_EQ(tmpl.state, sync::kTemplateAssured);  // its connection is ESTABLISHED
+  EXPECT_EQ(all[0].state, sync::kTemplateNone);
+  EXPECT_EQ(tmpl.caddr, addr6("2001:db8:9::"));
+  EXPECT_EQ(tmpl.cport, 0);
+  EXPECT_EQ(tmpl.vaddr, addr6("2001:db8::100"));
+  EXPECT_EQ(tmpl.vport, 443);
+  EXPECT_EQ(tmpl.daddr, conn.daddr);
+  EXPECT_EQ(tmpl.dport, 443);
+  EXPECT_EQ(tmpl.timeout_s, 300u);
+  // Through the codec to a second data plane, the backup.
+  const std::vector<sync::SyncConn> pair{conn, tmpl};
+  const auto decoded = sync::decode_message(sync::encode_message(0, pair)).conns;
+  ASSERT_EQ(decoded.size(), 2u);
+  EXPECT_EQ(decoded[1], tmpl);
+  // sync_persist_mode 1: the connection is no longer sent, its template still is.
+  ASSERT_EQ(dp_->set_sysctl("sync_persist_mode", "1"), "");
+  all.clear();
+  for (int i = 1; i <= 53; ++i) {
+    from_client6(40001, i == 1 ? Tins::TCP::SYN : Tins::TCP::ACK, 443);
+    dp_->take_sync(out);
+    all.insert(all.end(), out.begin(), out.end());
+  }
+  EXPECT_EQ(all.size(), 53u);
+  for (const auto& s : all) EXPECT_TRUE(s.flags & cf::kTemplate);
 }
 
 }  // namespace
