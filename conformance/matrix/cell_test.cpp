@@ -65,15 +65,17 @@ TEST(MatrixCells, ASixSelectsTheIpv6CellsAndLeavesIpv4NamesAsTheyWere) {
   // 56 x 2 more from SCTP's no-service and unavailable cells; 56 x 3 from tunnel-error (the TUN
   // rows run it), reply-options (NAT's rr row) and SCTP's unknown-flow cells.
   EXPECT_EQ(ipv4, 2016u);
-  // The IPv6 cells, 56 rows x 24: rewrite (tcp6, udp6), scheduler (tcp6), persistence (tcp6),
+  // The IPv6 cells, 56 rows x 25: rewrite (tcp6, udp6), scheduler (tcp6), persistence (tcp6),
   // weight0 (tcp6), pmtu (tcp6), icmp-error (udp6), unknown-flow (tcp6), no-service (tcp6,
   // udp6), client-icmp (udp6), ttl-one (tcp6), unavailable (tcp6, udp6), port-zero (tcp6),
   // fragments (udp6), thresholds (tcp6), connection (tcp6), tcp-flags (tcp6), bad-checksum
-  // (tcp6, udp6), states (tcp6, udp6) and listing (tcp6; the rr rows run those two).
-  EXPECT_EQ(ipv6, 1344u);
+  // (tcp6, udp6), states (tcp6, udp6), listing (tcp6; the rr rows run those two) and routed
+  // (udp6).
+  EXPECT_EQ(ipv6, 1400u);
   EXPECT_NO_THROW(cell_named("nat", "sh", "scheduler", "tcp6"));
   // A kind's IPv6 cells exist only where its IPv6 run is written.
-  EXPECT_THROW(cell_named("nat", "rr", "routed", "udp6"), std::invalid_argument);
+  EXPECT_NO_THROW(cell_named("nat", "rr", "routed", "udp6"));
+  EXPECT_THROW(cell_named("nat", "rr", "ip-options", "udp6"), std::invalid_argument);
   EXPECT_THROW(cell_named("nat", "rr", "rewrite", "icmp6"), std::invalid_argument);
 }
 

@@ -290,6 +290,10 @@ class BasicDataplane final : public ctl::ControlTarget {
                                                const FlowKey& flow, Conn6*& tmpl, bool& no_room);
   void send_solicits();
   std::vector<std::pair<std::string, uint64_t>> ipv6_counters() const;
+  // IPv6 of no service and no connection (dataplane_route6.cpp): the kernel's when it is for
+  // the director itself, else routed as ip6_forward routes it.
+  void route6(std::size_t port, std::span<uint8_t> frame, const fwd::Packet6& p);
+  bool is_host_address6(const Ip6& a) const;
   // ICMPv6 (dataplane_icmp6.cpp): the director's own errors and resets from the VIP, and the
   // errors about a connection passed on (ip_vs_in_icmp_v6, ip_vs_out_icmp_v6).
   void send_icmp6_error(std::size_t port, std::span<const uint8_t> frame, const fwd::Packet6& p,
@@ -495,6 +499,7 @@ class BasicDataplane final : public ctl::ControlTarget {
     uint64_t resets_sent = 0;     // RSTs from a VIP:port no service or connection takes
     uint64_t errors_relayed = 0;  // ICMPv6 errors about a connection passed on
     uint64_t fragments_sent = 0;  // fragments of reassembled datagrams sent on
+    uint64_t routed = 0;          // of no service: forwarded as a router (dataplane_route6.cpp)
   } ipv6_;
   fwd::Reassembler reassembler_;
   fwd::Reassembler reassembler6_{fwd::kReassemblyLimits6};

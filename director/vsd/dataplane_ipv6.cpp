@@ -76,7 +76,7 @@ void BasicDataplane<Port>::handle_ipv6(std::size_t port, std::span<uint8_t> fram
   if (p->is_icmp() && fwd::is_icmp6_error(p->icmp_type) &&
       handle_icmp6_error_from_server(frame, *p))
     return;
-  ipv6_.host++;
+  route6(port, frame, *p);
 }
 
 template <DataPort Port>
@@ -360,6 +360,7 @@ std::vector<std::pair<std::string, uint64_t>> BasicDataplane<Port>::ipv6_counter
       {"ipv6_resets_sent", ipv6_.resets_sent},
       {"ipv6_errors_relayed", ipv6_.errors_relayed},
       {"ipv6_fragments_sent", ipv6_.fragments_sent},
+      {"ipv6_routed", ipv6_.routed},
       {"nd_solicits_sent", n.solicits_sent},
       {"nd_resolved", n.resolved},
       {"nd_dropped_unresolved", n.dropped_unresolved},

@@ -91,7 +91,7 @@ TEST_F(Ipv6Rules, RefusalsChangeNothing) {
 }
 
 // IPv6 to an IPv6 NAT service's VIP is forwarded, rewritten, to its real server; IPv6 to an
-// address of no service is the host's (counted as ipv6_host); a persistent IPv6 service is
+// address of the director's own is the host's (counted as ipv6_host); a persistent IPv6 service is
 // forwarded with no warning, an IPv6 fwmark service, which the IPv6 stages do not serve yet, is
 // warned about once; IPv4 to the same rule set is forwarded as before.
 TEST_F(Ipv6Rules, Ipv6FramesToAnIpv6VipAreForwardedInNat) {
@@ -126,7 +126,7 @@ TEST_F(Ipv6Rules, Ipv6FramesToAnIpv6VipAreForwardedInNat) {
         .bytes();
   };
   for (uint16_t sport = 41000; sport < 41003; ++sport) wire.send(syn6("fd00:20::100", sport, 80));
-  wire.send(syn6("fd00:20::200", 41010, 80));  // no service there
+  wire.send(syn6("fd00:20::2", 41010, 80));    // the director's own address: its kernel's
   wire.send(syn6("fd00:20::100", 41020, 81));  // persistent: rs1's port 8081
   wire.send(frames::frame()
                 .eth(wire.mac(), director)
@@ -153,7 +153,7 @@ TEST_F(Ipv6Rules, Ipv6FramesToAnIpv6VipAreForwardedInNat) {
     const auto* tcp = e.find_pdu<Tins::TCP>();
     // What the client sent, as rs1 received it (rs1's own answers are captured too).
     if (ip6 == nullptr || tcp == nullptr || ip6->src_addr().to_string() != "fd00:10::2") continue;
-    EXPECT_NE(tcp->sport(), 41010) << "IPv6 to an address of no service was forwarded";
+    EXPECT_NE(tcp->sport(), 41010) << "IPv6 to the director's own address was forwarded";
     EXPECT_EQ(ip6->dst_addr().to_string(), "fd00:168:10::11");
     EXPECT_EQ(tcp->dport(), tcp->sport() == 41020 ? 8081 : 8080);
     ++forwarded6;

@@ -89,7 +89,7 @@ const std::vector<ScenarioKind>& scenario_kinds() {
       {"client-icmp", {Udp}, {Udp}, everywhere, kinds::client_icmp},
       {"ttl-one", {Tcp}, {Tcp}, everywhere, kinds::ttl_one},
       {"unavailable", {Tcp, Udp, Sctp}, {Tcp, Udp}, everywhere, kinds::unavailable},
-      {"routed", {Udp}, {}, nat_only, kinds::routed},
+      {"routed", {Udp}, {Udp}, nat_only, kinds::routed},
       {"port-zero", {Tcp}, {Tcp}, everywhere, kinds::port_zero},
       {"fragments", {Udp}, {Udp}, everywhere, kinds::fragments},
       {"ip-options", {Udp}, {}, everywhere, kinds::ip_options},
