@@ -188,6 +188,37 @@ TEST_F(SyncInterop, KernelMasterKeepsAVsdBackupInStep) {
   expect_backup_follows(/*vsd_is_master=*/false);
 }
 
+// net.ipv4.vs.sync_ports=2 on both sides: two sockets each, on ports 8848 and 8849, each
+// connection on the one its hash picks (vsd's hash and the kernel's differ, which the
+// receiving side does not care about).
+TEST_F(SyncInterop, TwoSyncPortsVsdMasterKeepsAKernelBackupInStep) {
+  ASSERT_TRUE(bed_->vsd().admin({"--sysctl", "sync_ports=2"}).ok());
+  bed_->kernel_shell("sysctl -qw net.ipv4.vs.sync_ports=2");
+  if (auto why = start_vsd_daemon("master")) {
+    if (HasFailure()) return;
+    GTEST_SKIP() << *why;
+  }
+  bed_->kernel_shell(
+      fmt::format("ipvsadm --start-daemon backup --mcast-interface {} --syncid 7", kSyncInterface));
+  bed_->route_through(kVsdNode);
+  auto flows = drive(*bed_);
+  expect_backup_follows(/*vsd_is_master=*/true);
+}
+
+TEST_F(SyncInterop, TwoSyncPortsKernelMasterKeepsAVsdBackupInStep) {
+  ASSERT_TRUE(bed_->vsd().admin({"--sysctl", "sync_ports=2"}).ok());
+  bed_->kernel_shell("sysctl -qw net.ipv4.vs.sync_ports=2");
+  if (auto why = start_vsd_daemon("backup")) {
+    if (HasFailure()) return;
+    GTEST_SKIP() << *why;
+  }
+  bed_->kernel_shell(
+      fmt::format("ipvsadm --start-daemon master --mcast-interface {} --syncid 7", kSyncInterface));
+  bed_->route_through(kKernelNode);
+  auto flows = drive(*bed_);
+  expect_backup_follows(/*vsd_is_master=*/false);
+}
+
 // --- IPv6 connections ---------------------------------------------------------------------
 
 // An IPv6 NAT service on both directors. No IPv6 address is needed on the segments: the
