@@ -43,14 +43,17 @@ constexpr std::array kTable{
     SysctlInfo{"sync_version", "1", "0 or 1", S::Acts, &Sysctls::sync_version,
                "0: vsd's master sends the old format (no fwmark, timeout or IPv6: IPv6 "
                "connections are not sent at all), 1: the current one"},
-    SysctlInfo{"sync_ports", "1", "a power of 2, at least 1", S::DefaultOnly, nullptr,
-               "vsd's sync daemon uses one socket"},
+    SysctlInfo{"sync_ports", "1", "a power of 2, at least 1", S::Acts, &Sysctls::sync_ports,
+               "a sync daemon started after it runs this many threads (at most 64), master "
+               "thread N sending to and backup thread N listening on the port + N; a daemon "
+               "started while the other runs takes the other's count"},
     SysctlInfo{"sync_persist_mode", "0", kAnyInt, S::Acts, &Sysctls::sync_persist_mode,
                "not 0: vsd's master sends the templates of a persistent service and none of "
                "the connections under them"},
-    SysctlInfo{"sync_qlen_max", "65536", "an unsigned integer", S::DefaultOnly, nullptr,
-               "vsd queues at most 65536 entries to send (the kernel's default depends on "
-               "memory)"},
+    SysctlInfo{"sync_qlen_max", "65536", "an unsigned integer", S::Acts, nullptr,
+               "the most messages waiting to be sent on each master thread: a message filled "
+               "past it is dropped with its entries (vsd's default is fixed, the kernel's "
+               "depends on memory)"},
     SysctlInfo{"sync_sock_size", "0", "an integer (bytes, 0 for the system's)", S::Acts,
                &Sysctls::sync_sock_size,
                "> 0: a sync daemon started after it gets a send (master) or receive (backup) "
@@ -210,6 +213,10 @@ std::string set_sysctl(Sysctls& to, std::string_view name, std::string_view valu
              "only the default " + quoted(info->fallback) + ": " + std::string(info->effect);
     return "";
   }
+  if (info->name == "sync_qlen_max") {
+    to.sync_qlen_max = (*numbers)[0];
+    return "";
+  }
   to.*(info->field) = int32_t((*numbers)[0]);
   if (info->field == &Sysctls::sync_threshold) to.sync_period = int32_t((*numbers)[1]);
   return "";
@@ -218,6 +225,7 @@ std::string set_sysctl(Sysctls& to, std::string_view name, std::string_view valu
 std::optional<std::string> get_sysctl(const Sysctls& from, std::string_view name) {
   const SysctlInfo* info = find_sysctl(name);
   if (!info) return std::nullopt;
+  if (info->name == "sync_qlen_max") return std::to_string(from.sync_qlen_max);
   if (!info->field) return std::string(info->fallback);
   if (info->field == &Sysctls::sync_threshold)  // two values, as /proc/sys prints them
     return std::to_string(from.sync_threshold) + "\t" + std::to_string(from.sync_period);

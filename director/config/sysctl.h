@@ -46,6 +46,9 @@ struct Sysctls {
   int32_t sync_refresh_period = 0;  // seconds; > 0: sent again only once its end moved this much
   int32_t sync_retries = 0;         // resends within a refresh period
   int32_t sync_sock_size = 0;       // > 0: the daemons' socket buffers, from their next start
+  int32_t sync_ports = 1;           // master and backup threads (a power of 2), read at start
+  // The most messages waiting on a master thread; unsigned long in the kernel, so not an int.
+  int64_t sync_qlen_max = 1 << 16;
   // Not 0, with a backup daemon running: vsd serves no virtual service.
   int32_t backup_only = 0;
   // Accepted and kept, with no effect in vsd (why: the table's `effect`).
@@ -66,7 +69,7 @@ struct SysctlInfo {
   std::string_view fallback;  // the kernel's default, as /proc/sys prints it
   std::string_view allowed;   // the values the kernel's handler takes, in words
   SysctlSupport support;
-  int32_t Sysctls::*field;  // nullptr for DefaultOnly settings
+  int32_t Sysctls::*field;  // nullptr for DefaultOnly settings and the 64-bit sync_qlen_max
   std::string_view effect;  // what it changes in vsd, or why nothing / why only the default
 };
 

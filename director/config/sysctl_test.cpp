@@ -69,14 +69,29 @@ TEST(Sysctl, AValueOutOfTheKernelsRangeNamesTheSettingAndTheRange) {
   EXPECT_EQ(s, before);
 }
 
-TEST(Sysctl, ASettingVsdHasOnlyTheDefaultOfIsRefusedWithWhatIsMissing) {
+TEST(Sysctl, SyncPortsTakesPowersOfTwoOnly) {
   Sysctls s;
-  EXPECT_EQ(set_sysctl(s, "sync_ports", "1"), "");
-  const auto error = set_sysctl(s, "sync_ports", "2");
-  EXPECT_NE(error.find("net.ipv4.vs.sync_ports=2 is not supported by vsd, which takes only the "
-                       "default '1'"),
-            std::string::npos)
-      << error;
+  EXPECT_EQ(set_sysctl(s, "sync_ports", "4"), "");
+  EXPECT_EQ(s.sync_ports, 4);
+  EXPECT_EQ(get_sysctl(s, "sync_ports"), "4");
+  const auto error = set_sysctl(s, "sync_ports", "3");
+  EXPECT_EQ(error,
+            "invalid value '3' for net.ipv4.vs.sync_ports: allowed is a power of 2, at least 1");
+  EXPECT_NE(set_sysctl(s, "sync_ports", "0"), "");
+  EXPECT_EQ(s.sync_ports, 4);
+}
+
+// unsigned long in the kernel: a value past 32 bits is kept as it is.
+TEST(Sysctl, SyncQlenMaxKeepsA64BitValue) {
+  Sysctls s;
+  EXPECT_EQ(get_sysctl(s, "sync_qlen_max"), "65536");
+  EXPECT_EQ(set_sysctl(s, "sync_qlen_max", "0"), "");
+  EXPECT_EQ(s.sync_qlen_max, 0);
+  EXPECT_EQ(set_sysctl(s, "sync_qlen_max", "8589934592"), "");
+  EXPECT_EQ(s.sync_qlen_max, int64_t(1) << 33);
+  EXPECT_EQ(get_sysctl(s, "sync_qlen_max"), "8589934592");
+  EXPECT_NE(set_sysctl(s, "sync_qlen_max", "-1"), "");
+  EXPECT_EQ(s.sync_qlen_max, int64_t(1) << 33);
 }
 
 TEST(Sysctl, TheDefenceModesTakeZeroToThree) {
@@ -132,7 +147,9 @@ TEST(Sysctl, EveryNameOnceWithADefaultItAccepts) {
     Sysctls s;
     EXPECT_EQ(set_sysctl(s, info.name, info.fallback), "") << info.name;
     EXPECT_EQ(s, Sysctls{}) << info.name;
-    EXPECT_EQ(info.field == nullptr, info.support == SysctlSupport::DefaultOnly) << info.name;
+    EXPECT_EQ(info.field == nullptr,
+              info.support == SysctlSupport::DefaultOnly || info.name == "sync_qlen_max")
+        << info.name;
   }
   EXPECT_EQ(names.size(), 29u);
 }
@@ -157,8 +174,10 @@ TEST(Sysctl, SyncSettingsAndBackupOnlyAreKept) {
   EXPECT_NE(set_sysctl(s, "sync_retries", "4"), "");
   EXPECT_NE(set_sysctl(s, "sync_version", "2"), "");
   EXPECT_EQ(s, before);
-  // Still only the default: one sending socket.
-  EXPECT_NE(set_sysctl(s, "sync_ports", "2").find("not supported by vsd"), std::string::npos);
+  EXPECT_EQ(set_sysctl(s, "sync_ports", "2"), "");
+  EXPECT_EQ(set_sysctl(s, "sync_qlen_max", "10"), "");
+  EXPECT_EQ(s.sync_ports, 2);
+  EXPECT_EQ(s.sync_qlen_max, 10);
 }
 
 TEST(Sysctl, AssignmentsSplitAtTheFirstEquals) {

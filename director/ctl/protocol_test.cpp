@@ -264,7 +264,8 @@ TEST(HandleRequest, SysctlRefusalsChangeNothingAndExit255) {
   for (const auto& [name, value, words] :
        {std::tuple{"nope", "1", "unknown sysctl 'nope'"},
         {"drop_entry", "9", "invalid value '9' for net.ipv4.vs.drop_entry: allowed is 0 (off)"},
-        {"sync_ports", "2", "net.ipv4.vs.sync_ports=2 is not supported by vsd"}}) {
+        {"sync_ports", "3",
+         "invalid value '3' for net.ipv4.vs.sync_ports: allowed is a power of 2"}}) {
     json answer = ask(director, sysctl_request(name, value));
     EXPECT_EQ(answer["exit"], 255) << name;
     EXPECT_NE(answer["error"].get<std::string>().find(words), std::string::npos) << answer;

@@ -161,31 +161,44 @@ class SyncInterop : public testing::Test {
     expect_backup_matches(master, backup, gap);
   }
 
+  // One daemon on each side, sync_ports threads each, the flows through the master.
+  void run_in_step(bool vsd_is_master, int sync_ports = 1) {
+    if (sync_ports != 1) {
+      const std::string value = "sync_ports=" + std::to_string(sync_ports);
+      ASSERT_TRUE(bed_->vsd().admin({"--sysctl", value}).ok());
+      bed_->kernel_shell("sysctl -qw net.ipv4.vs." + value);
+    }
+    if (auto why = start_vsd_daemon(vsd_is_master ? "master" : "backup")) {
+      if (HasFailure()) return;
+      GTEST_SKIP() << *why;
+    }
+    bed_->kernel_shell(fmt::format("ipvsadm --start-daemon {} --mcast-interface {} --syncid 7",
+                                   vsd_is_master ? "backup" : "master", kSyncInterface));
+    bed_->route_through(vsd_is_master ? kVsdNode : kKernelNode);
+    auto flows = drive(*bed_);
+    expect_backup_follows(vsd_is_master);
+  }
+
   std::unique_ptr<SyncBed> bed_;
 };
 
 TEST_F(SyncInterop, VsdMasterKeepsAKernelBackupInStep) {
-  if (auto why = start_vsd_daemon("master")) {
-    if (HasFailure()) return;
-    GTEST_SKIP() << *why;
-  }
-  bed_->kernel_shell(
-      fmt::format("ipvsadm --start-daemon backup --mcast-interface {} --syncid 7", kSyncInterface));
-  bed_->route_through(kVsdNode);
-  auto flows = drive(*bed_);
-  expect_backup_follows(/*vsd_is_master=*/true);
+  run_in_step(/*vsd_is_master=*/true);
 }
 
 TEST_F(SyncInterop, KernelMasterKeepsAVsdBackupInStep) {
-  if (auto why = start_vsd_daemon("backup")) {
-    if (HasFailure()) return;
-    GTEST_SKIP() << *why;
-  }
-  bed_->kernel_shell(
-      fmt::format("ipvsadm --start-daemon master --mcast-interface {} --syncid 7", kSyncInterface));
-  bed_->route_through(kKernelNode);
-  auto flows = drive(*bed_);
-  expect_backup_follows(/*vsd_is_master=*/false);
+  run_in_step(/*vsd_is_master=*/false);
+}
+
+// net.ipv4.vs.sync_ports=2 on both sides: two sockets each, on ports 8848 and 8849, each
+// connection on the one its hash picks (vsd's hash and the kernel's differ, which the
+// receiving side does not care about).
+TEST_F(SyncInterop, TwoSyncPortsVsdMasterKeepsAKernelBackupInStep) {
+  run_in_step(/*vsd_is_master=*/true, 2);
+}
+
+TEST_F(SyncInterop, TwoSyncPortsKernelMasterKeepsAVsdBackupInStep) {
+  run_in_step(/*vsd_is_master=*/false, 2);
 }
 
 // --- IPv6 connections ---------------------------------------------------------------------

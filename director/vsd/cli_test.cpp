@@ -178,10 +178,12 @@ TEST(VsdSysctl, WithoutAnEqualsSignExitsTwo) {
   EXPECT_EQ(run.output, "vsd: --sysctl conn_reuse_mode: expected NAME=VALUE\n");
 }
 
-TEST(VsdSysctl, ASettingVsdHasOnlyTheDefaultOfIsRefusedWithWhatIsMissing) {
-  VsdRun run = run_vsd("--port vslab-none0 --sysctl sync_ports=2");
+TEST(VsdSysctl, ASyncPortsNotAPowerOfTwoIsRefused) {
+  VsdRun run = run_vsd("--port vslab-none0 --sysctl sync_ports=3");
   EXPECT_EQ(run.exit_code, 2);
-  EXPECT_NE(run.output.find("net.ipv4.vs.sync_ports=2 is not supported by vsd"), std::string::npos)
+  EXPECT_NE(
+      run.output.find("invalid value '3' for net.ipv4.vs.sync_ports: allowed is a power of 2"),
+      std::string::npos)
       << run.output;
 }
 

@@ -203,6 +203,8 @@ std::vector<std::pair<std::string, uint64_t>> ControlBridge::counters() const {
     out.emplace_back("sync_messages_sent", c.messages_sent);
     out.emplace_back("sync_entries_sent", c.entries_sent);
     out.emplace_back("sync_send_errors", c.send_errors);
+    out.emplace_back("sync_messages_dropped", c.messages_dropped);
+    out.emplace_back("sync_entries_dropped", c.entries_dropped);
     out.emplace_back("sync_messages_received", c.messages_received);
     out.emplace_back("sync_messages_refused", c.messages_refused);
     out.emplace_back("sync_entries_received", c.entries_received);

@@ -203,8 +203,8 @@ class BasicDataplane final : public ctl::ControlTarget {
   void take_sync(std::vector<sync::SyncConn>& out);
   // Backup: entries from a decoded message, in order, as ip_vs_proc_conn applies them.
   void apply_sync(std::span<const sync::SyncConn> conns);
-  // What waits for take_sync() at most; past it entries are dropped and counted, as the
-  // kernel drops buffers past sync_qlen_max.
+  // What waits for take_sync() (every 20 ms) at most; past it entries are dropped and counted.
+  // The master's own queues then count messages against sync_qlen_max (sync/send_queues.h).
   static constexpr std::size_t kSyncQueueMax = 1u << 16;
 
  private:

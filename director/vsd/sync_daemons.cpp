@@ -11,10 +11,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 
+#include "sync/send_queues.h"
 #include "vsd/log.h"
 
 namespace vsd {
@@ -22,8 +24,7 @@ namespace vsd {
 namespace {
 
 using MonoClock = std::chrono::steady_clock;
-constexpr int kSendDelayMs = 20;                      // IPVS_SYNC_SEND_DELAY: HZ / 50
-constexpr auto kFlushTime = std::chrono::seconds(2);  // IPVS_SYNC_FLUSH_TIME
+constexpr int kSendDelayMs = 20;  // IPVS_SYNC_SEND_DELAY: HZ / 50
 
 std::string system_error(const std::string& what) {
   return what + ": " + std::strerror(errno);
@@ -52,16 +53,17 @@ in_addr interface_address(const std::string& ifname) {
   return out;
 }
 
-sockaddr_in group_address(const sync::DaemonConfig& c) {
+// get_mcast_sockaddr: thread id's port is the configured one + id (16 bits, as the kernel adds).
+sockaddr_in group_address(const sync::DaemonConfig& c, unsigned id) {
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
-  sa.sin_port = htons(c.mcast_port);
+  sa.sin_port = htons(uint16_t(c.mcast_port + id));
   sa.sin_addr.s_addr = htonl(c.mcast_group->value);
   return sa;
 }
 
 // "" or why not; fd holds the socket on success.
-std::string make_send_socket(const sync::DaemonConfig& c, unsigned ifindex,
+std::string make_send_socket(const sync::DaemonConfig& c, unsigned ifindex, unsigned id,
                              vslab::os::UniqueFd& fd) {
   fd.reset(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd) return system_error("socket");
@@ -82,13 +84,13 @@ std::string make_send_socket(const sync::DaemonConfig& c, unsigned ifindex,
     log_warn("vsd: sync master: no IPv4 address on " + c.mcast_ifn + " to send from");
   if (bind(fd.get(), reinterpret_cast<sockaddr*>(&local), sizeof local) != 0)
     return system_error("bind");
-  const sockaddr_in group = group_address(c);
+  const sockaddr_in group = group_address(c, id);
   if (connect(fd.get(), reinterpret_cast<const sockaddr*>(&group), sizeof group) != 0)
     return system_error("connect");
   return "";
 }
 
-std::string make_receive_socket(const sync::DaemonConfig& c, unsigned ifindex,
+std::string make_receive_socket(const sync::DaemonConfig& c, unsigned ifindex, unsigned id,
                                 vslab::os::UniqueFd& fd) {
   fd.reset(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd) return system_error("socket");
@@ -98,7 +100,7 @@ std::string make_receive_socket(const sync::DaemonConfig& c, unsigned ifindex,
   if (setsockopt(fd.get(), SOL_SOCKET, SO_BINDTODEVICE, c.mcast_ifn.c_str(),
                  socklen_t(c.mcast_ifn.size())) != 0)
     return system_error("SO_BINDTODEVICE");
-  const sockaddr_in group = group_address(c);
+  const sockaddr_in group = group_address(c, id);
   if (bind(fd.get(), reinterpret_cast<const sockaddr*>(&group), sizeof group) != 0)
     return system_error("bind");
   ip_mreqn mreq{};
@@ -118,11 +120,13 @@ std::string set_buffer_size(int fd, bool send_buffer, int size) {
   return "";
 }
 
-// Waits up to timeout_ms for fd to be readable or the stop eventfd to fire; false: stop.
-bool wait_for(int fd, int stop_fd, short events, int timeout_ms) {
-  pollfd fds[2] = {{stop_fd, POLLIN, 0}, {fd, events, 0}};
-  const int n = poll(fds, fd >= 0 ? 2 : 1, timeout_ms);
-  return !(n > 0 && (fds[0].revents & POLLIN));
+// Waits up to timeout_ms for one of fds to be readable or the stop eventfd to fire; false:
+// stop.
+bool wait_for(const std::vector<vslab::os::UniqueFd>& fds, int stop_fd, int timeout_ms) {
+  std::vector<pollfd> polled{{stop_fd, POLLIN, 0}};
+  for (const auto& fd : fds) polled.push_back({fd.get(), POLLIN, 0});
+  const int n = poll(polled.data(), nfds_t(polled.size()), timeout_ms);
+  return !(n > 0 && (polled[0].revents & POLLIN));
 }
 
 }  // namespace
@@ -150,14 +154,18 @@ std::string SyncDaemons::start(const sync::DaemonConfig& requested) {
   d->stop_fd.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!d->stop_fd) return system_error("eventfd");
   const bool master = d->config.role == sync::Role::Master;
-  std::string error = master ? make_send_socket(d->config, ifindex, d->socket)
-                             : make_receive_socket(d->config, ifindex, d->socket);
-  if (!error.empty()) return error;
   Sysctls sysctls;
   if (!calls_.call([&] { sysctls = dataplane_.sysctls(); })) return "vsd is shutting down";
-  // make_send_sock / make_receive_sock: the buffer is sized at start only.
-  if (sysctls.sync_sock_size > 0) {
-    error = set_buffer_size(d->socket.get(), master, sysctls.sync_sock_size);
+  const auto& other = master ? backup_ : master_;
+  const unsigned threads =
+      other ? unsigned(other->sockets.size()) : sync::sync_threads(sysctls.sync_ports);
+  d->sockets.resize(threads);
+  for (unsigned id = 0; id < threads; ++id) {
+    std::string error = master ? make_send_socket(d->config, ifindex, id, d->sockets[id])
+                               : make_receive_socket(d->config, ifindex, id, d->sockets[id]);
+    // make_send_sock / make_receive_sock: the buffer is sized at start only.
+    if (error.empty() && sysctls.sync_sock_size > 0)
+      error = set_buffer_size(d->sockets[id].get(), master, sysctls.sync_sock_size);
     if (!error.empty()) return error;
   }
   if (master) {
@@ -174,8 +182,8 @@ std::string SyncDaemons::start(const sync::DaemonConfig& requested) {
     running.config.role == sync::Role::Master ? run_master(running) : run_backup(running);
   });
   log_info("vsd: sync daemon started: " + std::string(sync::role_name(d->config.role)) +
-           ", mcast_ifn = " + d->config.mcast_ifn +
-           ", syncid = " + std::to_string(d->config.syncid));
+           ", mcast_ifn = " + d->config.mcast_ifn + ", syncid = " +
+           std::to_string(d->config.syncid) + ", threads = " + std::to_string(threads));
   slot = std::move(d);
   return "";
 }
@@ -207,58 +215,63 @@ std::vector<sync::DaemonConfig> SyncDaemons::running() const {
 }
 
 void SyncDaemons::run_master(Daemon& d) {
-  sync::MessageBuilder message(d.config.syncid, d.config.sync_maxlen);
-  MonoClock::time_point first_use;
+  sync::SendQueues queues(unsigned(d.sockets.size()), d.config.syncid, d.config.sync_maxlen);
   std::vector<sync::SyncConn> batch;
   uint8_t version = sync::kProtocolVersion;
-  auto send_message = [&] {
-    const auto bytes = message.bytes();
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      if (send(d.socket.get(), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
+  int64_t qlen_max = 0;
+  // The kernel's thread waits while its socket is full and sends the message again; vsd leaves
+  // it at the head of its queue for the next round. Any other error loses the message.
+  auto send_queued = [&](unsigned id) {
+    auto& queue = queues.queue(id);
+    auto& entries = queues.queue_entries(id);
+    while (!queue.empty()) {
+      const auto& bytes = queue.front();
+      if (send(d.sockets[id].get(), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
         counters_.messages_sent++;
-        counters_.entries_sent += message.count();
-        break;
-      }
-      if (errno != EAGAIN || !wait_for(d.socket.get(), d.stop_fd.get(), POLLOUT, 100)) {
+        counters_.entries_sent += entries.front();
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        return;
+      } else {
         counters_.send_errors++;
-        break;
       }
+      queue.pop_front();
+      entries.pop_front();
     }
-    message.clear();
   };
-  while (wait_for(-1, d.stop_fd.get(), 0, kSendDelayMs)) {
+  while (wait_for({}, d.stop_fd.get(), kSendDelayMs)) {
     const bool running = calls_.call([&] {
       dataplane_.take_sync(batch);
       version = uint8_t(dataplane_.sysctls().sync_version);
+      qlen_max = dataplane_.sysctls().sync_qlen_max;
     });
     if (!running) return;  // vsd is stopping
     // sync_version changed: what was gathered goes as it is (ip_vs_sync_switch_mode), the
     // rest in the new format.
-    if (version != message.version()) {
-      if (!message.empty()) send_message();
-      message = sync::MessageBuilder(d.config.syncid, d.config.sync_maxlen, version);
-    }
+    queues.set_queue_limit(uint64_t(std::max<int64_t>(qlen_max, 0)));
+    queues.set_version(version);
+    const auto now = sync::SendQueues::Clock::now();
     for (const auto& conn : batch) {
       // Noted under the other version, in a form the new one lacks.
       if (version == 0 && conn.ipv6) continue;
-      if (message.empty()) first_use = MonoClock::now();
-      if (!message.add(conn)) {
-        send_message();
-        first_use = MonoClock::now();
-        message.add(conn);
-      }
-      if (message.full()) send_message();
+      queues.add(conn, now);
     }
-    if (!message.empty() && MonoClock::now() - first_use >= kFlushTime) send_message();
+    queues.flush_aged(now);
+    counters_.messages_dropped = queues.messages_dropped();
+    counters_.entries_dropped = queues.entries_dropped();
+    for (unsigned id = 0; id < queues.threads(); ++id) send_queued(id);
   }
 }
 
 void SyncDaemons::run_backup(Daemon& d) {
   std::vector<uint8_t> buffer(d.config.sync_maxlen);
-  while (wait_for(d.socket.get(), d.stop_fd.get(), POLLIN, 1000)) {
-    for (;;) {
-      const ssize_t n = recv(d.socket.get(), buffer.data(), buffer.size(), MSG_DONTWAIT);
-      if (n < 0) break;
+  while (wait_for(d.sockets, d.stop_fd.get(), 1000)) {
+    for (std::size_t id = 0, idle = 0; idle < d.sockets.size(); id = (id + 1) % d.sockets.size()) {
+      const ssize_t n = recv(d.sockets[id].get(), buffer.data(), buffer.size(), MSG_DONTWAIT);
+      if (n < 0) {
+        ++idle;
+        continue;
+      }
+      idle = 0;
       counters_.messages_received++;
       auto decoded = sync::decode_message({buffer.data(), std::size_t(n)}, d.config.syncid);
       if (decoded.verdict != sync::MessageVerdict::Accepted) {

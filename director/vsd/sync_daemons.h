@@ -11,7 +11,9 @@
 //   joined to the group there; each datagram (read into sync_maxlen bytes, so a longer one
 //   fails the size check as in the kernel) is decoded on this thread and its entries applied
 //   by the data plane, through the CallQueue.
-// Stopping a master drops what it had not sent, as the kernel does.
+// sync_ports is read when a daemon starts with no other running; one started while the other
+// runs takes its count (start_sync_thread's threads_mask). Stopping a master drops what it had
+// not sent, as the kernel does.
 #pragma once
 
 #include <atomic>
@@ -46,6 +48,8 @@ class SyncDaemons {
 
   struct Counters {
     std::atomic<uint64_t> messages_sent{0}, entries_sent{0}, send_errors{0};
+    // Messages (and their entries) dropped with sync_qlen_max waiting on their thread.
+    std::atomic<uint64_t> messages_dropped{0}, entries_dropped{0};
     std::atomic<uint64_t> messages_received{0}, messages_refused{0}, entries_received{0};
   };
   const Counters& counters() const { return counters_; }
@@ -53,7 +57,7 @@ class SyncDaemons {
  private:
   struct Daemon {
     sync::DaemonConfig config;
-    vslab::os::UniqueFd socket;
+    std::vector<vslab::os::UniqueFd> sockets;  // by thread id: port mcast_port + id
     vslab::os::UniqueFd stop_fd;
     std::thread thread;
   };
