@@ -81,5 +81,47 @@ TEST(MarkClassifier, ARuleThatDoesNotMatchFallsThroughToTheNext) {
   EXPECT_EQ(mark_of(c, Proto::Tcp, "10.20.0.100", 81), 3u);
 }
 
+MarkRule rule6(uint32_t mark, MarkProto proto, const char* net, uint8_t len, uint16_t lo,
+               uint16_t hi) {
+  return MarkRule{mark, proto, *IpAddr::parse_v6(net), len, lo, hi};
+}
+
+uint32_t mark6_of(const MarkClassifier& c, Proto proto, const char* dst, uint16_t dport) {
+  return c.mark6(proto, IpAddr::parse_v6(dst)->bytes, dport);
+}
+
+TEST(MarkClassifier6, PrefixesPortsAndProtocolsAsForIpv4) {
+  MarkClassifier c({rule6(1, MarkProto::Tcp, "fd00:20::100", 128, 80, 81),
+                    rule6(2, MarkProto::Any, "fd00:30::", 33, 0, 65535)});
+  EXPECT_TRUE(c.has_ipv6_rules());
+  EXPECT_EQ(mark6_of(c, Proto::Tcp, "fd00:20::100", 80), 1u);
+  EXPECT_EQ(mark6_of(c, Proto::Tcp, "fd00:20::100", 82), 0u);
+  EXPECT_EQ(mark6_of(c, Proto::Udp, "fd00:20::100", 80), 0u);
+  EXPECT_EQ(mark6_of(c, Proto::Tcp, "fd00:20::101", 80), 0u);
+  // /33 ends one bit into the fifth byte.
+  EXPECT_EQ(mark6_of(c, Proto::Udp, "fd00:30:0:7fff::1", 53), 2u);
+  EXPECT_EQ(mark6_of(c, Proto::Udp, "fd00:30:8000::1", 53), 0u);
+  EXPECT_EQ(mark6_of(c, Proto::Icmp, "fd00:30::1", 0), 0u);
+}
+
+TEST(MarkClassifier6, FirstMatchWinsAndZeroPrefixTakesAll) {
+  MarkClassifier c({rule6(5, MarkProto::Udp, "fd00:20::100", 128, 53, 53),
+                    rule6(6, MarkProto::Any, "::", 0, 0, 65535)});
+  EXPECT_EQ(mark6_of(c, Proto::Udp, "fd00:20::100", 53), 5u);
+  EXPECT_EQ(mark6_of(c, Proto::Udp, "2001:db8::1", 53), 6u);
+  EXPECT_EQ(mark6_of(c, Proto::Tcp, "fd00:20::100", 53), 6u);
+}
+
+TEST(MarkClassifier6, EachFamilyHasItsOwnRules) {
+  MarkClassifier v4({rule(1, MarkProto::Any, "0.0.0.0", 0, 0, 65535)});
+  EXPECT_FALSE(v4.has_ipv6_rules());
+  EXPECT_EQ(mark6_of(v4, Proto::Tcp, "::", 80), 0u);
+  EXPECT_EQ(mark6_of(v4, Proto::Tcp, "fd00::1", 80), 0u);
+  MarkClassifier v6({rule6(2, MarkProto::Any, "::", 0, 0, 65535)});
+  EXPECT_FALSE(v6.empty());
+  EXPECT_EQ(mark_of(v6, Proto::Tcp, "10.0.0.1", 80), 0u);
+  EXPECT_EQ(mark_of(v6, Proto::Tcp, "0.0.0.0", 80), 0u);
+}
+
 }  // namespace
 }  // namespace vsd

@@ -86,13 +86,19 @@ std::string_view mark_proto_name(MarkProto p);  // "tcp", "udp", "any" (vsadm --
 struct MarkRule {
   uint32_t mark = 0;  // never 0: 0 is "no mark"
   MarkProto proto = MarkProto::Any;
-  Ipv4 dest;               // a network address: no bits set past prefix_len
-  uint8_t prefix_len = 0;  // 0..32; 0.0.0.0/0 takes every destination
+  IpAddr dest;             // a network address of either family: no bits set past prefix_len
+  uint8_t prefix_len = 0;  // 0..32 (IPv4) or 0..128 (IPv6); 0.0.0.0/0 takes every IPv4 one
+
   uint16_t dport_min = 0;  // inclusive range
   uint16_t dport_max = 65535;
   bool operator==(const MarkRule&) const = default;
 
-  Ipv4 dest_mask() const { return Ipv4{prefix_len == 0 ? 0u : ~0u << (32 - prefix_len)}; }
+  // An IPv4 rule marks IPv4 packets only and an IPv6 one IPv6 packets only, as iptables and
+  // ip6tables are separate tables.
+  Family family() const { return dest.family; }
+  unsigned max_prefix_len() const { return family() == Family::V4 ? 32 : 128; }
+  // Whether dest has no bits set past prefix_len (the data plane relies on it).
+  bool dest_is_network() const { return dest.prefix(prefix_len) == dest; }
 };
 
 struct Timeouts {

@@ -596,15 +596,19 @@ std::optional<MarkProto> parse_mark_proto(std::string_view text) {
   return std::nullopt;
 }
 
-// "a.b.c.d" (a host, /32) or "a.b.c.d/len" with len 0..32 in decimal.
-std::optional<std::pair<Ipv4, uint8_t>> parse_prefix(std::string_view text) {
+// "a.b.c.d" (a host, /32) or "a.b.c.d/len" with len 0..32 in decimal; an IPv6 address
+// ("fd00::1", a host, /128) or "fd00::/len" with len 0..128, as ip6tables takes them.
+std::optional<std::pair<IpAddr, uint8_t>> parse_prefix(std::string_view text) {
   const std::size_t slash = text.find('/');
-  auto addr = Ipv4::parse(text.substr(0, slash));
+  auto addr = IpAddr::parse(text.substr(0, slash));
   if (!addr) return std::nullopt;
-  if (slash == std::string_view::npos) return std::pair{*addr, uint8_t{32}};
+  const uint8_t host_len = addr->is_v4() ? 32 : 128;
+  if (slash == std::string_view::npos) return std::pair{*addr, host_len};
   const std::string_view len = text.substr(slash + 1);
-  if (len.empty() || len.size() > 2 || !all_digits(len)) return std::nullopt;
-  auto n = to_number(len, 0, 32);
+  // No leading zero: "/024" is a typo more often than a prefix length.
+  if (len.empty() || len.size() > 3 || !all_digits(len) || (len.size() > 1 && len[0] == '0'))
+    return std::nullopt;
+  auto n = to_number(len, 0, host_len);
   if (!n) return std::nullopt;
   return std::pair{*addr, static_cast<uint8_t>(*n)};
 }
@@ -975,8 +979,7 @@ class CommandParser {
     if (auto failure = mark(kMarkDest)) return failure;
     auto net = parse_prefix(value);
     if (!net) return usage_error("illegal destination address[/prefix] specified");
-    const MarkRule probe{0, MarkProto::Any, net->first, net->second, 0, 65535};
-    const Ipv4 network = net->first.masked(probe.dest_mask());
+    const IpAddr network = net->first.prefix(net->second);
     // iptables would quietly mask the address; refusing keeps what -S prints equal to what was
     // typed, and a typo in the prefix length shows at once.
     if (network != net->first) {

@@ -274,6 +274,72 @@ TEST(MarkApply, RestoreIsAllOrNothingWithMarkLinesToo) {
   EXPECT_EQ(rules, before);
 }
 
+// --- IPv6 mark rules: ip6tables' prefixes, for -6 fwmark services ---------------------------
+
+MarkRule mark_rule6(uint32_t mark, MarkProto proto, const char* net, uint8_t len) {
+  return {mark, proto, *IpAddr::parse_v6(net), len, 0, 65535};
+}
+
+TEST(MarkCommand6, Ipv6PrefixesAndHosts) {
+  EXPECT_EQ(parsed("--add-mark -f 1 --proto tcp --dest fd00:20::100/128").mark_rule,
+            mark_rule6(1, MarkProto::Tcp, "fd00:20::100", 128));
+  EXPECT_EQ(parsed("--add-mark -f 1 --dest fd00:20::100").mark_rule,
+            mark_rule6(1, MarkProto::Any, "fd00:20::100", 128));
+  EXPECT_EQ(parsed("--add-mark -f 2 --dest fd00::/8").mark_rule,
+            mark_rule6(2, MarkProto::Any, "fd00::", 8));
+  EXPECT_EQ(parsed("--add-mark -f 2 --dest ::/0").mark_rule,
+            mark_rule6(2, MarkProto::Any, "::", 0));
+}
+
+TEST(MarkCommandErrors6, BadIpv6Prefixes) {
+  for (const char* dest : {"fd00::1/129", "fd00::1/", "fd00::/064", "[fd00::1]/128", "fd00:::1"}) {
+    EXPECT_EQ(failure_of(std::string("--add-mark -f 1 --dest ") + dest),
+              (Failure{2, "illegal destination address[/prefix] specified"}))
+        << dest;
+  }
+  EXPECT_EQ(failure_of("--add-mark -f 1 --dest fd00:20::100/64"),
+            (Failure{2,
+                     "destination fd00:20::100/64 has host bits set (the network is "
+                     "fd00:20::/64)"}));
+}
+
+TEST(MarkApply6, SaveAndRestoreRoundTripBothFamilies) {
+  RuleSet rules;
+  run_ok(rules, "-A -f 1 -6 -s rr");
+  run_ok(rules, "-a -f 1 -6 -r [fd00:10::11]:80 -m");
+  run_ok(rules, "--add-mark -f 1 --proto tcp --dest fd00:20::100/128 --dport 80");
+  run_ok(rules, "--add-mark -f 1 --dest 10.20.0.0/24");
+  run_ok(rules, "--add-mark -f 3 --proto udp --dest fd00:30::/48 --dport 53:54");
+  const std::string saved = format_save(rules, /*numeric=*/true, /*with_marks=*/true);
+  EXPECT_NE(saved.find("--add-mark -f 1 --proto tcp --dest fd00:20::100/128 --dport 80\n"),
+            std::string::npos)
+      << saved;
+  EXPECT_NE(saved.find("--add-mark -f 3 --proto udp --dest fd00:30::/48 --dport 53:54\n"),
+            std::string::npos)
+      << saved;
+  RuleSet restored;
+  EXPECT_EQ(apply_restore(restored, saved), std::nullopt);
+  EXPECT_EQ(restored, rules);
+  // The same match in the other family is another rule, not a duplicate.
+  run_ok(rules, "--add-mark -f 1 --dest ::/0");
+  run_ok(rules, "--add-mark -f 1 --dest 0.0.0.0/0");
+}
+
+TEST(MarkProtocol6, Ipv6RulesCrossTheControlProtocolAndBadOnesAreRefused) {
+  const MarkRule rule = mark_rule6(4, MarkProto::Udp, "fd00:30::", 48);
+  json j = rule;
+  EXPECT_EQ(j.get<MarkRule>(), rule);
+  json wide = j;
+  wide["prefix_len"] = 129;
+  EXPECT_THROW(wide.get<MarkRule>(), std::exception);
+  json host_bits = j;
+  host_bits["prefix_len"] = 16;
+  EXPECT_THROW(host_bits.get<MarkRule>(), std::exception);
+  json v4_wide = json(mark_rule(4, MarkProto::Any, "10.0.0.0", 8, 0, 65535));
+  v4_wide["prefix_len"] = 33;
+  EXPECT_THROW(v4_wide.get<MarkRule>(), std::exception);
+}
+
 // --- listings ----------------------------------------------------------------------------------
 
 TEST(FwmarkFormat, ListShowsMarkServicesAfterAddressServices) {

@@ -283,14 +283,15 @@ void from_json(const json& j, MarkRule& v) {
   MarkRule rule;
   rule.mark = u32(j, "mark");
   rule.proto = typed_field<MarkProto>(j, "proto");
-  rule.dest = typed_field<Ipv4>(j, "dest");
+  rule.dest = typed_field<IpAddr>(j, "dest");
   rule.prefix_len = unsigned_field<uint8_t>(j, "prefix_len");
   rule.dport_min = unsigned_field<uint16_t>(j, "dport_min");
   rule.dport_max = unsigned_field<uint16_t>(j, "dport_max");
   // The data plane relies on these; a peer that breaks them is refused, not obeyed.
   if (rule.mark == 0) bad("field 'mark': 0 is no mark");
-  if (rule.prefix_len > 32) bad("field 'prefix_len': expected 0..32");
-  if (rule.dest.masked(rule.dest_mask()) != rule.dest) bad("field 'dest': host bits set");
+  if (rule.prefix_len > rule.max_prefix_len())
+    bad("field 'prefix_len': expected 0.." + std::to_string(rule.max_prefix_len()));
+  if (!rule.dest_is_network()) bad("field 'dest': host bits set");
   if (rule.dport_min > rule.dport_max) bad("field 'dport_min': above 'dport_max'");
   v = rule;
 }

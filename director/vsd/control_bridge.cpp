@@ -46,9 +46,7 @@ std::string ipv6_services_warning(const RuleSet& before, const RuleSet& after) {
   for (const Service& s : before.services)
     if (s.family() == Family::V6) had.insert(s.key);
   // What the IPv6 stages do not forward yet (vsd/dataplane_ipv6.cpp).
-  auto unforwarded = [](const Service& s) {
-    return s.key.fwmark != 0 || !s.persistence_engine.empty();
-  };
+  auto unforwarded = [](const Service& s) { return !s.persistence_engine.empty(); };
   std::size_t added = 0;
   const Service* first = nullptr;
   for (const Service& s : after.services) {
@@ -61,7 +59,7 @@ std::string ipv6_services_warning(const RuleSet& before, const RuleSet& after) {
                  : std::to_string(added) + " IPv6 services (" + first->key.str() + ", ...)";
   return which +
          " added that vsd does not forward over IPv6 yet (it forwards every method and "
-         "persistence, not fwmark services or --pe): their frames are dropped and counted as "
+         "persistence and fwmark services, not --pe): their frames are dropped and counted as "
          "discard_ipv6_unsupported (vsadm --counters)";
 }
 

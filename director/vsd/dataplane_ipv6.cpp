@@ -7,7 +7,8 @@
 // relayed: dataplane_icmp6.cpp. Fragments are gathered first (dataplane_frag6.cpp) and the
 // whole datagram comes through here, to leave cut again (emit6); hop-by-hop, destination
 // options and routing headers are stepped over to the TCP or UDP header (fwd::parse_ipv6) and
-// travel as they came. Not here yet: fwmark services, the SIP persistence engine, and ICMPv6
+// travel as they came. -6 fwmark services take what the IPv6 mark rules mark (handle_ipv6).
+// Not here yet: the SIP persistence engine, and ICMPv6
 // behind extension headers or a chain parse_ipv6 will not walk; such a packet to a VIP is counted
 // (discard_ipv6_unsupported, ipv6_*) and dropped.
 #include <algorithm>
@@ -67,7 +68,11 @@ void BasicDataplane<Port>::handle_ipv6(std::size_t port, std::span<uint8_t> fram
   if (p->is_icmp() &&
       (p->icmp_type == fwd::wire6::kNeighborSolicit || p->icmp_type == fwd::wire6::kNeighborAdvert))
     return handle_neighbour_discovery(port, frame, *p);
-  if (services_.has_ipv6_services() && services_.is_ipv6_vip(p->dst))
+  // As handle_marked for IPv4: a packet the classifier marks for a -6 fwmark service is the
+  // director's to schedule, whatever its destination (a prefix, not only a VIP).
+  if (services_.has_ipv6_services() &&
+      (services_.is_ipv6_vip(p->dst) || (p->has_ports() && !backup_only_now() &&
+                                         services_.is_marked6(proto_of6(*p), p->dst, p->dport))))
     return handle_to_vip6(port, frame, *p, ahead ? &ahead->in : nullptr);
   if (p->has_ports())
     if (Conn6* conn = conns6_.find_out({proto_of6(*p), {p->src, p->sport}, {p->dst, p->dport}},
@@ -145,7 +150,7 @@ void BasicDataplane<Port>::handle_to_vip6(std::size_t port, std::span<uint8_t> f
       (conn->state == TcpState::TimeWait || conn->state == TcpState::Close))
     conn = nullptr;
   if (!conn) {
-    ServiceRuntime* svc = services_.find6(proto, p.dst, p.dport);
+    ServiceRuntime* svc = services_.lookup6(proto, p.dst, p.dport);
     if (!svc) {
       ipv6_.no_service++;
       return refuse6(port, frame, p, /*reset=*/true);

@@ -24,10 +24,12 @@ IngressServices ingress_services_of(const RuleSet& rules) {
   }
   // A fwmark service takes what its mark's rules match, as vsd's classifier gives the mark.
   for (const auto& rule : rules.marks) {
-    if (!served.contains(rule.mark)) continue;
+    // The chain passes all IPv6, as for IPv6 address services.
+    if (rule.family() != Family::V4 || !served.contains(rule.mark)) continue;
     for (auto proto : {Proto::Tcp, Proto::Udp})
       if (rule.proto == MarkProto::Any || (rule.proto == MarkProto::Tcp) == (proto == Proto::Tcp))
-        out.marked.push_back({rule.dest, rule.prefix_len, proto, rule.dport_min, rule.dport_max});
+        out.marked.push_back(
+            {rule.dest.v4(), rule.prefix_len, proto, rule.dport_min, rule.dport_max});
   }
   // Each element once, in a set order: the same rules give the same script.
   std::sort(out.marked.begin(), out.marked.end());

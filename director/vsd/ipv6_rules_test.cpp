@@ -2,7 +2,7 @@
 // one), keeps them beside the IPv4 ones, lists and saves them as ipvsadm does, and refuses
 // what the kernel or vsd cannot do with nothing lost. Its data plane forwards IPv6 in NAT and DR:
 // an IPv6 SYN to an IPv6 VIP reaches the real server rewritten, IPv6 of no service is left to the
-// host, and adding a service it does not forward over IPv6 yet (fwmark) logs one warning that
+// host, and adding a service it does not forward over IPv6 yet (--pe sip) logs one warning that
 // says so.
 #include <chrono>
 #include <string>
@@ -48,10 +48,8 @@ TEST_F(Ipv6Rules, RestoreThenSaveGivesBackWhatIpvsadmSaved) {
   auto saved = dut.admin({"-S", "-n"});
   ASSERT_TRUE(saved.ok()) << saved.output;
   EXPECT_EQ(saved.output, kSaved);
-  // One warning for the install that added the IPv6 service vsd does not forward (the fwmark
-  // service; the persistent ones it forwards), naming it.
-  EXPECT_EQ(occurrences(dut.log(), kWarning), 1) << dut.log();
-  EXPECT_NE(dut.log().find("IPv6 service FWM 7 IPv6 added"), std::string::npos) << dut.log();
+  // No warning: vsd forwards all of these over IPv6 (fwmark and persistent services too).
+  EXPECT_EQ(occurrences(dut.log(), kWarning), 0) << dut.log();
   // A listing of one IPv6 service, as ipvsadm -L -n -t [2001:db8::80]:80 printed it.
   auto one = dut.admin({"-L", "-n", "-t", "[2001:db8::80]:80"});
   ASSERT_TRUE(one.ok()) << one.output;
@@ -92,8 +90,9 @@ TEST_F(Ipv6Rules, RefusalsChangeNothing) {
 
 // IPv6 to an IPv6 NAT service's VIP is forwarded, rewritten, to its real server; IPv6 to an
 // address of the director's own is the host's (counted as ipv6_host); a persistent IPv6 service is
-// forwarded with no warning, an IPv6 fwmark service, which the IPv6 stages do not serve yet, is
-// warned about once; IPv4 to the same rule set is forwarded as before.
+// forwarded with no warning, as is an IPv6 fwmark service; an IPv6 --pe sip service, which the
+// IPv6 stages do not serve yet, is warned about once; IPv4 to the same rule set is forwarded as
+// before.
 TEST_F(Ipv6Rules, Ipv6FramesToAnIpv6VipAreForwardedInNat) {
   NatBed bed;
   auto& live = bed.live();
@@ -109,8 +108,12 @@ TEST_F(Ipv6Rules, Ipv6FramesToAnIpv6VipAreForwardedInNat) {
       dut.admin({"-a", "-t", "[fd00:20::100]:81", "-r", "[fd00:168:10::11]:8081", "-m"}).ok());
   EXPECT_EQ(occurrences(dut.log(), kWarning), 0) << dut.log();
   ASSERT_TRUE(dut.admin({"-A", "-f", "9", "-6", "-s", "rr"}).ok());
+  EXPECT_EQ(occurrences(dut.log(), kWarning), 0) << dut.log();
+  ASSERT_TRUE(
+      dut.admin({"-A", "-u", "[fd00:20::100]:5060", "-s", "rr", "-p", "60", "--pe", "sip"}).ok());
   EXPECT_EQ(occurrences(dut.log(), kWarning), 1) << dut.log();
-  EXPECT_NE(dut.log().find("IPv6 service FWM 9 IPv6 added"), std::string::npos) << dut.log();
+  EXPECT_NE(dut.log().find("IPv6 service UDP [fd00:20::100]:5060 added"), std::string::npos)
+      << dut.log();
 
   port::Port wire(live.netns("router"), "eth1", "router-eth1");
   port::Port rs1(live.netns("rs1"), "eth0", "rs1");

@@ -48,10 +48,12 @@ void index_table(ServiceTable& t) {
   for (std::size_t i = 0; i < rules.services.size(); ++i) {
     const Service& svc = rules.services[i];
     ServiceRuntime* rt = t.services[i].get();
-    // IPv6 address services are found by the IPv6 stages' own lookup; an IPv6 fwmark service
-    // has no classifier to give it packets yet (the mark rules are IPv4).
+    // IPv6 services are found by the IPv6 stages' own lookups: address services by their
+    // VIP, fwmark services by the mark the IPv6 rules give (the family is part of their key).
     if (svc.family() != Family::V4) {
-      if (svc.key.fwmark == 0) {
+      if (svc.key.fwmark != 0) {
+        t.by_mark6[svc.key.fwmark] = rt;
+      } else {
         t.vips6.push_back(svc.key.vip.addr.bytes);
         t.by_vip6[{svc.key.proto, svc.key.vip.addr.bytes, svc.key.vip.port}] = rt;
       }
@@ -72,9 +74,15 @@ void index_table(ServiceTable& t) {
   // A mark rule for one host names a virtual address, as the VIP a kernel director holds on
   // lo for its fwmark services: vsd answers ARP for it, and what no service takes there meets
   // the director's stack (spec 3), not the routing table.
+  // An IPv6 host rule does so for the -6 fwmark service of its mark: neighbour discovery
+  // answers for it, and its packets reach the IPv6 stages' VIP path.
   for (const MarkRule& m : rules.marks) {
-    if (m.prefix_len != 32 || !vips.insert(m.dest.value).second) continue;
-    own(m.dest);
+    if (m.prefix_len != m.max_prefix_len()) continue;
+    if (m.family() == Family::V6) {
+      if (t.by_mark6.contains(m.mark)) t.vips6.push_back(m.dest.bytes);
+      continue;
+    }
+    if (vips.insert(m.dest.v4().value).second) own(m.dest.v4());
   }
   t.vips.assign(vips.begin(), vips.end());
   std::sort(t.vips.begin(), t.vips.end());
@@ -299,6 +307,12 @@ ServiceRuntime* Services::lookup(Proto proto, Endpoint dest) {
     if (ServiceRuntime* svc = find_mark(mark)) return svc;
   if (ServiceRuntime* svc = find(proto, dest)) return svc;
   return find(proto, {dest.addr, 0});
+}
+
+ServiceRuntime* Services::lookup6(Proto proto, const std::array<uint8_t, 16>& dest, uint16_t port) {
+  if (uint32_t mark = table_->marks.mark6(proto, dest, port))
+    if (ServiceRuntime* svc = find_mark6(mark)) return svc;
+  return find6(proto, dest, port);
 }
 
 std::optional<DestHandle> Services::schedule(ServiceRuntime& service, const FlowKey& flow,

@@ -86,6 +86,7 @@ struct ServiceTable {
   std::unordered_map<ServiceKey, std::size_t, ServiceKeyHash> index;  // key -> position
   std::unordered_map<uint64_t, ServiceRuntime*> by_vip;
   std::unordered_map<uint32_t, ServiceRuntime*> by_mark;
+  std::unordered_map<uint32_t, ServiceRuntime*> by_mark6;  // the -6 fwmark services
   MarkClassifier marks;
   // An IPv4 service has a persistence engine (SIP), whose conn_out makes connections for its
   // real servers' own datagrams: only then is an unclaimed one from a real server looked at.
@@ -164,11 +165,9 @@ class Services {
     auto it = table_->by_vip.find(vip_key(proto, vip));
     return it == table_->by_vip.end() ? nullptr : it->second;
   }
-  // The fwmark service of a mark, if any.
-  ServiceRuntime* find_mark(uint32_t mark) {
-    auto it = table_->by_mark.find(mark);
-    return it == table_->by_mark.end() ? nullptr : it->second;
-  }
+  // The fwmark service of a mark, if any: the IPv4 one, or (find_mark6) the -6 one.
+  ServiceRuntime* find_mark(uint32_t mark) { return find_in(table_->by_mark, mark); }
+  ServiceRuntime* find_mark6(uint32_t mark) { return find_in(table_->by_mark6, mark); }
   // The service a destination belongs to, if it still exists.
   ServiceRuntime* service_of(DestHandle h) {
     ServiceRuntime* svc = dests_[h].runtime.get();
@@ -197,7 +196,16 @@ class Services {
   bool is_ipv6_vip(const std::array<uint8_t, 16>& a) const {
     return std::binary_search(table_->vips6.begin(), table_->vips6.end(), a, ip6_less);
   }
-  bool has_ipv6_services() const { return !table_->vips6.empty(); }
+  bool has_ipv6_services() const { return !table_->vips6.empty() || has_fwmark6_services(); }
+  bool has_fwmark6_services() const { return !table_->by_mark6.empty(); }
+  // Whether the IPv6 classifier marks a packet to [dest]:port for a -6 fwmark service.
+  bool is_marked6(Proto proto, const std::array<uint8_t, 16>& dest, uint16_t port) const {
+    if (!has_fwmark6_services()) return false;
+    const uint32_t mark = table_->marks.mark6(proto, dest, port);
+    return mark != 0 && table_->by_mark6.contains(mark);
+  }
+  // lookup() for an IPv6 packet: the -6 fwmark service of its mark, then find6.
+  ServiceRuntime* lookup6(Proto proto, const std::array<uint8_t, 16>& dest, uint16_t port);
 
   // Runs the service's scheduler; nothing when no destination is available. now_ms: the
   // clock's reading, for a caller that has one at hand.
@@ -228,6 +236,11 @@ class Services {
   const std::vector<std::shared_ptr<ServiceRuntime>>& all() const { return table_->services; }
 
  private:
+  static ServiceRuntime* find_in(const std::unordered_map<uint32_t, ServiceRuntime*>& by,
+                                 uint32_t mark) {
+    auto it = by.find(mark);
+    return it == by.end() ? nullptr : it->second;
+  }
   static uint64_t vip_key(Proto p, Endpoint vip) {
     return uint64_t(uint8_t(p)) << 48 | uint64_t(vip.port) << 32 | vip.addr.value;
   }
