@@ -676,7 +676,12 @@ void ConnTable::count_ipv6_new(uint32_t dest) {
   DestLoad& load = dest_loads_[dest];
   ++load.inactive;
   note_more(load);
-  if (load.shared) add_shared(*load.shared, load.shared->inactive);
+  if (SharedDestLoad* shared = load.shared) {
+    if (shared == scheduled_)
+      scheduled_ = nullptr;  // counted when it was scheduled, as an IPv4 connection's is
+    else
+      add_shared(*shared, shared->inactive);
+  }
 }
 
 void ConnTable::count_ipv6_gone(uint32_t dest, bool active) {
